@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what herd and its tests need on a fresh Debian machine: npm packages, and the
+# Debian tools the tests use as real peers (podman with runc, skopeo, oci-image-tool, mmdebstrap).
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "herd setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+need=()
+for pair in podman:podman runc:runc skopeo:skopeo oci-image-tool:oci-image-tool \
+            mmdebstrap:mmdebstrap xz:xz-utils zstd:zstd dpkg-deb:dpkg gpgv:gpgv \
+            curl:curl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "herd setup: missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  echo "herd setup: installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,97 @@
+/**
+ * herd.yaml v1, after validation and defaults. The zod schema in `schema.ts` is the edge that
+ * produces this; everything past the loader trusts these types.
+ */
+
+export interface Spec {
+  apiVersion: 'herd/v1';
+  /** Service name: lowercase DNS label. Names the image in the store and the fleet. */
+  service: string;
+  /** Optional semver-ish version, recorded as org.opencontainers.image.version. */
+  version?: string;
+  description?: string;
+  image: ImageSpec;
+  files: AppFile[];
+  run: RunSpec;
+  env: Record<string, EnvVar>;
+  ports: PortSpec[];
+  health?: HealthCheck;
+  /** Reserved for the gate issue; kept as given. */
+  gate?: Record<string, unknown>;
+  /** Reserved for the fleet issue; kept as given. */
+  fleet?: Record<string, unknown>;
+}
+
+export interface ImageSpec {
+  distribution: 'debian';
+  /** Release codename, e.g. bookworm. Used for purls and vulnerability matching. */
+  release: string;
+  /** Suites to resolve from, highest version wins across them. */
+  suites: string[];
+  components: string[];
+  architecture: string;
+  /** When absent, the repositories come from the host's apt sources. */
+  repositories?: RepositorySpec[];
+  packages: string[];
+  recommends: boolean;
+  /** Glob patterns of image paths left out of the image. */
+  exclude: string[];
+  /** Glob patterns that win over `exclude` (copyright files by default). */
+  keep: string[];
+}
+
+export interface RepositorySpec {
+  uri: string;
+  suites: string[];
+  components: string[];
+  /** Path to an OpenPGP keyring (binary or armored) that must have signed InRelease. */
+  keyring: string;
+}
+
+export interface AppFile {
+  /** Path relative to the spec file's folder. */
+  src: string;
+  /** Absolute path in the image. */
+  dst: string;
+  /** Numeric mode, e.g. 0o644. */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface RunSpec {
+  user: { name: string; uid: number; gid: number };
+  workdir: string;
+  entrypoint: string[];
+  cmd: string[];
+  /** Paths that will be writable (tmpfs) at run time; declared here for the fleet and the gate. */
+  writable: string[];
+}
+
+export interface EnvVar {
+  default?: string;
+  required: boolean;
+  /** A secret is never given a default and never written into the image config. */
+  secret: boolean;
+  description?: string;
+}
+
+export interface PortSpec {
+  port: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export type HealthCheck =
+  | { kind: 'http'; path: string; port: number; intervalSeconds: number; timeoutSeconds: number; retries: number }
+  | { kind: 'tcp'; port: number; intervalSeconds: number; timeoutSeconds: number; retries: number };
+
+/** A loaded spec together with where it came from, so later errors can name the file. */
+export interface LoadedSpec {
+  spec: Spec;
+  /** Absolute path of herd.yaml. */
+  path: string;
+  /** Folder that `files[].src` is relative to. */
+  dir: string;
+  /** sha256 of the spec file's bytes, recorded in the lock. */
+  digest: `sha256:${string}`;
+}
