@@ -1,0 +1,219 @@
+/**
+ * build: lock + app files → an OCI image in the store, with its SBOMs, file manifest and
+ * provenance attached as referrers. The image is a pure function of the lock, the app files and
+ * the mtime (SOURCE_DATE_EPOCH, else the lock's date): two builds give the same digest.
+ */
+import { readDeb } from '../debian/deb.js';
+import type { Fetcher } from '../debian/fetcher.js';
+import type { AptSource } from '../debian/sources.js';
+import { attachArtifact } from '../oci/attach-artifact.js';
+import { gzipDeterministic } from '../oci/gzip.js';
+import { canonicalJson, type LayoutStore } from '../oci/layout-store.js';
+import { sha256Digest } from '../oci/digest.js';
+import { sortTarEntries, type TarEntry, writeTar } from '../oci/tar.js';
+import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
+import type { LoadedSpec } from '../spec/types.js';
+import { type AppFileData, composeRootfs, type UnpackedPackage } from './compose-rootfs.js';
+import { DebCache } from './deb-cache.js';
+import { fileManifestMediaType, fileManifestOf } from './file-manifest.js';
+import { imageConfigFor } from './image-config.js';
+import type { TreeNode } from './image-tree.js';
+import { formatLock, type Lock } from './lock-file.js';
+import { defaultLayerPlanOptions, type LayerPlan, planLayers } from './plan-layers.js';
+import type { BuildProgress } from './progress.js';
+import { silentProgress } from './progress.js';
+import { slsaProvenance } from './provenance.js';
+import { checkLockIsCurrent, readAppFile } from './resolve-lock.js';
+import { cycloneDxDocument, spdxDocument } from './sbom.js';
+
+export interface BuildOptions {
+  store: LayoutStore;
+  debCache: DebCache;
+  fetcher: Fetcher;
+  sources: AptSource[];
+  lockPath: string;
+  /** Overrides the lock's date as every file's mtime (reproducible-builds.org convention). */
+  sourceDateEpoch?: number;
+  progress?: BuildProgress;
+  herdVersion: string;
+  /** gzip level for layers; 6 is zlib's default trade-off. */
+  compressionLevel?: number;
+}
+
+export interface BuiltImage {
+  digest: Digest;
+  refName: string;
+  /** Manifest + config + layers, compressed, in bytes. */
+  size: number;
+  /** Uncompressed size of all layers. */
+  unpackedSize: number;
+  packageCount: number;
+  fileCount: number;
+  layers: { digest: Digest; size: number; comment: string }[];
+  attachments: { artifactType: string; digest: Digest }[];
+}
+
+export const artifactTypes = {
+  spdx: 'application/spdx+json',
+  cyclonedx: 'application/vnd.cyclonedx+json',
+  provenance: 'application/vnd.in-toto+json',
+  fileManifest: fileManifestMediaType,
+} as const;
+
+export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildOptions): Promise<BuiltImage> {
+  const progress = options.progress ?? silentProgress;
+  const { spec } = loaded;
+  await checkLockIsCurrent(loaded, lock, options.lockPath);
+  const epoch = options.sourceDateEpoch ?? Math.floor(Date.parse(lock.date) / 1000);
+  const created = new Date(epoch * 1000).toISOString();
+
+  const debs = await fetchDebs(lock, options, progress);
+  const packages = await unpackDebs(lock, debs, progress);
+  const appFiles: AppFileData[] = [];
+  for (const [index, file] of spec.files.entries()) {
+    appFiles.push({ dst: file.dst, mode: file.mode, uid: file.uid, gid: file.gid, data: await readAppFile(loaded, index) });
+  }
+
+  progress.step('composing the root filesystem');
+  const tree = composeRootfs({ spec, packages, appFiles });
+  const plans = planLayers(tree, defaultLayerPlanOptions);
+  progress.step(`writing ${plans.length} layers`);
+  const layers = await Promise.all(
+    plans.map((plan) => writeLayer(plan, { store: options.store, mtime: epoch, level: options.compressionLevel ?? 6 })),
+  );
+
+  const lockDigest = sha256Digest(Buffer.from(formatLock(lock)));
+  const config = imageConfigFor(spec, {
+    created,
+    diffIds: layers.map((l) => l.diffId),
+    history: plans.map((p) => p.comment),
+    lockDigest,
+  });
+  const configDescriptor = await options.store.putJson(config, MediaType.imageConfig);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.imageManifest,
+    config: configDescriptor,
+    layers: layers.map((l) => l.descriptor),
+    annotations: { 'org.opencontainers.image.created': created, 'org.opencontainers.image.title': spec.service },
+  };
+  const imageDescriptor = await options.store.putJson(manifest, MediaType.imageManifest);
+  const refName = `${spec.service}:${spec.version ?? 'latest'}`;
+  const image: Descriptor = { ...imageDescriptor, platform: { architecture: spec.image.architecture, os: 'linux' } };
+  await options.store.addManifest(image, { refName });
+
+  progress.step('attaching the file manifest, SBOMs and provenance');
+  const manifestDoc = fileManifestOf(tree);
+  const releaseVersion = osReleaseVersion(tree.get('usr/lib/os-release')?.data);
+  const sbomInput = {
+    service: spec.service,
+    ...(spec.version ? { version: spec.version } : {}),
+    imageDigest: image.digest,
+    created,
+    release: lock.release,
+    ...(releaseVersion ? { releaseVersion } : {}),
+    architecture: lock.architecture,
+    packages: lock.packages,
+  };
+  const documents: { artifactType: string; document: unknown }[] = [
+    { artifactType: artifactTypes.fileManifest, document: manifestDoc },
+    { artifactType: artifactTypes.spdx, document: spdxDocument(sbomInput) },
+    { artifactType: artifactTypes.cyclonedx, document: cycloneDxDocument(sbomInput) },
+    {
+      artifactType: artifactTypes.provenance,
+      document: slsaProvenance({
+        service: spec.service,
+        imageDigest: image.digest,
+        specPath: loaded.path,
+        specDigest: loaded.digest,
+        lockDigest,
+        lock,
+        herdVersion: options.herdVersion,
+        sourceDateEpoch: epoch,
+      }),
+    },
+  ];
+  const attachments = [];
+  for (const { artifactType, document } of documents) {
+    const descriptor = await attachArtifact(options.store, image, {
+      artifactType,
+      data: Buffer.from(canonicalJson(document)),
+      annotations: { 'org.opencontainers.image.created': created },
+    });
+    attachments.push({ artifactType, digest: descriptor.digest });
+  }
+
+  return {
+    digest: image.digest,
+    refName,
+    size: image.size + configDescriptor.size + layers.reduce((n, l) => n + l.descriptor.size, 0),
+    unpackedSize: layers.reduce((n, l) => n + l.tarSize, 0),
+    packageCount: lock.packages.length,
+    fileCount: manifestDoc.entries.length,
+    layers: layers.map((l, i) => ({ digest: l.descriptor.digest, size: l.descriptor.size, comment: plans[i]?.comment ?? '' })),
+    attachments,
+  };
+}
+
+async function fetchDebs(lock: Lock, options: BuildOptions, progress: BuildProgress): Promise<Buffer[]> {
+  const phase = progress.phase('download', lock.packages.length);
+  const debs = await mapLimit(lock.packages, 4, async (pkg) => {
+    const bytes = await options.debCache.fetch(pkg, { fetcher: options.fetcher, sources: options.sources });
+    phase.advance(pkg.name);
+    return bytes;
+  });
+  phase.done();
+  return debs;
+}
+
+async function unpackDebs(lock: Lock, debs: Buffer[], progress: BuildProgress): Promise<UnpackedPackage[]> {
+  const phase = progress.phase('unpack', lock.packages.length);
+  const unpacked = await mapLimit(lock.packages, 4, async (locked, index) => {
+    const deb = await readDeb(debs[index] as Buffer, { name: `${locked.name}_${locked.version}.deb` });
+    phase.advance(locked.name);
+    return { locked, deb };
+  });
+  phase.done();
+  return unpacked;
+}
+
+async function writeLayer(plan: LayerPlan, options: { store: LayoutStore; mtime: number; level: number }) {
+  const entries = sortTarEntries(plan.nodes.map((node) => tarEntryOf(node, options.mtime)));
+  const tar = writeTar(entries);
+  const diffId = sha256Digest(tar);
+  const gz = await gzipDeterministic(tar, options.level);
+  const descriptor = await options.store.putBlob(gz, MediaType.layerGzip);
+  return { descriptor, diffId, tarSize: tar.length };
+}
+
+function tarEntryOf(node: TreeNode, mtime: number): TarEntry {
+  const base = { path: node.path, mode: node.mode, uid: node.uid, gid: node.gid, mtime };
+  switch (node.type) {
+    case 'file':
+      return { ...base, type: 'file', size: node.data?.length ?? 0, data: node.data ?? Buffer.alloc(0) };
+    case 'symlink':
+      return { ...base, type: 'symlink', size: 0, linkname: node.target ?? '' };
+    case 'dir':
+      return { ...base, type: 'dir', size: 0 };
+  }
+}
+
+/** VERSION_ID from os-release, e.g. "12", for the purl's distro qualifier. */
+function osReleaseVersion(data: Buffer | undefined): string | undefined {
+  const match = data ? /^VERSION_ID="?([^"\n]*)"?$/m.exec(data.toString('utf8')) : null;
+  return match?.[1];
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping the input order in the result. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T, index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}

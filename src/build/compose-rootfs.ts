@@ -1,0 +1,183 @@
+/**
+ * Composes the image's root filesystem from unpacked packages, herd's own system files and the
+ * app files. Pure: bytes in, tree out. Maintainer scripts never run; what they would have done for
+ * a container (accounts, the CA bundle, dpkg's database for scanners) is done here explicitly.
+ */
+import type { DebContents } from '../debian/deb.js';
+import type { Spec } from '../spec/types.js';
+import { accountFiles } from './accounts.js';
+import type { LockedPackage } from './lock-file.js';
+import { compileGlobs } from './path-glob.js';
+import { ImageTree, ownerApp, ownerHerd, type TreeNode } from './image-tree.js';
+
+export interface UnpackedPackage {
+  locked: LockedPackage;
+  deb: DebContents;
+}
+
+export interface AppFileData {
+  dst: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  data: Buffer;
+}
+
+/** Top-level folders that bookworm's merged /usr turns into symlinks into /usr. */
+const mergedUsrDirs = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'] as const;
+const alwaysLinked = new Set(['bin', 'sbin', 'lib']);
+
+export function composeRootfs(input: { spec: Spec; packages: UnpackedPackage[]; appFiles: AppFileData[] }): ImageTree {
+  const { spec } = input;
+  const tree = new ImageTree();
+  const excluded = compileGlobs(spec.image.exclude);
+  const kept = compileGlobs(spec.image.keep);
+  const isExcluded = (path: string) => excluded(`/${path}`) && !kept(`/${path}`);
+
+  const packages = [...input.packages].sort((a, b) => (a.locked.name < b.locked.name ? -1 : 1));
+  for (const pkg of packages) unpackInto(tree, pkg, isExcluded);
+  for (const dir of mergedUsrDirs) {
+    if (alwaysLinked.has(dir) || tree.get(`usr/${dir}`)) {
+      tree.add({ path: dir, type: 'symlink', target: `usr/${dir}`, mode: 0o777, uid: 0, gid: 0, owner: ownerHerd });
+    }
+  }
+  for (const pkg of packages) writeStatusEntry(tree, pkg);
+  writeCaBundle(tree);
+  writeAccounts(tree, spec);
+  writeAppFiles(tree, spec, input.appFiles);
+  pruneExcludedFolders(tree, isExcluded);
+  return tree;
+}
+
+/** Maps a path from a package into merged /usr: `bin/sh` lands at `usr/bin/sh`. */
+export function toMergedUsr(path: string): string {
+  const first = path.split('/', 1)[0] as string;
+  return (mergedUsrDirs as readonly string[]).includes(first) ? `usr/${path}` : path;
+}
+
+function unpackInto(tree: ImageTree, pkg: UnpackedPackage, isExcluded: (path: string) => boolean): void {
+  const owner = pkg.locked.name;
+  const byPath = new Map<string, Buffer>();
+  for (const file of pkg.deb.files) {
+    const path = toMergedUsr(file.path);
+    if (path === '' || (mergedUsrDirs as readonly string[]).includes(path)) continue;
+    const base = { path, mode: file.mode & 0o7777, uid: file.uid, gid: file.gid, owner };
+    switch (file.type) {
+      case 'dir':
+        tree.add({ ...base, type: 'dir' });
+        break;
+      case 'file': {
+        const data = file.data ?? Buffer.alloc(0);
+        byPath.set(path, data);
+        if (!isExcluded(path)) tree.add({ ...base, type: 'file', data });
+        break;
+      }
+      case 'symlink':
+        if (!isExcluded(path)) tree.add({ ...base, type: 'symlink', target: file.linkname ?? '', mode: 0o777 });
+        break;
+      case 'hardlink': {
+        // Hard links become copies: each path then stands alone in the file manifest and in layers.
+        const data = byPath.get(toMergedUsr(file.linkname ?? '')) ?? Buffer.alloc(0);
+        byPath.set(path, data);
+        if (!isExcluded(path)) tree.add({ ...base, type: 'file', data });
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * `/var/lib/dpkg/status.d/<pkg>` and `<pkg>.md5sums`, the layout distroless writes and Trivy and
+ * Syft read. The md5sums list only files that are really in the image.
+ */
+function writeStatusEntry(tree: ImageTree, pkg: UnpackedPackage): void {
+  const owner = pkg.locked.name;
+  const dir = 'var/lib/dpkg/status.d';
+  const control = `${pkg.deb.control.trimEnd()}\n`;
+  tree.add({ path: `${dir}/${owner}`, type: 'file', mode: 0o644, uid: 0, gid: 0, data: Buffer.from(control), owner });
+  if (!pkg.deb.md5sums) return;
+  const lines = pkg.deb.md5sums
+    .split('\n')
+    .filter((line) => {
+      const path = line.replace(/^[0-9a-f]{32} +/, '').replace(/^\.?\//, '');
+      return path !== '' && tree.get(toMergedUsr(path))?.type === 'file';
+    })
+    .join('\n');
+  if (lines === '') return;
+  tree.add({
+    path: `${dir}/${owner}.md5sums`,
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    data: Buffer.from(`${lines}\n`),
+    owner,
+  });
+}
+
+/**
+ * What update-ca-certificates would write: every certificate under /usr/share/ca-certificates,
+ * concatenated in path order, at /etc/ssl/certs/ca-certificates.crt.
+ */
+function writeCaBundle(tree: ImageTree): void {
+  const certs = tree
+    .sorted()
+    .filter((n) => n.type === 'file' && n.path.startsWith('usr/share/ca-certificates/') && n.path.endsWith('.crt'));
+  if (certs.length === 0) return;
+  const bundle = Buffer.concat(certs.map((n) => ensureNewline(n.data ?? Buffer.alloc(0))));
+  const owner = certs[0]?.owner ?? ownerHerd;
+  tree.add(
+    { path: 'etc/ssl/certs/ca-certificates.crt', type: 'file', mode: 0o644, uid: 0, gid: 0, data: bundle, owner },
+    { replace: true },
+  );
+}
+
+function writeAccounts(tree: ImageTree, spec: Spec): void {
+  const { passwd, group, homes } = accountFiles(spec.run.user);
+  const etc = { type: 'file' as const, mode: 0o644, uid: 0, gid: 0, owner: ownerHerd };
+  tree.add({ ...etc, path: 'etc/passwd', data: Buffer.from(passwd) }, { replace: true });
+  tree.add({ ...etc, path: 'etc/group', data: Buffer.from(group) }, { replace: true });
+  for (const home of homes) {
+    tree.add({ path: home.path, type: 'dir', mode: 0o700, uid: home.uid, gid: home.gid, owner: ownerHerd });
+  }
+  tree.add({ path: 'tmp', type: 'dir', mode: 0o1777, uid: 0, gid: 0, owner: ownerHerd }, { replace: true });
+}
+
+function writeAppFiles(tree: ImageTree, spec: Spec, appFiles: AppFileData[]): void {
+  for (const file of appFiles) {
+    const path = file.dst.replace(/^\/+/, '');
+    tree.add(
+      { path, type: 'file', mode: file.mode, uid: file.uid, gid: file.gid, data: file.data, owner: ownerApp },
+      { replace: true },
+    );
+  }
+  const workdir = spec.run.workdir.replace(/^\/+/, '');
+  if (workdir !== '' && !tree.get(workdir)) {
+    tree.add({ path: workdir, type: 'dir', mode: 0o755, uid: 0, gid: 0, owner: ownerApp });
+  }
+  // Writable paths become tmpfs mounts at run time; the image only carries their mount points.
+  for (const writable of spec.run.writable) {
+    const path = writable.replace(/^\/+/, '');
+    if (path === '' || tree.get(path)) continue;
+    const { uid, gid } = spec.run.user;
+    tree.add({ path, type: 'dir', mode: 0o755, uid, gid, owner: ownerApp });
+  }
+}
+
+/** Removes excluded folders that ended up empty; a folder holding a kept file stays. */
+function pruneExcludedFolders(tree: ImageTree, isExcluded: (path: string) => boolean): void {
+  const hasChild = new Set<string>();
+  const nodes: TreeNode[] = tree.sorted().reverse();
+  for (const node of nodes) {
+    if (node.type === 'dir' && !hasChild.has(node.path) && isExcluded(node.path)) {
+      tree.remove(node.path);
+      continue;
+    }
+    const slash = node.path.lastIndexOf('/');
+    if (slash > 0) hasChild.add(node.path.slice(0, slash));
+  }
+}
+
+function ensureNewline(data: Buffer): Buffer {
+  return data.length > 0 && data[data.length - 1] !== 0x0a ? Buffer.concat([data, Buffer.from('\n')]) : data;
+}

@@ -1,0 +1,11 @@
+import { HerdError } from '../herd-error.js';
+
+export type BuildErrorCode =
+  | 'LOCK_INVALID'
+  | 'LOCK_MISSING'
+  | 'LOCK_STALE'
+  | 'APP_FILE_MISSING'
+  | 'PATH_CONFLICT'
+  | 'DEB_MISMATCH';
+
+export class BuildError extends HerdError<BuildErrorCode> {}

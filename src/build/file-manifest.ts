@@ -1,0 +1,45 @@
+/**
+ * The file manifest: every path in the image with its type, mode, owner, size, sha256 and link
+ * target. It is the baseline that integrity monitoring compares running instances against, so it
+ * is computed from the same tree the layers are cut from.
+ */
+import { createHash } from 'node:crypto';
+import type { ImageTree } from './image-tree.js';
+
+export const fileManifestMediaType = 'application/vnd.herd.file-manifest.v1+json';
+
+export interface FileManifestEntry {
+  /** Absolute path in the image. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  /** Permission bits including setuid, setgid and sticky, as a number. */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  sha256?: string;
+  target?: string;
+}
+
+export interface FileManifest {
+  schemaVersion: 1;
+  mediaType: typeof fileManifestMediaType;
+  entries: FileManifestEntry[];
+}
+
+export function fileManifestOf(tree: ImageTree): FileManifest {
+  const entries = tree.sorted().map((node): FileManifestEntry => {
+    const base = { path: `/${node.path}`, type: node.type, mode: node.mode, uid: node.uid, gid: node.gid };
+    switch (node.type) {
+      case 'file': {
+        const data = node.data ?? Buffer.alloc(0);
+        return { ...base, size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+      }
+      case 'symlink':
+        return { ...base, size: 0, target: node.target ?? '' };
+      case 'dir':
+        return { ...base, size: 0 };
+    }
+  });
+  return { schemaVersion: 1, mediaType: fileManifestMediaType, entries };
+}

@@ -1,0 +1,161 @@
+/**
+ * herd.lock: the exact inputs of a build. The same lock always gives the same image, bit for bit.
+ * It pins every package by version and sha256 and every app file by digest, and records which
+ * signed Release each suite was resolved from. Mirrors are not pinned: content is, so the lock
+ * stays valid on any mirror that serves the same bytes.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { writeAtomic } from '../oci/layout-store.js';
+import { BuildError } from './errors.js';
+
+export const lockVersion = 1;
+
+export interface LockedPackage {
+  name: string;
+  version: string;
+  architecture: string;
+  source: string;
+  sourceVersion: string;
+  suite: string;
+  filename: string;
+  size: number;
+  sha256: string;
+  /** Why the package is in the image: `requested`, `implicit`, or the package whose dependency pulled it in. */
+  reason: string;
+}
+
+export interface LockedSuite {
+  suite: string;
+  codename?: string;
+  /** The Release file's Date. */
+  date?: string;
+  /** sha256 of the InRelease that was verified. */
+  inRelease: string;
+  /** Fingerprint of the key that signed it. */
+  signer: string;
+}
+
+export interface LockedFile {
+  src: string;
+  sha256: string;
+}
+
+export interface Lock {
+  lockVersion: typeof lockVersion;
+  service: string;
+  /** sha256 of herd.yaml's bytes when the lock was written. */
+  specDigest: string;
+  /** The lock's date: the newest Release date. Layers use it as their mtime unless SOURCE_DATE_EPOCH is set. */
+  date: string;
+  release: string;
+  architecture: string;
+  suites: LockedSuite[];
+  files: LockedFile[];
+  packages: LockedPackage[];
+}
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** The lock is read back from disk, so it is validated like any other input. */
+const LockSchema = z.strictObject({
+  lockVersion: z.literal(lockVersion),
+  service: z.string(),
+  specDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  date: z.iso.datetime(),
+  release: z.string(),
+  architecture: z.string(),
+  suites: z.array(
+    z.strictObject({
+      suite: z.string(),
+      codename: z.string().optional(),
+      date: z.string().optional(),
+      inRelease: sha256Hex,
+      signer: z.string(),
+    }),
+  ),
+  files: z.array(z.strictObject({ src: z.string(), sha256: sha256Hex })),
+  packages: z.array(
+    z.strictObject({
+      name: z.string(),
+      version: z.string(),
+      architecture: z.string(),
+      source: z.string(),
+      sourceVersion: z.string(),
+      suite: z.string(),
+      filename: z
+        .string()
+        .refine((f) => !f.startsWith('/') && !f.split('/').includes('..'), 'must be a relative pool path'),
+      size: z.number().int().nonnegative(),
+      sha256: sha256Hex,
+      reason: z.string(),
+    }),
+  ),
+});
+
+export async function readLock(path: string): Promise<Lock | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new BuildError('LOCK_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = LockSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BuildError(
+      'LOCK_INVALID',
+      `${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}; run herd lock to rewrite it`,
+    );
+  }
+  return parsed.data as Lock;
+}
+
+/** Pretty-printed with a fixed key order, so the lock diffs well in review. */
+export function formatLock(lock: Lock): string {
+  return `${JSON.stringify(lock, null, 2)}\n`;
+}
+
+export async function writeLock(path: string, lock: Lock): Promise<void> {
+  await writeAtomic(path, formatLock(lock));
+}
+
+export type LockChange =
+  | { kind: 'added'; name: string; version: string }
+  | { kind: 'removed'; name: string; version: string }
+  | { kind: 'changed'; name: string; from: string; to: string; suite: string };
+
+/** What differs between the lock on disk and a fresh resolution, sorted by package name. */
+export function diffLocks(before: Lock, after: Lock): LockChange[] {
+  const old = new Map(before.packages.map((p) => [p.name, p]));
+  const fresh = new Map(after.packages.map((p) => [p.name, p]));
+  const names = [...new Set([...old.keys(), ...fresh.keys()])].sort();
+  const changes: LockChange[] = [];
+  for (const name of names) {
+    const a = old.get(name);
+    const b = fresh.get(name);
+    if (a && !b) changes.push({ kind: 'removed', name, version: a.version });
+    else if (!a && b) changes.push({ kind: 'added', name, version: b.version });
+    else if (a && b && (a.version !== b.version || a.sha256 !== b.sha256)) {
+      changes.push({ kind: 'changed', name, from: a.version, to: b.version, suite: b.suite });
+    }
+  }
+  return changes;
+}
+
+export function describeLockChange(change: LockChange): string {
+  switch (change.kind) {
+    case 'added':
+      return `+ ${change.name} ${change.version}`;
+    case 'removed':
+      return `- ${change.name} ${change.version}`;
+    case 'changed':
+      return `~ ${change.name} ${change.from} -> ${change.to} (${change.suite})`;
+  }
+}

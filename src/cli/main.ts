@@ -1,0 +1,69 @@
+/**
+ * The herd command line: parse, call, render. Exit codes: 0 success, 1 an expected negative
+ * outcome (a check found changes, a gate failed), 2 an error.
+ */
+import { Command } from 'commander';
+import { HerdError } from '../herd-error.js';
+import { buildCommand } from './commands/build.js';
+import { imageExportCommand, imageInspectCommand, imageListCommand } from './commands/image.js';
+import { initCommand } from './commands/init.js';
+import { lockCommand } from './commands/lock.js';
+import { herdVersion } from './herd-version.js';
+
+const program = new Command()
+  .name('herd')
+  .description('Immutable workloads: golden images from signed Debian repositories')
+  .version(herdVersion)
+  .showHelpAfterError();
+
+program
+  .command('init')
+  .description('write a herd.yaml to start from')
+  .argument('[dir]', 'folder for herd.yaml', '.')
+  .option('--service <name>', 'service name (default: the folder name)')
+  .option('--packages <list>', 'comma-separated Debian packages')
+  .action(async (dir, options) => run(() => initCommand(dir, options)));
+
+program
+  .command('lock')
+  .description('resolve the spec against the signed repositories and write herd.lock')
+  .argument('[spec]', 'herd.yaml or its folder', '.')
+  .option('--check', 'exit 1 and list the changes when the archive has newer versions than the lock')
+  .action(async (spec, options) => run(() => lockCommand(spec, options)));
+
+program
+  .command('build')
+  .description('build the image from herd.lock into the store (locks first if there is no lock)')
+  .argument('[spec]', 'herd.yaml or its folder', '.')
+  .option('--json', 'print the result as JSON')
+  .action(async (spec, options) => run(() => buildCommand(spec, options)));
+
+const image = program.command('image').description('images in the local store');
+image.command('ls').description('list images').action(async () => run(() => imageListCommand()));
+image
+  .command('inspect')
+  .description('show an image manifest, config and attached artifacts')
+  .argument('<ref>', 'digest, digest prefix or name')
+  .action(async (ref) => run(() => imageInspectCommand(ref)));
+image
+  .command('export')
+  .description('write an image as an archive that podman, skopeo and docker load')
+  .argument('<ref>', 'digest, digest prefix or name')
+  .requiredOption('--format <format>', 'oci-archive or docker-archive')
+  .requiredOption('-o, --output <file>', 'archive path')
+  .action(async (ref, options) => run(() => imageExportCommand(ref, options)));
+
+async function run(command: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await command();
+  } catch (error) {
+    if (error instanceof HerdError) {
+      console.error(`herd: ${error.message}`);
+    } else {
+      console.error(`herd: unexpected error: ${(error as Error).stack ?? String(error)}`);
+    }
+    process.exitCode = 2;
+  }
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,41 @@
+/** Wires a spec to the parts a command needs: its lock path, its sources, the store. */
+import { dirname, join } from 'node:path';
+import { DebCache } from '../build/deb-cache.js';
+import { sourcesForSpec } from '../build/resolve-lock.js';
+import { HttpFetcher } from '../debian/fetcher.js';
+import type { AptSource } from '../debian/sources.js';
+import { herdHome } from '../herd-home.js';
+import { LayoutStore } from '../oci/layout-store.js';
+import { loadSpec } from '../spec/load.js';
+import type { LoadedSpec } from '../spec/types.js';
+
+export interface SpecContext {
+  loaded: LoadedSpec;
+  lockPath: string;
+  sources: AptSource[];
+  fetcher: HttpFetcher;
+}
+
+export async function openSpec(pathOrDir: string): Promise<SpecContext> {
+  const loaded = await loadSpec(pathOrDir);
+  return {
+    loaded,
+    lockPath: join(dirname(loaded.path), 'herd.lock'),
+    sources: sourcesForSpec(loaded),
+    fetcher: new HttpFetcher(),
+  };
+}
+
+export async function openStore(): Promise<{ store: LayoutStore; debCache: DebCache }> {
+  const home = herdHome();
+  const store = new LayoutStore(home.store);
+  await store.init();
+  return { store, debCache: new DebCache(home.debCache) };
+}
+
+export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const value = env.SOURCE_DATE_EPOCH;
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value)) throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got "${value}"`);
+  return Number(value);
+}

@@ -1,0 +1,133 @@
+/**
+ * InRelease: the signed root of trust for one suite. Verification needs no network: the keyring
+ * bytes and the InRelease bytes are handed in. Only the text inside the signature is returned,
+ * so nothing outside the signed block can influence what herd trusts.
+ */
+import * as openpgp from 'openpgp';
+import { field, parseControlParagraphs } from './control.js';
+import { DebianError } from './errors.js';
+
+export interface ReleaseIndexEntry {
+  sha256: string;
+  size: number;
+}
+
+export interface ReleaseFile {
+  suite?: string;
+  codename?: string;
+  date?: Date;
+  validUntil?: Date;
+  architectures: string[];
+  components: string[];
+  /** Release says Packages for `all` live inside each architecture's index. */
+  noSeparateArchAll: boolean;
+  /** Path relative to `dists/<suite>/` → hash and size, from the `SHA256:` section. */
+  sha256: Map<string, ReleaseIndexEntry>;
+}
+
+export interface VerifiedRelease {
+  release: ReleaseFile;
+  /** Fingerprint of the key whose signature verified. */
+  signer: string;
+}
+
+/** Reads a keyring file's bytes: binary (like /usr/share/keyrings/*.gpg) or ASCII-armored. */
+export async function readKeyring(bytes: Uint8Array, options: { name: string }): Promise<openpgp.PublicKey[]> {
+  try {
+    const text = Buffer.from(bytes.subarray(0, 64)).toString('latin1');
+    const keys = text.includes('-----BEGIN PGP')
+      ? await openpgp.readKeys({ armoredKeys: Buffer.from(bytes).toString('utf8') })
+      : await openpgp.readKeys({ binaryKeys: bytes });
+    return keys.map((key) => key.toPublic());
+  } catch (error) {
+    throw new DebianError('KEYRING_UNREADABLE', `keyring ${options.name} could not be read as OpenPGP keys`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Verifies a clearsigned InRelease against the keyring and returns the Release it signs.
+ * Like apt, one good signature by a key in the keyring suffices; others (unknown keys) are ignored.
+ */
+export async function verifyInRelease(
+  inRelease: string,
+  options: { keys: openpgp.PublicKey[]; name: string; now?: Date },
+): Promise<VerifiedRelease> {
+  let message: openpgp.CleartextMessage;
+  try {
+    message = await openpgp.readCleartextMessage({ cleartextMessage: inRelease });
+  } catch (error) {
+    throw new DebianError('SIGNATURE_MISSING', `${options.name} is not a clearsigned OpenPGP message`, {
+      cause: error,
+    });
+  }
+  const result = await openpgp.verify({ message, verificationKeys: options.keys });
+  let signer: string | undefined;
+  const reasons: string[] = [];
+  for (const signature of result.signatures) {
+    try {
+      await signature.verified;
+      const key = options.keys.find((k) => k.getKeys(signature.keyID).length > 0);
+      signer = key?.getFingerprint() ?? signature.keyID.toHex();
+      break;
+    } catch (error) {
+      reasons.push(`key ${signature.keyID.toHex()}: ${(error as Error).message}`);
+    }
+  }
+  if (signer === undefined) {
+    throw new DebianError(
+      'SIGNATURE_INVALID',
+      `${options.name} has no valid signature from the keyring (${reasons.join('; ') || 'no signatures'})`,
+    );
+  }
+  const release = parseRelease(String(result.data), { name: options.name });
+  const now = options.now ?? new Date();
+  if (release.validUntil && release.validUntil.getTime() < now.getTime()) {
+    throw new DebianError(
+      'RELEASE_EXPIRED',
+      `${options.name} expired at ${release.validUntil.toISOString()} (Valid-Until); the mirror is stale`,
+    );
+  }
+  return { release, signer };
+}
+
+/** Parses the Release fields herd uses. */
+export function parseRelease(text: string, options: { name: string }): ReleaseFile {
+  const [paragraph] = parseControlParagraphs(text);
+  if (!paragraph) throw new DebianError('RELEASE_MALFORMED', `${options.name} holds no Release fields`);
+  const sha256 = new Map<string, ReleaseIndexEntry>();
+  for (const line of (field(paragraph, 'SHA256') ?? '').split('\n')) {
+    const parts = line.trim().split(/\s+/);
+    if (parts.length !== 3) continue;
+    const [hash = '', size = '', path = ''] = parts;
+    if (!/^[0-9a-f]{64}$/.test(hash) || !/^\d+$/.test(size)) {
+      throw new DebianError('RELEASE_MALFORMED', `${options.name}: bad SHA256 line "${line.trim()}"`);
+    }
+    sha256.set(path, { sha256: hash, size: Number(size) });
+  }
+  if (sha256.size === 0) {
+    throw new DebianError('RELEASE_MALFORMED', `${options.name} has no SHA256 section; herd needs SHA256 digests`);
+  }
+  const list = (name: string) => (field(paragraph, name) ?? '').split(/\s+/).filter(Boolean);
+  const suite = field(paragraph, 'Suite')?.trim();
+  const codename = field(paragraph, 'Codename')?.trim();
+  const date = parseDate(field(paragraph, 'Date'));
+  const validUntil = parseDate(field(paragraph, 'Valid-Until'));
+  return {
+    ...(suite ? { suite } : {}),
+    ...(codename ? { codename } : {}),
+    ...(date ? { date } : {}),
+    ...(validUntil ? { validUntil } : {}),
+    architectures: list('Architectures'),
+    components: list('Components'),
+    noSeparateArchAll: /\bPackages\b/.test(field(paragraph, 'No-Support-for-Architecture-all') ?? ''),
+    sha256,
+  };
+}
+
+function parseDate(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  const date = new Date(value.trim());
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

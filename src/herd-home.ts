@@ -1,0 +1,16 @@
+/**
+ * HERD_HOME: herd's own state directory (default ./.herd). herd writes nowhere else, except the
+ * lock beside the spec and files the user names.
+ */
+import { resolve } from 'node:path';
+
+export interface HerdHome {
+  root: string;
+  store: string;
+  debCache: string;
+}
+
+export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
+  const root = resolve(env.HERD_HOME ?? '.herd');
+  return { root, store: resolve(root, 'store'), debCache: resolve(root, 'cache', 'debs') };
+}

@@ -1,0 +1,173 @@
+/**
+ * herd's local image store: an OCI image layout (image-layout.md) at HERD_HOME/store.
+ * Blobs are written to a temp file and renamed into place, so a crash never leaves a partial blob
+ * under its digest. Every read re-hashes the blob: a blob whose bytes no longer match its name is
+ * refused, never served.
+ * Spec: https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hexOf, sha256Digest } from './digest.js';
+import { OciError } from './errors.js';
+import { type Descriptor, type Digest, type ImageIndex, type ImageManifest, MediaType } from './types.js';
+
+export const refNameAnnotation = 'org.opencontainers.image.ref.name';
+
+export class LayoutStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** Creates the layout's skeleton if it is not there yet. */
+  async init(): Promise<void> {
+    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+    if (!(await exists(join(this.root, 'oci-layout')))) {
+      await writeAtomic(join(this.root, 'oci-layout'), `${JSON.stringify({ imageLayoutVersion: '1.0.0' })}\n`);
+    }
+    if (!(await exists(join(this.root, 'index.json')))) {
+      await this.writeIndex({ schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [] });
+    }
+  }
+
+  blobPath(digest: Digest): string {
+    return join(this.root, 'blobs', 'sha256', hexOf(digest));
+  }
+
+  async hasBlob(digest: Digest): Promise<boolean> {
+    return exists(this.blobPath(digest));
+  }
+
+  /** Stores bytes under their digest. An existing blob is kept: same digest, same bytes. */
+  async putBlob(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
+    const digest = sha256Digest(bytes);
+    const path = this.blobPath(digest);
+    if (!(await exists(path))) await writeAtomic(path, bytes);
+    return { mediaType, digest, size: bytes.byteLength };
+  }
+
+  /** Stores a JSON document exactly as serialized: callers build objects in a fixed key order. */
+  async putJson(document: unknown, mediaType: string): Promise<Descriptor> {
+    return this.putBlob(Buffer.from(canonicalJson(document)), mediaType);
+  }
+
+  /** Reads a blob and verifies its content against its digest. */
+  async getBlob(digest: Digest): Promise<Buffer> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.blobPath(digest));
+    } catch {
+      throw new OciError('BLOB_NOT_FOUND', `blob ${digest} is not in the store at ${this.root}`);
+    }
+    const actual = sha256Digest(bytes);
+    if (actual !== digest) {
+      throw new OciError(
+        'DIGEST_MISMATCH',
+        `blob ${digest} in the store at ${this.root} is corrupt or tampered: its content hashes to ${actual}`,
+      );
+    }
+    return bytes;
+  }
+
+  async getJson<T>(digest: Digest): Promise<T> {
+    const bytes = await this.getBlob(digest);
+    try {
+      return JSON.parse(bytes.toString('utf8')) as T;
+    } catch {
+      throw new OciError('MANIFEST_INVALID', `blob ${digest} is not valid JSON`);
+    }
+  }
+
+  async getManifest(digest: Digest): Promise<ImageManifest> {
+    const manifest = await this.getJson<ImageManifest>(digest);
+    if (manifest.schemaVersion !== 2 || !manifest.config || !Array.isArray(manifest.layers)) {
+      throw new OciError('MANIFEST_INVALID', `blob ${digest} is not an OCI image manifest`);
+    }
+    return manifest;
+  }
+
+  async readIndex(): Promise<ImageIndex> {
+    try {
+      return JSON.parse(await readFile(join(this.root, 'index.json'), 'utf8')) as ImageIndex;
+    } catch (error) {
+      throw new OciError('LAYOUT_INVALID', `${join(this.root, 'index.json')} is missing or not JSON`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Adds a manifest to index.json. With a ref name, the name moves to this manifest: an earlier
+   * manifest that carried it stays in the index (it may be released or running) but loses the name.
+   */
+  async addManifest(descriptor: Descriptor, options: { refName?: string } = {}): Promise<void> {
+    const index = await this.readIndex();
+    const manifests = index.manifests
+      .filter((m) => m.digest !== descriptor.digest)
+      .map((m) => (options.refName && m.annotations?.[refNameAnnotation] === options.refName ? dropRef(m) : m));
+    const annotations = { ...descriptor.annotations, ...(options.refName ? { [refNameAnnotation]: options.refName } : {}) };
+    manifests.push({ ...descriptor, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) });
+    await this.writeIndex({ ...index, manifests });
+  }
+
+  /** Resolves `sha256:…` (or a unique prefix of its hex) or a ref name to a manifest digest. */
+  async resolve(reference: string): Promise<Digest> {
+    const index = await this.readIndex();
+    const byRef = index.manifests.find((m) => m.annotations?.[refNameAnnotation] === reference);
+    if (byRef) return byRef.digest;
+    const hex = reference.replace(/^sha256:/, '');
+    if (/^[0-9a-f]{6,64}$/.test(hex)) {
+      const matches = index.manifests.filter((m) => hexOf(m.digest).startsWith(hex));
+      if (matches.length === 1 && matches[0]) return matches[0].digest;
+      if (matches.length > 1) throw new OciError('REF_NOT_FOUND', `digest prefix ${reference} is ambiguous`);
+      if (hex.length === 64 && (await this.hasBlob(`sha256:${hex}`))) return `sha256:${hex}`;
+    }
+    throw new OciError('REF_NOT_FOUND', `no image named ${reference} in the store at ${this.root}`);
+  }
+
+  /** Manifests in the index whose `subject` is the given digest (image-spec 1.1 referrers). */
+  async referrers(subject: Digest, options: { artifactType?: string } = {}): Promise<Descriptor[]> {
+    const index = await this.readIndex();
+    const found: Descriptor[] = [];
+    for (const descriptor of index.manifests) {
+      if (!descriptor.artifactType) continue;
+      if (options.artifactType && descriptor.artifactType !== options.artifactType) continue;
+      const manifest = await this.getManifest(descriptor.digest);
+      if (manifest.subject?.digest === subject) found.push(descriptor);
+    }
+    return found;
+  }
+
+  private async writeIndex(index: ImageIndex): Promise<void> {
+    await writeAtomic(join(this.root, 'index.json'), canonicalJson(index));
+  }
+}
+
+/** JSON with no whitespace: the exact bytes are hashed, so they must not depend on formatting. */
+export function canonicalJson(document: unknown): string {
+  return JSON.stringify(document);
+}
+
+/** Writes to a temp file beside the target, then renames: readers never see a partial file. */
+export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await writeFile(temp, data, { mode: 0o644 });
+  await rename(temp, path);
+}
+
+function dropRef(descriptor: Descriptor): Descriptor {
+  const { [refNameAnnotation]: _dropped, ...rest } = descriptor.annotations ?? {};
+  const { annotations: _old, ...bare } = descriptor;
+  return Object.keys(rest).length > 0 ? { ...bare, annotations: rest } : bare;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
