@@ -14,9 +14,10 @@ import { sortTarEntries, type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/types.js';
 import { type AppFileData, composeRootfs, type UnpackedPackage } from './compose-rootfs.js';
-import { DebCache } from './deb-cache.js';
+import type { DebCache } from './deb-cache.js';
 import { fileManifestMediaType, fileManifestOf } from './file-manifest.js';
 import { imageConfigFor } from './image-config.js';
+import type { LayerCache } from './layer-cache.js';
 import type { TreeNode } from './image-tree.js';
 import { formatLock, type Lock } from './lock-file.js';
 import { defaultLayerPlanOptions, type LayerPlan, planLayers } from './plan-layers.js';
@@ -29,6 +30,8 @@ import { cycloneDxDocument, spdxDocument } from './sbom.js';
 export interface BuildOptions {
   store: LayoutStore;
   debCache: DebCache;
+  /** Reuses compressed layers across builds; without it every layer is compressed anew. */
+  layerCache?: LayerCache;
   fetcher: Fetcher;
   sources: AptSource[];
   lockPath: string;
@@ -79,7 +82,12 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   const plans = planLayers(tree, defaultLayerPlanOptions);
   progress.step(`writing ${plans.length} layers`);
   const layers = await Promise.all(
-    plans.map((plan) => writeLayer(plan, { store: options.store, mtime: epoch, level: options.compressionLevel ?? 6 })),
+    plans.map((plan) => writeLayer(plan, {
+      store: options.store,
+      ...(options.layerCache ? { layerCache: options.layerCache } : {}),
+      mtime: epoch,
+      level: options.compressionLevel ?? 6,
+    })),
   );
 
   const lockDigest = sha256Digest(Buffer.from(formatLock(lock)));
@@ -177,12 +185,18 @@ async function unpackDebs(lock: Lock, debs: Buffer[], progress: BuildProgress): 
   return unpacked;
 }
 
-async function writeLayer(plan: LayerPlan, options: { store: LayoutStore; mtime: number; level: number }) {
+async function writeLayer(
+  plan: LayerPlan,
+  options: { store: LayoutStore; layerCache?: LayerCache; mtime: number; level: number },
+) {
   const entries = sortTarEntries(plan.nodes.map((node) => tarEntryOf(node, options.mtime)));
   const tar = writeTar(entries);
   const diffId = sha256Digest(tar);
+  const reused = await options.layerCache?.lookup(diffId, options.store);
+  if (reused) return { descriptor: reused, diffId, tarSize: tar.length };
   const gz = await gzipDeterministic(tar, options.level);
   const descriptor = await options.store.putBlob(gz, MediaType.layerGzip);
+  await options.layerCache?.remember(diffId, descriptor);
   return { descriptor, diffId, tarSize: tar.length };
 }
 

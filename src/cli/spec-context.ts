@@ -1,6 +1,7 @@
 /** Wires a spec to the parts a command needs: its lock path, its sources, the store. */
 import { dirname, join } from 'node:path';
 import { DebCache } from '../build/deb-cache.js';
+import { LayerCache } from '../build/layer-cache.js';
 import { sourcesForSpec } from '../build/resolve-lock.js';
 import { HttpFetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
@@ -26,11 +27,11 @@ export async function openSpec(pathOrDir: string): Promise<SpecContext> {
   };
 }
 
-export async function openStore(): Promise<{ store: LayoutStore; debCache: DebCache }> {
+export async function openStore(): Promise<{ store: LayoutStore; debCache: DebCache; layerCache: LayerCache }> {
   const home = herdHome();
   const store = new LayoutStore(home.store);
   await store.init();
-  return { store, debCache: new DebCache(home.debCache) };
+  return { store, debCache: new DebCache(home.debCache), layerCache: new LayerCache(home.layerCache) };
 }
 
 export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {

@@ -21,6 +21,8 @@ export interface ReleaseFile {
   components: string[];
   /** Release says Packages for `all` live inside each architecture's index. */
   noSeparateArchAll: boolean;
+  /** Indexes may be fetched by content hash, which is immune to a mirror updating mid-download. */
+  acquireByHash: boolean;
   /** Path relative to `dists/<suite>/` → hash and size, from the `SHA256:` section. */
   sha256: Map<string, ReleaseIndexEntry>;
 }
@@ -122,6 +124,7 @@ export function parseRelease(text: string, options: { name: string }): ReleaseFi
     architectures: list('Architectures'),
     components: list('Components'),
     noSeparateArchAll: /\bPackages\b/.test(field(paragraph, 'No-Support-for-Architecture-all') ?? ''),
+    acquireByHash: (field(paragraph, 'Acquire-By-Hash') ?? '').trim().toLowerCase() === 'yes',
     sha256,
   };
 }

@@ -41,8 +41,9 @@ export async function loadSuiteIndex(
     ...(options.now ? { now: options.now } : {}),
   });
   const arches = [options.architecture];
-  // Without No-Support-for-Architecture-all, arch:all packages may live in their own index.
-  if (!release.noSeparateArchAll) arches.push('all');
+  // As apt does: arch:all packages have an index of their own only when Release lists `all` among
+  // its architectures and does not say No-Support-for-Architecture-all.
+  if (release.architectures.includes('all') && !release.noSeparateArchAll) arches.push('all');
   const packages: PackageRecord[] = [];
   for (const component of source.components) {
     for (const arch of arches) {
@@ -54,8 +55,7 @@ export async function loadSuiteIndex(
           `${base}InRelease lists no ${component}/binary-${arch}/Packages index for suite ${source.suite}`,
         );
       }
-      const url = `${base}${index.path}`;
-      const bytes = await options.fetcher.fetchBytes(url);
+      const { url, bytes } = await fetchIndex(base, index, { release, fetcher: options.fetcher });
       checkIndexDigest(bytes, { url, expected: index });
       const text = (await decompressIndex(bytes, index.path)).toString('utf8');
       packages.push(...parsePackagesIndex(text, { suite: source.suite, repository: source.uri }));
@@ -68,6 +68,29 @@ export async function loadSuiteIndex(
     inReleaseSha256: createHash('sha256').update(inReleaseBytes).digest('hex'),
     packages,
   };
+}
+
+/**
+ * With Acquire-By-Hash, fetches `by-hash/SHA256/<hex>`: a mirror that is halfway through an update
+ * still serves the exact bytes the signed Release names. Falls back to the plain path, whose digest
+ * is checked all the same.
+ */
+async function fetchIndex(
+  base: string,
+  index: { path: string; sha256: string },
+  options: { release: ReleaseFile; fetcher: Fetcher },
+): Promise<{ url: string; bytes: Buffer }> {
+  if (options.release.acquireByHash) {
+    const dir = index.path.slice(0, index.path.lastIndexOf('/'));
+    const url = `${base}${dir}/by-hash/SHA256/${index.sha256}`;
+    try {
+      return { url, bytes: await options.fetcher.fetchBytes(url) };
+    } catch {
+      // Not every mirror keeps by-hash files; the plain path is verified the same way.
+    }
+  }
+  const url = `${base}${index.path}`;
+  return { url, bytes: await options.fetcher.fetchBytes(url) };
 }
 
 function pickIndex(release: ReleaseFile, stem: string) {

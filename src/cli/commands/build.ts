@@ -17,11 +17,12 @@ export async function buildCommand(specPath: string, options: { json?: boolean }
     await writeLock(context.lockPath, lock);
     progress.step(`wrote ${context.lockPath} (${lock.packages.length} packages)`);
   }
-  const { store, debCache } = await openStore();
+  const { store, debCache, layerCache } = await openStore();
   const epoch = sourceDateEpochFromEnv();
   const image = await buildImage(context.loaded, lock, {
     store,
     debCache,
+    layerCache,
     fetcher: context.fetcher,
     sources: context.sources,
     lockPath: context.lockPath,

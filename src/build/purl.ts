@@ -1,0 +1,62 @@
+/**
+ * Package URLs for Debian packages, shared by the SBOMs and the provenance so every document names
+ * a package the same way, and the way scanners (Syft, Trivy) name it.
+ * Spec: https://github.com/package-url/purl-spec/blob/main/PURL-SPECIFICATION.rst
+ * deb type: https://github.com/package-url/purl-spec/blob/main/PURL-TYPES.rst#deb
+ */
+import type { LockedPackage } from './lock-file.js';
+
+/** Debian's release numbers: a lock records the codename, scanners match `distro=debian-<n>`. */
+const debianVersionOf: Record<string, string> = {
+  buster: '10',
+  bullseye: '11',
+  bookworm: '12',
+  trixie: '13',
+  forky: '14',
+};
+
+/**
+ * The purl `distro` qualifier: `debian-<VERSION_ID>` when the version is known (from os-release,
+ * else from the codename), else the bare codename, which the deb purl type also allows.
+ */
+export function debianDistro(release: string, options: { releaseVersion?: string } = {}): string {
+  const version = options.releaseVersion ?? debianVersionOf[release];
+  return version ? `debian-${version}` : release;
+}
+
+/**
+ * `pkg:deb/debian/<name>@<version>?arch=<arch>&distro=<distro>[&upstream=<source>]`.
+ * The arch is the package's own (`all` for architecture-independent packages), as dpkg records it.
+ */
+export function debianPurl(
+  pkg: Pick<LockedPackage, 'name' | 'version' | 'architecture' | 'source'>,
+  options: { distro: string },
+): string {
+  // Qualifier keys are sorted, as the spec's canonical form requires.
+  const qualifiers: [string, string][] = [
+    ['arch', pkg.architecture],
+    ['distro', options.distro],
+  ];
+  if (pkg.source && pkg.source !== pkg.name) qualifiers.push(['upstream', pkg.source]);
+  const query = qualifiers.map(([key, value]) => `${key}=${percentEncode(value)}`).join('&');
+  return `pkg:deb/debian/${percentEncode(pkg.name)}@${percentEncode(pkg.version)}?${query}`;
+}
+
+/** `pkg:oci/<name>@sha256%3A<hex>`: the image itself, as the oci purl type names it. */
+export function ociPurl(name: string, digest: string): string {
+  return `pkg:oci/${percentEncode(name)}@${percentEncode(digest)}`;
+}
+
+/**
+ * Percent-encodes everything but RFC 3986 unreserved characters, so a Debian version's epoch
+ * colon becomes %3A and its `+` becomes %2B (a bare `+` would read as a space in a query), while
+ * `~` stays as is.
+ */
+export function percentEncode(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    out += /[A-Za-z0-9._~-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}

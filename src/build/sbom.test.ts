@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Digest } from '../oci/types.js';
+import type { LockedPackage } from './lock-file.js';
+import { cycloneDxDocument, type SbomInput, spdxDocument, uuidFromDigest } from './sbom.js';
+
+const imageDigest: Digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+
+function lockedPackage(name: string, fields: Partial<LockedPackage> = {}): LockedPackage {
+  return {
+    name,
+    version: '1.0-1',
+    architecture: 'amd64',
+    source: name,
+    sourceVersion: '1.0-1',
+    suite: 'bookworm',
+    filename: `pool/main/${name[0]}/${name}/${name}_1.0-1_amd64.deb`,
+    size: 1000,
+    sha256: 'f'.repeat(64),
+    reason: 'requested',
+    ...fields,
+  };
+}
+
+function sbomInput(): SbomInput {
+  return {
+    service: 'hello',
+    version: '1.2.0',
+    imageDigest,
+    created: '2024-06-01T00:00:00.000Z',
+    release: 'bookworm',
+    releaseVersion: '12',
+    architecture: 'amd64',
+    // Out of order on purpose: the documents sort by name.
+    packages: [
+      lockedPackage('libc6', {
+        version: '2.36-9+deb12u14',
+        source: 'glibc',
+        sourceVersion: '2.36-9+deb12u14',
+        suite: 'bookworm-security',
+      }),
+      lockedPackage('base-files', { version: '12.4+deb12u11' }),
+      lockedPackage('libstdc++6', { version: '12.2.0-14', source: 'gcc-12', sourceVersion: '12.2.0-14' }),
+    ],
+  };
+}
+
+interface SpdxPackage {
+  SPDXID: string;
+  name: string;
+  versionInfo?: string;
+  sourceInfo?: string;
+  primaryPackagePurpose?: string;
+  checksums: { algorithm: string; checksumValue: string }[];
+  externalRefs: { referenceType: string; referenceLocator: string }[];
+}
+
+interface Spdx {
+  spdxVersion: string;
+  documentNamespace: string;
+  creationInfo: { created: string; creators: string[] };
+  packages: SpdxPackage[];
+  relationships: { spdxElementId: string; relationshipType: string; relatedSpdxElement: string }[];
+}
+
+interface CycloneDx {
+  bomFormat: string;
+  specVersion: string;
+  serialNumber: string;
+  metadata: {
+    timestamp: string;
+    component: { type: string; name: string; version?: string; 'bom-ref': string };
+  };
+  components: {
+    'bom-ref': string;
+    name: string;
+    purl: string;
+    properties: { name: string; value: string }[];
+  }[];
+  dependencies: { ref: string; dependsOn: string[] }[];
+}
+
+describe('spdxDocument', () => {
+  it('gives the same document and the same JSON for the same input', () => {
+    const first = spdxDocument(sbomInput());
+    const second = spdxDocument(sbomInput());
+
+    assert.deepEqual(first, second);
+    assert.equal(JSON.stringify(first), JSON.stringify(second));
+  });
+
+  it('derives the namespace from the image digest and dates the document with the build date', () => {
+    const doc = spdxDocument(sbomInput()) as Spdx;
+
+    assert.equal(doc.spdxVersion, 'SPDX-2.3');
+    assert.equal(doc.documentNamespace, `urn:herd:spdx:hello:${imageDigest.slice(7)}`);
+    assert.deepEqual(doc.creationInfo, { created: '2024-06-01T00:00:00Z', creators: ['Tool: herd'] });
+  });
+
+  it('writes the creation time in whole seconds, as the SPDX 2.3 schema requires', () => {
+    const doc = spdxDocument({ ...sbomInput(), created: '2024-06-01T12:34:56.789Z' }) as Spdx;
+
+    assert.equal(doc.creationInfo.created, '2024-06-01T12:34:56Z');
+  });
+
+  it('lists the image first, then the Debian packages sorted by name', () => {
+    const doc = spdxDocument(sbomInput()) as Spdx;
+
+    assert.deepEqual(
+      doc.packages.map((p) => p.SPDXID),
+      [
+        'SPDXRef-Image',
+        'SPDXRef-Package-deb-base-files',
+        'SPDXRef-Package-deb-libc6',
+        'SPDXRef-Package-deb-libstdc-2B-2B6',
+      ],
+    );
+    assert.equal(doc.packages[0]?.primaryPackagePurpose, 'CONTAINER');
+    assert.deepEqual(doc.packages[0]?.checksums, [
+      { algorithm: 'SHA256', checksumValue: imageDigest.slice(7) },
+    ]);
+  });
+
+  it('names each package by purl and records its source and deb checksum', () => {
+    const doc = spdxDocument(sbomInput()) as Spdx;
+
+    const libc = doc.packages.find((p) => p.name === 'libc6');
+
+    assert.equal(libc?.versionInfo, '2.36-9+deb12u14');
+    assert.equal(libc?.sourceInfo, 'built package from: glibc 2.36-9+deb12u14');
+    assert.deepEqual(libc?.checksums, [{ algorithm: 'SHA256', checksumValue: 'f'.repeat(64) }]);
+    assert.equal(
+      libc?.externalRefs[0]?.referenceLocator,
+      'pkg:deb/debian/libc6@2.36-9%2Bdeb12u14?arch=amd64&distro=debian-12&upstream=glibc',
+    );
+  });
+
+  it('relates the document to the image once and the image to every package', () => {
+    const doc = spdxDocument(sbomInput()) as Spdx;
+
+    const describes = doc.relationships.filter((r) => r.relationshipType === 'DESCRIBES');
+    const contains = doc.relationships.filter((r) => r.relationshipType === 'CONTAINS');
+
+    assert.equal(doc.relationships.length, 1 + 3);
+    assert.deepEqual(describes, [
+      {
+        spdxElementId: 'SPDXRef-DOCUMENT',
+        relationshipType: 'DESCRIBES',
+        relatedSpdxElement: 'SPDXRef-Image',
+      },
+    ]);
+    assert.ok(contains.every((r) => r.spdxElementId === 'SPDXRef-Image'));
+    assert.equal(new Set(contains.map((r) => r.relatedSpdxElement)).size, 3);
+  });
+
+  it('uses only characters SPDX allows in package ids', () => {
+    const doc = spdxDocument(sbomInput()) as Spdx;
+
+    assert.ok(doc.packages.every((p) => /^SPDXRef-[A-Za-z0-9.-]+$/.test(p.SPDXID)));
+  });
+});
+
+describe('cycloneDxDocument', () => {
+  it('gives the same document and the same JSON for the same input', () => {
+    const first = cycloneDxDocument(sbomInput());
+    const second = cycloneDxDocument(sbomInput());
+
+    assert.deepEqual(first, second);
+    assert.equal(JSON.stringify(first), JSON.stringify(second));
+  });
+
+  it('derives a valid version 4 serial number from the image digest', () => {
+    const bom = cycloneDxDocument(sbomInput()) as CycloneDx;
+
+    assert.equal(bom.serialNumber, 'urn:uuid:01234567-89ab-4def-8123-456789abcdef');
+    assert.match(
+      bom.serialNumber,
+      /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+  });
+
+  it('gives different images different serial numbers', () => {
+    assert.notEqual(uuidFromDigest(imageDigest), uuidFromDigest(`sha256:${'f'.repeat(64)}`));
+  });
+
+  it('describes the image as the container component with the service name and version', () => {
+    const bom = cycloneDxDocument(sbomInput()) as CycloneDx;
+
+    assert.equal(bom.specVersion, '1.5');
+    assert.equal(bom.metadata.timestamp, '2024-06-01T00:00:00.000Z');
+    assert.deepEqual(
+      {
+        type: bom.metadata.component.type,
+        name: bom.metadata.component.name,
+        version: bom.metadata.component.version,
+      },
+      { type: 'container', name: 'hello', version: '1.2.0' },
+    );
+  });
+
+  it('keys each package by its purl and records its source and suite', () => {
+    const bom = cycloneDxDocument(sbomInput()) as CycloneDx;
+
+    const libc = bom.components.find((c) => c.name === 'libc6');
+
+    assert.deepEqual(
+      bom.components.map((c) => c.name),
+      ['base-files', 'libc6', 'libstdc++6'],
+    );
+    assert.equal(libc?.['bom-ref'], libc?.purl);
+    assert.deepEqual(libc?.properties, [
+      { name: 'herd:debian:source', value: 'glibc' },
+      { name: 'herd:debian:suite', value: 'bookworm-security' },
+    ]);
+  });
+
+  it('makes the image depend on every package and on nothing else', () => {
+    const bom = cycloneDxDocument(sbomInput()) as CycloneDx;
+
+    assert.equal(bom.dependencies.length, 1);
+    assert.equal(bom.dependencies[0]?.ref, 'image');
+    assert.deepEqual(
+      bom.dependencies[0]?.dependsOn,
+      bom.components.map((c) => c['bom-ref']),
+    );
+  });
+
+  it('falls back to the codename table when os-release gave no version', () => {
+    const { releaseVersion: _dropped, ...input } = sbomInput();
+
+    const bom = cycloneDxDocument(input) as CycloneDx;
+
+    assert.ok(bom.components.every((c) => c.purl.includes('&distro=debian-12')));
+  });
+});

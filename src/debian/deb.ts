@@ -1,0 +1,487 @@
+/**
+ * Reading a .deb as hostile input: its ar container, its compressed control and data tars, and
+ * the safety of every path and link in it. herd never runs maintainer scripts, so only the control
+ * file, md5sums, conffiles and the data files are read.
+ *
+ * Format: deb(5), https://manpages.debian.org/bookworm/dpkg-dev/deb.5.en.html, an ar archive
+ * (ar(5) as GNU binutils writes it) with members `debian-binary`, `control.tar[.gz|.xz|.zst]` and
+ * `data.tar[.gz|.xz|.zst]`, in that order.
+ */
+import { promisify } from 'node:util';
+import { crc32, gunzip } from 'node:zlib';
+import { xz } from '@napi-rs/lzma';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { OciError } from '../oci/errors.js';
+import { type ArchivePath, normalizeArchivePath, readTar, type TarReadEntry } from '../oci/tar.js';
+import { DebianError, type DebianErrorCode } from './errors.js';
+
+const gunzipAsync = promisify(gunzip);
+
+export type DebFileType = 'file' | 'dir' | 'symlink' | 'hardlink';
+
+export interface DebFile {
+  /** Relative to the root, normalized: `usr/bin/node`, never `./usr/bin/node`, `/usr/bin/node` or ''. */
+  path: string;
+  type: DebFileType;
+  /** Permission bits, including setuid, setgid and sticky. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of data; for a hardlink, those of its target; 0 for directories and symlinks. */
+  size: number;
+  /**
+   * A symlink's target exactly as packaged (absolute targets are rooted at the image root). A
+   * hardlink's target as a normalized path of a regular file earlier in the same package.
+   */
+  linkname?: string;
+  /** A regular file's (or hardlink target's) bytes: a view into the decompressed data.tar. */
+  data?: Buffer;
+}
+
+export interface DebContents {
+  /** The control file's text: one stanza, as the Packages index and status.d entries carry it. */
+  control: string;
+  md5sums?: string;
+  conffiles?: string;
+  files: DebFile[];
+}
+
+export interface DebLimits {
+  /** Bytes of each uncompressed tar member; this is what bounds memory. */
+  maxTotalSize: number;
+  /** Bytes of any one entry. */
+  maxEntrySize: number;
+  /** Entries in any one tar member. */
+  maxEntries: number;
+}
+
+/** Far above any real package (libnode108, among the largest, unpacks to 47 MB in ~5k entries). */
+export const defaultDebLimits: DebLimits = {
+  maxTotalSize: 1024 * 1024 * 1024,
+  maxEntrySize: 512 * 1024 * 1024,
+  maxEntries: 200_000,
+};
+
+export interface ReadDebOptions {
+  /** Names the package in every error message, e.g. `nodejs_18.20.4+dfsg-1~deb12u2_amd64.deb`. */
+  name: string;
+  limits?: Partial<DebLimits>;
+}
+
+/**
+ * Unpacks a .deb in memory. Throws DebianError: DEB_MALFORMED for anything that is not a
+ * well-formed package, DEB_UNSAFE_PATH for absolute or `..` paths, DEB_UNSAFE_ENTRY for device
+ * nodes, fifos, unknown types and escaping or dangling links, DEB_TOO_LARGE beyond the limits.
+ */
+export async function readDeb(buf: Buffer, options: ReadDebOptions): Promise<DebContents> {
+  const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
+  const members = findDebMembers(buf, context);
+  // Both members decompress off the main thread (zlib's pool, lzma's native thread) at once.
+  const [controlTar, dataTar] = await Promise.all([
+    decompressMember(members.control, context),
+    decompressMember(members.data, context),
+  ]);
+  const control = readControlMember(tarEntriesOf(controlTar, { member: members.control.name, context }), context);
+  const files = readDataFiles(tarEntriesOf(dataTar, { member: members.data.name, context }), context);
+  return { ...control, files };
+}
+
+interface DebContext {
+  name: string;
+  limits: DebLimits;
+}
+
+function debError(context: DebContext, code: DebianErrorCode, message: string, cause?: unknown): DebianError {
+  return new DebianError(code, `${context.name}: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ar container
+// ---------------------------------------------------------------------------------------------
+
+interface ArMember {
+  /** As stored, without GNU's trailing `/`: `data.tar.xz`. */
+  name: string;
+  offset: number;
+  data: Buffer;
+}
+
+const arMagic = '!<arch>\n';
+const arHeaderSize = 60;
+
+/**
+ * ar(5): the magic, then per member a 60-byte header (name 16, mtime 12, uid 6, gid 6, mode 8,
+ * size 10, all space-padded ASCII, then "`\n") and its data padded to an even offset with "\n".
+ */
+function readArMembers(buf: Buffer, context: DebContext): ArMember[] {
+  if (buf.length < arMagic.length || buf.toString('latin1', 0, arMagic.length) !== arMagic) {
+    throw debError(context, 'DEB_MALFORMED', 'not an ar archive (no "!<arch>" magic), expected a .deb');
+  }
+  const members: ArMember[] = [];
+  let offset = arMagic.length;
+  while (offset < buf.length) {
+    if (buf.length - offset === 1 && buf[offset] === 0x0a) break; // the last member's padding
+    if (offset + arHeaderSize > buf.length) {
+      throw debError(context, 'DEB_MALFORMED', `truncated ar header at offset ${offset}`);
+    }
+    const header = buf.toString('latin1', offset, offset + arHeaderSize);
+    const name = header.slice(0, 16).trimEnd().replace(/\/$/, '');
+    if (header.slice(58, 60) !== '`\n') {
+      throw debError(context, 'DEB_MALFORMED', `ar member ${JSON.stringify(name)} at offset ${offset} has a bad header`);
+    }
+    const sizeText = header.slice(48, 58).trimEnd();
+    if (!/^[0-9]{1,10}$/.test(sizeText)) {
+      throw debError(context, 'DEB_MALFORMED', `ar member ${name} at offset ${offset} has size ${JSON.stringify(sizeText)}`);
+    }
+    const size = Number(sizeText);
+    const dataStart = offset + arHeaderSize;
+    if (dataStart + size > buf.length) {
+      throw debError(
+        context,
+        'DEB_MALFORMED',
+        `ar member ${name} at offset ${offset} declares ${size} bytes but only ${buf.length - dataStart} remain`,
+      );
+    }
+    members.push({ name, offset, data: buf.subarray(dataStart, dataStart + size) });
+    offset = dataStart + size + (size % 2);
+  }
+  return members;
+}
+
+/** deb(5): `debian-binary` first, then `control.tar*`, then `data.tar*`; `_`-prefixed members are ignored. */
+function findDebMembers(buf: Buffer, context: DebContext): { control: ArMember; data: ArMember } {
+  const members = readArMembers(buf, context).filter((member) => !member.name.startsWith('_'));
+  const [format, control, data, extra] = members;
+  if (format?.name !== 'debian-binary') {
+    throw debError(context, 'DEB_MALFORMED', `first ar member is ${format?.name ?? 'missing'}, expected debian-binary`);
+  }
+  const version = format.data.toString('latin1');
+  if (!/^2\.[0-9]+\n/.test(version)) {
+    throw debError(context, 'DEB_MALFORMED', `debian-binary is ${JSON.stringify(version)}, expected "2.0\\n"`);
+  }
+  if (!control?.name.startsWith('control.tar')) {
+    throw debError(context, 'DEB_MALFORMED', `second ar member is ${control?.name ?? 'missing'}, expected control.tar*`);
+  }
+  if (!data?.name.startsWith('data.tar')) {
+    throw debError(context, 'DEB_MALFORMED', `third ar member is ${data?.name ?? 'missing'}, expected data.tar*`);
+  }
+  if (extra) throw debError(context, 'DEB_MALFORMED', `unexpected ar member ${extra.name} after ${data.name}`);
+  return { control, data };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decompression, bounded by maxTotalSize
+// ---------------------------------------------------------------------------------------------
+
+async function decompressMember(member: ArMember, context: DebContext): Promise<Buffer> {
+  const limit = context.limits.maxTotalSize;
+  const tooLarge = (size: string) =>
+    debError(context, 'DEB_TOO_LARGE', `${member.name} unpacks to ${size} bytes, over the limit of ${limit}`);
+  const suffix = member.name.replace(/^(control|data)\.tar/, '');
+  let out: Buffer;
+  try {
+    switch (suffix) {
+      case '':
+        out = member.data;
+        break;
+      case '.gz':
+        out = await gunzipAsync(member.data, { maxOutputLength: limit });
+        break;
+      case '.xz':
+        out = await xzDecompress(member.data, { limit, tooLarge: (size) => tooLarge(String(size)) });
+        break;
+      case '.zst':
+        out = zstdDecompress(member.data, { limit, tooLarge: () => tooLarge(`more than ${limit}`) });
+        break;
+      case '.bz2':
+      case '.lzma':
+        throw debError(context, 'DEB_MALFORMED', `${member.name} uses a compression herd does not support`);
+      default:
+        throw debError(context, 'DEB_MALFORMED', `unknown member ${member.name}, expected a .tar, .gz, .xz or .zst`);
+    }
+  } catch (error) {
+    if (error instanceof DebianError) throw error;
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(`more than ${limit}`);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw debError(context, 'DEB_MALFORMED', `${member.name} does not decompress: ${reason}`, error);
+  }
+  if (out.length > limit) throw tooLarge(String(out.length));
+  return out;
+}
+
+/**
+ * zstd frames decoded as a stream, so that a bomb is stopped at the limit instead of being
+ * allocated whole (a frame's declared content size is optional and cannot be trusted).
+ */
+function zstdDecompress(input: Buffer, options: { limit: number; tooLarge: () => Error }): Buffer {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const stream = new ZstdDecompress((chunk) => {
+    size += chunk.length;
+    if (size > options.limit) throw options.tooLarge();
+    chunks.push(chunk);
+  });
+  stream.push(input, true);
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * xz, read through its index first: the sizes it declares are checked against the limit before
+ * anything is allocated (lzma-rs has no output cap), and when the stream holds several blocks, as
+ * dpkg-deb's multithreaded xz writes for large packages, each block is decoded as a stream of its
+ * own on a separate thread. lzma-rs still verifies each block's check and its size against the
+ * index rebuilt for it. Format: https://tukaani.org/xz/xz-file-format.txt
+ */
+async function xzDecompress(input: Buffer, options: { limit: number; tooLarge: (size: number) => Error }) {
+  const blocks = readXzIndex(input);
+  if (blocks === undefined) throw new Error('the xz stream framing or index is malformed');
+  const declared = blocks.reduce((sum, block) => sum + block.uncompressedSize, 0);
+  if (declared > options.limit) throw options.tooLarge(declared);
+  if (blocks.length <= 1) return xz.decompress(input);
+  const parts = await Promise.all(blocks.map((block) => xz.decompress(singleBlockStream(input, block))));
+  return Buffer.concat(parts);
+}
+
+interface XzBlock {
+  /** The two stream-flag bytes (the check type) of the stream the block belongs to. */
+  streamFlags: Buffer;
+  start: number;
+  unpaddedSize: number;
+  uncompressedSize: number;
+}
+
+const xzStreamHeaderSize = 12;
+const xzHeaderMagic = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+const xzFooterMagic = Buffer.from('YZ', 'latin1');
+
+/**
+ * Every block of every stream, found by reading each stream's footer and index backwards from
+ * the end (§2.1.2, §4). Undefined when the framing, a CRC32 or the index does not add up.
+ */
+function readXzIndex(buf: Buffer): XzBlock[] | undefined {
+  const streams: XzBlock[][] = [];
+  let end = buf.length;
+  while (end > 0) {
+    while (end >= 4 && buf.readUInt32LE(end - 4) === 0) end -= 4; // stream padding
+    if (end === 0) break;
+    const footer = end - xzStreamHeaderSize;
+    if (footer < xzStreamHeaderSize || !buf.subarray(end - 2, end).equals(xzFooterMagic)) return undefined;
+    if (crc32(buf.subarray(footer + 4, footer + 10)) !== buf.readUInt32LE(footer)) return undefined;
+    const streamFlags = buf.subarray(footer + 8, footer + 10);
+    const indexStart = footer - (buf.readUInt32LE(footer + 4) + 1) * 4;
+    if (indexStart < xzStreamHeaderSize || buf[indexStart] !== 0) return undefined;
+    if (crc32(buf.subarray(indexStart, footer - 4)) !== buf.readUInt32LE(footer - 4)) return undefined;
+    const reader = { buf, pos: indexStart + 1, end: footer - 4 };
+    const count = readVarint(reader);
+    const records: { unpaddedSize: number; uncompressedSize: number }[] = [];
+    for (let i = 0; count !== undefined && i < count; i++) {
+      const unpaddedSize = readVarint(reader);
+      const uncompressedSize = readVarint(reader);
+      if (unpaddedSize === undefined || uncompressedSize === undefined) return undefined;
+      records.push({ unpaddedSize, uncompressedSize });
+    }
+    const blocksSize = records.reduce((sum, record) => sum + padded4(record.unpaddedSize), 0);
+    const streamStart = indexStart - blocksSize - xzStreamHeaderSize;
+    if (count === undefined || streamStart < 0) return undefined;
+    if (!buf.subarray(streamStart, streamStart + 6).equals(xzHeaderMagic)) return undefined;
+    if (!buf.subarray(streamStart + 6, streamStart + 8).equals(streamFlags)) return undefined;
+    let start = streamStart + xzStreamHeaderSize;
+    const blocks: XzBlock[] = [];
+    for (const record of records) {
+      blocks.push({ streamFlags, start, ...record });
+      start += padded4(record.unpaddedSize);
+    }
+    streams.unshift(blocks);
+    end = streamStart;
+  }
+  return streams.flat();
+}
+
+/** One block re-framed as a complete stream: header, the block as is, a one-record index, footer. */
+function singleBlockStream(buf: Buffer, block: XzBlock): Buffer {
+  const header = Buffer.concat([xzHeaderMagic, block.streamFlags, uint32(crc32(block.streamFlags))]);
+  const records = [0x00, ...varint(1), ...varint(block.unpaddedSize), ...varint(block.uncompressedSize)];
+  const indexBody = Buffer.alloc(padded4(records.length));
+  indexBody.set(records);
+  const index = Buffer.concat([indexBody, uint32(crc32(indexBody))]);
+  const footerFields = Buffer.concat([uint32(index.length / 4 - 1), block.streamFlags]);
+  const footer = Buffer.concat([uint32(crc32(footerFields)), footerFields, xzFooterMagic]);
+  const body = buf.subarray(block.start, block.start + padded4(block.unpaddedSize));
+  return Buffer.concat([header, body, index, footer]);
+}
+
+function padded4(size: number): number {
+  return Math.ceil(size / 4) * 4;
+}
+
+function uint32(value: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeUInt32LE(value >>> 0);
+  return out;
+}
+
+function varint(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest >= 0x80) {
+    bytes.push((rest % 0x80) | 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  bytes.push(rest);
+  return bytes;
+}
+
+/** xz's multibyte integer: 7 bits per byte, least significant first, at most 9 bytes. */
+function readVarint(reader: { buf: Buffer; pos: number; end: number }): number | undefined {
+  let value = 0;
+  for (let i = 0; i < 9 && reader.pos < reader.end; i++) {
+    const byte = reader.buf[reader.pos++] ?? 0;
+    value += (byte & 0x7f) * 2 ** (7 * i);
+    if ((byte & 0x80) === 0) return value;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tar members
+// ---------------------------------------------------------------------------------------------
+
+function tarEntriesOf(tar: Buffer, where: { member: string; context: DebContext }): TarReadEntry[] {
+  try {
+    return readTar(tar, where.context.limits);
+  } catch (error) {
+    if (!(error instanceof OciError)) throw error;
+    const code = error.code === 'TAR_TOO_LARGE' ? 'DEB_TOO_LARGE' : 'DEB_MALFORMED';
+    throw debError(where.context, code, `${where.member}: ${error.message}`, error);
+  }
+}
+
+const controlFileNames = ['control', 'md5sums', 'conffiles'] as const;
+
+/** Only the files herd uses; maintainer scripts and triggers are never run, so never read. */
+function readControlMember(entries: TarReadEntry[], context: DebContext): Omit<DebContents, 'files'> {
+  const texts = new Map<string, string>();
+  for (const entry of entries) {
+    const normalized = normalizeArchivePath(entry.path);
+    if (normalized.kind !== 'ok' || !(controlFileNames as readonly string[]).includes(normalized.path)) continue;
+    if (entry.type !== 'file' || !entry.data) {
+      throw debError(context, 'DEB_MALFORMED', `control.tar entry ${entry.path} is a ${entry.type}, expected a file`);
+    }
+    texts.set(normalized.path, entry.data.toString('utf8'));
+  }
+  const control = texts.get('control');
+  if (control === undefined) throw debError(context, 'DEB_MALFORMED', 'control.tar has no control file');
+  const contents: Omit<DebContents, 'files'> = { control };
+  const md5sums = texts.get('md5sums');
+  const conffiles = texts.get('conffiles');
+  if (md5sums !== undefined) contents.md5sums = md5sums;
+  if (conffiles !== undefined) contents.conffiles = conffiles;
+  return contents;
+}
+
+/**
+ * Checks each data.tar entry as dpkg would before it touches the disk, and stricter: herd's image
+ * may hold only files, directories and links that stay inside the root.
+ */
+function readDataFiles(entries: TarReadEntry[], context: DebContext): DebFile[] {
+  const files: DebFile[] = [];
+  const regularFiles = new Map<string, DebFile>();
+  const symlinks = new Set<string>();
+  for (const entry of entries) {
+    const refuse = (code: DebianErrorCode, why: string) => debError(context, code, `data.tar entry ${entry.path} ${why}`);
+    const normalized = normalizeArchivePath(entry.path);
+    if (normalized.kind === 'rejected') {
+      if (normalized.reason === 'empty' && entry.type === 'dir') continue; // the root, `./`
+      throw refuse('DEB_UNSAFE_PATH', rejectionReason(normalized));
+    }
+    const path = normalized.path;
+    const throughLink = symlinks.size > 0 ? symlinkAncestor(path, symlinks) : undefined;
+    if (throughLink !== undefined) {
+      throw refuse('DEB_UNSAFE_ENTRY', `lies under ${throughLink}, a symlink in the same package`);
+    }
+    const base = { path, mode: entry.mode, uid: entry.uid, gid: entry.gid };
+    if (entry.type !== 'symlink') symlinks.delete(path);
+    if (entry.type !== 'file' && entry.type !== 'hardlink') regularFiles.delete(path);
+    switch (entry.type) {
+      case 'dir':
+        files.push({ ...base, type: 'dir', size: 0 });
+        break;
+      case 'file': {
+        const file: DebFile = { ...base, type: 'file', size: entry.size, data: entry.data ?? Buffer.alloc(0) };
+        files.push(file);
+        regularFiles.set(path, file);
+        break;
+      }
+      case 'symlink': {
+        const target = entry.linkname ?? '';
+        if (target === '' || target.includes('\0')) throw refuse('DEB_UNSAFE_ENTRY', 'is a symlink with an empty target');
+        if (symlinkEscapes(path, target)) {
+          throw refuse('DEB_UNSAFE_ENTRY', `is a symlink to ${target}, which climbs above the root`);
+        }
+        files.push({ ...base, type: 'symlink', size: 0, linkname: target });
+        symlinks.add(path);
+        break;
+      }
+      case 'hardlink': {
+        const target = normalizeArchivePath(entry.linkname ?? '');
+        const targetFile = target.kind === 'ok' ? regularFiles.get(target.path) : undefined;
+        if (target.kind !== 'ok' || !targetFile) {
+          const why = `is a hardlink to ${entry.linkname}, expected a regular file earlier in the package`;
+          throw refuse('DEB_UNSAFE_ENTRY', why);
+        }
+        const link: DebFile = { ...base, type: 'hardlink', size: targetFile.size, linkname: target.path };
+        if (targetFile.data) link.data = targetFile.data;
+        files.push(link);
+        regularFiles.set(path, link);
+        break;
+      }
+      case 'char':
+      case 'block':
+      case 'fifo':
+      case 'unknown':
+        throw refuse(
+          'DEB_UNSAFE_ENTRY',
+          `is a ${entry.type} entry (typeflag ${JSON.stringify(entry.typeflag)}), expected a file, directory or link`,
+        );
+    }
+  }
+  return files;
+}
+
+function rejectionReason(path: Extract<ArchivePath, { kind: 'rejected' }>): string {
+  switch (path.reason) {
+    case 'absolute':
+      return 'is absolute, expected a path relative to the root';
+    case 'parent':
+      return 'has a ".." component';
+    case 'nul':
+      return 'contains a NUL byte';
+    case 'empty':
+      return 'names the root but is not a directory';
+  }
+}
+
+/**
+ * True when a relative target, resolved from the link's directory, climbs above the root.
+ * Absolute targets (`/usr/bin/foo -> /etc/alternatives/foo`) are normal in Debian and resolve
+ * inside the image root, so they cannot escape.
+ */
+export function symlinkEscapes(linkPath: string, target: string): boolean {
+  if (target.startsWith('/')) return false;
+  let depth = linkPath.split('/').length - 1;
+  for (const part of target.split('/')) {
+    if (part === '..') depth--;
+    else if (part !== '' && part !== '.') depth++;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
+/** The first ancestor of `path` that the package itself made a symlink, if any. */
+function symlinkAncestor(path: string, symlinks: Set<string>): string | undefined {
+  for (let slash = path.indexOf('/'); slash >= 0; slash = path.indexOf('/', slash + 1)) {
+    const ancestor = path.slice(0, slash);
+    if (symlinks.has(ancestor)) return ancestor;
+  }
+  return undefined;
+}

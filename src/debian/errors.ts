@@ -1,0 +1,31 @@
+import { HerdError } from '../herd-error.js';
+
+/** Every failure src/debian raises on purpose. Tests assert these codes, not the messages. */
+export type DebianErrorCode =
+  // Sources discovery and trust.
+  | 'SOURCES_INVALID'
+  | 'SOURCE_NOT_FOUND'
+  | 'KEYRING_UNREADABLE'
+  | 'SIGNATURE_INVALID'
+  | 'SIGNATURE_MISSING'
+  | 'RELEASE_MALFORMED'
+  | 'RELEASE_EXPIRED'
+  | 'FETCH_FAILED'
+  // Indexes and their integrity.
+  | 'INDEX_MISSING'
+  | 'INDEX_MALFORMED'
+  | 'DIGEST_MISMATCH'
+  | 'CONTROL_MALFORMED'
+  // Versions, relations and resolution.
+  | 'VERSION_INVALID'
+  | 'RELATION_INVALID'
+  | 'PACKAGE_UNKNOWN'
+  | 'PACKAGE_CONFLICT'
+  | 'DEPENDENCY_UNSATISFIABLE'
+  // .deb archives, parsed as hostile input.
+  | 'DEB_MALFORMED'
+  | 'DEB_UNSAFE_PATH'
+  | 'DEB_UNSAFE_ENTRY'
+  | 'DEB_TOO_LARGE';
+
+export class DebianError extends HerdError<DebianErrorCode> {}

@@ -1,0 +1,557 @@
+/**
+ * Tar archives: a reader for hostile input (.deb members, pulled layers) and a deterministic
+ * writer for image layers.
+ *
+ * Wire formats:
+ * - ustar and pax: POSIX.1-2017 `pax`, "pax Interchange Format" and "ustar Interchange Format",
+ *   https://pubs.opengroup.org/onlinepubs/9699919799/utilities/pax.html#tag_20_92_13
+ * - GNU extensions (`L`/`K` long names, base-256 numbers, the `ustar  ` magic):
+ *   https://www.gnu.org/software/tar/manual/html_node/Standard.html
+ */
+import { OciError } from './errors.js';
+
+const blockSize = 512;
+
+/** What a layer holds, and all that the writer writes. */
+export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink';
+
+/** Entry types the reader reports so that callers can reject them; `unknown` keeps its typeflag. */
+export type TarSpecialType = 'char' | 'block' | 'fifo' | 'unknown';
+
+export interface TarEntry {
+  /** As in the archive, e.g. `./usr/bin/x` or `usr/lib/`; see normalizeArchivePath. */
+  path: string;
+  type: TarEntryType;
+  /** Permission bits, including setuid, setgid and sticky (`mode & 0o7777`). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of data; 0 for anything but a regular file. */
+  size: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+  /** The target of a symlink or hardlink, as in the archive. */
+  linkname?: string;
+  /** A regular file's bytes. The reader returns views into its input, not copies. */
+  data?: Buffer;
+}
+
+export interface TarReadEntry extends Omit<TarEntry, 'type'> {
+  type: TarEntryType | TarSpecialType;
+  /** The raw typeflag, e.g. `S` for a GNU sparse file reported as `unknown`. */
+  typeflag: string;
+  /** Byte offset of the entry's first header, counting any pax or GNU long-name header before it. */
+  offset: number;
+}
+
+export interface ReadTarOptions {
+  maxEntries?: number;
+  maxEntrySize?: number;
+  maxTotalSize?: number;
+}
+
+/** [offset, length] of each ustar header field. */
+const field = {
+  name: [0, 100],
+  mode: [100, 8],
+  uid: [108, 8],
+  gid: [116, 8],
+  size: [124, 12],
+  mtime: [136, 12],
+  checksum: [148, 8],
+  typeflag: [156, 1],
+  linkname: [157, 100],
+  magic: [257, 6],
+  version: [263, 2],
+  devmajor: [329, 8],
+  devminor: [337, 8],
+  prefix: [345, 155],
+} as const satisfies Record<string, readonly [number, number]>;
+
+type Field = keyof typeof field;
+
+/** Pax and GNU long-name headers hold a path or two; anything this big is an attack. */
+const maxMetaSize = 1 << 20;
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/** What pax (`x`) and GNU (`L`, `K`) headers say about the entry that follows them. */
+interface Overrides {
+  path?: string;
+  linkpath?: string;
+  size?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: number;
+}
+
+/**
+ * Reads a whole tar archive held in memory. File data are views into `buf`. Headers are
+ * checksummed, every read is bounds-checked, and any inconsistency throws TAR_MALFORMED naming the
+ * entry and its offset; the limits throw TAR_TOO_LARGE. An archive may end with a zero block or,
+ * as GNU tar tolerates, exactly at a block boundary.
+ */
+export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry[] {
+  const maxEntries = options.maxEntries ?? Number.POSITIVE_INFINITY;
+  const maxEntrySize = options.maxEntrySize ?? Number.POSITIVE_INFINITY;
+  const maxTotalSize = options.maxTotalSize ?? Number.POSITIVE_INFINITY;
+  const entries: TarReadEntry[] = [];
+  let overrides: Overrides = {};
+  let entryOffset: number | undefined;
+  let totalSize = 0;
+  let offset = 0;
+
+  for (;;) {
+    if (offset === buf.length || isZeroBlock(buf, offset)) {
+      if (entryOffset !== undefined) {
+        throw malformed(`the extended header at offset ${entryOffset} is not followed by an entry`);
+      }
+      return entries;
+    }
+    if (offset + blockSize > buf.length) {
+      throw malformed(`truncated header at offset ${offset}: ${buf.length - offset} bytes left, expected 512`);
+    }
+    const header = buf.subarray(offset, offset + blockSize);
+    const headerName = stringField(header, 'name');
+    const where = () => `tar entry ${headerName} at offset ${offset}`;
+    verifyChecksum(header, where);
+
+    const typeflag = String.fromCharCode(header[field.typeflag[0]] ?? 0);
+    const isMeta = typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K';
+    const size = (isMeta ? undefined : overrides.size) ?? numberField(header, 'size', where);
+    if (size > maxEntrySize) {
+      throw new OciError('TAR_TOO_LARGE', `${where()}: size ${size} exceeds the limit of ${maxEntrySize} bytes`);
+    }
+    const dataStart = offset + blockSize;
+    const next = dataStart + paddedSize(size);
+    if (next > buf.length) {
+      throw malformed(`${where()}: ${size} bytes of data run past the end of the archive (${buf.length} bytes)`);
+    }
+    const data = buf.subarray(dataStart, dataStart + size);
+    entryOffset ??= offset;
+
+    if (isMeta) {
+      if (size > maxMetaSize) throw malformed(`${where()}: extended header of ${size} bytes exceeds 1 MiB`);
+      if (typeflag === 'x') overrides = { ...overrides, ...parsePaxRecords(data, where) };
+      // GNU long names are NUL-terminated; a pax path still takes precedence over them.
+      if (typeflag === 'L') overrides.path ??= cString(data);
+      if (typeflag === 'K') overrides.linkpath ??= cString(data);
+      // 'g' (pax global) carries defaults such as charset or comments that herd never relies on.
+      offset = next;
+      continue;
+    }
+
+    const path = overrides.path ?? ustarPath(header);
+    // Pre-POSIX tars mark a directory only by the trailing slash of a regular-file entry.
+    const type = (typeflag === '0' || typeflag === '\0') && path.endsWith('/') ? 'dir' : entryTypeOf(typeflag);
+    if (entries.length >= maxEntries) {
+      throw new OciError('TAR_TOO_LARGE', `tar entry ${path} at offset ${offset}: more than ${maxEntries} entries`);
+    }
+    totalSize += size;
+    if (totalSize > maxTotalSize) {
+      throw new OciError(
+        'TAR_TOO_LARGE',
+        `tar entry ${path} at offset ${offset}: archive content exceeds the limit of ${maxTotalSize} bytes`,
+      );
+    }
+    const entry: TarReadEntry = {
+      path,
+      type,
+      typeflag,
+      offset: entryOffset,
+      mode: numberField(header, 'mode', where) & 0o7777,
+      uid: overrides.uid ?? numberField(header, 'uid', where),
+      gid: overrides.gid ?? numberField(header, 'gid', where),
+      size: type === 'file' ? size : 0,
+      mtime: overrides.mtime ?? numberField(header, 'mtime', where),
+    };
+    if (type === 'symlink' || type === 'hardlink') entry.linkname = overrides.linkpath ?? stringField(header, 'linkname');
+    if (type === 'file') entry.data = data;
+    entries.push(entry);
+    overrides = {};
+    entryOffset = undefined;
+    offset = next;
+  }
+}
+
+function entryTypeOf(typeflag: string): TarReadEntry['type'] {
+  switch (typeflag) {
+    case '0':
+    case '\0':
+    case '7': // contiguous file: a regular file everywhere that matters
+      return 'file';
+    case '1':
+      return 'hardlink';
+    case '2':
+      return 'symlink';
+    case '3':
+      return 'char';
+    case '4':
+      return 'block';
+    case '5':
+      return 'dir';
+    case '6':
+      return 'fifo';
+    default:
+      return 'unknown';
+  }
+}
+
+/** The ustar `prefix` field joins the name only under the POSIX magic; GNU tar stores times there. */
+function ustarPath(header: Buffer): string {
+  const name = stringField(header, 'name');
+  const isPosix = header.toString('latin1', field.magic[0], field.magic[0] + 6) === 'ustar\0';
+  const prefix = isPosix ? stringField(header, 'prefix') : '';
+  return prefix === '' ? name : `${prefix}/${name}`;
+}
+
+/**
+ * Pax extended header records, each `"<length> <key>=<value>\n"` where length counts the whole
+ * record. Only the keys herd uses are kept; sparse files are refused since their data need a map.
+ */
+function parsePaxRecords(data: Buffer, where: () => string): Overrides {
+  const overrides: Overrides = {};
+  let pos = 0;
+  while (pos < data.length) {
+    const space = data.indexOf(0x20, pos);
+    const lengthText = space < 0 ? '' : data.toString('latin1', pos, space);
+    const length = /^[1-9][0-9]{0,7}$/.test(lengthText) ? Number(lengthText) : Number.NaN;
+    const end = pos + length;
+    if (!(end <= data.length && end > space + 1 && data[end - 1] === 0x0a)) {
+      throw malformed(`${where()}: pax record at byte ${pos} is not "<length> <key>=<value>\\n"`);
+    }
+    const record = data.toString('utf8', space + 1, end - 1);
+    const equals = record.indexOf('=');
+    if (equals < 1) throw malformed(`${where()}: pax record ${JSON.stringify(record)} has no key`);
+    applyPaxRecord(overrides, { key: record.slice(0, equals), value: record.slice(equals + 1) }, where);
+    pos = end;
+  }
+  return overrides;
+}
+
+function applyPaxRecord(overrides: Overrides, record: { key: string; value: string }, where: () => string): void {
+  const { key, value } = record;
+  if (key.startsWith('GNU.sparse.')) throw malformed(`${where()}: sparse files are not supported`);
+  if (value === '') return; // an empty value removes a default, and herd keeps none
+  const decimal = (pattern: RegExp) => {
+    if (!pattern.test(value)) throw malformed(`${where()}: pax ${key}=${JSON.stringify(value)} is not a number`);
+    return Math.floor(Number(value));
+  };
+  switch (key) {
+    case 'path':
+      overrides.path = value;
+      break;
+    case 'linkpath':
+      overrides.linkpath = value;
+      break;
+    case 'size':
+      overrides.size = decimal(/^[0-9]{1,15}$/);
+      break;
+    case 'uid':
+      overrides.uid = decimal(/^[0-9]{1,15}$/);
+      break;
+    case 'gid':
+      overrides.gid = decimal(/^[0-9]{1,15}$/);
+      break;
+    case 'mtime':
+      overrides.mtime = decimal(/^-?[0-9]{1,15}(\.[0-9]*)?$/);
+      break;
+  }
+}
+
+/** Header checksum: the byte sum with the checksum field read as spaces. Old tars summed signed bytes. */
+function verifyChecksum(header: Buffer, where: () => string): void {
+  const [start, length] = field.checksum;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < blockSize; i++) {
+    const byte = i >= start && i < start + length ? 0x20 : (header[i] ?? 0);
+    unsigned += byte;
+    signed += byte >= 0x80 ? byte - 0x100 : byte;
+  }
+  const stored = numberField(header, 'checksum', where);
+  if (stored !== unsigned && stored !== signed) {
+    throw malformed(`${where()}: header checksum is ${stored}, computed ${unsigned}`);
+  }
+}
+
+/**
+ * A numeric field: octal digits ended by NUL or space (leading spaces allowed), or GNU base-256
+ * when the first byte has its high bit set (0x80 positive, 0xff negative).
+ */
+function numberField(header: Buffer, name: Field, where: () => string): number {
+  const [start, length] = field[name];
+  const first = header[start] ?? 0;
+  if (first & 0x80) {
+    if (first === 0xff) throw malformed(`${where()}: ${name} is negative`);
+    let value = first & 0x7f;
+    for (let i = start + 1; i < start + length; i++) {
+      value = value * 256 + (header[i] ?? 0);
+      if (value > Number.MAX_SAFE_INTEGER) throw malformed(`${where()}: ${name} is too large`);
+    }
+    return value;
+  }
+  let i = start;
+  const end = start + length;
+  while (i < end && header[i] === 0x20) i++;
+  let value = 0;
+  for (; i < end; i++) {
+    const byte = header[i] ?? 0;
+    if (byte === 0 || byte === 0x20) break;
+    if (byte < 0x30 || byte > 0x37) {
+      const text = JSON.stringify(header.toString('latin1', start, end));
+      throw malformed(`${where()}: ${name} field ${text} is not octal`);
+    }
+    value = value * 8 + (byte - 0x30);
+  }
+  return value;
+}
+
+function stringField(header: Buffer, name: Field): string {
+  const [start, length] = field[name];
+  return cString(header.subarray(start, start + length));
+}
+
+/** Bytes up to the first NUL, as UTF-8 (what pax mandates and what Debian paths are). */
+function cString(bytes: Buffer): string {
+  const nul = bytes.indexOf(0);
+  return bytes.toString('utf8', 0, nul < 0 ? bytes.length : nul);
+}
+
+function isZeroBlock(buf: Buffer, offset: number): boolean {
+  if (offset + blockSize > buf.length) return false;
+  for (let i = offset; i < offset + blockSize; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+function paddedSize(size: number): number {
+  return Math.ceil(size / blockSize) * blockSize;
+}
+
+function malformed(message: string): OciError {
+  return new OciError('TAR_MALFORMED', message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+// ---------------------------------------------------------------------------------------------
+
+export type ArchivePath =
+  | { kind: 'ok'; path: string }
+  | { kind: 'rejected'; reason: 'empty' | 'absolute' | 'parent' | 'nul' };
+
+/**
+ * An archive path made relative to the root: `./usr/bin/` becomes `usr/bin`. Absolute paths, `..`
+ * components, NUL bytes and paths naming the root itself are rejected; the caller decides what a
+ * rejection means (the root entry `./` of a .deb, for instance, is expected and skipped).
+ */
+export function normalizeArchivePath(raw: string): ArchivePath {
+  if (raw.includes('\0')) return { kind: 'rejected', reason: 'nul' };
+  if (raw.startsWith('/')) return { kind: 'rejected', reason: 'absolute' };
+  const parts = raw.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) return { kind: 'rejected', reason: 'parent' };
+  if (parts.length === 0) return { kind: 'rejected', reason: 'empty' };
+  return { kind: 'ok', path: parts.join('/') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Layer order: by the bytes of the path (trailing `/` ignored), so the order does not depend on
+ * the locale or on UTF-16. A parent is a prefix of its children and therefore always precedes
+ * them. The sort is stable, so duplicate paths keep their given order.
+ */
+export function sortTarEntries<T extends { path: string }>(entries: readonly T[]): T[] {
+  return entries
+    .map((entry) => ({ entry, key: Buffer.from(entry.path.replace(/\/+$/, '')) }))
+    .sort((a, b) => Buffer.compare(a.key, b.key))
+    .map(({ entry }) => entry);
+}
+
+/**
+ * A deterministic ustar archive (REFERENCE.md, "Reproducible layers"): entries in the given order,
+ * numeric uid/gid with empty user and group names, each entry's own mtime, no pax time records,
+ * two zero blocks at the end. The bytes depend only on the entries.
+ */
+export function writeTar(entries: readonly TarEntry[]): Buffer {
+  const headers = entries.map((entry) => encodeTarHeader(entry));
+  let total = 2 * blockSize;
+  for (const [i, entry] of entries.entries()) total += (headers[i]?.length ?? 0) + paddedSize(dataOf(entry).length);
+  // Zero-filled, so the padding after each file and the end-of-archive blocks need no writes.
+  const out = Buffer.alloc(total);
+  let pos = 0;
+  for (const [i, entry] of entries.entries()) {
+    const header = headers[i] as Buffer;
+    out.set(header, pos);
+    pos += header.length;
+    const data = dataOf(entry);
+    out.set(data, pos);
+    pos += paddedSize(data.length);
+  }
+  return out;
+}
+
+/**
+ * The header block(s) of one entry, without its data: one ustar block, preceded by a pax `x`
+ * header and its records when the path or link target does not fit ustar. Exported so that a
+ * caller can stream or hash a layer without holding it whole.
+ */
+export function encodeTarHeader(entry: TarEntry): Buffer {
+  validateEntry(entry);
+  const path = entry.type === 'dir' && !entry.path.endsWith('/') ? `${entry.path}/` : entry.path;
+  const pathBytes = Buffer.from(path);
+  const linkBytes = Buffer.from(entry.linkname ?? '');
+  const split = splitUstarPath(pathBytes);
+  const paxRecords: [string, string][] = [];
+  if (!split) paxRecords.push(['path', path]);
+  if (linkBytes.length > field.linkname[1]) paxRecords.push(['linkpath', entry.linkname ?? '']);
+
+  const header = ustarHeader({
+    name: split?.name ?? pathBytes.subarray(0, field.name[1]),
+    prefix: split?.prefix ?? Buffer.alloc(0),
+    typeflag: typeflagOf(entry.type),
+    mode: entry.mode & 0o7777,
+    uid: entry.uid,
+    gid: entry.gid,
+    size: entry.type === 'file' ? dataOf(entry).length : 0,
+    mtime: entry.mtime,
+    linkname: linkBytes.subarray(0, field.linkname[1]),
+  });
+  if (paxRecords.length === 0) return header;
+
+  const records = encodePaxRecords(paxRecords);
+  const paxHeader = ustarHeader({
+    name: paxHeaderName(pathBytes),
+    prefix: Buffer.alloc(0),
+    typeflag: 'x',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: records.length,
+    mtime: entry.mtime,
+    linkname: Buffer.alloc(0),
+  });
+  const padding = Buffer.alloc(paddedSize(records.length) - records.length);
+  return Buffer.concat([paxHeader, records, padding, header]);
+}
+
+function validateEntry(entry: TarEntry): void {
+  const refuse = (why: string) => new OciError('TAR_MALFORMED', `cannot write tar entry ${entry.path}: ${why}`);
+  if (entry.path === '' || entry.path.includes('\0')) throw refuse('the path is empty or contains NUL');
+  if ((entry.linkname ?? '').includes('\0')) throw refuse('the link target contains NUL');
+  if ((entry.type === 'symlink' || entry.type === 'hardlink') && !entry.linkname) throw refuse('no link target');
+  if (entry.type === 'file' && entry.data && entry.data.length !== entry.size) {
+    throw refuse(`size is ${entry.size} but data has ${entry.data.length} bytes`);
+  }
+  if (entry.type === 'file' && !entry.data && entry.size !== 0) throw refuse(`size is ${entry.size} but no data`);
+  if (!Number.isSafeInteger(entry.mtime) || entry.mtime < 0) throw refuse(`mtime ${entry.mtime} is not a time`);
+}
+
+function dataOf(entry: TarEntry): Uint8Array {
+  return entry.type === 'file' && entry.data ? entry.data : emptyData;
+}
+
+const emptyData = new Uint8Array(0);
+
+function typeflagOf(type: TarEntryType): string {
+  switch (type) {
+    case 'file':
+      return '0';
+    case 'hardlink':
+      return '1';
+    case 'symlink':
+      return '2';
+    case 'dir':
+      return '5';
+  }
+}
+
+/**
+ * ustar splits a long path at a `/` into prefix (≤ 155 bytes) and name (≤ 100 bytes). The first
+ * workable slash is taken, so the choice depends on the path alone. Undefined when no split fits.
+ */
+function splitUstarPath(path: Buffer): { name: Buffer; prefix: Buffer } | undefined {
+  const [, nameLength] = field.name;
+  if (path.length <= nameLength) return { name: path, prefix: Buffer.alloc(0) };
+  const [, prefixLength] = field.prefix;
+  for (let i = path.length - nameLength - 1; i <= prefixLength && i < path.length - 1; i++) {
+    if (i > 0 && path[i] === 0x2f) return { prefix: path.subarray(0, i), name: path.subarray(i + 1) };
+  }
+  return undefined;
+}
+
+/** A fixed, content-derived name for the pax header, so nothing such as a pid leaks into the layer. */
+function paxHeaderName(path: Buffer): Buffer {
+  const trimmed = path[path.length - 1] === 0x2f ? path.subarray(0, -1) : path;
+  const base = trimmed.subarray(trimmed.lastIndexOf(0x2f) + 1);
+  return Buffer.concat([Buffer.from('PaxHeaders/'), base]).subarray(0, field.name[1]);
+}
+
+/** `"<length> <key>=<value>\n"`, where length counts its own digits too. */
+function encodePaxRecords(records: [string, string][]): Buffer {
+  return Buffer.concat(
+    records.map(([key, value]) => {
+      const body = Buffer.from(` ${key}=${value}\n`);
+      let length = body.length + 1;
+      while (String(length).length + body.length !== length) length = String(length).length + body.length;
+      return Buffer.concat([Buffer.from(String(length)), body]);
+    }),
+  );
+}
+
+interface UstarFields {
+  name: Buffer;
+  prefix: Buffer;
+  typeflag: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname: Buffer;
+}
+
+function ustarHeader(fields: UstarFields): Buffer {
+  const header = Buffer.alloc(blockSize);
+  header.set(fields.name, field.name[0]);
+  writeNumber(header, 'mode', fields.mode);
+  writeNumber(header, 'uid', fields.uid);
+  writeNumber(header, 'gid', fields.gid);
+  writeNumber(header, 'size', fields.size);
+  writeNumber(header, 'mtime', fields.mtime);
+  header.write(fields.typeflag, field.typeflag[0], 'latin1');
+  header.set(fields.linkname, field.linkname[0]);
+  header.write('ustar\0', field.magic[0], 'latin1');
+  header.write('00', field.version[0], 'latin1');
+  // uname and gname stay empty: names would have to be looked up, and ids are what runtimes use.
+  writeNumber(header, 'devmajor', 0);
+  writeNumber(header, 'devminor', 0);
+  header.set(fields.prefix, field.prefix[0]);
+  header.fill(0x20, field.checksum[0], field.checksum[0] + field.checksum[1]);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, field.checksum[0], 'latin1');
+  return header;
+}
+
+/** Octal with a NUL terminator when it fits, else GNU base-256 (which GNU tar and Go read). */
+function writeNumber(header: Buffer, name: Field, value: number): void {
+  const [start, length] = field[name];
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new OciError('TAR_MALFORMED', `cannot write ${name} ${value} into a tar header`);
+  }
+  if (value < 8 ** (length - 1)) {
+    header.write(`${value.toString(8).padStart(length - 1, '0')}\0`, start, 'latin1');
+    return;
+  }
+  let rest = value;
+  for (let i = start + length - 1; i > start; i--) {
+    header[i] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
+  header[start] = 0x80;
+}

@@ -1,0 +1,56 @@
+/**
+ * Runs herd's lock and build in-process against a spec, with a fresh HERD_HOME, so integration
+ * tests can assert on codes and on the store without shelling out.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImage, type BuiltImage } from '../../src/build/build-image.js';
+import { DebCache } from '../../src/build/deb-cache.js';
+import type { Lock } from '../../src/build/lock-file.js';
+import { resolveLock, sourcesForSpec } from '../../src/build/resolve-lock.js';
+import { HttpFetcher } from '../../src/debian/fetcher.js';
+import { LayoutStore } from '../../src/oci/layout-store.js';
+import { loadSpec } from '../../src/spec/load.js';
+import type { LoadedSpec } from '../../src/spec/types.js';
+
+export async function freshHome(prefix = 'herd-home-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function writeSpecDir(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'herd-spec-'));
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  return dir;
+}
+
+export interface LockedBuild {
+  loaded: LoadedSpec;
+  lock: Lock;
+  image: BuiltImage;
+  store: LayoutStore;
+  debCache: DebCache;
+}
+
+export async function lockSpec(specDir: string): Promise<{ loaded: LoadedSpec; lock: Lock }> {
+  const loaded = await loadSpec(specDir);
+  const lock = await resolveLock(loaded, { fetcher: new HttpFetcher(), sources: sourcesForSpec(loaded) });
+  return { loaded, lock };
+}
+
+export async function lockAndBuild(specDir: string, options: { home?: string } = {}): Promise<LockedBuild> {
+  const { loaded, lock } = await lockSpec(specDir);
+  const home = options.home ?? (await freshHome());
+  const store = new LayoutStore(join(home, 'store'));
+  await store.init();
+  const debCache = new DebCache(join(home, 'cache', 'debs'));
+  const image = await buildImage(loaded, lock, {
+    store,
+    debCache,
+    fetcher: new HttpFetcher(),
+    sources: sourcesForSpec(loaded),
+    lockPath: join(specDir, 'herd.lock'),
+    herdVersion: 'test',
+  });
+  return { loaded, lock, image, store, debCache };
+}
