@@ -29,7 +29,11 @@ export class SpecError extends HerdError<SpecErrorCode> {
   /** Sorted by position; empty when the error is about the file as a whole (not found, exists). */
   readonly problems: SpecProblem[];
 
-  constructor(code: SpecErrorCode, message: string, options: { problems?: SpecProblem[]; cause?: unknown } = {}) {
+  constructor(
+    code: SpecErrorCode,
+    message: string,
+    options: { problems?: SpecProblem[]; cause?: unknown } = {},
+  ) {
     super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.problems = options.problems ?? [];
   }
@@ -59,8 +63,10 @@ export function formatPath(path: readonly (string | number)[]): string {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'an empty value';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
   if (value instanceof Uint8Array) return 'binary data';
   if (typeof value === 'object') return Object.keys(value).length === 0 ? 'an empty mapping' : 'a mapping';

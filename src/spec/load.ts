@@ -21,9 +21,13 @@ export async function loadSpec(path: string): Promise<LoadedSpec> {
     bytes = await readFile(file);
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(cause);
-    throw new SpecError('SPEC_NOT_FOUND', `cannot read spec ${file}: ${reason}; expected a herd.yaml (herd init writes one)`, {
-      cause,
-    });
+    throw new SpecError(
+      'SPEC_NOT_FOUND',
+      `cannot read spec ${file}: ${reason}; expected a herd.yaml (herd init writes one)`,
+      {
+        cause,
+      },
+    );
   }
   const spec = parseSpecText(decodeUtf8(bytes, file), file);
   const absolute = resolve(file);
@@ -44,7 +48,8 @@ export function parseSpecText(text: string, fileName: string): Spec {
     // Every field names what it expects; this covers whatever zod raises without asking a field.
     error: (issue) => `expected a valid value, got ${describeValue(issue.input)}`,
   });
-  if (!result.success) throw SpecError.fromProblems('SPEC_INVALID', issueProblems(result.error.issues, source));
+  if (!result.success)
+    throw SpecError.fromProblems('SPEC_INVALID', issueProblems(result.error.issues, source));
   return result.data;
 }
 
@@ -81,7 +86,10 @@ function toPlainData(source: SpecSource): unknown {
   visit(source.doc, {
     Alias: (_key, node) => {
       if (isAlias(node) && node.resolve(source.doc) === undefined) {
-        unresolved.push({ pos: [node.range?.[0] ?? 0], message: `alias *${node.source} has no anchor before it` });
+        unresolved.push({
+          pos: [node.range?.[0] ?? 0],
+          message: `alias *${node.source} has no anchor before it`,
+        });
       }
     },
   });
@@ -100,9 +108,13 @@ function decodeUtf8(bytes: Buffer, file: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (cause) {
-    throw new SpecError('SPEC_SYNTAX', `${file}:1:1: invalid YAML: expected UTF-8 text, got bytes that are not`, {
-      cause,
-    });
+    throw new SpecError(
+      'SPEC_SYNTAX',
+      `${file}:1:1: invalid YAML: expected UTF-8 text, got bytes that are not`,
+      {
+        cause,
+      },
+    );
   }
 }
 

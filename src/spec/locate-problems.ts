@@ -3,7 +3,16 @@
  * node they are about: the value for a wrong value, the key for an unknown field, the mapping for a
  * missing field.
  */
-import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isCollection,
+  isMap,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+} from 'yaml';
 import type { z } from 'zod';
 import { formatPath, type SpecProblem } from './errors.js';
 
@@ -25,7 +34,13 @@ export function yamlProblems(errors: readonly YamlFault[], source: SpecSource): 
   return sortProblems(
     errors.map((error) => {
       const { line, col } = source.lineCounter.linePos(error.pos[0] ?? 0);
-      return { file: source.file, line, col, path: [], message: `invalid YAML: ${lowerFirst(error.message)}` };
+      return {
+        file: source.file,
+        line,
+        col,
+        path: [],
+        message: `invalid YAML: ${lowerFirst(error.message)}`,
+      };
     }),
   );
 }
@@ -49,9 +64,19 @@ function problemFor(issue: z.core.$ZodIssue, source: SpecSource): SpecProblem {
     };
   }
   if (isAboutKey(issue)) {
-    return { file: source.file, ...positionOf(source, path, 'key'), path, message: `${label(parent)}${issue.message}` };
+    return {
+      file: source.file,
+      ...positionOf(source, path, 'key'),
+      path,
+      message: `${label(parent)}${issue.message}`,
+    };
   }
-  return { file: source.file, ...positionOf(source, path, 'value'), path, message: `${label(path)}${issue.message}` };
+  return {
+    file: source.file,
+    ...positionOf(source, path, 'value'),
+    path,
+    message: `${label(path)}${issue.message}`,
+  };
 }
 
 /** A required field that is absent: zod saw `undefined` where a value was expected. */
@@ -87,14 +112,20 @@ function isWrongKind(issue: z.core.$ZodIssue): boolean {
  * further than the YAML does. `key` points at the last key of the path; `mapping` at the key that
  * holds the mapping (or the mapping itself when it is a list item or the document).
  */
-function positionOf(source: SpecSource, path: Path, target: 'value' | 'key' | 'mapping'): { line: number; col: number } {
+function positionOf(
+  source: SpecSource,
+  path: Path,
+  target: 'value' | 'key' | 'mapping',
+): { line: number; col: number } {
   let node: Node | null = source.doc.contents;
   let key: Node | null = null;
   let reached = 0;
   for (const segment of path) {
     if (isAlias(node)) node = node.resolve(source.doc) ?? null;
     if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      const pair = node.items.find(
+        (item) => isScalar(item.key) && String(item.key.value) === String(segment),
+      );
       if (!pair) break;
       key = pair.key as Node;
       node = (pair.value as Node | null) ?? key;
@@ -107,8 +138,10 @@ function positionOf(source: SpecSource, path: Path, target: 'value' | 'key' | 'm
     reached += 1;
   }
   const complete = reached === path.length;
+  // An empty value has no text of its own, and a block mapping or list starts on the line below its
+  // key: the key is where a reader looks for both.
   const emptyValue = isScalar(node) && node.value === null && !node.source;
-  const useKey = key && ((target !== 'value' && complete) || emptyValue);
+  const useKey = key && ((target !== 'value' && complete) || emptyValue || isCollection(node));
   return offsetToPosition(source.lineCounter, (useKey ? key : node)?.range?.[0] ?? 0);
 }
 

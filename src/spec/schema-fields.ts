@@ -33,7 +33,11 @@ export function flag(what = 'true or false') {
   return z.boolean(expecting(what));
 }
 
-export function listOf<Item extends z.ZodType>(item: Item, what: string, options: { nonEmpty?: boolean } = {}) {
+export function listOf<Item extends z.ZodType>(
+  item: Item,
+  what: string,
+  options: { nonEmpty?: boolean } = {},
+) {
   const list = z.array(item, expecting(what));
   return options.nonEmpty ? list.min(1, expecting(what)) : list;
 }
@@ -77,6 +81,12 @@ function onlyKnownFields(known: readonly string[]) {
   );
 }
 
+/**
+ * For checks across fields: run once the value has no problem of its own. zod would run them after
+ * issues it deems minor (a failed pattern, an unknown field), on values that may be half-transformed.
+ */
+export const whenValid = { when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0 };
+
 /** Flags every item whose key repeats an earlier one, at the later item. */
 export function uniqueItems<Item>(keyOf: (item: Item) => string, what: (key: string) => string) {
   return z.superRefine((items: Item[], ctx) => {
@@ -85,18 +95,28 @@ export function uniqueItems<Item>(keyOf: (item: Item) => string, what: (key: str
       const key = keyOf(item);
       const first = firstIndex.get(key);
       if (first === undefined) firstIndex.set(key, index);
-      else ctx.addIssue({ code: 'custom', path: [index], input: item, message: `${what(key)} is listed twice (also at [${first}])` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [index],
+          input: item,
+          message: `${what(key)} is listed twice (also at [${first}])`,
+        });
     }
-  });
+  }, whenValid);
 }
 
 export function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
 }
 
 function suggestionFor(key: string, known: readonly string[]): string {
   const nearest = nearestName(key, known);
-  return nearest === undefined ? `(known fields: ${known.join(', ')})` : `(did you mean ${JSON.stringify(nearest)}?)`;
+  return nearest === undefined
+    ? `(known fields: ${known.join(', ')})`
+    : `(did you mean ${JSON.stringify(nearest)}?)`;
 }
 
 /** The known name closest to `name`, if it is close enough to be a typo. */
@@ -121,7 +141,8 @@ function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let distance = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) distance = Math.min(distance, at(i - 2, j - 2) + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        distance = Math.min(distance, at(i - 2, j - 2) + 1);
       (rows[i] as number[])[j] = distance;
     }
   }

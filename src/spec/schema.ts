@@ -16,6 +16,7 @@ import {
   pattern,
   text,
   uniqueItems,
+  whenValid,
   wholeNumber,
 } from './schema-fields.js';
 import type * as types from './types.js';
@@ -65,13 +66,19 @@ export function defaultSuites(release: string): string[] {
 
 const suiteName = pattern(/^[a-z0-9][a-z0-9.-]*$/, 'a suite name such as bookworm-updates');
 const componentName = pattern(/^[a-z0-9][a-z0-9-]*$/, 'a component name such as main');
-const uniqueNames = (what: string) => uniqueItems((name: string) => name, (name) => `${what} "${name}"`);
+const uniqueNames = (what: string) =>
+  uniqueItems(
+    (name: string) => name,
+    (name) => `${what} "${name}"`,
+  );
 
 const Repository = fields(
   {
     uri: pattern(/^(?:https?|file):\/\/\S+$/, 'an http://, https:// or file:// URI'),
     suites: listOf(suiteName, 'a list of suites', { nonEmpty: true }).check(uniqueNames('suite')),
-    components: optional(listOf(componentName, 'a list of components', { nonEmpty: true }).check(uniqueNames('component'))),
+    components: optional(
+      listOf(componentName, 'a list of components', { nonEmpty: true }).check(uniqueNames('component')),
+    ),
     keyring: text('the path of an OpenPGP keyring that signs the repository'),
   },
   'a mapping with uri, suites, components and keyring',
@@ -92,7 +99,9 @@ function packageNameOf(request: string): string {
 
 const RawImage = fields(
   {
-    distribution: optional(z.literal('debian', expecting('"debian", the only distribution herd builds from'))),
+    distribution: optional(
+      z.literal('debian', expecting('"debian", the only distribution herd builds from')),
+    ),
     release: optional(pattern(/^[a-z][a-z0-9-]*$/, 'a Debian release codename such as bookworm')),
     suites: optional(listOf(suiteName, 'a list of suites', { nonEmpty: true }).check(uniqueNames('suite'))),
     components: optional(
@@ -140,7 +149,8 @@ function checkImageSources(raw: RawImage, ctx: z.RefinementCtx): void {
   const components = raw.components ?? ['main'];
   for (const [index, suite] of suites.entries()) {
     const served = raw.repositories.some(
-      (repository) => repository.suites.includes(suite) && components.every((c) => repository.components.includes(c)),
+      (repository) =>
+        repository.suites.includes(suite) && components.every((c) => repository.components.includes(c)),
     );
     if (!served) {
       ctx.addIssue({
@@ -153,7 +163,7 @@ function checkImageSources(raw: RawImage, ctx: z.RefinementCtx): void {
   }
 }
 
-const Image = RawImage.superRefine(checkImageSources).transform((raw): types.ImageSpec => {
+const Image = RawImage.superRefine(checkImageSources, whenValid).transform((raw): types.ImageSpec => {
   // The user's lists add to the defaults; `excludeDefaults: false` makes them the whole lists.
   const withDefaults = raw.excludeDefaults ?? true;
   return {
@@ -178,8 +188,13 @@ function imagePath(what: string, options: { allowRoot: boolean }) {
     const normalized = posix.normalize(value).replace(/(.)\/$/, '$1');
     const fine = value.startsWith('/') && normalized === value && !value.includes('\0');
     if (fine && (options.allowRoot || value !== '/')) return;
-    const hint = normalized !== value && normalized.startsWith('/') ? ` (did you mean "${normalized}"?)` : '';
-    ctx.addIssue({ code: 'custom', input: value, message: `expected ${what}, got ${describeValue(value)}${hint}` });
+    const suggestion = normalized.startsWith('/') ? normalized : posix.normalize(`/${normalized}`);
+    const hint = suggestion !== value && suggestion !== '/' ? ` (did you mean "${suggestion}"?)` : '';
+    ctx.addIssue({
+      code: 'custom',
+      input: value,
+      message: `expected ${what}, got ${describeValue(value)}${hint}`,
+    });
   });
 }
 
@@ -294,7 +309,7 @@ const User = z.union(
       'a mapping with name, uid and gid',
     )
       .transform((raw) => ({ name: raw.name, uid: raw.uid, gid: raw.gid ?? raw.uid }))
-      .superRefine(checkReservedAccount),
+      .superRefine(checkReservedAccount, whenValid),
   ],
   expecting('a user id such as 65532, or a mapping with name, uid and gid'),
 );
@@ -383,16 +398,16 @@ const RawEnvVar = z.union(
     )
       .transform((raw): RawEnvVarFields => ({ form: 'mapping', ...raw }))
       .superRefine((raw, ctx) => {
-      if (raw.secret === true && raw.default !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['default'],
-          input: '(hidden)',
-          message:
-            'a secret has no default: secrets come from the environment at start, never from the image; remove the default',
-        });
-      }
-    }),
+        if (raw.secret === true && raw.default !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['default'],
+            input: '(hidden)',
+            message:
+              'a secret has no default: secrets come from the environment at start, never from the image; remove the default',
+          });
+        }
+      }),
   ],
   expecting(envDefaultExpectation),
 );
@@ -433,11 +448,12 @@ const Env = z
           code: 'custom',
           path: variable.form === 'plain' ? [name] : [name, 'default'],
           input: '(hidden)',
-          message: `${name} looks like a credential but has a default, which would ship in the image; declare it { secret: true } without a default, or set secret: false if it is not one`,
+          message:
+            'looks like a credential but has a default, which would ship in the image; declare it { secret: true } without a default, or set secret: false if it is not one',
         });
       }
     }
-  })
+  }, whenValid)
   .transform((env) =>
     Object.fromEntries(
       Object.entries(env).map(([name, raw]): [string, types.EnvVar] => [
@@ -587,7 +603,9 @@ function noIssuesUnder(...fieldNames: string[]) {
     });
 }
 
-export const Spec = RawSpec.superRefine(checkHealthPort, { when: noIssuesUnder('ports', 'health') }).transform(
+export const Spec = RawSpec.superRefine(checkHealthPort, {
+  when: noIssuesUnder('ports', 'health'),
+}).transform(
   (raw): types.Spec => ({
     apiVersion: raw.apiVersion,
     service: raw.service,

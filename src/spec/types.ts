@@ -82,7 +82,14 @@ export interface PortSpec {
 }
 
 export type HealthCheck =
-  | { kind: 'http'; path: string; port: number; intervalSeconds: number; timeoutSeconds: number; retries: number }
+  | {
+      kind: 'http';
+      path: string;
+      port: number;
+      intervalSeconds: number;
+      timeoutSeconds: number;
+      retries: number;
+    }
   | { kind: 'tcp'; port: number; intervalSeconds: number; timeoutSeconds: number; retries: number };
 
 /** A loaded spec together with where it came from, so later errors can name the file. */

@@ -1,0 +1,131 @@
+/**
+ * `herd init`: a commented herd.yaml to start from. Building the text is pure; writing it never
+ * overwrites a spec and never leaves half a file behind.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeValue, SpecError } from './errors.js';
+import { specFileName } from './load.js';
+import { packageRequestPattern, serviceNamePattern } from './schema.js';
+
+export interface ScaffoldOptions {
+  service: string;
+  /** Debian packages the service needs; `ca-certificates` when none are given. */
+  packages?: string[];
+}
+
+/** The scaffold's text. Throws SPEC_INVALID for a service or package name the schema would reject. */
+export function scaffoldSpec(options: ScaffoldOptions): string {
+  const { service } = options;
+  const packages = options.packages && options.packages.length > 0 ? options.packages : ['ca-certificates'];
+  if (!serviceNamePattern.test(service)) {
+    throw new SpecError(
+      'SPEC_INVALID',
+      `service name ${describeValue(service)} is not a DNS label; expected lowercase letters, digits and "-", at most 63 long, starting and ending with a letter or digit`,
+    );
+  }
+  for (const name of packages) {
+    if (!packageRequestPattern.test(name)) {
+      throw new SpecError(
+        'SPEC_INVALID',
+        `package ${describeValue(name)} is not a Debian package name; expected name, name=version or name/suite`,
+      );
+    }
+  }
+  return `# herd.yaml: what ${service}'s image is made of and how it runs. Reference: docs/spec.md.
+# A field left out takes the default shown in its comment.
+apiVersion: herd/v1
+service: ${service}
+# version: "0.1.0"
+# description: what ${service} does
+
+image:
+  release: bookworm        # suites: bookworm, bookworm-updates, bookworm-security
+  # architecture: amd64
+  packages:                # what the service needs; their dependencies are resolved for you
+${packages.map((name) => `    - ${name}`).join('\n')}
+  # recommends: false      # true also installs Recommends
+  # exclude: []            # path patterns left out, added to the defaults (docs, man pages, locales)
+
+# App files, copied from this folder into the image.
+files: []
+#  - src: server.js
+#    dst: /app/server.js
+#    mode: 0644            # octal; a leading zero is enough
+
+run:
+  user: 65532              # "nonroot"; 0 is root, and the gate will ask why
+  workdir: /
+  # entrypoint: [/usr/bin/node]   # exec form: there is no shell in the image
+  # cmd: [/app/server.js]
+  writable: [/tmp]         # tmpfs at run time; the rest of the filesystem is read-only
+
+# Configuration comes from the environment only. A secret never has a default: it is given at start.
+env: {}
+#  GREETING: hello
+#  DATABASE_PASSWORD: { secret: true, required: true }
+
+ports: []
+#  - 8080
+
+# health:
+#   http: { path: /healthz, port: 8080 }   # or tcp: { port: 8080 }
+#   interval: 10s
+#   timeout: 3s
+#   retries: 3
+`;
+}
+
+/**
+ * Writes `<dir>/herd.yaml` (creating `dir`) and returns its path. Throws SPEC_EXISTS rather than
+ * overwrite a spec.
+ */
+export async function writeSpecScaffold(dir: string, options: ScaffoldOptions): Promise<string> {
+  const text = scaffoldSpec(options);
+  const path = join(dir, specFileName);
+  await mkdir(dir, { recursive: true });
+  if (await exists(path)) throw specExists(path);
+  const temp = join(dir, `.${specFileName}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const file = await open(temp, 'wx');
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  try {
+    await publishWithoutOverwrite(temp, path);
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+  return path;
+}
+
+/**
+ * link() fails if the target exists, so a spec written meanwhile is never replaced; rename() would
+ * replace it. Filesystems without hard links get the rename after the check above.
+ */
+async function publishWithoutOverwrite(temp: string, path: string): Promise<void> {
+  try {
+    await link(temp, path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw specExists(path);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw cause;
+    await rename(temp, path);
+  }
+}
+
+function specExists(path: string): SpecError {
+  return new SpecError('SPEC_EXISTS', `${path} already exists; expected a folder without a herd.yaml (edit the spec instead)`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
