@@ -12,7 +12,7 @@ import type { FileManifest } from '../src/build/file-manifest.js';
 import { writeLock } from '../src/build/lock-file.js';
 import type { ImageConfig } from '../src/oci/types.js';
 import { createAptRepo, type FixturePackage, type FixtureRepo } from './fixtures/apt-repo.js';
-import { buildHostileDeb } from './fixtures/hostile-debs.js';
+import { buildDeb, dirEntry, fileEntry } from './fixtures/deb-builder.js';
 import { freshHome, type LockedBuild, lockAndBuild, lockSpec, writeSpecDir } from './support/build-harness.js';
 import { flattenLayers } from './support/layers.js';
 
@@ -239,7 +239,11 @@ describe('herd lock fails closed on a repository it cannot trust', () => {
   }
 
   it('refuses a deb whose data holds ../ paths and adds nothing to the store', async () => {
-    const evil: FixturePackage = { name: 'hello-bin', version: '2.0-1', rawDeb: await buildHostileDeb('dotdot') };
+    const rawDeb = await buildDeb({
+      control: 'Package: hello-bin\nVersion: 2.0-1\nArchitecture: amd64\nDescription: evil\n',
+      files: [dirEntry('./usr/'), fileEntry('./usr/../../etc/cron.d/evil', '* * * * * root sh\n')],
+    });
+    const evil: FixturePackage = { name: 'hello-bin', version: '2.0-1', rawDeb };
     const repo = await createAptRepo({
       dir: await freshHome('herd-repo-'),
       suites,

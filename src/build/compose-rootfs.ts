@@ -3,6 +3,7 @@
  * app files. Pure: bytes in, tree out. Maintainer scripts never run; what they would have done for
  * a container (accounts, the CA bundle, dpkg's database for scanners) is done here explicitly.
  */
+import { createHash } from 'node:crypto';
 import type { DebContents } from '../debian/deb.js';
 import type { Spec } from '../spec/types.js';
 import { accountFiles } from './accounts.js';
@@ -95,24 +96,33 @@ function writeStatusEntry(tree: ImageTree, pkg: UnpackedPackage): void {
   const dir = 'var/lib/dpkg/status.d';
   const control = `${pkg.deb.control.trimEnd()}\n`;
   tree.add({ path: `${dir}/${owner}`, type: 'file', mode: 0o644, uid: 0, gid: 0, data: Buffer.from(control), owner });
-  if (!pkg.deb.md5sums) return;
-  const lines = pkg.deb.md5sums
-    .split('\n')
-    .filter((line) => {
-      const path = line.replace(/^[0-9a-f]{32} +/, '').replace(/^\.?\//, '');
-      return path !== '' && tree.get(toMergedUsr(path))?.type === 'file';
-    })
-    .join('\n');
-  if (lines === '') return;
+  const lines = pkg.deb.md5sums ? keptMd5sums(tree, pkg.deb.md5sums) : computedMd5sums(tree, owner);
+  if (lines.length === 0) return;
   tree.add({
     path: `${dir}/${owner}.md5sums`,
     type: 'file',
     mode: 0o644,
     uid: 0,
     gid: 0,
-    data: Buffer.from(`${lines}\n`),
+    data: Buffer.from(`${lines.join('\n')}\n`),
     owner,
   });
+}
+
+/** The package's own md5sums, less the files that were left out of the image. */
+function keptMd5sums(tree: ImageTree, md5sums: string): string[] {
+  return md5sums.split('\n').filter((line) => {
+    const path = line.replace(/^[0-9a-f]{32} +/, '').replace(/^\.?\//, '');
+    return path !== '' && tree.get(toMergedUsr(path))?.type === 'file';
+  });
+}
+
+/** Packages built without dh_md5sums ship none; scanners still need the list of files a package owns. */
+function computedMd5sums(tree: ImageTree, owner: string): string[] {
+  return tree
+    .sorted()
+    .filter((node) => node.owner === owner && node.type === 'file' && !node.path.startsWith('var/lib/dpkg/'))
+    .map((node) => `${createHash('md5').update(node.data ?? Buffer.alloc(0)).digest('hex')}  ${node.path}`);
 }
 
 /**

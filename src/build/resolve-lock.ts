@@ -66,23 +66,18 @@ export async function resolveLock(
 export function lockFromResolution(loaded: LoadedSpec, input: { indexes: SuiteIndex[]; files: LockedFile[] }): Lock {
   const spec: Spec = loaded.spec;
   const universe: PackageRecord[] = input.indexes.flatMap((index) => index.packages);
-  const options = { architecture: spec.image.architecture, recommends: spec.image.recommends };
-  const resolved = resolvePackages(universe, spec.image.packages, options);
-  const selected = new Map(resolved.packages.map((p) => [p.name, p]));
+  const implicit = implicitPackages.filter((name) => !spec.image.packages.some((p) => requestedName(p) === name));
+  const resolved = resolvePackages(universe, [...spec.image.packages, ...implicit], {
+    architecture: spec.image.architecture,
+    recommends: spec.image.recommends,
+    suites: spec.image.suites,
+    // base-files Pre-Depends on awk only for its maintainer scripts, which herd never runs
+    // (distroless takes it the same way).
+    withoutDependencies: implicit,
+  });
   const reasons = new Map(resolved.reasons);
-  for (const name of implicitPackages) {
-    if (selected.has(name)) continue;
-    // Resolved on its own and taken without its dependencies: base-files Pre-Depends on awk only for
-    // its maintainer scripts, which herd never runs (distroless does the same).
-    const implicit = resolvePackages(universe, [name], options).packages.find((p) => p.name === name);
-    if (implicit) {
-      selected.set(name, implicit);
-      reasons.set(name, 'implicit');
-    }
-  }
-  const packages = [...selected.values()]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((p) => ({
+  for (const name of implicit) if (reasons.get(name) === 'requested') reasons.set(name, 'implicit');
+  const packages = resolved.packages.map((p) => ({
       name: p.name,
       version: p.version,
       architecture: p.architecture,
@@ -112,6 +107,11 @@ export function lockFromResolution(loaded: LoadedSpec, input: { indexes: SuiteIn
     files: input.files,
     packages,
   };
+}
+
+/** `nodejs=18.1` and `nodejs/bookworm` request `nodejs`. */
+function requestedName(request: string): string {
+  return request.split(/[=/]/, 1)[0] as string;
 }
 
 /** sha256 of every app file the spec copies in, in spec order. */

@@ -175,8 +175,10 @@ function findDebMembers(buf: Buffer, context: DebContext): { control: ArMember; 
 
 async function decompressMember(member: ArMember, context: DebContext): Promise<Buffer> {
   const limit = context.limits.maxTotalSize;
-  const tooLarge = (size: string) =>
-    debError(context, 'DEB_TOO_LARGE', `${member.name} unpacks to ${size} bytes, over the limit of ${limit}`);
+  const tooLarge = (size?: number) => {
+    const unpacked = size === undefined ? 'more than the limit of' : `${size} bytes, over the limit of`;
+    return debError(context, 'DEB_TOO_LARGE', `${member.name} unpacks to ${unpacked} ${limit} bytes`);
+  };
   const suffix = member.name.replace(/^(control|data)\.tar/, '');
   let out: Buffer;
   try {
@@ -188,10 +190,10 @@ async function decompressMember(member: ArMember, context: DebContext): Promise<
         out = await gunzipAsync(member.data, { maxOutputLength: limit });
         break;
       case '.xz':
-        out = await xzDecompress(member.data, { limit, tooLarge: (size) => tooLarge(String(size)) });
+        out = await xzDecompress(member.data, { limit, tooLarge });
         break;
       case '.zst':
-        out = zstdDecompress(member.data, { limit, tooLarge: () => tooLarge(`more than ${limit}`) });
+        out = zstdDecompress(member.data, { limit, tooLarge });
         break;
       case '.bz2':
       case '.lzma':
@@ -201,11 +203,11 @@ async function decompressMember(member: ArMember, context: DebContext): Promise<
     }
   } catch (error) {
     if (error instanceof DebianError) throw error;
-    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(`more than ${limit}`);
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
     const reason = error instanceof Error ? error.message : String(error);
     throw debError(context, 'DEB_MALFORMED', `${member.name} does not decompress: ${reason}`, error);
   }
-  if (out.length > limit) throw tooLarge(String(out.length));
+  if (out.length > limit) throw tooLarge(out.length);
   return out;
 }
 

@@ -28,6 +28,11 @@ export interface ResolveOptions {
   recommends: boolean;
   /** Suite order for version ties; by default, the order in which suites first appear in the universe. */
   suites?: string[];
+  /**
+   * Packages taken without following their dependencies, for dependencies that only their
+   * maintainer scripts use (base-files needs awk only in postinst, which herd never runs).
+   */
+  withoutDependencies?: readonly string[];
 }
 
 export interface Resolution {
@@ -139,6 +144,7 @@ class CandidateTable {
   readonly architecture: string;
   readonly recommends: boolean;
   readonly suites: string[];
+  private readonly withoutDependencies: ReadonlySet<string>;
   /** All eligible records per name, best first. */
   private readonly versions = new Map<string, PackageRecord[]>();
   private readonly otherArchitectures = new Map<string, Set<string>>();
@@ -153,6 +159,7 @@ class CandidateTable {
   constructor(universe: readonly PackageRecord[], options: ResolveOptions) {
     this.architecture = options.architecture;
     this.recommends = options.recommends;
+    this.withoutDependencies = new Set(options.withoutDependencies ?? []);
     const suiteRank = new Map((options.suites ?? []).map((suite, index) => [suite, index]));
     for (const record of universe) {
       if (!suiteRank.has(record.suite)) suiteRank.set(record.suite, suiteRank.size);
@@ -252,6 +259,7 @@ class CandidateTable {
 
   /** Pre-Depends first: they must hold before the package is even unpacked. */
   needs(record: PackageRecord): Need[] {
+    if (this.withoutDependencies.has(record.name)) return [];
     let needs = this.needCache.get(record);
     if (!needs) {
       const fields: [DependencyField, string][] = [

@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  arArchive,
+  buildDeb,
+  compress,
+  type DebCompression,
+  dirEntry,
+  type FixtureTarEntry,
+  fileEntry,
+  fixtureTar,
+  hardlinkEntry,
+  symlinkEntry,
+} from '../../test/fixtures/deb-builder.js';
+import { type DebContents, readDeb, symlinkEscapes } from './deb.js';
+import { DebianError, type DebianErrorCode } from './errors.js';
+
+const name = 'fixture_1.0_amd64.deb';
+
+async function readFixture(files: FixtureTarEntry[], options: { compression?: DebCompression } = {}) {
+  return readDeb(await buildDeb({ files, ...options }), { name });
+}
+
+async function assertRejects(promise: Promise<unknown>, code: DebianErrorCode, mentions?: string) {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof DebianError, `expected a DebianError, got ${error}`);
+    assert.equal(error.code, code, error.message);
+    assert.ok(error.message.startsWith(`${name}: `), `message should name the deb: ${error.message}`);
+    if (mentions) assert.ok(error.message.includes(mentions), `message should mention ${mentions}: ${error.message}`);
+    return true;
+  });
+}
+
+function summary(deb: DebContents) {
+  return deb.files.map((f) => ({ path: f.path, type: f.type, linkname: f.linkname, text: f.data?.toString() }));
+}
+
+describe('readDeb', () => {
+  for (const compression of ['gz', 'xz', 'xz-blocks', 'zst', 'none'] as const) {
+    it(`reads a package whose members are compressed with ${compression}`, async () => {
+      const big = 'x'.repeat(20_000);
+      const files = [dirEntry('./'), dirEntry('./usr/'), fileEntry('./usr/big', big), fileEntry('./usr/a', 'hi')];
+
+      const deb = await readDeb(await buildDeb({ files, compression, controlFiles: { md5sums: 'abc  usr/a\n' } }), {
+        name,
+      });
+
+      assert.match(deb.control, /^Package: fixture\n/);
+      assert.equal(deb.md5sums, 'abc  usr/a\n');
+      assert.deepEqual(summary(deb), [
+        { path: 'usr', type: 'dir', linkname: undefined, text: undefined },
+        { path: 'usr/big', type: 'file', linkname: undefined, text: big },
+        { path: 'usr/a', type: 'file', linkname: undefined, text: 'hi' },
+      ]);
+    });
+  }
+
+  it('normalizes paths and keeps permission bits, including setuid', async () => {
+    const deb = await readFixture([dirEntry('./usr/bin/'), fileEntry('./usr/bin/su', 'x', 0o4755)]);
+
+    assert.deepEqual(
+      deb.files.map((f) => [f.path, f.mode.toString(8), f.size]),
+      [
+        ['usr/bin', '755', 0],
+        ['usr/bin/su', '4755', 1],
+      ],
+    );
+  });
+
+  it('keeps absolute symlink targets, which resolve inside the image root', async () => {
+    const deb = await readFixture([symlinkEntry('./usr/bin/editor', '/etc/alternatives/editor')]);
+
+    assert.deepEqual(summary(deb), [
+      { path: 'usr/bin/editor', type: 'symlink', linkname: '/etc/alternatives/editor', text: undefined },
+    ]);
+  });
+
+  it('accepts relative symlinks that stay inside the root', async () => {
+    const deb = await readFixture([symlinkEntry('./usr/lib/x86_64-linux-gnu/libz.so', '../../../lib/libz.so.1')]);
+
+    assert.equal(deb.files[0]?.linkname, '../../../lib/libz.so.1');
+  });
+
+  it('gives a hardlink the normalized path and the data of its earlier target', async () => {
+    const deb = await readFixture([fileEntry('./usr/bin/perl', 'perl'), hardlinkEntry('./usr/bin/perl5', './usr/bin/perl')]);
+
+    assert.deepEqual(summary(deb)[1], { path: 'usr/bin/perl5', type: 'hardlink', linkname: 'usr/bin/perl', text: 'perl' });
+    assert.equal(deb.files[1]?.size, 4);
+  });
+
+  it('returns file data as views into the decompressed tar rather than copies', async () => {
+    const deb = await readFixture([fileEntry('./a', 'one'), fileEntry('./b', 'two')], { compression: 'none' });
+
+    assert.equal(deb.files[0]?.data?.buffer, deb.files[1]?.data?.buffer);
+  });
+});
+
+describe('readDeb on hostile packages', () => {
+  it('rejects a path that climbs with ..', async () => {
+    await assertRejects(readFixture([fileEntry('./usr/../../etc/passwd', 'x')]), 'DEB_UNSAFE_PATH', '../../etc/passwd');
+  });
+
+  it('rejects an absolute path', async () => {
+    await assertRejects(readFixture([fileEntry('/etc/passwd', 'x')]), 'DEB_UNSAFE_PATH', '/etc/passwd');
+  });
+
+  it('rejects a symlink whose relative target escapes the root', async () => {
+    await assertRejects(readFixture([symlinkEntry('./usr/lib/evil', '../../../etc/shadow')]), 'DEB_UNSAFE_ENTRY', 'usr/lib/evil');
+  });
+
+  it('rejects a file written through a symlink of the same package', async () => {
+    const files = [symlinkEntry('./usr/lib/pivot', '/etc'), fileEntry('./usr/lib/pivot/shadow', 'x')];
+
+    await assertRejects(readFixture(files), 'DEB_UNSAFE_ENTRY', 'usr/lib/pivot');
+  });
+
+  for (const [typeflag, kind] of [
+    ['3', 'char'],
+    ['4', 'block'],
+    ['6', 'fifo'],
+    ['S', 'unknown'],
+  ] as const) {
+    it(`rejects a ${kind} entry (typeflag ${typeflag})`, async () => {
+      const device = { ...fileEntry('./dev/sda', ''), header: { typeflag } };
+
+      await assertRejects(readFixture([device]), 'DEB_UNSAFE_ENTRY', './dev/sda');
+    });
+  }
+
+  it('rejects a hardlink to a path not earlier in the package', async () => {
+    await assertRejects(readFixture([hardlinkEntry('./usr/bin/x', './etc/shadow')]), 'DEB_UNSAFE_ENTRY', './usr/bin/x');
+  });
+
+  it('rejects a hardlink whose target climbs out of the root', async () => {
+    await assertRejects(readFixture([hardlinkEntry('./x', '../../etc/shadow')]), 'DEB_UNSAFE_ENTRY');
+  });
+
+  it('rejects an entry whose declared size exceeds the per-entry limit before reading it', async () => {
+    const huge = { ...fileEntry('./usr/huge', ''), header: { size: 10 * 1024 ** 3 } };
+
+    await assertRejects(readFixture([huge]), 'DEB_TOO_LARGE', './usr/huge');
+  });
+
+  it('rejects an entry whose declared size runs past the end of data.tar', async () => {
+    const lying = { ...fileEntry('./usr/lying', ''), header: { size: 1_000_000 } };
+
+    await assertRejects(readFixture([lying]), 'DEB_MALFORMED', './usr/lying');
+  });
+
+  for (const compression of ['gz', 'xz', 'xz-blocks', 'zst', 'none'] as const) {
+    it(`stops a ${compression} member that unpacks beyond the size limit`, async () => {
+      const deb = await buildDeb({ files: [fileEntry('./zeros', Buffer.alloc(200_000))], compression });
+
+      await assertRejects(readDeb(deb, { name, limits: { maxTotalSize: 100_000 } }), 'DEB_TOO_LARGE', 'data.tar');
+    });
+  }
+
+  it('rejects more entries than the limit', async () => {
+    const files = Array.from({ length: 11 }, (_, i) => fileEntry(`./f${i}`, ''));
+
+    await assertRejects(readDeb(await buildDeb({ files }), { name, limits: { maxEntries: 10 } }), 'DEB_TOO_LARGE');
+  });
+
+  it('rejects a truncated ar archive', async () => {
+    const deb = await buildDeb({ files: [fileEntry('./a', 'x'.repeat(5000))] });
+
+    await assertRejects(readDeb(deb.subarray(0, deb.length - 100), { name }), 'DEB_MALFORMED', 'data.tar.xz');
+  });
+
+  it('rejects a debian-binary that is not format 2', async () => {
+    await assertRejects(readDeb(await buildDeb({ files: [], debianBinary: '3.0\n' }), { name }), 'DEB_MALFORMED', '3.0');
+  });
+
+  it('rejects input that is not an ar archive', async () => {
+    await assertRejects(readDeb(Buffer.from('<html>not found</html>'), { name }), 'DEB_MALFORMED');
+  });
+
+  it('rejects a bzip2 member as unsupported', async () => {
+    const deb = arArchive([
+      { name: 'debian-binary', data: Buffer.from('2.0\n') },
+      { name: 'control.tar.gz', data: await compress(fixtureTar([fileEntry('./control', 'Package: x\n')]), 'gz') },
+      { name: 'data.tar.bz2', data: Buffer.from('BZh91AY&SY') },
+    ]);
+
+    await assertRejects(readDeb(deb, { name }), 'DEB_MALFORMED', 'data.tar.bz2');
+  });
+
+  it('rejects a data member that is not valid xz', async () => {
+    const deb = arArchive([
+      { name: 'debian-binary', data: Buffer.from('2.0\n') },
+      { name: 'control.tar', data: fixtureTar([fileEntry('./control', 'Package: x\n')]) },
+      { name: 'data.tar.xz', data: Buffer.from('\xfd7zXZ\0 garbage garbage garbage', 'latin1') },
+    ]);
+
+    await assertRejects(readDeb(deb, { name }), 'DEB_MALFORMED', 'data.tar.xz');
+  });
+
+  it('rejects a package without a control file', async () => {
+    const deb = arArchive([
+      { name: 'debian-binary', data: Buffer.from('2.0\n') },
+      { name: 'control.tar', data: fixtureTar([fileEntry('./postinst', '#!/bin/sh\n')]) },
+      { name: 'data.tar', data: fixtureTar([]) },
+    ]);
+
+    await assertRejects(readDeb(deb, { name }), 'DEB_MALFORMED', 'control');
+  });
+});
+
+describe('symlinkEscapes', () => {
+  it('resolves relative targets from the link directory and roots absolute ones', () => {
+    assert.equal(symlinkEscapes('usr/bin/x', '../lib/x'), false);
+    assert.equal(symlinkEscapes('usr/bin/x', '../../x'), false);
+    assert.equal(symlinkEscapes('usr/bin/x', '../../../x'), true);
+    assert.equal(symlinkEscapes('x', '..'), true);
+    assert.equal(symlinkEscapes('usr/x', 'a/../../../y'), true);
+    assert.equal(symlinkEscapes('usr/x', '/../../etc'), false);
+  });
+});
+
+describe('readDeb on a package built by dpkg-deb', () => {
+  for (const compression of ['xz', 'gzip', 'zstd', 'none']) {
+    it(`reads control, md5sums, files and links (-Z${compression})`, async (t) => {
+      const dir = await mkdtemp(join(tmpdir(), 'herd-deb-'));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      const root = join(dir, 'root');
+      await mkdir(join(root, 'DEBIAN'), { recursive: true });
+      await mkdir(join(root, 'usr/bin'), { recursive: true });
+      const control = 'Package: tiny\nVersion: 1.0-1\nArchitecture: all\nMaintainer: herd <herd@example.org>\nDescription: tiny\n';
+      await writeFile(join(root, 'DEBIAN/control'), control);
+      await writeFile(join(root, 'DEBIAN/md5sums'), 'd41d8cd98f00b204e9800998ecf8427e  usr/bin/tiny\n');
+      await writeFile(join(root, 'usr/bin/tiny'), '#!/bin/sh\necho tiny\n', { mode: 0o755 });
+      await symlink('tiny', join(root, 'usr/bin/tiny-alias'));
+      const debPath = join(dir, 'tiny.deb');
+
+      const built = spawnSync('dpkg-deb', ['--root-owner-group', `-Z${compression}`, '--build', root, debPath]);
+      if (built.error) assert.fail('dpkg-deb is missing: install dpkg to run this test');
+      assert.equal(built.status, 0, built.stderr.toString());
+      const deb = await readDeb(await readFile(debPath), { name: 'tiny.deb' });
+
+      assert.equal(deb.control, control);
+      assert.equal(deb.md5sums, 'd41d8cd98f00b204e9800998ecf8427e  usr/bin/tiny\n');
+      assert.deepEqual(
+        deb.files.map((f) => [f.path, f.type, f.mode.toString(8), f.uid, f.linkname ?? f.data?.toString()]),
+        [
+          ['usr', 'dir', '755', 0, undefined],
+          ['usr/bin', 'dir', '755', 0, undefined],
+          ['usr/bin/tiny', 'file', '755', 0, '#!/bin/sh\necho tiny\n'],
+          ['usr/bin/tiny-alias', 'symlink', '777', 0, 'tiny'],
+        ],
+      );
+    });
+  }
+});
