@@ -30,24 +30,39 @@ async function assertRejects(promise: Promise<unknown>, code: DebianErrorCode, m
     assert.ok(error instanceof DebianError, `expected a DebianError, got ${error}`);
     assert.equal(error.code, code, error.message);
     assert.ok(error.message.startsWith(`${name}: `), `message should name the deb: ${error.message}`);
-    if (mentions) assert.ok(error.message.includes(mentions), `message should mention ${mentions}: ${error.message}`);
+    if (mentions) {
+      assert.ok(error.message.includes(mentions), `message should mention ${mentions}: ${error.message}`);
+    }
     return true;
   });
 }
 
 function summary(deb: DebContents) {
-  return deb.files.map((f) => ({ path: f.path, type: f.type, linkname: f.linkname, text: f.data?.toString() }));
+  return deb.files.map((f) => ({
+    path: f.path,
+    type: f.type,
+    linkname: f.linkname,
+    text: f.data?.toString(),
+  }));
 }
 
 describe('readDeb', () => {
   for (const compression of ['gz', 'xz', 'xz-blocks', 'zst', 'none'] as const) {
     it(`reads a package whose members are compressed with ${compression}`, async () => {
       const big = 'x'.repeat(20_000);
-      const files = [dirEntry('./'), dirEntry('./usr/'), fileEntry('./usr/big', big), fileEntry('./usr/a', 'hi')];
+      const files = [
+        dirEntry('./'),
+        dirEntry('./usr/'),
+        fileEntry('./usr/big', big),
+        fileEntry('./usr/a', 'hi'),
+      ];
 
-      const deb = await readDeb(await buildDeb({ files, compression, controlFiles: { md5sums: 'abc  usr/a\n' } }), {
-        name,
-      });
+      const deb = await readDeb(
+        await buildDeb({ files, compression, controlFiles: { md5sums: 'abc  usr/a\n' } }),
+        {
+          name,
+        },
+      );
 
       assert.match(deb.control, /^Package: fixture\n/);
       assert.equal(deb.md5sums, 'abc  usr/a\n');
@@ -80,20 +95,32 @@ describe('readDeb', () => {
   });
 
   it('accepts relative symlinks that stay inside the root', async () => {
-    const deb = await readFixture([symlinkEntry('./usr/lib/x86_64-linux-gnu/libz.so', '../../../lib/libz.so.1')]);
+    const deb = await readFixture([
+      symlinkEntry('./usr/lib/x86_64-linux-gnu/libz.so', '../../../lib/libz.so.1'),
+    ]);
 
     assert.equal(deb.files[0]?.linkname, '../../../lib/libz.so.1');
   });
 
   it('gives a hardlink the normalized path and the data of its earlier target', async () => {
-    const deb = await readFixture([fileEntry('./usr/bin/perl', 'perl'), hardlinkEntry('./usr/bin/perl5', './usr/bin/perl')]);
+    const deb = await readFixture([
+      fileEntry('./usr/bin/perl', 'perl'),
+      hardlinkEntry('./usr/bin/perl5', './usr/bin/perl'),
+    ]);
 
-    assert.deepEqual(summary(deb)[1], { path: 'usr/bin/perl5', type: 'hardlink', linkname: 'usr/bin/perl', text: 'perl' });
+    assert.deepEqual(summary(deb)[1], {
+      path: 'usr/bin/perl5',
+      type: 'hardlink',
+      linkname: 'usr/bin/perl',
+      text: 'perl',
+    });
     assert.equal(deb.files[1]?.size, 4);
   });
 
   it('returns file data as views into the decompressed tar rather than copies', async () => {
-    const deb = await readFixture([fileEntry('./a', 'one'), fileEntry('./b', 'two')], { compression: 'none' });
+    const deb = await readFixture([fileEntry('./a', 'one'), fileEntry('./b', 'two')], {
+      compression: 'none',
+    });
 
     assert.equal(deb.files[0]?.data?.buffer, deb.files[1]?.data?.buffer);
   });
@@ -101,7 +128,11 @@ describe('readDeb', () => {
 
 describe('readDeb on hostile packages', () => {
   it('rejects a path that climbs with ..', async () => {
-    await assertRejects(readFixture([fileEntry('./usr/../../etc/passwd', 'x')]), 'DEB_UNSAFE_PATH', '../../etc/passwd');
+    await assertRejects(
+      readFixture([fileEntry('./usr/../../etc/passwd', 'x')]),
+      'DEB_UNSAFE_PATH',
+      '../../etc/passwd',
+    );
   });
 
   it('rejects an absolute path', async () => {
@@ -109,7 +140,11 @@ describe('readDeb on hostile packages', () => {
   });
 
   it('rejects a symlink whose relative target escapes the root', async () => {
-    await assertRejects(readFixture([symlinkEntry('./usr/lib/evil', '../../../etc/shadow')]), 'DEB_UNSAFE_ENTRY', 'usr/lib/evil');
+    await assertRejects(
+      readFixture([symlinkEntry('./usr/lib/evil', '../../../etc/shadow')]),
+      'DEB_UNSAFE_ENTRY',
+      'usr/lib/evil',
+    );
   });
 
   it('rejects a file written through a symlink of the same package', async () => {
@@ -132,7 +167,11 @@ describe('readDeb on hostile packages', () => {
   }
 
   it('rejects a hardlink to a path not earlier in the package', async () => {
-    await assertRejects(readFixture([hardlinkEntry('./usr/bin/x', './etc/shadow')]), 'DEB_UNSAFE_ENTRY', './usr/bin/x');
+    await assertRejects(
+      readFixture([hardlinkEntry('./usr/bin/x', './etc/shadow')]),
+      'DEB_UNSAFE_ENTRY',
+      './usr/bin/x',
+    );
   });
 
   it('rejects a hardlink whose target climbs out of the root', async () => {
@@ -155,14 +194,21 @@ describe('readDeb on hostile packages', () => {
     it(`stops a ${compression} member that unpacks beyond the size limit`, async () => {
       const deb = await buildDeb({ files: [fileEntry('./zeros', Buffer.alloc(200_000))], compression });
 
-      await assertRejects(readDeb(deb, { name, limits: { maxTotalSize: 100_000 } }), 'DEB_TOO_LARGE', 'data.tar');
+      await assertRejects(
+        readDeb(deb, { name, limits: { maxTotalSize: 100_000 } }),
+        'DEB_TOO_LARGE',
+        'data.tar',
+      );
     });
   }
 
   it('rejects more entries than the limit', async () => {
     const files = Array.from({ length: 11 }, (_, i) => fileEntry(`./f${i}`, ''));
 
-    await assertRejects(readDeb(await buildDeb({ files }), { name, limits: { maxEntries: 10 } }), 'DEB_TOO_LARGE');
+    await assertRejects(
+      readDeb(await buildDeb({ files }), { name, limits: { maxEntries: 10 } }),
+      'DEB_TOO_LARGE',
+    );
   });
 
   it('rejects a truncated ar archive', async () => {
@@ -172,7 +218,11 @@ describe('readDeb on hostile packages', () => {
   });
 
   it('rejects a debian-binary that is not format 2', async () => {
-    await assertRejects(readDeb(await buildDeb({ files: [], debianBinary: '3.0\n' }), { name }), 'DEB_MALFORMED', '3.0');
+    await assertRejects(
+      readDeb(await buildDeb({ files: [], debianBinary: '3.0\n' }), { name }),
+      'DEB_MALFORMED',
+      '3.0',
+    );
   });
 
   it('rejects input that is not an ar archive', async () => {
@@ -182,7 +232,10 @@ describe('readDeb on hostile packages', () => {
   it('rejects a bzip2 member as unsupported', async () => {
     const deb = arArchive([
       { name: 'debian-binary', data: Buffer.from('2.0\n') },
-      { name: 'control.tar.gz', data: await compress(fixtureTar([fileEntry('./control', 'Package: x\n')]), 'gz') },
+      {
+        name: 'control.tar.gz',
+        data: await compress(fixtureTar([fileEntry('./control', 'Package: x\n')]), 'gz'),
+      },
       { name: 'data.tar.bz2', data: Buffer.from('BZh91AY&SY') },
     ]);
 
@@ -229,14 +282,21 @@ describe('readDeb on a package built by dpkg-deb', () => {
       const root = join(dir, 'root');
       await mkdir(join(root, 'DEBIAN'), { recursive: true });
       await mkdir(join(root, 'usr/bin'), { recursive: true });
-      const control = 'Package: tiny\nVersion: 1.0-1\nArchitecture: all\nMaintainer: herd <herd@example.org>\nDescription: tiny\n';
+      const control =
+        'Package: tiny\nVersion: 1.0-1\nArchitecture: all\nMaintainer: herd <herd@example.org>\nDescription: tiny\n';
       await writeFile(join(root, 'DEBIAN/control'), control);
       await writeFile(join(root, 'DEBIAN/md5sums'), 'd41d8cd98f00b204e9800998ecf8427e  usr/bin/tiny\n');
       await writeFile(join(root, 'usr/bin/tiny'), '#!/bin/sh\necho tiny\n', { mode: 0o755 });
       await symlink('tiny', join(root, 'usr/bin/tiny-alias'));
       const debPath = join(dir, 'tiny.deb');
 
-      const built = spawnSync('dpkg-deb', ['--root-owner-group', `-Z${compression}`, '--build', root, debPath]);
+      const built = spawnSync('dpkg-deb', [
+        '--root-owner-group',
+        `-Z${compression}`,
+        '--build',
+        root,
+        debPath,
+      ]);
       if (built.error) assert.fail('dpkg-deb is missing: install dpkg to run this test');
       assert.equal(built.status, 0, built.stderr.toString());
       const deb = await readDeb(await readFile(debPath), { name: 'tiny.deb' });

@@ -81,7 +81,10 @@ export async function readDeb(buf: Buffer, options: ReadDebOptions): Promise<Deb
     decompressMember(members.control, context),
     decompressMember(members.data, context),
   ]);
-  const control = readControlMember(tarEntriesOf(controlTar, { member: members.control.name, context }), context);
+  const control = readControlMember(
+    tarEntriesOf(controlTar, { member: members.control.name, context }),
+    context,
+  );
   const files = readDataFiles(tarEntriesOf(dataTar, { member: members.data.name, context }), context);
   return { ...control, files };
 }
@@ -127,11 +130,19 @@ function readArMembers(buf: Buffer, context: DebContext): ArMember[] {
     const header = buf.toString('latin1', offset, offset + arHeaderSize);
     const name = header.slice(0, 16).trimEnd().replace(/\/$/, '');
     if (header.slice(58, 60) !== '`\n') {
-      throw debError(context, 'DEB_MALFORMED', `ar member ${JSON.stringify(name)} at offset ${offset} has a bad header`);
+      throw debError(
+        context,
+        'DEB_MALFORMED',
+        `ar member ${JSON.stringify(name)} at offset ${offset} has a bad header`,
+      );
     }
     const sizeText = header.slice(48, 58).trimEnd();
     if (!/^[0-9]{1,10}$/.test(sizeText)) {
-      throw debError(context, 'DEB_MALFORMED', `ar member ${name} at offset ${offset} has size ${JSON.stringify(sizeText)}`);
+      throw debError(
+        context,
+        'DEB_MALFORMED',
+        `ar member ${name} at offset ${offset} has size ${JSON.stringify(sizeText)}`,
+      );
     }
     const size = Number(sizeText);
     const dataStart = offset + arHeaderSize;
@@ -153,19 +164,37 @@ function findDebMembers(buf: Buffer, context: DebContext): { control: ArMember; 
   const members = readArMembers(buf, context).filter((member) => !member.name.startsWith('_'));
   const [format, control, data, extra] = members;
   if (format?.name !== 'debian-binary') {
-    throw debError(context, 'DEB_MALFORMED', `first ar member is ${format?.name ?? 'missing'}, expected debian-binary`);
+    throw debError(
+      context,
+      'DEB_MALFORMED',
+      `first ar member is ${format?.name ?? 'missing'}, expected debian-binary`,
+    );
   }
   const version = format.data.toString('latin1');
   if (!/^2\.[0-9]+\n/.test(version)) {
-    throw debError(context, 'DEB_MALFORMED', `debian-binary is ${JSON.stringify(version)}, expected "2.0\\n"`);
+    throw debError(
+      context,
+      'DEB_MALFORMED',
+      `debian-binary is ${JSON.stringify(version)}, expected "2.0\\n"`,
+    );
   }
   if (!control?.name.startsWith('control.tar')) {
-    throw debError(context, 'DEB_MALFORMED', `second ar member is ${control?.name ?? 'missing'}, expected control.tar*`);
+    throw debError(
+      context,
+      'DEB_MALFORMED',
+      `second ar member is ${control?.name ?? 'missing'}, expected control.tar*`,
+    );
   }
   if (!data?.name.startsWith('data.tar')) {
-    throw debError(context, 'DEB_MALFORMED', `third ar member is ${data?.name ?? 'missing'}, expected data.tar*`);
+    throw debError(
+      context,
+      'DEB_MALFORMED',
+      `third ar member is ${data?.name ?? 'missing'}, expected data.tar*`,
+    );
   }
-  if (extra) throw debError(context, 'DEB_MALFORMED', `unexpected ar member ${extra.name} after ${data.name}`);
+  if (extra) {
+    throw debError(context, 'DEB_MALFORMED', `unexpected ar member ${extra.name} after ${data.name}`);
+  }
   return { control, data };
 }
 
@@ -199,7 +228,11 @@ async function decompressMember(member: ArMember, context: DebContext): Promise<
       case '.lzma':
         throw debError(context, 'DEB_MALFORMED', `${member.name} uses a compression herd does not support`);
       default:
-        throw debError(context, 'DEB_MALFORMED', `unknown member ${member.name}, expected a .tar, .gz, .xz or .zst`);
+        throw debError(
+          context,
+          'DEB_MALFORMED',
+          `unknown member ${member.name}, expected a .tar, .gz, .xz or .zst`,
+        );
     }
   } catch (error) {
     if (error instanceof DebianError) throw error;
@@ -365,9 +398,15 @@ function readControlMember(entries: TarReadEntry[], context: DebContext): Omit<D
   const texts = new Map<string, string>();
   for (const entry of entries) {
     const normalized = normalizeArchivePath(entry.path);
-    if (normalized.kind !== 'ok' || !(controlFileNames as readonly string[]).includes(normalized.path)) continue;
+    if (normalized.kind !== 'ok' || !(controlFileNames as readonly string[]).includes(normalized.path)) {
+      continue;
+    }
     if (entry.type !== 'file' || !entry.data) {
-      throw debError(context, 'DEB_MALFORMED', `control.tar entry ${entry.path} is a ${entry.type}, expected a file`);
+      throw debError(
+        context,
+        'DEB_MALFORMED',
+        `control.tar entry ${entry.path} is a ${entry.type}, expected a file`,
+      );
     }
     texts.set(normalized.path, entry.data.toString('utf8'));
   }
@@ -390,7 +429,8 @@ function readDataFiles(entries: TarReadEntry[], context: DebContext): DebFile[] 
   const regularFiles = new Map<string, DebFile>();
   const symlinks = new Set<string>();
   for (const entry of entries) {
-    const refuse = (code: DebianErrorCode, why: string) => debError(context, code, `data.tar entry ${entry.path} ${why}`);
+    const refuse = (code: DebianErrorCode, why: string) =>
+      debError(context, code, `data.tar entry ${entry.path} ${why}`);
     const normalized = normalizeArchivePath(entry.path);
     if (normalized.kind === 'rejected') {
       if (normalized.reason === 'empty' && entry.type === 'dir') continue; // the root, `./`
@@ -409,14 +449,21 @@ function readDataFiles(entries: TarReadEntry[], context: DebContext): DebFile[] 
         files.push({ ...base, type: 'dir', size: 0 });
         break;
       case 'file': {
-        const file: DebFile = { ...base, type: 'file', size: entry.size, data: entry.data ?? Buffer.alloc(0) };
+        const file: DebFile = {
+          ...base,
+          type: 'file',
+          size: entry.size,
+          data: entry.data ?? Buffer.alloc(0),
+        };
         files.push(file);
         regularFiles.set(path, file);
         break;
       }
       case 'symlink': {
         const target = entry.linkname ?? '';
-        if (target === '' || target.includes('\0')) throw refuse('DEB_UNSAFE_ENTRY', 'is a symlink with an empty target');
+        if (target === '' || target.includes('\0')) {
+          throw refuse('DEB_UNSAFE_ENTRY', 'is a symlink with an empty target');
+        }
         if (symlinkEscapes(path, target)) {
           throw refuse('DEB_UNSAFE_ENTRY', `is a symlink to ${target}, which climbs above the root`);
         }

@@ -25,6 +25,6 @@ export async function attachArtifact(
   };
   const descriptor = await store.putJson(manifest, MediaType.imageManifest);
   const indexed = { ...descriptor, artifactType: artifact.artifactType };
-  await store.addManifest(indexed);
+  await store.addReferrer(subject.digest, indexed);
   return indexed;
 }

@@ -127,17 +127,32 @@ export class LayoutStore {
     throw new OciError('REF_NOT_FOUND', `no image named ${reference} in the store at ${this.root}`);
   }
 
-  /** Manifests in the index whose `subject` is the given digest (image-spec 1.1 referrers). */
+  /**
+   * Records an artifact manifest as a referrer of `subject`. Referrers live in `referrers.json`
+   * beside index.json, not in it: index.json then lists only images, which is what older layout
+   * tools (oci-image-tool) accept; the blobs are in blobs/ as usual.
+   */
+  async addReferrer(subject: Digest, descriptor: Descriptor): Promise<void> {
+    const all = await this.readReferrers();
+    const list = (all[subject] ?? []).filter((d) => d.digest !== descriptor.digest);
+    list.push(descriptor);
+    all[subject] = list;
+    await writeAtomic(join(this.root, 'referrers.json'), canonicalJson(all));
+  }
+
+  /** Artifact manifests that refer to `subject` (image-spec 1.1 referrers), optionally of one type. */
   async referrers(subject: Digest, options: { artifactType?: string } = {}): Promise<Descriptor[]> {
-    const index = await this.readIndex();
-    const found: Descriptor[] = [];
-    for (const descriptor of index.manifests) {
-      if (!descriptor.artifactType) continue;
-      if (options.artifactType && descriptor.artifactType !== options.artifactType) continue;
-      const manifest = await this.getManifest(descriptor.digest);
-      if (manifest.subject?.digest === subject) found.push(descriptor);
+    const list = (await this.readReferrers())[subject] ?? [];
+    return list.filter((d) => !options.artifactType || d.artifactType === options.artifactType);
+  }
+
+  private async readReferrers(): Promise<Record<string, Descriptor[]>> {
+    try {
+      return JSON.parse(await readFile(join(this.root, 'referrers.json'), 'utf8')) as Record<string, Descriptor[]>;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw new OciError('LAYOUT_INVALID', `${join(this.root, 'referrers.json')} is not JSON`, { cause: error });
     }
-    return found;
   }
 
   private async writeIndex(index: ImageIndex): Promise<void> {

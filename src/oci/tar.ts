@@ -111,7 +111,9 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
       return entries;
     }
     if (offset + blockSize > buf.length) {
-      throw malformed(`truncated header at offset ${offset}: ${buf.length - offset} bytes left, expected 512`);
+      throw malformed(
+        `truncated header at offset ${offset}: ${buf.length - offset} bytes left, expected 512`,
+      );
     }
     const header = buf.subarray(offset, offset + blockSize);
     const headerName = stringField(header, 'name');
@@ -122,12 +124,17 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
     const isMeta = typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K';
     const size = (isMeta ? undefined : overrides.size) ?? numberField(header, 'size', where);
     if (size > maxEntrySize) {
-      throw new OciError('TAR_TOO_LARGE', `${where()}: size ${size} exceeds the limit of ${maxEntrySize} bytes`);
+      throw new OciError(
+        'TAR_TOO_LARGE',
+        `${where()}: size ${size} exceeds the limit of ${maxEntrySize} bytes`,
+      );
     }
     const dataStart = offset + blockSize;
     const next = dataStart + paddedSize(size);
     if (next > buf.length) {
-      throw malformed(`${where()}: ${size} bytes of data run past the end of the archive (${buf.length} bytes)`);
+      throw malformed(
+        `${where()}: ${size} bytes of data run past the end of the archive (${buf.length} bytes)`,
+      );
     }
     const data = buf.subarray(dataStart, dataStart + size);
     entryOffset ??= offset;
@@ -145,9 +152,13 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
 
     const path = overrides.path ?? ustarPath(header);
     // Pre-POSIX tars mark a directory only by the trailing slash of a regular-file entry.
-    const type = (typeflag === '0' || typeflag === '\0') && path.endsWith('/') ? 'dir' : entryTypeOf(typeflag);
+    const type =
+      (typeflag === '0' || typeflag === '\0') && path.endsWith('/') ? 'dir' : entryTypeOf(typeflag);
     if (entries.length >= maxEntries) {
-      throw new OciError('TAR_TOO_LARGE', `tar entry ${path} at offset ${offset}: more than ${maxEntries} entries`);
+      throw new OciError(
+        'TAR_TOO_LARGE',
+        `tar entry ${path} at offset ${offset}: more than ${maxEntries} entries`,
+      );
     }
     totalSize += size;
     if (totalSize > maxTotalSize) {
@@ -167,7 +178,9 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
       size: type === 'file' ? size : 0,
       mtime: overrides.mtime ?? numberField(header, 'mtime', where),
     };
-    if (type === 'symlink' || type === 'hardlink') entry.linkname = overrides.linkpath ?? stringField(header, 'linkname');
+    if (type === 'symlink' || type === 'hardlink') {
+      entry.linkname = overrides.linkpath ?? stringField(header, 'linkname');
+    }
     if (type === 'file') entry.data = data;
     entries.push(entry);
     overrides = {};
@@ -231,12 +244,18 @@ function parsePaxRecords(data: Buffer, where: () => string): Overrides {
   return overrides;
 }
 
-function applyPaxRecord(overrides: Overrides, record: { key: string; value: string }, where: () => string): void {
+function applyPaxRecord(
+  overrides: Overrides,
+  record: { key: string; value: string },
+  where: () => string,
+): void {
   const { key, value } = record;
   if (key.startsWith('GNU.sparse.')) throw malformed(`${where()}: sparse files are not supported`);
   if (value === '') return; // an empty value removes a default, and herd keeps none
   const decimal = (pattern: RegExp) => {
-    if (!pattern.test(value)) throw malformed(`${where()}: pax ${key}=${JSON.stringify(value)} is not a number`);
+    if (!pattern.test(value)) {
+      throw malformed(`${where()}: pax ${key}=${JSON.stringify(value)} is not a number`);
+    }
     return Math.floor(Number(value));
   };
   switch (key) {
@@ -380,7 +399,9 @@ export function sortTarEntries<T extends { path: string }>(entries: readonly T[]
 export function writeTar(entries: readonly TarEntry[]): Buffer {
   const headers = entries.map((entry) => encodeTarHeader(entry));
   let total = 2 * blockSize;
-  for (const [i, entry] of entries.entries()) total += (headers[i]?.length ?? 0) + paddedSize(dataOf(entry).length);
+  for (const [i, entry] of entries.entries()) {
+    total += (headers[i]?.length ?? 0) + paddedSize(dataOf(entry).length);
+  }
   // Zero-filled, so the padding after each file and the end-of-archive blocks need no writes.
   const out = Buffer.alloc(total);
   let pos = 0;
@@ -440,15 +461,22 @@ export function encodeTarHeader(entry: TarEntry): Buffer {
 }
 
 function validateEntry(entry: TarEntry): void {
-  const refuse = (why: string) => new OciError('TAR_MALFORMED', `cannot write tar entry ${entry.path}: ${why}`);
+  const refuse = (why: string) =>
+    new OciError('TAR_MALFORMED', `cannot write tar entry ${entry.path}: ${why}`);
   if (entry.path === '' || entry.path.includes('\0')) throw refuse('the path is empty or contains NUL');
   if ((entry.linkname ?? '').includes('\0')) throw refuse('the link target contains NUL');
-  if ((entry.type === 'symlink' || entry.type === 'hardlink') && !entry.linkname) throw refuse('no link target');
+  if ((entry.type === 'symlink' || entry.type === 'hardlink') && !entry.linkname) {
+    throw refuse('no link target');
+  }
   if (entry.type === 'file' && entry.data && entry.data.length !== entry.size) {
     throw refuse(`size is ${entry.size} but data has ${entry.data.length} bytes`);
   }
-  if (entry.type === 'file' && !entry.data && entry.size !== 0) throw refuse(`size is ${entry.size} but no data`);
-  if (!Number.isSafeInteger(entry.mtime) || entry.mtime < 0) throw refuse(`mtime ${entry.mtime} is not a time`);
+  if (entry.type === 'file' && !entry.data && entry.size !== 0) {
+    throw refuse(`size is ${entry.size} but no data`);
+  }
+  if (!Number.isSafeInteger(entry.mtime) || entry.mtime < 0) {
+    throw refuse(`mtime ${entry.mtime} is not a time`);
+  }
 }
 
 function dataOf(entry: TarEntry): Uint8Array {

@@ -118,7 +118,10 @@ async function publishWithoutOverwrite(temp: string, path: string): Promise<void
 }
 
 function specExists(path: string): SpecError {
-  return new SpecError('SPEC_EXISTS', `${path} already exists; expected a folder without a herd.yaml (edit the spec instead)`);
+  return new SpecError(
+    'SPEC_EXISTS',
+    `${path} already exists; expected a folder without a herd.yaml (edit the spec instead)`,
+  );
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -141,7 +141,8 @@ function positionOf(
   // An empty value has no text of its own, and a block mapping or list starts on the line below its
   // key: the key is where a reader looks for both.
   const emptyValue = isScalar(node) && node.value === null && !node.source;
-  const useKey = key && ((target !== 'value' && complete) || emptyValue || isCollection(node));
+  const useKey =
+    key && ((target !== 'value' && complete) || emptyValue || (isCollection(node) && !node.flow));
   return offsetToPosition(source.lineCounter, (useKey ? key : node)?.range?.[0] ?? 0);
 }
 

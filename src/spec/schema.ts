@@ -7,10 +7,10 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { describeValue } from './errors.js';
 import {
+  atKey,
   expecting,
   fields,
   flag,
-  isMapping,
   listOf,
   optional,
   pattern,
@@ -378,10 +378,13 @@ const credentialName = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY)/i;
 
 const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const envDefaultExpectation = (input: unknown) =>
-  typeof input === 'number' || typeof input === 'boolean'
-    ? `expected a string, got ${describeValue(input)}; quote it ("${input}") so YAML keeps it text`
-    : `expected a default value (a string) or a mapping with default, required, secret and description, got ${describeValue(input)}`;
+/** Text that YAML may have read as a number or boolean: say how to keep it text. */
+function textExpectation(what: string) {
+  return (input: unknown) =>
+    typeof input === 'number' || typeof input === 'boolean'
+      ? `expected ${what}, got ${describeValue(input)}; quote it ("${input}") so YAML keeps it text`
+      : `expected ${what}, got ${describeValue(input)}`;
+}
 
 /** An env entry as written; `secret` stays undefined when left out, which the credential check needs. */
 const RawEnvVar = z.union(
@@ -389,7 +392,7 @@ const RawEnvVar = z.union(
     z.string().transform((value): RawEnvVarFields => ({ form: 'plain', default: value })),
     fields(
       {
-        default: optional(z.string(expecting(envDefaultExpectation))),
+        default: optional(z.string(expecting(textExpectation('a string')))),
         required: optional(flag()),
         secret: optional(flag()),
         description: optional(z.string(expecting('a description (a string)'))),
@@ -409,7 +412,9 @@ const RawEnvVar = z.union(
         }
       }),
   ],
-  expecting(envDefaultExpectation),
+  expecting(
+    textExpectation('a default value (a string) or a mapping with default, required, secret and description'),
+  ),
 );
 
 interface RawEnvVarFields {
@@ -432,7 +437,7 @@ const Env = z
               code: 'custom',
               path: [name],
               input: name,
-              params: { at: 'key' },
+              params: atKey,
               message: `expected a variable name (letters, digits and _, not starting with a digit), got ${describeValue(name)}`,
             });
           }
@@ -617,7 +622,7 @@ export const Spec = RawSpec.superRefine(checkHealthPort, {
     env: raw.env ?? {},
     ports: raw.ports ?? [],
     ...(raw.health ? { health: raw.health } : {}),
-    ...(isMapping(raw.gate) ? { gate: raw.gate } : {}),
-    ...(isMapping(raw.fleet) ? { fleet: raw.fleet } : {}),
+    ...(raw.gate ? { gate: raw.gate } : {}),
+    ...(raw.fleet ? { fleet: raw.fleet } : {}),
   }),
 );

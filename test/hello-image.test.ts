@@ -1,0 +1,122 @@
+/**
+ * examples/hello against the Debian archive configured on this host: build it twice in fresh
+ * HERD_HOMEs, check the store with skopeo and oci-image-tool, export it, load it into podman and
+ * serve GET / from a read-only, non-root container running on runc.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { requireTool, type TestPodman, testPodman } from './support/podman.js';
+
+const root = resolve(import.meta.dirname, '..');
+
+function herd(args: string[], home: string) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, HERD_HOME: home },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  assert.equal(result.status, 0, `herd ${args.join(' ')} failed:\n${result.stderr}`);
+  return result.stdout;
+}
+
+function digestIn(stdout: string): string {
+  const match = /digest\s+(sha256:[0-9a-f]{64})/.exec(stdout);
+  assert.ok(match, `no digest in:\n${stdout}`);
+  return match[1] as string;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function fetchText(url: string, attempts = 50): Promise<string> {
+  for (let i = 0; ; i++) {
+    try {
+      const response = await fetch(url);
+      return await response.text();
+    } catch (error) {
+      if (i >= attempts) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describe('examples/hello built from the host archive', () => {
+  let work: string;
+  let homeA: string;
+  let digest: string;
+  let podman: TestPodman;
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'herd-hello-'));
+    await cp(join(root, 'examples/hello'), join(work, 'hello'), { recursive: true });
+    await rm(join(work, 'hello', 'herd.lock'), { force: true });
+    homeA = join(work, 'home-a');
+    digest = digestIn(herd(['build', join(work, 'hello')], homeA));
+  });
+
+  after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('gives identical manifest digests in two fresh HERD_HOMEs', () => {
+    const again = digestIn(herd(['build', join(work, 'hello')], join(work, 'home-b')));
+
+    assert.equal(again, digest);
+  });
+
+  it('leaves a store that skopeo inspects and oci-image-tool validates', () => {
+    requireTool('skopeo', 'skopeo');
+    requireTool('oci-image-tool', 'oci-image-tool');
+    const store = join(homeA, 'store');
+
+    const inspect = spawnSync('skopeo', ['inspect', `oci:${store}:hello:0.1.0`], { encoding: 'utf8' });
+    const validate = spawnSync('oci-image-tool', ['validate', '--type', 'image', '--ref', 'name=hello:0.1.0', store], {
+      encoding: 'utf8',
+    });
+
+    assert.equal(inspect.status, 0, inspect.stderr);
+    assert.equal(JSON.parse(inspect.stdout).Digest, digest);
+    assert.equal(validate.status, 0, validate.stderr);
+    assert.match(validate.stdout + validate.stderr, /Validation succeeded/);
+  });
+
+  it('serves GET / from podman with a read-only root as uid 65532 on runc after export', async () => {
+    podman = await testPodman();
+    const archive = join(work, 'hello.tar');
+    herd(['image', 'export', digest, '--format', 'docker-archive', '-o', archive], homeA);
+    const load = podman.run(['load', '-i', archive]);
+    assert.equal(load.status, 0, load.stderr);
+    const port = await freePort();
+    const name = `herd-hello-${port}`;
+
+    const started = podman.run([
+      'run', '-d', '--name', name, '--read-only', '--user', '65532', '--cap-drop', 'ALL',
+      '--security-opt', 'no-new-privileges', '--network', 'host',
+      '-e', `PORT=${port}`, '-e', 'GREETING=hello from the test', 'localhost/hello:0.1.0',
+    ]);
+    try {
+      assert.equal(started.status, 0, started.stderr);
+      const runtime = podman.run(['inspect', '--format', '{{.OCIRuntime}}', name]).stdout.trim();
+
+      assert.equal(await fetchText(`http://127.0.0.1:${port}/`), 'hello from the test\n');
+      assert.equal(await fetchText(`http://127.0.0.1:${port}/healthz`), 'ok\n');
+      assert.equal(runtime, 'runc');
+    } finally {
+      podman.run(['rm', '-f', '-t', '0', name]);
+      await rm(podman.dir, { recursive: true, force: true }).catch(() => {});
+    }
+  });
+});
