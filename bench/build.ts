@@ -89,7 +89,10 @@ for (let i = 0; i < runs; i++) {
       tarPath,
       ...mirrors,
     ],
-    { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: String(Math.floor(Date.parse(lock.date) / 1000)) } },
+    {
+      encoding: 'utf8',
+      env: { ...process.env, SOURCE_DATE_EPOCH: String(Math.floor(Date.parse(lock.date) / 1000)) },
+    },
   );
   mmdebstrapTimes.push(Number(process.hrtime.bigint() - started) / 1e9);
   if (result.status !== 0) throw new Error(`mmdebstrap failed:\n${result.stderr}`);
@@ -103,10 +106,16 @@ const mmMedian = median(mmdebstrapTimes);
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 console.log('');
-console.log(`packages                      ${lock.packages.length} (${lock.packages.map((p) => p.name).join(' ')})`);
-console.log(`herd build, warm (median)     ${herdMedian.toFixed(2)} s   runs: ${herdTimes.map((t) => t.toFixed(2)).join(' ')}`);
+console.log(
+  `packages                      ${lock.packages.length} (${lock.packages.map((p) => p.name).join(' ')})`,
+);
+console.log(
+  `herd build, warm (median)     ${herdMedian.toFixed(2)} s   runs: ${herdTimes.map((t) => t.toFixed(2)).join(' ')}`,
+);
 console.log(`herd build, cold              ${coldA.seconds.toFixed(2)} s (downloads included)`);
-console.log(`mmdebstrap extract (median)   ${mmMedian.toFixed(2)} s   runs: ${mmdebstrapTimes.map((t) => t.toFixed(2)).join(' ')}`);
+console.log(
+  `mmdebstrap extract (median)   ${mmMedian.toFixed(2)} s   runs: ${mmdebstrapTimes.map((t) => t.toFixed(2)).join(' ')}`,
+);
 console.log(`time ratio herd/mmdebstrap    ${(herdMedian / mmMedian).toFixed(2)}x   (goal: at most 0.5x)`);
 console.log(`herd image, compressed        ${mb(built.size)} (${mb(built.unpackedSize)} unpacked)`);
 console.log(`mmdebstrap tarball            ${mb(mmSize)}`);

@@ -13,7 +13,10 @@ export interface HerdHome {
 
 export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
   const root = resolve(env.HERD_HOME ?? '.herd');
-  return { root, store: resolve(root, 'store'), debCache: resolve(root, 'cache', 'debs'),
+  return {
+    root,
+    store: resolve(root, 'store'),
+    debCache: resolve(root, 'cache', 'debs'),
     layerCache: resolve(root, 'cache', 'layers'),
   };
 }

@@ -13,7 +13,13 @@ import { writeLock } from '../src/build/lock-file.js';
 import type { ImageConfig } from '../src/oci/types.js';
 import { createAptRepo, type FixturePackage, type FixtureRepo } from './fixtures/apt-repo.js';
 import { buildDeb, dirEntry, fileEntry } from './fixtures/deb-builder.js';
-import { freshHome, type LockedBuild, lockAndBuild, lockSpec, writeSpecDir } from './support/build-harness.js';
+import {
+  freshHome,
+  type LockedBuild,
+  lockAndBuild,
+  lockSpec,
+  writeSpecDir,
+} from './support/build-harness.js';
 import { flattenLayers } from './support/layers.js';
 
 const packages: FixturePackage[] = [
@@ -22,14 +28,41 @@ const packages: FixturePackage[] = [
     version: '12.4',
     preDepends: 'awk',
     files: [
-      { path: 'usr/lib/os-release', content: 'PRETTY_NAME="Test GNU/Linux 12"\nID=debian\nVERSION_ID="12"\n' },
+      {
+        path: 'usr/lib/os-release',
+        content: 'PRETTY_NAME="Test GNU/Linux 12"\nID=debian\nVERSION_ID="12"\n',
+      },
       { path: 'etc/os-release', symlink: '../usr/lib/os-release' },
     ],
   },
-  { name: 'libc-fake', version: '2.36-9', source: 'glibc', files: [{ path: 'lib/x86_64-linux-gnu/libc.so.6', content: 'libc' }, { path: 'lib64/ld-linux-x86-64.so.2', symlink: '/lib/x86_64-linux-gnu/ld.so' }] },
-  { name: 'libgreet1', version: '1.0-1', depends: 'libc-fake', files: [{ path: 'usr/lib/x86_64-linux-gnu/libgreet.so.1', content: 'v1.0' }] },
-  { name: 'libgreet1', version: '1.1-1', depends: 'libc-fake', suite: 'test-security', files: [{ path: 'usr/lib/x86_64-linux-gnu/libgreet.so.1', content: 'v1.1' }] },
-  { name: 'tiny-mta', version: '1.0', provides: 'mail-transport-agent', files: [{ path: 'usr/sbin/sendmail', content: '#!/bin/false\n', mode: 0o755 }] },
+  {
+    name: 'libc-fake',
+    version: '2.36-9',
+    source: 'glibc',
+    files: [
+      { path: 'lib/x86_64-linux-gnu/libc.so.6', content: 'libc' },
+      { path: 'lib64/ld-linux-x86-64.so.2', symlink: '/lib/x86_64-linux-gnu/ld.so' },
+    ],
+  },
+  {
+    name: 'libgreet1',
+    version: '1.0-1',
+    depends: 'libc-fake',
+    files: [{ path: 'usr/lib/x86_64-linux-gnu/libgreet.so.1', content: 'v1.0' }],
+  },
+  {
+    name: 'libgreet1',
+    version: '1.1-1',
+    depends: 'libc-fake',
+    suite: 'test-security',
+    files: [{ path: 'usr/lib/x86_64-linux-gnu/libgreet.so.1', content: 'v1.1' }],
+  },
+  {
+    name: 'tiny-mta',
+    version: '1.0',
+    provides: 'mail-transport-agent',
+    files: [{ path: 'usr/sbin/sendmail', content: '#!/bin/false\n', mode: 0o755 }],
+  },
   {
     name: 'hello-bin',
     version: '2.0-1',
@@ -37,7 +70,12 @@ const packages: FixturePackage[] = [
     depends: 'libgreet1 (>= 1.1) | libgreet-alt, mail-transport-agent',
     files: [{ path: 'bin/hello', content: '#!/bin/false\nhello\n', mode: 0o755 }],
   },
-  { name: 'conflicty', version: '1.0', conflicts: 'hello-bin', files: [{ path: 'usr/bin/conflicty', content: 'x' }] },
+  {
+    name: 'conflicty',
+    version: '1.0',
+    conflicts: 'hello-bin',
+    files: [{ path: 'usr/bin/conflicty', content: 'x' }],
+  },
 ];
 
 function specText(repo: FixtureRepo, options: { packages?: string[]; uri?: string } = {}): string {
@@ -120,7 +158,9 @@ describe('herd build against a signed local repository', () => {
 
   it('attaches a file manifest that matches the layers exactly', async () => {
     const files = await flattenLayers(built.store, built.image.digest);
-    const [referrer] = await built.store.referrers(built.image.digest, { artifactType: artifactTypes.fileManifest });
+    const [referrer] = await built.store.referrers(built.image.digest, {
+      artifactType: artifactTypes.fileManifest,
+    });
     assert.ok(referrer, 'file manifest referrer');
     const artifact = await built.store.getManifest(referrer.digest);
     const manifest = await built.store.getJson<FileManifest>(artifact.layers[0]!.digest);
@@ -184,31 +224,50 @@ describe('herd build against a signed local repository', () => {
   });
 
   it('refuses an unknown package', async () => {
-    const dir = await writeSpecDir({ 'app.txt': 'x', 'herd.yaml': specText(repo, { packages: ['no-such-package'] }) });
+    const dir = await writeSpecDir({
+      'app.txt': 'x',
+      'herd.yaml': specText(repo, { packages: ['no-such-package'] }),
+    });
 
     await assert.rejects(lockSpec(dir), (error: { code?: string }) => error.code === 'PACKAGE_UNKNOWN');
   });
 
   it('refuses conflicting packages', async () => {
-    const dir = await writeSpecDir({ 'app.txt': 'x', 'herd.yaml': specText(repo, { packages: ['hello-bin', 'conflicty'] }) });
+    const dir = await writeSpecDir({
+      'app.txt': 'x',
+      'herd.yaml': specText(repo, { packages: ['hello-bin', 'conflicty'] }),
+    });
 
     await assert.rejects(lockSpec(dir), (error: { code?: string }) => error.code === 'PACKAGE_CONFLICT');
   });
 
   it('lock --check exits 1 and lists the newer version when the archive moves on', async () => {
     const dir = await freshHome('herd-moving-repo-');
-    const moving = await createAptRepo({ dir, suites, packages: packages.filter((p) => p.name !== 'conflicty') });
-    const spec = await writeSpecDir({ 'app.txt': 'x', 'herd.yaml': specText(moving, { uri: `file://${dir}/` }) });
+    const moving = await createAptRepo({
+      dir,
+      suites,
+      packages: packages.filter((p) => p.name !== 'conflicty'),
+    });
+    const spec = await writeSpecDir({
+      'app.txt': 'x',
+      'herd.yaml': specText(moving, { uri: `file://${dir}/` }),
+    });
     const { lock } = await lockSpec(spec);
     await writeLock(join(spec, 'herd.lock'), lock);
     await moving.close();
-    const newer = packages.filter((p) => p.name !== 'conflicty').map((p) => (p.name === 'hello-bin' ? { ...p, version: '2.1-1' } : p));
+    const newer = packages
+      .filter((p) => p.name !== 'conflicty')
+      .map((p) => (p.name === 'hello-bin' ? { ...p, version: '2.1-1' } : p));
     await rm(join(dir, 'dists'), { recursive: true });
     await (await createAptRepo({ dir, suites, packages: newer })).close();
 
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'lock', spec, '--check'], {
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'lock', spec, '--check'],
+      {
+        encoding: 'utf8',
+      },
+    );
 
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stdout, /hello-bin 2\.0-1 -> 2\.1-1/);
@@ -217,13 +276,26 @@ describe('herd build against a signed local repository', () => {
 
 describe('herd lock fails closed on a repository it cannot trust', () => {
   const cases = [
-    { name: 'an InRelease signed by a key outside the keyring', options: { signWith: 'other-key' as const }, code: 'SIGNATURE_INVALID' },
+    {
+      name: 'an InRelease signed by a key outside the keyring',
+      options: { signWith: 'other-key' as const },
+      code: 'SIGNATURE_INVALID',
+    },
     { name: 'an unsigned InRelease', options: { signWith: 'none' as const }, code: 'SIGNATURE_MISSING' },
-    { name: 'a Packages index that does not match Release', options: { tamperPackagesIndex: true }, code: 'DIGEST_MISMATCH' },
+    {
+      name: 'a Packages index that does not match Release',
+      options: { tamperPackagesIndex: true },
+      code: 'DIGEST_MISMATCH',
+    },
   ];
   for (const testCase of cases) {
     it(`refuses ${testCase.name}`, async () => {
-      const repo = await createAptRepo({ dir: await freshHome('herd-repo-'), suites, packages, ...testCase.options });
+      const repo = await createAptRepo({
+        dir: await freshHome('herd-repo-'),
+        suites,
+        packages,
+        ...testCase.options,
+      });
       const dir = await writeSpecDir({ 'app.txt': 'x', 'herd.yaml': specText(repo) });
       try {
         await assert.rejects(lockSpec(dir), (error: { code?: string; message?: string }) => {
@@ -249,10 +321,16 @@ describe('herd lock fails closed on a repository it cannot trust', () => {
       suites,
       packages: [...packages.filter((p) => p.name !== 'hello-bin'), evil],
     });
-    const dir = await writeSpecDir({ 'app.txt': 'x', 'herd.yaml': specText(repo, { packages: ['hello-bin'] }) });
+    const dir = await writeSpecDir({
+      'app.txt': 'x',
+      'herd.yaml': specText(repo, { packages: ['hello-bin'] }),
+    });
     const home = await freshHome();
     try {
-      await assert.rejects(lockAndBuild(dir, { home }), (error: { code?: string }) => error.code === 'DEB_UNSAFE_PATH');
+      await assert.rejects(
+        lockAndBuild(dir, { home }),
+        (error: { code?: string }) => error.code === 'DEB_UNSAFE_PATH',
+      );
       const index = JSON.parse(await readFile(join(home, 'store', 'index.json'), 'utf8'));
       assert.deepEqual(index.manifests, []);
     } finally {

@@ -83,9 +83,13 @@ describe('examples/hello built from the host archive', () => {
     const store = join(homeA, 'store');
 
     const inspect = spawnSync('skopeo', ['inspect', `oci:${store}:hello:0.1.0`], { encoding: 'utf8' });
-    const validate = spawnSync('oci-image-tool', ['validate', '--type', 'image', '--ref', 'name=hello:0.1.0', store], {
-      encoding: 'utf8',
-    });
+    const validate = spawnSync(
+      'oci-image-tool',
+      ['validate', '--type', 'image', '--ref', 'name=hello:0.1.0', store],
+      {
+        encoding: 'utf8',
+      },
+    );
 
     assert.equal(inspect.status, 0, inspect.stderr);
     assert.equal(JSON.parse(inspect.stdout).Digest, digest);
@@ -103,9 +107,24 @@ describe('examples/hello built from the host archive', () => {
     const name = `herd-hello-${port}`;
 
     const started = podman.run([
-      'run', '-d', '--name', name, '--read-only', '--user', '65532', '--cap-drop', 'ALL',
-      '--security-opt', 'no-new-privileges', '--network', 'host',
-      '-e', `PORT=${port}`, '-e', 'GREETING=hello from the test', 'localhost/hello:0.1.0',
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--read-only',
+      '--user',
+      '65532',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      '--network',
+      'host',
+      '-e',
+      `PORT=${port}`,
+      '-e',
+      'GREETING=hello from the test',
+      'localhost/hello:0.1.0',
     ]);
     try {
       assert.equal(started.status, 0, started.stderr);

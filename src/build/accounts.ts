@@ -26,7 +26,9 @@ export function accountFiles(user: RunSpec['user']): AccountFiles {
   ];
   if (!groups.some((g) => g.gid === user.gid)) groups.push({ name: user.name, gid: user.gid });
   return {
-    passwd: users.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.name}:/${u.home}:/usr/sbin/nologin\n`).join(''),
+    passwd: users
+      .map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.name}:/${u.home}:/usr/sbin/nologin\n`)
+      .join(''),
     group: groups.map((g) => `${g.name}:x:${g.gid}:\n`).join(''),
     homes: users.map((u) => ({ path: u.home, uid: u.uid, gid: u.gid })),
   };

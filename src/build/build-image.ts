@@ -7,9 +7,9 @@ import { readDeb } from '../debian/deb.js';
 import type { Fetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
 import { attachArtifact } from '../oci/attach-artifact.js';
+import { sha256Digest } from '../oci/digest.js';
 import { gzipDeterministic } from '../oci/gzip.js';
 import { canonicalJson, type LayoutStore } from '../oci/layout-store.js';
-import { sha256Digest } from '../oci/digest.js';
 import { sortTarEntries, type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/types.js';
@@ -17,8 +17,8 @@ import { type AppFileData, composeRootfs, type UnpackedPackage } from './compose
 import type { DebCache } from './deb-cache.js';
 import { fileManifestMediaType, fileManifestOf } from './file-manifest.js';
 import { imageConfigFor } from './image-config.js';
-import type { LayerCache } from './layer-cache.js';
 import type { TreeNode } from './image-tree.js';
+import type { LayerCache } from './layer-cache.js';
 import { formatLock, type Lock } from './lock-file.js';
 import { defaultLayerPlanOptions, type LayerPlan, planLayers } from './plan-layers.js';
 import type { BuildProgress } from './progress.js';
@@ -74,7 +74,13 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   const packages = await unpackDebs(lock, debs, progress);
   const appFiles: AppFileData[] = [];
   for (const [index, file] of spec.files.entries()) {
-    appFiles.push({ dst: file.dst, mode: file.mode, uid: file.uid, gid: file.gid, data: await readAppFile(loaded, index) });
+    appFiles.push({
+      dst: file.dst,
+      mode: file.mode,
+      uid: file.uid,
+      gid: file.gid,
+      data: await readAppFile(loaded, index),
+    });
   }
 
   progress.step('composing the root filesystem');
@@ -82,12 +88,14 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   const plans = planLayers(tree, defaultLayerPlanOptions);
   progress.step(`writing ${plans.length} layers`);
   const layers = await Promise.all(
-    plans.map((plan) => writeLayer(plan, {
-      store: options.store,
-      ...(options.layerCache ? { layerCache: options.layerCache } : {}),
-      mtime: epoch,
-      level: options.compressionLevel ?? 6,
-    })),
+    plans.map((plan) =>
+      writeLayer(plan, {
+        store: options.store,
+        ...(options.layerCache ? { layerCache: options.layerCache } : {}),
+        mtime: epoch,
+        level: options.compressionLevel ?? 6,
+      }),
+    ),
   );
 
   const lockDigest = sha256Digest(Buffer.from(formatLock(lock)));
@@ -103,11 +111,17 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     mediaType: MediaType.imageManifest,
     config: configDescriptor,
     layers: layers.map((l) => l.descriptor),
-    annotations: { 'org.opencontainers.image.created': created, 'org.opencontainers.image.title': spec.service },
+    annotations: {
+      'org.opencontainers.image.created': created,
+      'org.opencontainers.image.title': spec.service,
+    },
   };
   const imageDescriptor = await options.store.putJson(manifest, MediaType.imageManifest);
   const refName = `${spec.service}:${spec.version ?? 'latest'}`;
-  const image: Descriptor = { ...imageDescriptor, platform: { architecture: spec.image.architecture, os: 'linux' } };
+  const image: Descriptor = {
+    ...imageDescriptor,
+    platform: { architecture: spec.image.architecture, os: 'linux' },
+  };
   await options.store.addManifest(image, { refName });
 
   progress.step('attaching the file manifest, SBOMs and provenance');
@@ -158,7 +172,11 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     unpackedSize: layers.reduce((n, l) => n + l.tarSize, 0),
     packageCount: lock.packages.length,
     fileCount: manifestDoc.entries.length,
-    layers: layers.map((l, i) => ({ digest: l.descriptor.digest, size: l.descriptor.size, comment: plans[i]?.comment ?? '' })),
+    layers: layers.map((l, i) => ({
+      digest: l.descriptor.digest,
+      size: l.descriptor.size,
+      comment: plans[i]?.comment ?? '',
+    })),
     attachments,
   };
 }
@@ -219,7 +237,11 @@ function osReleaseVersion(data: Buffer | undefined): string | undefined {
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping the input order in the result. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {

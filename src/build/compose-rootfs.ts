@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import type { DebContents } from '../debian/deb.js';
 import type { Spec } from '../spec/types.js';
 import { accountFiles } from './accounts.js';
+import { ImageTree, ownerApp, ownerHerd, type TreeNode } from './image-tree.js';
 import type { LockedPackage } from './lock-file.js';
 import { compileGlobs } from './path-glob.js';
-import { ImageTree, ownerApp, ownerHerd, type TreeNode } from './image-tree.js';
 
 export interface UnpackedPackage {
   locked: LockedPackage;
@@ -28,7 +28,11 @@ export interface AppFileData {
 const mergedUsrDirs = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'] as const;
 const alwaysLinked = new Set(['bin', 'sbin', 'lib']);
 
-export function composeRootfs(input: { spec: Spec; packages: UnpackedPackage[]; appFiles: AppFileData[] }): ImageTree {
+export function composeRootfs(input: {
+  spec: Spec;
+  packages: UnpackedPackage[];
+  appFiles: AppFileData[];
+}): ImageTree {
   const { spec } = input;
   const tree = new ImageTree();
   const excluded = compileGlobs(spec.image.exclude);
@@ -39,7 +43,15 @@ export function composeRootfs(input: { spec: Spec; packages: UnpackedPackage[]; 
   for (const pkg of packages) unpackInto(tree, pkg, isExcluded);
   for (const dir of mergedUsrDirs) {
     if (alwaysLinked.has(dir) || tree.get(`usr/${dir}`)) {
-      tree.add({ path: dir, type: 'symlink', target: `usr/${dir}`, mode: 0o777, uid: 0, gid: 0, owner: ownerHerd });
+      tree.add({
+        path: dir,
+        type: 'symlink',
+        target: `usr/${dir}`,
+        mode: 0o777,
+        uid: 0,
+        gid: 0,
+        owner: ownerHerd,
+      });
     }
   }
   for (const pkg of packages) writeStatusEntry(tree, pkg);
@@ -74,7 +86,8 @@ function unpackInto(tree: ImageTree, pkg: UnpackedPackage, isExcluded: (path: st
         break;
       }
       case 'symlink':
-        if (!isExcluded(path)) tree.add({ ...base, type: 'symlink', target: file.linkname ?? '', mode: 0o777 });
+        if (!isExcluded(path))
+          tree.add({ ...base, type: 'symlink', target: file.linkname ?? '', mode: 0o777 });
         break;
       case 'hardlink': {
         // Hard links become copies: each path then stands alone in the file manifest and in layers.
@@ -95,7 +108,15 @@ function writeStatusEntry(tree: ImageTree, pkg: UnpackedPackage): void {
   const owner = pkg.locked.name;
   const dir = 'var/lib/dpkg/status.d';
   const control = `${pkg.deb.control.trimEnd()}\n`;
-  tree.add({ path: `${dir}/${owner}`, type: 'file', mode: 0o644, uid: 0, gid: 0, data: Buffer.from(control), owner });
+  tree.add({
+    path: `${dir}/${owner}`,
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    data: Buffer.from(control),
+    owner,
+  });
   const lines = pkg.deb.md5sums ? keptMd5sums(tree, pkg.deb.md5sums) : computedMd5sums(tree, owner);
   if (lines.length === 0) return;
   tree.add({
@@ -122,7 +143,12 @@ function computedMd5sums(tree: ImageTree, owner: string): string[] {
   return tree
     .sorted()
     .filter((node) => node.owner === owner && node.type === 'file' && !node.path.startsWith('var/lib/dpkg/'))
-    .map((node) => `${createHash('md5').update(node.data ?? Buffer.alloc(0)).digest('hex')}  ${node.path}`);
+    .map(
+      (node) =>
+        `${createHash('md5')
+          .update(node.data ?? Buffer.alloc(0))
+          .digest('hex')}  ${node.path}`,
+    );
 }
 
 /**
@@ -132,12 +158,22 @@ function computedMd5sums(tree: ImageTree, owner: string): string[] {
 function writeCaBundle(tree: ImageTree): void {
   const certs = tree
     .sorted()
-    .filter((n) => n.type === 'file' && n.path.startsWith('usr/share/ca-certificates/') && n.path.endsWith('.crt'));
+    .filter(
+      (n) => n.type === 'file' && n.path.startsWith('usr/share/ca-certificates/') && n.path.endsWith('.crt'),
+    );
   if (certs.length === 0) return;
   const bundle = Buffer.concat(certs.map((n) => ensureNewline(n.data ?? Buffer.alloc(0))));
   const owner = certs[0]?.owner ?? ownerHerd;
   tree.add(
-    { path: 'etc/ssl/certs/ca-certificates.crt', type: 'file', mode: 0o644, uid: 0, gid: 0, data: bundle, owner },
+    {
+      path: 'etc/ssl/certs/ca-certificates.crt',
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      data: bundle,
+      owner,
+    },
     { replace: true },
   );
 }

@@ -39,7 +39,13 @@ export function fileManifestOf(tree: ImageTree): FileManifest {
         return { ...base, size: 0, target: node.target ?? '' };
       case 'dir':
         return { ...base, size: 0 };
+      default:
+        return assertNever(node.type);
     }
   });
   return { schemaVersion: 1, mediaType: fileManifestMediaType, entries };
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled node type ${String(value)}`);
 }

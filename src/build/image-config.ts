@@ -17,7 +17,9 @@ export function imageConfigFor(
     if (variable.secret || variable.default === undefined || name === 'PATH') continue;
     env.push(`${name}=${variable.default}`);
   }
-  const exposed = Object.fromEntries(spec.ports.map((p) => [`${p.port}/${p.protocol}`, {} as Record<string, never>]));
+  const exposed = Object.fromEntries(
+    spec.ports.map((p) => [`${p.port}/${p.protocol}`, {} as Record<string, never>]),
+  );
   return {
     created: build.created,
     architecture: spec.image.architecture,
@@ -38,7 +40,10 @@ export function imageConfigFor(
 }
 
 /** org.opencontainers.image.* labels (annotations.md), plus the lock that made the image. */
-export function imageLabels(spec: Spec, build: { created: string; lockDigest: string }): Record<string, string> {
+export function imageLabels(
+  spec: Spec,
+  build: { created: string; lockDigest: string },
+): Record<string, string> {
   return {
     'org.opencontainers.image.created': build.created,
     ...(spec.description ? { 'org.opencontainers.image.description': spec.description } : {}),

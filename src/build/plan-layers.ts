@@ -20,9 +20,15 @@ export interface LayerPlanOptions {
   ownLayerBytes: number;
 }
 
-export const defaultLayerPlanOptions: LayerPlanOptions = { maxPackageLayers: 6, ownLayerBytes: 4 * 1024 * 1024 };
+export const defaultLayerPlanOptions: LayerPlanOptions = {
+  maxPackageLayers: 6,
+  ownLayerBytes: 4 * 1024 * 1024,
+};
 
-export function planLayers(tree: ImageTree, options: LayerPlanOptions = defaultLayerPlanOptions): LayerPlan[] {
+export function planLayers(
+  tree: ImageTree,
+  options: LayerPlanOptions = defaultLayerPlanOptions,
+): LayerPlan[] {
   const byOwner = new Map<string, TreeNode[]>();
   for (const node of tree.sorted()) {
     const list = byOwner.get(node.owner) ?? [];
@@ -30,7 +36,8 @@ export function planLayers(tree: ImageTree, options: LayerPlanOptions = defaultL
     byOwner.set(node.owner, list);
   }
   const packageOwners = [...byOwner.keys()].filter((o) => o !== ownerHerd && o !== ownerApp);
-  const sizeOf = (owner: string) => (byOwner.get(owner) ?? []).reduce((n, node) => n + (node.data?.length ?? 0), 0);
+  const sizeOf = (owner: string) =>
+    (byOwner.get(owner) ?? []).reduce((n, node) => n + (node.data?.length ?? 0), 0);
   const bySize = packageOwners
     .map((owner) => ({ owner, size: sizeOf(owner) }))
     .sort((a, b) => b.size - a.size || (a.owner < b.owner ? -1 : 1));

@@ -21,7 +21,10 @@ export const implicitPackages = ['base-files'] as const;
  * Where each suite of the spec comes from: the spec's own repositories when it names them, else the
  * host's apt sources.
  */
-export function sourcesForSpec(loaded: LoadedSpec, options: { hostSources?: () => AptSource[] } = {}): AptSource[] {
+export function sourcesForSpec(
+  loaded: LoadedSpec,
+  options: { hostSources?: () => AptSource[] } = {},
+): AptSource[] {
   const image = loaded.spec.image;
   const available = image.repositories
     ? image.repositories.flatMap((repo, index) =>
@@ -63,10 +66,15 @@ export async function resolveLock(
 }
 
 /** Pure: the lock for a spec, given the verified indexes and the app files' digests. */
-export function lockFromResolution(loaded: LoadedSpec, input: { indexes: SuiteIndex[]; files: LockedFile[] }): Lock {
+export function lockFromResolution(
+  loaded: LoadedSpec,
+  input: { indexes: SuiteIndex[]; files: LockedFile[] },
+): Lock {
   const spec: Spec = loaded.spec;
   const universe: PackageRecord[] = input.indexes.flatMap((index) => index.packages);
-  const implicit = implicitPackages.filter((name) => !spec.image.packages.some((p) => requestedName(p) === name));
+  const implicit = implicitPackages.filter(
+    (name) => !spec.image.packages.some((p) => requestedName(p) === name),
+  );
   const resolved = resolvePackages(universe, [...spec.image.packages, ...implicit], {
     architecture: spec.image.architecture,
     recommends: spec.image.recommends,
@@ -78,17 +86,17 @@ export function lockFromResolution(loaded: LoadedSpec, input: { indexes: SuiteIn
   const reasons = new Map(resolved.reasons);
   for (const name of implicit) if (reasons.get(name) === 'requested') reasons.set(name, 'implicit');
   const packages = resolved.packages.map((p) => ({
-      name: p.name,
-      version: p.version,
-      architecture: p.architecture,
-      source: p.source,
-      sourceVersion: p.sourceVersion,
-      suite: p.suite,
-      filename: p.filename,
-      size: p.size,
-      sha256: p.sha256,
-      reason: reasons.get(p.name) ?? 'requested',
-    }));
+    name: p.name,
+    version: p.version,
+    architecture: p.architecture,
+    source: p.source,
+    sourceVersion: p.sourceVersion,
+    suite: p.suite,
+    filename: p.filename,
+    size: p.size,
+    sha256: p.sha256,
+    reason: reasons.get(p.name) ?? 'requested',
+  }));
   const dates = input.indexes.map((i) => i.release.date?.getTime() ?? 0);
   return {
     lockVersion,

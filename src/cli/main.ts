@@ -39,7 +39,10 @@ program
   .action(async (spec, options) => run(() => buildCommand(spec, options)));
 
 const image = program.command('image').description('images in the local store');
-image.command('ls').description('list images').action(async () => run(() => imageListCommand()));
+image
+  .command('ls')
+  .description('list images')
+  .action(async () => run(() => imageListCommand()));
 image
   .command('inspect')
   .description('show an image manifest, config and attached artifacts')

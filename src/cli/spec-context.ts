@@ -27,7 +27,11 @@ export async function openSpec(pathOrDir: string): Promise<SpecContext> {
   };
 }
 
-export async function openStore(): Promise<{ store: LayoutStore; debCache: DebCache; layerCache: LayerCache }> {
+export async function openStore(): Promise<{
+  store: LayoutStore;
+  debCache: DebCache;
+  layerCache: LayerCache;
+}> {
   const home = herdHome();
   const store = new LayoutStore(home.store);
   await store.init();
@@ -37,6 +41,7 @@ export async function openStore(): Promise<{ store: LayoutStore; debCache: DebCa
 export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const value = env.SOURCE_DATE_EPOCH;
   if (value === undefined || value === '') return undefined;
-  if (!/^\d+$/.test(value)) throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got "${value}"`);
+  if (!/^\d+$/.test(value))
+    throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got "${value}"`);
   return Number(value);
 }

@@ -18,7 +18,12 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): B
         const width = 28;
         const filled = total === 0 ? width : Math.round((count / total) * width);
         const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-        stream.write(`\r\x1b[2K${label.padEnd(9)} ${bar} ${count}/${total} ${detail}`.slice(0, (stream.columns ?? 100) + 8));
+        stream.write(
+          `\r\x1b[2K${label.padEnd(9)} ${bar} ${count}/${total} ${detail}`.slice(
+            0,
+            (stream.columns ?? 100) + 8,
+          ),
+        );
       };
       draw('');
       return {

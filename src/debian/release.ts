@@ -34,7 +34,10 @@ export interface VerifiedRelease {
 }
 
 /** Reads a keyring file's bytes: binary (like /usr/share/keyrings/*.gpg) or ASCII-armored. */
-export async function readKeyring(bytes: Uint8Array, options: { name: string }): Promise<openpgp.PublicKey[]> {
+export async function readKeyring(
+  bytes: Uint8Array,
+  options: { name: string },
+): Promise<openpgp.PublicKey[]> {
   try {
     const text = Buffer.from(bytes.subarray(0, 64)).toString('latin1');
     const keys = text.includes('-----BEGIN PGP')
@@ -109,7 +112,10 @@ export function parseRelease(text: string, options: { name: string }): ReleaseFi
     sha256.set(path, { sha256: hash, size: Number(size) });
   }
   if (sha256.size === 0) {
-    throw new DebianError('RELEASE_MALFORMED', `${options.name} has no SHA256 section; herd needs SHA256 digests`);
+    throw new DebianError(
+      'RELEASE_MALFORMED',
+      `${options.name} has no SHA256 section; herd needs SHA256 digests`,
+    );
   }
   const list = (name: string) => (field(paragraph, name) ?? '').split(/\s+/).filter(Boolean);
   const suite = field(paragraph, 'Suite')?.trim();

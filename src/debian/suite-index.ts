@@ -11,7 +11,7 @@ import type * as openpgp from 'openpgp';
 import { parsePackagesIndex } from './control.js';
 import { DebianError } from './errors.js';
 import type { Fetcher } from './fetcher.js';
-import { readKeyring, type ReleaseFile, verifyInRelease } from './release.js';
+import { type ReleaseFile, readKeyring, verifyInRelease } from './release.js';
 import type { AptSource, KeyringRef } from './sources.js';
 import type { PackageRecord } from './types.js';
 
@@ -101,7 +101,10 @@ function pickIndex(release: ReleaseFile, stem: string) {
   return undefined;
 }
 
-export function checkIndexDigest(bytes: Buffer, options: { url: string; expected: { sha256: string; size: number } }) {
+export function checkIndexDigest(
+  bytes: Buffer,
+  options: { url: string; expected: { sha256: string; size: number } },
+) {
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (bytes.length !== options.expected.size || actual !== options.expected.sha256) {
     throw new DebianError(
@@ -123,7 +126,10 @@ async function loadKeyring(ref: KeyringRef): Promise<openpgp.PublicKey[]> {
     return readKeyring(Buffer.from(ref.armored, 'utf8'), { name: 'the inline Signed-By key' });
   }
   if (ref.paths.length === 0) {
-    throw new DebianError('KEYRING_UNREADABLE', 'no keyring is configured for this source (Signed-By is empty)');
+    throw new DebianError(
+      'KEYRING_UNREADABLE',
+      'no keyring is configured for this source (Signed-By is empty)',
+    );
   }
   const keys: openpgp.PublicKey[] = [];
   for (const path of ref.paths) {

@@ -10,7 +10,12 @@ import { type Descriptor, type ImageManifest, MediaType } from './types.js';
 export async function attachArtifact(
   store: LayoutStore,
   subject: Descriptor,
-  artifact: { artifactType: string; mediaType?: string; data: Uint8Array; annotations?: Record<string, string> },
+  artifact: {
+    artifactType: string;
+    mediaType?: string;
+    data: Uint8Array;
+    annotations?: Record<string, string>;
+  },
 ): Promise<Descriptor> {
   const config = await store.putBlob(Buffer.from('{}'), MediaType.empty);
   const layer = await store.putBlob(artifact.data, artifact.mediaType ?? artifact.artifactType);

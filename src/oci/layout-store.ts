@@ -25,7 +25,10 @@ export class LayoutStore {
   async init(): Promise<void> {
     await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
     if (!(await exists(join(this.root, 'oci-layout')))) {
-      await writeAtomic(join(this.root, 'oci-layout'), `${JSON.stringify({ imageLayoutVersion: '1.0.0' })}\n`);
+      await writeAtomic(
+        join(this.root, 'oci-layout'),
+        `${JSON.stringify({ imageLayoutVersion: '1.0.0' })}\n`,
+      );
     }
     if (!(await exists(join(this.root, 'index.json')))) {
       await this.writeIndex({ schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [] });
@@ -106,8 +109,13 @@ export class LayoutStore {
     const index = await this.readIndex();
     const manifests = index.manifests
       .filter((m) => m.digest !== descriptor.digest)
-      .map((m) => (options.refName && m.annotations?.[refNameAnnotation] === options.refName ? dropRef(m) : m));
-    const annotations = { ...descriptor.annotations, ...(options.refName ? { [refNameAnnotation]: options.refName } : {}) };
+      .map((m) =>
+        options.refName && m.annotations?.[refNameAnnotation] === options.refName ? dropRef(m) : m,
+      );
+    const annotations = {
+      ...descriptor.annotations,
+      ...(options.refName ? { [refNameAnnotation]: options.refName } : {}),
+    };
     manifests.push({ ...descriptor, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) });
     await this.writeIndex({ ...index, manifests });
   }
@@ -148,10 +156,15 @@ export class LayoutStore {
 
   private async readReferrers(): Promise<Record<string, Descriptor[]>> {
     try {
-      return JSON.parse(await readFile(join(this.root, 'referrers.json'), 'utf8')) as Record<string, Descriptor[]>;
+      return JSON.parse(await readFile(join(this.root, 'referrers.json'), 'utf8')) as Record<
+        string,
+        Descriptor[]
+      >;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw new OciError('LAYOUT_INVALID', `${join(this.root, 'referrers.json')} is not JSON`, { cause: error });
+      throw new OciError('LAYOUT_INVALID', `${join(this.root, 'referrers.json')} is not JSON`, {
+        cause: error,
+      });
     }
   }
 

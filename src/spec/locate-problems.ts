@@ -46,7 +46,16 @@ export function yamlProblems(errors: readonly YamlFault[], source: SpecSource): 
 }
 
 export function issueProblems(issues: readonly z.core.$ZodIssue[], source: SpecSource): SpecProblem[] {
-  return sortProblems(flattenUnions(issues, []).map((issue) => problemFor(issue, source)));
+  const problems = flattenUnions(issues, []).map((issue) => problemFor(issue, source));
+  // Two checks of one value (a pattern, then a range) can fail with the same words; say it once.
+  const seen = new Set<string>();
+  const distinct = problems.filter((problem) => {
+    const key = `${problem.line}:${problem.col}:${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return sortProblems(distinct);
 }
 
 function problemFor(issue: z.core.$ZodIssue, source: SpecSource): SpecProblem {

@@ -11,6 +11,7 @@ import {
   expecting,
   fields,
   flag,
+  isMapping,
   listOf,
   optional,
   pattern,
@@ -245,11 +246,11 @@ const Owner = z.union(
   [
     wholeNumber(ownerExpectation, { min: 0, max: maxId }).transform((id) => ({ uid: id, gid: id })),
     pattern(/^\d{1,10}(?::\d{1,10})?$/, ownerExpectation)
+      .refine((value) => value.split(':').every((id) => Number(id) <= maxId), expecting(ownerExpectation))
       .transform((value) => {
         const [uid = 0, gid = uid] = value.split(':').map(Number);
         return { uid, gid };
-      })
-      .refine((owner) => owner.uid <= maxId && owner.gid <= maxId, expecting(ownerExpectation)),
+      }),
   ],
   expecting(ownerExpectation),
 );
@@ -412,8 +413,12 @@ const RawEnvVar = z.union(
         }
       }),
   ],
-  expecting(
-    textExpectation('a default value (a string) or a mapping with default, required, secret and description'),
+  expecting((input) =>
+    typeof input === 'number' || typeof input === 'boolean'
+      ? textExpectation('a string')(input)
+      : textExpectation(
+          'a default value (a string) or a mapping with default, required, secret and description',
+        )(input),
   ),
 );
 
@@ -430,7 +435,8 @@ const Env = z
   .record(z.string(), RawEnvVar, expecting('a mapping of variable names to defaults or settings'))
   .check(
     z.superRefine(
-      (env: Record<string, unknown>, ctx) => {
+      (env: unknown, ctx) => {
+        if (!isMapping(env)) return;
         for (const name of Object.keys(env)) {
           if (!envNamePattern.test(name)) {
             ctx.addIssue({
@@ -483,11 +489,13 @@ const Port = z.union(
   [
     portNumber.transform((port): types.PortSpec => ({ port, protocol: 'tcp' })),
     pattern(/^\d{1,5}(?:\/(?:tcp|udp))?$/, portExpectation)
+      .refine((value) => Number(value.split('/')[0]) >= 1 && Number(value.split('/')[0]) <= 65535, {
+        error: (issue) => `expected ${portNumberExpectation}, got ${describeValue(issue.input)}`,
+      })
       .transform((value): types.PortSpec => {
         const [port, protocol] = value.split('/');
         return { port: Number(port), protocol: protocol === 'udp' ? 'udp' : 'tcp' };
-      })
-      .refine((spec) => spec.port >= 1 && spec.port <= 65535, expecting(portExpectation)),
+      }),
     fields(
       { port: portNumber, protocol: optional(z.enum(['tcp', 'udp'], expecting('tcp or udp'))) },
       'a mapping with port and protocol',
@@ -509,12 +517,14 @@ const durationExpectation = 'a duration above zero such as 500ms, 5s or 1m';
 const durationUnits = { ms: 0.001, s: 1, m: 60, h: 3600 } as const;
 
 /** Seconds, possibly fractional (500ms is 0.5). */
+function durationSeconds(text: string): number {
+  const [, amount = '0', unit = 's'] = /^([\d.]+)(ms|s|m|h)$/.exec(text) ?? [];
+  return Number(amount) * durationUnits[unit as keyof typeof durationUnits];
+}
+
 const Duration = pattern(/^\d+(?:\.\d+)?(?:ms|s|m|h)$/, durationExpectation)
-  .transform((value) => {
-    const [, amount = '0', unit = 's'] = /^([\d.]+)(ms|s|m|h)$/.exec(value) ?? [];
-    return Number(amount) * durationUnits[unit as keyof typeof durationUnits];
-  })
-  .refine((seconds) => seconds > 0, expecting(durationExpectation));
+  .refine((text) => durationSeconds(text) > 0, expecting(durationExpectation))
+  .transform(durationSeconds);
 
 const Health = fields(
   {

@@ -5,7 +5,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImage, type BuiltImage } from '../../src/build/build-image.js';
+import { type BuiltImage, buildImage } from '../../src/build/build-image.js';
 import { DebCache } from '../../src/build/deb-cache.js';
 import type { Lock } from '../../src/build/lock-file.js';
 import { resolveLock, sourcesForSpec } from '../../src/build/resolve-lock.js';

@@ -1,12 +1,16 @@
 /** Applies an image's layers in order, as an engine would, to compare with the file manifest. */
+
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { FileManifestEntry } from '../../src/build/file-manifest.js';
 import type { LayoutStore } from '../../src/oci/layout-store.js';
 import { readTar } from '../../src/oci/tar.js';
 import type { Digest } from '../../src/oci/types.js';
-import { createHash } from 'node:crypto';
 
-export async function flattenLayers(store: LayoutStore, digest: Digest): Promise<Map<string, FileManifestEntry>> {
+export async function flattenLayers(
+  store: LayoutStore,
+  digest: Digest,
+): Promise<Map<string, FileManifestEntry>> {
   const manifest = await store.getManifest(digest);
   const tree = new Map<string, FileManifestEntry>();
   for (const layer of manifest.layers) {

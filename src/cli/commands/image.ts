@@ -46,14 +46,17 @@ export async function imageExportCommand(
   const digest = await store.resolve(reference);
   const index = await store.readIndex();
   const name =
-    index.manifests.find((m) => m.digest === digest)?.annotations?.[refNameAnnotation] ?? `herd:${digest.slice(7, 19)}`;
+    index.manifests.find((m) => m.digest === digest)?.annotations?.[refNameAnnotation] ??
+    `herd:${digest.slice(7, 19)}`;
   let archive: Buffer;
   switch (options.format) {
     case 'oci-archive':
       archive = await exportOciArchive(store, digest, { refName: name });
       break;
     case 'docker-archive':
-      archive = await exportDockerArchive(store, digest, { repoTag: name.includes(':') ? name : `${name}:latest` });
+      archive = await exportDockerArchive(store, digest, {
+        repoTag: name.includes(':') ? name : `${name}:latest`,
+      });
       break;
     default:
       console.error(`herd: --format must be oci-archive or docker-archive, got "${options.format}"`);

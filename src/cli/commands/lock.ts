@@ -24,6 +24,8 @@ export async function lockCommand(specPath: string, options: { check?: boolean }
     return 1;
   }
   await writeLock(context.lockPath, fresh);
-  console.log(`wrote ${context.lockPath}: ${fresh.packages.length} packages from ${fresh.suites.map((s) => s.suite).join(', ')}`);
+  console.log(
+    `wrote ${context.lockPath}: ${fresh.packages.length} packages from ${fresh.suites.map((s) => s.suite).join(', ')}`,
+  );
   return 0;
 }
