@@ -9,6 +9,7 @@ export interface HerdHome {
   store: string;
   debCache: string;
   layerCache: string;
+  unpackedCache: string;
 }
 
 export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
@@ -18,5 +19,6 @@ export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
     store: resolve(root, 'store'),
     debCache: resolve(root, 'cache', 'debs'),
     layerCache: resolve(root, 'cache', 'layers'),
+    unpackedCache: resolve(root, 'cache', 'unpacked'),
   };
 }

@@ -3,7 +3,7 @@
  * provenance attached as referrers. The image is a pure function of the lock, the app files and
  * the mtime (SOURCE_DATE_EPOCH, else the lock's date): two builds give the same digest.
  */
-import { readDeb } from '../debian/deb.js';
+import { decompressDeb, readDebTars } from '../debian/deb.js';
 import type { Fetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
 import { attachArtifact } from '../oci/attach-artifact.js';
@@ -14,7 +14,7 @@ import { sortTarEntries, type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/types.js';
 import { type AppFileData, composeRootfs, type UnpackedPackage } from './compose-rootfs.js';
-import type { DebCache } from './deb-cache.js';
+import type { DebCache, UnpackedDebCache } from './deb-cache.js';
 import { fileManifestMediaType, fileManifestOf } from './file-manifest.js';
 import { imageConfigFor } from './image-config.js';
 import type { TreeNode } from './image-tree.js';
@@ -32,6 +32,8 @@ export interface BuildOptions {
   debCache: DebCache;
   /** Reuses compressed layers across builds; without it every layer is compressed anew. */
   layerCache?: LayerCache;
+  /** Reuses decompressed package contents across builds; without it every .deb is decompressed. */
+  unpackedCache?: UnpackedDebCache;
   fetcher: Fetcher;
   sources: AptSource[];
   lockPath: string;
@@ -71,7 +73,10 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   const created = new Date(epoch * 1000).toISOString();
 
   const debs = await fetchDebs(lock, options, progress);
-  const packages = await unpackDebs(lock, debs, progress);
+  const packages = await unpackDebs(lock, debs, {
+    progress,
+    ...(options.unpackedCache ? { cache: options.unpackedCache } : {}),
+  });
   const appFiles: AppFileData[] = [];
   for (const [index, file] of spec.files.entries()) {
     appFiles.push({
@@ -192,10 +197,20 @@ async function fetchDebs(lock: Lock, options: BuildOptions, progress: BuildProgr
   return debs;
 }
 
-async function unpackDebs(lock: Lock, debs: Buffer[], progress: BuildProgress): Promise<UnpackedPackage[]> {
-  const phase = progress.phase('unpack', lock.packages.length);
+async function unpackDebs(
+  lock: Lock,
+  debs: Buffer[],
+  options: { progress: BuildProgress; cache?: UnpackedDebCache },
+): Promise<UnpackedPackage[]> {
+  const phase = options.progress.phase('unpack', lock.packages.length);
   const unpacked = await mapLimit(lock.packages, 4, async (locked, index) => {
-    const deb = await readDeb(debs[index] as Buffer, { name: `${locked.name}_${locked.version}.deb` });
+    const name = `${locked.name}_${locked.version}.deb`;
+    let tars = await options.cache?.get(locked);
+    if (!tars) {
+      tars = await decompressDeb(debs[index] as Buffer, { name });
+      await options.cache?.put(locked, tars);
+    }
+    const deb = readDebTars(tars, { name });
     phase.advance(locked.name);
     return { locked, deb };
   });

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DebTars } from '../debian/deb.js';
 import type { Fetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
 import { writeAtomic } from '../oci/layout-store.js';
@@ -70,4 +71,61 @@ export class DebCache {
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Decompressed package contents, keyed by the .deb's sha256: xz decoding is most of an unpack,
+ * and a warm build need not repeat it. The tars are re-read as hostile input on every use (all of
+ * readDebTars' checks apply), and their sha256 is checked against what was recorded when they
+ * were written, so a tampered entry is refused, not used.
+ */
+export class UnpackedDebCache {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  async get(pkg: LockedPackage): Promise<DebTars | undefined> {
+    const base = join(this.dir, pkg.sha256);
+    let recorded: { controlMember: string; dataMember: string; control: string; data: string };
+    try {
+      recorded = JSON.parse(await readFile(`${base}.json`, 'utf8'));
+    } catch {
+      return undefined;
+    }
+    const [control, data] = await Promise.all([
+      readFile(`${base}.control.tar`),
+      readFile(`${base}.data.tar`),
+    ]);
+    for (const [name, bytes, expected] of [
+      ['control', control, recorded.control],
+      ['data', data, recorded.data],
+    ] as const) {
+      const actual = sha256Hex(bytes);
+      if (actual !== expected) {
+        throw new BuildError(
+          'DEB_MISMATCH',
+          `unpacked ${name}.tar of ${pkg.name}_${pkg.version} in ${this.dir} is tampered: got sha256:${actual}, ` +
+            `recorded sha256:${expected}; delete ${base}.* to unpack it again`,
+        );
+      }
+    }
+    return { controlMember: recorded.controlMember, dataMember: recorded.dataMember, control, data };
+  }
+
+  async put(pkg: LockedPackage, tars: DebTars): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const base = join(this.dir, pkg.sha256);
+    await writeAtomic(`${base}.control.tar`, tars.control);
+    await writeAtomic(`${base}.data.tar`, tars.data);
+    // The record goes last: an entry without it is treated as absent.
+    const record = {
+      controlMember: tars.controlMember,
+      dataMember: tars.dataMember,
+      control: sha256Hex(tars.control),
+      data: sha256Hex(tars.data),
+    };
+    await writeAtomic(`${base}.json`, `${JSON.stringify(record)}\n`);
+  }
 }

@@ -6,6 +6,7 @@ export type BuildErrorCode =
   | 'LOCK_STALE'
   | 'APP_FILE_MISSING'
   | 'PATH_CONFLICT'
-  | 'DEB_MISMATCH';
+  | 'DEB_MISMATCH'
+  | 'SOURCE_DATE_EPOCH_INVALID';
 
 export class BuildError extends HerdError<BuildErrorCode> {}

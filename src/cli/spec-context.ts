@@ -1,6 +1,7 @@
 /** Wires a spec to the parts a command needs: its lock path, its sources, the store. */
 import { dirname, join } from 'node:path';
-import { DebCache } from '../build/deb-cache.js';
+import { DebCache, UnpackedDebCache } from '../build/deb-cache.js';
+import { BuildError } from '../build/errors.js';
 import { LayerCache } from '../build/layer-cache.js';
 import { sourcesForSpec } from '../build/resolve-lock.js';
 import { HttpFetcher } from '../debian/fetcher.js';
@@ -27,21 +28,33 @@ export async function openSpec(pathOrDir: string): Promise<SpecContext> {
   };
 }
 
-export async function openStore(): Promise<{
+export interface BuildCaches {
   store: LayoutStore;
   debCache: DebCache;
   layerCache: LayerCache;
-}> {
+  unpackedCache: UnpackedDebCache;
+}
+
+export async function openStore(): Promise<BuildCaches> {
   const home = herdHome();
   const store = new LayoutStore(home.store);
   await store.init();
-  return { store, debCache: new DebCache(home.debCache), layerCache: new LayerCache(home.layerCache) };
+  return {
+    store,
+    debCache: new DebCache(home.debCache),
+    layerCache: new LayerCache(home.layerCache),
+    unpackedCache: new UnpackedDebCache(home.unpackedCache),
+  };
 }
 
 export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const value = env.SOURCE_DATE_EPOCH;
   if (value === undefined || value === '') return undefined;
-  if (!/^\d+$/.test(value))
-    throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got "${value}"`);
+  if (!/^\d+$/.test(value)) {
+    throw new BuildError(
+      'SOURCE_DATE_EPOCH_INVALID',
+      `SOURCE_DATE_EPOCH must be whole seconds since 1970, got "${value}"`,
+    );
+  }
   return Number(value);
 }

@@ -74,18 +74,41 @@ export interface ReadDebOptions {
  * nodes, fifos, unknown types and escaping or dangling links, DEB_TOO_LARGE beyond the limits.
  */
 export async function readDeb(buf: Buffer, options: ReadDebOptions): Promise<DebContents> {
+  return readDebTars(await decompressDeb(buf, options), options);
+}
+
+/** A .deb's two tar members, decompressed but not yet read. */
+export interface DebTars {
+  /** Member names as stored, e.g. `data.tar.xz`, for error messages. */
+  controlMember: string;
+  dataMember: string;
+  control: Buffer;
+  data: Buffer;
+}
+
+/** The first half of readDeb: the ar container and decompression, within the size limits. */
+export async function decompressDeb(buf: Buffer, options: ReadDebOptions): Promise<DebTars> {
   const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
   const members = findDebMembers(buf, context);
   // Both members decompress off the main thread (zlib's pool, lzma's native thread) at once.
-  const [controlTar, dataTar] = await Promise.all([
+  const [control, data] = await Promise.all([
     decompressMember(members.control, context),
     decompressMember(members.data, context),
   ]);
+  return { controlMember: members.control.name, dataMember: members.data.name, control, data };
+}
+
+/**
+ * The second half of readDeb: reads both tars as hostile input. Safe to call on tars that were
+ * cached, since every check on paths, types, links and sizes happens here.
+ */
+export function readDebTars(tars: DebTars, options: ReadDebOptions): DebContents {
+  const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
   const control = readControlMember(
-    tarEntriesOf(controlTar, { member: members.control.name, context }),
+    tarEntriesOf(tars.control, { member: tars.controlMember, context }),
     context,
   );
-  const files = readDataFiles(tarEntriesOf(dataTar, { member: members.data.name, context }), context);
+  const files = readDataFiles(tarEntriesOf(tars.data, { member: tars.dataMember, context }), context);
   return { ...control, files };
 }
 

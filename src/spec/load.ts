@@ -21,13 +21,8 @@ export async function loadSpec(path: string): Promise<LoadedSpec> {
     bytes = await readFile(file);
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(cause);
-    throw new SpecError(
-      'SPEC_NOT_FOUND',
-      `cannot read spec ${file}: ${reason}; expected a herd.yaml (herd init writes one)`,
-      {
-        cause,
-      },
-    );
+    const message = `cannot read spec ${file}: ${reason}; expected a herd.yaml (herd init writes one)`;
+    throw new SpecError('SPEC_NOT_FOUND', message, { cause });
   }
   const spec = parseSpecText(decodeUtf8(bytes, file), file);
   const absolute = resolve(file);
@@ -54,8 +49,8 @@ export function parseSpecText(text: string, fileName: string): Spec {
 }
 
 /**
- * YAML 1.2 reads `mode: 0644` as decimal 644; every container tool before it (YAML 1.1) read it as
- * octal, and that is what a user means. Plain scalars with a leading zero are octal here.
+ * YAML 1.2 reads `mode: 0644` as decimal 644. Tools built on YAML 1.1 (Kubernetes, Compose, Ansible)
+ * read it as octal, and that is what a user means: plain numbers with a leading zero are octal here.
  */
 const legacyOctalInt = {
   tag: 'tag:yaml.org,2002:int',
@@ -107,14 +102,9 @@ function toPlainData(source: SpecSource): unknown {
 function decodeUtf8(bytes: Buffer, file: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (cause) {
-    throw new SpecError(
-      'SPEC_SYNTAX',
-      `${file}:1:1: invalid YAML: expected UTF-8 text, got bytes that are not`,
-      {
-        cause,
-      },
-    );
+  } catch {
+    const message = 'invalid YAML: expected UTF-8 text, got bytes that are not';
+    throw SpecError.fromProblems('SPEC_SYNTAX', [{ file, line: 1, col: 1, path: [], message }]);
   }
 }
 

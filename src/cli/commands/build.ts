@@ -17,12 +17,13 @@ export async function buildCommand(specPath: string, options: { json?: boolean }
     await writeLock(context.lockPath, lock);
     progress.step(`wrote ${context.lockPath} (${lock.packages.length} packages)`);
   }
-  const { store, debCache, layerCache } = await openStore();
+  const { store, debCache, layerCache, unpackedCache } = await openStore();
   const epoch = sourceDateEpochFromEnv();
   const image = await buildImage(context.loaded, lock, {
     store,
     debCache,
     layerCache,
+    unpackedCache,
     fetcher: context.fetcher,
     sources: context.sources,
     lockPath: context.lockPath,
