@@ -211,6 +211,29 @@ describe('herd build against a signed local repository', () => {
     assert.notEqual(afterChange.at(-1), before.at(-1));
   });
 
+  it('gives the same digest again from warm caches, and recompresses when a layer mapping is wrong', async () => {
+    const layers = join(built.home, 'cache', 'layers');
+    const [mapping] = await readdir(layers);
+    await writeFile(join(layers, mapping!), 'sha256:0000000000000000000000000000000000000000000000000000000000000000\n');
+
+    const warm = await lockAndBuild(specDir, { home: built.home });
+
+    assert.equal(warm.image.digest, built.image.digest);
+  });
+
+  it('refuses a tampered unpacked package in the cache', async () => {
+    const home = await freshHome();
+    const first = await lockAndBuild(specDir, { home });
+    const pkg = first.lock.packages.find((p) => p.name === 'hello-bin')!;
+    await writeFile(join(home, 'cache', 'unpacked', `${pkg.sha256}.data.tar`), 'tampered');
+
+    await assert.rejects(lockAndBuild(specDir, { home }), (error: { code?: string; message?: string }) => {
+      assert.equal(error.code, 'DEB_MISMATCH');
+      assert.match(error.message ?? '', /hello-bin/);
+      return true;
+    });
+  });
+
   it('refuses a tampered deb in the cache and adds nothing to the store', async () => {
     const [pkg] = built.lock.packages;
     await writeFile(built.debCache.pathOf(pkg!.sha256), 'tampered');

@@ -6,7 +6,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BuiltImage, buildImage } from '../../src/build/build-image.js';
-import { DebCache } from '../../src/build/deb-cache.js';
+import { DebCache, UnpackedDebCache } from '../../src/build/deb-cache.js';
+import { LayerCache } from '../../src/build/layer-cache.js';
 import type { Lock } from '../../src/build/lock-file.js';
 import { resolveLock, sourcesForSpec } from '../../src/build/resolve-lock.js';
 import { HttpFetcher } from '../../src/debian/fetcher.js';
@@ -30,6 +31,7 @@ export interface LockedBuild {
   image: BuiltImage;
   store: LayoutStore;
   debCache: DebCache;
+  home: string;
 }
 
 export async function lockSpec(specDir: string): Promise<{ loaded: LoadedSpec; lock: Lock }> {
@@ -47,10 +49,12 @@ export async function lockAndBuild(specDir: string, options: { home?: string } =
   const image = await buildImage(loaded, lock, {
     store,
     debCache,
+    layerCache: new LayerCache(join(home, 'cache', 'layers')),
+    unpackedCache: new UnpackedDebCache(join(home, 'cache', 'unpacked')),
     fetcher: new HttpFetcher(),
     sources: sourcesForSpec(loaded),
     lockPath: join(specDir, 'herd.lock'),
     herdVersion: 'test',
   });
-  return { loaded, lock, image, store, debCache };
+  return { loaded, lock, image, store, debCache, home };
 }
