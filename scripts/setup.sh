@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]; then
   echo "herd setup: installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm install, not npm ci: with lockfiles written without resolved URLs, npm 11 ci rejects
+  # the platform-specific optional packages (esbuild, biome) that the lock leaves out.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 need=()
