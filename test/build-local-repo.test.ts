@@ -214,7 +214,10 @@ describe('herd build against a signed local repository', () => {
   it('gives the same digest again from warm caches, and recompresses when a layer mapping is wrong', async () => {
     const layers = join(built.home, 'cache', 'layers');
     const [mapping] = await readdir(layers);
-    await writeFile(join(layers, mapping!), 'sha256:0000000000000000000000000000000000000000000000000000000000000000\n');
+    await writeFile(
+      join(layers, mapping!),
+      'sha256:0000000000000000000000000000000000000000000000000000000000000000\n',
+    );
 
     const warm = await lockAndBuild(specDir, { home: built.home });
 
