@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { artifactTypes } from '../src/build/build-image.js';
 import type { FileManifest } from '../src/build/file-manifest.js';
+import { comparePaths } from '../src/build/image-tree.js';
 import { writeLock } from '../src/build/lock-file.js';
 import type { ImageConfig } from '../src/oci/types.js';
 import { createAptRepo, type FixturePackage, type FixtureRepo } from './fixtures/apt-repo.js';
@@ -167,7 +168,7 @@ describe('herd build against a signed local repository', () => {
 
     assert.deepEqual(
       manifest.entries,
-      [...files.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
+      [...files.values()].sort((a, b) => comparePaths(a.path, b.path)),
     );
   });
 

@@ -5,11 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { artifactTypes } from '../src/build/build-image.js';
+import type { FileManifest } from '../src/build/file-manifest.js';
+import { comparePaths } from '../src/build/image-tree.js';
+import type { Lock } from '../src/build/lock-file.js';
+import { LayoutStore } from '../src/oci/layout-store.js';
+import type { Digest } from '../src/oci/types.js';
+import { flattenLayers } from './support/layers.js';
 import { requireTool, type TestPodman, testPodman } from './support/podman.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -75,6 +82,33 @@ describe('examples/hello built from the host archive', () => {
     const again = digestIn(herd(['build', join(work, 'hello')], join(work, 'home-b')));
 
     assert.equal(again, digest);
+  });
+
+  it('has a status.d entry for every locked package and a file manifest equal to its layers', async () => {
+    const store = new LayoutStore(join(homeA, 'store'));
+    const lock = JSON.parse(await readFile(join(work, 'hello', 'herd.lock'), 'utf8')) as Lock;
+    const files = await flattenLayers(store, digest as Digest);
+    const [referrer] = await store.referrers(digest as Digest, { artifactType: artifactTypes.fileManifest });
+    const manifest = await store.getJson<FileManifest>(
+      (await store.getManifest(referrer!.digest)).layers[0]!.digest,
+    );
+
+    for (const pkg of lock.packages) assert.ok(files.has(`/var/lib/dpkg/status.d/${pkg.name}`), pkg.name);
+    assert.deepEqual(
+      manifest.entries,
+      [...files.values()].sort((a, b) => comparePaths(a.path, b.path)),
+    );
+    assert.ok(files.has('/etc/os-release'), 'os-release from base-files');
+  });
+
+  it('lists and inspects the image with herd image', () => {
+    const list = herd(['image', 'ls'], homeA);
+    const inspected = JSON.parse(herd(['image', 'inspect', 'hello:0.1.0'], homeA));
+
+    assert.match(list, new RegExp(`hello:0\\.1\\.0\\s+${digest}`));
+    assert.equal(inspected.digest, digest);
+    assert.equal(inspected.config.config.User, '65532:65532');
+    assert.equal(inspected.referrers.length, 4);
   });
 
   it('leaves a store that skopeo inspects and oci-image-tool validates', () => {
