@@ -1,0 +1,33 @@
+/** Entries of the hash-chained event log, as callers write and read them. */
+import type { JsonObject } from './canonical-json.js';
+
+/** What happened. Later issues add their actions here (the column is plain text, no migration needed). */
+export const journalActions = ['build', 'sign', 'push', 'pull', 'release', 'revoke', 'rollout'] as const;
+export type JournalAction = (typeof journalActions)[number];
+
+/** What a caller appends; the journal adds id, time and the hashes. */
+export interface JournalEvent {
+  /** Who: HERD_ACTOR or the OS user, resolved by the caller (see `resolveActor`). */
+  actor: string;
+  action: JournalAction;
+  service?: string;
+  digest?: string;
+  /** Why and how. Never secret values: pass them through `redactDetails` first. */
+  details?: JsonObject;
+}
+
+export interface JournalEntry {
+  /** 1, 2, 3, … without gaps. */
+  id: number;
+  /** ISO 8601 UTC, from the injected clock. */
+  at: string;
+  actor: string;
+  action: JournalAction;
+  service?: string;
+  digest?: string;
+  details: JsonObject;
+  /** The previous entry's hash; 64 zeros for entry 1. */
+  prevHash: string;
+  /** sha256 (hex) over this entry's canonical encoding, see `hashEntry`. */
+  hash: string;
+}

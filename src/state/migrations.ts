@@ -1,0 +1,91 @@
+/**
+ * Every table in herd.db, as one ordered list. Each area appends its migrations here (never edits a
+ * shipped one): the order across areas is what `user_version` counts, so it must be global.
+ * Table names start with their area; only that area's module reads or writes them.
+ */
+import type { Migration } from './migrate.js';
+
+export const stateMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    area: 'journal',
+    name: 'create journal',
+    sql: `
+      CREATE TABLE journal (
+        id        INTEGER PRIMARY KEY CHECK (id >= 1),
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        service   TEXT,
+        digest    TEXT,
+        details   TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX journal_service ON journal (service, id);
+      CREATE INDEX journal_at ON journal (at);
+
+      -- The last id and hash, updated with every append: the chain alone cannot show that its tail
+      -- was cut off, the head can.
+      CREATE TABLE journal_head (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        last_id   INTEGER NOT NULL,
+        hash      TEXT NOT NULL
+      ) STRICT;
+
+      -- Append-only by construction. Someone with the file can drop these; journal verify catches that.
+      CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+        BEGIN SELECT RAISE(ABORT, 'journal is append-only: rows cannot be updated'); END;
+      CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+        BEGIN SELECT RAISE(ABORT, 'journal is append-only: rows cannot be deleted'); END;
+      CREATE TRIGGER journal_head_forward_only BEFORE UPDATE ON journal_head
+        WHEN NEW.last_id <= OLD.last_id
+        BEGIN SELECT RAISE(ABORT, 'journal head only moves forward'); END;
+      CREATE TRIGGER journal_head_no_delete BEFORE DELETE ON journal_head
+        BEGIN SELECT RAISE(ABORT, 'journal head cannot be deleted'); END;
+    `,
+  },
+  {
+    version: 2,
+    area: 'catalog',
+    name: 'create releases and revocations',
+    sql: `
+      -- One row per release event; a digest's stage is that of its latest row. Never updated.
+      CREATE TABLE catalog_release (
+        id         INTEGER PRIMARY KEY,
+        service    TEXT NOT NULL,
+        digest     TEXT NOT NULL,
+        stage      TEXT NOT NULL CHECK (stage IN ('candidate', 'accepted', 'production')),
+        actor      TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        journal_id INTEGER NOT NULL UNIQUE REFERENCES journal (id)
+      ) STRICT;
+      CREATE INDEX catalog_release_digest ON catalog_release (service, digest, id);
+      CREATE INDEX catalog_release_stage ON catalog_release (service, stage, id);
+
+      -- Revocation is per digest, whatever service revoked it: a bad image is bad everywhere.
+      CREATE TABLE catalog_revocation (
+        digest     TEXT PRIMARY KEY,
+        service    TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        journal_id INTEGER NOT NULL UNIQUE REFERENCES journal (id)
+      ) STRICT;
+
+      -- The catalog module checks these rules first and raises CatalogError; the triggers are the
+      -- backstop for any other writer.
+      CREATE TRIGGER catalog_release_not_revoked BEFORE INSERT ON catalog_release
+        WHEN EXISTS (SELECT 1 FROM catalog_revocation WHERE digest = NEW.digest)
+        BEGIN SELECT RAISE(ABORT, 'digest is revoked'); END;
+      CREATE TRIGGER catalog_release_no_update BEFORE UPDATE ON catalog_release
+        BEGIN SELECT RAISE(ABORT, 'catalog releases are history: rows cannot be updated'); END;
+      CREATE TRIGGER catalog_release_no_delete BEFORE DELETE ON catalog_release
+        BEGIN SELECT RAISE(ABORT, 'catalog releases are history: rows cannot be deleted'); END;
+      CREATE TRIGGER catalog_revocation_no_update BEFORE UPDATE ON catalog_revocation
+        BEGIN SELECT RAISE(ABORT, 'revocations are permanent: rows cannot be updated'); END;
+      CREATE TRIGGER catalog_revocation_no_delete BEFORE DELETE ON catalog_revocation
+        BEGIN SELECT RAISE(ABORT, 'revocations are permanent: rows cannot be deleted'); END;
+    `,
+  },
+];

@@ -1,0 +1,35 @@
+/**
+ * Opens herd.db, the one SQLite file that the journal, the catalog and (later) fleets share, so that
+ * a catalog write and its journal entry can commit in one transaction.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { type Migration, runMigrations } from './migrate.js';
+import { stateMigrations } from './migrations.js';
+
+export interface OpenStateDbOptions {
+  /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+  /** Tests may pass their own list; herd always uses `stateMigrations`. */
+  migrations?: readonly Migration[];
+}
+
+/** Opens (creating if needed) the state database at `path` and brings its schema up to date. */
+export function openStateDb(path: string, options: OpenStateDbOptions = {}): Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new BetterSqlite3(path);
+  try {
+    // WAL lets readers (dashboard, `herd journal`) run while the controller writes.
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    // synchronous stays at SQLite's default (FULL): the journal is an audit trail, and losing its
+    // last commits on power loss is worth more than the write speed NORMAL would buy.
+    runMigrations(db, options.migrations ?? stateMigrations);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
