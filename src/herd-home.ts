@@ -10,6 +10,9 @@ export interface HerdHome {
   debCache: string;
   layerCache: string;
   unpackedCache: string;
+  /** SQLite: the journal, the catalog and (later) fleets. */
+  stateDb: string;
+  keys: string;
 }
 
 export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
@@ -20,5 +23,7 @@ export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
     debCache: resolve(root, 'cache', 'debs'),
     layerCache: resolve(root, 'cache', 'layers'),
     unpackedCache: resolve(root, 'cache', 'unpacked'),
+    stateDb: resolve(root, 'herd.db'),
+    keys: resolve(root, 'keys'),
   };
 }

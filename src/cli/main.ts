@@ -7,6 +7,7 @@ import { HerdError } from '../herd-error.js';
 import { buildCommand } from './commands/build.js';
 import { imageExportCommand, imageInspectCommand, imageListCommand } from './commands/image.js';
 import { initCommand } from './commands/init.js';
+import { journalCommand } from './commands/journal.js';
 import { lockCommand } from './commands/lock.js';
 import { herdVersion } from './herd-version.js';
 
@@ -55,6 +56,15 @@ image
   .requiredOption('--format <format>', 'oci-archive or docker-archive')
   .requiredOption('-o, --output <file>', 'archive path')
   .action(async (ref, options) => run(() => imageExportCommand(ref, options)));
+
+program
+  .command('journal')
+  .description('the hash-chained audit trail of builds, signatures, pushes and releases')
+  .option('--service <name>', 'only this service')
+  .option('--since <when>', 'an ISO date, or a duration back from now such as 12h or 7d')
+  .option('--verify', 'check the hash chain; exit 1 and name the first broken entry')
+  .option('--json', 'print entries as JSON')
+  .action(async (options) => run(() => journalCommand(options)));
 
 async function run(command: () => Promise<number>): Promise<void> {
   try {

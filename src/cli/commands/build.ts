@@ -4,6 +4,7 @@ import { resolveLock } from '../../build/resolve-lock.js';
 import { formatBytes } from '../format.js';
 import { herdVersion } from '../herd-version.js';
 import { openSpec, openStore, sourceDateEpochFromEnv } from '../spec-context.js';
+import { openState } from '../state-context.js';
 import { terminalProgress } from '../terminal-progress.js';
 
 /** `herd build [spec]`: locks first when there is no lock yet, then builds into HERD_HOME/store. */
@@ -31,6 +32,23 @@ export async function buildCommand(specPath: string, options: { json?: boolean }
     progress,
     herdVersion,
   });
+  const state = openState();
+  try {
+    state.journal.append({
+      actor: state.actor,
+      action: 'build',
+      service: context.loaded.spec.service,
+      digest: image.digest,
+      details: {
+        ref: image.refName,
+        spec: context.loaded.digest,
+        packages: image.packageCount,
+        layers: image.layers.map((l) => l.digest),
+      },
+    });
+  } finally {
+    state.close();
+  }
   if (options.json) {
     console.log(JSON.stringify(image, null, 2));
     return 0;
