@@ -1,0 +1,74 @@
+/**
+ * The in-toto statements herd attests for a built image: the SBOMs and the SLSA provenance that the
+ * build attached to it as OCI referrers. SPDX and CycloneDX documents are wrapped in statements
+ * with their registered predicate types; the provenance already is a statement.
+ * Predicate types: https://github.com/in-toto/attestation/tree/main/spec/predicates
+ */
+import type { LayoutStore } from '../oci/layout-store.js';
+import type { Digest } from '../oci/types.js';
+import { TrustError } from './errors.js';
+import { InTotoStatement, inTotoStatement, statementNamesDigest } from './in-toto-statement.js';
+
+/**
+ * The artifact types build/ attaches (build/build-image.ts `artifactTypes`); trust/ may not import
+ * build/, so they are repeated here.
+ */
+const attachedTypes = {
+  spdx: 'application/spdx+json',
+  cyclonedx: 'application/vnd.cyclonedx+json',
+  provenance: 'application/vnd.in-toto+json',
+} as const;
+
+export const spdxPredicateType = 'https://spdx.dev/Document';
+export const cycloneDxPredicateType = 'https://cyclonedx.org/bom';
+
+const titleAnnotation = 'org.opencontainers.image.title';
+
+/** Statements in a fixed order: SPDX, CycloneDX, then provenance. Reads every blob through the store's digest check. */
+export async function collectBuildStatements(store: LayoutStore, digest: Digest): Promise<InTotoStatement[]> {
+  const image = await store.getManifest(digest);
+  const name = image.annotations?.[titleAnnotation] ?? digest;
+  const statements: InTotoStatement[] = [];
+  for (const { artifactType, predicateType } of [
+    { artifactType: attachedTypes.spdx, predicateType: spdxPredicateType },
+    { artifactType: attachedTypes.cyclonedx, predicateType: cycloneDxPredicateType },
+  ]) {
+    for (const document of await attachedDocuments(store, digest, artifactType)) {
+      statements.push(inTotoStatement({ name, digest }, { predicateType, predicate: document }));
+    }
+  }
+  for (const document of await attachedDocuments(store, digest, attachedTypes.provenance)) {
+    const parsed = InTotoStatement.safeParse(document);
+    if (!parsed.success || !statementNamesDigest(parsed.data as InTotoStatement, digest)) {
+      throw new TrustError(
+        'ATTESTATION_INVALID',
+        `provenance attached to image ${digest} is not an in-toto statement about that image`,
+      );
+    }
+    statements.push(document as InTotoStatement);
+  }
+  return statements;
+}
+
+async function attachedDocuments(
+  store: LayoutStore,
+  digest: Digest,
+  artifactType: string,
+): Promise<unknown[]> {
+  const documents: unknown[] = [];
+  for (const referrer of await store.referrers(digest, { artifactType })) {
+    const manifest = await store.getManifest(referrer.digest);
+    for (const layer of manifest.layers) {
+      const bytes = await store.getBlob(layer.digest);
+      try {
+        documents.push(JSON.parse(bytes.toString('utf8')));
+      } catch {
+        throw new TrustError(
+          'ATTESTATION_INVALID',
+          `${artifactType} ${layer.digest} attached to image ${digest} is not JSON`,
+        );
+      }
+    }
+  }
+  return documents;
+}

@@ -1,0 +1,294 @@
+/**
+ * cosign's tag-based layout, as pure data: the `.sig` and `.att` manifests of an image, built and
+ * verified without any I/O, so the local store and a registry client share one implementation.
+ * - tag `sha256-<hex>.sig`: one layer per signature, the simple signing payload, with the base64
+ *   signature in the `dev.cosignproject.cosign/signature` annotation;
+ * - tag `sha256-<hex>.att`: one layer per attestation, a DSSE envelope, with `predicateType`.
+ * Spec: https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md
+ */
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { hexOf, isDigest, sha256Digest } from '../oci/digest.js';
+import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
+import { keyFingerprint } from './cosign-key.js';
+import {
+  type DsseEnvelope,
+  dsseEnvelopeMediaType,
+  envelopeSignedBy,
+  parseEnvelope,
+  verifyEnvelope,
+} from './dsse.js';
+import { TrustError } from './errors.js';
+import { type InTotoStatement, statementNamesDigest } from './in-toto-statement.js';
+import {
+  parseSimpleSigningPayload,
+  type SimpleSigningClaim,
+  simpleSigningMediaType,
+  verifyPayload,
+} from './simple-signing.js';
+
+export const signatureAnnotation = 'dev.cosignproject.cosign/signature';
+export const predicateTypeAnnotation = 'predicateType';
+
+/** `sha256:<hex>` → `sha256-<hex>.sig`: a tag cannot hold a colon. */
+export function signatureTag(digest: Digest): string {
+  return `sha256-${hexOf(digest)}.sig`;
+}
+
+export function attestationTag(digest: Digest): string {
+  return `sha256-${hexOf(digest)}.att`;
+}
+
+/**
+ * The config cosign writes: go-containerregistry's empty image after appending the layers, with
+ * zero times and each layer's digest as its diff_id (the layers are not compressed).
+ */
+export function cosignConfigBlob(layerDigests: readonly Digest[]): Buffer {
+  const zeroTime = '0001-01-01T00:00:00Z';
+  const config = {
+    architecture: '',
+    created: zeroTime,
+    history: layerDigests.map(() => ({ created: zeroTime })),
+    os: '',
+    rootfs: { type: 'layers', diff_ids: layerDigests },
+    config: {},
+  };
+  return Buffer.from(JSON.stringify(config));
+}
+
+/** Descriptor keys in go-containerregistry's order (mediaType, size, digest, annotations). */
+export function cosignManifest(config: Descriptor, layers: readonly Descriptor[]): ImageManifest {
+  const describe = (d: Descriptor): Descriptor =>
+    ({
+      mediaType: d.mediaType,
+      size: d.size,
+      digest: d.digest,
+      ...(d.annotations ? { annotations: d.annotations } : {}),
+    }) as Descriptor;
+  return {
+    schemaVersion: 2,
+    mediaType: MediaType.imageManifest,
+    config: describe({ ...config, mediaType: MediaType.imageConfig }),
+    layers: layers.map(describe),
+  };
+}
+
+/** A `.sig` or `.att` manifest and the blobs it names, as read from a store or a registry. */
+export interface SignedManifestData {
+  /** The manifest's parsed JSON: untrusted, checked here. */
+  manifest: unknown;
+  /** Blob bytes by digest: at least every layer. Each is hashed before it is used. */
+  blobs: ReadonlyMap<string, Uint8Array>;
+}
+
+export interface VerifiedSignature {
+  /** The repository the signer named; podman's `signedIdentity` compares against it. */
+  dockerReference: string;
+  keyFingerprint: string;
+  layerDigest: Digest;
+  claim: SimpleSigningClaim;
+}
+
+export interface VerifiedAttestation {
+  predicateType: string;
+  statement: InTotoStatement;
+  keyFingerprint: string;
+  layerDigest: Digest;
+}
+
+/**
+ * Accepts when at least one simple signing layer is signed by one of `publicKeys` and names
+ * `imageDigest`, like cosign: other layers may come from other signers. A layer whose bytes do not
+ * match its digest fails the whole check (DIGEST_MISMATCH): a tampered blob is never overlooked.
+ */
+export function verifySignatureManifest(
+  data: SignedManifestData,
+  options: { imageDigest: Digest; publicKeys: readonly KeyObject[] },
+): VerifiedSignature[] {
+  const { imageDigest, publicKeys } = options;
+  requireKeys(publicKeys, imageDigest);
+  const manifest = parseSignedManifest(data.manifest, { imageDigest, what: 'signature' });
+  const layers = manifest.layers.filter((l) => l.mediaType === simpleSigningMediaType);
+  if (layers.length === 0) {
+    throw new TrustError(
+      'SIGNATURE_MISSING',
+      `image ${imageDigest} has no signature: its .sig manifest holds no layers`,
+    );
+  }
+  const verified: VerifiedSignature[] = [];
+  const otherDigests: string[] = [];
+  for (const layer of layers) {
+    const payload = checkedBlob(data.blobs, layer, { imageDigest, what: 'signature layer' });
+    const signature = layer.annotations?.[signatureAnnotation] ?? '';
+    const key = publicKeys.find((k) => verifyPayload(payload, signature, k));
+    if (!key) continue;
+    const claim = parseSimpleSigningPayload(payload);
+    if (claim.manifestDigest !== imageDigest) {
+      otherDigests.push(claim.manifestDigest);
+      continue;
+    }
+    verified.push({
+      dockerReference: claim.dockerReference,
+      keyFingerprint: keyFingerprint(key),
+      layerDigest: layer.digest,
+      claim,
+    });
+  }
+  if (verified.length > 0) return verified;
+  if (otherDigests.length > 0) {
+    throw new TrustError(
+      'SIGNATURE_WRONG_DIGEST',
+      `signature for image ${imageDigest} is valid but signs another image: got ${otherDigests.join(', ')}, expected ${imageDigest}`,
+    );
+  }
+  throw new TrustError(
+    'SIGNATURE_INVALID',
+    `no signature of image ${imageDigest} verifies with the given ${keyCount(publicKeys)} (${layers.length} signature${layers.length === 1 ? '' : 's'} checked)`,
+  );
+}
+
+/**
+ * Every attestation layer must verify: it is signed by one of `publicKeys`, its statement names
+ * `imageDigest`, and its `predicateType` annotation matches the statement.
+ */
+export function verifyAttestationManifest(
+  data: SignedManifestData,
+  options: { imageDigest: Digest; publicKeys: readonly KeyObject[] },
+): VerifiedAttestation[] {
+  const { imageDigest, publicKeys } = options;
+  requireKeys(publicKeys, imageDigest);
+  const manifest = parseSignedManifest(data.manifest, { imageDigest, what: 'attestation' });
+  const layers = manifest.layers.filter((l) => l.mediaType === dsseEnvelopeMediaType);
+  if (layers.length === 0) {
+    throw new TrustError(
+      'ATTESTATION_MISSING',
+      `image ${imageDigest} has no attestation: its .att manifest holds no layers`,
+    );
+  }
+  return layers.map((layer) => {
+    const envelope = parseEnvelope(
+      checkedBlob(data.blobs, layer, { imageDigest, what: 'attestation layer' }),
+    );
+    const key = publicKeys.find((k) => envelopeSignedBy(envelope, k));
+    if (!key) {
+      throw new TrustError(
+        'SIGNATURE_INVALID',
+        `attestation ${layer.digest} of image ${imageDigest} (${layer.annotations?.[predicateTypeAnnotation] ?? 'no predicate type'}) does not verify with the given ${keyCount(publicKeys)}`,
+      );
+    }
+    const statement = verifyEnvelope(envelope, key);
+    if (!statementNamesDigest(statement, imageDigest)) {
+      const named = statement.subject.map((s) => (s.digest.sha256 ? `sha256:${s.digest.sha256}` : s.name));
+      throw new TrustError(
+        'SIGNATURE_WRONG_DIGEST',
+        `attestation ${layer.digest} is about ${named.join(', ')}, expected image ${imageDigest}`,
+      );
+    }
+    const annotated = layer.annotations?.[predicateTypeAnnotation];
+    if (annotated !== undefined && annotated !== statement.predicateType) {
+      throw new TrustError(
+        'ATTESTATION_INVALID',
+        `attestation ${layer.digest} of image ${imageDigest} is annotated ${annotated} but its statement says ${statement.predicateType}`,
+      );
+    }
+    return {
+      predicateType: statement.predicateType,
+      statement,
+      keyFingerprint: keyFingerprint(key),
+      layerDigest: layer.digest,
+    };
+  });
+}
+
+/** True when `layer` (a `.sig` layer) already holds this payload signed by `publicKey`: cosign's dupe check. */
+export function holdsSignature(
+  layer: Descriptor,
+  blobs: ReadonlyMap<string, Uint8Array>,
+  options: { payload: Uint8Array; publicKey: KeyObject },
+): boolean {
+  const bytes = blobs.get(layer.digest);
+  if (!bytes || !Buffer.from(bytes).equals(Buffer.from(options.payload))) return false;
+  return verifyPayload(bytes, layer.annotations?.[signatureAnnotation] ?? '', options.publicKey);
+}
+
+/** True when `layer` (an `.att` layer) already holds this statement's envelope signed by `publicKey`. */
+export function holdsAttestation(
+  layer: Descriptor,
+  blobs: ReadonlyMap<string, Uint8Array>,
+  options: { statement: InTotoStatement; publicKey: KeyObject },
+): boolean {
+  const bytes = blobs.get(layer.digest);
+  if (!bytes) return false;
+  let envelope: DsseEnvelope;
+  try {
+    envelope = parseEnvelope(bytes);
+  } catch {
+    return false;
+  }
+  const payload = Buffer.from(JSON.stringify(options.statement)).toString('base64');
+  return envelope.payload === payload && envelopeSignedBy(envelope, options.publicKey);
+}
+
+const WireDescriptor = z.object({
+  mediaType: z.string(),
+  digest: z.string().refine(isDigest, 'expected sha256:<64 hex>'),
+  size: z.number().int().nonnegative(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+
+/** Only the fields verification reads; cosign may add more (certificates, bundles). */
+const SignedManifest = z.object({
+  schemaVersion: z.literal(2),
+  config: WireDescriptor,
+  layers: z.array(WireDescriptor),
+});
+
+function parseSignedManifest(
+  json: unknown,
+  context: { imageDigest: Digest; what: 'signature' | 'attestation' },
+): { layers: Descriptor[] } {
+  const parsed = SignedManifest.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TrustError(
+      context.what === 'signature' ? 'SIGNATURE_INVALID' : 'ATTESTATION_INVALID',
+      `${context.what} manifest of image ${context.imageDigest} is malformed at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return { layers: parsed.data.layers as Descriptor[] };
+}
+
+function checkedBlob(
+  blobs: ReadonlyMap<string, Uint8Array>,
+  layer: Descriptor,
+  context: { imageDigest: Digest; what: string },
+): Uint8Array {
+  const bytes = blobs.get(layer.digest);
+  if (!bytes) {
+    throw new TrustError(
+      'BLOB_MISSING',
+      `${context.what} ${layer.digest} of image ${context.imageDigest} was not provided`,
+    );
+  }
+  const actual = sha256Digest(bytes);
+  if (actual !== layer.digest || bytes.byteLength !== layer.size) {
+    throw new TrustError(
+      'DIGEST_MISMATCH',
+      `${context.what} ${layer.digest} of image ${context.imageDigest} is tampered: got ${actual} (${bytes.byteLength} bytes), expected ${layer.digest} (${layer.size} bytes)`,
+    );
+  }
+  return bytes;
+}
+
+function requireKeys(publicKeys: readonly KeyObject[], imageDigest: Digest): void {
+  if (publicKeys.length === 0) {
+    throw new TrustError(
+      'KEY_INVALID',
+      `no public key given to verify image ${imageDigest}: expected at least one`,
+    );
+  }
+}
+
+function keyCount(keys: readonly KeyObject[]): string {
+  return keys.length === 1 ? 'key' : `${keys.length} keys`;
+}
