@@ -7,6 +7,7 @@ export type BuildErrorCode =
   | 'APP_FILE_MISSING'
   | 'PATH_CONFLICT'
   | 'DEB_MISMATCH'
-  | 'SOURCE_DATE_EPOCH_INVALID';
+  | 'SOURCE_DATE_EPOCH_INVALID'
+  | 'KEY_PASSWORD_MISSING';
 
 export class BuildError extends HerdError<BuildErrorCode> {}

@@ -5,10 +5,12 @@
 import { Command } from 'commander';
 import { HerdError } from '../herd-error.js';
 import { buildCommand } from './commands/build.js';
+import { catalogCommand, releaseCommand, revokeCommand } from './commands/catalog.js';
 import { imageExportCommand, imageInspectCommand, imageListCommand } from './commands/image.js';
 import { initCommand } from './commands/init.js';
 import { journalCommand } from './commands/journal.js';
 import { lockCommand } from './commands/lock.js';
+import { keysGenerateCommand, signCommand, verifyCommand } from './commands/trust.js';
 import { herdVersion } from './herd-version.js';
 
 const program = new Command()
@@ -56,6 +58,57 @@ image
   .requiredOption('--format <format>', 'oci-archive or docker-archive')
   .requiredOption('-o, --output <file>', 'archive path')
   .action(async (ref, options) => run(() => imageExportCommand(ref, options)));
+
+const keys = program.command('keys').description('signing keys');
+keys
+  .command('generate')
+  .description(
+    'write a cosign-compatible key pair (password from HERD_KEY_PASSWORD or a prompt) and trust it',
+  )
+  .option('-o, --output <prefix>', 'write <prefix>.key and <prefix>.pub instead of HERD_HOME/keys/cosign.*')
+  .action(async (options) => run(() => keysGenerateCommand(options)));
+
+program
+  .command('sign')
+  .description("sign an image and attest its SBOMs and provenance, in cosign's format")
+  .argument('<ref>', 'digest, digest prefix or name in the store')
+  .option('--key <file>', 'cosign private key (default HERD_HOME/keys/cosign.key)')
+  .option(
+    '--identity <repository>',
+    'the registry/repository the signature names (default localhost/<service>)',
+  )
+  .action(async (ref, options) => run(() => signCommand(ref, options)));
+
+program
+  .command('verify')
+  .description("verify an image's signature (and attestations); exit 1 with the reason when it fails")
+  .argument('<ref>', 'digest, digest prefix or name in the store')
+  .option('--key <file>', 'public key (default: every trusted key)')
+  .option('--attestations', 'also verify every attestation')
+  .action(async (ref, options) => run(() => verifyCommand(ref, options)));
+
+program
+  .command('release')
+  .description('record service -> digest at a stage; only signed, unrevoked digests')
+  .argument('<service>')
+  .argument('<ref>', 'digest, digest prefix or name in the store')
+  .requiredOption('--stage <stage>', 'candidate, accepted or production')
+  .action(async (service, ref, options) => run(() => releaseCommand(service, ref, options)));
+
+program
+  .command('revoke')
+  .description('revoke a digest: it never releases or runs again')
+  .argument('<service>')
+  .argument('<ref>', 'digest, digest prefix or name in the store')
+  .requiredOption('--reason <text>', 'why, for the journal')
+  .action(async (service, ref, options) => run(() => revokeCommand(service, ref, options)));
+
+program
+  .command('catalog')
+  .description('released digests and their stages')
+  .argument('[service]')
+  .option('--json', 'print as JSON')
+  .action(async (service, options) => run(() => catalogCommand(service, options)));
 
 program
   .command('journal')

@@ -103,12 +103,20 @@ export class LayoutStore {
 
   /**
    * Adds a manifest to index.json. With a ref name, the name moves to this manifest: an earlier
-   * manifest that carried it stays in the index (it may be released or running) but loses the name.
+   * manifest that carried it stays in the index (it may be released or running) but loses the
+   * name, or is dropped from the index with `dropPrevious`.
    */
-  async addManifest(descriptor: Descriptor, options: { refName?: string } = {}): Promise<void> {
+  async addManifest(
+    descriptor: Descriptor,
+    options: { refName?: string; dropPrevious?: boolean } = {},
+  ): Promise<void> {
     const index = await this.readIndex();
+    const carriesRef = (m: Descriptor) =>
+      !!options.refName && m.annotations?.[refNameAnnotation] === options.refName;
     const manifests = index.manifests
       .filter((m) => m.digest !== descriptor.digest)
+      // A replaced signature manifest is garbage, unlike a replaced image, which may still run.
+      .filter((m) => !(options.dropPrevious && carriesRef(m)))
       .map((m) =>
         options.refName && m.annotations?.[refNameAnnotation] === options.refName ? dropRef(m) : m,
       );

@@ -209,7 +209,7 @@ async function writeTagged(
     MediaType.imageConfig,
   );
   const descriptor = await store.putJson(cosignManifest(config, options.layers), MediaType.imageManifest);
-  await store.addManifest(descriptor, { refName: options.tag });
+  await store.addManifest(descriptor, { refName: options.tag, dropPrevious: true });
   return descriptor;
 }
 

@@ -11,16 +11,13 @@ export async function imageListCommand(): Promise<number> {
   const index = await store.readIndex();
   const rows = [['NAME', 'DIGEST', 'CREATED', 'SIZE']];
   for (const descriptor of index.manifests) {
-    if (descriptor.artifactType) continue;
+    const name = descriptor.annotations?.[refNameAnnotation];
+    // cosign's signature and attestation manifests are tagged in the index too; they are not images.
+    if (descriptor.artifactType || name?.endsWith('.sig') || name?.endsWith('.att')) continue;
     const manifest = await store.getManifest(descriptor.digest);
     const config = await store.getJson<ImageConfig>(manifest.config.digest);
     const size = descriptor.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
-    rows.push([
-      descriptor.annotations?.[refNameAnnotation] ?? '<none>',
-      descriptor.digest,
-      config.created ?? '',
-      formatBytes(size),
-    ]);
+    rows.push([name ?? '<none>', descriptor.digest, config.created ?? '', formatBytes(size)]);
   }
   console.log(formatTable(rows));
   return 0;

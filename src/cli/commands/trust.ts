@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { herdHome } from '../../herd-home.js';
+import type { Digest } from '../../oci/types.js';
+import { collectBuildStatements } from '../../trust/build-statements.js';
+import { loadPublicKey } from '../../trust/cosign-key.js';
+import { TrustError } from '../../trust/errors.js';
+import { attestImage, signImage, verifyImage } from '../../trust/image-signatures.js';
+import { readCosignPrivateKey, writeCosignKeyPair } from '../../trust/key-files.js';
+import { loadTrustedKeys } from '../../trust/trusted-keys.js';
+import { keyPassword } from '../password.js';
+import { openStore } from '../spec-context.js';
+import { openState } from '../state-context.js';
+
+/** `herd keys generate [--output prefix]`: a cosign-compatible key pair, trusted by this HERD_HOME. */
+export async function keysGenerateCommand(options: { output?: string }): Promise<number> {
+  const password = await keyPassword({ confirm: true });
+  const files = await writeCosignKeyPair(herdHome(), {
+    password,
+    ...(options.output ? { outputPrefix: options.output } : {}),
+  });
+  console.log(`private key  ${files.privateKeyPath} (encrypted, mode 0600)`);
+  console.log(`public key   ${files.publicKeyPath}`);
+  console.log(`trusted as   ${files.trusted.name} (${files.trusted.fingerprint.slice(0, 16)}…)`);
+  return 0;
+}
+
+export function defaultPrivateKey(): string {
+  return join(herdHome().keys, 'cosign.key');
+}
+
+/**
+ * `herd sign <ref> [--key] [--identity]`: a cosign simple signature over the manifest digest, and
+ * the build's SBOMs and provenance as signed attestations. The identity is the repository the
+ * image will be pulled from, which podman's matchRepository checks; `herd push` signs again for
+ * its destination.
+ */
+export async function signCommand(
+  reference: string,
+  options: { key?: string; identity?: string },
+): Promise<number> {
+  const { store } = await openStore();
+  const digest = await store.resolve(reference);
+  const key = await readCosignPrivateKey(resolve(options.key ?? defaultPrivateKey()), await keyPassword());
+  const identity = options.identity ?? `localhost/${await serviceOf(store, digest)}`;
+  const signature = await signImage(store, digest, { key, identity });
+  const statements = await collectBuildStatements(store, digest);
+  const attestation = await attestImage(store, digest, { key, statements, replace: true });
+  const state = openState();
+  try {
+    state.journal.append({
+      actor: state.actor,
+      action: 'sign',
+      service: await serviceOf(store, digest),
+      digest,
+      details: {
+        identity,
+        signatures: signature.added.length,
+        attestations: attestation.added.map((l) => l.annotations?.predicateType ?? l.mediaType),
+      },
+    });
+  } finally {
+    state.close();
+  }
+  console.log(`signed ${digest} for ${identity}`);
+  console.log(
+    `  signature     ${signature.tag}${signature.added.length === 0 ? ' (already signed by this key)' : ''}`,
+  );
+  console.log(`  attestations  ${attestation.tag}: ${statements.map((s) => s.predicateType).join(', ')}`);
+  return 0;
+}
+
+/**
+ * `herd verify <ref> [--key pub] [--attestations]`: exit 0 when a signature by the key (or by any
+ * trusted key) covers the digest, exit 1 with the reason otherwise.
+ */
+export async function verifyCommand(
+  reference: string,
+  options: { key?: string; attestations?: boolean },
+): Promise<number> {
+  const { store } = await openStore();
+  const publicKeys = options.key
+    ? [loadPublicKey(await readFile(resolve(options.key), 'utf8'))]
+    : (await loadTrustedKeys(herdHome())).map((k) => k.publicKey);
+  try {
+    const digest = await store.resolve(reference);
+    const result = await verifyImage(store, digest, {
+      publicKeys,
+      attestations: options.attestations === true,
+    });
+    console.log(`verified ${digest}`);
+    for (const s of result.signatures) {
+      console.log(`  signature    ${s.dockerReference} (key ${s.keyFingerprint.slice(0, 16)}…)`);
+    }
+    for (const a of result.attestations) console.log(`  attestation  ${a.predicateType}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof TrustError) {
+      console.error(`herd: verification failed (${error.code}): ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/** The service an image was built for: its title label, as herd build sets it. */
+export async function serviceOf(store: Awaited<ReturnType<typeof openStore>>['store'], digest: Digest) {
+  const manifest = await store.getManifest(digest);
+  return manifest.annotations?.['org.opencontainers.image.title'] ?? 'image';
+}
