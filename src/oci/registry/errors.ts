@@ -1,0 +1,16 @@
+import { HerdError } from '../../herd-error.js';
+
+/**
+ * Every failure the registry client raises on purpose. Tests assert these codes, not the
+ * messages. Messages never carry credentials: URLs are redacted and headers are never echoed.
+ */
+export type RegistryErrorCode =
+  | 'REGISTRY_UNREACHABLE'
+  | 'AUTH_FAILED'
+  | 'NOT_FOUND'
+  | 'DIGEST_MISMATCH'
+  | 'UPLOAD_FAILED'
+  | 'REFERENCE_INVALID'
+  | 'PROTOCOL_ERROR';
+
+export class RegistryError extends HerdError<RegistryErrorCode> {}
