@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,36 +15,23 @@ import { comparePaths } from '../src/build/image-tree.js';
 import type { Lock } from '../src/build/lock-file.js';
 import { LayoutStore } from '../src/oci/layout-store.js';
 import type { Digest } from '../src/oci/types.js';
+import { projectRoot, runHerd } from './support/cli.js';
+import { freePort } from './support/free-port.js';
 import { flattenLayers } from './support/layers.js';
 import { requireTool, type TestPodman, testPodman } from './support/podman.js';
 
-const root = resolve(import.meta.dirname, '..');
+const root = projectRoot;
 
-function herd(args: string[], home: string) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
-    cwd: root,
-    env: { ...process.env, HERD_HOME: home },
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  assert.equal(result.status, 0, `herd ${args.join(' ')} failed:\n${result.stderr}`);
-  return result.stdout;
+function herd(args: string[], home: string): string {
+  const result = runHerd(args, { home });
+  assert.equal(result.status, 0, `herd ${args.join(' ')} failed:\n${result.err}`);
+  return result.out;
 }
 
 function digestIn(stdout: string): string {
   const match = /digest\s+(sha256:[0-9a-f]{64})/.exec(stdout);
   assert.ok(match, `no digest in:\n${stdout}`);
   return match[1] as string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function fetchText(url: string, attempts = 50): Promise<string> {

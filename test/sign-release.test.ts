@@ -5,29 +5,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LayoutStore } from '../src/oci/layout-store.js';
 import type { Digest, ImageManifest } from '../src/oci/types.js';
 import { createAptRepo, type FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, lockAndBuild, writeSpecDir } from './support/build-harness.js';
+import { runHerd } from './support/cli.js';
 import { requireTool } from './support/podman.js';
 
-const root = resolve(import.meta.dirname, '..');
-
 function herd(args: string[], home: string, env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
-    cwd: root,
-    env: {
-      ...process.env,
-      HERD_HOME: home,
-      HERD_KEY_PASSWORD: 'correct horse',
-      HERD_ACTOR: 'tester',
-      ...env,
-    },
-    encoding: 'utf8',
-  });
-  return { status: result.status, out: result.stdout, err: result.stderr };
+  return runHerd(args, { home, env: { HERD_KEY_PASSWORD: 'correct horse', HERD_ACTOR: 'tester', ...env } });
 }
 
 const spec = (repo: FixtureRepo) => `apiVersion: herd/v1

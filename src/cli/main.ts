@@ -10,6 +10,7 @@ import { imageExportCommand, imageInspectCommand, imageListCommand } from './com
 import { initCommand } from './commands/init.js';
 import { journalCommand } from './commands/journal.js';
 import { lockCommand } from './commands/lock.js';
+import { pullCommand, pushCommand, serveCommand } from './commands/registry.js';
 import { keysGenerateCommand, signCommand, verifyCommand } from './commands/trust.js';
 import { herdVersion } from './herd-version.js';
 
@@ -86,6 +87,33 @@ program
   .option('--key <file>', 'public key (default: every trusted key)')
   .option('--attestations', 'also verify every attestation')
   .action(async (ref, options) => run(() => verifyCommand(ref, options)));
+
+program
+  .command('push')
+  .description('push an image with its signatures, attestations and referrers to an OCI registry')
+  .argument('<ref>', 'digest, digest prefix or name in the store')
+  .argument('<destination>', '<registry>/<repository>[:tag]')
+  .option(
+    '--key <file>',
+    'sign for the destination with this key first (default HERD_HOME/keys/cosign.key if present)',
+  )
+  .option('--no-sign', 'push the signatures the image has, without signing for the destination')
+  .option('--insecure', 'plain http for a registry that is not on loopback')
+  .action(async (ref, destination, options) => run(() => pushCommand(ref, destination, options)));
+
+program
+  .command('pull')
+  .description('pull an image, its signatures and referrers into the store, verifying every digest')
+  .argument('<reference>', '<registry>/<repository>[:tag|@digest]')
+  .option('--insecure', 'plain http for a registry that is not on loopback')
+  .action(async (reference, options) => run(() => pullCommand(reference, options)));
+
+program
+  .command('serve')
+  .description('serve the store read-only over the OCI distribution API at /v2/')
+  .option('--port <port>', 'port', '5000')
+  .option('--host <address>', 'address to bind', '127.0.0.1')
+  .action(async (options) => run(() => serveCommand(options)));
 
 program
   .command('release')

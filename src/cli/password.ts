@@ -1,7 +1,7 @@
 /**
  * The key password: HERD_KEY_PASSWORD, else a prompt on the terminal with echo off. Never logged.
  */
-import { BuildError } from '../build/errors.js';
+import { CliError } from './errors.js';
 
 export async function keyPassword(options: { confirm?: boolean } = {}): Promise<string> {
   const fromEnv = process.env.HERD_KEY_PASSWORD;
@@ -14,7 +14,7 @@ export async function keyPassword(options: { confirm?: boolean } = {}): Promise<
   }
   const password = await prompt('key password: ');
   if (options.confirm && (await prompt('again: ')) !== password) {
-    throw new BuildError('KEY_PASSWORD_MISSING', 'the two passwords differ');
+    throw new CliError('KEY_PASSWORD_MISSING', 'the two passwords differ');
   }
   return password;
 }

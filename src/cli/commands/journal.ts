@@ -1,4 +1,5 @@
 import { formatVerifyResult } from '../../journal/chain.js';
+import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
 import { openState } from '../state-context.js';
 
@@ -53,7 +54,10 @@ export function parseSince(value: string, now: Date = new Date()): Date {
   }
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) {
-    throw new Error(`--since takes an ISO date or a duration such as 12h or 7d, got "${value}"`);
+    throw new CliError(
+      'ARGUMENT_INVALID',
+      `--since takes an ISO date or a duration such as 12h or 7d, got "${value}"`,
+    );
   }
   return date;
 }

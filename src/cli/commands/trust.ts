@@ -11,6 +11,7 @@ import { loadTrustedKeys } from '../../trust/trusted-keys.js';
 import { keyPassword } from '../password.js';
 import { openStore } from '../spec-context.js';
 import { openState } from '../state-context.js';
+import { isRegistryReference, pullForVerification } from './registry.js';
 
 /** `herd keys generate [--output prefix]`: a cosign-compatible key pair, trusted by this HERD_HOME. */
 export async function keysGenerateCommand(options: { output?: string }): Promise<number> {
@@ -78,12 +79,13 @@ export async function verifyCommand(
   reference: string,
   options: { key?: string; attestations?: boolean },
 ): Promise<number> {
-  const { store } = await openStore();
   const publicKeys = options.key
     ? [loadPublicKey(await readFile(resolve(options.key), 'utf8'))]
     : (await loadTrustedKeys(herdHome())).map((k) => k.publicKey);
+  const remote = isRegistryReference(reference) ? await pullForVerification(reference) : undefined;
   try {
-    const digest = await store.resolve(reference);
+    const store = remote?.store ?? (await openStore()).store;
+    const digest = remote ? (remote.digest as Digest) : await store.resolve(reference);
     const result = await verifyImage(store, digest, {
       publicKeys,
       attestations: options.attestations === true,
@@ -100,6 +102,8 @@ export async function verifyCommand(
       return 1;
     }
     throw error;
+  } finally {
+    await remote?.cleanup();
   }
 }
 

@@ -1,0 +1,143 @@
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LayoutStore } from '../../oci/layout-store.js';
+import { type Credentials, chainCredentials } from '../../oci/registry/credentials.js';
+import { DockerConfigCredentials } from '../../oci/registry/docker-config-credentials.js';
+import { EnvCredentials } from '../../oci/registry/env-credentials.js';
+import { pullImage } from '../../oci/registry/pull-image.js';
+import { pushImage } from '../../oci/registry/push-image.js';
+import { parseImageReference } from '../../oci/registry/reference.js';
+import { createApp } from '../../server/app.js';
+import { startServer } from '../../server/node-server.js';
+import { signImage } from '../../trust/image-signatures.js';
+import { readCosignPrivateKey } from '../../trust/key-files.js';
+import { logger } from '../logger.js';
+import { keyPassword } from '../password.js';
+import { openStore } from '../spec-context.js';
+import { openState } from '../state-context.js';
+import { defaultPrivateKey, serviceOf } from './trust.js';
+
+function credentials(): Credentials {
+  return chainCredentials([new EnvCredentials(), new DockerConfigCredentials()]);
+}
+
+/**
+ * `herd push <ref> <registry>/<repo>[:tag]`: the image, its signatures, attestations and referrers.
+ * A signature must name the repository it is pushed to (podman's matchRepository), so herd signs
+ * for the destination first when a key is at hand (--key, or HERD_HOME/keys/cosign.key).
+ */
+export async function pushCommand(
+  reference: string,
+  destination: string,
+  options: { key?: string; sign?: boolean; insecure?: boolean },
+): Promise<number> {
+  const { store } = await openStore();
+  const digest = await store.resolve(reference);
+  const target = parseImageReference(destination, { insecure: options.insecure === true });
+  const identity = `${target.registry}/${target.repository}`;
+  const keyPath = resolve(options.key ?? defaultPrivateKey());
+  if (options.sign !== false && (await exists(keyPath))) {
+    const key = await readCosignPrivateKey(keyPath, await keyPassword());
+    const signed = await signImage(store, digest, { key, identity });
+    if (signed.added.length > 0) console.error(`• signed ${digest} for ${identity}`);
+  } else if (options.sign !== false) {
+    console.error(`• no key at ${keyPath}: pushing the signatures the image already has, unchanged`);
+  }
+  const result = await pushImage({ store, digest }, destination, {
+    credentials: credentials(),
+    logger,
+    ...(options.insecure ? { insecure: true } : {}),
+  });
+  const uploaded = result.blobs.filter((b) => b.action === 'uploaded').length;
+  const skipped = result.blobs.length - uploaded;
+  const state = openState();
+  try {
+    state.journal.append({
+      actor: state.actor,
+      action: 'push',
+      service: await serviceOf(store, digest),
+      digest,
+      details: { destination: target.repository, registry: target.registry, uploaded, skipped },
+    });
+  } finally {
+    state.close();
+  }
+  console.log(`pushed ${digest} to ${destination}`);
+  console.log(`  blobs      ${uploaded} uploaded, ${skipped} already there or mounted`);
+  console.log(
+    `  manifests  ${result.manifests.map((m) => `${m.role}${m.action === 'skipped' ? ' (there)' : ''}`).join(', ')}`,
+  );
+  return 0;
+}
+
+/** `herd pull <ref>`: every digest it receives is verified before it is stored. */
+export async function pullCommand(reference: string, options: { insecure?: boolean }): Promise<number> {
+  const { store } = await openStore();
+  const result = await pullImage(reference, store, {
+    credentials: credentials(),
+    logger,
+    ...(options.insecure ? { insecure: true } : {}),
+  });
+  const state = openState();
+  try {
+    state.journal.append({
+      actor: state.actor,
+      action: 'pull',
+      digest: result.digest,
+      details: { reference, refName: result.refName },
+    });
+  } finally {
+    state.close();
+  }
+  console.log(`pulled ${reference}`);
+  console.log(`  digest  ${result.digest}`);
+  console.log(`  name    ${result.refName}`);
+  return 0;
+}
+
+/**
+ * For `herd verify <registry>/<repo>…`: pulls into a throwaway store (verifying every digest on
+ * the way) and hands it back, so remote verification never changes HERD_HOME.
+ */
+export async function pullForVerification(
+  reference: string,
+): Promise<{ store: LayoutStore; digest: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'herd-verify-'));
+  const store = new LayoutStore(dir);
+  await store.init();
+  const result = await pullImage(reference, store, { credentials: credentials(), logger });
+  return { store, digest: result.digest, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** True when `text` names an image in a registry rather than one in the local store. */
+export function isRegistryReference(text: string): boolean {
+  const first = text.split('/', 1)[0] ?? '';
+  return text.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+}
+
+/** `herd serve`: the store, read-only, over the OCI distribution API at /v2/. */
+export async function serveCommand(options: { port?: string; host?: string }): Promise<number> {
+  const { store } = await openStore();
+  const server = await startServer({
+    app: createApp({ store, logger }),
+    port: Number(options.port ?? 5000),
+    host: options.host ?? '127.0.0.1',
+  });
+  console.log(`herd serve: OCI distribution API at ${server.url}/v2/ (read-only)`);
+  await new Promise<void>((done) => {
+    const stop = () => void server.close().then(done);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,25 @@
+/** Runs the real herd CLI in a child process, with its own HERD_HOME. */
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+export const projectRoot = resolve(import.meta.dirname, '../..');
+
+export interface CliResult {
+  status: number | null;
+  out: string;
+  err: string;
+}
+
+export function runHerd(args: string[], options: { home: string; env?: Record<string, string> }): CliResult {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args],
+    {
+      cwd: projectRoot,
+      env: { ...process.env, HERD_HOME: options.home, ...options.env },
+      encoding: 'utf8',
+      timeout: 300_000,
+    },
+  );
+  return { status: result.status, out: result.stdout, err: result.stderr };
+}
