@@ -7,7 +7,7 @@ export async function keyPassword(options: { confirm?: boolean } = {}): Promise<
   const fromEnv = process.env.HERD_KEY_PASSWORD;
   if (fromEnv !== undefined) return fromEnv;
   if (!process.stdin.isTTY) {
-    throw new BuildError(
+    throw new CliError(
       'KEY_PASSWORD_MISSING',
       'no key password: set HERD_KEY_PASSWORD, or run herd on a terminal to be asked for it',
     );
