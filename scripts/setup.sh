@@ -19,6 +19,8 @@ for pair in podman:podman runc:runc skopeo:skopeo oci-image-tool:oci-image-tool 
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+# libsodium: the tests check herd's key files against an independent scrypt + secretbox.
+ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.23' || need+=(libsodium23)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
