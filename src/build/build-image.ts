@@ -2,6 +2,9 @@
  * build: lock + app files → an OCI image in the store, with its SBOMs, file manifest and
  * provenance attached as referrers. The image is a pure function of the lock, the app files and
  * the mtime (SOURCE_DATE_EPOCH, else the lock's date): two builds give the same digest.
+ *
+ * On a base (the lock's `base`), the image's layers are the base's layers, unchanged and in order,
+ * then herd's layers for what is new. The file manifest and the SBOMs cover the whole image.
  */
 import { decompressDeb, readDebTars } from '../debian/deb.js';
 import type { Fetcher } from '../debian/fetcher.js';
@@ -13,10 +16,11 @@ import { canonicalJson, type LayoutStore } from '../oci/layout-store.js';
 import { sortTarEntries, type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
 import type { LoadedSpec } from '../spec/types.js';
+import { readBaseImage } from './base-image.js';
 import { type AppFileData, composeRootfs, type UnpackedPackage } from './compose-rootfs.js';
 import type { DebCache, UnpackedDebCache } from './deb-cache.js';
 import { fileManifestMediaType, fileManifestOf } from './file-manifest.js';
-import { imageConfigFor } from './image-config.js';
+import { baseAnnotations, imageConfigFor } from './image-config.js';
 import type { TreeNode } from './image-tree.js';
 import type { LayerCache } from './layer-cache.js';
 import { formatLock, type Lock } from './lock-file.js';
@@ -72,6 +76,14 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   const epoch = options.sourceDateEpoch ?? Math.floor(Date.parse(lock.date) / 1000);
   const created = new Date(epoch * 1000).toISOString();
 
+  // The pinned digest only: a build never asks the catalog again.
+  const base = lock.base
+    ? await readBaseImage(
+        options.store,
+        { ref: lock.base.ref, digest: lock.base.digest as Digest },
+        { architecture: lock.architecture },
+      )
+    : undefined;
   const debs = await fetchDebs(lock, options, progress);
   const packages = await unpackDebs(lock, debs, {
     progress,
@@ -89,7 +101,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   }
 
   progress.step('composing the root filesystem');
-  const tree = composeRootfs({ spec, packages, appFiles });
+  const tree = composeRootfs({ spec, packages, appFiles, ...(base ? { base: base.files } : {}) });
   const plans = planLayers(tree, defaultLayerPlanOptions);
   progress.step(`writing ${plans.length} layers`);
   const layers = await Promise.all(
@@ -109,14 +121,16 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     diffIds: layers.map((l) => l.diffId),
     history: plans.map((p) => p.comment),
     lockDigest,
+    ...(base ? { base } : {}),
   });
   const configDescriptor = await options.store.putJson(config, MediaType.imageConfig);
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.imageManifest,
     config: configDescriptor,
-    layers: layers.map((l) => l.descriptor),
+    layers: [...(base?.layers ?? []), ...layers.map((l) => l.descriptor)],
     annotations: {
+      ...(base ? baseAnnotations(spec, base) : {}),
       'org.opencontainers.image.created': created,
       'org.opencontainers.image.title': spec.service,
     },
@@ -141,6 +155,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     ...(releaseVersion ? { releaseVersion } : {}),
     architecture: lock.architecture,
     packages: lock.packages,
+    ...(base ? { base: { ref: base.ref, digest: base.digest, packages: base.packages } } : {}),
   };
   const documents: { artifactType: string; document: unknown }[] = [
     { artifactType: artifactTypes.fileManifest, document: manifestDoc },
@@ -170,18 +185,22 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     attachments.push({ artifactType, digest: descriptor.digest });
   }
 
+  const baseLayers = base?.layers ?? [];
   return {
     digest: image.digest,
     refName,
-    size: image.size + configDescriptor.size + layers.reduce((n, l) => n + l.descriptor.size, 0),
-    unpackedSize: layers.reduce((n, l) => n + l.tarSize, 0),
-    packageCount: lock.packages.length,
+    size: image.size + configDescriptor.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+    unpackedSize: (base?.unpackedSize ?? 0) + layers.reduce((n, l) => n + l.tarSize, 0),
+    packageCount: (base?.packages.length ?? 0) + lock.packages.length,
     fileCount: manifestDoc.entries.length,
-    layers: layers.map((l, i) => ({
-      digest: l.descriptor.digest,
-      size: l.descriptor.size,
-      comment: plans[i]?.comment ?? '',
-    })),
+    layers: [
+      ...baseLayers.map((l) => ({ digest: l.digest, size: l.size, comment: `base image ${base?.ref}` })),
+      ...layers.map((l, i) => ({
+        digest: l.descriptor.digest,
+        size: l.descriptor.size,
+        comment: plans[i]?.comment ?? '',
+      })),
+    ],
     attachments,
   };
 }

@@ -1,13 +1,25 @@
 /**
  * Composes the image's root filesystem from unpacked packages, herd's own system files and the
- * app files. Pure: bytes in, tree out. Maintainer scripts never run; what they would have done for
- * a container (accounts, the CA bundle, dpkg's database for scanners) is done here explicitly.
+ * app files, on top of the base image's files when there is one. Pure: bytes in, tree out.
+ * Maintainer scripts never run; what they would have done for a container (accounts, the CA
+ * bundle, dpkg's database for scanners) is done here explicitly.
+ *
+ * Base entries keep the owner `base` only while they are exactly what the base's layers hold:
+ * whatever herd changes gets another owner, and so lands in one of the new layers.
  */
 import { createHash } from 'node:crypto';
 import type { DebContents } from '../debian/deb.js';
 import type { Spec } from '../spec/types.js';
-import { accountFiles } from './accounts.js';
-import { ImageTree, ownerApp, ownerHerd, type TreeNode } from './image-tree.js';
+import { type AccountFiles, accountFiles, accountFilesOver } from './accounts.js';
+import {
+  comparePaths,
+  ImageTree,
+  ownerApp,
+  ownerBase,
+  ownerHerd,
+  sameContent,
+  type TreeNode,
+} from './image-tree.js';
 import type { LockedPackage } from './lock-file.js';
 import { compileGlobs } from './path-glob.js';
 
@@ -32,9 +44,14 @@ export function composeRootfs(input: {
   spec: Spec;
   packages: UnpackedPackage[];
   appFiles: AppFileData[];
+  /** The base image's flattened files (owner `base`), which everything else goes on top of. */
+  base?: ReadonlyMap<string, TreeNode>;
 }): ImageTree {
   const { spec } = input;
   const tree = new ImageTree();
+  for (const node of [...(input.base?.values() ?? [])].sort((a, b) => comparePaths(a.path, b.path))) {
+    tree.add(node);
+  }
   const excluded = compileGlobs(spec.image.exclude);
   const kept = compileGlobs(spec.image.keep);
   const isExcluded = (path: string) => excluded(`/${path}`) && !kept(`/${path}`);
@@ -42,6 +59,8 @@ export function composeRootfs(input: {
   const packages = [...input.packages].sort((a, b) => (a.locked.name < b.locked.name ? -1 : 1));
   for (const pkg of packages) unpackInto(tree, pkg, isExcluded);
   for (const dir of mergedUsrDirs) {
+    // A base's own /bin, link or folder, stands as the base has it.
+    if (tree.get(dir)) continue;
     if (alwaysLinked.has(dir) || tree.get(`usr/${dir}`)) {
       tree.add({
         path: dir,
@@ -161,9 +180,11 @@ function writeCaBundle(tree: ImageTree): void {
     .filter(
       (n) => n.type === 'file' && n.path.startsWith('usr/share/ca-certificates/') && n.path.endsWith('.crt'),
     );
-  if (certs.length === 0) return;
+  // Only new certificates make a new bundle; the base's bundle is the base's, however it was made.
+  const added = certs.find((n) => n.owner !== ownerBase);
+  if (!added) return;
   const bundle = Buffer.concat(certs.map((n) => ensureNewline(n.data ?? Buffer.alloc(0))));
-  const owner = certs[0]?.owner ?? ownerHerd;
+  const owner = added.owner;
   tree.add(
     {
       path: 'etc/ssl/certs/ca-certificates.crt',
@@ -179,23 +200,49 @@ function writeCaBundle(tree: ImageTree): void {
 }
 
 function writeAccounts(tree: ImageTree, spec: Spec): void {
-  const { passwd, group, homes } = accountFiles(spec.run.user);
+  const { passwd, group, homes } = accountsFor(tree, spec);
   const etc = { type: 'file' as const, mode: 0o644, uid: 0, gid: 0, owner: ownerHerd };
-  tree.add({ ...etc, path: 'etc/passwd', data: Buffer.from(passwd) }, { replace: true });
-  tree.add({ ...etc, path: 'etc/group', data: Buffer.from(group) }, { replace: true });
+  writeOver(tree, { ...etc, path: 'etc/passwd', data: Buffer.from(passwd) });
+  writeOver(tree, { ...etc, path: 'etc/group', data: Buffer.from(group) });
   for (const home of homes) {
     tree.add({ path: home.path, type: 'dir', mode: 0o700, uid: home.uid, gid: home.gid, owner: ownerHerd });
   }
-  tree.add({ path: 'tmp', type: 'dir', mode: 0o1777, uid: 0, gid: 0, owner: ownerHerd }, { replace: true });
+  writeOver(tree, { path: 'tmp', type: 'dir', mode: 0o1777, uid: 0, gid: 0, owner: ownerHerd });
+}
+
+/** A base's accounts are kept and added to; without a base (or its files) herd writes its own. */
+function accountsFor(tree: ImageTree, spec: Spec): AccountFiles {
+  const fromBase = (path: string) => {
+    const node = tree.get(path);
+    return node?.owner === ownerBase && node.type === 'file'
+      ? (node.data ?? Buffer.alloc(0)).toString('utf8')
+      : undefined;
+  };
+  const passwd = fromBase('etc/passwd');
+  const group = fromBase('etc/group');
+  if (passwd === undefined && group === undefined) return accountFiles(spec.run.user);
+  return accountFilesOver({ passwd: passwd ?? '', group: group ?? '' }, spec.run.user);
+}
+
+/** Writes what herd owns over what is there; a base's identical entry stays the base's. */
+function writeOver(tree: ImageTree, node: TreeNode): void {
+  const existing = tree.get(node.path);
+  if (existing?.owner === ownerBase && sameContent(existing, node)) return;
+  tree.add(node, { replace: true });
 }
 
 function writeAppFiles(tree: ImageTree, spec: Spec, appFiles: AppFileData[]): void {
   for (const file of appFiles) {
     const path = file.dst.replace(/^\/+/, '');
-    tree.add(
-      { path, type: 'file', mode: file.mode, uid: file.uid, gid: file.gid, data: file.data, owner: ownerApp },
-      { replace: true },
-    );
+    writeOver(tree, {
+      path,
+      type: 'file',
+      mode: file.mode,
+      uid: file.uid,
+      gid: file.gid,
+      data: file.data,
+      owner: ownerApp,
+    });
   }
   const workdir = spec.run.workdir.replace(/^\/+/, '');
   if (workdir !== '' && !tree.get(workdir)) {
@@ -210,12 +257,20 @@ function writeAppFiles(tree: ImageTree, spec: Spec, appFiles: AppFileData[]): vo
   }
 }
 
-/** Removes excluded folders that ended up empty; a folder holding a kept file stays. */
+/**
+ * Removes excluded folders that ended up empty; a folder holding a kept file stays. The base's
+ * folders stay too: exclusion applies to what packages bring, and herd's layers cannot remove.
+ */
 function pruneExcludedFolders(tree: ImageTree, isExcluded: (path: string) => boolean): void {
   const hasChild = new Set<string>();
   const nodes: TreeNode[] = tree.sorted().reverse();
   for (const node of nodes) {
-    if (node.type === 'dir' && !hasChild.has(node.path) && isExcluded(node.path)) {
+    if (
+      node.type === 'dir' &&
+      node.owner !== ownerBase &&
+      !hasChild.has(node.path) &&
+      isExcluded(node.path)
+    ) {
       tree.remove(node.path);
       continue;
     }

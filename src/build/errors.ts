@@ -8,6 +8,13 @@ export type BuildErrorCode =
   | 'PATH_CONFLICT'
   | 'DEB_MISMATCH'
   | 'SOURCE_DATE_EPOCH_INVALID'
-  | 'KEY_PASSWORD_MISSING';
+  /** `image.from` names no catalog release, or its digest is not in the local store. */
+  | 'BASE_NOT_FOUND'
+  /** The base is not an image herd can build on: wrong platform, unknown layer type, broken digests. */
+  | 'BASE_INVALID'
+  /** A base layer holds what no image may: device nodes, unsafe paths, escaping links. */
+  | 'BASE_UNSAFE'
+  /** The base's /etc/passwd or /etc/group gives the spec's user name or group another id. */
+  | 'ACCOUNT_CONFLICT';
 
 export class BuildError extends HerdError<BuildErrorCode> {}

@@ -1,6 +1,8 @@
 /**
  * The OCI image config for a spec. Pure. Only non-secret env defaults enter the config: secrets and
  * required variables without a default come from the environment at start, never from the image.
+ * On a base, the base's layers and history come first; its run settings (user, env, entrypoint,
+ * labels) are not inherited: the spec alone says how the image runs, hardened defaults included.
  * Spec: https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md
  */
 import type { Digest, ImageConfig } from '../oci/types.js';
@@ -8,9 +10,17 @@ import type { Spec } from '../spec/types.js';
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** The base as the image records it: where it came from, and what its config already says. */
+export interface ConfigBase {
+  ref: string;
+  digest: Digest;
+  diffIds: Digest[];
+  history: NonNullable<ImageConfig['history']>;
+}
+
 export function imageConfigFor(
   spec: Spec,
-  build: { created: string; diffIds: Digest[]; history: string[]; lockDigest: string },
+  build: { created: string; diffIds: Digest[]; history: string[]; lockDigest: string; base?: ConfigBase },
 ): ImageConfig {
   const env = [`PATH=${defaultPath}`];
   for (const [name, variable] of Object.entries(spec.env)) {
@@ -34,22 +44,37 @@ export function imageConfigFor(
       Labels: imageLabels(spec, build),
       StopSignal: 'SIGTERM',
     },
-    rootfs: { type: 'layers', diff_ids: build.diffIds },
-    history: build.history.map((comment) => ({ created: build.created, created_by: 'herd build', comment })),
+    rootfs: { type: 'layers', diff_ids: [...(build.base?.diffIds ?? []), ...build.diffIds] },
+    history: [
+      ...(build.base?.history ?? []),
+      ...build.history.map((comment) => ({ created: build.created, created_by: 'herd build', comment })),
+    ],
   };
 }
 
 /** org.opencontainers.image.* labels (annotations.md), plus the lock that made the image. */
 export function imageLabels(
   spec: Spec,
-  build: { created: string; lockDigest: string },
+  build: { created: string; lockDigest: string; base?: Pick<ConfigBase, 'ref' | 'digest'> },
 ): Record<string, string> {
   return {
     'org.opencontainers.image.created': build.created,
     ...(spec.description ? { 'org.opencontainers.image.description': spec.description } : {}),
-    'org.opencontainers.image.base.name': `debian:${spec.image.release}`,
+    ...baseAnnotations(spec, build.base),
     'org.opencontainers.image.title': spec.service,
     ...(spec.version ? { 'org.opencontainers.image.version': spec.version } : {}),
     'dev.herd.lock.digest': build.lockDigest,
+  };
+}
+
+/** annotations.md's base.name and base.digest: the image it was built on, or the Debian release. */
+export function baseAnnotations(
+  spec: Spec,
+  base: Pick<ConfigBase, 'ref' | 'digest'> | undefined,
+): Record<string, string> {
+  if (!base) return { 'org.opencontainers.image.base.name': `debian:${spec.image.release}` };
+  return {
+    'org.opencontainers.image.base.digest': base.digest,
+    'org.opencontainers.image.base.name': base.ref,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The image's root filesystem as one in-memory tree, before it is cut into layers. Paths are
  * relative to the root, without a leading slash (`usr/bin/node`). Every entry remembers its owner:
- * the package that shipped it, `herd` for what herd writes itself, or `app` for the spec's files.
+ * the package that shipped it, `herd` for what herd writes itself, `app` for the spec's files, or
+ * `base` for what the base image's layers hold.
  */
 import { BuildError } from './errors.js';
 
@@ -23,6 +24,8 @@ export interface TreeNode {
 
 export const ownerHerd = 'herd';
 export const ownerApp = 'app';
+/** Entries of the base image: its layers carry them already, so herd's layers never do. */
+export const ownerBase = 'base';
 
 export class ImageTree {
   readonly nodes = new Map<string, TreeNode>();
@@ -91,7 +94,8 @@ export function comparePaths(a: string, b: string): number {
   return pa.length - pb.length;
 }
 
-function sameContent(a: TreeNode, b: TreeNode): boolean {
+/** Same type, permissions, ids and bytes or target: writing one over the other changes nothing. */
+export function sameContent(a: TreeNode, b: TreeNode): boolean {
   if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
   if (a.type === 'symlink') return a.target === b.target;
   if (a.type === 'file') return !!a.data && !!b.data && a.data.equals(b.data);

@@ -2,7 +2,8 @@
  * herd.lock: the exact inputs of a build. The same lock always gives the same image, bit for bit.
  * It pins every package by version and sha256 and every app file by digest, and records which
  * signed Release each suite was resolved from. Mirrors are not pinned: content is, so the lock
- * stays valid on any mirror that serves the same bytes.
+ * stays valid on any mirror that serves the same bytes. A base image (`image.from`) is pinned by
+ * digest; its packages are its own and are not repeated in `packages`.
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -36,6 +37,27 @@ export interface LockedSuite {
   signer: string;
 }
 
+/** `image.from`, resolved once at lock time: builds read this digest and never look it up again. */
+export interface LockedBase {
+  /** The reference as the spec gives it, stage spelled out: `base@production`, or the digest. */
+  ref: string;
+  /** The base's manifest digest. */
+  digest: string;
+  /** How many packages the base has installed; they stay exactly as the base built them. */
+  packages: number;
+  /** Base packages the suites now have newer versions of: kept at the base's version, not upgraded. */
+  held: HeldBasePackage[];
+}
+
+export interface HeldBasePackage {
+  name: string;
+  /** The version installed in the base. */
+  version: string;
+  /** The newer version the suites offer, and the suite that offers it. */
+  available: string;
+  suite: string;
+}
+
 export interface LockedFile {
   src: string;
   sha256: string;
@@ -50,8 +72,10 @@ export interface Lock {
   date: string;
   release: string;
   architecture: string;
+  base?: LockedBase;
   suites: LockedSuite[];
   files: LockedFile[];
+  /** What this image adds; a base's packages are not repeated here. */
   packages: LockedPackage[];
 }
 
@@ -65,6 +89,16 @@ const LockSchema = z.strictObject({
   date: z.iso.datetime(),
   release: z.string(),
   architecture: z.string(),
+  base: z
+    .strictObject({
+      ref: z.string(),
+      digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+      packages: z.number().int().nonnegative(),
+      held: z.array(
+        z.strictObject({ name: z.string(), version: z.string(), available: z.string(), suite: z.string() }),
+      ),
+    })
+    .optional(),
   suites: z.array(
     z.strictObject({
       suite: z.string(),
@@ -127,16 +161,25 @@ export async function writeLock(path: string, lock: Lock): Promise<void> {
 }
 
 export type LockChange =
+  | { kind: 'base'; ref: string; from?: string; to?: string }
   | { kind: 'added'; name: string; version: string }
   | { kind: 'removed'; name: string; version: string }
   | { kind: 'changed'; name: string; from: string; to: string; suite: string };
 
-/** What differs between the lock on disk and a fresh resolution, sorted by package name. */
+/** What differs between the lock on disk and a fresh resolution: the base first, then packages by name. */
 export function diffLocks(before: Lock, after: Lock): LockChange[] {
   const old = new Map(before.packages.map((p) => [p.name, p]));
   const fresh = new Map(after.packages.map((p) => [p.name, p]));
   const names = [...new Set([...old.keys(), ...fresh.keys()])].sort();
   const changes: LockChange[] = [];
+  if (before.base?.digest !== after.base?.digest) {
+    changes.push({
+      kind: 'base',
+      ref: after.base?.ref ?? before.base?.ref ?? '',
+      ...(before.base ? { from: before.base.digest } : {}),
+      ...(after.base ? { to: after.base.digest } : {}),
+    });
+  }
   for (const name of names) {
     const a = old.get(name);
     const b = fresh.get(name);
@@ -151,6 +194,8 @@ export function diffLocks(before: Lock, after: Lock): LockChange[] {
 
 export function describeLockChange(change: LockChange): string {
   switch (change.kind) {
+    case 'base':
+      return `~ base ${change.ref} ${change.from ?? '(none)'} -> ${change.to ?? '(none)'}`;
     case 'added':
       return `+ ${change.name} ${change.version}`;
     case 'removed':

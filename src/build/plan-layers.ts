@@ -1,9 +1,10 @@
 /**
  * Cuts the image tree into a bounded number of layers so that an app change, or a change to one
  * large package, reuses every other layer. Order: herd's system files, the small packages together,
- * each large package alone, the app last. Pure.
+ * each large package alone, the app last. Pure. A base image's entries are in no plan: its own
+ * layers go first, unchanged, and these come after them.
  */
-import { comparePaths, type ImageTree, ownerApp, ownerHerd, type TreeNode } from './image-tree.js';
+import { comparePaths, type ImageTree, ownerApp, ownerBase, ownerHerd, type TreeNode } from './image-tree.js';
 
 export interface LayerPlan {
   /** What the layer holds, for the image history. */
@@ -35,7 +36,9 @@ export function planLayers(
     list.push(node);
     byOwner.set(node.owner, list);
   }
-  const packageOwners = [...byOwner.keys()].filter((o) => o !== ownerHerd && o !== ownerApp);
+  const packageOwners = [...byOwner.keys()].filter(
+    (o) => o !== ownerHerd && o !== ownerApp && o !== ownerBase,
+  );
   const sizeOf = (owner: string) =>
     (byOwner.get(owner) ?? []).reduce((n, node) => n + (node.data?.length ?? 0), 0);
   const bySize = packageOwners
@@ -49,7 +52,10 @@ export function planLayers(
   const shared = packageOwners.filter((o) => !alone.includes(o)).sort();
 
   const groups: { comment: string; owners: string[] }[] = [
-    { comment: 'herd: accounts, merged /usr links, folders', owners: [ownerHerd] },
+    // On a base, herd may have nothing of its own to add.
+    ...(byOwner.has(ownerHerd)
+      ? [{ comment: 'herd: accounts, merged /usr links, folders', owners: [ownerHerd] }]
+      : []),
     ...(shared.length > 0 ? [{ comment: `packages: ${shared.join(' ')}`, owners: shared }] : []),
     ...alone.map((owner) => ({ comment: `package: ${owner}`, owners: [owner] })),
     ...(byOwner.has(ownerApp) ? [{ comment: 'app files', owners: [ownerApp] }] : []),

@@ -8,7 +8,7 @@
 import { hexOf } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
 import type { Lock } from './lock-file.js';
-import { debianDistro, debianPurl } from './purl.js';
+import { baseImagePurl, debianDistro, debianPurl } from './purl.js';
 
 export interface ProvenanceInput {
   service: string;
@@ -70,7 +70,7 @@ export function slsaProvenance(input: ProvenanceInput): object {
   };
 }
 
-/** Every .deb (by purl, sorted by name) and then every app file, in the lock's order. */
+/** The base image (by digest) if any, every .deb (by purl, sorted by name), then every app file, in the lock's order. */
 function resolvedDependenciesOf(input: ProvenanceInput): ResourceDescriptor[] {
   const { lock } = input;
   const distro = debianDistro(
@@ -80,7 +80,11 @@ function resolvedDependenciesOf(input: ProvenanceInput): ResourceDescriptor[] {
   const packages = [...lock.packages].sort(
     (a, b) => compareText(a.name, b.name) || compareText(a.architecture, b.architecture),
   );
+  const base = lock.base;
   return [
+    ...(base
+      ? [{ uri: baseImagePurl(base.ref, base.digest), digest: digestSetOf(base.digest), name: base.ref }]
+      : []),
     ...packages.map((pkg) => ({
       uri: debianPurl(pkg, { distro }),
       digest: { sha256: pkg.sha256 },

@@ -47,6 +47,12 @@ export function ociPurl(name: string, digest: string): string {
   return `pkg:oci/${percentEncode(name)}@${percentEncode(digest)}`;
 }
 
+/** A base image's purl: named by its service, or `base` when the spec named it by digest alone. */
+export function baseImagePurl(ref: string, digest: string): string {
+  const name = ref.startsWith('sha256:') ? 'base' : (ref.split('@')[0] ?? ref);
+  return ociPurl(name, digest);
+}
+
 /**
  * Percent-encodes everything but RFC 3986 unreserved characters, so a Debian version's epoch
  * colon becomes %3A and its `+` becomes %2B (a bare `+` would read as a space in a query), while

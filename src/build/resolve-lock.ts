@@ -1,6 +1,7 @@
 /**
- * resolve: spec + signed repository indexes → herd.lock. Index loading is the effect; turning the
- * resolution into a lock is pure (`lockFromResolution`).
+ * resolve: spec + signed repository indexes (+ the base image's installed packages) → herd.lock.
+ * Index loading and reading the base are the effects; turning the resolution into a lock is pure
+ * (`lockFromResolution`).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -10,11 +11,16 @@ import { resolvePackages } from '../debian/resolve.js';
 import { type AptSource, readHostSources, sourcesForSuites } from '../debian/sources.js';
 import { loadSuiteIndex, type SuiteIndex } from '../debian/suite-index.js';
 import type { PackageRecord } from '../debian/types.js';
+import type { LayoutStore } from '../oci/layout-store.js';
 import type { LoadedSpec, Spec } from '../spec/types.js';
+import { type BaseImageSource, type PinnedBase, readBaseImage, resolveBaseImage } from './base-image.js';
 import { BuildError } from './errors.js';
 import { type Lock, type LockedFile, lockVersion } from './lock-file.js';
 
-/** Packages every image gets: base-files carries /etc/os-release, which scanners need to name the distro. */
+/**
+ * Packages every image without a base gets: base-files carries /etc/os-release, which scanners need
+ * to name the distro. An image on a base takes the distro (and os-release) from its base.
+ */
 export const implicitPackages = ['base-files'] as const;
 
 /**
@@ -52,29 +58,63 @@ export async function loadSuiteIndexes(
   return Promise.all(sources.map((source) => loadSuiteIndex(source, options)));
 }
 
-export async function resolveLock(
-  loaded: LoadedSpec,
-  options: { fetcher: Fetcher; sources: AptSource[]; now?: Date },
-): Promise<Lock> {
+export interface ResolveLockOptions {
+  fetcher: Fetcher;
+  sources: AptSource[];
+  now?: Date;
+  /** Resolves `image.from`; without it, only a digest resolves (to itself). */
+  baseSource?: BaseImageSource;
+  /** Where the base image is read from; needed when the spec has `image.from`. */
+  store?: LayoutStore;
+}
+
+export async function resolveLock(loaded: LoadedSpec, options: ResolveLockOptions): Promise<Lock> {
+  const base = await readBaseForLock(loaded, options);
   const indexes = await loadSuiteIndexes(options.sources, {
     architecture: loaded.spec.image.architecture,
     fetcher: options.fetcher,
     ...(options.now ? { now: options.now } : {}),
   });
   const files = await digestAppFiles(loaded);
-  return lockFromResolution(loaded, { indexes, files });
+  return lockFromResolution(loaded, { indexes, files, ...(base ? { base } : {}) });
 }
 
-/** Pure: the lock for a spec, given the verified indexes and the app files' digests. */
+/** The base `image.from` names now, with the packages it has installed; undefined without one. */
+async function readBaseForLock(
+  loaded: LoadedSpec,
+  options: ResolveLockOptions,
+): Promise<(PinnedBase & { packages: PackageRecord[] }) | undefined> {
+  const from = loaded.spec.image.from;
+  if (!from) return undefined;
+  const pinned = await resolveBaseImage(from, options.baseSource);
+  if (!options.store) {
+    throw new BuildError(
+      'BASE_NOT_FOUND',
+      `image.from ${pinned.ref}: no image store was given to read ${pinned.digest} from`,
+    );
+  }
+  const base = await readBaseImage(options.store, pinned, { architecture: loaded.spec.image.architecture });
+  return { ref: base.ref, digest: base.digest, packages: base.packages };
+}
+
+/**
+ * Pure: the lock for a spec, given the verified indexes, the app files' digests and, for an image
+ * on a base, the base's digest and installed packages. Those count as selected: they satisfy
+ * dependencies, are not added again, and are never upgraded (newer versions are listed as held).
+ */
 export function lockFromResolution(
   loaded: LoadedSpec,
-  input: { indexes: SuiteIndex[]; files: LockedFile[] },
+  input: {
+    indexes: SuiteIndex[];
+    files: LockedFile[];
+    base?: PinnedBase & { packages: PackageRecord[] };
+  },
 ): Lock {
   const spec: Spec = loaded.spec;
   const universe: PackageRecord[] = input.indexes.flatMap((index) => index.packages);
-  const implicit = implicitPackages.filter(
-    (name) => !spec.image.packages.some((p) => requestedName(p) === name),
-  );
+  const implicit = input.base
+    ? []
+    : implicitPackages.filter((name) => !spec.image.packages.some((p) => requestedName(p) === name));
   const resolved = resolvePackages(universe, [...spec.image.packages, ...implicit], {
     architecture: spec.image.architecture,
     recommends: spec.image.recommends,
@@ -82,6 +122,7 @@ export function lockFromResolution(
     // base-files Pre-Depends on awk only for its maintainer scripts, which herd never runs
     // (distroless takes it the same way).
     withoutDependencies: implicit,
+    ...(input.base ? { installed: input.base.packages } : {}),
   });
   const reasons = new Map(resolved.reasons);
   for (const name of implicit) if (reasons.get(name) === 'requested') reasons.set(name, 'implicit');
@@ -105,6 +146,21 @@ export function lockFromResolution(
     date: new Date(Math.max(0, ...dates)).toISOString(),
     release: spec.image.release,
     architecture: spec.image.architecture,
+    ...(input.base
+      ? {
+          base: {
+            ref: input.base.ref,
+            digest: input.base.digest,
+            packages: input.base.packages.length,
+            held: resolved.held.map((held) => ({
+              name: held.installed.name,
+              version: held.installed.version,
+              available: held.available.version,
+              suite: held.available.suite,
+            })),
+          },
+        }
+      : {}),
     suites: input.indexes.map((index) => ({
       suite: index.source.suite,
       ...(index.release.codename ? { codename: index.release.codename } : {}),
@@ -154,6 +210,15 @@ export async function checkLockIsCurrent(loaded: LoadedSpec, lock: Lock, lockPat
     throw new BuildError(
       'LOCK_STALE',
       `${loaded.path} changed since ${lockPath} was written (lock has ${lock.specDigest}, spec is ${loaded.digest}); run herd lock`,
+    );
+  }
+  const from = loaded.spec.image.from;
+  if (Boolean(from) !== Boolean(lock.base)) {
+    throw new BuildError(
+      'LOCK_STALE',
+      `${lockPath} ${lock.base ? `pins base ${lock.base.ref}` : 'pins no base'}, but ${loaded.path} ${
+        from ? 'has image.from' : 'has no image.from'
+      }; run herd lock`,
     );
   }
   const files = await digestAppFiles(loaded);

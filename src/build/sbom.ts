@@ -2,12 +2,13 @@
  * SBOMs for a built image, in SPDX 2.3 and CycloneDX 1.5 JSON. Both are pure functions of the
  * lock and the image digest: no host names, clock or random ids, so a rebuild gives the same bytes.
  * The Debian packages are named by purl, the same way Syft and Trivy name them, so other tools can
- * match them against vulnerability data.
+ * match them against vulnerability data. An image on a base lists the base's packages too (it
+ * contains them), marked as the base's and without a .deb checksum, which the base does not record.
  */
 import { hexOf } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
 import type { LockedPackage } from './lock-file.js';
-import { debianDistro, debianPurl, ociPurl } from './purl.js';
+import { baseImagePurl, debianDistro, debianPurl, ociPurl } from './purl.js';
 
 export interface SbomInput {
   service: string;
@@ -21,16 +22,40 @@ export interface SbomInput {
   releaseVersion?: string;
   architecture: string;
   packages: LockedPackage[];
+  base?: SbomBase;
+}
+
+/** The image this one was built on, and the packages it has installed. */
+export interface SbomBase {
+  /** `service@stage` or the digest, as the lock has it. */
+  ref: string;
+  digest: Digest;
+  packages: BasePackage[];
+}
+
+export type BasePackage = Pick<
+  LockedPackage,
+  'name' | 'version' | 'architecture' | 'source' | 'sourceVersion'
+>;
+
+/** One package as the documents list it; `sha256` and `suite` only for the packages herd added. */
+interface SbomPackage extends BasePackage {
+  spdxId: string;
+  sha256?: string;
+  suite?: string;
+  fromBase: boolean;
 }
 
 const noAssertion = 'NOASSERTION';
 
 /** SPDX 2.3: https://spdx.github.io/spdx-spec/v2.3/ (JSON schema: spdx-schema.json in spdx/spdx-spec). */
 export function spdxDocument(input: SbomInput): object {
-  const packages = sortedPackages(input.packages);
+  const packages = sbomPackages(input);
   const distro = distroOf(input);
   const imageId = 'SPDXRef-Image';
+  const baseId = 'SPDXRef-BaseImage';
   const imageHex = hexOf(input.imageDigest);
+  const base = input.base;
   return {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
@@ -59,8 +84,30 @@ export function spdxDocument(input: SbomInput): object {
         ],
         primaryPackagePurpose: 'CONTAINER',
       },
+      ...(base
+        ? [
+            {
+              SPDXID: baseId,
+              name: base.ref,
+              downloadLocation: noAssertion,
+              filesAnalyzed: false,
+              licenseConcluded: noAssertion,
+              licenseDeclared: noAssertion,
+              copyrightText: noAssertion,
+              checksums: [{ algorithm: 'SHA256', checksumValue: hexOf(base.digest) }],
+              externalRefs: [
+                {
+                  referenceCategory: 'PACKAGE-MANAGER',
+                  referenceType: 'purl',
+                  referenceLocator: baseImagePurl(base.ref, base.digest),
+                },
+              ],
+              primaryPackagePurpose: 'CONTAINER',
+            },
+          ]
+        : []),
       ...packages.map((pkg) => ({
-        SPDXID: spdxIdOf(pkg),
+        SPDXID: pkg.spdxId,
         name: pkg.name,
         versionInfo: pkg.version,
         supplier: 'Organization: Debian',
@@ -70,7 +117,10 @@ export function spdxDocument(input: SbomInput): object {
         licenseConcluded: noAssertion,
         licenseDeclared: noAssertion,
         copyrightText: noAssertion,
-        checksums: [{ algorithm: 'SHA256', checksumValue: pkg.sha256 }],
+        ...(pkg.sha256 ? { checksums: [{ algorithm: 'SHA256', checksumValue: pkg.sha256 }] } : {}),
+        ...(pkg.fromBase && base
+          ? { comment: `installed in the base image ${base.ref} (${base.digest})` }
+          : {}),
         externalRefs: [
           {
             referenceCategory: 'PACKAGE-MANAGER',
@@ -83,10 +133,14 @@ export function spdxDocument(input: SbomInput): object {
     ],
     relationships: [
       { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: imageId },
+      // §11.1: "SPDXRef-A is an ancestor (same lineage but pre-dates) SPDXRef-B".
+      ...(base
+        ? [{ spdxElementId: baseId, relationshipType: 'ANCESTOR_OF', relatedSpdxElement: imageId }]
+        : []),
       ...packages.map((pkg) => ({
         spdxElementId: imageId,
         relationshipType: 'CONTAINS',
-        relatedSpdxElement: spdxIdOf(pkg),
+        relatedSpdxElement: pkg.spdxId,
       })),
     ],
   };
@@ -94,7 +148,8 @@ export function spdxDocument(input: SbomInput): object {
 
 /** CycloneDX 1.5: https://cyclonedx.org/docs/1.5/json/ */
 export function cycloneDxDocument(input: SbomInput): object {
-  const packages = sortedPackages(input.packages);
+  const packages = sbomPackages(input);
+  const base = input.base;
   const distro = distroOf(input);
   const imageRef = 'image';
   const purls = packages.map((pkg) => debianPurl(pkg, { distro }));
@@ -113,6 +168,21 @@ export function cycloneDxDocument(input: SbomInput): object {
         ...(input.version ? { version: input.version } : {}),
         hashes: [{ alg: 'SHA-256', content: hexOf(input.imageDigest) }],
         purl: ociPurl(input.service, input.imageDigest),
+        ...(base
+          ? {
+              pedigree: {
+                ancestors: [
+                  {
+                    type: 'container',
+                    'bom-ref': 'base-image',
+                    name: base.ref,
+                    hashes: [{ alg: 'SHA-256', content: hexOf(base.digest) }],
+                    purl: baseImagePurl(base.ref, base.digest),
+                  },
+                ],
+              },
+            }
+          : {}),
       },
     },
     components: packages.map((pkg, index) => ({
@@ -121,11 +191,12 @@ export function cycloneDxDocument(input: SbomInput): object {
       supplier: { name: 'Debian' },
       name: pkg.name,
       version: pkg.version,
-      hashes: [{ alg: 'SHA-256', content: pkg.sha256 }],
+      ...(pkg.sha256 ? { hashes: [{ alg: 'SHA-256', content: pkg.sha256 }] } : {}),
       purl: purls[index],
       properties: [
         { name: 'herd:debian:source', value: pkg.source },
-        { name: 'herd:debian:suite', value: pkg.suite },
+        ...(pkg.suite ? [{ name: 'herd:debian:suite', value: pkg.suite }] : []),
+        ...(pkg.fromBase && base ? [{ name: 'herd:base', value: base.digest }] : []),
       ],
     })),
     // Only the image's edges are known: the lock does not keep the packages' own dependency graph,
@@ -148,10 +219,12 @@ export function uuidFromDigest(digest: Digest): string {
 
 /**
  * SPDX ids allow only letters, digits, `.` and `-` (§7.2). Other characters become `-<HEX>`:
- * Debian names are lowercase, so the uppercase escape cannot collide with a real name.
+ * Debian names are lowercase, so the uppercase escape cannot collide with a real name. A name that
+ * is there for two architectures (a base's multiarch package) gets the architecture too.
  */
-function spdxIdOf(pkg: LockedPackage): string {
-  const safe = pkg.name.replace(/[^A-Za-z0-9.-]/g, (c) => `-${c.charCodeAt(0).toString(16).toUpperCase()}`);
+function spdxIdOf(pkg: BasePackage, options: { withArchitecture: boolean }): string {
+  const text = options.withArchitecture ? `${pkg.name}_${pkg.architecture}` : pkg.name;
+  const safe = text.replace(/[^A-Za-z0-9.-]/g, (c) => `-${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `SPDXRef-Package-deb-${safe}`;
 }
 
@@ -164,10 +237,26 @@ function distroOf(input: SbomInput): string {
   return debianDistro(input.release, input.releaseVersion ? { releaseVersion: input.releaseVersion } : {});
 }
 
-function sortedPackages(packages: LockedPackage[]): LockedPackage[] {
-  return [...packages].sort(
-    (a, b) => compareText(a.name, b.name) || compareText(a.architecture, b.architecture),
+/** The base's packages and the lock's, sorted by name and architecture. */
+function sbomPackages(input: SbomInput): SbomPackage[] {
+  const all: { pkg: BasePackage; locked?: LockedPackage; fromBase: boolean }[] = [
+    ...(input.base?.packages ?? []).map((pkg) => ({ pkg, fromBase: true })),
+    ...input.packages.map((pkg) => ({ pkg, locked: pkg, fromBase: false })),
+  ].sort(
+    (a, b) => compareText(a.pkg.name, b.pkg.name) || compareText(a.pkg.architecture, b.pkg.architecture),
   );
+  const counts = new Map<string, number>();
+  for (const { pkg } of all) counts.set(pkg.name, (counts.get(pkg.name) ?? 0) + 1);
+  return all.map(({ pkg, locked, fromBase }) => ({
+    name: pkg.name,
+    version: pkg.version,
+    architecture: pkg.architecture,
+    source: pkg.source,
+    sourceVersion: pkg.sourceVersion,
+    spdxId: spdxIdOf(pkg, { withArchitecture: (counts.get(pkg.name) ?? 0) > 1 }),
+    ...(locked ? { sha256: locked.sha256, suite: locked.suite } : {}),
+    fromBase,
+  }));
 }
 
 /** Code-unit order, not locale order, so the sort is the same on every host. */

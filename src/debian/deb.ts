@@ -520,7 +520,8 @@ function readDataFiles(entries: TarReadEntry[], context: DebContext): DebFile[] 
   return files;
 }
 
-function rejectionReason(path: Extract<ArchivePath, { kind: 'rejected' }>): string {
+/** Why normalizeArchivePath refused a path, as the end of "entry <path> …"; image layers say it too. */
+export function rejectionReason(path: Extract<ArchivePath, { kind: 'rejected' }>): string {
   switch (path.reason) {
     case 'absolute':
       return 'is absolute, expected a path relative to the root';

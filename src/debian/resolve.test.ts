@@ -433,7 +433,109 @@ describe('resolvePackages', () => {
       ]);
     });
   });
+
+  describe('installed packages', () => {
+    const base = (name: string, version: string, fields: Partial<PackageRecord> = {}) =>
+      pkg(name, version, { suite: 'installed', filename: '', sha256: '', ...fields });
+
+    it('lets installed packages satisfy dependencies without adding them again', () => {
+      const universe = [pkg('app', '1', { depends: 'libc6 (>= 2.30)' }), pkg('libc6', '2.36')];
+
+      const resolution = resolvePackages(universe, ['app', 'libc6'], {
+        ...amd64,
+        installed: [base('libc6', '2.36')],
+      });
+
+      assert.deepEqual(
+        resolution.packages.map((p) => p.name),
+        ['app'],
+      );
+      assert.deepEqual([...resolution.reasons], [['app', 'requested']]);
+      assert.deepEqual(resolution.held, []);
+    });
+
+    it('keeps an installed package at its version when the archive has a newer one, and reports it held', () => {
+      const universe = [pkg('app', '1', { depends: 'libc6' }), pkg('libc6', '2.36-9+deb12u4')];
+
+      const resolution = resolvePackages(universe, ['app'], {
+        ...amd64,
+        installed: [base('libc6', '2.36-9')],
+      });
+
+      assert.deepEqual(selectedOf(resolution), ['app=1']);
+      assert.deepEqual(
+        resolution.held.map((h) => `${h.installed.name} ${h.installed.version} < ${h.available.version}`),
+        ['libc6 2.36-9 < 2.36-9+deb12u4'],
+      );
+    });
+
+    it('refuses a dependency that only a newer version than the installed one satisfies', () => {
+      const universe = [pkg('app', '1', { depends: 'libc6 (>= 2.37)' }), pkg('libc6', '2.37')];
+
+      assert.throws(
+        () => resolvePackages(universe, ['app'], { ...amd64, installed: [base('libc6', '2.36')] }),
+        (error: { code?: string; message?: string }) => {
+          assert.equal(error.code, 'DEPENDENCY_UNSATISFIABLE');
+          assert.match(error.message ?? '', /libc6 2\.36 is installed in the base image/);
+          return true;
+        },
+      );
+    });
+
+    it('refuses a pin that the installed version does not meet, and accepts one that it does', () => {
+      const universe = [pkg('libc6', '2.36'), pkg('libc6', '2.37', { suite: 'trixie' })];
+      const options = { ...amd64, installed: [base('libc6', '2.36')] };
+
+      assert.throws(() => resolvePackages(universe, ['libc6=2.37'], options), { code: 'PACKAGE_CONFLICT' });
+      assert.throws(() => resolvePackages(universe, ['libc6/trixie'], options), { code: 'PACKAGE_CONFLICT' });
+      assert.deepEqual(selected(universe, ['libc6=2.36'], options), []);
+      assert.deepEqual(selected(universe, ['libc6/bookworm'], options), []);
+    });
+
+    it('lets an installed package answer a virtual name and a requested one', () => {
+      const universe = [pkg('app', '1', { depends: 'awk' }), pkg('gawk', '5.2', { provides: 'awk' })];
+
+      const resolution = resolvePackages(universe, ['app', 'awk'], {
+        ...amd64,
+        installed: [base('mawk', '1.3', { provides: 'awk' })],
+      });
+
+      assert.deepEqual(selectedOf(resolution), ['app=1']);
+    });
+
+    it('refuses a new package that conflicts with an installed one, naming the base', () => {
+      const universe = [pkg('postfix', '3.7', { conflicts: 'mail-transport-agent' })];
+
+      assert.throws(
+        () =>
+          resolvePackages(universe, ['postfix'], {
+            ...amd64,
+            installed: [base('exim4', '4.96', { provides: 'mail-transport-agent' })],
+          }),
+        (error: { code?: string; message?: string }) => {
+          assert.equal(error.code, 'PACKAGE_CONFLICT');
+          assert.match(error.message ?? '', /exim4 \(installed in the base image\)/);
+          return true;
+        },
+      );
+    });
+
+    it('does not follow the dependencies of installed packages', () => {
+      const universe = [pkg('app', '1'), pkg('libfoo', '1')];
+
+      const resolution = resolvePackages(universe, ['app'], {
+        ...amd64,
+        installed: [base('tool', '1', { depends: 'libfoo, not-in-the-archive' })],
+      });
+
+      assert.deepEqual(selectedOf(resolution), ['app=1']);
+    });
+  });
 });
+
+function selectedOf(resolution: { packages: PackageRecord[] }): string[] {
+  return resolution.packages.map((p) => `${p.name}=${p.version}`);
+}
 
 function shuffle<T>(items: readonly T[], random: () => number): T[] {
   const copy = [...items];

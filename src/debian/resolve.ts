@@ -8,6 +8,10 @@
  * candidate instead. The search is depth-first over the choices alternatives and virtual packages
  * leave open, trying them in a fixed preference order and backtracking on a conflict or an
  * unsatisfiable dependency, so the result is a pure function of the input.
+ *
+ * Packages already installed (a base image's) are selected from the start and are the only
+ * candidate of their name: they satisfy what their version satisfies, and are never replaced,
+ * upgraded or added again. A newer version in the archive is reported as held, not taken.
  */
 import { DebianError } from './errors.js';
 import {
@@ -33,16 +37,29 @@ export interface ResolveOptions {
    * maintainer scripts use (base-files needs awk only in postinst, which herd never runs).
    */
   withoutDependencies?: readonly string[];
+  /**
+   * Packages already in the image, e.g. a base image's (their `suite`, `filename` and `sha256` are
+   * not read). Their own dependencies are not followed: the base is taken as it was built.
+   */
+  installed?: readonly PackageRecord[];
+}
+
+/** An installed package that the archive has a newer candidate of; it stays at its installed version. */
+export interface HeldPackage {
+  installed: PackageRecord;
+  available: PackageRecord;
 }
 
 export interface Resolution {
-  /** Every selected package, one per name, sorted by name. */
+  /** Every selected package, one per name, sorted by name; installed packages are not repeated here. */
   packages: PackageRecord[];
   /**
    * Why each package is there, keyed and ordered by name: `requested`, `requested via awk`
    * (a virtual name was requested), or `depends of curl`, `pre-depends of dpkg via awk`, `recommends of x`.
    */
   reasons: Map<string, string>;
+  /** Installed packages the archive has newer versions of, sorted by name; empty without `installed`. */
+  held: HeldPackage[];
 }
 
 /**
@@ -59,10 +76,13 @@ export function resolvePackages(
   candidates.pin(parsed);
   const search = new Search(candidates);
   const state = search.run(search.initialState(parsed));
-  const names = [...state.selected.keys()].sort(compareNames);
+  const names = [...state.selected.keys()]
+    .filter((name) => !(state.selected.get(name) as Selection).pull.installed)
+    .sort(compareNames);
   return {
     packages: names.map((name) => (state.selected.get(name) as Selection).record),
     reasons: new Map(names.map((name) => [name, describePull((state.selected.get(name) as Selection).pull)])),
+    held: candidates.held(),
   };
 }
 
@@ -87,11 +107,12 @@ interface Option {
   via?: string;
 }
 
-/** Who pulled a package in; no `by` means it was requested. */
+/** Who pulled a package in; no `by` means it was requested, `installed` that it was there already. */
 interface Pull {
   by?: string;
   field?: DependencyField;
   via?: string;
+  installed?: true;
 }
 
 interface Selection {
@@ -145,6 +166,8 @@ class CandidateTable {
   readonly recommends: boolean;
   readonly suites: string[];
   private readonly withoutDependencies: ReadonlySet<string>;
+  /** Installed records by name; each is the candidate of its name, whatever the archive offers. */
+  readonly installed = new Map<string, PackageRecord>();
   /** All eligible records per name, best first. */
   private readonly versions = new Map<string, PackageRecord[]>();
   private readonly otherArchitectures = new Map<string, Set<string>>();
@@ -187,6 +210,23 @@ class CandidateTable {
       );
       this.candidates.set(name, list[0] as PackageRecord);
     }
+    for (const record of options.installed ?? []) {
+      if (record.architecture !== this.architecture && record.architecture !== 'all') continue;
+      this.installed.set(record.name, record);
+      this.candidates.set(record.name, record);
+    }
+  }
+
+  /** The archive's best record of each installed name, where it is newer than the installed one. */
+  held(): HeldPackage[] {
+    const held: HeldPackage[] = [];
+    for (const [name, installed] of this.installed) {
+      const available = this.versions.get(name)?.[0];
+      if (available && compareDebianVersions(available.version, installed.version) > 0) {
+        held.push({ installed, available });
+      }
+    }
+    return held.sort((a, b) => compareNames(a.installed.name, b.installed.name));
   }
 
   /** `name=version` and `name/suite` replace the candidate for that name, for the whole resolution. */
@@ -194,6 +234,11 @@ class CandidateTable {
     const pinnedBy = new Map<string, PackageRequest>();
     for (const request of requests) {
       if (request.version === undefined && request.suite === undefined) continue;
+      const installed = this.installed.get(request.name);
+      if (installed) {
+        this.checkInstalledPin(request, installed);
+        continue;
+      }
       const list = this.versions.get(request.name) ?? [];
       const record = list.find((r) =>
         request.version !== undefined
@@ -219,6 +264,22 @@ class CandidateTable {
       pinnedBy.set(request.name, request);
       this.candidates.set(request.name, record);
     }
+  }
+
+  /**
+   * A pin is a demand, not a preference: one that an installed package does not meet fails, since
+   * the installed version is never replaced and taking it instead would ignore what was asked.
+   */
+  private checkInstalledPin(request: PackageRequest, installed: PackageRecord): void {
+    const wanted =
+      request.version ?? this.versions.get(request.name)?.find((r) => r.suite === request.suite)?.version;
+    if (wanted !== undefined && compareDebianVersions(wanted, installed.version) === 0) return;
+    const offered =
+      request.suite === undefined ? '' : ` (${request.suite} has ${wanted ?? `no ${request.name}`})`;
+    throw new DebianError(
+      'PACKAGE_CONFLICT',
+      `requested ${request.text}${offered}, but the base image has ${request.name} ${installed.version} installed, and its packages are never replaced; drop the pin or rebuild the base`,
+    );
   }
 
   candidate(name: string): PackageRecord | undefined {
@@ -328,7 +389,14 @@ class CandidateTable {
     const real = this.candidates.get(relation.name);
     const providers = this.providersOf(relation.name).filter((p) => p.record.name !== relation.name);
     const parts: string[] = [];
-    if (real) {
+    if (real && this.installed.get(real.name) === real) {
+      const newer = (list ?? []).filter((r) => compareDebianVersions(r.version, real.version) > 0);
+      const also =
+        newer.length > 0
+          ? `; the archive's ${newer.map((r) => `${r.version} (${r.suite})`).join(', ')} is not taken`
+          : '';
+      parts.push(`${real.name} ${real.version} is installed in the base image and is never upgraded${also}`);
+    } else if (real) {
       const qualifier = relation.archQualifier;
       if (qualifier && !this.satisfiesArchQualifier(real, qualifier, 'depends')) {
         parts.push(
@@ -424,6 +492,10 @@ class Search {
   /** Requested packages are selected before any dependency, so alternatives prefer what was asked for. */
   initialState(requests: readonly PackageRequest[]): SearchState {
     const state: SearchState = { selected: new Map(), queue: [], next: 0, nextNeed: 0 };
+    // Not queued: the base's own dependencies were its build's business, and are not followed again.
+    for (const record of this.candidates.installed.values()) {
+      state.selected.set(record.name, { record, pull: { installed: true } });
+    }
     const real = requests
       .filter((r) => this.candidates.candidate(r.name))
       .sort((a, b) => compareNames(a.name, b.name));
@@ -607,7 +679,7 @@ function chainOf(name: string, context: { state: SearchState; pull?: Pull }): st
     pull = context.state.selected.get(pull.by)?.pull;
   }
   const via = pull?.via ? ` via ${pull.via}` : '';
-  names[0] = `${names[0]} (requested${via})`;
+  names[0] = `${names[0]} (${pull?.installed ? 'installed in the base image' : `requested${via}`})`;
   return names.join(' → ');
 }
 

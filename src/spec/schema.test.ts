@@ -189,6 +189,47 @@ describe('the herd.yaml v1 schema', () => {
     ]);
   });
 
+  it('reads image.from as a catalog release at production by default, at a named stage, or as a digest', () => {
+    const digest = `sha256:${'ab'.repeat(32)}`;
+
+    const byService = parse('image: { from: base, packages: [curl] }');
+    const byStage = parse('image: { from: base@candidate, packages: [curl] }');
+    const byDigest = parse(`image: { from: "${digest}", packages: [curl] }`);
+
+    assert.deepEqual(byService.image.from, { kind: 'release', service: 'base', stage: 'production' });
+    assert.deepEqual(byStage.image.from, { kind: 'release', service: 'base', stage: 'candidate' });
+    assert.deepEqual(byDigest.image.from, { kind: 'digest', digest });
+    assert.equal(parse().image.from, undefined);
+  });
+
+  it('lets an image on a base leave packages out, and only then', () => {
+    const onBase = parse('image: { from: base }');
+    const empty = parse('image: { from: base, packages: [] }');
+    const alone = rejection('image: { release: bookworm }');
+
+    assert.deepEqual(onBase.image.packages, []);
+    assert.deepEqual(empty.image.packages, []);
+    assert.deepEqual(messagesOf(alone), ['image: missing required field "packages"']);
+  });
+
+  it('rejects a base that is neither a service nor a digest, at its line and column', () => {
+    const stage = rejection('image: { from: base@prod }');
+    const digest = rejection('image: { from: "sha256:abc" }');
+    const tag = rejection('image:', '  from: debian:bookworm', '  packages: [curl]');
+
+    assert.deepEqual(messagesOf(stage), [
+      'image.from: expected a stage after "@" (candidate, accepted or production), got "base@prod"',
+    ]);
+    assert.deepEqual(messagesOf(digest), [
+      'image.from: expected a digest sha256:<64 lowercase hex digits>, got "sha256:abc"',
+    ]);
+    assert.deepEqual(
+      tag.problems.map((problem) => [problem.line, problem.col]),
+      [[4, 9]],
+    );
+    assert.match(messagesOf(tag)[0] ?? '', /pull a registry image first and name it by digest/);
+  });
+
   it('rejects a service name that is not a DNS label', () => {
     const error = rejectionOf('apiVersion: herd/v1\nservice: Hello_World\nimage: { packages: [nodejs] }\n');
 

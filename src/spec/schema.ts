@@ -98,8 +98,68 @@ function packageNameOf(request: string): string {
   return request.split(/[=/]/, 1)[0] ?? request;
 }
 
-const RawImage = fields(
+/** Catalog stages a base may come from (src/catalog/stages.ts has the same; this folder is a leaf). */
+export const baseImageStages: readonly types.BaseImageStage[] = ['candidate', 'accepted', 'production'];
+
+const baseImageExpectation =
+  'a base image: a catalog service such as base or base@accepted, or a digest sha256:<64 hex digits>';
+
+/** `sha256:<hex>`, or `<service>[@<stage>]` with the stage `production` when left out. */
+const BaseImage = z
+  .string(expecting(baseImageExpectation))
+  .superRefine((value, ctx) => {
+    const problem = baseImageProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', input: value, message: problem });
+  })
+  .transform((value): types.BaseImageRef => {
+    if (value.startsWith('sha256:')) return { kind: 'digest', digest: value as `sha256:${string}` };
+    const [service = value, stage = 'production'] = value.split('@');
+    return { kind: 'release', service, stage: stage as types.BaseImageStage };
+  });
+
+function baseImageProblem(value: string): string | undefined {
+  if (/^sha256:[0-9a-f]{64}$/.test(value)) return undefined;
+  const got = describeValue(value);
+  if (value.startsWith('sha256:')) return `expected a digest sha256:<64 lowercase hex digits>, got ${got}`;
+  const [service = '', stage, ...rest] = value.split('@');
+  if (rest.length === 0 && serviceNamePattern.test(service)) {
+    if (stage === undefined || (baseImageStages as readonly string[]).includes(stage)) return undefined;
+    return `expected a stage after "@" (candidate, accepted or production), got ${got}`;
+  }
+  // A registry reference is the commonest mistake: a tag is resolved once, by herd pull, never here.
+  const hint = /[:/]/.test(value)
+    ? '; herd builds only on images in its catalog or store, so pull a registry image first and name it by digest'
+    : '';
+  return `expected ${baseImageExpectation}, got ${got}${hint}`;
+}
+
+/** With a base, `packages` may be left out: the image may add only app files to it. */
+function packagesDefaultWithBase(value: unknown): unknown {
+  return isMapping(value) && value.from != null && value.packages == null
+    ? { ...value, packages: [] }
+    : value;
+}
+
+/** An empty package list is fine on a base only; without one there would be nothing to build. */
+const packagesWithoutBase = z.superRefine(
+  (value: unknown, ctx) => {
+    if (!isMapping(value) || value.from != null) return;
+    if (Array.isArray(value.packages) && value.packages.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['packages'],
+        input: value.packages,
+        message: `expected a non-empty list of Debian package names, got ${describeValue(value.packages)}`,
+      });
+    }
+  },
+  // Reported together with every other problem, like a missing field.
+  { when: () => true },
+);
+
+const RawImageFields = fields(
   {
+    from: optional(BaseImage),
     distribution: optional(
       z.literal('debian', expecting('"debian", the only distribution herd builds from')),
     ),
@@ -113,7 +173,6 @@ const RawImage = fields(
     packages: listOf(
       pattern(packageRequestPattern, 'a package name (name, name=version or name/suite)'),
       'a non-empty list of Debian package names',
-      { nonEmpty: true },
     ).check(uniqueItems(packageNameOf, (name) => `package "${name}"`)),
     recommends: optional(flag()),
     exclude: optional(listOf(pathPattern, 'a list of path patterns')),
@@ -121,9 +180,11 @@ const RawImage = fields(
     keep: optional(listOf(pathPattern, 'a list of path patterns')),
   },
   'a mapping of image fields',
-);
+).check(packagesWithoutBase);
 
-type RawImage = z.output<typeof RawImage>;
+const RawImage = z.preprocess(packagesDefaultWithBase, RawImageFields);
+
+type RawImage = z.output<typeof RawImageFields>;
 
 /** Named repositories replace the host's sources, so they decide the suites unless the spec does. */
 function suitesOf(raw: RawImage): string[] {
@@ -168,6 +229,7 @@ const Image = RawImage.superRefine(checkImageSources, whenValid).transform((raw)
   // The user's lists add to the defaults; `excludeDefaults: false` makes them the whole lists.
   const withDefaults = raw.excludeDefaults ?? true;
   return {
+    ...(raw.from ? { from: raw.from } : {}),
     distribution: 'debian',
     release: raw.release ?? defaultRelease,
     suites: suitesOf(raw),

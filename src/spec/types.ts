@@ -23,6 +23,8 @@ export interface Spec {
 }
 
 export interface ImageSpec {
+  /** The image this one builds on; absent for an image made from packages alone. */
+  from?: BaseImageRef;
   distribution: 'debian';
   /** Release codename, e.g. bookworm. Used for purls and vulnerability matching. */
   release: string;
@@ -32,6 +34,7 @@ export interface ImageSpec {
   architecture: string;
   /** When absent, the repositories come from the host's apt sources. */
   repositories?: RepositorySpec[];
+  /** Empty only when `from` is given: an image may add nothing but app files to its base. */
   packages: string[];
   recommends: boolean;
   /** Glob patterns of image paths left out of the image. */
@@ -39,6 +42,17 @@ export interface ImageSpec {
   /** Glob patterns that win over `exclude` (copyright files by default). */
   keep: string[];
 }
+
+/** Catalog stages, in the order a release moves through them (src/catalog/stages.ts keeps the same). */
+export type BaseImageStage = 'candidate' | 'accepted' | 'production';
+
+/**
+ * `image.from`: a base image named by digest (it must be in the local store), or by a service's
+ * current release at a stage of the catalog. Either way the lock pins the digest it resolved to.
+ */
+export type BaseImageRef =
+  | { kind: 'digest'; digest: `sha256:${string}` }
+  | { kind: 'release'; service: string; stage: BaseImageStage };
 
 export interface RepositorySpec {
   uri: string;

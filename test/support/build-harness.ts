@@ -5,6 +5,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BaseImageSource } from '../../src/build/base-image.js';
 import { type BuiltImage, buildImage } from '../../src/build/build-image.js';
 import { DebCache, UnpackedDebCache } from '../../src/build/deb-cache.js';
 import { LayerCache } from '../../src/build/layer-cache.js';
@@ -34,17 +35,54 @@ export interface LockedBuild {
   home: string;
 }
 
-export async function lockSpec(specDir: string): Promise<{ loaded: LoadedSpec; lock: Lock }> {
+/** A spec with `image.from` needs the store its base is in, and a source for catalog references. */
+export interface BaseOptions {
+  store?: LayoutStore;
+  baseSource?: BaseImageSource;
+}
+
+export async function lockSpec(
+  specDir: string,
+  options: BaseOptions = {},
+): Promise<{ loaded: LoadedSpec; lock: Lock }> {
   const loaded = await loadSpec(specDir);
-  const lock = await resolveLock(loaded, { fetcher: new HttpFetcher(), sources: sourcesForSpec(loaded) });
+  const lock = await resolveLock(loaded, {
+    fetcher: new HttpFetcher(),
+    sources: sourcesForSpec(loaded),
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.baseSource ? { baseSource: options.baseSource } : {}),
+  });
   return { loaded, lock };
 }
 
-export async function lockAndBuild(specDir: string, options: { home?: string } = {}): Promise<LockedBuild> {
-  const { loaded, lock } = await lockSpec(specDir);
-  const home = options.home ?? (await freshHome());
+export async function openHomeStore(home: string): Promise<LayoutStore> {
   const store = new LayoutStore(join(home, 'store'));
   await store.init();
+  return store;
+}
+
+export async function lockAndBuild(
+  specDir: string,
+  options: { home?: string; baseSource?: BaseImageSource } = {},
+): Promise<LockedBuild> {
+  const home = options.home ?? (await freshHome());
+  const store = await openHomeStore(home);
+  const { loaded, lock } = await lockSpec(specDir, {
+    store,
+    ...(options.baseSource ? { baseSource: options.baseSource } : {}),
+  });
+  return buildLocked({ loaded, lock }, { home, store });
+}
+
+/** Builds from a given lock, as `herd build` does when herd.lock exists. */
+export async function buildLocked(
+  locked: { loaded: LoadedSpec; lock: Lock },
+  options: { home: string; store?: LayoutStore },
+): Promise<LockedBuild> {
+  const { loaded, lock } = locked;
+  const { home } = options;
+  const specDir = loaded.dir;
+  const store = options.store ?? (await openHomeStore(home));
   const debCache = new DebCache(join(home, 'cache', 'debs'));
   const image = await buildImage(loaded, lock, {
     store,
