@@ -141,7 +141,6 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     ...imageDescriptor,
     platform: { architecture: spec.image.architecture, os: 'linux' },
   };
-  await options.store.addManifest(image, { refName });
 
   progress.step('attaching the file manifest, SBOMs and provenance');
   const manifestDoc = fileManifestOf(tree);
@@ -184,6 +183,8 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     });
     attachments.push({ artifactType, digest: descriptor.digest });
   }
+  // The image is named last: until then it is unreachable blobs, never an image without its SBOMs.
+  await options.store.addManifest(image, { refName });
 
   const baseLayers = base?.layers ?? [];
   return {

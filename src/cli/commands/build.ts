@@ -1,6 +1,7 @@
 import { buildImage } from '../../build/build-image.js';
 import { readLock, writeLock } from '../../build/lock-file.js';
 import { resolveLock } from '../../build/resolve-lock.js';
+import { catalogBaseSource } from '../catalog-base-source.js';
 import { formatBytes } from '../format.js';
 import { herdVersion } from '../herd-version.js';
 import { openSpec, openStore, sourceDateEpochFromEnv } from '../spec-context.js';
@@ -11,14 +12,24 @@ import { terminalProgress } from '../terminal-progress.js';
 export async function buildCommand(specPath: string, options: { json?: boolean }): Promise<number> {
   const progress = terminalProgress();
   const context = await openSpec(specPath);
+  const { store, debCache, layerCache, unpackedCache } = await openStore();
   let lock = await readLock(context.lockPath);
   if (!lock) {
     progress.step(`no herd.lock yet: resolving ${context.loaded.spec.image.packages.join(', ')}`);
-    lock = await resolveLock(context.loaded, { fetcher: context.fetcher, sources: context.sources });
+    const state = openState();
+    try {
+      lock = await resolveLock(context.loaded, {
+        fetcher: context.fetcher,
+        sources: context.sources,
+        store,
+        baseSource: catalogBaseSource(state.catalog),
+      });
+    } finally {
+      state.close();
+    }
     await writeLock(context.lockPath, lock);
     progress.step(`wrote ${context.lockPath} (${lock.packages.length} packages)`);
   }
-  const { store, debCache, layerCache, unpackedCache } = await openStore();
   const epoch = sourceDateEpochFromEnv();
   const image = await buildImage(context.loaded, lock, {
     store,

@@ -1,11 +1,25 @@
-import { describeLockChange, diffLocks, readLock, writeLock } from '../../build/lock-file.js';
+import { describeLockChange, diffLocks, type Lock, readLock, writeLock } from '../../build/lock-file.js';
 import { resolveLock } from '../../build/resolve-lock.js';
-import { openSpec } from '../spec-context.js';
+import { catalogBaseSource } from '../catalog-base-source.js';
+import { openSpec, openStore } from '../spec-context.js';
+import { openState } from '../state-context.js';
 
 /** `herd lock [spec] [--check]`. With --check, exits 1 when the archive has moved on from the lock. */
 export async function lockCommand(specPath: string, options: { check?: boolean }): Promise<number> {
   const context = await openSpec(specPath);
-  const fresh = await resolveLock(context.loaded, { fetcher: context.fetcher, sources: context.sources });
+  const { store } = await openStore();
+  const state = openState();
+  let fresh: Lock;
+  try {
+    fresh = await resolveLock(context.loaded, {
+      fetcher: context.fetcher,
+      sources: context.sources,
+      store,
+      baseSource: catalogBaseSource(state.catalog),
+    });
+  } finally {
+    state.close();
+  }
   if (options.check) {
     const current = await readLock(context.lockPath);
     if (!current) {
