@@ -19,6 +19,9 @@ for pair in podman:podman runc:runc skopeo:skopeo oci-image-tool:oci-image-tool 
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+# libdpkg-dev: the version-order test builds a comparer on dpkg's own library as its oracle.
+[ -f /usr/include/dpkg/version.h ] || need+=(libdpkg-dev)
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
 # libsodium: the tests check herd's key files against an independent scrypt + secretbox.
 ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.23' || need+=(libsodium23)
 

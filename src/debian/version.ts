@@ -37,8 +37,10 @@ export function parseDebianVersion(version: string): DebianVersion {
   if (colon >= 0) {
     const epochText = text.slice(0, colon);
     if (epochText === '') fail('the epoch before ":" is empty');
-    if (!/^\d+$/.test(epochText)) fail(`the epoch "${epochText}" is not a number`);
+    // dpkg parses the epoch with strtol, so a leading sign is accepted: `+1:1.0` equals `1:1.0`.
+    if (!/^[+-]?\d+$/.test(epochText)) fail(`the epoch "${epochText}" is not a number`);
     epoch = Number(epochText);
+    if (epoch < 0) fail(`the epoch ${epochText} is negative`);
     if (epoch > maxEpoch) fail(`the epoch ${epochText} is larger than ${maxEpoch}`);
     rest = text.slice(colon + 1);
   }

@@ -1,0 +1,163 @@
+/**
+ * The Debian security tracker's JSON export (its `data/json` page), read one source package at a
+ * time. The export is written by the tracker's own code (security-tracker, lib/python/security_db.py);
+ * REFERENCE.md ("Debian security tracker JSON") says what each field means. Shape of one member:
+ *
+ *   "<source>": { "<CVE-… or TEMP-…>": { description, scope, debianbug,
+ *     releases: { "<codename>": { status, repositories: { "<suite>": "<version>" },
+ *                                 fixed_version, urgency, nodsa, nodsa_reason } } } }
+ */
+import { z } from 'zod';
+import { parseDebianVersion } from '../../debian/version.js';
+import { VulnDbError } from './errors.js';
+import { bareUrgency } from './severity.js';
+import type { VulnRecord, VulnState, WillNotFixReason } from './types.js';
+
+/** Only the fields matching uses; `repositories`, `scope` and `debianbug` are left unread. */
+const TrackerRelease = z.object({
+  status: z.string(),
+  fixed_version: z.string().nullish(),
+  urgency: z.string().nullish(),
+  nodsa: z.string().nullish(),
+  nodsa_reason: z.string().nullish(),
+});
+export type TrackerRelease = z.infer<typeof TrackerRelease>;
+
+const TrackerIssue = z.object({
+  description: z.string().nullish(),
+  releases: z.record(z.string(), TrackerRelease),
+});
+
+const TrackerSource = z.record(z.string(), TrackerIssue);
+
+export type SkipReason = 'not-affected' | 'undetermined' | 'other-release';
+
+export type TrackerVerdict =
+  | { kind: 'record'; state: VulnState }
+  | { kind: 'skip'; why: Exclude<SkipReason, 'other-release'> }
+  | { kind: 'invalid'; why: string };
+
+/**
+ * What one release's entry means for matching. Pure; the cases follow the tracker's semantics as
+ * trivy-db (pkg/vulnsrc/debian) and vunnel (providers/debian) read them:
+ * - `undetermined` is nobody's verdict yet: not a finding;
+ * - fixed_version `0`: the release was never affected;
+ * - any other fixed_version is a fix, whatever the status says. trivy-db likewise lets a real
+ *   fixed version override a no-dsa or postponed note, which can lag behind a point release;
+ * - `resolved` without a version has nothing left to fix;
+ * - `open`: will-not-fix when the support ended (`end-of-life` urgency) or a no-dsa note says so,
+ *   otherwise unfixed.
+ * The tracker has already folded every suite of the release (bookworm, bookworm-security, …) into
+ * this status and fixed_version, so `repositories` is not needed to decide anything.
+ */
+export function classifyTrackerRelease(release: TrackerRelease): TrackerVerdict {
+  const fixed = release.fixed_version?.trim() ?? '';
+  switch (release.status) {
+    case 'undetermined':
+      return { kind: 'skip', why: 'undetermined' };
+    case 'resolved':
+    case 'open': {
+      if (fixed === '0') return { kind: 'skip', why: 'not-affected' };
+      if (fixed !== '') {
+        const invalid = invalidVersion(fixed);
+        if (invalid) return { kind: 'invalid', why: `fixed_version ${invalid}` };
+        return { kind: 'record', state: { kind: 'fixed', version: fixed } };
+      }
+      if (release.status === 'resolved') return { kind: 'skip', why: 'not-affected' };
+      const reason = willNotFixReason(release);
+      return { kind: 'record', state: reason ? { kind: 'will-not-fix', reason } : { kind: 'open' } };
+    }
+    default:
+      return {
+        kind: 'invalid',
+        why: `status is "${release.status}", expected "resolved", "open" or "undetermined"`,
+      };
+  }
+}
+
+function willNotFixReason(release: TrackerRelease): WillNotFixReason | undefined {
+  if (bareUrgency(release.urgency ?? '') === 'end-of-life') return 'end-of-life';
+  const reason = release.nodsa_reason?.trim().toLowerCase();
+  if (reason === 'ignored' || reason === 'postponed') return reason;
+  // The note's text is free-form ("Minor issue"); that a note exists is what counts.
+  if (release.nodsa != null || (reason !== undefined && reason !== '')) return 'no-dsa';
+  return undefined;
+}
+
+export interface TrackerSourceResult {
+  records: VulnRecord[];
+  skipped: Record<SkipReason, number>;
+  /** Every codename the member mentions, kept or not, so a release asked for can be checked. */
+  codenames: Set<string>;
+}
+
+/**
+ * Maps one top-level member of the export to records for the releases asked for (all when
+ * `releases` is undefined). Throws VULNDB_MALFORMED naming the input, the byte offset and the key.
+ */
+export function trackerSourceToRecords(
+  source: string,
+  value: unknown,
+  options: { releases?: ReadonlySet<string>; location: string; offset: number },
+): TrackerSourceResult {
+  const where = `${options.location}: source package "${source}" (byte ${options.offset})`;
+  const parsed = TrackerSource.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join('.') ?? '';
+    const hint = source === 'id' || source === 'schema_version' ? ' (an OSV record? pass its directory)' : '';
+    throw new VulnDbError(
+      'VULNDB_MALFORMED',
+      `${where}${path ? `, at ${path}` : ''}: ${issue?.message ?? 'unexpected shape'}${hint}`,
+    );
+  }
+  const result: TrackerSourceResult = {
+    records: [],
+    skipped: { 'not-affected': 0, undetermined: 0, 'other-release': 0 },
+    codenames: new Set(),
+  };
+  for (const [id, issue] of Object.entries(parsed.data)) {
+    const description = firstLine(issue.description ?? '');
+    for (const [release, entry] of Object.entries(issue.releases)) {
+      result.codenames.add(release);
+      if (options.releases && !options.releases.has(release)) {
+        result.skipped['other-release']++;
+        continue;
+      }
+      const verdict = classifyTrackerRelease(entry);
+      switch (verdict.kind) {
+        case 'skip':
+          result.skipped[verdict.why]++;
+          break;
+        case 'invalid':
+          throw new VulnDbError('VULNDB_MALFORMED', `${where}, at ${id}.releases.${release}: ${verdict.why}`);
+        case 'record':
+          result.records.push({
+            id,
+            source,
+            release,
+            state: verdict.state,
+            urgency: entry.urgency?.trim() || 'not yet assigned',
+            description,
+          });
+      }
+    }
+  }
+  return result;
+}
+
+/** A description's first line, capped: reports show one line, and the cache need not hold essays. */
+export function firstLine(text: string): string {
+  const line = text.trim().split('\n', 1)[0]?.trim() ?? '';
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+}
+
+/** Why dpkg would refuse `version`, or undefined when it is valid. */
+export function invalidVersion(version: string): string | undefined {
+  try {
+    parseDebianVersion(version);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}

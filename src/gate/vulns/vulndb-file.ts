@@ -1,0 +1,299 @@
+/**
+ * herd's vulnerability cache: the records kept from the tracker or OSV, indexed by (source package,
+ * release codename). The file is line-oriented so that loading it indexes every source package
+ * without parsing every record; a gate looks up only the hundred or so sources of one image.
+ *
+ *   line 1:  {"format":"herd-vulndb/1","bodySha256":"<hex>","meta":{…}}
+ *   then:    <source>\t[{"<id>":"<description>",…},{"<release>":[[id,state,fixedVersion,urgency,extra?],…]}]
+ *
+ * One line per source package, sorted, so the same input always gives the same bytes. The body's
+ * sha256 in the header catches a damaged file at load time rather than in the middle of a gate.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { VulnDbError } from './errors.js';
+import type { SkipReason } from './tracker-format.js';
+import type { VulnRecord, VulnState } from './types.js';
+
+export const vulnDbFormat = 'herd-vulndb/1';
+
+export interface VulnDbMeta {
+  /** The URL or absolute path the data came from. */
+  source: string;
+  inputFormat: 'debian-tracker' | 'osv';
+  /** When `herd vulndb update` read it. */
+  fetchedAt: string;
+  /** When the data itself was last changed, when known: HTTP Last-Modified, the file's mtime, or the newest OSV `modified`. */
+  dataDate?: string;
+  /** Codenames kept, sorted. */
+  releases: string[];
+  /** (source, id, release) records kept. */
+  records: number;
+  /** Distinct ids (CVEs) among them. */
+  vulnerabilities: number;
+  sourcePackages: number;
+  /** Entries read but not kept, by why: they can never be findings, or are for other releases. */
+  skipped: Record<SkipReason, number>;
+}
+
+/** What matching needs: the records of one source package in one release. */
+export interface VulnIndex {
+  recordsFor(source: string, release: string): readonly VulnRecord[];
+}
+
+export interface VulnDb extends VulnIndex {
+  meta: VulnDbMeta;
+}
+
+const noRecords: readonly VulnRecord[] = Object.freeze([]);
+
+/** An in-memory index, for records that are already parsed (tests, small OSV sets). */
+export function vulnIndexFromRecords(records: Iterable<VulnRecord>): VulnIndex {
+  const byKey = new Map<string, VulnRecord[]>();
+  for (const record of records) {
+    const key = `${record.source}\t${record.release}`;
+    const list = byKey.get(key);
+    if (list) list.push(record);
+    else byKey.set(key, [record]);
+  }
+  return { recordsFor: (source, release) => byKey.get(`${source}\t${release}`) ?? noRecords };
+}
+
+/** Collects records during an update and writes them out in the cache's format. */
+export class VulnDbBuilder {
+  private readonly bySource = new Map<string, Map<string, VulnRecord[]>>();
+  private readonly ids = new Set<string>();
+  private readonly releases = new Set<string>();
+  private count = 0;
+
+  add(record: VulnRecord): void {
+    let byRelease = this.bySource.get(record.source);
+    if (!byRelease) {
+      byRelease = new Map();
+      this.bySource.set(record.source, byRelease);
+    }
+    const list = byRelease.get(record.release);
+    if (list) list.push(record);
+    else byRelease.set(record.release, [record]);
+    this.ids.add(record.id);
+    this.releases.add(record.release);
+    this.count++;
+  }
+
+  get counts(): Pick<VulnDbMeta, 'records' | 'vulnerabilities' | 'sourcePackages' | 'releases'> {
+    return {
+      records: this.count,
+      vulnerabilities: this.ids.size,
+      sourcePackages: this.bySource.size,
+      releases: [...this.releases].sort(),
+    };
+  }
+
+  /** The whole file. Deterministic: sources, releases and records are sorted. */
+  serialize(meta: VulnDbMeta): string {
+    const lines: string[] = [];
+    for (const source of [...this.bySource.keys()].sort()) {
+      const byRelease = this.bySource.get(source)!;
+      const descriptions: Record<string, string> = {};
+      const releases: Record<string, CachedRecord[]> = {};
+      for (const release of [...byRelease.keys()].sort()) {
+        const records = [...byRelease.get(release)!].sort(compareRecords);
+        releases[release] = records.map((record) => {
+          if (record.description) descriptions[record.id] = record.description;
+          return encodeRecord(record);
+        });
+      }
+      // Records are sorted, so the descriptions' first-seen order is as deterministic as they are.
+      lines.push(`${source}\t${JSON.stringify([descriptions, releases])}`);
+    }
+    const body = lines.join('\n');
+    const header = { format: vulnDbFormat, bodySha256: sha256(body), meta };
+    return `${JSON.stringify(header)}\n${body}\n`;
+  }
+}
+
+/**
+ * A record as stored: `[id, state, fixedVersion, urgency, extra?]`, where state is `fixed`, `open`
+ * or a will-not-fix reason, fixedVersion is empty unless fixed, and extra holds OSV's bounds and
+ * aliases when there are any.
+ */
+type CachedRecord =
+  | [string, CachedState, string, string]
+  | [string, CachedState, string, string, CachedExtra];
+type CachedState = 'fixed' | 'open' | 'no-dsa' | 'ignored' | 'postponed' | 'end-of-life';
+interface CachedExtra {
+  aliases?: string[];
+  introduced?: string;
+  lastAffected?: string;
+}
+
+function encodeRecord(record: VulnRecord): CachedRecord {
+  const state: CachedState = record.state.kind === 'will-not-fix' ? record.state.reason : record.state.kind;
+  const version = record.state.kind === 'fixed' ? record.state.version : '';
+  const extra: CachedExtra = {
+    ...(record.aliases?.length ? { aliases: record.aliases } : {}),
+    ...(record.introduced !== undefined ? { introduced: record.introduced } : {}),
+    ...(record.lastAffected !== undefined ? { lastAffected: record.lastAffected } : {}),
+  };
+  return Object.keys(extra).length > 0
+    ? [record.id, state, version, record.urgency, extra]
+    : [record.id, state, version, record.urgency];
+}
+
+function decodeState(state: CachedState, version: string): VulnState {
+  switch (state) {
+    case 'fixed':
+      return { kind: 'fixed', version };
+    case 'open':
+      return { kind: 'open' };
+    default:
+      return { kind: 'will-not-fix', reason: state };
+  }
+}
+
+const VulnDbHeader = z.object({
+  format: z.literal(vulnDbFormat),
+  bodySha256: z.string().regex(/^[0-9a-f]{64}$/),
+  meta: z.object({
+    source: z.string(),
+    inputFormat: z.enum(['debian-tracker', 'osv']),
+    fetchedAt: z.iso.datetime(),
+    dataDate: z.iso.datetime().optional(),
+    releases: z.array(z.string()),
+    records: z.number().int().nonnegative(),
+    vulnerabilities: z.number().int().nonnegative(),
+    sourcePackages: z.number().int().nonnegative(),
+    skipped: z.object({
+      'not-affected': z.number().int().nonnegative(),
+      undetermined: z.number().int().nonnegative(),
+      'other-release': z.number().int().nonnegative(),
+    }),
+  }),
+});
+
+/**
+ * Reads the cache's bytes into a lazy index: each source package's line is decoded and parsed the
+ * first time it is looked up, so a gate pays for the hundred sources of its image, not for all of
+ * them. Throws VULNDB_CACHE_INVALID when the file is not one herd wrote, or was damaged.
+ */
+export function parseVulnDbFile(bytes: Buffer, options: { path: string }): VulnDb {
+  const invalid = (why: string): never => {
+    throw new VulnDbError(
+      'VULNDB_CACHE_INVALID',
+      `${options.path} is not a usable vulnerability cache: ${why}; run herd vulndb update to rebuild it`,
+    );
+  };
+  const headerEnd = bytes.indexOf(0x0a);
+  if (headerEnd < 0) invalid('it has no header line');
+  let headerJson: unknown;
+  try {
+    headerJson = JSON.parse(bytes.toString('utf8', 0, headerEnd));
+  } catch {
+    invalid('its header is not JSON');
+  }
+  const header = VulnDbHeader.safeParse(headerJson);
+  if (!header.success) {
+    const issue = header.error.issues[0];
+    return invalid(`header ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  // The body is everything between the header line and the final newline.
+  const bodyStart = headerEnd + 1;
+  const bodyEnd =
+    bytes.length > bodyStart && bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
+  const actual = sha256(bytes.subarray(bodyStart, bodyEnd));
+  if (actual !== header.data.bodySha256) {
+    invalid(`its body hashes to sha256:${actual}, the header says sha256:${header.data.bodySha256}`);
+  }
+  const lines = new Map<string, { start: number; end: number }>();
+  for (let start = bodyStart; start < bodyEnd; ) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline < 0 || newline > bodyEnd ? bodyEnd : newline;
+    const tab = bytes.indexOf(0x09, start);
+    if (tab < 0 || tab > end) invalid(`the line at byte ${start} has no source package name`);
+    lines.set(bytes.toString('utf8', start, tab), { start: tab + 1, end });
+    start = end + 1;
+  }
+  const parsed = new Map<string, Map<string, VulnRecord[]>>();
+  const meta = header.data.meta as VulnDbMeta;
+  return {
+    meta,
+    recordsFor(source, release) {
+      let byRelease = parsed.get(source);
+      if (!byRelease) {
+        const line = lines.get(source);
+        if (!line) return noRecords;
+        byRelease = decodeLine(source, bytes.toString('utf8', line.start, line.end));
+        parsed.set(source, byRelease);
+      }
+      return byRelease.get(release) ?? noRecords;
+    },
+  };
+}
+
+function decodeLine(source: string, json: string): Map<string, VulnRecord[]> {
+  const [descriptions, releases] = JSON.parse(json) as [
+    Record<string, string>,
+    Record<string, CachedRecord[]>,
+  ];
+  const byRelease = new Map<string, VulnRecord[]>();
+  for (const [release, cached] of Object.entries(releases)) {
+    byRelease.set(
+      release,
+      cached.map(([id, state, version, urgency, extra]) => ({
+        id,
+        source,
+        release,
+        state: decodeState(state, version),
+        urgency,
+        description: descriptions[id] ?? '',
+        ...extra,
+      })),
+    );
+  }
+  return byRelease;
+}
+
+function compareRecords(a: VulnRecord, b: VulnRecord): number {
+  return compareIds(a.id, b.id) || compareIds(a.introduced ?? '', b.introduced ?? '');
+}
+
+/**
+ * CVE-2024-9999 before CVE-2024-10000: digit runs compare as numbers and everything else by code
+ * unit, so the order never depends on the locale. Allocation-free: updates sort ~10^5 records.
+ */
+export function compareIds(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (isDigitAt(a, i) && isDigitAt(b, j)) {
+      const startA = i;
+      const startB = j;
+      while (a.charCodeAt(i) === 0x30) i++;
+      while (b.charCodeAt(j) === 0x30) j++;
+      let endA = i;
+      let endB = j;
+      while (isDigitAt(a, endA)) endA++;
+      while (isDigitAt(b, endB)) endB++;
+      if (endA - i !== endB - j) return endA - i - (endB - j);
+      for (; i < endA; i++, j++) {
+        if (a.charCodeAt(i) !== b.charCodeAt(j)) return a.charCodeAt(i) - b.charCodeAt(j);
+      }
+      // Same number: the one written with fewer leading zeros first, so that the order stays total.
+      if (endA - startA !== endB - startB) return endA - startA - (endB - startB);
+      continue;
+    }
+    if (a.charCodeAt(i) !== b.charCodeAt(j)) return a.charCodeAt(i) - b.charCodeAt(j);
+    i++;
+    j++;
+  }
+  return a.length - i - (b.length - j);
+}
+
+function isDigitAt(text: string, index: number): boolean {
+  const code = text.charCodeAt(index);
+  return code >= 0x30 && code <= 0x39;
+}
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
