@@ -50,8 +50,8 @@ export const defaultVulndbMaxAgeDays = 7;
 /** herd's rule ids (HERD-H001 hardening, HERD-S001 secrets, HERD-V001 vulnerability data). */
 export const gateRuleIdPattern = /^HERD-[HSV]\d{3}$/;
 
-/** A CVE id, or a Debian security tracker id for an issue without a CVE yet. */
-export const vulnerabilityIdPattern = /^(?:CVE-\d{4}-\d{4,}|TEMP-\d{7}-[0-9A-F]{6})$/;
+/** A CVE id, a Debian tracker id for an issue without a CVE yet, or a Debian advisory (DSA, DLA). */
+export const vulnerabilityIdPattern = /^(?:CVE-\d{4}-\d{4,}|TEMP-\d{7}-[0-9A-F]{6}|D[LT]?SA-\d+-\d+)$/;
 
 const dateExpectation = 'an expiry date YYYY-MM-DD such as 2025-12-31; every waiver expires';
 
@@ -60,19 +60,24 @@ const ExpiryDate = z.string(expecting(dateExpectation)).superRefine((value, ctx)
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   const day = match ? new Date(`${value}T00:00:00Z`) : undefined;
   if (day && !Number.isNaN(day.getTime()) && day.toISOString().startsWith(value)) return;
-  ctx.addIssue({ code: 'custom', input: value, message: `expected ${dateExpectation}, got ${describeValue(value)}` });
+  ctx.addIssue({
+    code: 'custom',
+    input: value,
+    message: `expected ${dateExpectation}, got ${describeValue(value)}`,
+  });
 });
 
-const imageFilePath = z.string(expecting('an absolute file path in the image such as /usr/bin/ping')).superRefine(
-  (value, ctx) => {
-    if (value.startsWith('/') && value !== '/' && posix.normalize(value) === value && !value.includes('\0')) return;
+const imageFilePath = z
+  .string(expecting('an absolute file path in the image such as /usr/bin/ping'))
+  .superRefine((value, ctx) => {
+    if (value.startsWith('/') && value !== '/' && posix.normalize(value) === value && !value.includes('\0'))
+      return;
     ctx.addIssue({
       code: 'custom',
       input: value,
       message: `expected an absolute file path in the image such as /usr/bin/ping, got ${describeValue(value)}`,
     });
-  },
-);
+  });
 
 const RawWaiver = fields(
   {
@@ -97,7 +102,8 @@ const RawWaiver = fields(
       code: 'custom',
       path: ['path'],
       input: raw.path,
-      message: 'a path narrows a rule waiver; a cve waiver covers the vulnerability wherever it is, so remove path',
+      message:
+        'a path narrows a rule waiver; a cve waiver covers the vulnerability wherever it is, so remove path',
     });
   }
 }, whenValid);
@@ -105,7 +111,12 @@ const RawWaiver = fields(
 const Waiver = RawWaiver.transform((raw): GateWaiver => {
   const terms = { reason: raw.reason, owner: raw.owner, expires: raw.expires };
   if (raw.cve !== undefined) return { kind: 'cve', cve: raw.cve, ...terms };
-  return { kind: 'rule', rule: raw.rule ?? '', ...(raw.path !== undefined ? { path: raw.path } : {}), ...terms };
+  return {
+    kind: 'rule',
+    rule: raw.rule ?? '',
+    ...(raw.path !== undefined ? { path: raw.path } : {}),
+    ...terms,
+  };
 });
 
 const Budget = fields(

@@ -1,0 +1,143 @@
+/**
+ * The gate for one image: load what it is made of (the effect), then judge it (pure): hardening
+ * rules for the profile, the secret scan, the vulnerability matches handed in, waivers, verdict.
+ * `storeVerdict` attaches the verdict to the image as a referrer, for signing and for the catalog.
+ */
+import { attachArtifact } from '../oci/attach-artifact.js';
+import { canonicalJson, type LayoutStore } from '../oci/layout-store.js';
+import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
+import { defaultGateSection, type GateSection } from '../spec/gate-section.js';
+import { GateError } from './errors.js';
+import type { Finding, HardeningFinding, Profile } from './findings.js';
+import { debianReleaseOf } from './image-release.js';
+import { type ImageView, loadImageView } from './image-view.js';
+import { rulesFor } from './rules/registry.js';
+import type { RuleContext } from './rules/rule.js';
+import { scanSecrets } from './secrets/scan-secrets.js';
+import { decideVerdict, type Verdict, verdictArtifactType } from './verdict.js';
+import type { VulndbState } from './vulndb-state.js';
+import { vulnerabilityFindings } from './vulnerability-findings.js';
+import {
+  matchVulnerabilities,
+  type VulnDb,
+  type VulnDbAge,
+  type VulnFinding,
+  vulnDbAge,
+} from './vulns/index.js';
+
+export interface EvaluateOptions {
+  /** The spec the image was built from; without it the rules judge the image config alone. */
+  spec?: RuleContext['spec'];
+  /** The spec's validated `gate:` section; defaults when the spec has none. */
+  gate?: GateSection;
+  /** Overrides `gate.profile`, e.g. from `herd gate --profile strict`. */
+  profile?: Profile;
+  /** The matches for this image and the age of the data they came from; absent: not checked. */
+  vulnerabilities?: { findings: readonly VulnFinding[]; age: VulnDbAge };
+  /** From the injected clock: decides waiver expiry and `evaluatedAt`. */
+  now: Date;
+  /** Files above this are counted, not scanned for secrets; 5 MiB by default. */
+  maxSecretFileBytes?: number;
+}
+
+export interface GateOptions extends EvaluateOptions {
+  /** The bytes of the image's herd.lock, checked against its label, for the signed-suites rule. */
+  lockFile?: Uint8Array | string;
+  /**
+   * The loaded vulnerability database (src/gate/vulns `loadVulnDb`): the image's packages are
+   * matched against it. Takes the place of `vulnerabilities`.
+   */
+  vulndb?: VulnDb;
+  /** The Debian release to match in (`spec.image.release`); else the image's os-release or label. */
+  release?: string;
+}
+
+export async function gateImage(store: LayoutStore, digest: string, options: GateOptions): Promise<Verdict> {
+  const view = await loadImageView(
+    store,
+    digest,
+    options.lockFile === undefined ? {} : { lockFile: options.lockFile },
+  );
+  if (!options.vulndb) return evaluateImage(view, options);
+  const release = options.release ?? debianReleaseOf(view);
+  if (release === undefined) {
+    throw new GateError(
+      'RELEASE_UNKNOWN',
+      `image ${view.digest} names no Debian release (no VERSION_CODENAME in its os-release, no debian:<codename> base label); pass the spec's image.release`,
+    );
+  }
+  const findings = matchVulnerabilities(view.packages, options.vulndb, { release });
+  return evaluateImage(view, {
+    ...options,
+    vulnerabilities: { findings, age: vulnDbAge(options.vulndb.meta, { now: options.now }) },
+  });
+}
+
+/** Pure: the verdict for a loaded view. */
+export function evaluateImage(view: ImageView, options: EvaluateOptions): Verdict {
+  const gate = options.gate ?? defaultGateSection;
+  const profile = options.profile ?? gate.profile;
+  const context: RuleContext = { view, gate, ...(options.spec ? { spec: options.spec } : {}) };
+  const hardening = rulesFor(profile).flatMap((rule) =>
+    rule.check(context).map(
+      (result): HardeningFinding => ({
+        kind: 'hardening',
+        rule: rule.id,
+        level: result.level ?? rule.severity,
+        message: result.message,
+        ...(result.location ? { location: result.location } : {}),
+      }),
+    ),
+  );
+  const secrets = scanSecrets(
+    view,
+    options.maxSecretFileBytes === undefined ? {} : { maxFileBytes: options.maxSecretFileBytes },
+  );
+  const recordPaths = new Map(view.packages.map((pkg) => [pkg.name, pkg.recordPath]));
+  const vulnerabilities = vulnerabilityFindings(options.vulnerabilities?.findings ?? [], { recordPaths });
+  const vulndb: VulndbState = options.vulnerabilities
+    ? { kind: 'checked', age: options.vulnerabilities.age, maxAgeDays: gate.vulndb.maxAgeDays }
+    : { kind: 'unchecked' };
+  const findings: Finding[] = [...hardening, ...secrets.findings, ...vulnerabilities];
+  return decideVerdict({
+    image: view.digest,
+    profile,
+    now: options.now,
+    findings,
+    waivers: gate.waivers,
+    vulndb,
+    maxAgeDays: gate.vulndb.maxAgeDays,
+    secretScan: secrets.stats,
+  });
+}
+
+/**
+ * Attaches the verdict to the image it judges. Every run adds one (each has its own `evaluatedAt`);
+ * the annotations let a reader pick the latest or a passing one without fetching the documents.
+ */
+export async function storeVerdict(
+  store: LayoutStore,
+  digest: Digest,
+  verdict: Verdict,
+): Promise<Descriptor> {
+  if (verdict.image !== digest) {
+    throw new GateError(
+      'VERDICT_MISMATCH',
+      `the verdict is about ${verdict.image}, so it cannot be attached to ${digest}`,
+    );
+  }
+  const manifest = await store.getBlob(digest);
+  return attachArtifact(
+    store,
+    { mediaType: MediaType.imageManifest, digest, size: manifest.length },
+    {
+      artifactType: verdictArtifactType,
+      data: Buffer.from(canonicalJson(verdict)),
+      annotations: {
+        'org.opencontainers.image.created': verdict.evaluatedAt,
+        'dev.herd.gate.profile': verdict.profile,
+        'dev.herd.gate.passed': String(verdict.passed),
+      },
+    },
+  );
+}

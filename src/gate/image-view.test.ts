@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { attachArtifact } from '../oci/attach-artifact.js';
+import { sha256Digest } from '../oci/digest.js';
+import { gzipDeterministic } from '../oci/gzip.js';
+import { canonicalJson, LayoutStore } from '../oci/layout-store.js';
+import { type TarEntry, writeTar } from '../oci/tar.js';
+import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
+import { fileManifestArtifactType, loadImageView } from './image-view.js';
+
+const file = (path: string, text: string, mode = 0o644): TarEntry => {
+  const data = Buffer.from(text);
+  return { path, type: 'file', mode, uid: 0, gid: 0, size: data.length, mtime: 0, data };
+};
+const dir = (path: string): TarEntry => ({
+  path,
+  type: 'dir',
+  mode: 0o755,
+  uid: 0,
+  gid: 0,
+  size: 0,
+  mtime: 0,
+});
+const link = (path: string, target: string): TarEntry => ({
+  path,
+  type: 'symlink',
+  mode: 0o777,
+  uid: 0,
+  gid: 0,
+  size: 0,
+  mtime: 0,
+  linkname: target,
+});
+
+const lockText = `${JSON.stringify(
+  {
+    lockVersion: 1,
+    suites: [
+      { suite: 'bookworm', codename: 'bookworm', inRelease: 'a'.repeat(64), signer: 'ABCDEF0123456789' },
+    ],
+    packages: [
+      {
+        name: 'libssl3',
+        version: '3.0.11-1~deb12u2',
+        architecture: 'amd64',
+        source: 'openssl',
+        suite: 'bookworm',
+      },
+    ],
+  },
+  null,
+  2,
+)}\n`;
+
+async function putImage(
+  store: LayoutStore,
+  layers: TarEntry[][],
+  labels: Record<string, string> = {},
+): Promise<Descriptor> {
+  const blobs = await Promise.all(
+    layers.map(async (entries) =>
+      store.putBlob(await gzipDeterministic(writeTar(entries)), MediaType.layerGzip),
+    ),
+  );
+  const config = await store.putJson(
+    {
+      architecture: 'amd64',
+      os: 'linux',
+      config: { User: '65532:65532', Env: ['PATH=/usr/bin'], Labels: labels },
+      rootfs: { type: 'layers', diff_ids: layers.map((entries) => sha256Digest(writeTar(entries))) },
+    },
+    MediaType.imageConfig,
+  );
+  const manifest = await store.putJson(
+    { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: blobs },
+    MediaType.imageManifest,
+  );
+  await store.addManifest(manifest);
+  return manifest;
+}
+
+describe('loading an image view from the store', () => {
+  let store: LayoutStore;
+  let image: Descriptor;
+
+  before(async () => {
+    store = new LayoutStore(join(await mkdtemp(join(tmpdir(), 'herd-gate-view-')), 'store'));
+    await store.init();
+    image = await putImage(
+      store,
+      [
+        [
+          link('bin', 'usr/bin'),
+          dir('usr/'),
+          dir('usr/bin/'),
+          file('usr/bin/openssl', 'elf', 0o755),
+          file('usr/bin/old-tool', 'old', 0o755),
+          dir('var/lib/dpkg/status.d/'),
+          file(
+            'var/lib/dpkg/status.d/libssl3',
+            'Package: libssl3\nSource: openssl (3.0.11-1~deb12u2)\nVersion: 3.0.11-1~deb12u2+b1\nArchitecture: amd64\nInstalled-Size: 6240\n',
+          ),
+          file('var/lib/dpkg/status.d/libssl3.md5sums', `${'0'.repeat(32)}  bin/openssl\n`),
+        ],
+        [file('usr/bin/.wh.old-tool', ''), file('app/server.js', 'listen()\n')],
+      ],
+      { 'dev.herd.lock.digest': sha256Digest(lockText) },
+    );
+  });
+
+  it('applies the layers, whiteouts included, and keeps the config', async () => {
+    const view = await loadImageView(store, image.digest);
+
+    assert.equal(view.digest, image.digest);
+    assert.equal(view.config.config.User, '65532:65532');
+    assert.ok(view.files.has('/app/server.js'));
+    assert.ok(!view.files.has('/usr/bin/old-tool'));
+    assert.equal(view.files.get('/usr/bin/openssl')?.data?.toString(), 'elf');
+  });
+
+  it('reads packages from status.d, with their source, and which files each one owns', async () => {
+    const view = await loadImageView(store, image.digest);
+
+    assert.deepEqual(view.packages, [
+      {
+        name: 'libssl3',
+        version: '3.0.11-1~deb12u2+b1',
+        architecture: 'amd64',
+        source: 'openssl',
+        sourceVersion: '3.0.11-1~deb12u2',
+        installedSizeKiB: 6240,
+        recordPath: '/var/lib/dpkg/status.d/libssl3',
+      },
+    ]);
+    assert.equal(
+      view.owners.get('/usr/bin/openssl'),
+      'libssl3',
+      'bin/openssl is /usr/bin/openssl under merged /usr',
+    );
+    assert.equal(view.owners.get('/app/server.js'), undefined);
+  });
+
+  it('reports the file manifest as missing when none is attached', async () => {
+    assert.deepEqual((await loadImageView(store, image.digest)).fileManifest, { kind: 'missing' });
+  });
+
+  it('takes the suites from the lock when the lock is the one the image names', async () => {
+    const lockedImage = await putImage(
+      store,
+      [
+        [
+          file(
+            'var/lib/dpkg/status.d/libssl3',
+            'Package: libssl3\nVersion: 3.0.11-1~deb12u2\nArchitecture: amd64\n',
+          ),
+        ],
+      ],
+      {
+        'dev.herd.lock.digest': sha256Digest(lockText),
+      },
+    );
+
+    const view = await loadImageView(store, lockedImage.digest, { lockFile: lockText });
+
+    assert.equal(view.packages[0]?.suite, 'bookworm');
+    assert.deepEqual(view.lock?.suites, [{ suite: 'bookworm', signer: 'ABCDEF0123456789' }]);
+  });
+
+  it('refuses a lock that is not the one the image was built from', async () => {
+    await assert.rejects(loadImageView(store, image.digest, { lockFile: `${lockText} ` }), {
+      code: 'LOCK_MISMATCH',
+    });
+  });
+
+  it('says an unknown digest is unknown, naming it', async () => {
+    const unknown = sha256Digest('no such image');
+
+    await assert.rejects(loadImageView(store, unknown), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'IMAGE_UNKNOWN');
+      assert.ok(error.message.includes(unknown));
+      return true;
+    });
+    await assert.rejects(loadImageView(store, 'sha256:../../etc/passwd'), { code: 'IMAGE_UNKNOWN' });
+  });
+
+  it('refuses an artifact where an image is expected', async () => {
+    const artifact = await attachArtifact(store, image, {
+      artifactType: 'application/vnd.example+json',
+      data: Buffer.from('{}'),
+    });
+
+    await assert.rejects(loadImageView(store, artifact.digest), { code: 'IMAGE_INVALID' });
+  });
+});
+
+describe('the attached file manifest', () => {
+  it('is read from the referrer whose manifest names the image as subject', async () => {
+    const store = new LayoutStore(join(await mkdtemp(join(tmpdir(), 'herd-gate-fm-')), 'store'));
+    await store.init();
+    const image = await putImage(store, [[file('etc/motd', 'hi\n')]]);
+    const entries = [{ path: '/etc/motd', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 3, sha256: 'ab' }];
+    await attachArtifact(store, image, {
+      artifactType: fileManifestArtifactType,
+      data: Buffer.from(canonicalJson({ schemaVersion: 1, mediaType: fileManifestArtifactType, entries })),
+    });
+
+    const view = await loadImageView(store, image.digest);
+
+    assert.equal(view.fileManifest.kind, 'attached');
+    assert.deepEqual(view.fileManifest.kind === 'attached' ? view.fileManifest.entries : [], entries);
+  });
+
+  it("is refused when the referrers index lists another image's manifest for this one", async () => {
+    const store = new LayoutStore(join(await mkdtemp(join(tmpdir(), 'herd-gate-fm-')), 'store'));
+    await store.init();
+    const image = await putImage(store, [[file('etc/motd', 'hi\n')]]);
+    const other = await putImage(store, [[file('etc/motd', 'other\n')]]);
+    const theirs = await attachArtifact(store, other, {
+      artifactType: fileManifestArtifactType,
+      data: Buffer.from(canonicalJson({ schemaVersion: 1, entries: [] })),
+    });
+    await store.addReferrer(image.digest as Digest, theirs);
+
+    await assert.rejects(loadImageView(store, image.digest), { code: 'FILE_MANIFEST_INVALID' });
+  });
+});

@@ -1,0 +1,275 @@
+/**
+ * Everything the gate judges about one image, gathered once: its config, its root filesystem (the
+ * layers applied in order), the file manifest attached to it, the packages in its dpkg database,
+ * and, when the caller hands in the image's herd.lock, the suite each package came from.
+ *
+ * `imageViewOf` is pure and builds a view from parts; `loadImageView` is the effect that reads the
+ * parts from the store. The layers are read eagerly, once: the package list lives in them, and the
+ * secret scan reads most files anyway. File bytes are views into the decompressed layers, not copies.
+ */
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { z } from 'zod';
+import { isDigest } from '../oci/digest.js';
+import { OciError } from '../oci/errors.js';
+import type { LayoutStore } from '../oci/layout-store.js';
+import { readTar, type TarReadEntry } from '../oci/tar.js';
+import { type Digest, type ImageConfig, type ImageManifest, MediaType } from '../oci/types.js';
+import { type InstalledPackage, readDpkgDatabase } from './dpkg-database.js';
+import { GateError } from './errors.js';
+import { flattenLayers, type Rootfs, type RootfsNode } from './flatten-layers.js';
+import { type LockFacts, lockDigestLabel, lockFactsOf } from './lock-facts.js';
+
+/**
+ * The artifact type src/build attaches the file manifest under (build/file-manifest.ts
+ * `fileManifestMediaType`); gate/ may not import build/, so it is repeated here.
+ */
+export const fileManifestArtifactType = 'application/vnd.herd.file-manifest.v1+json';
+
+/** The image config as the gate reads it: the OCI fields plus Docker's Healthcheck extension. */
+export interface ViewConfig extends ImageConfig {
+  config: ImageConfig['config'] & { Healthcheck?: { Test?: string[] } };
+}
+
+/** One file manifest entry (build/file-manifest.ts `FileManifestEntry`, repeated for the same reason). */
+export interface FileManifestEntry {
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  sha256?: string;
+  target?: string;
+}
+
+export type AttachedFileManifest =
+  | { kind: 'attached'; digest: Digest; entries: FileManifestEntry[] }
+  | { kind: 'missing' };
+
+export interface ViewPackage extends InstalledPackage {
+  /** The suite the lock resolved it from; absent when no lock was handed in or the lock lacks it. */
+  suite?: string;
+}
+
+export interface ImageView {
+  digest: Digest;
+  config: ViewConfig;
+  /** Every path in the image, absolute, in file manifest order. */
+  files: ReadonlyMap<string, RootfsNode>;
+  fileManifest: AttachedFileManifest;
+  packages: readonly ViewPackage[];
+  /** Path → the package that ships it, from the dpkg database. App files and herd's own files are absent. */
+  owners: ReadonlyMap<string, string>;
+  /** The image's herd.lock, checked against its label, when the caller had it. */
+  lock?: LockFacts;
+}
+
+export function imageViewOf(parts: {
+  digest: Digest;
+  config: ViewConfig;
+  rootfs: Rootfs;
+  fileManifest: AttachedFileManifest;
+  lock?: LockFacts;
+}): ImageView {
+  const { packages, owners } = readDpkgDatabase(parts.rootfs);
+  const suiteOf = new Map(
+    (parts.lock?.packages ?? []).map((p) => [`${p.name} ${p.version} ${p.architecture}`, p.suite]),
+  );
+  return {
+    digest: parts.digest,
+    config: parts.config,
+    files: parts.rootfs,
+    fileManifest: parts.fileManifest,
+    packages: packages.map((pkg) => {
+      const suite = suiteOf.get(`${pkg.name} ${pkg.version} ${pkg.architecture}`);
+      return suite === undefined ? pkg : { ...pkg, suite };
+    }),
+    owners,
+    ...(parts.lock ? { lock: parts.lock } : {}),
+  };
+}
+
+export interface LoadImageViewOptions {
+  /** The bytes of the herd.lock the image was built from; checked against `dev.herd.lock.digest`. */
+  lockFile?: Uint8Array | string;
+}
+
+export async function loadImageView(
+  store: LayoutStore,
+  digest: string,
+  options: LoadImageViewOptions = {},
+): Promise<ImageView> {
+  const manifest = await imageManifestOf(store, digest);
+  const image = digest as Digest;
+  const config = configOf(await store.getJson<unknown>(manifest.config.digest), image);
+  // The lock is checked before the layers are read: a wrong lock is the caller's mistake, found cheaply.
+  const label = config.config.Labels?.[lockDigestLabel];
+  const lock =
+    options.lockFile === undefined
+      ? undefined
+      : lockFactsOf(options.lockFile, { digest: image, ...(label ? { label } : {}) });
+  const layers: TarReadEntry[][] = [];
+  for (const layer of manifest.layers) layers.push(readTar(await layerTar(store, layer), tarLimits));
+  const rootfs = flattenLayers(layers, { names: manifest.layers.map((l) => `layer ${l.digest}`) });
+  return imageViewOf({
+    digest: image,
+    config,
+    rootfs,
+    fileManifest: await attachedFileManifest(store, image),
+    ...(lock ? { lock } : {}),
+  });
+}
+
+/** Bounds for hostile layers: more than a million entries is not a service image. */
+const tarLimits = { maxEntries: 1_000_000 };
+/** The largest layer the gate decompresses; beyond it the image is refused rather than read. */
+const maxLayerBytes = 2 * 1024 ** 3;
+
+async function imageManifestOf(store: LayoutStore, digest: string): Promise<ImageManifest> {
+  if (!isDigest(digest)) {
+    throw new GateError(
+      'IMAGE_UNKNOWN',
+      `no image ${digest} in the store: expected a digest sha256:<64 hex>`,
+    );
+  }
+  let manifest: ImageManifest;
+  try {
+    manifest = await store.getManifest(digest);
+  } catch (error) {
+    if (error instanceof OciError && error.code === 'BLOB_NOT_FOUND') {
+      throw new GateError('IMAGE_UNKNOWN', `no image ${digest} in the store at ${store.root}`, {
+        cause: error,
+      });
+    }
+    if (error instanceof OciError && error.code === 'MANIFEST_INVALID') {
+      throw new GateError('IMAGE_INVALID', `${digest} is not an image manifest`, { cause: error });
+    }
+    throw error;
+  }
+  if (manifest.subject || !imageConfigTypes.has(manifest.config.mediaType)) {
+    throw new GateError(
+      'IMAGE_INVALID',
+      `${digest} is an artifact (config ${manifest.config.mediaType}${manifest.subject ? `, about ${manifest.subject.digest}` : ''}), expected an image with config ${MediaType.imageConfig}`,
+    );
+  }
+  return manifest;
+}
+
+/** OCI's, and Docker's for images pulled in the Docker v2 schema 2 format. */
+const imageConfigTypes = new Set<string>([
+  MediaType.imageConfig,
+  'application/vnd.docker.container.image.v1+json',
+]);
+
+const gzipLayerTypes = new Set([MediaType.layerGzip, 'application/vnd.docker.image.rootfs.diff.tar.gzip']);
+
+async function layerTar(store: LayoutStore, layer: { digest: Digest; mediaType: string }): Promise<Buffer> {
+  const blob = await store.getBlob(layer.digest);
+  if (layer.mediaType === MediaType.layerTar) return blob;
+  if (!gzipLayerTypes.has(layer.mediaType)) {
+    throw new GateError(
+      'LAYER_UNSUPPORTED',
+      `layer ${layer.digest} is ${layer.mediaType}, expected ${MediaType.layerGzip} or ${MediaType.layerTar}`,
+    );
+  }
+  try {
+    return await promisify(gunzip)(blob, { maxOutputLength: maxLayerBytes });
+  } catch (cause) {
+    throw new GateError(
+      'LAYER_INVALID',
+      `layer ${layer.digest} does not decompress (${(cause as Error).message}); the limit is ${maxLayerBytes} bytes`,
+      { cause },
+    );
+  }
+}
+
+/** Only the fields the gate reads are checked; the rest of the config passes through. */
+const ConfigSchema = z.looseObject({
+  architecture: z.string(),
+  os: z.string(),
+  config: z
+    .looseObject({
+      User: z.string().optional(),
+      Env: z.array(z.string()).optional(),
+      Labels: z.record(z.string(), z.string()).nullish(),
+      Healthcheck: z.looseObject({ Test: z.array(z.string()).optional() }).nullish(),
+    })
+    .optional(),
+});
+
+function configOf(data: unknown, digest: Digest): ViewConfig {
+  const parsed = ConfigSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new GateError(
+      'IMAGE_INVALID',
+      `the config of image ${digest} is not an image config: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  const raw = parsed.data as unknown as ViewConfig;
+  // `config` may be absent or hold nulls (Docker writes `"Labels": null`); rules read plain values.
+  const { Labels, Healthcheck, ...rest } = (raw.config ?? {}) as ViewConfig['config'] & {
+    Labels?: Record<string, string> | null;
+    Healthcheck?: { Test?: string[] } | null;
+  };
+  return {
+    ...raw,
+    config: { ...rest, ...(Labels ? { Labels } : {}), ...(Healthcheck ? { Healthcheck } : {}) },
+  };
+}
+
+const FileManifestSchema = z.object({
+  schemaVersion: z.literal(1),
+  entries: z.array(
+    z.object({
+      path: z.string().startsWith('/'),
+      type: z.enum(['file', 'dir', 'symlink']),
+      mode: z.int().nonnegative(),
+      uid: z.int().nonnegative(),
+      gid: z.int().nonnegative(),
+      size: z.int().nonnegative(),
+      sha256: z.string().optional(),
+      target: z.string().optional(),
+    }),
+  ),
+});
+
+/**
+ * The file manifest attached to the image. A referrer counts only if its own manifest names this
+ * image as subject: the referrers list is an index, and an index can be wrong.
+ */
+async function attachedFileManifest(store: LayoutStore, digest: Digest): Promise<AttachedFileManifest> {
+  const found = new Map<Digest, FileManifestEntry[]>();
+  for (const referrer of await store.referrers(digest, { artifactType: fileManifestArtifactType })) {
+    const artifact = await store.getManifest(referrer.digest);
+    const [layer, ...more] = artifact.layers;
+    if (
+      artifact.subject?.digest !== digest ||
+      artifact.artifactType !== fileManifestArtifactType ||
+      !layer ||
+      more.length > 0
+    ) {
+      throw new GateError(
+        'FILE_MANIFEST_INVALID',
+        `referrer ${referrer.digest} is listed as the file manifest of ${digest}, but its manifest names subject ${artifact.subject?.digest ?? 'none'} and artifact type ${artifact.artifactType ?? 'none'} with ${artifact.layers.length} layers`,
+      );
+    }
+    const parsed = FileManifestSchema.safeParse(await store.getJson<unknown>(layer.digest));
+    if (!parsed.success) {
+      throw new GateError(
+        'FILE_MANIFEST_INVALID',
+        `referrer ${referrer.digest} of ${digest} is not a file manifest: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      );
+    }
+    found.set(layer.digest, parsed.data.entries as FileManifestEntry[]);
+  }
+  if (found.size > 1) {
+    throw new GateError(
+      'FILE_MANIFEST_INVALID',
+      `image ${digest} has ${found.size} different file manifests attached, expected one`,
+    );
+  }
+  const [attached] = found.entries();
+  return attached ? { kind: 'attached', digest: attached[0], entries: attached[1] } : { kind: 'missing' };
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { memoryImageView } from '../memory-image.js';
+import { scanSecrets } from './scan-secrets.js';
+
+function randomAlnum(length: number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  return [...randomBytes(length)].map((byte) => alphabet[byte % alphabet.length]).join('');
+}
+
+const privateKey = () =>
+  generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
+
+describe('the secret scan', () => {
+  it('scans app files strictly and reports path, line, rule and a fingerprint', () => {
+    const token = `ghp_${randomAlnum(36)}`;
+    const view = memoryImageView({
+      files: [{ path: '/app/settings.py', content: `DEBUG = False\nGITHUB = "${token}"\n` }],
+    });
+
+    const { findings } = scanSecrets(view);
+
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.location.path, f.location.line]),
+      [['HERD-S005', '/app/settings.py', 2]],
+    );
+    assert.match(findings[0]?.fingerprint ?? '', /^[0-9a-f]{16}$/);
+  });
+
+  it('never shows any part of the secret, in messages or anywhere in a finding', () => {
+    const key = privateKey();
+    const token = `glpat-${randomAlnum(20)}`;
+    const view = memoryImageView({
+      files: [
+        { path: '/app/key.pem', content: key },
+        { path: '/app/.env', content: `GITLAB=${token}\nDB_PASSWORD=${randomAlnum(20)}\n` },
+      ],
+    });
+
+    const serialized = JSON.stringify(scanSecrets(view).findings);
+
+    assert.ok(!serialized.includes(token.slice('glpat-'.length, 'glpat-'.length + 8)));
+    for (const line of key.split('\n').slice(1, -2)) assert.ok(!serialized.includes(line.slice(0, 12)));
+  });
+
+  it('scans package files only for credential file names and private keys', () => {
+    const view = memoryImageView({
+      packages: [
+        {
+          name: 'some-tool',
+          files: [
+            { path: '/usr/lib/some-tool/sample.conf', content: `api_key = ${randomAlnum(24)}\n` },
+            { path: '/usr/lib/some-tool/bundled.pem', content: privateKey() },
+            { path: '/etc/some-tool/.git-credentials', content: '' },
+          ],
+        },
+      ],
+    });
+
+    const { findings } = scanSecrets(view);
+
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.location.path]),
+      [
+        ['HERD-S010', '/etc/some-tool/.git-credentials'],
+        ['HERD-S001', '/usr/lib/some-tool/bundled.pem'],
+      ],
+    );
+  });
+
+  it('skips package files under the documented safe paths, but not app files there', () => {
+    const view = memoryImageView({
+      packages: [
+        {
+          name: 'python3-crypto',
+          files: [{ path: '/usr/lib/python3/dist-packages/crypto/tests/key.pem', content: privateKey() }],
+        },
+      ],
+      files: [{ path: '/app/tests/key.pem', content: privateKey() }],
+    });
+
+    const { findings, stats } = scanSecrets(view);
+
+    assert.deepEqual(
+      findings.map((f) => f.location.path),
+      ['/app/tests/key.pem'],
+    );
+    assert.equal(stats.skippedKnownSafe, 1);
+  });
+
+  it('counts files it does not read: too large, or binary', () => {
+    const view = memoryImageView({
+      files: [
+        { path: '/app/big.txt', content: Buffer.alloc(2048, 0x61) },
+        {
+          path: '/app/tool',
+          content: Buffer.concat([Buffer.from('\x7fELF\0'), Buffer.from(`ghp_${randomAlnum(36)}`)]),
+        },
+        { path: '/app/small.txt', content: 'hello\n' },
+        { path: '/app/id_rsa', content: Buffer.alloc(4096, 0) },
+      ],
+    });
+
+    const { findings, stats } = scanSecrets(view, { maxFileBytes: 1024 });
+
+    assert.deepEqual(stats, {
+      files: 4,
+      scanned: 1,
+      skippedTooLarge: 2,
+      skippedBinary: 1,
+      skippedKnownSafe: 0,
+    });
+    assert.deepEqual(
+      findings.map((f) => f.rule),
+      ['HERD-S010'],
+      'a credential file is found by its name even when its content is not read',
+    );
+  });
+});
