@@ -1,0 +1,90 @@
+/**
+ * Where instances run. The fleet controller and the monitors see only this interface; `server` and
+ * `cli` pick a concrete engine (docker/, memory/). An engine creates and destroys instances and
+ * reports what it sees: it has no exec, shell, copy-in or patch operation, by design (DESIGN.md,
+ * "Immutability").
+ */
+import { HerdError } from '../herd-error.js';
+
+/** Labels every herd instance carries, so a restarted controller can adopt what it finds. */
+export const instanceLabels = {
+  managedBy: 'dev.herd.managed-by',
+  service: 'dev.herd.service',
+  release: 'dev.herd.release',
+  digest: 'dev.herd.digest',
+} as const;
+
+/** What an instance is made from; the engine applies the hardening, the caller cannot turn it off. */
+export interface InstanceSpec {
+  service: string;
+  /** Catalog release id the instance belongs to. */
+  release: string;
+  /** Manifest digest of the image; the only way an image is named. */
+  digest: `sha256:${string}`;
+  /** Where the engine pulls it from, e.g. `127.0.0.1:5001/hello@sha256:…`; by digest only. */
+  imageRef: string;
+  /** Run as this user (uid:gid); never root. */
+  user: { uid: number; gid: number };
+  env: Record<string, string>;
+  /** Paths that get a tmpfs (noexec,nosuid); everything else is read-only. */
+  writable: string[];
+  /** The container port to publish on an ephemeral loopback host port, for health and the front door. */
+  port?: number;
+  resources: { memoryBytes: number; nanoCpus: number; pids: number };
+  /** Seconds between SIGTERM and SIGKILL when the instance is removed. */
+  stopGraceSeconds: number;
+  /** Extra labels (the engine adds `instanceLabels`). */
+  labels?: Record<string, string>;
+}
+
+export type InstanceState = 'created' | 'running' | 'exited' | 'removing' | 'unknown';
+
+/** An instance as the engine sees it now. */
+export interface Instance {
+  /** Engine-assigned id; instances have no names. */
+  id: string;
+  service: string;
+  release: string;
+  digest: `sha256:${string}`;
+  state: InstanceState;
+  /** Set when state is `exited`. */
+  exitCode?: number;
+  /** `127.0.0.1:<port>` the published container port is reachable at, when running. */
+  address?: { host: string; port: number };
+  /** Epoch milliseconds. */
+  createdAt: number;
+  startedAt?: number;
+  labels: Record<string, string>;
+}
+
+/** What the engine reports as it happens; the controller resyncs on a timer as well, events can be lost. */
+export type EngineEvent =
+  | { kind: 'started'; id: string }
+  | { kind: 'exited'; id: string; exitCode: number }
+  | { kind: 'removed'; id: string };
+
+export interface EngineInfo {
+  name: string;
+  version: string;
+}
+
+export interface Engine {
+  info(): Promise<EngineInfo>;
+  /** Makes the image available to the engine; a no-op when it has it already. */
+  ensureImage(spec: Pick<InstanceSpec, 'imageRef' | 'digest'>): Promise<void>;
+  /** Creates and starts a hardened instance; resolves once the engine says it is running. */
+  create(spec: InstanceSpec): Promise<Instance>;
+  /** Stops with the instance's grace period, then removes it. Removing an unknown id is not an error. */
+  remove(id: string): Promise<void>;
+  /** herd's instances (label `dev.herd.managed-by=herd`), optionally of one service. */
+  list(filter?: { service?: string }): Promise<Instance[]>;
+  /** The last lines of an instance's output, stdout and stderr interleaved. */
+  logs(id: string, options?: { tail?: number }): Promise<string>;
+  /** Engine events until the signal aborts. */
+  events(signal: AbortSignal): AsyncIterable<EngineEvent>;
+}
+
+export type EngineErrorCode = 'UNREACHABLE' | 'IMAGE' | 'PORT_TAKEN' | 'CREATE' | 'NOT_FOUND' | 'OTHER';
+
+/** Thrown for what the engine cannot do; the message names the engine and what was asked. */
+export class EngineError extends HerdError<EngineErrorCode> {}
