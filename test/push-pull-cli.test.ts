@@ -48,7 +48,9 @@ image:
   packages: [tiny-bin]
 `;
     home = await freshHome();
-    digest = (await lockAndBuild(await writeSpecDir({ 'herd.yaml': spec }), { home })).image.digest;
+    const specDir = await writeSpecDir({ 'herd.yaml': spec });
+    digest = (await lockAndBuild(specDir, { home })).image.digest;
+    assert.equal(runHerd(['gate', digest, '--spec', specDir], { home }).status, 0);
     assert.equal(runHerd(['keys', 'generate'], { home, env }).status, 0);
     assert.equal(runHerd(['sign', digest], { home, env }).status, 0);
   });

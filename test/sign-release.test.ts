@@ -33,6 +33,7 @@ describe('herd sign, verify, release and revoke', () => {
   let repo: FixtureRepo;
   let home: string;
   let digest: Digest;
+  let specDir: string;
 
   before(async () => {
     repo = await createAptRepo({
@@ -52,7 +53,8 @@ describe('herd sign, verify, release and revoke', () => {
       ],
     });
     home = await freshHome();
-    const built = await lockAndBuild(await writeSpecDir({ 'herd.yaml': spec(repo) }), { home });
+    specDir = await writeSpecDir({ 'herd.yaml': spec(repo) });
+    const built = await lockAndBuild(specDir, { home });
     digest = built.image.digest;
   });
 
@@ -70,7 +72,17 @@ describe('herd sign, verify, release and revoke', () => {
     assert.match(release.err, new RegExp(`${digest}.*not signed`));
   });
 
-  it('signs, then verifies the signature and every attestation', () => {
+  it('refuses to sign an image the gate has not passed, and signs once it has', () => {
+    const early = herd(['sign', digest], home);
+    const gate = herd(['gate', digest, '--spec', specDir, '--format', 'json'], home);
+
+    assert.equal(early.status, 1);
+    assert.match(early.err, /has not been gated: run herd gate/);
+    assert.equal(gate.status, 0, gate.out + gate.err);
+    assert.equal(JSON.parse(gate.out).passed, true);
+  });
+
+  it('signs, then verifies the signature and every attestation, the gate verdict among them', () => {
     const sign = herd(['sign', digest], home);
     const verify = herd(
       ['verify', digest, '--attestations', '--key', join(home, 'keys', 'cosign.pub')],
@@ -81,6 +93,7 @@ describe('herd sign, verify, release and revoke', () => {
     assert.equal(verify.status, 0, verify.err);
     assert.match(verify.out, /https:\/\/slsa\.dev\/provenance\/v1/);
     assert.match(verify.out, /https:\/\/spdx\.dev\/Document/);
+    assert.match(verify.out, /urn:herd:gate-verdict:v1/);
   });
 
   it('fails verification with another key', () => {
@@ -114,7 +127,7 @@ describe('herd sign, verify, release and revoke', () => {
     assert.notEqual(again.status, 0);
     assert.match(again.err, /revoked/);
     const actions = (JSON.parse(journal.out) as { action: string; actor: string }[]).map((e) => e.action);
-    assert.deepEqual(actions, ['sign', 'release', 'release', 'revoke']);
+    assert.deepEqual(actions, ['gate', 'sign', 'release', 'release', 'revoke']);
   });
 
   it('names the edited entry when a journal row is changed with the sqlite3 CLI', () => {

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { HerdError } from '../herd-error.js';
 import { buildCommand } from './commands/build.js';
 import { catalogCommand, releaseCommand, revokeCommand } from './commands/catalog.js';
+import { gateCommand, trackerDataUrl, vulndbUpdateCommand } from './commands/gate.js';
 import { imageExportCommand, imageInspectCommand, imageListCommand } from './commands/image.js';
 import { initCommand } from './commands/init.js';
 import { journalCommand } from './commands/journal.js';
@@ -40,7 +41,31 @@ program
   .description('build the image from herd.lock into the store (locks first if there is no lock)')
   .argument('[spec]', 'herd.yaml or its folder', '.')
   .option('--json', 'print the result as JSON')
+  .option('--no-gate', 'do not gate the image (it cannot be signed until herd gate passes)')
   .action(async (spec, options) => run(() => buildCommand(spec, options)));
+
+program
+  .command('gate')
+  .description('judge an image: hardening rules, secret scan, known vulnerabilities; exit 1 when it fails')
+  .argument('<ref>', 'digest, digest prefix or name in the store')
+  .option('--spec <path>', "the image's herd.yaml (or its folder): its waivers, budget and health apply")
+  .option('--profile <profile>', "baseline or strict (default: the spec's gate.profile, else baseline)")
+  .option('--format <format>', 'text, json or sarif', 'text')
+  .option('-o, --output <file>', 'write the report to a file instead of standard output')
+  .action(async (ref, options) => run(() => gateCommand(ref, options)));
+
+const vulndb = program
+  .command('vulndb')
+  .description('the Debian vulnerability data the gate matches against');
+vulndb
+  .command('update')
+  .description("load the security tracker's data (or OSV records) into HERD_HOME/vulndb")
+  .option(
+    '--from <url|file>',
+    `tracker JSON (plain or gzip) or OSV records (default HERD_VULNDB_URL, else ${trackerDataUrl})`,
+  )
+  .option('--release <codename...>', 'keep only these releases, e.g. bookworm')
+  .action(async (options) => run(() => vulndbUpdateCommand(options)));
 
 const image = program.command('image').description('images in the local store');
 image

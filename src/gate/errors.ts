@@ -22,6 +22,8 @@ export type GateErrorCode =
   /** Vulnerabilities were to be matched, but neither the caller nor the image says its Debian release. */
   | 'RELEASE_UNKNOWN'
   /** A verdict about one image was to be attached to another. */
-  | 'VERDICT_MISMATCH';
+  | 'VERDICT_MISMATCH'
+  /** A verdict attached to an image is not a verdict document. */
+  | 'VERDICT_INVALID';
 
 export class GateError extends HerdError<GateErrorCode> {}

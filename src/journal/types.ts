@@ -2,7 +2,22 @@
 import type { JsonObject } from './canonical-json.js';
 
 /** What happened. Later issues add their actions here (the column is plain text, no migration needed). */
-export const journalActions = ['build', 'sign', 'push', 'pull', 'release', 'revoke', 'rollout'] as const;
+export const journalActions = [
+  'build',
+  'gate',
+  'vulndb-update',
+  'sign',
+  'push',
+  'pull',
+  'release',
+  'revoke',
+  'admission-refused',
+  'rollout',
+  'rollback',
+  'revert',
+  'scale',
+  'replace',
+] as const;
 export type JournalAction = (typeof journalActions)[number];
 
 /** What a caller appends; the journal adds id, time and the hashes. */

@@ -51,6 +51,7 @@ describe('the herd.yaml v1 schema', () => {
         keep: [...defaultKeep],
       },
       files: [],
+      gate: { profile: 'baseline', waivers: [], allowSetuid: [], vulndb: { maxAgeDays: 7 } },
       run: {
         user: { name: 'nonroot', uid: 65532, gid: 65532 },
         workdir: '/',
@@ -499,11 +500,22 @@ describe('the herd.yaml v1 schema', () => {
     ]);
   });
 
-  it('keeps the reserved gate and fleet mappings as given', () => {
-    const spec = parse('gate: { maxSeverity: high }', 'fleet: { size: 3 }');
+  it('validates the gate section and keeps the reserved fleet mapping as given', () => {
+    const spec = parse('gate: { profile: strict }', 'fleet: { size: 3 }');
 
-    assert.deepEqual(spec.gate, { maxSeverity: 'high' });
+    assert.equal(spec.gate.profile, 'strict');
+    assert.deepEqual(spec.gate.waivers, []);
     assert.deepEqual(spec.fleet, { size: 3 });
+  });
+
+  it('gives a spec without a gate section the baseline profile', () => {
+    assert.equal(parse('version: "1"').gate.profile, 'baseline');
+  });
+
+  it('names the gate field that is wrong', () => {
+    const error = rejection('gate: { maxSeverity: high }');
+
+    assert.match(messagesOf(error).join('\n'), /^gate(\.maxSeverity)?: /m);
   });
 
   it('treats an empty optional field as left out', () => {

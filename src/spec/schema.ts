@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { describeValue } from './errors.js';
+import { defaultGateSection, GateSection } from './gate-section.js';
 import {
   atKey,
   expecting,
@@ -650,7 +651,7 @@ const RawSpec = fields(
     env: optional(Env),
     ports: optional(Ports),
     health: optional(Health),
-    gate: optional(Reserved),
+    gate: optional(GateSection),
     fleet: optional(Reserved),
   },
   'a mapping of herd.yaml fields',
@@ -694,7 +695,7 @@ export const Spec = RawSpec.superRefine(checkHealthPort, {
     env: raw.env ?? {},
     ports: raw.ports ?? [],
     ...(raw.health ? { health: raw.health } : {}),
-    ...(raw.gate ? { gate: raw.gate } : {}),
+    gate: raw.gate ?? defaultGateSection,
     ...(raw.fleet ? { fleet: raw.fleet } : {}),
   }),
 );

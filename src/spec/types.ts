@@ -2,6 +2,7 @@
  * herd.yaml v1, after validation and defaults. The zod schema in `schema.ts` is the edge that
  * produces this; everything past the loader trusts these types.
  */
+import type { GateSection } from './gate-section.js';
 
 export interface Spec {
   apiVersion: 'herd/v1';
@@ -16,8 +17,8 @@ export interface Spec {
   env: Record<string, EnvVar>;
   ports: PortSpec[];
   health?: HealthCheck;
-  /** Reserved for the gate issue; kept as given. */
-  gate?: Record<string, unknown>;
+  /** How the gate judges the image; every default filled in (`defaultGateSection`). */
+  gate: GateSection;
   /** Reserved for the fleet issue; kept as given. */
   fleet?: Record<string, unknown>;
 }

@@ -22,7 +22,27 @@ const attachedTypes = {
 export const spdxPredicateType = 'https://spdx.dev/Document';
 export const cycloneDxPredicateType = 'https://cyclonedx.org/bom';
 
+/**
+ * herd's gate verdict as an attestation predicate. in-toto predicate types are URIs; a URN says
+ * "herd's own document" without pretending to be a web address that serves a schema.
+ */
+export const gateVerdictPredicateType = 'urn:herd:gate-verdict:v1';
+
 const titleAnnotation = 'org.opencontainers.image.title';
+
+/** The gate's verdict about the image, as a statement to attest beside the build's. */
+export async function gateVerdictStatement(
+  store: LayoutStore,
+  digest: Digest,
+  verdict: { image: string },
+): Promise<InTotoStatement> {
+  if (verdict.image !== digest) {
+    throw new TrustError('ATTESTATION_INVALID', `the gate verdict is about ${verdict.image}, not ${digest}`);
+  }
+  const image = await store.getManifest(digest);
+  const name = image.annotations?.[titleAnnotation] ?? digest;
+  return inTotoStatement({ name, digest }, { predicateType: gateVerdictPredicateType, predicate: verdict });
+}
 
 /** Statements in a fixed order: SPDX, CycloneDX, then provenance. Reads every blob through the store's digest check. */
 export async function collectBuildStatements(store: LayoutStore, digest: Digest): Promise<InTotoStatement[]> {

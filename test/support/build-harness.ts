@@ -9,7 +9,7 @@ import type { BaseImageSource } from '../../src/build/base-image.js';
 import { type BuiltImage, buildImage } from '../../src/build/build-image.js';
 import { DebCache, UnpackedDebCache } from '../../src/build/deb-cache.js';
 import { LayerCache } from '../../src/build/layer-cache.js';
-import type { Lock } from '../../src/build/lock-file.js';
+import { type Lock, writeLock } from '../../src/build/lock-file.js';
 import { resolveLock, sourcesForSpec } from '../../src/build/resolve-lock.js';
 import { HttpFetcher } from '../../src/debian/fetcher.js';
 import { LayoutStore } from '../../src/oci/layout-store.js';
@@ -71,6 +71,8 @@ export async function lockAndBuild(
     store,
     ...(options.baseSource ? { baseSource: options.baseSource } : {}),
   });
+  // As herd build does: the lock beside the spec, so `herd gate --spec` finds it.
+  await writeLock(join(specDir, 'herd.lock'), lock);
   return buildLocked({ loaded, lock }, { home, store });
 }
 

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { buildImage } from '../../build/build-image.js';
 import { readLock, writeLock } from '../../build/lock-file.js';
 import { resolveLock } from '../../build/resolve-lock.js';
@@ -7,9 +8,13 @@ import { herdVersion } from '../herd-version.js';
 import { openSpec, openStore, sourceDateEpochFromEnv } from '../spec-context.js';
 import { openState } from '../state-context.js';
 import { terminalProgress } from '../terminal-progress.js';
+import { gateAndStore, renderReport } from './gate.js';
 
 /** `herd build [spec]`: locks first when there is no lock yet, then builds into HERD_HOME/store. */
-export async function buildCommand(specPath: string, options: { json?: boolean }): Promise<number> {
+export async function buildCommand(
+  specPath: string,
+  options: { json?: boolean; gate?: boolean },
+): Promise<number> {
   const progress = terminalProgress();
   const context = await openSpec(specPath);
   const { store, debCache, layerCache, unpackedCache } = await openStore();
@@ -60,9 +65,24 @@ export async function buildCommand(specPath: string, options: { json?: boolean }
   } finally {
     state.close();
   }
+  // The gate is part of the build: an image that fails it stays in the store, unsigned, and the
+  // pipeline stops here. `--no-gate` is for debugging a build, never for shipping one.
+  const verdict =
+    options.gate === false
+      ? undefined
+      : await gateAndStore(store, image.digest, {
+          spec: context.loaded,
+          lockFile: await readFile(context.lockPath),
+        });
+  const exitCode = verdict && !verdict.passed ? 1 : 0;
   if (options.json) {
-    console.log(JSON.stringify(image, null, 2));
-    return 0;
+    const gate = verdict && {
+      passed: verdict.passed,
+      profile: verdict.profile,
+      failing: verdict.summary.failing,
+    };
+    console.log(JSON.stringify({ ...image, ...(gate ? { gate } : {}) }, null, 2));
+    return exitCode;
   }
   console.log(`built ${image.refName}`);
   console.log(`  digest    ${image.digest}`);
@@ -72,5 +92,11 @@ export async function buildCommand(specPath: string, options: { json?: boolean }
   console.log(`  packages  ${image.packageCount}`);
   console.log(`  files     ${image.fileCount}`);
   console.log(`  store     ${store.root}`);
-  return 0;
+  if (!verdict) {
+    console.log('  gate      skipped (--no-gate): this image cannot be signed until herd gate passes');
+    return 0;
+  }
+  console.log(`  gate      ${verdict.passed ? 'passed' : 'FAILED'} (${verdict.profile})`);
+  if (!verdict.passed) process.stdout.write(renderReport(verdict, 'text'));
+  return exitCode;
 }

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { latestVerdict } from '../../gate/stored-verdict.js';
 import { herdHome } from '../../herd-home.js';
 import type { Digest } from '../../oci/types.js';
-import { collectBuildStatements } from '../../trust/build-statements.js';
+import { collectBuildStatements, gateVerdictStatement } from '../../trust/build-statements.js';
 import { loadPublicKey } from '../../trust/cosign-key.js';
 import { TrustError } from '../../trust/errors.js';
 import { attestImage, signImage, verifyImage } from '../../trust/image-signatures.js';
@@ -42,10 +43,24 @@ export async function signCommand(
 ): Promise<number> {
   const { store } = await openStore();
   const digest = await store.resolve(reference);
+  // Only an image the gate passed is signed: a signature is what admission trusts, so signing a
+  // failed or ungated image would launder it.
+  const verdict = await latestVerdict(store, digest);
+  if (!verdict || !verdict.passed) {
+    console.error(
+      verdict
+        ? `herd: ${digest} failed the gate (${verdict.profile}, ${verdict.evaluatedAt}); fix it or waive the findings, then herd gate again`
+        : `herd: ${digest} has not been gated: run herd gate ${digest} --spec <herd.yaml> first`,
+    );
+    return 1;
+  }
   const key = await readCosignPrivateKey(resolve(options.key ?? defaultPrivateKey()), await keyPassword());
   const identity = options.identity ?? `localhost/${await serviceOf(store, digest)}`;
   const signature = await signImage(store, digest, { key, identity });
-  const statements = await collectBuildStatements(store, digest);
+  const statements = [
+    ...(await collectBuildStatements(store, digest)),
+    await gateVerdictStatement(store, digest, verdict),
+  ];
   const attestation = await attestImage(store, digest, { key, statements, replace: true });
   const state = openState();
   try {
