@@ -91,7 +91,7 @@ const freshVulndb = {
 async function gate(built: LockedBuild, options: { profile?: 'baseline' | 'strict' } = {}): Promise<Verdict> {
   return gateImage(built.store, built.image.digest, {
     spec: built.loaded.spec,
-    gate: GateSection.parse(built.loaded.spec.gate ?? {}),
+    gate: built.loaded.spec.gate,
     lockFile: formatLock(built.lock),
     vulnerabilities: freshVulndb,
     now,
@@ -254,7 +254,7 @@ describe('images built to fail the gate', () => {
 
       const failed = await gateImage(built.store, built.image.digest, {
         ...options,
-        gate: GateSection.parse(built.loaded.spec.gate ?? {}),
+        gate: built.loaded.spec.gate,
       });
       const waived = await gateImage(built.store, built.image.digest, {
         ...options,
