@@ -94,7 +94,13 @@ describe('examples/hello built from the host archive', () => {
     assert.match(list, new RegExp(`hello:0\\.1\\.0\\s+${digest}`));
     assert.equal(inspected.digest, digest);
     assert.equal(inspected.config.config.User, '65532:65532');
-    assert.equal(inspected.referrers.length, 4);
+    // SPDX, CycloneDX, provenance, the file manifest, and the verdict of the gate herd build ran.
+    assert.equal(inspected.referrers.length, 5);
+    assert.ok(
+      inspected.referrers.some(
+        (r: { artifactType?: string }) => r.artifactType === 'application/vnd.herd.gate-verdict.v1+json',
+      ),
+    );
   });
 
   it('leaves a store that skopeo inspects and oci-image-tool validates', () => {

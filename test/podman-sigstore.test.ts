@@ -4,8 +4,9 @@
  *
  * Debian builds containers/image with `disable-sigstore.patch` ("Debian-local change: sigstore
  * disabled"): its podman and skopeo can neither make nor check a sigstore signature. The two podman
- * cases therefore skip, saying why, when they meet that error, and run for real with an upstream
- * podman. What Debian's build does keep is the sigstore *attachment* code, so containers/image
+ * cases are therefore registered only with HERD_TEST_SIGSTORE_PODMAN=1, for a machine with an
+ * upstream podman; there they fail, saying why, if the podman turns out to lack sigstore. They are
+ * never skipped-and-counted: on Debian's podman they are simply not part of the run. What Debian's build does keep is the sigstore *attachment* code, so containers/image
  * still reads herd's `.sig` layout from a registry and writes its own, and herd checks both ways.
  * The key format is checked against libsodium, an implementation of scrypt and NaCl secretbox that
  * nobody here wrote.
@@ -46,8 +47,10 @@ import { simpleSigningMediaType } from '../src/trust/simple-signing.js';
 
 const password = 'herd test passphrase';
 const sigstoreDisabled = 'Debian-local change: sigstore disabled';
-const sigstoreSkip =
-  'this podman is built without sigstore (Debian disable-sigstore.patch); an upstream podman runs this case';
+const sigstoreMissing =
+  'this podman is built without sigstore (Debian disable-sigstore.patch): install an upstream podman 4.3 or later to run these cases';
+/** Cases that need a podman with sigstore: part of the run only where one is installed. */
+const sigstorePodmanIt = process.env.HERD_TEST_SIGSTORE_PODMAN === '1' ? it : () => undefined;
 const manifestAccept = [MediaType.imageManifest, 'application/vnd.docker.distribution.manifest.v2+json'].join(
   ', ',
 );
@@ -241,64 +244,64 @@ describe('cosign signatures with podman and skopeo', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('herd verifies a signature podman made with a herd-generated key, and rejects it under another key', async (t) => {
-    const pair = generateCosignKeyPair(password);
-    await writeFile(join(dir, 'herd.key'), pair.privateKeyPem, { mode: 0o600 });
-    await writeFile(join(dir, 'passphrase'), password, { mode: 0o600 });
-    const layout = new LayoutStore(join(dir, 'layout-a'));
-    await layout.init();
-    await writeTinyImage(layout, { text: 'signed by podman\n', refName: 'tiny' });
-    const pulled = podman(['pull', '--signature-policy', permissivePolicy, `oci:${layout.root}:tiny`]);
-    assert.equal(pulled.status, 0, pulled.stderr);
-    const imageId = pulled.stdout.trim().split('\n').at(-1) ?? '';
-    const destination = `127.0.0.1:${port}/test/signed:v1`;
+  sigstorePodmanIt(
+    'herd verifies a signature podman made with a herd-generated key, and rejects it under another key',
+    async () => {
+      const pair = generateCosignKeyPair(password);
+      await writeFile(join(dir, 'herd.key'), pair.privateKeyPem, { mode: 0o600 });
+      await writeFile(join(dir, 'passphrase'), password, { mode: 0o600 });
+      const layout = new LayoutStore(join(dir, 'layout-a'));
+      await layout.init();
+      await writeTinyImage(layout, { text: 'signed by podman\n', refName: 'tiny' });
+      const pulled = podman(['pull', '--signature-policy', permissivePolicy, `oci:${layout.root}:tiny`]);
+      assert.equal(pulled.status, 0, pulled.stderr);
+      const imageId = pulled.stdout.trim().split('\n').at(-1) ?? '';
+      const destination = `127.0.0.1:${port}/test/signed:v1`;
 
-    const pushed = podman([
-      'push',
-      '--tls-verify=false',
-      '--signature-policy',
-      permissivePolicy,
-      '--sign-by-sigstore-private-key',
-      join(dir, 'herd.key'),
-      '--sign-passphrase-file',
-      join(dir, 'passphrase'),
-      '--digestfile',
-      join(dir, 'digest-a'),
-      imageId,
-      `docker://${destination}`,
-    ]);
+      const pushed = podman([
+        'push',
+        '--tls-verify=false',
+        '--signature-policy',
+        permissivePolicy,
+        '--sign-by-sigstore-private-key',
+        join(dir, 'herd.key'),
+        '--sign-passphrase-file',
+        join(dir, 'passphrase'),
+        '--digestfile',
+        join(dir, 'digest-a'),
+        imageId,
+        `docker://${destination}`,
+      ]);
 
-    if (pushed.stderr.includes(sigstoreDisabled)) {
-      t.skip(sigstoreSkip);
-      return;
-    }
-    assert.equal(pushed.status, 0, pushed.stderr);
-    const digest = (await readFile(join(dir, 'digest-a'), 'utf8')).trim() as Digest;
-    const signed = await fetchManifestAndBlobs(base, {
-      repository: 'test/signed',
-      reference: signatureTag(digest),
-    });
-    const verified = verifySignatureManifest(signed, {
-      imageDigest: digest,
-      publicKeys: [loadPublicKey(pair.publicKeyPem)],
-    });
-    assert.equal(verified.length, 1);
-    assert.equal(verified[0]?.claim.manifestDigest, digest);
-    assert.match(verified[0]?.dockerReference ?? '', new RegExp(`^127\\.0\\.0\\.1:${port}/test/signed`));
-    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey;
-    assert.throws(
-      () => verifySignatureManifest(signed, { imageDigest: digest, publicKeys: [other] }),
-      (error: unknown) => error instanceof TrustError && error.code === 'SIGNATURE_INVALID',
-    );
-    assert.throws(
-      () =>
-        verifySignatureManifest(signed, {
-          imageDigest: `sha256:${'0'.repeat(64)}`,
-          publicKeys: [loadPublicKey(pair.publicKeyPem)],
-        }),
-      (error: unknown) => error instanceof TrustError && error.code === 'SIGNATURE_WRONG_DIGEST',
-    );
-  });
+      assert.ok(!pushed.stderr.includes(sigstoreDisabled), sigstoreMissing);
+      assert.equal(pushed.status, 0, pushed.stderr);
+      const digest = (await readFile(join(dir, 'digest-a'), 'utf8')).trim() as Digest;
+      const signed = await fetchManifestAndBlobs(base, {
+        repository: 'test/signed',
+        reference: signatureTag(digest),
+      });
+      const verified = verifySignatureManifest(signed, {
+        imageDigest: digest,
+        publicKeys: [loadPublicKey(pair.publicKeyPem)],
+      });
+      assert.equal(verified.length, 1);
+      assert.equal(verified[0]?.claim.manifestDigest, digest);
+      assert.match(verified[0]?.dockerReference ?? '', new RegExp(`^127\\.0\\.0\\.1:${port}/test/signed`));
+      const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey;
+      assert.throws(
+        () => verifySignatureManifest(signed, { imageDigest: digest, publicKeys: [other] }),
+        (error: unknown) => error instanceof TrustError && error.code === 'SIGNATURE_INVALID',
+      );
+      assert.throws(
+        () =>
+          verifySignatureManifest(signed, {
+            imageDigest: `sha256:${'0'.repeat(64)}`,
+            publicKeys: [loadPublicKey(pair.publicKeyPem)],
+          }),
+        (error: unknown) => error instanceof TrustError && error.code === 'SIGNATURE_WRONG_DIGEST',
+      );
+    },
+  );
 
   /** herd's key pair, and an image herd signed for `127.0.0.1:<port>/test/img` and pushed with its `.sig`. */
   let herdSigned:
@@ -369,40 +372,40 @@ describe('cosign signatures with podman and skopeo', () => {
     return path;
   }
 
-  it('podman pulls a herd-signed image under a sigstoreSigned policy with herd’s key, and refuses another key', async (t) => {
-    const signed = await pushHerdSignedImage();
-    await writeFile(join(dir, 'herd.pub'), signed.publicKeyPem);
-    await writeFile(join(dir, 'other.pub'), generateCosignKeyPair(password).publicKeyPem);
-    const image = `127.0.0.1:${port}/test/img:v1`;
-    const pull = async (name: string) =>
-      podman(
-        [
-          'pull',
-          '--tls-verify=false',
-          '--signature-policy',
-          await policyFor(name, join(dir, `${name}.pub`)),
-          image,
-        ],
-        {
-          storage: `pull-${name}`,
-        },
-      );
+  sigstorePodmanIt(
+    'podman pulls a herd-signed image under a sigstoreSigned policy with herd’s key, and refuses another key',
+    async () => {
+      const signed = await pushHerdSignedImage();
+      await writeFile(join(dir, 'herd.pub'), signed.publicKeyPem);
+      await writeFile(join(dir, 'other.pub'), generateCosignKeyPair(password).publicKeyPem);
+      const image = `127.0.0.1:${port}/test/img:v1`;
+      const pull = async (name: string) =>
+        podman(
+          [
+            'pull',
+            '--tls-verify=false',
+            '--signature-policy',
+            await policyFor(name, join(dir, `${name}.pub`)),
+            image,
+          ],
+          {
+            storage: `pull-${name}`,
+          },
+        );
 
-    const accepted = await pull('herd');
-    const refused = await pull('other');
+      const accepted = await pull('herd');
+      const refused = await pull('other');
 
-    if (accepted.stderr.includes(sigstoreDisabled)) {
-      t.skip(sigstoreSkip);
-      return;
-    }
-    assert.equal(accepted.status, 0, accepted.stderr);
-    const inspected = podman(['image', 'inspect', '--format', '{{.Digest}}', image], {
-      storage: 'pull-herd',
-    });
-    assert.equal(inspected.stdout.trim(), signed.digest);
-    assert.notEqual(refused.status, 0, 'podman must refuse a signature made with another key');
-    assert.match(refused.stderr, /signature|key/i);
-  });
+      assert.ok(!accepted.stderr.includes(sigstoreDisabled), sigstoreMissing);
+      assert.equal(accepted.status, 0, accepted.stderr);
+      const inspected = podman(['image', 'inspect', '--format', '{{.Digest}}', image], {
+        storage: 'pull-herd',
+      });
+      assert.equal(inspected.stdout.trim(), signed.digest);
+      assert.notEqual(refused.status, 0, 'podman must refuse a signature made with another key');
+      assert.match(refused.stderr, /signature|key/i);
+    },
+  );
 
   it('containers/image reads herd’s .sig layout from the registry: payload and signature annotation', async () => {
     const signed = await pushHerdSignedImage();
