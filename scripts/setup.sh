@@ -19,6 +19,9 @@ for pair in podman:podman runc:runc skopeo:skopeo oci-image-tool:oci-image-tool 
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+# The fleet's instances run with an init process (catatonit) and publish ports on a CNI bridge.
+[ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 # libdpkg-dev: the version-order test builds a comparer on dpkg's own library as its oracle.
 [ -f /usr/include/dpkg/version.h ] || need+=(libdpkg-dev)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
