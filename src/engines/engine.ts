@@ -84,7 +84,15 @@ export interface Engine {
   events(signal: AbortSignal): AsyncIterable<EngineEvent>;
 }
 
-export type EngineErrorCode = 'UNREACHABLE' | 'IMAGE' | 'PORT_TAKEN' | 'CREATE' | 'NOT_FOUND' | 'OTHER';
+/** NOT_INSTALLED: the engine's programs (podman, runc, catatonit) are missing on this machine. */
+export type EngineErrorCode =
+  | 'UNREACHABLE'
+  | 'NOT_INSTALLED'
+  | 'IMAGE'
+  | 'PORT_TAKEN'
+  | 'CREATE'
+  | 'NOT_FOUND'
+  | 'OTHER';
 
 /** Thrown for what the engine cannot do; the message names the engine and what was asked. */
 export class EngineError extends HerdError<EngineErrorCode> {}

@@ -1,0 +1,291 @@
+/**
+ * The Engine over the Docker Engine API, through dockerode, against a unix socket: Docker, or
+ * Podman's `podman system service` (REFERENCE.md, "Engines on these machines"). Every create is
+ * hardened by hardened-config.ts; there is deliberately no exec, attach-stdin, copy or commit.
+ */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import Docker from 'dockerode';
+import type { Engine, EngineEvent, EngineInfo, Instance, InstanceSpec } from '../engine.js';
+import { EngineError, instanceLabels } from '../engine.js';
+import { EventFeed } from '../event-feed.js';
+import { statusOf, toEngineError, unreachable } from './engine-errors.js';
+import {
+  type ContainerInspect,
+  type ContainerListEntry,
+  demultiplexLogs,
+  type EngineEventRecord,
+  engineEventFrom,
+  instanceFromInspect,
+  instanceFromListEntry,
+} from './engine-json.js';
+import { hardenedCreateOptions } from './hardened-config.js';
+
+export interface DockerEngineOptions {
+  socketPath: string;
+}
+
+const herdOnly = `${instanceLabels.managedBy}=herd`;
+
+export class DockerEngine implements Engine {
+  readonly socketPath: string;
+  private readonly docker: Docker;
+
+  constructor(options: DockerEngineOptions) {
+    this.socketPath = options.socketPath;
+    this.docker = new Docker({ socketPath: options.socketPath });
+  }
+
+  async info(): Promise<EngineInfo> {
+    const version = await this.call('reading the engine version', 'OTHER', () => this.docker.version());
+    const podman = version.Components?.find((component) => /podman/i.test(component.Name));
+    return podman
+      ? { name: 'podman', version: podman.Version }
+      : { name: 'docker', version: version.Version };
+  }
+
+  async ensureImage(spec: Pick<InstanceSpec, 'imageRef' | 'digest'>): Promise<void> {
+    if (!spec.imageRef.endsWith(`@${spec.digest}`)) {
+      throw new EngineError('IMAGE', `image reference ${spec.imageRef} does not name digest ${spec.digest}`);
+    }
+    if (await this.hasImage(spec.imageRef)) return;
+    const what = `pulling ${spec.imageRef}`;
+    const stream = await this.call(what, 'IMAGE', () => this.docker.pull(spec.imageRef) as Promise<Readable>);
+    // Pull failures arrive as `{"error": …}` records inside a 200 response.
+    const records = await readJsonLines(stream);
+    const failure = records.find((record) => typeof record.error === 'string');
+    if (failure) {
+      throw new EngineError('IMAGE', `${what} failed on the engine at ${this.socketPath}: ${failure.error}`);
+    }
+    if (!(await this.hasImage(spec.imageRef))) {
+      throw new EngineError(
+        'IMAGE',
+        `${what} finished, but the engine at ${this.socketPath} does not have it`,
+      );
+    }
+  }
+
+  /**
+   * Loads an OCI archive or docker-archive (`herd image export`), for engines that cannot reach
+   * herd's registry. Export the OCI archive with the image reference's repository as its ref
+   * name: the engine keeps the manifest digest, so `ensureImage` then finds `<repository>@<digest>`.
+   */
+  async loadImage(archivePath: string): Promise<string[]> {
+    const what = `loading ${archivePath}`;
+    const response = await this.call(
+      what,
+      'IMAGE',
+      () => this.docker.loadImage(createReadStream(archivePath)) as Promise<Readable>,
+    );
+    const records = await readJsonLines(response);
+    const failure = records.find((record) => typeof record.error === 'string');
+    if (failure)
+      throw new EngineError('IMAGE', `${what} failed on the engine at ${this.socketPath}: ${failure.error}`);
+    return records.flatMap((record) => {
+      const loaded = /^Loaded image(?: ID)?: (.+)$/m.exec(String(record.stream ?? ''))?.[1];
+      return loaded ? loaded.split(',').map((name) => name.trim()) : [];
+    });
+  }
+
+  async create(spec: InstanceSpec): Promise<Instance> {
+    const options = hardenedCreateOptions(spec);
+    const what = `creating an instance of ${spec.service} from ${spec.imageRef}`;
+    const container = await this.call(what, 'CREATE', () => this.docker.createContainer(options));
+    try {
+      await container.start();
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => undefined);
+      throw toEngineError(error, {
+        socketPath: this.socketPath,
+        what: `starting ${what}`,
+        fallback: 'CREATE',
+      });
+    }
+    const instance = await this.inspect(container.id);
+    if (!instance)
+      throw new EngineError('CREATE', `${what}: the engine lost instance ${container.id} at once`);
+    return instance;
+  }
+
+  async remove(id: string): Promise<void> {
+    const container = this.docker.getContainer(id);
+    let inspected: ContainerInspect;
+    try {
+      inspected = (await container.inspect()) as unknown as ContainerInspect;
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw toEngineError(error, { socketPath: this.socketPath, what: `removing ${id}`, fallback: 'OTHER' });
+    }
+    // Only herd's own instances: an id of something else on the engine is as unknown as a wrong id.
+    if (inspected.Config.Labels?.[instanceLabels.managedBy] !== 'herd') return;
+    // The grace period set at create (StopTimeout), passed explicitly: not every engine defaults to it.
+    const grace = inspected.Config.StopTimeout ?? 10;
+    // 404 gone already, 304 already stopped, 409 someone else is removing it: all end where we want.
+    const settled = (error: unknown) => {
+      const status = statusOf(error);
+      return status === 404 || status === 304 || (status === 409 && /in progress/i.test(String(error)));
+    };
+    for (const step of [
+      () => (inspected.State.Status === 'running' ? container.stop({ t: grace }) : Promise.resolve()),
+      () => container.remove({ force: true }),
+    ]) {
+      try {
+        await step();
+      } catch (error) {
+        if (!settled(error)) {
+          throw toEngineError(error, {
+            socketPath: this.socketPath,
+            what: `removing ${id}`,
+            fallback: 'OTHER',
+          });
+        }
+      }
+    }
+  }
+
+  async list(filter: { service?: string } = {}): Promise<Instance[]> {
+    const labels = [herdOnly];
+    if (filter.service !== undefined) labels.push(`${instanceLabels.service}=${filter.service}`);
+    const entries = (await this.call('listing instances', 'OTHER', () =>
+      this.docker.listContainers({ all: true, filters: { label: labels } }),
+    )) as unknown as ContainerListEntry[];
+    const instances: Instance[] = [];
+    for (const entry of entries) {
+      let instance = instanceFromListEntry(entry);
+      // The list gives an exit code only as text; ask once when it did not parse.
+      if (instance?.state === 'exited' && instance.exitCode === undefined)
+        instance = await this.inspect(entry.Id);
+      if (instance && (filter.service === undefined || instance.service === filter.service))
+        instances.push(instance);
+    }
+    return instances;
+  }
+
+  async logs(id: string, options: { tail?: number } = {}): Promise<string> {
+    const bytes = await this.call(`reading logs of ${id}`, 'OTHER', () =>
+      this.docker.getContainer(id).logs({
+        stdout: true,
+        stderr: true,
+        follow: false,
+        ...(options.tail !== undefined ? { tail: options.tail } : {}),
+      }),
+    );
+    return demultiplexLogs(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes as unknown as string));
+  }
+
+  /**
+   * The engine's event stream, filtered to herd's label. The request starts now, not at the first
+   * `next()`, and asks from the current second on, so what happens right after this call is seen.
+   */
+  events(signal: AbortSignal): AsyncIterable<EngineEvent> {
+    const feed = new EventFeed<EngineEvent>();
+    const iterable = feed.subscribe(signal);
+    const since = Math.floor(Date.now() / 1000);
+    // A broken stream ends the subscriber's loop with an error, so it can resubscribe; the
+    // controller resyncs on a timer anyway, so what was missed meanwhile costs only latency.
+    const broken = (error: unknown) => {
+      if (signal.aborted) return;
+      feed.fail(
+        toEngineError(error, { socketPath: this.socketPath, what: 'following events', fallback: 'OTHER' }),
+      );
+    };
+    this.docker
+      .getEvents({
+        since,
+        filters: { type: ['container'], label: [herdOnly] },
+        abortSignal: signal,
+      } as Docker.GetEventsOptions)
+      .then((response) => {
+        const stream = response as unknown as Readable;
+        signal.addEventListener('abort', () => stream.destroy(), { once: true });
+        forEachJsonLine(stream, (record) => {
+          const event = engineEventFrom(record as EngineEventRecord);
+          if (event) feed.emit(event);
+        });
+        stream.once('error', broken);
+        stream.once('end', () => broken(new Error('the engine closed its event stream')));
+      }, broken);
+    return iterable;
+  }
+
+  private async hasImage(imageRef: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(imageRef).inspect();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw toEngineError(error, {
+        socketPath: this.socketPath,
+        what: `looking up ${imageRef}`,
+        fallback: 'IMAGE',
+      });
+    }
+  }
+
+  private async inspect(id: string): Promise<Instance | undefined> {
+    const container = await this.call(`inspecting ${id}`, 'OTHER', () =>
+      this.docker.getContainer(id).inspect(),
+    );
+    return instanceFromInspect(container as unknown as ContainerInspect);
+  }
+
+  private async call<T>(what: string, fallback: EngineError['code'], action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw toEngineError(error, { socketPath: this.socketPath, what, fallback });
+    }
+  }
+
+  /** For callers that want to fail early with the socket named, before any real work. */
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (error) {
+      throw unreachable(this.socketPath, error);
+    }
+  }
+}
+
+type JsonRecord = Record<string, unknown>;
+
+async function readJsonLines(stream: Readable): Promise<JsonRecord[]> {
+  const records: JsonRecord[] = [];
+  await new Promise<void>((resolve, reject) => {
+    forEachJsonLine(stream, (record) => records.push(record));
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', reject);
+  });
+  return records;
+}
+
+/** Newline-delimited JSON as the engine streams it; chunks do not align with lines. */
+function forEachJsonLine(stream: Readable, onRecord: (record: JsonRecord) => void): void {
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    let newline = pending.indexOf('\n');
+    while (newline >= 0) {
+      const line = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      if (line !== '') {
+        try {
+          onRecord(JSON.parse(line) as JsonRecord);
+        } catch {
+          // A line that is not JSON carries nothing herd reads.
+        }
+      }
+      newline = pending.indexOf('\n');
+    }
+  });
+  stream.on('end', () => {
+    const line = pending.trim();
+    if (line === '') return;
+    try {
+      onRecord(JSON.parse(line) as JsonRecord);
+    } catch {
+      // As above.
+    }
+  });
+}

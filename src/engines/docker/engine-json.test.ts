@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { instanceLabels } from '../engine.js';
+import {
+  type ContainerInspect,
+  demultiplexLogs,
+  engineEventFrom,
+  instanceFromInspect,
+  instanceFromListEntry,
+} from './engine-json.js';
+
+const digest = `sha256:${'c'.repeat(64)}` as const;
+const labels = {
+  [instanceLabels.managedBy]: 'herd',
+  [instanceLabels.service]: 'web',
+  [instanceLabels.release]: 'r1',
+  [instanceLabels.digest]: digest,
+};
+
+function inspect(overrides: Partial<ContainerInspect> = {}): ContainerInspect {
+  return {
+    Id: 'abc',
+    Created: '2024-05-01T10:00:00.5Z',
+    State: { Status: 'running', ExitCode: 0, StartedAt: '2024-05-01T10:00:01Z' },
+    Config: { Labels: labels },
+    NetworkSettings: { Ports: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '41234' }] } },
+    ...overrides,
+  };
+}
+
+describe('instanceFromInspect', () => {
+  it('reads the state, the published loopback port and the times of a running container', () => {
+    const instance = instanceFromInspect(inspect());
+
+    assert.deepEqual(instance, {
+      id: 'abc',
+      service: 'web',
+      release: 'r1',
+      digest,
+      labels,
+      state: 'running',
+      address: { host: '127.0.0.1', port: 41234 },
+      createdAt: Date.parse('2024-05-01T10:00:00.5Z'),
+      startedAt: Date.parse('2024-05-01T10:00:01Z'),
+    });
+  });
+
+  it('gives an exited container its exit code and no address', () => {
+    const instance = instanceFromInspect(
+      inspect({ State: { Status: 'exited', ExitCode: 3, StartedAt: '2024-05-01T10:00:01Z' } }),
+    );
+
+    assert.equal(instance?.state, 'exited');
+    assert.equal(instance?.exitCode, 3);
+    assert.equal(instance?.address, undefined);
+  });
+
+  it('treats Go zero time as never started, and podman "configured" as created', () => {
+    const instance = instanceFromInspect(
+      inspect({ State: { Status: 'configured', ExitCode: 0, StartedAt: '0001-01-01T00:00:00Z' } }),
+    );
+
+    assert.equal(instance?.state, 'created');
+    assert.equal(instance?.startedAt, undefined);
+  });
+
+  it('is not an instance without valid herd labels', () => {
+    assert.equal(
+      instanceFromInspect(inspect({ Config: { Labels: { ...labels, [instanceLabels.managedBy]: 'x' } } })),
+      undefined,
+    );
+    assert.equal(
+      instanceFromInspect(inspect({ Config: { Labels: { ...labels, [instanceLabels.digest]: 'latest' } } })),
+      undefined,
+    );
+    assert.equal(instanceFromInspect(inspect({ Config: { Labels: null } })), undefined);
+  });
+});
+
+describe('instanceFromListEntry', () => {
+  it('reads the exit code from the status text and the port from the list', () => {
+    const exited = instanceFromListEntry({
+      Id: 'a',
+      Created: 1_700_000_000,
+      State: 'exited',
+      Status: 'Exited (137) 2 seconds ago',
+      Labels: labels,
+    });
+    const running = instanceFromListEntry({
+      Id: 'b',
+      Created: 1_700_000_000,
+      State: 'running',
+      Status: 'Up 3 seconds',
+      Labels: labels,
+      Ports: [{ IP: '127.0.0.1', PrivatePort: 8080, PublicPort: 39215, Type: 'tcp' }],
+    });
+
+    assert.equal(exited?.exitCode, 137);
+    assert.equal(exited?.createdAt, 1_700_000_000_000);
+    assert.deepEqual(running?.address, { host: '127.0.0.1', port: 39215 });
+  });
+});
+
+describe('engineEventFrom', () => {
+  const actor = (Attributes: Record<string, string>) => ({ ID: 'abc', Attributes });
+
+  it('maps start, die and destroy or remove, and ignores the rest', () => {
+    assert.deepEqual(engineEventFrom({ Type: 'container', Action: 'start', Actor: actor(labels) }), {
+      kind: 'started',
+      id: 'abc',
+    });
+    assert.deepEqual(
+      engineEventFrom({ Type: 'container', Action: 'die', Actor: actor({ ...labels, exitCode: '3' }) }),
+      {
+        kind: 'exited',
+        id: 'abc',
+        exitCode: 3,
+      },
+    );
+    assert.deepEqual(engineEventFrom({ Type: 'container', Action: 'destroy', Actor: actor(labels) }), {
+      kind: 'removed',
+      id: 'abc',
+    });
+    assert.deepEqual(engineEventFrom({ Type: 'container', Action: 'remove', Actor: actor(labels) }), {
+      kind: 'removed',
+      id: 'abc',
+    });
+    assert.equal(engineEventFrom({ Type: 'container', Action: 'cleanup', Actor: actor(labels) }), undefined);
+  });
+
+  it("ignores containers that are not herd's and events that are not about containers", () => {
+    assert.equal(engineEventFrom({ Type: 'container', Action: 'start', Actor: actor({}) }), undefined);
+    assert.equal(engineEventFrom({ Type: 'image', Action: 'remove', Actor: actor(labels) }), undefined);
+  });
+});
+
+describe('demultiplexLogs', () => {
+  const frame = (stream: number, text: string) => {
+    const payload = Buffer.from(text);
+    const header = Buffer.alloc(8);
+    header[0] = stream;
+    header.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([header, payload]);
+  };
+
+  it('joins stdout and stderr frames in the order they were written', () => {
+    const stream = Buffer.concat([frame(1, 'out 1\n'), frame(2, 'err 1\n'), frame(1, 'out 2\n')]);
+
+    assert.equal(demultiplexLogs(stream), 'out 1\nerr 1\nout 2\n');
+  });
+
+  it('passes a TTY stream, which has no frames, through as text', () => {
+    assert.equal(demultiplexLogs(Buffer.from('plain text output\n')), 'plain text output\n');
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * What the engine answers, turned into herd's types: container inspect and list entries into
+ * Instances, event records into EngineEvents, multiplexed log frames into text. Engine JSON is an
+ * untrusted edge: only the fields used are read, and a container without valid herd labels is
+ * not an instance.
+ * API: https://docs.docker.com/engine/api/v1.41/ (ContainerInspect, ContainerList, SystemEvents,
+ * ContainerAttach for the stream format).
+ */
+import { isDigest } from '../../oci/digest.js';
+import { type EngineEvent, type Instance, type InstanceState, instanceLabels } from '../engine.js';
+
+type Labels = Record<string, string>;
+
+/** The fields of `GET /containers/{id}/json` herd reads. */
+export interface ContainerInspect {
+  Id: string;
+  Created: string;
+  State: { Status: string; ExitCode: number; StartedAt: string };
+  Config: { Labels?: Labels | null; StopTimeout?: number };
+  NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
+}
+
+/** The fields of one `GET /containers/json` entry herd reads. */
+export interface ContainerListEntry {
+  Id: string;
+  Created: number;
+  State: string;
+  Status: string;
+  Labels?: Labels | null;
+  Ports?: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] | null;
+}
+
+/** Docker says `destroy`, Podman's compat API says `remove`; both are said here. */
+export interface EngineEventRecord {
+  Type?: string;
+  Action?: string;
+  status?: string;
+  Actor?: { ID?: string; Attributes?: Labels };
+}
+
+export function instanceFromInspect(container: ContainerInspect): Instance | undefined {
+  const state = stateOf(container.State.Status);
+  const ports = Object.values(container.NetworkSettings?.Ports ?? {}).flatMap((bindings) => bindings ?? []);
+  const bound = ports.find((binding) => binding.HostPort !== '');
+  const startedAt = Date.parse(container.State.StartedAt);
+  return withLabels(container.Id, container.Config.Labels, {
+    state,
+    ...(state === 'exited' ? { exitCode: container.State.ExitCode } : {}),
+    ...(state === 'running' && bound ? { address: { host: '127.0.0.1', port: Number(bound.HostPort) } } : {}),
+    createdAt: Date.parse(container.Created),
+    // Go's zero time (0001-01-01) means never started.
+    ...(startedAt > 0 ? { startedAt } : {}),
+  });
+}
+
+/** A list entry has no StartedAt, and its exit code only in the Status text (`Exited (1) …`). */
+export function instanceFromListEntry(entry: ContainerListEntry): Instance | undefined {
+  const state = stateOf(entry.State);
+  const published = (entry.Ports ?? []).find((port) => port.PublicPort !== undefined && port.PublicPort > 0);
+  const exitCode = /^Exited \((-?\d+)\)/.exec(entry.Status)?.[1];
+  return withLabels(entry.Id, entry.Labels, {
+    state,
+    ...(state === 'exited' && exitCode !== undefined ? { exitCode: Number(exitCode) } : {}),
+    ...(state === 'running' && published?.PublicPort
+      ? { address: { host: '127.0.0.1', port: published.PublicPort } }
+      : {}),
+    createdAt: entry.Created * 1000,
+  });
+}
+
+export function engineEventFrom(record: EngineEventRecord): EngineEvent | undefined {
+  const id = record.Actor?.ID;
+  const attributes = record.Actor?.Attributes ?? {};
+  if ((record.Type ?? 'container') !== 'container' || !id) return undefined;
+  if (attributes[instanceLabels.managedBy] !== 'herd') return undefined;
+  switch (record.Action ?? record.status) {
+    case 'start':
+      return { kind: 'started', id };
+    case 'die':
+      return { kind: 'exited', id, exitCode: Number(attributes.exitCode ?? -1) };
+    case 'destroy':
+    case 'remove':
+      return { kind: 'removed', id };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A log stream without a TTY is framed: 1 byte stream (1 stdout, 2 stderr), 3 zero bytes, a
+ * 4-byte big-endian length, then the payload. Frames arrive in the order written, so joining
+ * their payloads interleaves stdout and stderr as the process wrote them.
+ */
+export function demultiplexLogs(stream: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= stream.length) {
+    const kind = stream[offset];
+    if (kind !== 0 && kind !== 1 && kind !== 2) return stream.toString('utf8'); // not framed: a TTY stream
+    const length = stream.readUInt32BE(offset + 4);
+    parts.push(stream.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function stateOf(status: string): InstanceState {
+  switch (status) {
+    case 'running':
+      return 'running';
+    case 'created':
+    case 'configured': // Podman's word for created, before init
+    case 'initialized':
+      return 'created';
+    case 'exited':
+    case 'stopped':
+    case 'dead':
+      return 'exited';
+    case 'removing':
+      return 'removing';
+    default:
+      return 'unknown';
+  }
+}
+
+function withLabels(
+  id: string,
+  labels: Labels | null | undefined,
+  observed: Omit<Instance, 'id' | 'service' | 'release' | 'digest' | 'labels'>,
+): Instance | undefined {
+  const all = labels ?? {};
+  const service = all[instanceLabels.service];
+  const release = all[instanceLabels.release];
+  const digest = all[instanceLabels.digest];
+  if (all[instanceLabels.managedBy] !== 'herd' || !service || !release || !digest || !isDigest(digest)) {
+    return undefined;
+  }
+  return { id, service, release, digest, labels: { ...all }, ...observed };
+}

@@ -1,0 +1,179 @@
+/**
+ * The contract every Engine passes (STYLE.md, "Ports by role"): one suite, run against the memory
+ * engine in its unit test and against a real podman in test/docker-engine.test.ts, so the fleet
+ * controller can trust that what it learns on the memory engine holds on a real one.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type Engine, EngineError, type EngineEvent, type InstanceSpec, instanceLabels } from './engine.js';
+
+export interface EngineContractFixture {
+  engine: Engine;
+  /** A spec whose image starts and keeps running; `ensureImage` has not been called for it yet. */
+  spec(overrides: Partial<InstanceSpec> & { service: string }): InstanceSpec;
+  /** A spec whose image starts and exits at once with a non-zero code. */
+  exitingSpec(overrides: Partial<InstanceSpec> & { service: string }): InstanceSpec;
+  /** Text a running instance of `spec` prints soon after it starts. */
+  logText: string;
+  /** Creates something on the engine that herd did not make; returns its id. Absent if the engine cannot hold such things. */
+  createForeign?(): Promise<string>;
+  removeForeign?(id: string): Promise<void>;
+  /** How long to wait for logs and events on this engine. */
+  patienceMs?: number;
+  teardown?(): Promise<void>;
+}
+
+export function describeEngineContract(name: string, setup: () => Promise<EngineContractFixture>): void {
+  describe(`${name} passes the Engine contract`, () => {
+    let fixture: EngineContractFixture;
+    let engine: Engine;
+    const created: string[] = [];
+    const patience = () => fixture.patienceMs ?? 2000;
+
+    async function createRunning(overrides: Partial<InstanceSpec> & { service: string }) {
+      const spec = fixture.spec(overrides);
+      await engine.ensureImage(spec);
+      const instance = await engine.create(spec);
+      created.push(instance.id);
+      return instance;
+    }
+
+    before(async () => {
+      fixture = await setup();
+      engine = fixture.engine;
+    });
+
+    after(async () => {
+      for (const id of created) await engine?.remove(id).catch(() => undefined);
+      await fixture?.teardown?.();
+    });
+
+    it('names itself and its version', async () => {
+      const info = await engine.info();
+
+      assert.ok(info.name.length > 0);
+      assert.ok(info.version.length > 0);
+    });
+
+    it('creates a running instance that carries herd labels and a loopback address', async () => {
+      const instance = await createRunning({ service: 'contract-create', labels: { team: 'core' } });
+
+      assert.equal(instance.state, 'running');
+      assert.equal(instance.service, 'contract-create');
+      assert.equal(instance.labels[instanceLabels.managedBy], 'herd');
+      assert.equal(instance.labels[instanceLabels.service], 'contract-create');
+      assert.equal(instance.labels[instanceLabels.release], instance.release);
+      assert.equal(instance.labels[instanceLabels.digest], instance.digest);
+      assert.equal(instance.labels.team, 'core');
+      assert.equal(instance.address?.host, '127.0.0.1');
+      assert.ok((instance.address?.port ?? 0) > 0);
+    });
+
+    it('makes an image available twice without complaint', async () => {
+      const spec = fixture.spec({ service: 'contract-image' });
+
+      await engine.ensureImage(spec);
+      await engine.ensureImage(spec);
+    });
+
+    it('lists instances by service, and only the ones herd made', async () => {
+      const a = await createRunning({ service: 'contract-list-a' });
+      const b = await createRunning({ service: 'contract-list-b' });
+      const foreign = await fixture.createForeign?.();
+
+      try {
+        const onlyA = await engine.list({ service: 'contract-list-a' });
+        const all = await engine.list();
+
+        assert.deepEqual(
+          onlyA.map((instance) => instance.id),
+          [a.id],
+        );
+        assert.ok(all.some((instance) => instance.id === b.id));
+        assert.ok(all.every((instance) => instance.labels[instanceLabels.managedBy] === 'herd'));
+        if (foreign !== undefined) assert.ok(!all.some((instance) => instance.id === foreign));
+      } finally {
+        if (foreign !== undefined) await fixture.removeForeign?.(foreign);
+      }
+    });
+
+    it('removes an instance, and removing it again or an unknown id is not an error', async () => {
+      const instance = await createRunning({ service: 'contract-remove' });
+
+      await engine.remove(instance.id);
+      await engine.remove(instance.id);
+      await engine.remove('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
+
+      assert.deepEqual(await engine.list({ service: 'contract-remove' }), []);
+    });
+
+    it("returns an instance's output as logs", async () => {
+      const instance = await createRunning({ service: 'contract-logs' });
+
+      const text = await eventually(patience(), async () => {
+        const logs = await engine.logs(instance.id, { tail: 50 });
+        return logs.includes(fixture.logText) ? logs : undefined;
+      });
+
+      assert.ok(text?.includes(fixture.logText), `logs never contained ${JSON.stringify(fixture.logText)}`);
+    });
+
+    it('reports started, exited and removed as events', async () => {
+      const abort = new AbortController();
+      const seen: EngineEvent[] = [];
+      const stream = engine.events(abort.signal);
+      const collecting = (async () => {
+        for await (const event of stream) seen.push(event);
+      })();
+
+      const instance = await createRunning({ service: 'contract-events' });
+      await engine.remove(instance.id);
+      const kinds = await eventually(patience(), async () => {
+        const mine = seen.filter((event) => event.id === instance.id).map((event) => event.kind);
+        return mine.includes('removed') ? mine : undefined;
+      });
+      abort.abort();
+      await collecting;
+
+      assert.deepEqual(kinds, ['started', 'exited', 'removed']);
+    });
+
+    it('reports an instance whose process exits at once as exited, with its exit code', async () => {
+      const spec = fixture.exitingSpec({ service: 'contract-exit' });
+      await engine.ensureImage(spec);
+
+      const instance = await engine.create(spec);
+      created.push(instance.id);
+      const exited = await eventually(patience(), async () => {
+        const [listed] = await engine.list({ service: 'contract-exit' });
+        return listed?.state === 'exited' ? listed : undefined;
+      });
+
+      assert.equal(exited?.id, instance.id);
+      assert.ok((exited?.exitCode ?? 0) !== 0, 'expected a non-zero exit code');
+      assert.equal(exited?.address, undefined);
+    });
+
+    it('refuses to run an instance as root', async () => {
+      const spec = fixture.spec({ service: 'contract-root', user: { uid: 0, gid: 0 } });
+      await engine.ensureImage(spec);
+
+      await assert.rejects(engine.create(spec), (error: unknown) => {
+        assert.ok(error instanceof EngineError);
+        assert.equal(error.code, 'CREATE');
+        return true;
+      });
+      assert.deepEqual(await engine.list({ service: 'contract-root' }), []);
+    });
+  });
+}
+
+/** Polls `probe` until it returns a value or `ms` pass; engines report some things a moment later. */
+async function eventually<T>(ms: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
