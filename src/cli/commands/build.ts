@@ -10,11 +10,44 @@ import { openState } from '../state-context.js';
 import { terminalProgress } from '../terminal-progress.js';
 import { gateAndStore, renderReport } from './gate.js';
 
-/** `herd build [spec]`: locks first when there is no lock yet, then builds into HERD_HOME/store. */
+/** `herd build [spec]`: locks first when there is no lock yet, then builds into HERD_HOME/store and gates. */
 export async function buildCommand(
   specPath: string,
   options: { json?: boolean; gate?: boolean },
 ): Promise<number> {
+  const { image, verdict, store } = await buildAndGate(specPath, { gate: options.gate !== false });
+  const exitCode = verdict && !verdict.passed ? 1 : 0;
+  if (options.json) {
+    const gate = verdict && {
+      passed: verdict.passed,
+      profile: verdict.profile,
+      failing: verdict.summary.failing,
+    };
+    console.log(JSON.stringify({ ...image, ...(gate ? { gate } : {}) }, null, 2));
+    return exitCode;
+  }
+  console.log(`built ${image.refName}`);
+  console.log(`  digest    ${image.digest}`);
+  console.log(
+    `  size      ${formatBytes(image.size)} compressed, ${formatBytes(image.unpackedSize)} unpacked, ${image.layers.length} layers`,
+  );
+  console.log(`  packages  ${image.packageCount}`);
+  console.log(`  files     ${image.fileCount}`);
+  console.log(`  store     ${store.root}`);
+  if (!verdict) {
+    console.log('  gate      skipped (--no-gate): this image cannot be signed until herd gate passes');
+    return 0;
+  }
+  console.log(`  gate      ${verdict.passed ? 'passed' : 'FAILED'} (${verdict.profile})`);
+  if (!verdict.passed) process.stdout.write(renderReport(verdict, 'text'));
+  return exitCode;
+}
+
+/**
+ * The build half of the pipeline, for `herd build` and `herd up`: lock when there is no lock,
+ * build, journal, then gate unless told not to (the verdict is stored with the image).
+ */
+export async function buildAndGate(specPath: string, options: { gate: boolean }) {
   const progress = terminalProgress();
   const context = await openSpec(specPath);
   const { store, debCache, layerCache, unpackedCache } = await openStore();
@@ -67,36 +100,11 @@ export async function buildCommand(
   }
   // The gate is part of the build: an image that fails it stays in the store, unsigned, and the
   // pipeline stops here. `--no-gate` is for debugging a build, never for shipping one.
-  const verdict =
-    options.gate === false
-      ? undefined
-      : await gateAndStore(store, image.digest, {
-          spec: context.loaded,
-          lockFile: await readFile(context.lockPath),
-        });
-  const exitCode = verdict && !verdict.passed ? 1 : 0;
-  if (options.json) {
-    const gate = verdict && {
-      passed: verdict.passed,
-      profile: verdict.profile,
-      failing: verdict.summary.failing,
-    };
-    console.log(JSON.stringify({ ...image, ...(gate ? { gate } : {}) }, null, 2));
-    return exitCode;
-  }
-  console.log(`built ${image.refName}`);
-  console.log(`  digest    ${image.digest}`);
-  console.log(
-    `  size      ${formatBytes(image.size)} compressed, ${formatBytes(image.unpackedSize)} unpacked, ${image.layers.length} layers`,
-  );
-  console.log(`  packages  ${image.packageCount}`);
-  console.log(`  files     ${image.fileCount}`);
-  console.log(`  store     ${store.root}`);
-  if (!verdict) {
-    console.log('  gate      skipped (--no-gate): this image cannot be signed until herd gate passes');
-    return 0;
-  }
-  console.log(`  gate      ${verdict.passed ? 'passed' : 'FAILED'} (${verdict.profile})`);
-  if (!verdict.passed) process.stdout.write(renderReport(verdict, 'text'));
-  return exitCode;
+  const verdict = !options.gate
+    ? undefined
+    : await gateAndStore(store, image.digest, {
+        spec: context.loaded,
+        lockFile: await readFile(context.lockPath),
+      });
+  return { image, verdict, store, context };
 }

@@ -1,7 +1,10 @@
+import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { latestVerdict } from '../../gate/stored-verdict.js';
+import type { Verdict } from '../../gate/verdict.js';
 import { herdHome } from '../../herd-home.js';
+import type { LayoutStore } from '../../oci/layout-store.js';
 import type { Digest } from '../../oci/types.js';
 import { collectBuildStatements, gateVerdictStatement } from '../../trust/build-statements.js';
 import { loadPublicKey } from '../../trust/cosign-key.js';
@@ -46,7 +49,7 @@ export async function signCommand(
   // Only an image the gate passed is signed: a signature is what admission trusts, so signing a
   // failed or ungated image would launder it.
   const verdict = await latestVerdict(store, digest);
-  if (!verdict || !verdict.passed) {
+  if (!verdict?.passed) {
     console.error(
       verdict
         ? `herd: ${digest} failed the gate (${verdict.profile}, ${verdict.evaluatedAt}); fix it or waive the findings, then herd gate again`
@@ -56,6 +59,26 @@ export async function signCommand(
   }
   const key = await readCosignPrivateKey(resolve(options.key ?? defaultPrivateKey()), await keyPassword());
   const identity = options.identity ?? `localhost/${await serviceOf(store, digest)}`;
+  const { signature, attestation, statements } = await signPassedImage(store, digest, {
+    key,
+    identity,
+    verdict,
+  });
+  console.log(`signed ${digest} for ${identity}`);
+  console.log(
+    `  signature     ${signature.tag}${signature.added.length === 0 ? ' (already signed by this key)' : ''}`,
+  );
+  console.log(`  attestations  ${attestation.tag}: ${statements.map((s) => s.predicateType).join(', ')}`);
+  return 0;
+}
+
+/** Signs an image whose passing verdict the caller checked, attests its build and verdict, journals it. */
+export async function signPassedImage(
+  store: LayoutStore,
+  digest: Digest,
+  options: { key: KeyObject; identity: string; verdict: Verdict },
+) {
+  const { key, identity, verdict } = options;
   const signature = await signImage(store, digest, { key, identity });
   const statements = [
     ...(await collectBuildStatements(store, digest)),
@@ -78,12 +101,7 @@ export async function signCommand(
   } finally {
     state.close();
   }
-  console.log(`signed ${digest} for ${identity}`);
-  console.log(
-    `  signature     ${signature.tag}${signature.added.length === 0 ? ' (already signed by this key)' : ''}`,
-  );
-  console.log(`  attestations  ${attestation.tag}: ${statements.map((s) => s.predicateType).join(', ')}`);
-  return 0;
+  return { signature, attestation, statements };
 }
 
 /**
