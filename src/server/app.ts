@@ -8,16 +8,20 @@ import { Hono } from 'hono';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { type ServerLogger, silentLogger } from './logger.js';
 import { distributionRoutes } from './routes/distribution.js';
+import { type FleetApiOptions, fleetApiRoutes } from './routes/fleet-api.js';
 
 export interface AppOptions {
   store: LayoutStore;
   logger?: ServerLogger;
+  /** The fleet API, when a control plane runs (herd serve, herd up). */
+  fleetApi?: FleetApiOptions;
 }
 
 export function createApp(options: AppOptions): Hono {
   const logger = options.logger ?? silentLogger;
   const app = new Hono();
   app.route('/', distributionRoutes({ store: options.store, logger }));
+  if (options.fleetApi) app.route('/api/v1', fleetApiRoutes(options.fleetApi));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
     logger.error({ path: c.req.path, error: error.message }, 'request failed');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SpecError } from './errors.js';
+import { defaultFleetSection } from './fleet-section.js';
 import { parseSpecText } from './load.js';
 import { defaultExclude, defaultKeep } from './schema.js';
 import type { Spec } from './types.js';
@@ -52,6 +53,7 @@ describe('the herd.yaml v1 schema', () => {
       },
       files: [],
       gate: { profile: 'baseline', waivers: [], allowSetuid: [], vulndb: { maxAgeDays: 7 } },
+      fleet: defaultFleetSection,
       run: {
         user: { name: 'nonroot', uid: 65532, gid: 65532 },
         workdir: '/',
@@ -500,12 +502,13 @@ describe('the herd.yaml v1 schema', () => {
     ]);
   });
 
-  it('validates the gate section and keeps the reserved fleet mapping as given', () => {
+  it('validates the gate and fleet sections, filling in their defaults', () => {
     const spec = parse('gate: { profile: strict }', 'fleet: { size: 3 }');
 
     assert.equal(spec.gate.profile, 'strict');
     assert.deepEqual(spec.gate.waivers, []);
-    assert.deepEqual(spec.fleet, { size: 3 });
+    assert.equal(spec.fleet.size, 3);
+    assert.equal(spec.fleet.strategy.maxSurge, '25%');
   });
 
   it('gives a spec without a gate section the baseline profile', () => {

@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { describeValue } from './errors.js';
+import { defaultFleetSection, FleetSection } from './fleet-section.js';
 import { defaultGateSection, GateSection } from './gate-section.js';
 import {
   atKey,
@@ -626,9 +627,6 @@ const Health = fields(
 
 // ---------------------------------------------------------------------------------------------- spec
 
-/** Reserved for later issues: any mapping, kept as given. */
-const Reserved = z.record(z.string(), z.unknown(), expecting('a mapping'));
-
 const RawSpec = fields(
   {
     apiVersion: z.literal('herd/v1', expecting('"herd/v1"')),
@@ -652,7 +650,7 @@ const RawSpec = fields(
     ports: optional(Ports),
     health: optional(Health),
     gate: optional(GateSection),
-    fleet: optional(Reserved),
+    fleet: optional(FleetSection),
   },
   'a mapping of herd.yaml fields',
 );
@@ -696,6 +694,6 @@ export const Spec = RawSpec.superRefine(checkHealthPort, {
     ports: raw.ports ?? [],
     ...(raw.health ? { health: raw.health } : {}),
     gate: raw.gate ?? defaultGateSection,
-    ...(raw.fleet ? { fleet: raw.fleet } : {}),
+    fleet: raw.fleet ?? defaultFleetSection,
   }),
 );

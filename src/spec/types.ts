@@ -2,6 +2,7 @@
  * herd.yaml v1, after validation and defaults. The zod schema in `schema.ts` is the edge that
  * produces this; everything past the loader trusts these types.
  */
+import type { FleetSection } from './fleet-section.js';
 import type { GateSection } from './gate-section.js';
 
 export interface Spec {
@@ -19,8 +20,8 @@ export interface Spec {
   health?: HealthCheck;
   /** How the gate judges the image; every default filled in (`defaultGateSection`). */
   gate: GateSection;
-  /** Reserved for the fleet issue; kept as given. */
-  fleet?: Record<string, unknown>;
+  /** How the fleet runs: size, front-door port, rollout strategy, limits; every default filled in. */
+  fleet: FleetSection;
 }
 
 export interface ImageSpec {

@@ -88,4 +88,44 @@ export const stateMigrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'revocations are permanent: rows cannot be deleted'); END;
     `,
   },
+  {
+    version: 3,
+    area: 'fleet',
+    name: 'create fleets and fleet history',
+    sql: `
+      -- The desired state of each service's fleet: what the controller reconciles towards. Instances
+      -- are not stored: the engine's labels are the truth, so a restarted controller adopts them.
+      CREATE TABLE fleets (
+        service             TEXT PRIMARY KEY,
+        release             TEXT NOT NULL,
+        digest              TEXT NOT NULL,
+        size                INTEGER NOT NULL CHECK (size >= 0),
+        spec_json           TEXT NOT NULL,
+        status              TEXT NOT NULL CHECK (status IN ('progressing', 'reverting', 'complete', 'failed')),
+        -- While a rollout runs: when it began and when it last made progress (the deadline's start).
+        rollout_started_at  TEXT,
+        progress_at         TEXT,
+        updated_at          TEXT NOT NULL
+      ) STRICT;
+
+      -- Every rollout's start and end, in order; rollback and auto-revert pick the last release that
+      -- completed. Never updated.
+      CREATE TABLE fleet_history (
+        service  TEXT NOT NULL,
+        seq      INTEGER NOT NULL CHECK (seq >= 1),
+        release  TEXT NOT NULL,
+        digest   TEXT NOT NULL,
+        outcome  TEXT NOT NULL CHECK (outcome IN ('started', 'complete', 'failed')),
+        reason   TEXT NOT NULL,
+        -- The template the release ran with, so a revert or rollback runs it as it was.
+        spec_json TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        PRIMARY KEY (service, seq)
+      ) STRICT;
+      CREATE INDEX fleet_history_outcome ON fleet_history (service, outcome, seq);
+
+      CREATE TRIGGER fleet_history_no_update BEFORE UPDATE ON fleet_history
+        BEGIN SELECT RAISE(ABORT, 'fleet history is history: rows cannot be updated'); END;
+    `,
+  },
 ];

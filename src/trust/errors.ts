@@ -2,6 +2,8 @@ import { HerdError } from '../herd-error.js';
 
 /** Every failure src/trust raises on purpose. Tests assert these codes, not the messages. */
 export type TrustErrorCode =
+  /** Admission refused a digest: unsigned, not gate-passed, unreleased or revoked. */
+  | 'ADMISSION_REFUSED'
   | 'KEY_PASSWORD_WRONG'
   | 'KEY_INVALID'
   | 'KEY_EXISTS'

@@ -1,0 +1,92 @@
+/**
+ * The effects of one sync's plan, in an order that keeps the bounds at every instant: the front door
+ * stops sending to leaving instances, they are drained and removed, and only then are new ones
+ * created (the plan counted the removals when it sized the creates).
+ */
+import type { Engine, Instance, InstanceSpec } from '../engines/engine.js';
+import type { RolloutAction } from './plan-rollout.js';
+import type { FleetEvent, FrontDoorHook } from './types.js';
+
+export interface ApplyContext {
+  service: string;
+  engine: Engine;
+  frontDoor?: FrontDoorHook;
+  drainSeconds: number;
+  /** The instances the plan was made from. */
+  instances: readonly Instance[];
+  /** The ids the front door may send to (ready now). */
+  ready: ReadonlySet<string>;
+  /** The spec of a new instance of the desired release; called once per sync that creates. */
+  specForCreate: () => InstanceSpec;
+  record: (event: FleetEvent) => Promise<void>;
+}
+
+export interface ApplyResult {
+  created: Instance[];
+  removed: string[];
+  /** Create calls the engine refused; they count as crashes for the backoff. */
+  createFailures: string[];
+}
+
+export async function applyPlan(
+  actions: readonly RolloutAction[],
+  context: ApplyContext,
+): Promise<ApplyResult> {
+  const { service, engine, frontDoor } = context;
+  const byId = new Map(context.instances.map((instance) => [instance.id, instance]));
+  const removals = actions.flatMap((action) => (action.kind === 'remove' ? [action] : []));
+  const leaving = new Set(removals.map((action) => action.id));
+
+  const serving = context.instances.filter(
+    (instance) => context.ready.has(instance.id) && !leaving.has(instance.id) && instance.address,
+  );
+  await frontDoor?.setBackends(
+    service,
+    serving.flatMap((instance) => (instance.address ? [instance.address] : [])),
+  );
+
+  await Promise.all(
+    removals.map(async (action) => {
+      const instance = byId.get(action.id);
+      if (instance?.address && context.ready.has(instance.id)) {
+        await frontDoor?.drain(service, instance.address, { timeoutSeconds: context.drainSeconds });
+      }
+      await engine.remove(action.id);
+      await context.record({
+        kind: 'instance-removed',
+        service,
+        id: action.id,
+        release: instance?.release ?? 'unknown',
+        reason: action.reason,
+      });
+    }),
+  );
+
+  const result: ApplyResult = { created: [], removed: [...leaving], createFailures: [] };
+  const count = actions.reduce((sum, action) => sum + (action.kind === 'create' ? action.count : 0), 0);
+  if (count === 0) return result;
+  const spec = context.specForCreate();
+  try {
+    await engine.ensureImage(spec);
+  } catch (error) {
+    result.createFailures.push((error as Error).message);
+    return result;
+  }
+  const outcomes = await Promise.allSettled(Array.from({ length: count }, () => engine.create(spec)));
+  for (const outcome of outcomes) {
+    if (outcome.status === 'fulfilled') {
+      result.created.push(outcome.value);
+      await context.record({
+        kind: 'instance-created',
+        service,
+        id: outcome.value.id,
+        release: spec.release,
+      });
+    } else {
+      const message = (outcome.reason as Error).message;
+      result.createFailures.push(message);
+      await context.record({ kind: 'create-failed', service, release: spec.release, message });
+    }
+  }
+  return result;
+}

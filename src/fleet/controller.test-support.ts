@@ -1,0 +1,136 @@
+/** A controller over MemoryEngine, an in-memory herd.db, a fake clock, a fake prober and front door. */
+import { MemoryEngine } from '../engines/memory/memory-engine.js';
+import { defaultFleetSection, type FleetSection } from '../spec/fleet-section.js';
+import { openStateDb } from '../state/open-state-db.js';
+import { FleetController, type FleetControllerOptions } from './controller.js';
+import type { FleetClock, FleetEvent, FleetTemplate, FrontDoorHook, InstanceAddress } from './types.js';
+
+export const digestA = `sha256:${'a'.repeat(64)}` as const;
+export const digestB = `sha256:${'b'.repeat(64)}` as const;
+export const digestC = `sha256:${'c'.repeat(64)}` as const;
+
+export class FakeClock implements FleetClock {
+  private timers: { at: number; run: () => void }[] = [];
+
+  constructor(public ms = Date.UTC(2025, 0, 1)) {}
+
+  now(): number {
+    return this.ms;
+  }
+
+  setTimer(ms: number, run: () => void): () => void {
+    const timer = { at: this.ms + ms, run };
+    this.timers.push(timer);
+    return () => {
+      this.timers = this.timers.filter((one) => one !== timer);
+    };
+  }
+
+  advance(ms: number): void {
+    this.ms += ms;
+    const due = this.timers.filter((timer) => timer.at <= this.ms);
+    this.timers = this.timers.filter((timer) => timer.at > this.ms);
+    for (const timer of due) timer.run();
+  }
+}
+
+/** Records what the controller tells the front door; `minServing` is the fewest backends ever set. */
+export class FakeFrontDoor implements FrontDoorHook {
+  backends: InstanceAddress[] = [];
+  drained: InstanceAddress[] = [];
+  minServing = Number.POSITIVE_INFINITY;
+
+  setBackends(_service: string, addresses: readonly InstanceAddress[]): void {
+    this.backends = [...addresses];
+    this.minServing = Math.min(this.minServing, addresses.length);
+  }
+
+  async drain(_service: string, address: InstanceAddress): Promise<void> {
+    this.drained.push(address);
+  }
+}
+
+export function template(fleet: Partial<FleetSection> = {}, intervalSeconds = 1): FleetTemplate {
+  return {
+    fleet: { ...defaultFleetSection, size: 4, ...fleet },
+    health: { kind: 'http', path: '/healthz', port: 8080, intervalSeconds, timeoutSeconds: 1, retries: 1 },
+    port: 8080,
+    user: { uid: 65532, gid: 65532 },
+    env: { GREETING: 'hi' },
+    writable: ['/tmp'],
+  };
+}
+
+export function fleetHarness(overrides: Partial<FleetControllerOptions> = {}) {
+  const clock = new FakeClock();
+  const engine = new MemoryEngine({ now: () => clock.now() });
+  const db = openStateDb(':memory:');
+  /** Digests whose instances fail every health check. */
+  const failing = new Set<string>();
+  /** Digests admission refuses. */
+  const refused = new Set<string>();
+  const frontDoor = new FakeFrontDoor();
+  const events: FleetEvent[] = [];
+  const options = (): FleetControllerOptions => ({
+    engine,
+    db,
+    clock,
+    frontDoor,
+    resyncMs: 1000,
+    prober: {
+      check: async (address) => {
+        const instance = (await engine.list()).find((one) => one.address?.port === address.port);
+        return instance !== undefined && !failing.has(instance.digest);
+      },
+    },
+    admit: async (_service, digest) => {
+      if (refused.has(digest)) throw new Error(`digest ${digest} is revoked`);
+    },
+    imageRefFor: (service, digest) => `127.0.0.1:5001/${service}@${digest}`,
+    record: (event) => {
+      events.push(event);
+    },
+    ...overrides,
+  });
+  const harness = {
+    clock,
+    engine,
+    db,
+    failing,
+    refused,
+    frontDoor,
+    events,
+    controller: new FleetController(options()),
+    /** A new controller over the same engine and database, as after a crash of herd serve. */
+    restart(changes: Partial<FleetControllerOptions> = {}) {
+      harness.controller = new FleetController({ ...options(), ...changes });
+    },
+    /** Syncs once a simulated second, running `watch` after each sync, until `done` or `maxSeconds`. */
+    async runUntil(
+      done: () => boolean | Promise<boolean>,
+      options: { maxSeconds?: number; watch?: () => Promise<void> } = {},
+    ) {
+      for (let second = 0; second < (options.maxSeconds ?? 600); second++) {
+        await harness.controller.sync();
+        await options.watch?.();
+        if (await done()) return second;
+        clock.advance(1000);
+      }
+      throw new Error(`not done after ${options.maxSeconds ?? 600} simulated seconds`);
+    },
+    async statusIs(release: string, status = 'complete') {
+      const now = await harness.controller.status('web');
+      return now.release === release && now.status === status;
+    },
+    /** Rolls release r1 (digest A) out to a fresh fleet and waits until it completes. */
+    async settledOnA(fleet: Partial<FleetSection> = {}) {
+      await harness.controller.rollout(
+        'web',
+        { release: 'r1', digest: digestA },
+        { template: template(fleet) },
+      );
+      await harness.runUntil(() => harness.statusIs('r1'));
+    },
+  };
+  return harness;
+}

@@ -1,0 +1,331 @@
+/**
+ * The fleet controller: makes each service's instances match its desired state in herd.db. Each sync
+ * observes (engine.list, health checks), decides (planRollout, assessRollout: pure) and applies
+ * (drain, remove, create), then persists the rollout's progress. A failed rollout reverts to the last
+ * release that completed. State that matters survives a crash: the desired state and history are in
+ * SQLite, the instances carry labels, so a new controller over the same engine and database adopts
+ * what runs and carries on, without duplicates.
+ */
+import type { Database } from 'better-sqlite3';
+import type { Engine } from '../engines/engine.js';
+import { applyPlan } from './apply-plan.js';
+import {
+  type BackoffPolicy,
+  defaultBackoffPolicy,
+  isDegraded,
+  mayCreate,
+  recordCrashes,
+} from './crash-backoff.js';
+import { FleetError } from './errors.js';
+import {
+  countCrashes,
+  countRolloutFailures,
+  type FleetMemory,
+  forgetRollout,
+  newFleetMemory,
+  turnedDegraded,
+} from './fleet-memory.js';
+import { describeFleet } from './fleet-status.js';
+import { FleetStore, type HistoryEntry, type StoredFleet } from './fleet-store.js';
+import { instanceSpecFor } from './instance-spec.js';
+import { judgeRollout } from './judge-rollout.js';
+import { isReady, planRollout } from './plan-rollout.js';
+import { SyncLoop } from './sync-loop.js';
+import type {
+  FleetClock,
+  FleetEvent,
+  FleetLog,
+  FleetStatus,
+  FleetTemplate,
+  FrontDoorHook,
+  HealthProber,
+} from './types.js';
+import { systemFleetClock } from './types.js';
+
+export interface FleetControllerOptions {
+  engine: Engine;
+  /** herd.db, opened with openStateDb (migration 3 holds the fleet tables). */
+  db: Database;
+  prober: HealthProber;
+  /** Throws to refuse a digest (unsigned, unreleased, revoked, gate failed). */
+  admit: (service: string, digest: `sha256:${string}`) => Promise<void>;
+  /** Where the engine pulls the image from, by digest. */
+  imageRefFor: (service: string, digest: `sha256:${string}`) => string;
+  frontDoor?: FrontDoorHook;
+  clock?: FleetClock;
+  /** Secrets and other values from herd's environment, merged at create; never stored or recorded. */
+  environmentFor?: (service: string, names: readonly string[]) => Record<string, string>;
+  /** For the journal. */
+  record?: (event: FleetEvent) => void | Promise<void>;
+  log?: FleetLog;
+  /** Default 2000 ms. */
+  resyncMs?: number;
+  backoff?: BackoffPolicy;
+}
+
+const silentLog: FleetLog = { info: () => {}, warn: () => {} };
+
+export class FleetController {
+  private readonly store: FleetStore;
+  private readonly clock: FleetClock;
+  private readonly log: FleetLog;
+  private readonly policy: BackoffPolicy;
+  private readonly memories = new Map<string, FleetMemory>();
+  private readonly loop: SyncLoop;
+
+  constructor(private readonly options: FleetControllerOptions) {
+    this.store = new FleetStore(options.db);
+    this.clock = options.clock ?? systemFleetClock;
+    this.log = options.log ?? silentLog;
+    this.policy = options.backoff ?? defaultBackoffPolicy;
+    this.loop = new SyncLoop(() => this.syncEach(), {
+      engine: options.engine,
+      clock: this.clock,
+      resyncMs: options.resyncMs ?? 2000,
+      log: this.log,
+    });
+  }
+
+  /** Follows engine events and resyncs on the timer; the first sync adopts whatever runs. */
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Resolves once no sync is running or asked for. */
+  whenIdle(): Promise<void> {
+    return this.loop.idle();
+  }
+
+  /** One sync of one fleet, or of every fleet; serialized with the loop's own syncs. */
+  sync(service?: string): Promise<void> {
+    return this.loop.exclusive(() => (service === undefined ? this.syncEach() : this.syncFleet(service)));
+  }
+
+  /**
+   * Moves the fleet to `target`. Refuses (and changes nothing) when the engine is unreachable, the
+   * digest is not admitted or the image cannot be had. A first rollout needs the template; a template
+   * also brings its `fleet.size`, without one the fleet keeps its current size.
+   */
+  async rollout(
+    service: string,
+    target: { release: string; digest: `sha256:${string}` },
+    options: { template?: FleetTemplate } = {},
+  ): Promise<void> {
+    await this.options.engine.info();
+    await this.options.admit(service, target.digest);
+    const existing = this.store.get(service);
+    const template = options.template ?? existing?.template;
+    if (!template) {
+      throw new FleetError(
+        'TEMPLATE_MISSING',
+        `no fleet for ${service} yet: expected its template with the first rollout`,
+      );
+    }
+    const imageRef = this.options.imageRefFor(service, target.digest);
+    await this.options.engine.ensureImage({ imageRef, digest: target.digest });
+    const size = options.template ? template.fleet.size : (existing?.size ?? template.fleet.size);
+    await this.startRollout({ service, ...target, size, template, status: 'progressing' }, 'rollout');
+  }
+
+  /** Rolls back to the latest release that completed before the current one. */
+  async rollback(service: string): Promise<HistoryEntry> {
+    const fleet = this.fleetOf(service);
+    const good = this.store.lastGood(service, fleet.release);
+    if (!good) {
+      throw new FleetError(
+        'NO_PREVIOUS_RELEASE',
+        `${service} has no earlier release that completed a rollout`,
+      );
+    }
+    await this.options.admit(service, good.digest);
+    const { release, digest, template } = good;
+    await this.startRollout({ ...fleet, release, digest, template, status: 'progressing' }, 'rollback');
+    return good;
+  }
+
+  async scale(service: string, size: number): Promise<void> {
+    if (!Number.isInteger(size) || size < 0 || size > 10_000) {
+      throw new FleetError('SIZE_INVALID', `expected a size from 0 to 10000 for ${service}, got ${size}`);
+    }
+    const fleet = this.fleetOf(service);
+    if (fleet.size === size) return;
+    this.store.save({ ...fleet, size }, { now: this.clock.now() });
+    await this.emit({ kind: 'scaled', service, from: fleet.size, to: size });
+    this.loop.request();
+  }
+
+  async status(service: string): Promise<FleetStatus> {
+    const fleet = this.fleetOf(service);
+    const now = this.clock.now();
+    const memory = this.memoryOf(service);
+    const instances = await this.options.engine.list({ service });
+    const health = memory.health.describe(instances, fleet.template);
+    const degraded = isDegraded(memory.backoff, { now, policy: this.policy });
+    return describeFleet(fleet, { instances, health, now, degraded });
+  }
+
+  /**
+   * Removes every instance of every fleet, draining each first; the desired state stays, so the next
+   * start brings the fleets back. For `herd up`, whose Ctrl-C means "stop what I started".
+   */
+  async removeAllInstances(): Promise<void> {
+    for (const fleet of this.store.list()) {
+      for (const instance of await this.options.engine.list({ service: fleet.service })) {
+        if (instance.address) await this.options.frontDoor?.drain(fleet.service, instance.address);
+        await this.options.engine.remove(instance.id);
+      }
+    }
+  }
+
+  /** An instance's recent output, for `herd logs`; reading is all there is, no exec. */
+  logs(id: string, options: { tail?: number } = {}): Promise<string> {
+    return this.options.engine.logs(id, options);
+  }
+
+  history(service: string): HistoryEntry[] {
+    return this.store.history(service);
+  }
+
+  private async syncEach(): Promise<void> {
+    for (const fleet of this.store.list()) await this.syncFleet(fleet.service);
+  }
+
+  private async syncFleet(service: string): Promise<void> {
+    let fleet = this.store.get(service);
+    if (!fleet) return;
+    const { engine } = this.options;
+    const memory = this.memoryOf(service);
+    const now = this.clock.now();
+    const instances = await engine.list({ service });
+    const observed = await memory.health.observe(instances, { template: fleet.template, now });
+
+    countCrashes(memory, { instances: observed, now, policy: this.policy });
+    if (inRollout(fleet)) {
+      countRolloutFailures(memory, fleet.release, observed);
+      fleet = await judgeRollout(fleet, {
+        memory,
+        observation: { instances: observed, now },
+        store: this.store,
+        emit: (event) => this.emit(event),
+        revert: (failing, failed) => this.revert(failing, failed),
+      });
+    }
+
+    const actions = planRollout(
+      {
+        release: fleet.release,
+        size: fleet.size,
+        strategy: fleet.template.fleet.strategy,
+        knownReleases: this.store.knownReleases(service),
+      },
+      { instances: observed, now },
+    );
+    const target = fleet;
+    const result = await applyPlan(
+      mayCreate(memory.backoff, now) ? actions : actions.filter((action) => action.kind !== 'create'),
+      {
+        service,
+        engine,
+        ...(this.options.frontDoor ? { frontDoor: this.options.frontDoor } : {}),
+        drainSeconds: fleet.template.fleet.drainSeconds,
+        instances,
+        ready: new Set(observed.filter(isReady).map((one) => one.id)),
+        specForCreate: () =>
+          instanceSpecFor(target, {
+            imageRef: this.options.imageRefFor(service, target.digest),
+            environment: this.options.environmentFor?.(service, target.template.fromEnvironment ?? []) ?? {},
+          }),
+        record: (event) => this.emit(event),
+      },
+    );
+    if (result.createFailures.length > 0) {
+      memory.backoff = recordCrashes(memory.backoff, {
+        count: result.createFailures.length,
+        now,
+        policy: this.policy,
+      });
+      // An image the engine will not start is as bad for the rollout as one that exits.
+      if (inRollout(fleet)) {
+        for (const [index] of result.createFailures.entries())
+          memory.rolloutFailures.add(`create-${now}-${index}`);
+      }
+    }
+    if (turnedDegraded(memory, { now, policy: this.policy })) {
+      this.log.warn(
+        { service, crashes: memory.backoff.crashes },
+        'fleet is crash-looping; creates are backed off',
+      );
+      await this.emit({ kind: 'degraded', service, crashes: memory.backoff.crashes });
+    }
+  }
+
+  /** Starts the revert of a failed rollout, when auto-revert is on and a good release is still admitted. */
+  private async revert(fleet: StoredFleet, failed: Omit<HistoryEntry, 'seq' | 'at'>) {
+    const good =
+      fleet.status === 'progressing' && fleet.template.fleet.strategy.autoRevert
+        ? await this.revertTarget(fleet)
+        : undefined;
+    return good && this.startRollout({ ...fleet, ...good, status: 'reverting' }, 'revert', [failed]);
+  }
+
+  /** The last good release, if it is still admitted (it may have been revoked since). */
+  private async revertTarget(fleet: StoredFleet) {
+    const good = this.store.lastGood(fleet.service, fleet.release);
+    if (!good) return undefined;
+    try {
+      await this.options.admit(fleet.service, good.digest);
+    } catch (error) {
+      this.log.warn(
+        { service: fleet.service, release: good.release, err: error },
+        'last good release refused; not reverting',
+      );
+      return undefined;
+    }
+    return { release: good.release, digest: good.digest, template: good.template };
+  }
+
+  private async startRollout(
+    fleet: Omit<StoredFleet, 'rollout'>,
+    reason: 'rollout' | 'rollback' | 'revert',
+    earlier: Omit<HistoryEntry, 'seq' | 'at'>[] = [],
+  ): Promise<StoredFleet> {
+    const now = this.clock.now();
+    const next: StoredFleet = { ...fleet, rollout: { startedAt: now, progressAt: now } };
+    const { service, release, digest, template } = next;
+    this.store.save(next, {
+      now,
+      history: [...earlier, { release, digest, outcome: 'started', reason, template }],
+    });
+    forgetRollout(this.memoryOf(service));
+    await this.emit({ kind: 'rollout-started', service, release, digest, reason });
+    this.loop.request();
+    return next;
+  }
+
+  private fleetOf(service: string): StoredFleet {
+    const fleet = this.store.get(service);
+    if (!fleet) throw new FleetError('FLEET_NOT_FOUND', `no fleet for ${service}: expected a rollout first`);
+    return fleet;
+  }
+
+  private memoryOf(service: string): FleetMemory {
+    let memory = this.memories.get(service);
+    if (!memory) {
+      memory = newFleetMemory(this.options.prober);
+      this.memories.set(service, memory);
+    }
+    return memory;
+  }
+
+  private async emit(event: FleetEvent): Promise<void> {
+    await this.options.record?.(event);
+  }
+}
+
+function inRollout(fleet: StoredFleet): boolean {
+  return fleet.status === 'progressing' || fleet.status === 'reverting';
+}

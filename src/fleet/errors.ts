@@ -1,0 +1,16 @@
+import { HerdError } from '../herd-error.js';
+
+/** Every failure src/fleet raises on purpose. Tests assert these codes, not the messages. */
+export type FleetErrorCode =
+  /** No fleet is defined for the service. */
+  | 'FLEET_NOT_FOUND'
+  /** A first rollout came without the template (spec) its instances are made from. */
+  | 'TEMPLATE_MISSING'
+  /** A rollback found no earlier release that completed. */
+  | 'NO_PREVIOUS_RELEASE'
+  /** A size outside 0 to 10000, or not a whole number. */
+  | 'SIZE_INVALID'
+  /** A count that is neither a whole number nor a percentage such as "25%". */
+  | 'COUNT_INVALID';
+
+export class FleetError extends HerdError<FleetErrorCode> {}

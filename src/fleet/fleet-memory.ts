@@ -1,0 +1,83 @@
+/**
+ * What the controller keeps in memory per fleet: health records, the crash backoff and the current
+ * rollout's failures and progress mark. Losing it in a crash only makes a new controller more careful
+ * (it checks again, and the deadline's start is in herd.db).
+ */
+import {
+  type BackoffPolicy,
+  type CrashBackoff,
+  isDegraded,
+  noCrashes,
+  recordCrashes,
+} from './crash-backoff.js';
+import { InstanceHealth } from './instance-health.js';
+import type { ObservedInstance } from './plan-rollout.js';
+import type { ProgressMark } from './rollout-progress.js';
+import type { HealthProber } from './types.js';
+
+export interface FleetMemory {
+  health: InstanceHealth;
+  backoff: CrashBackoff;
+  /** Exited instances already counted as crashes, so one exit counts once. */
+  countedExits: Set<string>;
+  /** Instances (or refused creates) of the release being rolled out that failed during the rollout. */
+  rolloutFailures: Set<string>;
+  mark?: ProgressMark;
+  degraded: boolean;
+}
+
+export function newFleetMemory(prober: HealthProber): FleetMemory {
+  return {
+    health: new InstanceHealth(prober),
+    backoff: noCrashes,
+    countedExits: new Set(),
+    rolloutFailures: new Set(),
+    degraded: false,
+  };
+}
+
+/** Counts instances that exited since the last sync into the backoff. */
+export function countCrashes(
+  memory: FleetMemory,
+  observed: { instances: readonly ObservedInstance[]; now: number; policy: BackoffPolicy },
+): void {
+  const exited = observed.instances.filter(
+    (one) => one.state === 'exited' && !memory.countedExits.has(one.id),
+  );
+  for (const one of exited) memory.countedExits.add(one.id);
+  const listed = new Set(observed.instances.map((one) => one.id));
+  for (const id of memory.countedExits) if (!listed.has(id)) memory.countedExits.delete(id);
+  memory.backoff = recordCrashes(memory.backoff, {
+    count: exited.length,
+    now: observed.now,
+    policy: observed.policy,
+  });
+}
+
+/** Notes instances of the release being rolled out that exited or turned unhealthy. */
+export function countRolloutFailures(
+  memory: FleetMemory,
+  release: string,
+  instances: readonly ObservedInstance[],
+): void {
+  for (const one of instances) {
+    if (one.release === release && (one.state === 'exited' || one.unhealthy))
+      memory.rolloutFailures.add(one.id);
+  }
+}
+
+/** Whether the fleet just turned degraded (to say so once), updating the flag. */
+export function turnedDegraded(
+  memory: FleetMemory,
+  options: { now: number; policy: BackoffPolicy },
+): boolean {
+  const degraded = isDegraded(memory.backoff, options);
+  const turned = degraded && !memory.degraded;
+  memory.degraded = degraded;
+  return turned;
+}
+
+export function forgetRollout(memory: FleetMemory): void {
+  memory.rolloutFailures.clear();
+  delete memory.mark;
+}

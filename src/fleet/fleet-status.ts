@@ -1,0 +1,40 @@
+/** `herd status`'s view of one fleet: desired state, each instance's health, and the counts. */
+import type { Instance } from '../engines/engine.js';
+import type { StoredFleet } from './fleet-store.js';
+import { isAvailable, isReady, type ObservedInstance } from './plan-rollout.js';
+import type { FleetStatus } from './types.js';
+
+export function describeFleet(
+  fleet: StoredFleet,
+  observed: {
+    instances: readonly Instance[];
+    health: readonly ObservedInstance[];
+    now: number;
+    degraded: boolean;
+  },
+): FleetStatus {
+  const { minReadySeconds } = fleet.template.fleet.strategy;
+  const rows = observed.health.map((one, index) => {
+    const address = observed.instances[index]?.address;
+    return {
+      id: one.id,
+      release: one.release,
+      state: one.state,
+      ready: isReady(one),
+      available: isAvailable(one, minReadySeconds, observed.now),
+      unhealthy: one.unhealthy,
+      ...(address ? { address } : {}),
+    };
+  });
+  return {
+    service: fleet.service,
+    release: fleet.release,
+    digest: fleet.digest,
+    size: fleet.size,
+    status: fleet.status,
+    degraded: observed.degraded,
+    instances: rows,
+    ready: rows.filter((row) => row.ready).length,
+    available: rows.filter((row) => row.available).length,
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Fleets' desired state and release history in herd.db (tables `fleets`, `fleet_history`, migration
+ * 3). Instances are not stored: the engine's labels say what runs, so a restarted controller adopts
+ * it. A rollout's start or end and its history row commit in one transaction.
+ */
+import type { Database } from 'better-sqlite3';
+import type { FleetStatusKind, FleetTemplate } from './types.js';
+
+export interface StoredFleet {
+  service: string;
+  release: string;
+  digest: `sha256:${string}`;
+  size: number;
+  template: FleetTemplate;
+  status: FleetStatusKind;
+  /** Epoch ms; set while a rollout runs. */
+  rollout?: { startedAt: number; progressAt: number };
+}
+
+export type HistoryOutcome = 'started' | 'complete' | 'failed';
+
+export interface HistoryEntry {
+  seq: number;
+  release: string;
+  digest: `sha256:${string}`;
+  outcome: HistoryOutcome;
+  /** started: rollout, rollback or revert; failed: health or deadline; complete: rollout. */
+  reason: string;
+  /** The template the release ran with. */
+  template: FleetTemplate;
+  at: number;
+}
+
+interface FleetRow {
+  service: string;
+  release: string;
+  digest: string;
+  size: number;
+  spec_json: string;
+  status: string;
+  rollout_started_at: string | null;
+  progress_at: string | null;
+}
+
+interface HistoryRow {
+  seq: number;
+  release: string;
+  digest: string;
+  outcome: string;
+  reason: string;
+  spec_json: string;
+  at: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class FleetStore {
+  constructor(private readonly db: Database) {}
+
+  get(service: string): StoredFleet | undefined {
+    const row = this.db.prepare('SELECT * FROM fleets WHERE service = ?').get(service) as
+      | FleetRow
+      | undefined;
+    return row && toFleet(row);
+  }
+
+  list(): StoredFleet[] {
+    return (this.db.prepare('SELECT * FROM fleets ORDER BY service').all() as FleetRow[]).map(toFleet);
+  }
+
+  /** Writes the fleet's desired state and appends `history` rows, in one transaction. */
+  save(fleet: StoredFleet, options: { now: number; history?: Omit<HistoryEntry, 'seq' | 'at'>[] }): void {
+    const write = this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO fleets (service, release, digest, size, spec_json, status, rollout_started_at, progress_at, updated_at)
+           VALUES (@service, @release, @digest, @size, @spec_json, @status, @rollout_started_at, @progress_at, @updated_at)
+           ON CONFLICT (service) DO UPDATE SET release = excluded.release, digest = excluded.digest,
+             size = excluded.size, spec_json = excluded.spec_json, status = excluded.status,
+             rollout_started_at = excluded.rollout_started_at, progress_at = excluded.progress_at,
+             updated_at = excluded.updated_at`,
+        )
+        .run({
+          service: fleet.service,
+          release: fleet.release,
+          digest: fleet.digest,
+          size: fleet.size,
+          spec_json: JSON.stringify(fleet.template),
+          status: fleet.status,
+          rollout_started_at: fleet.rollout ? iso(fleet.rollout.startedAt) : null,
+          progress_at: fleet.rollout ? iso(fleet.rollout.progressAt) : null,
+          updated_at: iso(options.now),
+        });
+      for (const entry of options.history ?? []) this.append(fleet.service, { ...entry, at: options.now });
+    });
+    write.immediate();
+  }
+
+  history(service: string): HistoryEntry[] {
+    const rows = this.db
+      .prepare(
+        'SELECT seq, release, digest, outcome, reason, spec_json, at FROM fleet_history WHERE service = ? ORDER BY seq',
+      )
+      .all(service) as HistoryRow[];
+    return rows.map(toHistoryEntry);
+  }
+
+  /** The latest release that completed a rollout, other than `except` (the one running or failing now). */
+  lastGood(service: string, except: string): HistoryEntry | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT seq, release, digest, outcome, reason, spec_json, at FROM fleet_history
+         WHERE service = ? AND outcome = 'complete' AND release != ? ORDER BY seq DESC LIMIT 1`,
+      )
+      .get(service, except) as HistoryRow | undefined;
+    return row && toHistoryEntry(row);
+  }
+
+  /** Every release the service ever rolled out; an instance of any other is an orphan. */
+  knownReleases(service: string): Set<string> {
+    const releases = this.db
+      .prepare('SELECT DISTINCT release FROM fleet_history WHERE service = ?')
+      .pluck()
+      .all(service) as string[];
+    return new Set(releases);
+  }
+
+  private append(service: string, entry: Omit<HistoryEntry, 'seq'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO fleet_history (service, seq, release, digest, outcome, reason, spec_json, at)
+         VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM fleet_history WHERE service = ?), ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        service,
+        service,
+        entry.release,
+        entry.digest,
+        entry.outcome,
+        entry.reason,
+        JSON.stringify(entry.template),
+        iso(entry.at),
+      );
+  }
+}
+
+function toFleet(row: FleetRow): StoredFleet {
+  return {
+    service: row.service,
+    release: row.release,
+    digest: row.digest as `sha256:${string}`,
+    size: row.size,
+    template: JSON.parse(row.spec_json) as FleetTemplate,
+    status: row.status as FleetStatusKind,
+    ...(row.rollout_started_at && row.progress_at
+      ? {
+          rollout: { startedAt: Date.parse(row.rollout_started_at), progressAt: Date.parse(row.progress_at) },
+        }
+      : {}),
+  };
+}
+
+function toHistoryEntry(row: HistoryRow): HistoryEntry {
+  return {
+    seq: row.seq,
+    release: row.release,
+    digest: row.digest as `sha256:${string}`,
+    outcome: row.outcome as HistoryOutcome,
+    reason: row.reason,
+    template: JSON.parse(row.spec_json) as FleetTemplate,
+    at: Date.parse(row.at),
+  };
+}

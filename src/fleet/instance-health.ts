@@ -1,0 +1,75 @@
+/**
+ * The controller's memory of each instance's checks: it probes the instances whose check is due and
+ * turns what the engine lists into what the planner reads (`ObservedInstance`). Kept in memory only:
+ * a restarted controller checks again from scratch, which can only make it more careful (an adopted
+ * instance counts as available once it has passed again for minReadySeconds).
+ */
+import type { Instance } from '../engines/engine.js';
+import { checkDue, type HealthRecord, recordCheck, uncheckedHealth } from './health-state.js';
+import type { ObservedInstance } from './plan-rollout.js';
+import type { FleetTemplate, HealthProber } from './types.js';
+
+export class InstanceHealth {
+  private readonly records = new Map<string, HealthRecord>();
+
+  constructor(private readonly prober: HealthProber) {}
+
+  /** Probes what is due, then describes every listed instance; forgets instances no longer listed. */
+  async observe(
+    instances: readonly Instance[],
+    options: { template: FleetTemplate; now: number },
+  ): Promise<ObservedInstance[]> {
+    await this.probeDue(instances, options);
+    const listed = new Set(instances.map((instance) => instance.id));
+    for (const id of this.records.keys()) if (!listed.has(id)) this.records.delete(id);
+    return this.describe(instances, options.template);
+  }
+
+  private async probeDue(
+    instances: readonly Instance[],
+    options: { template: FleetTemplate; now: number },
+  ): Promise<void> {
+    const { template, now } = options;
+    const health = template.health;
+    await Promise.all(
+      instances.map(async (instance) => {
+        const record = this.records.get(instance.id) ?? uncheckedHealth;
+        if (!health || instance.state !== 'running' || !instance.address) return;
+        if (!checkDue(record, { now, intervalSeconds: health.intervalSeconds })) return;
+        const passed = await this.prober.check(instance.address, health);
+        this.records.set(
+          instance.id,
+          recordCheck(this.records.get(instance.id) ?? uncheckedHealth, {
+            passed,
+            at: now,
+            thresholds: {
+              unreadyAfter: health.retries,
+              failureThreshold: template.fleet.health.failureThreshold,
+            },
+          }),
+        );
+      }),
+    );
+  }
+
+  /** What the planner reads, from the checks so far; probes nothing. */
+  describe(instances: readonly Instance[], template: FleetTemplate): ObservedInstance[] {
+    const health = template.health;
+    return instances.map((instance) => {
+      const base = { id: instance.id, release: instance.release, state: instance.state };
+      // Without a check (or a port to check on), running is all there is to know.
+      if (!health || template.port === undefined) {
+        const since = instance.startedAt ?? instance.createdAt;
+        return { ...base, unhealthy: false, ...(instance.state === 'running' ? { readySince: since } : {}) };
+      }
+      const record = this.records.get(instance.id) ?? uncheckedHealth;
+      return {
+        ...base,
+        unhealthy: record.unhealthy,
+        ...(instance.state === 'running' && record.readySince !== undefined
+          ? { readySince: record.readySince }
+          : {}),
+      };
+    });
+  }
+}

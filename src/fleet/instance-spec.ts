@@ -1,0 +1,52 @@
+/**
+ * From a spec to a fleet's template, and from the template to one instance's `InstanceSpec`. Pure:
+ * secrets are not read here; the controller merges them from `environmentFor` at create time.
+ */
+import type { InstanceSpec } from '../engines/engine.js';
+import type { FleetSection } from '../spec/fleet-section.js';
+import type { Spec } from '../spec/types.js';
+import type { FleetTemplate } from './types.js';
+
+/** The template stored with the fleet: non-secret defaults only, the health check's port first. */
+export function fleetTemplateFor(spec: Spec, fleet: FleetSection): FleetTemplate {
+  const env: Record<string, string> = {};
+  const fromEnvironment: string[] = [];
+  for (const [name, variable] of Object.entries(spec.env)) {
+    if (!variable.secret && variable.default !== undefined) env[name] = variable.default;
+    else fromEnvironment.push(name);
+  }
+  const port = spec.health?.port ?? spec.ports.find((declared) => declared.protocol === 'tcp')?.port;
+  return {
+    fleet,
+    ...(spec.health ? { health: spec.health } : {}),
+    ...(port !== undefined ? { port } : {}),
+    user: { uid: spec.run.user.uid, gid: spec.run.user.gid },
+    env,
+    ...(fromEnvironment.length > 0 ? { fromEnvironment } : {}),
+    writable: [...spec.run.writable],
+  };
+}
+
+export function instanceSpecFor(
+  fleet: { service: string; release: string; digest: `sha256:${string}`; template: FleetTemplate },
+  options: { imageRef: string; environment?: Record<string, string> },
+): InstanceSpec {
+  const { template } = fleet;
+  const { resources } = template.fleet;
+  return {
+    service: fleet.service,
+    release: fleet.release,
+    digest: fleet.digest,
+    imageRef: options.imageRef,
+    user: template.user,
+    env: { ...template.env, ...options.environment },
+    writable: template.writable,
+    ...(template.port !== undefined ? { port: template.port } : {}),
+    resources: {
+      memoryBytes: resources.memoryBytes,
+      nanoCpus: Math.round(resources.cpus * 1e9),
+      pids: resources.pids,
+    },
+    stopGraceSeconds: template.fleet.stopGraceSeconds,
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * When the controller syncs: on every engine event and on a periodic resync (events can be lost), one
+ * sync at a time, and requests that arrive during a sync coalesce into one more. A failed sync is
+ * logged and retried at the next request; the loop itself never stops on an error.
+ */
+import type { Engine } from '../engines/engine.js';
+import type { FleetClock, FleetLog } from './types.js';
+
+export class SyncLoop {
+  private tail: Promise<void> = Promise.resolve();
+  private requested = false;
+  private draining: Promise<void> | undefined;
+  private abort: AbortController | undefined;
+  private cancelTimer: (() => void) | undefined;
+
+  constructor(
+    private readonly syncAll: () => Promise<void>,
+    private readonly options: { engine: Engine; clock: FleetClock; resyncMs: number; log: FleetLog },
+  ) {}
+
+  /** Runs `work` after every sync and exclusive call before it; the callers' own syncs go through here. */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work);
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  start(): void {
+    if (this.abort) return;
+    const abort = new AbortController();
+    this.abort = abort;
+    void this.follow(abort.signal);
+    this.scheduleResync();
+    this.request();
+  }
+
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    this.abort = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    await this.idle();
+  }
+
+  /** Asks for a sync soon; a no-op unless started (tests drive `sync` themselves). */
+  request(): void {
+    if (!this.abort) return;
+    this.requested = true;
+    this.draining ??= this.drain();
+  }
+
+  idle(): Promise<void> {
+    return (this.draining ?? Promise.resolve()).then(() => this.tail);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.requested) {
+      this.requested = false;
+      try {
+        await this.exclusive(this.syncAll);
+      } catch (error) {
+        this.options.log.warn({ err: error }, 'fleet sync failed; retrying at the next resync');
+      }
+    }
+    this.draining = undefined;
+  }
+
+  private scheduleResync(): void {
+    this.cancelTimer = this.options.clock.setTimer(this.options.resyncMs, () => {
+      if (!this.abort) return;
+      this.request();
+      this.scheduleResync();
+    });
+  }
+
+  private async follow(signal: AbortSignal): Promise<void> {
+    try {
+      for await (const _event of this.options.engine.events(signal)) this.request();
+    } catch (error) {
+      if (!signal.aborted)
+        this.options.log.warn({ err: error }, 'engine events ended; resyncing on the timer only');
+    }
+  }
+}

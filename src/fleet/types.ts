@@ -1,0 +1,112 @@
+/**
+ * What the fleet controller is handed and what it hands back. The roles (clock, prober, front door)
+ * are tiny on purpose: real ones live in health-probe.ts and front-door.ts, fakes in the tests.
+ */
+import type { FleetSection } from '../spec/fleet-section.js';
+import type { HealthCheck } from '../spec/types.js';
+import type { RemoveReason } from './plan-rollout.js';
+import type { RolloutVerdict } from './rollout-progress.js';
+
+/** Where an instance is reachable from herd: the engine's published `127.0.0.1:<port>`. */
+export interface InstanceAddress {
+  host: string;
+  port: number;
+}
+
+/** Time is injected, so tests and simulations run on a fake clock. */
+export interface FleetClock {
+  /** Epoch milliseconds. */
+  now(): number;
+  /** Calls `run` once after `ms`; the returned function cancels it. */
+  setTimer(ms: number, run: () => void): () => void;
+}
+
+export const systemFleetClock: FleetClock = {
+  now: () => Date.now(),
+  setTimer: (ms, run) => {
+    const timer = setTimeout(run, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
+/** Runs the spec's health check from outside the instance; never rejects (HttpTcpProber). */
+export interface HealthProber {
+  check(address: InstanceAddress, health: HealthCheck): Promise<boolean>;
+}
+
+/** The fleet's stable endpoint (FrontDoors): traffic goes to ready instances only. */
+export interface FrontDoorHook {
+  setBackends(service: string, addresses: readonly InstanceAddress[]): void | Promise<void>;
+  /** Stops new requests to the address and resolves once its in-flight ones are done. */
+  drain(service: string, address: InstanceAddress, options?: { timeoutSeconds: number }): Promise<void>;
+}
+
+/** The subset of pino the controller uses, so a pino logger can be passed as is. */
+export interface FleetLog {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+}
+
+/**
+ * What every instance of a fleet is made from, stored with the fleet. Only non-secret values:
+ * secrets come from `environmentFor` at create time and are never stored or recorded.
+ */
+export interface FleetTemplate {
+  fleet: FleetSection;
+  health?: HealthCheck;
+  /** The container port the front door and the health check reach. */
+  port?: number;
+  user: { uid: number; gid: number };
+  env: Record<string, string>;
+  /** Names read from herd's environment at create (secrets, required values without a default). */
+  fromEnvironment?: string[];
+  writable: string[];
+}
+
+export type FleetStatusKind = 'progressing' | 'reverting' | 'complete' | 'failed';
+
+export interface InstanceStatus {
+  id: string;
+  release: string;
+  state: string;
+  ready: boolean;
+  available: boolean;
+  unhealthy: boolean;
+  address?: InstanceAddress;
+}
+
+export interface FleetStatus {
+  service: string;
+  release: string;
+  digest: `sha256:${string}`;
+  size: number;
+  status: FleetStatusKind;
+  /** Instances keep crashing; creates are backed off. */
+  degraded: boolean;
+  instances: InstanceStatus[];
+  ready: number;
+  available: number;
+}
+
+/** For the journal; the controller does not import it, the caller passes `record`. */
+export type FleetEvent =
+  | {
+      kind: 'rollout-started';
+      service: string;
+      release: string;
+      digest: `sha256:${string}`;
+      reason: 'rollout' | 'rollback' | 'revert';
+    }
+  | { kind: 'rollout-complete'; service: string; release: string; digest: `sha256:${string}` }
+  | {
+      kind: 'rollout-failed';
+      service: string;
+      release: string;
+      digest: `sha256:${string}`;
+      reason: Extract<RolloutVerdict, { kind: 'failed' }>['reason'];
+    }
+  | { kind: 'scaled'; service: string; from: number; to: number }
+  | { kind: 'instance-created'; service: string; id: string; release: string }
+  | { kind: 'instance-removed'; service: string; id: string; release: string; reason: RemoveReason }
+  | { kind: 'create-failed'; service: string; release: string; message: string }
+  | { kind: 'degraded'; service: string; crashes: number };

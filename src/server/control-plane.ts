@@ -1,0 +1,207 @@
+/**
+ * The control plane `herd serve` and `herd up` run: one HTTP server (the read-only /v2/ endpoint
+ * engines pull from, and the fleet API), the engine, the fleet controller and the front doors,
+ * over HERD_HOME's store and herd.db. This is the edge where concrete parts are wired together.
+ *
+ * The engine starts lazily: a control plane with no fleet serves /v2/ without one. When herd.db
+ * already holds fleets (a restart, even after kill -9), the controller starts at once and adopts
+ * the instances it finds by label.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { Catalog } from '../catalog/catalog.js';
+import { DockerEngine } from '../engines/docker/docker-engine.js';
+import { type EngineService, ensureEngine } from '../engines/docker/podman-service.js';
+import type { Engine } from '../engines/engine.js';
+import { FleetController } from '../fleet/controller.js';
+import { FleetStore } from '../fleet/fleet-store.js';
+import { FrontDoors } from '../fleet/front-door.js';
+import { HttpTcpProber } from '../fleet/health-probe.js';
+import type { FleetEvent } from '../fleet/types.js';
+import type { HerdHome } from '../herd-home.js';
+import { resolveActor } from '../journal/actor.js';
+import { systemClock } from '../journal/clock.js';
+import { Journal } from '../journal/journal.js';
+import type { JournalAction } from '../journal/types.js';
+import { LayoutStore, writeAtomic } from '../oci/layout-store.js';
+import type { Digest } from '../oci/types.js';
+import { openStateDb } from '../state/open-state-db.js';
+import { checkAdmission } from '../trust/admission.js';
+import { TrustError } from '../trust/errors.js';
+import { loadTrustedKeys } from '../trust/trusted-keys.js';
+import { createApp } from './app.js';
+import type { ServerLogger } from './logger.js';
+import { type RunningServer, startServer } from './node-server.js';
+
+export interface ControlPlaneOptions {
+  home: HerdHome;
+  port?: number;
+  host?: string;
+  log: ServerLogger;
+  /** Secrets and other values for instances, read from herd's own environment at create time. */
+  environment?: NodeJS.ProcessEnv;
+}
+
+export interface ControlPlane {
+  url: string;
+  store: LayoutStore;
+  journal: Journal;
+  catalog: Catalog;
+  /** Starts the engine and the controller on first use. */
+  fleets(): Promise<FleetController>;
+  frontDoors: FrontDoors;
+  /** Stops the controller and the front doors; `removeInstances` also removes every instance (herd up). */
+  close(options?: { removeInstances?: boolean }): Promise<void>;
+}
+
+/** Where a running control plane says where it is, so `herd status` and friends find it. */
+export function controlPlaneFile(home: HerdHome): string {
+  return join(home.root, 'control-plane.json');
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { home, log } = options;
+  const store = new LayoutStore(home.store);
+  await store.init();
+  const db = openStateDb(home.stateDb);
+  const journal = new Journal(db, { clock: systemClock });
+  const catalog = new Catalog(journal);
+  const actor = resolveActor();
+  const frontDoors = new FrontDoors({ log });
+  let fleets: Promise<FleetController> | undefined;
+  let engineService: EngineService | undefined;
+  let server: RunningServer | undefined;
+
+  const startFleets = async (): Promise<FleetController> => {
+    engineService = await ensureEngine({ stateDir: join(home.root, 'engine') });
+    log.info({ socket: engineService.socketPath }, engineService.describe);
+    const engine: Engine = new DockerEngine({ socketPath: engineService.socketPath });
+    const registry = new URL(server?.url ?? 'http://127.0.0.1').host;
+    const controller = new FleetController({
+      engine,
+      db,
+      prober: new HttpTcpProber(),
+      admit: (service, digest) => admit({ store, catalog, db, home, journal, actor }, service, digest),
+      imageRefFor: (service, digest) => `${registry}/${service}@${digest}`,
+      frontDoor: frontDoors,
+      environmentFor: (_service, names) => pick(options.environment ?? process.env, names),
+      record: (event) => recordFleetEvent(journal, actor, event),
+      log,
+    });
+    for (const fleet of new FleetStore(db).list()) {
+      await frontDoors.open(fleet.service, { port: fleet.template.fleet.port ?? 0 });
+    }
+    controller.start();
+    return controller;
+  };
+  const plane: ControlPlane = {
+    url: '',
+    store,
+    journal,
+    catalog,
+    frontDoors,
+    fleets: () => {
+      fleets ??= startFleets();
+      return fleets;
+    },
+    async close(closeOptions = {}) {
+      const controller = fleets ? await fleets.catch(() => undefined) : undefined;
+      await controller?.stop();
+      if (controller && closeOptions.removeInstances) await controller.removeAllInstances();
+      await frontDoors.closeAll({ timeoutMs: 5_000 });
+      await server?.close();
+      await engineService?.stop();
+      await rm(controlPlaneFile(home), { force: true });
+      db.close();
+    },
+  };
+  server = await startServer({
+    app: createApp({ store, logger: log, fleetApi: { plane, log } }),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host !== undefined ? { host: options.host } : {}),
+  });
+  plane.url = server.url;
+  await writeAtomic(
+    controlPlaneFile(home),
+    `${JSON.stringify({ url: server.url, pid: process.pid }, null, 2)}\n`,
+  );
+  if (new FleetStore(db).list().length > 0) await plane.fleets();
+  return plane;
+}
+
+/**
+ * Refuses, with a journal entry, any digest that is not signed by a trusted key, has no signed
+ * passing verdict, is not released for the service, or is revoked.
+ */
+async function admit(
+  parts: {
+    store: LayoutStore;
+    catalog: Catalog;
+    db: Database;
+    home: HerdHome;
+    journal: Journal;
+    actor: string;
+  },
+  service: string,
+  digest: Digest,
+): Promise<void> {
+  const decision = await checkAdmission(
+    {
+      store: parts.store,
+      publicKeys: (await loadTrustedKeys(parts.home)).map((k) => k.publicKey),
+      catalog: {
+        revocation: (d) => parts.catalog.revocation(d),
+        stageOf: (s, d) => furthestStage(parts.catalog, s, d),
+      },
+    },
+    service,
+    digest,
+  );
+  if (decision.admitted) return;
+  parts.journal.append({
+    actor: parts.actor,
+    action: 'admission-refused',
+    service,
+    digest,
+    details: { code: decision.code, reason: decision.reason },
+  });
+  throw new TrustError('ADMISSION_REFUSED', `admission refused for ${service}: ${decision.reason}`);
+}
+
+function furthestStage(catalog: Catalog, service: string, digest: Digest): string | undefined {
+  return catalog.entries(service).find((e) => e.digest === digest && !e.revoked)?.stage;
+}
+
+function pick(environment: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of names) {
+    const value = environment[name];
+    if (value !== undefined) picked[name] = value;
+  }
+  return picked;
+}
+
+const fleetActions: Record<FleetEvent['kind'], JournalAction> = {
+  'rollout-started': 'rollout',
+  'rollout-complete': 'rollout',
+  'rollout-failed': 'revert',
+  scaled: 'scale',
+  'instance-created': 'replace',
+  'instance-removed': 'replace',
+  'create-failed': 'replace',
+  degraded: 'replace',
+};
+
+/** Fleet events go to the journal as they are: they hold ids, releases and reasons, never env values. */
+function recordFleetEvent(journal: Journal, actor: string, event: FleetEvent): void {
+  const { kind, service, ...rest } = event;
+  const digest = 'digest' in event ? event.digest : undefined;
+  journal.append({
+    actor,
+    action: fleetActions[kind],
+    service,
+    ...(digest ? { digest } : {}),
+    details: { event: kind, ...rest },
+  });
+}

@@ -1,0 +1,124 @@
+/**
+ * The fleet API under /api/v1, what `herd status`, `rollout`, `rollback`, `scale` and `logs` call
+ * through HERD_URL. There is no exec, shell, copy-in or patch route, by design: instances are only
+ * created and destroyed. HTTP statuses for herd's errors are chosen here.
+ */
+import { type Context, Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { EngineError } from '../../engines/engine.js';
+import { FleetError } from '../../fleet/errors.js';
+import { FrontDoorError } from '../../fleet/front-door.js';
+import type { FleetTemplate } from '../../fleet/types.js';
+import { HerdError } from '../../herd-error.js';
+import { isDigest } from '../../oci/digest.js';
+import type { Digest } from '../../oci/types.js';
+import { TrustError } from '../../trust/errors.js';
+import type { ControlPlane } from '../control-plane.js';
+import type { ServerLogger } from '../logger.js';
+
+export interface FleetApiOptions {
+  plane: ControlPlane;
+  log: ServerLogger;
+}
+
+/** A release is named by its digest; the short form is what labels and status show. */
+export function releaseName(digest: Digest): string {
+  return digest.slice('sha256:'.length, 'sha256:'.length + 12);
+}
+
+export function fleetApiRoutes(options: FleetApiOptions): Hono {
+  const { plane, log } = options;
+  const api = new Hono();
+
+  api.get('/fleets/:service', async (c) =>
+    answer(c, log, async () => {
+      const fleets = await plane.fleets();
+      const service = c.req.param('service');
+      return {
+        ...(await fleets.status(service)),
+        frontDoor: plane.frontDoors.get(service)?.url ?? null,
+        history: fleets.history(service),
+      };
+    }),
+  );
+
+  api.post('/fleets/:service/rollout', async (c) =>
+    answer(c, log, async () => {
+      const body = (await c.req.json().catch(() => ({}))) as { digest?: string; template?: FleetTemplate };
+      if (typeof body.digest !== 'string' || !isDigest(body.digest)) {
+        throw new FleetError('COUNT_INVALID', 'expected a JSON body with "digest": "sha256:<64 hex>"');
+      }
+      const service = c.req.param('service');
+      const digest = body.digest as Digest;
+      if (body.template) await plane.frontDoors.open(service, { port: body.template.fleet.port ?? 0 });
+      const fleets = await plane.fleets();
+      await fleets.rollout(
+        service,
+        { release: releaseName(digest), digest },
+        body.template ? { template: body.template } : {},
+      );
+      return { service, release: releaseName(digest), digest };
+    }),
+  );
+
+  api.post('/fleets/:service/rollback', async (c) =>
+    answer(c, log, async () => {
+      const good = await (await plane.fleets()).rollback(c.req.param('service'));
+      return { service: c.req.param('service'), release: good.release, digest: good.digest };
+    }),
+  );
+
+  api.post('/fleets/:service/scale', async (c) =>
+    answer(c, log, async () => {
+      const body = (await c.req.json().catch(() => ({}))) as { size?: unknown };
+      const size = Number(body.size);
+      await (await plane.fleets()).scale(c.req.param('service'), size);
+      return { service: c.req.param('service'), size };
+    }),
+  );
+
+  api.get('/fleets/:service/logs', async (c) =>
+    answer(c, log, async () => {
+      const service = c.req.param('service');
+      const tail = Math.min(Math.max(Number(c.req.query('tail') ?? 100) || 100, 1), 10_000);
+      const fleets = await plane.fleets();
+      const status = await fleets.status(service);
+      const logs = [];
+      for (const instance of status.instances) {
+        logs.push({
+          id: instance.id,
+          release: instance.release,
+          text: await fleets.logs(instance.id, { tail }),
+        });
+      }
+      return { service, instances: logs };
+    }),
+  );
+
+  return api;
+}
+
+async function answer(c: Context, log: ServerLogger, work: () => Promise<unknown>) {
+  try {
+    return c.json(await work());
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 500) log.error({ path: c.req.path, error: String(error) }, 'fleet request failed');
+    const code = error instanceof HerdError ? error.code : 'INTERNAL';
+    const message = error instanceof HerdError ? error.message : 'internal error';
+    return c.json({ error: { code, message } }, status);
+  }
+}
+
+function statusOf(error: unknown): ContentfulStatusCode {
+  if (error instanceof TrustError) return 403;
+  if (error instanceof FrontDoorError) return 409;
+  if (error instanceof EngineError)
+    return error.code === 'UNREACHABLE' || error.code === 'NOT_INSTALLED' ? 503 : 502;
+  if (error instanceof FleetError) {
+    if (error.code === 'FLEET_NOT_FOUND') return 404;
+    if (error.code === 'NO_PREVIOUS_RELEASE') return 409;
+    return 400;
+  }
+  return 500;
+}

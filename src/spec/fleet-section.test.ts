@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultFleetSection, FleetSection } from './fleet-section.js';
+
+function problems(input: unknown): string[] {
+  const result = FleetSection.safeParse(input);
+  return result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+}
+
+describe('the fleet section of herd.yaml', () => {
+  it('fills in every default for an empty section', () => {
+    assert.deepEqual(FleetSection.parse({}), {
+      size: 2,
+      strategy: {
+        maxSurge: '25%',
+        maxUnavailable: '25%',
+        minReadySeconds: 5,
+        progressDeadlineSeconds: 120,
+        autoRevert: true,
+      },
+      health: { failureThreshold: 3 },
+      resources: { memoryBytes: 256 * 1024 * 1024, cpus: 1, pids: 256 },
+      stopGraceSeconds: 10,
+      drainSeconds: 5,
+    });
+    assert.deepEqual(FleetSection.parse({}), defaultFleetSection);
+  });
+
+  it('reads a complete section, memory in bytes', () => {
+    const section = FleetSection.parse({
+      size: 4,
+      port: 8080,
+      strategy: {
+        maxSurge: 1,
+        maxUnavailable: '0%',
+        minReadySeconds: 0,
+        progressDeadlineSeconds: 30,
+        autoRevert: false,
+      },
+      health: { failureThreshold: 5 },
+      resources: { memory: '1Gi', cpus: 0.5, pids: 64 },
+      stopGraceSeconds: 3,
+      drainSeconds: 0,
+    });
+
+    assert.deepEqual(section, {
+      size: 4,
+      port: 8080,
+      strategy: {
+        maxSurge: 1,
+        maxUnavailable: '0%',
+        minReadySeconds: 0,
+        progressDeadlineSeconds: 30,
+        autoRevert: false,
+      },
+      health: { failureThreshold: 5 },
+      resources: { memoryBytes: 1024 ** 3, cpus: 0.5, pids: 64 },
+      stopGraceSeconds: 3,
+      drainSeconds: 0,
+    });
+  });
+
+  it('treats an empty value as left out', () => {
+    assert.deepEqual(FleetSection.parse({ size: null, strategy: null }), defaultFleetSection);
+  });
+
+  it('names an unknown field and suggests the nearest known one', () => {
+    assert.deepEqual(problems({ strategy: { maxSurgee: 1 } }), [
+      'strategy.maxSurgee: unknown field "maxSurgee" (did you mean "maxSurge"?)',
+    ]);
+  });
+
+  it('rejects counts that are neither whole numbers nor percentages up to 100%', () => {
+    for (const maxSurge of ['25', '150%', -1, 1.5, '%', true]) {
+      const found = problems({ strategy: { maxSurge } });
+
+      assert.equal(found.length, 1, String(maxSurge));
+      assert.match(found[0] ?? '', /^strategy\.maxSurge: expected a whole number of instances/);
+    }
+  });
+
+  it('rejects memory sizes outside 6Mi to 64Gi or without a binary unit', () => {
+    for (const memory of ['1Mi', '65Gi', '256MB', '1.5Gi', 'lots']) {
+      const found = problems({ resources: { memory } });
+
+      assert.equal(found.length, 1, memory);
+      assert.match(found[0] ?? '', /^resources\.memory: expected a memory size from 6Mi to 64Gi/);
+    }
+  });
+
+  it('rejects a progress deadline within minReadySeconds', () => {
+    assert.deepEqual(problems({ strategy: { minReadySeconds: 30, progressDeadlineSeconds: 30 } }), [
+      'strategy.progressDeadlineSeconds: expected a deadline greater than minReadySeconds (30), got 30',
+    ]);
+  });
+
+  it('says what it expected for sizes, ports, cpus and thresholds', () => {
+    assert.deepEqual(
+      problems({ size: -1, port: 70000, resources: { cpus: 0 }, health: { failureThreshold: 0 } }),
+      [
+        'size: expected a number of instances from 0 to 10000, got -1',
+        'port: expected a host port number from 1 to 65535, got 70000',
+        'health.failureThreshold: expected a number of consecutive failed checks from 1 to 100, got 0',
+        'resources.cpus: expected a number of CPUs above 0 and at most 256 such as 0.5 or 2, got 0',
+      ],
+    );
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * herd.yaml's `fleet:` section: how many instances run, the host port of the front door, the rolling
+ * update strategy (Kubernetes' fields and arithmetic, plus Nomad's auto-revert), when an unhealthy
+ * instance is replaced, the resource limits of each instance and how it is stopped. The schema is the
+ * untrusted edge (every field says what it expects, unknown fields are errors) and its output,
+ * `FleetSection`, carries every default. The controller lives in src/fleet.
+ */
+import { z } from 'zod';
+import { describeValue } from './errors.js';
+import { expecting, fields, flag, optional, pattern, whenValid, wholeNumber } from './schema-fields.js';
+
+/** A count of instances, or a percentage of the fleet's size (`"25%"`), as Kubernetes' IntOrString. */
+export type InstanceCount = number | `${number}%`;
+
+export interface RolloutStrategy {
+  /** Instances above `size` a rollout may add; a percentage rounds up. */
+  maxSurge: InstanceCount;
+  /** Instances below `size` that may be unavailable during a rollout; a percentage rounds down. */
+  maxUnavailable: InstanceCount;
+  /** An instance counts as available once it has been ready this long. */
+  minReadySeconds: number;
+  /** A rollout that makes no progress for this long has failed. */
+  progressDeadlineSeconds: number;
+  /** A failed rollout goes back to the last release that completed. */
+  autoRevert: boolean;
+}
+
+export interface FleetSection {
+  size: number;
+  /** Host port of the front door on 127.0.0.1; absent means an ephemeral port. */
+  port?: number;
+  strategy: RolloutStrategy;
+  /** The check is the spec's top-level `health:`; this says when a failing instance is replaced. */
+  health: { failureThreshold: number };
+  resources: { memoryBytes: number; cpus: number; pids: number };
+  /** Seconds between SIGTERM and SIGKILL. */
+  stopGraceSeconds: number;
+  /** Seconds a leaving instance gets to finish its in-flight requests, after it stops getting new ones. */
+  drainSeconds: number;
+}
+
+const mebibyte = 1024 * 1024;
+const memoryUnits = { '': 1, Ki: 1024, Mi: mebibyte, Gi: 1024 * mebibyte } as const;
+/** Docker refuses less than 6 MB; more than 64 GiB for one disposable instance is surely a typo. */
+const memoryRange = { min: 6 * mebibyte, max: 64 * 1024 * mebibyte };
+
+export const defaultFleetSection: FleetSection = {
+  size: 2,
+  strategy: {
+    maxSurge: '25%',
+    maxUnavailable: '25%',
+    minReadySeconds: 5,
+    progressDeadlineSeconds: 120,
+    autoRevert: true,
+  },
+  health: { failureThreshold: 3 },
+  resources: { memoryBytes: 256 * mebibyte, cpus: 1, pids: 256 },
+  stopGraceSeconds: 10,
+  drainSeconds: 5,
+};
+
+const countExpectation = 'a whole number of instances from 0 or a percentage from 0% to 100% such as "25%"';
+
+const InstanceCountField = z
+  .union([z.int(), z.string()], expecting(countExpectation))
+  .superRefine((value, ctx) => {
+    const valid =
+      typeof value === 'number'
+        ? value >= 0 && value <= 10_000
+        : /^\d{1,3}%$/.test(value) && Number.parseInt(value, 10) <= 100;
+    if (!valid)
+      ctx.addIssue({
+        code: 'custom',
+        input: value,
+        message: `expected ${countExpectation}, got ${describeValue(value)}`,
+      });
+  })
+  .transform((value) => value as InstanceCount);
+
+const memoryExpectation = 'a memory size from 6Mi to 64Gi such as 256Mi, 1Gi or a number of bytes';
+
+const Memory = z
+  .union([z.int(), pattern(/^\d+(?:Ki|Mi|Gi)$/, memoryExpectation)], expecting(memoryExpectation))
+  .transform((value) => {
+    if (typeof value === 'number') return value;
+    const [, amount = '0', unit = ''] = /^(\d+)(Ki|Mi|Gi)?$/.exec(value) ?? [];
+    return Number(amount) * memoryUnits[unit as keyof typeof memoryUnits];
+  })
+  .superRefine((bytes, ctx) => {
+    if (bytes >= memoryRange.min && bytes <= memoryRange.max) return;
+    ctx.addIssue({
+      code: 'custom',
+      input: bytes,
+      message: `expected ${memoryExpectation}, got ${bytes} bytes`,
+    });
+  });
+
+const cpusExpectation = 'a number of CPUs above 0 and at most 256 such as 0.5 or 2';
+
+const Strategy = fields(
+  {
+    maxSurge: optional(InstanceCountField),
+    maxUnavailable: optional(InstanceCountField),
+    minReadySeconds: optional(wholeNumber('a number of seconds from 0 to 3600', { min: 0, max: 3600 })),
+    progressDeadlineSeconds: optional(
+      wholeNumber('a number of seconds from 1 to 86400', { min: 1, max: 86_400 }),
+    ),
+    autoRevert: optional(flag()),
+  },
+  'a mapping with maxSurge, maxUnavailable, minReadySeconds, progressDeadlineSeconds and autoRevert',
+).superRefine((raw, ctx) => {
+  // As Kubernetes: a deadline within minReadySeconds would fail every rollout before it could progress.
+  const minReady = raw.minReadySeconds ?? defaultFleetSection.strategy.minReadySeconds;
+  const deadline = raw.progressDeadlineSeconds ?? defaultFleetSection.strategy.progressDeadlineSeconds;
+  if (deadline > minReady) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['progressDeadlineSeconds'],
+    input: deadline,
+    message: `expected a deadline greater than minReadySeconds (${minReady}), got ${deadline}`,
+  });
+}, whenValid);
+
+const Health = fields(
+  {
+    failureThreshold: optional(
+      wholeNumber('a number of consecutive failed checks from 1 to 100', { min: 1, max: 100 }),
+    ),
+  },
+  'a mapping with failureThreshold',
+);
+
+const Resources = fields(
+  {
+    memory: optional(Memory),
+    cpus: optional(
+      z
+        .number(expecting(cpusExpectation))
+        .positive(expecting(cpusExpectation))
+        .max(256, expecting(cpusExpectation)),
+    ),
+    pids: optional(wholeNumber('a process limit from 8 to 1000000', { min: 8, max: 1_000_000 })),
+  },
+  'a mapping with memory, cpus and pids',
+);
+
+const seconds = (max: number) => wholeNumber(`a number of seconds from 0 to ${max}`, { min: 0, max });
+
+/** The `fleet:` section as written in herd.yaml; the type of the same name is what it becomes. */
+export const FleetSection = fields(
+  {
+    size: optional(wholeNumber('a number of instances from 0 to 10000', { min: 0, max: 10_000 })),
+    port: optional(wholeNumber('a host port number from 1 to 65535', { min: 1, max: 65_535 })),
+    strategy: optional(Strategy),
+    health: optional(Health),
+    resources: optional(Resources),
+    stopGraceSeconds: optional(seconds(3600)),
+    drainSeconds: optional(seconds(3600)),
+  },
+  'a mapping with size, port, strategy, health, resources, stopGraceSeconds and drainSeconds',
+).transform((raw): FleetSection => {
+  const defaults = defaultFleetSection;
+  return {
+    size: raw.size ?? defaults.size,
+    ...(raw.port !== undefined ? { port: raw.port } : {}),
+    strategy: {
+      maxSurge: raw.strategy?.maxSurge ?? defaults.strategy.maxSurge,
+      maxUnavailable: raw.strategy?.maxUnavailable ?? defaults.strategy.maxUnavailable,
+      minReadySeconds: raw.strategy?.minReadySeconds ?? defaults.strategy.minReadySeconds,
+      progressDeadlineSeconds:
+        raw.strategy?.progressDeadlineSeconds ?? defaults.strategy.progressDeadlineSeconds,
+      autoRevert: raw.strategy?.autoRevert ?? defaults.strategy.autoRevert,
+    },
+    health: { failureThreshold: raw.health?.failureThreshold ?? defaults.health.failureThreshold },
+    resources: {
+      memoryBytes: raw.resources?.memory ?? defaults.resources.memoryBytes,
+      cpus: raw.resources?.cpus ?? defaults.resources.cpus,
+      pids: raw.resources?.pids ?? defaults.resources.pids,
+    },
+    stopGraceSeconds: raw.stopGraceSeconds ?? defaults.stopGraceSeconds,
+    drainSeconds: raw.drainSeconds ?? defaults.drainSeconds,
+  };
+});
