@@ -6,12 +6,21 @@ import { Command } from 'commander';
 import { HerdError } from '../herd-error.js';
 import { buildCommand } from './commands/build.js';
 import { catalogCommand, releaseCommand, revokeCommand } from './commands/catalog.js';
+import {
+  logsCommand,
+  rollbackCommand,
+  rolloutCommand,
+  scaleCommand,
+  serveCommand,
+  statusCommand,
+  upCommand,
+} from './commands/fleet.js';
 import { gateCommand, trackerDataUrl, vulndbUpdateCommand } from './commands/gate.js';
 import { imageExportCommand, imageInspectCommand, imageListCommand } from './commands/image.js';
 import { initCommand } from './commands/init.js';
 import { journalCommand } from './commands/journal.js';
 import { lockCommand } from './commands/lock.js';
-import { pullCommand, pushCommand, serveCommand } from './commands/registry.js';
+import { pullCommand, pushCommand } from './commands/registry.js';
 import { keysGenerateCommand, signCommand, verifyCommand } from './commands/trust.js';
 import { herdVersion } from './herd-version.js';
 
@@ -135,7 +144,7 @@ program
 
 program
   .command('serve')
-  .description('serve the store read-only over the OCI distribution API at /v2/')
+  .description('the control plane: the fleet API, the fleets, and the store read-only at /v2/')
   .option('--port <port>', 'port', '5000')
   .option('--host <address>', 'address to bind', '127.0.0.1')
   .action(async (options) => run(() => serveCommand(options)));
@@ -171,6 +180,52 @@ program
   .option('--verify', 'check the hash chain; exit 1 and name the first broken entry')
   .option('--json', 'print entries as JSON')
   .action(async (options) => run(() => journalCommand(options)));
+
+program
+  .command('up')
+  .description(
+    'build, gate, sign, release and roll out a spec on the local engine, and serve it (foreground)',
+  )
+  .argument('[dir]', 'the spec folder', 'examples/hello')
+  .option('--port <port>', 'port of the control plane (API and /v2/); default: a free one')
+  .action(async (dir, options) => run(() => upCommand(dir, options)));
+
+program
+  .command('status')
+  .description("a fleet's release, rollout state and instances (from the running control plane)")
+  .argument('[service]')
+  .option('--json', 'print as JSON')
+  .action(async (service, options) => run(() => statusCommand(service, options)));
+
+program
+  .command('rollout')
+  .description(
+    'roll a fleet out to a signed, gate-passed, released digest; health-gated, reverted on failure',
+  )
+  .argument('<service>')
+  .argument('<ref>', 'digest, digest prefix or name in the store')
+  .option('--spec <dir>', "the service's herd.yaml (needed for a fleet's first rollout)")
+  .action(async (service, ref, options) => run(() => rolloutCommand(service, ref, options)));
+
+program
+  .command('rollback')
+  .description('roll a fleet back to its previous good release')
+  .argument('<service>')
+  .action(async (service) => run(() => rollbackCommand(service)));
+
+program
+  .command('scale')
+  .description('set the number of instances of a fleet')
+  .argument('<service>')
+  .argument('<size>')
+  .action(async (service, size) => run(() => scaleCommand(service, size)));
+
+program
+  .command('logs')
+  .description("the recent output of a fleet's instances")
+  .argument('<service>')
+  .option('--tail <lines>', 'lines per instance', '100')
+  .action(async (service, options) => run(() => logsCommand(service, options)));
 
 async function run(command: () => Promise<number>): Promise<void> {
   try {

@@ -186,6 +186,11 @@ export class FleetController {
     return this.options.engine.logs(id, options);
   }
 
+  /** The services that have a fleet. */
+  services(): string[] {
+    return this.store.list().map((fleet) => fleet.service);
+  }
+
   history(service: string): HistoryEntry[] {
     return this.store.history(service);
   }

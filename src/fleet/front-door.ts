@@ -352,6 +352,7 @@ export class FrontDoor {
  */
 export class FrontDoors {
   readonly #doors = new Map<string, FrontDoor>();
+  readonly #opening = new Map<string, Promise<FrontDoor>>();
   readonly #pending = new Map<string, BackendAddress[]>();
   readonly #host: string | undefined;
   readonly #drainTimeoutMs: number;
@@ -363,18 +364,28 @@ export class FrontDoors {
     this.#log = options.log;
   }
 
-  async open(service: string, options: { port: number }): Promise<FrontDoor> {
+  /** Opens the service's door, or returns the one already open (or opening). */
+  open(service: string, options: { port: number }): Promise<FrontDoor> {
     const existing = this.#doors.get(service);
-    if (existing) return existing;
-    const door = await FrontDoor.open(service, {
-      port: options.port,
-      ...(this.#host === undefined ? {} : { host: this.#host }),
-      ...(this.#log === undefined ? {} : { log: this.#log }),
-    });
-    this.#doors.set(service, door);
-    door.setBackends(this.#pending.get(service) ?? []);
-    this.#pending.delete(service);
-    return door;
+    if (existing) return Promise.resolve(existing);
+    // Two callers racing to open the same service must share one listener, not bind two.
+    let opening = this.#opening.get(service);
+    if (!opening) {
+      opening = FrontDoor.open(service, {
+        port: options.port,
+        ...(this.#host === undefined ? {} : { host: this.#host }),
+        ...(this.#log === undefined ? {} : { log: this.#log }),
+      })
+        .then((door) => {
+          this.#doors.set(service, door);
+          door.setBackends(this.#pending.get(service) ?? []);
+          this.#pending.delete(service);
+          return door;
+        })
+        .finally(() => this.#opening.delete(service));
+      this.#opening.set(service, opening);
+    }
+    return opening;
   }
 
   get(service: string): FrontDoor | undefined {
@@ -387,7 +398,8 @@ export class FrontDoors {
     else this.#pending.set(service, [...addresses]);
   }
 
-  drain(service: string, address: BackendAddress): Promise<void> {
+  /** Waits `options.timeoutSeconds` at most, else the registry's `drainTimeoutMs`. */
+  drain(service: string, address: BackendAddress, options?: { timeoutSeconds: number }): Promise<void> {
     const door = this.#doors.get(service);
     if (!door) {
       const pending = this.#pending.get(service);
@@ -398,7 +410,8 @@ export class FrontDoors {
         );
       return Promise.resolve();
     }
-    return door.drain(address, { timeoutMs: this.#drainTimeoutMs });
+    const timeoutMs = options === undefined ? this.#drainTimeoutMs : options.timeoutSeconds * 1000;
+    return door.drain(address, { timeoutMs });
   }
 
   async close(service: string, options: { timeoutMs?: number } = {}): Promise<void> {

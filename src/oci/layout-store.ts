@@ -187,9 +187,13 @@ export function canonicalJson(document: unknown): string {
 }
 
 /** Writes to a temp file beside the target, then renames: readers never see a partial file. */
-export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await writeFile(temp, data, { mode: 0o644 });
+  await writeFile(temp, data, { mode: options.mode ?? 0o644 });
   await rename(temp, path);
 }
 

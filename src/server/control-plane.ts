@@ -106,13 +106,27 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       return fleets;
     },
     async close(closeOptions = {}) {
+      // Every step runs even when one before it failed: a dead engine must not leave the front
+      // doors, the server or herd.db open.
       const controller = fleets ? await fleets.catch(() => undefined) : undefined;
-      await controller?.stop();
-      if (controller && closeOptions.removeInstances) await controller.removeAllInstances();
-      await frontDoors.closeAll({ timeoutMs: 5_000 });
-      await server?.close();
-      await engineService?.stop();
-      await rm(controlPlaneFile(home), { force: true });
+      const steps: [string, () => Promise<unknown>][] = [
+        ['stopping the controller', async () => controller?.stop()],
+        [
+          'removing the instances',
+          async () => (closeOptions.removeInstances ? controller?.removeAllInstances() : undefined),
+        ],
+        ['closing the front doors', () => frontDoors.closeAll({ timeoutMs: 5_000 })],
+        ['closing the server', async () => server?.close()],
+        ['stopping the engine', async () => engineService?.stop()],
+        ['removing control-plane.json', () => rm(controlPlaneFile(home), { force: true })],
+      ];
+      for (const [what, step] of steps) {
+        try {
+          await step();
+        } catch (error) {
+          log.warn({ error: String(error) }, `control plane close: ${what} failed`);
+        }
+      }
       db.close();
     },
   };

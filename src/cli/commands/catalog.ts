@@ -1,5 +1,7 @@
 import { parseStage } from '../../catalog/stages.js';
+import type { SignatureCheck } from '../../catalog/types.js';
 import { herdHome } from '../../herd-home.js';
+import type { LayoutStore } from '../../oci/layout-store.js';
 import type { Digest } from '../../oci/types.js';
 import { TrustError } from '../../trust/errors.js';
 import { verifyImage } from '../../trust/image-signatures.js';
@@ -20,22 +22,12 @@ export async function releaseCommand(
   const stage = parseStage(options.stage);
   const { store } = await openStore();
   const digest = await store.resolve(reference);
-  const publicKeys = (await loadTrustedKeys(herdHome())).map((k) => k.publicKey);
   const state = openState();
   try {
     const outcome = await state.catalog.release(service, digest, {
       stage,
       actor: state.actor,
-      verifySignature: async (d: Digest) => {
-        if (publicKeys.length === 0) return { ok: false, reason: 'no trusted keys (run herd keys generate)' };
-        try {
-          await verifyImage(store, d, { publicKeys });
-          return { ok: true };
-        } catch (error) {
-          if (error instanceof TrustError) return { ok: false, reason: error.message };
-          throw error;
-        }
-      },
+      verifySignature: await trustedSignatureCheck(store),
     });
     console.log(
       outcome.kind === 'released'
@@ -46,6 +38,21 @@ export async function releaseCommand(
   } finally {
     state.close();
   }
+}
+
+/** The catalog's signature check: a signature by one of HERD_HOME's trusted keys. */
+export async function trustedSignatureCheck(store: LayoutStore): Promise<SignatureCheck> {
+  const publicKeys = (await loadTrustedKeys(herdHome())).map((k) => k.publicKey);
+  return async (digest: Digest) => {
+    if (publicKeys.length === 0) return { ok: false, reason: 'no trusted keys (run herd keys generate)' };
+    try {
+      await verifyImage(store, digest, { publicKeys });
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof TrustError) return { ok: false, reason: error.message };
+      throw error;
+    }
+  };
 }
 
 /** `herd revoke <service> <digest> --reason`: the digest never releases or runs again. */

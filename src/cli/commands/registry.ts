@@ -8,8 +8,6 @@ import { EnvCredentials } from '../../oci/registry/env-credentials.js';
 import { pullImage } from '../../oci/registry/pull-image.js';
 import { pushImage } from '../../oci/registry/push-image.js';
 import { parseImageReference } from '../../oci/registry/reference.js';
-import { createApp } from '../../server/app.js';
-import { startServer } from '../../server/node-server.js';
 import { signImage } from '../../trust/image-signatures.js';
 import { readCosignPrivateKey } from '../../trust/key-files.js';
 import { logger } from '../logger.js';
@@ -114,23 +112,6 @@ export async function pullForVerification(
 export function isRegistryReference(text: string): boolean {
   const first = text.split('/', 1)[0] ?? '';
   return text.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
-}
-
-/** `herd serve`: the store, read-only, over the OCI distribution API at /v2/. */
-export async function serveCommand(options: { port?: string; host?: string }): Promise<number> {
-  const { store } = await openStore();
-  const server = await startServer({
-    app: createApp({ store, logger }),
-    port: Number(options.port ?? 5000),
-    host: options.host ?? '127.0.0.1',
-  });
-  console.log(`herd serve: OCI distribution API at ${server.url}/v2/ (read-only)`);
-  await new Promise<void>((done) => {
-    const stop = () => void server.close().then(done);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  return 0;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -102,6 +102,9 @@ async function startPodmanService(options: EnsureEngineOptions): Promise<EngineS
     child = spawn('podman', [...args, 'system', 'service', '--time=0', `unix://${socketPath}`], {
       env: { ...process.env, ...podmanEnv },
       stdio: ['ignore', log, log],
+      // Its own process group: a Ctrl-C on herd's terminal reaches herd, which still needs the
+      // engine to drain and remove its instances, then stops the service itself.
+      detached: true,
     });
   } finally {
     closeSync(log);

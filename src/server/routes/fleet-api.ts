@@ -30,6 +30,13 @@ export function fleetApiRoutes(options: FleetApiOptions): Hono {
   const { plane, log } = options;
   const api = new Hono();
 
+  api.get('/fleets', async (c) =>
+    answer(c, log, async () => {
+      const fleets = await plane.fleets();
+      return Promise.all(fleets.services().map((service) => fleets.status(service)));
+    }),
+  );
+
   api.get('/fleets/:service', async (c) =>
     answer(c, log, async () => {
       const fleets = await plane.fleets();

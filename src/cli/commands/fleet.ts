@@ -1,0 +1,256 @@
+/**
+ * The control plane from the command line: `herd serve` runs it; `herd up` runs it and the whole
+ * pipeline for one spec in the foreground; `status`, `rollout`, `rollback`, `scale` and `logs`
+ * talk to a running one over its API (HERD_URL, else the URL it left in HERD_HOME).
+ */
+import { readFile } from 'node:fs/promises';
+import { fleetTemplateFor } from '../../fleet/instance-spec.js';
+import type { FleetStatus } from '../../fleet/types.js';
+import { herdHome } from '../../herd-home.js';
+import type { Digest } from '../../oci/types.js';
+import { type ControlPlane, controlPlaneFile, startControlPlane } from '../../server/control-plane.js';
+import { releaseName } from '../../server/routes/fleet-api.js';
+import { CliError } from '../errors.js';
+import { formatTable } from '../format.js';
+import { localSigningKey } from '../local-signing-key.js';
+import { logger } from '../logger.js';
+import { openSpec, openStore } from '../spec-context.js';
+import { openState } from '../state-context.js';
+import { buildAndGate } from './build.js';
+import { trustedSignatureCheck } from './catalog.js';
+import { renderReport } from './gate.js';
+import { signPassedImage } from './trust.js';
+
+/** `herd serve`: the control plane until SIGINT or SIGTERM; fleets keep running when it stops. */
+export async function serveCommand(options: { port?: string; host?: string }): Promise<number> {
+  const plane = await startControlPlane({
+    home: herdHome(),
+    port: Number(options.port ?? 5000),
+    host: options.host ?? '127.0.0.1',
+    log: logger,
+  });
+  console.log(`herd serve: OCI distribution API at ${plane.url}/v2/ (read-only)`);
+  console.log(`herd serve: fleet API at ${plane.url}/api/v1/`);
+  await untilSignal();
+  await plane.close();
+  return 0;
+}
+
+/**
+ * `herd up [dir]`: build, gate, sign, release and roll out the spec on the local engine, then serve
+ * it in the foreground. Ctrl-C removes the instances it ran and stops the control plane.
+ */
+export async function upCommand(dir: string, options: { port?: string }): Promise<number> {
+  const home = herdHome();
+  const say = (line: string) => console.log(`herd up: ${line}`);
+  const { image, verdict, store, context } = await buildAndGate(dir, { gate: true });
+  const { spec } = context.loaded;
+  say(`built ${image.refName} ${image.digest} (${image.packageCount} packages)`);
+  if (!verdict?.passed) {
+    if (verdict) process.stdout.write(renderReport(verdict, 'text'));
+    say('the gate failed, so nothing was signed or rolled out');
+    return 1;
+  }
+  say(`gate passed (${verdict.profile})`);
+  const signing = await localSigningKey(home, process.env);
+  say(signing.describe);
+  await signPassedImage(store, image.digest, {
+    key: signing.key,
+    identity: `localhost/${spec.service}`,
+    verdict,
+  });
+  await releaseCandidate(spec.service, image.digest);
+  say(`signed and released ${spec.service} ${releaseName(image.digest)} at candidate`);
+
+  const plane = await startControlPlane({
+    home,
+    ...(options.port !== undefined ? { port: Number(options.port) } : {}),
+    log: logger,
+  });
+  const stop = untilSignal();
+  try {
+    const door = await plane.frontDoors.open(spec.service, { port: spec.fleet.port ?? 0 });
+    const fleets = await plane.fleets();
+    await fleets.rollout(
+      spec.service,
+      { release: releaseName(image.digest), digest: image.digest },
+      { template: fleetTemplateFor(spec, spec.fleet) },
+    );
+    say(`rolling out ${spec.fleet.size} instances of ${spec.service}`);
+    const status = await Promise.race([settled(plane, spec.service), stop.then(() => undefined)]);
+    if (status) {
+      say(`${spec.service} is ${status.status}: ${status.ready}/${status.size} ready`);
+      say(`front door  ${door.url}/`);
+      say(`API         ${plane.url}/api/v1/fleets/${spec.service}`);
+      say(`registry    ${plane.url}/v2/`);
+      say('Ctrl-C stops the fleet and the control plane');
+      await stop;
+    }
+  } finally {
+    say('stopping: draining and removing the instances');
+    await plane.close({ removeInstances: true });
+  }
+  return 0;
+}
+
+async function releaseCandidate(service: string, digest: Digest): Promise<void> {
+  const { store } = await openStore();
+  const state = openState();
+  try {
+    await state.catalog.release(service, digest, {
+      stage: 'candidate',
+      actor: state.actor,
+      verifySignature: await trustedSignatureCheck(store),
+    });
+  } finally {
+    state.close();
+  }
+}
+
+/** Waits until the rollout completes or fails (reverted or not), printing progress as it goes. */
+async function settled(plane: ControlPlane, service: string): Promise<FleetStatus> {
+  const fleets = await plane.fleets();
+  let last = '';
+  for (;;) {
+    const status = await fleets.status(service);
+    const line = `${status.status}: ${status.ready}/${status.size} ready`;
+    if (line !== last) console.log(`herd up: ${line}`);
+    last = line;
+    if (status.status === 'complete' || status.status === 'failed') return status;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((done) => {
+    process.once('SIGINT', () => done());
+    process.once('SIGTERM', () => done());
+  });
+}
+
+/** `herd status [service]`. */
+export async function statusCommand(service: string | undefined, options: { json?: boolean }) {
+  const client = await controlPlaneClient();
+  if (!service) {
+    const fleets = (await client.get('/api/v1/fleets')) as { service: string }[];
+    if (options.json) console.log(JSON.stringify(fleets, null, 2));
+    else for (const fleet of fleets) console.log(fleet.service);
+    return 0;
+  }
+  const status = (await client.get(`/api/v1/fleets/${service}`)) as FleetStatus & {
+    frontDoor: string | null;
+  };
+  if (options.json) {
+    console.log(JSON.stringify(status, null, 2));
+    return 0;
+  }
+  console.log(
+    `${status.service}  release ${status.release}  ${status.status}${status.degraded ? ' (degraded)' : ''}`,
+  );
+  console.log(`  ready ${status.ready}/${status.size}, available ${status.available}`);
+  if (status.frontDoor) console.log(`  front door ${status.frontDoor}/`);
+  console.log(
+    formatTable([
+      ['INSTANCE', 'RELEASE', 'STATE', 'READY', 'ADDRESS'],
+      ...status.instances.map((i) => [
+        i.id.slice(0, 12),
+        i.release,
+        i.state,
+        i.ready ? 'yes' : i.unhealthy ? 'unhealthy' : 'no',
+        i.address ? `${i.address.host}:${i.address.port}` : '-',
+      ]),
+    ]),
+  );
+  return 0;
+}
+
+/** `herd rollout <service> <ref> [--spec dir]`: the spec is needed for a fleet's first rollout. */
+export async function rolloutCommand(service: string, reference: string, options: { spec?: string }) {
+  const { store } = await openStore();
+  const digest = await store.resolve(reference);
+  const spec = options.spec ? (await openSpec(options.spec)).loaded.spec : undefined;
+  const template = spec ? fleetTemplateFor(spec, spec.fleet) : undefined;
+  const client = await controlPlaneClient();
+  const started = (await client.post(`/api/v1/fleets/${service}/rollout`, {
+    digest,
+    ...(template ? { template } : {}),
+  })) as { release: string };
+  console.log(`rolling out ${service} ${started.release} (${digest}); herd status ${service} follows it`);
+  return 0;
+}
+
+export async function rollbackCommand(service: string) {
+  const client = await controlPlaneClient();
+  const back = (await client.post(`/api/v1/fleets/${service}/rollback`, {})) as { release: string };
+  console.log(`rolling ${service} back to ${back.release}`);
+  return 0;
+}
+
+export async function scaleCommand(service: string, size: string) {
+  const client = await controlPlaneClient();
+  await client.post(`/api/v1/fleets/${service}/scale`, { size: Number(size) });
+  console.log(`${service} scaled to ${size}`);
+  return 0;
+}
+
+export async function logsCommand(service: string, options: { tail?: string }) {
+  const client = await controlPlaneClient();
+  const logs = (await client.get(`/api/v1/fleets/${service}/logs?tail=${Number(options.tail ?? 100)}`)) as {
+    instances: { id: string; release: string; text: string }[];
+  };
+  for (const instance of logs.instances) {
+    for (const line of instance.text.split('\n').filter(Boolean)) {
+      console.log(`${instance.id.slice(0, 12)} ${line}`);
+    }
+  }
+  return 0;
+}
+
+interface ControlPlaneClient {
+  get(path: string): Promise<unknown>;
+  post(path: string, body: unknown): Promise<unknown>;
+}
+
+async function controlPlaneClient(): Promise<ControlPlaneClient> {
+  const url = process.env.HERD_URL ?? (await advertisedUrl());
+  const call = async (path: string, init?: RequestInit) => {
+    let response: Response;
+    try {
+      response = await fetch(`${url}${path}`, init);
+    } catch (error) {
+      throw new CliError(
+        'CONTROL_PLANE_UNREACHABLE',
+        `no control plane answers at ${url}: ${(error as Error).message}`,
+      );
+    }
+    const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+    if (!response.ok) {
+      throw new CliError(
+        'CONTROL_PLANE_REFUSED',
+        body.error?.message ?? `${url}${path} answered ${response.status}`,
+      );
+    }
+    return body;
+  };
+  return {
+    get: (path) => call(path),
+    post: (path, body) =>
+      call(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+  };
+}
+
+async function advertisedUrl(): Promise<string> {
+  const file = controlPlaneFile(herdHome());
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { url: string }).url;
+  } catch {
+    throw new CliError(
+      'CONTROL_PLANE_UNREACHABLE',
+      `no control plane is running for this HERD_HOME (no ${file}): start herd serve or herd up, or set HERD_URL`,
+    );
+  }
+}
