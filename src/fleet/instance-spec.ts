@@ -7,14 +7,14 @@ import type { FleetSection } from '../spec/fleet-section.js';
 import type { Spec } from '../spec/types.js';
 import type { FleetTemplate } from './types.js';
 
-/** The template stored with the fleet: non-secret defaults only, the health check's port first. */
+/** The template stored with the fleet: no env values at all, the health check's port first. */
 export function fleetTemplateFor(spec: Spec, fleet: FleetSection): FleetTemplate {
+  // Non-secret defaults are in the image's config already. Copying them here would pin them to the
+  // fleet, so a later release rolled out without its spec would run with the old release's values.
   const env: Record<string, string> = {};
-  const fromEnvironment: string[] = [];
-  for (const [name, variable] of Object.entries(spec.env)) {
-    if (!variable.secret && variable.default !== undefined) env[name] = variable.default;
-    else fromEnvironment.push(name);
-  }
+  const fromEnvironment = Object.entries(spec.env)
+    .filter(([, variable]) => variable.secret || variable.default === undefined)
+    .map(([name]) => name);
   const port = spec.health?.port ?? spec.ports.find((declared) => declared.protocol === 'tcp')?.port;
   return {
     fleet,

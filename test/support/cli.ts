@@ -1,5 +1,5 @@
 /** Runs the real herd CLI in a child process, with its own HERD_HOME. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
 export const projectRoot = resolve(import.meta.dirname, '../..');
@@ -22,4 +22,30 @@ export function runHerd(args: string[], options: { home: string; env?: Record<st
     },
   );
   return { status: result.status, out: result.stdout, err: result.stderr };
+}
+
+/** As runHerd, without blocking this process: for tests that serve or load something meanwhile. */
+export function runHerdAsync(
+  args: string[],
+  options: { home: string; env?: Record<string, string> },
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, HERD_HOME: options.home, ...options.env },
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.once('close', (status) => resolve({ status, out, err }));
+  });
 }

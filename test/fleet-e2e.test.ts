@@ -1,0 +1,339 @@
+/**
+ * Fleets end to end on the real engine: `herd up` builds a spec from a signed fixture repository
+ * (its one program is probe-server, compiled statically at test time), gates, signs and releases
+ * it, starts its own podman service and rolls out the fleet behind a front door. Then, against
+ * that running control plane, through the CLI:
+ * - the instances are hardened (podman inspect);
+ * - `podman rm -f` of an instance gets it replaced within 5 s;
+ * - a release whose health check never passes is reverted, while the front door keeps serving;
+ * - an unsigned digest and a revoked one are refused, and the fleet is left as it was;
+ * - kill -9 of the control plane mid-rollout, then `herd serve`: the rollout completes, with no
+ *   duplicate instances.
+ * The repository is read through file:// because runHerd blocks this process.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createAptRepo, type FixtureRepo } from './fixtures/apt-repo.js';
+import { freshHome, writeSpecDir } from './support/build-harness.js';
+import { projectRoot, runHerd, runHerdAsync } from './support/cli.js';
+import { requireTool } from './support/podman.js';
+import { compileProbeServer } from './support/probe-image.js';
+
+const size = 3;
+
+function specText(repo: FixtureRepo, options: { healthy: boolean; greeting: string }): string {
+  return `apiVersion: herd/v1
+service: probe
+image:
+  release: bookworm
+  packages: [probe-server]
+  repositories:
+    - uri: file://${repo.dir}/
+      suites: [test]
+      keyring: ${repo.keyringPath}
+run:
+  entrypoint: [/usr/bin/probe-server]
+env:
+  GREETING: "${options.greeting}"
+  HEALTHY: "${options.healthy ? '1' : '0'}"
+ports: [8080]
+health:
+  http: { path: /healthz, port: 8080 }
+  interval: 500ms
+  timeout: 1s
+  retries: 2
+fleet:
+  size: ${size}
+  strategy: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 1, progressDeadlineSeconds: 30 }
+  health: { failureThreshold: 2 }
+  stopGraceSeconds: 2
+  drainSeconds: 1
+`;
+}
+
+interface RunningHerd {
+  child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
+}
+
+function startHerd(args: string[], home: string): RunningHerd {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args], {
+    cwd: projectRoot,
+    env: { ...process.env, HERD_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  return {
+    child,
+    output: () => text,
+    waitFor: (pattern, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const deadline = Date.now() + timeoutMs;
+        const poll = setInterval(() => {
+          const match = text.match(pattern);
+          if (match) {
+            clearInterval(poll);
+            resolve(match);
+          } else if (child.exitCode !== null || Date.now() > deadline) {
+            clearInterval(poll);
+            reject(new Error(`herd ${args.join(' ')}: no ${pattern} (exit ${child.exitCode}):\n${text}`));
+          }
+        }, 100);
+      }),
+  };
+}
+
+/** The podman CLI over herd's own podman storage, for looking from outside. */
+async function podmanOf(home: string) {
+  const engine = join(home, 'engine');
+  const driver = (await readFile(join(engine, 'storage-driver'), 'utf8')).trim();
+  const base = ['--root', join(engine, 'storage'), '--runroot', join(engine, 'run')];
+  const args = [...base, '--tmpdir', join(engine, 'tmp'), '--storage-driver', driver];
+  return (command: string[]) => {
+    const result = spawnSync('podman', [...args, ...command], {
+      encoding: 'utf8',
+      env: { ...process.env, CONTAINERS_CONF: join(engine, 'containers.conf') },
+    });
+    assert.equal(result.status, 0, `podman ${command.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+}
+
+async function stopHerdPodman(home: string): Promise<void> {
+  const engine = join(home, 'engine');
+  const podman = await podmanOf(home).catch(() => undefined);
+  const ids = podman?.(['ps', '-aq', '--filter', 'label=dev.herd.managed-by=herd']).trim();
+  if (ids) podman?.(['rm', '-f', '-t', '0', ...ids.split('\n')]);
+  spawnSync('pkill', ['-f', `unix://${engine}/podman.sock`]);
+  await eventually('the podman service to stop', 10_000, () =>
+    spawnSync('pgrep', ['-f', `unix://${engine}/podman.sock`]).status === 0 ? undefined : true,
+  );
+  const overlay = join(engine, 'storage', 'overlay');
+  if ((await readFile('/proc/self/mountinfo', 'utf8')).includes(` ${overlay} `))
+    spawnSync('umount', [overlay]);
+}
+
+async function eventually<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+  lastSeen?: () => string,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      const seen = lastSeen ? `; last seen: ${lastSeen()}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+interface Status {
+  release: string;
+  status: string;
+  ready: number;
+  instances: { id: string; release: string; state: string; ready: boolean }[];
+  history: { release: string; outcome: string; reason: string }[];
+}
+
+describe('fleets on podman through herd up', () => {
+  let repo: FixtureRepo;
+  let home: string;
+  let up: RunningHerd | undefined;
+  let frontDoor: string;
+  let firstRelease: string;
+  const herd = (args: string[]) => runHerd(args, { home, env: { HERD_KEY_PASSWORD: keyPassword } });
+  let keyPassword = '';
+  const status = () => JSON.parse(herd(['status', 'probe', '--json']).out) as Status;
+
+  /** Builds, gates, and optionally signs and releases a variant of the spec; returns its digest. */
+  const variant = async (options: { healthy: boolean; greeting: string; sign: boolean }) => {
+    const dir = await writeSpecDir({ 'herd.yaml': specText(repo, options) });
+    const build = herd(['build', dir, '--json']);
+    assert.equal(build.status, 0, build.err);
+    const digest = JSON.parse(build.out).digest as string;
+    if (options.sign) {
+      for (const args of [
+        ['sign', digest],
+        ['release', 'probe', digest, '--stage', 'candidate'],
+      ]) {
+        const step = herd(args);
+        assert.equal(step.status, 0, `${args.join(' ')}: ${step.err}`);
+      }
+    }
+    return digest;
+  };
+
+  before(async () => {
+    requireTool('podman', 'podman');
+    requireTool('runc', 'runc');
+    repo = await createAptRepo({
+      dir: await freshHome('herd-repo-'),
+      suites: [{ name: 'test' }],
+      packages: [
+        {
+          name: 'base-files',
+          version: '12.4',
+          files: [{ path: 'usr/lib/os-release', content: 'ID=debian\n' }],
+        },
+        {
+          name: 'probe-server',
+          version: '1.0',
+          files: [{ path: 'usr/bin/probe-server', content: await compileProbeServer(), mode: 0o755 }],
+        },
+      ],
+    });
+    home = await freshHome();
+    const dir = await writeSpecDir({ 'herd.yaml': specText(repo, { healthy: true, greeting: 'first' }) });
+    up = startHerd(['up', dir], home);
+    frontDoor = (await up.waitFor(/front door {2}(http:\/\/\S+)\//, 120_000))[1]!;
+    keyPassword = (await readFile(join(home, 'keys', 'cosign.password'), 'utf8')).trim();
+    firstRelease = status().release;
+  });
+
+  after(async () => {
+    const child = up?.child;
+    if (child && child.exitCode === null) {
+      child.kill('SIGINT');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    // `herd serve` leaves fleets running by design, and the podman service it adopted after the
+    // kill -9 is not its own to stop: the test cleans both up itself.
+    if (home) await stopHerdPodman(home);
+    await repo?.close();
+  });
+
+  it('serves the fleet at its front door from hardened instances', async () => {
+    const answer = await fetch(`${frontDoor}/`);
+    const podman = await podmanOf(home);
+    const ids = podman(['ps', '-q', '--filter', 'label=dev.herd.service=probe']).trim().split('\n');
+    const inspected = JSON.parse(podman(['inspect', ...ids])) as {
+      Config: { User: string };
+      HostConfig: { ReadonlyRootfs: boolean; SecurityOpt: string[] };
+      EffectiveCaps: string[] | null;
+    }[];
+
+    assert.equal(answer.status, 200);
+    assert.equal(await answer.text(), 'first');
+    assert.equal(ids.length, size);
+    for (const container of inspected) {
+      assert.equal(container.HostConfig.ReadonlyRootfs, true);
+      assert.equal(container.Config.User, '65532:65532');
+      assert.ok(container.HostConfig.SecurityOpt.includes('no-new-privileges'));
+      assert.deepEqual(container.EffectiveCaps ?? [], []);
+    }
+  });
+
+  it('replaces an instance removed with podman rm -f within 5 s', async () => {
+    const podman = await podmanOf(home);
+    const [victim] = podman(['ps', '-q', '--filter', 'label=dev.herd.service=probe']).trim().split('\n');
+
+    podman(['rm', '-f', victim!]);
+    const started = Date.now();
+    await eventually('a replacement', 5_000, () => {
+      const running = podman(['ps', '-q', '--filter', 'label=dev.herd.service=probe']).trim().split('\n');
+      return running.length === size && !running.includes(victim!) ? running : undefined;
+    });
+
+    assert.ok(Date.now() - started <= 5_000);
+  });
+
+  it('refuses an unsigned digest and a revoked one, and leaves the fleet as it was', async () => {
+    const unsigned = await variant({ healthy: true, greeting: 'unsigned', sign: false });
+    const revoked = await variant({ healthy: true, greeting: 'revoked', sign: true });
+    assert.equal(herd(['revoke', 'probe', revoked, '--reason', 'test']).status, 0);
+
+    const refusedUnsigned = herd(['rollout', 'probe', unsigned]);
+    const refusedRevoked = herd(['rollout', 'probe', revoked]);
+
+    assert.notEqual(refusedUnsigned.status, 0);
+    assert.match(refusedUnsigned.err, /not signed by a trusted key/);
+    assert.notEqual(refusedRevoked.status, 0);
+    assert.match(refusedRevoked.err, /revoked/);
+    assert.equal(status().release, firstRelease);
+    const journal = herd(['journal', '--service', 'probe', '--json']);
+    assert.ok(
+      (JSON.parse(journal.out) as { action: string }[]).filter((e) => e.action === 'admission-refused')
+        .length >= 2,
+    );
+  });
+
+  it('reverts a release whose health check never passes, serving throughout', async () => {
+    const bad = await variant({ healthy: false, greeting: 'bad', sign: true });
+    let failures = 0;
+    let requests = 0;
+    let loading = true;
+    const load = (async () => {
+      while (loading) {
+        requests++;
+        const response = await fetch(`${frontDoor}/`).catch(() => undefined);
+        if (response?.status !== 200) failures++;
+        await response?.text();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+
+    const rollout = await runHerdAsync(['rollout', 'probe', bad], { home });
+    let seen: Status | undefined;
+    const settled = await eventually(
+      'the revert',
+      60_000,
+      async () => {
+        const now = JSON.parse((await runHerdAsync(['status', 'probe', '--json'], { home })).out) as Status;
+        seen = now;
+        const failed = now.history.some((h) => h.outcome === 'failed');
+        return failed && now.status === 'complete' && now.release === firstRelease ? now : undefined;
+      },
+      () => `${JSON.stringify(seen)}\n${up?.output().slice(-3000)}`,
+    );
+    loading = false;
+    await load;
+
+    assert.equal(rollout.status, 0, rollout.err);
+    assert.equal(settled.instances.filter((i) => i.release === firstRelease).length, size);
+    assert.ok(requests > 50, `only ${requests} requests were made`);
+    assert.equal(failures, 0, `${failures} of ${requests} requests failed during the bad rollout`);
+  });
+
+  it('finishes a rollout after kill -9 of the control plane, with no duplicate instances', async () => {
+    const next = await variant({ healthy: true, greeting: 'second', sign: true });
+    const rollout = herd(['rollout', 'probe', next]);
+    assert.equal(rollout.status, 0, rollout.err);
+    await eventually('the first new instance', 30_000, () =>
+      status().instances.some((i) => i.release !== firstRelease) ? true : undefined,
+    );
+
+    up?.child.kill('SIGKILL');
+    await new Promise((resolve) => up?.child.once('exit', resolve));
+    up = startHerd(['serve', '--port', '0'], home);
+    await up.waitFor(/fleet API at/, 30_000);
+    const done = await eventually('the rollout to complete', 90_000, () => {
+      const now = status();
+      return now.status === 'complete' && now.release === next.slice(7, 19) ? now : undefined;
+    });
+    const podman = await podmanOf(home);
+    const running = podman(['ps', '-q', '--filter', 'label=dev.herd.service=probe']).trim().split('\n');
+
+    assert.equal(done.instances.length, size);
+    assert.equal(running.length, size);
+    assert.ok(done.instances.every((i) => i.release === next.slice(7, 19)));
+    await eventually('the new greeting at the front door', 10_000, async () => {
+      const door = (JSON.parse(herd(['status', 'probe', '--json']).out) as { frontDoor: string }).frontDoor;
+      const text = await (await fetch(`${door}/`)).text();
+      return text === 'second' ? text : undefined;
+    });
+  });
+});
