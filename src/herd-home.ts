@@ -13,6 +13,8 @@ export interface HerdHome {
   /** SQLite: the journal, the catalog and (later) fleets. */
   stateDb: string;
   keys: string;
+  /** The log store: instances' output, kept after they are gone (src/logs). */
+  logs: string;
 }
 
 export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
@@ -25,5 +27,6 @@ export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
     unpackedCache: resolve(root, 'cache', 'unpacked'),
     stateDb: resolve(root, 'herd.db'),
     keys: resolve(root, 'keys'),
+    logs: resolve(root, 'logs'),
   };
 }

@@ -117,6 +117,27 @@ describeEngineContract('DockerEngine on podman', async () => {
     spec: (overrides) => specFor(env, overrides),
     exitingSpec: (overrides) => specFor(env, { digest: env.images.exiting, ...overrides }),
     logText: probeListeningText,
+    imageFile: 'probe-server',
+    // The root is read-only inside (podman cp refuses too), so the change goes into the container's
+    // storage from the host, as someone with access to the engine's storage could.
+    async alter(id) {
+      const merged = podmanCli(env, ['mount', id]).trim();
+      try {
+        await writeFile(join(merged, 'planted'), 'planted by the contract test\n');
+      } finally {
+        podmanCli(env, ['unmount', id]);
+      }
+      return '/planted';
+    },
+    async dropInTmp(id) {
+      const source = join(env.work, 'dropped');
+      await writeFile(source, '#!/bin/sh\n', { mode: 0o755 });
+      podmanCli(env, ['cp', source, `${id}:/tmp/dropped`]);
+    },
+    async exec(id) {
+      // The probe image holds only probe-server; a second one exits at once (port taken), which is enough.
+      podmanCli(env, ['exec', id, '/probe-server'], { allowFailure: true });
+    },
     patienceMs: 10_000,
     // Same image and even a herd service label, but not managed by herd: list must leave it out.
     async createForeign() {
@@ -342,6 +363,19 @@ describe('DockerEngine on podman', () => {
     assert.equal(again.socketPath, env.service.socketPath);
   });
 });
+
+/** The podman CLI against the test's own service storage. */
+function podmanCli(env: Environment, args: string[], options: { allowFailure?: boolean } = {}): string {
+  const cli = env.service.podman;
+  assert.ok(cli, 'ensureEngine started its own service, so it says how to reach its storage');
+  const result = spawnSync('podman', [...cli.args, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...cli.env },
+    timeout: 30_000,
+  });
+  if (!options.allowFailure) assert.equal(result.status, 0, result.stderr);
+  return result.stdout;
+}
 
 interface PodmanInspect {
   State: { Pid: number };

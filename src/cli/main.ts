@@ -222,10 +222,63 @@ program
 
 program
   .command('logs')
-  .description("the recent output of a fleet's instances")
+  .description("a fleet's output from the log store, destroyed instances included")
   .argument('<service>')
-  .option('--tail <lines>', 'lines per instance', '100')
+  .option('--instance <id>', 'only this instance (id or prefix)')
+  .option('--since <time>', 'from this time on: a duration ago (10m, 2h) or an ISO 8601 time')
+  .option('--grep <re>', 'only lines matching this regular expression')
+  .option('--tail <lines>', 'the newest lines to show', '100')
+  .option('-f, --follow', 'then print new lines as they come, until Ctrl-C')
   .action(async (service, options) => run(() => logsCommand(service, options)));
+
+const fim = program
+  .command('fim')
+  .description(
+    'file integrity for hosts built from herd images (AIDE exit codes: 1 added, 2 removed, 4 changed)',
+  );
+fim
+  .command('init')
+  .description('record every entry under <dir> in a signed baseline')
+  .argument('<dir>', 'the tree to record, e.g. /usr')
+  .option('-o, --output <file>', 'baseline file (default HERD_HOME/fim/<dir name>.baseline)')
+  .option('--key <file>', 'cosign private key (default HERD_HOME/keys/cosign.key)')
+  .option('--cross-mounts', 'also enter other filesystems mounted under <dir>')
+  .option('--workers <n>', 'hash threads (default: one per core)')
+  .action(async (dir, options) => {
+    const { fimInitCommand } = await import('./commands/fim.js');
+    await run(() => fimInitCommand(dir, options));
+  });
+fim
+  .command('check')
+  .description("verify the baseline's signature, then report what was added, removed or changed")
+  .argument('<dir>', 'the tree to check')
+  .option('--baseline <file>', 'baseline file (default HERD_HOME/fim/<dir name>.baseline)')
+  .option('--key <file>', 'public key (default: every trusted key)')
+  .option('--full', 're-hash every file, as AIDE does (default: trust size+mtime+ctime+inode)')
+  .option('--workers <n>', 'hash threads (default: one per core)')
+  .action(async (dir, options) => {
+    const { fimCheckCommand } = await import('./commands/fim.js');
+    await run(() => fimCheckCommand(dir, options));
+  });
+
+program
+  .command('verify-instance')
+  .description("hash an instance's whole filesystem against its signed file manifest (exit 1 on drift)")
+  .argument('<id>', 'instance id or its prefix')
+  .option('--json', 'print as JSON')
+  .action(async (id, options) => {
+    const { verifyInstanceCommand } = await import('./commands/watch.js');
+    await run(() => verifyInstanceCommand(id, options));
+  });
+program
+  .command('incidents')
+  .description('drift, exec and untrusted-manifest incidents, newest first')
+  .option('--service <service>')
+  .option('--json', 'print as JSON')
+  .action(async (options) => {
+    const { incidentsCommand } = await import('./commands/watch.js');
+    await run(() => incidentsCommand(options));
+  });
 
 async function run(command: () => Promise<number>): Promise<void> {
   try {

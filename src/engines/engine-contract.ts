@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Engine, EngineError, type EngineEvent, type InstanceSpec, instanceLabels } from './engine.js';
+import { readTar } from '../oci/tar.js';
+import {
+  type Engine,
+  EngineError,
+  type EngineEvent,
+  type InstanceSpec,
+  instanceLabels,
+  type LogLine,
+} from './engine.js';
 
 export interface EngineContractFixture {
   engine: Engine;
@@ -18,6 +26,14 @@ export interface EngineContractFixture {
   /** Creates something on the engine that herd did not make; returns its id. Absent if the engine cannot hold such things. */
   createForeign?(): Promise<string>;
   removeForeign?(id: string): Promise<void>;
+  /** A file of `spec`'s image, as its export names it (e.g. `probe-server`). */
+  imageFile: string;
+  /** Changes a running instance's root filesystem behind herd's back; returns the absolute path it added. */
+  alter(id: string): Promise<string>;
+  /** Puts an executable file named `dropped` into the instance's `/tmp` (a tmpfs), as `podman cp` does. */
+  dropInTmp(id: string): Promise<void>;
+  /** Opens an exec session on a running instance, as `podman exec` does. */
+  exec(id: string): Promise<void>;
   /** How long to wait for logs and events on this engine. */
   patienceMs?: number;
   teardown?(): Promise<void>;
@@ -152,6 +168,116 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       assert.equal(exited?.id, instance.id);
       assert.ok((exited?.exitCode ?? 0) !== 0, 'expected a non-zero exit code');
       assert.equal(exited?.address, undefined);
+    });
+
+    it("follows an instance's output with timestamps, and ends when the instance is removed", async () => {
+      const began = Date.now() - 1000;
+      const instance = await createRunning({ service: 'contract-follow' });
+      const abort = new AbortController();
+      const lines: LogLine[] = [];
+      const following = (async () => {
+        for await (const line of engine.followLogs(instance.id, { signal: abort.signal })) lines.push(line);
+      })();
+
+      const seen = await eventually(patience(), async () =>
+        lines.find((line) => line.text.includes(fixture.logText)),
+      );
+      await engine.remove(instance.id);
+      const ended = await Promise.race([
+        following.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), patience())),
+      ]);
+      abort.abort();
+
+      assert.ok(seen, `never followed a line with ${JSON.stringify(fixture.logText)}`);
+      assert.equal(seen.stream, 'stdout');
+      assert.ok(seen.time >= began && seen.time <= Date.now(), `time ${seen.time} is not now`);
+      assert.ok(!seen.text.startsWith('20'), 'the timestamp is taken off the text');
+      assert.equal(ended, true, 'the iterable did not end after the instance was removed');
+    });
+
+    it('follows from `since`, leaving out earlier output', async () => {
+      const instance = await createRunning({ service: 'contract-since' });
+      await eventually(patience(), async () =>
+        (await engine.logs(instance.id)).includes(fixture.logText) ? true : undefined,
+      );
+      const abort = new AbortController();
+      const lines: LogLine[] = [];
+
+      const following = (async () => {
+        for await (const line of engine.followLogs(instance.id, {
+          since: Date.now() + 60_000,
+          signal: abort.signal,
+        }))
+          lines.push(line);
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      abort.abort();
+      await following;
+
+      assert.deepEqual(lines, []);
+    });
+
+    it('reports what changed in an instance filesystem, and nothing planted before', async () => {
+      const instance = await createRunning({ service: 'contract-changes' });
+      const before = await engine.changes(instance.id);
+
+      const path = await fixture.alter(instance.id);
+      const after = await engine.changes(instance.id);
+
+      assert.ok(Array.isArray(before));
+      assert.ok(!before.some((change) => change.path === path));
+      assert.ok(
+        after.some((change) => change.path === path && change.kind === 'added'),
+        `changes did not report ${path}: ${JSON.stringify(after)}`,
+      );
+      assert.ok(after.every((change) => change.path.startsWith('/')));
+    });
+
+    it("exports an instance's filesystem as a tar holding the image's files", async () => {
+      const instance = await createRunning({ service: 'contract-export' });
+
+      const stream = await engine.exportFilesystem(instance.id, {});
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+      const entries = readTar(Buffer.concat(chunks));
+
+      const file = entries.find((entry) => entry.path.replace(/^\.?\//, '') === fixture.imageFile);
+      assert.equal(file?.type, 'file');
+      assert.ok((file?.size ?? 0) > 0);
+    });
+
+    it('reads a path of a running instance as a tar, even on a tmpfs that changes() does not see', async () => {
+      const instance = await createRunning({ service: 'contract-read-path' });
+      await fixture.dropInTmp(instance.id);
+
+      const stream = await engine.readPath(instance.id, '/tmp', {});
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+      const entries = readTar(Buffer.concat(chunks));
+
+      const dropped = entries.find((entry) => entry.path.replace(/^\.?\//, '') === 'tmp/dropped');
+      assert.equal(dropped?.type, 'file', JSON.stringify(entries.map((entry) => entry.path)));
+      assert.ok(((dropped?.mode ?? 0) & 0o111) !== 0, 'the executable bits survive');
+    });
+
+    it('reports an exec session on an instance as an exec event', async () => {
+      const instance = await createRunning({ service: 'contract-exec' });
+      const abort = new AbortController();
+      const seen: EngineEvent[] = [];
+      const stream = engine.events(abort.signal);
+      const collecting = (async () => {
+        for await (const event of stream) seen.push(event);
+      })();
+
+      await fixture.exec(instance.id);
+      const exec = await eventually(patience(), async () =>
+        seen.find((event) => event.id === instance.id && event.kind === 'exec'),
+      );
+      abort.abort();
+      await collecting;
+
+      assert.ok(exec, `no exec event among ${JSON.stringify(seen)}`);
     });
 
     it('refuses to run an instance as root', async () => {

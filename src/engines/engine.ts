@@ -61,7 +61,26 @@ export interface Instance {
 export type EngineEvent =
   | { kind: 'started'; id: string }
   | { kind: 'exited'; id: string; exitCode: number }
-  | { kind: 'removed'; id: string };
+  | { kind: 'removed'; id: string }
+  /**
+   * Someone opened an exec session on an instance (engine events exec_create / exec_start). herd has
+   * no exec in any API, so this is always an incident.
+   */
+  | { kind: 'exec'; id: string; command?: string };
+
+/** One path the engine says differs from the image (Docker's `GET /containers/{id}/changes`). */
+export interface FilesystemChange {
+  path: string;
+  kind: 'modified' | 'added' | 'deleted';
+}
+
+/** One line of an instance's output, as it happened. */
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  /** Epoch milliseconds, from the engine's timestamps. */
+  time: number;
+  text: string;
+}
 
 export interface EngineInfo {
   name: string;
@@ -82,6 +101,20 @@ export interface Engine {
   logs(id: string, options?: { tail?: number }): Promise<string>;
   /** Engine events until the signal aborts. */
   events(signal: AbortSignal): AsyncIterable<EngineEvent>;
+  /**
+   * The instance's output from `since` (epoch ms; all when absent) and then as it comes, until the
+   * instance is gone or the signal aborts. Reading to the end after an exit loses nothing.
+   */
+  followLogs(id: string, options: { since?: number; signal: AbortSignal }): AsyncIterable<LogLine>;
+  /** Paths that differ from the image: the overlay's upper layer, read by the engine. */
+  changes(id: string): Promise<FilesystemChange[]>;
+  /** The instance's whole filesystem as a tar stream (`GET /containers/{id}/export`). */
+  exportFilesystem(id: string, options: { signal?: AbortSignal }): Promise<NodeJS.ReadableStream>;
+  /**
+   * One path of the running instance as a tar stream, seen from inside it (`GET /containers/{id}/archive`):
+   * the only way to read a tmpfs, which neither `changes` nor the export sees. Read-only, like the rest.
+   */
+  readPath(id: string, path: string, options: { signal?: AbortSignal }): Promise<NodeJS.ReadableStream>;
 }
 
 /** NOT_INSTALLED: the engine's programs (podman, runc, catatonit) are missing on this machine. */

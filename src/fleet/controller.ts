@@ -24,6 +24,7 @@ import {
   forgetRollout,
   newFleetMemory,
   turnedDegraded,
+  withWatchMarks,
 } from './fleet-memory.js';
 import { describeFleet } from './fleet-status.js';
 import { FleetStore, type HistoryEntry, type StoredFleet } from './fleet-store.js';
@@ -163,7 +164,7 @@ export class FleetController {
     const now = this.clock.now();
     const memory = this.memoryOf(service);
     const instances = await this.options.engine.list({ service });
-    const health = memory.health.describe(instances, fleet.template);
+    const health = withWatchMarks(memory, memory.health.describe(instances, fleet.template));
     const degraded = isDegraded(memory.backoff, { now, policy: this.policy });
     return describeFleet(fleet, { instances, health, now, degraded });
   }
@@ -181,9 +182,35 @@ export class FleetController {
     }
   }
 
+  /**
+   * A monitor found the instance changed: a pristine instance is started first, then this one is
+   * removed, within the fleet's rollout bounds (planRollout treats it as an old release). Asking
+   * again, or for an instance already gone, changes nothing.
+   */
+  replaceInstance(service: string, id: string, reason: string): void {
+    this.fleetOf(service);
+    const memory = this.memoryOf(service);
+    if (memory.condemned.has(id)) return;
+    memory.condemned.set(id, reason);
+    this.log.warn({ service, id, reason }, 'instance condemned; replacing it');
+    this.loop.request();
+  }
+
+  /** The instance's file manifest did not verify: it is never counted ready (fail closed). */
+  markUntrusted(service: string, id: string): void {
+    this.fleetOf(service);
+    this.memoryOf(service).untrusted.add(id);
+    this.loop.request();
+  }
+
   /** An instance's recent output, for `herd logs`; reading is all there is, no exec. */
   logs(id: string, options: { tail?: number } = {}): Promise<string> {
     return this.options.engine.logs(id, options);
+  }
+
+  /** The template a fleet's instances are made from; undefined when there is no such fleet. */
+  templateOf(service: string): FleetTemplate | undefined {
+    return this.store.get(service)?.template;
   }
 
   /** The services that have a fleet. */
@@ -206,7 +233,10 @@ export class FleetController {
     const memory = this.memoryOf(service);
     const now = this.clock.now();
     const instances = await engine.list({ service });
-    const observed = await memory.health.observe(instances, { template: fleet.template, now });
+    const observed = withWatchMarks(
+      memory,
+      await memory.health.observe(instances, { template: fleet.template, now }),
+    );
 
     countCrashes(memory, { instances: observed, now, policy: this.policy });
     if (inRollout(fleet)) {

@@ -24,6 +24,10 @@ export interface FleetMemory {
   rolloutFailures: Set<string>;
   mark?: ProgressMark;
   degraded: boolean;
+  /** Instances a monitor asked to replace (id → why); forgotten once the engine no longer lists them. */
+  condemned: Map<string, string>;
+  /** Instances whose image's file manifest did not verify. */
+  untrusted: Set<string>;
 }
 
 export function newFleetMemory(prober: HealthProber): FleetMemory {
@@ -33,7 +37,32 @@ export function newFleetMemory(prober: HealthProber): FleetMemory {
     countedExits: new Set(),
     rolloutFailures: new Set(),
     degraded: false,
+    condemned: new Map(),
+    untrusted: new Set(),
   };
+}
+
+/**
+ * Applies what the monitors said: a condemned instance is planned out like an old release; an
+ * untrusted one never counts as ready, so the front door skips it and a rollout cannot complete on
+ * it. Marks of instances the engine no longer lists are forgotten.
+ */
+export function withWatchMarks(
+  memory: FleetMemory,
+  instances: readonly ObservedInstance[],
+): ObservedInstance[] {
+  const listed = new Set(instances.map((one) => one.id));
+  for (const id of memory.condemned.keys()) if (!listed.has(id)) memory.condemned.delete(id);
+  for (const id of memory.untrusted) if (!listed.has(id)) memory.untrusted.delete(id);
+  return instances.map((one) => {
+    let marked = one;
+    if (memory.condemned.has(one.id)) marked = { ...marked, condemned: true };
+    if (memory.untrusted.has(one.id)) {
+      const { readySince: _, ...unready } = marked;
+      marked = { ...unready, untrusted: true };
+    }
+    return marked;
+  });
 }
 
 /** Counts instances that exited since the last sync into the backoff. */

@@ -23,6 +23,8 @@ export function describeFleet(
       ready: isReady(one),
       available: isAvailable(one, minReadySeconds, observed.now),
       unhealthy: one.unhealthy,
+      ...(one.condemned ? { condemned: true } : {}),
+      ...(one.untrusted ? { untrusted: true } : {}),
       ...(address ? { address } : {}),
     };
   });

@@ -26,6 +26,19 @@ function fleet(release: string, size: number, extra: Partial<PlannedFleet> = {})
 }
 
 describe('planRollout', () => {
+  it('replaces a condemned instance pristine-first: a surge create, and the removal only once the budget allows', () => {
+    const surgeOnly = { ...strategy, maxUnavailable: 0 as InstanceCount };
+    const before = [instance('a', 'r1', { condemned: true }), instance('b', 'r1')];
+    const after = [...before, instance('c', 'r1')];
+
+    assert.deepEqual(planRollout(fleet('r1', 2, { strategy: surgeOnly }), { instances: before, now }), [
+      { kind: 'create', release: 'r1', count: 1 },
+    ]);
+    assert.deepEqual(planRollout(fleet('r1', 2, { strategy: surgeOnly }), { instances: after, now }), [
+      { kind: 'remove', id: 'a', reason: 'condemned' },
+    ]);
+  });
+
   it('does nothing when the fleet is as desired', () => {
     const instances = [instance('a', 'r2'), instance('b', 'r2')];
 

@@ -17,6 +17,13 @@ export interface ObservedInstance {
   readySince?: number;
   /** It failed `failureThreshold` checks in a row and is to be replaced. */
   unhealthy: boolean;
+  /**
+   * A monitor found it changed (drift, an exec session): it is replaced like an instance of an old
+   * release, a pristine one first, within the rollout bounds.
+   */
+  condemned?: boolean;
+  /** Its image's file manifest did not verify: never counted ready (see fleet-memory.ts `withWatchMarks`). */
+  untrusted?: boolean;
 }
 
 export interface PlannedFleet {
@@ -33,7 +40,7 @@ export interface Observation {
   now: number;
 }
 
-export type RemoveReason = 'exited' | 'unhealthy' | 'replaced' | 'scale-down' | 'orphan';
+export type RemoveReason = 'exited' | 'unhealthy' | 'replaced' | 'condemned' | 'scale-down' | 'orphan';
 
 export type RolloutAction =
   | { kind: 'create'; release: string; count: number }
@@ -72,30 +79,34 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
   // instance not yet available (e.g. adopted after a restart and checked again) still serves: budget.
   const kept: ObservedInstance[] = [];
   for (const instance of observed.instances) {
-    const old = instance.release !== fleet.release;
+    const old = instance.release !== fleet.release || instance.condemned === true;
     if (!isAlive(instance)) remove(instance, 'exited');
     else if (instance.state === 'removing') kept.push(instance);
     else if (old && fleet.knownReleases && !fleet.knownReleases.has(instance.release))
       remove(instance, 'orphan');
     else if (instance.unhealthy) remove(instance, 'unhealthy');
-    else if (old && !isReady(instance)) remove(instance, 'replaced');
+    else if (old && !isReady(instance)) remove(instance, instance.condemned ? 'condemned' : 'replaced');
     else kept.push(instance);
   }
 
   const current = kept.filter(
-    (instance) => instance.release === fleet.release && instance.state !== 'removing',
+    (instance) => instance.release === fleet.release && !instance.condemned && instance.state !== 'removing',
   );
   const create = Math.min(fleet.size - current.length, bounds.maxTotal - kept.length);
   if (create > 0) actions.push({ kind: 'create', release: fleet.release, count: create });
 
   // Each ready instance removed from here on must leave at least minAvailable available behind.
   let budget = kept.filter(available).length - bounds.minAvailable;
+  // Condemned instances go before old releases: they are the ones that must not stay.
   const old = kept
-    .filter((instance) => instance.release !== fleet.release && instance.state !== 'removing')
-    .sort(newestReadyFirst);
+    .filter(
+      (instance) =>
+        (instance.release !== fleet.release || instance.condemned) && instance.state !== 'removing',
+    )
+    .sort((a, b) => Number(b.condemned === true) - Number(a.condemned === true) || newestReadyFirst(a, b));
   for (const instance of old) {
     if (budget <= 0) break;
-    remove(instance, 'replaced');
+    remove(instance, instance.condemned ? 'condemned' : 'replaced');
     budget--;
   }
 

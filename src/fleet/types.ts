@@ -72,6 +72,10 @@ export interface InstanceStatus {
   ready: boolean;
   available: boolean;
   unhealthy: boolean;
+  /** A monitor asked for its replacement (drift, exec). */
+  condemned?: boolean;
+  /** Its image's file manifest did not verify; never ready. */
+  untrusted?: boolean;
   address?: InstanceAddress;
 }
 

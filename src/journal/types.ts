@@ -17,6 +17,9 @@ export const journalActions = [
   'revert',
   'scale',
   'replace',
+  'drift',
+  'incident',
+  'verify-instance',
 ] as const;
 export type JournalAction = (typeof journalActions)[number];
 

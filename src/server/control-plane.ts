@@ -24,12 +24,16 @@ import { resolveActor } from '../journal/actor.js';
 import { systemClock } from '../journal/clock.js';
 import { Journal } from '../journal/journal.js';
 import type { JournalAction } from '../journal/types.js';
+import { openExternalizedLogs } from '../logs/externalized-logs.js';
+import { type LogSettings, logSettingsFromEnv } from '../logs/log-settings.js';
+import type { LogStore } from '../logs/types.js';
 import { LayoutStore, writeAtomic } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
 import { openStateDb } from '../state/open-state-db.js';
 import { checkAdmission } from '../trust/admission.js';
 import { TrustError } from '../trust/errors.js';
 import { loadTrustedKeys } from '../trust/trusted-keys.js';
+import { type IntegrityWatch, startIntegrityWatch } from '../watch/integrity-watch.js';
 import { createApp } from './app.js';
 import type { ServerLogger } from './logger.js';
 import { type RunningServer, startServer } from './node-server.js';
@@ -41,6 +45,8 @@ export interface ControlPlaneOptions {
   log: ServerLogger;
   /** Secrets and other values for instances, read from herd's own environment at create time. */
   environment?: NodeJS.ProcessEnv;
+  /** Log retention and forwarding; default from HERD_LOG_* in herd's own environment. */
+  logs?: LogSettings;
 }
 
 export interface ControlPlane {
@@ -48,8 +54,12 @@ export interface ControlPlane {
   store: LayoutStore;
   journal: Journal;
   catalog: Catalog;
+  /** Instances' output, kept after they are gone; readable without the engine. */
+  logs: LogStore;
   /** Starts the engine and the controller on first use. */
   fleets(): Promise<FleetController>;
+  /** The integrity monitor and incidents, started with the fleets. */
+  integrity(): Promise<IntegrityWatch>;
   frontDoors: FrontDoors;
   /** Stops the controller and the front doors; `removeInstances` also removes every instance (herd up). */
   close(options?: { removeInstances?: boolean }): Promise<void>;
@@ -69,9 +79,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const catalog = new Catalog(journal);
   const actor = resolveActor();
   const frontDoors = new FrontDoors({ log });
+  const logs = await openExternalizedLogs({
+    dir: home.logs,
+    settings: options.logs ?? logSettingsFromEnv(process.env),
+    log,
+  });
   let fleets: Promise<FleetController> | undefined;
   let engineService: EngineService | undefined;
   let server: RunningServer | undefined;
+  let integrity: IntegrityWatch | undefined;
 
   const startFleets = async (): Promise<FleetController> => {
     engineService = await ensureEngine({ stateDir: join(home.root, 'engine') });
@@ -93,6 +109,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       await frontDoors.open(fleet.service, { port: fleet.template.fleet.port ?? 0 });
     }
     controller.start();
+    logs.startCollector(engine);
+    integrity = startIntegrityWatch({
+      engine,
+      store,
+      db,
+      journal,
+      actor,
+      fleets: controller,
+      publicKeys: async () => (await loadTrustedKeys(home)).map((key) => key.publicKey),
+      // Until the spec carries `watch.webhook` (src/spec/watch-section.ts), herd's environment does.
+      webhookFor: () => (options.environment ?? process.env).HERD_WATCH_WEBHOOK,
+      log,
+    });
     return controller;
   };
   const plane: ControlPlane = {
@@ -100,20 +129,32 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     store,
     journal,
     catalog,
+    logs: logs.store,
     frontDoors,
     fleets: () => {
       fleets ??= startFleets();
       return fleets;
+    },
+    integrity: async () => {
+      await plane.fleets();
+      if (!integrity) throw new Error('the integrity monitor did not start with the fleets');
+      return integrity;
     },
     async close(closeOptions = {}) {
       // Every step runs even when one before it failed: a dead engine must not leave the front
       // doors, the server or herd.db open.
       const controller = fleets ? await fleets.catch(() => undefined) : undefined;
       const steps: [string, () => Promise<unknown>][] = [
+        ['stopping the integrity monitor', async () => integrity?.stop()],
         ['stopping the controller', async () => controller?.stop()],
         [
           'removing the instances',
           async () => (closeOptions.removeInstances ? controller?.removeAllInstances() : undefined),
+        ],
+        // After the removals, so the removed instances' last lines are read to the end.
+        [
+          'stopping the log collector',
+          () => logs.close({ drainMs: closeOptions.removeInstances ? 3_000 : 0 }),
         ],
         ['closing the front doors', () => frontDoors.closeAll({ timeoutMs: 5_000 })],
         ['closing the server', async () => server?.close()],

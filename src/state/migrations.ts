@@ -128,4 +128,33 @@ export const stateMigrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'fleet history is history: rows cannot be updated'); END;
     `,
   },
+  {
+    version: 4,
+    area: 'watch',
+    name: 'create incidents',
+    sql: `
+      -- One row per instance found changed (drift), opened (exec) or untrusted (manifest did not
+      -- verify). Times are ISO 8601 UTC; replaced_at is set once, when the instance is gone.
+      CREATE TABLE incidents (
+        id              INTEGER PRIMARY KEY,
+        service         TEXT NOT NULL,
+        instance        TEXT NOT NULL,
+        digest          TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('drift', 'exec', 'untrusted')),
+        detected_at     TEXT NOT NULL,
+        replaced_at     TEXT,
+        -- The evidence artifact in the store (a referrer of the image), when there is one.
+        evidence_digest TEXT,
+        journal_id      INTEGER REFERENCES journal (id),
+        summary         TEXT NOT NULL,
+        UNIQUE (instance, kind)
+      ) STRICT;
+      CREATE INDEX incidents_open ON incidents (replaced_at, instance);
+
+      CREATE TRIGGER incidents_replaced_once BEFORE UPDATE ON incidents
+        WHEN OLD.replaced_at IS NOT NULL OR NEW.detected_at IS NOT OLD.detected_at
+          OR NEW.instance IS NOT OLD.instance OR NEW.kind IS NOT OLD.kind
+        BEGIN SELECT RAISE(ABORT, 'incidents are history: only replaced_at is set, once'); END;
+    `,
+  },
 ];

@@ -17,6 +17,7 @@ const attachedTypes = {
   spdx: 'application/spdx+json',
   cyclonedx: 'application/vnd.cyclonedx+json',
   provenance: 'application/vnd.in-toto+json',
+  fileManifest: 'application/vnd.herd.file-manifest.v1+json',
 } as const;
 
 export const spdxPredicateType = 'https://spdx.dev/Document';
@@ -27,6 +28,12 @@ export const cycloneDxPredicateType = 'https://cyclonedx.org/bom';
  * "herd's own document" without pretending to be a web address that serves a schema.
  */
 export const gateVerdictPredicateType = 'urn:herd:gate-verdict:v1';
+
+/**
+ * The build's file manifest, attested so that the integrity monitor trusts only a baseline the
+ * signing key vouched for (the referrer itself is bound to nothing but its subject digest).
+ */
+export const fileManifestPredicateType = 'urn:herd:file-manifest:v1';
 
 const titleAnnotation = 'org.opencontainers.image.title';
 
@@ -44,7 +51,7 @@ export async function gateVerdictStatement(
   return inTotoStatement({ name, digest }, { predicateType: gateVerdictPredicateType, predicate: verdict });
 }
 
-/** Statements in a fixed order: SPDX, CycloneDX, then provenance. Reads every blob through the store's digest check. */
+/** Statements in a fixed order: SPDX, CycloneDX, file manifest, then provenance. Reads every blob through the store's digest check. */
 export async function collectBuildStatements(store: LayoutStore, digest: Digest): Promise<InTotoStatement[]> {
   const image = await store.getManifest(digest);
   const name = image.annotations?.[titleAnnotation] ?? digest;
@@ -52,6 +59,7 @@ export async function collectBuildStatements(store: LayoutStore, digest: Digest)
   for (const { artifactType, predicateType } of [
     { artifactType: attachedTypes.spdx, predicateType: spdxPredicateType },
     { artifactType: attachedTypes.cyclonedx, predicateType: cycloneDxPredicateType },
+    { artifactType: attachedTypes.fileManifest, predicateType: fileManifestPredicateType },
   ]) {
     for (const document of await attachedDocuments(store, digest, artifactType)) {
       statements.push(inTotoStatement({ name, digest }, { predicateType, predicate: document }));

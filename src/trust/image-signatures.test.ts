@@ -16,7 +16,12 @@ import {
   type ImageManifest,
   MediaType,
 } from '../oci/types.js';
-import { collectBuildStatements, cycloneDxPredicateType, spdxPredicateType } from './build-statements.js';
+import {
+  collectBuildStatements,
+  cycloneDxPredicateType,
+  fileManifestPredicateType,
+  spdxPredicateType,
+} from './build-statements.js';
 import { TrustError } from './errors.js';
 import { attestImage, signImage, verifyImage } from './image-signatures.js';
 import { inTotoStatement } from './in-toto-statement.js';
@@ -353,12 +358,17 @@ describe('attestImage', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('turns the attached SBOMs and provenance into in-toto statements about the image', async () => {
+  it('turns the attached SBOMs, file manifest and provenance into in-toto statements about the image', async () => {
     const statements = await collectBuildStatements(store, image.digest);
 
     assert.deepEqual(
       statements.map((s) => s.predicateType),
-      [spdxPredicateType, cycloneDxPredicateType, 'https://slsa.dev/provenance/v1'],
+      [
+        spdxPredicateType,
+        cycloneDxPredicateType,
+        fileManifestPredicateType,
+        'https://slsa.dev/provenance/v1',
+      ],
     );
     assert.deepEqual(statements[0]?.subject, [{ name: 'hello', digest: { sha256: hexOf(image.digest) } }]);
     assert.deepEqual(statements[0]?.predicate, { spdxVersion: 'SPDX-2.3' });
@@ -408,7 +418,8 @@ describe('attestImage', () => {
     });
 
     const att = await store.getManifest(await store.resolve(`sha256-${hexOf(image.digest)}.att`));
-    assert.equal(att.layers.length, 4);
+    // SPDX, CycloneDX, file manifest, provenance and one verdict.
+    assert.equal(att.layers.length, 5);
     assert.equal(att.layers.filter((l) => l.annotations?.predicateType === 'urn:herd:verdict:v1').length, 1);
   });
 

@@ -10,6 +10,7 @@ import { herdHome } from '../../herd-home.js';
 import type { Digest } from '../../oci/types.js';
 import { type ControlPlane, controlPlaneFile, startControlPlane } from '../../server/control-plane.js';
 import { releaseName } from '../../server/routes/fleet-api.js';
+import type { LogLineView, LogsAnswer } from '../../server/routes/log-api.js';
 import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
 import { localSigningKey } from '../local-signing-key.js';
@@ -193,15 +194,47 @@ export async function scaleCommand(service: string, size: string) {
   return 0;
 }
 
-export async function logsCommand(service: string, options: { tail?: string }) {
-  const client = await controlPlaneClient();
-  const logs = (await client.get(`/api/v1/fleets/${service}/logs?tail=${Number(options.tail ?? 100)}`)) as {
-    instances: { id: string; release: string; text: string }[];
-  };
-  for (const instance of logs.instances) {
-    for (const line of instance.text.split('\n').filter(Boolean)) {
-      console.log(`${instance.id.slice(0, 12)} ${line}`);
+/**
+ * `herd logs <service> [--instance id] [--since 10m|ISO] [--grep re] [--tail n] [--follow]`: from
+ * the control plane's log store, so destroyed instances' lines are there too.
+ */
+export async function logsCommand(
+  service: string,
+  options: { instance?: string; since?: string; grep?: string; tail?: string; follow?: boolean },
+) {
+  const params = new URLSearchParams({ tail: String(Number(options.tail ?? 100)) });
+  if (options.instance) params.set('instance', options.instance);
+  if (options.since) params.set('since', options.since);
+  if (options.grep) params.set('grep', options.grep);
+  const path = `/api/v1/fleets/${encodeURIComponent(service)}/logs`;
+  const print = (line: LogLineView) =>
+    console.log(
+      `${line.time} ${line.instance.slice(0, 12)} ${line.stream === 'stderr' ? 'E' : ' '} ${line.text}`,
+    );
+  if (!options.follow) {
+    const logs = (await (await controlPlaneClient()).get(`${path}?${params}`)) as LogsAnswer;
+    for (const line of logs.lines) print(line);
+    const { health } = logs.storage;
+    if (health.kind === 'write-failed') {
+      console.error(
+        `herd: the log store cannot write (${health.code}, ${health.droppedLines} lines dropped since ${new Date(health.since).toISOString()}): ${health.message}`,
+      );
     }
+    return 0;
+  }
+  params.set('follow', '1');
+  const response = await fetch(`${await controlPlaneUrl()}${path}?${params}`).catch((error: Error) => {
+    throw new CliError('CONTROL_PLANE_UNREACHABLE', `no control plane answers: ${error.message}`);
+  });
+  if (!response.ok || !response.body) {
+    const body = (await response.json().catch(() => ({}))) as { error?: { message: string } };
+    throw new CliError('CONTROL_PLANE_REFUSED', body.error?.message ?? `logs answered ${response.status}`);
+  }
+  let rest = '';
+  for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line) print(JSON.parse(line) as LogLineView);
   }
   return 0;
 }
@@ -211,8 +244,12 @@ interface ControlPlaneClient {
   post(path: string, body: unknown): Promise<unknown>;
 }
 
+async function controlPlaneUrl(): Promise<string> {
+  return process.env.HERD_URL ?? (await advertisedUrl());
+}
+
 async function controlPlaneClient(): Promise<ControlPlaneClient> {
-  const url = process.env.HERD_URL ?? (await advertisedUrl());
+  const url = await controlPlaneUrl();
   const call = async (path: string, init?: RequestInit) => {
     let response: Response;
     try {

@@ -6,18 +6,29 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import type { Engine, EngineEvent, EngineInfo, Instance, InstanceSpec } from '../engine.js';
+import type {
+  Engine,
+  EngineEvent,
+  EngineInfo,
+  FilesystemChange,
+  Instance,
+  InstanceSpec,
+  LogLine,
+} from '../engine.js';
 import { EngineError, instanceLabels } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
 import { statusOf, toEngineError, unreachable } from './engine-errors.js';
 import {
+  type ContainerChange,
   type ContainerInspect,
   type ContainerListEntry,
   demultiplexLogs,
   type EngineEventRecord,
   engineEventFrom,
+  filesystemChangesFrom,
   instanceFromInspect,
   instanceFromListEntry,
+  LogStreamReader,
 } from './engine-json.js';
 import { hardenedCreateOptions } from './hardened-config.js';
 
@@ -206,6 +217,95 @@ export class DockerEngine implements Engine {
         stream.once('end', () => broken(new Error('the engine closed its event stream')));
       }, broken);
     return iterable;
+  }
+
+  /**
+   * `follow` ends the engine's stream when the container stops, so after a crash the output is read
+   * to its end and then the iterable ends. `since` goes to the engine in whole seconds (all it
+   * takes), and the lines before it within that second are dropped here.
+   */
+  async *followLogs(id: string, options: { since?: number; signal: AbortSignal }): AsyncIterable<LogLine> {
+    const { since, signal } = options;
+    if (signal.aborted) return;
+    let stream: Readable;
+    try {
+      stream = (await this.docker.getContainer(id).logs({
+        stdout: true,
+        stderr: true,
+        follow: true,
+        timestamps: true,
+        ...(since !== undefined ? { since: Math.floor(since / 1000) } : {}),
+        abortSignal: signal,
+      })) as unknown as Readable;
+    } catch (error) {
+      // Podman sends no headers until the first line: an abort before then is an ordinary end.
+      if (signal.aborted) return;
+      throw toEngineError(error, {
+        socketPath: this.socketPath,
+        what: `following logs of ${id}`,
+        fallback: 'OTHER',
+      });
+    }
+    const stop = () => stream.destroy();
+    signal.addEventListener('abort', stop, { once: true });
+    const reader = new LogStreamReader();
+    const wanted = (line: LogLine) => since === undefined || line.time === 0 || line.time >= since;
+    try {
+      for await (const chunk of stream) {
+        for (const line of reader.push(chunk as Buffer)) if (wanted(line)) yield line;
+      }
+    } catch (error) {
+      // An abort or a removal mid-stream ends the iterable; anything else is the engine failing.
+      if (!signal.aborted && !(await this.isGone(id))) {
+        throw toEngineError(error, {
+          socketPath: this.socketPath,
+          what: `following logs of ${id}`,
+          fallback: 'OTHER',
+        });
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      stream.destroy();
+    }
+    for (const line of reader.end()) if (wanted(line)) yield line;
+  }
+
+  async changes(id: string): Promise<FilesystemChange[]> {
+    const body = await this.call(`reading filesystem changes of ${id}`, 'OTHER', () =>
+      this.docker.getContainer(id).changes(),
+    );
+    return filesystemChangesFrom(body as ContainerChange[] | null);
+  }
+
+  async exportFilesystem(id: string, options: { signal?: AbortSignal } = {}): Promise<NodeJS.ReadableStream> {
+    const stream = (await this.call(`exporting the filesystem of ${id}`, 'OTHER', () =>
+      this.docker.getContainer(id).export(options.signal ? { abortSignal: options.signal } : {}),
+    )) as unknown as Readable;
+    options.signal?.addEventListener('abort', () => stream.destroy(options.signal?.reason), { once: true });
+    return stream;
+  }
+
+  async readPath(
+    id: string,
+    path: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<NodeJS.ReadableStream> {
+    const stream = (await this.call(`reading ${path} of ${id}`, 'OTHER', () =>
+      this.docker
+        .getContainer(id)
+        .getArchive({ path, ...(options.signal ? { abortSignal: options.signal } : {}) }),
+    )) as unknown as Readable;
+    options.signal?.addEventListener('abort', () => stream.destroy(options.signal?.reason), { once: true });
+    return stream;
+  }
+
+  private async isGone(id: string): Promise<boolean> {
+    try {
+      await this.docker.getContainer(id).inspect();
+      return false;
+    } catch (error) {
+      return statusOf(error) === 404;
+    }
   }
 
   private async hasImage(imageRef: string): Promise<boolean> {

@@ -5,8 +5,10 @@ import {
   type ContainerInspect,
   demultiplexLogs,
   engineEventFrom,
+  filesystemChangesFrom,
   instanceFromInspect,
   instanceFromListEntry,
+  LogStreamReader,
 } from './engine-json.js';
 
 const digest = `sha256:${'c'.repeat(64)}` as const;
@@ -151,5 +153,71 @@ describe('demultiplexLogs', () => {
 
   it('passes a TTY stream, which has no frames, through as text', () => {
     assert.equal(demultiplexLogs(Buffer.from('plain text output\n')), 'plain text output\n');
+  });
+});
+
+describe('exec events, filesystem changes and followed logs', () => {
+  const actor = { ID: 'c1', Attributes: labels };
+
+  it("maps podman 4.3's exec and docker's exec_create/exec_start (with their command) to exec, and ignores exec_died", () => {
+    assert.deepEqual(engineEventFrom({ Type: 'container', Action: 'exec', Actor: actor }), {
+      kind: 'exec',
+      id: 'c1',
+    });
+    assert.deepEqual(engineEventFrom({ Type: 'container', Action: 'exec_create: sh -c id', Actor: actor }), {
+      kind: 'exec',
+      id: 'c1',
+      command: 'sh -c id',
+    });
+    assert.deepEqual(engineEventFrom({ status: 'exec_start: bash', Actor: actor }), {
+      kind: 'exec',
+      id: 'c1',
+      command: 'bash',
+    });
+    assert.equal(engineEventFrom({ Type: 'container', Action: 'exec_died', Actor: actor }), undefined);
+  });
+
+  it("reads docker's null as no changes, and maps the change kinds", () => {
+    assert.deepEqual(filesystemChangesFrom(null), []);
+    assert.deepEqual(
+      filesystemChangesFrom([
+        { Path: '/etc', Kind: 0 },
+        { Path: '/tmp/x', Kind: 1 },
+        { Path: '/usr/bin/y', Kind: 2 },
+        { Path: '/odd', Kind: 7 },
+      ]),
+      [
+        { path: '/etc', kind: 'modified' },
+        { path: '/tmp/x', kind: 'added' },
+        { path: '/usr/bin/y', kind: 'deleted' },
+      ],
+    );
+  });
+
+  it('reads timestamped lines from frames split anywhere, per stream, and keeps a last line without newline', () => {
+    const frame = (stream: number, text: string) => {
+      const payload = Buffer.from(text);
+      const header = Buffer.alloc(8);
+      header[0] = stream;
+      header.writeUInt32BE(payload.length, 4);
+      return Buffer.concat([header, payload]);
+    };
+    const bytes = Buffer.concat([
+      frame(1, '2025-01-01T00:00:00.123456789Z hel'),
+      frame(2, '2025-01-01T00:00:01Z oops\n'),
+      frame(1, 'lo\n2025-01-01T00:00:02Z bye'),
+    ]);
+    const reader = new LogStreamReader();
+
+    const lines = [];
+    for (let offset = 0; offset < bytes.length; offset += 5)
+      lines.push(...reader.push(bytes.subarray(offset, offset + 5)));
+    lines.push(...reader.end());
+
+    assert.deepEqual(lines, [
+      { stream: 'stderr', time: Date.parse('2025-01-01T00:00:01Z'), text: 'oops' },
+      { stream: 'stdout', time: Date.parse('2025-01-01T00:00:00.123Z'), text: 'hello' },
+      { stream: 'stdout', time: Date.parse('2025-01-01T00:00:02Z'), text: 'bye' },
+    ]);
   });
 });

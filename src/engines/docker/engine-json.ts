@@ -7,7 +7,14 @@
  * ContainerAttach for the stream format).
  */
 import { isDigest } from '../../oci/digest.js';
-import { type EngineEvent, type Instance, type InstanceState, instanceLabels } from '../engine.js';
+import {
+  type EngineEvent,
+  type FilesystemChange,
+  type Instance,
+  type InstanceState,
+  instanceLabels,
+  type LogLine,
+} from '../engine.js';
 
 type Labels = Record<string, string>;
 
@@ -73,7 +80,15 @@ export function engineEventFrom(record: EngineEventRecord): EngineEvent | undefi
   const attributes = record.Actor?.Attributes ?? {};
   if ((record.Type ?? 'container') !== 'container' || !id) return undefined;
   if (attributes[instanceLabels.managedBy] !== 'herd') return undefined;
-  switch (record.Action ?? record.status) {
+  const action = record.Action ?? record.status ?? '';
+  // Docker appends the command to exec actions (`exec_create: sh -c id`); Podman 4.3 says only
+  // `exec` when a session starts, then `exec_died` (twice) when it ends.
+  const [verb = '', ...rest] = action.split(': ');
+  if (verb === 'exec' || verb === 'exec_create' || verb === 'exec_start') {
+    const command = rest.join(': ').trim();
+    return command === '' ? { kind: 'exec', id } : { kind: 'exec', id, command };
+  }
+  switch (action) {
     case 'start':
       return { kind: 'started', id };
     case 'die':
@@ -102,6 +117,82 @@ export function demultiplexLogs(stream: Buffer): string {
     offset += 8 + length;
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+/** One entry of `GET /containers/{id}/changes`: Kind 0 modified, 1 added, 2 deleted. */
+export interface ContainerChange {
+  Path: string;
+  Kind: number;
+}
+
+/** Docker answers `null` when nothing changed; Podman answers `[]`. */
+export function filesystemChangesFrom(body: ContainerChange[] | null | undefined): FilesystemChange[] {
+  const kinds = ['modified', 'added', 'deleted'] as const;
+  return (body ?? []).flatMap((change) => {
+    const kind = kinds[change.Kind];
+    return typeof change.Path === 'string' && kind ? [{ path: change.Path, kind }] : [];
+  });
+}
+
+/**
+ * The framed log stream (see demultiplexLogs) read as it arrives: frames and lines do not align
+ * with chunks, so partial frames and partial lines are kept until the rest comes. Each line starts
+ * with the engine's RFC 3339 timestamp (`timestamps: true`) and a space.
+ */
+export class LogStreamReader {
+  private pending: Buffer = Buffer.alloc(0);
+  private framed: boolean | undefined;
+  private readonly partial = { stdout: '', stderr: '' };
+
+  /** The complete lines in `chunk` and what came before it. */
+  push(chunk: Buffer): LogLine[] {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const lines: LogLine[] = [];
+    for (;;) {
+      if (this.framed === undefined) {
+        if (this.pending.length === 0) break;
+        const kind = this.pending[0];
+        this.framed = kind === 0 || kind === 1 || kind === 2;
+      }
+      if (!this.framed) {
+        lines.push(...this.text('stdout', this.pending.toString('utf8')));
+        this.pending = Buffer.alloc(0);
+        break;
+      }
+      if (this.pending.length < 8) break;
+      const length = this.pending.readUInt32BE(4);
+      if (this.pending.length < 8 + length) break;
+      const stream = this.pending[0] === 2 ? 'stderr' : 'stdout';
+      lines.push(...this.text(stream, this.pending.subarray(8, 8 + length).toString('utf8')));
+      this.pending = this.pending.subarray(8 + length);
+    }
+    return lines;
+  }
+
+  /** What is left once the stream ended: a last line without a newline still counts. */
+  end(): LogLine[] {
+    const lines: LogLine[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      if (this.partial[stream] !== '') lines.push(logLineFrom(stream, this.partial[stream]));
+      this.partial[stream] = '';
+    }
+    return lines;
+  }
+
+  private text(stream: 'stdout' | 'stderr', text: string): LogLine[] {
+    const parts = (this.partial[stream] + text).split('\n');
+    this.partial[stream] = parts.pop() ?? '';
+    return parts.map((line) => logLineFrom(stream, line));
+  }
+}
+
+/** `2024-05-01T10:00:00.123456789Z text`; a line without a readable timestamp keeps all its text, time 0. */
+export function logLineFrom(stream: 'stdout' | 'stderr', line: string): LogLine {
+  const space = line.indexOf(' ');
+  const stamp = space > 0 ? line.slice(0, space) : line;
+  const time = /^\d{4}-\d{2}-\d{2}T/.test(stamp) ? Date.parse(stamp) : Number.NaN;
+  if (Number.isNaN(time)) return { stream, time: 0, text: line.replace(/\r$/, '') };
+  return { stream, time, text: (space > 0 ? line.slice(space + 1) : '').replace(/\r$/, '') };
 }
 
 function stateOf(status: string): InstanceState {

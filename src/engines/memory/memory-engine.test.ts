@@ -25,11 +25,41 @@ function specFor(overrides: Partial<InstanceSpec> & { service: string }): Instan
 describeEngineContract('MemoryEngine', async () => {
   const engine = new MemoryEngine();
   engine.failImage(exitingDigest, 'exit');
+  const server = Buffer.from('#!/bin/true\n');
+  engine.setImageFiles(digest, [
+    {
+      path: 'server',
+      type: 'file',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      size: server.length,
+      mtime: 0,
+      data: server,
+    },
+  ]);
   return {
     engine,
     spec: specFor,
     exitingSpec: (overrides) => specFor({ digest: exitingDigest, ...overrides }),
-    logText: 'started contract-logs',
+    // The memory engine prints `started <service> <digest>`; every contract service starts with this.
+    logText: 'started contract-',
+    imageFile: 'server',
+    async alter(id) {
+      engine.plantChange(id, { path: '/etc/planted', kind: 'added' });
+      return '/etc/planted';
+    },
+    async dropInTmp(id) {
+      engine.plantFile(id, {
+        ...{ type: 'file', mode: 0o755, uid: 0, gid: 0, mtime: 0 },
+        path: '/tmp/dropped',
+        size: 4,
+        data: Buffer.from('evil'),
+      });
+    },
+    async exec(id) {
+      engine.simulateExec(id, 'sh');
+    },
   };
 });
 

@@ -4,14 +4,18 @@
  * removal, images that will not start). It behaves like DockerEngine where the contract says so:
  * create needs the image first (ensureImage), refuses root, and reports started/exited/removed.
  */
+import { Readable } from 'node:stream';
+import { type TarEntry, writeTar } from '../../oci/tar.js';
 import {
   type Engine,
   EngineError,
   type EngineEvent,
   type EngineInfo,
+  type FilesystemChange,
   type Instance,
   type InstanceSpec,
   instanceLabels,
+  type LogLine,
 } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
 
@@ -27,7 +31,11 @@ export type ImageFailure = 'create' | 'exit';
 
 interface Entry {
   instance: Instance;
-  output: string[];
+  output: LogLine[];
+  /** What `changes` reports, in the order planted. */
+  changes: FilesystemChange[];
+  /** The instance's filesystem as `exportFilesystem` streams it: the image's files, then planted ones by path. */
+  files: Map<string, TarEntry>;
 }
 
 export class MemoryEngine implements Engine {
@@ -36,6 +44,9 @@ export class MemoryEngine implements Engine {
   private readonly images = new Set<string>();
   private readonly failing = new Map<string, ImageFailure>();
   private readonly feed = new EventFeed<EngineEvent>();
+  /** Wakes `followLogs` readers when output is printed or an instance ends. */
+  private readonly outputFeed = new EventFeed<string>();
+  private readonly imageFiles = new Map<string, TarEntry[]>();
   private nextId = 1;
   private nextPort: number;
   private peak = 0;
@@ -92,7 +103,9 @@ export class MemoryEngine implements Engine {
       },
     };
     if (spec.port !== undefined) instance.address = { host: '127.0.0.1', port: this.nextPort++ };
-    this.entries.set(id, { instance, output: [`started ${spec.service} ${spec.digest}`] });
+    const files = new Map((this.imageFiles.get(spec.digest) ?? []).map((file) => [file.path, file]));
+    this.entries.set(id, { instance, output: [], changes: [], files });
+    this.print(id, `started ${spec.service} ${spec.digest}`);
     this.feed.emit({ kind: 'started', id });
     this.trackPeak();
     if (failure === 'exit') this.crash(id, 1);
@@ -117,11 +130,51 @@ export class MemoryEngine implements Engine {
     const entry = this.entries.get(id);
     if (!entry) throw new EngineError('NOT_FOUND', `no instance ${id} on the memory engine`);
     const lines = options.tail === undefined ? entry.output : entry.output.slice(-options.tail);
-    return lines.map((line) => `${line}\n`).join('');
+    return lines.map((line) => `${line.text}\n`).join('');
   }
 
   events(signal: AbortSignal): AsyncIterable<EngineEvent> {
     return this.feed.subscribe(signal);
+  }
+
+  /** Like the docker engine's follow: what was printed, then what comes, until the process ends. */
+  async *followLogs(id: string, options: { since?: number; signal: AbortSignal }): AsyncIterable<LogLine> {
+    const { since, signal } = options;
+    if (!this.entries.has(id)) throw new EngineError('NOT_FOUND', `no instance ${id} on the memory engine`);
+    const abort = new AbortController();
+    const stop = () => abort.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    // Subscribed before reading, so a line printed between the read and the wait still wakes us.
+    const wakes = this.outputFeed.subscribe(abort.signal)[Symbol.asyncIterator]();
+    let next = 0;
+    try {
+      for (;;) {
+        const entry = this.entries.get(id);
+        const output = entry?.output ?? [];
+        while (next < output.length && !signal.aborted) {
+          const line = output[next++] as LogLine;
+          if (since === undefined || line.time >= since) yield { ...line };
+        }
+        if (signal.aborted || entry === undefined || entry.instance.state !== 'running') return;
+        await wakes.next();
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      abort.abort();
+    }
+  }
+
+  async changes(id: string): Promise<FilesystemChange[]> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new EngineError('NOT_FOUND', `no instance ${id} on the memory engine`);
+    return entry.changes.map((change) => ({ ...change }));
+  }
+
+  async exportFilesystem(id: string, options: { signal?: AbortSignal } = {}): Promise<NodeJS.ReadableStream> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new EngineError('NOT_FOUND', `no instance ${id} on the memory engine`);
+    const tar = this.exportOverride?.(id) ?? writeTar([...entry.files.values()]);
+    return Readable.from([tar], { signal: options.signal });
   }
 
   // --- fault injection, for tests and simulations ---
@@ -133,13 +186,14 @@ export class MemoryEngine implements Engine {
     entry.instance.state = 'exited';
     entry.instance.exitCode = exitCode;
     delete entry.instance.address;
-    entry.output.push(`exited with code ${exitCode}`);
+    this.print(id, `exited with code ${exitCode}`);
     this.feed.emit({ kind: 'exited', id, exitCode });
   }
 
   /** Someone outside herd removed the instance (`podman rm -f`): it is gone without a stop. */
   kill(id: string): void {
     if (!this.entries.delete(id)) return;
+    this.outputFeed.emit(id);
     this.feed.emit({ kind: 'removed', id });
   }
 
@@ -153,9 +207,67 @@ export class MemoryEngine implements Engine {
   }
 
   /** Appends a line to an instance's output, as if the process had printed it. */
-  print(id: string, line: string): void {
-    this.entries.get(id)?.output.push(line);
+  print(id: string, line: string, stream: LogLine['stream'] = 'stdout'): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.output.push({ stream, time: this.now(), text: line });
+    this.outputFeed.emit(id);
   }
+
+  /** The files at and under `path`, as a tar with paths relative to its parent, like Docker's archive. */
+  async readPath(
+    id: string,
+    path: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<NodeJS.ReadableStream> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new EngineError('NOT_FOUND', `no instance ${id} on the memory engine`);
+    const root = path.replace(/^\/+|\/+$/g, '');
+    const parent = root.includes('/') ? root.slice(0, root.lastIndexOf('/') + 1) : '';
+    const files = [...entry.files.values()]
+      .filter((file) => file.path === root || file.path.startsWith(`${root}/`))
+      .map((file) => ({ ...file, path: file.path.slice(parent.length) }));
+    if (files.length === 0)
+      throw new EngineError('NOT_FOUND', `no ${path} in instance ${id} on the memory engine`);
+    return Readable.from([writeTar(files)], { signal: options.signal });
+  }
+
+  /**
+   * A file appears in the instance without the engine's diff seeing it, as on a tmpfs: only
+   * `readPath` (and not `changes` or the export's image files, by design here) shows it.
+   */
+  plantFile(id: string, file: TarEntry): void {
+    this.entries
+      .get(id)
+      ?.files.set(file.path.replace(/^\/+/, ''), { ...file, path: file.path.replace(/^\/+/, '') });
+  }
+
+  /** Instances of `digest` start with these files (what `exportFilesystem` streams). */
+  setImageFiles(digest: string, files: TarEntry[]): void {
+    this.imageFiles.set(digest, files);
+  }
+
+  /**
+   * Someone changed a running instance: `changes` reports `change`, and `file`, when given, is
+   * what the export then holds at that path (absent for a deletion: the path leaves the export).
+   */
+  plantChange(id: string, change: FilesystemChange, file?: Omit<TarEntry, 'path'>): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.changes.push({ ...change });
+    const path = change.path.replace(/^\/+/, '');
+    if (change.kind === 'deleted') entry.files.delete(path);
+    else if (file) entry.files.set(path, { ...file, path });
+  }
+
+  /** Someone opened an exec session on the instance (`podman exec`). */
+  simulateExec(id: string, command?: string): void {
+    if (!this.entries.has(id)) return;
+    this.feed.emit(command === undefined ? { kind: 'exec', id } : { kind: 'exec', id, command });
+  }
+
+  /** Replaces every export's bytes, e.g. to simulate a forged or truncated stream; undefined restores. */
+  exportOverride: ((id: string) => Buffer) | undefined;
 
   /** Instances running now. */
   get running(): number {

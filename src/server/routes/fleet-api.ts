@@ -10,11 +10,14 @@ import { FleetError } from '../../fleet/errors.js';
 import { FrontDoorError } from '../../fleet/front-door.js';
 import type { FleetTemplate } from '../../fleet/types.js';
 import { HerdError } from '../../herd-error.js';
+import { LogError } from '../../logs/errors.js';
 import { isDigest } from '../../oci/digest.js';
 import type { Digest } from '../../oci/types.js';
 import { TrustError } from '../../trust/errors.js';
+import { WatchError } from '../../watch/errors.js';
 import type { ControlPlane } from '../control-plane.js';
 import type { ServerLogger } from '../logger.js';
+import { followLogsResponse, logQueryFrom, queryLogs } from './log-api.js';
 
 export interface FleetApiOptions {
   plane: ControlPlane;
@@ -84,21 +87,35 @@ export function fleetApiRoutes(options: FleetApiOptions): Hono {
     }),
   );
 
-  api.get('/fleets/:service/logs', async (c) =>
+  // From the log store (routes/log-api.ts): destroyed instances' lines included, no engine needed.
+  api.get('/fleets/:service/logs', async (c) => {
+    const query = () => logQueryFrom(c.req.param('service'), c.req.query(), Date.now());
+    if (!c.req.query('follow')) return answer(c, log, () => queryLogs(plane.logs, query()));
+    try {
+      return followLogsResponse(plane.logs, query(), c.req.raw.signal);
+    } catch (error) {
+      return answer(c, log, () => Promise.reject(error));
+    }
+  });
+
+  // The deep integrity check of one instance, now (`herd verify-instance`). It reads; it never changes.
+  api.post('/instances/:id/verify', async (c) =>
     answer(c, log, async () => {
-      const service = c.req.param('service');
-      const tail = Math.min(Math.max(Number(c.req.query('tail') ?? 100) || 100, 1), 10_000);
-      const fleets = await plane.fleets();
-      const status = await fleets.status(service);
-      const logs = [];
-      for (const instance of status.instances) {
-        logs.push({
-          id: instance.id,
-          release: instance.release,
-          text: await fleets.logs(instance.id, { tail }),
-        });
-      }
-      return { service, instances: logs };
+      const report = await (await plane.integrity()).monitor.verifyInstance(c.req.param('id'));
+      return {
+        ...report,
+        findings: report.findings.map(({ observed, ...finding }) => ({
+          ...finding,
+          ...(observed?.sha256 ? { sha256: observed.sha256 } : {}),
+        })),
+      };
+    }),
+  );
+
+  api.get('/incidents', async (c) =>
+    answer(c, log, async () => {
+      const service = c.req.query('service');
+      return (await plane.integrity()).incidents.list(service ? { service } : {});
     }),
   );
 
@@ -119,6 +136,8 @@ async function answer(c: Context, log: ServerLogger, work: () => Promise<unknown
 
 function statusOf(error: unknown): ContentfulStatusCode {
   if (error instanceof TrustError) return 403;
+  if (error instanceof WatchError) return error.code === 'INSTANCE_NOT_FOUND' ? 404 : 502;
+  if (error instanceof LogError) return 400;
   if (error instanceof FrontDoorError) return 409;
   if (error instanceof EngineError)
     return error.code === 'UNREACHABLE' || error.code === 'NOT_INSTALLED' ? 503 : 502;

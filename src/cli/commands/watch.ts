@@ -1,0 +1,110 @@
+/**
+ * `herd verify-instance <id>` and `herd incidents`: the integrity monitor's deep path on demand and
+ * its incidents, asked of the running control plane (HERD_URL, else the URL it left in HERD_HOME).
+ */
+import { readFile } from 'node:fs/promises';
+import { herdHome } from '../../herd-home.js';
+import { controlPlaneFile } from '../../server/control-plane.js';
+import type { Incident } from '../../watch/incident-store.js';
+import { CliError } from '../errors.js';
+import { formatTable } from '../format.js';
+
+interface VerifyReport {
+  instance: string;
+  service: string;
+  digest: string;
+  trusted: boolean;
+  untrusted?: { code: string; reason: string };
+  findings: { path: string; change: string; reason: string; sha256?: string }[];
+  entries: number;
+  bytes: number;
+  durationMs: number;
+}
+
+/** Exit 0 when the instance matches its signed manifest, 1 when it drifted or is untrusted. */
+export async function verifyInstanceCommand(id: string, options: { json?: boolean }): Promise<number> {
+  const report = (await callControlPlane(`/api/v1/instances/${encodeURIComponent(id)}/verify`, {
+    method: 'POST',
+  })) as VerifyReport;
+  const clean = report.trusted && report.findings.length === 0;
+  if (options.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return clean ? 0 : 1;
+  }
+  const where = `${report.instance.slice(0, 12)} (${report.service}, ${report.digest})`;
+  if (!report.trusted) {
+    console.log(`${where}: untrusted: ${report.untrusted?.reason}`);
+    return 1;
+  }
+  const read = `${report.entries} entries, ${(report.bytes / 1024 ** 2).toFixed(1)} MiB hashed in ${report.durationMs} ms`;
+  if (clean) {
+    console.log(`${where}: matches its signed file manifest (${read})`);
+    return 0;
+  }
+  console.log(`${where}: ${report.findings.length} paths differ from the signed file manifest (${read})`);
+  console.log(
+    formatTable([
+      ['CHANGE', 'PATH', 'WHY'],
+      ...report.findings.map((finding) => [finding.change, finding.path, finding.reason]),
+    ]),
+  );
+  console.log('the instance is being replaced; the evidence is in the store and the journal');
+  return 1;
+}
+
+export async function incidentsCommand(options: { service?: string; json?: boolean }): Promise<number> {
+  const query = options.service ? `?service=${encodeURIComponent(options.service)}` : '';
+  const incidents = (await callControlPlane(`/api/v1/incidents${query}`)) as Incident[];
+  if (options.json) {
+    console.log(JSON.stringify(incidents, null, 2));
+    return 0;
+  }
+  console.log(
+    formatTable([
+      ['ID', 'SERVICE', 'INSTANCE', 'KIND', 'DETECTED', 'REPLACED', 'SUMMARY'],
+      ...incidents.map((incident) => [
+        String(incident.id),
+        incident.service,
+        incident.instance.slice(0, 12),
+        incident.kind,
+        incident.detectedAt,
+        incident.replacedAt ?? '-',
+        incident.summary,
+      ]),
+    ]),
+  );
+  return 0;
+}
+
+async function callControlPlane(path: string, init?: RequestInit): Promise<unknown> {
+  const url = process.env.HERD_URL ?? (await advertisedUrl());
+  let response: Response;
+  try {
+    response = await fetch(`${url}${path}`, init);
+  } catch (error) {
+    throw new CliError(
+      'CONTROL_PLANE_UNREACHABLE',
+      `no control plane answers at ${url}: ${(error as Error).message}`,
+    );
+  }
+  const body = (await response.json().catch(() => ({}))) as { error?: { message: string } };
+  if (!response.ok) {
+    throw new CliError(
+      'CONTROL_PLANE_REFUSED',
+      body.error?.message ?? `${url}${path} answered ${response.status}`,
+    );
+  }
+  return body;
+}
+
+async function advertisedUrl(): Promise<string> {
+  const file = controlPlaneFile(herdHome());
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { url: string }).url;
+  } catch {
+    throw new CliError(
+      'CONTROL_PLANE_UNREACHABLE',
+      `no control plane is running for this HERD_HOME (no ${file}): start herd serve or herd up, or set HERD_URL`,
+    );
+  }
+}

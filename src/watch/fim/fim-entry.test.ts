@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { comparePaths, displayName, entryLine, type FimEntry, parseEntryLine } from './fim-entry.js';
+
+const entry: FimEntry = {
+  path: '/bin/ls',
+  type: 'file',
+  mode: 0o755,
+  uid: 0,
+  gid: 0,
+  size: 10,
+  mtime: '1700000000123456789',
+  ctime: '1700000000123456789',
+  ino: '42',
+  sha256: 'a'.repeat(64),
+  xattrs: { 'user.b': '01', 'security.capability': 'ff' },
+};
+
+describe('comparePaths', () => {
+  it('puts a directory’s whole subtree before its next sibling, as the walk emits them', () => {
+    const paths = ['/a-c', '/a/b', '/', '/a', '/ab', '/a/b/c', '/a.b'];
+
+    const sorted = [...paths].sort(comparePaths);
+
+    assert.deepEqual(sorted, ['/', '/a', '/a/b', '/a/b/c', '/a-c', '/a.b', '/ab']);
+  });
+
+  it('says two equal paths are equal', () => {
+    assert.equal(comparePaths('/x/y', '/x/y'), 0);
+  });
+});
+
+describe('displayName', () => {
+  it('keeps a UTF-8 name as it is', () => {
+    assert.equal(displayName(Buffer.from('café')), 'café');
+  });
+
+  it('spells bytes that are not UTF-8 as \\xNN and doubles backslashes, so spellings never collide', () => {
+    assert.equal(displayName(Buffer.from([0x61, 0xff, 0x5c])), 'a\\xff\\\\');
+    assert.equal(displayName(Buffer.from('a\\xff')), 'a\\\\xff');
+  });
+});
+
+describe('entry lines', () => {
+  it('round-trips an entry with its xattrs sorted by name', () => {
+    const line = entryLine(entry);
+
+    assert.ok(line.endsWith('\n'));
+    assert.ok(line.indexOf('security.capability') < line.indexOf('user.b'));
+    assert.deepEqual(parseEntryLine(line.trimEnd()), entry);
+  });
+
+  it('writes the same bytes for the same entry whatever the key order it was built in', () => {
+    const shuffled = Object.fromEntries(Object.entries(entry).reverse()) as unknown as FimEntry;
+
+    assert.equal(entryLine(shuffled), entryLine(entry));
+  });
+
+  it('refuses a line that is not an entry', () => {
+    assert.equal(parseEntryLine('{"path":"relative","type":"file"}'), undefined);
+    assert.equal(parseEntryLine('{"path":"/x"'), undefined);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * One line of a baseline: what `herd fim` records about a filesystem entry, and the order entries
+ * are kept in. The order is what lets `check` merge a baseline with a live walk in one pass, with
+ * bounded memory, so it is defined once here and used by both the walker and the merge.
+ */
+import { z } from 'zod';
+
+export type FimEntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block' | 'unknown';
+
+export interface FimEntry {
+  /** Absolute inside the checked tree: "/" is its root, "/bin/ls" a file in it. */
+  path: string;
+  type: FimEntryType;
+  /** Permission bits with setuid, setgid and sticky (mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Nanoseconds since the epoch, as a decimal string: more than 2^53. */
+  mtime: string;
+  /**
+   * ctime and inode are not reported as changes. They only let a fast `check` trust a file's
+   * recorded hash when size, mtime, ctime and inode are all unchanged (see README.md).
+   */
+  ctime: string;
+  ino: string;
+  /** Regular files only. */
+  sha256?: string;
+  /** Why a regular file could not be hashed (an errno code); such a file never checks clean. */
+  unreadable?: string;
+  /** Symlinks only. */
+  target?: string;
+  /** name → value in hex; absent when the entry has none or the baseline records no xattrs. */
+  xattrs?: Record<string, string>;
+}
+
+/** The attributes `check` compares and reports, in report order. */
+export const comparedAttributes = [
+  'type',
+  'mode',
+  'uid',
+  'gid',
+  'size',
+  'mtime',
+  'sha256',
+  'target',
+  'xattrs',
+] as const;
+export type ComparedAttribute = (typeof comparedAttributes)[number];
+
+/**
+ * Depth-first order with siblings by name: "/" sorts below every other character, so a directory's
+ * whole subtree comes before its next sibling ("/a/b" < "/a-c"), exactly as the walker emits them.
+ */
+export function comparePaths(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === 0x2f) return -1;
+    if (y === 0x2f) return 1;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** Sibling names in walk order: plain code-unit order, the same as `comparePaths` within one directory. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A directory entry's name as it appears in a path. Backslashes are doubled, and bytes that are not
+ * UTF-8 become \xNN, so every name on disk has exactly one printable, unambiguous spelling.
+ */
+export function displayName(raw: Buffer): string {
+  const text = raw.toString('utf8');
+  const exact = !text.includes('\uFFFD') || Buffer.from(text, 'utf8').equals(raw);
+  if (exact) return text.includes('\\') ? text.replaceAll('\\', '\\\\') : text;
+  let out = '';
+  for (const byte of raw) {
+    if (byte === 0x5c) out += '\\\\';
+    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte);
+    else out += `\\x${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** One NDJSON line, keys in a fixed order so that the same tree always gives the same bytes. */
+export function entryLine(entry: FimEntry): string {
+  const ordered: FimEntry = {
+    path: entry.path,
+    type: entry.type,
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    size: entry.size,
+    mtime: entry.mtime,
+    ctime: entry.ctime,
+    ino: entry.ino,
+  };
+  if (entry.sha256 !== undefined) ordered.sha256 = entry.sha256;
+  if (entry.unreadable !== undefined) ordered.unreadable = entry.unreadable;
+  if (entry.target !== undefined) ordered.target = entry.target;
+  if (entry.xattrs !== undefined) {
+    ordered.xattrs = Object.fromEntries(Object.entries(entry.xattrs).sort(([a], [b]) => compareNames(a, b)));
+  }
+  return `${JSON.stringify(ordered)}\n`;
+}
+
+const decimal = z.string().regex(/^[0-9]+$/);
+const FimEntrySchema = z.object({
+  path: z.string().startsWith('/'),
+  type: z.enum(['file', 'dir', 'symlink', 'fifo', 'socket', 'char', 'block', 'unknown']),
+  mode: z.number().int().min(0).max(0o7777),
+  uid: z.number().int().min(0),
+  gid: z.number().int().min(0),
+  size: z.number().int().min(0),
+  mtime: decimal,
+  ctime: decimal,
+  ino: decimal,
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  unreadable: z.string().optional(),
+  target: z.string().optional(),
+  xattrs: z.record(z.string(), z.string().regex(/^[0-9a-f]*$/)).optional(),
+});
+
+/** Parses one baseline line; `undefined` when it is not a well-formed entry (the caller says where). */
+export function parseEntryLine(line: string): FimEntry | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const parsed = FimEntrySchema.safeParse(json);
+  return parsed.success ? (parsed.data as FimEntry) : undefined;
+}

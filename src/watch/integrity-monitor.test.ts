@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { fleetHarness, template } from '../fleet/controller.test-support.js';
+import { Journal } from '../journal/journal.js';
+import { LayoutStore } from '../oci/layout-store.js';
+import { type TarEntry, writeTar } from '../oci/tar.js';
+import { type Digest, type ImageManifest, MediaType } from '../oci/types.js';
+import { baselineOf, type FileManifestEntry } from './baseline.js';
+import { type DriftEvidence, driftEvidenceArtifactType } from './evidence.js';
+import { IncidentResponse } from './incident-response.js';
+import { IncidentStore } from './incident-store.js';
+import { IntegrityMonitor } from './integrity-monitor.js';
+import type { TrustedBaseline } from './trusted-manifest.js';
+
+const server = Buffer.from('the pristine server');
+const evil = Buffer.from('\x7fELF pretend this is a miner');
+const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+const imageFiles: TarEntry[] = [
+  { path: 'usr', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 },
+  { path: 'usr/bin', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 },
+  {
+    path: 'usr/bin/server',
+    type: 'file',
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    size: server.length,
+    mtime: 0,
+    data: server,
+  },
+  { path: 'tmp', type: 'dir', mode: 0o1777, uid: 0, gid: 0, size: 0, mtime: 0 },
+];
+const manifest: FileManifestEntry[] = [
+  { path: '/usr', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 },
+  { path: '/usr/bin', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 },
+  {
+    path: '/usr/bin/server',
+    type: 'file',
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    size: server.length,
+    sha256: sha(server),
+  },
+  { path: '/tmp', type: 'dir', mode: 0o1777, uid: 0, gid: 0, size: 0 },
+];
+const size = 2;
+const silent = { info: () => {}, warn: () => {} };
+
+describe('IntegrityMonitor on the memory engine', () => {
+  let root: string;
+  let h: ReturnType<typeof fleetHarness>;
+  let store: LayoutStore;
+  let journal: Journal;
+  let incidents: IncidentStore;
+  let digest: Digest;
+  let trust: TrustedBaseline;
+  let webhook: string | undefined;
+
+  function monitor() {
+    const responder = new IncidentResponse({
+      store,
+      journal,
+      incidents,
+      fleets: h.controller,
+      actor: 'test',
+      now: () => h.clock.now(),
+      webhookFor: () => webhook,
+      log: silent,
+    });
+    return new IntegrityMonitor({
+      engine: h.engine,
+      baselineOf: async () => trust,
+      writableOf: (service) => h.controller.templateOf(service)?.writable,
+      responder,
+      clock: h.clock,
+      deepIntervalMs: 0,
+    });
+  }
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'herd-watch-'));
+    store = new LayoutStore(root);
+    await store.init();
+    const image: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.imageManifest,
+      config: await store.putJson(
+        { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } },
+        MediaType.imageConfig,
+      ),
+      layers: [],
+    };
+    digest = (await store.putJson(image, MediaType.imageManifest)).digest;
+    h = fleetHarness();
+    journal = new Journal(h.db, { clock: { now: () => new Date(h.clock.now()) } });
+    incidents = new IncidentStore(h.db);
+    trust = { kind: 'trusted', baseline: baselineOf(manifest), keyFingerprint: 'test' };
+    webhook = undefined;
+    h.engine.setImageFiles(digest, imageFiles);
+    await h.controller.rollout(
+      'web',
+      { release: 'r1', digest },
+      {
+        template: template({
+          size,
+          strategy: {
+            maxSurge: 1,
+            maxUnavailable: 0,
+            minReadySeconds: 1,
+            progressDeadlineSeconds: 60,
+            autoRevert: true,
+          },
+        }),
+      },
+    );
+    await h.runUntil(() => h.statusIs('r1'));
+    h.engine.resetPeak();
+    h.frontDoor.minServing = Number.POSITIVE_INFINITY;
+  });
+
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('finds an executable dropped into /tmp, keeps the evidence, journals its digest and replaces the instance pristine-first', async () => {
+    const [victim] = await h.engine.list();
+    h.engine.plantFile(victim!.id, {
+      path: 'tmp/miner',
+      type: 'file',
+      mode: 0o755,
+      uid: 65532,
+      gid: 65532,
+      size: evil.length,
+      mtime: 0,
+      data: evil,
+    });
+    const watch = monitor();
+
+    await watch.tick();
+    const [incident] = incidents.list();
+    await h.runUntil(async () => !(await h.engine.list()).some((one) => one.id === victim!.id), {
+      watch: () => watch.tick(),
+    });
+    await h.runUntil(() => h.statusIs('r1'), { watch: () => watch.tick() });
+
+    assert.equal(incident?.kind, 'drift');
+    assert.equal(incident?.instance, victim!.id);
+    const referrers = await store.referrers(digest, { artifactType: driftEvidenceArtifactType });
+    assert.deepEqual(
+      referrers.map((one) => one.digest),
+      [incident?.evidenceDigest],
+    );
+    const evidenceManifest = await store.getManifest(incident!.evidenceDigest as Digest);
+    const evidence = JSON.parse(
+      (await store.getBlob(evidenceManifest.layers[0]!.digest)).toString(),
+    ) as DriftEvidence;
+    assert.deepEqual(
+      evidence.findings.map((one) => [one.path, one.reason, one.sha256, one.content]),
+      [['/tmp/miner', 'executable in writable /tmp', sha(evil), evil.toString('base64')]],
+    );
+    const entry = journal.list().find((one) => one.action === 'drift');
+    assert.equal(entry?.details.evidence, incident?.evidenceDigest);
+    assert.equal(entry?.id, incident?.journalId);
+    assert.equal(h.engine.peakRunning, size + 1, 'a pristine instance started before the drifted one went');
+    assert.ok(h.frontDoor.minServing >= size, `serving dropped to ${h.frontDoor.minServing}`);
+    assert.ok(incidents.list()[0]?.replacedAt, 'the incident has its replacement time');
+    assert.ok(
+      h.events.some(
+        (event) =>
+          event.kind === 'instance-removed' && event.id === victim!.id && event.reason === 'condemned',
+      ),
+    );
+  });
+
+  it('opens one incident for an exec session, however many exec events the engine sends, and replaces the instance', async () => {
+    const [victim] = await h.engine.list();
+    const watch = monitor();
+    watch.start();
+
+    h.engine.simulateExec(victim!.id, 'sh -c id');
+    h.engine.simulateExec(victim!.id);
+    await eventually(() => incidents.list().length > 0);
+    await h.runUntil(async () => !(await h.engine.list()).some((one) => one.id === victim!.id));
+    await watch.stop();
+
+    const all = incidents.list();
+    assert.equal(all.length, 1);
+    assert.equal(all[0]?.kind, 'exec');
+    assert.equal(all[0]?.summary, 'exec session opened: sh -c id');
+    assert.ok(all[0]?.evidenceDigest);
+    assert.equal(journal.list().find((one) => one.action === 'incident')?.details.command, 'sh -c id');
+    assert.equal(h.engine.peakRunning, size + 1);
+  });
+
+  it('finds with the deep path a changed image file that the engine diff does not show', async () => {
+    const [victim] = await h.engine.list();
+    const forged = Buffer.from('the forged server!!');
+    h.engine.plantFile(victim!.id, { ...imageFiles[2]!, data: forged });
+    const watch = monitor();
+
+    await watch.tick();
+    const before = incidents.list().length;
+    const report = await watch.verifyInstance(victim!.id);
+
+    assert.equal(before, 0, 'the fast path cannot see it');
+    assert.deepEqual(
+      report.findings.map((one) => [one.path, one.reason]),
+      [['/usr/bin/server', 'sha256 differs from the manifest']],
+    );
+    assert.equal(report.entries, imageFiles.length);
+    assert.equal(
+      incidents.list()[0]?.summary,
+      'deep path: /usr/bin/server (sha256 differs from the manifest)',
+    );
+  });
+
+  it('fails the deep path on a truncated export instead of passing it, and opens no incident', async () => {
+    const [victim] = await h.engine.list();
+    h.engine.exportOverride = () => writeTar(imageFiles).subarray(0, 512 * 3);
+    const watch = monitor();
+
+    await assert.rejects(watch.verifyInstance(victim!.id), { code: 'EXPORT_TRUNCATED' });
+    assert.deepEqual(incidents.list(), []);
+  });
+
+  it('treats instances of an image whose manifest does not verify as untrusted: never ready, not replaced in a loop', async () => {
+    trust = { kind: 'untrusted', code: 'SIGNATURE_INVALID', reason: 'no signature by a trusted key' };
+    const ids = (await h.engine.list()).map((one) => one.id).sort();
+    const watch = monitor();
+
+    await watch.tick();
+    await h.runUntil(async () => false, { maxSeconds: 10, watch: () => watch.tick() }).catch(() => undefined);
+    const status = await h.controller.status('web');
+
+    assert.deepEqual(
+      incidents.list().map((one) => one.kind),
+      ['untrusted', 'untrusted'],
+    );
+    assert.equal(status.ready, 0);
+    assert.ok(status.instances.every((one) => one.untrusted && !one.ready));
+    assert.deepEqual((await h.engine.list()).map((one) => one.id).sort(), ids);
+    assert.deepEqual(h.frontDoor.backends, []);
+  });
+
+  it('posts each incident to the alert webhook once', async () => {
+    const received: unknown[] = [];
+    const receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        received.push(JSON.parse(body));
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const address = receiver.address() as { port: number };
+    webhook = `http://127.0.0.1:${address.port}/alerts`;
+    const [victim] = await h.engine.list();
+    h.engine.plantChange(victim!.id, { path: '/usr/bin/backdoor', kind: 'added' });
+    const watch = monitor();
+
+    try {
+      await watch.tick();
+      await watch.tick();
+      await eventually(() => received.length > 0);
+    } finally {
+      receiver.close();
+    }
+
+    assert.equal(received.length, 1);
+    assert.deepEqual(
+      (received[0] as { incident: { kind: string; instance: string } }).incident.kind,
+      'drift',
+    );
+    assert.equal((received[0] as { incident: { instance: string } }).incident.instance, victim!.id);
+  });
+});
+
+async function eventually(probe: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The integrity monitor with its real parts: baselines verified with herd's trusted keys,
+ * incidents in herd.db, evidence in the store, journal entries, and the fleet controller doing
+ * the replacing. What `server/control-plane.ts` starts beside the controller.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { Engine } from '../engines/engine.js';
+import type { Journal } from '../journal/journal.js';
+import type { LayoutStore } from '../oci/layout-store.js';
+import { IncidentResponse, type ReplacingFleets } from './incident-response.js';
+import { IncidentStore } from './incident-store.js';
+import { IntegrityMonitor, type MonitorLog, type WatchClock } from './integrity-monitor.js';
+import { loadTrustedBaseline } from './trusted-manifest.js';
+
+export interface IntegrityWatchOptions {
+  engine: Engine;
+  store: LayoutStore;
+  db: Database;
+  journal: Journal;
+  actor: string;
+  fleets: ReplacingFleets & { templateOf(service: string): { writable: string[] } | undefined };
+  /** Read at each new image digest, so a key added to the trust store counts without a restart. */
+  publicKeys: () => Promise<KeyObject[]>;
+  webhookFor?: (service: string) => string | undefined;
+  log: MonitorLog;
+  clock?: WatchClock;
+  fastIntervalMs?: number;
+  deepIntervalMs?: number;
+}
+
+export interface IntegrityWatch {
+  monitor: IntegrityMonitor;
+  incidents: IncidentStore;
+  stop(): Promise<void>;
+}
+
+export function startIntegrityWatch(options: IntegrityWatchOptions): IntegrityWatch {
+  const incidents = new IncidentStore(options.db);
+  const clock = options.clock;
+  const responder = new IncidentResponse({
+    store: options.store,
+    journal: options.journal,
+    incidents,
+    fleets: options.fleets,
+    actor: options.actor,
+    now: () => (clock ?? Date).now(),
+    ...(options.webhookFor ? { webhookFor: options.webhookFor } : {}),
+    log: options.log,
+  });
+  const monitor = new IntegrityMonitor({
+    engine: options.engine,
+    baselineOf: async (digest) =>
+      loadTrustedBaseline(options.store, digest, { publicKeys: await options.publicKeys() }),
+    writableOf: (service) => options.fleets.templateOf(service)?.writable,
+    responder,
+    ...(clock ? { clock } : {}),
+    ...(options.fastIntervalMs !== undefined ? { fastIntervalMs: options.fastIntervalMs } : {}),
+    ...(options.deepIntervalMs !== undefined ? { deepIntervalMs: options.deepIntervalMs } : {}),
+    log: options.log,
+  });
+  monitor.start();
+  return { monitor, incidents, stop: () => monitor.stop() };
+}

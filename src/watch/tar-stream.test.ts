@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type TarEntry, writeTar } from '../oci/tar.js';
+import { readTarStream, type StreamEntry } from './tar-stream.js';
+
+const data = Buffer.from('#!/bin/sh\necho hello\n');
+const entries: TarEntry[] = [
+  { path: 'usr/', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 },
+  { path: 'usr/bin/hello', type: 'file', mode: 0o755, uid: 0, gid: 0, size: data.length, mtime: 0, data },
+  { path: 'usr/bin/hi', type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, mtime: 0, linkname: 'hello' },
+];
+
+async function* chunked(bytes: Buffer, size: number) {
+  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+async function readAll(source: AsyncIterable<Buffer>) {
+  const read: { entry: StreamEntry; text: string }[] = [];
+  for await (const { entry, content } of readTarStream(source)) {
+    const parts: Buffer[] = [];
+    for await (const chunk of content) parts.push(chunk);
+    read.push({ entry, text: Buffer.concat(parts).toString() });
+  }
+  return read;
+}
+
+describe('readTarStream', () => {
+  it('reads entries and their bytes from a stream cut into odd chunks', async () => {
+    const read = await readAll(chunked(writeTar(entries), 7));
+
+    assert.deepEqual(
+      read.map(({ entry }) => [entry.path, entry.type, entry.mode]),
+      [
+        ['/usr', 'dir', 0o755],
+        ['/usr/bin/hello', 'file', 0o755],
+        ['/usr/bin/hi', 'symlink', 0o777],
+      ],
+    );
+    assert.equal(read[1]?.text, data.toString());
+    assert.equal(read[2]?.entry.linkname, 'hello');
+  });
+
+  it('skips the bytes of entries the caller does not read', async () => {
+    const paths: string[] = [];
+
+    for await (const { entry } of readTarStream(chunked(writeTar(entries), 100))) paths.push(entry.path);
+
+    assert.deepEqual(paths, ['/usr', '/usr/bin/hello', '/usr/bin/hi']);
+  });
+
+  it('fails with EXPORT_TRUNCATED when the stream is cut inside a file', async () => {
+    const tar = writeTar(entries);
+
+    await assert.rejects(readAll(chunked(tar.subarray(0, 512 + 512 + 10), 64)), { code: 'EXPORT_TRUNCATED' });
+  });
+
+  it('fails with EXPORT_TRUNCATED when the stream ends cleanly between entries but without its end block', async () => {
+    const tar = writeTar(entries);
+    const withoutEnd = tar.subarray(0, tar.length - 1024);
+
+    await assert.rejects(readAll(chunked(withoutEnd, 512)), { code: 'EXPORT_TRUNCATED' });
+  });
+
+  it('fails with EXPORT_MALFORMED on a forged header whose checksum does not match', async () => {
+    const tar = Buffer.from(writeTar(entries));
+    tar[512 + 10] = 0x41; // a byte of the second entry's name
+
+    await assert.rejects(readAll(chunked(tar, 512)), { code: 'EXPORT_MALFORMED' });
+  });
+
+  it('fails with EXPORT_MALFORMED on a path that climbs out of the root', async () => {
+    const tar = writeTar([
+      { path: '../etc/shadow', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 },
+    ]);
+
+    await assert.rejects(readAll(chunked(tar, 512)), { code: 'EXPORT_MALFORMED' });
+  });
+
+  it('stops at the entry limit with EXPORT_TOO_LARGE', async () => {
+    const tar = writeTar(entries);
+
+    await assert.rejects(
+      (async () => {
+        for await (const _ of readTarStream(chunked(tar, 512), { maxEntries: 2 })) {
+          // reading is the point
+        }
+      })(),
+      { code: 'EXPORT_TOO_LARGE' },
+    );
+  });
+});

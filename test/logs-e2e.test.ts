@@ -1,0 +1,344 @@
+/**
+ * Externalized logs end to end on the real engine: `herd up` of the probe fixture (probe-server,
+ * compiled statically at test time, prints a line per request), with syslog (TCP) and OTLP/HTTP
+ * forwarding to receivers in this test. Then, through the CLI:
+ * - lines printed just before `podman rm -f` of an instance are still in `herd logs probe
+ *   --instance <id>` after the instance is gone, labelled with its release;
+ * - `--grep` and `--since` narrow the answer;
+ * - `herd logs --follow` prints a new line as it happens;
+ * - the same lines reached the syslog and OTLP receivers, and no env value was stored or forwarded.
+ * The repository is read through file:// because runHerd blocks this process.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createAptRepo, type FixtureRepo } from './fixtures/apt-repo.js';
+import { freshHome, writeSpecDir } from './support/build-harness.js';
+import { projectRoot, runHerd } from './support/cli.js';
+import { requireTool } from './support/podman.js';
+import { compileProbeServer } from './support/probe-image.js';
+
+const secret = `not-for-logs-${randomBytes(6).toString('hex')}`;
+
+function specText(repo: FixtureRepo): string {
+  return `apiVersion: herd/v1
+service: probe
+image:
+  release: bookworm
+  packages: [probe-server]
+  repositories:
+    - uri: file://${repo.dir}/
+      suites: [test]
+      keyring: ${repo.keyringPath}
+run:
+  entrypoint: [/usr/bin/probe-server]
+env:
+  GREETING: "${secret}"
+ports: [8080]
+health:
+  http: { path: /healthz, port: 8080 }
+  interval: 500ms
+  timeout: 1s
+  retries: 2
+fleet:
+  size: 2
+  strategy: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 1, progressDeadlineSeconds: 30 }
+  health: { failureThreshold: 2 }
+  stopGraceSeconds: 2
+  drainSeconds: 1
+`;
+}
+
+interface RunningProcess {
+  child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
+}
+
+function startHerd(args: string[], home: string, env: Record<string, string> = {}): RunningProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args], {
+    cwd: projectRoot,
+    env: { ...process.env, HERD_HOME: home, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  return {
+    child,
+    output: () => text,
+    waitFor: (pattern, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const deadline = Date.now() + timeoutMs;
+        const poll = setInterval(() => {
+          const match = text.match(pattern);
+          if (match) {
+            clearInterval(poll);
+            resolve(match);
+          } else if (child.exitCode !== null || Date.now() > deadline) {
+            clearInterval(poll);
+            reject(new Error(`herd ${args.join(' ')}: no ${pattern} (exit ${child.exitCode}):\n${text}`));
+          }
+        }, 100);
+      }),
+  };
+}
+
+async function stop(process: RunningProcess | undefined): Promise<void> {
+  const child = process?.child;
+  if (!child || child.exitCode !== null) return;
+  child.kill('SIGINT');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+/** The podman CLI over herd's own podman storage, for acting from outside. */
+async function podmanOf(home: string) {
+  const engine = join(home, 'engine');
+  const driver = (await readFile(join(engine, 'storage-driver'), 'utf8')).trim();
+  const base = ['--root', join(engine, 'storage'), '--runroot', join(engine, 'run')];
+  const args = [...base, '--tmpdir', join(engine, 'tmp'), '--storage-driver', driver];
+  return (command: string[]) => {
+    const result = spawnSync('podman', [...args, ...command], {
+      encoding: 'utf8',
+      env: { ...process.env, CONTAINERS_CONF: join(engine, 'containers.conf') },
+    });
+    assert.equal(result.status, 0, `podman ${command.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+}
+
+async function stopHerdPodman(home: string): Promise<void> {
+  const engine = join(home, 'engine');
+  const podman = await podmanOf(home).catch(() => undefined);
+  const ids = podman?.(['ps', '-aq', '--filter', 'label=dev.herd.managed-by=herd']).trim();
+  if (ids) podman?.(['rm', '-f', '-t', '0', ...ids.split('\n')]);
+  spawnSync('pkill', ['-f', `unix://${engine}/podman.sock`]);
+  await eventually('the podman service to stop', 10_000, () =>
+    spawnSync('pgrep', ['-f', `unix://${engine}/podman.sock`]).status === 0 ? undefined : true,
+  );
+  const overlay = join(engine, 'storage', 'overlay');
+  if ((await readFile('/proc/self/mountinfo', 'utf8')).includes(` ${overlay} `))
+    spawnSync('umount', [overlay]);
+}
+
+async function eventually<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+  lastSeen?: () => string,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      const seen = lastSeen ? `; last seen: ${lastSeen()}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A syslog receiver over TCP that splits the octet-counted stream (RFC 6587) into messages. */
+async function syslogReceiver(): Promise<{ server: TcpServer; port: number; messages: () => string[] }> {
+  const chunks: Buffer[] = [];
+  const server = createTcpServer((socket) => socket.on('data', (chunk: Buffer) => chunks.push(chunk)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const messages = () => {
+    const stream = Buffer.concat(chunks);
+    const found: string[] = [];
+    let at = 0;
+    while (at < stream.length) {
+      const space = stream.indexOf(0x20, at);
+      if (space < 0) break;
+      const length = Number(stream.toString('ascii', at, space));
+      if (space + 1 + length > stream.length) break;
+      found.push(stream.toString('utf8', space + 1, space + 1 + length));
+      at = space + 1 + length;
+    }
+    return found;
+  };
+  return { server, port: (server.address() as { port: number }).port, messages };
+}
+
+/** An OTLP/HTTP logs receiver: every body posted to /v1/logs, as parsed JSON. */
+async function otlpReceiver(): Promise<{ server: HttpServer; url: string; bodies: unknown[] }> {
+  const bodies: unknown[] = [];
+  const server = createHttpServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    if (request.url === '/v1/logs') bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/logs`;
+  return { server, url, bodies };
+}
+
+interface Status {
+  release: string;
+  instances: { id: string; release: string; state: string; address?: { host: string; port: number } }[];
+}
+
+describe('externalized logs on podman through herd up', () => {
+  let repo: FixtureRepo;
+  let home: string;
+  let up: RunningProcess | undefined;
+  let frontDoor: string;
+  let syslog: Awaited<ReturnType<typeof syslogReceiver>>;
+  let otlp: Awaited<ReturnType<typeof otlpReceiver>>;
+  const herd = (args: string[]) => runHerd(args, { home });
+  const status = () => JSON.parse(herd(['status', 'probe', '--json']).out) as Status;
+
+  before(async () => {
+    requireTool('podman', 'podman');
+    requireTool('runc', 'runc');
+    syslog = await syslogReceiver();
+    otlp = await otlpReceiver();
+    repo = await createAptRepo({
+      dir: await freshHome('herd-repo-'),
+      suites: [{ name: 'test' }],
+      packages: [
+        {
+          name: 'base-files',
+          version: '12.4',
+          files: [{ path: 'usr/lib/os-release', content: 'ID=debian\n' }],
+        },
+        {
+          name: 'probe-server',
+          version: '1.0',
+          files: [{ path: 'usr/bin/probe-server', content: await compileProbeServer(), mode: 0o755 }],
+        },
+      ],
+    });
+    home = await freshHome();
+    const dir = await writeSpecDir({ 'herd.yaml': specText(repo) });
+    up = startHerd(['up', dir], home, {
+      HERD_LOG_SYSLOG: `tcp://127.0.0.1:${syslog.port}`,
+      HERD_LOG_OTLP: otlp.url,
+    });
+    frontDoor = (await up.waitFor(/front door {2}(http:\/\/\S+)\//, 120_000))[1]!;
+  });
+
+  after(async () => {
+    await stop(up);
+    if (home) await stopHerdPodman(home);
+    await repo?.close();
+    syslog?.server.close();
+    otlp?.server.close();
+  });
+
+  it('keeps the lines of an instance removed with podman rm -f, queryable by instance', async () => {
+    const before = status();
+    const victim = before.instances.find((i) => i.state === 'running' && i.address)!;
+    const marker = `/gone-${randomBytes(4).toString('hex')}`;
+    // podman's log timestamps may have whole seconds only: a line printed now can be stamped earlier.
+    const since = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000).toISOString();
+    for (let i = 0; i < 3; i++) {
+      const answer = await fetch(`http://${victim.address!.host}:${victim.address!.port}${marker}`);
+      assert.equal(answer.status, 404);
+    }
+    // probe-server prints after it has answered: give it a moment, then remove without a stop.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    (await podmanOf(home))(['rm', '-f', '-t', '0', victim.id]);
+    await eventually('the instance to be gone', 10_000, () =>
+      status().instances.some((i) => i.id === victim.id) ? undefined : true,
+    );
+    const logs = await eventually(
+      'the removed instance’s lines',
+      10_000,
+      () => {
+        const result = herd(['logs', 'probe', '--instance', victim.id]);
+        return result.out.split('\n').filter((l) => l.includes(`GET ${marker} 404`)).length === 3
+          ? result
+          : undefined;
+      },
+      () => herd(['logs', 'probe', '--instance', victim.id]).out,
+    );
+    const grep = herd(['logs', 'probe', '--grep', `${marker} 404$`, '--since', since]);
+    const later = herd([
+      'logs',
+      'probe',
+      '--grep',
+      marker,
+      '--since',
+      new Date(Date.now() + 60_000).toISOString(),
+    ]);
+    const api = (await (
+      await fetch(`${planeUrl(home)}/api/v1/fleets/probe/logs?instance=${victim.id}&grep=${marker}`)
+    ).json()) as { lines: { instance: string; release: string; stream: string; text: string }[] };
+
+    assert.equal(logs.status, 0, logs.err);
+    assert.ok(logs.out.includes(`${victim.id.slice(0, 12)}   probe listening on :8080`), logs.out);
+    assert.equal(grep.out.trim().split('\n').length, 3, `${grep.out}\n${grep.err}`);
+    assert.equal(later.status, 0, later.err);
+    assert.equal(later.out, '');
+    assert.ok(
+      grep.out
+        .trim()
+        .split('\n')
+        .every((l) => l.includes(victim.id.slice(0, 12)) && l.endsWith(`GET ${marker} 404`)),
+    );
+    assert.deepEqual(
+      api.lines.map((l) => [l.instance, l.release, l.stream, l.text]),
+      Array(3).fill([victim.id, victim.release, 'stdout', `GET ${marker} 404`]),
+    );
+  });
+
+  it('follows new lines as they are printed', async () => {
+    const marker = `/follow-${randomBytes(4).toString('hex')}`;
+    const follow = startHerd(['logs', 'probe', '--follow', '--tail', '1', '--grep', marker], home);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+
+      const answer = await fetch(`${frontDoor}${marker}`);
+      const printed = await follow.waitFor(new RegExp(`GET ${marker} 404`), 10_000);
+
+      assert.equal(answer.status, 404);
+      assert.ok(printed);
+    } finally {
+      await stop(follow);
+    }
+  });
+
+  it('forwarded the same lines to syslog and OTLP, and stored or forwarded no env value', async () => {
+    const marker = `/forward-${randomBytes(4).toString('hex')}`;
+
+    await fetch(`${frontDoor}${marker}`);
+    const message = await eventually('the syslog message', 10_000, () =>
+      syslog.messages().find((m) => m.endsWith(`GET ${marker} 404`)),
+    );
+    const record = await eventually('the OTLP record', 10_000, () =>
+      JSON.stringify(otlp.bodies).includes(`GET ${marker} 404`) ? true : undefined,
+    );
+    const stored = await Promise.all(
+      (await readdir(join(home, 'logs', 'probe'))).map((name) =>
+        readFile(join(home, 'logs', 'probe', name), 'utf8'),
+      ),
+    );
+
+    assert.match(
+      message,
+      /^<14>1 \S+ \S+ probe \S+ stdout \[herd@32473 service="probe" instance="[0-9a-f]+" release="\w+"\] /,
+    );
+    assert.ok(record);
+    assert.ok(!syslog.messages().some((m) => m.includes(secret)));
+    assert.ok(!JSON.stringify(otlp.bodies).includes(secret));
+    assert.ok(!stored.some((text) => text.includes(secret)));
+  });
+});
+
+function planeUrl(home: string): string {
+  return (JSON.parse(readFileSync(join(home, 'control-plane.json'), 'utf8')) as { url: string }).url;
+}
