@@ -9,8 +9,20 @@
  *   https://www.gnu.org/software/tar/manual/html_node/Standard.html
  */
 import { OciError } from './errors.js';
-
-const blockSize = 512;
+import {
+  blockSize,
+  cString,
+  entryTypeOf,
+  type Field,
+  field,
+  maxMetaSize,
+  numberField,
+  type Overrides,
+  parsePaxRecords,
+  stringField,
+  ustarPath,
+  verifyChecksum,
+} from './tar-header.js';
 
 /** What a layer holds, and all that the writer writes. */
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink';
@@ -50,42 +62,9 @@ export interface ReadTarOptions {
   maxTotalSize?: number;
 }
 
-/** [offset, length] of each ustar header field. */
-const field = {
-  name: [0, 100],
-  mode: [100, 8],
-  uid: [108, 8],
-  gid: [116, 8],
-  size: [124, 12],
-  mtime: [136, 12],
-  checksum: [148, 8],
-  typeflag: [156, 1],
-  linkname: [157, 100],
-  magic: [257, 6],
-  version: [263, 2],
-  devmajor: [329, 8],
-  devminor: [337, 8],
-  prefix: [345, 155],
-} as const satisfies Record<string, readonly [number, number]>;
-
-type Field = keyof typeof field;
-
-/** Pax and GNU long-name headers hold a path or two; anything this big is an attack. */
-const maxMetaSize = 1 << 20;
-
 // ---------------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------------
-
-/** What pax (`x`) and GNU (`L`, `K`) headers say about the entry that follows them. */
-interface Overrides {
-  path?: string;
-  linkpath?: string;
-  size?: number;
-  uid?: number;
-  gid?: number;
-  mtime?: number;
-}
 
 /**
  * Reads a whole tar archive held in memory. File data are views into `buf`. Headers are
@@ -187,156 +166,6 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
     entryOffset = undefined;
     offset = next;
   }
-}
-
-function entryTypeOf(typeflag: string): TarReadEntry['type'] {
-  switch (typeflag) {
-    case '0':
-    case '\0':
-    case '7': // contiguous file: a regular file everywhere that matters
-      return 'file';
-    case '1':
-      return 'hardlink';
-    case '2':
-      return 'symlink';
-    case '3':
-      return 'char';
-    case '4':
-      return 'block';
-    case '5':
-      return 'dir';
-    case '6':
-      return 'fifo';
-    default:
-      return 'unknown';
-  }
-}
-
-/** The ustar `prefix` field joins the name only under the POSIX magic; GNU tar stores times there. */
-function ustarPath(header: Buffer): string {
-  const name = stringField(header, 'name');
-  const isPosix = header.toString('latin1', field.magic[0], field.magic[0] + 6) === 'ustar\0';
-  const prefix = isPosix ? stringField(header, 'prefix') : '';
-  return prefix === '' ? name : `${prefix}/${name}`;
-}
-
-/**
- * Pax extended header records, each `"<length> <key>=<value>\n"` where length counts the whole
- * record. Only the keys herd uses are kept; sparse files are refused since their data need a map.
- */
-function parsePaxRecords(data: Buffer, where: () => string): Overrides {
-  const overrides: Overrides = {};
-  let pos = 0;
-  while (pos < data.length) {
-    const space = data.indexOf(0x20, pos);
-    const lengthText = space < 0 ? '' : data.toString('latin1', pos, space);
-    const length = /^[1-9][0-9]{0,7}$/.test(lengthText) ? Number(lengthText) : Number.NaN;
-    const end = pos + length;
-    if (!(end <= data.length && end > space + 1 && data[end - 1] === 0x0a)) {
-      throw malformed(`${where()}: pax record at byte ${pos} is not "<length> <key>=<value>\\n"`);
-    }
-    const record = data.toString('utf8', space + 1, end - 1);
-    const equals = record.indexOf('=');
-    if (equals < 1) throw malformed(`${where()}: pax record ${JSON.stringify(record)} has no key`);
-    applyPaxRecord(overrides, { key: record.slice(0, equals), value: record.slice(equals + 1) }, where);
-    pos = end;
-  }
-  return overrides;
-}
-
-function applyPaxRecord(
-  overrides: Overrides,
-  record: { key: string; value: string },
-  where: () => string,
-): void {
-  const { key, value } = record;
-  if (key.startsWith('GNU.sparse.')) throw malformed(`${where()}: sparse files are not supported`);
-  if (value === '') return; // an empty value removes a default, and herd keeps none
-  const decimal = (pattern: RegExp) => {
-    if (!pattern.test(value)) {
-      throw malformed(`${where()}: pax ${key}=${JSON.stringify(value)} is not a number`);
-    }
-    return Math.floor(Number(value));
-  };
-  switch (key) {
-    case 'path':
-      overrides.path = value;
-      break;
-    case 'linkpath':
-      overrides.linkpath = value;
-      break;
-    case 'size':
-      overrides.size = decimal(/^[0-9]{1,15}$/);
-      break;
-    case 'uid':
-      overrides.uid = decimal(/^[0-9]{1,15}$/);
-      break;
-    case 'gid':
-      overrides.gid = decimal(/^[0-9]{1,15}$/);
-      break;
-    case 'mtime':
-      overrides.mtime = decimal(/^-?[0-9]{1,15}(\.[0-9]*)?$/);
-      break;
-  }
-}
-
-/** Header checksum: the byte sum with the checksum field read as spaces. Old tars summed signed bytes. */
-function verifyChecksum(header: Buffer, where: () => string): void {
-  const [start, length] = field.checksum;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < blockSize; i++) {
-    const byte = i >= start && i < start + length ? 0x20 : (header[i] ?? 0);
-    unsigned += byte;
-    signed += byte >= 0x80 ? byte - 0x100 : byte;
-  }
-  const stored = numberField(header, 'checksum', where);
-  if (stored !== unsigned && stored !== signed) {
-    throw malformed(`${where()}: header checksum is ${stored}, computed ${unsigned}`);
-  }
-}
-
-/**
- * A numeric field: octal digits ended by NUL or space (leading spaces allowed), or GNU base-256
- * when the first byte has its high bit set (0x80 positive, 0xff negative).
- */
-function numberField(header: Buffer, name: Field, where: () => string): number {
-  const [start, length] = field[name];
-  const first = header[start] ?? 0;
-  if (first & 0x80) {
-    if (first === 0xff) throw malformed(`${where()}: ${name} is negative`);
-    let value = first & 0x7f;
-    for (let i = start + 1; i < start + length; i++) {
-      value = value * 256 + (header[i] ?? 0);
-      if (value > Number.MAX_SAFE_INTEGER) throw malformed(`${where()}: ${name} is too large`);
-    }
-    return value;
-  }
-  let i = start;
-  const end = start + length;
-  while (i < end && header[i] === 0x20) i++;
-  let value = 0;
-  for (; i < end; i++) {
-    const byte = header[i] ?? 0;
-    if (byte === 0 || byte === 0x20) break;
-    if (byte < 0x30 || byte > 0x37) {
-      const text = JSON.stringify(header.toString('latin1', start, end));
-      throw malformed(`${where()}: ${name} field ${text} is not octal`);
-    }
-    value = value * 8 + (byte - 0x30);
-  }
-  return value;
-}
-
-function stringField(header: Buffer, name: Field): string {
-  const [start, length] = field[name];
-  return cString(header.subarray(start, start + length));
-}
-
-/** Bytes up to the first NUL, as UTF-8 (what pax mandates and what Debian paths are). */
-function cString(bytes: Buffer): string {
-  const nul = bytes.indexOf(0);
-  return bytes.toString('utf8', 0, nul < 0 ? bytes.length : nul);
 }
 
 function isZeroBlock(buf: Buffer, offset: number): boolean {

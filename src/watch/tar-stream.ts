@@ -5,12 +5,22 @@
  * or inside an entry, is TRUNCATED: a cut stream must never read as a shorter, clean filesystem.
  * Formats as in src/oci/tar.ts (ustar, pax, GNU long names and base-256 numbers).
  */
+import { OciError } from '../oci/errors.js';
 import { normalizeArchivePath, type TarReadEntry } from '../oci/tar.js';
+import {
+  blockSize,
+  cString,
+  entryTypeOf,
+  field,
+  maxMetaSize,
+  numberField,
+  type Overrides,
+  parsePaxRecords,
+  stringField,
+  ustarPath,
+  verifyChecksum,
+} from '../oci/tar-header.js';
 import { WatchError } from './errors.js';
-
-const blockSize = 512;
-/** Pax and GNU long-name headers hold a path or two; anything bigger is an attack. */
-const maxMetaSize = 1 << 20;
 
 export interface StreamEntry {
   /** Absolute, normalized: `/usr/bin/x`. */
@@ -38,6 +48,19 @@ export interface TarStreamItem {
 export async function* readTarStream(
   source: AsyncIterable<Buffer | Uint8Array | string>,
   limits: TarStreamLimits = {},
+): AsyncGenerator<TarStreamItem> {
+  try {
+    yield* readEntries(source, limits);
+  } catch (error) {
+    // The header checks are src/oci's; here a bad header means a forged export.
+    if (error instanceof OciError) throw malformed(error.message);
+    throw error;
+  }
+}
+
+async function* readEntries(
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  limits: TarStreamLimits,
 ): AsyncGenerator<TarStreamItem> {
   const maxEntries = limits.maxEntries ?? 2_000_000;
   const bytes = new ByteSource(source);
@@ -155,149 +178,6 @@ class ByteSource {
     }
     return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }
-}
-
-/** [offset, length] of each ustar header field. */
-const field = {
-  name: [0, 100],
-  mode: [100, 8],
-  uid: [108, 8],
-  gid: [116, 8],
-  size: [124, 12],
-  checksum: [148, 8],
-  typeflag: [156, 1],
-  linkname: [157, 100],
-  magic: [257, 6],
-  prefix: [345, 155],
-} as const satisfies Record<string, readonly [number, number]>;
-
-type Field = keyof typeof field;
-
-interface Overrides {
-  path?: string;
-  linkpath?: string;
-  size?: number;
-  uid?: number;
-  gid?: number;
-}
-
-function entryTypeOf(typeflag: string): TarReadEntry['type'] {
-  switch (typeflag) {
-    case '0':
-    case '\0':
-    case '7':
-      return 'file';
-    case '1':
-      return 'hardlink';
-    case '2':
-      return 'symlink';
-    case '3':
-      return 'char';
-    case '4':
-      return 'block';
-    case '5':
-      return 'dir';
-    case '6':
-      return 'fifo';
-    default:
-      return 'unknown';
-  }
-}
-
-function ustarPath(header: Buffer): string {
-  const name = stringField(header, 'name');
-  const isPosix = header.toString('latin1', field.magic[0], field.magic[0] + 6) === 'ustar\0';
-  const prefix = isPosix ? stringField(header, 'prefix') : '';
-  return prefix === '' ? name : `${prefix}/${name}`;
-}
-
-/** `"<length> <key>=<value>\n"` records; only the keys read here are kept, sparse files refused. */
-function parsePaxRecords(data: Buffer, where: () => string): Overrides {
-  const overrides: Overrides = {};
-  let pos = 0;
-  while (pos < data.length) {
-    const space = data.indexOf(0x20, pos);
-    const lengthText = space < 0 ? '' : data.toString('latin1', pos, space);
-    const length = /^[1-9][0-9]{0,7}$/.test(lengthText) ? Number(lengthText) : Number.NaN;
-    const end = pos + length;
-    if (!(end <= data.length && end > space + 1 && data[end - 1] === 0x0a)) {
-      throw malformed(`${where()}: pax record at byte ${pos} is not "<length> <key>=<value>\\n"`);
-    }
-    const record = data.toString('utf8', space + 1, end - 1);
-    const equals = record.indexOf('=');
-    if (equals < 1) throw malformed(`${where()}: pax record ${JSON.stringify(record)} has no key`);
-    const key = record.slice(0, equals);
-    const value = record.slice(equals + 1);
-    if (key.startsWith('GNU.sparse.')) throw malformed(`${where()}: sparse files are not supported`);
-    const decimal = () => {
-      if (!/^[0-9]{1,15}$/.test(value))
-        throw malformed(`${where()}: pax ${key}=${JSON.stringify(value)} is not a number`);
-      return Number(value);
-    };
-    if (value !== '') {
-      if (key === 'path') overrides.path = value;
-      else if (key === 'linkpath') overrides.linkpath = value;
-      else if (key === 'size') overrides.size = decimal();
-      else if (key === 'uid') overrides.uid = decimal();
-      else if (key === 'gid') overrides.gid = decimal();
-    }
-    pos = end;
-  }
-  return overrides;
-}
-
-function verifyChecksum(header: Buffer, where: () => string): void {
-  const [start, length] = field.checksum;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < blockSize; i++) {
-    const byte = i >= start && i < start + length ? 0x20 : (header[i] ?? 0);
-    unsigned += byte;
-    signed += byte >= 0x80 ? byte - 0x100 : byte;
-  }
-  const stored = numberField(header, 'checksum', where);
-  if (stored !== unsigned && stored !== signed) {
-    throw malformed(`${where()}: header checksum is ${stored}, computed ${unsigned}`);
-  }
-}
-
-function numberField(header: Buffer, name: Field, where: () => string): number {
-  const [start, length] = field[name];
-  const first = header[start] ?? 0;
-  if (first & 0x80) {
-    if (first === 0xff) throw malformed(`${where()}: ${name} is negative`);
-    let value = first & 0x7f;
-    for (let i = start + 1; i < start + length; i++) {
-      value = value * 256 + (header[i] ?? 0);
-      if (value > Number.MAX_SAFE_INTEGER) throw malformed(`${where()}: ${name} is too large`);
-    }
-    return value;
-  }
-  let i = start;
-  const end = start + length;
-  while (i < end && header[i] === 0x20) i++;
-  let value = 0;
-  for (; i < end; i++) {
-    const byte = header[i] ?? 0;
-    if (byte === 0 || byte === 0x20) break;
-    if (byte < 0x30 || byte > 0x37) {
-      throw malformed(
-        `${where()}: ${name} field ${JSON.stringify(header.toString('latin1', start, end))} is not octal`,
-      );
-    }
-    value = value * 8 + (byte - 0x30);
-  }
-  return value;
-}
-
-function stringField(header: Buffer, name: Field): string {
-  const [start, length] = field[name];
-  return cString(header.subarray(start, start + length));
-}
-
-function cString(bytes: Buffer): string {
-  const nul = bytes.indexOf(0);
-  return bytes.toString('utf8', 0, nul < 0 ? bytes.length : nul);
 }
 
 function malformed(message: string): WatchError {
