@@ -1,16 +1,11 @@
-/**
- * The control plane from the command line: `herd serve` runs it; `herd up` runs it and the whole
- * pipeline for one spec in the foreground; `status`, `rollout`, `rollback`, `scale` and `logs`
- * talk to a running one over its API (HERD_URL, else the URL it left in HERD_HOME).
- */
-import { readFile } from 'node:fs/promises';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetStatus } from '../../fleet/types.js';
 import { herdHome } from '../../herd-home.js';
 import type { Digest } from '../../oci/types.js';
-import { type ControlPlane, controlPlaneFile, startControlPlane } from '../../server/control-plane.js';
+import { type ControlPlane, startControlPlane } from '../../server/control-plane.js';
 import { releaseName } from '../../server/routes/fleet-api.js';
 import type { LogLineView, LogsAnswer } from '../../server/routes/log-api.js';
+import { controlPlaneClient, controlPlaneUrl } from '../control-plane-client.js';
 import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
 import { localSigningKey } from '../local-signing-key.js';
@@ -237,57 +232,4 @@ export async function logsCommand(
     for (const line of lines) if (line) print(JSON.parse(line) as LogLineView);
   }
   return 0;
-}
-
-interface ControlPlaneClient {
-  get(path: string): Promise<unknown>;
-  post(path: string, body: unknown): Promise<unknown>;
-}
-
-async function controlPlaneUrl(): Promise<string> {
-  return process.env.HERD_URL ?? (await advertisedUrl());
-}
-
-async function controlPlaneClient(): Promise<ControlPlaneClient> {
-  const url = await controlPlaneUrl();
-  const call = async (path: string, init?: RequestInit) => {
-    let response: Response;
-    try {
-      response = await fetch(`${url}${path}`, init);
-    } catch (error) {
-      throw new CliError(
-        'CONTROL_PLANE_UNREACHABLE',
-        `no control plane answers at ${url}: ${(error as Error).message}`,
-      );
-    }
-    const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!response.ok) {
-      throw new CliError(
-        'CONTROL_PLANE_REFUSED',
-        body.error?.message ?? `${url}${path} answered ${response.status}`,
-      );
-    }
-    return body;
-  };
-  return {
-    get: (path) => call(path),
-    post: (path, body) =>
-      call(path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
-  };
-}
-
-async function advertisedUrl(): Promise<string> {
-  const file = controlPlaneFile(herdHome());
-  try {
-    return (JSON.parse(await readFile(file, 'utf8')) as { url: string }).url;
-  } catch {
-    throw new CliError(
-      'CONTROL_PLANE_UNREACHABLE',
-      `no control plane is running for this HERD_HOME (no ${file}): start herd serve or herd up, or set HERD_URL`,
-    );
-  }
 }

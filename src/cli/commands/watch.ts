@@ -2,11 +2,8 @@
  * `herd verify-instance <id>` and `herd incidents`: the integrity monitor's deep path on demand and
  * its incidents, asked of the running control plane (HERD_URL, else the URL it left in HERD_HOME).
  */
-import { readFile } from 'node:fs/promises';
-import { herdHome } from '../../herd-home.js';
-import { controlPlaneFile } from '../../server/control-plane.js';
 import type { Incident } from '../../watch/incident-store.js';
-import { CliError } from '../errors.js';
+import { controlPlaneClient } from '../control-plane-client.js';
 import { formatTable } from '../format.js';
 
 interface VerifyReport {
@@ -77,34 +74,5 @@ export async function incidentsCommand(options: { service?: string; json?: boole
 }
 
 async function callControlPlane(path: string, init?: RequestInit): Promise<unknown> {
-  const url = process.env.HERD_URL ?? (await advertisedUrl());
-  let response: Response;
-  try {
-    response = await fetch(`${url}${path}`, init);
-  } catch (error) {
-    throw new CliError(
-      'CONTROL_PLANE_UNREACHABLE',
-      `no control plane answers at ${url}: ${(error as Error).message}`,
-    );
-  }
-  const body = (await response.json().catch(() => ({}))) as { error?: { message: string } };
-  if (!response.ok) {
-    throw new CliError(
-      'CONTROL_PLANE_REFUSED',
-      body.error?.message ?? `${url}${path} answered ${response.status}`,
-    );
-  }
-  return body;
-}
-
-async function advertisedUrl(): Promise<string> {
-  const file = controlPlaneFile(herdHome());
-  try {
-    return (JSON.parse(await readFile(file, 'utf8')) as { url: string }).url;
-  } catch {
-    throw new CliError(
-      'CONTROL_PLANE_UNREACHABLE',
-      `no control plane is running for this HERD_HOME (no ${file}): start herd serve or herd up, or set HERD_URL`,
-    );
-  }
+  return (await controlPlaneClient()).call(path, init);
 }
