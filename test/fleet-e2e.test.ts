@@ -12,15 +12,20 @@
  * The repository is read through file:// because runHerd blocks this process.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createAptRepo, type FixtureRepo } from './fixtures/apt-repo.js';
+import type { FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, writeSpecDir } from './support/build-harness.js';
-import { projectRoot, runHerd, runHerdAsync } from './support/cli.js';
-import { requireTool } from './support/podman.js';
-import { compileProbeServer } from './support/probe-image.js';
+import { runHerd, runHerdAsync } from './support/cli.js';
+import {
+  eventually,
+  podmanOf,
+  probeRepo,
+  type RunningHerd,
+  startHerd,
+  stopHerdPodman,
+} from './support/herd-process.js';
 
 const size = 3;
 
@@ -52,93 +57,6 @@ fleet:
   stopGraceSeconds: 2
   drainSeconds: 1
 `;
-}
-
-interface RunningHerd {
-  child: ChildProcess;
-  output(): string;
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
-}
-
-function startHerd(args: string[], home: string): RunningHerd {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args], {
-    cwd: projectRoot,
-    env: { ...process.env, HERD_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  return {
-    child,
-    output: () => text,
-    waitFor: (pattern, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const deadline = Date.now() + timeoutMs;
-        const poll = setInterval(() => {
-          const match = text.match(pattern);
-          if (match) {
-            clearInterval(poll);
-            resolve(match);
-          } else if (child.exitCode !== null || Date.now() > deadline) {
-            clearInterval(poll);
-            reject(new Error(`herd ${args.join(' ')}: no ${pattern} (exit ${child.exitCode}):\n${text}`));
-          }
-        }, 100);
-      }),
-  };
-}
-
-/** The podman CLI over herd's own podman storage, for looking from outside. */
-async function podmanOf(home: string) {
-  const engine = join(home, 'engine');
-  const driver = (await readFile(join(engine, 'storage-driver'), 'utf8')).trim();
-  const base = ['--root', join(engine, 'storage'), '--runroot', join(engine, 'run')];
-  const args = [...base, '--tmpdir', join(engine, 'tmp'), '--storage-driver', driver];
-  return (command: string[]) => {
-    const result = spawnSync('podman', [...args, ...command], {
-      encoding: 'utf8',
-      env: { ...process.env, CONTAINERS_CONF: join(engine, 'containers.conf') },
-    });
-    assert.equal(result.status, 0, `podman ${command.join(' ')}: ${result.stderr}`);
-    return result.stdout;
-  };
-}
-
-async function stopHerdPodman(home: string): Promise<void> {
-  const engine = join(home, 'engine');
-  const podman = await podmanOf(home).catch(() => undefined);
-  const ids = podman?.(['ps', '-aq', '--filter', 'label=dev.herd.managed-by=herd']).trim();
-  if (ids) podman?.(['rm', '-f', '-t', '0', ...ids.split('\n')]);
-  spawnSync('pkill', ['-f', `unix://${engine}/podman.sock`]);
-  await eventually('the podman service to stop', 10_000, () =>
-    spawnSync('pgrep', ['-f', `unix://${engine}/podman.sock`]).status === 0 ? undefined : true,
-  );
-  const overlay = join(engine, 'storage', 'overlay');
-  if ((await readFile('/proc/self/mountinfo', 'utf8')).includes(` ${overlay} `))
-    spawnSync('umount', [overlay]);
-}
-
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => T | undefined | Promise<T | undefined>,
-  lastSeen?: () => string,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      const seen = lastSeen ? `; last seen: ${lastSeen()}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 interface Status {
@@ -178,24 +96,7 @@ describe('fleets on podman through herd up', () => {
   };
 
   before(async () => {
-    requireTool('podman', 'podman');
-    requireTool('runc', 'runc');
-    repo = await createAptRepo({
-      dir: await freshHome('herd-repo-'),
-      suites: [{ name: 'test' }],
-      packages: [
-        {
-          name: 'base-files',
-          version: '12.4',
-          files: [{ path: 'usr/lib/os-release', content: 'ID=debian\n' }],
-        },
-        {
-          name: 'probe-server',
-          version: '1.0',
-          files: [{ path: 'usr/bin/probe-server', content: await compileProbeServer(), mode: 0o755 }],
-        },
-      ],
-    });
+    repo = await probeRepo();
     home = await freshHome();
     const dir = await writeSpecDir({ 'herd.yaml': specText(repo, { healthy: true, greeting: 'first' }) });
     up = startHerd(['up', dir], home);

@@ -9,29 +9,38 @@
  *   the instance is replaced, pristine first;
  * - `podman exec` on an instance: an exec incident and a replacement;
  * - the front door answered every request.
- * Not covered: a writable-root fleet (the spec has no option for a writable root).
+ * Then a second `herd up`, of a fleet whose spec says `run.writableRoot: true`: the root really is
+ * writable and nothing else is loosened; a file in /usr changed with `podman cp` is detected within
+ * 2 s, kept as evidence, journaled and replaced pristine-first while the front door answers.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { latestVerdict } from '../src/gate/stored-verdict.js';
 import { LayoutStore } from '../src/oci/layout-store.js';
 import type { Digest } from '../src/oci/types.js';
 import { driftEvidenceArtifactType } from '../src/watch/evidence.js';
 import type { Incident } from '../src/watch/incident-store.js';
-import { createAptRepo, type FixtureRepo } from './fixtures/apt-repo.js';
+import type { FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, writeSpecDir } from './support/build-harness.js';
-import { projectRoot, runHerdAsync } from './support/cli.js';
-import { requireTool } from './support/podman.js';
-import { compileProbeServer } from './support/probe-image.js';
+import { runHerdAsync } from './support/cli.js';
+import {
+  eventually,
+  podmanOf,
+  probeRepo,
+  type RunningHerd,
+  startHerd,
+  stopHerd,
+} from './support/herd-process.js';
 
 const size = 2;
 
-function specText(repo: FixtureRepo): string {
+function specText(repo: FixtureRepo, options: { service?: string; run?: string } = {}): string {
   return `apiVersion: herd/v1
-service: probe
+service: ${options.service ?? 'probe'}
 image:
   release: bookworm
   packages: [probe-server]
@@ -41,7 +50,7 @@ image:
       keyring: ${repo.keyringPath}
 run:
   entrypoint: [/usr/bin/probe-server]
-  writable: [/tmp]
+  writable: [/tmp]${options.run ?? ''}
 env:
   GREETING: "watched"
 ports: [8080]
@@ -59,80 +68,35 @@ fleet:
 `;
 }
 
-interface RunningHerd {
-  child: ChildProcess;
-  output(): string;
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
+interface LoadLoop {
+  /** Ends the loop; what it saw, however often it is called. */
+  stop(): Promise<{ requests: number; failures: string[] }>;
 }
 
-function startHerd(args: string[], home: string): RunningHerd {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args], {
-    cwd: projectRoot,
-    env: { ...process.env, HERD_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  return {
-    child,
-    output: () => text,
-    waitFor: (pattern, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const deadline = Date.now() + timeoutMs;
-        const poll = setInterval(() => {
-          const match = text.match(pattern);
-          if (match) {
-            clearInterval(poll);
-            resolve(match);
-          } else if (child.exitCode !== null || Date.now() > deadline) {
-            clearInterval(poll);
-            reject(new Error(`herd ${args.join(' ')}: no ${pattern} (exit ${child.exitCode}):\n${text}`));
-          }
-        }, 100);
-      }),
-  };
-}
-
-/** The podman CLI over herd's own podman storage, for acting from outside as an intruder would. */
-async function podmanOf(home: string) {
-  const engine = join(home, 'engine');
-  const driver = (await readFile(join(engine, 'storage-driver'), 'utf8')).trim();
-  const base = ['--root', join(engine, 'storage'), '--runroot', join(engine, 'run')];
-  const args = [...base, '--tmpdir', join(engine, 'tmp'), '--storage-driver', driver];
-  return (command: string[], options: { allowFailure?: boolean } = {}) => {
-    const result = spawnSync('podman', [...args, ...command], {
-      encoding: 'utf8',
-      env: { ...process.env, CONTAINERS_CONF: join(engine, 'containers.conf') },
-      timeout: 30_000,
-    });
-    if (!options.allowFailure)
-      assert.equal(result.status, 0, `podman ${command.join(' ')}: ${result.stderr}`);
-    return result.stdout;
-  };
-}
-
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => T | undefined | Promise<T | undefined>,
-  lastSeen?: () => string,
-  everyMs = 100,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      const seen = lastSeen ? `; last seen: ${lastSeen()}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}`);
+/** GET / on the front door every 20 ms until stopped, noting every request that did not get a 200. */
+function startLoad(frontDoor: string): LoadLoop {
+  let loading = true;
+  let requests = 0;
+  const failures: string[] = [];
+  const loop = (async () => {
+    while (loading) {
+      requests++;
+      const response = await fetch(`${frontDoor}/`).catch((error: Error) => error);
+      if (response instanceof Error) failures.push(response.message);
+      else {
+        if (response.status !== 200) failures.push(`status ${response.status}`);
+        await response.text();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
+  })();
+  return {
+    async stop() {
+      loading = false;
+      await loop;
+      return { requests, failures };
+    },
+  };
 }
 
 describe('the integrity monitor on podman through herd up', () => {
@@ -142,10 +106,7 @@ describe('the integrity monitor on podman through herd up', () => {
   let frontDoor: string;
   let api: string;
   let podman: Awaited<ReturnType<typeof podmanOf>>;
-  let loading = true;
-  let requests = 0;
-  const failures: string[] = [];
-  let load: Promise<void> | undefined;
+  let load: LoadLoop | undefined;
 
   const running = () =>
     podman(['ps', '-q', '--no-trunc', '--filter', 'label=dev.herd.service=probe'])
@@ -155,53 +116,19 @@ describe('the integrity monitor on podman through herd up', () => {
   const incidents = async () => (await (await fetch(`${api}/api/v1/incidents`)).json()) as Incident[];
 
   before(async () => {
-    requireTool('podman', 'podman');
-    requireTool('runc', 'runc');
-    repo = await createAptRepo({
-      dir: await freshHome('herd-repo-'),
-      suites: [{ name: 'test' }],
-      packages: [
-        {
-          name: 'base-files',
-          version: '12.4',
-          files: [{ path: 'usr/lib/os-release', content: 'ID=debian\n' }],
-        },
-        {
-          name: 'probe-server',
-          version: '1.0',
-          files: [{ path: 'usr/bin/probe-server', content: await compileProbeServer(), mode: 0o755 }],
-        },
-      ],
-    });
+    repo = await probeRepo();
     home = await freshHome();
     const dir = await writeSpecDir({ 'herd.yaml': specText(repo) });
     up = startHerd(['up', dir], home);
     frontDoor = (await up.waitFor(/front door {2}(http:\/\/\S+)\//, 120_000))[1]!;
     api = (JSON.parse(await readFile(join(home, 'control-plane.json'), 'utf8')) as { url: string }).url;
     podman = await podmanOf(home);
-    load = (async () => {
-      while (loading) {
-        requests++;
-        const response = await fetch(`${frontDoor}/`).catch((error: Error) => error);
-        if (response instanceof Error) failures.push(response.message);
-        else {
-          if (response.status !== 200) failures.push(`status ${response.status}`);
-          await response.text();
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    load = startLoad(frontDoor);
   });
 
   after(async () => {
-    loading = false;
-    await load;
-    const child = up?.child;
-    // herd up started its own podman service: Ctrl-C removes the instances and stops it.
-    if (child && child.exitCode === null) {
-      child.kill('SIGINT');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
+    await load?.stop();
+    await stopHerd(up);
     await repo?.close();
   });
 
@@ -303,9 +230,134 @@ describe('the integrity monitor on podman through herd up', () => {
   });
 
   it('kept the front door answering throughout', async () => {
-    loading = false;
-    await load;
+    const { requests, failures } = await load!.stop();
 
+    assert.ok(requests > 50, `only ${requests} requests were made`);
+    assert.deepEqual(failures, [], `${failures.length} of ${requests} requests failed`);
+  });
+});
+
+describe('a writable-root fleet on podman through herd up', () => {
+  const service = 'probe-rw';
+  let repo: FixtureRepo;
+  let home: string;
+  let up: RunningHerd | undefined;
+  let api: string;
+  let podman: Awaited<ReturnType<typeof podmanOf>>;
+  let load: LoadLoop | undefined;
+
+  const running = () =>
+    podman(['ps', '-q', '--no-trunc', '--filter', `label=dev.herd.service=${service}`])
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+  const incidents = async () => (await (await fetch(`${api}/api/v1/incidents`)).json()) as Incident[];
+
+  before(async () => {
+    repo = await probeRepo();
+    home = await freshHome();
+    const dir = await writeSpecDir({
+      'herd.yaml': specText(repo, { service, run: '\n  writableRoot: true' }),
+    });
+    up = startHerd(['up', dir], home);
+    const frontDoor = (await up.waitFor(/front door {2}(http:\/\/\S+)\//, 120_000))[1]!;
+    api = (JSON.parse(await readFile(join(home, 'control-plane.json'), 'utf8')) as { url: string }).url;
+    podman = await podmanOf(home);
+    load = startLoad(frontDoor);
+  });
+
+  after(async () => {
+    await load?.stop();
+    await stopHerd(up);
+    await repo?.close();
+  });
+
+  it('gates the image with a writable-root warning that does not fail it, and runs the instances with a writable root and every other part of the hardening in place', async () => {
+    const ids = running();
+    const inspected = JSON.parse(podman(['inspect', ...ids])) as {
+      Config: { User: string; Labels: Record<string, string> };
+      HostConfig: { ReadonlyRootfs: boolean; SecurityOpt: string[]; Init: boolean };
+      EffectiveCaps: string[] | null;
+    }[];
+    const image = inspected[0]?.Config.Labels['dev.herd.digest'] as Digest;
+    const verdict = await latestVerdict(new LayoutStore(join(home, 'store')), image);
+    // Two fast passes over the clean fleet: a writable root alone is no drift.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+
+    assert.equal(inspected.length, size);
+    for (const container of inspected) {
+      assert.equal(container.HostConfig.ReadonlyRootfs, false);
+      assert.equal(container.Config.User, '65532:65532');
+      assert.ok(container.HostConfig.SecurityOpt.includes('no-new-privileges'));
+      assert.deepEqual(container.EffectiveCaps ?? [], []);
+      assert.equal(container.HostConfig.Init, true);
+    }
+    assert.equal(verdict?.passed, true);
+    assert.deepEqual(
+      verdict?.findings
+        .filter((one) => one.rule === 'HERD-H014')
+        .map((one) => [one.level, one.fails, one.kind === 'hardening' ? one.location?.setting : undefined]),
+      [['warning', false, 'spec.run.writableRoot']],
+    );
+    assert.deepEqual(await incidents(), [], 'a fresh writable-root fleet has no incidents');
+  });
+
+  it('detects a file in /usr changed with podman cp within 2 s, keeps the evidence, and replaces the instance pristine-first', async () => {
+    const [victim] = running();
+    const forged = join(home, 'os-release');
+    const content = 'ID=debian\nVERSION=tampered\n';
+    await writeFile(forged, content);
+
+    podman(['cp', forged, `${victim}:/usr/lib/os-release`]);
+    const copied = Date.now();
+    const incident = await eventually('the drift incident', 10_000, async () =>
+      (await incidents()).find((one) => one.instance === victim && one.kind === 'drift'),
+    );
+    const latency = Date.parse(incident.detectedAt) - copied;
+    let peak = 0;
+    await eventually(
+      'the replacement',
+      30_000,
+      () => {
+        const now = running();
+        peak = Math.max(peak, now.length);
+        return !now.includes(victim!) && now.length === size ? now : undefined;
+      },
+      undefined,
+      50,
+    );
+    const { requests, failures } = await load!.stop();
+
+    console.log(`# writable root: drift detection latency ${latency} ms after podman cp returned`);
+    assert.ok(latency < 2000, `detected ${latency} ms after the copy`);
+    assert.match(incident.summary, /^fast path: \/usr\/lib\/os-release \(/);
+    const store = new LayoutStore(join(home, 'store'));
+    const referrers = await store.referrers(incident.digest as Digest, {
+      artifactType: driftEvidenceArtifactType,
+    });
+    assert.ok(referrers.some((one) => one.digest === incident.evidenceDigest));
+    const evidence = await store.getManifest(incident.evidenceDigest as Digest);
+    const document = JSON.parse((await store.getBlob(evidence.layers[0]!.digest)).toString()) as {
+      findings: { path: string; change: string; content?: string; sha256?: string }[];
+    };
+    const finding = document.findings.find((one) => one.path === '/usr/lib/os-release');
+    assert.equal(finding?.change, 'modified');
+    assert.equal(finding?.sha256, createHash('sha256').update(content).digest('hex'));
+    assert.equal(Buffer.from(finding?.content ?? '', 'base64').toString(), content);
+    const db = new Database(join(home, 'herd.db'), { readonly: true });
+    try {
+      const entry = db
+        .prepare('SELECT action, details FROM journal WHERE id = ?')
+        .get(incident.journalId) as {
+        action: string;
+        details: string;
+      };
+      assert.equal(entry.action, 'drift');
+      assert.equal(JSON.parse(entry.details).evidence, incident.evidenceDigest);
+    } finally {
+      db.close();
+    }
+    assert.equal(peak, size + 1, 'a pristine instance started before the drifted one was removed');
     assert.ok(requests > 50, `only ${requests} requests were made`);
     assert.deepEqual(failures, [], `${failures.length} of ${requests} requests failed`);
   });

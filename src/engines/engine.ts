@@ -26,8 +26,13 @@ export interface InstanceSpec {
   /** Run as this user (uid:gid); never root. */
   user: { uid: number; gid: number };
   env: Record<string, string>;
-  /** Paths that get a tmpfs (noexec,nosuid); everything else is read-only. */
+  /** Paths that get a tmpfs (noexec,nosuid); everything else is read-only unless `writableRoot`. */
   writable: string[];
+  /**
+   * The spec's opt-in `run.writableRoot`: the root filesystem is writable. Only that: every other
+   * part of the hardening stays, and the integrity monitor still treats a change as drift.
+   */
+  writableRoot?: boolean;
   /** The container port to publish on an ephemeral loopback host port, for health and the front door. */
   port?: number;
   resources: { memoryBytes: number; nanoCpus: number; pids: number };

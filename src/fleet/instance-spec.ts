@@ -24,6 +24,8 @@ export function fleetTemplateFor(spec: Spec, fleet: FleetSection): FleetTemplate
     env,
     ...(fromEnvironment.length > 0 ? { fromEnvironment } : {}),
     writable: [...spec.run.writable],
+    ...(spec.run.writableRoot ? { writableRoot: true } : {}),
+    ...(spec.watch.webhook !== undefined ? { watch: { webhook: spec.watch.webhook } } : {}),
   };
 }
 
@@ -41,6 +43,7 @@ export function instanceSpecFor(
     user: template.user,
     env: { ...template.env, ...options.environment },
     writable: template.writable,
+    ...(template.writableRoot ? { writableRoot: true } : {}),
     ...(template.port !== undefined ? { port: template.port } : {}),
     resources: {
       memoryBytes: resources.memoryBytes,

@@ -61,6 +61,10 @@ export interface FleetTemplate {
   /** Names read from herd's environment at create (secrets, required values without a default). */
   fromEnvironment?: string[];
   writable: string[];
+  /** The spec's `run.writableRoot`; absent (read-only) in templates stored before it existed. */
+  writableRoot?: boolean;
+  /** The spec's `watch:` as the monitor needs it; herd's HERD_WATCH_WEBHOOK when absent. */
+  watch?: { webhook?: string };
 }
 
 export type FleetStatusKind = 'progressing' | 'reverting' | 'complete' | 'failed';

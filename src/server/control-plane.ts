@@ -110,6 +110,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     }
     controller.start();
     logs.startCollector(engine);
+    const fallbackWebhook = (options.environment ?? process.env).HERD_WATCH_WEBHOOK;
     integrity = startIntegrityWatch({
       engine,
       store,
@@ -118,8 +119,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       actor,
       fleets: controller,
       publicKeys: async () => (await loadTrustedKeys(home)).map((key) => key.publicKey),
-      // Until the spec carries `watch.webhook` (src/spec/watch-section.ts), herd's environment does.
-      webhookFor: () => (options.environment ?? process.env).HERD_WATCH_WEBHOOK,
+      // Each fleet's spec may name its own (`watch.webhook`); herd's environment covers the rest.
+      ...(fallbackWebhook ? { fallbackWebhook } : {}),
       log,
     });
     return controller;

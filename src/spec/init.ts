@@ -60,6 +60,7 @@ run:
   # entrypoint: [/usr/bin/node]   # exec form: there is no shell in the image
   # cmd: [/app/server.js]
   writable: [/tmp]         # tmpfs at run time; the rest of the filesystem is read-only
+  # writableRoot: false    # true weakens the hardening, for software that must write elsewhere
 
 # Configuration comes from the environment only. A secret never has a default: it is given at start.
 env: {}
@@ -74,6 +75,9 @@ ports: []
 #   interval: 10s
 #   timeout: 3s
 #   retries: 3
+
+# watch:
+#   webhook: https://alerts.example/herd   # one JSON POST per incident; else HERD_WATCH_WEBHOOK
 `;
 }
 

@@ -60,9 +60,11 @@ describe('the herd.yaml v1 schema', () => {
         entrypoint: [],
         cmd: [],
         writable: ['/tmp'],
+        writableRoot: false,
       },
       env: {},
       ports: [],
+      watch: {},
     });
   });
 
@@ -382,6 +384,18 @@ describe('the herd.yaml v1 schema', () => {
     assert.deepEqual(error.problems[0]?.path, ['run', 'writable', 0]);
   });
 
+  it('keeps the root read-only unless run.writableRoot says true, and takes only true or false', () => {
+    assert.equal(parse('run: { writable: [/tmp] }').run.writableRoot, false);
+    assert.equal(parse('run: { writableRoot: false }').run.writableRoot, false);
+    assert.equal(parse('run: { writableRoot: true }').run.writableRoot, true);
+    assert.deepEqual(messagesOf(rejection('run: { writableRoot: "yes" }')), [
+      'run.writableRoot: expected true or false, got "yes"',
+    ]);
+    assert.deepEqual(messagesOf(rejection('run: { writeableRoot: true }')), [
+      'run: unknown field "writeableRoot" (did you mean "writableRoot"?)',
+    ]);
+  });
+
   it('reads env entries as a plain default or as a mapping of settings', () => {
     const { env } = parse(
       'env:',
@@ -509,6 +523,16 @@ describe('the herd.yaml v1 schema', () => {
     assert.deepEqual(spec.gate.waivers, []);
     assert.equal(spec.fleet.size, 3);
     assert.equal(spec.fleet.strategy.maxSurge, '25%');
+  });
+
+  it('validates the watch section and leaves the webhook out when the spec names none', () => {
+    assert.deepEqual(parse('watch: { webhook: "https://alerts.example/herd" }').watch, {
+      webhook: 'https://alerts.example/herd',
+    });
+    assert.deepEqual(parse('watch:').watch, {});
+    assert.deepEqual(messagesOf(rejection('watch: { webhook: ftp://alerts.example/ }')), [
+      'watch.webhook: expected an http:// or https:// URL such as https://alerts.example/herd, got "ftp://alerts.example/"',
+    ]);
   });
 
   it('gives a spec without a gate section the baseline profile', () => {

@@ -23,6 +23,7 @@ import {
   wholeNumber,
 } from './schema-fields.js';
 import type * as types from './types.js';
+import { defaultWatchSection, WatchSection } from './watch-section.js';
 
 /** A DNS label (RFC 1123), so the name works as an image name, a hostname and a Kubernetes name. */
 export const serviceNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -416,6 +417,7 @@ const Run = fields(
         'a list of absolute folder paths',
       ).check(uniqueNames('path')),
     ),
+    writableRoot: optional(flag()),
   },
   'a mapping of run fields',
 ).transform(toRunSpec);
@@ -426,6 +428,7 @@ function toRunSpec(raw: {
   entrypoint?: string[] | undefined;
   cmd?: string[] | undefined;
   writable?: string[] | undefined;
+  writableRoot?: boolean | undefined;
 }): types.RunSpec {
   return {
     user: raw.user ?? { name: 'nonroot', uid: nonrootUid, gid: nonrootUid },
@@ -433,6 +436,8 @@ function toRunSpec(raw: {
     entrypoint: raw.entrypoint ?? [],
     cmd: raw.cmd ?? [],
     writable: raw.writable ?? ['/tmp'],
+    // Read-only unless the spec says otherwise in so many words (DESIGN.md, "Hardened by default").
+    writableRoot: raw.writableRoot ?? false,
   };
 }
 
@@ -651,6 +656,7 @@ const RawSpec = fields(
     health: optional(Health),
     gate: optional(GateSection),
     fleet: optional(FleetSection),
+    watch: optional(WatchSection),
   },
   'a mapping of herd.yaml fields',
 );
@@ -695,5 +701,6 @@ export const Spec = RawSpec.superRefine(checkHealthPort, {
     ...(raw.health ? { health: raw.health } : {}),
     gate: raw.gate ?? defaultGateSection,
     fleet: raw.fleet ?? defaultFleetSection,
+    watch: raw.watch ?? defaultWatchSection,
   }),
 );

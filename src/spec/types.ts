@@ -4,6 +4,7 @@
  */
 import type { FleetSection } from './fleet-section.js';
 import type { GateSection } from './gate-section.js';
+import type { WatchSection } from './watch-section.js';
 
 export interface Spec {
   apiVersion: 'herd/v1';
@@ -22,6 +23,8 @@ export interface Spec {
   gate: GateSection;
   /** How the fleet runs: size, front-door port, rollout strategy, limits; every default filled in. */
   fleet: FleetSection;
+  /** Where the integrity monitor sends its alerts; every default filled in (`defaultWatchSection`). */
+  watch: WatchSection;
 }
 
 export interface ImageSpec {
@@ -82,6 +85,11 @@ export interface RunSpec {
   cmd: string[];
   /** Paths that will be writable (tmpfs) at run time; declared here for the fleet and the gate. */
   writable: string[];
+  /**
+   * Opt-in: the root filesystem is writable, for software that insists on writing outside its
+   * declared paths. Weaker than the default; the gate warns (HERD-H014) and drift still replaces.
+   */
+  writableRoot: boolean;
 }
 
 export interface EnvVar {

@@ -10,6 +10,7 @@ import { Journal } from '../journal/journal.js';
 import { LayoutStore } from '../oci/layout-store.js';
 import { type TarEntry, writeTar } from '../oci/tar.js';
 import { type Digest, type ImageManifest, MediaType } from '../oci/types.js';
+import { type AlertBody, webhookOf } from './alert-webhook.js';
 import { baselineOf, type FileManifestEntry } from './baseline.js';
 import { type DriftEvidence, driftEvidenceArtifactType } from './evidence.js';
 import { IncidentResponse } from './incident-response.js';
@@ -60,7 +61,8 @@ describe('IntegrityMonitor on the memory engine', () => {
   let incidents: IncidentStore;
   let digest: Digest;
   let trust: TrustedBaseline;
-  let webhook: string | undefined;
+  /** herd's HERD_WATCH_WEBHOOK, for fleets whose spec names none. */
+  let fallbackWebhook: string | undefined;
 
   function monitor() {
     const responder = new IncidentResponse({
@@ -70,7 +72,7 @@ describe('IntegrityMonitor on the memory engine', () => {
       fleets: h.controller,
       actor: 'test',
       now: () => h.clock.now(),
-      webhookFor: () => webhook,
+      webhookFor: webhookOf(h.controller, fallbackWebhook),
       log: silent,
     });
     return new IntegrityMonitor({
@@ -101,7 +103,7 @@ describe('IntegrityMonitor on the memory engine', () => {
     journal = new Journal(h.db, { clock: { now: () => new Date(h.clock.now()) } });
     incidents = new IncidentStore(h.db);
     trust = { kind: 'trusted', baseline: baselineOf(manifest), keyFingerprint: 'test' };
-    webhook = undefined;
+    fallbackWebhook = undefined;
     h.engine.setImageFiles(digest, imageFiles);
     await h.controller.rollout(
       'web',
@@ -248,39 +250,75 @@ describe('IntegrityMonitor on the memory engine', () => {
     assert.deepEqual(h.frontDoor.backends, []);
   });
 
-  it('posts each incident to the alert webhook once', async () => {
-    const received: unknown[] = [];
+  it("posts each incident once to the webhook the fleet's spec names, else to herd's fallback, without file contents or env values", async () => {
+    const received: { path: string; text: string }[] = [];
     const receiver = createServer((request, response) => {
-      let body = '';
+      let text = '';
       request.on('data', (chunk) => {
-        body += chunk;
+        text += chunk;
       });
       request.on('end', () => {
-        received.push(JSON.parse(body));
+        received.push({ path: request.url ?? '', text });
         response.end('ok');
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const address = receiver.address() as { port: number };
-    webhook = `http://127.0.0.1:${address.port}/alerts`;
-    const [victim] = await h.engine.list();
-    h.engine.plantChange(victim!.id, { path: '/usr/bin/backdoor', kind: 'added' });
+    const base = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+    fallbackWebhook = `${base}/fallback`;
+    const envValue = 'env-value-that-must-stay-home';
+    await h.controller.rollout(
+      'api',
+      { release: 'r1', digest },
+      {
+        template: {
+          ...template({ size: 1 }),
+          env: { GREETING: envValue },
+          watch: { webhook: `${base}/api-alerts` },
+        },
+      },
+    );
+    await h.runUntil(async () => (await h.controller.status('api')).status === 'complete');
+    const web = (await h.engine.list({ service: 'web' }))[0]!;
+    const api = (await h.engine.list({ service: 'api' }))[0]!;
+    h.engine.plantChange(web.id, { path: '/usr/bin/backdoor', kind: 'added' });
+    const miner = { type: 'file', mode: 0o755, uid: 65532, gid: 65532, size: evil.length, mtime: 0 } as const;
+    h.engine.plantFile(api.id, { ...miner, path: 'tmp/miner', data: evil });
     const watch = monitor();
 
     try {
       await watch.tick();
       await watch.tick();
-      await eventually(() => received.length > 0);
+      await eventually(() => received.length >= 2);
     } finally {
       receiver.close();
     }
 
-    assert.equal(received.length, 1);
-    assert.deepEqual(
-      (received[0] as { incident: { kind: string; instance: string } }).incident.kind,
-      'drift',
-    );
-    assert.equal((received[0] as { incident: { instance: string } }).incident.instance, victim!.id);
+    assert.deepEqual(received.map((one) => one.path).sort(), ['/api-alerts', '/fallback']);
+    const bodyAt = (path: string) =>
+      JSON.parse(received.find((one) => one.path === path)?.text ?? '{}') as AlertBody;
+    assert.equal(bodyAt('/fallback').incident.instance, web.id);
+    const alert = bodyAt('/api-alerts');
+    const [incident] = incidents.list().filter((one) => one.instance === api.id);
+    assert.equal(alert.kind, 'herd.incident');
+    assert.deepEqual(alert.incident, {
+      id: incident?.id,
+      service: 'api',
+      instance: api.id,
+      digest,
+      kind: 'drift',
+      detectedAt: incident?.detectedAt,
+      evidenceDigest: incident?.evidenceDigest,
+      journalId: incident?.journalId,
+      summary: 'fast path: /tmp/miner (executable in writable /tmp)',
+    });
+    const evidenceManifest = await store.getManifest(incident!.evidenceDigest as Digest);
+    const evidence = (await store.getBlob(evidenceManifest.layers[0]!.digest)).toString();
+    assert.ok(evidence.includes(evil.toString('base64')), 'the evidence in the store keeps the content');
+    for (const text of received.map((one) => one.text)) {
+      assert.ok(!text.includes(evil.toString('base64')), 'no file contents');
+      assert.ok(!text.includes('pretend this is a miner'), 'no file contents');
+      assert.ok(!text.includes(envValue), 'no environment values');
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import type { Database } from 'better-sqlite3';
 import type { Engine } from '../engines/engine.js';
 import type { Journal } from '../journal/journal.js';
 import type { LayoutStore } from '../oci/layout-store.js';
+import { webhookOf } from './alert-webhook.js';
 import { IncidentResponse, type ReplacingFleets } from './incident-response.js';
 import { IncidentStore } from './incident-store.js';
 import { IntegrityMonitor, type MonitorLog, type WatchClock } from './integrity-monitor.js';
@@ -19,10 +20,13 @@ export interface IntegrityWatchOptions {
   db: Database;
   journal: Journal;
   actor: string;
-  fleets: ReplacingFleets & { templateOf(service: string): { writable: string[] } | undefined };
+  fleets: ReplacingFleets & {
+    templateOf(service: string): { writable: string[]; watch?: { webhook?: string } } | undefined;
+  };
   /** Read at each new image digest, so a key added to the trust store counts without a restart. */
   publicKeys: () => Promise<KeyObject[]>;
-  webhookFor?: (service: string) => string | undefined;
+  /** Where alerts go for a fleet whose spec names no `watch.webhook` (HERD_WATCH_WEBHOOK). */
+  fallbackWebhook?: string;
   log: MonitorLog;
   clock?: WatchClock;
   fastIntervalMs?: number;
@@ -45,7 +49,7 @@ export function startIntegrityWatch(options: IntegrityWatchOptions): IntegrityWa
     fleets: options.fleets,
     actor: options.actor,
     now: () => (clock ?? Date).now(),
-    ...(options.webhookFor ? { webhookFor: options.webhookFor } : {}),
+    webhookFor: webhookOf(options.fleets, options.fallbackWebhook),
     log: options.log,
   });
   const monitor = new IntegrityMonitor({

@@ -1,3 +1,9 @@
+/**
+ * The control plane from the command line: `herd serve` runs it; `herd up` runs it and the whole
+ * pipeline for one spec in the foreground; `status`, `rollout`, `rollback`, `scale` and `logs`
+ * talk to a running one over its API (see ../control-plane-client.ts).
+ */
+import { readFile } from 'node:fs/promises';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetStatus } from '../../fleet/types.js';
 import { herdHome } from '../../herd-home.js';
@@ -164,12 +170,14 @@ export async function statusCommand(service: string | undefined, options: { json
 export async function rolloutCommand(service: string, reference: string, options: { spec?: string }) {
   const { store } = await openStore();
   const digest = await store.resolve(reference);
-  const spec = options.spec ? (await openSpec(options.spec)).loaded.spec : undefined;
-  const template = spec ? fleetTemplateFor(spec, spec.fleet) : undefined;
+  // The control plane validates the spec itself; it is sent as written.
+  const specText = options.spec
+    ? await readFile((await openSpec(options.spec)).loaded.path, 'utf8')
+    : undefined;
   const client = await controlPlaneClient();
   const started = (await client.post(`/api/v1/fleets/${service}/rollout`, {
     digest,
-    ...(template ? { template } : {}),
+    ...(specText !== undefined ? { spec: specText } : {}),
   })) as { release: string };
   console.log(`rolling out ${service} ${started.release} (${digest}); herd status ${service} follows it`);
   return 0;

@@ -34,6 +34,25 @@ describe('hardenedCreateOptions', () => {
     assert.deepEqual(host?.RestartPolicy, { Name: 'no' });
   });
 
+  it('loosens only the root filesystem for a spec that opts in to a writable root', () => {
+    const hardened = hardenedCreateOptions(spec());
+    const loosened = hardenedCreateOptions(spec({ writableRoot: true }));
+
+    assert.equal(loosened.HostConfig?.ReadonlyRootfs, false);
+    assert.deepEqual(
+      { ...loosened, HostConfig: { ...loosened.HostConfig, ReadonlyRootfs: true } },
+      hardened,
+      'capabilities, no-new-privileges, user, init, tmpfs and limits are the same as with a read-only root',
+    );
+    assert.equal(hardenedCreateOptions(spec({ writableRoot: false })).HostConfig?.ReadonlyRootfs, true);
+  });
+
+  it('still refuses uid 0 on a writable root', () => {
+    assert.throws(() => hardenedCreateOptions(spec({ writableRoot: true, user: { uid: 0, gid: 0 } })), {
+      code: 'CREATE',
+    });
+  });
+
   it('runs as the given uid:gid and refuses uid 0', () => {
     assert.equal(hardenedCreateOptions(spec()).User, '65532:65532');
     assert.throws(() => hardenedCreateOptions(spec({ user: { uid: 0, gid: 1000 } })), { code: 'CREATE' });

@@ -1,7 +1,8 @@
 /**
  * The container create body for an InstanceSpec: pure, so the hardening can be tested without an
  * engine. Nothing in the spec can turn the hardening off (DESIGN.md, "Hardened by default"): the
- * spec only chooses the user, the environment, the writable tmpfs paths, the port and the limits.
+ * spec only chooses the user, the environment, the writable tmpfs paths, the port and the limits,
+ * and may opt in to a writable root (`run.writableRoot`), which loosens that one setting only.
  * API: https://docs.docker.com/engine/api/v1.41/#tag/Container/operation/ContainerCreate
  */
 import type { ContainerCreateOptions } from 'dockerode';
@@ -11,7 +12,8 @@ export const tmpfsOptions = 'rw,noexec,nosuid,nodev,size=64m';
 /**
  * Podman (compat API) mounts a writable, exec-allowed tmpfs at these paths whenever the root is
  * read-only, and the API has no switch for it. Unless the spec declares one writable, herd mounts
- * a small read-only tmpfs there instead, so only declared paths are writable, on every engine.
+ * a small read-only tmpfs there instead, so only declared paths are writable, on every engine. It
+ * does so on a writable root too, so these paths behave alike whichever root a fleet has.
  */
 export const implicitTmpfsPaths = ['/run', '/tmp', '/var/tmp'] as const;
 const readOnlyTmpfsOptions = 'ro,noexec,nosuid,nodev,size=1m';
@@ -37,7 +39,8 @@ export function hardenedCreateOptions(spec: InstanceSpec): ContainerCreateOption
     ...(portKey ? { ExposedPorts: { [portKey]: {} } } : {}),
     StopTimeout: spec.stopGraceSeconds,
     HostConfig: {
-      ReadonlyRootfs: true,
+      // The one setting a spec may loosen, and only by saying `run.writableRoot: true` (CIS Docker 5.12).
+      ReadonlyRootfs: spec.writableRoot !== true,
       CapDrop: ['ALL'],
       CapAdd: [],
       Privileged: false,

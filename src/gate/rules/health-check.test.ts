@@ -11,6 +11,7 @@ const run: Spec['run'] = {
   entrypoint: [],
   cmd: [],
   writable: [],
+  writableRoot: false,
 };
 const health: Spec['health'] = {
   kind: 'http',

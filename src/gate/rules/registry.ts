@@ -17,6 +17,7 @@ import { setuidFiles } from './setuid-files.js';
 import { signedSuites } from './signed-suites.js';
 import { uniqueAccountIds } from './unique-account-ids.js';
 import { worldWritablePaths } from './world-writable-paths.js';
+import { writableRootFilesystem } from './writable-root-filesystem.js';
 
 export const hardeningRules: ReadonlyMap<string, HardeningRule> = new Map(
   [
@@ -33,6 +34,7 @@ export const hardeningRules: ReadonlyMap<string, HardeningRule> = new Map(
     packageBudget,
     signedSuites,
     fileManifestMatchesLayers,
+    writableRootFilesystem,
   ].map((rule) => [rule.id, rule]),
 );
 

@@ -8,11 +8,14 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EngineError } from '../../engines/engine.js';
 import { FleetError } from '../../fleet/errors.js';
 import { FrontDoorError } from '../../fleet/front-door.js';
+import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetTemplate } from '../../fleet/types.js';
 import { HerdError } from '../../herd-error.js';
 import { LogError } from '../../logs/errors.js';
 import { isDigest } from '../../oci/digest.js';
 import type { Digest } from '../../oci/types.js';
+import { SpecError } from '../../spec/errors.js';
+import { parseSpecText } from '../../spec/load.js';
 import { TrustError } from '../../trust/errors.js';
 import { WatchError } from '../../watch/errors.js';
 import type { ControlPlane } from '../control-plane.js';
@@ -54,19 +57,16 @@ export function fleetApiRoutes(options: FleetApiOptions): Hono {
 
   api.post('/fleets/:service/rollout', async (c) =>
     answer(c, log, async () => {
-      const body = (await c.req.json().catch(() => ({}))) as { digest?: string; template?: FleetTemplate };
+      const body = (await c.req.json().catch(() => ({}))) as { digest?: string; spec?: unknown };
       if (typeof body.digest !== 'string' || !isDigest(body.digest)) {
         throw new FleetError('COUNT_INVALID', 'expected a JSON body with "digest": "sha256:<64 hex>"');
       }
       const service = c.req.param('service');
       const digest = body.digest as Digest;
-      if (body.template) await plane.frontDoors.open(service, { port: body.template.fleet.port ?? 0 });
+      const template = body.spec === undefined ? undefined : templateFromSpecText(service, body.spec);
+      if (template) await plane.frontDoors.open(service, { port: template.fleet.port ?? 0 });
       const fleets = await plane.fleets();
-      await fleets.rollout(
-        service,
-        { release: releaseName(digest), digest },
-        body.template ? { template: body.template } : {},
-      );
+      await fleets.rollout(service, { release: releaseName(digest), digest }, template ? { template } : {});
       return { service, release: releaseName(digest), digest };
     }),
   );
@@ -122,6 +122,21 @@ export function fleetApiRoutes(options: FleetApiOptions): Hono {
   return api;
 }
 
+/**
+ * A first rollout brings the service's herd.yaml as text, and the template is made here from the
+ * validated spec: the API never takes a template as given, so a caller cannot smuggle in what the
+ * spec schema would refuse (a writable root without saying so, a webhook with credentials).
+ */
+export function templateFromSpecText(service: string, text: unknown): FleetTemplate {
+  if (typeof text !== 'string')
+    throw new FleetError('TEMPLATE_MISSING', 'expected "spec" to be the text of herd.yaml');
+  const spec = parseSpecText(text, `herd.yaml sent to roll out ${service}`);
+  if (spec.service !== service) {
+    throw new FleetError('TEMPLATE_MISSING', `the herd.yaml sent is for ${spec.service}, not ${service}`);
+  }
+  return fleetTemplateFor(spec, spec.fleet);
+}
+
 async function answer(c: Context, log: ServerLogger, work: () => Promise<unknown>) {
   try {
     return c.json(await work());
@@ -136,6 +151,7 @@ async function answer(c: Context, log: ServerLogger, work: () => Promise<unknown
 
 function statusOf(error: unknown): ContentfulStatusCode {
   if (error instanceof TrustError) return 403;
+  if (error instanceof SpecError) return 400;
   if (error instanceof WatchError) return error.code === 'INSTANCE_NOT_FOUND' ? 404 : 502;
   if (error instanceof LogError) return 400;
   if (error instanceof FrontDoorError) return 409;

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultWatchSection, WatchSection } from './watch-section.js';
+
+function problems(input: unknown): string[] {
+  const result = WatchSection.safeParse(input);
+  return result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+}
+
+describe('the watch section of herd.yaml', () => {
+  it('has no webhook by default, for an empty section or an empty value', () => {
+    assert.deepEqual(WatchSection.parse({}), {});
+    assert.deepEqual(WatchSection.parse({ webhook: null }), defaultWatchSection);
+  });
+
+  it('takes an http or https webhook URL as written', () => {
+    for (const webhook of ['https://alerts.example/herd', 'http://127.0.0.1:9000/hooks?team=core']) {
+      assert.deepEqual(WatchSection.parse({ webhook }), { webhook });
+    }
+  });
+
+  it('rejects a webhook that is not an http or https URL, saying what it got', () => {
+    for (const webhook of ['alerts.example/herd', 'file:///tmp/alerts', 'javascript:alert(1)', '', 42]) {
+      const found = problems({ webhook });
+
+      assert.equal(found.length, 1, String(webhook));
+      assert.match(
+        found[0] ?? '',
+        /^webhook: expected an http:\/\/ or https:\/\/ URL such as https:\/\/alerts\.example\/herd, got /,
+      );
+    }
+  });
+
+  it('rejects a webhook with a user or password, without echoing the password', () => {
+    const found = problems({ webhook: 'https://bot:hunter2@alerts.example/herd' });
+
+    assert.equal(found.length, 1);
+    assert.match(found[0] ?? '', /^webhook: expected a URL without a user or password/);
+    assert.match(found[0] ?? '', /HERD_WATCH_WEBHOOK/);
+    assert.ok(!(found[0] ?? '').includes('hunter2'));
+  });
+
+  it('rejects a URL longer than 2048 characters', () => {
+    const found = problems({ webhook: `https://alerts.example/${'a'.repeat(2048)}` });
+
+    assert.deepEqual(found, ['webhook: expected a URL of at most 2048 characters, got 2071']);
+  });
+
+  it('names an unknown field and suggests the nearest known one', () => {
+    assert.deepEqual(problems({ webhok: 'https://alerts.example/' }), [
+      'webhok: unknown field "webhok" (did you mean "webhook"?)',
+    ]);
+  });
+});
