@@ -110,7 +110,9 @@ export async function loadImageView(
       ? undefined
       : lockFactsOf(options.lockFile, { digest: image, ...(label ? { label } : {}) });
   const layers: TarReadEntry[][] = [];
-  for (const layer of manifest.layers) layers.push(readTar(await layerTar(store, layer), tarLimits));
+  // Decompressed side by side (zlib runs on the thread pool), then read and applied in order.
+  const tars = await Promise.all(manifest.layers.map((layer) => layerTar(store, layer)));
+  for (const tar of tars) layers.push(readTar(tar, tarLimits));
   const rootfs = flattenLayers(layers, { names: manifest.layers.map((l) => `layer ${l.digest}`) });
   return imageViewOf({
     digest: image,
