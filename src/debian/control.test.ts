@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { field, formatControlParagraph, parseControlParagraphs, parsePackagesIndex } from './control.js';
 
 const sha = 'a'.repeat(64);
-const origin = { suite: 'bookworm', repository: 'http://deb.debian.org/debian/' };
+const origin = { suite: 'bookworm', repository: 'http://mirror.example/debian/' };
 
 describe('parseControlParagraphs', () => {
   it('keeps fields in file order and multi-line values raw, " ." lines included', () => {
@@ -65,14 +65,14 @@ describe('parseControlParagraphs', () => {
   });
 
   it('skips comment lines only when comments are enabled, as for .sources files', () => {
-    const text = '# my mirror\nTypes: deb\n# URIs: http://old/\nURIs: http://deb.debian.org/debian\n';
+    const text = '# my mirror\nTypes: deb\n# URIs: http://old/\nURIs: http://mirror.example/debian\n';
 
     const paragraphs = parseControlParagraphs(text, { comments: true });
 
     assert.deepEqual(paragraphs, [
       [
         ['Types', 'deb'],
-        ['URIs', 'http://deb.debian.org/debian'],
+        ['URIs', 'http://mirror.example/debian'],
       ],
     ]);
     assert.throws(() => parseControlParagraphs(text), { code: 'CONTROL_MALFORMED' });
@@ -153,7 +153,7 @@ describe('parsePackagesIndex', () => {
         size: 2025,
         sha256: sha,
         suite: 'bookworm',
-        repository: 'http://deb.debian.org/debian/',
+        repository: 'http://mirror.example/debian/',
         fields: undefined,
       },
     );
@@ -179,7 +179,7 @@ describe('parsePackagesIndex', () => {
 
     assert.throws(() => parsePackagesIndex(text, origin), {
       code: 'INDEX_MALFORMED',
-      message: /http:\/\/deb\.debian\.org\/debian\/ bookworm:8: stanza "broken" lacks the SHA256 field/,
+      message: /http:\/\/mirror\.example\/debian\/ bookworm:8: stanza "broken" lacks the SHA256 field/,
     });
   });
 

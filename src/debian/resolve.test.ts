@@ -24,7 +24,7 @@ function pkg(name: string, version: string, fields: Partial<PackageRecord> = {})
     filename: `pool/main/${name}_${version}.deb`,
     size: 1,
     sha256: '0'.repeat(64),
-    repository: 'http://deb.debian.org/debian/',
+    repository: 'http://mirror.example/debian/',
     fields: [],
     ...fields,
     suite,

@@ -5,14 +5,14 @@ import { parseChallenges, repositoryScope } from './challenge.js';
 describe('parseChallenges', () => {
   it('reads a bearer challenge with realm, service and a scope that contains commas', () => {
     const header =
-      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/debian:pull,push"';
+      'Bearer realm="https://auth.registry.example/token",service="registry.example",scope="repository:library/debian:pull,push"';
 
     assert.deepEqual(parseChallenges(header), [
       {
         scheme: 'bearer',
         params: {
-          realm: 'https://auth.docker.io/token',
-          service: 'registry.docker.io',
+          realm: 'https://auth.registry.example/token',
+          service: 'registry.example',
           scope: 'repository:library/debian:pull,push',
         },
       },

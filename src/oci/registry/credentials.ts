@@ -10,7 +10,7 @@ export interface BasicCredential {
 }
 
 export interface Credentials {
-  /** The credential for `registry` (`host[:port]`, `docker.io` for Docker Hub), if any. */
+  /** The credential for `registry` (`host[:port]`, as the reference names it), if any. */
   lookup(registry: string): Promise<BasicCredential | undefined>;
 }
 

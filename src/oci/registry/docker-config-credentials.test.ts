@@ -18,7 +18,7 @@ describe('DockerConfigCredentials', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('finds base64 user:password by host, by URL and for Docker Hub aliases', async () => {
+  it('finds base64 user:password by host, and by URL with a path', async () => {
     const path = join(dir, 'config.json');
     const auth = (s: string) => Buffer.from(s).toString('base64');
     await writeFile(
@@ -27,7 +27,7 @@ describe('DockerConfigCredentials', () => {
         auths: {
           '127.0.0.1:5000': { auth: auth('alice:pa:ss') },
           'https://registry.example': { auth: auth('bob:secret') },
-          'https://index.docker.io/v1/': { username: 'carol', password: 'hub' },
+          'https://other.example/v1/': { username: 'carol', password: 'plain' },
         },
       }),
     );
@@ -35,7 +35,7 @@ describe('DockerConfigCredentials', () => {
 
     assert.deepEqual(await credentials.lookup('127.0.0.1:5000'), { username: 'alice', password: 'pa:ss' });
     assert.deepEqual(await credentials.lookup('registry.example'), { username: 'bob', password: 'secret' });
-    assert.deepEqual(await credentials.lookup('docker.io'), { username: 'carol', password: 'hub' });
+    assert.deepEqual(await credentials.lookup('other.example'), { username: 'carol', password: 'plain' });
     assert.equal(await credentials.lookup('127.0.0.1:5001'), undefined);
   });
 

@@ -25,9 +25,6 @@ const DockerConfig = z.object({
     .optional(),
 });
 
-/** Names docker uses for Docker Hub in `auths`. */
-const dockerHubAliases = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
-
 export class DockerConfigCredentials implements Credentials {
   readonly path: string;
 
@@ -55,9 +52,8 @@ export class DockerConfigCredentials implements Credentials {
         `docker config ${this.path} is not valid: expected JSON with "auths": {"<host>": {"auth": "<base64 user:password>"}}`,
       );
     }
-    const wanted = registryKey(registry);
     for (const [key, entry] of Object.entries(config.auths ?? {})) {
-      if (registryKey(hostOf(key)) !== wanted) continue;
+      if (hostOf(key) !== registry) continue;
       if (entry.auth) return decodeAuth(entry.auth, this.path);
       if (entry.username && entry.password) return { username: entry.username, password: entry.password };
     }
@@ -65,13 +61,9 @@ export class DockerConfigCredentials implements Credentials {
   }
 }
 
-/** `https://index.docker.io/v1/` → `index.docker.io`; `host:5000` stays as is. */
+/** `https://registry.example/v1/` → `registry.example`; `host:5000` stays as is. */
 function hostOf(key: string): string {
   return key.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
-}
-
-function registryKey(host: string): string {
-  return dockerHubAliases.has(host) ? 'docker.io' : host;
 }
 
 function decodeAuth(auth: string, path: string): BasicCredential {

@@ -37,15 +37,13 @@ describe('parseImageReference', () => {
     assert.equal(reference.baseUrl, 'http://localhost');
   });
 
-  it('puts names without a registry part on Docker Hub, with library/ for official images', () => {
-    assert.deepEqual(parseImageReference('debian:bookworm'), {
-      registry: 'docker.io',
-      baseUrl: 'https://registry-1.docker.io',
-      repository: 'library/debian',
-      tag: 'bookworm',
-    });
-    assert.equal(parseImageReference('team/app').repository, 'team/app');
-    assert.equal(parseImageReference('team/app').registry, 'docker.io');
+  it('refuses a reference that names no registry, rather than pick one', () => {
+    for (const text of ['debian:bookworm', 'team/app', `app@${digest}`]) {
+      assert.throws(() => parseImageReference(text), {
+        code: 'REFERENCE_INVALID',
+        message: /names no registry/,
+      });
+    }
   });
 
   it('uses https for remote registries unless insecure is set', () => {

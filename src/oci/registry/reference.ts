@@ -8,11 +8,11 @@ import type { Digest } from '../types.js';
 import { RegistryError } from './errors.js';
 
 export interface ImageReference {
-  /** The registry as written, `host[:port]`; `docker.io` when the reference names none. */
+  /** The registry as written, `host[:port]`; every reference names one. */
   registry: string;
-  /** Where the registry's API lives, e.g. `http://127.0.0.1:5000` or `https://registry-1.docker.io`. */
+  /** Where the registry's API lives, e.g. `http://127.0.0.1:5000` or `https://registry.example`. */
   baseUrl: string;
-  /** The repository path, e.g. `team/hello`; `library/` is added for Docker Hub's official images. */
+  /** The repository path, e.g. `team/hello`. */
   repository: string;
   /** Absent only when the reference names a digest and no tag. */
   tag?: string;
@@ -23,12 +23,12 @@ const pathComponent = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const tagPattern = /^[\w][\w.-]{0,127}$/;
 const hostPattern =
   /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
-const dockerHub = 'docker.io';
 const maxNameLength = 255;
 
 /**
  * Parses a reference by docker's rules: the first component is a registry only if it has a `.` or
- * a `:` or is `localhost`; otherwise the image is on Docker Hub. Loopback registries speak plain
+ * a `:` or is `localhost`. Unlike docker, herd has no default registry: a reference without one is
+ * refused rather than sent to a host the user never named. Loopback registries speak plain
  * http (as docker and podman assume for local test registries); every other registry is https
  * unless `insecure` is set.
  */
@@ -57,11 +57,11 @@ export function parseImageReference(text: string, options: { insecure?: boolean 
   const slash = rest.indexOf('/');
   const first = slash >= 0 ? rest.slice(0, slash) : '';
   const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  let registry = hasRegistry ? first : dockerHub;
-  let repository = hasRegistry ? rest.slice(slash + 1) : rest;
+  if (!hasRegistry)
+    fail('names no registry: expected <host>[:port]/<repository>, e.g. 127.0.0.1:5000/team/app');
+  const registry = first;
+  const repository = rest.slice(slash + 1);
   if (!hostPattern.test(registry)) fail(`has registry ${JSON.stringify(registry)}, expected host[:port]`);
-  if (registry === 'index.docker.io') registry = dockerHub;
-  if (registry === dockerHub && !repository.includes('/')) repository = `library/${repository}`;
   if (repository === '') fail('names no repository');
   for (const component of repository.split('/')) {
     if (!pathComponent.test(component)) {
@@ -74,10 +74,9 @@ export function parseImageReference(text: string, options: { insecure?: boolean 
   if (!tag && !digest) tag = 'latest';
 
   const scheme = options.insecure || isLoopback(registry) ? 'http' : 'https';
-  const endpoint = registry === dockerHub ? 'registry-1.docker.io' : registry;
   return {
     registry,
-    baseUrl: `${scheme}://${endpoint}`,
+    baseUrl: `${scheme}://${registry}`,
     repository,
     ...(tag ? { tag } : {}),
     ...(digest ? { digest } : {}),
