@@ -22,6 +22,7 @@ import {
   eventually,
   podmanOf,
   probeRepo,
+  probeSpecText,
   type RunningHerd,
   startHerd,
   stopHerdPodman,
@@ -30,33 +31,10 @@ import {
 const size = 3;
 
 function specText(repo: FixtureRepo, options: { healthy: boolean; greeting: string }): string {
-  return `apiVersion: herd/v1
-service: probe
-image:
-  release: bookworm
-  packages: [probe-server]
-  repositories:
-    - uri: file://${repo.dir}/
-      suites: [test]
-      keyring: ${repo.keyringPath}
-run:
-  entrypoint: [/usr/bin/probe-server]
-env:
-  GREETING: "${options.greeting}"
-  HEALTHY: "${options.healthy ? '1' : '0'}"
-ports: [8080]
-health:
-  http: { path: /healthz, port: 8080 }
-  interval: 500ms
-  timeout: 1s
-  retries: 2
-fleet:
-  size: ${size}
-  strategy: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 1, progressDeadlineSeconds: 30 }
-  health: { failureThreshold: 2 }
-  stopGraceSeconds: 2
-  drainSeconds: 1
-`;
+  return probeSpecText(repo, {
+    size,
+    env: { GREETING: options.greeting, HEALTHY: options.healthy ? '1' : '0' },
+  });
 }
 
 interface Status {

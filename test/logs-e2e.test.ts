@@ -24,6 +24,7 @@ import {
   eventually,
   podmanOf,
   probeRepo,
+  probeSpecText,
   type RunningHerd,
   startHerd,
   stopHerd,
@@ -33,32 +34,7 @@ import {
 const secret = `not-for-logs-${randomBytes(6).toString('hex')}`;
 
 function specText(repo: FixtureRepo): string {
-  return `apiVersion: herd/v1
-service: probe
-image:
-  release: bookworm
-  packages: [probe-server]
-  repositories:
-    - uri: file://${repo.dir}/
-      suites: [test]
-      keyring: ${repo.keyringPath}
-run:
-  entrypoint: [/usr/bin/probe-server]
-env:
-  GREETING: "${secret}"
-ports: [8080]
-health:
-  http: { path: /healthz, port: 8080 }
-  interval: 500ms
-  timeout: 1s
-  retries: 2
-fleet:
-  size: 2
-  strategy: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 1, progressDeadlineSeconds: 30 }
-  health: { failureThreshold: 2 }
-  stopGraceSeconds: 2
-  drainSeconds: 1
-`;
+  return probeSpecText(repo, { size: 2, env: { GREETING: secret } });
 }
 
 /** A syslog receiver over TCP that splits the octet-counted stream (RFC 6587) into messages. */

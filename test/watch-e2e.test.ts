@@ -31,6 +31,7 @@ import {
   eventually,
   podmanOf,
   probeRepo,
+  probeSpecText,
   type RunningHerd,
   startHerd,
   stopHerd,
@@ -39,33 +40,12 @@ import {
 const size = 2;
 
 function specText(repo: FixtureRepo, options: { service?: string; run?: string } = {}): string {
-  return `apiVersion: herd/v1
-service: ${options.service ?? 'probe'}
-image:
-  release: bookworm
-  packages: [probe-server]
-  repositories:
-    - uri: file://${repo.dir}/
-      suites: [test]
-      keyring: ${repo.keyringPath}
-run:
-  entrypoint: [/usr/bin/probe-server]
-  writable: [/tmp]${options.run ?? ''}
-env:
-  GREETING: "watched"
-ports: [8080]
-health:
-  http: { path: /healthz, port: 8080 }
-  interval: 500ms
-  timeout: 1s
-  retries: 2
-fleet:
-  size: ${size}
-  strategy: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 1, progressDeadlineSeconds: 30 }
-  health: { failureThreshold: 2 }
-  stopGraceSeconds: 2
-  drainSeconds: 1
-`;
+  return probeSpecText(repo, {
+    ...(options.service ? { service: options.service } : {}),
+    size,
+    env: { GREETING: 'watched' },
+    run: `\n  writable: [/tmp]${options.run ?? ''}`,
+  });
 }
 
 interface LoadLoop {
@@ -97,6 +77,33 @@ function startLoad(frontDoor: string): LoadLoop {
       return { requests, failures };
     },
   };
+}
+
+/**
+ * After a change was planted in `victim` (just now): waits for its drift incident, then for the
+ * fleet to be back at `size` without it, noting the most instances seen on the way.
+ */
+async function driftAndReplacement(
+  victim: string,
+  fleet: { running: () => string[]; incidents: () => Promise<Incident[]> },
+): Promise<{ incident: Incident; latency: number; peak: number }> {
+  const planted = Date.now();
+  const incident = await eventually('the drift incident', 10_000, async () =>
+    (await fleet.incidents()).find((one) => one.instance === victim && one.kind === 'drift'),
+  );
+  let peak = 0;
+  await eventually(
+    'the replacement',
+    30_000,
+    () => {
+      const now = fleet.running();
+      peak = Math.max(peak, now.length);
+      return !now.includes(victim) && now.length === size ? now : undefined;
+    },
+    undefined,
+    50,
+  );
+  return { incident, latency: Date.parse(incident.detectedAt) - planted, peak };
 }
 
 describe('the integrity monitor on podman through herd up', () => {
@@ -156,23 +163,7 @@ describe('the integrity monitor on podman through herd up', () => {
     await chmod(dropped, 0o755);
 
     podman(['cp', dropped, `${victim}:/tmp/miner`]);
-    const copied = Date.now();
-    const incident = await eventually('the drift incident', 10_000, async () =>
-      (await incidents()).find((one) => one.instance === victim && one.kind === 'drift'),
-    );
-    const latency = Date.parse(incident.detectedAt) - copied;
-    let peak = 0;
-    await eventually(
-      'the replacement',
-      30_000,
-      () => {
-        const now = running();
-        peak = Math.max(peak, now.length);
-        return !now.includes(victim!) && now.length === size ? now : undefined;
-      },
-      undefined,
-      50,
-    );
+    const { incident, latency, peak } = await driftAndReplacement(victim!, { running, incidents });
 
     console.log(`# drift detection latency: ${latency} ms after podman cp returned`);
     assert.ok(latency < 2000, `detected ${latency} ms after the copy`);
@@ -309,23 +300,7 @@ describe('a writable-root fleet on podman through herd up', () => {
     await writeFile(forged, content);
 
     podman(['cp', forged, `${victim}:/usr/lib/os-release`]);
-    const copied = Date.now();
-    const incident = await eventually('the drift incident', 10_000, async () =>
-      (await incidents()).find((one) => one.instance === victim && one.kind === 'drift'),
-    );
-    const latency = Date.parse(incident.detectedAt) - copied;
-    let peak = 0;
-    await eventually(
-      'the replacement',
-      30_000,
-      () => {
-        const now = running();
-        peak = Math.max(peak, now.length);
-        return !now.includes(victim!) && now.length === size ? now : undefined;
-      },
-      undefined,
-      50,
-    );
+    const { incident, latency, peak } = await driftAndReplacement(victim!, { running, incidents });
     const { requests, failures } = await load!.stop();
 
     console.log(`# writable root: drift detection latency ${latency} ms after podman cp returned`);

@@ -142,3 +142,41 @@ export async function probeRepo(): Promise<FixtureRepo> {
     ],
   });
 }
+
+/**
+ * A herd.yaml for the probe server from `probeRepo()`, tuned for tests: health every 500 ms, one
+ * second to be available, surge one at a time, short grace and drain.
+ */
+export function probeSpecText(
+  repo: FixtureRepo,
+  options: { service?: string; size: number; env: Record<string, string>; run?: string },
+): string {
+  const env = Object.entries(options.env)
+    .map(([name, value]) => `  ${name}: ${JSON.stringify(value)}\n`)
+    .join('');
+  return `apiVersion: herd/v1
+service: ${options.service ?? 'probe'}
+image:
+  release: bookworm
+  packages: [probe-server]
+  repositories:
+    - uri: file://${repo.dir}/
+      suites: [test]
+      keyring: ${repo.keyringPath}
+run:
+  entrypoint: [/usr/bin/probe-server]${options.run ?? ''}
+env:
+${env}ports: [8080]
+health:
+  http: { path: /healthz, port: 8080 }
+  interval: 500ms
+  timeout: 1s
+  retries: 2
+fleet:
+  size: ${options.size}
+  strategy: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 1, progressDeadlineSeconds: 30 }
+  health: { failureThreshold: 2 }
+  stopGraceSeconds: 2
+  drainSeconds: 1
+`;
+}
