@@ -3,36 +3,15 @@ import { MemoryEngine } from '../engines/memory/memory-engine.js';
 import { defaultFleetSection, type FleetSection } from '../spec/fleet-section.js';
 import { openStateDb } from '../state/open-state-db.js';
 import { FleetController, type FleetControllerOptions } from './controller.js';
-import type { FleetClock, FleetEvent, FleetTemplate, FrontDoorHook, InstanceAddress } from './types.js';
+import type { FleetEvent, FleetTemplate, FrontDoorHook, InstanceAddress } from './types.js';
 
 export const digestA = `sha256:${'a'.repeat(64)}` as const;
 export const digestB = `sha256:${'b'.repeat(64)}` as const;
 export const digestC = `sha256:${'c'.repeat(64)}` as const;
 
-export class FakeClock implements FleetClock {
-  private timers: { at: number; run: () => void }[] = [];
+import { FakeClock } from '../../test/support/fake-clock.js';
 
-  constructor(public ms = Date.UTC(2025, 0, 1)) {}
-
-  now(): number {
-    return this.ms;
-  }
-
-  setTimer(ms: number, run: () => void): () => void {
-    const timer = { at: this.ms + ms, run };
-    this.timers.push(timer);
-    return () => {
-      this.timers = this.timers.filter((one) => one !== timer);
-    };
-  }
-
-  advance(ms: number): void {
-    this.ms += ms;
-    const due = this.timers.filter((timer) => timer.at <= this.ms);
-    this.timers = this.timers.filter((timer) => timer.at > this.ms);
-    for (const timer of due) timer.run();
-  }
-}
+export { FakeClock };
 
 /** Records what the controller tells the front door; `minServing` is the fewest backends ever set. */
 export class FakeFrontDoor implements FrontDoorHook {

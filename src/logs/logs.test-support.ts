@@ -3,34 +3,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsSegmentWriter, type SegmentWriter } from './segment-writer.js';
-import type { LogClock, LogEntry, LogsLogger } from './types.js';
+import type { LogEntry, LogsLogger } from './types.js';
 
 export const t0 = Date.UTC(2025, 0, 1);
 
-export class ManualClock implements LogClock {
-  private timers: { at: number; run: () => void }[] = [];
-
-  constructor(public ms = t0) {}
-
-  now(): number {
-    return this.ms;
-  }
-
-  setTimer(ms: number, run: () => void): () => void {
-    const timer = { at: this.ms + ms, run };
-    this.timers.push(timer);
-    return () => {
-      this.timers = this.timers.filter((one) => one !== timer);
-    };
-  }
-
-  advance(ms: number): void {
-    this.ms += ms;
-    const due = this.timers.filter((timer) => timer.at <= this.ms);
-    this.timers = this.timers.filter((timer) => timer.at > this.ms);
-    for (const timer of due) timer.run();
-  }
-}
+export { FakeClock as ManualClock } from '../../test/support/fake-clock.js';
 
 export function tempLogsDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'herd-logs-'));
