@@ -4,28 +4,18 @@
  * is computed from the same tree the layers are cut from.
  */
 import { createHash } from 'node:crypto';
+import {
+  type FileManifest,
+  type FileManifestEntry,
+  fileManifestMediaType,
+} from '../oci/file-manifest-format.js';
 import type { ImageTree } from './image-tree.js';
 
-export const fileManifestMediaType = 'application/vnd.herd.file-manifest.v1+json';
-
-export interface FileManifestEntry {
-  /** Absolute path in the image. */
-  path: string;
-  type: 'file' | 'dir' | 'symlink';
-  /** Permission bits including setuid, setgid and sticky, as a number. */
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  sha256?: string;
-  target?: string;
-}
-
-export interface FileManifest {
-  schemaVersion: 1;
-  mediaType: typeof fileManifestMediaType;
-  entries: FileManifestEntry[];
-}
+export {
+  type FileManifest,
+  type FileManifestEntry,
+  fileManifestMediaType,
+} from '../oci/file-manifest-format.js';
 
 export function fileManifestOf(tree: ImageTree): FileManifest {
   const entries = tree.sorted().map((node): FileManifestEntry => {

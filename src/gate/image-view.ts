@@ -12,6 +12,7 @@ import { gunzip } from 'node:zlib';
 import { z } from 'zod';
 import { isDigest } from '../oci/digest.js';
 import { OciError } from '../oci/errors.js';
+import { type FileManifestEntry, fileManifestMediaType } from '../oci/file-manifest-format.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { readTar, type TarReadEntry } from '../oci/tar.js';
 import { type Digest, type ImageConfig, type ImageManifest, MediaType } from '../oci/types.js';
@@ -20,27 +21,13 @@ import { GateError } from './errors.js';
 import { flattenLayers, type Rootfs, type RootfsNode } from './flatten-layers.js';
 import { type LockFacts, lockDigestLabel, lockFactsOf } from './lock-facts.js';
 
-/**
- * The artifact type src/build attaches the file manifest under (build/file-manifest.ts
- * `fileManifestMediaType`); gate/ may not import build/, so it is repeated here.
- */
-export const fileManifestArtifactType = 'application/vnd.herd.file-manifest.v1+json';
+/** The artifact type the file manifest is attached under. */
+export const fileManifestArtifactType = fileManifestMediaType;
+export type { FileManifestEntry };
 
 /** The image config as the gate reads it: the OCI fields plus Docker's Healthcheck extension. */
 export interface ViewConfig extends ImageConfig {
   config: ImageConfig['config'] & { Healthcheck?: { Test?: string[] } };
-}
-
-/** One file manifest entry (build/file-manifest.ts `FileManifestEntry`, repeated for the same reason). */
-export interface FileManifestEntry {
-  path: string;
-  type: 'file' | 'dir' | 'symlink';
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  sha256?: string;
-  target?: string;
 }
 
 export type AttachedFileManifest =

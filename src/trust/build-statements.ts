@@ -4,6 +4,7 @@
  * with their registered predicate types; the provenance already is a statement.
  * Predicate types: https://github.com/in-toto/attestation/tree/main/spec/predicates
  */
+import { fileManifestMediaType } from '../oci/file-manifest-format.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
 import { TrustError } from './errors.js';
@@ -17,7 +18,7 @@ const attachedTypes = {
   spdx: 'application/spdx+json',
   cyclonedx: 'application/vnd.cyclonedx+json',
   provenance: 'application/vnd.in-toto+json',
-  fileManifest: 'application/vnd.herd.file-manifest.v1+json',
+  fileManifest: fileManifestMediaType,
 } as const;
 
 export const spdxPredicateType = 'https://spdx.dev/Document';
