@@ -203,11 +203,6 @@ export class FleetController {
     this.loop.request();
   }
 
-  /** An instance's recent output, for `herd logs`; reading is all there is, no exec. */
-  logs(id: string, options: { tail?: number } = {}): Promise<string> {
-    return this.options.engine.logs(id, options);
-  }
-
   /** The template a fleet's instances are made from; undefined when there is no such fleet. */
   templateOf(service: string): FleetTemplate | undefined {
     return this.store.get(service)?.template;

@@ -11,6 +11,8 @@ export type FleetErrorCode =
   /** A size outside 0 to 10000, or not a whole number. */
   | 'SIZE_INVALID'
   /** A count that is neither a whole number nor a percentage such as "25%". */
-  | 'COUNT_INVALID';
+  | 'COUNT_INVALID'
+  /** A fleet API request that is not what the API expects (e.g. no digest). */
+  | 'REQUEST_INVALID';
 
 export class FleetError extends HerdError<FleetErrorCode> {}

@@ -9,7 +9,6 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Database } from 'better-sqlite3';
 import { Catalog } from '../catalog/catalog.js';
 import { DockerEngine } from '../engines/docker/docker-engine.js';
 import { type EngineService, ensureEngine } from '../engines/docker/podman-service.js';
@@ -98,7 +97,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       engine,
       db,
       prober: new HttpTcpProber(),
-      admit: (service, digest) => admit({ store, catalog, db, home, journal, actor }, service, digest),
+      admit: (service, digest) => admit({ store, catalog, home, journal, actor }, service, digest),
       imageRefFor: (service, digest) => `${registry}/${service}@${digest}`,
       frontDoor: frontDoors,
       environmentFor: (_service, names) => pick(options.environment ?? process.env, names),
@@ -194,7 +193,6 @@ async function admit(
   parts: {
     store: LayoutStore;
     catalog: Catalog;
-    db: Database;
     home: HerdHome;
     journal: Journal;
     actor: string;

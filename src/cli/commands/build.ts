@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { buildImage } from '../../build/build-image.js';
-import { readLock, writeLock } from '../../build/lock-file.js';
+import { formatLock, readLock, writeLock } from '../../build/lock-file.js';
 import { resolveLock } from '../../build/resolve-lock.js';
 import { catalogBaseSource } from '../catalog-base-source.js';
 import { formatBytes } from '../format.js';
@@ -104,7 +103,8 @@ export async function buildAndGate(specPath: string, options: { gate: boolean })
     ? undefined
     : await gateAndStore(store, image.digest, {
         spec: context.loaded,
-        lockFile: await readFile(context.lockPath),
+        // The lock's own bytes, as herd.lock holds them: the gate checks them against the image label.
+        lockFile: Buffer.from(formatLock(lock)),
       });
   return { image, verdict, store, context };
 }

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetStatus } from '../../fleet/types.js';
 import { herdHome } from '../../herd-home.js';
+import type { LayoutStore } from '../../oci/layout-store.js';
 import type { Digest } from '../../oci/types.js';
 import { type ControlPlane, startControlPlane } from '../../server/control-plane.js';
 import { releaseName } from '../../server/routes/fleet-api.js';
@@ -61,7 +62,7 @@ export async function upCommand(dir: string, options: { port?: string }): Promis
     identity: `localhost/${spec.service}`,
     verdict,
   });
-  await releaseCandidate(spec.service, image.digest);
+  await releaseCandidate(store, spec.service, image.digest);
   say(`signed and released ${spec.service} ${releaseName(image.digest)} at candidate`);
 
   const plane = await startControlPlane({
@@ -95,8 +96,7 @@ export async function upCommand(dir: string, options: { port?: string }): Promis
   return 0;
 }
 
-async function releaseCandidate(service: string, digest: Digest): Promise<void> {
-  const { store } = await openStore();
+async function releaseCandidate(store: LayoutStore, service: string, digest: Digest): Promise<void> {
   const state = openState();
   try {
     await state.catalog.release(service, digest, {

@@ -59,7 +59,7 @@ export function fleetApiRoutes(options: FleetApiOptions): Hono {
     answer(c, log, async () => {
       const body = (await c.req.json().catch(() => ({}))) as { digest?: string; spec?: unknown };
       if (typeof body.digest !== 'string' || !isDigest(body.digest)) {
-        throw new FleetError('COUNT_INVALID', 'expected a JSON body with "digest": "sha256:<64 hex>"');
+        throw new FleetError('REQUEST_INVALID', 'expected a JSON body with "digest": "sha256:<64 hex>"');
       }
       const service = c.req.param('service');
       const digest = body.digest as Digest;
@@ -129,10 +129,10 @@ export function fleetApiRoutes(options: FleetApiOptions): Hono {
  */
 export function templateFromSpecText(service: string, text: unknown): FleetTemplate {
   if (typeof text !== 'string')
-    throw new FleetError('TEMPLATE_MISSING', 'expected "spec" to be the text of herd.yaml');
+    throw new FleetError('REQUEST_INVALID', 'expected "spec" to be the text of herd.yaml');
   const spec = parseSpecText(text, `herd.yaml sent to roll out ${service}`);
   if (spec.service !== service) {
-    throw new FleetError('TEMPLATE_MISSING', `the herd.yaml sent is for ${spec.service}, not ${service}`);
+    throw new FleetError('REQUEST_INVALID', `the herd.yaml sent is for ${spec.service}, not ${service}`);
   }
   return fleetTemplateFor(spec, spec.fleet);
 }
