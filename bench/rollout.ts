@@ -16,6 +16,8 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { shortDigest } from '../src/oci/digest.js';
+import type { Digest } from '../src/oci/types.js';
 import { type LoadResult, runLoad } from './load.js';
 
 const execFileAsync = promisify(execFile);
@@ -98,7 +100,7 @@ try {
   const password = (await readFile(join(home, 'keys', 'cosign.password'), 'utf8')).trim();
   await herd(['sign', built.digest], { HERD_KEY_PASSWORD: password });
   await herd(['release', 'hello', built.digest, '--stage', 'candidate']);
-  const target = built.digest.slice(7, 19);
+  const target = shortDigest(built.digest as Digest);
 
   console.log(`quiet period: ${quietSeconds} s at ${rate} req/s on ${door}/`);
   const quiet = await runLoad({ url: `${door}/`, rate, durationMs: quietSeconds * 1000 });

@@ -15,6 +15,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { shortDigest } from '../src/oci/digest.js';
+import type { Digest } from '../src/oci/types.js';
 import type { FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, writeSpecDir } from './support/build-harness.js';
 import { runHerd, runHerdAsync } from './support/cli.js';
@@ -201,14 +203,14 @@ describe('fleets on podman through herd up', () => {
     await up.waitFor(/fleet API at/, 30_000);
     const done = await eventually('the rollout to complete', 90_000, () => {
       const now = status();
-      return now.status === 'complete' && now.release === next.slice(7, 19) ? now : undefined;
+      return now.status === 'complete' && now.release === shortDigest(next as Digest) ? now : undefined;
     });
     const podman = await podmanOf(home);
     const running = podman(['ps', '-q', '--filter', 'label=dev.herd.service=probe']).trim().split('\n');
 
     assert.equal(done.instances.length, size);
     assert.equal(running.length, size);
-    assert.ok(done.instances.every((i) => i.release === next.slice(7, 19)));
+    assert.ok(done.instances.every((i) => i.release === shortDigest(next as Digest)));
     await eventually('the new greeting at the front door', 10_000, async () => {
       const door = (JSON.parse(herd(['status', 'probe', '--json']).out) as { frontDoor: string }).frontDoor;
       const text = await (await fetch(`${door}/`)).text();

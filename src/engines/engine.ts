@@ -14,6 +14,20 @@ export const instanceLabels = {
   digest: 'dev.herd.digest',
 } as const;
 
+/**
+ * The labels an instance is created with: the spec's extra labels, then herd's own last, so an extra
+ * label cannot pose as another service, release or digest.
+ */
+export function labelsFor(spec: InstanceSpec): Record<string, string> {
+  return {
+    ...spec.labels,
+    [instanceLabels.managedBy]: 'herd',
+    [instanceLabels.service]: spec.service,
+    [instanceLabels.release]: spec.release,
+    [instanceLabels.digest]: spec.digest,
+  };
+}
+
 /** What an instance is made from; the engine applies the hardening, the caller cannot turn it off. */
 export interface InstanceSpec {
   service: string;

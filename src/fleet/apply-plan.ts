@@ -69,7 +69,9 @@ export async function applyPlan(
   try {
     await engine.ensureImage(spec);
   } catch (error) {
-    result.createFailures.push((error as Error).message);
+    const message = (error as Error).message;
+    result.createFailures.push(message);
+    await context.record({ kind: 'create-failed', service, release: spec.release, message });
     return result;
   }
   const outcomes = await Promise.allSettled(Array.from({ length: count }, () => engine.create(spec)));

@@ -118,22 +118,26 @@ export class FleetController {
   ): Promise<void> {
     await this.options.engine.info();
     await this.options.admit(service, target.digest);
-    const existing = this.store.get(service);
-    const template = options.template ?? existing?.template;
-    if (!template) {
-      throw new FleetError(
-        'TEMPLATE_MISSING',
-        `no fleet for ${service} yet: expected its template with the first rollout`,
-      );
-    }
+    if (!options.template && !this.store.get(service)) throw templateMissing(service);
     const imageRef = this.options.imageRefFor(service, target.digest);
     await this.options.engine.ensureImage({ imageRef, digest: target.digest });
-    const size = options.template ? template.fleet.size : (existing?.size ?? template.fleet.size);
-    await this.startRollout({ service, ...target, size, template, status: 'progressing' }, 'rollout');
+    // Read and written between syncs, never across one: a sync that read the fleet before this
+    // rollout would otherwise save its stale copy over it.
+    await this.loop.exclusive(async () => {
+      const existing = this.store.get(service);
+      const template = options.template ?? existing?.template;
+      if (!template) throw templateMissing(service);
+      const size = options.template ? template.fleet.size : (existing?.size ?? template.fleet.size);
+      await this.startRollout({ service, ...target, size, template, status: 'progressing' }, 'rollout');
+    });
   }
 
   /** Rolls back to the latest release that completed before the current one. */
-  async rollback(service: string): Promise<HistoryEntry> {
+  rollback(service: string): Promise<HistoryEntry> {
+    return this.loop.exclusive(() => this.rollbackNow(service));
+  }
+
+  private async rollbackNow(service: string): Promise<HistoryEntry> {
     const fleet = this.fleetOf(service);
     const good = this.store.lastGood(service, fleet.release);
     if (!good) {
@@ -152,11 +156,13 @@ export class FleetController {
     if (!Number.isInteger(size) || size < 0 || size > 10_000) {
       throw new FleetError('SIZE_INVALID', `expected a size from 0 to 10000 for ${service}, got ${size}`);
     }
-    const fleet = this.fleetOf(service);
-    if (fleet.size === size) return;
-    this.store.save({ ...fleet, size }, { now: this.clock.now() });
-    await this.emit({ kind: 'scaled', service, from: fleet.size, to: size });
-    this.loop.request();
+    await this.loop.exclusive(async () => {
+      const fleet = this.fleetOf(service);
+      if (fleet.size === size) return;
+      this.store.save({ ...fleet, size }, { now: this.clock.now() });
+      await this.emit({ kind: 'scaled', service, from: fleet.size, to: size });
+      this.loop.request();
+    });
   }
 
   async status(service: string): Promise<FleetStatus> {
@@ -175,10 +181,15 @@ export class FleetController {
    */
   async removeAllInstances(): Promise<void> {
     for (const fleet of this.store.list()) {
-      for (const instance of await this.options.engine.list({ service: fleet.service })) {
-        if (instance.address) await this.options.frontDoor?.drain(fleet.service, instance.address);
-        await this.options.engine.remove(instance.id);
-      }
+      const timeoutSeconds = fleet.template.fleet.drainSeconds;
+      const instances = await this.options.engine.list({ service: fleet.service });
+      await Promise.all(
+        instances.map(async (instance) => {
+          if (instance.address)
+            await this.options.frontDoor?.drain(fleet.service, instance.address, { timeoutSeconds });
+          await this.options.engine.remove(instance.id);
+        }),
+      );
     }
   }
 
@@ -358,4 +369,11 @@ export class FleetController {
 
 function inRollout(fleet: StoredFleet): boolean {
   return fleet.status === 'progressing' || fleet.status === 'reverting';
+}
+
+function templateMissing(service: string): FleetError {
+  return new FleetError(
+    'TEMPLATE_MISSING',
+    `no fleet for ${service} yet: expected its template with the first rollout`,
+  );
 }

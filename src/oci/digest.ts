@@ -16,6 +16,11 @@ export function isDigest(value: string): value is Digest {
   return digestPattern.test(value);
 }
 
+/** The first 12 hex digits, as people and labels name a digest (`herd status`, a release's name). */
+export function shortDigest(digest: Digest): string {
+  return hexOf(digest).slice(0, 12);
+}
+
 /** The hex part of a digest, which names the blob file under `blobs/sha256/`. */
 export function hexOf(digest: Digest): string {
   return digest.slice('sha256:'.length);

@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetStatus } from '../../fleet/types.js';
 import { herdHome } from '../../herd-home.js';
+import { shortDigest } from '../../oci/digest.js';
 import type { LayoutStore } from '../../oci/layout-store.js';
 import type { Digest } from '../../oci/types.js';
 import { type ControlPlane, startControlPlane } from '../../server/control-plane.js';
-import { releaseName } from '../../server/routes/fleet-api.js';
 import type { LogLineView, LogsAnswer } from '../../server/routes/log-api.js';
 import { controlPlaneClient, controlPlaneUrl } from '../control-plane-client.js';
 import { CliError } from '../errors.js';
@@ -63,7 +63,7 @@ export async function upCommand(dir: string, options: { port?: string }): Promis
     verdict,
   });
   await releaseCandidate(store, spec.service, image.digest);
-  say(`signed and released ${spec.service} ${releaseName(image.digest)} at candidate`);
+  say(`signed and released ${spec.service} ${shortDigest(image.digest)} at candidate`);
 
   const plane = await startControlPlane({
     home,
@@ -76,7 +76,7 @@ export async function upCommand(dir: string, options: { port?: string }): Promis
     const fleets = await plane.fleets();
     await fleets.rollout(
       spec.service,
-      { release: releaseName(image.digest), digest: image.digest },
+      { release: shortDigest(image.digest), digest: image.digest },
       { template: fleetTemplateFor(spec, spec.fleet) },
     );
     say(`rolling out ${spec.fleet.size} instances of ${spec.service}`);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { exportDockerArchive, exportOciArchive } from '../../oci/archive-export.js';
+import { shortDigest } from '../../oci/digest.js';
 import { refNameAnnotation, writeAtomic } from '../../oci/layout-store.js';
 import type { ImageConfig } from '../../oci/types.js';
 import { formatBytes, formatTable } from '../format.js';
@@ -44,7 +45,7 @@ export async function imageExportCommand(
   const index = await store.readIndex();
   const name =
     index.manifests.find((m) => m.digest === digest)?.annotations?.[refNameAnnotation] ??
-    `herd:${digest.slice(7, 19)}`;
+    `herd:${shortDigest(digest)}`;
   let archive: Buffer;
   switch (options.format) {
     case 'oci-archive':

@@ -6,7 +6,7 @@
  * API: https://docs.docker.com/engine/api/v1.41/#tag/Container/operation/ContainerCreate
  */
 import type { ContainerCreateOptions } from 'dockerode';
-import { EngineError, type InstanceSpec, instanceLabels } from '../engine.js';
+import { EngineError, type InstanceSpec, labelsFor } from '../engine.js';
 
 export const tmpfsOptions = 'rw,noexec,nosuid,nodev,size=64m';
 /**
@@ -28,14 +28,7 @@ export function hardenedCreateOptions(spec: InstanceSpec): ContainerCreateOption
     Image: spec.imageRef,
     User: `${spec.user.uid}:${spec.user.gid}`,
     Env: Object.entries(spec.env).map(([name, value]) => `${name}=${value}`),
-    // herd's labels last, so extra labels cannot pose as another service, release or digest.
-    Labels: {
-      ...spec.labels,
-      [instanceLabels.managedBy]: 'herd',
-      [instanceLabels.service]: spec.service,
-      [instanceLabels.release]: spec.release,
-      [instanceLabels.digest]: spec.digest,
-    },
+    Labels: labelsFor(spec),
     ...(portKey ? { ExposedPorts: { [portKey]: {} } } : {}),
     StopTimeout: spec.stopGraceSeconds,
     HostConfig: {

@@ -14,8 +14,8 @@ import {
   type FilesystemChange,
   type Instance,
   type InstanceSpec,
-  instanceLabels,
   type LogLine,
+  labelsFor,
 } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
 
@@ -94,13 +94,7 @@ export class MemoryEngine implements Engine {
       state: 'running',
       createdAt: at,
       startedAt: at,
-      labels: {
-        ...spec.labels,
-        [instanceLabels.managedBy]: 'herd',
-        [instanceLabels.service]: spec.service,
-        [instanceLabels.release]: spec.release,
-        [instanceLabels.digest]: spec.digest,
-      },
+      labels: labelsFor(spec),
     };
     if (spec.port !== undefined) instance.address = { host: '127.0.0.1', port: this.nextPort++ };
     const files = new Map((this.imageFiles.get(spec.digest) ?? []).map((file) => [file.path, file]));

@@ -12,7 +12,7 @@ import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetTemplate } from '../../fleet/types.js';
 import { HerdError } from '../../herd-error.js';
 import { LogError } from '../../logs/errors.js';
-import { isDigest } from '../../oci/digest.js';
+import { isDigest, shortDigest } from '../../oci/digest.js';
 import type { Digest } from '../../oci/types.js';
 import { SpecError } from '../../spec/errors.js';
 import { parseSpecText } from '../../spec/load.js';
@@ -25,11 +25,6 @@ import { followLogsResponse, logQueryFrom, queryLogs } from './log-api.js';
 export interface FleetApiOptions {
   plane: ControlPlane;
   log: ServerLogger;
-}
-
-/** A release is named by its digest; the short form is what labels and status show. */
-export function releaseName(digest: Digest): string {
-  return digest.slice('sha256:'.length, 'sha256:'.length + 12);
 }
 
 export function fleetApiRoutes(options: FleetApiOptions): Hono {
@@ -64,10 +59,17 @@ export function fleetApiRoutes(options: FleetApiOptions): Hono {
       const service = c.req.param('service');
       const digest = body.digest as Digest;
       const template = body.spec === undefined ? undefined : templateFromSpecText(service, body.spec);
-      if (template) await plane.frontDoors.open(service, { port: template.fleet.port ?? 0 });
       const fleets = await plane.fleets();
-      await fleets.rollout(service, { release: releaseName(digest), digest }, template ? { template } : {});
-      return { service, release: releaseName(digest), digest };
+      // The door opens first, so a taken port refuses the rollout before anything changed; and
+      // closes again when the rollout of a fleet that did not exist yet was refused.
+      if (template) await plane.frontDoors.open(service, { port: template.fleet.port ?? 0 });
+      try {
+        await fleets.rollout(service, { release: shortDigest(digest), digest }, template ? { template } : {});
+      } catch (error) {
+        if (template && !fleets.templateOf(service)) await plane.frontDoors.close(service);
+        throw error;
+      }
+      return { service, release: shortDigest(digest), digest };
     }),
   );
 
@@ -81,7 +83,10 @@ export function fleetApiRoutes(options: FleetApiOptions): Hono {
   api.post('/fleets/:service/scale', async (c) =>
     answer(c, log, async () => {
       const body = (await c.req.json().catch(() => ({}))) as { size?: unknown };
-      const size = Number(body.size);
+      if (typeof body.size !== 'number') {
+        throw new FleetError('REQUEST_INVALID', 'expected a JSON body with "size": <number of instances>');
+      }
+      const size = body.size;
       await (await plane.fleets()).scale(c.req.param('service'), size);
       return { service: c.req.param('service'), size };
     }),
