@@ -6,15 +6,6 @@ import { Command } from 'commander';
 import { HerdError } from '../herd-error.js';
 import { buildCommand } from './commands/build.js';
 import { catalogCommand, releaseCommand, revokeCommand } from './commands/catalog.js';
-import {
-  logsCommand,
-  rollbackCommand,
-  rolloutCommand,
-  scaleCommand,
-  serveCommand,
-  statusCommand,
-  upCommand,
-} from './commands/fleet.js';
 import { gateCommand, trackerDataUrl, vulndbUpdateCommand } from './commands/gate.js';
 import { imageExportCommand, imageInspectCommand, imageListCommand } from './commands/image.js';
 import { initCommand } from './commands/init.js';
@@ -23,6 +14,12 @@ import { lockCommand } from './commands/lock.js';
 import { pullCommand, pushCommand } from './commands/registry.js';
 import { keysGenerateCommand, signCommand, verifyCommand } from './commands/trust.js';
 import { herdVersion } from './herd-version.js';
+
+/**
+ * The control-plane commands pull in the engine, the fleet controller, the server and the monitors;
+ * loaded on use, so `herd build` and friends do not pay for them at start.
+ */
+const fleetCommands = () => import('./commands/fleet.js');
 
 const program = new Command()
   .name('herd')
@@ -147,7 +144,7 @@ program
   .description('the control plane: the fleet API, the fleets, and the store read-only at /v2/')
   .option('--port <port>', 'port', '5000')
   .option('--host <address>', 'address to bind', '127.0.0.1')
-  .action(async (options) => run(() => serveCommand(options)));
+  .action(async (options) => run(async () => (await fleetCommands()).serveCommand(options)));
 
 program
   .command('release')
@@ -188,14 +185,16 @@ program
   )
   .argument('[dir]', 'the spec folder', 'examples/hello')
   .option('--port <port>', 'port of the control plane (API and /v2/); default: a free one')
-  .action(async (dir, options) => run(() => upCommand(dir, options)));
+  .action(async (dir, options) => run(async () => (await fleetCommands()).upCommand(dir, options)));
 
 program
   .command('status')
   .description("a fleet's release, rollout state and instances (from the running control plane)")
   .argument('[service]')
   .option('--json', 'print as JSON')
-  .action(async (service, options) => run(() => statusCommand(service, options)));
+  .action(async (service, options) =>
+    run(async () => (await fleetCommands()).statusCommand(service, options)),
+  );
 
 program
   .command('rollout')
@@ -205,20 +204,22 @@ program
   .argument('<service>')
   .argument('<ref>', 'digest, digest prefix or name in the store')
   .option('--spec <dir>', "the service's herd.yaml (needed for a fleet's first rollout)")
-  .action(async (service, ref, options) => run(() => rolloutCommand(service, ref, options)));
+  .action(async (service, ref, options) =>
+    run(async () => (await fleetCommands()).rolloutCommand(service, ref, options)),
+  );
 
 program
   .command('rollback')
   .description('roll a fleet back to its previous good release')
   .argument('<service>')
-  .action(async (service) => run(() => rollbackCommand(service)));
+  .action(async (service) => run(async () => (await fleetCommands()).rollbackCommand(service)));
 
 program
   .command('scale')
   .description('set the number of instances of a fleet')
   .argument('<service>')
   .argument('<size>')
-  .action(async (service, size) => run(() => scaleCommand(service, size)));
+  .action(async (service, size) => run(async () => (await fleetCommands()).scaleCommand(service, size)));
 
 program
   .command('logs')
@@ -229,7 +230,7 @@ program
   .option('--grep <re>', 'only lines matching this regular expression')
   .option('--tail <lines>', 'the newest lines to show', '100')
   .option('-f, --follow', 'then print new lines as they come, until Ctrl-C')
-  .action(async (service, options) => run(() => logsCommand(service, options)));
+  .action(async (service, options) => run(async () => (await fleetCommands()).logsCommand(service, options)));
 
 const fim = program
   .command('fim')

@@ -238,6 +238,15 @@ describe('the vulnerability data', () => {
     );
   });
 
+  it('counts the vulnerability-data notice an expired waiver would have covered', () => {
+    const lapsed = waiver({ rule: 'HERD-V002', expires: '2025-02-28' });
+
+    const verdict = decideVerdict(input([], { vulndb: { kind: 'unchecked' }, waivers: [lapsed] }));
+
+    assert.deepEqual(verdict.findings[0]?.expiredWaiver, lapsed);
+    assert.deepEqual(verdict.expiredWaivers, [{ waiver: lapsed, expiredOn: '2025-03-01', covers: 1 }]);
+  });
+
   it('reports its age and warns, without failing, once it is older than maxAgeDays', () => {
     const old = { days: 9.5, since: '2025-02-21T00:00:00Z', basis: 'data-date' as const };
 

@@ -69,7 +69,8 @@ export function decideVerdict(input: VerdictInput): Verdict {
   const expired = input.waivers.filter((waiver) => !isWaiverActive(waiver, input.now));
   const findings: VerdictFinding[] = [];
   const waived: WaivedFinding[] = [];
-  for (const finding of [...input.findings, ...vulndbFindings(input.vulndb)]) {
+  const every = [...input.findings, ...vulndbFindings(input.vulndb)];
+  for (const finding of every) {
     const fails = failsUnder(input.profile, finding);
     const waiver = active.find((w) => waiverCovers(w, finding));
     if (waiver) {
@@ -82,7 +83,7 @@ export function decideVerdict(input: VerdictInput): Verdict {
   const expiredWaivers = expired.map((waiver) => ({
     waiver,
     expiredOn: waiverEnd(waiver).toISOString().slice(0, 10),
-    covers: input.findings.filter((finding) => waiverCovers(waiver, finding)).length,
+    covers: every.filter((finding) => waiverCovers(waiver, finding)).length,
   }));
   const failing = findings.filter((finding) => finding.fails).length;
   const byLevel: Record<Level, number> = { error: 0, warning: 0, info: 0 };

@@ -139,7 +139,7 @@ export async function statusCommand(service: string | undefined, options: { json
     else for (const fleet of fleets) console.log(fleet.service);
     return 0;
   }
-  const status = (await client.get(`/api/v1/fleets/${service}`)) as FleetStatus & {
+  const status = (await client.get(`/api/v1/fleets/${encodeURIComponent(service)}`)) as FleetStatus & {
     frontDoor: string | null;
   };
   if (options.json) {
@@ -175,7 +175,7 @@ export async function rolloutCommand(service: string, reference: string, options
     ? await readFile((await openSpec(options.spec)).loaded.path, 'utf8')
     : undefined;
   const client = await controlPlaneClient();
-  const started = (await client.post(`/api/v1/fleets/${service}/rollout`, {
+  const started = (await client.post(`/api/v1/fleets/${encodeURIComponent(service)}/rollout`, {
     digest,
     ...(specText !== undefined ? { spec: specText } : {}),
   })) as { release: string };
@@ -185,14 +185,16 @@ export async function rolloutCommand(service: string, reference: string, options
 
 export async function rollbackCommand(service: string) {
   const client = await controlPlaneClient();
-  const back = (await client.post(`/api/v1/fleets/${service}/rollback`, {})) as { release: string };
+  const back = (await client.post(`/api/v1/fleets/${encodeURIComponent(service)}/rollback`, {})) as {
+    release: string;
+  };
   console.log(`rolling ${service} back to ${back.release}`);
   return 0;
 }
 
 export async function scaleCommand(service: string, size: string) {
   const client = await controlPlaneClient();
-  await client.post(`/api/v1/fleets/${service}/scale`, { size: Number(size) });
+  await client.post(`/api/v1/fleets/${encodeURIComponent(service)}/scale`, { size: Number(size) });
   console.log(`${service} scaled to ${size}`);
   return 0;
 }
