@@ -2,6 +2,8 @@ import { HerdError } from '../herd-error.js';
 
 /** Every failure src/oci raises on purpose. Tests assert these codes, not the messages. */
 export type OciErrorCode =
+  /** Another writer held the store's write lock for too long. */
+  | 'STORE_LOCKED'
   | 'TAR_MALFORMED'
   | 'TAR_TOO_LARGE'
   | 'BLOB_NOT_FOUND'

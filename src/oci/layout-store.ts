@@ -10,6 +10,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hexOf, sha256Digest } from './digest.js';
 import { OciError } from './errors.js';
+import { withStoreLock } from './store-lock.js';
 import { type Descriptor, type Digest, type ImageIndex, type ImageManifest, MediaType } from './types.js';
 
 export const refNameAnnotation = 'org.opencontainers.image.ref.name';
@@ -110,22 +111,24 @@ export class LayoutStore {
     descriptor: Descriptor,
     options: { refName?: string; dropPrevious?: boolean } = {},
   ): Promise<void> {
-    const index = await this.readIndex();
-    const carriesRef = (m: Descriptor) =>
-      !!options.refName && m.annotations?.[refNameAnnotation] === options.refName;
-    const manifests = index.manifests
-      .filter((m) => m.digest !== descriptor.digest)
-      // A replaced signature manifest is garbage, unlike a replaced image, which may still run.
-      .filter((m) => !(options.dropPrevious && carriesRef(m)))
-      .map((m) =>
-        options.refName && m.annotations?.[refNameAnnotation] === options.refName ? dropRef(m) : m,
-      );
-    const annotations = {
-      ...descriptor.annotations,
-      ...(options.refName ? { [refNameAnnotation]: options.refName } : {}),
-    };
-    manifests.push({ ...descriptor, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) });
-    await this.writeIndex({ ...index, manifests });
+    await withStoreLock(this.lockPath, async () => {
+      const index = await this.readIndex();
+      const carriesRef = (m: Descriptor) =>
+        !!options.refName && m.annotations?.[refNameAnnotation] === options.refName;
+      const manifests = index.manifests
+        .filter((m) => m.digest !== descriptor.digest)
+        // A replaced signature manifest is garbage, unlike a replaced image, which may still run.
+        .filter((m) => !(options.dropPrevious && carriesRef(m)))
+        .map((m) =>
+          options.refName && m.annotations?.[refNameAnnotation] === options.refName ? dropRef(m) : m,
+        );
+      const annotations = {
+        ...descriptor.annotations,
+        ...(options.refName ? { [refNameAnnotation]: options.refName } : {}),
+      };
+      manifests.push({ ...descriptor, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) });
+      await this.writeIndex({ ...index, manifests });
+    });
   }
 
   /** Resolves `sha256:…` (or a unique prefix of its hex) or a ref name to a manifest digest. */
@@ -149,11 +152,18 @@ export class LayoutStore {
    * tools (oci-image-tool) accept; the blobs are in blobs/ as usual.
    */
   async addReferrer(subject: Digest, descriptor: Descriptor): Promise<void> {
-    const all = await this.readReferrers();
-    const list = (all[subject] ?? []).filter((d) => d.digest !== descriptor.digest);
-    list.push(descriptor);
-    all[subject] = list;
-    await writeAtomic(join(this.root, 'referrers.json'), canonicalJson(all));
+    await withStoreLock(this.lockPath, async () => {
+      const all = await this.readReferrers();
+      const list = (all[subject] ?? []).filter((d) => d.digest !== descriptor.digest);
+      list.push(descriptor);
+      all[subject] = list;
+      await writeAtomic(join(this.root, 'referrers.json'), canonicalJson(all));
+    });
+  }
+
+  /** Held while index.json or referrers.json is read, changed and renamed over (store-lock.ts). */
+  private get lockPath(): string {
+    return join(this.root, '.write-lock');
   }
 
   /** Artifact manifests that refer to `subject` (image-spec 1.1 referrers), optionally of one type. */
