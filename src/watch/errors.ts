@@ -15,6 +15,8 @@ export type WatchErrorCode =
   /** The export is beyond the limits (entries, header size). */
   | 'EXPORT_TOO_LARGE'
   /** No herd instance with that id on the engine. */
-  | 'INSTANCE_NOT_FOUND';
+  | 'INSTANCE_NOT_FOUND'
+  /** An id prefix that matches more than one instance. */
+  | 'INSTANCE_AMBIGUOUS';
 
 export class WatchError extends HerdError<WatchErrorCode> {}

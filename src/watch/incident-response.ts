@@ -36,6 +36,9 @@ export interface IncidentResponseOptions {
 }
 
 export class IncidentResponse {
+  /** Instance/kind pairs being recorded now: a deep check and a fast pass finding the same drift record it once. */
+  private readonly recording = new Set<string>();
+
   constructor(private readonly options: IncidentResponseOptions) {}
 
   /** Returns the incident opened, or undefined when this instance already had one of this kind. */
@@ -47,11 +50,18 @@ export class IncidentResponse {
       detection.kind === 'untrusted'
         ? this.options.fleets.markUntrusted(instance.service, instance.id)
         : this.options.fleets.replaceInstance(instance.service, instance.id, detection.kind);
-    if (already) {
+    const key = `${instance.id}/${detection.kind}`;
+    if (already || this.recording.has(key)) {
       mark();
       return undefined;
     }
-    const incident = await this.record(detection);
+    this.recording.add(key);
+    let incident: Incident | undefined;
+    try {
+      incident = await this.record(detection);
+    } finally {
+      this.recording.delete(key);
+    }
     mark();
     const url = this.options.webhookFor?.(instance.service);
     if (incident && url) void postAlert(url, incident, { log: this.options.log });
@@ -100,7 +110,6 @@ export class IncidentResponse {
         ...(detection.kind === 'drift'
           ? { source: detection.source, paths: detection.findings.slice(0, 20).map((f) => f.path) }
           : {}),
-        ...(detection.kind === 'exec' && detection.command ? { command: detection.command } : {}),
         ...(detection.kind === 'untrusted' ? { code: detection.code } : {}),
       },
     });
@@ -125,7 +134,9 @@ function summaryOf(detection: Detection): string {
       return `${detection.source} path: ${first ? `${first.path} (${first.reason})` : 'drift'}${more}`;
     }
     case 'exec':
-      return `exec session opened${detection.command ? `: ${detection.command}` : ''}`;
+      // The command stays in the evidence only: command lines carry passwords and tokens, and the
+      // journal (append-only), the incident row and the webhook must never hold one.
+      return 'exec session opened';
     case 'untrusted':
       return `file manifest not trusted: ${detection.reason}`;
     default:

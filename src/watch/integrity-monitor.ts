@@ -115,8 +115,24 @@ export class IntegrityMonitor {
 
   /** The deep path for one instance now; drift found is responded to like the fast path's. */
   async verifyInstance(id: string): Promise<InstanceVerification> {
-    const instance = (await this.options.engine.list()).find((one) => one.id === id || one.id.startsWith(id));
+    // A prefix must name one instance: a deep check that finds drift replaces what it checked.
+    const matches = (await this.options.engine.list()).filter(
+      (one) => one.id === id || one.id.startsWith(id),
+    );
+    const [instance] = matches;
     if (!instance) throw new WatchError('INSTANCE_NOT_FOUND', `no herd instance ${id} on the engine`);
+    if (matches.length > 1) {
+      throw new WatchError(
+        'INSTANCE_AMBIGUOUS',
+        `${id} names ${matches.length} instances; give more of the id`,
+      );
+    }
+    if (this.options.writableOf(instance.service) === undefined) {
+      throw new WatchError(
+        'INSTANCE_NOT_FOUND',
+        `instance ${id} belongs to ${instance.service}, which has no fleet`,
+      );
+    }
     return this.deepCheck(instance);
   }
 
@@ -172,7 +188,9 @@ export class IntegrityMonitor {
     if (every <= 0 || this.deepRunning) return;
     const now = this.clock.now();
     const due = instances
+      // Like the fast path, only instances of a fleet: others are not herd's to judge or replace.
       .filter((one) => one.state === 'running' && !this.handled.has(one.id))
+      .filter((one) => this.options.writableOf(one.service) !== undefined)
       .map((one) => ({ one, last: this.lastDeep.get(one.id) ?? one.startedAt ?? one.createdAt }))
       .filter(({ last }) => now - last >= every)
       .sort((a, b) => a.last - b.last)[0];

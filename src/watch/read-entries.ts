@@ -21,7 +21,9 @@ export async function readEntries(
 ): Promise<{ entries: number; bytes: number }> {
   const headBytes = options.headBytes ?? 0;
   /** Files seen so far, for hardlinks: the archive carries the bytes only once. */
-  const files = new Map<string, { sha256: string; size: number; head?: Buffer }>();
+  // Only hash and size are kept per file (for hardlinks): keeping heads here would hold headBytes
+  // for every file of the image at once.
+  const files = new Map<string, { sha256: string; size: number }>();
   let entries = 0;
   let bytes = 0;
   for await (const { entry, content } of readTarStream(source, options)) {
@@ -52,7 +54,6 @@ export async function readEntries(
       files.set(entry.path, {
         sha256: observed.sha256,
         size: entry.size,
-        ...(observed.head ? { head: observed.head } : {}),
       });
     }
     if (entry.type === 'hardlink' && entry.linkname !== undefined) {
@@ -60,7 +61,6 @@ export async function readEntries(
       if (target) {
         observed.size = target.size;
         observed.sha256 = target.sha256;
-        if (target.head) observed.head = target.head;
       }
     }
     await visit(entry, observed);

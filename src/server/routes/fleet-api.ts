@@ -157,7 +157,10 @@ async function answer(c: Context, log: ServerLogger, work: () => Promise<unknown
 function statusOf(error: unknown): ContentfulStatusCode {
   if (error instanceof TrustError) return 403;
   if (error instanceof SpecError) return 400;
-  if (error instanceof WatchError) return error.code === 'INSTANCE_NOT_FOUND' ? 404 : 502;
+  if (error instanceof WatchError) {
+    if (error.code === 'INSTANCE_NOT_FOUND') return 404;
+    return error.code === 'INSTANCE_AMBIGUOUS' ? 400 : 502;
+  }
   if (error instanceof LogError) return 400;
   if (error instanceof FrontDoorError) return 409;
   if (error instanceof EngineError)
