@@ -80,6 +80,53 @@ describe('the gate through the CLI', () => {
     assert.ok(log.runs[0].results.some((r: { ruleId: string }) => r.ruleId === 'HERD-H004'));
   });
 
+  it('leaves a failed image unnamed and quarantined, and names it only once a gate passes', async () => {
+    const dir = await writeSpecDir({ 'herd.yaml': specText(repo, ['hello-bin', 'openssh-server']) });
+    const quarantineHome = await freshHome();
+
+    const build = runHerd(['build', dir, '--json'], { home: quarantineHome });
+    const digest = JSON.parse(build.out).digest as string;
+    const byName = runHerd(['image', 'inspect', 'gated:latest'], { home: quarantineHome });
+    const listed = runHerd(['image', 'ls'], { home: quarantineHome });
+    const waived = await writeSpecDir({
+      'herd.yaml': `${specText(repo, ['hello-bin', 'openssh-server'])}gate:
+  waivers:
+    - rule: HERD-H004
+      reason: this test names the image once a later gate passes
+      owner: herd-tests
+      expires: 2099-12-31
+`,
+    });
+    const regate = runHerd(['gate', digest, '--spec', waived], { home: quarantineHome });
+    const listedAfter = runHerd(['image', 'ls'], { home: quarantineHome });
+
+    assert.equal(build.status, 1, build.err);
+    assert.equal(JSON.parse(build.out).quarantined, 'gate-failed');
+    assert.notEqual(byName.status, 0, 'no name points at an image whose gate failed');
+    assert.match(listed.out, new RegExp(`<none>\\s+${digest}.*quarantined: gate failed \\(built as gated:`));
+    assert.equal(regate.status, 0, regate.out + regate.err);
+    assert.doesNotMatch(listedAfter.out, /quarantined/);
+    assert.match(listedAfter.out, new RegExp(`gated:\\S+\\s+${digest}`));
+  });
+
+  it('leaves an image built with --no-gate unnamed until herd gate passes', async () => {
+    const dir = await writeSpecDir({ 'herd.yaml': specText(repo, ['hello-bin']) });
+    const noGateHome = await freshHome();
+
+    const build = runHerd(['build', dir, '--no-gate', '--json'], { home: noGateHome });
+    const built = JSON.parse(build.out) as { digest: string; refName: string; quarantined?: string };
+    const before = runHerd(['image', 'inspect', built.refName], { home: noGateHome });
+    const gate = runHerd(['gate', built.digest, '--spec', dir], { home: noGateHome });
+    const after = runHerd(['image', 'inspect', built.refName], { home: noGateHome });
+
+    assert.equal(build.status, 0, build.err);
+    assert.equal(built.quarantined, 'not-gated');
+    assert.notEqual(before.status, 0);
+    assert.equal(gate.status, 0, gate.out + gate.err);
+    assert.equal(after.status, 0, after.err);
+    assert.equal(JSON.parse(after.out).digest, built.digest);
+  });
+
   it('builds, gates and signs a clean image', async () => {
     const dir = await writeSpecDir({ 'herd.yaml': specText(repo, ['hello-bin']) });
 

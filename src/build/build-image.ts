@@ -183,8 +183,9 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     });
     attachments.push({ artifactType, digest: descriptor.digest });
   }
-  // The image is named last: until then it is unreachable blobs, never an image without its SBOMs.
-  await options.store.addManifest(image, { refName });
+  // The image enters the index last (until then it is unreachable blobs, never an image without
+  // its SBOMs), and unnamed: only a passing gate gives it `refName` (LayoutStore.nameImage).
+  await options.store.quarantine(image, { intendedName: refName, reason: 'not-gated' });
 
   const baseLayers = base?.layers ?? [];
   return {

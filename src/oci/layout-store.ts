@@ -14,6 +14,19 @@ import { withStoreLock } from './store-lock.js';
 import { type Descriptor, type Digest, type ImageIndex, type ImageManifest, MediaType } from './types.js';
 
 export const refNameAnnotation = 'org.opencontainers.image.ref.name';
+/** Why an image in index.json has no name yet; see `LayoutStore.quarantine`. */
+export const quarantineReasonAnnotation = 'dev.herd.quarantine.reason';
+/** The name a quarantined image gets once its gate passes. */
+export const intendedNameAnnotation = 'dev.herd.quarantine.ref-name';
+
+/** `not-gated`: built, no verdict yet (or `--no-gate`); `gate-failed`: its latest gate failed. */
+export type QuarantineReason = 'not-gated' | 'gate-failed';
+
+export interface QuarantinedImage {
+  digest: Digest;
+  reason: QuarantineReason;
+  intendedName: string;
+}
 
 export class LayoutStore {
   readonly root: string;
@@ -113,21 +126,48 @@ export class LayoutStore {
   ): Promise<void> {
     await withStoreLock(this.lockPath, async () => {
       const index = await this.readIndex();
-      const carriesRef = (m: Descriptor) =>
-        !!options.refName && m.annotations?.[refNameAnnotation] === options.refName;
-      const manifests = index.manifests
-        .filter((m) => m.digest !== descriptor.digest)
-        // A replaced signature manifest is garbage, unlike a replaced image, which may still run.
-        .filter((m) => !(options.dropPrevious && carriesRef(m)))
-        .map((m) =>
-          options.refName && m.annotations?.[refNameAnnotation] === options.refName ? dropRef(m) : m,
-        );
+      await this.writeIndex({ ...index, manifests: placeManifest(index.manifests, descriptor, options) });
+    });
+  }
+
+  /**
+   * Keeps an image in index.json without a name: reachable for inspection, `herd gate` and layout
+   * tools, but no tag (no `hello:0.1.0`) points at it until `nameImage` is called after a passing
+   * gate. An image that carried a name loses it, so a name only ever stands for a passing image.
+   */
+  async quarantine(
+    descriptor: Descriptor,
+    options: { intendedName: string; reason: QuarantineReason },
+  ): Promise<void> {
+    await withStoreLock(this.lockPath, async () => {
+      const index = await this.readIndex();
+      const others = index.manifests.filter((m) => m.digest !== descriptor.digest);
+      const { annotations: _old, ...bare } = descriptor;
       const annotations = {
-        ...descriptor.annotations,
-        ...(options.refName ? { [refNameAnnotation]: options.refName } : {}),
+        ...withoutHerdNaming(descriptor.annotations),
+        [quarantineReasonAnnotation]: options.reason,
+        [intendedNameAnnotation]: options.intendedName,
       };
-      manifests.push({ ...descriptor, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) });
-      await this.writeIndex({ ...index, manifests });
+      await this.writeIndex({ ...index, manifests: [...others, { ...bare, annotations }] });
+    });
+  }
+
+  /** The quarantine record of `digest`, or undefined when the image is named or unknown. */
+  async quarantined(digest: Digest): Promise<QuarantinedImage | undefined> {
+    const entry = (await this.readIndex()).manifests.find((m) => m.digest === digest);
+    return entry ? quarantineOf(entry) : undefined;
+  }
+
+  /** Names a quarantined image with the name it was built for (its gate passed). */
+  async nameImage(digest: Digest, refName: string): Promise<void> {
+    await withStoreLock(this.lockPath, async () => {
+      const index = await this.readIndex();
+      const entry = index.manifests.find((m) => m.digest === digest);
+      if (!entry) throw new OciError('REF_NOT_FOUND', `no image ${digest} in the store at ${this.root}`);
+      const { annotations: _old, ...bare } = entry;
+      const rest = withoutHerdNaming(entry.annotations);
+      const named = Object.keys(rest).length > 0 ? { ...bare, annotations: rest } : bare;
+      await this.writeIndex({ ...index, manifests: placeManifest(index.manifests, named, { refName }) });
     });
   }
 
@@ -205,6 +245,49 @@ export async function writeAtomic(
   const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await writeFile(temp, data, { mode: options.mode ?? 0o644 });
   await rename(temp, path);
+}
+
+/**
+ * index.json's entries with `descriptor` added. With a ref name, the name moves to it: an earlier
+ * entry that carried it stays (it may be released or running) but loses the name, or is dropped
+ * with `dropPrevious`.
+ */
+function placeManifest(
+  manifests: Descriptor[],
+  descriptor: Descriptor,
+  options: { refName?: string; dropPrevious?: boolean },
+): Descriptor[] {
+  const carriesRef = (m: Descriptor) =>
+    !!options.refName && m.annotations?.[refNameAnnotation] === options.refName;
+  const kept = manifests
+    .filter((m) => m.digest !== descriptor.digest)
+    // A replaced signature manifest is garbage, unlike a replaced image, which may still run.
+    .filter((m) => !(options.dropPrevious && carriesRef(m)))
+    .map((m) => (carriesRef(m) ? dropRef(m) : m));
+  const annotations = {
+    ...descriptor.annotations,
+    ...(options.refName ? { [refNameAnnotation]: options.refName } : {}),
+  };
+  kept.push({ ...descriptor, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) });
+  return kept;
+}
+
+/** Reads an index entry's quarantine annotations; undefined for an image that is not quarantined. */
+export function quarantineOf(entry: Descriptor): QuarantinedImage | undefined {
+  const reason = entry.annotations?.[quarantineReasonAnnotation];
+  const intendedName = entry.annotations?.[intendedNameAnnotation];
+  if ((reason !== 'not-gated' && reason !== 'gate-failed') || intendedName === undefined) return undefined;
+  return { digest: entry.digest, reason, intendedName };
+}
+
+function withoutHerdNaming(annotations: Record<string, string> = {}): Record<string, string> {
+  const {
+    [refNameAnnotation]: _name,
+    [quarantineReasonAnnotation]: _reason,
+    [intendedNameAnnotation]: _intended,
+    ...rest
+  } = annotations;
+  return rest;
 }
 
 function dropRef(descriptor: Descriptor): Descriptor {

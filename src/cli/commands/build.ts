@@ -22,7 +22,9 @@ export async function buildCommand(
       profile: verdict.profile,
       failing: verdict.summary.failing,
     };
-    console.log(JSON.stringify({ ...image, ...(gate ? { gate } : {}) }, null, 2));
+    const quarantined = await store.quarantined(image.digest);
+    const naming = quarantined ? { quarantined: quarantined.reason } : {};
+    console.log(JSON.stringify({ ...image, ...naming, ...(gate ? { gate } : {}) }, null, 2));
     return exitCode;
   }
   console.log(`built ${image.refName}`);
@@ -35,10 +37,14 @@ export async function buildCommand(
   console.log(`  store     ${store.root}`);
   if (!verdict) {
     console.log('  gate      skipped (--no-gate): this image cannot be signed until herd gate passes');
+    console.log(`  name      none yet: quarantined until herd gate ${image.digest} passes`);
     return 0;
   }
   console.log(`  gate      ${verdict.passed ? 'passed' : 'FAILED'} (${verdict.profile})`);
-  if (!verdict.passed) process.stdout.write(renderReport(verdict, 'text'));
+  if (!verdict.passed) {
+    console.log(`  name      none: quarantined (gate failed); inspect it as ${image.digest}`);
+    process.stdout.write(renderReport(verdict, 'text'));
+  }
   return exitCode;
 }
 

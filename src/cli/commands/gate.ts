@@ -78,6 +78,7 @@ export async function gateAndStore(
     ...(vulndb ? { vulndb } : {}),
   });
   await storeVerdict(store, digest, verdict);
+  await settleQuarantine(store, digest, verdict.passed);
   const state = openState();
   try {
     state.journal.append({
@@ -97,6 +98,23 @@ export async function gateAndStore(
     state.close();
   }
   return verdict;
+}
+
+/**
+ * A built image waits unnamed in the store until its gate passes; then it gets the name it was
+ * built for. A failing gate leaves it unnamed, marked `gate-failed` for `herd image ls`. An image
+ * that is already named keeps its name: sign and admission read the latest verdict, not the name.
+ */
+async function settleQuarantine(store: LayoutStore, digest: Digest, passed: boolean): Promise<void> {
+  const quarantined = await store.quarantined(digest);
+  if (!quarantined) return;
+  if (passed) {
+    await store.nameImage(digest, quarantined.intendedName);
+  } else if (quarantined.reason !== 'gate-failed') {
+    const manifest = (await store.readIndex()).manifests.find((m) => m.digest === digest);
+    if (manifest)
+      await store.quarantine(manifest, { intendedName: quarantined.intendedName, reason: 'gate-failed' });
+  }
 }
 
 /** Without the lock the signed-suites rule says it checked nothing; that is a finding, not an error. */

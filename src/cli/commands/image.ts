@@ -1,7 +1,12 @@
 import { resolve } from 'node:path';
 import { exportDockerArchive, exportOciArchive } from '../../oci/archive-export.js';
 import { shortDigest } from '../../oci/digest.js';
-import { refNameAnnotation, writeAtomic } from '../../oci/layout-store.js';
+import {
+  type QuarantineReason,
+  quarantineOf,
+  refNameAnnotation,
+  writeAtomic,
+} from '../../oci/layout-store.js';
 import type { ImageConfig } from '../../oci/types.js';
 import { formatBytes, formatTable } from '../format.js';
 import { openStore } from '../spec-context.js';
@@ -10,7 +15,7 @@ import { openStore } from '../spec-context.js';
 export async function imageListCommand(): Promise<number> {
   const { store } = await openStore();
   const index = await store.readIndex();
-  const rows = [['NAME', 'DIGEST', 'CREATED', 'SIZE']];
+  const rows = [['NAME', 'DIGEST', 'CREATED', 'SIZE', 'STATE']];
   for (const descriptor of index.manifests) {
     const name = descriptor.annotations?.[refNameAnnotation];
     // cosign's signature and attestation manifests are tagged in the index too; they are not images.
@@ -18,11 +23,20 @@ export async function imageListCommand(): Promise<number> {
     const manifest = await store.getManifest(descriptor.digest);
     const config = await store.getJson<ImageConfig>(manifest.config.digest);
     const size = descriptor.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
-    rows.push([name ?? '<none>', descriptor.digest, config.created ?? '', formatBytes(size)]);
+    const quarantine = quarantineOf(descriptor);
+    const state = quarantine
+      ? `quarantined: ${quarantineWords[quarantine.reason]} (built as ${quarantine.intendedName})`
+      : '';
+    rows.push([name ?? '<none>', descriptor.digest, config.created ?? '', formatBytes(size), state]);
   }
   console.log(formatTable(rows));
   return 0;
 }
+
+const quarantineWords: Record<QuarantineReason, string> = {
+  'not-gated': 'not gated',
+  'gate-failed': 'gate failed',
+};
 
 /** `herd image inspect <ref>`: manifest, config and referrers as JSON. */
 export async function imageInspectCommand(reference: string): Promise<number> {
