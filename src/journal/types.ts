@@ -20,6 +20,8 @@ export const journalActions = [
   'drift',
   'incident',
   'verify-instance',
+  'token-create',
+  'token-revoke',
 ] as const;
 export type JournalAction = (typeof journalActions)[number];
 

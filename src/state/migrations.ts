@@ -157,4 +157,23 @@ export const stateMigrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'incidents are history: only replaced_at is set, once'); END;
     `,
   },
+  {
+    version: 5,
+    area: 'auth',
+    name: 'create API tokens',
+    sql: `
+      -- One row per live API token (herd token create). Only sha256 of the token is kept: the token
+      -- itself is shown once to whoever created it. A revoked token's row is deleted; the journal
+      -- keeps who created and revoked it.
+      CREATE TABLE auth_tokens (
+        id           TEXT PRIMARY KEY CHECK (length(id) = 12),
+        name         TEXT NOT NULL UNIQUE,
+        role         TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'releaser', 'admin')),
+        hash         BLOB NOT NULL CHECK (length(hash) = 32),
+        created_at   TEXT NOT NULL,
+        created_by   TEXT NOT NULL,
+        last_used_at TEXT
+      ) STRICT;
+    `,
+  },
 ];
