@@ -196,6 +196,37 @@ describe('parsePackagesIndex', () => {
       assert.throws(() => parsePackagesIndex(text, origin), { code: 'INDEX_MALFORMED' }, text);
   });
 
+  it('refuses a package name, version or architecture that could be read as a path, naming field and value', () => {
+    const hostile = [
+      { text: stanza('').replace('Package: libssl3', 'Package: ../../x'), field: 'Package "../../x"' },
+      {
+        text: stanza('').replace('Version: 3.0.11-1~deb12u2', 'Version: 1.0/../../x'),
+        field: 'Version "1.0/../../x"',
+      },
+      {
+        text: stanza('').replace('Architecture: amd64', 'Architecture: ../amd64'),
+        field: 'Architecture "../amd64"',
+      },
+      { text: stanza('Source: ../evil\n'), field: 'Source "../evil"' },
+      { text: stanza('Source: openssl (1/2)\n'), field: 'Source version "1/2"' },
+      {
+        text: stanza('').replace('pool/main/o', 'pool/%2e%2e/%2E%2e'),
+        field: 'Filename "pool/%2e%2e/%2E%2e/openssl/libssl3.deb"',
+      },
+    ];
+
+    for (const { text, field } of hostile) {
+      assert.throws(
+        () => parsePackagesIndex(text, origin),
+        (error: { code?: string; message?: string }) => {
+          assert.equal(error.code, 'INDEX_MALFORMED');
+          assert.ok(error.message?.includes(`has ${field}: `), error.message);
+          return true;
+        },
+      );
+    }
+  });
+
   it('reports syntax errors in an index as INDEX_MALFORMED', () => {
     assert.throws(() => parsePackagesIndex(' stray\n', origin), { code: 'INDEX_MALFORMED' });
   });

@@ -2,6 +2,7 @@
  * deb822 control data (deb822(5)): Packages indexes, Release files, .sources files, the control
  * file of a .deb, and the `/var/lib/dpkg/status.d/<pkg>` entries herd writes back out.
  */
+import { architectureProblem, packageNameProblem, poolPathProblem, versionProblem } from './archive-names.js';
 import { DebianError, type DebianErrorCode } from './errors.js';
 import type { PackageRecord } from './types.js';
 
@@ -99,12 +100,20 @@ function recordFromStanza(
   if (!/^\d+$/.test(size)) throw invalid(`has Size "${size}", expected a byte count`);
   if (!/^[0-9a-f]{64}$/.test(sha256))
     throw invalid(`has SHA256 "${sha256}", expected 64 lowercase hex digits`);
-  // Filename becomes a URL path and a cache path; a signed index still must not point outside the pool.
-  if (filename.startsWith('/') || filename.split('/').includes('..')) {
-    throw invalid(`has Filename "${filename}", expected a path relative to the repository root`);
-  }
   const source = parseSourceField(get('Source'), { name, version });
   if (!source) throw invalid(`has Source "${get('Source')}", expected "name" or "name (version)"`);
+  // Names become file names, URLs and cache keys: even a signed index must not name a path.
+  const checks: [string, string, string | undefined][] = [
+    ['Package', name, packageNameProblem(name)],
+    ['Version', version, versionProblem(version)],
+    ['Architecture', get('Architecture'), architectureProblem(get('Architecture'))],
+    ['Source', source.name, packageNameProblem(source.name)],
+    ['Source version', source.version, versionProblem(source.version)],
+    ['Filename', filename, poolPathProblem(filename)],
+  ];
+  for (const [field, value, problem] of checks) {
+    if (problem) throw invalid(`has ${field} "${value}": ${problem}`);
+  }
   const multiArch = get('Multi-Arch');
   const priority = get('Priority');
   // Relation fields may be folded over several lines; the relation parser reads one line.
