@@ -9,7 +9,9 @@ export type SpecErrorCode =
   /** The YAML is well-formed but is not a valid herd.yaml v1. */
   | 'SPEC_INVALID'
   /** `herd init` would overwrite an existing herd.yaml. */
-  | 'SPEC_EXISTS';
+  | 'SPEC_EXISTS'
+  /** A run template read back (attested with an image, stored with a fleet) is malformed or of an unknown version. */
+  | 'RUN_TEMPLATE_INVALID';
 
 /** One thing wrong with a spec, located in its file (line and col are 1-based). */
 export interface SpecProblem {

@@ -24,6 +24,7 @@ import {
 } from './schema-fields.js';
 import type * as types from './types.js';
 import { defaultWatchSection, WatchSection } from './watch-section.js';
+import { WritablePath, writablePathProblems } from './writable-paths.js';
 
 /** A DNS label (RFC 1123), so the name works as an image name, a hostname and a Kubernetes name. */
 export const serviceNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -411,12 +412,7 @@ const Run = fields(
     workdir: optional(imagePath('an absolute folder path such as /app', { allowRoot: true })),
     entrypoint: optional(Command),
     cmd: optional(Command),
-    writable: optional(
-      listOf(
-        imagePath('an absolute folder path such as /tmp', { allowRoot: false }),
-        'a list of absolute folder paths',
-      ).check(uniqueNames('path')),
-    ),
+    writable: optional(listOf(WritablePath, 'a list of absolute folder paths').check(uniqueNames('path'))),
     writableRoot: optional(flag()),
   },
   'a mapping of run fields',
@@ -676,6 +672,15 @@ function checkHealthPort(raw: z.output<typeof RawSpec>, ctx: z.RefinementCtx): v
   });
 }
 
+/** A writable path may not hide the app's own files (each path alone is checked in `Run`). */
+function checkWritableOverAppFiles(raw: z.output<typeof RawSpec>, ctx: z.RefinementCtx): void {
+  const writable = raw.run?.writable ?? [];
+  const appFiles = (raw.files ?? []).map((file) => file.dst);
+  for (const { index, message } of writablePathProblems(writable, { appFiles })) {
+    ctx.addIssue({ code: 'custom', path: ['run', 'writable', index], input: writable[index], message });
+  }
+}
+
 /** Cross-field checks run once the fields they read are valid, next to every other problem. */
 function noIssuesUnder(...fieldNames: string[]) {
   return (payload: { issues: readonly { path?: PropertyKey[] }[] }) =>
@@ -687,20 +692,22 @@ function noIssuesUnder(...fieldNames: string[]) {
 
 export const Spec = RawSpec.superRefine(checkHealthPort, {
   when: noIssuesUnder('ports', 'health'),
-}).transform(
-  (raw): types.Spec => ({
-    apiVersion: raw.apiVersion,
-    service: raw.service,
-    ...(raw.version !== undefined ? { version: raw.version } : {}),
-    ...(raw.description !== undefined ? { description: raw.description } : {}),
-    image: raw.image,
-    files: raw.files ?? [],
-    run: raw.run ?? toRunSpec({}),
-    env: raw.env ?? {},
-    ports: raw.ports ?? [],
-    ...(raw.health ? { health: raw.health } : {}),
-    gate: raw.gate ?? defaultGateSection,
-    fleet: raw.fleet ?? defaultFleetSection,
-    watch: raw.watch ?? defaultWatchSection,
-  }),
-);
+})
+  .superRefine(checkWritableOverAppFiles, { when: noIssuesUnder('run', 'files') })
+  .transform(
+    (raw): types.Spec => ({
+      apiVersion: raw.apiVersion,
+      service: raw.service,
+      ...(raw.version !== undefined ? { version: raw.version } : {}),
+      ...(raw.description !== undefined ? { description: raw.description } : {}),
+      image: raw.image,
+      files: raw.files ?? [],
+      run: raw.run ?? toRunSpec({}),
+      env: raw.env ?? {},
+      ports: raw.ports ?? [],
+      ...(raw.health ? { health: raw.health } : {}),
+      gate: raw.gate ?? defaultGateSection,
+      fleet: raw.fleet ?? defaultFleetSection,
+      watch: raw.watch ?? defaultWatchSection,
+    }),
+  );
