@@ -294,4 +294,13 @@ async function run(command: () => Promise<number>): Promise<void> {
   }
 }
 
+// `herd status web | head -2`: a reader that stops early is normal use, not an error. Node
+// reports it as an EPIPE error on stdout; end quietly, as a Unix tool does on SIGPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 await program.parseAsync(process.argv);
