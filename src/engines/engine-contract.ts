@@ -4,6 +4,7 @@
  * controller can trust that what it learns on the memory engine holds on a real one.
  */
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { readTar } from '../oci/tar.js';
 import {
@@ -259,6 +260,21 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       const dropped = entries.find((entry) => entry.path.replace(/^\.?\//, '') === 'tmp/dropped');
       assert.equal(dropped?.type, 'file', JSON.stringify(entries.map((entry) => entry.path)));
       assert.ok(((dropped?.mode ?? 0) & 0o111) !== 0, 'the executable bits survive');
+    });
+
+    it('leaves no listener on a long-lived signal once a read path stream is consumed', async () => {
+      const instance = await createRunning({ service: 'contract-read-listeners' });
+      await fixture.dropInTmp(instance.id);
+      const monitor = new AbortController();
+
+      for (let pass = 0; pass < 15; pass += 1) {
+        const stream = await engine.readPath(instance.id, '/tmp', { signal: monitor.signal });
+        for await (const _chunk of stream) {
+          // drained, as the integrity monitor drains it every second
+        }
+      }
+
+      assert.equal(getEventListeners(monitor.signal, 'abort').length, 0);
     });
 
     it('reports an exec session on an instance as an exec event', async () => {

@@ -281,7 +281,7 @@ export class DockerEngine implements Engine {
     const stream = (await this.call(`exporting the filesystem of ${id}`, 'OTHER', () =>
       this.docker.getContainer(id).export(options.signal ? { abortSignal: options.signal } : {}),
     )) as unknown as Readable;
-    options.signal?.addEventListener('abort', () => stream.destroy(options.signal?.reason), { once: true });
+    destroyOnAbort(stream, options.signal);
     return stream;
   }
 
@@ -295,7 +295,7 @@ export class DockerEngine implements Engine {
         .getContainer(id)
         .getArchive({ path, ...(options.signal ? { abortSignal: options.signal } : {}) }),
     )) as unknown as Readable;
-    options.signal?.addEventListener('abort', () => stream.destroy(options.signal?.reason), { once: true });
+    destroyOnAbort(stream, options.signal);
     return stream;
   }
 
@@ -361,6 +361,18 @@ async function readJsonLines(stream: Readable): Promise<JsonRecord[]> {
 }
 
 /** Newline-delimited JSON as the engine streams it; chunks do not align with lines. */
+/**
+ * The integrity monitor reads paths every second under one long-lived signal: a listener left on it
+ * per stream would pile up (MaxListenersExceededWarning) and keep every stream alive. So the
+ * listener goes when the stream closes.
+ */
+function destroyOnAbort(stream: Readable, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  const stop = () => stream.destroy(signal.reason);
+  signal.addEventListener('abort', stop, { once: true });
+  stream.once('close', () => signal.removeEventListener('abort', stop));
+}
+
 function forEachJsonLine(stream: Readable, onRecord: (record: JsonRecord) => void): void {
   let pending = '';
   stream.on('data', (chunk: Buffer) => {
