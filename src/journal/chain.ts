@@ -66,11 +66,16 @@ export type VerifyResult = { ok: true; count: number } | { ok: false; entryId: n
  * Walks rows in id order and names the first entry whose link is broken: a gap in the ids (rows
  * deleted), a prevHash that is not the previous hash (rows inserted, reordered or replaced), or a
  * hash that does not match the row (row edited). Then the head must agree with the last row.
- * Someone who rewrites every later hash and the head is not caught: that needs an anchor outside
- * the file (a signed head), which is future work.
+ * Someone who rewrites every later hash and the head is not caught here: the signed checkpoint
+ * (checkpoint-comparison.ts) is the anchor for that. `after` checks only the rows that follow a
+ * known entry (its id and hash), as a checkpoint comparison does.
  */
-export function checkChain(rows: Iterable<JournalRow>, head: JournalHead | undefined): VerifyResult {
-  let previous: { id: number; hash: string } = { id: 0, hash: genesisHash };
+export function checkChain(
+  rows: Iterable<JournalRow>,
+  head: JournalHead | undefined,
+  options: { after?: { id: number; hash: string } } = {},
+): VerifyResult {
+  let previous: { id: number; hash: string } = options.after ?? { id: 0, hash: genesisHash };
   let count = 0;
   for (const row of rows) {
     const broken = checkRow(row, previous);
@@ -111,7 +116,7 @@ function checkHead(
   head: JournalHead | undefined,
 ): VerifyResult {
   if (!head) {
-    if (count === 0) return { ok: true, count };
+    if (last.id === 0) return { ok: true, count };
     return {
       ok: false,
       entryId: last.id + 1,
@@ -120,7 +125,7 @@ function checkHead(
   }
   if (head.lastId > last.id) {
     const reason =
-      count === 0
+      last.id === 0
         ? `all ${head.lastId} entries were deleted`
         : `entries after ${last.id} were deleted (the head records ${head.lastId})`;
     return { ok: false, entryId: last.id + 1, reason };

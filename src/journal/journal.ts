@@ -13,6 +13,11 @@ import {
   parseDetails,
   type VerifyResult,
 } from './chain.js';
+import {
+  type CheckpointComparison,
+  type CheckpointHead,
+  compareWithCheckpoint,
+} from './checkpoint-comparison.js';
 import type { Clock } from './clock.js';
 import { JournalError } from './errors.js';
 import type { JournalAction, JournalEntry, JournalEvent } from './types.js';
@@ -103,6 +108,27 @@ export class Journal {
         limit: options.limit ?? -1,
       });
     return rows.reverse().map(entryOf);
+  }
+
+  /** The last id and hash as `journal_head` records them; undefined before the first append. */
+  head(): JournalHead | undefined {
+    return this.#head.get();
+  }
+
+  /**
+   * Whether the journal still extends a checkpoint of its head (see checkpoint-comparison.ts).
+   * Reads only the entries from the checkpoint on, so it costs what was appended since.
+   */
+  compareWithCheckpoint(checkpoint: CheckpointHead): CheckpointComparison {
+    return this.db.transaction(() => {
+      const head = this.#head.get();
+      const lastRowId =
+        this.db.prepare<[], number>('SELECT coalesce(max(id), 0) FROM journal').pluck().get() ?? 0;
+      const rows = this.db
+        .prepare<[number], JournalRow>(`SELECT ${rowColumns} FROM journal WHERE id >= ? ORDER BY id`)
+        .all(checkpoint.sequence);
+      return compareWithCheckpoint(rows, { head, lastRowId }, checkpoint);
+    })();
   }
 
   /** Checks the whole chain and the head, reading both from one snapshot. */
