@@ -3,10 +3,19 @@
  * transaction, so the catalog never says something the journal does not. The rules are in plan.ts;
  * the signature check is injected (src/trust), so this module does no crypto.
  */
+import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
+import { canonicalJson } from '../journal/canonical-json.js';
+import type { JournalRow } from '../journal/chain.js';
 import type { Journal } from '../journal/journal.js';
 import type { Digest } from '../oci/types.js';
 import { CatalogError } from './errors.js';
+import {
+  type AgreementResult,
+  type CatalogRecord,
+  checkJournalAgreement,
+  type UncitedEntry,
+} from './journal-agreement.js';
 import { planRelease, planRevoke } from './plan.js';
 import type { Stage } from './stages.js';
 import type {
@@ -180,6 +189,65 @@ export class Catalog {
     return [...releases, ...revocations].sort((a, b) => a.journalId - b.journalId);
   }
 
+  /**
+   * Whether every release and revocation row has its journal entry (same service, digest, stage or
+   * reason, hashed and linked into the chain), and every release and revoke entry of the journal its
+   * row. Reads every catalog row and scans the journal once; hashes only the entries the catalog
+   * cites, so admission can afford it (see journal-agreement.ts).
+   */
+  checkJournalAgreement(): AgreementResult {
+    return this.#db.transaction(() => {
+      const head = this.#journal.head();
+      const records = this.#db
+        .prepare<[], CatalogRecordRow>(
+          `SELECT c.kind, c.journalId, c.service, c.digest, c.detail,
+                  j.id AS entryId, j.at, j.actor, j.action, j.service AS entryService,
+                  j.digest AS entryDigest, j.details, j.prev_hash AS prevHash, j.hash,
+                  n.prev_hash AS nextPrevHash
+           FROM (SELECT 'release' AS kind, journal_id AS journalId, service, digest, stage AS detail
+                   FROM catalog_release
+                 UNION ALL
+                 SELECT 'revoke', journal_id, service, digest, reason FROM catalog_revocation) c
+           LEFT JOIN journal j ON j.id = c.journalId
+           LEFT JOIN journal n ON n.id = c.journalId + 1`,
+        )
+        .all()
+        .map(recordOf);
+      const uncited = this.#db
+        .prepare<[], UncitedEntry>(
+          `SELECT j.id, j.action, j.service, j.digest, j.details FROM journal j
+           WHERE (j.action = 'revoke'
+                  AND NOT EXISTS (SELECT 1 FROM catalog_revocation v WHERE v.journal_id = j.id))
+              OR (j.action = 'release'
+                  AND NOT EXISTS (SELECT 1 FROM catalog_release r WHERE r.journal_id = j.id))`,
+        )
+        .all();
+      return checkJournalAgreement({ records, uncited, head });
+    })();
+  }
+
+  /**
+   * sha256 over the catalog rows journaled at or before entry `sequence`. Rows are never updated
+   * or deleted, so the value never changes once the journal has passed `sequence`: a journal
+   * checkpoint signs it, and a row deleted later changes it, even when its journal entry was
+   * edited to hide it.
+   */
+  digestThrough(sequence: number): string {
+    const rows = this.#db
+      .prepare<{ sequence: number }, unknown[]>(
+        `SELECT 'release', journal_id, service, digest, stage FROM catalog_release WHERE journal_id <= @sequence
+         UNION ALL
+         SELECT 'revoke', journal_id, service, digest, reason FROM catalog_revocation WHERE journal_id <= @sequence
+         ORDER BY 2`,
+      )
+      .raw()
+      .all({ sequence });
+    const hash = createHash('sha256').update('herd.catalog.v1\n');
+    // Canonical JSON holds no raw newline, so one row per line cannot be read two ways.
+    for (const row of rows) hash.update(`${canonicalJson(row)}\n`);
+    return `sha256:${hash.digest('hex')}`;
+  }
+
   #recorded(
     service: string,
     digest: Digest,
@@ -203,4 +271,48 @@ export class Catalog {
       );
     }
   }
+}
+
+interface CatalogRecordRow {
+  kind: 'release' | 'revoke';
+  journalId: number;
+  service: string;
+  digest: string;
+  detail: string;
+  entryId: number | null;
+  at: string;
+  actor: string;
+  action: string;
+  entryService: string | null;
+  entryDigest: string | null;
+  details: string;
+  prevHash: string;
+  hash: string;
+  nextPrevHash: string | null;
+}
+
+function recordOf(row: CatalogRecordRow): CatalogRecord {
+  const entry: JournalRow | undefined =
+    row.entryId === null
+      ? undefined
+      : {
+          id: row.entryId,
+          at: row.at,
+          actor: row.actor,
+          action: row.action,
+          service: row.entryService,
+          digest: row.entryDigest,
+          details: row.details,
+          prevHash: row.prevHash,
+          hash: row.hash,
+        };
+  return {
+    kind: row.kind,
+    journalId: row.journalId,
+    service: row.service,
+    digest: row.digest,
+    detail: row.detail,
+    entry,
+    nextPrevHash: row.nextPrevHash ?? undefined,
+  };
 }
