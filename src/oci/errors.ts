@@ -5,6 +5,8 @@ export type OciErrorCode =
   /** Another writer held the store's write lock for too long. */
   | 'STORE_LOCKED'
   | 'TAR_MALFORMED'
+  /** A tar entry herd was asked to write would land outside the root: an absolute or `..` path. */
+  | 'TAR_UNSAFE_PATH'
   | 'TAR_TOO_LARGE'
   | 'BLOB_NOT_FOUND'
   | 'DIGEST_MISMATCH'

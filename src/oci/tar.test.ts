@@ -36,7 +36,11 @@ function gnuTar(args: string[], options: { cwd?: string; input?: Buffer } = {}) 
   return result.stdout;
 }
 
-function assertTarError(fn: () => unknown, code: 'TAR_MALFORMED' | 'TAR_TOO_LARGE', mentions?: string) {
+function assertTarError(
+  fn: () => unknown,
+  code: 'TAR_MALFORMED' | 'TAR_TOO_LARGE' | 'TAR_UNSAFE_PATH',
+  mentions?: string,
+) {
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof OciError, `expected an OciError, got ${error}`);
     assert.equal(error.code, code, error.message);
@@ -148,6 +152,41 @@ describe('writeTar', () => {
     assertTarError(() => writeTar([{ ...file('a', 'xy'), size: 5 }]), 'TAR_MALFORMED', 'a');
     assertTarError(() => writeTar([file('a\0b', '')]), 'TAR_MALFORMED');
     assertTarError(() => writeTar([{ ...link('a', 'symlink', ''), linkname: undefined }]), 'TAR_MALFORMED');
+  });
+
+  it('refuses to write an entry that would land outside the root, whatever the caller passes', () => {
+    const climbing = [
+      file('../x', 'evil'),
+      file('/abs', 'evil'),
+      file('usr/../../etc/passwd', 'evil'),
+      file('./../x', 'evil'),
+      dir('../up/'),
+      link('usr/bin/x', 'hardlink', '../../etc/shadow'),
+      link('usr/bin/x', 'hardlink', '/etc/shadow'),
+      file(`${'a/'.repeat(80)}../../x`, 'a long path goes through pax, and is refused all the same'),
+    ];
+
+    for (const entry of climbing) {
+      assertTarError(() => writeTar([entry]), 'TAR_UNSAFE_PATH', entry.path);
+      assertTarError(() => encodeTarHeader(entry), 'TAR_UNSAFE_PATH');
+    }
+  });
+
+  it('still writes the root entry, dotted names and symlinks that point up or to absolute paths', () => {
+    const entries = [
+      dir('./'),
+      file('./usr/..hidden', 'x'),
+      file('usr/a..b', 'x'),
+      link('usr/lib/libz.so', 'symlink', '../../lib/libz.so.1'),
+      link('lib64/ld.so', 'symlink', '/lib/x86_64-linux-gnu/ld.so'),
+    ];
+
+    const read = readTar(writeTar(entries));
+
+    assert.deepEqual(
+      read.map((entry) => entry.path),
+      ['./', './usr/..hidden', 'usr/a..b', 'usr/lib/libz.so', 'lib64/ld.so'],
+    );
   });
 });
 

@@ -294,6 +294,12 @@ function validateEntry(entry: TarEntry): void {
     new OciError('TAR_MALFORMED', `cannot write tar entry ${entry.path}: ${why}`);
   if (entry.path === '' || entry.path.includes('\0')) throw refuse('the path is empty or contains NUL');
   if ((entry.linkname ?? '').includes('\0')) throw refuse('the link target contains NUL');
+  // No layer herd writes climbs out of the root, whatever a caller passes. A hardlink's target is a
+  // path in the archive too; a symlink's is not (it resolves inside the container's root).
+  const climbs = climbingPath(entry.path);
+  if (climbs) throw unsafePath(entry, `the path ${climbs}`);
+  const linkClimbs = entry.type === 'hardlink' ? climbingPath(entry.linkname ?? '') : undefined;
+  if (linkClimbs) throw unsafePath(entry, `the hardlink target ${entry.linkname} ${linkClimbs}`);
   if ((entry.type === 'symlink' || entry.type === 'hardlink') && !entry.linkname) {
     throw refuse('no link target');
   }
@@ -306,6 +312,20 @@ function validateEntry(entry: TarEntry): void {
   if (!Number.isSafeInteger(entry.mtime) || entry.mtime < 0) {
     throw refuse(`mtime ${entry.mtime} is not a time`);
   }
+}
+
+/** Why a path written into a layer would leave its root, or undefined when it stays inside. */
+function climbingPath(path: string): string | undefined {
+  if (path.startsWith('/')) return 'is absolute';
+  if (path.split('/').includes('..')) return 'has a ".." component';
+  return undefined;
+}
+
+function unsafePath(entry: TarEntry, why: string): OciError {
+  return new OciError(
+    'TAR_UNSAFE_PATH',
+    `cannot write tar entry ${entry.path}: ${why}; expected a path relative to the layer root`,
+  );
 }
 
 function dataOf(entry: TarEntry): Uint8Array {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { writeFixtureTar } from '../../test/fixtures/hostile-tar.js';
 import { type TarEntry, writeTar } from '../oci/tar.js';
 import { readTarStream, type StreamEntry } from './tar-stream.js';
 
@@ -69,7 +70,8 @@ describe('readTarStream', () => {
   });
 
   it('fails with EXPORT_MALFORMED on a path that climbs out of the root', async () => {
-    const tar = writeTar([
+    // herd's writer refuses such a path; the fixture writes it as an attacker's tool would.
+    const tar = writeFixtureTar([
       { path: '../etc/shadow', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 },
     ]);
 
