@@ -62,7 +62,7 @@ export function runMigrations(db: Database, migrations: readonly Migration[]): n
     } catch (error) {
       throw new StateError(
         'MIGRATION_FAILED',
-        `migration ${migration.version} (${migration.area}/${migration.name}) failed: ${(error as Error).message}`,
+        `migration ${migration.version} (${migration.area}/${migration.name}) of ${db.name} failed: ${(error as Error).message}`,
         { cause: error },
       );
     }

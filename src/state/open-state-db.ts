@@ -2,11 +2,13 @@
  * Opens herd.db, the one SQLite file that the journal, the catalog and (later) fleets share, so that
  * a catalog write and its journal entry can commit in one transaction.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { type Migration, runMigrations } from './migrate.js';
 import { stateMigrations } from './migrations.js';
+import { checkSchema } from './schema-check.js';
+import { explainStateFailure } from './state-failure.js';
 
 export interface OpenStateDbOptions {
   /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
@@ -15,10 +17,25 @@ export interface OpenStateDbOptions {
   migrations?: readonly Migration[];
 }
 
-/** Opens (creating if needed) the state database at `path` and brings its schema up to date. */
+/**
+ * Opens (creating if needed) the state database at `path` and brings its schema up to date. A file
+ * that is not SQLite, is damaged, or lacks one of the migrations' tables is refused with a
+ * StateError naming the file (and the table), never SQLite's bare error.
+ */
 export function openStateDb(path: string, options: OpenStateDbOptions = {}): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new BetterSqlite3(path);
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // SQLite creates herd.db-wal and -shm with the database file's mode: a herd.db made 0600 here
+    // keeps all three private.
+    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600));
+  }
+  const migrations = options.migrations ?? stateMigrations;
+  let db: Database;
+  try {
+    db = new BetterSqlite3(path);
+  } catch (error) {
+    throw explainStateFailure(error, path, migrations);
+  }
   try {
     // WAL lets readers (dashboard, `herd journal`) run while the controller writes.
     db.pragma('journal_mode = WAL');
@@ -26,10 +43,11 @@ export function openStateDb(path: string, options: OpenStateDbOptions = {}): Dat
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     // synchronous stays at SQLite's default (FULL): the journal is an audit trail, and losing its
     // last commits on power loss is worth more than the write speed NORMAL would buy.
-    runMigrations(db, options.migrations ?? stateMigrations);
+    runMigrations(db, migrations);
+    checkSchema(db, migrations, path);
     return db;
   } catch (error) {
     db.close();
-    throw error;
+    throw explainStateFailure(error, path, migrations);
   }
 }
