@@ -280,7 +280,7 @@ describe('cosign signatures with podman and skopeo', () => {
         repository: 'test/signed',
         reference: signatureTag(digest),
       });
-      const verified = verifySignatureManifest(signed, {
+      const { signatures: verified } = verifySignatureManifest(signed, {
         imageDigest: digest,
         publicKeys: [loadPublicKey(pair.publicKeyPem)],
       });
@@ -468,7 +468,7 @@ describe('cosign signatures with podman and skopeo', () => {
       reference: signatureTag(signed.digest),
     });
     const herdConfig = (fetched.manifest as ImageManifest).config;
-    const verified = verifySignatureManifest(fetched, {
+    const { signatures: verified } = verifySignatureManifest(fetched, {
       imageDigest: signed.digest,
       publicKeys: [loadPublicKey(signed.publicKeyPem)],
     });

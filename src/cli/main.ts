@@ -116,7 +116,11 @@ program
   .description("verify an image's signature (and attestations); exit 1 with the reason when it fails")
   .argument('<ref>', 'digest, digest prefix or name in the store')
   .option('--key <file>', 'public key (default: every trusted key)')
-  .option('--attestations', 'also verify every attestation')
+  .option('--attestations', 'also require the gate verdict and file manifest attestations by the signing key')
+  .option(
+    '--identity <repository>',
+    'require a signature for this registry/repository (default for a registry image: its repository)',
+  )
   .action(async (ref, options) => run(() => verifyCommand(ref, options)));
 
 program

@@ -7,6 +7,7 @@
 import { type KeyObject, verify } from 'node:crypto';
 import { z } from 'zod';
 import { TrustError } from './errors.js';
+import { decodeGoJson, GoJsonError, goAny, goMap, goSlice, goString, goStruct } from './go-json.js';
 import { InTotoStatement, inTotoPayloadType } from './in-toto-statement.js';
 import { type Signer, signerOf } from './signer.js';
 
@@ -66,6 +67,16 @@ export function verifyEnvelope(
   return parseStatement(envelope);
 }
 
+/**
+ * The envelope as go-securesystemslib's `dsse.Envelope` declares it; cosign reads it with Go's
+ * encoding/json, so keys match case-insensitively (see go-json.ts).
+ */
+const DsseEnvelopeShape = goStruct({
+  payloadType: goString,
+  payload: goString,
+  signatures: goSlice(goStruct({ keyid: goString, sig: goString })),
+});
+
 const DsseEnvelope = z.object({
   payloadType: z.string(),
   payload: z.base64(),
@@ -76,9 +87,13 @@ const DsseEnvelope = z.object({
 export function parseEnvelope(bytes: Uint8Array): DsseEnvelope {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new TrustError('ATTESTATION_INVALID', 'dsse envelope is not JSON');
+    json = decodeGoJson(Buffer.from(bytes).toString('utf8'), DsseEnvelopeShape);
+  } catch (error) {
+    if (!(error instanceof GoJsonError)) throw error;
+    throw new TrustError(
+      'ATTESTATION_INVALID',
+      `dsse envelope is not JSON of its shape at ${error.path || '(root)'}: ${error.message}`,
+    );
   }
   const parsed = DsseEnvelope.safeParse(json);
   if (!parsed.success) {
@@ -92,6 +107,14 @@ export function parseEnvelope(bytes: Uint8Array): DsseEnvelope {
   return { payloadType, payload, signatures: signatures.map((s) => ({ keyid: s.keyid ?? '', sig: s.sig })) };
 }
 
+/** in-toto-golang's `Statement`: its keys too match case-insensitively; the predicate is any JSON. */
+const InTotoStatementShape = goStruct({
+  _type: goString,
+  subject: goSlice(goStruct({ name: goString, digest: goMap(goString) })),
+  predicateType: goString,
+  predicate: goAny,
+});
+
 function parseStatement(envelope: DsseEnvelope): InTotoStatement {
   if (envelope.payloadType !== inTotoPayloadType) {
     throw new TrustError(
@@ -101,9 +124,13 @@ function parseStatement(envelope: DsseEnvelope): InTotoStatement {
   }
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
-  } catch {
-    throw new TrustError('ATTESTATION_INVALID', 'dsse payload is not JSON');
+    json = decodeGoJson(Buffer.from(envelope.payload, 'base64').toString('utf8'), InTotoStatementShape);
+  } catch (error) {
+    if (!(error instanceof GoJsonError)) throw error;
+    throw new TrustError(
+      'ATTESTATION_INVALID',
+      `dsse payload is not JSON of an in-toto statement at ${error.path || '(root)'}: ${error.message}`,
+    );
   }
   const parsed = InTotoStatement.safeParse(json);
   if (!parsed.success) {

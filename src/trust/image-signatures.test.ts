@@ -20,12 +20,14 @@ import {
   collectBuildStatements,
   cycloneDxPredicateType,
   fileManifestPredicateType,
+  gateVerdictPredicateType,
   spdxPredicateType,
 } from './build-statements.js';
 import { TrustError } from './errors.js';
 import { attestImage, signImage, verifyImage } from './image-signatures.js';
 import { inTotoStatement } from './in-toto-statement.js';
 import {
+  attestationTag,
   cosignConfigBlob,
   signatureAnnotation,
   signatureTag,
@@ -483,7 +485,7 @@ describe('verifySignatureManifest', () => {
       publicKeys: [key.publicKey],
     });
 
-    assert.equal(verified[0]?.claim.manifestDigest, digest);
+    assert.equal(verified.signatures[0]?.claim.manifestDigest, digest);
   });
 
   it('refuses blobs that do not match their digest, a wrong key, and a manifest that is not one', () => {
@@ -506,5 +508,452 @@ describe('verifySignatureManifest', () => {
         code,
       );
     }
+  });
+});
+
+/** A simple signing layer over `manifestDigest` for `identity`, signed by `signingKey`, stored as a blob. */
+async function signatureLayer(
+  store: LayoutStore,
+  options: { signingKey: KeyObject; identity: string; manifestDigest: Digest; payload?: Buffer },
+): Promise<Descriptor> {
+  const payload =
+    options.payload ??
+    simpleSigningPayload({ dockerReference: options.identity, manifestDigest: options.manifestDigest });
+  return {
+    ...(await store.putBlob(payload, simpleSigningMediaType)),
+    annotations: { [signatureAnnotation]: signPayload(payload, options.signingKey) },
+  };
+}
+
+/** Writes a `.sig` manifest holding exactly `layers` under the image's signature tag, as any registry client could. */
+async function writeSignatureManifest(
+  store: LayoutStore,
+  digest: Digest,
+  layers: Descriptor[],
+): Promise<void> {
+  const config = await store.putBlob(cosignConfigBlob(layers.map((l) => l.digest)), MediaType.imageConfig);
+  const manifest = { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers };
+  await store.addManifest(await store.putJson(manifest, MediaType.imageManifest), {
+    refName: signatureTag(digest),
+    dropPrevious: true,
+  });
+}
+
+const thirdKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+
+describe('signatures and attestations by several keys', () => {
+  let root: string;
+  let store: LayoutStore;
+  let image: Awaited<ReturnType<typeof writeTinyImage>>;
+  const statementsFor = (digest: Digest, pass: boolean) => [
+    inTotoStatement(
+      { name: 'hello', digest },
+      { predicateType: gateVerdictPredicateType, predicate: { image: digest, passed: pass } },
+    ),
+    inTotoStatement(
+      { name: 'hello', digest },
+      { predicateType: fileManifestPredicateType, predicate: { entries: [] } },
+    ),
+  ];
+  const required = [gateVerdictPredicateType, fileManifestPredicateType];
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'herd-trust-'));
+    store = new LayoutStore(root);
+    await store.init();
+    image = await writeTinyImage(store);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('verifies for your key when the .sig also holds another key’s valid signature, and reports that layer', async () => {
+    const theirs = await signatureLayer(store, {
+      signingKey: otherKey.privateKey,
+      identity,
+      manifestDigest: image.digest,
+    });
+    const yours = await signatureLayer(store, {
+      signingKey: key.privateKey,
+      identity,
+      manifestDigest: image.digest,
+    });
+    await writeSignatureManifest(store, image.digest, [theirs, yours]);
+
+    const result = await verifyImage(store, image.digest, { publicKeys: [key.publicKey] });
+
+    assert.deepEqual(
+      result.signatures.map((s) => s.layerDigest),
+      [yours.digest],
+    );
+    assert.deepEqual(result.foreign, [
+      { kind: 'signature', layerDigest: theirs.digest, reason: 'verifies under no trusted key' },
+    ]);
+  });
+
+  it('verifies for your key when a second attester added its attestations, and reports them', async () => {
+    await signImage(store, image.digest, { key: key.privateKey, identity });
+    await attestImage(store, image.digest, {
+      key: key.privateKey,
+      statements: statementsFor(image.digest, true),
+    });
+    await signImage(store, image.digest, { key: otherKey.privateKey, identity });
+    await attestImage(store, image.digest, {
+      key: otherKey.privateKey,
+      statements: statementsFor(image.digest, false),
+      replace: true,
+    });
+
+    const result = await verifyImage(store, image.digest, {
+      publicKeys: [key.publicKey],
+      attestations: true,
+      requiredPredicates: required,
+    });
+
+    assert.deepEqual(
+      result.attestations.map((a) => a.predicateType),
+      required,
+    );
+    assert.deepEqual(
+      result.attestations.map((a) => (a.statement.predicate as { passed?: boolean }).passed),
+      [true, undefined],
+    );
+    assert.deepEqual(
+      result.foreign.map((f) => [f.kind, f.predicateType]),
+      [
+        ['signature', undefined],
+        ['attestation', gateVerdictPredicateType],
+        ['attestation', fileManifestPredicateType],
+      ],
+    );
+  });
+
+  it('refuses a forged layer in your name beside another key’s valid one: nothing of yours verifies', async () => {
+    const theirs = await signatureLayer(store, {
+      signingKey: otherKey.privateKey,
+      identity,
+      manifestDigest: image.digest,
+    });
+    const genuine = simpleSigningPayload({ dockerReference: identity, manifestDigest: image.digest });
+    // Your genuine signature, moved onto a payload that now names another repository.
+    const forged = await signatureLayer(store, {
+      signingKey: key.privateKey,
+      identity,
+      manifestDigest: image.digest,
+      payload: genuine,
+    });
+    const edited = Buffer.from(genuine.toString().replace('team/hello', 'team/evil'));
+    const forgedLayer = {
+      ...(await store.putBlob(edited, simpleSigningMediaType)),
+      annotations: forged.annotations ?? {},
+    };
+    await writeSignatureManifest(store, image.digest, [theirs, forgedLayer]);
+
+    await assert.rejects(
+      verifyImage(store, image.digest, { publicKeys: [key.publicKey] }),
+      (error: unknown) =>
+        error instanceof TrustError &&
+        error.code === 'SIGNATURE_INVALID' &&
+        error.message.includes('2 signatures checked'),
+    );
+  });
+
+  it('refuses your key’s valid signature of another image in the .sig, even beside a valid one (mix-and-match)', async () => {
+    const other = await writeTinyImage(store, 'other\n');
+    const yours = await signatureLayer(store, {
+      signingKey: key.privateKey,
+      identity,
+      manifestDigest: image.digest,
+    });
+    const moved = await signatureLayer(store, {
+      signingKey: key.privateKey,
+      identity,
+      manifestDigest: other.digest,
+    });
+    await writeSignatureManifest(store, image.digest, [yours, moved]);
+
+    await assert.rejects(
+      verifyImage(store, image.digest, { publicKeys: [key.publicKey] }),
+      (error: unknown) =>
+        error instanceof TrustError &&
+        error.code === 'SIGNATURE_WRONG_DIGEST' &&
+        error.message.includes(other.digest),
+    );
+  });
+
+  it('ignores another key’s signature of another image: it is not yours to answer for', async () => {
+    const other = await writeTinyImage(store, 'other\n');
+    const yours = await signatureLayer(store, {
+      signingKey: key.privateKey,
+      identity,
+      manifestDigest: image.digest,
+    });
+    const theirs = await signatureLayer(store, {
+      signingKey: otherKey.privateKey,
+      identity,
+      manifestDigest: other.digest,
+    });
+    await writeSignatureManifest(store, image.digest, [theirs, yours]);
+
+    const result = await verifyImage(store, image.digest, { publicKeys: [key.publicKey] });
+
+    assert.equal(result.signatures.length, 1);
+    assert.equal(result.foreign.length, 1);
+  });
+
+  it('refuses your key’s attestation about another image in the .att, even beside valid ones', async () => {
+    const other = await writeTinyImage(store, 'other\n');
+    await signImage(store, image.digest, { key: key.privateKey, identity });
+    await attestImage(store, image.digest, {
+      key: key.privateKey,
+      statements: statementsFor(image.digest, true),
+    });
+    await attestImage(store, other.digest, {
+      key: key.privateKey,
+      statements: statementsFor(other.digest, true),
+    });
+    const [moved] = (await store.getManifest(await store.resolve(attestationTag(other.digest)))).layers;
+    const att = await store.getManifest(await store.resolve(attestationTag(image.digest)));
+    assert.ok(moved);
+    const config = await store.putBlob(
+      cosignConfigBlob([...att.layers, moved].map((l) => l.digest)),
+      MediaType.imageConfig,
+    );
+    const mixed = { ...att, config, layers: [...att.layers, moved] };
+    await store.addManifest(await store.putJson(mixed, MediaType.imageManifest), {
+      refName: attestationTag(image.digest),
+      dropPrevious: true,
+    });
+
+    await rejectsWithCode(
+      verifyImage(store, image.digest, { publicKeys: [key.publicKey], attestations: true }),
+      'SIGNATURE_WRONG_DIGEST',
+    );
+  });
+
+  it('does not add one trusted key’s signature to another trusted key’s attestations', async () => {
+    await signImage(store, image.digest, { key: key.privateKey, identity });
+    await attestImage(store, image.digest, {
+      key: otherKey.privateKey,
+      statements: statementsFor(image.digest, true),
+    });
+
+    await assert.rejects(
+      verifyImage(store, image.digest, {
+        publicKeys: [key.publicKey, otherKey.publicKey],
+        attestations: true,
+        requiredPredicates: required,
+      }),
+      (error: unknown) =>
+        error instanceof TrustError &&
+        error.code === 'ATTESTATION_MISSING' &&
+        error.message.includes('not attested by the key that signed it'),
+    );
+  });
+
+  it('fails with ATTESTATION_MISSING, naming the predicate, when the signing key did not attest one that is required', async () => {
+    await signImage(store, image.digest, { key: key.privateKey, identity });
+    await attestImage(store, image.digest, {
+      key: key.privateKey,
+      statements: statementsFor(image.digest, true).slice(0, 1),
+    });
+
+    await assert.rejects(
+      verifyImage(store, image.digest, {
+        publicKeys: [key.publicKey],
+        attestations: true,
+        requiredPredicates: required,
+      }),
+      (error: unknown) =>
+        error instanceof TrustError &&
+        error.code === 'ATTESTATION_MISSING' &&
+        error.message.includes(fileManifestPredicateType),
+    );
+  });
+
+  it('reports an .att layer that is not a DSSE envelope as foreign, not as yours', async () => {
+    await signImage(store, image.digest, { key: key.privateKey, identity });
+    await attestImage(store, image.digest, {
+      key: key.privateKey,
+      statements: statementsFor(image.digest, true),
+    });
+    const att = await store.getManifest(await store.resolve(attestationTag(image.digest)));
+    const junk = {
+      ...(await store.putBlob(Buffer.from('{"payloadType":'), 'application/vnd.dsse.envelope.v1+json')),
+      annotations: { [signatureAnnotation]: '', predicateType: gateVerdictPredicateType },
+    };
+    const config = await store.putBlob(
+      cosignConfigBlob([...att.layers, junk].map((l) => l.digest)),
+      MediaType.imageConfig,
+    );
+    await store.addManifest(
+      await store.putJson({ ...att, config, layers: [...att.layers, junk] }, MediaType.imageManifest),
+      { refName: attestationTag(image.digest), dropPrevious: true },
+    );
+
+    const result = await verifyImage(store, image.digest, {
+      publicKeys: [key.publicKey],
+      attestations: true,
+      requiredPredicates: required,
+    });
+
+    assert.equal(result.attestations.length, 2);
+    assert.deepEqual(
+      result.foreign.map((f) => [f.layerDigest, f.reason.startsWith('not a DSSE envelope')]),
+      [[junk.digest, true]],
+    );
+  });
+});
+
+describe('signing again with the same or another key', () => {
+  let root: string;
+  let store: LayoutStore;
+  let image: Awaited<ReturnType<typeof writeTinyImage>>;
+  const verdict = (digest: Digest, evaluatedAt: string) =>
+    inTotoStatement(
+      { name: 'hello', digest },
+      { predicateType: gateVerdictPredicateType, predicate: { image: digest, passed: true, evaluatedAt } },
+    );
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'herd-trust-'));
+    store = new LayoutStore(root);
+    await store.init();
+    image = await writeTinyImage(store);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps the first key’s attestations when a second key attests the same predicate with replace', async () => {
+    await attestImage(store, image.digest, { key: key.privateKey, statements: [verdict(image.digest, '1')] });
+
+    await attestImage(store, image.digest, {
+      key: otherKey.privateKey,
+      statements: [verdict(image.digest, '2')],
+      replace: true,
+    });
+
+    await signImage(store, image.digest, { key: key.privateKey, identity });
+    await signImage(store, image.digest, { key: otherKey.privateKey, identity });
+    for (const signer of [key, otherKey]) {
+      const result = await verifyImage(store, image.digest, {
+        publicKeys: [signer.publicKey],
+        attestations: true,
+        requiredPredicates: [gateVerdictPredicateType],
+      });
+      assert.equal(result.attestations.length, 1);
+    }
+  });
+
+  it('replaces only the same key’s attestation of the same predicate', async () => {
+    await attestImage(store, image.digest, { key: key.privateKey, statements: [verdict(image.digest, '1')] });
+    await attestImage(store, image.digest, {
+      key: otherKey.privateKey,
+      statements: [verdict(image.digest, '2')],
+    });
+
+    await attestImage(store, image.digest, {
+      key: key.privateKey,
+      statements: [verdict(image.digest, '3')],
+      replace: true,
+    });
+
+    const att = await store.getManifest(await store.resolve(attestationTag(image.digest)));
+    const evaluated = [];
+    for (const layer of att.layers) {
+      const envelope = JSON.parse((await store.getBlob(layer.digest)).toString()) as { payload: string };
+      evaluated.push(JSON.parse(Buffer.from(envelope.payload, 'base64').toString()).predicate.evaluatedAt);
+    }
+    assert.deepEqual(evaluated, ['2', '3']);
+  });
+
+  it('replaces the same key’s earlier signature for the same identity, and keeps its others and other keys’', async () => {
+    const older = simpleSigningPayload({ dockerReference: identity, manifestDigest: image.digest });
+    const annotated = Buffer.from(older.toString().replace('"optional":null', '"optional":{"by":"cosign"}'));
+    const earlier = await signatureLayer(store, {
+      signingKey: key.privateKey,
+      identity,
+      manifestDigest: image.digest,
+      payload: annotated,
+    });
+    const elsewhere = await signatureLayer(store, {
+      signingKey: key.privateKey,
+      identity: 'registry.example/other',
+      manifestDigest: image.digest,
+    });
+    const theirs = await signatureLayer(store, {
+      signingKey: thirdKey.privateKey,
+      identity,
+      manifestDigest: image.digest,
+    });
+    await writeSignatureManifest(store, image.digest, [earlier, elsewhere, theirs]);
+
+    const signed = await signImage(store, image.digest, { key: key.privateKey, identity });
+
+    const layers = (await signatureManifestOf(store, image.digest)).layers.map((l) => l.digest);
+    assert.deepEqual(layers, [elsewhere.digest, theirs.digest, signed.added[0]?.digest]);
+  });
+});
+
+describe('herd verify --identity, as containers/image matchRepository', () => {
+  let root: string;
+  let store: LayoutStore;
+  let image: Awaited<ReturnType<typeof writeTinyImage>>;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'herd-trust-'));
+    store = new LayoutStore(root);
+    await store.init();
+    image = await writeTinyImage(store);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('accepts a signature for the repository, whatever tag or digest either side names', async () => {
+    await signImage(store, image.digest, { key: key.privateKey, identity: `${identity}:0.1.0` });
+
+    const result = await verifyImage(store, image.digest, {
+      publicKeys: [key.publicKey],
+      identity: `${identity}@${image.digest}`,
+    });
+
+    assert.equal(result.signatures.length, 1);
+  });
+
+  it('refuses a signature made for repository A when B is expected, naming both', async () => {
+    await signImage(store, image.digest, { key: key.privateKey, identity: 'registry.example/team/a' });
+
+    for (const expected of ['registry.example/team/b', 'registry.example/team', 'other.example/team/a']) {
+      await assert.rejects(
+        verifyImage(store, image.digest, { publicKeys: [key.publicKey], identity: expected }),
+        (error: unknown) =>
+          error instanceof TrustError &&
+          error.code === 'SIGNATURE_IDENTITY_MISMATCH' &&
+          error.message.includes('registry.example/team/a') &&
+          error.message.includes(expected),
+        expected,
+      );
+    }
+  });
+
+  it('counts only the signatures for the repository, and reports the others', async () => {
+    await signImage(store, image.digest, { key: key.privateKey, identity: 'registry.example/team/a' });
+    await signImage(store, image.digest, { key: key.privateKey, identity: 'registry.example/team/b' });
+
+    const result = await verifyImage(store, image.digest, {
+      publicKeys: [key.publicKey],
+      identity: 'registry.example/team/b',
+    });
+
+    assert.deepEqual(
+      result.signatures.map((s) => s.dockerReference),
+      ['registry.example/team/b'],
+    );
+    assert.deepEqual(
+      result.otherRepositories.map((s) => s.dockerReference),
+      ['registry.example/team/a'],
+    );
   });
 });

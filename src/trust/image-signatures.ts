@@ -11,13 +11,16 @@ import { dsseEnvelopeMediaType, signEnvelope } from './dsse.js';
 import { TrustError } from './errors.js';
 import { type InTotoStatement, statementNamesDigest } from './in-toto-statement.js';
 import {
+  attestationBy,
   attestationTag,
   cosignConfigBlob,
   cosignManifest,
+  type ForeignLayer,
   holdsAttestation,
   holdsSignature,
   predicateTypeAnnotation,
   signatureAnnotation,
+  signatureClaimBy,
   signatureTag,
   type VerifiedAttestation,
   type VerifiedSignature,
@@ -37,9 +40,9 @@ export interface SignResult {
 
 /**
  * Signs `digest` for `identity` (`<registry>/<repository>`, the repository it will be pushed to:
- * podman's `matchRepository` compares it). A second signature, by another key or for another
- * identity, is appended; the same key signing the same payload again changes nothing (cosign's
- * duplicate check).
+ * podman's `matchRepository` compares it). Layers of other keys, and of this key for other
+ * identities, are kept; this key's earlier layers for the same identity are replaced. The same key
+ * signing the same payload again changes nothing (cosign's duplicate check).
  */
 export async function signImage(
   store: LayoutStore,
@@ -56,18 +59,24 @@ export async function signImage(
   ) {
     return { tag, manifest: existing.descriptor, added: [] };
   }
+  const kept = (existing?.layers ?? []).filter(
+    (l) =>
+      signatureClaimBy(l, existing?.blobs ?? new Map(), signer.publicKey)?.dockerReference !==
+      options.identity,
+  );
   const layer: Descriptor = {
     ...(await store.putBlob(payload, simpleSigningMediaType)),
     annotations: { [signatureAnnotation]: signer.sign(payload).toString('base64') },
   };
-  const manifest = await writeTagged(store, { tag, layers: [...(existing?.layers ?? []), layer] });
+  const manifest = await writeTagged(store, { tag, layers: [...kept, layer] });
   return { tag, manifest, added: [layer] };
 }
 
 /**
  * Attests `digest` with in-toto statements (SBOMs, provenance, the gate verdict) as DSSE envelopes
- * under `sha256-<hex>.att`. Appends like cosign; `replace` first drops the attestations whose
- * predicate type is being attested again (cosign's `--replace`), e.g. a newer gate verdict.
+ * under `sha256-<hex>.att`. Appends like cosign; `replace` first drops this key's attestations of
+ * the predicate types being attested again (cosign's `--replace`), e.g. a newer gate verdict.
+ * Another key's attestations are never dropped: a second attester is normal.
  */
 export async function attestImage(
   store: LayoutStore,
@@ -87,9 +96,11 @@ export async function attestImage(
   const tag = attestationTag(digest);
   const existing = await readTagged(store, digest, { tag, what: 'attestation' });
   const replaced = new Set(options.replace ? options.statements.map((s) => s.predicateType) : []);
-  const kept = (existing?.layers ?? []).filter(
-    (l) => !replaced.has(l.annotations?.[predicateTypeAnnotation] ?? ''),
-  );
+  const kept = (existing?.layers ?? []).filter((l) => {
+    if (replaced.size === 0) return true;
+    const mine = attestationBy(l, existing?.blobs ?? new Map(), signer.publicKey);
+    return !(mine && replaced.has(mine.predicateType));
+  });
   const added: Descriptor[] = [];
   for (const statement of options.statements) {
     const duplicate = kept.some((l) =>
@@ -113,19 +124,34 @@ export async function attestImage(
 export interface ImageVerification {
   verified: true;
   digest: Digest;
+  /** Fingerprints of the trusted keys that vouch for the image: each signed it (and attested it). */
+  keys: string[];
+  /** The signatures and attestations of those keys. */
   signatures: VerifiedSignature[];
   attestations: VerifiedAttestation[];
+  /** Valid signatures by a trusted key for another repository than `identity`: not counted. */
+  otherRepositories: VerifiedSignature[];
+  /** Layers no trusted key signed: other signers' and forgeries, ignored. */
+  foreign: (ForeignLayer & { kind: 'signature' | 'attestation' })[];
 }
 
 /**
  * Checks, in order: the image's own manifest, config and layers against their digests; its `.sig`
- * manifest; and with `attestations`, every layer of its `.att` manifest. Throws a TrustError with
- * the precise code; returns only when everything verified.
+ * manifest; and with `attestations`, its `.att` manifest. Layers are judged per trusted key (see
+ * signature-manifest.ts); a key vouches for the image when it has a valid signature of it (for
+ * `identity`'s repository when one is given) and, with `attestations`, at least one valid
+ * attestation and one of each `requiredPredicates`. At least one key must vouch. Throws a
+ * TrustError with the precise code; returns only when that holds.
  */
 export async function verifyImage(
   store: LayoutStore,
   digest: Digest,
-  options: { publicKeys: readonly KeyObject[]; attestations?: boolean },
+  options: {
+    publicKeys: readonly KeyObject[];
+    attestations?: boolean;
+    requiredPredicates?: readonly string[];
+    identity?: string;
+  },
 ): Promise<ImageVerification> {
   await checkImageIntegrity(store, digest);
   const signed = await readTagged(store, digest, { tag: signatureTag(digest), what: 'signature' });
@@ -135,7 +161,17 @@ export async function verifyImage(
       `image ${digest} is not signed: no ${signatureTag(digest)} in the store at ${store.root}`,
     );
   }
-  const signatures = verifySignatureManifest(signed, { imageDigest: digest, publicKeys: options.publicKeys });
+  const signatureCheck = verifySignatureManifest(signed, {
+    imageDigest: digest,
+    publicKeys: options.publicKeys,
+    ...(options.identity !== undefined ? { identity: options.identity } : {}),
+  });
+  const foreign: ImageVerification['foreign'] = signatureCheck.foreign.map((f) => ({
+    ...f,
+    kind: 'signature' as const,
+  }));
+  const signers = [...new Set(signatureCheck.signatures.map((s) => s.keyFingerprint))];
+  let keys = signers;
   let attestations: VerifiedAttestation[] = [];
   if (options.attestations) {
     const attested = await readTagged(store, digest, { tag: attestationTag(digest), what: 'attestation' });
@@ -145,12 +181,51 @@ export async function verifyImage(
         `image ${digest} has no attestations: no ${attestationTag(digest)} in the store at ${store.root}`,
       );
     }
-    attestations = verifyAttestationManifest(attested, {
+    const attestationCheck = verifyAttestationManifest(attested, {
       imageDigest: digest,
       publicKeys: options.publicKeys,
     });
+    foreign.push(...attestationCheck.foreign.map((f) => ({ ...f, kind: 'attestation' as const })));
+    keys = vouchingKeys(signers, attestationCheck.attestations, {
+      digest,
+      required: options.requiredPredicates ?? [],
+    });
+    attestations = attestationCheck.attestations.filter((a) => keys.includes(a.keyFingerprint));
   }
-  return { verified: true, digest, signatures, attestations };
+  return {
+    verified: true,
+    digest,
+    keys,
+    signatures: signatureCheck.signatures.filter((s) => keys.includes(s.keyFingerprint)),
+    attestations,
+    otherRepositories: signatureCheck.otherRepositories,
+    foreign,
+  };
+}
+
+/**
+ * The signing keys that also attested the image, with every required predicate type. One key's
+ * signature and another's attestation do not add up: the same key must vouch for both.
+ */
+function vouchingKeys(
+  signers: readonly string[],
+  attestations: readonly VerifiedAttestation[],
+  options: { digest: Digest; required: readonly string[] },
+): string[] {
+  const missingOf = (key: string) => {
+    const attested = new Set(
+      attestations.filter((a) => a.keyFingerprint === key).map((a) => a.predicateType),
+    );
+    if (attested.size === 0) return ['any attestation'];
+    return options.required.filter((type) => !attested.has(type));
+  };
+  const vouching = signers.filter((key) => missingOf(key).length === 0);
+  if (vouching.length > 0) return vouching;
+  const gaps = signers.map((key) => `key ${key.slice(0, 16)}… lacks ${missingOf(key).join(', ')}`);
+  throw new TrustError(
+    'ATTESTATION_MISSING',
+    `image ${options.digest} is not attested by the key that signed it: ${gaps.join('; ')}`,
+  );
 }
 
 /** Re-hashes the image manifest, its config and every layer: a signature over a tampered image is worthless. */

@@ -20,6 +20,7 @@ import {
 } from './dsse.js';
 import { TrustError } from './errors.js';
 import { type InTotoStatement, statementNamesDigest } from './in-toto-statement.js';
+import { matchRepository } from './signed-identity.js';
 import {
   parseSimpleSigningPayload,
   type SimpleSigningClaim,
@@ -97,64 +98,115 @@ export interface VerifiedAttestation {
 }
 
 /**
- * Accepts when at least one simple signing layer is signed by one of `publicKeys` and names
- * `imageDigest`, like cosign: other layers may come from other signers. A layer whose bytes do not
- * match its digest fails the whole check (DIGEST_MISMATCH): a tampered blob is never overlooked.
+ * A layer that verifies under none of the trusted keys: another signer's, or a forgery (herd cannot
+ * tell them apart: a key-based cosign layer names no key). It is never counted, and it is reported.
+ */
+export interface ForeignLayer {
+  layerDigest: Digest;
+  /** For an attestation, the predicate type its annotation claims (not verified). */
+  predicateType?: string;
+  reason: string;
+}
+
+export interface SignatureManifestCheck {
+  /** The trusted keys' signatures of the image (for `identity`'s repository when one is given). */
+  signatures: VerifiedSignature[];
+  /** The trusted keys' signatures of the image for another repository than `identity`: not counted. */
+  otherRepositories: VerifiedSignature[];
+  foreign: ForeignLayer[];
+}
+
+export interface AttestationManifestCheck {
+  attestations: VerifiedAttestation[];
+  foreign: ForeignLayer[];
+}
+
+/**
+ * Judges each simple signing layer under the trusted keys, like cosign: accepts when at least one
+ * is signed by one of `publicKeys`, names `imageDigest` and, when `identity` is given, names its
+ * repository (containers/image's `matchRepository`). A layer that verifies under no trusted key is
+ * foreign: ignored and reported. These fail the whole check, whatever else the manifest holds:
+ * - a layer whose bytes do not match its digest (DIGEST_MISMATCH): a tampered blob is never overlooked;
+ * - a trusted key's valid signature of another image (SIGNATURE_WRONG_DIGEST): a layer moved from
+ *   another image's `.sig` is mix-and-match, not another signer's business;
+ * - a trusted key's signature over a payload that is not a simple signing claim (PAYLOAD_INVALID).
  */
 export function verifySignatureManifest(
   data: SignedManifestData,
-  options: { imageDigest: Digest; publicKeys: readonly KeyObject[] },
-): VerifiedSignature[] {
-  const { imageDigest, publicKeys } = options;
+  options: { imageDigest: Digest; publicKeys: readonly KeyObject[]; identity?: string },
+): SignatureManifestCheck {
+  const { imageDigest, publicKeys, identity } = options;
   requireKeys(publicKeys, imageDigest);
   const manifest = parseSignedManifest(data.manifest, { imageDigest, what: 'signature' });
   const layers = manifest.layers.filter((l) => l.mediaType === simpleSigningMediaType);
   if (layers.length === 0) {
     throw new TrustError(
       'SIGNATURE_MISSING',
-      `image ${imageDigest} has no signature: its .sig manifest holds no layers`,
+      `image ${imageDigest} has no signature: its .sig manifest holds no simple signing layers`,
     );
   }
-  const verified: VerifiedSignature[] = [];
+  const check: SignatureManifestCheck = {
+    signatures: [],
+    otherRepositories: [],
+    foreign: otherMediaTypes(manifest.layers, simpleSigningMediaType),
+  };
   const otherDigests: string[] = [];
   for (const layer of layers) {
     const payload = checkedBlob(data.blobs, layer, { imageDigest, what: 'signature layer' });
     const signature = layer.annotations?.[signatureAnnotation] ?? '';
     const key = publicKeys.find((k) => verifyPayload(payload, signature, k));
-    if (!key) continue;
+    if (!key) {
+      check.foreign.push({ layerDigest: layer.digest, reason: 'verifies under no trusted key' });
+      continue;
+    }
     const claim = parseSimpleSigningPayload(payload);
     if (claim.manifestDigest !== imageDigest) {
       otherDigests.push(claim.manifestDigest);
       continue;
     }
-    verified.push({
+    const verified = {
       dockerReference: claim.dockerReference,
       keyFingerprint: keyFingerprint(key),
       layerDigest: layer.digest,
       claim,
-    });
+    };
+    if (identity === undefined || matchRepository(claim.dockerReference, identity)) {
+      check.signatures.push(verified);
+    } else {
+      check.otherRepositories.push(verified);
+    }
   }
-  if (verified.length > 0) return verified;
   if (otherDigests.length > 0) {
     throw new TrustError(
       'SIGNATURE_WRONG_DIGEST',
-      `signature for image ${imageDigest} is valid but signs another image: got ${otherDigests.join(', ')}, expected ${imageDigest}`,
+      `the .sig manifest of image ${imageDigest} holds a trusted key's valid signature of another image: got ${otherDigests.join(', ')}, expected ${imageDigest}`,
+    );
+  }
+  if (check.signatures.length > 0) return check;
+  if (check.otherRepositories.length > 0) {
+    const signedFor = [...new Set(check.otherRepositories.map((s) => s.dockerReference))];
+    throw new TrustError(
+      'SIGNATURE_IDENTITY_MISMATCH',
+      `image ${imageDigest} is signed by a trusted key for ${signedFor.join(', ')}, not for repository ${identity}`,
     );
   }
   throw new TrustError(
     'SIGNATURE_INVALID',
-    `no signature of image ${imageDigest} verifies with the given ${keyCount(publicKeys)} (${layers.length} signature${layers.length === 1 ? '' : 's'} checked)`,
+    `no signature of image ${imageDigest} verifies with the given ${keyCount(publicKeys)}: ${layers.length} signature${layers.length === 1 ? '' : 's'} checked, all by other keys or forged`,
   );
 }
 
 /**
- * Every attestation layer must verify: it is signed by one of `publicKeys`, its statement names
- * `imageDigest`, and its `predicateType` annotation matches the statement.
+ * Judges each DSSE layer under the trusted keys, by the same rule as signatures: a layer that
+ * verifies under no trusted key (another attester's, a forgery, or not an envelope at all) is
+ * foreign, ignored and reported; a trusted key's attestation must be about `imageDigest`
+ * (SIGNATURE_WRONG_DIGEST) and match its `predicateType` annotation (ATTESTATION_INVALID).
+ * Fails unless at least one layer is a trusted key's attestation.
  */
 export function verifyAttestationManifest(
   data: SignedManifestData,
   options: { imageDigest: Digest; publicKeys: readonly KeyObject[] },
-): VerifiedAttestation[] {
+): AttestationManifestCheck {
   const { imageDigest, publicKeys } = options;
   requireKeys(publicKeys, imageDigest);
   const manifest = parseSignedManifest(data.manifest, { imageDigest, what: 'attestation' });
@@ -162,42 +214,96 @@ export function verifyAttestationManifest(
   if (layers.length === 0) {
     throw new TrustError(
       'ATTESTATION_MISSING',
-      `image ${imageDigest} has no attestation: its .att manifest holds no layers`,
+      `image ${imageDigest} has no attestation: its .att manifest holds no DSSE layers`,
     );
   }
-  return layers.map((layer) => {
-    const envelope = parseEnvelope(
-      checkedBlob(data.blobs, layer, { imageDigest, what: 'attestation layer' }),
-    );
+  const check: AttestationManifestCheck = {
+    attestations: [],
+    foreign: otherMediaTypes(manifest.layers, dsseEnvelopeMediaType),
+  };
+  for (const layer of layers) {
+    const bytes = checkedBlob(data.blobs, layer, { imageDigest, what: 'attestation layer' });
+    const annotated = layer.annotations?.[predicateTypeAnnotation];
+    const foreign = (reason: string) =>
+      check.foreign.push({
+        layerDigest: layer.digest,
+        ...(annotated !== undefined ? { predicateType: annotated } : {}),
+        reason,
+      });
+    let envelope: DsseEnvelope;
+    try {
+      envelope = parseEnvelope(bytes);
+    } catch (error) {
+      if (!(error instanceof TrustError)) throw error;
+      foreign(`not a DSSE envelope: ${error.message}`);
+      continue;
+    }
     const key = publicKeys.find((k) => envelopeSignedBy(envelope, k));
     if (!key) {
-      throw new TrustError(
-        'SIGNATURE_INVALID',
-        `attestation ${layer.digest} of image ${imageDigest} (${layer.annotations?.[predicateTypeAnnotation] ?? 'no predicate type'}) does not verify with the given ${keyCount(publicKeys)}`,
-      );
+      foreign('verifies under no trusted key');
+      continue;
     }
     const statement = verifyEnvelope(envelope, key);
     if (!statementNamesDigest(statement, imageDigest)) {
       const named = statement.subject.map((s) => (s.digest.sha256 ? `sha256:${s.digest.sha256}` : s.name));
       throw new TrustError(
         'SIGNATURE_WRONG_DIGEST',
-        `attestation ${layer.digest} is about ${named.join(', ')}, expected image ${imageDigest}`,
+        `attestation ${layer.digest} by a trusted key is about ${named.join(', ')}, expected image ${imageDigest}`,
       );
     }
-    const annotated = layer.annotations?.[predicateTypeAnnotation];
     if (annotated !== undefined && annotated !== statement.predicateType) {
       throw new TrustError(
         'ATTESTATION_INVALID',
         `attestation ${layer.digest} of image ${imageDigest} is annotated ${annotated} but its statement says ${statement.predicateType}`,
       );
     }
-    return {
+    check.attestations.push({
       predicateType: statement.predicateType,
       statement,
       keyFingerprint: keyFingerprint(key),
       layerDigest: layer.digest,
-    };
-  });
+    });
+  }
+  if (check.attestations.length === 0) {
+    throw new TrustError(
+      'SIGNATURE_INVALID',
+      `no attestation of image ${imageDigest} verifies with the given ${keyCount(publicKeys)}: ${layers.length} attestation${layers.length === 1 ? '' : 's'} checked, all by other keys or forged`,
+    );
+  }
+  return check;
+}
+
+/** The claim of a `.sig` layer that `publicKey` signed, or undefined: another key's layer, or no claim. */
+export function signatureClaimBy(
+  layer: Descriptor,
+  blobs: ReadonlyMap<string, Uint8Array>,
+  publicKey: KeyObject,
+): SimpleSigningClaim | undefined {
+  const bytes = blobs.get(layer.digest);
+  if (!bytes || !verifyPayload(bytes, layer.annotations?.[signatureAnnotation] ?? '', publicKey)) {
+    return undefined;
+  }
+  try {
+    return parseSimpleSigningPayload(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The statement of an `.att` layer that `publicKey` signed, or undefined: another key's layer, or no statement. */
+export function attestationBy(
+  layer: Descriptor,
+  blobs: ReadonlyMap<string, Uint8Array>,
+  publicKey: KeyObject,
+): InTotoStatement | undefined {
+  const bytes = blobs.get(layer.digest);
+  if (!bytes) return undefined;
+  try {
+    const envelope = parseEnvelope(bytes);
+    return envelopeSignedBy(envelope, publicKey) ? verifyEnvelope(envelope, publicKey) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when `layer` (a `.sig` layer) already holds this payload signed by `publicKey`: cosign's dupe check. */
@@ -278,6 +384,13 @@ function checkedBlob(
     );
   }
   return bytes;
+}
+
+/** Layers of another media type than the manifest's kind: nobody's signature herd can read. */
+function otherMediaTypes(layers: readonly Descriptor[], mediaType: string): ForeignLayer[] {
+  return layers
+    .filter((l) => l.mediaType !== mediaType)
+    .map((l) => ({ layerDigest: l.digest, reason: `media type ${l.mediaType}, expected ${mediaType}` }));
 }
 
 function requireKeys(publicKeys: readonly KeyObject[], imageDigest: Digest): void {

@@ -89,10 +89,49 @@ describe('parseSimpleSigningPayload', () => {
     });
   });
 
-  it('refuses another signature type, a malformed digest and non-JSON with PAYLOAD_INVALID', () => {
+  it('reads keys in any case, as cosign’s Go decoder does', () => {
+    const written = Buffer.from(
+      `{"Critical":{"Identity":{"Docker-Reference":"r.example/app"},"IMAGE":{"Docker-manifest-digest":"${digest}"},"Type":"cosign container image signature"},"Optional":{"Creator":"someone"}}`,
+    );
+
+    const claim = parseSimpleSigningPayload(written);
+
+    assert.deepEqual(claim, {
+      dockerReference: 'r.example/app',
+      manifestDigest: digest,
+      optional: { Creator: 'someone' },
+    });
+  });
+
+  it('takes the later of two keys that differ only by case, wherever JSON.parse would put them', () => {
+    const other = `sha256:${'cd'.repeat(32)}`;
+    const written = Buffer.from(
+      `{"critical":{"identity":{"docker-reference":"r.example/first"},"image":{"docker-manifest-digest":"${other}"},"type":"cosign container image signature"},` +
+        `"Critical":{"identity":{"Docker-Reference":"r.example/second"}},` +
+        `"critical":{"identity":{"docker-reference":"r.example/third"},"Image":{"docker-manifest-digest":"${digest}"}}}`,
+    );
+
+    const claim = parseSimpleSigningPayload(written);
+
+    // Go applies the keys in order into one struct: the type stays from the first, the rest is the third's.
+    assert.equal(claim.dockerReference, 'r.example/third');
+    assert.equal(claim.manifestDigest, digest);
+  });
+
+  it('reads a missing or null optional as null', () => {
+    const critical = `"critical":{"identity":{"docker-reference":"r.example/a"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"}`;
+
+    assert.equal(parseSimpleSigningPayload(Buffer.from(`{${critical}}`)).optional, null);
+    assert.equal(parseSimpleSigningPayload(Buffer.from(`{${critical},"optional":null}`)).optional, null);
+  });
+
+  it('refuses another signature type, a malformed digest, wrong types, a missing identity and non-JSON with PAYLOAD_INVALID', () => {
     const cases = [
       `{"critical":{"identity":{"docker-reference":"r/a"},"image":{"docker-manifest-digest":"${digest}"},"type":"atomic container signature"},"optional":null}`,
       '{"critical":{"identity":{"docker-reference":"r/a"},"image":{"docker-manifest-digest":"sha256:xyz"},"type":"cosign container image signature"},"optional":null}',
+      `{"critical":{"identity":{"docker-reference":"r/a"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"},"optional":"x"}`,
+      `{"critical":{"identity":{},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"}}`,
+      `{"critical":{"identity":{"docker-reference":7},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"}}`,
       'not json',
     ];
 

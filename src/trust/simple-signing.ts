@@ -6,10 +6,10 @@
  * cosign: https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md
  */
 import { type KeyObject, verify } from 'node:crypto';
-import { z } from 'zod';
 import { isDigest } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
 import { TrustError } from './errors.js';
+import { decodeGoJson, GoJsonError, goAny, goMap, goString, goStruct } from './go-json.js';
 import { type Signer, signerOf } from './signer.js';
 
 export const simpleSigningMediaType = 'application/vnd.dev.cosign.simplesigning.v1+json';
@@ -52,36 +52,62 @@ export function verifyPayload(payload: Uint8Array, signatureB64: string, publicK
   }
 }
 
-/** Only the fields herd reads; anything else in `critical` or `optional` is left alone. */
-const SimpleSigningPayload = z.object({
-  critical: z.object({
-    identity: z.object({ 'docker-reference': z.string() }),
-    image: z.object({ 'docker-manifest-digest': z.string().refine(isDigest, 'expected sha256:<64 hex>') }),
-    type: z.literal(simpleSigningType),
+/**
+ * The fields herd reads, as sigstore's `payload.SimpleContainerImage` declares them: cosign reads
+ * the payload with Go's encoding/json, so `Critical` or `Docker-manifest-digest` count as well
+ * (see go-json.ts). Anything else in `critical` or `optional` is left alone.
+ */
+const SimpleSigningPayload = goStruct({
+  critical: goStruct({
+    identity: goStruct({ 'docker-reference': goString }),
+    image: goStruct({ 'docker-manifest-digest': goString }),
+    type: goString,
   }),
-  optional: z.record(z.string(), z.unknown()).nullish(),
+  optional: goMap(goAny),
 });
+
+interface DecodedPayload {
+  critical?: {
+    identity?: { 'docker-reference'?: string };
+    image?: { 'docker-manifest-digest'?: string };
+    type?: string;
+  };
+  optional?: Record<string, unknown>;
+}
 
 /** Reads a payload that came from a registry or a store: untrusted until its signature verifies. */
 export function parseSimpleSigningPayload(bytes: Uint8Array): SimpleSigningClaim {
-  let json: unknown;
+  let decoded: DecodedPayload;
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new TrustError('PAYLOAD_INVALID', 'simple signing payload is not JSON');
-  }
-  const parsed = SimpleSigningPayload.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    decoded = decodeGoJson(Buffer.from(bytes).toString('utf8'), SimpleSigningPayload) as DecodedPayload;
+  } catch (error) {
+    if (!(error instanceof GoJsonError)) throw error;
     throw new TrustError(
       'PAYLOAD_INVALID',
-      `simple signing payload is malformed at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+      `simple signing payload is malformed at ${error.path || '(root)'}: ${error.message}`,
     );
   }
-  const { critical, optional } = parsed.data;
+  const malformed = (path: string, why: string): never => {
+    throw new TrustError('PAYLOAD_INVALID', `simple signing payload is malformed at ${path}: ${why}`);
+  };
+  const critical = decoded.critical ?? {};
+  const dockerReference = critical.identity?.['docker-reference'] ?? '';
+  const manifestDigest = critical.image?.['docker-manifest-digest'] ?? '';
+  const type = critical.type ?? '';
+  if (type !== simpleSigningType) {
+    malformed('critical.type', `got ${JSON.stringify(type)}, expected ${JSON.stringify(simpleSigningType)}`);
+  }
+  if (dockerReference === '') malformed('critical.identity.docker-reference', 'missing or empty');
+  if (!isDigest(manifestDigest)) {
+    malformed(
+      'critical.image.docker-manifest-digest',
+      `got ${JSON.stringify(manifestDigest)}, expected sha256:<64 hex>`,
+    );
+  }
   return {
-    dockerReference: critical.identity['docker-reference'],
-    manifestDigest: critical.image['docker-manifest-digest'] as Digest,
-    ...(optional !== undefined ? { optional } : {}),
+    dockerReference,
+    manifestDigest: manifestDigest as Digest,
+    // Go leaves a nil map for a missing or null "optional"; both read as null here.
+    optional: decoded.optional ?? null,
   };
 }

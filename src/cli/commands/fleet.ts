@@ -13,6 +13,7 @@ import type { Digest } from '../../oci/types.js';
 import { type ControlPlane, startControlPlane } from '../../server/control-plane.js';
 import type { LogLineView, LogsAnswer } from '../../server/routes/log-api.js';
 import { controlPlaneClient, controlPlaneUrl } from '../control-plane-client.js';
+import { localRepository } from '../../trust/signed-identity.js';
 import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
 import { localSigningKey } from '../local-signing-key.js';
@@ -59,7 +60,7 @@ export async function upCommand(dir: string, options: { port?: string }): Promis
   say(signing.describe);
   await signPassedImage(store, image.digest, {
     key: signing.key,
-    identity: `localhost/${spec.service}`,
+    identity: localRepository(spec.service),
     verdict,
   });
   await releaseCandidate(store, spec.service, image.digest);

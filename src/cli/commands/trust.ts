@@ -6,11 +6,13 @@ import type { Verdict } from '../../gate/verdict.js';
 import { herdHome } from '../../herd-home.js';
 import type { LayoutStore } from '../../oci/layout-store.js';
 import type { Digest } from '../../oci/types.js';
+import { requiredPredicateTypes } from '../../trust/admission.js';
 import { collectBuildStatements, gateVerdictStatement } from '../../trust/build-statements.js';
 import { loadPublicKey } from '../../trust/cosign-key.js';
 import { TrustError } from '../../trust/errors.js';
 import { attestImage, signImage, verifyImage } from '../../trust/image-signatures.js';
 import { readCosignPrivateKey, writeCosignKeyPair } from '../../trust/key-files.js';
+import { localRepository, parseIdentity } from '../../trust/signed-identity.js';
 import { loadTrustedKeys } from '../../trust/trusted-keys.js';
 import { keyPassword } from '../password.js';
 import { openStore } from '../spec-context.js';
@@ -58,7 +60,9 @@ export async function signCommand(
     return 1;
   }
   const key = await readCosignPrivateKey(resolve(options.key ?? defaultPrivateKey()), await keyPassword());
-  const identity = options.identity ?? `localhost/${await serviceOf(store, digest)}`;
+  const identity = options.identity
+    ? parseIdentity(options.identity)
+    : localRepository(await serviceOf(store, digest));
   const { signature, attestation, statements } = await signPassedImage(store, digest, {
     key,
     identity,
@@ -105,29 +109,48 @@ export async function signPassedImage(
 }
 
 /**
- * `herd verify <ref> [--key pub] [--attestations]`: exit 0 when a signature by the key (or by any
- * trusted key) covers the digest, exit 1 with the reason otherwise.
+ * `herd verify <ref> [--key pub] [--attestations] [--identity registry/repository]`: exit 0 when
+ * the key (or a trusted key) signed the digest, for the identity's repository when one is named
+ * (default for an image in a registry: the repository it is pulled from), and with
+ * `--attestations` also attested what admission needs; exit 1 with the reason otherwise. Layers
+ * by other keys are ignored and listed.
  */
 export async function verifyCommand(
   reference: string,
-  options: { key?: string; attestations?: boolean },
+  options: { key?: string; attestations?: boolean; identity?: string },
 ): Promise<number> {
   const publicKeys = options.key
     ? [loadPublicKey(await readFile(resolve(options.key), 'utf8'))]
     : (await loadTrustedKeys(herdHome())).map((k) => k.publicKey);
   const remote = isRegistryReference(reference) ? await pullForVerification(reference) : undefined;
   try {
+    const identity =
+      options.identity !== undefined
+        ? parseIdentity(options.identity)
+        : remote
+          ? parseIdentity(reference)
+          : undefined;
     const store = remote?.store ?? (await openStore()).store;
     const digest = remote ? (remote.digest as Digest) : await store.resolve(reference);
     const result = await verifyImage(store, digest, {
       publicKeys,
       attestations: options.attestations === true,
+      ...(options.attestations ? { requiredPredicates: requiredPredicateTypes } : {}),
+      ...(identity !== undefined ? { identity } : {}),
     });
-    console.log(`verified ${digest}`);
+    console.log(`verified ${digest}${identity !== undefined ? ` for ${identity}` : ''}`);
     for (const s of result.signatures) {
       console.log(`  signature    ${s.dockerReference} (key ${s.keyFingerprint.slice(0, 16)}…)`);
     }
     for (const a of result.attestations) console.log(`  attestation  ${a.predicateType}`);
+    for (const s of result.otherRepositories) {
+      console.log(`  not counted  signature for ${s.dockerReference}: another repository`);
+    }
+    for (const f of result.foreign) {
+      const what =
+        f.kind === 'attestation' ? `attestation${f.predicateType ? ` ${f.predicateType}` : ''}` : 'signature';
+      console.log(`  ignored      ${what} ${f.layerDigest}: ${f.reason}`);
+    }
     return 0;
   } catch (error) {
     if (error instanceof TrustError) {
