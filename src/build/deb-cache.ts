@@ -63,7 +63,7 @@ export class DebCache {
           `expected sha256:${pkg.sha256} (${pkg.size} bytes)`,
       );
     }
-    await mkdir(join(this.dir, 'sha256'), { recursive: true });
+    await mkdir(join(this.dir, 'sha256'), { recursive: true, mode: 0o700 });
     await writeAtomic(this.pathOf(pkg.sha256), bytes);
     return bytes;
   }
@@ -115,7 +115,7 @@ export class UnpackedDebCache {
   }
 
   async put(pkg: LockedPackage, tars: DebTars): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const base = join(this.dir, pkg.sha256);
     await writeAtomic(`${base}.control.tar`, tars.control);
     await writeAtomic(`${base}.data.tar`, tars.data);

@@ -37,7 +37,7 @@ export class LayerCache {
   }
 
   async remember(diffId: Digest, layer: Descriptor): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await writeAtomic(join(this.dir, hexOf(diffId)), `${layer.digest}\n`);
   }
 }

@@ -157,7 +157,7 @@ export function formatLock(lock: Lock): string {
 }
 
 export async function writeLock(path: string, lock: Lock): Promise<void> {
-  await writeAtomic(path, formatLock(lock));
+  await writeAtomic(path, formatLock(lock), { mode: 0o644 });
 }
 
 export type LockChange =

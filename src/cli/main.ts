@@ -14,6 +14,7 @@ import { lockCommand } from './commands/lock.js';
 import { pullCommand, pushCommand } from './commands/registry.js';
 import { keysGenerateCommand, signCommand, verifyCommand } from './commands/trust.js';
 import { herdVersion } from './herd-version.js';
+import { keepHomePrivate, withHomeClaimed } from './private-home.js';
 
 /**
  * The control-plane commands pull in the engine, the fleet controller, the server and the monitors;
@@ -25,7 +26,11 @@ const program = new Command()
   .name('herd')
   .description('Immutable workloads: golden images from signed Debian repositories')
   .version(herdVersion)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // serve and up fix HERD_HOME's modes once they hold its lock; the rest do here, if it is open.
+  .hook('preAction', async (_program, action) => {
+    if (!(action.parent === program && ['serve', 'up'].includes(action.name()))) await keepHomePrivate();
+  });
 
 program
   .command('init')
@@ -148,7 +153,12 @@ program
   .description('the control plane: the fleet API, the fleets, and the store read-only at /v2/')
   .option('--port <port>', 'port', '5000')
   .option('--host <address>', 'address to bind', '127.0.0.1')
-  .action(async (options) => run(async () => (await fleetCommands()).serveCommand(options)));
+  .action(async (options) =>
+    run(() =>
+      // The lock first, before the control plane's modules load: a second serve answers at once.
+      withHomeClaimed('herd serve', async (lock) => (await fleetCommands()).serveCommand(options, lock)),
+    ),
+  );
 
 program
   .command('release')
@@ -189,7 +199,10 @@ program
   )
   .argument('[dir]', 'the spec folder', 'examples/hello')
   .option('--port <port>', 'port of the control plane (API and /v2/); default: a free one')
-  .action(async (dir, options) => run(async () => (await fleetCommands()).upCommand(dir, options)));
+  .option('--allow-downgrade', 'when locking, accept a Release older than one herd accepted before')
+  .action(async (dir, options) =>
+    run(() => withHomeClaimed('herd up', async (lock) => (await fleetCommands()).upCommand(dir, options, lock))),
+  );
 
 program
   .command('status')

@@ -19,8 +19,8 @@ export interface SegmentWriter {
 
 export class FsSegmentWriter implements SegmentWriter {
   async append(path: string, data: Buffer): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
-    await appendFile(path, data);
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await appendFile(path, data, { mode: 0o600 });
   }
 
   async truncate(path: string, length: number): Promise<void> {
@@ -28,10 +28,10 @@ export class FsSegmentWriter implements SegmentWriter {
   }
 
   async writeAtomic(path: string, data: string): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      const handle = await open(temp, 'w');
+      const handle = await open(temp, 'w', 0o600);
       try {
         await handle.writeFile(data);
         await handle.sync();

@@ -37,7 +37,7 @@ export class LayoutStore {
 
   /** Creates the layout's skeleton if it is not there yet. */
   async init(): Promise<void> {
-    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
     if (!(await exists(join(this.root, 'oci-layout')))) {
       await writeAtomic(
         join(this.root, 'oci-layout'),
@@ -236,14 +236,18 @@ export function canonicalJson(document: unknown): string {
   return JSON.stringify(document);
 }
 
-/** Writes to a temp file beside the target, then renames: readers never see a partial file. */
+/**
+ * Writes to a temp file beside the target, then renames: readers never see a partial file. The
+ * mode defaults to 0600, as everything in HERD_HOME is private; files written for the user
+ * elsewhere (herd.lock, reports, exports) pass 0644 and get what the umask leaves of it.
+ */
 export async function writeAtomic(
   path: string,
   data: string | Uint8Array,
   options: { mode?: number } = {},
 ): Promise<void> {
   const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await writeFile(temp, data, { mode: options.mode ?? 0o644 });
+  await writeFile(temp, data, { mode: options.mode ?? 0o600 });
   await rename(temp, path);
 }
 

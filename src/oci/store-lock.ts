@@ -24,7 +24,7 @@ export async function withStoreLock<T>(
   const staleMs = options.staleMs ?? 60_000;
   for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
     try {
-      const handle = await open(lockPath, 'wx');
+      const handle = await open(lockPath, 'wx', 0o600);
       await handle.writeFile(`${process.pid}\n`);
       await handle.close();
       break;

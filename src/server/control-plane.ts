@@ -17,8 +17,9 @@ import { FleetController } from '../fleet/controller.js';
 import { FleetStore } from '../fleet/fleet-store.js';
 import { FrontDoors } from '../fleet/front-door.js';
 import { HttpTcpProber } from '../fleet/health-probe.js';
-import type { FleetEvent } from '../fleet/types.js';
+import type { FleetEvent, FleetTemplate } from '../fleet/types.js';
 import type { HerdHome } from '../herd-home.js';
+import type { HomeLock } from '../home/home-lock.js';
 import { resolveActor } from '../journal/actor.js';
 import { systemClock } from '../journal/clock.js';
 import { Journal } from '../journal/journal.js';
@@ -39,6 +40,11 @@ import { type RunningServer, startServer } from './node-server.js';
 
 export interface ControlPlaneOptions {
   home: HerdHome;
+  /**
+   * HERD_HOME's lock (src/home/home-lock.ts), taken before anything was written: one control plane
+   * per home. The control plane records its URL in it and releases it when it closes.
+   */
+  lock: HomeLock;
   port?: number;
   host?: string;
   log: ServerLogger;
@@ -160,6 +166,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         ['closing the server', async () => server?.close()],
         ['stopping the engine', async () => engineService?.stop()],
         ['removing control-plane.json', () => rm(controlPlaneFile(home), { force: true })],
+        // Last: until here another control plane must not start on this home.
+        ['releasing the lock on HERD_HOME', () => options.lock.release()],
       ];
       for (const [what, step] of steps) {
         try {
@@ -171,17 +179,33 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       db.close();
     },
   };
-  server = await startServer({
-    app: createApp({ store, logger: log, fleetApi: { plane, log } }),
-    ...(options.port !== undefined ? { port: options.port } : {}),
-    ...(options.host !== undefined ? { host: options.host } : {}),
-  });
-  plane.url = server.url;
-  await writeAtomic(
-    controlPlaneFile(home),
-    `${JSON.stringify({ url: server.url, pid: process.pid }, null, 2)}\n`,
-  );
-  if (new FleetStore(db).list().length > 0) await plane.fleets();
+  try {
+    // One app for both: one count of invalid tokens; the adapter tells it which way a request came.
+    const app = createApp({
+      store,
+      logger: log,
+      fleetApi: { plane, log },
+      ...(pulls ? { pullTokens: pulls.verifier } : {}),
+    });
+    server = await startServer({
+      app,
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.host !== undefined ? { host: options.host } : {}),
+    });
+    socketServer = await startSocketServer({ app, socketPath: plane.socketPath });
+    plane.url = server.url;
+    await options.lock.advertise(server.url);
+    await writeAtomic(
+      controlPlaneFile(home),
+      `${JSON.stringify({ url: server.url, pid: process.pid }, null, 2)}\n`,
+    );
+    if (new FleetStore(db).list().length > 0) await plane.fleets();
+  } catch (error) {
+    // A port in use, an engine that does not start: nothing stays half started (no podman
+    // service, front doors, control-plane.json or lock).
+    await plane.close();
+    throw error;
+  }
   return plane;
 }
 

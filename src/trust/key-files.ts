@@ -45,7 +45,8 @@ export async function writeCosignKeyPair(
   }
   const pair = generateCosignKeyPair(options.password);
   await writeNew(files.privateKeyPath, pair.privateKeyPem, 0o600);
-  await writeNew(files.publicKeyPath, pair.publicKeyPem, 0o644);
+  // In HERD_HOME everything is private; a pair written elsewhere (--output) is meant to be shared.
+  await writeNew(files.publicKeyPath, pair.publicKeyPem, options.outputPrefix ? 0o644 : 0o600);
   const trusted = await trustKey(home, pair.publicKeyPem, trustName);
   return { ...files, trusted };
 }

@@ -50,7 +50,7 @@ export async function trustKey(home: Pick<HerdHome, 'root'>, pem: string, name: 
       `a different key is already trusted as ${name} (sha256 ${current.fingerprint}, got ${fingerprint}): remove ${path} first or pick another name`,
     );
   }
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeAtomic(path, publicKeyPemOf(publicKey));
   return { name, path, publicKey, fingerprint };
 }

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetStatus } from '../../fleet/types.js';
 import { herdHome } from '../../herd-home.js';
+import type { HomeLock } from '../../home/home-lock.js';
 import { shortDigest } from '../../oci/digest.js';
 import type { LayoutStore } from '../../oci/layout-store.js';
 import type { Digest } from '../../oci/types.js';
@@ -26,9 +27,13 @@ import { renderReport } from './gate.js';
 import { signPassedImage } from './trust.js';
 
 /** `herd serve`: the control plane until SIGINT or SIGTERM; fleets keep running when it stops. */
-export async function serveCommand(options: { port?: string; host?: string }): Promise<number> {
+export async function serveCommand(
+  options: { port?: string; host?: string },
+  lock: HomeLock,
+): Promise<number> {
   const plane = await startControlPlane({
     home: herdHome(),
+    lock,
     port: Number(options.port ?? 5000),
     host: options.host ?? '127.0.0.1',
     log: logger,
@@ -44,10 +49,17 @@ export async function serveCommand(options: { port?: string; host?: string }): P
  * `herd up [dir]`: build, gate, sign, release and roll out the spec on the local engine, then serve
  * it in the foreground. Ctrl-C removes the instances it ran and stops the control plane.
  */
-export async function upCommand(dir: string, options: { port?: string }): Promise<number> {
+export async function upCommand(
+  dir: string,
+  options: { port?: string; allowDowngrade?: boolean },
+  lock: HomeLock,
+): Promise<number> {
   const home = herdHome();
   const say = (line: string) => console.log(`herd up: ${line}`);
-  const { image, verdict, store, context } = await buildAndGate(dir, { gate: true });
+  const { image, verdict, store, context } = await buildAndGate(dir, {
+    gate: true,
+    ...(options.allowDowngrade ? { allowDowngrade: true } : {}),
+  });
   const { spec } = context.loaded;
   say(`built ${image.refName} ${image.digest} (${image.packageCount} packages)`);
   if (!verdict?.passed) {
@@ -68,6 +80,7 @@ export async function upCommand(dir: string, options: { port?: string }): Promis
 
   const plane = await startControlPlane({
     home,
+    lock,
     ...(options.port !== undefined ? { port: Number(options.port) } : {}),
     log: logger,
   });

@@ -48,7 +48,7 @@ export async function gateCommand(reference: string, options: GateCommandOptions
   });
   const report = renderReport(verdict, format);
   if (options.output) {
-    await writeAtomic(resolve(options.output), report);
+    await writeAtomic(resolve(options.output), report, { mode: 0o644 });
     console.log(`${verdict.passed ? 'passed' : 'failed'}: ${digest} (${format} report in ${options.output})`);
   } else {
     process.stdout.write(report.endsWith('\n') ? report : `${report}\n`);

@@ -75,7 +75,7 @@ export async function imageExportCommand(
       return 2;
   }
   const output = resolve(options.output);
-  await writeAtomic(output, archive);
+  await writeAtomic(output, archive, { mode: 0o644 });
   console.log(`exported ${digest} as ${options.format} to ${output} (${formatBytes(archive.length)})`);
   return 0;
 }

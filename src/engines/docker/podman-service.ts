@@ -96,7 +96,7 @@ async function startPodmanService(options: EnsureEngineOptions): Promise<EngineS
   }
 
   const logPath = join(dir, 'service.log');
-  const log = openSync(logPath, 'a');
+  const log = openSync(logPath, 'a', 0o600);
   let child: ChildProcess;
   try {
     child = spawn('podman', [...args, 'system', 'service', '--time=0', `unix://${socketPath}`], {

@@ -69,7 +69,7 @@ export async function updateVulnDb(home: HerdHome, options: UpdateVulnDbOptions)
     skipped: collected.skipped,
   };
   const path = vulnDbPath(home);
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeAtomic(path, collected.builder.serialize(meta));
   return { path, meta };
 }

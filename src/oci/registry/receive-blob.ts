@@ -38,7 +38,7 @@ export async function receiveBlob(
     await pipeline(
       Readable.fromWeb(body as NodeReadableStream<Uint8Array>),
       measure,
-      createWriteStream(temp, { mode: 0o644 }),
+      createWriteStream(temp, { mode: 0o600 }),
     );
   } catch (error) {
     await rm(temp, { force: true });

@@ -1,0 +1,51 @@
+/**
+ * HERD_HOME on start: `herd serve` and `herd up` take its lock before they write anything, then
+ * fix the modes of everything herd wrote there; other commands fix the modes only when the home
+ * itself is open to others (a home from before herd kept it private), which one stat tells.
+ * Either way herd says once on stderr what it changed.
+ */
+import { herdHome } from '../herd-home.js';
+import { type HomeLock, lockHome } from '../home/home-lock.js';
+import { isHomeLoose, type TightenReport, tightenHome } from '../home/private-modes.js';
+
+/**
+ * Runs `work` holding HERD_HOME's lock for `command` (`herd serve`, `herd up`), after fixing the
+ * home's modes. The control plane releases the lock when it closes; this releases it too, for
+ * the paths that end before one started (a failed gate, a port in use).
+ */
+export async function withHomeClaimed(
+  command: string,
+  work: (lock: HomeLock) => Promise<number>,
+): Promise<number> {
+  const home = herdHome();
+  const lock = await lockHome(home, { command });
+  try {
+    say(home.root, await tightenHome(home));
+    return await work(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+export async function keepHomePrivate(): Promise<void> {
+  const home = herdHome();
+  try {
+    if (await isHomeLoose(home.root)) say(home.root, await tightenHome(home));
+  } catch (error) {
+    // A home herd cannot even list is no reason to refuse a command that may not need it.
+    console.error(
+      `herd: could not check the modes under HERD_HOME (${home.root}): ${(error as Error).message}`,
+    );
+  }
+}
+
+function say(root: string, report: TightenReport): void {
+  if (report.tightened > 0) {
+    console.error(
+      `herd: tightened modes of ${report.tightened} files under HERD_HOME (${root}): nothing there is readable by other users now`,
+    );
+  }
+  for (const { path, reason } of report.failed) {
+    console.error(`herd: could not make ${path} private: ${reason}`);
+  }
+}

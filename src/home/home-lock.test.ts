@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { deadProcess, holderOf, writeHolder } from './home.test-support.js';
+import { homeLockPath, lockHome, readHomeLock } from './home-lock.js';
+import { currentProcess } from './process-identity.js';
+
+const freshRoot = async () => join(await mkdtemp(join(tmpdir(), 'herd-home-lock-')), 'home');
+
+describe("HERD_HOME's lock", () => {
+  it('refuses a second control plane, naming the running one by pid and URL', async () => {
+    const home = { root: await freshRoot() };
+    const first = await lockHome(home, { command: 'herd serve' });
+    await first.advertise('http://127.0.0.1:5000');
+
+    await assert.rejects(lockHome(home, { command: 'herd serve' }), (error: Error & { code: string }) => {
+      assert.equal(error.code, 'HOME_IN_USE');
+      assert.match(
+        error.message,
+        new RegExp(`in use by herd serve \\(pid ${process.pid}, http://127\\.0\\.0\\.1:5000,`),
+      );
+      return true;
+    });
+    assert.equal((await readHomeLock(home))?.nonce, first.holder.nonce);
+    await first.release();
+    const second = await lockHome(home, { command: 'herd up' });
+    assert.equal((await readHomeLock(home))?.command, 'herd up');
+    await second.release();
+    assert.equal(await readHomeLock(home), undefined);
+  });
+
+  it('creates HERD_HOME 0700 and the lock 0600', async () => {
+    const home = { root: await freshRoot() };
+
+    const lock = await lockHome(home, { command: 'herd serve' });
+
+    assert.equal((await stat(home.root)).mode & 0o777, 0o700);
+    assert.equal((await stat(lock.path)).mode & 0o777, 0o600);
+    await lock.release();
+  });
+
+  it('takes over a lock left by a process that was killed with SIGKILL', async () => {
+    const home = { root: await freshRoot() };
+    await lockHome(home, { command: 'herd serve' }).then((lock) => lock.release());
+    await writeHolder(homeLockPath(home), holderOf(await deadProcess(), { url: 'http://127.0.0.1:5000' }));
+
+    const lock = await lockHome(home, { command: 'herd serve' });
+
+    assert.equal((await readHomeLock(home))?.pid, process.pid);
+    assert.deepEqual(await readdir(home.root), ['control-plane.lock']);
+    await lock.release();
+  });
+
+  it('takes over a lock whose pid now belongs to another process (pid reuse)', async () => {
+    const home = { root: await freshRoot() };
+    await lockHome(home, { command: 'herd serve' }).then((lock) => lock.release());
+    const me = currentProcess();
+    await writeHolder(homeLockPath(home), holderOf({ ...me, startTime: '1' }));
+
+    const lock = await lockHome(home, { command: 'herd serve' });
+
+    assert.equal((await readHomeLock(home))?.nonce, lock.holder.nonce);
+    await lock.release();
+  });
+
+  it('takes over a takeover that a dead process left half done, and clears what it left', async () => {
+    const home = { root: await freshRoot() };
+    await lockHome(home, { command: 'herd serve' }).then((lock) => lock.release());
+    const stale = holderOf(await deadProcess());
+    await writeHolder(homeLockPath(home), stale);
+    await writeHolder(`${homeLockPath(home)}.takeover-${stale.nonce}`, holderOf(await deadProcess()));
+
+    const lock = await lockHome(home, { command: 'herd serve' });
+
+    assert.equal((await readHomeLock(home))?.nonce, lock.holder.nonce);
+    assert.deepEqual(await readdir(home.root), ['control-plane.lock']);
+    await lock.release();
+  });
+
+  it('lets exactly one of many starters in this process take a stale lock', async () => {
+    const home = { root: await freshRoot() };
+    await lockHome(home, { command: 'herd serve' }).then((lock) => lock.release());
+    await writeHolder(homeLockPath(home), holderOf(await deadProcess()));
+
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 16 }, () => lockHome(home, { command: 'herd serve' })),
+    );
+
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    assert.equal(won.length, 1);
+    for (const lost of outcomes.filter((o) => o.status === 'rejected')) {
+      assert.equal((lost.reason as { code: string }).code, 'HOME_IN_USE');
+    }
+    assert.equal((await readHomeLock(home))?.nonce, won[0]!.value.holder.nonce);
+  });
+
+  it('lets exactly one of several racing processes take a stale lock, round after round', async () => {
+    const racer = join(import.meta.dirname, 'lock-racer.test-support.ts');
+    for (let round = 0; round < 2; round++) {
+      const home = { root: await freshRoot() };
+      await lockHome(home, { command: 'herd serve' }).then((lock) => lock.release());
+      await writeHolder(homeLockPath(home), holderOf(await deadProcess()));
+      // Every racer waits for the same moment, after the slowest has started.
+      const startAt = Date.now() + 5_000;
+
+      const outputs = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          run(process.execPath, ['--import', 'tsx', racer, home.root, String(startAt), '5000']),
+        ),
+      );
+
+      assert.deepEqual(
+        outputs.map((o) => o.trim()).sort(),
+        ['HOME_IN_USE', 'HOME_IN_USE', 'HOME_IN_USE', 'won'],
+        `round ${round}: ${outputs.join(' | ')}`,
+      );
+    }
+  });
+
+  it('refuses a lock file herd did not write, naming the file', async () => {
+    const home = { root: await freshRoot() };
+    await lockHome(home, { command: 'herd serve' }).then((lock) => lock.release());
+
+    await writeFile(homeLockPath(home), 'pid=12\n');
+    await assert.rejects(lockHome(home, { command: 'herd serve' }), (error: Error & { code: string }) => {
+      assert.equal(error.code, 'HOME_LOCK_INVALID');
+      assert.ok(error.message.includes(homeLockPath(home)), error.message);
+      return true;
+    });
+    await writeFile(homeLockPath(home), JSON.stringify({ ...holderOf(currentProcess()), nonce: '../../x' }));
+    await assert.rejects(lockHome(home, { command: 'herd serve' }), (error: Error & { code: string }) => {
+      assert.equal(error.code, 'HOME_LOCK_INVALID');
+      assert.match(error.message, /field nonce/);
+      return true;
+    });
+  });
+
+  it('never removes or rewrites a lock that is no longer its own', async () => {
+    const home = { root: await freshRoot() };
+    const lock = await lockHome(home, { command: 'herd serve' });
+    const other = holderOf({ pid: 1, host: hostname() });
+    await writeHolder(homeLockPath(home), other);
+
+    await assert.rejects(lock.advertise('http://127.0.0.1:1'), { code: 'HOME_LOCK_LOST' });
+    await lock.release();
+
+    assert.equal(JSON.parse(await readFile(homeLockPath(home), 'utf8')).nonce, other.nonce);
+  });
+});
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', () => resolve(out));
+  });
+}
