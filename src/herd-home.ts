@@ -15,6 +15,8 @@ export interface HerdHome {
   keys: string;
   /** The log store: instances' output, kept after they are gone (src/logs). */
   logs: string;
+  /** The newest signed Release Date accepted per repository and suite, against rollbacks. */
+  archiveDates: string;
 }
 
 export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
@@ -28,5 +30,6 @@ export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
     stateDb: resolve(root, 'herd.db'),
     keys: resolve(root, 'keys'),
     logs: resolve(root, 'logs'),
+    archiveDates: resolve(root, 'archive-dates.json'),
   };
 }

@@ -4,6 +4,8 @@ export type BuildErrorCode =
   | 'LOCK_INVALID'
   | 'LOCK_MISSING'
   | 'LOCK_STALE'
+  /** HERD_HOME/archive-dates.json cannot be read: herd will not guess what it accepted before. */
+  | 'ARCHIVE_DATES_INVALID'
   | 'APP_FILE_MISSING'
   | 'PATH_CONFLICT'
   | 'DEB_MISMATCH'

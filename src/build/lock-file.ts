@@ -7,6 +7,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import {
+  architectureProblem,
+  packageNameProblem,
+  poolPathProblem,
+  versionProblem,
+} from '../debian/archive-names.js';
+import { compareDebianVersions } from '../debian/version.js';
 import { writeAtomic } from '../oci/layout-store.js';
 import { BuildError } from './errors.js';
 
@@ -29,7 +36,10 @@ export interface LockedPackage {
 export interface LockedSuite {
   suite: string;
   codename?: string;
-  /** The Release file's Date. */
+  /**
+   * The Release file's Date. The next `herd lock` refuses a Release older than this (a rollback)
+   * unless told `--allow-downgrade`. Absent in locks written before herd remembered dates.
+   */
   date?: string;
   /** sha256 of the InRelease that was verified. */
   inRelease: string;
@@ -81,6 +91,20 @@ export interface Lock {
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
+/**
+ * A lock is edited by hand and in review, so its names are held to the same syntax as an index's
+ * (archive-names.ts): a lock naming a package `../../x` is refused before anything uses it.
+ */
+function archiveName(problemOf: (value: string) => string | undefined) {
+  return z.string().superRefine((value, context) => {
+    const problem = problemOf(value);
+    if (problem) context.addIssue({ code: 'custom', message: `"${value}": ${problem}` });
+  });
+}
+
+const packageName = archiveName(packageNameProblem);
+const debianVersion = archiveName(versionProblem);
+
 /** The lock is read back from disk, so it is validated like any other input. */
 const LockSchema = z.strictObject({
   lockVersion: z.literal(lockVersion),
@@ -88,14 +112,19 @@ const LockSchema = z.strictObject({
   specDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
   date: z.iso.datetime(),
   release: z.string(),
-  architecture: z.string(),
+  architecture: archiveName(architectureProblem),
   base: z
     .strictObject({
       ref: z.string(),
       digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
       packages: z.number().int().nonnegative(),
       held: z.array(
-        z.strictObject({ name: z.string(), version: z.string(), available: z.string(), suite: z.string() }),
+        z.strictObject({
+          name: packageName,
+          version: debianVersion,
+          available: debianVersion,
+          suite: z.string(),
+        }),
       ),
     })
     .optional(),
@@ -103,7 +132,8 @@ const LockSchema = z.strictObject({
     z.strictObject({
       suite: z.string(),
       codename: z.string().optional(),
-      date: z.string().optional(),
+      // Optional: locks written before herd remembered Release dates have none; the next lock adds it.
+      date: z.iso.datetime().optional(),
       inRelease: sha256Hex,
       signer: z.string(),
     }),
@@ -111,15 +141,13 @@ const LockSchema = z.strictObject({
   files: z.array(z.strictObject({ src: z.string(), sha256: sha256Hex })),
   packages: z.array(
     z.strictObject({
-      name: z.string(),
-      version: z.string(),
-      architecture: z.string(),
-      source: z.string(),
-      sourceVersion: z.string(),
+      name: packageName,
+      version: debianVersion,
+      architecture: archiveName(architectureProblem),
+      source: packageName,
+      sourceVersion: debianVersion,
       suite: z.string(),
-      filename: z
-        .string()
-        .refine((f) => !f.startsWith('/') && !f.split('/').includes('..'), 'must be a relative pool path'),
+      filename: archiveName(poolPathProblem),
       size: z.number().int().nonnegative(),
       sha256: sha256Hex,
       reason: z.string(),
@@ -164,7 +192,9 @@ export type LockChange =
   | { kind: 'base'; ref: string; from?: string; to?: string }
   | { kind: 'added'; name: string; version: string }
   | { kind: 'removed'; name: string; version: string }
-  | { kind: 'changed'; name: string; from: string; to: string; suite: string };
+  | { kind: 'changed'; name: string; from: string; to: string; suite: string }
+  /** The archive now offers an older version than the lock pins: never worded as an update. */
+  | { kind: 'downgraded'; name: string; from: string; to: string; suite: string };
 
 /** What differs between the lock on disk and a fresh resolution: the base first, then packages by name. */
 export function diffLocks(before: Lock, after: Lock): LockChange[] {
@@ -186,7 +216,8 @@ export function diffLocks(before: Lock, after: Lock): LockChange[] {
     if (a && !b) changes.push({ kind: 'removed', name, version: a.version });
     else if (!a && b) changes.push({ kind: 'added', name, version: b.version });
     else if (a && b && (a.version !== b.version || a.sha256 !== b.sha256)) {
-      changes.push({ kind: 'changed', name, from: a.version, to: b.version, suite: b.suite });
+      const kind = compareDebianVersions(b.version, a.version) < 0 ? 'downgraded' : 'changed';
+      changes.push({ kind, name, from: a.version, to: b.version, suite: b.suite });
     }
   }
   return changes;
@@ -202,5 +233,7 @@ export function describeLockChange(change: LockChange): string {
       return `- ${change.name} ${change.version}`;
     case 'changed':
       return `~ ${change.name} ${change.from} -> ${change.to} (${change.suite})`;
+    case 'downgraded':
+      return `< ${change.name} ${change.from} -> ${change.to} (${change.suite}): older than the lock`;
   }
 }

@@ -1,15 +1,28 @@
 /**
  * resolve: spec + signed repository indexes (+ the base image's installed packages) → herd.lock.
  * Index loading and reading the base are the effects; turning the resolution into a lock is pure
- * (`lockFromResolution`).
+ * (`lockFromResolution`). A Release older than one herd accepted before stops the resolution
+ * (release-dates.ts), unless the caller allows the downgrade.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { Fetcher } from '../debian/fetcher.js';
+import {
+  downgradeError,
+  findDowngrades,
+  type ReleaseDowngrade,
+  type RememberedReleaseDate,
+  type ServedRelease,
+} from '../debian/release-dates.js';
 import { resolvePackages } from '../debian/resolve.js';
 import { type AptSource, readHostSources, sourcesForSuites } from '../debian/sources.js';
-import { loadSuiteIndex, type SuiteIndex } from '../debian/suite-index.js';
+import {
+  fetchSuiteRelease,
+  loadSuiteIndex,
+  type SuiteIndex,
+  type SuiteRelease,
+} from '../debian/suite-index.js';
 import type { PackageRecord } from '../debian/types.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import type { LoadedSpec, Spec } from '../spec/types.js';
@@ -51,13 +64,6 @@ export function sourcesForSpec(
   return sourcesForSuites(available, { suites: image.suites, components: image.components });
 }
 
-export async function loadSuiteIndexes(
-  sources: AptSource[],
-  options: { architecture: string; fetcher: Fetcher; now?: Date },
-): Promise<SuiteIndex[]> {
-  return Promise.all(sources.map((source) => loadSuiteIndex(source, options)));
-}
-
 export interface ResolveLockOptions {
   fetcher: Fetcher;
   sources: AptSource[];
@@ -66,17 +72,51 @@ export interface ResolveLockOptions {
   baseSource?: BaseImageSource;
   /** Where the base image is read from; needed when the spec has `image.from`. */
   store?: LayoutStore;
+  /**
+   * Release dates accepted before (herd.lock's, HERD_HOME's). A Release older than one of them is
+   * a rollback and is refused with RELEASE_DOWNGRADE.
+   */
+  remembered?: RememberedReleaseDate[];
+  /** `--allow-downgrade`: take older Releases all the same; they are returned, to be reported. */
+  allowDowngrade?: boolean;
 }
 
-export async function resolveLock(loaded: LoadedSpec, options: ResolveLockOptions): Promise<Lock> {
+export interface LockResolution {
+  lock: Lock;
+  /** Releases older than remembered, taken because `allowDowngrade` was set; empty otherwise. */
+  downgrades: ReleaseDowngrade[];
+  /** Every Release the lock was resolved from, for the caller to remember. */
+  releases: ServedRelease[];
+}
+
+export async function resolveLock(loaded: LoadedSpec, options: ResolveLockOptions): Promise<LockResolution> {
   const base = await readBaseForLock(loaded, options);
-  const indexes = await loadSuiteIndexes(options.sources, {
-    architecture: loaded.spec.image.architecture,
-    fetcher: options.fetcher,
-    ...(options.now ? { now: options.now } : {}),
-  });
+  // Every InRelease is verified, and its date compared with what herd remembers, before any
+  // Packages index is fetched.
+  const verified = await Promise.all(
+    options.sources.map((source) =>
+      fetchSuiteRelease(source, { fetcher: options.fetcher, ...(options.now ? { now: options.now } : {}) }),
+    ),
+  );
+  const releases = verified.map(servedRelease);
+  const downgrades = findDowngrades(releases, options.remembered ?? []);
+  if (downgrades.length > 0 && !options.allowDowngrade) throw downgradeError(downgrades);
+  const indexes = await Promise.all(
+    verified.map((release) =>
+      loadSuiteIndex(release, { architecture: loaded.spec.image.architecture, fetcher: options.fetcher }),
+    ),
+  );
   const files = await digestAppFiles(loaded);
-  return lockFromResolution(loaded, { indexes, files, ...(base ? { base } : {}) });
+  const lock = lockFromResolution(loaded, { indexes, files, ...(base ? { base } : {}) });
+  return { lock, downgrades, releases };
+}
+
+function servedRelease(verified: SuiteRelease): ServedRelease {
+  return {
+    repository: verified.source.uri,
+    suite: verified.source.suite,
+    ...(verified.release.date ? { date: verified.release.date } : {}),
+  };
 }
 
 /** The base `image.from` names now, with the packages it has installed; undefined without one. */

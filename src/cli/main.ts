@@ -1,6 +1,7 @@
 /**
  * The herd command line: parse, call, render. Exit codes: 0 success, 1 an expected negative
- * outcome (a check found changes, a gate failed), 2 an error.
+ * outcome (a check found changes, a gate failed), 2 an error, 3 `herd lock --check` found the
+ * archive older than herd accepted before (a rollback, not an update).
  */
 import { Command } from 'commander';
 import { HerdError } from '../herd-error.js';
@@ -44,7 +45,11 @@ program
   .command('lock')
   .description('resolve the spec against the signed repositories and write herd.lock')
   .argument('[spec]', 'herd.yaml or its folder', '.')
-  .option('--check', 'exit 1 and list the changes when the archive has newer versions than the lock')
+  .option(
+    '--check',
+    'exit 1 and list the changes when the archive has newer versions than the lock, 3 when it went back',
+  )
+  .option('--allow-downgrade', 'accept a Release older than one herd accepted before (a snapshot mirror)')
   .action(async (spec, options) => run(() => lockCommand(spec, options)));
 
 program
@@ -53,6 +58,7 @@ program
   .argument('[spec]', 'herd.yaml or its folder', '.')
   .option('--json', 'print the result as JSON')
   .option('--no-gate', 'do not gate the image (it cannot be signed until herd gate passes)')
+  .option('--allow-downgrade', 'when locking, accept a Release older than one herd accepted before')
   .action(async (spec, options) => run(() => buildCommand(spec, options)));
 
 program
@@ -201,7 +207,9 @@ program
   .option('--port <port>', 'port of the control plane (API and /v2/); default: a free one')
   .option('--allow-downgrade', 'when locking, accept a Release older than one herd accepted before')
   .action(async (dir, options) =>
-    run(() => withHomeClaimed('herd up', async (lock) => (await fleetCommands()).upCommand(dir, options, lock))),
+    run(() =>
+      withHomeClaimed('herd up', async (lock) => (await fleetCommands()).upCommand(dir, options, lock)),
+    ),
   );
 
 program

@@ -10,6 +10,10 @@ export type DebianErrorCode =
   | 'SIGNATURE_MISSING'
   | 'RELEASE_MALFORMED'
   | 'RELEASE_EXPIRED'
+  /** A signed Release of one suite served in place of another (mix-and-match). */
+  | 'RELEASE_WRONG_SUITE'
+  /** A Release older than one herd accepted before (rollback). */
+  | 'RELEASE_DOWNGRADE'
   | 'FETCH_FAILED'
   // Indexes and their integrity.
   | 'INDEX_MISSING'
@@ -26,6 +30,8 @@ export type DebianErrorCode =
   | 'DEB_MALFORMED'
   | 'DEB_UNSAFE_PATH'
   | 'DEB_UNSAFE_ENTRY'
-  | 'DEB_TOO_LARGE';
+  | 'DEB_TOO_LARGE'
+  /** A member or an index that decompresses past the cap set for it (a decompression bomb). */
+  | 'DECOMPRESSED_TOO_LARGE';
 
 export class DebianError extends HerdError<DebianErrorCode> {}

@@ -120,8 +120,10 @@ export function parseRelease(text: string, options: { name: string }): ReleaseFi
   const list = (name: string) => (field(paragraph, name) ?? '').split(/\s+/).filter(Boolean);
   const suite = field(paragraph, 'Suite')?.trim();
   const codename = field(paragraph, 'Codename')?.trim();
-  const date = parseDate(field(paragraph, 'Date'));
-  const validUntil = parseDate(field(paragraph, 'Valid-Until'));
+  // A date that does not parse is not skipped: an unreadable Valid-Until would otherwise never
+  // expire, and an unreadable Date could not be compared with the one herd remembers.
+  const date = parseDate(field(paragraph, 'Date'), { field: 'Date', name: options.name });
+  const validUntil = parseDate(field(paragraph, 'Valid-Until'), { field: 'Valid-Until', name: options.name });
   return {
     ...(suite ? { suite } : {}),
     ...(codename ? { codename } : {}),
@@ -135,8 +137,30 @@ export function parseRelease(text: string, options: { name: string }): ReleaseFi
   };
 }
 
-function parseDate(value: string | undefined): Date | undefined {
-  if (!value) return undefined;
+/** Release dates are RFC 2822 in UTC, as the archive writes them: `Sat, 01 Jun 2024 00:00:00 UTC`. */
+function parseDate(value: string | undefined, options: { field: string; name: string }): Date | undefined {
+  if (value === undefined) return undefined;
   const date = new Date(value.trim());
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  if (Number.isNaN(date.getTime())) {
+    throw new DebianError(
+      'RELEASE_MALFORMED',
+      `${options.name}: ${options.field} "${value.trim()}" is not a date, expected e.g. "Sat, 01 Jun 2024 00:00:00 UTC"`,
+    );
+  }
+  return date;
+}
+
+/**
+ * Mix-and-match: a Release signed for one suite must not stand in for another (the main suite's
+ * index served as the security suite would dodge the security suite's short Valid-Until). As apt's
+ * CheckDist, the Release's Suite or Codename must be the suite that was asked for.
+ */
+export function checkReleaseSuite(release: ReleaseFile, options: { suite: string; name: string }): void {
+  if (release.suite === options.suite || release.codename === options.suite) return;
+  throw new DebianError(
+    'RELEASE_WRONG_SUITE',
+    `${options.name} is signed for suite ${release.suite ?? '(none)'}, codename ${
+      release.codename ?? '(none)'
+    }, but suite ${options.suite} was asked for; a Release of another suite is not accepted in its place`,
+  );
 }

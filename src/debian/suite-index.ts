@@ -5,41 +5,69 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
-import { xz } from '@napi-rs/lzma';
 import type * as openpgp from 'openpgp';
+import { type Compression, decompressToBuffer } from '../oci/decompress.js';
+import { OciError } from '../oci/errors.js';
 import { parsePackagesIndex } from './control.js';
 import { DebianError } from './errors.js';
 import type { Fetcher } from './fetcher.js';
-import { type ReleaseFile, readKeyring, verifyInRelease } from './release.js';
+import { checkReleaseSuite, type ReleaseFile, readKeyring, verifyInRelease } from './release.js';
 import type { AptSource, KeyringRef } from './sources.js';
 import type { PackageRecord } from './types.js';
 
-export interface SuiteIndex {
+/** One suite's InRelease, verified: signed by the keyring, signed for this suite, not expired. */
+export interface SuiteRelease {
   source: AptSource;
+  /** The InRelease URL, for messages. */
+  url: string;
   release: ReleaseFile;
   /** Fingerprint of the key that signed InRelease. */
   signer: string;
   /** sha256 of the InRelease bytes, recorded in the lock as evidence of what was trusted. */
   inReleaseSha256: string;
+}
+
+export interface SuiteIndex extends SuiteRelease {
   packages: PackageRecord[];
 }
 
 /** Index files in order of preference: smallest download first. */
 const indexCompressions = ['.xz', '.gz', ''] as const;
 
-export async function loadSuiteIndex(
+/**
+ * Fetches and verifies one suite's InRelease. Nothing else of the suite is read until it passes;
+ * the caller then compares its Date with what herd remembers (release-dates.ts) before loading
+ * the suite's packages.
+ */
+export async function fetchSuiteRelease(
   source: AptSource,
-  options: { architecture: string; fetcher: Fetcher; now?: Date },
-): Promise<SuiteIndex> {
-  const base = `${source.uri}dists/${source.suite}/`;
+  options: { fetcher: Fetcher; now?: Date },
+): Promise<SuiteRelease> {
+  const url = `${source.uri}dists/${source.suite}/InRelease`;
   const keys = await loadKeyring(source.keyring);
-  const inReleaseBytes = await options.fetcher.fetchBytes(`${base}InRelease`, { maxBytes: 64 * 1024 ** 2 });
+  const inReleaseBytes = await options.fetcher.fetchBytes(url, { maxBytes: 64 * 1024 ** 2 });
   const { release, signer } = await verifyInRelease(inReleaseBytes.toString('utf8'), {
     keys,
-    name: `${base}InRelease`,
+    name: url,
     ...(options.now ? { now: options.now } : {}),
   });
+  checkReleaseSuite(release, { suite: source.suite, name: url });
+  return {
+    source,
+    url,
+    release,
+    signer,
+    inReleaseSha256: createHash('sha256').update(inReleaseBytes).digest('hex'),
+  };
+}
+
+/** Loads the Packages indexes a verified Release names, each checked against its SHA256 line. */
+export async function loadSuiteIndex(
+  suiteRelease: SuiteRelease,
+  options: { architecture: string; fetcher: Fetcher },
+): Promise<SuiteIndex> {
+  const { source, release } = suiteRelease;
+  const base = `${source.uri}dists/${source.suite}/`;
   const arches = [options.architecture];
   // As apt does: arch:all packages have an index of their own only when Release lists `all` among
   // its architectures and does not say No-Support-for-Architecture-all.
@@ -57,17 +85,11 @@ export async function loadSuiteIndex(
       }
       const { url, bytes } = await fetchIndex(base, index, { release, fetcher: options.fetcher });
       checkIndexDigest(bytes, { url, expected: index });
-      const text = (await decompressIndex(bytes, index.path)).toString('utf8');
+      const text = (await decompressIndex(bytes, { path: index.path, url })).toString('utf8');
       packages.push(...parsePackagesIndex(text, { suite: source.suite, repository: source.uri }));
     }
   }
-  return {
-    source,
-    release,
-    signer,
-    inReleaseSha256: createHash('sha256').update(inReleaseBytes).digest('hex'),
-    packages,
-  };
+  return { ...suiteRelease, packages };
 }
 
 /**
@@ -115,10 +137,28 @@ export function checkIndexDigest(
   }
 }
 
-async function decompressIndex(bytes: Buffer, path: string): Promise<Buffer> {
-  if (path.endsWith('.xz')) return Buffer.from(await xz.decompress(bytes));
-  if (path.endsWith('.gz')) return gunzipSync(bytes);
-  return bytes;
+/** Five times Debian's largest index (main/binary-amd64, about 50 MB); past it, decoding stops. */
+export const maxIndexBytes = 256 * 1024 ** 2;
+
+/**
+ * Decoded with a cap: a signed index can still be a decompression bomb. The compression follows
+ * the Release's path, since a by-hash URL has no suffix.
+ */
+async function decompressIndex(bytes: Buffer, index: { path: string; url: string }): Promise<Buffer> {
+  const { path, url } = index;
+  const compression: Compression | undefined = path.endsWith('.xz')
+    ? 'xz'
+    : path.endsWith('.gz')
+      ? 'gzip'
+      : undefined;
+  if (compression === undefined) return bytes;
+  try {
+    return await decompressToBuffer(bytes, { compression, name: url, maxBytes: maxIndexBytes });
+  } catch (error) {
+    if (!(error instanceof OciError)) throw error;
+    const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'DECOMPRESSED_TOO_LARGE' : 'INDEX_MALFORMED';
+    throw new DebianError(code, `package index ${error.message}`, { cause: error });
+  }
 }
 
 async function loadKeyring(ref: KeyringRef): Promise<openpgp.PublicKey[]> {

@@ -12,7 +12,7 @@ import { xz } from '@napi-rs/lzma';
 import { decompress as zstdDecompress } from 'fzstd';
 import { HttpFetcher } from '../../src/debian/fetcher.js';
 import { readHostSources } from '../../src/debian/sources.js';
-import { loadSuiteIndex } from '../../src/debian/suite-index.js';
+import { fetchSuiteRelease, loadSuiteIndex } from '../../src/debian/suite-index.js';
 import { decodeLz4Frames } from './lz4-frame.js';
 
 export interface ArchiveVersions {
@@ -78,7 +78,10 @@ async function fetchThroughHostSources(archive: ArchiveVersions, all: Set<string
   const fetcher = new HttpFetcher();
   for (const source of readHostSources()) {
     try {
-      const index = await loadSuiteIndex(source, { architecture, fetcher });
+      const index = await loadSuiteIndex(await fetchSuiteRelease(source, { fetcher }), {
+        architecture,
+        fetcher,
+      });
       for (const record of index.packages) {
         all.add(record.version);
         all.add(record.sourceVersion);

@@ -46,7 +46,7 @@ export async function lockSpec(
   options: BaseOptions = {},
 ): Promise<{ loaded: LoadedSpec; lock: Lock }> {
   const loaded = await loadSpec(specDir);
-  const lock = await resolveLock(loaded, {
+  const { lock } = await resolveLock(loaded, {
     fetcher: new HttpFetcher(),
     sources: sourcesForSpec(loaded),
     ...(options.store ? { store: options.store } : {}),

@@ -1,9 +1,8 @@
 import { buildImage } from '../../build/build-image.js';
 import { formatLock, readLock, writeLock } from '../../build/lock-file.js';
-import { resolveLock } from '../../build/resolve-lock.js';
-import { catalogBaseSource } from '../catalog-base-source.js';
 import { formatBytes } from '../format.js';
 import { herdVersion } from '../herd-version.js';
+import { reportAllowedDowngrades, resolveSpecLock } from '../lock-resolution.js';
 import { openSpec, openStore, sourceDateEpochFromEnv } from '../spec-context.js';
 import { openState } from '../state-context.js';
 import { terminalProgress } from '../terminal-progress.js';
@@ -12,9 +11,12 @@ import { gateAndStore, renderReport } from './gate.js';
 /** `herd build [spec]`: locks first when there is no lock yet, then builds into HERD_HOME/store and gates. */
 export async function buildCommand(
   specPath: string,
-  options: { json?: boolean; gate?: boolean },
+  options: { json?: boolean; gate?: boolean; allowDowngrade?: boolean },
 ): Promise<number> {
-  const { image, verdict, store } = await buildAndGate(specPath, { gate: options.gate !== false });
+  const { image, verdict, store } = await buildAndGate(specPath, {
+    gate: options.gate !== false,
+    ...(options.allowDowngrade ? { allowDowngrade: true } : {}),
+  });
   const exitCode = verdict && !verdict.passed ? 1 : 0;
   if (options.json) {
     const gate = verdict && {
@@ -52,24 +54,19 @@ export async function buildCommand(
  * The build half of the pipeline, for `herd build` and `herd up`: lock when there is no lock,
  * build, journal, then gate unless told not to (the verdict is stored with the image).
  */
-export async function buildAndGate(specPath: string, options: { gate: boolean }) {
+export async function buildAndGate(specPath: string, options: { gate: boolean; allowDowngrade?: boolean }) {
   const progress = terminalProgress();
   const context = await openSpec(specPath);
   const { store, debCache, layerCache, unpackedCache } = await openStore();
   let lock = await readLock(context.lockPath);
   if (!lock) {
     progress.step(`no herd.lock yet: resolving ${context.loaded.spec.image.packages.join(', ')}`);
-    const state = openState();
-    try {
-      lock = await resolveLock(context.loaded, {
-        fetcher: context.fetcher,
-        sources: context.sources,
-        store,
-        baseSource: catalogBaseSource(state.catalog),
-      });
-    } finally {
-      state.close();
-    }
+    const resolution = await resolveSpecLock(context, {
+      store,
+      ...(options.allowDowngrade ? { allowDowngrade: true } : {}),
+    });
+    reportAllowedDowngrades(resolution.downgrades);
+    lock = resolution.lock;
     await writeLock(context.lockPath, lock);
     progress.step(`wrote ${context.lockPath} (${lock.packages.length} packages)`);
   }
