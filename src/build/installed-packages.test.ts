@@ -56,8 +56,11 @@ describe('installedPackagesOf', () => {
       'var/lib/dpkg/status.d/bash': 'Package: bash\nVersion: 5.2\nArchitecture: amd64\n',
     });
     const garbled = filesOf({ 'var/lib/dpkg/status.d/x': 'not a control file\n' });
+    const climbing = filesOf({
+      'var/lib/dpkg/status.d/x': 'Package: x1\nVersion: 1.0/../../x\nArchitecture: amd64\n',
+    });
 
-    for (const files of [nameless, twice, garbled]) {
+    for (const files of [nameless, twice, garbled, climbing]) {
       assert.throws(() => installedPackagesOf(files), { code: 'BASE_INVALID' });
     }
   });

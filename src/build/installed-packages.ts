@@ -5,6 +5,8 @@
  * The stanzas come from the base's layers, so they are hostile input: fields are checked, and
  * anything unreadable fails closed.
  */
+
+import { versionProblem } from '../debian/archive-names.js';
 import { field, type Paragraph, parseControlParagraphs } from '../debian/control.js';
 import { DebianError } from '../debian/errors.js';
 import type { PackageRecord } from '../debian/types.js';
@@ -79,8 +81,8 @@ function recordOf(paragraph: Paragraph, where: string): PackageRecord {
   const version = get('Version');
   const architecture = get('Architecture');
   if (!packageNamePattern.test(name)) throw invalid('has no valid Package name');
-  if (version === '' || /\s/.test(version))
-    throw invalid(`has Version "${version}", expected a Debian version`);
+  const versionIssue = versionProblem(version);
+  if (versionIssue) throw invalid(`has Version "${version}": ${versionIssue}`);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(architecture)) throw invalid(`has Architecture "${architecture}"`);
   const source = /^(\S+)(?:\s+\((\S+)\))?$/.exec(get('Source'));
   if (get('Source') !== '' && !source)
