@@ -10,6 +10,8 @@ export type DebianErrorCode =
   | 'SIGNATURE_MISSING'
   | 'RELEASE_MALFORMED'
   | 'RELEASE_EXPIRED'
+  /** A Release dated later than now: apt's "not valid yet". */
+  | 'RELEASE_NOT_YET_VALID'
   /** A signed Release of one suite served in place of another (mix-and-match). */
   | 'RELEASE_WRONG_SUITE'
   /** A Release older than one herd accepted before (rollback). */

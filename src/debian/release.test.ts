@@ -61,6 +61,18 @@ describe('verifyInRelease', () => {
     );
   });
 
+  it('refuses a Release dated in the future, which would poison the remembered date', async () => {
+    const inRelease = await sign(releaseText({ Date: 'Fri, 01 Jan 2100 00:00:00 UTC' }));
+    const options = { keys: [key.toPublic()], name: 'InRelease', now: new Date('2024-06-01T00:00:00Z') };
+
+    await assert.rejects(verifyInRelease(inRelease, options), {
+      code: 'RELEASE_NOT_YET_VALID',
+      message: /InRelease is dated 2100-01-01T00:00:00\.000Z, later than now \(2024-06-01T00:00:00\.000Z\)/,
+    });
+    const skewed = await sign(releaseText({ Date: 'Sat, 01 Jun 2024 00:05:00 UTC' }));
+    await verifyInRelease(skewed, options);
+  });
+
   it('refuses a Valid-Until or Date it cannot read instead of skipping it', async () => {
     for (const fields of [{ 'Valid-Until': 'next week' }, { Date: 'yesterday-ish' }, { Date: '' }]) {
       const inRelease = await sign(releaseText(fields));

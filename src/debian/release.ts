@@ -33,6 +33,9 @@ export interface VerifiedRelease {
   signer: string;
 }
 
+/** How far a Release's Date may be ahead of this machine's clock before it is refused. */
+const maxClockSkewMs = 10 * 60 * 1000;
+
 /** Reads a keyring file's bytes: binary (like /usr/share/keyrings/*.gpg) or ASCII-armored. */
 export async function readKeyring(
   bytes: Uint8Array,
@@ -92,6 +95,15 @@ export async function verifyInRelease(
     throw new DebianError(
       'RELEASE_EXPIRED',
       `${options.name} expired at ${release.validUntil.toISOString()} (Valid-Until); the mirror is stale`,
+    );
+  }
+  // As apt's "is not valid yet": a Release from the future would also be remembered as the newest
+  // accepted, and every real Release after it would look like a rollback.
+  if (release.date && release.date.getTime() > now.getTime() + maxClockSkewMs) {
+    throw new DebianError(
+      'RELEASE_NOT_YET_VALID',
+      `${options.name} is dated ${release.date.toISOString()}, later than now (${now.toISOString()}); ` +
+        "check this machine's clock, or the mirror",
     );
   }
   return { release, signer };
