@@ -291,9 +291,8 @@ describe('herd build against a signed local repository', () => {
     const result = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', 'lock', spec, '--check'],
-      {
-        encoding: 'utf8',
-      },
+      // A HERD_HOME of its own: the check remembers Release dates, and must not do so in ./.herd.
+      { encoding: 'utf8', env: { ...process.env, HERD_HOME: await freshHome() } },
     );
 
     assert.equal(result.status, 1, result.stderr);
