@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { attachArtifact } from '../src/oci/attach-artifact.js';
 import { hexOf, sha256Digest } from '../src/oci/digest.js';
 import { LayoutStore, refNameAnnotation } from '../src/oci/layout-store.js';
-import { DockerConfigCredentials } from '../src/oci/registry/docker-config-credentials.js';
+import { AuthFileCredentials } from '../src/oci/registry/auth-file-credentials.js';
 import { EnvCredentials } from '../src/oci/registry/env-credentials.js';
 import { RegistryError, type RegistryErrorCode } from '../src/oci/registry/errors.js';
 import { pullImage } from '../src/oci/registry/pull-image.js';
@@ -294,7 +294,64 @@ describe('registry client with basic auth (htpasswd)', () => {
       `${registry.host}/herd/private:v1`,
       new LayoutStore(join(work, 'pulled-2')),
       {
-        credentials: new DockerConfigCredentials({ path }),
+        credentials: new AuthFileCredentials({ files: [{ path, format: 'docker' }] }),
+      },
+    );
+
+    assert.equal(pulled.digest, image.digest);
+  });
+
+  it('pushes and pulls with a docker credential helper that credHelpers names', async () => {
+    const bin = join(work, 'bin');
+    await mkdir(bin, { recursive: true });
+    const helper = join(bin, 'docker-credential-herd-registry-test');
+    // A real helper program: `get`, the host on stdin, {"Username", "Secret"} on stdout.
+    await writeFile(
+      helper,
+      `#!/bin/sh\nhost=$(cat)\n[ "$1" = get ] && [ "$host" = "${registry.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\nprintf '{"ServerURL":"%s","Username":"alice","Secret":"${password}"}' "$host"\n`,
+    );
+    await chmod(helper, 0o755);
+    const home = join(work, 'helper-home');
+    await mkdir(join(home, '.docker'), { recursive: true });
+    await writeFile(
+      join(home, '.docker', 'config.json'),
+      JSON.stringify({
+        auths: { [registry.host]: {} },
+        credHelpers: { [registry.host]: 'herd-registry-test' },
+      }),
+    );
+    const credentials = new AuthFileCredentials({
+      env: { HOME: home, XDG_RUNTIME_DIR: join(work, 'no-runtime'), PATH: `${bin}:${process.env.PATH}` },
+    });
+
+    await pushImage(image, `${registry.host}/herd/helper:v1`, { credentials });
+    const pulled = await pullImage(
+      `${registry.host}/herd/helper:v1`,
+      new LayoutStore(join(work, 'pulled-3')),
+      {
+        credentials,
+      },
+    );
+
+    assert.equal(pulled.digest, image.digest);
+  });
+
+  it('pulls with credentials from the containers auth.json that REGISTRY_AUTH_FILE names', async () => {
+    const authFile = join(work, 'auth.json');
+    await writeFile(
+      authFile,
+      JSON.stringify({
+        auths: { [registry.host]: { auth: Buffer.from(`alice:${password}`).toString('base64') } },
+      }),
+    );
+
+    const pulled = await pullImage(
+      `${registry.host}/herd/private:v1`,
+      new LayoutStore(join(work, 'pulled-4')),
+      {
+        credentials: new AuthFileCredentials({
+          env: { HOME: join(work, 'empty-home'), REGISTRY_AUTH_FILE: authFile },
+        }),
       },
     );
 

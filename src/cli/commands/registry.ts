@@ -2,8 +2,8 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LayoutStore } from '../../oci/layout-store.js';
+import { AuthFileCredentials } from '../../oci/registry/auth-file-credentials.js';
 import { type Credentials, chainCredentials } from '../../oci/registry/credentials.js';
-import { DockerConfigCredentials } from '../../oci/registry/docker-config-credentials.js';
 import { EnvCredentials } from '../../oci/registry/env-credentials.js';
 import { pullImage } from '../../oci/registry/pull-image.js';
 import { pushImage } from '../../oci/registry/push-image.js';
@@ -16,8 +16,9 @@ import { openStore } from '../spec-context.js';
 import { openState } from '../state-context.js';
 import { defaultPrivateKey, serviceOf } from './trust.js';
 
+/** HERD_REGISTRY_USERNAME/PASSWORD, then podman's, skopeo's and docker's auth files and helpers. */
 function credentials(): Credentials {
-  return chainCredentials([new EnvCredentials(), new DockerConfigCredentials()]);
+  return chainCredentials([new EnvCredentials(), new AuthFileCredentials()]);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The `Credentials` role: where a registry's username and password come from. The client asks only
  * after a registry challenges it, and only for that registry's host, so a credential is never
- * offered to another registry. Implementations: `EnvCredentials`, `DockerConfigCredentials`.
+ * offered to another registry. Implementations: `EnvCredentials`, `AuthFileCredentials`.
  */
 
 export interface BasicCredential {
@@ -17,7 +17,7 @@ export interface Credentials {
 /** Anonymous access: public registries and local test registries. */
 export const noCredentials: Credentials = { lookup: async () => undefined };
 
-/** The first provider that knows the registry wins, e.g. the environment before ~/.docker/config.json. */
+/** The first provider that knows the registry wins, e.g. the environment before the auth files. */
 export function chainCredentials(providers: Credentials[]): Credentials {
   return {
     async lookup(registry) {

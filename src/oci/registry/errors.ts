@@ -7,6 +7,8 @@ import { HerdError } from '../../herd-error.js';
 export type RegistryErrorCode =
   | 'REGISTRY_UNREACHABLE'
   | 'AUTH_FAILED'
+  /** A credential helper named by an auth file is missing, failed, or answered nonsense. */
+  | 'CREDENTIAL_HELPER_FAILED'
   | 'NOT_FOUND'
   | 'DIGEST_MISMATCH'
   | 'UPLOAD_FAILED'
