@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import type { Hono } from 'hono';
 import { attachArtifact } from '../src/oci/attach-artifact.js';
 import { hexOf, sha256Digest } from '../src/oci/digest.js';
 import { LayoutStore } from '../src/oci/layout-store.js';
@@ -90,7 +89,7 @@ async function writeTestImage(root: string): Promise<TestImage> {
 
 type Fetcher = (path: string, init?: RequestInit) => Promise<Response>;
 
-function inProcess(app: () => Hono): Fetcher {
+function inProcess(app: () => ReturnType<typeof createApp>): Fetcher {
   return async (path, init) => app().request(path, init);
 }
 
@@ -120,8 +119,8 @@ describe('herd serve /v2/', () => {
   let work: string;
   let image: TestImage;
   let tampered: TestImage;
-  let app: Hono;
-  let tamperedApp: Hono;
+  let app: ReturnType<typeof createApp>;
+  let tamperedApp: ReturnType<typeof createApp>;
   let server: RunningServer;
   let tamperedServer: RunningServer;
 

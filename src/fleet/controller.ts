@@ -7,7 +7,7 @@
  * what runs and carries on, without duplicates.
  */
 import type { Database } from 'better-sqlite3';
-import type { Engine } from '../engines/engine.js';
+import type { Engine, Instance } from '../engines/engine.js';
 import { applyPlan } from './apply-plan.js';
 import {
   type BackoffPolicy,
@@ -29,6 +29,7 @@ import {
 import { describeFleet } from './fleet-status.js';
 import { FleetStore, type HistoryEntry, type StoredFleet } from './fleet-store.js';
 import { instanceSpecFor } from './instance-spec.js';
+import { type InstanceTemplate, InstanceTemplates } from './instance-templates.js';
 import { judgeRollout } from './judge-rollout.js';
 import { isReady, planRollout } from './plan-rollout.js';
 import { SyncLoop } from './sync-loop.js';
@@ -48,8 +49,16 @@ export interface FleetControllerOptions {
   /** herd.db, opened with openStateDb (migration 3 holds the fleet tables). */
   db: Database;
   prober: HealthProber;
-  /** Throws to refuse a digest (unsigned, unreleased, revoked, gate failed). */
-  admit: (service: string, digest: `sha256:${string}`) => Promise<void>;
+  /**
+   * Throws to refuse a digest (unsigned, unreleased, revoked, gate failed, or `template`, the one
+   * it would run with, differs from its signed run template). `actor` is who asked, when someone
+   * did (a rollout or rollback), for the journal.
+   */
+  admit: (
+    service: string,
+    digest: `sha256:${string}`,
+    context: { actor?: string; template: FleetTemplate },
+  ) => Promise<void>;
   /** Where the engine pulls the image from, by digest. */
   imageRefFor: (service: string, digest: `sha256:${string}`) => string;
   frontDoor?: FrontDoorHook;
@@ -68,6 +77,7 @@ const silentLog: FleetLog = { info: () => {}, warn: () => {} };
 
 export class FleetController {
   private readonly store: FleetStore;
+  private readonly templates: InstanceTemplates;
   private readonly clock: FleetClock;
   private readonly log: FleetLog;
   private readonly policy: BackoffPolicy;
@@ -76,6 +86,7 @@ export class FleetController {
 
   constructor(private readonly options: FleetControllerOptions) {
     this.store = new FleetStore(options.db);
+    this.templates = new InstanceTemplates(this.store);
     this.clock = options.clock ?? systemFleetClock;
     this.log = options.log ?? silentLog;
     this.policy = options.backoff ?? defaultBackoffPolicy;
@@ -109,35 +120,41 @@ export class FleetController {
   /**
    * Moves the fleet to `target`. Refuses (and changes nothing) when the engine is unreachable, the
    * digest is not admitted or the image cannot be had. A first rollout needs the template; a template
-   * also brings its `fleet.size`, without one the fleet keeps its current size.
+   * also brings its `fleet.size`, without one the fleet keeps its current size. `actor` (who asked)
+   * goes to the journal with the rollout.
    */
   async rollout(
     service: string,
     target: { release: string; digest: `sha256:${string}` },
-    options: { template?: FleetTemplate } = {},
+    options: { template?: FleetTemplate; actor?: string } = {},
   ): Promise<void> {
+    const { actor } = options;
     await this.options.engine.info();
-    await this.options.admit(service, target.digest);
-    if (!options.template && !this.store.get(service)) throw templateMissing(service);
+    // Admission sees the template the rollout would run with, not only the digest.
+    const admitted = options.template ?? this.store.get(service)?.template;
+    if (!admitted) throw templateMissing(service);
+    await this.options.admit(service, target.digest, { ...(actor ? { actor } : {}), template: admitted });
     const imageRef = this.options.imageRefFor(service, target.digest);
     await this.options.engine.ensureImage({ imageRef, digest: target.digest });
     // Read and written between syncs, never across one: a sync that read the fleet before this
     // rollout would otherwise save its stale copy over it.
     await this.loop.exclusive(async () => {
       const existing = this.store.get(service);
-      const template = options.template ?? existing?.template;
-      if (!template) throw templateMissing(service);
+      // The template admitted, even when another rollout changed the stored one meanwhile.
+      const template = admitted;
       const size = options.template ? template.fleet.size : (existing?.size ?? template.fleet.size);
-      await this.startRollout({ service, ...target, size, template, status: 'progressing' }, 'rollout');
+      await this.startRollout({ service, ...target, size, template, status: 'progressing' }, 'rollout', {
+        actor,
+      });
     });
   }
 
   /** Rolls back to the latest release that completed before the current one. */
-  rollback(service: string): Promise<HistoryEntry> {
-    return this.loop.exclusive(() => this.rollbackNow(service));
+  rollback(service: string, options: { actor?: string } = {}): Promise<HistoryEntry> {
+    return this.loop.exclusive(() => this.rollbackNow(service, options.actor));
   }
 
-  private async rollbackNow(service: string): Promise<HistoryEntry> {
+  private async rollbackNow(service: string, actor: string | undefined): Promise<HistoryEntry> {
     const fleet = this.fleetOf(service);
     const good = this.store.lastGood(service, fleet.release);
     if (!good) {
@@ -146,13 +163,15 @@ export class FleetController {
         `${service} has no earlier release that completed a rollout`,
       );
     }
-    await this.options.admit(service, good.digest);
+    await this.options.admit(service, good.digest, { ...(actor ? { actor } : {}), template: good.template });
     const { release, digest, template } = good;
-    await this.startRollout({ ...fleet, release, digest, template, status: 'progressing' }, 'rollback');
+    await this.startRollout({ ...fleet, release, digest, template, status: 'progressing' }, 'rollback', {
+      actor,
+    });
     return good;
   }
 
-  async scale(service: string, size: number): Promise<void> {
+  async scale(service: string, size: number, options: { actor?: string } = {}): Promise<void> {
     if (!Number.isInteger(size) || size < 0 || size > 10_000) {
       throw new FleetError('SIZE_INVALID', `expected a size from 0 to 10000 for ${service}, got ${size}`);
     }
@@ -160,7 +179,8 @@ export class FleetController {
       const fleet = this.fleetOf(service);
       if (fleet.size === size) return;
       this.store.save({ ...fleet, size }, { now: this.clock.now() });
-      await this.emit({ kind: 'scaled', service, from: fleet.size, to: size });
+      const { actor } = options;
+      await this.emit({ kind: 'scaled', service, from: fleet.size, to: size, ...(actor ? { actor } : {}) });
       this.loop.request();
     });
   }
@@ -217,6 +237,14 @@ export class FleetController {
   /** The template a fleet's instances are made from; undefined when there is no such fleet. */
   templateOf(service: string): FleetTemplate | undefined {
     return this.store.get(service)?.template;
+  }
+
+  /**
+   * The run template `instance` was made from, by its label's digest: what the watch judges it
+   * against, whatever the fleet's template is now.
+   */
+  instanceTemplate(instance: Pick<Instance, 'service' | 'release' | 'labels'>): InstanceTemplate {
+    return this.templates.of(instance);
   }
 
   /** The services that have a fleet. */
@@ -310,7 +338,9 @@ export class FleetController {
       fleet.status === 'progressing' && fleet.template.fleet.strategy.autoRevert
         ? await this.revertTarget(fleet)
         : undefined;
-    return good && this.startRollout({ ...fleet, ...good, status: 'reverting' }, 'revert', [failed]);
+    return (
+      good && this.startRollout({ ...fleet, ...good, status: 'reverting' }, 'revert', { earlier: [failed] })
+    );
   }
 
   /** The last good release, if it is still admitted (it may have been revoked since). */
@@ -318,7 +348,7 @@ export class FleetController {
     const good = this.store.lastGood(fleet.service, fleet.release);
     if (!good) return undefined;
     try {
-      await this.options.admit(fleet.service, good.digest);
+      await this.options.admit(fleet.service, good.digest, { template: good.template });
     } catch (error) {
       this.log.warn(
         { service: fleet.service, release: good.release, err: error },
@@ -332,8 +362,9 @@ export class FleetController {
   private async startRollout(
     fleet: Omit<StoredFleet, 'rollout'>,
     reason: 'rollout' | 'rollback' | 'revert',
-    earlier: Omit<HistoryEntry, 'seq' | 'at'>[] = [],
+    options: { earlier?: Omit<HistoryEntry, 'seq' | 'at'>[]; actor?: string | undefined } = {},
   ): Promise<StoredFleet> {
+    const { earlier = [], actor } = options;
     const now = this.clock.now();
     const next: StoredFleet = { ...fleet, rollout: { startedAt: now, progressAt: now } };
     const { service, release, digest, template } = next;
@@ -342,7 +373,14 @@ export class FleetController {
       history: [...earlier, { release, digest, outcome: 'started', reason, template }],
     });
     forgetRollout(this.memoryOf(service));
-    await this.emit({ kind: 'rollout-started', service, release, digest, reason });
+    await this.emit({
+      kind: 'rollout-started',
+      service,
+      release,
+      digest,
+      reason,
+      ...(actor ? { actor } : {}),
+    });
     this.loop.request();
     return next;
   }

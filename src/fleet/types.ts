@@ -3,6 +3,7 @@
  * are tiny on purpose: real ones live in health-probe.ts and front-door.ts, fakes in the tests.
  */
 import type { FleetSection } from '../spec/fleet-section.js';
+import type { RunTemplate } from '../spec/run-template.js';
 import type { HealthCheck } from '../spec/types.js';
 import type { RemoveReason } from './plan-rollout.js';
 import type { RolloutVerdict } from './rollout-progress.js';
@@ -48,21 +49,29 @@ export interface FleetLog {
 }
 
 /**
- * What every instance of a fleet is made from, stored with the fleet. Only non-secret values:
- * secrets come from `environmentFor` at create time and are never stored or recorded.
+ * What every instance of a fleet is made from, stored with the fleet (read back through
+ * stored-template.ts). Only non-secret values: secrets come from `environmentFor` at create time
+ * and are never stored or recorded.
  */
 export interface FleetTemplate {
+  /**
+   * 1 for every template herd writes. 0 for one stored before templates had a version: its `run`
+   * is rebuilt from what its instances ran with, and admission refuses to roll it out again.
+   */
+  version: 0 | 1;
+  /**
+   * How the instances run (user, writable paths, writable root, health check…): admission admits
+   * a digest only when this equals its signed run template in what the gate judged, and each
+   * instance is labelled with its digest (`instanceLabels.template`).
+   */
+  run: RunTemplate;
+  /** The fleet's own knobs: size, strategy, resources, grace; free to differ from release to release. */
   fleet: FleetSection;
-  health?: HealthCheck;
   /** The container port the front door and the health check reach. */
   port?: number;
-  user: { uid: number; gid: number };
   env: Record<string, string>;
   /** Names read from herd's environment at create (secrets, required values without a default). */
   fromEnvironment?: string[];
-  writable: string[];
-  /** The spec's `run.writableRoot`; absent (read-only) in templates stored before it existed. */
-  writableRoot?: boolean;
   /** The spec's `watch:` as the monitor needs it; herd's HERD_WATCH_WEBHOOK when absent. */
   watch?: { webhook?: string };
 }
@@ -104,6 +113,8 @@ export type FleetEvent =
       release: string;
       digest: `sha256:${string}`;
       reason: 'rollout' | 'rollback' | 'revert';
+      /** Who asked, for a rollout or rollback someone asked for (the journal's actor). */
+      actor?: string;
     }
   | { kind: 'rollout-complete'; service: string; release: string; digest: `sha256:${string}` }
   | {
@@ -113,7 +124,7 @@ export type FleetEvent =
       digest: `sha256:${string}`;
       reason: Extract<RolloutVerdict, { kind: 'failed' }>['reason'];
     }
-  | { kind: 'scaled'; service: string; from: number; to: number }
+  | { kind: 'scaled'; service: string; from: number; to: number; actor?: string }
   | { kind: 'instance-created'; service: string; id: string; release: string }
   | { kind: 'instance-removed'; service: string; id: string; release: string; reason: RemoveReason }
   | { kind: 'create-failed'; service: string; release: string; message: string }

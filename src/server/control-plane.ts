@@ -9,6 +9,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { newToken, tokenMatches } from '../auth/api-token.js';
+import { SqliteTokenStore, type TokenVerifier } from '../auth/token-store.js';
 import { Catalog } from '../catalog/catalog.js';
 import { DockerEngine } from '../engines/docker/docker-engine.js';
 import { type EngineService, ensureEngine } from '../engines/docker/podman-service.js';
@@ -31,12 +33,15 @@ import { LayoutStore, writeAtomic } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
 import { openStateDb } from '../state/open-state-db.js';
 import { checkAdmission } from '../trust/admission.js';
+import { catalogInconsistency, journalCheckpointPath } from '../trust/journal-anchor.js';
+import { startJournalAnchoring } from './journal-anchoring.js';
 import { TrustError } from '../trust/errors.js';
 import { loadTrustedKeys } from '../trust/trusted-keys.js';
 import { type IntegrityWatch, startIntegrityWatch } from '../watch/integrity-watch.js';
 import { createApp } from './app.js';
+import { ServerError } from './errors.js';
 import type { ServerLogger } from './logger.js';
-import { type RunningServer, startServer } from './node-server.js';
+import { type RunningServer, startServer, startSocketServer } from './node-server.js';
 
 export interface ControlPlaneOptions {
   home: HerdHome;
@@ -52,10 +57,20 @@ export interface ControlPlaneOptions {
   environment?: NodeJS.ProcessEnv;
   /** Log retention and forwarding; default from HERD_LOG_* in herd's own environment. */
   logs?: LogSettings;
+  /**
+   * `token`: /v2/ needs a token with images:pull, as the fleet API does (`herd serve --v2-auth
+   * token`). The control plane's own engine then pulls with a credential that lives only in this
+   * process's memory. Default `none`: /v2/ is open, read-only.
+   */
+  v2Auth?: 'none' | 'token';
 }
 
 export interface ControlPlane {
   url: string;
+  /** HERD_HOME/control-plane.sock: the local CLI's way in, as the user who started the plane. */
+  socketPath: string;
+  /** API tokens (herd token): who may call over TCP. */
+  tokens: SqliteTokenStore;
   store: LayoutStore;
   journal: Journal;
   catalog: Catalog;
@@ -75,6 +90,14 @@ export function controlPlaneFile(home: HerdHome): string {
   return join(home.root, 'control-plane.json');
 }
 
+/**
+ * The control plane's Unix socket, mode 0600: the local CLI's default way in, needing no token
+ * because only the user who started the control plane (and root) can connect.
+ */
+export function controlPlaneSocket(home: HerdHome): string {
+  return join(home.root, 'control-plane.sock');
+}
+
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { home, log } = options;
   const store = new LayoutStore(home.store);
@@ -82,7 +105,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const db = openStateDb(home.stateDb);
   const journal = new Journal(db, { clock: systemClock });
   const catalog = new Catalog(journal);
+  const anchoring = startJournalAnchoring({ journal, catalog, home, log });
+  const tokens = new SqliteTokenStore(journal);
   const actor = resolveActor();
+  const pulls = options.v2Auth === 'token' ? enginePullCredential(tokens) : undefined;
   const frontDoors = new FrontDoors({ log });
   const logs = await openExternalizedLogs({
     dir: home.logs,
@@ -92,18 +118,28 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let fleets: Promise<FleetController> | undefined;
   let engineService: EngineService | undefined;
   let server: RunningServer | undefined;
+  let socketServer: RunningServer | undefined;
   let integrity: IntegrityWatch | undefined;
 
   const startFleets = async (): Promise<FleetController> => {
     engineService = await ensureEngine({ stateDir: join(home.root, 'engine') });
     log.info({ socket: engineService.socketPath }, engineService.describe);
-    const engine: Engine = new DockerEngine({ socketPath: engineService.socketPath });
     const registry = new URL(server?.url ?? 'http://127.0.0.1').host;
+    const engine: Engine = new DockerEngine({
+      socketPath: engineService.socketPath,
+      // With --v2-auth token, the engine must authenticate when it pulls from herd's /v2/.
+      ...(pulls ? { registryAuth: { ...pulls.credential, serveraddress: registry } } : {}),
+    });
     const controller = new FleetController({
       engine,
       db,
       prober: new HttpTcpProber(),
-      admit: (service, digest) => admit({ store, catalog, home, journal, actor }, service, digest),
+      // Whoever asked for the rollout is the actor of a refusal; the controller itself otherwise.
+      admit: (service, digest, context) =>
+        admit({ store, catalog, home, journal, actor: context.actor ?? actor }, service, {
+          digest,
+          template: context.template,
+        }),
       imageRefFor: (service, digest) => `${registry}/${service}@${digest}`,
       frontDoor: frontDoors,
       environmentFor: (_service, names) => pick(options.environment ?? process.env, names),
@@ -132,6 +168,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
   const plane: ControlPlane = {
     url: '',
+    socketPath: controlPlaneSocket(home),
+    tokens,
     store,
     journal,
     catalog,
@@ -163,9 +201,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           () => logs.close({ drainMs: closeOptions.removeInstances ? 3_000 : 0 }),
         ],
         ['closing the front doors', () => frontDoors.closeAll({ timeoutMs: 5_000 })],
+        ['closing the socket', async () => socketServer?.close()],
         ['closing the server', async () => server?.close()],
         ['stopping the engine', async () => engineService?.stop()],
         ['removing control-plane.json', () => rm(controlPlaneFile(home), { force: true })],
+        // After everything that journals, before herd.db closes.
+        ['signing a last journal checkpoint', () => anchoring.stop()],
         // Last: until here another control plane must not start on this home.
         ['releasing the lock on HERD_HOME', () => options.lock.release()],
       ];
@@ -191,6 +232,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       app,
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host !== undefined ? { host: options.host } : {}),
+    }).catch((error: unknown) => {
+      throw listenFailure(error, options);
     });
     socketServer = await startSocketServer({ app, socketPath: plane.socketPath });
     plane.url = server.url;
@@ -209,6 +252,38 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   return plane;
 }
 
+/** EADDRINUSE from the control plane's own listen, said in herd's words. */
+function listenFailure(error: unknown, options: ControlPlaneOptions): unknown {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
+  return new ServerError(
+    'PORT_IN_USE',
+    `${options.host ?? '127.0.0.1'}:${options.port} is already in use: expected a free port for the control plane (--port)`,
+    { cause: error },
+  );
+}
+
+/**
+ * The credential the control plane's own engine pulls from /v2/ with, when pulls need a token: a
+ * token like any other, but kept only in this process's memory (never in herd.db), accepted only
+ * at /v2/, and gone when the process ends. The engine gets it per pull (X-Registry-Auth), so no
+ * credentials file is written for podman either.
+ */
+function enginePullCredential(tokens: TokenVerifier): {
+  credential: { username: string; password: string };
+  verifier: TokenVerifier;
+} {
+  const engine = newToken();
+  return {
+    credential: { username: 'herd', password: engine.token },
+    verifier: {
+      verify: (presented) =>
+        tokenMatches(presented, engine.hash)
+          ? { kind: 'token', id: engine.id, name: 'control-plane-engine', role: 'viewer' }
+          : tokens.verify(presented),
+    },
+  };
+}
+
 /**
  * Refuses, with a journal entry, any digest that is not signed by a trusted key, has no signed
  * passing verdict, is not released for the service, or is revoked.
@@ -222,19 +297,26 @@ async function admit(
     actor: string;
   },
   service: string,
-  digest: Digest,
+  request: { digest: Digest; template: FleetTemplate },
 ): Promise<void> {
+  const { digest, template } = request;
+  const publicKeys = (await loadTrustedKeys(parts.home)).map((k) => k.publicKey);
   const decision = await checkAdmission(
     {
       store: parts.store,
-      publicKeys: (await loadTrustedKeys(parts.home)).map((k) => k.publicKey),
+      publicKeys,
       catalog: {
         revocation: (d) => parts.catalog.revocation(d),
         stageOf: (s, d) => furthestStage(parts.catalog, s, d),
+        inconsistency: () =>
+          catalogInconsistency(
+            { journal: parts.journal, catalog: parts.catalog },
+            { path: journalCheckpointPath(parts.home), publicKeys },
+          ),
       },
     },
-    service,
-    digest,
+    // A template stored before run templates (version 0) has none admission could compare.
+    { service, digest, template: template.version === 1 ? template.run : undefined },
   );
   if (decision.admitted) return;
   parts.journal.append({
@@ -271,12 +353,18 @@ const fleetActions: Record<FleetEvent['kind'], JournalAction> = {
   degraded: 'replace',
 };
 
-/** Fleet events go to the journal as they are: they hold ids, releases and reasons, never env values. */
-function recordFleetEvent(journal: Journal, actor: string, event: FleetEvent): void {
+/**
+ * Fleet events go to the journal as they are: they hold ids, releases and reasons, never env
+ * values. An event someone asked for (a scale, a rollout through the API) names them as the actor;
+ * what the controller does on its own is the control plane's.
+ */
+function recordFleetEvent(journal: Journal, controlPlaneActor: string, event: FleetEvent): void {
   const { kind, service, ...rest } = event;
   const digest = 'digest' in event ? event.digest : undefined;
+  const asked = 'actor' in event ? event.actor : undefined;
+  if ('actor' in rest) delete rest.actor;
   journal.append({
-    actor,
+    actor: asked ?? controlPlaneActor,
     action: fleetActions[kind],
     service,
     ...(digest ? { digest } : {}),

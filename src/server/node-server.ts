@@ -1,13 +1,19 @@
 /**
- * The Node adapter: serves a web-standard app with @hono/node-server. It binds to 127.0.0.1
- * unless told otherwise: the store is served without authentication, so exposing it on other
- * interfaces must be a deliberate choice.
+ * The Node adapter: serves a web-standard app with @hono/node-server, and tells the app how each
+ * request arrived (`connection`, see authenticate.ts). TCP binds to 127.0.0.1 unless told
+ * otherwise. The Unix socket is created with mode 0600, so only the user who started the server
+ * (and root) can connect to it: requests on it act as that user.
  */
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { lstat, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import { userInfo } from 'node:os';
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
+import type { Connection } from './authenticate.js';
+import { ServerError } from './errors.js';
 
 export interface FetchApp {
-  fetch(request: Request): Response | Promise<Response>;
+  fetch(request: Request, env: { connection: Connection }): Response | Promise<Response>;
 }
 
 export interface RunningServer {
@@ -22,23 +28,95 @@ export async function startServer(options: {
   host?: string;
 }): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  return new Promise((resolve, reject) => {
-    const server = serve(
-      { fetch: (request) => options.app.fetch(request), port: options.port ?? 0, hostname: host },
-      (info: AddressInfo) => {
-        server.off('error', reject);
-        const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-        resolve({
-          url: `http://${shownHost}:${info.port}`,
-          close: () =>
-            new Promise<void>((done, fail) => {
-              server.close((error) => (error ? fail(error) : done()));
-              // Idle keep-alive connections would hold close() open until they time out.
-              if ('closeAllConnections' in server) server.closeAllConnections();
-            }),
-        });
-      },
+  const server = createAdaptorServer({
+    fetch: (request, bindings) => {
+      const remoteAddress = (bindings as HttpBindings).incoming.socket.remoteAddress ?? 'unknown';
+      return options.app.fetch(request, { connection: { transport: 'tcp', remoteAddress } });
+    },
+  }) as Server;
+  await listening(server, (done) => server.listen(options.port ?? 0, host, done));
+  const info = server.address() as AddressInfo;
+  const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+  return { url: `http://${shownHost}:${info.port}`, close: () => closeServer(server) };
+}
+
+/**
+ * Serves the app on a Unix socket at `socketPath`, mode 0600. A socket file left by a control
+ * plane that died is replaced; one that still answers, or a path that is not a socket, is not.
+ */
+export async function startSocketServer(options: {
+  app: FetchApp;
+  socketPath: string;
+}): Promise<RunningServer> {
+  const { socketPath } = options;
+  await removeStaleSocket(socketPath);
+  const user = localUser();
+  const server = createAdaptorServer({
+    fetch: (request) => options.app.fetch(request, { connection: { transport: 'unix', user } }),
+  }) as Server;
+  // The socket file is made by bind() inside listen(), synchronously, with the umask's mode: a
+  // umask of 0177 makes it 0600 from its first moment, not after a chmod that comes too late.
+  const umask = process.umask(0o177);
+  try {
+    await listening(server, (done) => server.listen(socketPath, done));
+  } finally {
+    process.umask(umask);
+  }
+  return {
+    url: `unix:${socketPath}`,
+    close: async () => {
+      await closeServer(server);
+      await rm(socketPath, { force: true });
+    },
+  };
+}
+
+/** `os.userInfo()` fails for a uid with no passwd entry (containers); the uid still names it. */
+function localUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid:${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  const found = await lstat(socketPath).catch(() => undefined);
+  if (!found) return;
+  if (!found.isSocket()) {
+    throw new ServerError(
+      'SOCKET_IN_USE',
+      `${socketPath} exists and is not a socket: expected herd's control plane socket`,
     );
+  }
+  const answers = await new Promise<boolean>((resolve) => {
+    const probe = connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (answers) {
+    throw new ServerError('SOCKET_IN_USE', `another control plane answers on ${socketPath}`);
+  }
+  await rm(socketPath, { force: true });
+}
+
+function listening(server: Server, listen: (done: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
     server.once('error', reject);
+    listen(() => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((done, fail) => {
+    server.close((error) => (error ? fail(error) : done()));
+    // Idle keep-alive connections would hold close() open until they time out.
+    server.closeAllConnections();
   });
 }

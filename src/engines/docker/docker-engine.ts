@@ -34,6 +34,11 @@ import { hardenedCreateOptions } from './hardened-config.js';
 
 export interface DockerEngineOptions {
   socketPath: string;
+  /**
+   * Credentials for the registry the engine pulls from, sent with each pull as X-Registry-Auth
+   * (herd's own /v2/ when `herd serve --v2-auth token`); never written to a file.
+   */
+  registryAuth?: { username: string; password: string; serveraddress: string };
 }
 
 const herdOnly = `${instanceLabels.managedBy}=herd`;
@@ -41,10 +46,12 @@ const herdOnly = `${instanceLabels.managedBy}=herd`;
 export class DockerEngine implements Engine {
   readonly socketPath: string;
   private readonly docker: Docker;
+  private readonly registryAuth: DockerEngineOptions['registryAuth'];
 
   constructor(options: DockerEngineOptions) {
     this.socketPath = options.socketPath;
     this.docker = new Docker({ socketPath: options.socketPath });
+    this.registryAuth = options.registryAuth;
   }
 
   async info(): Promise<EngineInfo> {
@@ -61,7 +68,10 @@ export class DockerEngine implements Engine {
     }
     if (await this.hasImage(spec.imageRef)) return;
     const what = `pulling ${spec.imageRef}`;
-    const stream = await this.call(what, 'IMAGE', () => this.docker.pull(spec.imageRef) as Promise<Readable>);
+    // docker-modem sends `authconfig` as the X-Registry-Auth header and keeps it out of the query.
+    const options = this.registryAuth ? { authconfig: this.registryAuth } : {};
+    const pull = () => this.docker.pull(spec.imageRef, options) as Promise<Readable>;
+    const stream = await this.call(what, 'IMAGE', pull);
     // Pull failures arrive as `{"error": …}` records inside a 200 response.
     const records = await readJsonLines(stream);
     const failure = records.find((record) => typeof record.error === 'string');

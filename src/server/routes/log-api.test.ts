@@ -4,9 +4,13 @@ import { line, ManualClock, t0, tempLogsDir } from '../../logs/logs.test-support
 import { SegmentLogStore } from '../../logs/segment-log-store.js';
 import { LayoutStore } from '../../oci/layout-store.js';
 import { createApp } from '../app.js';
+import type { Connection } from '../authenticate.js';
 import type { ControlPlane } from '../control-plane.js';
 import { silentLogger } from '../logger.js';
 import type { LogLineView, LogsAnswer } from './log-api.js';
+
+/** As the local CLI calls, over the control plane's socket: no token needed. */
+const local = { connection: { transport: 'unix', user: 'alice' } satisfies Connection };
 
 async function appWithLines() {
   const logs = await SegmentLogStore.open({ dir: await tempLogsDir(), clock: new ManualClock() });
@@ -28,9 +32,13 @@ describe('GET /api/v1/fleets/:service/logs', () => {
 
     const response = await app.request(
       `/api/v1/fleets/web/logs?instance=aaaa&since=${since}&grep=404&tail=5`,
+      {},
+      local,
     );
     const body = (await response.json()) as LogsAnswer;
-    const tail = (await (await app.request('/api/v1/fleets/web/logs?tail=1')).json()) as LogsAnswer;
+    const tail = (await (
+      await app.request('/api/v1/fleets/web/logs?tail=1', {}, local)
+    ).json()) as LogsAnswer;
 
     assert.equal(response.status, 200);
     assert.deepEqual(
@@ -47,7 +55,7 @@ describe('GET /api/v1/fleets/:service/logs', () => {
   it('refuses a grep that is not a regular expression with 400 GREP_INVALID', async () => {
     const { app } = await appWithLines();
 
-    const response = await app.request('/api/v1/fleets/web/logs?grep=(&follow=1');
+    const response = await app.request('/api/v1/fleets/web/logs?grep=(&follow=1', {}, local);
 
     assert.equal(response.status, 400);
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'GREP_INVALID');
@@ -59,6 +67,8 @@ describe('GET /api/v1/fleets/:service/logs', () => {
 
     const response = await app.request(
       new Request('http://herd/api/v1/fleets/web/logs?follow=1&instance=bbbb', { signal: abort.signal }),
+      {},
+      local,
     );
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = '';

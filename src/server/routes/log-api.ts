@@ -26,7 +26,11 @@ export interface LogsAnswer {
 }
 
 /** Throws LogError (400) for a `since` or `grep` that does not parse. */
-export function logQueryFrom(service: string, params: Record<string, string>, now: number): LogQuery {
+export function logQueryFrom(
+  service: string,
+  params: { instance?: string; since?: string; grep?: string; tail?: string },
+  now: number,
+): LogQuery {
   const tail = Number(params.tail ?? 100);
   return {
     service,
@@ -42,7 +46,12 @@ export async function queryLogs(store: LogStore, query: LogQuery): Promise<LogsA
   return { service: query.service, lines: lines.map(viewOf), storage: store.stats() };
 }
 
-export function followLogsResponse(store: LogStore, query: LogQuery, signal: AbortSignal): Response {
+/** NDJSON (`ndjsonHeaders`): the stored lines, then new ones as they come, until `signal` aborts. */
+export function followLogsStream(
+  store: LogStore,
+  query: LogQuery,
+  signal: AbortSignal,
+): ReadableStream<Uint8Array> {
   const abort = new AbortController();
   signal.addEventListener('abort', () => abort.abort(), { once: true });
   const encoder = new TextEncoder();
@@ -58,10 +67,10 @@ export function followLogsResponse(store: LogStore, query: LogQuery, signal: Abo
       await lines.return?.();
     },
   });
-  return new Response(body, {
-    headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' },
-  });
+  return body;
 }
+
+export const ndjsonHeaders = { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' };
 
 function viewOf(entry: StoredLogEntry): LogLineView {
   return {

@@ -1,0 +1,63 @@
+/**
+ * A route's result as JSON, or herd's error in the API's one error shape with its HTTP status.
+ * The statuses of herd's errors are chosen here, and nowhere else in the fleet API.
+ */
+import type { Context } from 'hono';
+import { AuthError } from '../auth/errors.js';
+import { EngineError } from '../engines/engine.js';
+import { FleetError } from '../fleet/errors.js';
+import { FrontDoorError } from '../fleet/front-door.js';
+import { HerdError } from '../herd-error.js';
+import { LogError } from '../logs/errors.js';
+import { SpecError } from '../spec/errors.js';
+import { TrustError } from '../trust/errors.js';
+import { WatchError } from '../watch/errors.js';
+import { type ApiErrorStatus, apiError } from './api-error.js';
+import type { ApiEnv } from './authenticate.js';
+import type { ServerLogger } from './logger.js';
+
+export async function answer<T extends object>(
+  c: Context<ApiEnv>,
+  log: ServerLogger,
+  work: () => Promise<T>,
+) {
+  try {
+    return c.json(await work(), 200);
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 500) log.error({ path: c.req.path, error: String(error) }, 'fleet request failed');
+    const code = error instanceof HerdError ? error.code : 'INTERNAL';
+    const message = error instanceof HerdError ? error.message : 'internal error';
+    return c.json(apiError(code, message), status);
+  }
+}
+
+export function statusOf(error: unknown): ApiErrorStatus {
+  if (error instanceof TrustError) return 403;
+  if (error instanceof SpecError) return 400;
+  if (error instanceof AuthError) return authStatus[error.code];
+  if (error instanceof WatchError) {
+    if (error.code === 'INSTANCE_NOT_FOUND') return 404;
+    return error.code === 'INSTANCE_AMBIGUOUS' ? 400 : 502;
+  }
+  if (error instanceof LogError) return 400;
+  if (error instanceof FrontDoorError) return 409;
+  if (error instanceof EngineError)
+    return error.code === 'UNREACHABLE' || error.code === 'NOT_INSTALLED' ? 503 : 502;
+  if (error instanceof FleetError) {
+    if (error.code === 'FLEET_NOT_FOUND') return 404;
+    if (error.code === 'NO_PREVIOUS_RELEASE') return 409;
+    return 400;
+  }
+  return 500;
+}
+
+const authStatus: Record<AuthError['code'], ApiErrorStatus> = {
+  TOKEN_MISSING: 401,
+  TOKEN_INVALID: 401,
+  RATE_LIMITED: 429,
+  FORBIDDEN: 403,
+  TOKEN_NOT_FOUND: 404,
+  TOKEN_NAME_INVALID: 400,
+  TOKEN_NAME_TAKEN: 409,
+};

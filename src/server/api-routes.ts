@@ -1,0 +1,50 @@
+/**
+ * Everything under /api/v1, in the order a request meets it: who is calling (authenticate.ts),
+ * the body limit, then the route, which names its permission and validates its input. Mounted by
+ * app.ts; its type is what the typed client (api-client.ts) is made from.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { apiError, maxApiBodyBytes } from './api-error.js';
+import { type ApiEnv, authenticate, type CallerCheck } from './authenticate.js';
+import type { ControlPlane } from './control-plane.js';
+import type { ServerLogger } from './logger.js';
+import { fleetApiRoutes } from './routes/fleet-api.js';
+import { journalApiRoutes } from './routes/journal-api.js';
+import { tokenApiRoutes } from './routes/token-api.js';
+
+export interface ApiRoutesOptions {
+  plane: ControlPlane;
+  log: ServerLogger;
+  limiter: CallerCheck['limiter'];
+}
+
+export function apiRoutes(options: ApiRoutesOptions) {
+  const { plane, log, limiter } = options;
+  return (
+    new Hono<ApiEnv>()
+      .use('*', authenticate({ tokens: plane.tokens, limiter }))
+      // Counted as the body streams in, so a 100 MB body is refused after 256 KiB (or at once, by
+      // its Content-Length) and never held in memory.
+      .use(
+        '*',
+        bodyLimit({
+          maxSize: maxApiBodyBytes,
+          onError: (c) =>
+            c.json(
+              apiError(
+                'BODY_TOO_LARGE',
+                `request body over ${maxApiBodyBytes / 1024} KiB: the fleet API takes a herd.yaml, not more`,
+              ),
+              413,
+              { connection: 'close' },
+            ),
+        }),
+      )
+      .route('/', fleetApiRoutes({ plane, log }))
+      .route('/', tokenApiRoutes({ tokens: plane.tokens, log }))
+      .route('/', journalApiRoutes({ journal: plane.journal, log }))
+  );
+}
+
+export type ApiRoutes = ReturnType<typeof apiRoutes>;

@@ -1,0 +1,85 @@
+/**
+ * What the fleet API accepts, as zod schemas: each route validates its params, query and body
+ * with them (400 REQUEST_INVALID naming the field), and the CLI checks its arguments with the same
+ * ones before it sends anything, so both ends agree on what a request is.
+ */
+import { z } from 'zod';
+import { roles } from '../auth/roles.js';
+import { tokenNamePattern } from '../auth/token-store.js';
+import { isDigest } from '../oci/digest.js';
+import type { Digest } from '../oci/types.js';
+import { serviceNamePattern } from '../spec/schema.js';
+
+export const ServiceName = z
+  .string()
+  .regex(serviceNamePattern, 'expected a service name: lowercase letters, digits and "-", at most 63 long');
+
+export const DigestText = z.custom<Digest>(
+  (value) => typeof value === 'string' && isDigest(value),
+  'expected a digest sha256:<64 hex digits>',
+);
+
+export const ServiceParams = z.object({ service: ServiceName });
+
+/** A rollout: the digest, and for a fleet's first rollout (or a new template) the herd.yaml text. */
+export const RolloutBody = z.object({
+  digest: DigestText,
+  spec: z.string('expected the text of herd.yaml').optional(),
+});
+
+export const ScaleBody = z.object({
+  size: z
+    .number('expected a number of instances')
+    .int('expected a whole number of instances')
+    .min(0, 'expected 0 to 10000 instances')
+    .max(10_000, 'expected 0 to 10000 instances'),
+});
+
+/** An instance id or a prefix of one, as the engine shows them. */
+export const InstanceId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'expected an instance id or its prefix');
+
+export const InstanceParams = z.object({ id: InstanceId });
+
+/** `since` and `grep` are judged by src/logs (LogError), which says what was wrong with them. */
+export const LogsQuery = z.object({
+  instance: InstanceId.optional(),
+  since: z.string().max(64, 'expected a duration such as 10m, or an ISO 8601 time').optional(),
+  grep: z.string().optional(),
+  tail: z
+    .string()
+    .regex(/^\d{1,5}$/, 'expected a number of lines')
+    .optional(),
+  follow: z.enum(['1', 'true'], 'expected follow=1').optional(),
+});
+
+export const IncidentsQuery = z.object({ service: ServiceName.optional() });
+
+export const JournalQuery = z.object({
+  service: ServiceName.optional(),
+  since: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time' }).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,5}$/, 'expected a number of entries')
+    .optional(),
+});
+
+export const TokenName = z
+  .string()
+  .regex(tokenNamePattern, 'expected lowercase letters, digits, ".", "_" and "-", at most 63 long');
+
+export const TokenCreateBody = z.object({
+  role: z.enum(roles, `expected one of ${roles.join(', ')}`),
+  name: TokenName.optional(),
+});
+
+/** A token's id or name. */
+export const TokenParams = z.object({ ref: z.string().min(1).max(63) });
+
+/** One line naming each field that is wrong: `body.size: expected a whole number of instances`. */
+export function describeProblems(error: z.ZodError, where: string): string {
+  return error.issues
+    .map((issue) => `${[where, ...issue.path.map(String)].join('.')}: ${issue.message}`)
+    .join('; ');
+}

@@ -1,0 +1,84 @@
+/**
+ * The fleet API in-process, over real parts where the API's own logic meets them: tokens and the
+ * journal in an in-memory herd.db, a log store on disk, and a fleet controller over MemoryEngine
+ * (src/fleet's harness). Only the integrity monitor is a stand-in. Requests say how they arrived,
+ * as the Node adapter would (`overSocket`, `overTcp`).
+ */
+import { FailureLimiter } from '../auth/failure-limiter.js';
+import { SqliteTokenStore } from '../auth/token-store.js';
+import { digestA, fleetHarness, template } from '../fleet/controller.test-support.js';
+import { FrontDoors } from '../fleet/front-door.js';
+import { Journal } from '../journal/journal.js';
+import { ManualClock, tempLogsDir } from '../logs/logs.test-support.js';
+import { SegmentLogStore } from '../logs/segment-log-store.js';
+import { LayoutStore } from '../oci/layout-store.js';
+import { apiClient } from './api-client.js';
+import { createApp } from './app.js';
+import type { Connection } from './authenticate.js';
+import type { ControlPlane } from './control-plane.js';
+import { silentLogger } from './logger.js';
+
+export const overSocket: Connection = { transport: 'unix', user: 'alice' };
+export const overTcp = (remoteAddress = '203.0.113.5'): Connection => ({ transport: 'tcp', remoteAddress });
+
+export async function apiHarness(options: { withFleet?: boolean } = {}) {
+  const fleets = fleetHarness();
+  const clock = { now: () => new Date(fleets.clock.now()) };
+  const journal = new Journal(fleets.db, { clock });
+  const tokens = new SqliteTokenStore(journal, { clock });
+  const logs = await SegmentLogStore.open({ dir: await tempLogsDir(), clock: new ManualClock() });
+  if (options.withFleet) {
+    await fleets.controller.rollout(
+      'web',
+      { release: 'r1', digest: digestA },
+      { template: template({ size: 2 }) },
+    );
+  }
+  const plane = {
+    url: 'http://127.0.0.1:0',
+    socketPath: '/nonexistent/control-plane.sock',
+    tokens,
+    journal,
+    logs,
+    frontDoors: new FrontDoors({ log: silentLogger }),
+    fleets: async () => fleets.controller,
+    integrity: async () => ({
+      incidents: { list: () => [] },
+      monitor: {
+        verifyInstance: async (id: string) => ({
+          instance: id,
+          service: 'web',
+          digest: digestA,
+          trusted: true,
+          findings: [],
+          entries: 0,
+          bytes: 0,
+          durationMs: 0,
+        }),
+      },
+    }),
+  } as unknown as ControlPlane;
+  const limiter = new FailureLimiter({ clock });
+  const app = createApp({
+    store: new LayoutStore(await tempLogsDir()),
+    fleetApi: { plane, log: silentLogger },
+    pullTokens: tokens,
+    limiter,
+  });
+  /** A raw request, arriving over `connection`. */
+  const request = (path: string, init: RequestInit & { connection?: Connection } = {}) => {
+    const { connection = overTcp(), ...rest } = init;
+    return app.request(path, rest, { connection });
+  };
+  /** The typed client, arriving over `connection` with `token`. */
+  const client = (connection: Connection, token?: string) =>
+    apiClient({
+      kind: 'fetch',
+      fetch: async (input, init) =>
+        app.request(input instanceof Request ? input : String(input), init, { connection }),
+      ...(token ? { token } : {}),
+    });
+  const tokenFor = (role: 'viewer' | 'operator' | 'releaser' | 'admin', name: string = role) =>
+    tokens.create({ role, name, actor: 'local:alice' });
+  return { app, request, client, tokens, tokenFor, journal, logs, fleets, limiter };
+}

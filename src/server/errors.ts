@@ -1,0 +1,20 @@
+import { HerdError } from '../herd-error.js';
+
+/** Every failure src/server raises on purpose. Tests assert these codes, not the messages. */
+export type ServerErrorCode =
+  /** A request's params, query or body is not what the route expects. */
+  | 'REQUEST_INVALID'
+  /** A request body over the API's limit. */
+  | 'BODY_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'INTERNAL'
+  /** The control plane's TCP port is taken (by another program: one herd per home is the lock's job). */
+  | 'PORT_IN_USE'
+  /** The control plane's socket is taken by a running one, or its path is not a socket. */
+  | 'SOCKET_IN_USE'
+  /** The control plane answered a typed client's call with an error (see `status` and `apiCode`). */
+  | 'API_REFUSED'
+  /** Nothing answered a typed client's call. */
+  | 'API_UNREACHABLE';
+
+export class ServerError extends HerdError<ServerErrorCode> {}
