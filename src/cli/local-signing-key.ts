@@ -7,10 +7,14 @@
 import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { HerdHome } from '../herd-home.js';
 import { writeAtomic } from '../oci/layout-store.js';
-import { keyPairFiles, readCosignPrivateKey, writeCosignKeyPair } from '../trust/key-files.js';
+import {
+  keyPairFiles,
+  localKeyPasswordFile,
+  readCosignPrivateKey,
+  writeCosignKeyPair,
+} from '../trust/key-files.js';
 import { CliError } from './errors.js';
 
 export interface LocalSigningKey {
@@ -21,7 +25,7 @@ export interface LocalSigningKey {
 
 export async function localSigningKey(home: HerdHome, env: NodeJS.ProcessEnv): Promise<LocalSigningKey> {
   const files = keyPairFiles(home);
-  const passwordFile = join(home.keys, 'cosign.password');
+  const passwordFile = localKeyPasswordFile(home);
   const exists = await present(files.privateKeyPath);
   if (env.HERD_KEY_PASSWORD !== undefined) {
     if (!exists) await writeCosignKeyPair(home, { password: env.HERD_KEY_PASSWORD });

@@ -25,6 +25,14 @@ export function keyPairFiles(
   return { privateKeyPath: `${prefix}.key`, publicKeyPath: `${prefix}.pub` };
 }
 
+/**
+ * Where `herd up` keeps the random password of the local key it made when HERD_KEY_PASSWORD was
+ * not set (mode 0600): a local key for a local fleet, unlocked without asking anyone.
+ */
+export function localKeyPasswordFile(home: Pick<HerdHome, 'root'>): string {
+  return join(home.root, 'keys', 'cosign.password');
+}
+
 export async function writeCosignKeyPair(
   home: Pick<HerdHome, 'root'>,
   options: { password: string; outputPrefix?: string },
