@@ -25,6 +25,11 @@ describe('decideAdmission', () => {
       'GATE_FAILED',
     ],
     ['a digest never released', { stage: undefined }, 'NOT_RELEASED'],
+    [
+      'a digest while the catalog disagrees with the journal',
+      { catalogInconsistency: 'journal entry 5 revoked it, but the catalog no longer holds that revocation' },
+      'CATALOG_INCONSISTENT',
+    ],
   ] as const) {
     it(`refuses ${name}`, () => {
       const decision = decideAdmission({ ...admissible, ...change } as AdmissionFacts);
@@ -44,5 +49,20 @@ describe('decideAdmission', () => {
     });
 
     assert.equal(!decision.admitted && decision.code, 'REVOKED');
+  });
+
+  it('names an inconsistent catalog before a problem it could be hiding', () => {
+    const decision = decideAdmission({
+      ...admissible,
+      catalogInconsistency:
+        'the journal ends at entry 4, but its checkpoint records 6 entries (tail deleted)',
+      signatureProblem: 'no signature',
+    });
+
+    assert.equal(!decision.admitted && decision.code, 'CATALOG_INCONSISTENT');
+    assert.match(
+      !decision.admitted ? decision.reason : '',
+      /checkpoint records 6 entries.*herd journal --verify/,
+    );
   });
 });

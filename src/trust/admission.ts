@@ -30,6 +30,11 @@ export interface AdmissionFacts {
   stage?: string;
   /** Set when the digest is revoked (under any service). */
   revoked?: { reason: string; actor: string; at: string };
+  /**
+   * Why the catalog cannot be believed: it disagrees with the journal, or the journal with its
+   * signed checkpoint (a deleted revocation, a rewritten tail). Undefined when they agree.
+   */
+  catalogInconsistency?: string;
   /** The run template the rollout would run with, and the one signed with the image. */
   template?: TemplateFacts;
 }
@@ -49,6 +54,8 @@ export type AdmissionDecision =
 
 export type AdmissionRefusal =
   | 'REVOKED'
+  /** The catalog and the journal (or the journal and its checkpoint) disagree: nothing is admitted. */
+  | 'CATALOG_INCONSISTENT'
   | 'UNSIGNED'
   | 'NOT_GATED'
   | 'GATE_FAILED'
@@ -64,6 +71,13 @@ export function decideAdmission(facts: AdmissionFacts): AdmissionDecision {
   if (facts.revoked) {
     const { reason, actor, at } = facts.revoked;
     return refuse('REVOKED', `${digest} was revoked by ${actor} at ${at}: ${reason}`);
+  }
+  // A deleted revocation looks like no revocation: while the catalog is in doubt, nothing runs.
+  if (facts.catalogInconsistency !== undefined) {
+    return refuse(
+      'CATALOG_INCONSISTENT',
+      `the catalog cannot be trusted, so ${digest} is not admitted: ${facts.catalogInconsistency}; herd journal --verify lists every disagreement`,
+    );
   }
   if (facts.signatureProblem !== undefined) {
     return refuse('UNSIGNED', `${digest} is not signed by a trusted key: ${facts.signatureProblem}`);
@@ -137,6 +151,8 @@ export const requiredPredicateTypes: readonly string[] = [
 export interface CatalogView {
   stageOf(service: string, digest: Digest): string | undefined;
   revocation(digest: Digest): { reason: string; actor: string; at: string } | undefined;
+  /** Why the catalog disagrees with the journal or the journal with its checkpoint; undefined when neither. */
+  inconsistency(): Promise<string | undefined>;
 }
 
 /**
@@ -152,6 +168,8 @@ export async function checkAdmission(
   facts.template = request.template ? { requested: request.template } : {};
   const revoked = parts.catalog.revocation(digest);
   if (revoked) facts.revoked = revoked;
+  const inconsistency = await parts.catalog.inconsistency();
+  if (inconsistency !== undefined) facts.catalogInconsistency = inconsistency;
   const stage = parts.catalog.stageOf(service, digest);
   if (stage !== undefined) facts.stage = stage;
   try {
