@@ -1,12 +1,12 @@
 /**
- * build: lock + app files → an OCI image in the store, with its SBOMs, file manifest and
- * provenance attached as referrers. The image is a pure function of the lock, the app files and
+ * build: lock + app files → an OCI image in the store, with its SBOMs, file manifest, run template
+ * and provenance attached as referrers. The image is a pure function of the lock, the app files and
  * the mtime (SOURCE_DATE_EPOCH, else the lock's date): two builds give the same digest.
  *
  * On a base (the lock's `base`), the image's layers are the base's layers, unchanged and in order,
  * then herd's layers for what is new. The file manifest and the SBOMs cover the whole image.
  */
-import { decompressDeb, readDebTars } from '../debian/deb.js';
+import { type DebTars, decompressDeb, readDebTars } from '../debian/deb.js';
 import type { Fetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
 import { attachArtifact } from '../oci/attach-artifact.js';
@@ -15,15 +15,17 @@ import { gzipDeterministic } from '../oci/gzip.js';
 import { canonicalJson, type LayoutStore } from '../oci/layout-store.js';
 import { sortTarEntries, type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
+import { runTemplateFor, runTemplateMediaType } from '../spec/run-template.js';
 import type { LoadedSpec } from '../spec/types.js';
 import { readBaseImage } from './base-image.js';
 import { type AppFileData, composeRootfs, type UnpackedPackage } from './compose-rootfs.js';
 import type { DebCache, UnpackedDebCache } from './deb-cache.js';
+import { checkDebIdentity } from './deb-identity.js';
 import { fileManifestMediaType, fileManifestOf } from './file-manifest.js';
 import { baseAnnotations, imageConfigFor } from './image-config.js';
 import type { TreeNode } from './image-tree.js';
 import type { LayerCache } from './layer-cache.js';
-import { formatLock, type Lock } from './lock-file.js';
+import { formatLock, type Lock, type LockedPackage } from './lock-file.js';
 import { defaultLayerPlanOptions, type LayerPlan, planLayers } from './plan-layers.js';
 import type { BuildProgress } from './progress.js';
 import { silentProgress } from './progress.js';
@@ -67,6 +69,7 @@ export const artifactTypes = {
   cyclonedx: 'application/vnd.cyclonedx+json',
   provenance: 'application/vnd.in-toto+json',
   fileManifest: fileManifestMediaType,
+  runTemplate: runTemplateMediaType,
 } as const;
 
 export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildOptions): Promise<BuiltImage> {
@@ -142,7 +145,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     platform: { architecture: spec.image.architecture, os: 'linux' },
   };
 
-  progress.step('attaching the file manifest, SBOMs and provenance');
+  progress.step('attaching the file manifest, run template, SBOMs and provenance');
   const manifestDoc = fileManifestOf(tree);
   const releaseVersion = osReleaseVersion(tree.get('usr/lib/os-release')?.data);
   const sbomInput = {
@@ -158,6 +161,9 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   };
   const documents: { artifactType: string; document: unknown }[] = [
     { artifactType: artifactTypes.fileManifest, document: manifestDoc },
+    // How the image is meant to run (user, writable paths, ports…): signed with it, so a rollout
+    // cannot run it otherwise than it was gated.
+    { artifactType: artifactTypes.runTemplate, document: runTemplateFor(spec) },
     { artifactType: artifactTypes.spdx, document: spdxDocument(sbomInput) },
     { artifactType: artifactTypes.cyclonedx, document: cycloneDxDocument(sbomInput) },
     {
@@ -226,17 +232,35 @@ async function unpackDebs(
   const phase = options.progress.phase('unpack', lock.packages.length);
   const unpacked = await mapLimit(lock.packages, 4, async (locked, index) => {
     const name = `${locked.name}_${locked.version}.deb`;
-    let tars = await options.cache?.get(locked);
-    if (!tars) {
-      tars = await decompressDeb(debs[index] as Buffer, { name });
-      await options.cache?.put(locked, tars);
-    }
-    const deb = readDebTars(tars, { name });
+    const deb = readDebTars(await debTars(locked, debs[index] as Buffer, { ...options, name }), { name });
+    checkDebIdentity(deb.control, locked, { name });
     phase.advance(locked.name);
     return { locked, deb };
   });
   phase.done();
   return unpacked;
+}
+
+/** The package's tars: from the unpacked cache when its entry verifies, else from the verified .deb. */
+async function debTars(
+  locked: LockedPackage,
+  deb: Buffer,
+  options: { progress: BuildProgress; cache?: UnpackedDebCache; name: string },
+): Promise<DebTars> {
+  const { cache, name } = options;
+  if (!cache) return decompressDeb(deb, { name });
+  const cached = await cache.get(locked);
+  switch (cached.kind) {
+    case 'hit':
+      return cached.tars;
+    case 'untrusted':
+      options.progress.warn(
+        `${name}: the unpacked cache entry in ${cache.dir} is not trusted (${cached.reason}); unpacking the verified .deb again`,
+      );
+      return cache.unpack(locked, deb, { name });
+    case 'miss':
+      return cache.unpack(locked, deb, { name });
+  }
 }
 
 async function writeLayer(
@@ -246,7 +270,7 @@ async function writeLayer(
   const entries = sortTarEntries(plan.nodes.map((node) => tarEntryOf(node, options.mtime)));
   const tar = writeTar(entries);
   const diffId = sha256Digest(tar);
-  const reused = await options.layerCache?.lookup(diffId, options.store);
+  const reused = await options.layerCache?.lookup({ diffId, size: tar.length }, options.store);
   if (reused) return { descriptor: reused, diffId, tarSize: tar.length };
   const gz = await gzipDeterministic(tar, options.level);
   const descriptor = await options.store.putBlob(gz, MediaType.layerGzip);

@@ -2,8 +2,9 @@
  * Admission: the last check before a digest runs. An image is admitted only when a trusted key
  * signed it, the same key's attestations include a passing gate verdict about it, the catalog has
  * released it for the service, it is not revoked, and the rollout would run it as the signed run
- * template says (user, writable paths, writable root, capabilities, ports…: what the gate judged). `decideAdmission` is pure; `checkAdmission`
- * gathers the facts. trust/ may not import the catalog, so the caller hands in a view of it.
+ * template says (user, writable paths, writable root, capabilities, ports…: what the gate
+ * judged). `decideAdmission` is pure; `checkAdmission` gathers the facts. trust/ may not import
+ * the catalog, so the caller hands in a view of it.
  */
 import type { KeyObject } from 'node:crypto';
 import type { LayoutStore } from '../oci/layout-store.js';

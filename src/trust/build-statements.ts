@@ -7,6 +7,8 @@
 import { fileManifestMediaType } from '../oci/file-manifest-format.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
+import { SpecError } from '../spec/errors.js';
+import { parseRunTemplate, runTemplateMediaType } from '../spec/run-template.js';
 import { TrustError } from './errors.js';
 import { InTotoStatement, inTotoStatement, statementNamesDigest } from './in-toto-statement.js';
 
@@ -19,6 +21,7 @@ const attachedTypes = {
   cyclonedx: 'application/vnd.cyclonedx+json',
   provenance: 'application/vnd.in-toto+json',
   fileManifest: fileManifestMediaType,
+  runTemplate: runTemplateMediaType,
 } as const;
 
 export const spdxPredicateType = 'https://spdx.dev/Document';
@@ -36,6 +39,12 @@ export const gateVerdictPredicateType = 'urn:herd:gate-verdict:v1';
  */
 export const fileManifestPredicateType = 'urn:herd:file-manifest:v1';
 
+/**
+ * How the image runs (spec/run-template.ts), attested so that admission compares a rollout's
+ * template with what the signing key vouched for, not with an unsigned referrer.
+ */
+export const runTemplatePredicateType = 'urn:herd:run-template:v1';
+
 const titleAnnotation = 'org.opencontainers.image.title';
 
 /** The gate's verdict about the image, as a statement to attest beside the build's. */
@@ -52,7 +61,11 @@ export async function gateVerdictStatement(
   return inTotoStatement({ name, digest }, { predicateType: gateVerdictPredicateType, predicate: verdict });
 }
 
-/** Statements in a fixed order: SPDX, CycloneDX, file manifest, then provenance. Reads every blob through the store's digest check. */
+/**
+ * Statements in a fixed order: SPDX, CycloneDX, file manifest, run template, then provenance.
+ * Reads every blob through the store's digest check. An image built before run templates has
+ * none; it is signed all the same, and admission refuses to run it until it is rebuilt.
+ */
 export async function collectBuildStatements(store: LayoutStore, digest: Digest): Promise<InTotoStatement[]> {
   const image = await store.getManifest(digest);
   const name = image.annotations?.[titleAnnotation] ?? digest;
@@ -61,11 +74,13 @@ export async function collectBuildStatements(store: LayoutStore, digest: Digest)
     { artifactType: attachedTypes.spdx, predicateType: spdxPredicateType },
     { artifactType: attachedTypes.cyclonedx, predicateType: cycloneDxPredicateType },
     { artifactType: attachedTypes.fileManifest, predicateType: fileManifestPredicateType },
+    { artifactType: attachedTypes.runTemplate, predicateType: runTemplatePredicateType },
   ]) {
     for (const document of await attachedDocuments(store, digest, artifactType)) {
       statements.push(inTotoStatement({ name, digest }, { predicateType, predicate: document }));
     }
   }
+  checkRunTemplates(statements, digest);
   for (const document of await attachedDocuments(store, digest, attachedTypes.provenance)) {
     const parsed = InTotoStatement.safeParse(document);
     if (!parsed.success || !statementNamesDigest(parsed.data as InTotoStatement, digest)) {
@@ -77,6 +92,25 @@ export async function collectBuildStatements(store: LayoutStore, digest: Digest)
     statements.push(document as InTotoStatement);
   }
   return statements;
+}
+
+/** A key vouches only for a run template herd can read, and for one: two would leave admission guessing. */
+function checkRunTemplates(statements: readonly InTotoStatement[], digest: Digest): void {
+  const templates = statements.filter((statement) => statement.predicateType === runTemplatePredicateType);
+  if (templates.length > 1) {
+    throw new TrustError(
+      'ATTESTATION_INVALID',
+      `image ${digest} has ${templates.length} run templates attached, expected at most 1: rebuild it`,
+    );
+  }
+  for (const { predicate } of templates) {
+    try {
+      parseRunTemplate(predicate, `the run template attached to image ${digest}`);
+    } catch (error) {
+      if (!(error instanceof SpecError)) throw error;
+      throw new TrustError('ATTESTATION_INVALID', error.message, { cause: error });
+    }
+  }
 }
 
 async function attachedDocuments(
