@@ -12,19 +12,25 @@ export const instanceLabels = {
   service: 'dev.herd.service',
   release: 'dev.herd.release',
   digest: 'dev.herd.digest',
+  /** The digest of the run template the instance was made from (spec/run-template.ts). */
+  template: 'dev.herd.template',
 } as const;
 
 /**
- * The labels an instance is created with: the spec's extra labels, then herd's own last, so an extra
- * label cannot pose as another service, release or digest.
+ * The labels an instance is created with: the spec's extra labels, less any that bears one of
+ * herd's own names, then herd's own, so an extra label cannot pose as another service, release,
+ * digest or template.
  */
 export function labelsFor(spec: InstanceSpec): Record<string, string> {
+  const herdOwn = Object.values(instanceLabels) as string[];
+  const extra = Object.entries(spec.labels ?? {}).filter(([name]) => !herdOwn.includes(name));
   return {
-    ...spec.labels,
+    ...Object.fromEntries(extra),
     [instanceLabels.managedBy]: 'herd',
     [instanceLabels.service]: spec.service,
     [instanceLabels.release]: spec.release,
     [instanceLabels.digest]: spec.digest,
+    ...(spec.templateDigest ? { [instanceLabels.template]: spec.templateDigest } : {}),
   };
 }
 
@@ -35,6 +41,8 @@ export interface InstanceSpec {
   release: string;
   /** Manifest digest of the image; the only way an image is named. */
   digest: `sha256:${string}`;
+  /** The digest of the run template the instance is made from, labelled so the watch can find it. */
+  templateDigest?: `sha256:${string}`;
   /** Where the engine pulls it from, e.g. `127.0.0.1:5001/hello@sha256:…`; by digest only. */
   imageRef: string;
   /** Run as this user (uid:gid); never root. */

@@ -1,6 +1,7 @@
 /** A controller over MemoryEngine, an in-memory herd.db, a fake clock, a fake prober and front door. */
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
 import { defaultFleetSection, type FleetSection } from '../spec/fleet-section.js';
+import type { RunTemplate } from '../spec/run-template.js';
 import { openStateDb } from '../state/open-state-db.js';
 import { FleetController, type FleetControllerOptions } from './controller.js';
 import type { FleetEvent, FleetTemplate, FrontDoorHook, InstanceAddress } from './types.js';
@@ -29,14 +30,30 @@ export class FakeFrontDoor implements FrontDoorHook {
   }
 }
 
-export function template(fleet: Partial<FleetSection> = {}, intervalSeconds = 1): FleetTemplate {
+/** A fleet's template; `run` overrides parts of its run template (writable paths, user…). */
+export function template(
+  fleet: Partial<FleetSection> = {},
+  intervalSeconds = 1,
+  run: Partial<RunTemplate> = {},
+): FleetTemplate {
   return {
+    version: 1,
+    run: {
+      version: 1,
+      user: { uid: 65532, gid: 65532 },
+      writable: ['/tmp'],
+      writableRoot: false,
+      capabilities: [],
+      ports: [{ port: 8080, protocol: 'tcp' }],
+      entrypoint: ['/usr/bin/server'],
+      cmd: [],
+      env: ['GREETING'],
+      health: { kind: 'http', path: '/healthz', port: 8080, intervalSeconds, timeoutSeconds: 1, retries: 1 },
+      ...run,
+    },
     fleet: { ...defaultFleetSection, size: 4, ...fleet },
-    health: { kind: 'http', path: '/healthz', port: 8080, intervalSeconds, timeoutSeconds: 1, retries: 1 },
     port: 8080,
-    user: { uid: 65532, gid: 65532 },
     env: { GREETING: 'hi' },
-    writable: ['/tmp'],
   };
 }
 

@@ -13,6 +13,8 @@ export type FleetErrorCode =
   /** A count that is neither a whole number nor a percentage such as "25%". */
   | 'COUNT_INVALID'
   /** A fleet API request that is not what the API expects (e.g. no digest). */
-  | 'REQUEST_INVALID';
+  | 'REQUEST_INVALID'
+  /** A template read back from herd.db is malformed or of an unknown version. */
+  | 'TEMPLATE_INVALID';
 
 export class FleetError extends HerdError<FleetErrorCode> {}

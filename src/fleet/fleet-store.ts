@@ -4,6 +4,7 @@
  * it. A rollout's start or end and its history row commit in one transaction.
  */
 import type { Database } from 'better-sqlite3';
+import { parseStoredTemplate } from './stored-template.js';
 import type { FleetStatusKind, FleetTemplate } from './types.js';
 
 export interface StoredFleet {
@@ -102,7 +103,7 @@ export class FleetStore {
         'SELECT seq, release, digest, outcome, reason, spec_json, at FROM fleet_history WHERE service = ? ORDER BY seq',
       )
       .all(service) as HistoryRow[];
-    return rows.map(toHistoryEntry);
+    return rows.map((row) => toHistoryEntry(row, service));
   }
 
   /** The latest release that completed a rollout, other than `except` (the one running or failing now). */
@@ -113,7 +114,7 @@ export class FleetStore {
          WHERE service = ? AND outcome = 'complete' AND release != ? ORDER BY seq DESC LIMIT 1`,
       )
       .get(service, except) as HistoryRow | undefined;
-    return row && toHistoryEntry(row);
+    return row && toHistoryEntry(row, service);
   }
 
   /** Every release the service ever rolled out; an instance of any other is an orphan. */
@@ -150,7 +151,7 @@ function toFleet(row: FleetRow): StoredFleet {
     release: row.release,
     digest: row.digest as `sha256:${string}`,
     size: row.size,
-    template: JSON.parse(row.spec_json) as FleetTemplate,
+    template: parseStoredTemplate(row.spec_json, `the template of fleet ${row.service}`),
     status: row.status as FleetStatusKind,
     ...(row.rollout_started_at && row.progress_at
       ? {
@@ -160,14 +161,14 @@ function toFleet(row: FleetRow): StoredFleet {
   };
 }
 
-function toHistoryEntry(row: HistoryRow): HistoryEntry {
+function toHistoryEntry(row: HistoryRow, service: string): HistoryEntry {
   return {
     seq: row.seq,
     release: row.release,
     digest: row.digest as `sha256:${string}`,
     outcome: row.outcome as HistoryOutcome,
     reason: row.reason,
-    template: JSON.parse(row.spec_json) as FleetTemplate,
+    template: parseStoredTemplate(row.spec_json, `the template of ${service}'s history entry ${row.seq}`),
     at: Date.parse(row.at),
   };
 }

@@ -30,7 +30,7 @@ export class InstanceHealth {
     options: { template: FleetTemplate; now: number },
   ): Promise<void> {
     const { template, now } = options;
-    const health = template.health;
+    const health = template.run.health;
     await Promise.all(
       instances.map(async (instance) => {
         const record = this.records.get(instance.id) ?? uncheckedHealth;
@@ -54,7 +54,7 @@ export class InstanceHealth {
 
   /** What the planner reads, from the checks so far; probes nothing. */
   describe(instances: readonly Instance[], template: FleetTemplate): ObservedInstance[] {
-    const health = template.health;
+    const health = template.run.health;
     return instances.map((instance) => {
       const base = { id: instance.id, release: instance.release, state: instance.state };
       // Without a check (or a port to check on), running is all there is to know.

@@ -30,7 +30,7 @@ describe('fleetTemplateFor and instanceSpecFor', () => {
   it('leave the root read-only and name no webhook for a spec that says nothing', () => {
     const template = fleetTemplateFor(spec(), spec().fleet);
 
-    assert.equal(template.writableRoot, undefined);
+    assert.equal(template.run.writableRoot, false);
     assert.equal(template.watch, undefined);
     assert.equal(instanceOf(template).writableRoot, undefined);
   });
@@ -40,7 +40,7 @@ describe('fleetTemplateFor and instanceSpecFor', () => {
 
     const template = fleetTemplateFor(loaded, loaded.fleet);
 
-    assert.equal(template.writableRoot, true);
+    assert.equal(template.run.writableRoot, true);
     assert.equal(instanceOf(template).writableRoot, true);
   });
 

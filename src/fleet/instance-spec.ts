@@ -4,11 +4,13 @@
  */
 import type { InstanceSpec } from '../engines/engine.js';
 import type { FleetSection } from '../spec/fleet-section.js';
+import { runTemplateDigest, runTemplateFor } from '../spec/run-template.js';
 import type { Spec } from '../spec/types.js';
 import type { FleetTemplate } from './types.js';
 
 /** The template stored with the fleet: no env values at all, the health check's port first. */
 export function fleetTemplateFor(spec: Spec, fleet: FleetSection): FleetTemplate {
+  const run = runTemplateFor(spec);
   // Non-secret defaults are in the image's config already. Copying them here would pin them to the
   // fleet, so a later release rolled out without its spec would run with the old release's values.
   const env: Record<string, string> = {};
@@ -17,14 +19,12 @@ export function fleetTemplateFor(spec: Spec, fleet: FleetSection): FleetTemplate
     .map(([name]) => name);
   const port = spec.health?.port ?? spec.ports.find((declared) => declared.protocol === 'tcp')?.port;
   return {
+    version: 1,
+    run,
     fleet,
-    ...(spec.health ? { health: spec.health } : {}),
     ...(port !== undefined ? { port } : {}),
-    user: { uid: spec.run.user.uid, gid: spec.run.user.gid },
     env,
     ...(fromEnvironment.length > 0 ? { fromEnvironment } : {}),
-    writable: [...spec.run.writable],
-    ...(spec.run.writableRoot ? { writableRoot: true } : {}),
     ...(spec.watch.webhook !== undefined ? { watch: { webhook: spec.watch.webhook } } : {}),
   };
 }
@@ -35,15 +35,19 @@ export function instanceSpecFor(
 ): InstanceSpec {
   const { template } = fleet;
   const { resources } = template.fleet;
+  const { run } = template;
   return {
     service: fleet.service,
     release: fleet.release,
     digest: fleet.digest,
     imageRef: options.imageRef,
-    user: template.user,
+    // The watch finds the paths this instance was started with by this digest, whatever the
+    // fleet's template says by then.
+    templateDigest: runTemplateDigest(run),
+    user: run.user,
     env: { ...template.env, ...options.environment },
-    writable: template.writable,
-    ...(template.writableRoot ? { writableRoot: true } : {}),
+    writable: run.writable,
+    ...(run.writableRoot ? { writableRoot: true } : {}),
     ...(template.port !== undefined ? { port: template.port } : {}),
     resources: {
       memoryBytes: resources.memoryBytes,

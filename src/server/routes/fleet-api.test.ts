@@ -20,7 +20,7 @@ describe('templateFromSpecText', () => {
 
     assert.equal(template.fleet.size, 3);
     assert.equal(template.port, 8080);
-    assert.equal(template.writableRoot ?? false, false);
+    assert.equal(template.run.writableRoot, false);
   });
 
   it('refuses a spec the schema refuses, naming the field', () => {
