@@ -16,6 +16,7 @@ import { type DriftEvidence, driftEvidenceArtifactType } from './evidence.js';
 import { IncidentResponse } from './incident-response.js';
 import { IncidentStore } from './incident-store.js';
 import { IntegrityMonitor } from './integrity-monitor.js';
+import { watchedTemplates } from './integrity-watch.js';
 import type { TrustedBaseline } from './trusted-manifest.js';
 
 const server = Buffer.from('the pristine server');
@@ -78,7 +79,7 @@ describe('IntegrityMonitor on the memory engine', () => {
     return new IntegrityMonitor({
       engine: h.engine,
       baselineOf: async () => trust,
-      writableOf: (service) => h.controller.templateOf(service)?.writable,
+      templateOf: watchedTemplates(h.controller),
       responder,
       clock: h.clock,
       deepIntervalMs: 0,

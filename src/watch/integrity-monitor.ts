@@ -47,8 +47,11 @@ export interface IntegrityMonitorOptions {
   engine: Engine;
   /** The verified baseline of an image (trusted-manifest.ts); cached here per digest. */
   baselineOf: (digest: Digest) => Promise<TrustedBaseline>;
-  /** The fleet's writable paths; undefined for a service herd has no fleet for (left alone). */
-  writableOf: (service: string) => readonly string[] | undefined;
+  /**
+   * The template the instance was made from (found by its label, never the fleet's current one):
+   * its writable paths, or `no-fleet` (left alone), or `unknown` (untrusted: herd did not make it so).
+   */
+  templateOf: (instance: Instance) => WatchedTemplate;
   responder: Responder;
   clock?: WatchClock;
   /** Fast path period; default 1000 ms, so a change is seen within 2 s. */
@@ -57,6 +60,11 @@ export interface IntegrityMonitorOptions {
   deepIntervalMs?: number;
   log?: MonitorLog;
 }
+
+export type WatchedTemplate =
+  | { kind: 'known'; writable: readonly string[] }
+  | { kind: 'no-fleet' }
+  | { kind: 'unknown'; reason: string };
 
 export interface InstanceVerification {
   instance: string;
@@ -127,7 +135,7 @@ export class IntegrityMonitor {
         `${id} names ${matches.length} instances; give more of the id`,
       );
     }
-    if (this.options.writableOf(instance.service) === undefined) {
+    if (this.options.templateOf(instance).kind === 'no-fleet') {
       throw new WatchError(
         'INSTANCE_NOT_FOUND',
         `instance ${id} belongs to ${instance.service}, which has no fleet`,
@@ -190,7 +198,7 @@ export class IntegrityMonitor {
     const due = instances
       // Like the fast path, only instances of a fleet: others are not herd's to judge or replace.
       .filter((one) => one.state === 'running' && !this.handled.has(one.id))
-      .filter((one) => this.options.writableOf(one.service) !== undefined)
+      .filter((one) => this.options.templateOf(one).kind !== 'no-fleet')
       .map((one) => ({ one, last: this.lastDeep.get(one.id) ?? one.startedAt ?? one.createdAt }))
       .filter(({ last }) => now - last >= every)
       .sort((a, b) => a.last - b.last)[0];
@@ -206,7 +214,11 @@ export class IntegrityMonitor {
   private async deepCheck(instance: Instance): Promise<InstanceVerification> {
     const began = this.clock.now();
     const base = { instance: instance.id, service: instance.service, digest: instance.digest };
-    const trusted = await this.baselineFor(instance.digest);
+    const template = this.options.templateOf(instance);
+    const trusted =
+      template.kind === 'unknown'
+        ? unknownTemplate(template.reason)
+        : await this.baselineFor(instance.digest);
     if (trusted.kind === 'untrusted') {
       await this.detected({ kind: 'untrusted', instance, code: trusted.code, reason: trusted.reason });
       return {
@@ -219,7 +231,7 @@ export class IntegrityMonitor {
         durationMs: this.clock.now() - began,
       };
     }
-    const expected = expectedPaths(this.options.writableOf(instance.service) ?? []);
+    const expected = expectedPaths(template.kind === 'known' ? template.writable : []);
     const context = { baseline: trusted.baseline, expected };
     const signal = this.abort.signal;
     const stream = await this.options.engine.exportFilesystem(instance.id, { signal });
@@ -250,14 +262,18 @@ export class IntegrityMonitor {
   private async contextOf(
     instance: Instance,
   ): Promise<{ baseline: Baseline; expected: ExpectedPaths } | undefined> {
-    const writable = this.options.writableOf(instance.service);
-    if (writable === undefined) return undefined;
+    const template = this.options.templateOf(instance);
+    if (template.kind === 'no-fleet') return undefined;
+    if (template.kind === 'unknown') {
+      await this.detected({ instance, ...unknownTemplate(template.reason) });
+      return undefined;
+    }
     const trusted = await this.baselineFor(instance.digest);
     if (trusted.kind === 'untrusted') {
       await this.detected({ kind: 'untrusted', instance, code: trusted.code, reason: trusted.reason });
       return undefined;
     }
-    return { baseline: trusted.baseline, expected: expectedPaths(writable) };
+    return { baseline: trusted.baseline, expected: expectedPaths(template.writable) };
   }
 
   private baselineFor(digest: Digest): Promise<TrustedBaseline> {
@@ -312,7 +328,7 @@ export class IntegrityMonitor {
           // Not skipped when already handled: an exec on a drifted instance is its own incident.
           if (event.kind !== 'exec') continue;
           const instance = (await this.options.engine.list()).find((one) => one.id === event.id);
-          if (!instance || this.options.writableOf(instance.service) === undefined) continue;
+          if (!instance || this.options.templateOf(instance).kind === 'no-fleet') continue;
           await this.detected({
             kind: 'exec',
             instance,
@@ -326,4 +342,9 @@ export class IntegrityMonitor {
       }
     }
   }
+}
+
+/** An instance of a fleet labelled with a template herd never stored is judged as untrusted. */
+function unknownTemplate(reason: string): Extract<TrustedBaseline, { kind: 'untrusted' }> {
+  return { kind: 'untrusted', code: 'TEMPLATE_UNKNOWN', reason };
 }

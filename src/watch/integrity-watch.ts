@@ -5,13 +5,18 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { Engine } from '../engines/engine.js';
+import type { Engine, Instance } from '../engines/engine.js';
 import type { Journal } from '../journal/journal.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { webhookOf } from './alert-webhook.js';
 import { IncidentResponse, type ReplacingFleets } from './incident-response.js';
 import { IncidentStore } from './incident-store.js';
-import { IntegrityMonitor, type MonitorLog, type WatchClock } from './integrity-monitor.js';
+import {
+  IntegrityMonitor,
+  type MonitorLog,
+  type WatchClock,
+  type WatchedTemplate,
+} from './integrity-monitor.js';
 import { loadTrustedBaseline } from './trusted-manifest.js';
 
 export interface IntegrityWatchOptions {
@@ -20,9 +25,11 @@ export interface IntegrityWatchOptions {
   db: Database;
   journal: Journal;
   actor: string;
-  fleets: ReplacingFleets & {
-    templateOf(service: string): { writable: string[]; watch?: { webhook?: string } } | undefined;
-  };
+  fleets: ReplacingFleets &
+    InstanceTemplates & {
+      /** The fleet's current template: only its `watch:` is read here. */
+      templateOf(service: string): { watch?: { webhook?: string } } | undefined;
+    };
   /** Read at each new image digest, so a key added to the trust store counts without a restart. */
   publicKeys: () => Promise<KeyObject[]>;
   /** Where alerts go for a fleet whose spec names no `watch.webhook` (HERD_WATCH_WEBHOOK). */
@@ -31,6 +38,25 @@ export interface IntegrityWatchOptions {
   clock?: WatchClock;
   fastIntervalMs?: number;
   deepIntervalMs?: number;
+}
+
+/** Fleets as the monitor needs them (FleetController has it). */
+export interface InstanceTemplates {
+  /** The run template an instance was made from, by its label (fleet/instance-templates.ts). */
+  instanceTemplate(
+    instance: Instance,
+  ):
+    | { kind: 'known'; run: { writable: readonly string[] } }
+    | { kind: 'no-fleet' }
+    | { kind: 'unknown'; reason: string };
+}
+
+/** Each instance judged by its own template's writable paths, never the fleet's current ones. */
+export function watchedTemplates(fleets: InstanceTemplates): (instance: Instance) => WatchedTemplate {
+  return (instance) => {
+    const found = fleets.instanceTemplate(instance);
+    return found.kind === 'known' ? { kind: 'known', writable: found.run.writable } : found;
+  };
 }
 
 export interface IntegrityWatch {
@@ -56,7 +82,7 @@ export function startIntegrityWatch(options: IntegrityWatchOptions): IntegrityWa
     engine: options.engine,
     baselineOf: async (digest) =>
       loadTrustedBaseline(options.store, digest, { publicKeys: await options.publicKeys() }),
-    writableOf: (service) => options.fleets.templateOf(service)?.writable,
+    templateOf: watchedTemplates(options.fleets),
     responder,
     ...(clock ? { clock } : {}),
     ...(options.fastIntervalMs !== undefined ? { fastIntervalMs: options.fastIntervalMs } : {}),
