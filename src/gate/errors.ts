@@ -11,6 +11,8 @@ export type GateErrorCode =
   | 'IMAGE_INVALID'
   /** A layer holds what no image may (device nodes, unsafe paths) or cannot be read. */
   | 'LAYER_INVALID'
+  /** A layer that decompresses past the gate's cap (a decompression bomb). */
+  | 'DECOMPRESSED_TOO_LARGE'
   /** A layer's media type is not one the gate can unpack. */
   | 'LAYER_UNSUPPORTED'
   /** The attached file manifest is not about this image, is not a file manifest, or is not the only one. */

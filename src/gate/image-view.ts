@@ -7,9 +7,8 @@
  * parts from the store. The layers are read eagerly, once: the package list lives in them, and the
  * secret scan reads most files anyway. File bytes are views into the decompressed layers, not copies.
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { z } from 'zod';
+import { decompressToBuffer } from '../oci/decompress.js';
 import { isDigest } from '../oci/digest.js';
 import { OciError } from '../oci/errors.js';
 import { type FileManifestEntry, fileManifestMediaType } from '../oci/file-manifest-format.js';
@@ -163,13 +162,15 @@ async function layerTar(store: LayoutStore, layer: { digest: Digest; mediaType: 
     );
   }
   try {
-    return await promisify(gunzip)(blob, { maxOutputLength: maxLayerBytes });
+    return await decompressToBuffer(blob, {
+      compression: 'gzip',
+      name: `layer ${layer.digest}`,
+      maxBytes: maxLayerBytes,
+    });
   } catch (cause) {
-    throw new GateError(
-      'LAYER_INVALID',
-      `layer ${layer.digest} does not decompress (${(cause as Error).message}); the limit is ${maxLayerBytes} bytes`,
-      { cause },
-    );
+    if (!(cause instanceof OciError)) throw cause;
+    const code = cause.code === 'DECOMPRESSED_TOO_LARGE' ? 'DECOMPRESSED_TOO_LARGE' : 'LAYER_INVALID';
+    throw new GateError(code, cause.message, { cause });
   }
 }
 

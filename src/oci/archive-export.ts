@@ -5,7 +5,7 @@
  * uncompressed bytes are checked against the config's diff_ids, so an archive never carries bytes
  * its image does not name. The tar itself is deterministic: sorted entries, mtime 0, root owner.
  */
-import { gunzipSync } from 'node:zlib';
+import { decompressToBuffer } from './decompress.js';
 import { hexOf, sha256Digest } from './digest.js';
 import { OciError } from './errors.js';
 import { canonicalJson, type LayoutStore, refNameAnnotation } from './layout-store.js';
@@ -72,7 +72,7 @@ export async function exportDockerArchive(
     const diffId = diffIds[position] as Digest;
     const dir = hexOf(diffId);
     layerPaths.push(`${dir}/layer.tar`);
-    const tar = uncompressedLayer(layer, await store.getBlob(layer.digest));
+    const tar = await uncompressedLayer(layer, await store.getBlob(layer.digest));
     const actual = sha256Digest(tar);
     if (actual !== diffId) {
       throw new OciError(
@@ -124,12 +124,20 @@ async function readImage(store: LayoutStore, digest: Digest): Promise<StoredImag
   return { manifest, manifestBytes, config, configBytes };
 }
 
-/** docker-archive layers are plain tars: gzip layers are inflated, plain tar layers pass through. */
-function uncompressedLayer(layer: Descriptor, blob: Buffer): Buffer {
+/** The largest layer an export inflates; it is held in memory to be written into the archive. */
+const maxLayerBytes = 2 * 1024 ** 3;
+
+/** docker-archive layers are plain tars: gzip layers are inflated (within a cap), plain tar layers pass through. */
+async function uncompressedLayer(layer: Descriptor, blob: Buffer): Promise<Buffer> {
   if (layer.mediaType.endsWith('tar+gzip') || layer.mediaType.endsWith('tar.gzip')) {
     try {
-      return gunzipSync(blob);
+      return await decompressToBuffer(blob, {
+        compression: 'gzip',
+        name: `layer ${layer.digest}`,
+        maxBytes: maxLayerBytes,
+      });
     } catch (error) {
+      if (error instanceof OciError && error.code === 'DECOMPRESSED_TOO_LARGE') throw error;
       throw new OciError('MANIFEST_INVALID', `layer ${layer.digest} is not valid gzip`, { cause: error });
     }
   }

@@ -8,6 +8,10 @@ export type OciErrorCode =
   /** A tar entry herd was asked to write would land outside the root: an absolute or `..` path. */
   | 'TAR_UNSAFE_PATH'
   | 'TAR_TOO_LARGE'
+  /** Compressed data that decompresses past the cap set for it (a decompression bomb). */
+  | 'DECOMPRESSED_TOO_LARGE'
+  /** Compressed data that is not valid gzip, xz or zstd, or whose decoder is missing. */
+  | 'DECOMPRESS_FAILED'
   | 'BLOB_NOT_FOUND'
   | 'DIGEST_MISMATCH'
   | 'LAYOUT_INVALID'

@@ -7,6 +7,8 @@ export type VulnDbErrorCode =
   | 'VULNDB_FETCH_FAILED'
   /** The input is not tracker JSON or OSV: bad JSON, bad gzip, or a field of the wrong shape. */
   | 'VULNDB_MALFORMED'
+  /** A gzip input that decompresses past the cap (endless data). */
+  | 'VULNDB_TOO_LARGE'
   /** The input parsed but holds no record for the releases asked for. */
   | 'VULNDB_EMPTY'
   | 'VULNDB_RELEASE_UNKNOWN'

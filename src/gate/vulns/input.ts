@@ -6,9 +6,9 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createGunzip } from 'node:zlib';
+import { decompressChunks } from '../../oci/decompress.js';
+import { OciError } from '../../oci/errors.js';
 import { VulnDbError } from './errors.js';
 
 export type VulnInput =
@@ -93,9 +93,13 @@ async function* responseChunks(body: ReadableStream<Uint8Array>, url: string): A
   }
 }
 
+/** Far above the tracker's data/json; past it, a gzip input is endless data and stops. */
+const maxDataBytes = 2 * 1024 ** 3;
+
 /**
  * Gunzips the stream when it starts with gzip's magic bytes (1f 8b), and passes it through
  * otherwise: `data/json` may be served either way, and a saved copy may be named either way.
+ * The gunzipped stream stops at maxDataBytes with VULNDB_TOO_LARGE.
  */
 export async function* gunzipIfCompressed(
   chunks: AsyncIterable<Uint8Array>,
@@ -124,20 +128,12 @@ export async function* gunzipIfCompressed(
     yield* rest();
     return;
   }
-  const source = Readable.from(rest(), { objectMode: false });
-  const gunzip = createGunzip();
-  // pipe() does not pass a failing download on to the gunzip stream; without this it would wait forever.
-  source.on('error', (error) => gunzip.destroy(error));
-  source.pipe(gunzip);
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
+    yield* decompressChunks(rest(), { compression: 'gzip', name: options.name, maxBytes: maxDataBytes });
   } catch (error) {
-    if (error instanceof VulnDbError) throw error;
-    throw new VulnDbError('VULNDB_MALFORMED', `${options.name} is not valid gzip: ${describe(error)}`, {
-      cause: error,
-    });
-  } finally {
-    source.destroy();
+    if (!(error instanceof OciError)) throw error;
+    const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'VULNDB_TOO_LARGE' : 'VULNDB_MALFORMED';
+    throw new VulnDbError(code, error.message, { cause: error });
   }
 }
 
