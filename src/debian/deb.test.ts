@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
 import {
   arArchive,
   buildDeb,
@@ -190,17 +191,57 @@ describe('readDeb on hostile packages', () => {
     await assertRejects(readFixture([lying]), 'DEB_MALFORMED', './usr/lying');
   });
 
-  for (const compression of ['gz', 'xz', 'xz-blocks', 'zst', 'none'] as const) {
-    it(`stops a ${compression} member that unpacks beyond the size limit`, async () => {
+  for (const compression of ['gz', 'xz', 'xz-blocks', 'zst'] as const) {
+    it(`stops a ${compression} member that decompresses beyond the size limit`, async () => {
       const deb = await buildDeb({ files: [fileEntry('./zeros', Buffer.alloc(200_000))], compression });
 
       await assertRejects(
         readDeb(deb, { name, limits: { maxTotalSize: 100_000 } }),
-        'DEB_TOO_LARGE',
+        'DECOMPRESSED_TOO_LARGE',
         'data.tar',
       );
     });
   }
+
+  it('refuses a plain tar member beyond the size limit', async () => {
+    const deb = await buildDeb({ files: [fileEntry('./zeros', Buffer.alloc(200_000))], compression: 'none' });
+
+    await assertRejects(
+      readDeb(deb, { name, limits: { maxTotalSize: 100_000 } }),
+      'DEB_TOO_LARGE',
+      'data.tar',
+    );
+  });
+
+  it('stops a gz member at the limit although its trailer claims 10 bytes', async () => {
+    const gz = await compress(fixtureTar([fileEntry('./zeros', Buffer.alloc(200_000))]), 'gz');
+    gz.writeUInt32LE(10, gz.length - 4); // ISIZE
+    const deb = debWithData('data.tar.gz', gz);
+
+    await assertRejects(
+      readDeb(deb, { name, limits: { maxTotalSize: 100_000 } }),
+      'DECOMPRESSED_TOO_LARGE',
+      'data.tar.gz',
+    );
+  });
+
+  it('stops an xz member at the limit although its index claims 20000 bytes', async () => {
+    const xz = await compress(fixtureTar([fileEntry('./zeros', Buffer.alloc(200_000))]), 'xz');
+    const deb = debWithData('data.tar.xz', withXzIndexClaiming(xz, 20_000));
+
+    await assertRejects(
+      readDeb(deb, { name, limits: { maxTotalSize: 100_000 } }),
+      'DECOMPRESSED_TOO_LARGE',
+      'data.tar.xz',
+    );
+  });
+
+  it('refuses an xz member whose index lies about its size, even within the limit', async () => {
+    const xz = await compress(fixtureTar([fileEntry('./zeros', Buffer.alloc(200_000))]), 'xz');
+    const deb = debWithData('data.tar.xz', withXzIndexClaiming(xz, 20_000));
+
+    await assertRejects(readDeb(deb, { name }), 'DEB_MALFORMED', 'data.tar.xz');
+  });
 
   it('rejects more entries than the limit', async () => {
     const files = Array.from({ length: 11 }, (_, i) => fileEntry(`./f${i}`, ''));
@@ -315,3 +356,40 @@ describe('readDeb on a package built by dpkg-deb', () => {
     });
   }
 });
+
+/** A .deb with a valid control member and the given data member. */
+function debWithData(memberName: string, data: Buffer): Buffer {
+  const control = fixtureTar([
+    fileEntry('./control', 'Package: fixture\nVersion: 1.0\nArchitecture: amd64\n'),
+  ]);
+  return arArchive([
+    { name: 'debian-binary', data: Buffer.from('2.0\n') },
+    { name: 'control.tar', data: control },
+    { name: memberName, data },
+  ]);
+}
+
+/**
+ * A one-block xz stream whose index (xz-file-format §4) claims `size` uncompressed bytes, with
+ * its CRC32 redone so that the index itself is well-formed: a stream that lies about its size.
+ */
+function withXzIndexClaiming(stream: Buffer, size: number): Buffer {
+  const out = Buffer.from(stream);
+  const footer = out.length - 12;
+  const indexStart = footer - (out.readUInt32LE(footer + 4) + 1) * 4;
+  const indexEnd = footer - 4; // the index's CRC32 follows its records and padding
+  let pos = indexStart + 2; // indicator byte, then the record count (1, one byte)
+  while ((out[pos] ?? 0) & 0x80) pos++; // unpadded size
+  pos++;
+  const sizeStart = pos;
+  while ((out[pos] ?? 0) & 0x80) pos++;
+  const width = pos + 1 - sizeStart;
+  if (size < 2 ** (7 * (width - 1)) || size >= 2 ** (7 * width)) {
+    throw new Error(`claim a size that takes ${width} bytes, as the real one does, got ${size}`);
+  }
+  for (let i = 0, rest = size; i < width; i++, rest = Math.floor(rest / 0x80)) {
+    out[sizeStart + i] = (rest % 0x80) | (i < width - 1 ? 0x80 : 0);
+  }
+  out.writeUInt32LE(crc32(out.subarray(indexStart, indexEnd)), indexEnd);
+  return out;
+}

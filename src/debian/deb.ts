@@ -7,15 +7,15 @@
  * (ar(5) as GNU binutils writes it) with members `debian-binary`, `control.tar[.gz|.xz|.zst]` and
  * `data.tar[.gz|.xz|.zst]`, in that order.
  */
-import { promisify } from 'node:util';
-import { crc32, gunzip } from 'node:zlib';
-import { xz } from '@napi-rs/lzma';
-import { Decompress as ZstdDecompress } from 'fzstd';
+import {
+  type Compression,
+  type DecompressOptions,
+  decompressChunks,
+  decompressToBuffer,
+} from '../oci/decompress.js';
 import { OciError } from '../oci/errors.js';
 import { type ArchivePath, normalizeArchivePath, readTar, type TarReadEntry } from '../oci/tar.js';
 import { DebianError, type DebianErrorCode } from './errors.js';
-
-const gunzipAsync = promisify(gunzip);
 
 export type DebFileType = 'file' | 'dir' | 'symlink' | 'hardlink';
 
@@ -47,7 +47,7 @@ export interface DebContents {
 }
 
 export interface DebLimits {
-  /** Bytes of each uncompressed tar member; this is what bounds memory. */
+  /** Bytes of each uncompressed tar member: decoding stops there (DECOMPRESSED_TOO_LARGE). */
   maxTotalSize: number;
   /** Bytes of any one entry. */
   maxEntrySize: number;
@@ -71,7 +71,8 @@ export interface ReadDebOptions {
 /**
  * Unpacks a .deb in memory. Throws DebianError: DEB_MALFORMED for anything that is not a
  * well-formed package, DEB_UNSAFE_PATH for absolute or `..` paths, DEB_UNSAFE_ENTRY for device
- * nodes, fifos, unknown types and escaping or dangling links, DEB_TOO_LARGE beyond the limits.
+ * nodes, fifos, unknown types and escaping or dangling links, DECOMPRESSED_TOO_LARGE for a member
+ * that decompresses past maxTotalSize, DEB_TOO_LARGE beyond the other limits.
  */
 export async function readDeb(buf: Buffer, options: ReadDebOptions): Promise<DebContents> {
   return readDebTars(await decompressDeb(buf, options), options);
@@ -86,11 +87,35 @@ export interface DebTars {
   data: Buffer;
 }
 
+/** A .deb's two tar members as stored: found and named, not yet decompressed. */
+export interface DebMembers {
+  control: DebMember;
+  data: DebMember;
+}
+
+export interface DebMember {
+  /** As stored, e.g. `data.tar.xz`. */
+  name: string;
+  compression: Compression | 'none';
+  /** The member's bytes as stored: a view into the .deb. */
+  bytes: Buffer;
+}
+
+/** The ar container, read as hostile input: both tar members and how each is compressed. */
+export function readDebMembers(buf: Buffer, options: ReadDebOptions): DebMembers {
+  const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
+  const { control, data } = findDebMembers(buf, context);
+  return {
+    control: { name: control.name, compression: compressionOf(control, context), bytes: control.data },
+    data: { name: data.name, compression: compressionOf(data, context), bytes: data.data },
+  };
+}
+
 /** The first half of readDeb: the ar container and decompression, within the size limits. */
 export async function decompressDeb(buf: Buffer, options: ReadDebOptions): Promise<DebTars> {
   const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
-  const members = findDebMembers(buf, context);
-  // Both members decompress off the main thread (zlib's pool, lzma's native thread) at once.
+  const members = readDebMembers(buf, options);
+  // Both members decompress side by side (zlib's thread pool, or a decoder process each).
   const [control, data] = await Promise.all([
     decompressMember(members.control, context),
     decompressMember(members.data, context),
@@ -225,179 +250,82 @@ function findDebMembers(buf: Buffer, context: DebContext): { control: ArMember; 
 // Decompression, bounded by maxTotalSize
 // ---------------------------------------------------------------------------------------------
 
-async function decompressMember(member: ArMember, context: DebContext): Promise<Buffer> {
-  const limit = context.limits.maxTotalSize;
-  const tooLarge = (size?: number) => {
-    const unpacked = size === undefined ? 'more than the limit of' : `${size} bytes, over the limit of`;
-    return debError(context, 'DEB_TOO_LARGE', `${member.name} unpacks to ${unpacked} ${limit} bytes`);
-  };
+/** deb(5)'s member suffixes; dpkg also reads .bz2 and .lzma, which no current archive uses. */
+function compressionOf(member: ArMember, context: DebContext): Compression | 'none' {
   const suffix = member.name.replace(/^(control|data)\.tar/, '');
-  let out: Buffer;
+  switch (suffix) {
+    case '':
+      return 'none';
+    case '.gz':
+      return 'gzip';
+    case '.xz':
+      return 'xz';
+    case '.zst':
+      return 'zstd';
+    case '.bz2':
+    case '.lzma':
+      throw debError(context, 'DEB_MALFORMED', `${member.name} uses a compression herd does not support`);
+    default:
+      throw debError(
+        context,
+        'DEB_MALFORMED',
+        `unknown member ${member.name}, expected a .tar, .gz, .xz or .zst`,
+      );
+  }
+}
+
+function decompressOptions(member: DebMember, context: DebContext): DecompressOptions {
+  const compression = member.compression === 'none' ? 'gzip' : member.compression;
+  return { compression, name: member.name, maxBytes: context.limits.maxTotalSize };
+}
+
+/** A plain tar member is held to the same limit as a decompressed one. */
+function checkPlainSize(member: DebMember, context: DebContext): void {
+  const limit = context.limits.maxTotalSize;
+  if (member.bytes.length > limit) {
+    throw debError(
+      context,
+      'DEB_TOO_LARGE',
+      `${member.name} is ${member.bytes.length} bytes, over the limit of ${limit} bytes`,
+    );
+  }
+}
+
+/** The decoder's errors, said about this .deb: a bomb is DECOMPRESSED_TOO_LARGE, bad data DEB_MALFORMED. */
+function asDebError(error: unknown, context: DebContext): unknown {
+  if (!(error instanceof OciError)) return error;
+  const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'DECOMPRESSED_TOO_LARGE' : 'DEB_MALFORMED';
+  return debError(context, code, error.message, error);
+}
+
+async function decompressMember(member: DebMember, context: DebContext): Promise<Buffer> {
+  if (member.compression === 'none') {
+    checkPlainSize(member, context);
+    return member.bytes;
+  }
   try {
-    switch (suffix) {
-      case '':
-        out = member.data;
-        break;
-      case '.gz':
-        out = await gunzipAsync(member.data, { maxOutputLength: limit });
-        break;
-      case '.xz':
-        out = await xzDecompress(member.data, { limit, tooLarge });
-        break;
-      case '.zst':
-        out = zstdDecompress(member.data, { limit, tooLarge });
-        break;
-      case '.bz2':
-      case '.lzma':
-        throw debError(context, 'DEB_MALFORMED', `${member.name} uses a compression herd does not support`);
-      default:
-        throw debError(
-          context,
-          'DEB_MALFORMED',
-          `unknown member ${member.name}, expected a .tar, .gz, .xz or .zst`,
-        );
-    }
+    return await decompressToBuffer(member.bytes, decompressOptions(member, context));
   } catch (error) {
-    if (error instanceof DebianError) throw error;
-    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
-    const reason = error instanceof Error ? error.message : String(error);
-    throw debError(context, 'DEB_MALFORMED', `${member.name} does not decompress: ${reason}`, error);
+    throw asDebError(error, context);
   }
-  if (out.length > limit) throw tooLarge(out.length);
-  return out;
 }
 
 /**
- * zstd frames decoded as a stream, so that a bomb is stopped at the limit instead of being
- * allocated whole (a frame's declared content size is optional and cannot be trusted).
+ * One member's tar, chunk by chunk, for a caller that writes it somewhere rather than holding it
+ * (the build's unpacked cache). Within maxTotalSize; failures are DebianErrors naming the .deb.
  */
-function zstdDecompress(input: Buffer, options: { limit: number; tooLarge: () => Error }): Buffer {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const stream = new ZstdDecompress((chunk) => {
-    size += chunk.length;
-    if (size > options.limit) throw options.tooLarge();
-    chunks.push(chunk);
-  });
-  stream.push(input, true);
-  return Buffer.concat(chunks, size);
-}
-
-/**
- * xz, read through its index first: the sizes it declares are checked against the limit before
- * anything is allocated (lzma-rs has no output cap), and when the stream holds several blocks, as
- * dpkg-deb's multithreaded xz writes for large packages, each block is decoded as a stream of its
- * own on a separate thread. lzma-rs still verifies each block's check and its size against the
- * index rebuilt for it. Format: https://tukaani.org/xz/xz-file-format.txt
- */
-async function xzDecompress(input: Buffer, options: { limit: number; tooLarge: (size: number) => Error }) {
-  const blocks = readXzIndex(input);
-  if (blocks === undefined) throw new Error('the xz stream framing or index is malformed');
-  const declared = blocks.reduce((sum, block) => sum + block.uncompressedSize, 0);
-  if (declared > options.limit) throw options.tooLarge(declared);
-  if (blocks.length <= 1) return xz.decompress(input);
-  const parts = await Promise.all(blocks.map((block) => xz.decompress(singleBlockStream(input, block))));
-  return Buffer.concat(parts);
-}
-
-interface XzBlock {
-  /** The two stream-flag bytes (the check type) of the stream the block belongs to. */
-  streamFlags: Buffer;
-  start: number;
-  unpaddedSize: number;
-  uncompressedSize: number;
-}
-
-const xzStreamHeaderSize = 12;
-const xzHeaderMagic = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
-const xzFooterMagic = Buffer.from('YZ', 'latin1');
-
-/**
- * Every block of every stream, found by reading each stream's footer and index backwards from
- * the end (§2.1.2, §4). Undefined when the framing, a CRC32 or the index does not add up.
- */
-function readXzIndex(buf: Buffer): XzBlock[] | undefined {
-  const streams: XzBlock[][] = [];
-  let end = buf.length;
-  while (end > 0) {
-    while (end >= 4 && buf.readUInt32LE(end - 4) === 0) end -= 4; // stream padding
-    if (end === 0) break;
-    const footer = end - xzStreamHeaderSize;
-    if (footer < xzStreamHeaderSize || !buf.subarray(end - 2, end).equals(xzFooterMagic)) return undefined;
-    if (crc32(buf.subarray(footer + 4, footer + 10)) !== buf.readUInt32LE(footer)) return undefined;
-    const streamFlags = buf.subarray(footer + 8, footer + 10);
-    const indexStart = footer - (buf.readUInt32LE(footer + 4) + 1) * 4;
-    if (indexStart < xzStreamHeaderSize || buf[indexStart] !== 0) return undefined;
-    if (crc32(buf.subarray(indexStart, footer - 4)) !== buf.readUInt32LE(footer - 4)) return undefined;
-    const reader = { buf, pos: indexStart + 1, end: footer - 4 };
-    const count = readVarint(reader);
-    const records: { unpaddedSize: number; uncompressedSize: number }[] = [];
-    for (let i = 0; count !== undefined && i < count; i++) {
-      const unpaddedSize = readVarint(reader);
-      const uncompressedSize = readVarint(reader);
-      if (unpaddedSize === undefined || uncompressedSize === undefined) return undefined;
-      records.push({ unpaddedSize, uncompressedSize });
-    }
-    const blocksSize = records.reduce((sum, record) => sum + padded4(record.unpaddedSize), 0);
-    const streamStart = indexStart - blocksSize - xzStreamHeaderSize;
-    if (count === undefined || streamStart < 0) return undefined;
-    if (!buf.subarray(streamStart, streamStart + 6).equals(xzHeaderMagic)) return undefined;
-    if (!buf.subarray(streamStart + 6, streamStart + 8).equals(streamFlags)) return undefined;
-    let start = streamStart + xzStreamHeaderSize;
-    const blocks: XzBlock[] = [];
-    for (const record of records) {
-      blocks.push({ streamFlags, start, ...record });
-      start += padded4(record.unpaddedSize);
-    }
-    streams.unshift(blocks);
-    end = streamStart;
+export async function* debMemberChunks(member: DebMember, options: ReadDebOptions): AsyncGenerator<Buffer> {
+  const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
+  if (member.compression === 'none') {
+    checkPlainSize(member, context);
+    yield member.bytes;
+    return;
   }
-  return streams.flat();
-}
-
-/** One block re-framed as a complete stream: header, the block as is, a one-record index, footer. */
-function singleBlockStream(buf: Buffer, block: XzBlock): Buffer {
-  const header = Buffer.concat([xzHeaderMagic, block.streamFlags, uint32(crc32(block.streamFlags))]);
-  const records = [0x00, ...varint(1), ...varint(block.unpaddedSize), ...varint(block.uncompressedSize)];
-  const indexBody = Buffer.alloc(padded4(records.length));
-  indexBody.set(records);
-  const index = Buffer.concat([indexBody, uint32(crc32(indexBody))]);
-  const footerFields = Buffer.concat([uint32(index.length / 4 - 1), block.streamFlags]);
-  const footer = Buffer.concat([uint32(crc32(footerFields)), footerFields, xzFooterMagic]);
-  const body = buf.subarray(block.start, block.start + padded4(block.unpaddedSize));
-  return Buffer.concat([header, body, index, footer]);
-}
-
-function padded4(size: number): number {
-  return Math.ceil(size / 4) * 4;
-}
-
-function uint32(value: number): Buffer {
-  const out = Buffer.alloc(4);
-  out.writeUInt32LE(value >>> 0);
-  return out;
-}
-
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
+  try {
+    yield* decompressChunks(member.bytes, decompressOptions(member, context));
+  } catch (error) {
+    throw asDebError(error, context);
   }
-  bytes.push(rest);
-  return bytes;
-}
-
-/** xz's multibyte integer: 7 bits per byte, least significant first, at most 9 bytes. */
-function readVarint(reader: { buf: Buffer; pos: number; end: number }): number | undefined {
-  let value = 0;
-  for (let i = 0; i < 9 && reader.pos < reader.end; i++) {
-    const byte = reader.buf[reader.pos++] ?? 0;
-    value += (byte & 0x7f) * 2 ** (7 * i);
-    if ((byte & 0x80) === 0) return value;
-  }
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
