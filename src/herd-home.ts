@@ -10,6 +10,8 @@ export interface HerdHome {
   debCache: string;
   layerCache: string;
   unpackedCache: string;
+  /** The key that seals what herd derives into the cache (build/cache-seal.ts); outside cache/ on purpose. */
+  cacheSealKey: string;
   /** SQLite: the journal, the catalog and (later) fleets. */
   stateDb: string;
   keys: string;
@@ -27,6 +29,7 @@ export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
     debCache: resolve(root, 'cache', 'debs'),
     layerCache: resolve(root, 'cache', 'layers'),
     unpackedCache: resolve(root, 'cache', 'unpacked'),
+    cacheSealKey: resolve(root, 'keys', 'cache-seal.key'),
     stateDb: resolve(root, 'herd.db'),
     keys: resolve(root, 'keys'),
     logs: resolve(root, 'logs'),

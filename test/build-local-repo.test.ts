@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,10 +12,12 @@ import { artifactTypes } from '../src/build/build-image.js';
 import type { FileManifest } from '../src/build/file-manifest.js';
 import { comparePaths } from '../src/build/image-tree.js';
 import { writeLock } from '../src/build/lock-file.js';
+import { silentProgress } from '../src/build/progress.js';
 import type { ImageConfig } from '../src/oci/types.js';
 import { createAptRepo, type FixturePackage, type FixtureRepo } from './fixtures/apt-repo.js';
 import { buildDeb, dirEntry, fileEntry } from './fixtures/deb-builder.js';
 import {
+  buildLocked,
   freshHome,
   type LockedBuild,
   lockAndBuild,
@@ -225,17 +228,88 @@ describe('herd build against a signed local repository', () => {
     assert.equal(warm.image.digest, built.image.digest);
   });
 
-  it('refuses a tampered unpacked package in the cache', async () => {
+  it('unpacks the verified .deb again when an unpacked tar and the hash beside it were both edited', async () => {
     const home = await freshHome();
     const first = await lockAndBuild(specDir, { home });
     const pkg = first.lock.packages.find((p) => p.name === 'hello-bin')!;
-    await writeFile(join(home, 'cache', 'unpacked', `${pkg.sha256}.data.tar`), 'tampered');
+    const base = join(home, 'cache', 'unpacked', pkg.sha256);
+    const original = await readFile(`${base}.data.tar`);
+    // The attacker's edit: other bytes for /bin/hello, and the record's size and sha256 redone to match.
+    const planted = Buffer.from(original.toString('latin1').replace('hello\n', 'pwned\n'), 'latin1');
+    assert.ok(!planted.equals(original), 'the planted tar differs');
+    await writeFile(`${base}.data.tar`, planted);
+    const record = JSON.parse(await readFile(`${base}.json`, 'utf8'));
+    record.data = {
+      ...record.data,
+      size: planted.length,
+      sha256: createHash('sha256').update(planted).digest('hex'),
+    };
+    await writeFile(`${base}.json`, JSON.stringify(record));
+    const warnings: string[] = [];
+    const progress = { ...silentProgress, warn: (message: string) => warnings.push(message) };
 
-    await assert.rejects(lockAndBuild(specDir, { home }), (error: { code?: string; message?: string }) => {
-      assert.equal(error.code, 'DEB_MISMATCH');
-      assert.match(error.message ?? '', /hello-bin/);
-      return true;
-    });
+    const again = await buildLocked({ loaded: first.loaded, lock: first.lock }, { home, progress });
+
+    assert.equal(again.image.digest, first.image.digest);
+    assert.ok(
+      (await readFile(`${base}.data.tar`)).equals(original),
+      'the cache holds the unpacked .deb again',
+    );
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(
+      warnings[0] ?? '',
+      /hello-bin_2\.0-1\.deb: the unpacked cache entry .* is not trusted \(its record does not carry herd's seal\)/,
+    );
+  });
+
+  it('does not take a sealed entry of one package for another', async () => {
+    const home = await freshHome();
+    const first = await lockAndBuild(specDir, { home });
+    const [hello, tiny] = ['hello-bin', 'tiny-mta'].map(
+      (name) => first.lock.packages.find((p) => p.name === name)!,
+    );
+    const unpacked = join(home, 'cache', 'unpacked');
+    for (const suffix of ['.json', '.control.tar', '.data.tar']) {
+      await writeFile(
+        join(unpacked, `${hello!.sha256}${suffix}`),
+        await readFile(join(unpacked, `${tiny!.sha256}${suffix}`)),
+      );
+    }
+    const warnings: string[] = [];
+    const progress = { ...silentProgress, warn: (message: string) => warnings.push(message) };
+
+    const again = await buildLocked({ loaded: first.loaded, lock: first.lock }, { home, progress });
+
+    assert.equal(again.image.digest, first.image.digest);
+    assert.match(warnings.join('\n'), new RegExp(`its record is about \\.deb sha256:${tiny!.sha256}`));
+  });
+
+  it('refuses a .deb whose control file says another version than the lock', async () => {
+    const home = await freshHome();
+    const { loaded, lock } = await lockSpec(specDir);
+    const edited = {
+      ...lock,
+      packages: lock.packages.map((p) => (p.name === 'hello-bin' ? { ...p, version: '2.0-9' } : p)),
+    };
+    await writeLock(join(specDir, 'herd.lock'), edited);
+
+    try {
+      await assert.rejects(
+        buildLocked({ loaded, lock: edited }, { home }),
+        (error: { code?: string; message?: string }) => {
+          assert.equal(error.code, 'DEB_CONTROL_MISMATCH', error.message);
+          assert.match(
+            error.message ?? '',
+            /hello-bin_2\.0-9\.deb: its control file says Version "2\.0-1", herd\.lock says "2\.0-9"/,
+          );
+          return true;
+        },
+      );
+      const index = JSON.parse(await readFile(join(home, 'store', 'index.json'), 'utf8'));
+      assert.deepEqual(index.manifests, []);
+    } finally {
+      await writeLock(join(specDir, 'herd.lock'), lock);
+    }
   });
 
   it('refuses a tampered deb in the cache and adds nothing to the store', async () => {
@@ -335,6 +409,37 @@ describe('herd lock fails closed on a repository it cannot trust', () => {
       }
     });
   }
+
+  it('refuses a signed package whose .deb says it is another package', async () => {
+    const rawDeb = await buildDeb({
+      control: 'Package: tiny-mta\nVersion: 1.0\nArchitecture: amd64\nDescription: not hello-bin\n',
+      files: [dirEntry('./usr/'), fileEntry('./usr/sendmail', 'x')],
+    });
+    const repo = await createAptRepo({
+      dir: await freshHome('herd-repo-'),
+      suites,
+      packages: [
+        ...packages.filter((p) => p.name !== 'hello-bin'),
+        { name: 'hello-bin', version: '2.0-1', rawDeb },
+      ],
+    });
+    const dir = await writeSpecDir({
+      'app.txt': 'x',
+      'herd.yaml': specText(repo, { packages: ['hello-bin'] }),
+    });
+    try {
+      await assert.rejects(lockAndBuild(dir), (error: { code?: string; message?: string }) => {
+        assert.equal(error.code, 'DEB_CONTROL_MISMATCH', error.message);
+        assert.match(
+          error.message ?? '',
+          /hello-bin_2\.0-1\.deb: its control file says Package "tiny-mta", herd\.lock says "hello-bin"; Version "1\.0", herd\.lock says "2\.0-1"/,
+        );
+        return true;
+      });
+    } finally {
+      await repo.close();
+    }
+  });
 
   it('refuses a deb whose data holds ../ paths and adds nothing to the store', async () => {
     const rawDeb = await buildDeb({

@@ -4,10 +4,9 @@
  * hostile input: its config is validated, every layer must hash to its diff_id, and its entries go
  * through the same path and type checks as a .deb's (base-layers.ts).
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { z } from 'zod';
 import type { PackageRecord } from '../debian/types.js';
+import { decompressToBuffer } from '../oci/decompress.js';
 import { sha256Digest } from '../oci/digest.js';
 import { OciError } from '../oci/errors.js';
 import type { LayoutStore } from '../oci/layout-store.js';
@@ -24,8 +23,6 @@ import { flattenBaseLayers } from './base-layers.js';
 import { BuildError } from './errors.js';
 import type { TreeNode } from './image-tree.js';
 import { installedPackagesOf } from './installed-packages.js';
-
-const gunzipAsync = promisify(gunzip);
 
 /**
  * Where `image.from` is looked up: the catalog's current release of a service at a stage, or a
@@ -234,15 +231,15 @@ async function readLayerEntries(
   let tar: Buffer;
   if (gzipLayerTypes.includes(layer.mediaType)) {
     try {
-      tar = await gunzipAsync(blob, { maxOutputLength: baseLayerLimits.maxTotalSize });
+      tar = await decompressToBuffer(blob, {
+        compression: 'gzip',
+        name: where,
+        maxBytes: baseLayerLimits.maxTotalSize,
+      });
     } catch (error) {
-      throw new BuildError(
-        'BASE_INVALID',
-        `${where} does not gunzip within ${baseLayerLimits.maxTotalSize} bytes`,
-        {
-          cause: error,
-        },
-      );
+      if (!(error instanceof OciError)) throw error;
+      const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'DECOMPRESSED_TOO_LARGE' : 'BASE_INVALID';
+      throw new BuildError(code, error.message, { cause: error });
     }
   } else if (layer.mediaType === MediaType.layerTar) {
     tar = blob;

@@ -9,6 +9,12 @@ export type BuildErrorCode =
   | 'APP_FILE_MISSING'
   | 'PATH_CONFLICT'
   | 'DEB_MISMATCH'
+  /** A .deb's own control file names another package, version or architecture than herd.lock. */
+  | 'DEB_CONTROL_MISMATCH'
+  /** HERD_HOME/keys/cache-seal.key is unreadable or not a key. */
+  | 'CACHE_KEY_INVALID'
+  /** A base layer that decompresses past the cap (a decompression bomb). */
+  | 'DECOMPRESSED_TOO_LARGE'
   | 'SOURCE_DATE_EPOCH_INVALID'
   /** `image.from` names no catalog release, or its digest is not in the local store. */
   | 'BASE_NOT_FOUND'

@@ -2,18 +2,17 @@
  * Reuses a compressed layer when the same uncompressed layer (same diff_id) was compressed before,
  * as containers/image's blob-info cache and BuildKit do. gzip is the slowest step of a warm build;
  * the mapping lives at HERD_HOME/cache/layers/<diff_id hex> and is never trusted blindly: the blob
- * must still be in the store, hash to its digest, and decompress to the diff_id.
+ * must still be in the store, hash to its digest, and decompress to the diff_id. The diff_id is
+ * the one this build just computed from its own tar, so the check chains to the build's inputs,
+ * not to anything stored in the cache; the decompression stops at that tar's size.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { decompressChunks } from '../oci/decompress.js';
 import { hexOf } from '../oci/digest.js';
 import { type LayoutStore, writeAtomic } from '../oci/layout-store.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
-
-const gunzipAsync = promisify(gunzip);
 
 export class LayerCache {
   readonly dir: string;
@@ -22,14 +21,17 @@ export class LayerCache {
     this.dir = dir;
   }
 
-  /** The stored layer for this diff_id, checked end to end, or undefined. */
-  async lookup(diffId: Digest, store: LayoutStore): Promise<Descriptor | undefined> {
+  /** The stored layer for this diff_id (a tar of `size` bytes), checked end to end, or undefined. */
+  async lookup(layer: { diffId: Digest; size: number }, store: LayoutStore): Promise<Descriptor | undefined> {
     let digest: Digest;
     try {
-      digest = (await readFile(join(this.dir, hexOf(diffId)), 'utf8')).trim() as Digest;
+      digest = (await readFile(join(this.dir, hexOf(layer.diffId)), 'utf8')).trim() as Digest;
       const blob = await store.getBlob(digest);
-      const tar = await gunzipAsync(blob);
-      if (`sha256:${createHash('sha256').update(tar).digest('hex')}` !== diffId) return undefined;
+      // Hashed as it streams, never held: past the tar's own size it cannot be this layer.
+      const hash = createHash('sha256');
+      const chunks = decompressChunks(blob, { compression: 'gzip', name: digest, maxBytes: layer.size });
+      for await (const chunk of chunks) hash.update(chunk);
+      if (`sha256:${hash.digest('hex')}` !== layer.diffId) return undefined;
       return { mediaType: MediaType.layerGzip, digest, size: blob.length };
     } catch {
       return undefined;

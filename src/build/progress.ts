@@ -2,6 +2,8 @@
 export interface BuildProgress {
   /** One line per pipeline step. */
   step(message: string): void;
+  /** Something the user should know that does not stop the build, e.g. a cache entry not trusted. */
+  warn(message: string): void;
   /** A counted phase, e.g. downloading 40 packages. */
   phase(label: string, total: number): PhaseProgress;
 }
@@ -13,6 +15,7 @@ export interface PhaseProgress {
 
 export const silentProgress: BuildProgress = {
   step() {},
+  warn() {},
   phase() {
     return { advance() {}, done() {} };
   },

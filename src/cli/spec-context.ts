@@ -43,7 +43,7 @@ export async function openStore(): Promise<BuildCaches> {
     store,
     debCache: new DebCache(home.debCache),
     layerCache: new LayerCache(home.layerCache),
-    unpackedCache: new UnpackedDebCache(home.unpackedCache),
+    unpackedCache: new UnpackedDebCache(home.unpackedCache, { sealKey: home.cacheSealKey }),
   };
 }
 

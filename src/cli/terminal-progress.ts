@@ -10,6 +10,10 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): B
     step(message) {
       stream.write(`• ${message}\n`);
     },
+    warn(message) {
+      // On a terminal a phase's bar may be on the line: clear it, the next advance redraws it.
+      stream.write(`${interactive ? '\r\x1b[2K' : ''}! ${message}\n`);
+    },
     phase(label, total): PhaseProgress {
       const started = Date.now();
       let count = 0;

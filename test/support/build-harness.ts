@@ -10,6 +10,7 @@ import { type BuiltImage, buildImage } from '../../src/build/build-image.js';
 import { DebCache, UnpackedDebCache } from '../../src/build/deb-cache.js';
 import { LayerCache } from '../../src/build/layer-cache.js';
 import { type Lock, writeLock } from '../../src/build/lock-file.js';
+import type { BuildProgress } from '../../src/build/progress.js';
 import { resolveLock, sourcesForSpec } from '../../src/build/resolve-lock.js';
 import { HttpFetcher } from '../../src/debian/fetcher.js';
 import { LayoutStore } from '../../src/oci/layout-store.js';
@@ -79,7 +80,7 @@ export async function lockAndBuild(
 /** Builds from a given lock, as `herd build` does when herd.lock exists. */
 export async function buildLocked(
   locked: { loaded: LoadedSpec; lock: Lock },
-  options: { home: string; store?: LayoutStore },
+  options: { home: string; store?: LayoutStore; progress?: BuildProgress },
 ): Promise<LockedBuild> {
   const { loaded, lock } = locked;
   const { home } = options;
@@ -90,11 +91,14 @@ export async function buildLocked(
     store,
     debCache,
     layerCache: new LayerCache(join(home, 'cache', 'layers')),
-    unpackedCache: new UnpackedDebCache(join(home, 'cache', 'unpacked')),
+    unpackedCache: new UnpackedDebCache(join(home, 'cache', 'unpacked'), {
+      sealKey: join(home, 'keys', 'cache-seal.key'),
+    }),
     fetcher: new HttpFetcher(),
     sources: sourcesForSpec(loaded),
     lockPath: join(specDir, 'herd.lock'),
     herdVersion: 'test',
+    ...(options.progress ? { progress: options.progress } : {}),
   });
   return { loaded, lock, image, store, debCache, home };
 }
