@@ -45,6 +45,11 @@ function say(root: string, report: TightenReport): void {
       `herd: tightened modes of ${report.tightened} files under HERD_HOME (${root}): nothing there is readable by other users now`,
     );
   }
+  if (report.leftAlone.length > 0) {
+    console.error(
+      `herd: left ${report.leftAlone.join(', ')} in HERD_HOME (${root}) as they are: herd did not write them`,
+    );
+  }
   for (const { path, reason } of report.failed) {
     console.error(`herd: could not make ${path} private: ${reason}`);
   }

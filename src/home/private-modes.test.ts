@@ -43,7 +43,17 @@ describe('private modes under HERD_HOME', () => {
   it('knows every entry herd writes at the top of HERD_HOME, and what sits beside them', () => {
     const entries = herdEntries(herdHome({ HERD_HOME: '/srv/herd' }));
 
-    for (const name of ['store', 'cache', 'herd.db', 'keys', 'logs', 'engine', 'vulndb', 'fim']) {
+    for (const name of [
+      'store',
+      'cache',
+      'herd.db',
+      'keys',
+      'logs',
+      'engine',
+      'vulndb',
+      'fim',
+      'journal.checkpoint',
+    ]) {
       assert.ok(entries.has(name), name);
     }
     assert.ok(isHerdEntry('herd.db-wal', entries));
@@ -60,6 +70,7 @@ describe('private modes under HERD_HOME', () => {
     const report = await tightenHome(home);
 
     assert.deepEqual(report.failed, []);
+    assert.deepEqual(report.leftAlone, ['notes.txt']);
     // root, store, blobs, sha256, logs, logs/web, engine and six files
     assert.equal(report.tightened, 13);
     assert.equal(await modeOf(root), 0o700);

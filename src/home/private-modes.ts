@@ -17,6 +17,8 @@ import type { HerdHome } from '../herd-home.js';
 export interface TightenReport {
   /** Files, directories and sockets whose mode was changed. */
   tightened: number;
+  /** Entries at the top of HERD_HOME that herd did not write and left open as they are. */
+  leftAlone: string[];
   failed: { path: string; reason: string }[];
 }
 
@@ -25,6 +27,7 @@ const unnamedEntries = [
   'engine',
   'vulndb',
   'fim',
+  'journal.checkpoint',
   'control-plane.json',
   'control-plane.lock',
   'control-plane.sock',
@@ -62,7 +65,7 @@ export async function isHomeLoose(root: string): Promise<boolean> {
 export async function tightenHome(home: HerdHome): Promise<TightenReport> {
   const { root } = home;
   const entries = herdEntries(home);
-  const report: TightenReport = { tightened: 0, failed: [] };
+  const report: TightenReport = { tightened: 0, leftAlone: [], failed: [] };
   const info = await lstat(root).catch(() => undefined);
   if (!info?.isDirectory()) return report;
   if (info.mode & 0o1000) {
@@ -75,7 +78,11 @@ export async function tightenHome(home: HerdHome): Promise<TightenReport> {
     await tighten(root, info, report);
   }
   for (const entry of await readdir(root, { withFileTypes: true })) {
-    if (!isHerdEntry(entry.name, entries)) continue;
+    if (!isHerdEntry(entry.name, entries)) {
+      const mode = (await lstat(join(root, entry.name)).catch(() => undefined))?.mode ?? 0;
+      if (!entry.isSymbolicLink() && privateModeFor(mode) !== undefined) report.leftAlone.push(entry.name);
+      continue;
+    }
     await walk(join(root, entry.name), report, entry.name === 'engine' ? engineManaged : undefined);
   }
   return report;

@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../../oci/layout-store.js';
 import { EngineError } from '../engine.js';
@@ -139,6 +139,8 @@ async function startPodmanService(options: EnsureEngineOptions): Promise<EngineS
     }
     await new Promise((resolve) => setTimeout(resolve, 15));
   }
+  // The engine's socket can create and exec into instances: only herd's user may connect.
+  await chmod(socketPath, 0o600);
   return {
     socketPath,
     started: true,
