@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSpecText } from '../spec/load.js';
+import { runTemplateDigest, runTemplateFor } from '../spec/run-template.js';
 import type { Spec } from '../spec/types.js';
 import { fleetTemplateFor, instanceSpecFor } from './instance-spec.js';
 
@@ -52,5 +53,17 @@ describe('fleetTemplateFor and instanceSpecFor', () => {
     assert.deepEqual(template.watch, { webhook: 'https://alerts.example/herd' });
     assert.deepEqual(template.env, {});
     assert.deepEqual(template.fromEnvironment, ['API_TOKEN']);
+  });
+
+  it('give each instance the run template of the spec and label it with that template’s digest', () => {
+    const loaded = spec('run: { writable: [/tmp, /var/cache/web] }');
+
+    const template = fleetTemplateFor(loaded, loaded.fleet);
+    const instance = instanceOf(template);
+
+    assert.deepEqual(template.run, runTemplateFor(loaded));
+    assert.equal(template.version, 1);
+    assert.deepEqual(instance.writable, ['/tmp', '/var/cache/web']);
+    assert.equal(instance.templateDigest, runTemplateDigest(template.run));
   });
 });

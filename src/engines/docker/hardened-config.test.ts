@@ -112,6 +112,17 @@ describe('hardenedCreateOptions', () => {
     });
   });
 
+  it('labels the instance with its run template digest, which an extra label cannot forge', () => {
+    const templateDigest = `sha256:${'c'.repeat(64)}` as const;
+    const forged = { [instanceLabels.template]: `sha256:${'0'.repeat(64)}` };
+
+    const labelled = hardenedCreateOptions(spec({ templateDigest, labels: forged })).Labels;
+    const unlabelled = hardenedCreateOptions(spec({ labels: forged })).Labels;
+
+    assert.equal(labelled?.[instanceLabels.template], templateDigest);
+    assert.equal(unlabelled?.[instanceLabels.template], undefined);
+  });
+
   it('refuses an image reference that does not name the digest', () => {
     assert.throws(() => hardenedCreateOptions(spec({ imageRef: '127.0.0.1:5001/web:latest' })), {
       code: 'CREATE',

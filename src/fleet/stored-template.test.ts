@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { template } from './controller.test-support.js';
+import { FleetError } from './errors.js';
+import { parseStoredTemplate } from './stored-template.js';
+
+const where = 'the template of fleet web';
+
+function refusal(json: string): FleetError {
+  try {
+    parseStoredTemplate(json, where);
+  } catch (error) {
+    if (error instanceof FleetError) return error;
+    throw error;
+  }
+  return assert.fail('expected the stored template to be refused');
+}
+
+describe('parseStoredTemplate', () => {
+  it('reads back a version 1 template as it was stored', () => {
+    const stored = template({ size: 3 }, 1, { writable: ['/tmp', '/var/cache/app'] });
+
+    assert.deepEqual(parseStoredTemplate(JSON.stringify(stored), where), stored);
+  });
+
+  it('reads a template stored before versions as version 0, its run template rebuilt from what ran', () => {
+    const { run, version: _version, ...knobs } = template({ size: 2 });
+    const before = {
+      ...knobs,
+      fromEnvironment: ['API_TOKEN'],
+      health: run.health,
+      user: { uid: 1000, gid: 1000 },
+      writable: ['/tmp', '/data'],
+      writableRoot: true,
+    };
+
+    const read = parseStoredTemplate(JSON.stringify(before), where);
+
+    assert.equal(read.version, 0);
+    assert.deepEqual(read.run.user, { uid: 1000, gid: 1000 });
+    assert.deepEqual(read.run.writable, ['/data', '/tmp']);
+    assert.equal(read.run.writableRoot, true);
+    assert.deepEqual(read.run.ports, [{ port: 8080, protocol: 'tcp' }]);
+    assert.deepEqual(read.run.health, run.health);
+    assert.equal(read.fleet.size, 2);
+  });
+
+  it('refuses an unknown version, naming the row', () => {
+    const error = refusal(JSON.stringify({ ...template(), version: 2 }));
+
+    assert.equal(error.code, 'TEMPLATE_INVALID');
+    assert.match(error.message, /the template of fleet web in herd\.db has version 2, expected 1/);
+  });
+
+  it('refuses a stored writable system folder or smuggled option, as the spec loader would', () => {
+    const usr = refusal(JSON.stringify(template({}, 1, { writable: ['/usr'] })));
+    const smuggled = refusal(JSON.stringify(template({}, 1, { writable: ['/tmp,exec'] })));
+    const { run: _run, version: _version, ...knobs } = template();
+    const legacy = refusal(JSON.stringify({ ...knobs, user: { uid: 1, gid: 1 }, writable: ['/etc'] }));
+
+    assert.equal(usr.code, 'TEMPLATE_INVALID');
+    assert.match(usr.message, /writable\.0: .*"\/usr"/);
+    assert.match(smuggled.message, /comma/);
+    assert.match(legacy.message, /"\/etc"/);
+  });
+
+  it('refuses what is not JSON, unknown fields and knobs out of range', () => {
+    assert.equal(refusal('{').code, 'TEMPLATE_INVALID');
+    assert.match(refusal(JSON.stringify({ ...template(), privileged: true })).message, /privileged/);
+    assert.match(
+      refusal(JSON.stringify({ ...template(), fleet: { ...template().fleet, size: -1 } })).message,
+      /fleet\.size/,
+    );
+  });
+});
