@@ -5,16 +5,20 @@
  */
 import { Command } from 'commander';
 import { HerdError } from '../herd-error.js';
+import { herdHome } from '../herd-home.js';
+import { stateMigrations } from '../state/migrations.js';
+import { explainStateFailure } from '../state/state-failure.js';
 import { buildCommand } from './commands/build.js';
 import { catalogCommand, releaseCommand, revokeCommand } from './commands/catalog.js';
 import { gateCommand, trackerDataUrl, vulndbUpdateCommand } from './commands/gate.js';
 import { imageExportCommand, imageInspectCommand, imageListCommand } from './commands/image.js';
 import { initCommand } from './commands/init.js';
-import { journalCommand } from './commands/journal.js';
+import { journalCheckpointCommand, journalCommand } from './commands/journal.js';
 import { lockCommand } from './commands/lock.js';
 import { pullCommand, pushCommand } from './commands/registry.js';
 import { keysGenerateCommand, signCommand, verifyCommand } from './commands/trust.js';
 import { herdVersion } from './herd-version.js';
+import { checkpointIfJournaled } from './journal-checkpointing.js';
 import { keepHomePrivate, withHomeClaimed } from './private-home.js';
 
 /**
@@ -159,12 +163,38 @@ program
   .description('the control plane: the fleet API, the fleets, and the store read-only at /v2/')
   .option('--port <port>', 'port', '5000')
   .option('--host <address>', 'address to bind', '127.0.0.1')
+  .option('--v2-auth <mode>', 'none (open, read-only) or token: /v2/ pulls need a token too', 'none')
   .action(async (options) =>
     run(() =>
       // The lock first, before the control plane's modules load: a second serve answers at once.
       withHomeClaimed('herd serve', async (lock) => (await fleetCommands()).serveCommand(options, lock)),
     ),
   );
+
+const token = program
+  .command('token')
+  .description('tokens for the fleet API over TCP (HERD_URL, HERD_TOKEN); the local CLI needs none');
+token
+  .command('create')
+  .description('create a token and print it, once')
+  .requiredOption('--role <role>', 'viewer, operator, releaser or admin')
+  .option('--name <name>', 'a name for the journal (default <role>-<id>)')
+  .option('--json', 'print the token and its id, name and role as JSON')
+  .action(async (options) =>
+    run(async () => (await import('./commands/token.js')).tokenCreateCommand(options)),
+  );
+token
+  .command('ls')
+  .description('list tokens: name, id, role, created, last used (never the token)')
+  .option('--json', 'print as JSON')
+  .action(async (options) =>
+    run(async () => (await import('./commands/token.js')).tokenListCommand(options)),
+  );
+token
+  .command('revoke')
+  .description('revoke a token by id or name; it stops working at once')
+  .argument('<token>', 'id or name')
+  .action(async (ref) => run(async () => (await import('./commands/token.js')).tokenRevokeCommand(ref)));
 
 program
   .command('release')
@@ -189,14 +219,31 @@ program
   .option('--json', 'print as JSON')
   .action(async (service, options) => run(() => catalogCommand(service, options)));
 
-program
+const journal = program
   .command('journal')
   .description('the hash-chained audit trail of builds, signatures, pushes and releases')
   .option('--service <name>', 'only this service')
   .option('--since <when>', 'an ISO date, or a duration back from now such as 12h or 7d')
-  .option('--verify', 'check the hash chain; exit 1 and name the first broken entry')
+  .option(
+    '--verify',
+    'check the hash chain, the catalog against it and both against the signed checkpoint; exit 1 and name what broke',
+  )
+  .option(
+    '--checkpoint <file|ref>',
+    'with --verify: check against this checkpoint (a file, or one pushed to a registry)',
+  )
+  .option('--insecure', 'plain http for a registry that is not on loopback')
   .option('--json', 'print entries as JSON')
   .action(async (options) => run(() => journalCommand(options)));
+journal
+  .command('checkpoint')
+  .description("sign a checkpoint of the journal's head now (herd does after each command that journals)")
+  .option(
+    '--push <registry/repository[:tag]>',
+    'also attach it to a registry as an OCI artifact (tag journal-checkpoint)',
+  )
+  .option('--insecure', 'plain http for a registry that is not on loopback')
+  .action(async (options) => run(() => journalCheckpointCommand(options)));
 
 program
   .command('up')
@@ -309,13 +356,17 @@ program
 async function run(command: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await command();
-  } catch (error) {
+  } catch (thrown) {
+    // SQLite's errors come from herd.db, and name neither it nor the table: say which.
+    const error = explainStateFailure(thrown, herdHome().stateDb, stateMigrations);
     if (error instanceof HerdError) {
       console.error(`herd: ${error.message}`);
     } else {
       console.error(`herd: unexpected error: ${(error as Error).stack ?? String(error)}`);
     }
     process.exitCode = 2;
+  } finally {
+    await checkpointIfJournaled();
   }
 }
 

@@ -13,8 +13,31 @@ export interface StateContext {
   close(): void;
 }
 
+/** Set when a StateContext closes after the journal's head moved; see takeJournaled. */
+let journaled = false;
+
 export function openState(): StateContext {
   const db = openStateDb(herdHome().stateDb);
   const journal = new Journal(db, { clock: systemClock });
-  return { journal, catalog: new Catalog(journal), actor: resolveActor(), close: () => db.close() };
+  const headAtOpen = journal.head()?.lastId;
+  const close = () => {
+    try {
+      if (journal.head()?.lastId !== headAtOpen) journaled = true;
+    } catch {
+      // A head that cannot be read is the command's own error to report, not close's.
+    } finally {
+      db.close();
+    }
+  };
+  return { journal, catalog: new Catalog(journal), actor: resolveActor(), close };
+}
+
+/**
+ * Whether a StateContext of this process saw the journal's head move since the last call: after
+ * such a command herd signs a checkpoint (journal-checkpointing.ts).
+ */
+export function takeJournaled(): boolean {
+  const was = journaled;
+  journaled = false;
+  return was;
 }

@@ -33,13 +33,13 @@ import { LayoutStore, writeAtomic } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
 import { openStateDb } from '../state/open-state-db.js';
 import { checkAdmission } from '../trust/admission.js';
-import { catalogInconsistency, journalCheckpointPath } from '../trust/journal-anchor.js';
-import { startJournalAnchoring } from './journal-anchoring.js';
 import { TrustError } from '../trust/errors.js';
 import { loadTrustedKeys } from '../trust/trusted-keys.js';
 import { type IntegrityWatch, startIntegrityWatch } from '../watch/integrity-watch.js';
+import { admissionCatalogView } from './admission-catalog-view.js';
 import { createApp } from './app.js';
 import { ServerError } from './errors.js';
+import { startJournalAnchoring } from './journal-anchoring.js';
 import type { ServerLogger } from './logger.js';
 import { type RunningServer, startServer, startSocketServer } from './node-server.js';
 
@@ -305,15 +305,7 @@ async function admit(
     {
       store: parts.store,
       publicKeys,
-      catalog: {
-        revocation: (d) => parts.catalog.revocation(d),
-        stageOf: (s, d) => furthestStage(parts.catalog, s, d),
-        inconsistency: () =>
-          catalogInconsistency(
-            { journal: parts.journal, catalog: parts.catalog },
-            { path: journalCheckpointPath(parts.home), publicKeys },
-          ),
-      },
+      catalog: admissionCatalogView({ ...parts, publicKeys }),
     },
     // A template stored before run templates (version 0) has none admission could compare.
     { service, digest, template: template.version === 1 ? template.run : undefined },
@@ -327,10 +319,6 @@ async function admit(
     details: { code: decision.code, reason: decision.reason },
   });
   throw new TrustError('ADMISSION_REFUSED', `admission refused for ${service}: ${decision.reason}`);
-}
-
-function furthestStage(catalog: Catalog, service: string, digest: Digest): string | undefined {
-  return catalog.entries(service).find((e) => e.digest === digest && !e.revoked)?.stage;
 }
 
 function pick(environment: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {

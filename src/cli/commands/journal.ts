@@ -1,22 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { formatAgreement } from '../../catalog/journal-agreement.js';
+import { herdHome } from '../../herd-home.js';
 import { formatVerifyResult } from '../../journal/chain.js';
+import { pullBlobArtifact, pushBlobArtifact } from '../../oci/registry/blob-artifact.js';
+import { dsseEnvelopeMediaType } from '../../trust/dsse.js';
+import {
+  anchorJournal,
+  checkAgainstCheckpoint,
+  checkAnchor,
+  formatAnchorCheck,
+  journalCheckpointPath,
+  unlockCheckpointSigner,
+} from '../../trust/journal-anchor.js';
+import { journalCheckpointPayloadType } from '../../trust/journal-checkpoint.js';
+import { readCosignPrivateKey } from '../../trust/key-files.js';
+import { LocalKeySigner, type Signer } from '../../trust/signer.js';
+import { loadTrustedKeys } from '../../trust/trusted-keys.js';
 import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
+import { logger } from '../logger.js';
+import { keyPassword } from '../password.js';
 import { openState } from '../state-context.js';
+import { credentials, isRegistryReference } from './registry.js';
+import { defaultPrivateKey } from './trust.js';
 
-/** `herd journal [--service] [--since] [--verify]`: the audit trail, or a check of its hash chain. */
+/** A checkpoint is a few hundred bytes; anything near this is not one. */
+const maxCheckpointBytes = 64 * 1024;
+
+/** The tag a checkpoint is pushed under when the destination names none. */
+const checkpointTag = 'journal-checkpoint';
+
+/**
+ * `herd journal [--service] [--since] [--verify [--checkpoint <file|ref>]]`: the audit trail, or a
+ * check of its hash chain, of the catalog against it, and of both against the signed checkpoint.
+ */
 export async function journalCommand(options: {
   service?: string;
   since?: string;
   verify?: boolean;
   json?: boolean;
+  checkpoint?: string;
+  insecure?: boolean;
 }): Promise<number> {
+  if (options.verify) return verifyJournal(options);
+  if (options.checkpoint !== undefined) {
+    throw new CliError(
+      'ARGUMENT_INVALID',
+      '--checkpoint goes with --verify: herd journal --verify --checkpoint <file|ref>',
+    );
+  }
   const state = openState();
   try {
-    if (options.verify) {
-      const result = state.journal.verify();
-      console.log(formatVerifyResult(result));
-      return result.ok ? 0 : 1;
-    }
     const since = options.since === undefined ? undefined : parseSince(options.since);
     const entries = state.journal.list({
       ...(options.service ? { service: options.service } : {}),
@@ -43,6 +78,117 @@ export async function journalCommand(options: {
   } finally {
     state.close();
   }
+}
+
+/**
+ * Exit 1 unless the chain is intact, the catalog agrees with the journal, and the journal extends
+ * the last checkpoint (HERD_HOME's, or the one `--checkpoint` names: a file, or a registry
+ * reference `herd journal checkpoint --push` wrote). No checkpoint at all is said, not failed.
+ */
+async function verifyJournal(options: { checkpoint?: string; insecure?: boolean }): Promise<number> {
+  const home = herdHome();
+  const publicKeys = (await loadTrustedKeys(home)).map((key) => key.publicKey);
+  const named =
+    options.checkpoint === undefined ? undefined : await readNamedCheckpoint(options.checkpoint, options);
+  const path = journalCheckpointPath(home);
+  const state = openState();
+  try {
+    const chain = state.journal.verify();
+    console.log(formatVerifyResult(chain));
+    const agreement = state.catalog.checkJournalAgreement();
+    for (const line of formatAgreement(agreement)) console.log(line);
+    const anchor = named
+      ? checkAgainstCheckpoint(state, named.bytes, { publicKeys, source: named.source })
+      : await checkAnchor(state, { path, publicKeys });
+    console.log(formatAnchorCheck(anchor, named?.source ?? path));
+    const anchored = anchor.kind === 'anchored' || (anchor.kind === 'none' && !named);
+    return chain.ok && agreement.ok && anchored ? 0 : 1;
+  } finally {
+    state.close();
+  }
+}
+
+async function readNamedCheckpoint(
+  name: string,
+  options: { insecure?: boolean },
+): Promise<{ bytes: Uint8Array; source: string }> {
+  if (isRegistryReference(name)) {
+    const pulled = await pullBlobArtifact(
+      withDefaultTag(name),
+      { artifactType: journalCheckpointPayloadType, maxBytes: maxCheckpointBytes },
+      { credentials: credentials(), logger, ...(options.insecure ? { insecure: true } : {}) },
+    );
+    return { bytes: pulled.bytes, source: `${withDefaultTag(name)} (${pulled.manifestDigest})` };
+  }
+  const path = resolve(name);
+  try {
+    return { bytes: await readFile(path), source: path };
+  } catch (error) {
+    throw new CliError('ARGUMENT_INVALID', `cannot read checkpoint ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * `herd journal checkpoint [--push <registry/repo[:tag]>]`: signs a checkpoint of the journal now
+ * (herd also does after each command that journals), and with --push attaches it to a registry as
+ * an OCI artifact, where whoever can write HERD_HOME cannot reach it.
+ */
+export async function journalCheckpointCommand(options: {
+  push?: string;
+  insecure?: boolean;
+}): Promise<number> {
+  const home = herdHome();
+  const path = journalCheckpointPath(home);
+  const signer = await checkpointSigner();
+  const publicKeys = (await loadTrustedKeys(home)).map((key) => key.publicKey);
+  const state = openState();
+  let outcome: Awaited<ReturnType<typeof anchorJournal>>;
+  try {
+    outcome = await anchorJournal(state, { path, signer, publicKeys, now: () => new Date() });
+  } finally {
+    state.close();
+  }
+  switch (outcome.kind) {
+    case 'refused':
+      console.error(`herd: journal checkpoint not written: ${outcome.reason}`);
+      return 1;
+    case 'empty':
+      console.log('the journal is empty: nothing to checkpoint');
+      return 0;
+    case 'written':
+    case 'unchanged':
+      console.log(
+        `${outcome.kind === 'written' ? 'signed' : 'already signed'} journal checkpoint at entry ${outcome.checkpoint.sequence} (${outcome.checkpoint.hash.slice(0, 16)}…) in ${path}`,
+      );
+  }
+  if (options.push === undefined) return 0;
+  const pushed = await pushBlobArtifact(
+    withDefaultTag(options.push),
+    {
+      artifactType: journalCheckpointPayloadType,
+      mediaType: dsseEnvelopeMediaType,
+      bytes: await readFile(path),
+    },
+    { credentials: credentials(), logger, ...(options.insecure ? { insecure: true } : {}) },
+  );
+  console.log(`pushed it to ${pushed.reference} (${pushed.digest})`);
+  return 0;
+}
+
+/** HERD_KEY_PASSWORD or the local key's password file, else a prompt on the terminal. */
+async function checkpointSigner(): Promise<Signer> {
+  const unlocked = await unlockCheckpointSigner(herdHome(), process.env);
+  if ('signer' in unlocked) return unlocked.signer;
+  if (unlocked.unavailable.startsWith('no signing key')) {
+    throw new CliError('ARGUMENT_INVALID', `cannot sign a journal checkpoint: ${unlocked.unavailable}`);
+  }
+  return new LocalKeySigner(await readCosignPrivateKey(defaultPrivateKey(), await keyPassword()));
+}
+
+/** `registry/repo` alone means the `journal-checkpoint` tag, not `latest`. */
+function withDefaultTag(reference: string): string {
+  const last = reference.slice(reference.lastIndexOf('/') + 1);
+  return last.includes(':') || last.includes('@') ? reference : `${reference}:${checkpointTag}`;
 }
 
 /** `--since` takes an ISO date or a duration back from now: 30m, 12h, 7d. */

@@ -1,6 +1,8 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { herdHome } from '../../herd-home.js';
 import { LayoutStore } from '../../oci/layout-store.js';
 import { AuthFileCredentials } from '../../oci/registry/auth-file-credentials.js';
 import { type Credentials, chainCredentials } from '../../oci/registry/credentials.js';
@@ -8,8 +10,10 @@ import { EnvCredentials } from '../../oci/registry/env-credentials.js';
 import { pullImage } from '../../oci/registry/pull-image.js';
 import { pushImage } from '../../oci/registry/push-image.js';
 import { parseImageReference } from '../../oci/registry/reference.js';
-import { signImage } from '../../trust/image-signatures.js';
+import type { Descriptor } from '../../oci/types.js';
+import { signImage, takeRegistryLayers } from '../../trust/image-signatures.js';
 import { readCosignPrivateKey } from '../../trust/key-files.js';
+import { loadTrustedKeys } from '../../trust/trusted-keys.js';
 import { logger } from '../logger.js';
 import { keyPassword } from '../password.js';
 import { openStore } from '../spec-context.js';
@@ -17,7 +21,7 @@ import { openState } from '../state-context.js';
 import { defaultPrivateKey, serviceOf } from './trust.js';
 
 /** HERD_REGISTRY_USERNAME/PASSWORD, then podman's, skopeo's and docker's auth files and helpers. */
-function credentials(): Credentials {
+export function credentials(): Credentials {
   return chainCredentials([new EnvCredentials(), new AuthFileCredentials()]);
 }
 
@@ -36,8 +40,11 @@ export async function pushCommand(
   const target = parseImageReference(destination, { insecure: options.insecure === true });
   const identity = `${target.registry}/${target.repository}`;
   const keyPath = resolve(options.key ?? defaultPrivateKey());
+  // Whose earlier layers a local re-signing may have replaced: the registry's copies of those stay replaced.
+  const ownKeys: KeyObject[] = (await loadTrustedKeys(herdHome())).map((k) => k.publicKey);
   if (options.sign !== false && (await exists(keyPath))) {
     const key = await readCosignPrivateKey(keyPath, await keyPassword());
+    ownKeys.push(createPublicKey(key));
     const signed = await signImage(store, digest, { key, identity });
     if (signed.added.length > 0) console.error(`• signed ${digest} for ${identity}`);
   } else if (options.sign !== false) {
@@ -47,6 +54,19 @@ export async function pushCommand(
     credentials: credentials(),
     logger,
     ...(options.insecure ? { insecure: true } : {}),
+    // cosign appends to what the registry holds; so does herd: others' signatures there are kept.
+    reconcileCosign: async (kind, remote) => {
+      const { added } = await takeRegistryLayers(store, digest, {
+        kind,
+        remoteLayers: remote.manifest.layers as Descriptor[],
+        publicKeys: ownKeys,
+      });
+      if (added.length > 0) {
+        console.error(
+          `• kept ${added.length} ${kind} layer${added.length === 1 ? '' : 's'} that only the registry held (other signers')`,
+        );
+      }
+    },
   });
   const uploaded = result.blobs.filter((b) => b.action === 'uploaded').length;
   const skipped = result.blobs.length - uploaded;
