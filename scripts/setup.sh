@@ -23,6 +23,9 @@ done
 # The fleet's instances run with an init process (catatonit) and publish ports on a CNI bridge.
 [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+# time: the decompression-bomb test measures herd's peak memory with /usr/bin/time (`time` alone
+# is the shell's keyword, so the file is checked).
+[ -x /usr/bin/time ] || need+=(time)
 # libdpkg-dev: the version-order test builds a comparer on dpkg's own library as its oracle.
 [ -f /usr/include/dpkg/version.h ] || need+=(libdpkg-dev)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)

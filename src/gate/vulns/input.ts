@@ -103,7 +103,7 @@ const maxDataBytes = 2 * 1024 ** 3;
  */
 export async function* gunzipIfCompressed(
   chunks: AsyncIterable<Uint8Array>,
-  options: { name: string },
+  options: { name: string; maxBytes?: number },
 ): AsyncGenerator<Uint8Array> {
   const iterator = chunks[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
@@ -129,7 +129,8 @@ export async function* gunzipIfCompressed(
     return;
   }
   try {
-    yield* decompressChunks(rest(), { compression: 'gzip', name: options.name, maxBytes: maxDataBytes });
+    const maxBytes = options.maxBytes ?? maxDataBytes;
+    yield* decompressChunks(rest(), { compression: 'gzip', name: options.name, maxBytes });
   } catch (error) {
     if (!(error instanceof OciError)) throw error;
     const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'VULNDB_TOO_LARGE' : 'VULNDB_MALFORMED';
