@@ -85,7 +85,8 @@ describe('private state and one control plane per HERD_HOME', () => {
         },
       ],
     });
-    home = await freshHome();
+    // A home herd creates itself: every writer must make it private, not a later check.
+    home = join(await freshHome(), 'home');
     const specDir = await writeSpecDir({ 'herd.yaml': spec(repo) });
     const build = runHerd(['build', specDir, '--json'], { home, env });
     assert.equal(build.status, 0, build.err);
@@ -96,6 +97,7 @@ describe('private state and one control plane per HERD_HOME', () => {
     ]) {
       const result = runHerd(args, { home, env });
       assert.equal(result.status, 0, `herd ${args.join(' ')}: ${result.err}`);
+      assert.doesNotMatch(result.err, /tightened modes/, `herd ${args.join(' ')} found a loose home`);
     }
   });
 

@@ -50,7 +50,7 @@ export class ArchiveDates {
       (release): release is Required<ServedRelease> => release.date !== undefined,
     );
     if (dated.length === 0) return;
-    await mkdir(dirname(this.path), { recursive: true });
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await withStoreLock(`${this.path}.lock`, async () => {
       const file = await this.load();
       const entries = new Map(file.releases.map((entry) => [keyOf(entry), entry]));
