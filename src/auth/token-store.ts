@@ -99,7 +99,7 @@ export class SqliteTokenStore implements TokenVerifier {
 
   list(): TokenInfo[] {
     return this.#db
-      .prepare<[], TokenInfo>(`SELECT ${infoColumns} FROM auth_tokens ORDER BY created_at, id`)
+      .prepare<[], TokenInfo>(`SELECT ${infoColumns} FROM auth_tokens ORDER BY created_at, rowid`)
       .all();
   }
 

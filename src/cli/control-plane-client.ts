@@ -1,63 +1,61 @@
 /**
- * How one-shot commands reach a running control plane: HERD_URL, else the URL `herd serve` or
- * `herd up` left in HERD_HOME. Errors name the URL and what the control plane answered.
+ * How one-shot commands reach a running control plane, through the typed client
+ * (../server/api-client.ts): by default over HERD_HOME/control-plane.sock, as the local user who
+ * started it, with no token; with HERD_URL, over TCP with the token in HERD_TOKEN. Errors name
+ * where the call went and what the control plane answered.
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { herdHome } from '../herd-home.js';
-import { controlPlaneFile } from '../server/control-plane.js';
+import { ApiRefusal, type ApiTarget, apiClient, describeTarget, unwrap } from '../server/api-client.js';
+import { controlPlaneSocket } from '../server/control-plane.js';
+import { ServerError } from '../server/errors.js';
 import { CliError } from './errors.js';
 
-export interface ControlPlaneClient {
-  call(path: string, init?: RequestInit): Promise<unknown>;
-  get(path: string): Promise<unknown>;
-  post(path: string, body: unknown): Promise<unknown>;
+export interface ControlPlaneConnection {
+  api: ReturnType<typeof apiClient>;
+  target: ApiTarget;
+  /** Awaits a typed call: its success body, or a CliError with what the control plane said. */
+  call: <R extends Parameters<typeof unwrap>[0]>(request: R) => ReturnType<typeof unwrap<Awaited<R>>>;
 }
 
-export async function controlPlaneUrl(): Promise<string> {
-  return process.env.HERD_URL ?? (await advertisedUrl());
-}
-
-export async function controlPlaneClient(): Promise<ControlPlaneClient> {
-  const url = await controlPlaneUrl();
-  const call = async (path: string, init?: RequestInit) => {
-    let response: Response;
-    try {
-      response = await fetch(`${url}${path}`, init);
-    } catch (error) {
-      throw new CliError(
-        'CONTROL_PLANE_UNREACHABLE',
-        `no control plane answers at ${url}: ${(error as Error).message}`,
-      );
-    }
-    const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!response.ok) {
-      throw new CliError(
-        'CONTROL_PLANE_REFUSED',
-        body.error?.message ?? `${url}${path} answered ${response.status}`,
-      );
-    }
-    return body;
-  };
-  return {
-    call,
-    get: (path) => call(path),
-    post: (path, body) =>
-      call(path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
-  };
-}
-
-async function advertisedUrl(): Promise<string> {
-  const file = controlPlaneFile(herdHome());
-  try {
-    return (JSON.parse(await readFile(file, 'utf8')) as { url: string }).url;
-  } catch {
+/** HERD_URL (+ HERD_TOKEN) when set, else HERD_HOME's socket. */
+export function controlPlaneTarget(env: NodeJS.ProcessEnv = process.env): ApiTarget {
+  if (env.HERD_URL) {
+    return { kind: 'url', url: env.HERD_URL, ...(env.HERD_TOKEN ? { token: env.HERD_TOKEN } : {}) };
+  }
+  const socketPath = controlPlaneSocket(herdHome(env));
+  if (!existsSync(socketPath)) {
     throw new CliError(
       'CONTROL_PLANE_UNREACHABLE',
-      `no control plane is running for this HERD_HOME (no ${file}): start herd serve or herd up, or set HERD_URL`,
+      `no control plane is running for this HERD_HOME (no ${socketPath}): start herd serve or herd up, or set HERD_URL and HERD_TOKEN`,
     );
   }
+  return { kind: 'socket', socketPath };
+}
+
+export function controlPlaneConnection(env: NodeJS.ProcessEnv = process.env): ControlPlaneConnection {
+  const target = controlPlaneTarget(env);
+  const where = describeTarget(target);
+  return {
+    api: apiClient(target),
+    target,
+    call: async (request) => {
+      try {
+        return await unwrap(request, where);
+      } catch (error) {
+        throw cliErrorOf(error, where);
+      }
+    },
+  };
+}
+
+/** The control plane's refusal as the CLI says it: where it came from, and its message. */
+export function cliErrorOf(error: unknown, where: string): unknown {
+  if (error instanceof ApiRefusal) {
+    return new CliError('CONTROL_PLANE_REFUSED', `${where} refused: ${error.message}`, { cause: error });
+  }
+  if (error instanceof ServerError && error.code === 'API_UNREACHABLE') {
+    return new CliError('CONTROL_PLANE_UNREACHABLE', error.message, { cause: error });
+  }
+  return error;
 }

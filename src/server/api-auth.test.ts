@@ -267,7 +267,7 @@ describe('request limits and the one error shape', () => {
     }
     assert.deepEqual(await errorOf(size), {
       code: 'REQUEST_INVALID',
-      message: 'body.size: expected a number of instances',
+      message: 'body.size: expected a number of instances, got "many"',
     });
     assert.match((await errorOf(digest)).message, /^body\.digest: expected a digest sha256:<64 hex digits>/);
     assert.match((await errorOf(service)).message, /^path\.service: expected a service name/);

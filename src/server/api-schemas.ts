@@ -54,6 +54,16 @@ export const LogsQuery = z.object({
   follow: z.enum(['1', 'true'], 'expected follow=1').optional(),
 });
 
+/** One line of `logs?follow=1`'s NDJSON stream (routes/log-api.ts `LogLineView`), as a client reads it. */
+export const LogLine = z.object({
+  time: z.string(),
+  service: z.string(),
+  instance: z.string(),
+  release: z.string(),
+  stream: z.enum(['stdout', 'stderr']),
+  text: z.string(),
+});
+
 export const IncidentsQuery = z.object({ service: ServiceName.optional() });
 
 export const JournalQuery = z.object({
@@ -77,9 +87,22 @@ export const TokenCreateBody = z.object({
 /** A token's id or name. */
 export const TokenParams = z.object({ ref: z.string().min(1).max(63) });
 
-/** One line naming each field that is wrong: `body.size: expected a whole number of instances`. */
-export function describeProblems(error: z.ZodError, where: string): string {
+/**
+ * One line naming each wrong field, what it expected and what it got (parse with
+ * `{ reportInput: true }`): `body.size: expected a number of instances, got "many"`. What was
+ * received is cut short, so a refusal never echoes a whole body back.
+ */
+export function describeProblems(error: z.ZodError, where?: string): string {
   return error.issues
-    .map((issue) => `${[where, ...issue.path.map(String)].join('.')}: ${issue.message}`)
+    .map((issue) => {
+      const field = [...(where ? [where] : []), ...issue.path.map(String)].join('.');
+      const got = 'input' in issue && issue.input !== undefined ? `, got ${shortJson(issue.input)}` : '';
+      return `${field ? `${field}: ` : ''}${issue.message}${got}`;
+    })
     .join('; ');
+}
+
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }

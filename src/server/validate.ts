@@ -16,7 +16,7 @@ export function validate<Target extends 'param' | 'query' | 'json', Schema exten
   schema: Schema,
 ) {
   return validator(target, (value: ValidationTargets[Target], c) => {
-    const parsed = schema.safeParse(value);
+    const parsed = schema.safeParse(value, { reportInput: true });
     if (parsed.success) return parsed.data as z.output<Schema>;
     return c.json(apiError('REQUEST_INVALID', describeProblems(parsed.error, where[target])), 400);
   });

@@ -11,10 +11,12 @@ import type { HomeLock } from '../../home/home-lock.js';
 import { shortDigest } from '../../oci/digest.js';
 import type { LayoutStore } from '../../oci/layout-store.js';
 import type { Digest } from '../../oci/types.js';
+import { LogLine, LogsQuery, RolloutBody, ScaleBody, ServiceParams } from '../../server/api-schemas.js';
 import { type ControlPlane, startControlPlane } from '../../server/control-plane.js';
-import type { LogLineView, LogsAnswer } from '../../server/routes/log-api.js';
+import type { LogLineView } from '../../server/routes/log-api.js';
 import { localRepository } from '../../trust/signed-identity.js';
-import { controlPlaneClient, controlPlaneUrl } from '../control-plane-client.js';
+import { checkedArguments } from '../api-arguments.js';
+import { controlPlaneConnection } from '../control-plane-client.js';
 import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
 import { localSigningKey } from '../local-signing-key.js';
@@ -28,18 +30,25 @@ import { signPassedImage } from './trust.js';
 
 /** `herd serve`: the control plane until SIGINT or SIGTERM; fleets keep running when it stops. */
 export async function serveCommand(
-  options: { port?: string; host?: string },
+  options: { port?: string; host?: string; v2Auth?: string },
   lock: HomeLock,
 ): Promise<number> {
+  const v2Auth = options.v2Auth ?? 'none';
+  if (v2Auth !== 'none' && v2Auth !== 'token') {
+    throw new CliError('ARGUMENT_INVALID', `--v2-auth takes none or token, got "${v2Auth}"`);
+  }
   const plane = await startControlPlane({
     home: herdHome(),
     lock,
     port: Number(options.port ?? 5000),
     host: options.host ?? '127.0.0.1',
     log: logger,
+    v2Auth,
   });
-  console.log(`herd serve: OCI distribution API at ${plane.url}/v2/ (read-only)`);
-  console.log(`herd serve: fleet API at ${plane.url}/api/v1/`);
+  const pulls = v2Auth === 'token' ? 'read-only, a token with images:pull' : 'read-only';
+  console.log(`herd serve: OCI distribution API at ${plane.url}/v2/ (${pulls})`);
+  console.log(`herd serve: fleet API at ${plane.url}/api/v1/ (a token: herd token create)`);
+  console.log(`herd serve: local CLI socket at ${plane.socketPath} (no token)`);
   await untilSignal();
   await plane.close();
   return 0;
@@ -98,7 +107,8 @@ export async function upCommand(
     if (status) {
       say(`${spec.service} is ${status.status}: ${status.ready}/${status.size} ready`);
       say(`front door  ${door.url}/`);
-      say(`API         ${plane.url}/api/v1/fleets/${spec.service}`);
+      say(`API         ${plane.url}/api/v1/fleets/${spec.service} (with a token from herd token create)`);
+      say(`local CLI   ${plane.socketPath} (herd status ${spec.service}: no token)`);
       say(`registry    ${plane.url}/v2/`);
       say('Ctrl-C stops the fleet and the control plane');
       await stop;
@@ -146,16 +156,15 @@ function untilSignal(): Promise<void> {
 
 /** `herd status [service]`. */
 export async function statusCommand(service: string | undefined, options: { json?: boolean }) {
-  const client = await controlPlaneClient();
+  const { api, call } = controlPlaneConnection();
   if (!service) {
-    const fleets = (await client.get('/api/v1/fleets')) as { service: string }[];
+    const fleets = await call(api.fleets.$get());
     if (options.json) console.log(JSON.stringify(fleets, null, 2));
     else for (const fleet of fleets) console.log(fleet.service);
     return 0;
   }
-  const status = (await client.get(`/api/v1/fleets/${encodeURIComponent(service)}`)) as FleetStatus & {
-    frontDoor: string | null;
-  };
+  const param = checkedArguments('status', ServiceParams, { service });
+  const status = await call(api.fleets[':service'].$get({ param }));
   if (options.json) {
     console.log(JSON.stringify(status, null, 2));
     return 0;
@@ -182,34 +191,37 @@ export async function statusCommand(service: string | undefined, options: { json
 
 /** `herd rollout <service> <ref> [--spec dir]`: the spec is needed for a fleet's first rollout. */
 export async function rolloutCommand(service: string, reference: string, options: { spec?: string }) {
+  const param = checkedArguments('rollout', ServiceParams, { service });
   const { store } = await openStore();
   const digest = await store.resolve(reference);
   // The control plane validates the spec itself; it is sent as written.
   const specText = options.spec
     ? await readFile((await openSpec(options.spec)).loaded.path, 'utf8')
     : undefined;
-  const client = await controlPlaneClient();
-  const started = (await client.post(`/api/v1/fleets/${encodeURIComponent(service)}/rollout`, {
+  const json = checkedArguments('rollout', RolloutBody, {
     digest,
     ...(specText !== undefined ? { spec: specText } : {}),
-  })) as { release: string };
+  });
+  const { api, call } = controlPlaneConnection();
+  const started = await call(api.fleets[':service'].rollout.$post({ param, json }));
   console.log(`rolling out ${service} ${started.release} (${digest}); herd status ${service} follows it`);
   return 0;
 }
 
 export async function rollbackCommand(service: string) {
-  const client = await controlPlaneClient();
-  const back = (await client.post(`/api/v1/fleets/${encodeURIComponent(service)}/rollback`, {})) as {
-    release: string;
-  };
+  const param = checkedArguments('rollback', ServiceParams, { service });
+  const { api, call } = controlPlaneConnection();
+  const back = await call(api.fleets[':service'].rollback.$post({ param }));
   console.log(`rolling ${service} back to ${back.release}`);
   return 0;
 }
 
 export async function scaleCommand(service: string, size: string) {
-  const client = await controlPlaneClient();
-  await client.post(`/api/v1/fleets/${encodeURIComponent(service)}/scale`, { size: Number(size) });
-  console.log(`${service} scaled to ${size}`);
+  const param = checkedArguments('scale', ServiceParams, { service });
+  const json = checkedArguments('scale', ScaleBody, { size: /^\d+$/.test(size) ? Number(size) : size });
+  const { api, call } = controlPlaneConnection();
+  const scaled = await call(api.fleets[':service'].scale.$post({ param, json }));
+  console.log(`${scaled.service} scaled to ${scaled.size}`);
   return 0;
 }
 
@@ -221,17 +233,22 @@ export async function logsCommand(
   service: string,
   options: { instance?: string; since?: string; grep?: string; tail?: string; follow?: boolean },
 ) {
-  const params = new URLSearchParams({ tail: String(Number(options.tail ?? 100)) });
-  if (options.instance) params.set('instance', options.instance);
-  if (options.since) params.set('since', options.since);
-  if (options.grep) params.set('grep', options.grep);
-  const path = `/api/v1/fleets/${encodeURIComponent(service)}/logs`;
+  const param = checkedArguments('logs', ServiceParams, { service });
+  const query = checkedArguments('logs', LogsQuery, {
+    tail: options.tail ?? '100',
+    ...(options.instance ? { instance: options.instance } : {}),
+    ...(options.since ? { since: options.since } : {}),
+    ...(options.grep ? { grep: options.grep } : {}),
+    ...(options.follow ? { follow: '1' } : {}),
+  });
   const print = (line: LogLineView) =>
     console.log(
       `${line.time} ${line.instance.slice(0, 12)} ${line.stream === 'stderr' ? 'E' : ' '} ${line.text}`,
     );
+  const { api, call } = controlPlaneConnection();
+  const request = api.fleets[':service'].logs.$get({ param, query });
   if (!options.follow) {
-    const logs = (await (await controlPlaneClient()).get(`${path}?${params}`)) as LogsAnswer;
+    const logs = await call(request);
     for (const line of logs.lines) print(line);
     const { health } = logs.storage;
     if (health.kind === 'write-failed') {
@@ -241,19 +258,14 @@ export async function logsCommand(
     }
     return 0;
   }
-  params.set('follow', '1');
-  const response = await fetch(`${await controlPlaneUrl()}${path}?${params}`).catch((error: Error) => {
-    throw new CliError('CONTROL_PLANE_UNREACHABLE', `no control plane answers: ${error.message}`);
-  });
-  if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => ({}))) as { error?: { message: string } };
-    throw new CliError('CONTROL_PLANE_REFUSED', body.error?.message ?? `logs answered ${response.status}`);
-  }
+  // A stream of NDJSON lines, not one JSON body: read as it comes, once the call was accepted.
+  const response = await request.catch((error: unknown) => call(Promise.reject(error)));
+  if (!response.ok || !response.body) await call(Promise.resolve(response));
   let rest = '';
-  for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+  for await (const chunk of (response.body ?? new ReadableStream()).pipeThrough(new TextDecoderStream())) {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop() ?? '';
-    for (const line of lines) if (line) print(JSON.parse(line) as LogLineView);
+    for (const line of lines) if (line) print(LogLine.parse(JSON.parse(line)));
   }
   return 0;
 }

@@ -1,28 +1,17 @@
 /**
  * `herd verify-instance <id>` and `herd incidents`: the integrity monitor's deep path on demand and
- * its incidents, asked of the running control plane (HERD_URL, else the URL it left in HERD_HOME).
+ * its incidents, asked of the running control plane (its socket, or HERD_URL with HERD_TOKEN).
  */
-import type { Incident } from '../../watch/incident-store.js';
-import { controlPlaneClient } from '../control-plane-client.js';
+import { IncidentsQuery, InstanceParams } from '../../server/api-schemas.js';
+import { checkedArguments } from '../api-arguments.js';
+import { controlPlaneConnection } from '../control-plane-client.js';
 import { formatTable } from '../format.js';
-
-interface VerifyReport {
-  instance: string;
-  service: string;
-  digest: string;
-  trusted: boolean;
-  untrusted?: { code: string; reason: string };
-  findings: { path: string; change: string; reason: string; sha256?: string }[];
-  entries: number;
-  bytes: number;
-  durationMs: number;
-}
 
 /** Exit 0 when the instance matches its signed manifest, 1 when it drifted or is untrusted. */
 export async function verifyInstanceCommand(id: string, options: { json?: boolean }): Promise<number> {
-  const report = (await callControlPlane(`/api/v1/instances/${encodeURIComponent(id)}/verify`, {
-    method: 'POST',
-  })) as VerifyReport;
+  const param = checkedArguments('verify-instance', InstanceParams, { id });
+  const { api, call } = controlPlaneConnection();
+  const report = await call(api.instances[':id'].verify.$post({ param }));
   const clean = report.trusted && report.findings.length === 0;
   if (options.json) {
     console.log(JSON.stringify(report, null, 2));
@@ -50,8 +39,13 @@ export async function verifyInstanceCommand(id: string, options: { json?: boolea
 }
 
 export async function incidentsCommand(options: { service?: string; json?: boolean }): Promise<number> {
-  const query = options.service ? `?service=${encodeURIComponent(options.service)}` : '';
-  const incidents = (await callControlPlane(`/api/v1/incidents${query}`)) as Incident[];
+  const query = checkedArguments(
+    'herd incidents',
+    IncidentsQuery,
+    options.service ? { service: options.service } : {},
+  );
+  const { api, call } = controlPlaneConnection();
+  const incidents = await call(api.incidents.$get({ query }));
   if (options.json) {
     console.log(JSON.stringify(incidents, null, 2));
     return 0;
@@ -71,8 +65,4 @@ export async function incidentsCommand(options: { service?: string; json?: boole
     ]),
   );
   return 0;
-}
-
-async function callControlPlane(path: string, init?: RequestInit): Promise<unknown> {
-  return (await controlPlaneClient()).call(path, init);
 }
