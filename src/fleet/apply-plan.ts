@@ -14,7 +14,7 @@ export interface ApplyContext {
   drainSeconds: number;
   /** The instances the plan was made from. */
   instances: readonly Instance[];
-  /** The ids the front door may send to (ready now). */
+  /** The ids the front door may send to (ready and not quarantined, quarantine.ts). */
   ready: ReadonlySet<string>;
   /** The spec of a new instance of the desired release; called once per sync that creates. */
   specForCreate: () => InstanceSpec;
@@ -48,7 +48,9 @@ export async function applyPlan(
   await Promise.all(
     removals.map(async (action) => {
       const instance = byId.get(action.id);
-      if (instance?.address && context.ready.has(instance.id)) {
+      // Not only ready ones: a quarantined instance or one that just failed its checks left the
+      // rotation, but requests it took before may still be running.
+      if (instance?.address && instance.state === 'running') {
         await frontDoor?.drain(service, instance.address, { timeoutSeconds: context.drainSeconds });
       }
       await engine.remove(action.id);

@@ -28,6 +28,11 @@ export class FakeFrontDoor implements FrontDoorHook {
   async drain(_service: string, address: InstanceAddress): Promise<void> {
     this.drained.push(address);
   }
+
+  /** As the real front door: a drained address gets no new requests, whatever the list says. */
+  serving(): InstanceAddress[] {
+    return this.backends.filter((one) => !this.drained.some((gone) => gone.port === one.port));
+  }
 }
 
 /** A fleet's template; `run` overrides parts of its run template (writable paths, user…). */

@@ -28,10 +28,12 @@ import {
 } from './fleet-memory.js';
 import { describeFleet } from './fleet-status.js';
 import { FleetStore, type HistoryEntry, type StoredFleet } from './fleet-store.js';
+import { startupProbeMs } from './health-state.js';
 import { instanceSpecFor } from './instance-spec.js';
 import { type InstanceTemplate, InstanceTemplates } from './instance-templates.js';
 import { judgeRollout } from './judge-rollout.js';
-import { isReady, planRollout } from './plan-rollout.js';
+import { planRollout } from './plan-rollout.js';
+import { chooseFrontDoor, type QuarantineOutcome, quarantineOutcomeOf } from './quarantine.js';
 import { SyncLoop } from './sync-loop.js';
 import type {
   FleetClock,
@@ -192,7 +194,14 @@ export class FleetController {
     const instances = await this.options.engine.list({ service });
     const health = withWatchMarks(memory, memory.health.describe(instances, fleet.template));
     const degraded = isDegraded(memory.backoff, { now, policy: this.policy });
-    return describeFleet(fleet, { instances, health, now, degraded });
+    const serving = this.options.frontDoor?.serving?.(service);
+    return describeFleet(fleet, {
+      instances,
+      health,
+      now,
+      degraded,
+      ...(serving ? { serving: new Set(serving.map((one) => `${one.host}:${one.port}`)) } : {}),
+    });
   }
 
   /**
@@ -214,17 +223,51 @@ export class FleetController {
   }
 
   /**
-   * A monitor found the instance changed: a pristine instance is started first, then this one is
-   * removed, within the fleet's rollout bounds (planRollout treats it as an old release). Asking
-   * again, or for an instance already gone, changes nothing.
+   * The one way to take an instance out of service because something is wrong with it (drift, an
+   * exec session, a process off the allowlist, a deep-check mismatch, a debug session). It leaves
+   * the front door now, before any sync, and never comes back (in-flight requests finish); only
+   * when no other instance of the fleet is ready does it keep serving until its replacement is, and
+   * the outcome says so. A pristine replacement starts at the next sync, within the rollout bounds,
+   * and the instance is removed once the replacement is ready. `hold`: the instance is also left
+   * out of the fleet's plan and never removed by the controller (whoever holds it removes it).
+   * Asking again, or for an instance already gone, changes nothing.
    */
-  replaceInstance(service: string, id: string, reason: string): void {
-    this.fleetOf(service);
+  async quarantine(
+    service: string,
+    id: string,
+    options: { reason: string; hold?: boolean },
+  ): Promise<QuarantineOutcome> {
+    const fleet = this.fleetOf(service);
     const memory = this.memoryOf(service);
-    if (memory.condemned.has(id)) return;
-    memory.condemned.set(id, reason);
-    this.log.warn({ service, id, reason }, 'instance condemned; replacing it');
+    if (!memory.condemned.has(id)) {
+      memory.condemned.set(id, options.reason);
+      this.log.warn({ service, id, reason: options.reason }, 'instance quarantined; replacing it');
+    }
+    if (options.hold) memory.held.add(id);
+    // From the engine's list and the health already known, not through a sync: a sync may be busy
+    // for seconds (a drain, a slow check), and the instance must leave the front door now.
+    const instances = await this.options.engine.list({ service });
+    const observed = withWatchMarks(memory, memory.health.describe(instances, fleet.template));
+    const choice = chooseFrontDoor(observed);
+    for (const leaving of choice.leaving) {
+      memory.leftDoor.add(leaving);
+      const address = instances.find((one) => one.id === leaving)?.address;
+      // Draining marks it out of rotation at once; a sync that still lists it cannot bring it back.
+      if (address) {
+        void this.options.frontDoor?.drain(service, address, {
+          timeoutSeconds: fleet.template.fleet.drainSeconds,
+        });
+      }
+    }
     this.loop.request();
+    return quarantineOutcomeOf(choice, id);
+  }
+
+  /** {@link quarantine} without waiting: what callers that only need the replacement use. */
+  replaceInstance(service: string, id: string, reason: string): void {
+    void this.quarantine(service, id, { reason }).catch((error: unknown) =>
+      this.log.warn({ service, id, err: error }, 'quarantine failed; the next sync replaces the instance'),
+    );
   }
 
   /** The instance's file manifest did not verify: it is never counted ready (fail closed). */
@@ -267,10 +310,14 @@ export class FleetController {
     const memory = this.memoryOf(service);
     const now = this.clock.now();
     const instances = await engine.list({ service });
-    const observed = withWatchMarks(
+    const checked = withWatchMarks(
       memory,
       await memory.health.observe(instances, { template: fleet.template, now }),
     );
+    // Condemned instances leave the front door for good, unless no other instance is ready.
+    const door = chooseFrontDoor(checked);
+    for (const id of door.leaving) memory.leftDoor.add(id);
+    const observed = door.leaving.length > 0 ? withWatchMarks(memory, checked) : checked;
 
     countCrashes(memory, { instances: observed, now, policy: this.policy });
     if (inRollout(fleet)) {
@@ -302,7 +349,7 @@ export class FleetController {
         ...(this.options.frontDoor ? { frontDoor: this.options.frontDoor } : {}),
         drainSeconds: fleet.template.fleet.drainSeconds,
         instances,
-        ready: new Set(observed.filter(isReady).map((one) => one.id)),
+        ready: new Set(door.serving.map((one) => one.id)),
         specForCreate: () =>
           instanceSpecFor(target, {
             imageRef: this.options.imageRefFor(service, target.digest),
@@ -323,6 +370,9 @@ export class FleetController {
           memory.rolloutFailures.add(`create-${now}-${index}`);
       }
     }
+    // A starting instance is checked at the startup pace, so a replacement serves as soon as it answers.
+    if (result.created.length > 0 || memory.health.starting(instances, fleet.template))
+      this.loop.soon(startupProbeMs);
     if (turnedDegraded(memory, { now, policy: this.policy })) {
       this.log.warn(
         { service, crashes: memory.backoff.crashes },

@@ -26,6 +26,10 @@ export interface FleetMemory {
   degraded: boolean;
   /** Instances a monitor asked to replace (id → why); forgotten once the engine no longer lists them. */
   condemned: Map<string, string>;
+  /** Condemned instances that have left the front door: they never come back to it. */
+  leftDoor: Set<string>;
+  /** Condemned instances someone holds (a debug session): never removed by the controller. */
+  held: Set<string>;
   /** Instances whose image's file manifest did not verify. */
   untrusted: Set<string>;
 }
@@ -38,14 +42,17 @@ export function newFleetMemory(prober: HealthProber): FleetMemory {
     rolloutFailures: new Set(),
     degraded: false,
     condemned: new Map(),
+    leftDoor: new Set(),
+    held: new Set(),
     untrusted: new Set(),
   };
 }
 
 /**
- * Applies what the monitors said: a condemned instance is planned out like an old release; an
- * untrusted one never counts as ready, so the front door skips it and a rollout cannot complete on
- * it. Marks of instances the engine no longer lists are forgotten.
+ * Applies what the monitors said: a condemned instance is planned out like an old release, and once
+ * it has left the front door it is quarantined (never ready again); an untrusted one never counts as
+ * ready, so the front door skips it and a rollout cannot complete on it. Marks of instances the
+ * engine no longer lists are forgotten.
  */
 export function withWatchMarks(
   memory: FleetMemory,
@@ -53,10 +60,14 @@ export function withWatchMarks(
 ): ObservedInstance[] {
   const listed = new Set(instances.map((one) => one.id));
   for (const id of memory.condemned.keys()) if (!listed.has(id)) memory.condemned.delete(id);
+  for (const id of memory.leftDoor) if (!listed.has(id)) memory.leftDoor.delete(id);
+  for (const id of memory.held) if (!listed.has(id)) memory.held.delete(id);
   for (const id of memory.untrusted) if (!listed.has(id)) memory.untrusted.delete(id);
   return instances.map((one) => {
     let marked = one;
     if (memory.condemned.has(one.id)) marked = { ...marked, condemned: true };
+    if (memory.leftDoor.has(one.id)) marked = { ...marked, quarantined: true };
+    if (memory.held.has(one.id)) marked = { ...marked, held: true };
     if (memory.untrusted.has(one.id)) {
       const { readySince: _, ...unready } = marked;
       marked = { ...unready, untrusted: true };

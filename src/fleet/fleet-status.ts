@@ -11,6 +11,8 @@ export function describeFleet(
     health: readonly ObservedInstance[];
     now: number;
     degraded: boolean;
+    /** `host:port` of what the front door sends to now, when it can say. */
+    serving?: ReadonlySet<string>;
   },
 ): FleetStatus {
   const { minReadySeconds } = fleet.template.fleet.strategy;
@@ -24,6 +26,10 @@ export function describeFleet(
       available: isAvailable(one, minReadySeconds, observed.now),
       unhealthy: one.unhealthy,
       ...(one.condemned ? { condemned: true } : {}),
+      ...(one.quarantined ? { quarantined: true } : {}),
+      ...(observed.serving
+        ? { serving: address !== undefined && observed.serving.has(`${address.host}:${address.port}`) }
+        : {}),
       ...(one.untrusted ? { untrusted: true } : {}),
       ...(address ? { address } : {}),
     };

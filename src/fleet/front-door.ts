@@ -184,6 +184,13 @@ export class FrontDoor {
     });
   }
 
+  /** The backends new requests go to: listed and not draining. */
+  serving(): BackendAddress[] {
+    return [...this.#backends.values()]
+      .filter((backend) => backend.listed && !backend.draining)
+      .map((backend) => ({ ...backend.address }));
+  }
+
   /** In-flight requests per backend (`host:port`), for status pages and tests. */
   inFlight(): Record<string, number> {
     return Object.fromEntries([...this.#backends.values()].map((b) => [b.key, b.inFlight]));
@@ -396,6 +403,12 @@ export class FrontDoors {
     const door = this.#doors.get(service);
     if (door) door.setBackends(addresses);
     else this.#pending.set(service, [...addresses]);
+  }
+
+  /** What the service's door sends new requests to now (the pending list before it opens). */
+  serving(service: string): BackendAddress[] {
+    const door = this.#doors.get(service);
+    return door ? door.serving() : [...(this.#pending.get(service) ?? [])];
   }
 
   /** Waits `options.timeoutSeconds` at most, else the registry's `drainTimeoutMs`. */

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkDue, type HealthRecord, recordCheck, uncheckedHealth } from './health-state.js';
+import {
+  checkDue,
+  type HealthRecord,
+  isStarting,
+  recordCheck,
+  startupProbeMs,
+  startupWindowMs,
+  uncheckedHealth,
+} from './health-state.js';
 
-const thresholds = { unreadyAfter: 2, failureThreshold: 3 };
+const thresholds = { unreadyAfter: 2, failureThreshold: 3, startupWindowMs: 2000 };
 
 function run(results: boolean[], start: HealthRecord = uncheckedHealth): HealthRecord {
   return results.reduce(
@@ -39,5 +47,53 @@ describe('health state', () => {
     assert.equal(checkDue(uncheckedHealth, { now: 0, intervalSeconds: 10 }), true);
     assert.equal(checkDue(record, { now: 10_999, intervalSeconds: 10 }), false);
     assert.equal(checkDue(record, { now: 11_000, intervalSeconds: 10 }), true);
+  });
+});
+
+describe('health state while starting', () => {
+  const window = { unreadyAfter: 3, failureThreshold: 3, startupWindowMs: 30_000 };
+  const failAt = (record: HealthRecord, at: number) =>
+    recordCheck(record, { passed: false, at, thresholds: window });
+
+  it('checks a starting instance every 250 ms, and at the interval once it passed', () => {
+    const failed = failAt(uncheckedHealth, 0);
+    const passed = recordCheck(failed, { passed: true, at: 250, thresholds: window });
+
+    assert.equal(startupProbeMs, 250);
+    assert.equal(checkDue(failed, { now: 249, intervalSeconds: 10 }), false);
+    assert.equal(checkDue(failed, { now: 250, intervalSeconds: 10 }), true);
+    assert.equal(isStarting(passed), false);
+    assert.equal(checkDue(passed, { now: 500, intervalSeconds: 10 }), false);
+    assert.equal(checkDue(passed, { now: 10_250, intervalSeconds: 10 }), true);
+  });
+
+  it('keeps the interval when it is shorter than the startup pace', () => {
+    const failed = failAt(uncheckedHealth, 0);
+
+    assert.equal(checkDue(failed, { now: 100, intervalSeconds: 0.1 }), true);
+  });
+
+  it('counts no failure against a starting instance until its window is over', () => {
+    let record = uncheckedHealth;
+    for (let at = 0; at < 30_000; at += 250) record = failAt(record, at);
+
+    assert.equal(record.unhealthy, false, 'still within failureThreshold × interval');
+    assert.equal(record.startingSince, 0);
+    assert.equal(failAt(record, 30_000).unhealthy, true, 'it never started');
+  });
+
+  it('is ready at its first pass after failures while starting, and counts failures normally from then on', () => {
+    let record = uncheckedHealth;
+    for (let at = 0; at < 2000; at += 250) record = failAt(record, at);
+    record = recordCheck(record, { passed: true, at: 2000, thresholds: window });
+
+    assert.equal(record.readySince, 2000);
+    assert.equal(record.startingSince, undefined);
+    assert.equal(failAt(failAt(record, 12_000), 22_000).readySince, 2000);
+    assert.equal(failAt(failAt(failAt(record, 12_000), 22_000), 32_000).unhealthy, true);
+  });
+
+  it('gives a starting instance failureThreshold intervals, as the spec checks would have', () => {
+    assert.equal(startupWindowMs({ intervalSeconds: 10 }, 3), 30_000);
   });
 });

@@ -5,7 +5,14 @@
  * instance counts as available once it has passed again for minReadySeconds).
  */
 import type { Instance } from '../engines/engine.js';
-import { checkDue, type HealthRecord, recordCheck, uncheckedHealth } from './health-state.js';
+import {
+  checkDue,
+  type HealthRecord,
+  isStarting,
+  recordCheck,
+  startupWindowMs,
+  uncheckedHealth,
+} from './health-state.js';
 import type { ObservedInstance } from './plan-rollout.js';
 import type { FleetTemplate, HealthProber } from './types.js';
 
@@ -45,11 +52,29 @@ export class InstanceHealth {
             thresholds: {
               unreadyAfter: health.retries,
               failureThreshold: template.fleet.health.failureThreshold,
+              startupWindowMs: startupWindowMs(health, template.fleet.health.failureThreshold),
             },
           }),
         );
       }),
     );
+  }
+
+  /**
+   * Whether a running instance has yet to pass its first check: the controller then syncs again
+   * within the startup pace instead of waiting for the next resync.
+   */
+  starting(instances: readonly Instance[], template: FleetTemplate): boolean {
+    if (!template.run.health || template.port === undefined) return false;
+    return instances.some((instance) => {
+      const record = this.records.get(instance.id) ?? uncheckedHealth;
+      return (
+        instance.state === 'running' &&
+        instance.address !== undefined &&
+        !record.unhealthy &&
+        isStarting(record)
+      );
+    });
   }
 
   /** What the planner reads, from the checks so far; probes nothing. */

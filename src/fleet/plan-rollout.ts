@@ -24,6 +24,13 @@ export interface ObservedInstance {
   condemned?: boolean;
   /** Its image's file manifest did not verify: never counted ready (see fleet-memory.ts `withWatchMarks`). */
   untrusted?: boolean;
+  /**
+   * A condemned instance that has left the front door for good (quarantine.ts): it serves nothing,
+   * so it is neither ready nor available, and it goes once its replacement is ready.
+   */
+  quarantined?: boolean;
+  /** Someone holds it (a debug session): out of the fleet's plan, never removed by the controller. */
+  held?: boolean;
 }
 
 export interface PlannedFleet {
@@ -48,17 +55,17 @@ export type RolloutAction =
 
 /** Ready for at least minReadySeconds: what the bounds count. */
 export function isAvailable(instance: ObservedInstance, minReadySeconds: number, now: number): boolean {
+  return isReady(instance) && now - (instance.readySince ?? now) >= minReadySeconds * 1000;
+}
+
+/** Passing its checks now (maybe not for minReadySeconds yet) and not quarantined: the front door sends to it. */
+export function isReady(instance: ObservedInstance): boolean {
   return (
     instance.state === 'running' &&
     !instance.unhealthy &&
     instance.readySince !== undefined &&
-    now - instance.readySince >= minReadySeconds * 1000
+    instance.quarantined !== true
   );
-}
-
-/** Passing its checks now (maybe not for minReadySeconds yet): the front door sends to it. */
-export function isReady(instance: ObservedInstance): boolean {
-  return instance.state === 'running' && !instance.unhealthy && instance.readySince !== undefined;
 }
 
 /** Instances that take up room: everything not yet exited (a removing one still exists). */
@@ -78,13 +85,16 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
   // Removing what is not ready lowers neither availability nor serving, so it needs no budget. A ready
   // instance not yet available (e.g. adopted after a restart and checked again) still serves: budget.
   const kept: ObservedInstance[] = [];
+  const quarantined: ObservedInstance[] = [];
   for (const instance of observed.instances) {
     const old = instance.release !== fleet.release || instance.condemned === true;
+    if (instance.held && instance.state !== 'exited') continue;
     if (!isAlive(instance)) remove(instance, 'exited');
     else if (instance.state === 'removing') kept.push(instance);
     else if (old && fleet.knownReleases && !fleet.knownReleases.has(instance.release))
       remove(instance, 'orphan');
     else if (instance.unhealthy) remove(instance, 'unhealthy');
+    else if (instance.quarantined) quarantined.push(instance);
     else if (old && !isReady(instance)) remove(instance, instance.condemned ? 'condemned' : 'replaced');
     else kept.push(instance);
   }
@@ -92,7 +102,17 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
   const current = kept.filter(
     (instance) => instance.release === fleet.release && !instance.condemned && instance.state !== 'removing',
   );
-  const create = Math.min(fleet.size - current.length, bounds.maxTotal - kept.length);
+  // A quarantined instance serves nothing but still takes room: it goes once the fleet has `size`
+  // ready instances without it (its replacement is ready), or at once when it stands in the way of
+  // a replacement that the surge bound would not allow otherwise.
+  const wanted = fleet.size - current.length;
+  const room = bounds.maxTotal - kept.length - quarantined.length;
+  const whole =
+    kept.filter((instance) => isReady(instance) && !instance.condemned && instance.state !== 'removing')
+      .length >= fleet.size;
+  const leaving = whole ? quarantined.length : Math.min(quarantined.length, Math.max(0, wanted - room));
+  for (const instance of [...quarantined].sort(compareIds).slice(0, leaving)) remove(instance, 'condemned');
+  const create = Math.min(wanted, room + leaving);
   if (create > 0) actions.push({ kind: 'create', release: fleet.release, count: create });
 
   // Each ready instance removed from here on must leave at least minAvailable available behind.

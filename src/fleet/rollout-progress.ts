@@ -61,8 +61,9 @@ function countInstances(
   rollout: Pick<ProgressInput, 'release' | 'minReadySeconds'>,
   observed: Observation,
 ): { newAvailable: number; newAlive: number; oldAlive: number } {
+  // A held instance (a debug session) is out of the fleet: it neither completes nor blocks a rollout.
   const alive = observed.instances.filter(
-    (instance: ObservedInstance) => isAlive(instance) && instance.state !== 'removing',
+    (instance: ObservedInstance) => isAlive(instance) && instance.state !== 'removing' && !instance.held,
   );
   const fresh = alive.filter((instance) => instance.release === rollout.release);
   return {

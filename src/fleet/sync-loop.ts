@@ -12,6 +12,7 @@ export class SyncLoop {
   private draining: Promise<void> | undefined;
   private abort: AbortController | undefined;
   private cancelTimer: (() => void) | undefined;
+  private cancelSoon: (() => void) | undefined;
 
   constructor(
     private readonly syncAll: () => Promise<void>,
@@ -42,7 +43,21 @@ export class SyncLoop {
     this.abort = undefined;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
+    this.cancelSoon?.();
+    this.cancelSoon = undefined;
     await this.idle();
+  }
+
+  /**
+   * Asks for a sync in `ms`, sooner than the resync (a starting instance's next quick check); one
+   * such timer at a time, and a no-op unless started.
+   */
+  soon(ms: number): void {
+    if (!this.abort || this.cancelSoon) return;
+    this.cancelSoon = this.options.clock.setTimer(ms, () => {
+      this.cancelSoon = undefined;
+      this.request();
+    });
   }
 
   /** Asks for a sync soon; a no-op unless started (tests drive `sync` themselves). */

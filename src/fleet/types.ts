@@ -40,6 +40,8 @@ export interface FrontDoorHook {
   setBackends(service: string, addresses: readonly InstanceAddress[]): void | Promise<void>;
   /** Stops new requests to the address and resolves once its in-flight ones are done. */
   drain(service: string, address: InstanceAddress, options?: { timeoutSeconds: number }): Promise<void>;
+  /** The addresses it sends new requests to now, for `herd status`. */
+  serving?(service: string): readonly InstanceAddress[];
 }
 
 /** The subset of pino the controller uses, so a pino logger can be passed as is. */
@@ -87,6 +89,10 @@ export interface InstanceStatus {
   unhealthy: boolean;
   /** A monitor asked for its replacement (drift, exec). */
   condemned?: boolean;
+  /** Condemned and out of the front door for good; removed once its replacement is ready. */
+  quarantined?: boolean;
+  /** The front door sends new requests to it now (absent when the front door cannot say). */
+  serving?: boolean;
   /** Its image's file manifest did not verify; never ready. */
   untrusted?: boolean;
   address?: InstanceAddress;
