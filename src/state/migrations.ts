@@ -176,4 +176,16 @@ export const stateMigrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    area: 'watch',
+    name: 'record how an incident left the front door',
+    sql: `
+      -- out-of-door: the instance left the front door when it was detected; kept-serving: no other
+      -- instance was ready, so it served until its replacement was. NULL for untrusted instances
+      -- (never ready) and incidents recorded before quarantine existed.
+      ALTER TABLE incidents ADD COLUMN quarantine TEXT
+        CHECK (quarantine IN ('out-of-door', 'kept-serving'));
+    `,
+  },
 ];

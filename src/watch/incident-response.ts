@@ -1,8 +1,9 @@
 /**
- * What herd does once a monitor found something, in this order: evidence into the store, its
- * digest into the journal, the incident into herd.db, then the replacement (a pristine instance
- * first, through the fleet controller's rollout bounds), then the alert. Evidence first, so that
- * destroying the instance never destroys what it showed.
+ * What herd does once a monitor found something, in this order: quarantine (the instance leaves the
+ * front door at once, and the fleet controller starts a pristine replacement within its rollout
+ * bounds), evidence into the store, its digest into the journal, the incident into herd.db, then
+ * the alert. Quarantine destroys nothing: the instance is removed only once its replacement is
+ * ready, and the evidence is what the monitor already read from it.
  */
 import type { Instance } from '../engines/engine.js';
 import type { Journal } from '../journal/journal.js';
@@ -12,9 +13,21 @@ import { type DetectionSource, evidenceDocument, storeEvidence } from './evidenc
 import type { DriftFinding } from './findings.js';
 import type { Incident, IncidentKind, IncidentStore } from './incident-store.js';
 
+/** What quarantine did (fleet/quarantine.ts); `kept-serving` when no other instance was ready. */
+export type QuarantineOutcome = { kind: 'out-of-door' } | { kind: 'kept-serving'; reason: string };
+
 /** The fleet controller as the response needs it (FleetController has both). */
 export interface ReplacingFleets {
-  replaceInstance(service: string, id: string, reason: string): void;
+  /**
+   * Out of the front door now, for good (unless no other instance is ready: then until its
+   * replacement is), a pristine replacement within the bounds, removal once it is ready. `hold`
+   * keeps the instance for whoever holds it (a debug session), who removes it.
+   */
+  quarantine(
+    service: string,
+    id: string,
+    options: { reason: string; hold?: boolean },
+  ): Promise<QuarantineOutcome>;
   markUntrusted(service: string, id: string): void;
 }
 
@@ -41,31 +54,46 @@ export class IncidentResponse {
 
   constructor(private readonly options: IncidentResponseOptions) {}
 
-  /** Returns the incident opened, or undefined when this instance already had one of this kind. */
+  /**
+   * Returns the incident opened, or undefined when this instance already had one of this kind.
+   * Every detector's way in: the instance is quarantined before anything else is written.
+   */
   async respond(detection: Detection): Promise<Incident | undefined> {
     const { instance } = detection;
-    const already = this.options.incidents.has(instance.id, detection.kind);
+    const detectedAt = this.options.now();
     // The controller's marks live in memory: after a restart they are set again, without a second incident.
-    const mark = () =>
-      detection.kind === 'untrusted'
-        ? this.options.fleets.markUntrusted(instance.service, instance.id)
-        : this.options.fleets.replaceInstance(instance.service, instance.id, detection.kind);
+    let quarantined: QuarantineOutcome | undefined;
+    if (detection.kind === 'untrusted') this.options.fleets.markUntrusted(instance.service, instance.id);
+    else quarantined = await this.quarantine(instance, detection.kind);
     const key = `${instance.id}/${detection.kind}`;
-    if (already || this.recording.has(key)) {
-      mark();
-      return undefined;
-    }
+    if (this.options.incidents.has(instance.id, detection.kind) || this.recording.has(key)) return undefined;
     this.recording.add(key);
     let incident: Incident | undefined;
     try {
-      incident = await this.record(detection);
+      incident = await this.record(detection, { detectedAt, quarantined });
     } finally {
       this.recording.delete(key);
     }
-    mark();
     const url = this.options.webhookFor?.(instance.service);
     if (incident && url) void postAlert(url, incident, { log: this.options.log });
     return incident;
+  }
+
+  /**
+   * Takes the instance out of the front door now (the fleet controller's `quarantine`), for a
+   * detector that has more to read before it can call `respond` (respond quarantines again, which
+   * changes nothing). Undefined when the controller could not be asked; the incident is kept anyway.
+   */
+  async quarantine(instance: Instance, reason: string): Promise<QuarantineOutcome | undefined> {
+    try {
+      return await this.options.fleets.quarantine(instance.service, instance.id, { reason });
+    } catch (error) {
+      this.options.log.warn(
+        { service: instance.service, id: instance.id, err: String(error) },
+        'could not quarantine the instance; the incident is recorded all the same',
+      );
+      return undefined;
+    }
   }
 
   /** Instances no longer on the engine: their open incidents end now. */
@@ -76,9 +104,12 @@ export class IncidentResponse {
     }
   }
 
-  private async record(detection: Detection): Promise<Incident | undefined> {
+  private async record(
+    detection: Detection,
+    context: { detectedAt: number; quarantined: QuarantineOutcome | undefined },
+  ): Promise<Incident | undefined> {
     const { instance } = detection;
-    const detectedAt = this.options.now();
+    const { detectedAt, quarantined } = context;
     let evidenceDigest: string | undefined;
     if (detection.kind !== 'untrusted') {
       const evidence = evidenceDocument({
@@ -95,7 +126,7 @@ export class IncidentResponse {
       });
       evidenceDigest = (await storeEvidence(this.options.store, evidence)).digest;
     }
-    const summary = summaryOf(detection);
+    const summary = `${summaryOf(detection)}${quarantined?.kind === 'kept-serving' ? `; kept serving until its replacement is ready: ${quarantined.reason}` : ''}`;
     const entry = this.options.journal.append({
       actor: this.options.actor,
       action: detection.kind === 'drift' ? 'drift' : 'incident',
@@ -111,6 +142,7 @@ export class IncidentResponse {
           ? { source: detection.source, paths: detection.findings.slice(0, 20).map((f) => f.path) }
           : {}),
         ...(detection.kind === 'untrusted' ? { code: detection.code } : {}),
+        ...(quarantined ? { quarantine: quarantined.kind } : {}),
       },
     });
     return this.options.incidents.open({
@@ -122,6 +154,7 @@ export class IncidentResponse {
       ...(evidenceDigest ? { evidenceDigest } : {}),
       journalId: entry.id,
       summary,
+      ...(quarantined ? { quarantine: quarantined.kind } : {}),
     });
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Incidents in herd.db (table `incidents`, migration 4): one per instance and kind, with when it
- * was detected and when the instance was gone. Opening twice (a second exec event for the same
- * session) changes nothing.
+ * Incidents in herd.db (table `incidents`, migration 4; `quarantine`, migration 6): one per
+ * instance and kind, with when it was detected, how it left the front door and when the instance
+ * was gone. Opening twice (a second exec event for the same session) changes nothing.
  */
 import type { Database } from 'better-sqlite3';
 
@@ -19,6 +19,12 @@ export interface Incident {
   evidenceDigest?: string;
   journalId?: number;
   summary: string;
+  /**
+   * How the instance left the front door when this was detected: `out-of-door` at once, or
+   * `kept-serving` (no other instance was ready) until its replacement was. Absent for an untrusted
+   * instance, which is never ready, and when the fleet controller could not be asked.
+   */
+  quarantine?: 'out-of-door' | 'kept-serving';
 }
 
 interface Row {
@@ -32,6 +38,7 @@ interface Row {
   evidence_digest: string | null;
   journal_id: number | null;
   summary: string;
+  quarantine: 'out-of-door' | 'kept-serving' | null;
 }
 
 export class IncidentStore {
@@ -41,13 +48,14 @@ export class IncidentStore {
   open(incident: Omit<Incident, 'id' | 'replacedAt'>): Incident | undefined {
     const result = this.db
       .prepare(
-        `INSERT OR IGNORE INTO incidents (service, instance, digest, kind, detected_at, evidence_digest, journal_id, summary)
-         VALUES (@service, @instance, @digest, @kind, @detectedAt, @evidenceDigest, @journalId, @summary)`,
+        `INSERT OR IGNORE INTO incidents (service, instance, digest, kind, detected_at, evidence_digest, journal_id, summary, quarantine)
+         VALUES (@service, @instance, @digest, @kind, @detectedAt, @evidenceDigest, @journalId, @summary, @quarantine)`,
       )
       .run({
         ...incident,
         evidenceDigest: incident.evidenceDigest ?? null,
         journalId: incident.journalId ?? null,
+        quarantine: incident.quarantine ?? null,
       });
     return result.changes === 0 ? undefined : { ...incident, id: Number(result.lastInsertRowid) };
   }
@@ -92,6 +100,7 @@ export class IncidentStore {
       ...(row.evidence_digest ? { evidenceDigest: row.evidence_digest } : {}),
       ...(row.journal_id !== null ? { journalId: row.journal_id } : {}),
       summary: row.summary,
+      ...(row.quarantine ? { quarantine: row.quarantine } : {}),
     }));
   }
 }

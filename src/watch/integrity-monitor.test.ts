@@ -53,6 +53,15 @@ const manifest: FileManifestEntry[] = [
 ];
 const size = 2;
 const silent = { info: () => {}, warn: () => {} };
+const minerFile = {
+  path: 'tmp/miner',
+  type: 'file',
+  mode: 0o755,
+  uid: 65532,
+  gid: 65532,
+  size: evil.length,
+  mtime: 0,
+} as const;
 
 describe('IntegrityMonitor on the memory engine', () => {
   let root: string;
@@ -147,6 +156,7 @@ describe('IntegrityMonitor on the memory engine', () => {
 
     await watch.tick();
     const [incident] = incidents.list();
+    const servingAtDetection = h.frontDoor.serving().map((one) => one.port);
     await h.runUntil(async () => !(await h.engine.list()).some((one) => one.id === victim!.id), {
       watch: () => watch.tick(),
     });
@@ -171,7 +181,10 @@ describe('IntegrityMonitor on the memory engine', () => {
     assert.equal(entry?.details.evidence, incident?.evidenceDigest);
     assert.equal(entry?.id, incident?.journalId);
     assert.equal(h.engine.peakRunning, size + 1, 'a pristine instance started before the drifted one went');
-    assert.ok(h.frontDoor.minServing >= size, `serving dropped to ${h.frontDoor.minServing}`);
+    assert.equal(incident?.quarantine, 'out-of-door');
+    assert.ok(!servingAtDetection.includes(victim!.address!.port), 'out of the front door at detection');
+    assert.equal(servingAtDetection.length, size - 1);
+    assert.ok(h.frontDoor.minServing >= size - 1, `serving dropped to ${h.frontDoor.minServing}`);
     assert.ok(incidents.list()[0]?.replacedAt, 'the incident has its replacement time');
     assert.ok(
       h.events.some(
@@ -179,6 +192,39 @@ describe('IntegrityMonitor on the memory engine', () => {
           event.kind === 'instance-removed' && event.id === victim!.id && event.reason === 'condemned',
       ),
     );
+  });
+
+  it('keeps the drifted instance of a fleet of one serving until its replacement is ready, and the incident says so', async () => {
+    await h.controller.scale('web', 1);
+    await h.runUntil(async () => (await h.engine.list()).length === 1);
+    const [victim] = await h.engine.list();
+    const port = victim!.address!.port;
+    h.engine.plantFile(victim!.id, { ...minerFile, data: evil });
+    h.frontDoor.minServing = Number.POSITIVE_INFINITY;
+    const watch = monitor();
+    const serving: number[][] = [];
+
+    await watch.tick();
+    const [incident] = incidents.list();
+    await h.runUntil(async () => !(await h.engine.list()).some((one) => one.id === victim!.id), {
+      maxSeconds: 10,
+      watch: async () => {
+        serving.push(h.frontDoor.serving().map((one) => one.port));
+      },
+    });
+
+    assert.equal(incident?.quarantine, 'kept-serving');
+    assert.match(
+      incident?.summary ?? '',
+      /; kept serving until its replacement is ready: no other instance of the fleet is ready$/,
+    );
+    const entry = journal.list().find((one) => one.id === incident?.journalId);
+    assert.equal(entry?.details.quarantine, 'kept-serving');
+    assert.ok(h.frontDoor.minServing >= 1, 'never without an instance to serve');
+    assert.deepEqual(serving[0], [port], 'the drifted instance served while its replacement started');
+    const last = serving.at(-1) ?? [];
+    assert.equal(last.length, 1);
+    assert.notEqual(last[0], port);
   });
 
   it('opens one incident for an exec session, however many exec events the engine sends, and replaces the instance', async () => {
@@ -315,8 +361,11 @@ describe('IntegrityMonitor on the memory engine', () => {
       detectedAt: incident?.detectedAt,
       evidenceDigest: incident?.evidenceDigest,
       journalId: incident?.journalId,
-      summary: 'fast path: /tmp/miner (executable in writable /tmp)',
+      // A fleet of one: no other instance was ready, so it served until its replacement was.
+      summary:
+        'fast path: /tmp/miner (executable in writable /tmp); kept serving until its replacement is ready: no other instance of the fleet is ready',
     });
+    assert.equal(incident?.quarantine, 'kept-serving');
     const evidenceManifest = await store.getManifest(incident!.evidenceDigest as Digest);
     const evidence = (await store.getBlob(evidenceManifest.layers[0]!.digest)).toString();
     assert.ok(evidence.includes(evil.toString('base64')), 'the evidence in the store keeps the content');

@@ -40,6 +40,8 @@ export interface MonitorLog {
 
 export interface Responder {
   respond(detection: Detection): Promise<unknown>;
+  /** Out of the front door now, before the slower reads that `respond` waits for (IncidentResponse). */
+  quarantine?(instance: Instance, reason: string): Promise<unknown>;
   gone(listed: ReadonlySet<string>): void;
 }
 
@@ -186,6 +188,8 @@ export class IntegrityMonitor {
       })),
     );
     if (findings.length === 0) return;
+    // Quarantine first: reading the files back for evidence takes a round trip per file.
+    await this.options.responder.quarantine?.(instance, 'drift');
     await this.enrich(instance.id, findings);
     await this.detected({ kind: 'drift', instance, source: 'fast', findings });
   }
