@@ -103,14 +103,20 @@ describe("HERD_HOME's lock", () => {
       const home = { root: await freshRoot() };
       await lockHome(home, { command: 'herd serve' }).then((lock) => lock.release());
       await writeHolder(homeLockPath(home), holderOf(await deadProcess()));
-      // Every racer waits for the same moment, after the slowest has started.
-      const startAt = Date.now() + 5_000;
+      // Every racer waits for the same moment, after the slowest has (most likely) started.
+      const startAt = Date.now() + 4_000;
+      const release = join(home.root, '..', 'release');
 
-      const outputs = await Promise.all(
-        Array.from({ length: 4 }, () =>
-          run(process.execPath, ['--import', 'tsx', racer, home.root, String(startAt), '5000']),
-        ),
+      const racers = Array.from({ length: 4 }, () =>
+        run(process.execPath, ['--import', 'tsx', racer, home.root, String(startAt), release]),
       );
+      // The losers end at once; then the winner (one, or more if the lock is broken) may let go.
+      const ended = () => racers.filter((one) => one.ended()).length;
+      for (const deadline = Date.now() + 60_000; ended() < 3 && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await writeFile(release, '');
+      const outputs = await Promise.all(racers.map((one) => one.output));
 
       assert.deepEqual(
         outputs.map((o) => o.trim()).sort(),
@@ -151,14 +157,19 @@ describe("HERD_HOME's lock", () => {
   });
 });
 
-function run(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+function run(command: string, args: string[]): { output: Promise<string>; ended(): boolean } {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let ended = false;
+  const output = new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
     child.once('error', reject);
-    child.once('close', () => resolve(out));
+    child.once('close', () => {
+      ended = true;
+      resolve(out);
+    });
   });
+  return { output, ended: () => ended };
 }
