@@ -126,6 +126,9 @@ export class UnpackedDebCache {
       return { kind: 'untrusted', reason: `its record cannot be read (${(error as Error).message})` };
     }
     const parsed = parseRecord(text);
+    // A record without a seal (as herd wrote them before it sealed them) vouches for nothing:
+    // unpacked again, as an untrusted entry is, but without a warning on every upgraded cache.
+    if (parsed.kind === 'unsealed') return { kind: 'miss' };
     if (parsed.kind === 'malformed') return { kind: 'untrusted', reason: parsed.reason };
     const { record, seal } = parsed;
     if (!(await this.openSeal()).verify(sealPurpose, sealedText(record), seal)) {
@@ -161,10 +164,9 @@ export class UnpackedDebCache {
     const members = readDebMembers(deb, options);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const base = join(this.dir, pkg.sha256);
-    const [control, data] = await Promise.all([
-      writeChunksAtomic(`${base}.control.tar`, debMemberChunks(members.control, options)),
-      writeChunksAtomic(`${base}.data.tar`, debMemberChunks(members.data, options)),
-    ]);
+    // One after the other: a refused control member stops the .deb before its data is decoded.
+    const control = await writeChunksAtomic(`${base}.control.tar`, debMemberChunks(members.control, options));
+    const data = await writeChunksAtomic(`${base}.data.tar`, debMemberChunks(members.data, options));
     const record: UnpackedRecord = {
       deb: pkg.sha256,
       control: { member: members.control.name, ...control },
@@ -201,13 +203,17 @@ function sealedText(record: UnpackedRecord): string {
 
 function parseRecord(
   text: string,
-): { kind: 'ok'; record: UnpackedRecord; seal: unknown } | { kind: 'malformed'; reason: string } {
+):
+  | { kind: 'ok'; record: UnpackedRecord; seal: unknown }
+  | { kind: 'unsealed' }
+  | { kind: 'malformed'; reason: string } {
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text) as Record<string, unknown>;
   } catch {
     return { kind: 'malformed', reason: 'its record is not JSON' };
   }
+  if (raw !== null && typeof raw === 'object' && !('seal' in raw)) return { kind: 'unsealed' };
   const control = memberRecordOf(raw?.control);
   const data = memberRecordOf(raw?.data);
   if (typeof raw?.deb !== 'string' || !isSha256Hex(raw.deb) || !control || !data) {

@@ -115,11 +115,9 @@ export function readDebMembers(buf: Buffer, options: ReadDebOptions): DebMembers
 export async function decompressDeb(buf: Buffer, options: ReadDebOptions): Promise<DebTars> {
   const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
   const members = readDebMembers(buf, options);
-  // Both members decompress side by side (zlib's thread pool, or a decoder process each).
-  const [control, data] = await Promise.all([
-    decompressMember(members.control, context),
-    decompressMember(members.data, context),
-  ]);
+  // One after the other: a refused control member stops the .deb before its data is decoded.
+  const control = await decompressMember(members.control, context);
+  const data = await decompressMember(members.data, context);
   return { controlMember: members.control.name, dataMember: members.data.name, control, data };
 }
 
