@@ -103,6 +103,17 @@ describe('decompressToBuffer', () => {
     );
   });
 
+  it('refuses a zstd frame whose window needs more memory than the decoder may use', async () => {
+    const result = spawnSync('zstd', ['-q', '-c', '--long=30'], { input: Buffer.alloc(1000) });
+    assert.equal(result.status, 0, String(result.stderr));
+
+    await assertCode(
+      decompressToBuffer(result.stdout, { compression: 'zstd', name: 'greedy.zst', maxBytes: 1e6 }),
+      'DECOMPRESS_FAILED',
+      'Frame requires too much memory',
+    );
+  });
+
   it('says which package to install when a decoder is missing', async () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
