@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { shortDigest } from '../src/oci/digest.js';
 import type { Digest } from '../src/oci/types.js';
+import { apiClient, unwrap } from '../src/server/api-client.js';
 import { type LoadResult, runLoad } from './load.js';
 
 const execFileAsync = promisify(execFile);
@@ -58,7 +59,7 @@ async function herd(args: string[], extraEnv: Record<string, string> = {}): Prom
   return stdout;
 }
 
-function startUp(dir: string): { child: ChildProcess; urls: Promise<{ door: string; api: string }> } {
+function startUp(dir: string): { child: ChildProcess; urls: Promise<{ door: string }> } {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), 'up', dir],
@@ -69,23 +70,15 @@ function startUp(dir: string): { child: ChildProcess; urls: Promise<{ door: stri
     },
   );
   let text = '';
-  const urls = new Promise<{ door: string; api: string }>((done, fail) => {
+  const urls = new Promise<{ door: string }>((done, fail) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       text += chunk.toString();
       const door = text.match(/front door {2}(http:\/\/\S+?)\/?\n/)?.[1];
-      const api = text.match(/API {9}(http:\/\/[^/\s]+)/)?.[1];
-      if (door && api) done({ door, api });
+      if (door) done({ door });
     });
     child.once('exit', (code) => fail(new Error(`herd up exited with ${code}:\n${text}`)));
   });
   return { child, urls };
-}
-
-interface FleetStatus {
-  release: string;
-  status: string;
-  ready: number;
-  instances: { state: string }[];
 }
 
 const first = await specDir('v1', 'hello from release one');
@@ -95,7 +88,7 @@ console.log(
 );
 const up = startUp(first);
 try {
-  const { door, api } = await up.urls;
+  const { door } = await up.urls;
   const built = JSON.parse(await herd(['build', second, '--json'])) as { digest: string };
   const password = (await readFile(join(home, 'keys', 'cosign.password'), 'utf8')).trim();
   await herd(['sign', built.digest], { HERD_KEY_PASSWORD: password });
@@ -109,15 +102,17 @@ try {
   const during = runLoad({ url: `${door}/`, rate, durationMs: 600_000, signal: stopLoad.signal });
   const watched = { maxInstances: 0, minReady: Number.POSITIVE_INFINITY, samples: 0 };
   const began = Date.now();
-  const rollout = await fetch(`${api}/api/v1/fleets/hello/rollout`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ digest: built.digest }),
-  });
-  if (!rollout.ok) throw new Error(`rollout refused: ${await rollout.text()}`);
+  // Over the control plane's socket, as the local CLI calls it (no token).
+  const api = apiClient({ kind: 'socket', socketPath: join(home, 'control-plane.sock') });
+  await unwrap(
+    api.fleets[':service'].rollout.$post({
+      param: { service: 'hello' },
+      json: { digest: built.digest as Digest },
+    }),
+  );
   let completedAt = 0;
   for (;;) {
-    const status = (await (await fetch(`${api}/api/v1/fleets/hello`)).json()) as FleetStatus;
+    const status = await unwrap(api.fleets[':service'].$get({ param: { service: 'hello' } }));
     const alive = status.instances.filter((i) => i.state === 'running' || i.state === 'created').length;
     watched.maxInstances = Math.max(watched.maxInstances, alive);
     watched.minReady = Math.min(watched.minReady, status.ready);

@@ -11,15 +11,16 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { unwrap } from '../src/server/api-client.js';
 import type { FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, writeSpecDir } from './support/build-harness.js';
 import { runHerd } from './support/cli.js';
+import { localApi } from './support/control-plane-api.js';
 import {
   eventually,
   podmanOf,
@@ -146,9 +147,12 @@ describe('externalized logs on podman through herd up', () => {
       '--since',
       new Date(Date.now() + 60_000).toISOString(),
     ]);
-    const api = (await (
-      await fetch(`${planeUrl(home)}/api/v1/fleets/probe/logs?instance=${victim.id}&grep=${marker}`)
-    ).json()) as { lines: { instance: string; release: string; stream: string; text: string }[] };
+    const api = await unwrap(
+      localApi(home).fleets[':service'].logs.$get({
+        param: { service: 'probe' },
+        query: { instance: victim.id, grep: marker },
+      }),
+    );
 
     assert.equal(logs.status, 0, logs.err);
     assert.ok(logs.out.includes(`${victim.id.slice(0, 12)}   probe listening on :8080`), logs.out);
@@ -209,7 +213,3 @@ describe('externalized logs on podman through herd up', () => {
     assert.ok(!stored.some((text) => text.includes(secret)));
   });
 });
-
-function planeUrl(home: string): string {
-  return (JSON.parse(readFileSync(join(home, 'control-plane.json'), 'utf8')) as { url: string }).url;
-}

@@ -15,18 +15,20 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { latestVerdict } from '../src/gate/stored-verdict.js';
 import { LayoutStore } from '../src/oci/layout-store.js';
 import type { Digest } from '../src/oci/types.js';
+import { unwrap } from '../src/server/api-client.js';
 import { driftEvidenceArtifactType } from '../src/watch/evidence.js';
 import type { Incident } from '../src/watch/incident-store.js';
 import type { FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, writeSpecDir } from './support/build-harness.js';
 import { runHerdAsync } from './support/cli.js';
+import { localApi } from './support/control-plane-api.js';
 import {
   eventually,
   podmanOf,
@@ -111,7 +113,6 @@ describe('the integrity monitor on podman through herd up', () => {
   let home: string;
   let up: RunningHerd | undefined;
   let frontDoor: string;
-  let api: string;
   let podman: Awaited<ReturnType<typeof podmanOf>>;
   let load: LoadLoop | undefined;
 
@@ -120,7 +121,7 @@ describe('the integrity monitor on podman through herd up', () => {
       .trim()
       .split('\n')
       .filter(Boolean);
-  const incidents = async () => (await (await fetch(`${api}/api/v1/incidents`)).json()) as Incident[];
+  const incidents = () => unwrap(localApi(home).incidents.$get({ query: {} }));
 
   before(async () => {
     repo = await probeRepo();
@@ -128,7 +129,6 @@ describe('the integrity monitor on podman through herd up', () => {
     const dir = await writeSpecDir({ 'herd.yaml': specText(repo) });
     up = startHerd(['up', dir], home);
     frontDoor = (await up.waitFor(/front door {2}(http:\/\/\S+)\//, 120_000))[1]!;
-    api = (JSON.parse(await readFile(join(home, 'control-plane.json'), 'utf8')) as { url: string }).url;
     podman = await podmanOf(home);
     load = startLoad(frontDoor);
   });
@@ -233,7 +233,6 @@ describe('a writable-root fleet on podman through herd up', () => {
   let repo: FixtureRepo;
   let home: string;
   let up: RunningHerd | undefined;
-  let api: string;
   let podman: Awaited<ReturnType<typeof podmanOf>>;
   let load: LoadLoop | undefined;
 
@@ -242,7 +241,7 @@ describe('a writable-root fleet on podman through herd up', () => {
       .trim()
       .split('\n')
       .filter(Boolean);
-  const incidents = async () => (await (await fetch(`${api}/api/v1/incidents`)).json()) as Incident[];
+  const incidents = () => unwrap(localApi(home).incidents.$get({ query: {} }));
 
   before(async () => {
     repo = await probeRepo();
@@ -252,7 +251,6 @@ describe('a writable-root fleet on podman through herd up', () => {
     });
     up = startHerd(['up', dir], home);
     const frontDoor = (await up.waitFor(/front door {2}(http:\/\/\S+)\//, 120_000))[1]!;
-    api = (JSON.parse(await readFile(join(home, 'control-plane.json'), 'utf8')) as { url: string }).url;
     podman = await podmanOf(home);
     load = startLoad(frontDoor);
   });
