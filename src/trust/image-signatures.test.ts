@@ -24,7 +24,7 @@ import {
   spdxPredicateType,
 } from './build-statements.js';
 import { TrustError } from './errors.js';
-import { attestImage, signImage, verifyImage } from './image-signatures.js';
+import { attestImage, signImage, takeRegistryLayers, verifyImage } from './image-signatures.js';
 import { inTotoStatement } from './in-toto-statement.js';
 import {
   attestationTag,
@@ -955,5 +955,112 @@ describe('herd verify --identity, as containers/image matchRepository', () => {
       result.otherRepositories.map((s) => s.dockerReference),
       ['registry.example/team/a'],
     );
+  });
+});
+
+describe('takeRegistryLayers, before a push', () => {
+  let root: string;
+  let store: LayoutStore;
+  let image: Awaited<ReturnType<typeof writeTinyImage>>;
+  const verdict = (digest: Digest, evaluatedAt: string) =>
+    inTotoStatement(
+      { name: 'hello', digest },
+      { predicateType: gateVerdictPredicateType, predicate: { image: digest, passed: true, evaluatedAt } },
+    );
+  const layersOf = async (tag: string) => (await store.getManifest(await store.resolve(tag))).layers;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'herd-trust-'));
+    store = new LayoutStore(root);
+    await store.init();
+    image = await writeTinyImage(store);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps another signer’s signature that only the registry holds', async () => {
+    const theirs = await signatureLayer(store, {
+      signingKey: otherKey.privateKey,
+      identity,
+      manifestDigest: image.digest,
+    });
+    await signImage(store, image.digest, { key: key.privateKey, identity });
+    const local = await layersOf(signatureTag(image.digest));
+
+    const { added } = await takeRegistryLayers(store, image.digest, {
+      kind: 'signature',
+      remoteLayers: [theirs],
+      publicKeys: [key.publicKey],
+    });
+
+    assert.deepEqual(added, [theirs]);
+    assert.deepEqual(
+      (await layersOf(signatureTag(image.digest))).map((l) => l.digest),
+      [...local.map((l) => l.digest), theirs.digest],
+    );
+    const verified = await verifyImage(store, image.digest, { publicKeys: [otherKey.publicKey] });
+    assert.equal(verified.signatures.length, 1);
+  });
+
+  it('keeps another attester’s attestations, and drops the registry’s copy of the one replaced here', async () => {
+    await attestImage(store, image.digest, { key: key.privateKey, statements: [verdict(image.digest, '1')] });
+    await attestImage(store, image.digest, {
+      key: otherKey.privateKey,
+      statements: [verdict(image.digest, '2')],
+    });
+    const registryLayers = await layersOf(attestationTag(image.digest));
+    // Another store, where the first key attested a newer verdict and the other key's is unknown.
+    const fresh = await mkdtemp(join(tmpdir(), 'herd-trust-'));
+    try {
+      const local = new LayoutStore(fresh);
+      await local.init();
+      const copy = await writeTinyImage(local);
+      assert.equal(copy.digest, image.digest);
+      await attestImage(local, image.digest, {
+        key: key.privateKey,
+        statements: [verdict(image.digest, '3')],
+      });
+      for (const layer of registryLayers)
+        await local.putBlob(await store.getBlob(layer.digest), layer.mediaType);
+
+      const { added } = await takeRegistryLayers(local, image.digest, {
+        kind: 'attestation',
+        remoteLayers: registryLayers,
+        publicKeys: [key.publicKey],
+      });
+
+      assert.deepEqual(
+        added.map((l) => l.digest),
+        [registryLayers[1]?.digest],
+      );
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('changes nothing when the store has no manifest of that kind, or the registry adds nothing', async () => {
+    const theirs = await signatureLayer(store, {
+      signingKey: otherKey.privateKey,
+      identity,
+      manifestDigest: image.digest,
+    });
+
+    const none = await takeRegistryLayers(store, image.digest, {
+      kind: 'signature',
+      remoteLayers: [theirs],
+      publicKeys: [key.publicKey],
+    });
+    const signed = await signImage(store, image.digest, { key: key.privateKey, identity });
+    const same = await takeRegistryLayers(store, image.digest, {
+      kind: 'signature',
+      remoteLayers: signed.added,
+      publicKeys: [key.publicKey],
+    });
+
+    assert.deepEqual(none.added, []);
+    await assert.rejects(store.resolve(attestationTag(image.digest)));
+    assert.deepEqual(same.added, []);
+    assert.equal(await store.resolve(signatureTag(image.digest)), signed.manifest.digest);
   });
 });

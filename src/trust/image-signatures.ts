@@ -18,6 +18,7 @@ import {
   type ForeignLayer,
   holdsAttestation,
   holdsSignature,
+  mergeLayers,
   predicateTypeAnnotation,
   signatureAnnotation,
   signatureClaimBy,
@@ -226,6 +227,41 @@ function vouchingKeys(
     'ATTESTATION_MISSING',
     `image ${options.digest} is not attested by the key that signed it: ${gaps.join('; ')}`,
   );
+}
+
+/**
+ * Before a push: takes into the store's `.sig` or `.att` of `digest` the registry's layers under
+ * the same tag that it lacks (see `mergeLayers`), so that pushing the store's manifest keeps what
+ * others signed there. `publicKeys` are the keys whose own earlier layers a local re-signing
+ * replaced (the pushing key, the trusted keys). The registry's blobs must be in the store already.
+ * Does nothing when the store has no manifest of that kind: then nothing of it is pushed.
+ */
+export async function takeRegistryLayers(
+  store: LayoutStore,
+  digest: Digest,
+  options: {
+    kind: 'signature' | 'attestation';
+    remoteLayers: readonly Descriptor[];
+    publicKeys: readonly KeyObject[];
+  },
+): Promise<{ added: Descriptor[] }> {
+  const tag = options.kind === 'signature' ? signatureTag(digest) : attestationTag(digest);
+  const local = await readTagged(store, digest, { tag, what: options.kind });
+  if (!local) return { added: [] };
+  const remoteBlobs = await withStoreErrors(digest, async () => {
+    const blobs = new Map<string, Uint8Array>();
+    for (const layer of options.remoteLayers) blobs.set(layer.digest, await store.getBlob(layer.digest));
+    return blobs;
+  });
+  const merged = mergeLayers(
+    options.kind,
+    local,
+    { layers: options.remoteLayers, blobs: remoteBlobs },
+    options.publicKeys,
+  );
+  const added = merged.slice(local.layers.length);
+  if (added.length > 0) await writeTagged(store, { tag, layers: merged });
+  return { added };
 }
 
 /** Re-hashes the image manifest, its config and every layer: a signature over a tampered image is worthless. */

@@ -306,6 +306,50 @@ export function attestationBy(
   }
 }
 
+/** Layers with the blobs they name, as read from a store. */
+export interface LayersWithBlobs {
+  layers: readonly Descriptor[];
+  blobs: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * The layers to keep when the registry's `.sig` or `.att` under the same tag differs from the
+ * local one: every local layer, then every registry layer that is not already here, unless one
+ * of `publicKeys` made it and the local manifest holds that key's layer for the same identity
+ * (signature) or predicate type (attestation): that one was replaced here on purpose. Layers by
+ * any other key are kept, so a push never drops what others signed in the registry.
+ */
+export function mergeLayers(
+  kind: 'signature' | 'attestation',
+  local: LayersWithBlobs,
+  remote: LayersWithBlobs,
+  publicKeys: readonly KeyObject[],
+): Descriptor[] {
+  const claimOf = (layer: Descriptor, blobs: ReadonlyMap<string, Uint8Array>, key: KeyObject) =>
+    kind === 'signature'
+      ? signatureClaimBy(layer, blobs, key)?.dockerReference
+      : attestationBy(layer, blobs, key)?.predicateType;
+  const replacedHere = publicKeys.map(
+    (key) => new Set(local.layers.map((l) => claimOf(l, local.blobs, key)).filter((c) => c !== undefined)),
+  );
+  // Two keys signing one claim make layers with the same payload, so the same digest: a layer is
+  // its digest and its signature annotation.
+  const layerKey = (l: Descriptor) => `${l.digest} ${l.annotations?.[signatureAnnotation] ?? ''}`;
+  const present = new Set(local.layers.map(layerKey));
+  const kept: Descriptor[] = [];
+  for (const layer of remote.layers) {
+    if (present.has(layerKey(layer))) continue;
+    const superseded = publicKeys.some((key, i) => {
+      const claim = claimOf(layer, remote.blobs, key);
+      return claim !== undefined && (replacedHere[i] as Set<string>).has(claim);
+    });
+    if (superseded) continue;
+    present.add(layerKey(layer));
+    kept.push(layer);
+  }
+  return [...local.layers, ...kept];
+}
+
 /** True when `layer` (a `.sig` layer) already holds this payload signed by `publicKey`: cosign's dupe check. */
 export function holdsSignature(
   layer: Descriptor,

@@ -199,7 +199,8 @@ function imageManifestOf(fetched: FetchedManifest, what: string): ImageManifest 
   return parsed.data;
 }
 
-async function fetchBlob(
+/** A blob into the store, verified on the way; one already there is re-read (and so re-hashed) instead. */
+export async function fetchBlob(
   client: DistributionClient,
   store: LayoutStore,
   options: { repository: string; descriptor: Descriptor },
@@ -221,7 +222,7 @@ async function fetchBlob(
 }
 
 /** A manifest by tag, or undefined when the registry has no such tag. */
-async function getIfPresent(
+export async function getIfPresent(
   client: DistributionClient,
   options: { repository: string; reference: string },
 ): Promise<FetchedManifest | undefined> {

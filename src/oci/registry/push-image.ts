@@ -4,7 +4,9 @@
  * referrers, the digest before the tag, so a registry never holds a tag whose content is missing.
  * 1. every blob not already there: HEAD (skip), else cross-repository mount, else upload;
  * 2. the image manifest by digest, then the tag;
- * 3. cosign's `.sig` and `.att` manifests under their tags;
+ * 3. cosign's `.sig` and `.att` manifests under their tags (first reconciled with what the registry
+ *    holds there, when the caller asks: cosign appends signatures, so a push must not drop those
+ *    that others added in the registry);
  * 4. the referrers (SBOM, provenance, file manifest) by digest, and, where the registry has no
  *    referrers API, in the `sha256-<hex>` referrers tag index.
  * Spec: https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#push
@@ -12,7 +14,7 @@
 import { sha256Digest } from '../digest.js';
 import { canonicalJson, type LayoutStore, refNameAnnotation } from '../layout-store.js';
 import type { Digest } from '../types.js';
-import { cosignKinds, cosignTag, referrersTag } from './cosign-tags.js';
+import { type CosignKind, cosignKinds, cosignTag, referrersTag } from './cosign-tags.js';
 import type { Credentials } from './credentials.js';
 import {
   DistributionClient,
@@ -22,6 +24,7 @@ import {
 } from './distribution-client.js';
 import { RegistryError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
+import { fetchBlob, getIfPresent } from './pull-image.js';
 import { formatImageReference, type ImageReference, parseImageReference } from './reference.js';
 import { type Descriptor, ImageIndex, ImageManifest, ManifestMediaType } from './schema.js';
 
@@ -39,6 +42,13 @@ export interface PushOptions {
   mountFrom?: string[];
   /** Keep the `sha256-<hex>` referrers index on registries without the referrers API (default true). */
   referrersTagSchema?: boolean;
+  /**
+   * Called, before anything is pushed, for each cosign tag the registry already holds, with that
+   * manifest; its layer blobs are in the store by then, verified. The caller may rewrite the
+   * store's own manifest under the tag (trust/ knows whose layers to keep); what the store holds
+   * afterwards is what is pushed.
+   */
+  reconcileCosign?: (kind: CosignKind, remote: { manifest: ImageManifest; digest: Digest }) => Promise<void>;
 }
 
 export type ManifestRole = 'image' | 'signature' | 'attestation' | 'referrer' | 'referrers-index';
@@ -86,7 +96,6 @@ export async function pushImage(
       `cannot push image ${source.digest} to ${formatImageReference(target)}: the reference names another digest`,
     );
   }
-  const units = await readPushUnits(source, { tag: target.tag });
   const client = new DistributionClient({
     registry: target.registry,
     baseUrl: target.baseUrl,
@@ -95,6 +104,14 @@ export async function pushImage(
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const repository = target.repository;
+  if (options.reconcileCosign) {
+    await reconcileCosignTags(client, source, {
+      repository,
+      reconcile: options.reconcileCosign,
+      logger: options.logger,
+    });
+  }
+  const units = await readPushUnits(source, { tag: target.tag });
   const chunkSize = options.chunkSize ?? defaultChunkSize;
   const mountFrom = (options.mountFrom ?? []).filter((name) => name !== repository);
   const result: PushResult = {
@@ -132,6 +149,37 @@ export async function pushImage(
     if (indexed) result.manifests.push(indexed);
   }
   return result;
+}
+
+/** Hands the registry's `.sig` and `.att` manifests of the image, with their blobs fetched, to the caller. */
+async function reconcileCosignTags(
+  client: DistributionClient,
+  source: { store: LayoutStore; digest: Digest },
+  options: {
+    repository: string;
+    reconcile: NonNullable<PushOptions['reconcileCosign']>;
+    logger?: RegistryLogger;
+  },
+): Promise<void> {
+  const { repository } = options;
+  for (const kind of cosignKinds) {
+    const tag = cosignTag(source.digest, kind);
+    const fetched = await getIfPresent(client, { repository, reference: tag });
+    if (!fetched) continue;
+    const parsed = ImageManifest.safeParse(parseJson(fetched.bytes));
+    if (!parsed.success) {
+      // Nothing anyone could verify is lost by replacing it.
+      options.logger?.warn(
+        { tag, repository },
+        'the registry holds something other than an image manifest under a cosign tag; replacing it',
+      );
+      continue;
+    }
+    for (const layer of parsed.data.layers) {
+      await fetchBlob(client, source.store, { repository, descriptor: layer });
+    }
+    await options.reconcile(kind, { manifest: parsed.data, digest: fetched.digest });
+  }
 }
 
 /** The image, its cosign manifests (by ref name) and its referrers, each verified by the store. */
