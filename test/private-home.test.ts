@@ -136,10 +136,13 @@ describe('private state and one control plane per HERD_HOME', () => {
       const advertised = join(home, 'control-plane.json');
       const before = { text: await readFile(advertised, 'utf8'), mtime: (await stat(advertised)).mtimeMs };
       const lockBefore = await readFile(join(home, 'control-plane.lock'), 'utf8');
-      // The CLI's own start-up (node, tsx, the command modules) is the baseline the refusal adds to.
-      const startup = await timed(() => runHerdAsync(['--version'], { home, env }));
+      // The CLI's own start-up (node, tsx, the command modules) is the baseline the refusal adds
+      // to; the faster of two runs each keeps a busy machine's noise out of the comparison.
+      const version = () => timed(() => runHerdAsync(['--version'], { home, env }));
+      const serveAgain = () => timed(() => runHerdAsync(['serve', '--port', '0'], { home, env }));
+      const startup = [await version(), await version()].sort((a, b) => a.ms - b.ms)[0]!;
 
-      const second = await timed(() => runHerdAsync(['serve', '--port', '0'], { home, env }));
+      const second = [await serveAgain(), await serveAgain()].sort((a, b) => a.ms - b.ms)[0]!;
 
       assert.equal(second.result.status, 2, second.result.err);
       assert.match(
