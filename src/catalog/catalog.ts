@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { canonicalJson } from '../journal/canonical-json.js';
 import type { JournalRow } from '../journal/chain.js';
 import type { Journal } from '../journal/journal.js';
 import type { Digest } from '../oci/types.js';
@@ -193,9 +192,9 @@ export class Catalog {
    * Whether every release and revocation row has its journal entry (same service, digest, stage or
    * reason, hashed and linked into the chain), and every release and revoke entry of the journal its
    * row. Reads every catalog row and scans the journal once; hashes only the entries the catalog
-   * cites, so admission can afford it (see journal-agreement.ts).
+   * cites after `anchoredThrough` (see journal-agreement.ts), so admission can afford it.
    */
-  checkJournalAgreement(): AgreementResult {
+  checkJournalAgreement(options: { anchoredThrough?: number } = {}): AgreementResult {
     return this.#db.transaction(() => {
       const head = this.#journal.head();
       const records = this.#db
@@ -222,7 +221,7 @@ export class Catalog {
                   AND NOT EXISTS (SELECT 1 FROM catalog_release r WHERE r.journal_id = j.id))`,
         )
         .all();
-      return checkJournalAgreement({ records, uncited, head });
+      return checkJournalAgreement({ records, uncited, head, ...options });
     })();
   }
 
@@ -242,10 +241,10 @@ export class Catalog {
       )
       .raw()
       .all({ sequence });
-    const hash = createHash('sha256').update('herd.catalog.v1\n');
-    // Canonical JSON holds no raw newline, so one row per line cannot be read two ways.
-    for (const row of rows) hash.update(`${canonicalJson(row)}\n`);
-    return `sha256:${hash.digest('hex')}`;
+    // Each row is an array of strings and integers, for which JSON.stringify is canonical JSON; it
+    // holds no raw newline, so one row per line cannot be read two ways.
+    const text = rows.map((row) => JSON.stringify(row)).join('\n');
+    return `sha256:${createHash('sha256').update(`herd.catalog.v1\n${text}\n`).digest('hex')}`;
   }
 
   #recorded(

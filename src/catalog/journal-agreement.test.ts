@@ -144,6 +144,19 @@ describe('Catalog.checkJournalAgreement', () => {
     ]);
   });
 
+  it('hashes again only the entries after a checkpoint that vouches for the rest', async () => {
+    const { catalog, db } = await releasedAndRevoked();
+
+    db.exec(
+      `DROP TRIGGER catalog_release_no_update; DROP TRIGGER journal_no_update;
+       UPDATE catalog_release SET stage = 'production' WHERE journal_id = 4;
+       UPDATE journal SET details = '{"previousStage":null,"stage":"production"}' WHERE id = 4;`,
+    );
+
+    assert.equal(catalog.checkJournalAgreement({ anchoredThrough: 3 }).ok, false);
+    assert.equal(catalog.checkJournalAgreement({ anchoredThrough: 4 }).ok, true);
+  });
+
   it('changes the digest through a sequence when a row at or before it is deleted, and only then', async () => {
     const { catalog, journal, db } = await releasedAndRevoked();
     const before = catalog.digestThrough(5);

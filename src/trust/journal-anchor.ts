@@ -111,27 +111,33 @@ export function formatAnchorCheck(check: AnchorCheck, path: string): string {
 
 /** What admission asks of the catalog, besides the anchor: src/catalog's Catalog fits it. */
 export interface AgreementSource {
-  checkJournalAgreement():
-    | { ok: true }
-    | { ok: false; disagreements: readonly { journalId: number; reason: string }[] };
+  /** `anchoredThrough`: entries a verified checkpoint vouches for need not be hashed again. */
+  checkJournalAgreement(options: {
+    anchoredThrough?: number;
+  }): { ok: true } | { ok: false; disagreements: readonly { journalId: number; reason: string }[] };
 }
 
 /**
  * Admission's doubt about the catalog, in one sentence, or undefined: the catalog must agree with
  * the journal, and the journal extend its signed checkpoint (when there is one). Costs a read of the
- * catalog, one scan of the journal, the entries since the checkpoint and one signature check.
+ * catalog, one scan of the journal, one signature check, and hashing the entries (and the cited
+ * entries) since the checkpoint.
  */
 export async function catalogInconsistency(
   sources: AnchorSources & { catalog: AgreementSource },
   options: { path: string; publicKeys: readonly KeyObject[] },
 ): Promise<string | undefined> {
-  const agreement = sources.catalog.checkJournalAgreement();
+  const anchor = await checkAnchor(sources, options);
+  const anchoredThrough = anchor.kind === 'anchored' ? anchor.verified.checkpoint.sequence : undefined;
+  const agreement = sources.catalog.checkJournalAgreement(
+    anchoredThrough === undefined ? {} : { anchoredThrough },
+  );
+  // The disagreement first: it names the digest and the entry, where the anchor only says "changed".
   if (!agreement.ok) {
     const [first, ...more] = agreement.disagreements;
     const others = more.length > 0 ? ` (and ${more.length} more)` : '';
     return `the catalog disagrees with the journal at entry ${first?.journalId}: ${first?.reason}${others}`;
   }
-  const anchor = await checkAnchor(sources, options);
   if (anchor.kind === 'diverged' || anchor.kind === 'invalid') return formatAnchorCheck(anchor, options.path);
   return undefined;
 }
