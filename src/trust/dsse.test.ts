@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { envelopeSignedBy, parseEnvelope, preAuthEncoding, signEnvelope, verifyEnvelope } from './dsse.js';
 import { TrustError } from './errors.js';
@@ -8,6 +8,7 @@ import { inTotoPayloadType, inTotoStatement } from './in-toto-statement.js';
 const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const otherKeys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const digest = `sha256:${'12'.repeat(32)}` as const;
+const sign = (bytes: Buffer) => signBytes('sha256', bytes, keys.privateKey).toString('base64');
 const statement = inTotoStatement(
   { name: 'hello', digest },
   { predicateType: 'https://example.com/predicate/v1', predicate: { ok: true } },
@@ -61,6 +62,32 @@ describe('signEnvelope and verifyEnvelope', () => {
     const edited = Buffer.from(JSON.stringify({ ...statement, predicate: { ok: false } })).toString('base64');
 
     assert.equal(envelopeSignedBy({ ...envelope, payload: edited }, keys.publicKey), false);
+  });
+
+  it('reads an envelope and a statement whose keys differ in case, as cosign’s Go decoder does', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        _TYPE: statement._type,
+        Subject: [{ Name: 'hello', Digest: { sha256: '12'.repeat(32) } }],
+        PredicateType: statement.predicateType,
+        PREDICATE: { Ok: true },
+      }),
+    );
+    const signed = {
+      PayloadType: inTotoPayloadType,
+      Payload: body.toString('base64'),
+      Signatures: [{ KeyID: '', Sig: sign(preAuthEncoding(inTotoPayloadType, body)) }],
+    };
+
+    const verified = verifyEnvelope(parseEnvelope(Buffer.from(JSON.stringify(signed))), keys.publicKey);
+
+    assert.deepEqual(verified, {
+      _type: statement._type,
+      subject: [{ name: 'hello', digest: { sha256: '12'.repeat(32) } }],
+      predicateType: statement.predicateType,
+      // The predicate is data: its keys stay as written.
+      predicate: { Ok: true },
+    });
   });
 
   it('refuses a malformed envelope with ATTESTATION_INVALID', () => {
