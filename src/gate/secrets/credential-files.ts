@@ -1,8 +1,11 @@
 /**
- * Files that hold credentials by the convention of their name, whatever is in them today: a `.env`
- * shipped empty is still where the next secret will go. Matched on the path alone, so size and
+ * Files that hold credentials by the convention of their name, whatever is in them today: a key
+ * file shipped empty is still where the next key will go. Matched on the path alone, so size and
  * binary content (a PKCS#12 bundle) do not hide them. Each entry says what the file is, for the
- * finding's message.
+ * finding's message. Files whose format the scan reads field by field (`.env`, `.netrc`,
+ * `.pypirc`, `.npmrc`, `.git-credentials`, docker's and containers' auth files) are judged by
+ * what they hold instead (credential-formats.ts, high-entropy-assignments.ts): one with only
+ * placeholders or references to the environment is what an image should carry.
  */
 
 interface CredentialFileName {
@@ -22,23 +25,11 @@ export const credentialFileNames: readonly CredentialFileName[] = [
     what: 'an SSH private key',
     matches: exactNames(['id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'id_ecdsa_sk', 'id_ed25519_sk']),
   },
-  { what: 'git credentials (git credential-store)', matches: exactNames(['.git-credentials']) },
-  { what: 'netrc login credentials', matches: exactNames(['.netrc', '_netrc']) },
   { what: 'PostgreSQL passwords', matches: exactNames(['.pgpass']) },
   { what: 'MySQL client credentials', matches: exactNames(['.my.cnf', '.mylogin.cnf']) },
-  {
-    what: 'a dotenv file',
-    // `.env.example` and friends document the variables without values; they are what a repo should hold.
-    matches: (_path, name) =>
-      (name === '.env' || name.startsWith('.env.')) &&
-      !/\.(?:example|sample|template|dist|defaults)$/.test(name),
-  },
   { what: 'cloud credentials (credentials.json)', matches: exactNames(['credentials.json']) },
   { what: 'AWS credentials', matches: pathEnds(['/.aws/credentials']) },
-  { what: 'Docker registry credentials', matches: pathEnds(['/.docker/config.json', '/.dockercfg']) },
-  { what: 'container registry credentials', matches: pathEnds(['/containers/auth.json']) },
   { what: 'a Kubernetes kubeconfig', matches: pathEnds(['/.kube/config']) },
-  { what: 'PyPI upload credentials', matches: exactNames(['.pypirc']) },
   { what: 'a Vault token', matches: exactNames(['.vault-token']) },
   { what: 'HTTP basic-auth password hashes', matches: exactNames(['.htpasswd']) },
   { what: 'a PKCS#12 key bundle', matches: extensions(['.p12', '.pfx']) },

@@ -13,14 +13,15 @@
  * and grep decide) are not read, only counted. Findings carry the path, line, rule and a
  * fingerprint, never the secret.
  */
-import { createHash } from 'node:crypto';
 import type { SecretFinding } from '../findings.js';
 import type { RootfsNode } from '../flatten-layers.js';
 import type { ImageView } from '../image-view.js';
-import { type ContentDetector, contentDetectors, privateKeyDetector } from './content-detectors.js';
+import { appFileDetectors, packageFileDetectors } from './content-detectors.js';
 import { credentialFileKind } from './credential-files.js';
-import { findHighEntropyAssignments, isConfigFile } from './high-entropy-assignments.js';
+import type { ContentDetector, SecretMatch } from './detector.js';
+import { FileText, KeywordIndex } from './keyword-prefilter.js';
 import { isKnownSafePackagePath } from './known-safe-paths.js';
+import { fingerprintOf } from './placeholders.js';
 import { secretRule } from './secret-rules.js';
 
 export const defaultMaxFileBytes = 5 * 1024 * 1024;
@@ -41,16 +42,6 @@ export interface SecretScan {
   findings: SecretFinding[];
   stats: SecretScanStats;
 }
-
-const assignmentDetector: ContentDetector = {
-  rule: 'HERD-S011',
-  hint: /[:=]/,
-  appliesTo: isConfigFile,
-  find: findHighEntropyAssignments,
-};
-
-const appFileDetectors = [...contentDetectors, assignmentDetector];
-const packageFileDetectors = [privateKeyDetector];
 
 export function scanSecrets(view: ImageView, options: { maxFileBytes?: number } = {}): SecretScan {
   const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes;
@@ -82,49 +73,127 @@ export function scanSecrets(view: ImageView, options: { maxFileBytes?: number } 
       continue;
     }
     stats.scanned++;
-    const detectors = owner === undefined ? appFileDetectors : packageFileDetectors;
-    findings.push(...scanContent(node.path, data, detectors));
+    findings.push(...scanContent(node.path, data, owner === undefined ? appFiles : packageFiles));
   }
   return { findings, stats };
 }
 
-function scanContent(path: string, data: Buffer, detectors: readonly ContentDetector[]): SecretFinding[] {
-  const findings: SecretFinding[] = [];
-  let decoded: string | undefined;
-  const textOf = () => {
-    decoded ??= data.toString('utf8');
-    return decoded;
-  };
-  let lines: LineIndex | undefined;
-  const seen = new Set<string>();
+interface DetectorSet {
+  detectors: readonly ContentDetector[];
+  index: KeywordIndex;
+}
+
+const appFiles: DetectorSet = { detectors: appFileDetectors, index: new KeywordIndex(appFileDetectors) };
+const packageFiles: DetectorSet = {
+  detectors: packageFileDetectors,
+  index: new KeywordIndex(packageFileDetectors),
+};
+
+function scanContent(path: string, data: Buffer, set: DetectorSet): SecretFinding[] {
+  const file = new FileText(data, set.index);
+  const detectors = set.detectors;
+  const found: { rule: string; match: SecretMatch }[] = [];
   for (const detector of detectors) {
     if (detector.appliesTo && !detector.appliesTo(path)) continue;
-    // A string hint is looked for in the bytes, so most files are never decoded.
-    const hinted =
-      typeof detector.hint === 'string' ? data.includes(detector.hint) : detector.hint.test(textOf());
-    if (!hinted) continue;
-    const text = textOf();
-    for (const match of detector.find(text, path)) {
-      const secret = text.slice(match.index, match.index + match.length);
-      const fingerprint = createHash('sha256').update(secret).digest('hex').slice(0, 16);
-      // Two detectors of one rule (npm's token format, and .npmrc's _authToken) may see the same secret.
-      const key = `${detector.rule} ${fingerprint}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      lines ??= new LineIndex(text);
-      const rule = secretRule(detector.rule);
-      const line = lines.lineOf(match.index);
-      findings.push({
-        kind: 'secret',
-        rule: rule.id,
-        level: 'error',
-        message: `${rule.title} in ${path} at line ${line}`,
-        location: { path, line },
-        fingerprint,
-      });
-    }
+    if (!file.mayContain(detector)) continue;
+    for (const match of detector.find(file.text, path, file.lower))
+      found.push({ rule: detector.rule, match });
+  }
+  const findings: SecretFinding[] = [];
+  let lines: LineIndex | undefined;
+  const seen = new Set<string>();
+  for (const { rule: id, match } of distinct(found)) {
+    const fingerprint = fingerprintOf(file.text.slice(match.index, match.index + match.length));
+    // Two detectors of one rule (npm's token format, and .npmrc's _authToken) may see the same secret.
+    const key = `${id} ${fingerprint}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    lines ??= new LineIndex(file.text);
+    const rule = secretRule(id);
+    const line = lines.lineOf(match.index);
+    findings.push({
+      kind: 'secret',
+      rule: rule.id,
+      level: 'error',
+      message: `${rule.title} in ${path} at line ${line}`,
+      location: { path, line },
+      fingerprint,
+    });
   }
   return findings;
+}
+
+/**
+ * One finding per secret: a match inside another match of the same rule (a GitLab token's routable
+ * form, and its first 20 characters) is dropped, and so is a finding of a rule that judges by
+ * context over a secret a rule of its format found: a password in a URL (HERD-S015) that is a
+ * GitHub token, a generic assignment (HERD-S011) of a Stripe key. gitleaks drops its generic
+ * findings the same way.
+ */
+function distinct(found: { rule: string; match: SecretMatch }[]): { rule: string; match: SecretMatch }[] {
+  // Sorted by start, longest first, so a match inside another comes after it; n log n, whatever a hostile file holds.
+  const sorted = [...found].sort((a, b) => a.match.index - b.match.index || b.match.length - a.match.length);
+  const reachByRule = new Map<string, number>();
+  const kept: { rule: string; match: SecretMatch }[] = [];
+  for (const entry of sorted) {
+    const end = entry.match.index + entry.match.length;
+    if (end <= (reachByRule.get(entry.rule) ?? -1)) continue;
+    reachByRule.set(entry.rule, end);
+    kept.push(entry);
+  }
+  let result = kept.filter((entry) => contextRank(entry.rule) === 0);
+  for (const rank of [1, 2]) {
+    const spans = new SpanSet(result.map((entry) => entry.match));
+    result = [
+      ...result,
+      ...kept.filter((entry) => contextRank(entry.rule) === rank && !spans.overlaps(entry.match)),
+    ];
+  }
+  return result.sort(byPosition);
+}
+
+/** 0 for rules that know a secret by its format, then the rules that know it by where it is. */
+function contextRank(rule: string): number {
+  if (rule === 'HERD-S011') return 2;
+  return rule === 'HERD-S015' ? 1 : 0;
+}
+
+/** Spans, and whether a span overlaps any of them, by binary search over their starts. */
+class SpanSet {
+  private readonly starts: number[];
+  /** The furthest end among the spans up to each index. */
+  private readonly reach: number[] = [];
+
+  constructor(spans: SecretMatch[]) {
+    const sorted = [...spans].sort((a, b) => a.index - b.index);
+    this.starts = sorted.map((span) => span.index);
+    for (const [i, span] of sorted.entries()) {
+      this.reach.push(Math.max(this.reach[i - 1] ?? -1, span.index + span.length));
+    }
+  }
+
+  overlaps(span: SecretMatch): boolean {
+    // The last span starting before this one ends.
+    let low = 0;
+    let high = this.starts.length - 1;
+    let last = -1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      if ((this.starts[mid] ?? 0) < span.index + span.length) {
+        last = mid;
+        low = mid + 1;
+      } else high = mid - 1;
+    }
+    return last >= 0 && (this.reach[last] ?? -1) > span.index;
+  }
+}
+
+/** By place in the file. */
+function byPosition(
+  a: { rule: string; match: SecretMatch },
+  b: { rule: string; match: SecretMatch },
+): number {
+  return a.match.index - b.match.index;
 }
 
 function credentialFileFinding(

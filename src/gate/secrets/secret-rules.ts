@@ -1,7 +1,7 @@
 /**
  * The secret scan's rules: what each id means, for reports and SARIF. Every secret finding fails
- * the gate in every profile, so they all have severity `error`. The detectors that raise them are in
- * content-detectors.ts, credential-files.ts and high-entropy-assignments.ts.
+ * the gate in every profile, so they all have severity `error`. The detectors that raise them are
+ * listed in content-detectors.ts (by content) and credential-files.ts (by file name).
  */
 
 export interface SecretRule {
@@ -57,23 +57,23 @@ const list: SecretRule[] = [
   {
     id: 'HERD-S006',
     name: 'gitlab-token',
-    title: 'GitLab personal access token',
-    rationale: `A GitLab personal access token acts as its user. ${shipped}`,
+    title: 'GitLab token',
+    rationale: `A GitLab token (personal, deploy, runner, CI job, feed, SCIM, OAuth application) acts on the projects it reaches. ${shipped}`,
     helpUri: 'https://docs.gitlab.com/ee/security/tokens/',
   },
   {
     id: 'HERD-S007',
     name: 'slack-token',
-    title: 'Slack token',
-    rationale: `A Slack token reads and posts as its bot or user. ${shipped}`,
+    title: 'Slack token or webhook',
+    rationale: `A Slack token reads and posts as its bot or user; a webhook URL posts to its channel. ${shipped}`,
     helpUri: 'https://api.slack.com/authentication/token-types',
   },
   {
     id: 'HERD-S008',
     name: 'npm-token',
-    title: 'npm access token',
-    rationale: `An npm token publishes packages as its owner: a supply-chain credential. ${shipped}`,
-    helpUri: 'https://docs.npmjs.com/about-access-tokens',
+    title: 'npm access token or .npmrc credential',
+    rationale: `An npm token, or an .npmrc _authToken, _auth or _password, publishes packages as its owner: a supply-chain credential. ${shipped}`,
+    helpUri: gitleaksRules,
   },
   {
     id: 'HERD-S009',
@@ -86,7 +86,7 @@ const list: SecretRule[] = [
     id: 'HERD-S010',
     name: 'credential-file',
     title: 'credential file',
-    rationale: `Files by these names hold credentials by convention (SSH keys, .netrc, .env, cloud and registry credentials). ${shipped} Secrets come from the environment at start.`,
+    rationale: `Files by these names hold credentials by convention (SSH keys, keystores, cloud credentials, Terraform state). ${shipped} Secrets come from the environment at start.`,
   },
   {
     id: 'HERD-S011',
@@ -94,6 +94,69 @@ const list: SecretRule[] = [
     title: 'high-entropy value assigned to a credential-like key',
     rationale: `A config file assigns a random-looking value to a key named like a credential (password, token, secret, api key). ${shipped} Read it from the environment instead.`,
     helpUri: gitleaksRules,
+  },
+  {
+    id: 'HERD-S012',
+    name: 'stripe-key',
+    title: 'Stripe secret or restricted key',
+    rationale: `A Stripe secret key moves money and reads customers' payment data as its account. ${shipped}`,
+    helpUri: 'https://docs.stripe.com/keys',
+  },
+  {
+    id: 'HERD-S013',
+    name: 'google-api-key',
+    title: 'Google API key',
+    rationale: `A Google API key is billed to its project and reaches every API it is not restricted from. ${shipped}`,
+    helpUri: 'https://cloud.google.com/docs/authentication/api-keys',
+  },
+  {
+    id: 'HERD-S014',
+    name: 'jwt',
+    title: 'JSON Web Token',
+    rationale: `A JWT is a bearer credential: whoever holds it is who it names until it expires, and tokens baked into images rarely expire soon. ${shipped}`,
+    helpUri: 'https://www.rfc-editor.org/rfc/rfc7519',
+  },
+  {
+    id: 'HERD-S015',
+    name: 'url-password',
+    title: 'password in a URL',
+    rationale: `A URL of the form scheme://user:password@host carries its password in the clear (a database URL, a git credential, a proxy). ${shipped}`,
+    helpUri: 'https://www.rfc-editor.org/rfc/rfc3986#section-3.2.1',
+  },
+  {
+    id: 'HERD-S016',
+    name: 'azure-connection-string',
+    title: 'Azure storage account key or shared access signature',
+    rationale: `An account key in an Azure connection string gives full access to the storage account; a shared access signature what it was signed for. ${shipped}`,
+    helpUri: 'https://learn.microsoft.com/azure/storage/common/storage-configure-connection-string',
+  },
+  {
+    id: 'HERD-S017',
+    name: 'twilio-api-key',
+    title: 'Twilio API key',
+    rationale: `A Twilio API key sends messages and places calls billed to its account. ${shipped}`,
+    helpUri: gitleaksRules,
+  },
+  {
+    id: 'HERD-S018',
+    name: 'sendgrid-api-key',
+    title: 'SendGrid API key',
+    rationale: `A SendGrid API key sends mail as its account, a ready tool for phishing. ${shipped}`,
+    helpUri: gitleaksRules,
+  },
+  {
+    id: 'HERD-S019',
+    name: 'pypi-credential',
+    title: 'PyPI upload token or .pypirc password',
+    rationale: `A PyPI token or .pypirc password uploads packages as its owner: a supply-chain credential. ${shipped}`,
+    helpUri: 'https://packaging.python.org/en/latest/specifications/pypirc/',
+  },
+  {
+    id: 'HERD-S020',
+    name: 'netrc-password',
+    title: 'password in a .netrc',
+    rationale: `A .netrc password logs curl, git, ftp and pip into its machine without asking. ${shipped}`,
+    helpUri: 'https://everything.curl.dev/usingcurl/netrc.html',
   },
 ];
 
