@@ -25,7 +25,8 @@ export function apiRoutes(options: ApiRoutesOptions) {
     new Hono<ApiEnv>()
       .use('*', authenticate({ tokens: plane.tokens, limiter }))
       // Counted as the body streams in, so a 100 MB body is refused after 256 KiB (or at once, by
-      // its Content-Length) and never held in memory.
+      // its Content-Length) and never held in memory. The Node adapter then discards what still
+      // comes (64 MiB or 500 ms at most) before it closes, so the client reads the 413 first.
       .use(
         '*',
         bodyLimit({
@@ -37,7 +38,6 @@ export function apiRoutes(options: ApiRoutesOptions) {
                 `request body over ${maxApiBodyBytes / 1024} KiB: the fleet API takes a herd.yaml, not more`,
               ),
               413,
-              { connection: 'close' },
             ),
         }),
       )
