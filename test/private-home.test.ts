@@ -85,8 +85,11 @@ describe('private state and one control plane per HERD_HOME', () => {
         },
       ],
     });
-    // A home herd creates itself: every writer must make it private, not a later check.
-    home = join(await freshHome(), 'home');
+    // A home herd creates itself: every writer must make it private, not a later check. Its
+    // parent is open, so only HERD_HOME's own modes keep the second user below out.
+    const parent = await freshHome();
+    await chmod(parent, 0o755);
+    home = join(parent, 'home');
     const specDir = await writeSpecDir({ 'herd.yaml': spec(repo) });
     const build = runHerd(['build', specDir, '--json'], { home, env });
     assert.equal(build.status, 0, build.err);

@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { chmod, lstat, readdir, readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join, relative } from 'node:path';
@@ -83,6 +83,8 @@ describe('private state on podman through herd up', () => {
     webhook = await webhookReceiver();
     repo = await probeRepo();
     home = await freshHome();
+    // As a home an older herd left: herd up must close it before anything else can be read.
+    await chmod(home, 0o755);
     const dir = await writeSpecDir({ 'herd.yaml': specText(repo) });
     up = startHerd(['up', dir], home, {
       GREETING: secret,
@@ -90,6 +92,7 @@ describe('private state on podman through herd up', () => {
       HERD_LOG_LEVEL: 'debug',
     });
     frontDoor = (await up.waitFor(/front door {2}(http:\/\/\S+)\//, 180_000))[1]!;
+    assert.match(up.output(), /herd: tightened modes of 1 file under HERD_HOME/);
   });
 
   after(async () => {

@@ -42,7 +42,7 @@ export async function keepHomePrivate(): Promise<void> {
 function say(root: string, report: TightenReport): void {
   if (report.tightened > 0) {
     console.error(
-      `herd: tightened modes of ${report.tightened} files under HERD_HOME (${root}): nothing there is readable by other users now`,
+      `herd: tightened modes of ${report.tightened} ${report.tightened === 1 ? 'file' : 'files'} under HERD_HOME (${root}): nothing there is readable by other users now`,
     );
   }
   if (report.leftAlone.length > 0) {
