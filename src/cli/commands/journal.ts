@@ -151,6 +151,10 @@ export async function journalCheckpointCommand(options: {
   switch (outcome.kind) {
     case 'refused':
       console.error(`herd: journal checkpoint not written: ${outcome.reason}`);
+      // The old checkpoint is the evidence; only a person who has looked may set it aside.
+      console.error(
+        `herd: if the journal is as it should be (a backup restored, a trusted key removed), move ${path} away and run herd journal checkpoint again`,
+      );
       return 1;
     case 'empty':
       console.log('the journal is empty: nothing to checkpoint');
