@@ -89,7 +89,8 @@ async function measuredHerd(args: string[], options: { home: string }): Promise<
   return { status, stderr, peakBytes: Number(peak) * 1024 };
 }
 
-function assertDecompressedTooLarge(error: { code?: string; message?: string }, mentions: RegExp): true {
+function assertDecompressedTooLarge(thrown: unknown, mentions: RegExp): true {
+  const error = thrown as { code?: string; message?: string };
   assert.equal(error.code, 'DECOMPRESSED_TOO_LARGE', error.message);
   assert.match(error.message ?? '', mentions);
   return true;
