@@ -9,8 +9,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { newToken, tokenMatches } from '../auth/api-token.js';
-import { SqliteTokenStore, type TokenVerifier } from '../auth/token-store.js';
+import { SqliteTokenStore } from '../auth/token-store.js';
 import { Catalog } from '../catalog/catalog.js';
 import { DockerEngine } from '../engines/docker/docker-engine.js';
 import { type EngineService, ensureEngine } from '../engines/docker/podman-service.js';
@@ -38,6 +37,7 @@ import { loadTrustedKeys } from '../trust/trusted-keys.js';
 import { type IntegrityWatch, startIntegrityWatch } from '../watch/integrity-watch.js';
 import { admissionCatalogView } from './admission-catalog-view.js';
 import { createApp } from './app.js';
+import { enginePullCredential } from './engine-pull-credential.js';
 import { ServerError } from './errors.js';
 import { startJournalAnchoring } from './journal-anchoring.js';
 import type { ServerLogger } from './logger.js';
@@ -260,28 +260,6 @@ function listenFailure(error: unknown, options: ControlPlaneOptions): unknown {
     `${options.host ?? '127.0.0.1'}:${options.port} is already in use: expected a free port for the control plane (--port)`,
     { cause: error },
   );
-}
-
-/**
- * The credential the control plane's own engine pulls from /v2/ with, when pulls need a token: a
- * token like any other, but kept only in this process's memory (never in herd.db), accepted only
- * at /v2/, and gone when the process ends. The engine gets it per pull (X-Registry-Auth), so no
- * credentials file is written for podman either.
- */
-function enginePullCredential(tokens: TokenVerifier): {
-  credential: { username: string; password: string };
-  verifier: TokenVerifier;
-} {
-  const engine = newToken();
-  return {
-    credential: { username: 'herd', password: engine.token },
-    verifier: {
-      verify: (presented) =>
-        tokenMatches(presented, engine.hash)
-          ? { kind: 'token', id: engine.id, name: 'control-plane-engine', role: 'viewer' }
-          : tokens.verify(presented),
-    },
-  };
 }
 
 /**
