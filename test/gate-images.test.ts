@@ -162,7 +162,7 @@ describe('images built to fail the gate', () => {
         extra: 'files:\n  - src: key.pem\n    dst: /app/key.pem\n  - src: npmrc\n    dst: /app/.npmrc\n',
       }),
       'key.pem': key,
-      npmrc: `registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=${token}\n`,
+      npmrc: `registry=https://npm.example.internal/\n//npm.example.internal/:_authToken=${token}\n`,
     });
 
     const verdict = await gate(built);

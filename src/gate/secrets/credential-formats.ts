@@ -65,18 +65,22 @@ const netrcPassword = regexDetector('HERD-S020', {
  * or an `identitytoken`. A config with only `credsStore` or `credHelpers` keeps its secrets elsewhere.
  * containers-auth.json(5); docker's config.json.
  */
-const registryAuth = regexDetector('HERD-S009', {
+const registryAuthEntries = regexDetector('HERD-S009', {
   keywords: ['"auth', '"identitytoken', '"registrytoken'],
   appliesTo: named(['config.json', 'auth.json', '.dockercfg', '.dockerconfigjson']),
   pattern: /"(auth|identitytoken|registrytoken)"\s*:\s*"([A-Za-z0-9+/=._-]{8,})"/g,
   group: 2,
-  // The legacy .dockercfg has the registries at the top level; the others nest them under "auths".
-  accept: (secret, { text, path, index }) => {
-    if (!(/"auths"\s*:/.test(text) || baseName(path) === '.dockercfg')) return false;
+  accept: (secret, { text, index }) => {
     const field = /"(\w+)"\s*:\s*"$/.exec(text.slice(Math.max(0, index - 40), index))?.[1];
     return field !== 'auth' || !decodedIsPlaceholder(secret);
   },
 });
+const registryAuth: ContentDetector = {
+  ...registryAuthEntries,
+  // The legacy .dockercfg has the registries at the top level; the others nest them under "auths".
+  find: (text, path) =>
+    /"auths"\s*:/.test(text) || baseName(path) === '.dockercfg' ? registryAuthEntries.find(text, path) : [],
+};
 
 /**
  * `scheme://user:password@host`: a database URL, a `.git-credentials` line, a proxy. gitleaks has no

@@ -152,9 +152,12 @@ const hashFormat =
 /** Regular expressions and format strings: `^[A-Za-z0-9]{36}$`, `\d+`, `(?=.*[A-Z])`. */
 const patternSyntax = /\[[^\]]*\]|\\[dwsbDWSB]|\(\?|\.\*|\.\+|\{\d+(?:,\d*)?\}/;
 
-/** `env:NAME`, `vault:secret/data/db#password`, `arn:aws:secretsmanager:…`, `op://vault/item`: where the secret is kept. */
+/**
+ * `env:NAME`, `vault:secret/data/db#password`, `arn:aws:secretsmanager:…`, `op://vault/item`: where
+ * the secret is kept; and sops' `ENC[AES256_GCM,…]`, the secret encrypted.
+ */
 const secretReference =
-  /^(?:env|file|vault|secret|secrets|ssm|awssm|gcpsm|azkv|sops|k8s|kubernetes|arn|op|ref\+\w+):/i;
+  /^(?:env|file|vault|secret|secrets|ssm|awssm|gcpsm|azkv|sops|k8s|kubernetes|arn|op|ref\+\w+):|^ENC\[/i;
 
 /** A path, a URL without credentials, a host name or an e-mail address names a place, not a secret. */
 function namesAPlace(value: string): boolean {
@@ -286,8 +289,15 @@ export function findHighEntropyAssignments(
 
 /** `export KEY=value`, `ENV KEY=value`, `ARG KEY=value` at the start of a line: shell and Dockerfile syntax. */
 function isShellExport(text: string, keyStart: number): boolean {
-  const lineStart = text.lastIndexOf('\n', keyStart - 1) + 1;
-  return /^\s*(?:export|ENV|ARG)\s+$/.test(text.slice(lineStart, keyStart));
+  return /(?:^|\n)[ \t]*(?:export|ENV|ARG)[ \t]+$/.test(lineBefore(text, keyStart));
+}
+
+/**
+ * At most 40 characters of the line before `index`: enough to see what starts a line, and bounded,
+ * so a file of one long line costs no more per key than any other.
+ */
+function lineBefore(text: string, index: number): string {
+  return text.slice(Math.max(0, index - 40), index);
 }
 
 /** The value after the key at [start, end): past its closing quote and the assignment operator. */
@@ -317,8 +327,8 @@ function assignedValue(
   }
   if (operator === undefined) {
     // Java .properties: `db.password secret`, a key at the start of its line, then blanks.
-    const lineStart = text.lastIndexOf('\n', at.start - 1) + 1;
-    if (!at.properties || i === at.end || text.slice(lineStart, at.start).trim() !== '') return undefined;
+    if (!at.properties || i === at.end || !/(?:^|\n)[ \t]*$/.test(lineBefore(text, at.start)))
+      return undefined;
     return readValue(text, i, { bareOnly: true });
   }
   // `==`, `=~`: comparisons and matches, not assignments.

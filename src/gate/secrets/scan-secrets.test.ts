@@ -47,7 +47,7 @@ describe('the secret scan', () => {
     for (const line of key.split('\n').slice(1, -2)) assert.ok(!serialized.includes(line.slice(0, 12)));
   });
 
-  it('scans package files only for credential file names and private keys', () => {
+  it('scans package files only for credential file names, private keys and credential files', () => {
     const view = memoryImageView({
       packages: [
         {
@@ -55,7 +55,12 @@ describe('the secret scan', () => {
           files: [
             { path: '/usr/lib/some-tool/sample.conf', content: `api_key = ${randomAlnum(24)}\n` },
             { path: '/usr/lib/some-tool/bundled.pem', content: privateKey() },
-            { path: '/etc/some-tool/.git-credentials', content: '' },
+            {
+              path: '/usr/share/some-tool/mirrors.txt',
+              content: `https://me:${randomAlnum(16)}@mirror.example\n`,
+            },
+            { path: '/etc/some-tool/.pgpass', content: '' },
+            { path: '/etc/some-tool/.netrc', content: `machine m login me password ${randomAlnum(12)}\n` },
           ],
         },
       ],
@@ -63,13 +68,46 @@ describe('the secret scan', () => {
 
     const { findings } = scanSecrets(view);
 
+    assert.deepEqual(findings.map((f) => [f.rule, f.location.path]).sort(), [
+      ['HERD-S001', '/usr/lib/some-tool/bundled.pem'],
+      ['HERD-S010', '/etc/some-tool/.pgpass'],
+      ['HERD-S020', '/etc/some-tool/.netrc'],
+    ]);
+  });
+
+  it('reports a secret once, under the rule of its format rather than the rule of its place', () => {
+    const view = memoryImageView({
+      files: [
+        {
+          path: '/app/.env',
+          content: `GITHUB_TOKEN=ghp_${randomAlnum(36)}\nREPO_URL=https://x-access-token:ghs_${randomAlnum(36)}@git.example.internal/acme/app\n`,
+        },
+      ],
+    });
+
+    const { findings } = scanSecrets(view);
+
     assert.deepEqual(
-      findings.map((f) => [f.rule, f.location.path]),
+      findings.map((f) => [f.rule, f.location.line]),
       [
-        ['HERD-S010', '/etc/some-tool/.git-credentials'],
-        ['HERD-S001', '/usr/lib/some-tool/bundled.pem'],
+        ['HERD-S005', 1],
+        ['HERD-S005', 2],
       ],
     );
+  });
+
+  it('keeps a file with only placeholders in its credential fields out of the findings', () => {
+    const view = memoryImageView({
+      files: [
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: references to the environment, as they should be
+        { path: '/app/.env', content: 'API_KEY=${API_KEY}\nDB_PASSWORD=changeme\n' },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: npm's syntax for reading the environment
+        { path: '/app/.npmrc', content: '//npm.example.internal/:_authToken=${NPM_TOKEN}\n' },
+        { path: '/root/.docker/config.json', content: '{"auths": {}, "credsStore": "pass"}' },
+      ],
+    });
+
+    assert.deepEqual(scanSecrets(view).findings, []);
   });
 
   it('skips package files under the documented safe paths, but not app files there', () => {

@@ -36,12 +36,16 @@ const awsSecretAccessKey = regexDetector('HERD-S003', {
 });
 
 /** A service account key file: `"type": "service_account"` and a `"private_key"` in the same JSON (Google's format). */
-const gcpServiceAccount = regexDetector('HERD-S004', {
+const gcpPrivateKey = regexDetector('HERD-S004', {
   keywords: ['service_account'],
   pattern: /"private_key"\s*:\s*"(-----BEGIN[^"]{64,})"/g,
   group: 1,
-  accept: (_secret, { text }) => /"type"\s*:\s*"service_account"/.test(text),
 });
+const gcpServiceAccount: ContentDetector = {
+  ...gcpPrivateKey,
+  // The type is looked for once per file, not once per key.
+  find: (text, path) => (/"type"\s*:\s*"service_account"/.test(text) ? gcpPrivateKey.find(text, path) : []),
+};
 
 /** gitleaks `github-pat`, `github-oauth`, `github-app-token`, `github-refresh-token`, `github-fine-grained-pat`. */
 const githubTokens = [
