@@ -7,12 +7,7 @@
  * (ar(5) as GNU binutils writes it) with members `debian-binary`, `control.tar[.gz|.xz|.zst]` and
  * `data.tar[.gz|.xz|.zst]`, in that order.
  */
-import {
-  type Compression,
-  type DecompressOptions,
-  decompressChunks,
-  decompressToBuffer,
-} from '../oci/decompress.js';
+import { type Compression, decompressChunks, decompressToBuffer } from '../oci/decompress.js';
 import { OciError } from '../oci/errors.js';
 import { type ArchivePath, normalizeArchivePath, readTar, type TarReadEntry } from '../oci/tar.js';
 import { DebianError, type DebianErrorCode } from './errors.js';
@@ -272,11 +267,6 @@ function compressionOf(member: ArMember, context: DebContext): Compression | 'no
   }
 }
 
-function decompressOptions(member: DebMember, context: DebContext): DecompressOptions {
-  const compression = member.compression === 'none' ? 'gzip' : member.compression;
-  return { compression, name: member.name, maxBytes: context.limits.maxTotalSize };
-}
-
 /** A plain tar member is held to the same limit as a decompressed one. */
 function checkPlainSize(member: DebMember, context: DebContext): void {
   const limit = context.limits.maxTotalSize;
@@ -302,7 +292,11 @@ async function decompressMember(member: DebMember, context: DebContext): Promise
     return member.bytes;
   }
   try {
-    return await decompressToBuffer(member.bytes, decompressOptions(member, context));
+    return await decompressToBuffer(member.bytes, {
+      compression: member.compression,
+      name: member.name,
+      maxBytes: context.limits.maxTotalSize,
+    });
   } catch (error) {
     throw asDebError(error, context);
   }
@@ -320,7 +314,11 @@ export async function* debMemberChunks(member: DebMember, options: ReadDebOption
     return;
   }
   try {
-    yield* decompressChunks(member.bytes, decompressOptions(member, context));
+    yield* decompressChunks(member.bytes, {
+      compression: member.compression,
+      name: member.name,
+      maxBytes: context.limits.maxTotalSize,
+    });
   } catch (error) {
     throw asDebError(error, context);
   }
