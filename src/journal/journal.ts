@@ -39,6 +39,7 @@ export class Journal {
   readonly #head: Statement<[], JournalHead>;
   readonly #insert: Statement<[JournalRow]>;
   readonly #moveHead: Statement<[JournalHead]>;
+  #list?: Statement<{ service: string | null; since: string | null; limit: number }, JournalRow>;
 
   constructor(db: Database, options: { clock: Clock }) {
     this.db = db;
@@ -96,17 +97,17 @@ export class Journal {
   }
 
   list(options: ListOptions = {}): JournalEntry[] {
-    const rows = this.db
-      .prepare<{ service: string | null; since: string | null; limit: number }, JournalRow>(
-        `SELECT ${rowColumns} FROM journal
-         WHERE (@service IS NULL OR service = @service) AND (@since IS NULL OR at >= @since)
-         ORDER BY id DESC LIMIT @limit`,
-      )
-      .all({
-        service: options.service ?? null,
-        since: options.since?.toISOString() ?? null,
-        limit: options.limit ?? -1,
-      });
+    // Prepared once: the fleet API reads the journal on every `GET /api/v1/journal`.
+    this.#list ??= this.db.prepare(
+      `SELECT ${rowColumns} FROM journal
+       WHERE (@service IS NULL OR service = @service) AND (@since IS NULL OR at >= @since)
+       ORDER BY id DESC LIMIT @limit`,
+    );
+    const rows = this.#list.all({
+      service: options.service ?? null,
+      since: options.since?.toISOString() ?? null,
+      limit: options.limit ?? -1,
+    });
     return rows.reverse().map(entryOf);
   }
 
