@@ -4,7 +4,8 @@
  * htpasswd auth over plain http (it only logs a warning), which is what the basic-auth tests use.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
@@ -51,13 +52,16 @@ export async function startDockerRegistry(
   }
   await writeFile(join(dir, 'config.yml'), `${lines.join('\n')}\n`);
 
+  // Its log goes to a file, not a pipe: a test that runs the CLI with spawnSync blocks this event
+  // loop, a pipe would fill with the registry's error lines (one per 404), and the registry would
+  // stall mid-request waiting to write.
+  const logPath = join(dir, 'registry.log');
+  const log = await open(logPath, 'w');
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', log.fd],
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
+  await log.close();
+  const stderr = () => readFileSync(logPath, 'utf8').slice(-4000);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -69,7 +73,7 @@ export async function startDockerRegistry(
 
   const url = `http://${host}`;
   try {
-    await waitForRegistry({ url, child, stderr: () => stderr });
+    await waitForRegistry({ url, child, stderr });
   } catch (error) {
     await stop();
     throw error;
