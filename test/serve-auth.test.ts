@@ -138,15 +138,20 @@ describe('herd serve: the fleet API over its socket and over TCP', () => {
     assert.equal((afterRevoke as { apiCode: string }).apiCode, 'TOKEN_INVALID');
   });
 
-  it('lets the CLI call over TCP with HERD_URL and HERD_TOKEN, and says so when the token is missing', () => {
+  it('lets the CLI call over TCP with HERD_URL and HERD_TOKEN (token ls, journal), and says so when the token is missing', () => {
     const listed = runHerd(['token', 'ls'], { home, env: { HERD_URL: url, HERD_TOKEN: adminToken } });
     const missing = runHerd(['token', 'ls'], { home, env: { HERD_URL: url, HERD_TOKEN: '' } });
+    const journal = runHerd(['journal', '--json'], { home, env: { HERD_URL: url, HERD_TOKEN: adminToken } });
 
     assert.equal(listed.status, 0, listed.err);
     assert.match(listed.out, /^ops +[0-9a-f]{12} +admin /m);
     assert.ok(!listed.out.includes(adminToken));
     assert.equal(missing.status, 2);
     assert.match(missing.err, /refused: a call over TCP needs a token/);
+    assert.equal(journal.status, 0, journal.err);
+    assert.ok(
+      (JSON.parse(journal.out) as { action: string }[]).some((entry) => entry.action === 'token-create'),
+    );
   });
 
   it('keeps a second local user out of the socket (EACCES)', () => {

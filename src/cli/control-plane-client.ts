@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { herdHome } from '../herd-home.js';
 import { ApiRefusal, type ApiTarget, apiClient, describeTarget, unwrap } from '../server/api-client.js';
-import { controlPlaneSocket } from '../server/control-plane.js';
+import { controlPlaneSocket } from '../server/control-plane-socket.js';
 import { ServerError } from '../server/errors.js';
 import { CliError } from './errors.js';
 

@@ -72,6 +72,7 @@ export const JournalQuery = z.object({
   limit: z
     .string()
     .regex(/^\d{1,5}$/, 'expected a number of entries')
+    .refine((text) => Number(text) <= 10_000, 'expected at most 10000 entries')
     .optional(),
 });
 

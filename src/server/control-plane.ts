@@ -37,6 +37,7 @@ import { loadTrustedKeys } from '../trust/trusted-keys.js';
 import { type IntegrityWatch, startIntegrityWatch } from '../watch/integrity-watch.js';
 import { admissionCatalogView } from './admission-catalog-view.js';
 import { createApp } from './app.js';
+import { controlPlaneSocket } from './control-plane-socket.js';
 import { enginePullCredential } from './engine-pull-credential.js';
 import { ServerError } from './errors.js';
 import { startJournalAnchoring } from './journal-anchoring.js';
@@ -88,14 +89,6 @@ export interface ControlPlane {
 /** Where a running control plane says where it is, so `herd status` and friends find it. */
 export function controlPlaneFile(home: HerdHome): string {
   return join(home.root, 'control-plane.json');
-}
-
-/**
- * The control plane's Unix socket, mode 0600: the local CLI's default way in, needing no token
- * because only the user who started the control plane (and root) can connect.
- */
-export function controlPlaneSocket(home: HerdHome): string {
-  return join(home.root, 'control-plane.sock');
 }
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {

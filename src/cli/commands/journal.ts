@@ -4,6 +4,7 @@ import { formatAgreement } from '../../catalog/journal-agreement.js';
 import { herdHome } from '../../herd-home.js';
 import { formatVerifyResult } from '../../journal/chain.js';
 import { pullBlobArtifact, pushBlobArtifact } from '../../oci/registry/blob-artifact.js';
+import { JournalQuery } from '../../server/api-schemas.js';
 import { dsseEnvelopeMediaType } from '../../trust/dsse.js';
 import {
   anchorJournal,
@@ -17,6 +18,8 @@ import { journalCheckpointPayloadType } from '../../trust/journal-checkpoint.js'
 import { readCosignPrivateKey } from '../../trust/key-files.js';
 import { LocalKeySigner, type Signer } from '../../trust/signer.js';
 import { loadTrustedKeys } from '../../trust/trusted-keys.js';
+import { checkedArguments } from '../api-arguments.js';
+import { controlPlaneConnection } from '../control-plane-client.js';
 import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
 import { logger } from '../logger.js';
@@ -50,34 +53,39 @@ export async function journalCommand(options: {
       '--checkpoint goes with --verify: herd journal --verify --checkpoint <file|ref>',
     );
   }
+  const since = options.since === undefined ? undefined : parseSince(options.since);
+  const filter = { ...(options.service ? { service: options.service } : {}), ...(since ? { since } : {}) };
+  const entries = process.env.HERD_URL ? await remoteEntries(filter) : localEntries(filter);
+  if (options.json) {
+    console.log(JSON.stringify(entries, null, 2));
+    return 0;
+  }
+  const rows = [['ID', 'AT', 'ACTOR', 'ACTION', 'SERVICE', 'DIGEST', 'DETAILS']];
+  for (const e of entries) {
+    rows.push([String(e.id), e.at, e.actor, e.action, e.service ?? '', e.digest ?? '', summarize(e.details)]);
+  }
+  console.log(formatTable(rows));
+  return 0;
+}
+
+function localEntries(filter: { service?: string; since?: Date }) {
   const state = openState();
   try {
-    const since = options.since === undefined ? undefined : parseSince(options.since);
-    const entries = state.journal.list({
-      ...(options.service ? { service: options.service } : {}),
-      ...(since ? { since } : {}),
-    });
-    if (options.json) {
-      console.log(JSON.stringify(entries, null, 2));
-      return 0;
-    }
-    const rows = [['ID', 'AT', 'ACTOR', 'ACTION', 'SERVICE', 'DIGEST', 'DETAILS']];
-    for (const e of entries) {
-      rows.push([
-        String(e.id),
-        e.at,
-        e.actor,
-        e.action,
-        e.service ?? '',
-        e.digest ?? '',
-        summarize(e.details),
-      ]);
-    }
-    console.log(formatTable(rows));
-    return 0;
+    return state.journal.list(filter);
   } finally {
     state.close();
   }
+}
+
+/** With HERD_URL: the remote control plane's journal, its newest 10,000 entries (a viewer token). */
+async function remoteEntries(filter: { service?: string; since?: Date }) {
+  const query = checkedArguments('journal', JournalQuery, {
+    limit: '10000',
+    ...(filter.service ? { service: filter.service } : {}),
+    ...(filter.since ? { since: filter.since.toISOString() } : {}),
+  });
+  const { api, call } = controlPlaneConnection();
+  return call(api.journal.$get({ query }));
 }
 
 /**
