@@ -96,16 +96,17 @@ describe('FleetController quarantine', () => {
     );
   });
 
-  it('keeps serving from a fleet whose every instance is quarantined until the first replacement is ready, then from replacements only', async () => {
+  it('keeps the last ready instance of a fleet whose every instance is quarantined serving until the first replacement is ready, then serves from replacements only', async () => {
     const h = fleetHarness();
     await h.settledOnA();
     const drifted = await h.engine.list({ service: 'web' });
     const driftedPorts = new Set(drifted.map((one) => one.address!.port));
     h.frontDoor.minServing = Number.POSITIVE_INFINITY;
 
-    const outcomes = await Promise.all(
-      drifted.map((one) => h.controller.quarantine('web', one.id, { reason: 'drift' })),
-    );
+    const outcomes = [];
+    for (const one of drifted)
+      outcomes.push(await h.controller.quarantine('web', one.id, { reason: 'drift' }));
+    const servingAtOnce = servingPorts(h);
     await h.runUntil(
       async () =>
         !(await h.engine.list()).some((one) => driftedPorts.has(one.address!.port)) &&
@@ -120,7 +121,12 @@ describe('FleetController quarantine', () => {
       },
     );
 
-    assert.ok(outcomes.every((one) => one.kind === 'kept-serving'));
+    // One by one, as detections come: each leaves while another is ready; the last one stays.
+    assert.deepEqual(
+      outcomes.map((one) => one.kind),
+      ['out-of-door', 'out-of-door', 'out-of-door', 'kept-serving'],
+    );
+    assert.deepEqual(servingAtOnce, [drifted[3]!.address!.port]);
     assert.ok(h.frontDoor.minServing >= 1);
     assert.ok(h.engine.peakRunning <= 5, `peak ${h.engine.peakRunning}: surge bound`);
   });

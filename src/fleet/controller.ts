@@ -244,9 +244,11 @@ export class FleetController {
       this.log.warn({ service, id, reason: options.reason }, 'instance quarantined; replacing it');
     }
     if (options.hold) memory.held.add(id);
-    // From the engine's list and the health already known, not through a sync: a sync may be busy
-    // for seconds (a drain, a slow check), and the instance must leave the front door now.
-    const instances = await this.options.engine.list({ service });
+    // From the last sync's list and the health already known, not through a sync or the engine: a
+    // sync may be busy for seconds (a drain, a slow check), and the instance must leave now.
+    const instances = memory.instances.some((one) => one.id === id)
+      ? memory.instances
+      : await this.options.engine.list({ service });
     const observed = withWatchMarks(memory, memory.health.describe(instances, fleet.template));
     const choice = chooseFrontDoor(observed);
     for (const leaving of choice.leaving) {
@@ -358,6 +360,8 @@ export class FleetController {
         record: (event) => this.emit(event),
       },
     );
+    const removed = new Set(result.removed);
+    memory.instances = [...instances.filter((one) => !removed.has(one.id)), ...result.created];
     if (result.createFailures.length > 0) {
       memory.backoff = recordCrashes(memory.backoff, {
         count: result.createFailures.length,

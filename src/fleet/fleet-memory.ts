@@ -3,6 +3,8 @@
  * rollout's failures and progress mark. Losing it in a crash only makes a new controller more careful
  * (it checks again, and the deadline's start is in herd.db).
  */
+
+import type { Instance } from '../engines/engine.js';
 import {
   type BackoffPolicy,
   type CrashBackoff,
@@ -17,6 +19,11 @@ import type { HealthProber } from './types.js';
 
 export interface FleetMemory {
   health: InstanceHealth;
+  /**
+   * The engine's list at the last sync, less what it removed, plus what it created: what quarantine
+   * decides from, so that taking an instance out of the front door needs no call to the engine.
+   */
+  instances: readonly Instance[];
   backoff: CrashBackoff;
   /** Exited instances already counted as crashes, so one exit counts once. */
   countedExits: Set<string>;
@@ -37,6 +44,7 @@ export interface FleetMemory {
 export function newFleetMemory(prober: HealthProber): FleetMemory {
   return {
     health: new InstanceHealth(prober),
+    instances: [],
     backoff: noCrashes,
     countedExits: new Set(),
     rolloutFailures: new Set(),
