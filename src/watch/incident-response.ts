@@ -51,6 +51,8 @@ export interface IncidentResponseOptions {
 export class IncidentResponse {
   /** Instance/kind pairs being recorded now: a deep check and a fast pass finding the same drift record it once. */
   private readonly recording = new Set<string>();
+  /** When a detector first asked to quarantine an instance, by `id/reason`: the incident's detection time. */
+  private readonly quarantinedAt = new Map<string, number>();
 
   constructor(private readonly options: IncidentResponseOptions) {}
 
@@ -60,7 +62,7 @@ export class IncidentResponse {
    */
   async respond(detection: Detection): Promise<Incident | undefined> {
     const { instance } = detection;
-    const detectedAt = this.options.now();
+    const detectedAt = this.quarantinedAt.get(`${instance.id}/${detection.kind}`) ?? this.options.now();
     // The controller's marks live in memory: after a restart they are set again, without a second incident.
     let quarantined: QuarantineOutcome | undefined;
     if (detection.kind === 'untrusted') this.options.fleets.markUntrusted(instance.service, instance.id);
@@ -82,9 +84,12 @@ export class IncidentResponse {
   /**
    * Takes the instance out of the front door now (the fleet controller's `quarantine`), for a
    * detector that has more to read before it can call `respond` (respond quarantines again, which
-   * changes nothing). Undefined when the controller could not be asked; the incident is kept anyway.
+   * changes nothing). `reason` is the detection's kind: the first call's time is that incident's
+   * detection time. Undefined when the controller could not be asked; the incident is kept anyway.
    */
   async quarantine(instance: Instance, reason: string): Promise<QuarantineOutcome | undefined> {
+    const key = `${instance.id}/${reason}`;
+    if (!this.quarantinedAt.has(key)) this.quarantinedAt.set(key, this.options.now());
     try {
       return await this.options.fleets.quarantine(instance.service, instance.id, { reason });
     } catch (error) {
@@ -99,6 +104,8 @@ export class IncidentResponse {
   /** Instances no longer on the engine: their open incidents end now. */
   gone(listed: ReadonlySet<string>): void {
     const at = new Date(this.options.now()).toISOString();
+    for (const key of this.quarantinedAt.keys())
+      if (!listed.has(key.slice(0, key.indexOf('/')))) this.quarantinedAt.delete(key);
     for (const instance of this.options.incidents.openInstances()) {
       if (!listed.has(instance)) this.options.incidents.replaced(instance, at);
     }
