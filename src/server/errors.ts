@@ -12,6 +12,8 @@ export type ServerErrorCode =
   | 'PORT_IN_USE'
   /** The control plane's socket is taken by a running one, or its path is not a socket. */
   | 'SOCKET_IN_USE'
+  /** HERD_HOME is too deep for a Unix socket path (108 bytes on Linux, with its NUL). */
+  | 'SOCKET_PATH_TOO_LONG'
   /** The control plane answered a typed client's call with an error (see `status` and `apiCode`). */
   | 'API_REFUSED'
   /** Nothing answered a typed client's call. */

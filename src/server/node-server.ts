@@ -49,6 +49,12 @@ export async function startSocketServer(options: {
   socketPath: string;
 }): Promise<RunningServer> {
   const { socketPath } = options;
+  if (Buffer.byteLength(socketPath) > maxSocketPathBytes) {
+    throw new ServerError(
+      'SOCKET_PATH_TOO_LONG',
+      `${socketPath} is ${Buffer.byteLength(socketPath)} bytes, and a Unix socket path can be at most ${maxSocketPathBytes}: expected a shorter HERD_HOME`,
+    );
+  }
   await removeStaleSocket(socketPath);
   const user = localUser();
   const server = createAdaptorServer({
@@ -70,6 +76,9 @@ export async function startSocketServer(options: {
     },
   };
 }
+
+/** sockaddr_un's sun_path is 108 bytes on Linux, the last one the terminating NUL. */
+const maxSocketPathBytes = 107;
 
 /** `os.userInfo()` fails for a uid with no passwd entry (containers); the uid still names it. */
 function localUser(): string {
