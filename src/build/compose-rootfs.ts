@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { DebContents } from '../debian/deb.js';
 import type { Spec } from '../spec/types.js';
 import { type AccountFiles, accountFiles, accountFilesOver } from './accounts.js';
+import { BuildError } from './errors.js';
 import {
   comparePaths,
   ImageTree,
@@ -248,12 +249,41 @@ function writeAppFiles(tree: ImageTree, spec: Spec, appFiles: AppFileData[]): vo
   if (workdir !== '' && !tree.get(workdir)) {
     tree.add({ path: workdir, type: 'dir', mode: 0o755, uid: 0, gid: 0, owner: ownerApp });
   }
-  // Writable paths become tmpfs mounts at run time; the image only carries their mount points.
+  writeWritableMountPoints(tree, spec);
+}
+
+/** Shared scratch folders keep their sticky, world-writable mode; any other writable path is the run user's alone. */
+const sharedScratch = new Set(['tmp', 'var/tmp']);
+
+/**
+ * Writable paths become tmpfs mounts at run time, and runc gives a tmpfs the mode of its mount
+ * point whatever `mode=` says. So the image carries each mount point owned by the run user with
+ * the mode the tmpfs must have, also where a package ships the folder (nginx's /var/lib/nginx);
+ * the folder's content stays, owned by the run user, and the engine copies it into the tmpfs.
+ */
+export function writeWritableMountPoints(tree: ImageTree, spec: Spec): void {
+  const { uid, gid } = spec.run.user;
   for (const writable of spec.run.writable) {
     const path = writable.replace(/^\/+/, '');
-    if (path === '' || tree.get(path)) continue;
-    const { uid, gid } = spec.run.user;
-    tree.add({ path, type: 'dir', mode: 0o755, uid, gid, owner: ownerApp });
+    if (path === '') continue;
+    const existing = tree.get(path);
+    if (existing && existing.type !== 'dir') {
+      throw new BuildError(
+        'WRITABLE_NOT_FOLDER',
+        `run.writable ${writable}: expected a folder, but ${existing.owner} ships a ${existing.type} there`,
+      );
+    }
+    const mode = sharedScratch.has(path) ? 0o1777 : 0o700;
+    writeOver(tree, { path, type: 'dir', mode, uid, gid, owner: ownerApp });
+    // The engine copies what is there into the tmpfs with its owners, and chowns only the tmpfs
+    // itself: what a package ships there must be the run user's already, or it stays read-only.
+    for (const node of tree.sorted()) {
+      if (!node.path.startsWith(`${path}/`) || (node.uid === uid && node.gid === gid)) continue;
+      tree.add(
+        { ...node, uid, gid, owner: node.owner === ownerBase ? ownerApp : node.owner },
+        { replace: true },
+      );
+    }
   }
 }
 

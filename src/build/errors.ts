@@ -23,6 +23,10 @@ export type BuildErrorCode =
   /** A base layer holds what no image may: device nodes, unsafe paths, escaping links. */
   | 'BASE_UNSAFE'
   /** The base's /etc/passwd or /etc/group gives the spec's user name or group another id. */
-  | 'ACCOUNT_CONFLICT';
+  | 'ACCOUNT_CONFLICT'
+  /** A `run.writable` path where the image has a file or a link: a tmpfs can only go over a folder. */
+  | 'WRITABLE_NOT_FOLDER'
+  /** The entrypoint or command is missing, not executable by the run user, or needs what the image lacks. */
+  | 'ENTRYPOINT_UNRUNNABLE';
 
 export class BuildError extends HerdError<BuildErrorCode> {}

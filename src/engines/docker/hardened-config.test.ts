@@ -65,7 +65,8 @@ describe('hardenedCreateOptions', () => {
       '/run': 'ro,noexec,nosuid,nodev,size=1m',
       '/tmp': 'ro,noexec,nosuid,nodev,size=1m',
       '/var/tmp': 'ro,noexec,nosuid,nodev,size=1m',
-      '/var/cache/web': 'rw,noexec,nosuid,nodev,size=64m',
+      // U: podman chowns the tmpfs to the instance's user; runc alone leaves it root's.
+      '/var/cache/web': 'rw,noexec,nosuid,nodev,size=64m,U',
     });
   });
 

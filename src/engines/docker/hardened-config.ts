@@ -10,6 +10,14 @@ import { EngineError, type InstanceSpec, labelsFor } from '../engine.js';
 
 export const tmpfsOptions = 'rw,noexec,nosuid,nodev,size=64m';
 /**
+ * A declared writable path: podman copies the image's content at the path into the tmpfs
+ * (tmpcopyup, its default), and runc gives the tmpfs the mount point's mode, ignoring `mode=`, and
+ * root as owner. `U` makes podman chown the tmpfs itself to the instance's user (not what it
+ * copied in, which the build ships owned by the run user), so nginx can make /var/lib/nginx/body.
+ * The build ships the mount point with the run user's mode (0700, or 1777 for /tmp and /var/tmp).
+ */
+export const writableTmpfsOptions = `${tmpfsOptions},U`;
+/**
  * Podman (compat API) mounts a writable, exec-allowed tmpfs at these paths whenever the root is
  * read-only, and the API has no switch for it. Unless the spec declares one writable, herd mounts
  * a small read-only tmpfs there instead, so only declared paths are writable, on every engine. It
@@ -22,7 +30,7 @@ export function hardenedCreateOptions(spec: InstanceSpec): ContainerCreateOption
   validate(spec);
   const tmpfs: Record<string, string> = {};
   for (const path of implicitTmpfsPaths) tmpfs[path] = readOnlyTmpfsOptions;
-  for (const path of spec.writable) tmpfs[path] = tmpfsOptions;
+  for (const path of spec.writable) tmpfs[path] = writableTmpfsOptions;
   const portKey = spec.port === undefined ? undefined : `${spec.port}/tcp`;
   return {
     Image: spec.imageRef,
