@@ -215,6 +215,11 @@ describe('DockerEngine on podman', () => {
     assert.equal(field('CapEff'), '0000000000000000');
     assert.equal(field('CapBnd'), '0000000000000000');
     assert.equal(field('NoNewPrivs'), '1');
+    // /dev/shm as the kernel mounted it: 1 MiB (podman's own is 64 MiB), never exec.
+    const mounts = await readFile(`/proc/${inspected?.State.Pid}/mountinfo`, 'utf8');
+    const shm = mounts.split('\n').find((line) => line.split(' ')[4] === '/dev/shm') ?? '';
+    assert.match(shm, /[ ,]noexec[ ,]/, shm);
+    assert.match(shm, /size=1024k/, shm);
   });
 
   it('answers HTTP on its published loopback port, with the environment it was given', async () => {
@@ -264,7 +269,9 @@ describe('DockerEngine on podman', () => {
     await collecting;
     const [listed] = await env.engine.list({ service: 'exits' });
 
-    assert.deepEqual(exited, { kind: 'exited', id: instance.id, exitCode: 3 });
+    const { cursor, ...event } = exited ?? {};
+    assert.deepEqual(event, { kind: 'exited', id: instance.id, exitCode: 3 });
+    assert.match(cursor ?? '', /^\d+\.\d{6}$/, 'the event says where it sits in the engine record');
     assert.equal(listed?.state, 'exited');
     assert.equal(listed?.exitCode, 3);
   });

@@ -93,6 +93,25 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       await engine.ensureImage(spec);
     });
 
+    it('removes an image, so that an instance of it needs ensureImage again; removing it twice is not an error', async () => {
+      // The exiting image: its instances never run, so removing it takes nothing from the other tests.
+      const spec = fixture.exitingSpec({ service: 'contract-remove-image' });
+      await engine.ensureImage(spec);
+
+      await engine.removeImage(spec);
+      await engine.removeImage(spec);
+
+      await assert.rejects(engine.create(spec), (error: unknown) => {
+        assert.ok(error instanceof EngineError, String(error));
+        assert.equal(error.code, 'IMAGE');
+        return true;
+      });
+      await engine.ensureImage(spec);
+      const instance = await engine.create(spec);
+      created.push(instance.id);
+      assert.equal(instance.digest, spec.digest);
+    });
+
     it('lists instances by service, and only the ones herd made', async () => {
       const a = await createRunning({ service: 'contract-list-a' });
       const b = await createRunning({ service: 'contract-list-b' });
@@ -294,6 +313,38 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       await collecting;
 
       assert.ok(exec, `no exec event among ${JSON.stringify(seen)}`);
+    });
+
+    it('replays from the cursor of an event what happened while nobody listened', async () => {
+      const abort = new AbortController();
+      const seen: EngineEvent[] = [];
+      const stream = engine.events(abort.signal);
+      const collecting = (async () => {
+        for await (const event of stream) seen.push(event);
+      })();
+      const instance = await createRunning({ service: 'contract-replay' });
+      const started = await eventually(patience(), async () =>
+        seen.find((event) => event.id === instance.id && event.kind === 'started'),
+      );
+      abort.abort();
+      await collecting;
+      assert.ok(started?.cursor, `no cursor on ${JSON.stringify(started)}`);
+
+      await fixture.exec(instance.id);
+      const replay = new AbortController();
+      const replayed: EngineEvent[] = [];
+      const again = engine.events(replay.signal, { since: started.cursor });
+      const replaying = (async () => {
+        for await (const event of again) replayed.push(event);
+      })();
+      const exec = await eventually(patience(), async () =>
+        replayed.find((event) => event.id === instance.id && event.kind === 'exec'),
+      );
+      replay.abort();
+      await replaying;
+
+      assert.ok(exec, `the exec was not replayed: ${JSON.stringify(replayed)}`);
+      assert.ok(exec.cursor, 'a replayed event has its own cursor');
     });
 
     it('refuses to run an instance as root', async () => {

@@ -1,8 +1,8 @@
 /**
  * Where instances run. The fleet controller and the monitors see only this interface; `server` and
  * `cli` pick a concrete engine (docker/, memory/). An engine creates and destroys instances and
- * reports what it sees: it has no exec, shell, copy-in or patch operation, by design (DESIGN.md,
- * "Immutability").
+ * reports what it sees: it has no shell, copy-in or patch operation, by design (DESIGN.md,
+ * "Immutability"), and one exec, `debugExec`, for the audited break-glass path alone.
  */
 import { HerdError } from '../herd-error.js';
 
@@ -57,12 +57,19 @@ export interface InstanceSpec {
   writableRoot?: boolean;
   /** The container port to publish on an ephemeral loopback host port, for health and the front door. */
   port?: number;
-  resources: { memoryBytes: number; nanoCpus: number; pids: number };
+  /**
+   * `shmBytes`: the size of the instance's /dev/shm (a noexec tmpfs); {@link defaultShmBytes} when
+   * absent, far below the engine's own 64 MiB, since a workload that uses none gives an intruder none.
+   */
+  resources: { memoryBytes: number; nanoCpus: number; pids: number; shmBytes?: number };
   /** Seconds between SIGTERM and SIGKILL when the instance is removed. */
   stopGraceSeconds: number;
   /** Extra labels (the engine adds `instanceLabels`). */
   labels?: Record<string, string>;
 }
+
+/** 1 MiB: /dev/shm for an instance whose spec asks for no more (`fleet.resources.shm`). */
+export const defaultShmBytes = 1024 * 1024;
 
 export type InstanceState = 'created' | 'running' | 'exited' | 'removing' | 'unknown';
 
@@ -84,8 +91,13 @@ export interface Instance {
   labels: Record<string, string>;
 }
 
-/** What the engine reports as it happens; the controller resyncs on a timer as well, events can be lost. */
-export type EngineEvent =
+/**
+ * What the engine reports as it happens; the controller resyncs on a timer as well, events can be
+ * lost. `cursor` is where the event sits in the engine's own record of events: `events` asked from
+ * it again replays what came after (and maybe that event once more), so a monitor that keeps the
+ * last cursor it handled misses nothing while it was down.
+ */
+export type EngineEvent = (
   | { kind: 'started'; id: string }
   | { kind: 'exited'; id: string; exitCode: number }
   | { kind: 'removed'; id: string }
@@ -93,12 +105,36 @@ export type EngineEvent =
    * Someone opened an exec session on an instance (engine events exec_create / exec_start). herd has
    * no exec in any API, so this is always an incident.
    */
-  | { kind: 'exec'; id: string; command?: string };
+  | { kind: 'exec'; id: string; command?: string }
+) & { cursor?: string };
 
 /** One path the engine says differs from the image (Docker's `GET /containers/{id}/changes`). */
 export interface FilesystemChange {
   path: string;
   kind: 'modified' | 'added' | 'deleted';
+}
+
+/**
+ * One entry at or under a path of a running instance, as `listPath` reports it: metadata only, no
+ * content. Enough to tell a new or changed file from one already seen, and to judge by mode alone.
+ */
+export interface PathEntry {
+  /** Absolute in the instance: `/tmp/cache/a`. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'socket' | 'unknown';
+  /** Permission bits, with setuid, setgid and sticky (`mode & 0o7777`). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of a regular file's data; 0 for anything else. */
+  size: number;
+  /** Epoch milliseconds. */
+  mtimeMs: number;
+  /** The inode and its change time, when the listing knows them (a walk from the host does). */
+  ino?: number;
+  ctimeMs?: number;
+  /** A symlink's target. */
+  linkname?: string;
 }
 
 /** One line of an instance's output, as it happened. */
@@ -118,6 +154,14 @@ export interface Engine {
   info(): Promise<EngineInfo>;
   /** Makes the image available to the engine; a no-op when it has it already. */
   ensureImage(spec: Pick<InstanceSpec, 'imageRef' | 'digest'>): Promise<void>;
+  /**
+   * Removes the image from the engine's storage, layers and all, so that the next `ensureImage`
+   * fetches it anew from herd's store: a copy changed on the host is gone for good. An engine may
+   * keep a layer while any instance uses it and give it to the next fetch of the same digest, so the
+   * caller removes the image's instances first (Podman removes any left with it). Removing an image
+   * the engine does not have is not an error.
+   */
+  removeImage(spec: Pick<InstanceSpec, 'imageRef' | 'digest'>): Promise<void>;
   /** Creates and starts a hardened instance; resolves once the engine says it is running. */
   create(spec: InstanceSpec): Promise<Instance>;
   /** Stops with the instance's grace period, then removes it. Removing an unknown id is not an error. */
@@ -126,8 +170,11 @@ export interface Engine {
   list(filter?: { service?: string }): Promise<Instance[]>;
   /** The last lines of an instance's output, stdout and stderr interleaved. */
   logs(id: string, options?: { tail?: number }): Promise<string>;
-  /** Engine events until the signal aborts. */
-  events(signal: AbortSignal): AsyncIterable<EngineEvent>;
+  /**
+   * Engine events until the signal aborts: from now, or from `since` (an event's `cursor`), replaying
+   * what the engine recorded after it first.
+   */
+  events(signal: AbortSignal, options?: { since?: string }): AsyncIterable<EngineEvent>;
   /**
    * The instance's output from `since` (epoch ms; all when absent) and then as it comes, until the
    * instance is gone or the signal aborts. Reading to the end after an exit loses nothing.
@@ -142,6 +189,83 @@ export interface Engine {
    * the only way to read a tmpfs, which neither `changes` nor the export sees. Read-only, like the rest.
    */
   readPath(id: string, path: string, options: { signal?: AbortSignal }): Promise<NodeJS.ReadableStream>;
+  /**
+   * The processes running in the instance now, as the engine's top sees them from outside (no exec:
+   * nothing runs in the instance to answer). `hash` adds each executable's sha256, for evidence.
+   */
+  processes(id: string, options?: { hash?: boolean }): Promise<InstanceProcess[]>;
+  /**
+   * Runs `command` in the instance as its own user, attached to the caller: the one exec herd has,
+   * for `herd debug` only (src/debug/: admin role, journaled, recorded, the instance destroyed after).
+   * Nothing else in herd calls it; the engine reports it as an exec like any other.
+   */
+  debugExec(id: string, options: DebugExecOptions): Promise<DebugExec>;
+  /**
+   * Optional: the entries at and under `path` of a running instance, metadata only, seen from inside
+   * it, at a cost that does not grow with the files' sizes (DockerEngine walks the instance's root
+   * from the host). Stops after `maxEntries` + 1 entries. Undefined when this engine cannot list
+   * this instance so (another host, another pid namespace): the caller reads `readPath` instead.
+   * NOT_FOUND when nothing is at `path`.
+   */
+  listPath?(
+    id: string,
+    path: string,
+    options: { signal?: AbortSignal; maxEntries?: number },
+  ): Promise<PathEntry[] | undefined>;
+}
+
+/** One process of an instance (`GET /containers/{id}/top`). */
+export interface InstanceProcess {
+  /** In the instance's pid namespace: the init is 1. */
+  pid: number;
+  ppid: number;
+  /** As the engine says it: a uid for herd's instances. */
+  user: string;
+  /**
+   * The command line. The process may rewrite it (Node's `process.title` does), so it proves
+   * nothing; and it may carry a password, so it goes into incident evidence only.
+   */
+  command: string;
+  /**
+   * The file the kernel runs (`/proc/<pid>/exe`), as a path inside the instance: the interpreter of
+   * a script, `<path> (deleted)` once the file is gone. Absent when the engine could not tell.
+   */
+  executable?: string;
+  /** Hex sha256 of the executable's bytes, when asked for and readable. */
+  sha256?: string;
+  /**
+   * In the instance's pid namespace but not its filesystem (entered from the host with `nsenter`
+   * without `-m`): `executable` then names a file outside the instance, whatever its path.
+   */
+  outside?: true;
+}
+
+export interface DebugExecOptions {
+  /** Exec form; the program must exist in the instance. */
+  command: string[];
+  /** A terminal: stdout and stderr become one stream, and the program sees a TTY. */
+  tty: boolean;
+  size?: TerminalSize;
+}
+
+export interface TerminalSize {
+  columns: number;
+  rows: number;
+}
+
+/** A debug program, attached. */
+export interface DebugExec {
+  /** What it writes, as it writes it; ends when it exits or the session is closed. */
+  output: AsyncIterable<{ stream: 'stdout' | 'stderr'; data: Buffer }>;
+  /** Sends to its stdin. */
+  write(data: Buffer): void;
+  /** Ends its stdin (EOF), as a pipe ending does. */
+  endInput(): void;
+  resize(size: TerminalSize): Promise<void>;
+  /** Its exit code once `output` ended; undefined when the engine could not say (closed, killed). */
+  exitCode(): Promise<number | undefined>;
+  /** Cuts the session: the TTL passed, or the caller went away. */
+  close(): void;
 }
 
 /** NOT_INSTALLED: the engine's programs (podman, runc, catatonit) are missing on this machine. */

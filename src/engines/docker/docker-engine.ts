@@ -7,21 +7,27 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type {
+  DebugExec,
+  DebugExecOptions,
   Engine,
   EngineEvent,
   EngineInfo,
   FilesystemChange,
   Instance,
+  InstanceProcess,
   InstanceSpec,
   LogLine,
+  PathEntry,
 } from '../engine.js';
 import { EngineError, instanceLabels } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
+import { startDebugExec } from './debug-exec.js';
 import { statusOf, toEngineError, unreachable } from './engine-errors.js';
 import {
   type ContainerChange,
   type ContainerInspect,
   type ContainerListEntry,
+  type ContainerTop,
   demultiplexLogs,
   type EngineEventRecord,
   engineEventFrom,
@@ -29,8 +35,12 @@ import {
   instanceFromInspect,
   instanceFromListEntry,
   LogStreamReader,
+  topDescriptors,
+  topProcessesFrom,
 } from './engine-json.js';
 import { hardenedCreateOptions } from './hardened-config.js';
+import { listFromHost } from './host-path-listing.js';
+import { resolveExecutables } from './host-processes.js';
 
 export interface DockerEngineOptions {
   socketPath: string;
@@ -47,6 +57,8 @@ export class DockerEngine implements Engine {
   readonly socketPath: string;
   private readonly docker: Docker;
   private readonly registryAuth: DockerEngineOptions['registryAuth'];
+  /** Each running instance's first process as this host sees it, or `elsewhere` when it cannot. */
+  private readonly hostPids = new Map<string, number | 'elsewhere'>();
 
   constructor(options: DockerEngineOptions) {
     this.socketPath = options.socketPath;
@@ -83,6 +95,31 @@ export class DockerEngine implements Engine {
         'IMAGE',
         `${what} finished, but the engine at ${this.socketPath} does not have it`,
       );
+    }
+  }
+
+  /**
+   * `DELETE /images/{id}?force=true`, by the image's id, so every name it has goes with it. Podman
+   * drops the layers no other image holds and removes any instance still made from it; a later
+   * pull of the same digest writes the layers again from what herd's registry serves.
+   */
+  async removeImage(spec: Pick<InstanceSpec, 'imageRef' | 'digest'>): Promise<void> {
+    if (!spec.imageRef.endsWith(`@${spec.digest}`)) {
+      throw new EngineError('IMAGE', `image reference ${spec.imageRef} does not name digest ${spec.digest}`);
+    }
+    const what = `removing image ${spec.imageRef}`;
+    let id: string;
+    try {
+      id = ((await this.docker.getImage(spec.imageRef).inspect()) as { Id: string }).Id;
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw toEngineError(error, { socketPath: this.socketPath, what, fallback: 'IMAGE' });
+    }
+    try {
+      await this.docker.getImage(id).remove({ force: true });
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw toEngineError(error, { socketPath: this.socketPath, what, fallback: 'IMAGE' });
     }
   }
 
@@ -129,6 +166,7 @@ export class DockerEngine implements Engine {
   }
 
   async remove(id: string): Promise<void> {
+    this.hostPids.delete(id);
     const container = this.docker.getContainer(id);
     let inspected: ContainerInspect;
     try {
@@ -179,6 +217,11 @@ export class DockerEngine implements Engine {
       if (instance && (filter.service === undefined || instance.service === filter.service))
         instances.push(instance);
     }
+    if (filter.service === undefined) {
+      // Pids of instances that are gone, removed by herd or not: forgotten.
+      const running = new Set(instances.filter((one) => one.state === 'running').map((one) => one.id));
+      for (const id of this.hostPids.keys()) if (!running.has(id)) this.hostPids.delete(id);
+    }
     return instances;
   }
 
@@ -196,12 +239,20 @@ export class DockerEngine implements Engine {
 
   /**
    * The engine's event stream, filtered to herd's label. The request starts now, not at the first
-   * `next()`, and asks from the current second on, so what happens right after this call is seen.
+   * `next()`, and asks from the current second on (or from `since`, a cursor as the events carry
+   * it: the engine replays what it recorded after that first), so what happens right after this
+   * call is seen.
    */
-  events(signal: AbortSignal): AsyncIterable<EngineEvent> {
+  events(signal: AbortSignal, options: { since?: string } = {}): AsyncIterable<EngineEvent> {
     const feed = new EventFeed<EngineEvent>();
     const iterable = feed.subscribe(signal);
-    const since = Math.floor(Date.now() / 1000);
+    if (options.since !== undefined && !/^\d{1,12}(?:\.\d{1,9})?$/.test(options.since)) {
+      throw new EngineError(
+        'OTHER',
+        `event cursor ${JSON.stringify(options.since.slice(0, 40))}: expected seconds since the epoch such as 1700000000.123456`,
+      );
+    }
+    const since = options.since ?? String(Math.floor(Date.now() / 1000));
     // A broken stream ends the subscriber's loop with an error, so it can resubscribe; the
     // controller resyncs on a timer anyway, so what was missed meanwhile costs only latency.
     const broken = (error: unknown) => {
@@ -215,7 +266,8 @@ export class DockerEngine implements Engine {
         since,
         filters: { type: ['container'], label: [herdOnly] },
         abortSignal: signal,
-      } as Docker.GetEventsOptions)
+        // The engine takes fractional seconds; dockerode's type says a number.
+      } as unknown as Docker.GetEventsOptions)
       .then((response) => {
         const stream = response as unknown as Readable;
         signal.addEventListener('abort', () => stream.destroy(), { once: true });
@@ -295,6 +347,45 @@ export class DockerEngine implements Engine {
     return stream;
   }
 
+  /**
+   * From the host, through /proc/<pid>/root, when herd runs beside the engine and sees the
+   * instance's process (host-path-listing.ts); the pid is asked once per instance. Undefined
+   * otherwise, and for a path that is no mount of the instance: the caller reads the archive.
+   */
+  async listPath(
+    id: string,
+    path: string,
+    options: { signal?: AbortSignal; maxEntries?: number } = {},
+  ): Promise<PathEntry[] | undefined> {
+    let pid = this.hostPids.get(id);
+    if (pid === undefined) {
+      const inspected = (await this.call(`inspecting ${id}`, 'OTHER', () =>
+        this.docker.getContainer(id).inspect(),
+      )) as unknown as ContainerInspect;
+      if (inspected.State.Status !== 'running' || !inspected.State.Pid) {
+        throw new EngineError(
+          'NOT_FOUND',
+          `instance ${id} is not running on the engine at ${this.socketPath}`,
+        );
+      }
+      pid = inspected.State.Pid;
+      this.hostPids.set(id, pid);
+    }
+    if (pid === 'elsewhere') return undefined;
+    const listing = await listFromHost({ pid, id }, path, options);
+    switch (listing.kind) {
+      case 'listed':
+        return listing.entries;
+      case 'not-this-host':
+        this.hostPids.set(id, 'elsewhere');
+        return undefined;
+      case 'not-a-mount':
+        return undefined;
+      default:
+        return assertNever(listing);
+    }
+  }
+
   async readPath(
     id: string,
     path: string,
@@ -307,6 +398,25 @@ export class DockerEngine implements Engine {
     )) as unknown as Readable;
     destroyOnAbort(stream, options.signal);
     return stream;
+  }
+
+  /**
+   * Top with Podman's own descriptors (read from /proc, nothing run in the instance), then each
+   * process's executable from the host's /proc (host-processes.ts).
+   */
+  async processes(id: string, options: { hash?: boolean } = {}): Promise<InstanceProcess[]> {
+    const body = await this.call(`listing the processes of ${id}`, 'OTHER', () =>
+      this.docker.getContainer(id).top({ ps_args: topDescriptors }),
+    );
+    return resolveExecutables(topProcessesFrom(body as ContainerTop, `instance ${id}`), {
+      hash: options.hash === true,
+    });
+  }
+
+  async debugExec(id: string, options: DebugExecOptions): Promise<DebugExec> {
+    return this.call(`opening a debug session in ${id}`, 'OTHER', () =>
+      startDebugExec(this.docker.getContainer(id), options),
+    );
   }
 
   private async isGone(id: string): Promise<boolean> {
@@ -410,4 +520,8 @@ function forEachJsonLine(stream: Readable, onRecord: (record: JsonRecord) => voi
       // As above.
     }
   });
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled host listing ${JSON.stringify(value)}`);
 }

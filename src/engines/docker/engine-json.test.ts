@@ -5,6 +5,7 @@ import {
   type ContainerInspect,
   demultiplexLogs,
   engineEventFrom,
+  eventCursorOf,
   filesystemChangesFrom,
   instanceFromInspect,
   instanceFromListEntry,
@@ -133,6 +134,22 @@ describe('engineEventFrom', () => {
   it("ignores containers that are not herd's and events that are not about containers", () => {
     assert.equal(engineEventFrom({ Type: 'container', Action: 'start', Actor: actor({}) }), undefined);
     assert.equal(engineEventFrom({ Type: 'image', Action: 'remove', Actor: actor(labels) }), undefined);
+  });
+
+  it('gives each event a cursor from its time in nanoseconds, rounded down to the microsecond', () => {
+    // As podman 4.3 sends it: JSON.parse reads 1796291952112224392 as 1796291952112224256.
+    const record = JSON.parse(
+      `{"Type":"container","Action":"exec","Actor":${JSON.stringify(actor(labels))},"time":1796291952,"timeNano":1796291952112224392}`,
+    );
+
+    assert.deepEqual(engineEventFrom(record), { kind: 'exec', id: 'abc', cursor: '1796291952.112224' });
+    assert.equal(eventCursorOf({ time: 1796291952, timeNano: 1796291952000000500 }), '1796291952.000000');
+  });
+
+  it('falls back to whole seconds without timeNano, and gives no cursor without a time', () => {
+    assert.equal(eventCursorOf({ time: 1796291952 }), '1796291952');
+    assert.equal(eventCursorOf({}), undefined);
+    assert.equal(eventCursorOf({ time: -1, timeNano: Number.NaN }), undefined);
   });
 });
 

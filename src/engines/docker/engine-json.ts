@@ -8,6 +8,7 @@
  */
 import { isDigest } from '../../oci/digest.js';
 import {
+  EngineError,
   type EngineEvent,
   type FilesystemChange,
   type Instance,
@@ -22,7 +23,8 @@ type Labels = Record<string, string>;
 export interface ContainerInspect {
   Id: string;
   Created: string;
-  State: { Status: string; ExitCode: number; StartedAt: string };
+  /** `Pid`: the instance's first process on the engine's host (0 when it is not running). */
+  State: { Status: string; ExitCode: number; StartedAt: string; Pid?: number };
   Config: { Labels?: Labels | null; StopTimeout?: number };
   NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
 }
@@ -43,6 +45,25 @@ export interface EngineEventRecord {
   Action?: string;
   status?: string;
   Actor?: { ID?: string; Attributes?: Labels };
+  /** Seconds since the epoch. */
+  time?: number;
+  /** Nanoseconds since the epoch; JSON.parse keeps it to within a few hundred nanoseconds. */
+  timeNano?: number;
+}
+
+/**
+ * Where the event sits in the engine's record, as the `since` the events API takes: seconds with a
+ * microsecond fraction, rounded down, so that asking from it again replays the event at most once
+ * more and never skips one after it.
+ */
+export function eventCursorOf(record: EngineEventRecord): string | undefined {
+  if (typeof record.timeNano === 'number' && Number.isFinite(record.timeNano) && record.timeNano > 0) {
+    const micros = Math.floor(record.timeNano / 1000);
+    return `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
+  }
+  if (typeof record.time === 'number' && Number.isInteger(record.time) && record.time > 0)
+    return String(record.time);
+  return undefined;
 }
 
 export function instanceFromInspect(container: ContainerInspect): Instance | undefined {
@@ -76,6 +97,12 @@ export function instanceFromListEntry(entry: ContainerListEntry): Instance | und
 }
 
 export function engineEventFrom(record: EngineEventRecord): EngineEvent | undefined {
+  const event = eventOf(record);
+  const cursor = eventCursorOf(record);
+  return event && cursor ? { ...event, cursor } : event;
+}
+
+function eventOf(record: EngineEventRecord): EngineEvent | undefined {
   const id = record.Actor?.ID;
   const attributes = record.Actor?.Attributes ?? {};
   if ((record.Type ?? 'container') !== 'container' || !id) return undefined;
@@ -123,6 +150,85 @@ export function demultiplexLogs(stream: Buffer): string {
 export interface ContainerChange {
   Path: string;
   Kind: number;
+}
+
+/**
+ * What herd asks top for: Podman's own descriptors (psgo), read from /proc without running anything
+ * in the instance. Anything else (`-ef`) makes Podman run ps inside the instance, which an image
+ * without ps cannot, and which would be an exec of its own. HPID is the pid on the host.
+ */
+export const topDescriptors = 'hpid,pid,ppid,user,args';
+
+/** `GET /containers/{id}/top`: titles, and one row of strings per process. */
+export interface ContainerTop {
+  Titles?: unknown;
+  Processes?: unknown;
+}
+
+/** One row of top, read: `hostPid` absent when the engine could not say (Podman prints `?`). */
+export interface TopProcess {
+  hostPid?: number;
+  pid: number;
+  ppid: number;
+  user: string;
+  command: string;
+}
+
+/**
+ * Top's answer for {@link topDescriptors}. An answer in another shape is an error, never an empty
+ * list: a monitor that reads "no processes" would see nothing wrong with anything.
+ */
+export function topProcessesFrom(body: ContainerTop, where: string): TopProcess[] {
+  const titles = Array.isArray(body?.Titles) ? body.Titles.map(String) : [];
+  const expected = ['HPID', 'PID', 'PPID', 'USER', 'COMMAND'];
+  if (titles.join(',') !== expected.join(',') || !Array.isArray(body.Processes)) {
+    throw new EngineError(
+      'OTHER',
+      `top of ${where} answered columns ${JSON.stringify(titles)}, expected ${JSON.stringify(expected)}: process sampling needs Podman's top (psgo descriptors)`,
+    );
+  }
+  return body.Processes.map((row: unknown, index) => {
+    const cells = Array.isArray(row) ? row.map(String) : [];
+    const [hostPid = '', pid = '', ppid = '', user = '', ...command] = cells;
+    const whole = (text: string) => (/^\d{1,10}$/.test(text) ? Number(text) : undefined);
+    const [p, pp] = [whole(pid), whole(ppid)];
+    if (cells.length < 5 || p === undefined || pp === undefined) {
+      throw new EngineError(
+        'OTHER',
+        `top of ${where} row ${index} is ${JSON.stringify(cells).slice(0, 200)}: expected a host pid or ?, a pid, a parent pid, a user and a command`,
+      );
+    }
+    const host = whole(hostPid);
+    return {
+      ...(host !== undefined && host > 0 ? { hostPid: host } : {}),
+      pid: p,
+      ppid: pp,
+      user,
+      command: command.join(' '),
+    };
+  });
+}
+
+/**
+ * An exec's output without a TTY, framed as logs are (see demultiplexLogs), read as it arrives:
+ * frames do not align with chunks. Frame type 0 is stdin echoed back, which herd never asks for.
+ */
+export class ExecFrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): { stream: 'stdout' | 'stderr'; data: Buffer }[] {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const frames: { stream: 'stdout' | 'stderr'; data: Buffer }[] = [];
+    while (this.pending.length >= 8) {
+      const length = this.pending.readUInt32BE(4);
+      if (this.pending.length < 8 + length) break;
+      const kind = this.pending[0];
+      const data = Buffer.from(this.pending.subarray(8, 8 + length));
+      if (kind === 1 || kind === 2) frames.push({ stream: kind === 2 ? 'stderr' : 'stdout', data });
+      this.pending = this.pending.subarray(8 + length);
+    }
+    return frames;
+  }
 }
 
 /** Docker answers `null` when nothing changed; Podman answers `[]`. */

@@ -99,6 +99,27 @@ describe('hardenedCreateOptions', () => {
     assert.equal(options.StopTimeout, 7);
   });
 
+  it('gives /dev/shm 1 MiB unless the spec asks for more, and refuses a size beyond the memory limit', () => {
+    const resources = spec().resources;
+
+    const small = hardenedCreateOptions(spec()).HostConfig?.ShmSize;
+    const asked = hardenedCreateOptions(spec({ resources: { ...resources, shmBytes: 64 * 1024 * 1024 } }))
+      .HostConfig?.ShmSize;
+
+    assert.equal(small, 1024 * 1024);
+    assert.equal(asked, 64 * 1024 * 1024);
+    for (const shmBytes of [512 * 1024 * 1024, 1024, 1024 * 1024 + 0.5]) {
+      assert.throws(
+        () => hardenedCreateOptions(spec({ resources: { ...resources, shmBytes } })),
+        (error: unknown) => {
+          assert.equal((error as { code?: string }).code, 'CREATE');
+          assert.match(String(error), new RegExp(`shm size ${shmBytes} bytes: expected from 64 KiB`));
+          return true;
+        },
+      );
+    }
+  });
+
   it("labels the instance as herd's, and extra labels cannot pose as another service or digest", () => {
     const labels = hardenedCreateOptions(
       spec({ labels: { [instanceLabels.service]: 'other', [instanceLabels.managedBy]: 'me', team: 'core' } }),

@@ -6,7 +6,7 @@
  * API: https://docs.docker.com/engine/api/v1.41/#tag/Container/operation/ContainerCreate
  */
 import type { ContainerCreateOptions } from 'dockerode';
-import { EngineError, type InstanceSpec, labelsFor } from '../engine.js';
+import { defaultShmBytes, EngineError, type InstanceSpec, labelsFor } from '../engine.js';
 
 export const tmpfsOptions = 'rw,noexec,nosuid,nodev,size=64m';
 /**
@@ -49,6 +49,10 @@ export function hardenedCreateOptions(spec: InstanceSpec): ContainerCreateOption
       // An init as PID 1 forwards SIGTERM and reaps children: stops take 0.37 s instead of 1 s.
       Init: true,
       Tmpfs: tmpfs,
+      // Podman mounts /dev/shm noexec,nosuid,nodev already, but 64 MiB and world-writable: room to
+      // stage a payload for `sh /dev/shm/x`, which noexec does not stop. Small unless asked for, and
+      // the integrity monitor reads it every pass like a writable path (src/watch/README.md).
+      ShmSize: spec.resources.shmBytes ?? defaultShmBytes,
       Memory: spec.resources.memoryBytes,
       // Equal to Memory: no swap on top of the limit.
       MemorySwap: spec.resources.memoryBytes,
@@ -91,7 +95,13 @@ function validate(spec: InstanceSpec): void {
   if (spec.port !== undefined && !(Number.isInteger(spec.port) && spec.port > 0 && spec.port < 65536)) {
     refuse(`port ${spec.port}: expected 1-65535`);
   }
-  const { memoryBytes, nanoCpus, pids } = spec.resources;
+  const { memoryBytes, nanoCpus, pids, shmBytes } = spec.resources;
+  if (
+    shmBytes !== undefined &&
+    !(Number.isInteger(shmBytes) && shmBytes >= 64 * 1024 && shmBytes <= memoryBytes)
+  ) {
+    refuse(`shm size ${shmBytes} bytes: expected from 64 KiB up to the memory limit (${memoryBytes} bytes)`);
+  }
   if (!(memoryBytes >= 6 * 1024 * 1024 && nanoCpus > 0 && pids > 0)) {
     refuse(
       `resources ${JSON.stringify(spec.resources)}: expected memory of at least 6 MiB, cpus and pids above 0`,

@@ -103,8 +103,8 @@ describe('MemoryEngine', () => {
     assert.equal(listed?.exitCode, 137);
     assert.equal(listed?.address, undefined);
     assert.deepEqual(await collect(events), [
-      { kind: 'started', id: instance.id },
-      { kind: 'exited', id: instance.id, exitCode: 137 },
+      { kind: 'started', id: instance.id, cursor: '1' },
+      { kind: 'exited', id: instance.id, exitCode: 137, cursor: '2' },
     ]);
   });
 
@@ -118,7 +118,7 @@ describe('MemoryEngine', () => {
     abort.abort();
 
     assert.deepEqual(await engine.list(), []);
-    assert.deepEqual((await collect(events)).at(-1), { kind: 'removed', id: instance.id });
+    assert.deepEqual((await collect(events)).at(-1), { kind: 'removed', id: instance.id, cursor: '2' });
   });
 
   it('fails creates of an image marked to fail at create, until cleared', async () => {

@@ -16,6 +16,7 @@ import {
   type InstanceSpec,
   type LogLine,
   labelsFor,
+  type PathEntry,
 } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
 
@@ -47,6 +48,15 @@ export class MemoryEngine implements Engine {
   /** Wakes `followLogs` readers when output is printed or an instance ends. */
   private readonly outputFeed = new EventFeed<string>();
   private readonly imageFiles = new Map<string, TarEntry[]>();
+  /** Files changed in the engine's copy of an image (`tamperImage`), by digest and path; gone with the copy. */
+  private readonly tampered = new Map<string, Map<string, TarEntry>>();
+  /** Every event emitted, for `events(signal, { since })`; the cursor is the 1-based position. */
+  private readonly eventLog: EngineEvent[] = [];
+  /** How often each digest was fetched into the engine (ensureImage without a copy). */
+  private readonly fetches = new Map<string, number>();
+  /** Per instance and path: the inode and change time `listPath` reports, new with each planting. */
+  private readonly inodes = new Map<string, Map<string, { ino: number; ctimeMs: number }>>();
+  private nextIno = 1;
   private nextId = 1;
   private nextPort: number;
   private peak = 0;
@@ -61,7 +71,18 @@ export class MemoryEngine implements Engine {
   }
 
   async ensureImage(spec: Pick<InstanceSpec, 'imageRef' | 'digest'>): Promise<void> {
+    if (this.images.has(spec.digest)) return;
     this.images.add(spec.digest);
+    this.fetches.set(spec.digest, (this.fetches.get(spec.digest) ?? 0) + 1);
+  }
+
+  /** Like Podman's forced removal: the copy goes, with its changes, and so does any instance of it. */
+  async removeImage(spec: Pick<InstanceSpec, 'imageRef' | 'digest'>): Promise<void> {
+    for (const entry of [...this.entries.values()]) {
+      if (entry.instance.digest === spec.digest) this.kill(entry.instance.id);
+    }
+    this.images.delete(spec.digest);
+    this.tampered.delete(spec.digest);
   }
 
   async create(spec: InstanceSpec): Promise<Instance> {
@@ -98,9 +119,10 @@ export class MemoryEngine implements Engine {
     };
     if (spec.port !== undefined) instance.address = { host: '127.0.0.1', port: this.nextPort++ };
     const files = new Map((this.imageFiles.get(spec.digest) ?? []).map((file) => [file.path, file]));
+    for (const [path, file] of this.tampered.get(spec.digest) ?? []) files.set(path, file);
     this.entries.set(id, { instance, output: [], changes: [], files });
     this.print(id, `started ${spec.service} ${spec.digest}`);
-    this.feed.emit({ kind: 'started', id });
+    this.emit({ kind: 'started', id });
     this.trackPeak();
     if (failure === 'exit') this.crash(id, 1);
     return snapshot(instance);
@@ -127,8 +149,25 @@ export class MemoryEngine implements Engine {
     return lines.map((line) => `${line.text}\n`).join('');
   }
 
-  events(signal: AbortSignal): AsyncIterable<EngineEvent> {
-    return this.feed.subscribe(signal);
+  /** From now, or what was emitted after the `since` cursor first (as a file-backed engine log). */
+  events(signal: AbortSignal, options: { since?: string } = {}): AsyncIterable<EngineEvent> {
+    const live = this.feed.subscribe(signal);
+    if (options.since === undefined) return live;
+    const after = Number(options.since);
+    if (!Number.isInteger(after) || after < 0) {
+      throw new EngineError('OTHER', `event cursor ${JSON.stringify(options.since)}: expected a position`);
+    }
+    // Subscribed before the replay is taken, so nothing falls between the two.
+    const replay = this.eventLog.slice(after);
+    return {
+      async *[Symbol.asyncIterator]() {
+        for (const event of replay) {
+          if (signal.aborted) return;
+          yield { ...event };
+        }
+        yield* live;
+      },
+    };
   }
 
   /** Like the docker engine's follow: what was printed, then what comes, until the process ends. */
@@ -173,6 +212,32 @@ export class MemoryEngine implements Engine {
 
   // --- fault injection, for tests and simulations ---
 
+  /**
+   * Someone changed a file of the engine's copy of an image on the host (its layer storage): every
+   * instance of it sees the change at once, the engine's diff of none of them shows it, and every
+   * instance made from the copy has it too, until `removeImage` drops the copy.
+   */
+  tamperImage(digest: string, file: TarEntry): void {
+    const path = file.path.replace(/^\/+/, '');
+    const changed = { ...file, path };
+    const files = this.tampered.get(digest) ?? new Map<string, TarEntry>();
+    files.set(path, changed);
+    this.tampered.set(digest, files);
+    for (const entry of this.entries.values()) {
+      if (entry.instance.digest === digest) entry.files.set(path, changed);
+    }
+  }
+
+  /** How many times `digest` was fetched into the engine: once, plus once after each `removeImage`. */
+  fetchesOf(digest: string): number {
+    return this.fetches.get(digest) ?? 0;
+  }
+
+  /** The engine's images, by digest. */
+  hasImage(digest: string): boolean {
+    return this.images.has(digest);
+  }
+
   /** The instance's process ends with `exitCode`; the instance stays, exited, until removed. */
   crash(id: string, exitCode: number): void {
     const entry = this.entries.get(id);
@@ -181,14 +246,15 @@ export class MemoryEngine implements Engine {
     entry.instance.exitCode = exitCode;
     delete entry.instance.address;
     this.print(id, `exited with code ${exitCode}`);
-    this.feed.emit({ kind: 'exited', id, exitCode });
+    this.emit({ kind: 'exited', id, exitCode });
   }
 
   /** Someone outside herd removed the instance (`podman rm -f`): it is gone without a stop. */
   kill(id: string): void {
     if (!this.entries.delete(id)) return;
+    this.inodes.delete(id);
     this.outputFeed.emit(id);
-    this.feed.emit({ kind: 'removed', id });
+    this.emit({ kind: 'removed', id });
   }
 
   /** Instances of `digest` fail from now on; `clear` makes them start again. */
@@ -223,7 +289,40 @@ export class MemoryEngine implements Engine {
       .map((file) => ({ ...file, path: file.path.slice(parent.length) }));
     if (files.length === 0)
       throw new EngineError('NOT_FOUND', `no ${path} in instance ${id} on the memory engine`);
-    return Readable.from([writeTar(files)], { signal: options.signal });
+    // In chunks, as a socket delivers them: a reader that stops early has not been handed the rest.
+    return Readable.from(chunksOf(writeTar(files), 64 * 1024), { signal: options.signal });
+  }
+
+  /** The entries at and under `path`, from what was planted: never the archive's bytes. */
+  async listPath(
+    id: string,
+    path: string,
+    options: { signal?: AbortSignal; maxEntries?: number } = {},
+  ): Promise<PathEntry[]> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new EngineError('NOT_FOUND', `no instance ${id} on the memory engine`);
+    const root = path.replace(/^\/+|\/+$/g, '');
+    const listed = [...entry.files.values()]
+      .filter((file) => file.path === root || file.path.startsWith(`${root}/`))
+      .slice(0, (options.maxEntries ?? Number.POSITIVE_INFINITY) + 1)
+      .map((file): PathEntry => {
+        const inode = this.inodeOf(id, file.path);
+        return {
+          path: `/${file.path}`,
+          type: file.type,
+          mode: file.mode,
+          uid: file.uid,
+          gid: file.gid,
+          size: file.type === 'file' ? file.size : 0,
+          mtimeMs: file.mtime * 1000,
+          ino: inode.ino,
+          ctimeMs: inode.ctimeMs,
+          ...(file.linkname !== undefined ? { linkname: file.linkname } : {}),
+        };
+      });
+    if (listed.length === 0)
+      throw new EngineError('NOT_FOUND', `no ${path} in instance ${id} on the memory engine`);
+    return listed;
   }
 
   /**
@@ -231,9 +330,12 @@ export class MemoryEngine implements Engine {
    * `readPath` (and not `changes` or the export's image files, by design here) shows it.
    */
   plantFile(id: string, file: TarEntry): void {
-    this.entries
-      .get(id)
-      ?.files.set(file.path.replace(/^\/+/, ''), { ...file, path: file.path.replace(/^\/+/, '') });
+    const path = file.path.replace(/^\/+/, '');
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.files.set(path, { ...file, path });
+    // Written anew: a new inode, as `podman cp` makes.
+    this.inodes.get(id)?.delete(path);
   }
 
   /** Instances of `digest` start with these files (what `exportFilesystem` streams). */
@@ -252,12 +354,13 @@ export class MemoryEngine implements Engine {
     const path = change.path.replace(/^\/+/, '');
     if (change.kind === 'deleted') entry.files.delete(path);
     else if (file) entry.files.set(path, { ...file, path });
+    this.inodes.get(id)?.delete(path);
   }
 
   /** Someone opened an exec session on the instance (`podman exec`). */
   simulateExec(id: string, command?: string): void {
     if (!this.entries.has(id)) return;
-    this.feed.emit(command === undefined ? { kind: 'exec', id } : { kind: 'exec', id, command });
+    this.emit(command === undefined ? { kind: 'exec', id } : { kind: 'exec', id, command });
   }
 
   /** Replaces every export's bytes, e.g. to simulate a forged or truncated stream; undefined restores. */
@@ -279,9 +382,33 @@ export class MemoryEngine implements Engine {
     this.peak = this.running;
   }
 
+  private emit(event: EngineEvent): void {
+    const recorded = { ...event, cursor: String(this.eventLog.length + 1) };
+    this.eventLog.push(recorded);
+    this.feed.emit({ ...recorded });
+  }
+
+  private inodeOf(id: string, path: string): { ino: number; ctimeMs: number } {
+    let paths = this.inodes.get(id);
+    if (!paths) {
+      paths = new Map();
+      this.inodes.set(id, paths);
+    }
+    let inode = paths.get(path);
+    if (!inode) {
+      inode = { ino: this.nextIno++, ctimeMs: this.now() };
+      paths.set(path, inode);
+    }
+    return inode;
+  }
+
   private trackPeak(): void {
     this.peak = Math.max(this.peak, this.running);
   }
+}
+
+function* chunksOf(bytes: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 
 /** A copy the caller may keep or change without touching the engine's own record. */
