@@ -1064,3 +1064,75 @@ describe('takeRegistryLayers, before a push', () => {
     assert.equal(await store.resolve(signatureTag(image.digest)), signed.manifest.digest);
   });
 });
+
+describe('takeRegistryLayers against a registry someone wrote to', () => {
+  let root: string;
+  let store: LayoutStore;
+  let image: Awaited<ReturnType<typeof writeTinyImage>>;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'herd-trust-'));
+    store = new LayoutStore(root);
+    await store.init();
+    image = await writeTinyImage(store);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('refuses a trusted key’s signature of another image, so a push cannot plant mix-and-match here', async () => {
+    const other = await writeTinyImage(store, 'other\n');
+    await signImage(store, image.digest, { key: key.privateKey, identity });
+    const moved = await signatureLayer(store, {
+      signingKey: key.privateKey,
+      identity,
+      manifestDigest: other.digest,
+    });
+    const theirs = await signatureLayer(store, {
+      signingKey: otherKey.privateKey,
+      identity,
+      manifestDigest: other.digest,
+    });
+
+    const { added, refused } = await takeRegistryLayers(store, image.digest, {
+      kind: 'signature',
+      remoteLayers: [moved, theirs],
+      publicKeys: [key.publicKey],
+    });
+
+    // Another key's claim about another image is foreign: kept, and ignored by verification.
+    assert.deepEqual(added, [theirs]);
+    assert.deepEqual(
+      refused.map((r) => [r.layer.digest, r.reason.startsWith('SIGNATURE_WRONG_DIGEST')]),
+      [[moved.digest, true]],
+    );
+    assert.equal(
+      (await verifyImage(store, image.digest, { publicKeys: [key.publicKey] })).signatures.length,
+      1,
+    );
+  });
+
+  it('refuses a trusted key’s attestation about another image', async () => {
+    const other = await writeTinyImage(store, 'other\n');
+    const about = (digest: Digest) =>
+      inTotoStatement({ name: 'hello', digest }, { predicateType: gateVerdictPredicateType, predicate: {} });
+    await attestImage(store, image.digest, { key: key.privateKey, statements: [about(image.digest)] });
+    await attestImage(store, other.digest, { key: otherKey.privateKey, statements: [about(other.digest)] });
+    const [theirs] = (await store.getManifest(await store.resolve(attestationTag(other.digest)))).layers;
+    await attestImage(store, other.digest, { key: key.privateKey, statements: [about(other.digest)] });
+    const moved = (await store.getManifest(await store.resolve(attestationTag(other.digest)))).layers[1];
+    assert.ok(theirs && moved);
+
+    const { added, refused } = await takeRegistryLayers(store, image.digest, {
+      kind: 'attestation',
+      remoteLayers: [moved, theirs],
+      publicKeys: [key.publicKey],
+    });
+
+    assert.deepEqual(added, [theirs]);
+    assert.deepEqual(
+      refused.map((r) => r.layer.digest),
+      [moved.digest],
+    );
+  });
+});

@@ -234,7 +234,9 @@ function vouchingKeys(
  * the same tag that it lacks (see `mergeLayers`), so that pushing the store's manifest keeps what
  * others signed there. `publicKeys` are the keys whose own earlier layers a local re-signing
  * replaced (the pushing key, the trusted keys). The registry's blobs must be in the store already.
- * Does nothing when the store has no manifest of that kind: then nothing of it is pushed.
+ * A registry layer that would fail verification here is refused and returned, not taken in; the
+ * push then replaces the registry's manifest without it. Does nothing when the store has no
+ * manifest of that kind: then nothing of it is pushed.
  */
 export async function takeRegistryLayers(
   store: LayoutStore,
@@ -244,24 +246,23 @@ export async function takeRegistryLayers(
     remoteLayers: readonly Descriptor[];
     publicKeys: readonly KeyObject[];
   },
-): Promise<{ added: Descriptor[] }> {
+): Promise<{ added: Descriptor[]; refused: { layer: Descriptor; reason: string }[] }> {
   const tag = options.kind === 'signature' ? signatureTag(digest) : attestationTag(digest);
   const local = await readTagged(store, digest, { tag, what: options.kind });
-  if (!local) return { added: [] };
+  if (!local) return { added: [], refused: [] };
   const remoteBlobs = await withStoreErrors(digest, async () => {
     const blobs = new Map<string, Uint8Array>();
     for (const layer of options.remoteLayers) blobs.set(layer.digest, await store.getBlob(layer.digest));
     return blobs;
   });
-  const merged = mergeLayers(
-    options.kind,
+  const { layers, refused } = mergeLayers(
     local,
     { layers: options.remoteLayers, blobs: remoteBlobs },
-    options.publicKeys,
+    { kind: options.kind, imageDigest: digest, publicKeys: options.publicKeys },
   );
-  const added = merged.slice(local.layers.length);
-  if (added.length > 0) await writeTagged(store, { tag, layers: merged });
-  return { added };
+  const added = layers.slice(local.layers.length);
+  if (added.length > 0) await writeTagged(store, { tag, layers });
+  return { added, refused };
 }
 
 /** Re-hashes the image manifest, its config and every layer: a signature over a tampered image is worthless. */

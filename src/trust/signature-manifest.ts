@@ -317,14 +317,17 @@ export interface LayersWithBlobs {
  * local one: every local layer, then every registry layer that is not already here, unless one
  * of `publicKeys` made it and the local manifest holds that key's layer for the same identity
  * (signature) or predicate type (attestation): that one was replaced here on purpose. Layers by
- * any other key are kept, so a push never drops what others signed in the registry.
+ * any other key are kept, so a push never drops what others signed in the registry. A registry
+ * layer that would fail verification here (a trusted key's signature of another image, or of
+ * something that is no claim) is refused and named: taking it in would let whoever wrote to the
+ * registry break this image's verification.
  */
 export function mergeLayers(
-  kind: 'signature' | 'attestation',
   local: LayersWithBlobs,
   remote: LayersWithBlobs,
-  publicKeys: readonly KeyObject[],
-): Descriptor[] {
+  options: { kind: 'signature' | 'attestation'; imageDigest: Digest; publicKeys: readonly KeyObject[] },
+): { layers: Descriptor[]; refused: { layer: Descriptor; reason: string }[] } {
+  const { kind, publicKeys } = options;
   const claimOf = (layer: Descriptor, blobs: ReadonlyMap<string, Uint8Array>, key: KeyObject) =>
     kind === 'signature'
       ? signatureClaimBy(layer, blobs, key)?.dockerReference
@@ -337,8 +340,14 @@ export function mergeLayers(
   const layerKey = (l: Descriptor) => `${l.digest} ${l.annotations?.[signatureAnnotation] ?? ''}`;
   const present = new Set(local.layers.map(layerKey));
   const kept: Descriptor[] = [];
+  const refused: { layer: Descriptor; reason: string }[] = [];
   for (const layer of remote.layers) {
     if (present.has(layerKey(layer))) continue;
+    const refusal = verificationFailure(layer, remote.blobs, options);
+    if (refusal !== undefined) {
+      refused.push({ layer, reason: refusal });
+      continue;
+    }
     const superseded = publicKeys.some((key, i) => {
       const claim = claimOf(layer, remote.blobs, key);
       return claim !== undefined && (replacedHere[i] as Set<string>).has(claim);
@@ -347,7 +356,29 @@ export function mergeLayers(
     present.add(layerKey(layer));
     kept.push(layer);
   }
-  return [...local.layers, ...kept];
+  return { layers: [...local.layers, ...kept], refused };
+}
+
+/** Why one layer alone would fail verification, by the very rules above; undefined when it would not. */
+function verificationFailure(
+  layer: Descriptor,
+  blobs: ReadonlyMap<string, Uint8Array>,
+  options: { kind: 'signature' | 'attestation'; imageDigest: Digest; publicKeys: readonly KeyObject[] },
+): string | undefined {
+  const data = { manifest: { schemaVersion: 2, config: { ...layer, size: 0 }, layers: [layer] }, blobs };
+  const { imageDigest, publicKeys } = options;
+  if (publicKeys.length === 0) return undefined;
+  try {
+    if (options.kind === 'signature') verifySignatureManifest(data, { imageDigest, publicKeys });
+    else verifyAttestationManifest(data, { imageDigest, publicKeys });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof TrustError)) throw error;
+    // Nothing trusted in it (another key's, or not even a layer of this kind): it is foreign, and kept.
+    if (['SIGNATURE_INVALID', 'SIGNATURE_MISSING', 'ATTESTATION_MISSING'].includes(error.code))
+      return undefined;
+    return `${error.code}: ${error.message}`;
+  }
 }
 
 /** True when `layer` (a `.sig` layer) already holds this payload signed by `publicKey`: cosign's dupe check. */

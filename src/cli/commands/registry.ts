@@ -56,11 +56,16 @@ export async function pushCommand(
     ...(options.insecure ? { insecure: true } : {}),
     // cosign appends to what the registry holds; so does herd: others' signatures there are kept.
     reconcileCosign: async (kind, remote) => {
-      const { added } = await takeRegistryLayers(store, digest, {
+      const { added, refused } = await takeRegistryLayers(store, digest, {
         kind,
         remoteLayers: remote.manifest.layers as Descriptor[],
         publicKeys: ownKeys,
       });
+      for (const { layer, reason } of refused) {
+        console.error(
+          `• left out the registry's ${kind} layer ${layer.digest}, which would fail verification: ${reason}`,
+        );
+      }
       if (added.length > 0) {
         console.error(
           `• kept ${added.length} ${kind} layer${added.length === 1 ? '' : 's'} that only the registry held (other signers')`,
