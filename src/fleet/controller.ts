@@ -265,13 +265,6 @@ export class FleetController {
     return quarantineOutcomeOf(choice, id);
   }
 
-  /** {@link quarantine} without waiting: what callers that only need the replacement use. */
-  replaceInstance(service: string, id: string, reason: string): void {
-    void this.quarantine(service, id, { reason }).catch((error: unknown) =>
-      this.log.warn({ service, id, err: error }, 'quarantine failed; the next sync replaces the instance'),
-    );
-  }
-
   /** The instance's file manifest did not verify: it is never counted ready (fail closed). */
   markUntrusted(service: string, id: string): void {
     this.fleetOf(service);

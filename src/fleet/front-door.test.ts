@@ -443,6 +443,27 @@ describe('FrontDoor', () => {
     assert.deepEqual(answers.map((x) => x.body).sort(), ['a', 'a', 'b', 'b']);
   });
 
+  it('keeps a drained address out of rotation while a stale setBackends still lists it, and says so in serving()', async () => {
+    const a = await startBackend('a');
+    const b = await startBackend('b');
+    const door = await openDoor();
+    door.setBackends([a.address, b.address]);
+
+    void door.drain(a.address, { timeoutMs: 1_000 });
+    door.setBackends([a.address, b.address]);
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await send(door.url));
+
+    assert.deepEqual(
+      door.serving().map((one) => one.port),
+      [b.address.port],
+    );
+    assert.deepEqual(
+      answers.map((x) => x.body),
+      ['b', 'b', 'b', 'b'],
+    );
+  });
+
   it('refuses a port already in use with PORT_TAKEN, naming the port and the service', async () => {
     const taken = createTcpServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
