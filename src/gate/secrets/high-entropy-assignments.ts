@@ -145,9 +145,12 @@ export function holdsSecret(key: string): boolean {
   return last === 'key' && qualifier !== undefined && !nonSecretKeyQualifiers.has(qualifier);
 }
 
-/** crypt(3) and LDAP password hashes, and algorithm-prefixed digests: stored hashes, not secrets. */
+/**
+ * crypt(3), LDAP, Django and PostgreSQL (`md5…`, `SCRAM-SHA-256$…`) password hashes, and
+ * algorithm-prefixed digests: stored hashes, not secrets.
+ */
 const hashFormat =
-  /^\$(?:2[abxy]?|1|5|6|7|y|gy|argon2\w*|scrypt|pbkdf2[\w-]*|sha\d*)\$|^\{[A-Z0-9-]+\}|^(?:sha(?:1|224|256|384|512)|sha3-\d+|md5|blake2\w*)[-:=]/i;
+  /^\$(?:2[abxy]?|1|5|6|7|y|gy|argon2\w*|scrypt|pbkdf2[\w-]*|sha\d*)\$|^\{[A-Z0-9-]+\}|^(?:sha(?:1|224|256|384|512)|sha3-\d+|md5|blake2\w*)[-:=]|^(?:pbkdf2_sha\d+|argon2|bcrypt(?:_sha256)?|scrypt|unsalted_\w+)\$|^SCRAM-SHA-\d+\$|^md5[0-9a-f]{32}$/i;
 
 /** Regular expressions and format strings: `^[A-Za-z0-9]{36}$`, `\d+`, `(?=.*[A-Z])`. */
 const patternSyntax = /\[[^\]]*\]|\\[dwsbDWSB]|\(\?|\.\*|\.\+|\{\d+(?:,\d*)?\}/;
@@ -161,7 +164,9 @@ const secretReference =
 
 /** A path, a URL without credentials, a host name or an e-mail address names a place, not a secret. */
 function namesAPlace(value: string): boolean {
-  if (/^(?:\/|\.\.?\/|~\/|[A-Za-z]:\\|\$\{?\w+\}?\/)/.test(value)) return true;
+  // One random base64 value in 64 starts with `/`: a path is not that random.
+  const base64Like = /^[A-Za-z0-9+/]{20,}={0,2}$/.test(value) && shannonEntropy(value) >= 4.5;
+  if (/^(?:\/|\.\.?\/|~\/|[A-Za-z]:\\|\$\{?\w+\}?\/)/.test(value) && !base64Like) return true;
   if (/^[\w.@-]+(?:\/[\w.@-]+)+$/.test(value) && /\.[A-Za-z]{1,5}$/.test(value)) return true;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return true;
   if (/^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/.test(value)) return true;
@@ -229,8 +234,10 @@ function isKeyChar(code: number): boolean {
  * A credential word, the rest of its key, the key's closing quote and an assignment operator: the
  * regex does the first cut, so only keys that are assigned to reach the checks in JavaScript.
  */
+// `(?=(…))\1` takes the rest of the key without ever giving it back (an atomic group): key
+// characters and what may follow a key are disjoint, so backtracking into it could never match.
 const keyPattern =
-  /(?:pass|pwd|pw|secret|token|key|auth|cred|bearer)[\w.-]{0,100}(?:[\\"'`\]]{0,3}[ \t]*[=:>,])/g;
+  /(?:pass|pwd|pw|secret|token|key|auth|cred|bearer)(?=([\w.-]{0,100}))\1[\\"'`\]]{0,3}[ \t]*[=:>,]/g;
 /** For .properties, where `key value` is an assignment too: every credential word. */
 const keywordPattern = /pass|pwd|pw|secret|token|key|auth|cred|bearer/g;
 /** The longest key and value read; longer ones are not what people assign secrets to. */

@@ -15,9 +15,13 @@ export class KeywordIndex {
   private readonly implied = new Map<string, string[]>();
 
   constructor(detectors: readonly ContentDetector[]) {
+    // Detectors bound to file names (`.npmrc`, `.netrc`) run on few files: their keywords are
+    // looked for one by one there, not in every file.
     const keywords = [
       ...new Set(
-        detectors.filter((d) => !d.caseSensitive).flatMap((d) => d.keywords.map((k) => k.toLowerCase())),
+        detectors
+          .filter((d) => !d.caseSensitive && !d.appliesTo)
+          .flatMap((d) => d.keywords.map((k) => k.toLowerCase())),
       ),
     ].sort((a, b) => b.length - a.length);
     for (const keyword of keywords) {
@@ -30,6 +34,11 @@ export class KeywordIndex {
       keywords.length === 0
         ? undefined
         : new RegExp(keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  }
+
+  /** Whether `keywordsIn` looks for this keyword. */
+  covers(keyword: string): boolean {
+    return this.implied.has(keyword);
   }
 
   /** Every keyword in `lower` (a lowercased text). */
@@ -81,8 +90,11 @@ export class FileText {
         return found;
       });
     }
-    this.keywords ??= this.index.keywordsIn(this.lower);
-    const present = this.keywords;
-    return detector.keywords.some((keyword) => present.has(keyword.toLowerCase()));
+    return detector.keywords.some((keyword) => {
+      const lower = keyword.toLowerCase();
+      if (!this.index.covers(lower)) return this.lower.includes(lower);
+      this.keywords ??= this.index.keywordsIn(this.lower);
+      return this.keywords.has(lower);
+    });
   }
 }

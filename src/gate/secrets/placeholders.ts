@@ -31,14 +31,12 @@ const placeholderWords = new Set([
   'replaceme',
   'redacted',
   'todo',
-  'tbd',
   'fixme',
   'insert',
   'here',
   'enter',
   'none',
   'null',
-  'nil',
   'undefined',
   'empty',
   'notset',
@@ -68,18 +66,15 @@ export function wordsOf(value: string): string[] {
 }
 
 /**
- * Eight or more characters in a row that count up or down (`abcdefgh`, `12345678`, `hgfedcba`), or
- * six hex bytes that do (`000102030405`, `f0f1f2f3f4f5`): the filler of examples and test vectors.
+ * Characters that count up or down: eight in a row (`abcdefgh`, `12345678`, `hgfedcba`), six
+ * letters or seven digits among others (`a1b2c3d4e5f6g7`, `abc123def456ghi`), or six hex bytes
+ * (`000102030405`, `f0f1f2f3f4f5`). The filler of examples and test vectors.
  */
-function hasCountingRun(value: string, min = 8): boolean {
-  let up = 1;
-  let down = 1;
-  for (let i = 1; i < value.length; i++) {
-    const step = value.charCodeAt(i) - value.charCodeAt(i - 1);
-    up = step === 1 ? up + 1 : 1;
-    down = step === -1 ? down + 1 : 1;
-    if (up >= min || down >= min) return true;
-  }
+function hasCountingRun(value: string): boolean {
+  if (countsFor(value, 8)) return true;
+  // Among hex digits, where `a` to `f` are the only letters, six letters counting is chance.
+  const letters = value.replace(/[^A-Za-z]/g, '').toLowerCase();
+  if ((/[g-z]/.test(letters) && countsFor(letters, 6)) || countsFor(value.replace(/\D/g, ''), 7)) return true;
   for (const run of value.match(/(?:[0-9a-fA-F]{2}){6,}/g) ?? []) {
     for (let offset = 0; offset < 2; offset++) {
       let count = 1;
@@ -93,9 +88,21 @@ function hasCountingRun(value: string, min = 8): boolean {
   return false;
 }
 
-/** Filler: one character over and over, or runs of x, *, . or #. */
+/** `min` characters in a row, each one more (or one less) than the one before. */
+function countsFor(text: string, min: number): boolean {
+  let up = 1;
+  let down = 1;
+  for (let i = 1; i < text.length; i++) {
+    const step = text.charCodeAt(i) - text.charCodeAt(i - 1);
+    up = step === 1 ? up + 1 : 1;
+    down = step === -1 ? down + 1 : 1;
+    if (up >= min || down >= min) return true;
+  }
+  return false;
+}
+
 /** Filler: one character over and over, runs of x, *, . or #, or a short unit repeated (`0b0b0b0b…`, `deadbeefdeadbeef`). */
-const filler = /^(.)\1*$|x{4,}|X{4,}|\*{3,}|\.{3,}|#{4,}|…|(.)\2{7,}|(.{2,8})\3{3,}/;
+const filler = /^(.)\1*$|x{6,}|X{6,}|\*{3,}|\.{3,}|#{4,}|…|(.)\2{7,}|(.{2,8})\3{3,}/;
 
 /**
  * sha256 prefixes (16 hex digits, as in findings) of values vendors publish in their documentation
