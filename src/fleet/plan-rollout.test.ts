@@ -39,6 +39,47 @@ describe('planRollout', () => {
     ]);
   });
 
+  it('keeps a quarantined instance (it serves nothing) until its replacement is ready, then removes it without budget', () => {
+    const surgeOnly = { ...strategy, maxUnavailable: 0 as InstanceCount, minReadySeconds: 60 };
+    const planned = fleet('r1', 2, { strategy: surgeOnly });
+    const quarantined = instance('a', 'r1', { condemned: true, quarantined: true });
+    const starting = instance('c', 'r1', { readySince: undefined });
+
+    assert.deepEqual(planRollout(planned, { instances: [quarantined, instance('b', 'r1')], now }), [
+      { kind: 'create', release: 'r1', count: 1 },
+    ]);
+    assert.deepEqual(
+      planRollout(planned, { instances: [quarantined, instance('b', 'r1'), starting], now }),
+      [],
+    );
+    assert.deepEqual(
+      planRollout(planned, {
+        instances: [quarantined, instance('b', 'r1'), { ...starting, readySince: now }],
+        now,
+      }),
+      [{ kind: 'remove', id: 'a', reason: 'condemned' }],
+    );
+  });
+
+  it('removes a quarantined instance at once when it stands in the way of its replacement', () => {
+    const noSurge = { ...strategy, maxSurge: 0 as InstanceCount, maxUnavailable: 1 as InstanceCount };
+    const instances = [instance('a', 'r1', { condemned: true, quarantined: true }), instance('b', 'r1')];
+
+    assert.deepEqual(planRollout(fleet('r1', 2, { strategy: noSurge }), { instances, now }), [
+      { kind: 'remove', id: 'a', reason: 'condemned' },
+      { kind: 'create', release: 'r1', count: 1 },
+    ]);
+  });
+
+  it('counts a quarantined instance neither ready nor available, and leaves a held one out of the plan', () => {
+    const quarantined = instance('a', 'r1', { condemned: true, quarantined: true });
+    const held = instance('h', 'r1', { condemned: true, quarantined: true, held: true });
+
+    assert.equal(isReady(quarantined), false);
+    assert.equal(isAvailable(quarantined, 0, now), false);
+    assert.deepEqual(planRollout(fleet('r1', 1), { instances: [held, instance('b', 'r1')], now }), []);
+  });
+
   it('does nothing when the fleet is as desired', () => {
     const instances = [instance('a', 'r2'), instance('b', 'r2')];
 
