@@ -281,6 +281,28 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       assert.ok(((dropped?.mode ?? 0) & 0o111) !== 0, 'the executable bits survive');
     });
 
+    it('lists a path of a running instance with its metadata, tmpfs included, without its content', async () => {
+      const instance = await createRunning({ service: 'contract-list-path' });
+      await fixture.dropInTmp(instance.id);
+      assert.ok(engine.listPath, 'every engine herd ships lists paths');
+
+      const listed = await engine.listPath(instance.id, '/tmp', {});
+
+      assert.ok(listed, 'listed from this host, not left to the archive');
+      const dropped = listed.find((entry) => entry.path === '/tmp/dropped');
+      assert.equal(dropped?.type, 'file', JSON.stringify(listed.map((entry) => entry.path)));
+      assert.ok((dropped.mode & 0o111) !== 0, 'the executable bits survive');
+      assert.ok(dropped.size > 0 && Number.isFinite(dropped.mtimeMs));
+      // A path that is not there is never an empty listing: left to the archive, or NOT_FOUND.
+      const missing = await engine
+        .listPath(instance.id, '/no/such/path', {})
+        .catch((error: unknown) => error);
+      assert.ok(
+        missing === undefined || (missing instanceof EngineError && missing.code === 'NOT_FOUND'),
+        String(missing),
+      );
+    });
+
     it('leaves no listener on a long-lived signal once a read path stream is consumed', async () => {
       const instance = await createRunning({ service: 'contract-read-listeners' });
       await fixture.dropInTmp(instance.id);

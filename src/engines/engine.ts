@@ -204,8 +204,9 @@ export interface Engine {
    * Optional: the entries at and under `path` of a running instance, metadata only, seen from inside
    * it, at a cost that does not grow with the files' sizes (DockerEngine walks the instance's root
    * from the host). Stops after `maxEntries` + 1 entries. Undefined when this engine cannot list
-   * this instance so (another host, another pid namespace): the caller reads `readPath` instead.
-   * NOT_FOUND when nothing is at `path`.
+   * this path so (the engine on another host or in another pid namespace, a path that is not one
+   * of the instance's mounts): the caller reads `readPath` instead. NOT_FOUND when nothing is at
+   * `path`, or the instance is not running.
    */
   listPath?(
     id: string,
