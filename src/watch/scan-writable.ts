@@ -9,8 +9,11 @@ import type { DriftFinding } from './findings.js';
 import { readEntries } from './read-entries.js';
 import type { StreamEntry } from './tar-stream.js';
 
-/** Pure: whether one entry under writable `root` is drift. */
-export function judgeWritableEntry(entry: StreamEntry, root: string): string | undefined {
+/** Pure: whether one entry under writable `root` is drift, by its type and mode alone. */
+export function judgeWritableEntry(
+  entry: Pick<StreamEntry, 'path' | 'mode'> & { type: StreamEntry['type'] | 'socket' },
+  root: string,
+): string | undefined {
   if (entry.path === root) return undefined;
   switch (entry.type) {
     case 'file':
@@ -25,6 +28,8 @@ export function judgeWritableEntry(entry: StreamEntry, root: string): string | u
       return `${entry.type} node in writable ${root}`;
     case 'dir':
     case 'symlink':
+    // A unix socket is how a workload's processes talk to each other; the archive leaves them out.
+    case 'socket':
       return undefined;
     default:
       return assertNever(entry.type);

@@ -31,6 +31,8 @@ export interface StreamEntry {
   gid: number;
   /** Bytes of data (regular files only). */
   size: number;
+  /** Seconds since the epoch, as the archive says (pax `mtime` keeps the fraction). */
+  mtime?: number;
   /** Symlink or hardlink target, as in the archive. */
   linkname?: string;
 }
@@ -107,6 +109,7 @@ async function* readEntries(
       uid: overrides.uid ?? numberField(header, 'uid', where),
       gid: overrides.gid ?? numberField(header, 'gid', where),
       size: type === 'file' ? size : 0,
+      mtime: overrides.mtime ?? numberField(header, 'mtime', where),
     };
     if (type === 'symlink' || type === 'hardlink') {
       entry.linkname = overrides.linkpath ?? stringField(header, 'linkname');
