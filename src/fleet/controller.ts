@@ -29,6 +29,7 @@ import {
 import { describeFleet } from './fleet-status.js';
 import { FleetStore, type HistoryEntry, type StoredFleet } from './fleet-store.js';
 import { startupProbeMs } from './health-state.js';
+import { type ImageReload, imageHoldMs, reloadCooldownMs, reloadImage } from './image-reload.js';
 import { instanceSpecFor } from './instance-spec.js';
 import { type InstanceTemplate, InstanceTemplates } from './instance-templates.js';
 import { judgeRollout } from './judge-rollout.js';
@@ -85,6 +86,10 @@ export class FleetController {
   private readonly policy: BackoffPolicy;
   private readonly memories = new Map<string, FleetMemory>();
   private readonly loop: SyncLoop;
+  /** Digests whose engine copy the watch found changed: no creates until fetched anew (since when). */
+  private readonly imageHolds = new Map<string, number>();
+  /** Digests fetched anew, and when: their new instances wait for a deep check before traffic. */
+  private readonly reloadedAt = new Map<string, number>();
 
   constructor(private readonly options: FleetControllerOptions) {
     this.store = new FleetStore(options.db);
@@ -244,6 +249,15 @@ export class FleetController {
       this.log.warn({ service, id, reason: options.reason }, 'instance quarantined; replacing it');
     }
     if (options.hold) memory.held.add(id);
+    // A new instance that failed its first deep check: counted like a crash, so a copy that keeps
+    // changing backs the fleet's creates off instead of making and condemning one a second.
+    if (memory.unverified.delete(id)) {
+      memory.backoff = recordCrashes(memory.backoff, {
+        count: 1,
+        now: this.clock.now(),
+        policy: this.policy,
+      });
+    }
     // From the last sync's list and the health already known, not through a sync or the engine: a
     // sync may be busy for seconds (a drain, a slow check), and the instance must leave now.
     const instances = memory.instances.some((one) => one.id === id)
@@ -263,6 +277,73 @@ export class FleetController {
     }
     this.loop.request();
     return quarantineOutcomeOf(choice, id);
+  }
+
+  /**
+   * The watch found the engine's copy of `digest` changed (src/watch/image-tampering.ts): no new
+   * instance of it until `reloadImage` has run, so no replacement comes from the changed copy.
+   */
+  holdImage(digest: `sha256:${string}`): void {
+    if (!this.imageHolds.has(digest)) this.imageHolds.set(digest, this.clock.now());
+  }
+
+  /**
+   * Removes every instance of `digest` (drained), removes the image from the engine and fetches it
+   * again from herd's registry (image-reload.ts), between syncs; the fleets then make instances of
+   * it again, each of them out of traffic until the watch's deep check passes it (`verified`).
+   * Refused within {@link reloadCooldownMs} of the last reload of the same digest.
+   */
+  async reloadImage(digest: `sha256:${string}`, options: { reason: string }): Promise<ImageReload> {
+    const last = this.reloadedAt.get(digest);
+    if (last !== undefined && this.clock.now() - last < reloadCooldownMs) {
+      this.imageHolds.delete(digest);
+      this.loop.request();
+      const ago = Math.round((this.clock.now() - last) / 1000);
+      return { kind: 'skipped', reason: `fetched anew ${ago} s ago: something on the host changes it again` };
+    }
+    this.holdImage(digest);
+    return this.loop.exclusive(async () => {
+      try {
+        const fleets = this.store.list();
+        const done = await reloadImage(digest, {
+          engine: this.options.engine,
+          ...(this.options.frontDoor ? { frontDoor: this.options.frontDoor } : {}),
+          services: fleets.filter((fleet) => fleet.digest === digest).map((fleet) => fleet.service),
+          drainSecondsOf: (service) =>
+            fleets.find((fleet) => fleet.service === service)?.template.fleet.drainSeconds ?? 0,
+          imageRefFor: this.options.imageRefFor,
+        });
+        this.reloadedAt.set(digest, this.clock.now());
+        const gone = new Set(done.removed.map((one) => one.id));
+        for (const service of done.services) {
+          const memory = this.memoryOf(service);
+          memory.instances = memory.instances.filter((one) => !gone.has(one.id));
+          const removed = done.removed.filter((one) => one.service === service).map((one) => one.id);
+          await this.emit({ kind: 'image-reloaded', service, digest, removed, reason: options.reason });
+        }
+        this.log.warn(
+          { digest, removed: done.removed.length, reason: options.reason },
+          "the engine's copy of an image was changed; its instances were removed and it was fetched anew",
+        );
+        return { kind: 'reloaded', removed: done.removed.map((one) => one.id) };
+      } catch (error) {
+        this.log.warn({ digest, err: error }, 'could not fetch a changed image anew');
+        return { kind: 'failed', reason: (error as Error).message };
+      } finally {
+        this.imageHolds.delete(digest);
+        this.loop.request();
+      }
+    });
+  }
+
+  /** Whether the instance waits for a clean deep check before it may take traffic. */
+  awaitsVerification(instance: Pick<Instance, 'id' | 'service'>): boolean {
+    return this.memories.get(instance.service)?.unverified.has(instance.id) ?? false;
+  }
+
+  /** The watch's deep check passed the instance: it takes traffic once its health checks pass. */
+  verified(service: string, id: string): void {
+    if (this.memories.get(service)?.unverified.delete(id)) this.loop.request();
   }
 
   /** The instance's file manifest did not verify: it is never counted ready (fail closed). */
@@ -337,7 +418,9 @@ export class FleetController {
     );
     const target = fleet;
     const result = await applyPlan(
-      mayCreate(memory.backoff, now) ? actions : actions.filter((action) => action.kind !== 'create'),
+      mayCreate(memory.backoff, now) && !this.imageHeld(target.digest, now)
+        ? actions
+        : actions.filter((action) => action.kind !== 'create'),
       {
         service,
         engine,
@@ -355,6 +438,8 @@ export class FleetController {
     );
     const removed = new Set(result.removed);
     memory.instances = [...instances.filter((one) => !removed.has(one.id)), ...result.created];
+    // Made from a copy fetched anew: out of traffic until the watch's deep check passes it.
+    for (const one of result.created) if (this.reloadedAt.has(one.digest)) memory.unverified.add(one.id);
     if (result.createFailures.length > 0) {
       memory.backoff = recordCrashes(memory.backoff, {
         count: result.createFailures.length,
@@ -430,6 +515,16 @@ export class FleetController {
     });
     this.loop.request();
     return next;
+  }
+
+  /** Whether creates of `digest` wait for its reload; a hold nobody followed up lapses. */
+  private imageHeld(digest: string, now: number): boolean {
+    const since = this.imageHolds.get(digest);
+    if (since === undefined) return false;
+    if (now - since < imageHoldMs) return true;
+    this.imageHolds.delete(digest);
+    this.log.warn({ digest }, 'an image was held for a reload that never came; making instances again');
+    return false;
   }
 
   private fleetOf(service: string): StoredFleet {

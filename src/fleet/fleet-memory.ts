@@ -39,6 +39,8 @@ export interface FleetMemory {
   held: Set<string>;
   /** Instances whose image's file manifest did not verify. */
   untrusted: Set<string>;
+  /** Instances made after their image was fetched anew, until the watch's deep check passes them. */
+  unverified: Set<string>;
 }
 
 export function newFleetMemory(prober: HealthProber): FleetMemory {
@@ -53,6 +55,7 @@ export function newFleetMemory(prober: HealthProber): FleetMemory {
     leftDoor: new Set(),
     held: new Set(),
     untrusted: new Set(),
+    unverified: new Set(),
   };
 }
 
@@ -71,6 +74,7 @@ export function withWatchMarks(
   for (const id of memory.leftDoor) if (!listed.has(id)) memory.leftDoor.delete(id);
   for (const id of memory.held) if (!listed.has(id)) memory.held.delete(id);
   for (const id of memory.untrusted) if (!listed.has(id)) memory.untrusted.delete(id);
+  for (const id of memory.unverified) if (!listed.has(id)) memory.unverified.delete(id);
   return instances.map((one) => {
     let marked = one;
     if (memory.condemned.has(one.id)) marked = { ...marked, condemned: true };
@@ -79,6 +83,10 @@ export function withWatchMarks(
     if (memory.untrusted.has(one.id)) {
       const { readySince: _, ...unready } = marked;
       marked = { ...unready, untrusted: true };
+    }
+    if (memory.unverified.has(one.id)) {
+      const { readySince: _, ...unready } = marked;
+      marked = { ...unready, unverified: true };
     }
     return marked;
   });

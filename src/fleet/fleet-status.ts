@@ -31,6 +31,7 @@ export function describeFleet(
         ? { serving: address !== undefined && observed.serving.has(`${address.host}:${address.port}`) }
         : {}),
       ...(one.untrusted ? { untrusted: true } : {}),
+      ...(one.unverified ? { unverified: true } : {}),
       ...(address ? { address } : {}),
     };
   });

@@ -25,7 +25,14 @@ export function fleetTemplateFor(spec: Spec, fleet: FleetSection): FleetTemplate
     ...(port !== undefined ? { port } : {}),
     env,
     ...(fromEnvironment.length > 0 ? { fromEnvironment } : {}),
-    ...(spec.watch.webhook !== undefined ? { watch: { webhook: spec.watch.webhook } } : {}),
+    ...(spec.watch.webhook !== undefined || spec.watch.deepCheck !== undefined
+      ? {
+          watch: {
+            ...(spec.watch.webhook !== undefined ? { webhook: spec.watch.webhook } : {}),
+            ...(spec.watch.deepCheck !== undefined ? { deepCheck: spec.watch.deepCheck } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -53,6 +60,7 @@ export function instanceSpecFor(
       memoryBytes: resources.memoryBytes,
       nanoCpus: Math.round(resources.cpus * 1e9),
       pids: resources.pids,
+      ...(resources.shmBytes !== undefined ? { shmBytes: resources.shmBytes } : {}),
     },
     stopGraceSeconds: template.fleet.stopGraceSeconds,
   };

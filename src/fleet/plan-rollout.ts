@@ -31,6 +31,11 @@ export interface ObservedInstance {
   quarantined?: boolean;
   /** Someone holds it (a debug session): out of the fleet's plan, never removed by the controller. */
   held?: boolean;
+  /**
+   * Made after its image was fetched anew (fleet/image-reload.ts): not ready until a deep check of
+   * its filesystem passed, whatever its health checks say.
+   */
+  unverified?: boolean;
 }
 
 export interface PlannedFleet {

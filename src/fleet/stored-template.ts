@@ -34,6 +34,7 @@ const StoredFleetSection: z.ZodType<FleetSection> = z.strictObject({
     memoryBytes: whole(6 * 1024 * 1024, 64 * 1024 ** 3),
     cpus: z.number().positive().max(256),
     pids: whole(8, 1_000_000),
+    shmBytes: whole(64 * 1024, 64 * 1024 ** 3).optional(),
   }),
   stopGraceSeconds: whole(0, 3600),
   drainSeconds: whole(0, 3600),
@@ -45,7 +46,12 @@ const knobs = {
   port: whole(1, 65_535).optional(),
   env: z.record(envName, z.string()),
   fromEnvironment: z.array(envName).optional(),
-  watch: z.strictObject({ webhook: z.string().optional() }).optional(),
+  watch: z
+    .strictObject({
+      webhook: z.string().optional(),
+      deepCheck: z.strictObject({ intervalSeconds: z.number().min(10).max(86_400) }).optional(),
+    })
+    .optional(),
 };
 
 const TemplateV1 = z.strictObject({ version: z.literal(1), run: z.unknown(), ...knobs });

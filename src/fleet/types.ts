@@ -74,8 +74,11 @@ export interface FleetTemplate {
   env: Record<string, string>;
   /** Names read from herd's environment at create (secrets, required values without a default). */
   fromEnvironment?: string[];
-  /** The spec's `watch:` as the monitor needs it; herd's HERD_WATCH_WEBHOOK when absent. */
-  watch?: { webhook?: string };
+  /**
+   * The spec's `watch:` as the monitor needs it: the webhook (herd's HERD_WATCH_WEBHOOK when
+   * absent) and how often one random instance gets a deep check (the monitor's default when absent).
+   */
+  watch?: { webhook?: string; deepCheck?: { intervalSeconds: number } };
 }
 
 export type FleetStatusKind = 'progressing' | 'reverting' | 'complete' | 'failed';
@@ -95,6 +98,8 @@ export interface InstanceStatus {
   serving?: boolean;
   /** Its image's file manifest did not verify; never ready. */
   untrusted?: boolean;
+  /** Made after its image was fetched anew: not ready until its deep check passed. */
+  unverified?: boolean;
   address?: InstanceAddress;
 }
 
@@ -134,4 +139,12 @@ export type FleetEvent =
   | { kind: 'instance-created'; service: string; id: string; release: string }
   | { kind: 'instance-removed'; service: string; id: string; release: string; reason: RemoveReason }
   | { kind: 'create-failed'; service: string; release: string; message: string }
-  | { kind: 'degraded'; service: string; crashes: number };
+  | { kind: 'degraded'; service: string; crashes: number }
+  /** The engine's copy of the image was changed: its instances were removed and it was fetched anew. */
+  | {
+      kind: 'image-reloaded';
+      service: string;
+      digest: `sha256:${string}`;
+      removed: string[];
+      reason: string;
+    };

@@ -310,6 +310,7 @@ const fleetActions: Record<FleetEvent['kind'], JournalAction> = {
   'instance-removed': 'replace',
   'create-failed': 'replace',
   degraded: 'replace',
+  'image-reloaded': 'replace',
 };
 
 /**

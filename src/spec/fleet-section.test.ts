@@ -90,6 +90,18 @@ describe('the fleet section of herd.yaml', () => {
     }
   });
 
+  it('sizes /dev/shm only when asked, in bytes, up to the memory limit', () => {
+    assert.equal(FleetSection.parse({}).resources.shmBytes, undefined);
+    assert.equal(FleetSection.parse({ resources: { shm: '64Mi' } }).resources.shmBytes, 64 * 1024 * 1024);
+
+    assert.deepEqual(problems({ resources: { shm: '32Ki' } }), [
+      'resources.shm: expected a /dev/shm size from 64Ki to 64Gi such as 1Mi or 64Mi, got 32768 bytes',
+    ]);
+    assert.deepEqual(problems({ resources: { memory: '64Mi', shm: '128Mi' } }), [
+      'resources.shm: expected a /dev/shm size no larger than the memory limit (67108864 bytes), got 134217728 bytes',
+    ]);
+  });
+
   it('rejects a progress deadline within minReadySeconds', () => {
     assert.deepEqual(problems({ strategy: { minReadySeconds: 30, progressDeadlineSeconds: 30 } }), [
       'strategy.progressDeadlineSeconds: expected a deadline greater than minReadySeconds (30), got 30',

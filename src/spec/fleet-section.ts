@@ -32,7 +32,8 @@ export interface FleetSection {
   strategy: RolloutStrategy;
   /** The check is the spec's top-level `health:`; this says when a failing instance is replaced. */
   health: { failureThreshold: number };
-  resources: { memoryBytes: number; cpus: number; pids: number };
+  /** `shmBytes`: /dev/shm's size when the spec asks for one; the engine's 1 MiB otherwise. */
+  resources: { memoryBytes: number; cpus: number; pids: number; shmBytes?: number };
   /** Seconds between SIGTERM and SIGKILL. */
   stopGraceSeconds: number;
   /** Seconds a leaving instance gets to finish its in-flight requests, after it stops getting new ones. */
@@ -79,21 +80,33 @@ const InstanceCountField = z
 
 const memoryExpectation = 'a memory size from 6Mi to 64Gi such as 256Mi, 1Gi or a number of bytes';
 
-const Memory = z
-  .union([z.int(), pattern(/^\d+(?:Ki|Mi|Gi)$/, memoryExpectation)], expecting(memoryExpectation))
-  .transform((value) => {
-    if (typeof value === 'number') return value;
-    const [, amount = '0', unit = ''] = /^(\d+)(Ki|Mi|Gi)?$/.exec(value) ?? [];
-    return Number(amount) * memoryUnits[unit as keyof typeof memoryUnits];
-  })
-  .superRefine((bytes, ctx) => {
-    if (bytes >= memoryRange.min && bytes <= memoryRange.max) return;
-    ctx.addIssue({
-      code: 'custom',
-      input: bytes,
-      message: `expected ${memoryExpectation}, got ${bytes} bytes`,
+/** A size in bytes, or with a Ki, Mi or Gi suffix, within `range`. */
+function byteSize(expectation: string, range: { min: number; max: number }) {
+  return z
+    .union([z.int(), pattern(/^\d+(?:Ki|Mi|Gi)$/, expectation)], expecting(expectation))
+    .transform((value) => {
+      if (typeof value === 'number') return value;
+      const [, amount = '0', unit = ''] = /^(\d+)(Ki|Mi|Gi)?$/.exec(value) ?? [];
+      return Number(amount) * memoryUnits[unit as keyof typeof memoryUnits];
+    })
+    .superRefine((bytes, ctx) => {
+      if (bytes >= range.min && bytes <= range.max) return;
+      ctx.addIssue({
+        code: 'custom',
+        input: bytes,
+        message: `expected ${expectation}, got ${bytes} bytes`,
+      });
     });
-  });
+}
+
+const Memory = byteSize(memoryExpectation, memoryRange);
+
+/**
+ * /dev/shm is a noexec tmpfs, but a script there still runs with `sh /dev/shm/x`: herd keeps it
+ * small (1 MiB) unless the workload needs more, and never larger than the memory limit it counts against.
+ */
+const shmExpectation = 'a /dev/shm size from 64Ki to 64Gi such as 1Mi or 64Mi';
+const Shm = byteSize(shmExpectation, { min: 64 * 1024, max: memoryRange.max });
 
 const cpusExpectation = 'a number of CPUs above 0 and at most 256 such as 0.5 or 2';
 
@@ -140,9 +153,19 @@ const Resources = fields(
         .max(256, expecting(cpusExpectation)),
     ),
     pids: optional(wholeNumber('a process limit from 8 to 1000000', { min: 8, max: 1_000_000 })),
+    shm: optional(Shm),
   },
-  'a mapping with memory, cpus and pids',
-);
+  'a mapping with memory, cpus, pids and shm',
+).superRefine((raw, ctx) => {
+  const memory = raw.memory ?? defaultFleetSection.resources.memoryBytes;
+  if (raw.shm === undefined || raw.shm <= memory) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['shm'],
+    input: raw.shm,
+    message: `expected a /dev/shm size no larger than the memory limit (${memory} bytes), got ${raw.shm} bytes`,
+  });
+}, whenValid);
 
 const seconds = (max: number) => wholeNumber(`a number of seconds from 0 to ${max}`, { min: 0, max });
 
@@ -176,6 +199,7 @@ export const FleetSection = fields(
       memoryBytes: raw.resources?.memory ?? defaults.resources.memoryBytes,
       cpus: raw.resources?.cpus ?? defaults.resources.cpus,
       pids: raw.resources?.pids ?? defaults.resources.pids,
+      ...(raw.resources?.shm !== undefined ? { shmBytes: raw.resources.shm } : {}),
     },
     stopGraceSeconds: raw.stopGraceSeconds ?? defaults.stopGraceSeconds,
     drainSeconds: raw.drainSeconds ?? defaults.drainSeconds,

@@ -58,6 +58,26 @@ export function fields<Shape extends z.ZodRawShape>(shape: Shape, what: string) 
   return z.looseObject(shape, expecting(what)).check(onlyKnownFields(Object.keys(shape)));
 }
 
+const durationUnits = { ms: 0.001, s: 1, m: 60, h: 3600 } as const;
+
+/** Seconds, possibly fractional (500ms is 0.5), of a duration as written: a number and a unit. */
+export function durationSeconds(text: string): number {
+  const [, amount = '0', unit = 's'] = /^([\d.]+)(ms|s|m|h)$/.exec(text) ?? [];
+  return Number(amount) * durationUnits[unit as keyof typeof durationUnits];
+}
+
+/** A duration such as `500ms`, `5s`, `1.5m` or `1h`, in seconds, within `range` (seconds) when given. */
+export function duration(what: string, range: { min?: number; max?: number } = {}) {
+  const inRange = (seconds: number) =>
+    seconds > 0 && seconds >= (range.min ?? 0) && seconds <= (range.max ?? Number.POSITIVE_INFINITY);
+  return (
+    pattern(/^\d+(?:\.\d+)?(?:ms|s|m|h)$/, what)
+      // Only once the pattern held: a text that is not a duration is reported once.
+      .refine((text) => inRange(durationSeconds(text)), { ...expecting(what), ...whenValid })
+      .transform(durationSeconds)
+  );
+}
+
 /** Marks an issue that is about a mapping's key rather than its value; the loader points at the key. */
 export const atKey = { at: 'key' } as const;
 

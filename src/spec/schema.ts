@@ -10,6 +10,7 @@ import { defaultFleetSection, FleetSection } from './fleet-section.js';
 import { defaultGateSection, GateSection } from './gate-section.js';
 import {
   atKey,
+  duration,
   expecting,
   fields,
   flag,
@@ -578,18 +579,7 @@ const Ports = listOf(Port, 'a list of ports').check(
 
 // ---------------------------------------------------------------------------------------------- health
 
-const durationExpectation = 'a duration above zero such as 500ms, 5s or 1m';
-const durationUnits = { ms: 0.001, s: 1, m: 60, h: 3600 } as const;
-
-/** Seconds, possibly fractional (500ms is 0.5). */
-function durationSeconds(text: string): number {
-  const [, amount = '0', unit = 's'] = /^([\d.]+)(ms|s|m|h)$/.exec(text) ?? [];
-  return Number(amount) * durationUnits[unit as keyof typeof durationUnits];
-}
-
-const Duration = pattern(/^\d+(?:\.\d+)?(?:ms|s|m|h)$/, durationExpectation)
-  .refine((text) => durationSeconds(text) > 0, expecting(durationExpectation))
-  .transform(durationSeconds);
+const Duration = duration('a duration above zero such as 500ms, 5s or 1m');
 
 const Health = fields(
   {

@@ -48,6 +48,28 @@ describe('the watch section of herd.yaml', () => {
     assert.deepEqual(found, ['webhook: expected a URL of at most 2048 characters, got 2071']);
   });
 
+  it('takes a deep check interval as a duration and keeps it in seconds', () => {
+    assert.deepEqual(WatchSection.parse({ deepCheck: { interval: '5m' } }), {
+      deepCheck: { intervalSeconds: 300 },
+    });
+    assert.deepEqual(WatchSection.parse({ deepCheck: { interval: '1h' } }).deepCheck, {
+      intervalSeconds: 3600,
+    });
+  });
+
+  it('rejects a deep check interval below 10s, above 24h or without a unit, saying what it got', () => {
+    for (const interval of ['5s', '25h', '300', 0]) {
+      assert.deepEqual(problems({ deepCheck: { interval } }), [
+        `deepCheck.interval: expected a duration from 10s to 24h such as 5m or 1h, got ${typeof interval === 'string' ? JSON.stringify(interval) : interval}`,
+      ]);
+    }
+    assert.ok(
+      problems({ deepCheck: { every: '5m' } }).includes(
+        'deepCheck.every: unknown field "every" (known fields: interval)',
+      ),
+    );
+  });
+
   it('names an unknown field and suggests the nearest known one', () => {
     assert.deepEqual(problems({ webhok: 'https://alerts.example/' }), [
       'webhok: unknown field "webhok" (did you mean "webhook"?)',

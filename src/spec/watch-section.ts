@@ -7,11 +7,16 @@
  */
 import { z } from 'zod';
 import { describeValue } from './errors.js';
-import { expecting, fields, optional } from './schema-fields.js';
+import { duration, expecting, fields, optional } from './schema-fields.js';
 
 export interface WatchSection {
   /** An http(s) URL that gets one JSON POST per incident; absent means no alert from this spec. */
   webhook?: string;
+  /**
+   * How often one instance of the fleet, picked at random, has its whole filesystem hashed against
+   * the image's file manifest; absent means the monitor's default (5 minutes).
+   */
+  deepCheck?: { intervalSeconds: number };
 }
 
 /** No webhook: a spec that says nothing sends no alerts of its own. */
@@ -46,7 +51,19 @@ function webhookProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** Often enough to matter, rare enough that hashing a large image now and then costs little. */
+const DeepCheck = fields(
+  { interval: duration('a duration from 10s to 24h such as 5m or 1h', { min: 10, max: 86_400 }) },
+  'a mapping with interval',
+);
+
 /** The `watch:` section as written in herd.yaml; the type of the same name is what it becomes. */
-export const WatchSection = fields({ webhook: optional(Webhook) }, 'a mapping with webhook').transform(
-  (raw): WatchSection => (raw.webhook !== undefined ? { webhook: raw.webhook } : {}),
+export const WatchSection = fields(
+  { webhook: optional(Webhook), deepCheck: optional(DeepCheck) },
+  'a mapping with webhook and deepCheck',
+).transform(
+  (raw): WatchSection => ({
+    ...(raw.webhook !== undefined ? { webhook: raw.webhook } : {}),
+    ...(raw.deepCheck !== undefined ? { deepCheck: { intervalSeconds: raw.deepCheck.interval } } : {}),
+  }),
 );

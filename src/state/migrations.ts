@@ -188,4 +188,19 @@ export const stateMigrations: readonly Migration[] = [
         CHECK (quarantine IN ('out-of-door', 'kept-serving'));
     `,
   },
+  {
+    version: 7,
+    area: 'watch',
+    name: 'keep the last engine event handled',
+    sql: `
+      -- Where the integrity monitor is in the engine's record of events (the event's cursor, e.g.
+      -- seconds since the epoch with a fraction), so that after a restart it asks the engine to
+      -- replay from there and an exec while herd was down is still an incident.
+      CREATE TABLE watch_event_cursor (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        cursor    TEXT NOT NULL,
+        at        TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

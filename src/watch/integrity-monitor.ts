@@ -9,14 +9,17 @@ import type { Digest } from '../oci/types.js';
 import type { Baseline } from './baseline.js';
 import { verifyExport } from './deep-verify.js';
 import { WatchError } from './errors.js';
+import type { EventCursor } from './event-cursor.js';
 import { evidenceLimits } from './evidence.js';
-import { type ExpectedPaths, expectedPaths } from './expected-paths.js';
+import { type ExpectedPaths, expectedPaths, isEngineProvidedFile } from './expected-paths.js';
 import type { DriftFinding } from './findings.js';
+import { findingsInImage, type PristineImages } from './image-tampering.js';
 import type { Detection } from './incident-response.js';
 import { judgeChanges } from './judge-changes.js';
 import { readEntries } from './read-entries.js';
 import { scanWritable } from './scan-writable.js';
 import type { TrustedBaseline } from './trusted-manifest.js';
+import { WritableWatch } from './writable-watch.js';
 
 export interface WatchClock {
   /** Epoch ms. */
@@ -58,13 +61,35 @@ export interface IntegrityMonitorOptions {
   clock?: WatchClock;
   /** Fast path period; default 1000 ms, so a change is seen within 2 s. */
   fastIntervalMs?: number;
-  /** Deep path period per instance; default 15 min. 0 turns the schedule off (on demand only). */
+  /**
+   * Per instance per fast pass: what listing its writable paths and reading the first bytes of
+   * new files may cost (writable-watch.ts); default 4 MiB. What does not fit waits for the next pass.
+   */
+  writableBudgetBytes?: number;
+  /**
+   * How often one random instance of each fleet gets a deep check, for fleets whose spec does not
+   * say (`deepIntervalOf`); default 5 min. 0 turns the schedule off (on demand only).
+   */
   deepIntervalMs?: number;
+  /** A fleet's own deep check period in ms (its spec's `watch.deepCheck.interval`), when it has one. */
+  deepIntervalOf?: (service: string) => number | undefined;
+  /** Picks the instance of a periodic deep check; Math.random by default. */
+  random?: () => number;
+  /** The last engine event handled, kept in herd.db: a restart replays what came after it. */
+  eventCursor?: EventCursor;
+  /**
+   * The fleet controller, for a tampered image: no new instance from the copy, the copy fetched
+   * anew, and each instance made afterwards deep-checked before it takes traffic.
+   */
+  images?: PristineImages;
   log?: MonitorLog;
 }
 
+/** One random instance of each fleet every 5 minutes: a change made to the layers on the host shows. */
+export const defaultDeepIntervalMs = 5 * 60_000;
+
 export type WatchedTemplate =
-  | { kind: 'known'; writable: readonly string[] }
+  | { kind: 'known'; writable: readonly string[]; writableRoot?: boolean }
   | { kind: 'no-fleet' }
   | { kind: 'unknown'; reason: string };
 
@@ -91,7 +116,13 @@ export class IntegrityMonitor {
   private readonly baselines = new Map<string, Promise<TrustedBaseline>>();
   /** Instances already handed to the responder: checked no further until they are gone. */
   private readonly handled = new Set<string>();
+  /** When each fleet (by service) last had its periodic deep check, or was first seen. */
   private readonly lastDeep = new Map<string, number>();
+  /** Digests whose copy on the engine is being judged and fetched anew: one at a time each. */
+  private readonly renewing = new Map<string, Promise<void>>();
+  /** Deep checks of instances that wait for one before they take traffic, by instance id. */
+  private readonly verifying = new Map<string, Promise<void>>();
+  private readonly writable: WritableWatch;
   private abort = new AbortController();
   private cancelTimer: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -101,6 +132,11 @@ export class IntegrityMonitor {
   constructor(private readonly options: IntegrityMonitorOptions) {
     this.clock = options.clock ?? systemWatchClock;
     this.log = options.log ?? silentLog;
+    this.writable = new WritableWatch({
+      engine: options.engine,
+      ...(options.writableBudgetBytes !== undefined ? { budgetBytes: options.writableBudgetBytes } : {}),
+      log: this.log,
+    });
   }
 
   start(): void {
@@ -112,7 +148,13 @@ export class IntegrityMonitor {
   async stop(): Promise<void> {
     this.abort.abort();
     this.cancelTimer?.();
-    await Promise.allSettled([this.running, this.deepRunning, this.execLoop]);
+    await Promise.allSettled([
+      this.running,
+      this.deepRunning,
+      this.execLoop,
+      ...this.renewing.values(),
+      ...this.verifying.values(),
+    ]);
   }
 
   /** One fast pass over every running instance (and a due deep check, in the background). */
@@ -159,8 +201,8 @@ export class IntegrityMonitor {
     const instances = await this.options.engine.list();
     const listed = new Set(instances.map((one) => one.id));
     for (const id of this.handled) if (!listed.has(id)) this.handled.delete(id);
-    for (const id of this.lastDeep.keys()) if (!listed.has(id)) this.lastDeep.delete(id);
     this.options.responder.gone(listed);
+    this.writable.retain(new Set([...listed].filter((id) => !this.handled.has(id))));
     for (const instance of instances) {
       if (this.abort.signal.aborted) return;
       if (instance.state !== 'running' || this.handled.has(instance.id)) continue;
@@ -172,6 +214,7 @@ export class IntegrityMonitor {
         this.log.warn({ id: instance.id, err: String(error) }, 'fast integrity check failed');
       }
     }
+    this.startVerifications(instances);
     this.startDueDeepCheck(instances);
   }
 
@@ -181,35 +224,138 @@ export class IntegrityMonitor {
     const { engine } = this.options;
     const changes = await engine.changes(instance.id);
     const findings = judgeChanges(changes, context);
-    findings.push(
-      ...(await scanWritable(engine, instance.id, {
-        roots: context.expected.writable,
-        headBytes: evidenceLimits.headBytes,
-      })),
-    );
+    // Metadata every pass, content only of new or changed files, within the instance's budget.
+    // `scanned`: the writable paths and the engine's /dev/shm (expected-paths.ts).
+    const writable = await this.writable.check(instance.id, context.expected.scanned, this.abort.signal);
+    findings.push(...withoutEngineFiles(writable.findings, context.expected));
     if (findings.length === 0) return;
+    const inImage = this.holdIfInImage(instance, findings, {
+      ...context,
+      upperLayer: new Set(changes.map((change) => change.path)),
+    });
     // Quarantine first: reading the files back for evidence takes a round trip per file.
     await this.options.responder.quarantine?.(instance, 'drift');
     await this.enrich(instance.id, findings);
     await this.detected({ kind: 'drift', instance, source: 'fast', findings });
+    if (inImage) void this.renewImage(instance.digest, `fast path: ${inImage}`);
   }
 
-  /** One instance's deep check at a time, the one that waited longest, off the fast path's clock. */
+  /**
+   * When the findings implicate the engine's copy of the image: no new instance from it from now
+   * on (before the quarantine asks for a replacement). Returns the first such path, for the reason.
+   */
+  private holdIfInImage(
+    instance: Instance,
+    findings: readonly DriftFinding[],
+    context: { expected: ExpectedPaths; writableRoot: boolean; upperLayer?: ReadonlySet<string> },
+  ): string | undefined {
+    const images = this.options.images;
+    if (!images) return undefined;
+    const [first] = findingsInImage(findings, context);
+    if (!first) return undefined;
+    images.holdImage(instance.digest);
+    return `${first.path} (${first.reason})`;
+  }
+
+  /**
+   * A tampered copy of an image: every other running instance of it is judged first (its own deep
+   * check, incident and evidence), then the controller removes them all and fetches the image anew.
+   * Once per digest at a time; a detector that finds more meanwhile joins this one.
+   */
+  private renewImage(digest: `sha256:${string}`, reason: string): Promise<void> {
+    const images = this.options.images;
+    if (!images) return Promise.resolve();
+    const pending = this.renewing.get(digest);
+    if (pending) return pending;
+    const renewal = (async () => {
+      const others = (await this.options.engine.list()).filter(
+        (one) =>
+          one.digest === digest &&
+          one.state === 'running' &&
+          !this.handled.has(one.id) &&
+          this.options.templateOf(one).kind !== 'no-fleet',
+      );
+      for (const other of others) {
+        if (this.abort.signal.aborted) return;
+        await this.deepCheck(other).catch((error) =>
+          this.log.warn(
+            { id: other.id, err: String(error) },
+            'deep check of an instance of a tampered image failed',
+          ),
+        );
+      }
+      if (this.abort.signal.aborted) return;
+      const outcome = await images.reloadImage(digest, { reason });
+      this.log.warn({ digest, outcome }, "the engine's copy of an image was changed; fetched it anew");
+    })()
+      .catch((error) =>
+        this.log.warn({ digest, err: String(error) }, 'could not fetch a tampered image anew'),
+      )
+      .finally(() => this.renewing.delete(digest));
+    this.renewing.set(digest, renewal);
+    return renewal;
+  }
+
+  /**
+   * Instances that wait for a deep check before they take traffic (made after their image was
+   * fetched anew): checked at once, in the background; a clean one is let through.
+   */
+  private startVerifications(instances: readonly Instance[]): void {
+    const images = this.options.images;
+    if (!images) return;
+    for (const instance of instances) {
+      if (instance.state !== 'running' || this.handled.has(instance.id)) continue;
+      if (this.verifying.has(instance.id) || !images.awaitsVerification(instance)) continue;
+      const check = this.deepCheck(instance)
+        .then((report) => {
+          if (!report.trusted || report.findings.length > 0) return;
+          this.log.info(
+            { id: instance.id, service: instance.service, entries: report.entries },
+            'instance verified against its file manifest before taking traffic',
+          );
+          images.verified(instance.service, instance.id);
+        })
+        // Not verified, so still out of traffic; the next pass tries again.
+        .catch((error) =>
+          this.log.warn({ id: instance.id, err: String(error) }, 'verifying a new instance failed'),
+        )
+        .finally(() => this.verifying.delete(instance.id));
+      this.verifying.set(instance.id, check);
+    }
+  }
+
+  /**
+   * The periodic deep check: every fleet's interval, one of its running instances picked at random
+   * (an intruder cannot tell which one is next), one check at a time across fleets, off the fast
+   * path's clock. A fleet's first interval starts when the monitor first sees it.
+   */
   private startDueDeepCheck(instances: readonly Instance[]): void {
-    const every = this.options.deepIntervalMs ?? 15 * 60_000;
-    if (every <= 0 || this.deepRunning) return;
+    if (this.deepRunning) return;
     const now = this.clock.now();
-    const due = instances
+    const byService = new Map<string, Instance[]>();
+    for (const one of instances) {
       // Like the fast path, only instances of a fleet: others are not herd's to judge or replace.
-      .filter((one) => one.state === 'running' && !this.handled.has(one.id))
-      .filter((one) => this.options.templateOf(one).kind !== 'no-fleet')
-      .map((one) => ({ one, last: this.lastDeep.get(one.id) ?? one.startedAt ?? one.createdAt }))
-      .filter(({ last }) => now - last >= every)
-      .sort((a, b) => a.last - b.last)[0];
+      if (one.state !== 'running' || this.handled.has(one.id)) continue;
+      if (this.options.templateOf(one).kind === 'no-fleet') continue;
+      byService.set(one.service, [...(byService.get(one.service) ?? []), one]);
+    }
+    let due: { service: string; last: number; candidates: Instance[] } | undefined;
+    for (const [service, candidates] of byService) {
+      const every =
+        this.options.deepIntervalOf?.(service) ?? this.options.deepIntervalMs ?? defaultDeepIntervalMs;
+      const last = this.lastDeep.get(service);
+      if (every <= 0) continue;
+      if (last === undefined) this.lastDeep.set(service, now);
+      else if (now - last >= every && (!due || last < due.last)) due = { service, last, candidates };
+    }
     if (!due) return;
-    this.lastDeep.set(due.one.id, now);
-    this.deepRunning = this.deepCheck(due.one)
-      .catch((error) => this.log.warn({ id: due.one.id, err: String(error) }, 'deep integrity check failed'))
+    const random = this.options.random ?? Math.random;
+    const index = Math.min(due.candidates.length - 1, Math.floor(random() * due.candidates.length));
+    const picked = due.candidates[index];
+    if (!picked) return;
+    this.lastDeep.set(due.service, now);
+    this.deepRunning = this.deepCheck(picked)
+      .catch((error) => this.log.warn({ id: picked.id, err: String(error) }, 'deep integrity check failed'))
       .finally(() => {
         this.deepRunning = undefined;
       });
@@ -236,6 +382,7 @@ export class IntegrityMonitor {
       };
     }
     const expected = expectedPaths(template.kind === 'known' ? template.writable : []);
+    const writableRoot = template.kind === 'known' && template.writableRoot === true;
     const context = { baseline: trusted.baseline, expected };
     const signal = this.abort.signal;
     const stream = await this.options.engine.exportFilesystem(instance.id, { signal });
@@ -245,13 +392,29 @@ export class IntegrityMonitor {
     });
     const findings = [
       ...result.findings,
-      ...(await scanWritable(this.options.engine, instance.id, {
-        roots: expected.writable,
-        headBytes: evidenceLimits.headBytes,
-        signal,
-      })),
+      ...withoutEngineFiles(
+        await scanWritable(this.options.engine, instance.id, {
+          roots: expected.scanned,
+          headBytes: evidenceLimits.headBytes,
+          signal,
+        }),
+        expected,
+      ),
     ];
-    if (findings.length > 0) await this.detected({ kind: 'drift', instance, source: 'deep', findings });
+    if (findings.length > 0) {
+      // On a writable root the workload's own upper layer explains some changes; what it does not
+      // explain is in the image's layers.
+      const upperLayer = writableRoot
+        ? new Set((await this.options.engine.changes(instance.id)).map((change) => change.path))
+        : undefined;
+      const inImage = this.holdIfInImage(instance, findings, {
+        expected,
+        writableRoot,
+        ...(upperLayer ? { upperLayer } : {}),
+      });
+      await this.detected({ kind: 'drift', instance, source: 'deep', findings });
+      if (inImage) void this.renewImage(instance.digest, `deep path: ${inImage}`);
+    }
     return {
       ...base,
       trusted: true,
@@ -265,7 +428,7 @@ export class IntegrityMonitor {
   /** The baseline and expected paths, or undefined (and the instance handed over) when untrusted. */
   private async contextOf(
     instance: Instance,
-  ): Promise<{ baseline: Baseline; expected: ExpectedPaths } | undefined> {
+  ): Promise<{ baseline: Baseline; expected: ExpectedPaths; writableRoot: boolean } | undefined> {
     const template = this.options.templateOf(instance);
     if (template.kind === 'no-fleet') return undefined;
     if (template.kind === 'unknown') {
@@ -277,7 +440,11 @@ export class IntegrityMonitor {
       await this.detected({ kind: 'untrusted', instance, code: trusted.code, reason: trusted.reason });
       return undefined;
     }
-    return { baseline: trusted.baseline, expected: expectedPaths(template.writable) };
+    return {
+      baseline: trusted.baseline,
+      expected: expectedPaths(template.writable),
+      writableRoot: template.writableRoot === true,
+    };
   }
 
   private baselineFor(digest: Digest): Promise<TrustedBaseline> {
@@ -324,20 +491,21 @@ export class IntegrityMonitor {
     }
   }
 
-  /** Exec events, for as long as the monitor runs; a broken stream is followed again after a pause. */
+  /**
+   * Exec events, for as long as the monitor runs; a broken stream is followed again after a pause.
+   * From the last event handled (kept in herd.db), so what happened while herd was down, or while
+   * the stream was broken, is replayed; an exec already recorded opens no second incident.
+   */
   private async followExecs(signal: AbortSignal): Promise<void> {
+    const cursor = this.options.eventCursor;
     while (!signal.aborted) {
       try {
-        for await (const event of this.options.engine.events(signal)) {
+        const since = cursor?.read();
+        for await (const event of this.options.engine.events(signal, since !== undefined ? { since } : {})) {
           // Not skipped when already handled: an exec on a drifted instance is its own incident.
-          if (event.kind !== 'exec') continue;
-          const instance = (await this.options.engine.list()).find((one) => one.id === event.id);
-          if (!instance || this.options.templateOf(instance).kind === 'no-fleet') continue;
-          await this.detected({
-            kind: 'exec',
-            instance,
-            ...(event.command ? { command: event.command } : {}),
-          });
+          if (event.kind === 'exec') await this.execDetected(event.id, event.command);
+          // Only once handled: a crash before this line replays the event.
+          if (event.cursor !== undefined) cursor?.write(event.cursor);
         }
       } catch (error) {
         if (signal.aborted) return;
@@ -346,6 +514,18 @@ export class IntegrityMonitor {
       }
     }
   }
+
+  /** An exec session on an instance of a fleet: an incident, whenever it happened. */
+  private async execDetected(id: string, command: string | undefined): Promise<void> {
+    const instance = (await this.options.engine.list()).find((one) => one.id === id);
+    if (!instance || this.options.templateOf(instance).kind === 'no-fleet') return;
+    await this.detected({ kind: 'exec', instance, ...(command ? { command } : {}) });
+  }
+}
+
+/** The writable scan's findings, less the engine's own files where it mounts them (/run/podman-init). */
+function withoutEngineFiles(findings: DriftFinding[], expected: ExpectedPaths): DriftFinding[] {
+  return findings.filter((finding) => !isEngineProvidedFile(finding, expected));
 }
 
 /** An instance of a fleet labelled with a template herd never stored is judged as untrusted. */

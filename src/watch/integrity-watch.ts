@@ -9,6 +9,8 @@ import type { Engine, Instance } from '../engines/engine.js';
 import type { Journal } from '../journal/journal.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { webhookOf } from './alert-webhook.js';
+import { EventCursorStore } from './event-cursor.js';
+import type { PristineImages } from './image-tampering.js';
 import { IncidentResponse, type ReplacingFleets } from './incident-response.js';
 import { IncidentStore } from './incident-store.js';
 import {
@@ -26,9 +28,12 @@ export interface IntegrityWatchOptions {
   journal: Journal;
   actor: string;
   fleets: ReplacingFleets &
-    InstanceTemplates & {
+    InstanceTemplates &
+    PristineImages & {
       /** The fleet's current template: only its `watch:` is read here. */
-      templateOf(service: string): { watch?: { webhook?: string } } | undefined;
+      templateOf(
+        service: string,
+      ): { watch?: { webhook?: string; deepCheck?: { intervalSeconds: number } } } | undefined;
     };
   /** Read at each new image digest, so a key added to the trust store counts without a restart. */
   publicKeys: () => Promise<KeyObject[]>;
@@ -46,7 +51,7 @@ export interface InstanceTemplates {
   instanceTemplate(
     instance: Instance,
   ):
-    | { kind: 'known'; run: { writable: readonly string[] } }
+    | { kind: 'known'; run: { writable: readonly string[]; writableRoot?: boolean } }
     | { kind: 'no-fleet' }
     | { kind: 'unknown'; reason: string };
 }
@@ -55,7 +60,9 @@ export interface InstanceTemplates {
 export function watchedTemplates(fleets: InstanceTemplates): (instance: Instance) => WatchedTemplate {
   return (instance) => {
     const found = fleets.instanceTemplate(instance);
-    return found.kind === 'known' ? { kind: 'known', writable: found.run.writable } : found;
+    return found.kind === 'known'
+      ? { kind: 'known', writable: found.run.writable, writableRoot: found.run.writableRoot === true }
+      : found;
   };
 }
 
@@ -84,6 +91,12 @@ export function startIntegrityWatch(options: IntegrityWatchOptions): IntegrityWa
       loadTrustedBaseline(options.store, digest, { publicKeys: await options.publicKeys() }),
     templateOf: watchedTemplates(options.fleets),
     responder,
+    images: options.fleets,
+    eventCursor: new EventCursorStore(options.db, () => (clock ?? Date).now()),
+    deepIntervalOf: (service) => {
+      const seconds = options.fleets.templateOf(service)?.watch?.deepCheck?.intervalSeconds;
+      return seconds === undefined ? undefined : seconds * 1000;
+    },
     ...(clock ? { clock } : {}),
     ...(options.fastIntervalMs !== undefined ? { fastIntervalMs: options.fastIntervalMs } : {}),
     ...(options.deepIntervalMs !== undefined ? { deepIntervalMs: options.deepIntervalMs } : {}),
