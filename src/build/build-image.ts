@@ -18,9 +18,11 @@ import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../
 import { runTemplateFor, runTemplateMediaType } from '../spec/run-template.js';
 import type { LoadedSpec } from '../spec/types.js';
 import { readBaseImage } from './base-image.js';
-import { type AppFileData, composeRootfs, type UnpackedPackage } from './compose-rootfs.js';
+import { type AppFileData, composeImage, type UnpackedPackage } from './compose-rootfs.js';
 import type { DebCache, UnpackedDebCache } from './deb-cache.js';
 import { checkDebIdentity } from './deb-identity.js';
+import { checkEntrypoint } from './entrypoint-check.js';
+import { BuildError } from './errors.js';
 import { fileManifestMediaType, fileManifestOf } from './file-manifest.js';
 import { baseAnnotations, imageConfigFor } from './image-config.js';
 import type { TreeNode } from './image-tree.js';
@@ -104,7 +106,26 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   }
 
   progress.step('composing the root filesystem');
-  const tree = composeRootfs({ spec, packages, appFiles, ...(base ? { base: base.files } : {}) });
+  const { tree, scriptEffects } = composeImage({
+    spec,
+    packages,
+    appFiles,
+    ...(base ? { base: base.files } : {}),
+  });
+  for (const { package: name, lines } of scriptEffects.unreproduced) {
+    progress.warn(
+      `${name}: herd did not reproduce what these maintainer script lines do: ${lines.join(' | ')}`,
+    );
+  }
+  // Never an image that cannot start: checked before any layer is written.
+  const entrypoint = checkEntrypoint(tree, spec);
+  for (const warning of entrypoint.warnings) progress.warn(warning);
+  if (entrypoint.problems.length > 0) {
+    throw new BuildError(
+      'ENTRYPOINT_UNRUNNABLE',
+      `${loaded.path}: the image would not start, so none was built: ${entrypoint.problems.join('; ')}`,
+    );
+  }
   const plans = planLayers(tree, defaultLayerPlanOptions);
   progress.step(`writing ${plans.length} layers`);
   const layers = await Promise.all(
@@ -177,6 +198,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
         lock,
         herdVersion: options.herdVersion,
         sourceDateEpoch: epoch,
+        scriptEffects,
       }),
     },
   ];

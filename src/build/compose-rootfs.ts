@@ -2,7 +2,8 @@
  * Composes the image's root filesystem from unpacked packages, herd's own system files and the
  * app files, on top of the base image's files when there is one. Pure: bytes in, tree out.
  * Maintainer scripts never run; what they would have done for a container (accounts, the CA
- * bundle, dpkg's database for scanners) is done here explicitly.
+ * bundle, dpkg's database for scanners, alternatives, the folders and links they make:
+ * script-effects.ts) is done here explicitly.
  *
  * Base entries keep the owner `base` only while they are exactly what the base's layers hold:
  * whatever herd changes gets another owner, and so lands in one of the new layers.
@@ -23,6 +24,7 @@ import {
 } from './image-tree.js';
 import type { LockedPackage } from './lock-file.js';
 import { compileGlobs } from './path-glob.js';
+import { applyScriptEffects, type ScriptEffects } from './script-effects.js';
 
 export interface UnpackedPackage {
   locked: LockedPackage;
@@ -41,13 +43,20 @@ export interface AppFileData {
 const mergedUsrDirs = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'] as const;
 const alwaysLinked = new Set(['bin', 'sbin', 'lib']);
 
-export function composeRootfs(input: {
+export interface ComposeInput {
   spec: Spec;
   packages: UnpackedPackage[];
   appFiles: AppFileData[];
   /** The base image's flattened files (owner `base`), which everything else goes on top of. */
   base?: ReadonlyMap<string, TreeNode>;
-}): ImageTree {
+}
+
+export function composeRootfs(input: ComposeInput): ImageTree {
+  return composeImage(input).tree;
+}
+
+/** The tree, and what herd did in place of the maintainer scripts (for the provenance and the gate). */
+export function composeImage(input: ComposeInput): { tree: ImageTree; scriptEffects: ScriptEffects } {
   const { spec } = input;
   const tree = new ImageTree();
   for (const node of [...(input.base?.values() ?? [])].sort((a, b) => comparePaths(a.path, b.path))) {
@@ -77,9 +86,17 @@ export function composeRootfs(input: {
   for (const pkg of packages) writeStatusEntry(tree, pkg);
   writeCaBundle(tree);
   writeAccounts(tree, spec);
+  const scriptEffects = applyScriptEffects(
+    tree,
+    packages.map((pkg) => ({
+      name: pkg.locked.name,
+      ...(pkg.deb.preinst !== undefined ? { preinst: pkg.deb.preinst } : {}),
+      ...(pkg.deb.postinst !== undefined ? { postinst: pkg.deb.postinst } : {}),
+    })),
+  );
   writeAppFiles(tree, spec, input.appFiles);
   pruneExcludedFolders(tree, isExcluded);
-  return tree;
+  return { tree, scriptEffects };
 }
 
 /** Maps a path from a package into merged /usr: `bin/sh` lands at `usr/bin/sh`. */

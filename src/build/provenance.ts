@@ -9,6 +9,7 @@ import { hexOf } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
 import type { Lock } from './lock-file.js';
 import { baseImagePurl, debianDistro, debianPurl } from './purl.js';
+import type { ScriptEffects } from './script-effects.js';
 
 export interface ProvenanceInput {
   service: string;
@@ -21,6 +22,8 @@ export interface ProvenanceInput {
   lock: Lock;
   herdVersion: string;
   sourceDateEpoch: number;
+  /** What herd did in place of the packages' maintainer scripts, and what it could not do. */
+  scriptEffects?: ScriptEffects;
   /** VERSION_ID from os-release; without it the purls' distro comes from the release codename. */
   releaseVersion?: string;
   invocationId?: string;
@@ -59,7 +62,10 @@ export function slsaProvenance(input: ProvenanceInput): object {
           spec: { path: input.specPath, digest: digestSetOf(input.specDigest) },
           lock: { digest: digestSetOf(input.lockDigest) },
         },
-        internalParameters: { sourceDateEpoch: input.sourceDateEpoch },
+        internalParameters: {
+          sourceDateEpoch: input.sourceDateEpoch,
+          ...(input.scriptEffects ? { maintainerScripts: input.scriptEffects } : {}),
+        },
         resolvedDependencies: resolvedDependenciesOf(input),
       },
       runDetails: {

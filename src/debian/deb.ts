@@ -38,6 +38,9 @@ export interface DebContents {
   control: string;
   md5sums?: string;
   conffiles?: string;
+  /** The maintainer scripts herd reads (and never runs): see src/build/maintainer-scripts.ts. */
+  preinst?: string;
+  postinst?: string;
   files: DebFile[];
 }
 
@@ -338,7 +341,7 @@ function tarEntriesOf(tar: Buffer, where: { member: string; context: DebContext 
   }
 }
 
-const controlFileNames = ['control', 'md5sums', 'conffiles'] as const;
+const controlFileNames = ['control', 'md5sums', 'conffiles', 'preinst', 'postinst'] as const;
 
 /** Only the files herd uses; maintainer scripts and triggers are never run, so never read. */
 function readControlMember(entries: TarReadEntry[], context: DebContext): Omit<DebContents, 'files'> {
@@ -364,6 +367,11 @@ function readControlMember(entries: TarReadEntry[], context: DebContext): Omit<D
   const conffiles = texts.get('conffiles');
   if (md5sums !== undefined) contents.md5sums = md5sums;
   if (conffiles !== undefined) contents.conffiles = conffiles;
+  // Never run: read so that the build can do declaratively what they would have done.
+  const preinst = texts.get('preinst');
+  const postinst = texts.get('postinst');
+  if (preinst !== undefined) contents.preinst = preinst;
+  if (postinst !== undefined) contents.postinst = postinst;
   return contents;
 }
 
