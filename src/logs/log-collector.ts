@@ -8,6 +8,7 @@
  * crash is not a reason to stop reading: the engine's stream ends after the last line, and only
  * then does the follower let go. Stopping the collector is the only thing that cuts a read short.
  */
+import { setMaxListeners } from 'node:events';
 import type { Engine, Instance, LogLine } from '../engines/engine.js';
 import { resumeKey } from './segment-summary.js';
 import {
@@ -54,6 +55,10 @@ export class LogCollector {
   start(): void {
     if (this.abort) return;
     const abort = new AbortController();
+    // Each followed instance hangs a listener (and its HTTP request one more) on this one signal
+    // while its stream is open, and they go when it closes: a fleet of any size is legitimate, so
+    // Node's leak warning at 11 listeners would only cry wolf.
+    setMaxListeners(0, abort.signal);
     this.abort = abort;
     void this.followEvents(abort.signal);
     this.scheduleResync(abort.signal);
