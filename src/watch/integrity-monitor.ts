@@ -4,6 +4,7 @@
  * the deep path (the whole export hashed against the manifest), and at all times the engine's
  * exec events. Whatever it finds goes to IncidentResponse. Time is injected; one tick at a time.
  */
+import { setMaxListeners } from 'node:events';
 import { type Engine, EngineError, type Instance } from '../engines/engine.js';
 import type { Digest } from '../oci/types.js';
 import type { Baseline } from './baseline.js';
@@ -141,6 +142,9 @@ export class IntegrityMonitor {
 
   start(): void {
     this.abort = new AbortController();
+    // Every instance's path reads and exports hang a listener on this signal while they run (and
+    // take it with them): with a fleet of any size, Node's leak warning at 11 would cry wolf.
+    setMaxListeners(0, this.abort.signal);
     this.execLoop = this.followExecs(this.abort.signal);
     this.schedule(0);
   }
@@ -155,6 +159,19 @@ export class IntegrityMonitor {
       ...this.renewing.values(),
       ...this.verifying.values(),
     ]);
+  }
+
+  /**
+   * Resolves once nothing runs in the background: the fast pass, the deep checks (periodic and of
+   * new instances) and the fetching anew of tampered images.
+   */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      const pending = [this.running, this.deepRunning, ...this.renewing.values(), ...this.verifying.values()];
+      const busy = pending.filter((one) => one !== undefined);
+      if (busy.length === 0) return;
+      await Promise.allSettled(busy);
+    }
   }
 
   /** One fast pass over every running instance (and a due deep check, in the background). */
