@@ -189,6 +189,10 @@ describe('fleets on podman through herd up', () => {
     assert.equal(failures, 0, `${failures} of ${requests} requests failed during the bad rollout`);
   });
 
+  it('has printed no warning of leaked listeners through start, replacement and revert', () => {
+    assert.doesNotMatch(up?.output() ?? '', /MaxListenersExceededWarning/);
+  });
+
   it('finishes a rollout after kill -9 of the control plane, with no duplicate instances', async () => {
     const next = await variant({ healthy: true, greeting: 'second', sign: true });
     const rollout = herd(['rollout', 'probe', next]);
