@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what herd and its tests need on a fresh Debian machine: npm packages, and the
-# Debian tools the tests use as real peers (podman with runc, skopeo, oci-image-tool, mmdebstrap).
+# Debian tools the tests use as real peers (podman with runc, skopeo, oci-image-tool, umoci,
+# mmdebstrap).
 # Idempotent and quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ need=()
 for pair in podman:podman runc:runc skopeo:skopeo oci-image-tool:oci-image-tool \
             mmdebstrap:mmdebstrap xz:xz-utils zstd:zstd dpkg-deb:dpkg gpgv:gpgv \
             curl:curl docker-registry:docker-registry htpasswd:apache2-utils sqlite3:sqlite3 \
-            aide:aide getfattr:attr; do
+            aide:aide getfattr:attr umoci:umoci; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)

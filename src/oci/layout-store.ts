@@ -19,6 +19,34 @@ export const quarantineReasonAnnotation = 'dev.herd.quarantine.reason';
 /** The name a quarantined image gets once its gate passes. */
 export const intendedNameAnnotation = 'dev.herd.quarantine.ref-name';
 
+/**
+ * On an index.json entry that is a referrer: the digest of the image it refers to. Such entries
+ * are artifacts (SBOMs, provenance, verdicts), never images to list or run.
+ */
+export const referrerSubjectAnnotation = 'dev.herd.referrer.subject';
+
+/** referrers.json: referrers by subject, and the digest of the index.json they were read from. */
+interface ReferrersCache {
+  index: Digest;
+  referrers: Record<string, Descriptor[]>;
+}
+
+function isReferrersCache(data: unknown): data is ReferrersCache {
+  const cache = data as Partial<ReferrersCache> | undefined;
+  return (
+    typeof cache === 'object' &&
+    cache !== null &&
+    typeof cache.index === 'string' &&
+    typeof cache.referrers === 'object' &&
+    cache.referrers !== null
+  );
+}
+
+/** Whether an index.json entry is an artifact that refers to an image, not an image. */
+export function isReferrerEntry(entry: Descriptor): boolean {
+  return entry.annotations?.[referrerSubjectAnnotation] !== undefined || entry.artifactType !== undefined;
+}
+
 /** `not-gated`: built, no verdict yet (or `--no-gate`); `gate-failed`: its latest gate failed. */
 export type QuarantineReason = 'not-gated' | 'gate-failed';
 
@@ -178,7 +206,8 @@ export class LayoutStore {
     if (byRef) return byRef.digest;
     const hex = reference.replace(/^sha256:/, '');
     if (/^[0-9a-f]{6,64}$/.test(hex)) {
-      const matches = index.manifests.filter((m) => hexOf(m.digest).startsWith(hex));
+      // Images only: a prefix that also starts an SBOM's digest still names the image.
+      const matches = index.manifests.filter((m) => !isReferrerEntry(m) && hexOf(m.digest).startsWith(hex));
       if (matches.length === 1 && matches[0]) return matches[0].digest;
       if (matches.length > 1) throw new OciError('REF_NOT_FOUND', `digest prefix ${reference} is ambiguous`);
       if (hex.length === 64 && (await this.hasBlob(`sha256:${hex}`))) return `sha256:${hex}`;
@@ -187,17 +216,23 @@ export class LayoutStore {
   }
 
   /**
-   * Records an artifact manifest as a referrer of `subject`. Referrers live in `referrers.json`
-   * beside index.json, not in it: index.json then lists only images, which is what older layout
-   * tools (oci-image-tool) accept; the blobs are in blobs/ as usual.
+   * Records an artifact manifest as a referrer of `subject`, as an entry of index.json without a
+   * ref name (the image layout allows unnamed entries): layout tools that collect garbage from
+   * index.json (`umoci gc`) or copy a whole layout (`skopeo copy`) then keep SBOMs, provenance and
+   * signatures. The entry names its subject in an annotation so the cache can be rebuilt without
+   * reading every blob; whoever uses a referrer still checks the manifest's own `subject`.
    */
   async addReferrer(subject: Digest, descriptor: Descriptor): Promise<void> {
     await withStoreLock(this.lockPath, async () => {
-      const all = await this.readReferrers();
-      const list = (all[subject] ?? []).filter((d) => d.digest !== descriptor.digest);
-      list.push(descriptor);
-      all[subject] = list;
-      await writeAtomic(join(this.root, 'referrers.json'), canonicalJson(all));
+      const index = await this.migratedIndex();
+      const others = index.manifests.filter((m) => m.digest !== descriptor.digest);
+      const entry: Descriptor = {
+        ...descriptor,
+        annotations: { ...descriptor.annotations, [referrerSubjectAnnotation]: subject },
+      };
+      const next = { ...index, manifests: [...others, entry] };
+      await this.writeIndex(next);
+      await this.writeReferrersCache(next, canonicalJson(next));
     });
   }
 
@@ -206,23 +241,99 @@ export class LayoutStore {
     return join(this.root, '.write-lock');
   }
 
-  /** Artifact manifests that refer to `subject` (image-spec 1.1 referrers), optionally of one type. */
+  /**
+   * Artifact manifests that refer to `subject` (image-spec 1.1 referrers), optionally of one type,
+   * in the order they were added. Answered from referrers.json, a cache of index.json that is
+   * rebuilt when it is missing or was made from another index.json.
+   */
   async referrers(subject: Digest, options: { artifactType?: string } = {}): Promise<Descriptor[]> {
-    const list = (await this.readReferrers())[subject] ?? [];
+    const text = await this.readIndexText();
+    const cached = await this.readReferrersCache();
+    const all =
+      cached && cached.index === sha256Digest(Buffer.from(text))
+        ? cached.referrers
+        : await withStoreLock(this.lockPath, async () => {
+            const index = await this.migratedIndex();
+            return (await this.writeReferrersCache(index, await this.readIndexText())).referrers;
+          });
+    const list = all[subject] ?? [];
     return list.filter((d) => !options.artifactType || d.artifactType === options.artifactType);
   }
 
-  private async readReferrers(): Promise<Record<string, Descriptor[]>> {
+  private async readIndexText(): Promise<string> {
     try {
-      return JSON.parse(await readFile(join(this.root, 'referrers.json'), 'utf8')) as Record<
-        string,
-        Descriptor[]
-      >;
+      return await readFile(join(this.root, 'index.json'), 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw new OciError('LAYOUT_INVALID', `${join(this.root, 'referrers.json')} is not JSON`, {
-        cause: error,
-      });
+      throw new OciError('LAYOUT_INVALID', `${join(this.root, 'index.json')} is missing`, { cause: error });
+    }
+  }
+
+  /**
+   * index.json, with the referrers of a store written before they moved into it (a referrers.json
+   * that maps subjects straight to lists) added as entries. Called with the write lock held.
+   */
+  private async migratedIndex(): Promise<ImageIndex> {
+    const index = await this.readIndex();
+    const legacy = await this.readReferrersFile();
+    if (legacy === undefined || isReferrersCache(legacy)) return index;
+    const known = new Set(index.manifests.map((m) => m.digest));
+    const added: Descriptor[] = [];
+    for (const [subject, list] of Object.entries(legacy as Record<string, Descriptor[]>)) {
+      for (const descriptor of Array.isArray(list) ? list : []) {
+        if (known.has(descriptor.digest)) continue;
+        known.add(descriptor.digest);
+        added.push({
+          ...descriptor,
+          annotations: { ...descriptor.annotations, [referrerSubjectAnnotation]: subject },
+        });
+      }
+    }
+    const next = { ...index, manifests: [...index.manifests, ...added] };
+    if (added.length > 0) await this.writeIndex(next);
+    return next;
+  }
+
+  /** Rebuilds referrers.json from `index`, parsed from `indexText`, what index.json now holds. */
+  private async writeReferrersCache(index: ImageIndex, indexText: string): Promise<ReferrersCache> {
+    const referrers: Record<string, Descriptor[]> = {};
+    for (const entry of index.manifests) {
+      const subject = await this.subjectOf(entry);
+      if (!subject) continue;
+      const { [referrerSubjectAnnotation]: _subject, ...rest } = entry.annotations ?? {};
+      const { annotations: _old, ...bare } = entry;
+      const descriptor = Object.keys(rest).length > 0 ? { ...bare, annotations: rest } : bare;
+      referrers[subject] = [...(referrers[subject] ?? []), descriptor];
+    }
+    // The digest of the file's bytes, not of herd's serialization: a tool that rewrote index.json
+    // in its own format (umoci gc) makes the cache stale once, not forever.
+    const cache = { index: sha256Digest(Buffer.from(indexText)), referrers };
+    await writeAtomic(join(this.root, 'referrers.json'), canonicalJson(cache));
+    return cache;
+  }
+
+  /**
+   * The subject an index entry refers to: herd's annotation, or for an artifact another tool put
+   * in index.json, the manifest's own `subject`. Images have none.
+   */
+  private async subjectOf(entry: Descriptor): Promise<Digest | undefined> {
+    const annotated = entry.annotations?.[referrerSubjectAnnotation];
+    if (annotated) return annotated as Digest;
+    if (!entry.artifactType || entry.mediaType !== MediaType.imageManifest) return undefined;
+    const manifest = await this.getJson<ImageManifest>(entry.digest);
+    return manifest.subject?.digest;
+  }
+
+  private async readReferrersCache(): Promise<ReferrersCache | undefined> {
+    const data = await this.readReferrersFile();
+    return isReferrersCache(data) ? data : undefined;
+  }
+
+  private async readReferrersFile(): Promise<unknown> {
+    try {
+      return JSON.parse(await readFile(join(this.root, 'referrers.json'), 'utf8'));
+    } catch {
+      // Missing, or not JSON: only a cache, rebuilt from index.json, so neither is fatal.
+      return undefined;
     }
   }
 

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { exportDockerArchive, exportOciArchive } from '../../oci/archive-export.js';
 import { shortDigest } from '../../oci/digest.js';
 import {
+  isReferrerEntry,
   type QuarantineReason,
   quarantineOf,
   refNameAnnotation,
@@ -18,8 +19,9 @@ export async function imageListCommand(): Promise<number> {
   const rows = [['NAME', 'DIGEST', 'CREATED', 'SIZE', 'STATE']];
   for (const descriptor of index.manifests) {
     const name = descriptor.annotations?.[refNameAnnotation];
-    // cosign's signature and attestation manifests are tagged in the index too; they are not images.
-    if (descriptor.artifactType || name?.endsWith('.sig') || name?.endsWith('.att')) continue;
+    // Referrers (SBOMs, provenance) and cosign's tagged signature and attestation manifests are
+    // in the index too, so layout tools keep them; they are not images.
+    if (isReferrerEntry(descriptor) || name?.endsWith('.sig') || name?.endsWith('.att')) continue;
     const manifest = await store.getManifest(descriptor.digest);
     const config = await store.getJson<ImageConfig>(manifest.config.digest);
     const size = descriptor.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
