@@ -151,12 +151,14 @@ describe('high-entropy assignments', () => {
     }
   });
 
-  it('judges values by randomness: letters alone must not read as words', () => {
-    assert.ok(isSecretLikeValue(randomAlnum(16).replace(/^/, 'a1')));
+  it('judges values by randomness: not words, phrases or stop words and a year', () => {
+    assert.ok(isSecretLikeValue('a1Xk9mP2vL5nQ8wR3t'));
+    assert.ok(isSecretLikeValue('django-insecure-9x#k2!m@p$w7z&q4r8t'));
     assert.ok(isSecretLikeValue('kBvhhUDVASBuXAndvPMAKM'));
-    assert.ok(isSecretLikeValue(`base64:${randomBytes(32).toString('base64')}`));
+    assert.ok(isSecretLikeValue('base64:UMtP3TeWdNEa5kcsFFQj76lUs51rfg90MYejLKC/7Og='));
     assert.ok(!isSecretLikeValue('CorrectHorseBatteryStaple'));
     assert.ok(!isSecretLikeValue('application-config-2024'));
+    assert.ok(!isSecretLikeValue('generate-with-openssl-rand-hex-32'));
   });
 
   it('treats .env, .ini, .conf, .yaml, .json, .toml, .xml and .properties files as config files', () => {

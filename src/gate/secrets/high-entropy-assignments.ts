@@ -191,6 +191,32 @@ function looksLikeWords(value: string): boolean {
 }
 
 /**
+ * Three or more words joined by `-`, `_` or `.` (`generate-with-openssl-rand-hex-32`,
+ * `my-super-secret-password-2024`): an instruction or a phrase, as gitleaks' allowlist of values
+ * made of letters and separators reads them. Random tokens with separators (UUIDs, base64url)
+ * have digits and mixed case in their pieces.
+ */
+function isPhrase(value: string): boolean {
+  const pieces = value.split(/[-_.]+/).filter(Boolean);
+  const words = pieces.filter((piece) => /^[A-Z]?[a-z]{1,}$/.test(piece) && /[aeiouy]/i.test(piece));
+  const total = pieces.join('').length;
+  return words.length >= 3 && words.join('').length / total >= 0.7;
+}
+
+/**
+ * gitleaks drops a value that holds one of its stop words (`application-config-2024`); here such
+ * a value is judged by what is left without its words (the stop words, and any lower case piece
+ * with a vowel), so a random tail after a wordy prefix (`django-insecure-…`) is still a secret,
+ * and words and a year are not. A value without stop words is judged whole.
+ */
+function withoutWords(value: string): string {
+  const words = wordsOf(value);
+  const stop = (word: string) => word.length >= 4 && genericStopWords.has(word);
+  if (!words.some(stop)) return value;
+  return words.filter((word) => !stop(word) && !(/^[a-z]{3,}$/.test(word) && /[aeiouy]/.test(word))).join('');
+}
+
+/**
  * Base64 of something that is not a secret: readable text with spaces (`SGVsbG8gd29ybGQ=`), or a
  * `user:password` whose password is a placeholder (`dXNlcjpwYXNzd29yZA==`, docker's `auth`).
  */
@@ -213,7 +239,14 @@ export function isSecretLikeValue(raw: string): boolean {
   if (hashFormat.test(value) || patternSyntax.test(value) || secretReference.test(value)) return false;
   if (namesAPlace(value)) return false;
   if (/^[A-Za-z_.-]+$/.test(value) && looksLikeWords(value)) return false;
-  if (wordsOf(value).some((word) => word.length >= 4 && genericStopWords.has(word))) return false;
+  if (isPhrase(value)) return false;
+  const rest = withoutWords(value);
+  if (
+    rest !== value &&
+    (rest.length < assignmentThresholds.minLength || shannonEntropy(rest) < assignmentThresholds.minEntropy)
+  ) {
+    return false;
+  }
   if (isBase64OfNonSecret(value)) return false;
   return shannonEntropy(value) >= assignmentThresholds.minEntropy;
 }
