@@ -5,7 +5,8 @@
  * view of the process confirm the hardening. A missing podman fails these tests, never skips them.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +139,24 @@ describeEngineContract('DockerEngine on podman', async () => {
       // The probe image holds only probe-server; a second one exits at once (port taken), which is enough.
       podmanCli(env, ['exec', id, '/probe-server'], { allowFailure: true });
     },
+    workloadExecutable: '/probe-server',
+    // The host's sleep in the instance's pid namespace only, as `nsenter -t <pid> -p` from the host.
+    async startStray(id) {
+      const [inspected] = JSON.parse(podmanCli(env, ['inspect', id])) as { State: { Pid: number } }[];
+      const sleep = realpathSync('/usr/bin/sleep');
+      const child = spawn('nsenter', ['-t', String(inspected?.State.Pid), '-p', '--', sleep, '60'], {
+        detached: true,
+        stdio: 'ignore',
+      });
+      return {
+        executable: sleep,
+        // The group: nsenter forks sleep as its child, inside the instance's pid namespace.
+        stop: async () => {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        },
+      };
+    },
+    debugCommand: ['/probe-server', 'echo'],
     patienceMs: 10_000,
     // Same image and even a herd service label, but not managed by herd: list must leave it out.
     async createForeign() {

@@ -35,6 +35,15 @@ export interface EngineContractFixture {
   dropInTmp(id: string): Promise<void>;
   /** Opens an exec session on a running instance, as `podman exec` does. */
   exec(id: string): Promise<void>;
+  /** The file `spec`'s program runs as, inside the instance (e.g. `/probe-server`). */
+  workloadExecutable: string;
+  /**
+   * Starts a process in the instance's pid namespace from outside it, as `nsenter -t <pid> -p`
+   * from the host does, running a file of the host's; `stop` ends it.
+   */
+  startStray(id: string): Promise<{ executable: string; stop(): Promise<void> }>;
+  /** A program of `spec`'s image that behaves as `probe-server echo` (test/support/probe-server.c). */
+  debugCommand: string[];
   /** How long to wait for logs and events on this engine. */
   patienceMs?: number;
   teardown?(): Promise<void>;
@@ -369,6 +378,109 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       assert.ok(exec.cursor, 'a replayed event has its own cursor');
     });
 
+    it('lists the processes of a running instance from outside: the init as pid 1, the workload under it with the file it runs', async () => {
+      const instance = await createRunning({ service: 'contract-processes' });
+
+      const processes = await eventually(patience(), async () => {
+        const listed = await engine.processes(instance.id);
+        return listed.some((one) => one.executable === fixture.workloadExecutable) ? listed : undefined;
+      });
+      const hashed = await engine.processes(instance.id, { hash: true });
+
+      const init = processes?.find((one) => one.pid === 1);
+      const workload = processes?.find((one) => one.executable === fixture.workloadExecutable);
+      assert.equal(init?.ppid, 0, JSON.stringify(processes));
+      assert.ok(init?.executable?.startsWith('/'), `init runs ${init?.executable}`);
+      assert.equal(workload?.ppid, 1);
+      assert.equal(workload?.user, '65532');
+      assert.ok(workload?.command.includes(fixture.workloadExecutable));
+      assert.equal(workload?.outside, undefined);
+      assert.equal(
+        processes?.some((one) => one.sha256 !== undefined),
+        false,
+        'no hashes unless asked',
+      );
+      for (const one of hashed.filter((process) => process.executable))
+        assert.match(one.sha256 ?? '', /^[0-9a-f]{64}$/);
+    });
+
+    it("sees a process entered into the instance from outside, and that the file it runs is not the instance's", async () => {
+      const instance = await createRunning({ service: 'contract-stray' });
+      await eventually(patience(), async () =>
+        (await engine.processes(instance.id)).some((one) => one.executable === fixture.workloadExecutable)
+          ? true
+          : undefined,
+      );
+
+      const stray = await fixture.startStray(instance.id);
+      try {
+        const seen = await eventually(patience(), async () =>
+          (await engine.processes(instance.id)).find((one) => one.executable === stray.executable),
+        );
+
+        assert.ok(seen, `no process running ${stray.executable} in ${instance.id}`);
+        assert.notEqual(seen.pid, 1);
+        assert.equal(seen.outside, true);
+      } finally {
+        await stray.stop();
+      }
+    });
+
+    it('says NOT_FOUND for the processes of an instance it does not have', async () => {
+      await assert.rejects(
+        engine.processes('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'),
+        {
+          code: 'NOT_FOUND',
+        },
+      );
+    });
+
+    it('runs a debug program as the instance user: stdin in, stdout and stderr out, the exit code, and an exec event', async () => {
+      const instance = await createRunning({ service: 'contract-debug' });
+      const abort = new AbortController();
+      const seen: EngineEvent[] = [];
+      const events = engine.events(abort.signal);
+      const collecting = (async () => {
+        for await (const event of events) seen.push(event);
+      })();
+
+      const passing = await engine.debugExec(instance.id, { command: fixture.debugCommand, tty: false });
+      passing.write(Buffer.from('hello\nworld\n'));
+      passing.endInput();
+      const passed = await drain(passing.output);
+      const failing = await engine.debugExec(instance.id, { command: fixture.debugCommand, tty: false });
+      failing.write(Buffer.from('fail\n'));
+      const failed = await drain(failing.output);
+      const exec = await eventually(patience(), async () =>
+        seen.find((event) => event.id === instance.id && event.kind === 'exec'),
+      );
+      abort.abort();
+      await collecting;
+
+      assert.equal(passed.stdout, 'uid=65532 hello\nuid=65532 world\n');
+      assert.equal(await passing.exitCode(), 0);
+      assert.equal(failed.stderr, 'failing\n');
+      assert.equal(await failing.exitCode(), 7);
+      assert.ok(exec, 'a debug program is an exec to the engine like any other');
+    });
+
+    it('runs a debug program on a terminal, ending its input with the EOF character', async () => {
+      const instance = await createRunning({ service: 'contract-debug-tty' });
+
+      const session = await engine.debugExec(instance.id, {
+        command: fixture.debugCommand,
+        tty: true,
+        size: { columns: 100, rows: 30 },
+      });
+      session.write(Buffer.from('hello\n'));
+      session.endInput();
+      const { stdout, stderr } = await drain(session.output);
+
+      assert.match(stdout, /uid=65532 hello\r\n/);
+      assert.equal(stderr, '', 'a terminal has one stream');
+      assert.equal(await session.exitCode(), 0);
+    });
+
     it('refuses to run an instance as root', async () => {
       const spec = fixture.spec({ service: 'contract-root', user: { uid: 0, gid: 0 } });
       await engine.ensureImage(spec);
@@ -381,6 +493,15 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       assert.deepEqual(await engine.list({ service: 'contract-root' }), []);
     });
   });
+}
+
+/** A debug program's output to its end, by stream. */
+async function drain(
+  output: AsyncIterable<{ stream: 'stdout' | 'stderr'; data: Buffer }>,
+): Promise<{ stdout: string; stderr: string }> {
+  const text = { stdout: '', stderr: '' };
+  for await (const frame of output) text[frame.stream] += frame.data.toString('utf8');
+  return text;
 }
 
 /** Polls `probe` until it returns a value or `ms` pass; engines report some things a moment later. */

@@ -9,6 +9,7 @@
  *   GET /slow?ms=N   sleeps N ms, then 200 "slept"
  *   EXIT_AT_ONCE=1   exits with code 1 before listening
  *   SIGTERM          stops accepting, finishes in-flight requests, exits 0
+ *   probe-server echo  echoes stdin lines with the uid instead of serving (see echo_lines)
  *
  * One thread per connection; every response closes its connection, so there is no keep-alive.
  */
@@ -106,8 +107,27 @@ static void *await_sigterm(void *arg) {
   return NULL;
 }
 
-int main(void) {
+/*
+ * `probe-server echo`: a stand-in for a debug shell, for the engine contract. Each line read from
+ * stdin comes back on stdout as "uid=<uid> <line>"; the line "fail" writes "failing" to stderr and
+ * exits 7; the end of stdin exits 0.
+ */
+static int echo_lines(void) {
+  char line[4096];
+  while (fgets(line, sizeof line, stdin)) {
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strcmp(line, "fail") == 0) {
+      fprintf(stderr, "failing\n");
+      return 7;
+    }
+    printf("uid=%d %s\n", (int)getuid(), line);
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc > 1 && strcmp(argv[1], "echo") == 0) return echo_lines();
   const char *exit_at_once = getenv("EXIT_AT_ONCE");
   if (exit_at_once && strcmp(exit_at_once, "1") == 0) {
     printf("EXIT_AT_ONCE=1: exiting with code 1\n");

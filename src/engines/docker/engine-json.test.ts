@@ -4,12 +4,14 @@ import { instanceLabels } from '../engine.js';
 import {
   type ContainerInspect,
   demultiplexLogs,
+  ExecFrameReader,
   engineEventFrom,
   eventCursorOf,
   filesystemChangesFrom,
   instanceFromInspect,
   instanceFromListEntry,
   LogStreamReader,
+  topProcessesFrom,
 } from './engine-json.js';
 
 const digest = `sha256:${'c'.repeat(64)}` as const;
@@ -236,5 +238,72 @@ describe('exec events, filesystem changes and followed logs', () => {
       { stream: 'stdout', time: Date.parse('2025-01-01T00:00:00.123Z'), text: 'hello' },
       { stream: 'stdout', time: Date.parse('2025-01-01T00:00:02Z'), text: 'bye' },
     ]);
+  });
+});
+
+describe('topProcessesFrom', () => {
+  it("reads Podman's top for herd's descriptors: host pid, pid, parent, user and the whole command line", () => {
+    // As podman 4.3 answers `ps_args=hpid,pid,ppid,user,args`; `?` for a process entered with nsenter.
+    const body = {
+      Titles: ['HPID', 'PID', 'PPID', 'USER', 'COMMAND'],
+      Processes: [
+        ['9030', '1', '0', '65532', '/run/podman-init -- /probe-server'],
+        ['9040', '6', '1', '65532', '/probe-server'],
+        ['?', '23', '0', '0', 'sleep', '60'],
+      ],
+    };
+
+    const processes = topProcessesFrom(body, 'instance abc');
+
+    assert.deepEqual(processes, [
+      { hostPid: 9030, pid: 1, ppid: 0, user: '65532', command: '/run/podman-init -- /probe-server' },
+      { hostPid: 9040, pid: 6, ppid: 1, user: '65532', command: '/probe-server' },
+      { pid: 23, ppid: 0, user: '0', command: 'sleep 60' },
+    ]);
+  });
+
+  it('refuses an answer in another shape rather than reading it as no processes', () => {
+    const refusals = [
+      { Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'], Processes: [] },
+      {},
+      { Titles: ['HPID', 'PID', 'PPID', 'USER', 'COMMAND'], Processes: [['1', 'one', '0', 'u', 'x']] },
+      { Titles: ['HPID', 'PID', 'PPID', 'USER', 'COMMAND'], Processes: [['1', '2']] },
+    ];
+
+    for (const body of refusals) {
+      assert.throws(
+        () => topProcessesFrom(body, 'instance abc'),
+        (error: unknown) =>
+          (error as { code?: string }).code === 'OTHER' && /instance abc/.test(String(error)),
+        JSON.stringify(body),
+      );
+    }
+  });
+});
+
+describe('ExecFrameReader', () => {
+  it('splits framed exec output into stdout and stderr across chunk boundaries, dropping stdin echoes', () => {
+    const frame = (kind: number, text: string) => {
+      const head = Buffer.alloc(8);
+      head[0] = kind;
+      head.writeUInt32BE(Buffer.byteLength(text), 4);
+      return Buffer.concat([head, Buffer.from(text)]);
+    };
+    const all = Buffer.concat([frame(1, 'uid=65532 hi\n'), frame(0, 'typed'), frame(2, 'failing\n')]);
+    const reader = new ExecFrameReader();
+
+    const frames = [
+      ...reader.push(all.subarray(0, 5)),
+      ...reader.push(all.subarray(5, 30)),
+      ...reader.push(all.subarray(30)),
+    ];
+
+    assert.deepEqual(
+      frames.map((one) => [one.stream, one.data.toString()]),
+      [
+        ['stdout', 'uid=65532 hi\n'],
+        ['stderr', 'failing\n'],
+      ],
+    );
   });
 });

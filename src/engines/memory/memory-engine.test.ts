@@ -25,6 +25,7 @@ function specFor(overrides: Partial<InstanceSpec> & { service: string }): Instan
 describeEngineContract('MemoryEngine', async () => {
   const engine = new MemoryEngine();
   engine.failImage(exitingDigest, 'exit');
+  engine.setImageCommand(digest, ['/server']);
   const server = Buffer.from('#!/bin/true\n');
   engine.setImageFiles(digest, [
     {
@@ -57,6 +58,17 @@ describeEngineContract('MemoryEngine', async () => {
         data: Buffer.from('evil'),
       });
     },
+    workloadExecutable: '/server',
+    async startStray(id) {
+      const pid = engine.plantProcess(id, {
+        user: '0',
+        command: 'sleep 30',
+        executable: '/usr/bin/sleep',
+        outside: true,
+      });
+      return { executable: '/usr/bin/sleep', stop: async () => engine.endProcess(id, pid) };
+    },
+    debugCommand: ['/server', 'echo'],
     async exec(id) {
       engine.simulateExec(id, 'sh');
     },

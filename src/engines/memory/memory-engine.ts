@@ -7,18 +7,22 @@
 import { Readable } from 'node:stream';
 import { type TarEntry, writeTar } from '../../oci/tar.js';
 import {
+  type DebugExec,
+  type DebugExecOptions,
   type Engine,
   EngineError,
   type EngineEvent,
   type EngineInfo,
   type FilesystemChange,
   type Instance,
+  type InstanceProcess,
   type InstanceSpec,
   type LogLine,
   labelsFor,
   type PathEntry,
 } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
+import { MemoryProcessTable } from './memory-processes.js';
 
 export interface MemoryEngineOptions {
   /** Epoch milliseconds; defaults to Date.now. */
@@ -57,6 +61,7 @@ export class MemoryEngine implements Engine {
   /** Per instance and path: the inode and change time `listPath` reports, new with each planting. */
   private readonly inodes = new Map<string, Map<string, { ino: number; ctimeMs: number }>>();
   private nextIno = 1;
+  private readonly processTable = new MemoryProcessTable();
   private nextId = 1;
   private nextPort: number;
   private peak = 0;
@@ -121,6 +126,7 @@ export class MemoryEngine implements Engine {
     const files = new Map((this.imageFiles.get(spec.digest) ?? []).map((file) => [file.path, file]));
     for (const [path, file] of this.tampered.get(spec.digest) ?? []) files.set(path, file);
     this.entries.set(id, { instance, output: [], changes: [], files });
+    this.processTable.started(id, spec.digest, String(spec.user.uid));
     this.print(id, `started ${spec.service} ${spec.digest}`);
     this.emit({ kind: 'started', id });
     this.trackPeak();
@@ -253,6 +259,7 @@ export class MemoryEngine implements Engine {
   kill(id: string): void {
     if (!this.entries.delete(id)) return;
     this.inodes.delete(id);
+    this.processTable.gone(id);
     this.outputFeed.emit(id);
     this.emit({ kind: 'removed', id });
   }
@@ -361,6 +368,39 @@ export class MemoryEngine implements Engine {
   simulateExec(id: string, command?: string): void {
     if (!this.entries.has(id)) return;
     this.emit(command === undefined ? { kind: 'exec', id } : { kind: 'exec', id, command });
+  }
+
+  async processes(id: string, options: { hash?: boolean } = {}): Promise<InstanceProcess[]> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new EngineError('NOT_FOUND', `no instance ${id} on the memory engine`);
+    if (entry.instance.state !== 'running')
+      throw new EngineError('OTHER', `instance ${id} is ${entry.instance.state}, expected running`);
+    return this.processTable.list(id, options);
+  }
+
+  /** Reported as an exec, as a real engine does; the program echoes as `probe-server echo`. */
+  async debugExec(id: string, options: DebugExecOptions): Promise<DebugExec> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new EngineError('NOT_FOUND', `no instance ${id} on the memory engine`);
+    // As the instance's own user, the one its init runs as.
+    const user = this.processTable.list(id)[0]?.user ?? '65532';
+    const session = this.processTable.debugExec(id, { ...options, user });
+    this.emit({ kind: 'exec', id });
+    return session;
+  }
+
+  /** Instances of `digest` run `command` (exec form) under the init, as `processes` shows them. */
+  setImageCommand(digest: string, command: string[]): void {
+    this.processTable.setImageCommand(digest, command);
+  }
+
+  /** A process appears in a running instance (an nsenter, or one the app started); returns its pid. */
+  plantProcess(id: string, process: Omit<InstanceProcess, 'pid' | 'ppid'> & { ppid?: number }): number {
+    return this.processTable.plant(id, process);
+  }
+
+  endProcess(id: string, pid: number): void {
+    this.processTable.end(id, pid);
   }
 
   /** Replaces every export's bytes, e.g. to simulate a forged or truncated stream; undefined restores. */
