@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { resolvePath } from './entrypoint-check.js';
 import { BuildError } from './errors.js';
-import { type ImageTree, ownerHerd } from './image-tree.js';
+import { type ImageTree, ownerBase, ownerHerd } from './image-tree.js';
 import { type Alternative, readMaintainerScript, type ScriptActions } from './maintainer-scripts.js';
 
 export interface ScriptPackage {
@@ -369,8 +369,12 @@ function writeBaseFilesSetup(tree: ImageTree, effects: ScriptEffects): void {
       ['var/run', '/run'],
       ['var/lock', '/run/lock'],
     ] as const) {
-      if (tree.get(path)) continue;
-      tree.add({ ...node, path, type: 'symlink', target, mode: 0o777 });
+      // A package may ship the folder (base-files does); empty, it becomes the link its script makes.
+      const existing = tree.get(path);
+      const hasChildren = [...tree.nodes.keys()].some((p) => p.startsWith(`${path}/`));
+      // A base's folder stays: a layer cannot turn a lower layer's folder into a link without a whiteout.
+      if (existing && (existing.type !== 'dir' || hasChildren || existing.owner === ownerBase)) continue;
+      tree.add({ ...node, path, type: 'symlink', target, mode: 0o777 }, { replace: true });
       effects.systemFiles.push(`/${path}`);
     }
   }
