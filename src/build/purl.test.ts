@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { debianDistro, debianPurl, ociPurl, percentEncode } from './purl.js';
+import { debianDistro, debianPurl, ociPurl, percentEncode, purlVersion } from './purl.js';
 
 const distro = 'debian-12';
 
@@ -13,7 +13,7 @@ describe('debianPurl', () => {
     assert.equal(purl, 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u14?arch=amd64&distro=debian-12&upstream=glibc');
   });
 
-  it('encodes an epoch colon as %3A and keeps a tilde as is', () => {
+  it('keeps an epoch colon as the purl spec writes it, and a tilde as is', () => {
     const pkg = {
       name: 'libdb5.3',
       version: '1:5.3.28+dfsg2~rc1-1',
@@ -23,7 +23,7 @@ describe('debianPurl', () => {
 
     const purl = debianPurl(pkg, { distro });
 
-    assert.equal(purl, 'pkg:deb/debian/libdb5.3@1%3A5.3.28%2Bdfsg2~rc1-1?arch=amd64&distro=debian-12');
+    assert.equal(purl, 'pkg:deb/debian/libdb5.3@1:5.3.28%2Bdfsg2~rc1-1?arch=amd64&distro=debian-12');
   });
 
   it('leaves out the upstream qualifier when the source is the package itself', () => {
@@ -48,6 +48,17 @@ describe('debianPurl', () => {
     const purl = debianPurl(pkg, { distro });
 
     assert.equal(purl, 'pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all&distro=debian-12');
+  });
+});
+
+describe('purlVersion', () => {
+  it("writes the deb type's own example version exactly", () => {
+    // pkg:deb/debian/attr@1:2.4.47-2%2Bb1?arch=amd64, from the purl spec's deb type definition.
+    assert.equal(purlVersion('1:2.4.47-2+b1'), '1:2.4.47-2%2Bb1');
+  });
+
+  it('encodes everything else around a colon that is not an epoch', () => {
+    assert.equal(purlVersion('2:1.0~rc1+dfsg:x/y'), '2:1.0~rc1%2Bdfsg:x%2Fy');
   });
 });
 

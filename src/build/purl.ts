@@ -39,7 +39,17 @@ export function debianPurl(
   ];
   if (pkg.source && pkg.source !== pkg.name) qualifiers.push(['upstream', pkg.source]);
   const query = qualifiers.map(([key, value]) => `${key}=${percentEncode(value)}`).join('&');
-  return `pkg:deb/debian/${percentEncode(pkg.name)}@${percentEncode(pkg.version)}?${query}`;
+  return `pkg:deb/debian/${percentEncode(pkg.name)}@${purlVersion(pkg.version)}?${query}`;
+}
+
+/**
+ * A Debian version as the purl spec writes it: percent-encoded, except that the epoch's `:` stays
+ * a colon. The spec's core rules say `:` needs no encoding anywhere and must not be encoded, and
+ * the deb type's own example is `pkg:deb/debian/attr@1:2.4.47-2%2Bb1?arch=amd64`. Trivy instead
+ * moves the epoch into an `epoch=` qualifier, which the deb type does not define.
+ */
+export function purlVersion(version: string): string {
+  return version.split(':').map(percentEncode).join(':');
 }
 
 /** `pkg:oci/<name>@sha256%3A<hex>`: the image itself, as the oci purl type names it. */
@@ -54,9 +64,8 @@ export function baseImagePurl(ref: string, digest: string): string {
 }
 
 /**
- * Percent-encodes everything but RFC 3986 unreserved characters, so a Debian version's epoch
- * colon becomes %3A and its `+` becomes %2B (a bare `+` would read as a space in a query), while
- * `~` stays as is.
+ * Percent-encodes everything but RFC 3986 unreserved characters, so a Debian version's `+`
+ * becomes %2B (a bare `+` would read as a space in a query), while `~` stays as is.
  */
 export function percentEncode(value: string): string {
   let out = '';
