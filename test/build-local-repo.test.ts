@@ -72,7 +72,8 @@ const packages: FixturePackage[] = [
     version: '2.0-1',
     preDepends: 'libc-fake',
     depends: 'libgreet1 (>= 1.1) | libgreet-alt, mail-transport-agent',
-    files: [{ path: 'bin/hello', content: '#!/bin/false\nhello\n', mode: 0o755 }],
+    // No interpreter line: the build's entrypoint check would refuse a #! naming what the image lacks.
+    files: [{ path: 'bin/hello', content: 'hello\n', mode: 0o755 }],
   },
   {
     name: 'conflicty',
@@ -255,9 +256,11 @@ describe('herd build against a signed local repository', () => {
       (await readFile(`${base}.data.tar`)).equals(original),
       'the cache holds the unpacked .deb again',
     );
-    assert.equal(warnings.length, 1, warnings.join('\n'));
+    // The fixture's /usr/bin/hello is not a real program, which the entrypoint check warns about too.
+    const cacheWarnings = warnings.filter((warning) => warning.includes('unpacked cache'));
+    assert.equal(cacheWarnings.length, 1, warnings.join('\n'));
     assert.match(
-      warnings[0] ?? '',
+      cacheWarnings[0] ?? '',
       /hello-bin_2\.0-1\.deb: the unpacked cache entry .* is not trusted \(its record does not carry herd's seal\)/,
     );
   });
