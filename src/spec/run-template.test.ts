@@ -131,6 +131,38 @@ describe('judgedDifferences', () => {
   });
 });
 
+describe('the process allowlist in the run template', () => {
+  it('is there only when the spec says, so an older template keeps its digest; sorted, and judged', () => {
+    const without = template();
+    const declared = template('').processes;
+    const withList = runTemplateFor(
+      parseSpecText(
+        specText().replace('  writable:', '  processes: [/usr/bin/node, /usr/bin/dash]\n  writable:'),
+        'herd.yaml',
+      ),
+    );
+
+    const differences = judgedDifferences(without, withList);
+
+    assert.equal(declared, undefined);
+    assert.equal('processes' in without, false);
+    assert.deepEqual(withList.processes, ['/usr/bin/dash', '/usr/bin/node']);
+    assert.notEqual(runTemplateDigest(withList), runTemplateDigest(without));
+    assert.deepEqual(differences, [
+      {
+        field: 'processes',
+        attested: '(the default: entrypoint and init)',
+        requested: '["/usr/bin/dash", "/usr/bin/node"]',
+      },
+    ]);
+    assert.deepEqual(parseRunTemplate(JSON.parse(JSON.stringify(withList)), 'x'), withList);
+    assert.throws(
+      () => parseRunTemplate({ ...withList, processes: ['relative'] }, 'the template'),
+      SpecError,
+    );
+  });
+});
+
 describe('parseRunTemplate', () => {
   it('reads back what runTemplateFor made, through JSON', () => {
     const made = template();

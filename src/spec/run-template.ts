@@ -36,6 +36,11 @@ export interface RunTemplate {
   /** The names of the spec's environment variables, sorted; never their values. */
   env: string[];
   health?: HealthCheck;
+  /**
+   * `run.processes`, sorted: the executables that may run. Only when the spec says, so a template
+   * from before the field has the digest it always had; absent means the default allowlist.
+   */
+  processes?: string[];
 }
 
 /** Pure: the run template of a validated spec. */
@@ -51,6 +56,7 @@ export function runTemplateFor(spec: Spec): RunTemplate {
     cmd: spec.run.cmd,
     env: Object.keys(spec.env),
     ...(spec.health ? { health: spec.health } : {}),
+    ...(spec.run.processes ? { processes: spec.run.processes } : {}),
   });
 }
 
@@ -74,6 +80,7 @@ export const judgedFields = [
   'entrypoint',
   'cmd',
   'env',
+  'processes',
 ] as const;
 
 export type JudgedField = (typeof judgedFields)[number];
@@ -108,6 +115,10 @@ function describeField(template: RunTemplate, field: JudgedField): string {
     case 'cmd':
     case 'env':
       return `[${template[field].map((item) => JSON.stringify(item)).join(', ')}]`;
+    case 'processes':
+      return template.processes
+        ? `[${template.processes.map((item) => JSON.stringify(item)).join(', ')}]`
+        : '(the default: entrypoint and init)';
     default:
       return assertNever(field);
   }
@@ -143,6 +154,10 @@ const RunTemplateFields = z.strictObject({
   cmd: z.array(z.string()),
   env: z.array(envName),
   health: Health.optional(),
+  processes: z
+    .array(z.string().regex(/^\/[^\0]*$/))
+    .min(1)
+    .optional(),
 });
 
 /** Reads a run template; `where` names it in the error (`the run template attested for sha256:…`). */
@@ -182,6 +197,7 @@ function normalized(template: RunTemplate): RunTemplate {
     cmd: [...template.cmd],
     env: sorted(template.env),
     ...(template.health ? { health: normalizedHealth(template.health) } : {}),
+    ...(template.processes ? { processes: sorted(template.processes) } : {}),
   };
 }
 

@@ -396,6 +396,23 @@ describe('the herd.yaml v1 schema', () => {
     ]);
   });
 
+  it('leaves run.processes out unless given, and takes only a non-empty list of distinct absolute paths', () => {
+    assert.equal(parse('run: { entrypoint: [/usr/bin/node] }').run.processes, undefined);
+    assert.deepEqual(parse('run: { processes: [/usr/bin/node, /usr/bin/dash] }').run.processes, [
+      '/usr/bin/node',
+      '/usr/bin/dash',
+    ]);
+    assert.deepEqual(messagesOf(rejection('run: { processes: [node] }')), [
+      'run.processes[0]: expected the absolute path of an executable such as /usr/bin/node, got "node" (did you mean "/node"?)',
+    ]);
+    assert.equal(rejection('run: { processes: [] }').problems[0]?.path.join('.'), 'run.processes');
+    assert.match(messagesOf(rejection('run: { processes: [/bin/sh, /bin/sh] }'))[0] ?? '', /\/bin\/sh/);
+    assert.match(
+      messagesOf(rejection('run: { processes: [/usr/bin/../bin/sh] }'))[0] ?? '',
+      /did you mean "\/usr\/bin\/sh"/,
+    );
+  });
+
   it('reads env entries as a plain default or as a mapping of settings', () => {
     const { env } = parse(
       'env:',

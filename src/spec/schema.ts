@@ -415,6 +415,13 @@ const Run = fields(
     cmd: optional(Command),
     writable: optional(listOf(WritablePath, 'a list of absolute folder paths').check(uniqueNames('path'))),
     writableRoot: optional(flag()),
+    processes: optional(
+      listOf(
+        imagePath('the absolute path of an executable such as /usr/bin/node', { allowRoot: false }),
+        'a non-empty list of the executables that may run, such as [/usr/bin/node]',
+        { nonEmpty: true },
+      ).check(uniqueNames('executable')),
+    ),
   },
   'a mapping of run fields',
 ).transform(toRunSpec);
@@ -426,6 +433,7 @@ function toRunSpec(raw: {
   cmd?: string[] | undefined;
   writable?: string[] | undefined;
   writableRoot?: boolean | undefined;
+  processes?: string[] | undefined;
 }): types.RunSpec {
   return {
     user: raw.user ?? { name: 'nonroot', uid: nonrootUid, gid: nonrootUid },
@@ -435,6 +443,8 @@ function toRunSpec(raw: {
     writable: raw.writable ?? ['/tmp'],
     // Read-only unless the spec says otherwise in so many words (DESIGN.md, "Hardened by default").
     writableRoot: raw.writableRoot ?? false,
+    // Left out: the image's entrypoint (and cmd's program) and the init (src/watch/allowed-processes.ts).
+    ...(raw.processes ? { processes: raw.processes } : {}),
   };
 }
 

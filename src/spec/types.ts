@@ -90,6 +90,12 @@ export interface RunSpec {
    * declared paths. Weaker than the default; the gate warns (HERD-H014) and drift still replaces.
    */
   writableRoot: boolean;
+  /**
+   * The executables that may run in an instance (absolute paths in the image); anything else
+   * running is an incident. Absent: the image's entrypoint, cmd's program when it is one, and the
+   * engine's init.
+   */
+  processes?: string[];
 }
 
 export interface EnvVar {
