@@ -181,7 +181,15 @@ export async function statusCommand(service: string | undefined, options: { json
         i.id.slice(0, 12),
         i.release,
         i.state,
-        i.ready ? 'yes' : i.quarantined ? 'quarantined' : i.unhealthy ? 'unhealthy' : 'no',
+        i.ready
+          ? 'yes'
+          : i.quarantined
+            ? 'quarantined'
+            : i.unverified
+              ? 'verifying'
+              : i.unhealthy
+                ? 'unhealthy'
+                : 'no',
         i.address ? `${i.address.host}:${i.address.port}` : '-',
       ]),
     ]),
