@@ -26,7 +26,7 @@ export interface WritableWatchOptions {
   budgetBytes?: number;
   /** Entries a writable path may hold before it is drift in itself; default {@link maxWritableEntries}. */
   maxEntries?: number;
-  log?: { warn(details: object, message: string): void };
+  log?: { info(details: object, message: string): void; warn(details: object, message: string): void };
 }
 
 /** 4 MiB: about 4,000 listed entries, or the first bytes of some 60 new files through the archive. */
@@ -43,6 +43,8 @@ interface InstanceState {
   pending: Map<string, { root: string }>;
   /** Budget left this pass; below zero while a costly listing is repaid. */
   credit: number;
+  /** Whether the log said that this instance's paths are read through the archive. */
+  saidArchive: boolean;
 }
 
 /** What one pass did for one instance, for tests and the bench. */
@@ -83,6 +85,11 @@ export class WritableWatch {
         ...(signal ? { signal } : {}),
       });
       spend(listing.costBytes);
+      if (listing.via === 'archive' && !state.saidArchive) {
+        state.saidArchive = true;
+        // Worth knowing: this costs per byte, not per entry (src/watch/README.md).
+        this.options.log?.info({ id, root }, 'listing a writable path through the engine archive');
+      }
       if (listing.entries.length > this.maxEntries) {
         pass.findings.push({
           path: root,
@@ -165,7 +172,7 @@ export class WritableWatch {
   private stateOf(id: string): InstanceState {
     let state = this.states.get(id);
     if (!state) {
-      state = { seen: new Map(), pending: new Map(), credit: 0 };
+      state = { seen: new Map(), pending: new Map(), credit: 0, saidArchive: false };
       this.states.set(id, state);
     }
     return state;
