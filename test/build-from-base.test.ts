@@ -73,6 +73,8 @@ const packages: FixturePackage[] = [
 const suites = [{ name: 'test' }, { name: 'test-security' }];
 
 function specText(repo: FixtureRepo, fields: { service: string; from?: string; packages: string[] }): string {
+  // A base without hello has no entrypoint: the build refuses one that is not in the image.
+  const hasHello = fields.packages.some((name) => name.startsWith('hello-bin'));
   return `apiVersion: herd/v1
 service: ${fields.service}
 image:
@@ -87,8 +89,7 @@ files:
     dst: /app/app.txt
 run:
 ${fields.from ? '  user: { name: web, uid: 1000 }\n' : ''}  workdir: /app
-  entrypoint: [/usr/bin/hello]
-`;
+${hasHello ? '  entrypoint: [/usr/bin/hello]\n' : ''}`;
 }
 
 /** The catalog, as far as a build sees it: `service@stage` → digest, and digests it knows. */
