@@ -39,8 +39,17 @@ describe('walkMount', () => {
   let base: string;
   let dev: number;
 
+  /** A tmpfs at `dir`, as the engine mounts one in an instance: a device of its own. */
+  function mountTmpfs(dir: string) {
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { encoding: 'utf8' });
+    assert.equal(mounted.status, 0, `mount a tmpfs at ${dir} for the test (needs root): ${mounted.stderr}`);
+  }
+
   before(async () => {
+    // `base` stands for the instance's root as the host sees it (/proc/<pid>/root).
     base = await mkdtemp(join(tmpdir(), 'herd-walk-'));
+    await mkdir(join(base, 'tmp'));
+    mountTmpfs(join(base, 'tmp'));
     await mkdir(join(base, 'tmp/cache/deep'), { recursive: true });
     await writeFile(join(base, 'tmp/data'), Buffer.alloc(1000));
     await writeFile(join(base, 'tmp/cache/deep/miner'), '#!/bin/sh\n');
@@ -48,14 +57,16 @@ describe('walkMount', () => {
     // The instance's files are hostile: a link to the host's /etc must not lead the walk there.
     await symlink('/etc', join(base, 'tmp/etc'));
     await mkdir(join(base, 'tmp/mounted'));
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', join(base, 'tmp/mounted')]);
-    assert.equal(mounted.status, 0, `mount a tmpfs for the test (needs root): ${mounted.stderr}`);
+    mountTmpfs(join(base, 'tmp/mounted'));
     await writeFile(join(base, 'tmp/mounted/elsewhere'), 'x');
+    // An image whose /var is an absolute link: through the host's path it leads to the host's /.
+    await symlink('/', join(base, 'var'));
     dev = (await lstat(join(base, 'tmp'))).dev;
   });
 
   after(async () => {
     spawnSync('umount', [join(base, 'tmp/mounted')]);
+    spawnSync('umount', [join(base, 'tmp')]);
     await rm(base, { recursive: true, force: true });
   });
 
@@ -98,6 +109,11 @@ describe('walkMount', () => {
     assert.equal(await walkMount(base, '/tmp/data', { dev }), undefined);
     assert.equal(await walkMount(base, '/tmp/etc', { dev }), undefined);
     assert.equal(await walkMount(base, '/nothing', { dev }), undefined);
+  });
+
+  it("is not led onto the host's files by a link on the way to the path", async () => {
+    // base/var/tmp is the host's /tmp: a directory, but not on the instance's mount.
+    assert.equal(await walkMount(base, '/var/tmp', { dev }), undefined);
   });
 
   it('stops one entry past the limit, so the caller can tell it was exceeded', async () => {
