@@ -1,11 +1,12 @@
 /**
  * Every detector of secrets by content, in rule order: private keys (private-key.ts), token
- * formats (token-formats.ts), credential files and URLs (credential-formats.ts), and high-entropy
- * assignments (high-entropy-assignments.ts). scan-secrets.ts decides which of them a file gets.
+ * formats (token-formats.ts), credential files and URLs (credential-formats.ts), Kubernetes Secret
+ * manifests (kubernetes-secrets.ts), and high-entropy assignments (high-entropy-assignments.ts). scan-secrets.ts decides which of them a file gets.
  */
 import { credentialFileDetectors, urlPasswordDetector } from './credential-formats.js';
 import type { ContentDetector } from './detector.js';
 import { findHighEntropyAssignments, isConfigFile } from './high-entropy-assignments.js';
+import { kubernetesSecretDetector } from './kubernetes-secrets.js';
 import { privateKeyDetector } from './private-key.js';
 import { tokenDetectors } from './token-formats.js';
 
@@ -33,6 +34,7 @@ export const contentDetectors: readonly ContentDetector[] = [
   ...tokenDetectors,
   ...credentialFileDetectors,
   urlPasswordDetector,
+  kubernetesSecretDetector,
 ];
 
 /** What an app file gets: everything. */

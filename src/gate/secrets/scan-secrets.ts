@@ -126,8 +126,9 @@ function scanContent(path: string, data: Buffer, set: DetectorSet): SecretFindin
 /**
  * One finding per secret: a match inside another match of the same rule (a GitLab token's routable
  * form, and its first 20 characters) is dropped, and so is a finding of a rule that judges by
- * context over a secret a rule of its format found: a password in a URL (HERD-S015) that is a
- * GitHub token, a generic assignment (HERD-S011) of a Stripe key. gitleaks drops its generic
+ * context over a secret a rule of its format found: a password in a URL (HERD-S015) or a
+ * Kubernetes Secret entry (HERD-S021) that is a GitHub token, a generic assignment (HERD-S011) of
+ * a Stripe key. gitleaks drops its generic
  * findings the same way.
  */
 function distinct(found: { rule: string; match: SecretMatch }[]): { rule: string; match: SecretMatch }[] {
@@ -155,7 +156,7 @@ function distinct(found: { rule: string; match: SecretMatch }[]): { rule: string
 /** 0 for rules that know a secret by its format, then the rules that know it by where it is. */
 function contextRank(rule: string): number {
   if (rule === 'HERD-S011') return 2;
-  return rule === 'HERD-S015' ? 1 : 0;
+  return rule === 'HERD-S015' || rule === 'HERD-S021' ? 1 : 0;
 }
 
 /** Spans, and whether a span overlaps any of them, by binary search over their starts. */

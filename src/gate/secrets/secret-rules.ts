@@ -158,6 +158,13 @@ const list: SecretRule[] = [
     rationale: `A .netrc password logs curl, git, ftp and pip into its machine without asking. ${shipped}`,
     helpUri: 'https://everything.curl.dev/usingcurl/netrc.html',
   },
+  {
+    id: 'HERD-S021',
+    name: 'kubernetes-secret',
+    title: 'Kubernetes Secret data',
+    rationale: `A Secret manifest's data is only base64-encoded, not encrypted: applying it is how the secret reaches a cluster, and shipping it is how it reaches everyone else. ${shipped}`,
+    helpUri: 'https://kubernetes.io/docs/concepts/configuration/secret/',
+  },
 ];
 
 /** Registered by id, as the hardening rules are. */
