@@ -194,6 +194,40 @@ describe('IntegrityMonitor on the memory engine', () => {
     );
   });
 
+  it('takes a first look at a 50 MB data file in /tmp and never reads it again, and still finds an executable dropped beside it at the next tick', async () => {
+    const [victim] = await h.engine.list();
+    const big = Buffer.alloc(50 * 1024 * 1024, 0x61);
+    h.engine.plantFile(victim!.id, {
+      ...minerFile,
+      path: 'tmp/data.bin',
+      mode: 0o644,
+      size: big.length,
+      data: big,
+    });
+    const reads: string[] = [];
+    const readPath = h.engine.readPath.bind(h.engine);
+    h.engine.readPath = (id, path, options) => {
+      reads.push(path);
+      return readPath(id, path, options);
+    };
+    const watch = monitor();
+
+    for (let tick = 0; tick < 5; tick++) await watch.tick();
+    const quiet = incidents.list().length;
+    h.engine.plantFile(victim!.id, { ...minerFile, data: evil });
+    await watch.tick();
+
+    assert.equal(quiet, 0, 'data in a writable path is no drift');
+    assert.deepEqual(
+      reads.filter((path) => path === '/tmp/data.bin'),
+      ['/tmp/data.bin'],
+      'one look in five ticks',
+    );
+    assert.ok(!reads.includes('/tmp'), 'the memory engine lists /tmp without the archive');
+    assert.equal(incidents.list()[0]?.instance, victim!.id);
+    assert.match(incidents.list()[0]?.summary ?? '', /\/tmp\/miner \(executable in writable \/tmp\)/);
+  });
+
   it('keeps the drifted instance of a fleet of one serving until its replacement is ready, and the incident says so', async () => {
     await h.controller.scale('web', 1);
     await h.runUntil(async () => (await h.engine.list()).length === 1);
