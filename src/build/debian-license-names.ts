@@ -1,0 +1,82 @@
+/**
+ * Debian's short license names (the copyright-format 1.0 list, plus the spellings packages use in
+ * practice) and the SPDX license expressions they stand for. Keys are lowercase; a name that is not
+ * here is not clear, and the package's license stays NOASSERTION rather than a guess.
+ * Debian: the "License specification" section of copyright-format 1.0. SPDX: its license list.
+ */
+export const spdxOfDebianLicense: Readonly<Record<string, string>> = {
+  'apache-1.0': 'Apache-1.0',
+  'apache-1.1': 'Apache-1.1',
+  'apache-2.0': 'Apache-2.0',
+  // Debian's "Artistic" is the Artistic License 1.0, as Perl ships it.
+  artistic: 'Artistic-1.0',
+  'artistic-1.0': 'Artistic-1.0',
+  'artistic-2.0': 'Artistic-2.0',
+  'bsd-2-clause': 'BSD-2-Clause',
+  'bsd-3-clause': 'BSD-3-Clause',
+  'bsd-4-clause': 'BSD-4-Clause',
+  'bsl-1.0': 'BSL-1.0',
+  'cc0-1.0': 'CC0-1.0',
+  'cc-by-3.0': 'CC-BY-3.0',
+  'cc-by-4.0': 'CC-BY-4.0',
+  'cc-by-sa-3.0': 'CC-BY-SA-3.0',
+  'cc-by-sa-4.0': 'CC-BY-SA-4.0',
+  'cddl-1.0': 'CDDL-1.0',
+  'cpl-1.0': 'CPL-1.0',
+  'efl-2.0': 'EFL-2.0',
+  'epl-1.0': 'EPL-1.0',
+  'epl-2.0': 'EPL-2.0',
+  // Expat is what most people call the MIT license; SPDX calls it MIT.
+  expat: 'MIT',
+  mit: 'MIT',
+  'gfdl-1.2': 'GFDL-1.2-only',
+  'gfdl-1.2+': 'GFDL-1.2-or-later',
+  'gfdl-1.3': 'GFDL-1.3-only',
+  'gfdl-1.3+': 'GFDL-1.3-or-later',
+  'gpl-1': 'GPL-1.0-only',
+  'gpl-1+': 'GPL-1.0-or-later',
+  'gpl-2': 'GPL-2.0-only',
+  'gpl-2+': 'GPL-2.0-or-later',
+  'gpl-3': 'GPL-3.0-only',
+  'gpl-3+': 'GPL-3.0-or-later',
+  'agpl-3': 'AGPL-3.0-only',
+  'agpl-3+': 'AGPL-3.0-or-later',
+  'lgpl-2': 'LGPL-2.0-only',
+  'lgpl-2+': 'LGPL-2.0-or-later',
+  'lgpl-2.1': 'LGPL-2.1-only',
+  'lgpl-2.1+': 'LGPL-2.1-or-later',
+  'lgpl-3': 'LGPL-3.0-only',
+  'lgpl-3+': 'LGPL-3.0-or-later',
+  isc: 'ISC',
+  'lppl-1.3c': 'LPPL-1.3c',
+  'mpl-1.1': 'MPL-1.1',
+  'mpl-2.0': 'MPL-2.0',
+  openssl: 'OpenSSL',
+  // Debian's "Perl" is Perl's own dual license: the Artistic License or the GPL, version 1 or later.
+  perl: '(Artistic-1.0-Perl OR GPL-1.0-or-later)',
+  'python-2.0': 'Python-2.0',
+  'qpl-1.0': 'QPL-1.0',
+  w3c: 'W3C',
+  zlib: 'Zlib',
+  'zope-2.1': 'ZPL-2.1',
+  'ofl-1.1': 'OFL-1.1',
+  'unicode-dfs-2016': 'Unicode-DFS-2016',
+  unlicense: 'Unlicense',
+  curl: 'curl',
+  x11: 'X11',
+  sleepycat: 'Sleepycat',
+};
+
+/** `<license> with <exception> exception`: the exceptions whose SPDX ids are clear. */
+export const spdxOfDebianException: Readonly<Record<string, string>> = {
+  'autoconf-2.0': 'Autoconf-exception-2.0',
+  autoconf: 'Autoconf-exception-2.0',
+  'autoconf-3.0': 'Autoconf-exception-3.0',
+  'gcc-exception-3.1': 'GCC-exception-3.1',
+  'gcc-3.1': 'GCC-exception-3.1',
+  'bison-2.2': 'Bison-exception-2.2',
+  bison: 'Bison-exception-2.2',
+  libtool: 'Libtool-exception',
+  classpath: 'Classpath-exception-2.0',
+  font: 'Font-exception-2.0',
+};
