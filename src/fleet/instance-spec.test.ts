@@ -55,6 +55,16 @@ describe('fleetTemplateFor and instanceSpecFor', () => {
     assert.deepEqual(template.fromEnvironment, ['API_TOKEN']);
   });
 
+  it('carry the deep check interval with the fleet and the /dev/shm size to every instance', () => {
+    const loaded = spec('watch: { deepCheck: { interval: 10m } }', 'fleet: { resources: { shm: 8Mi } }');
+
+    const template = fleetTemplateFor(loaded, loaded.fleet);
+
+    assert.deepEqual(template.watch, { deepCheck: { intervalSeconds: 600 } });
+    assert.equal(instanceOf(template).resources.shmBytes, 8 * 1024 * 1024);
+    assert.equal(instanceOf(fleetTemplateFor(spec(), spec().fleet)).resources.shmBytes, undefined);
+  });
+
   it('give each instance the run template of the spec and label it with that template’s digest', () => {
     const loaded = spec('run: { writable: [/tmp, /var/cache/web] }');
 

@@ -23,6 +23,23 @@ describe('parseStoredTemplate', () => {
     assert.deepEqual(parseStoredTemplate(JSON.stringify(stored), where), stored);
   });
 
+  it('reads back the /dev/shm size and the deep check interval, and refuses them out of range', () => {
+    const base = template({ size: 2 });
+    const stored = {
+      ...base,
+      fleet: { ...base.fleet, resources: { ...base.fleet.resources, shmBytes: 8 * 1024 * 1024 } },
+      watch: { deepCheck: { intervalSeconds: 600 } },
+    };
+
+    assert.deepEqual(parseStoredTemplate(JSON.stringify(stored), where), stored);
+    assert.match(
+      refusal(JSON.stringify({ ...stored, watch: { deepCheck: { intervalSeconds: 1 } } })).message,
+      /watch\.deepCheck\.intervalSeconds/,
+    );
+    const tiny = { ...stored.fleet, resources: { ...stored.fleet.resources, shmBytes: 1 } };
+    assert.match(refusal(JSON.stringify({ ...stored, fleet: tiny })).message, /fleet\.resources\.shmBytes/);
+  });
+
   it('reads a template stored before versions as version 0, its run template rebuilt from what ran', () => {
     const { run, version: _version, ...knobs } = template({ size: 2 });
     const before = {

@@ -117,6 +117,19 @@ describe('a tampered image, on the memory engine', () => {
     );
   });
 
+  it('makes instances of a held image again once the hold lapses without a reload (5 minutes)', async () => {
+    const { h } = w;
+    const [victim] = await h.engine.list();
+    h.controller.holdImage(w.digest);
+    await h.controller.quarantine('web', victim!.id, { reason: 'drift' });
+
+    const seconds = await h.runUntil(
+      async () => !(await h.engine.list()).some((one) => one.id === victim!.id),
+    );
+
+    assert.ok(seconds >= 300, `replaced after ${seconds} s`);
+  });
+
   it('fetches the image anew after a change to an image file in the read-only root, seen by the fast path', async () => {
     const { h } = w;
     const [victim] = await h.engine.list();
