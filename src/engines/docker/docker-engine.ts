@@ -39,7 +39,7 @@ import {
   topProcessesFrom,
 } from './engine-json.js';
 import { hardenedCreateOptions } from './hardened-config.js';
-import { listFromHost } from './host-path-listing.js';
+import { InstanceOnHost } from './host-path-listing.js';
 import { resolveExecutables } from './host-processes.js';
 
 export interface DockerEngineOptions {
@@ -57,8 +57,8 @@ export class DockerEngine implements Engine {
   readonly socketPath: string;
   private readonly docker: Docker;
   private readonly registryAuth: DockerEngineOptions['registryAuth'];
-  /** Each running instance's first process as this host sees it, or `elsewhere` when it cannot. */
-  private readonly hostPids = new Map<string, number | 'elsewhere'>();
+  /** Each running instance as this host sees it (by its first process), or `elsewhere` when it cannot. */
+  private readonly onHost = new Map<string, InstanceOnHost | 'elsewhere'>();
 
   constructor(options: DockerEngineOptions) {
     this.socketPath = options.socketPath;
@@ -166,7 +166,7 @@ export class DockerEngine implements Engine {
   }
 
   async remove(id: string): Promise<void> {
-    this.hostPids.delete(id);
+    this.onHost.delete(id);
     const container = this.docker.getContainer(id);
     let inspected: ContainerInspect;
     try {
@@ -220,7 +220,7 @@ export class DockerEngine implements Engine {
     if (filter.service === undefined) {
       // Pids of instances that are gone, removed by herd or not: forgotten.
       const running = new Set(instances.filter((one) => one.state === 'running').map((one) => one.id));
-      for (const id of this.hostPids.keys()) if (!running.has(id)) this.hostPids.delete(id);
+      for (const id of this.onHost.keys()) if (!running.has(id)) this.onHost.delete(id);
     }
     return instances;
   }
@@ -357,27 +357,24 @@ export class DockerEngine implements Engine {
     path: string,
     options: { signal?: AbortSignal; maxEntries?: number } = {},
   ): Promise<PathEntry[] | undefined> {
-    let pid = this.hostPids.get(id);
-    if (pid === undefined) {
+    let view = this.onHost.get(id);
+    if (view === undefined) {
       const inspected = (await this.call(`inspecting ${id}`, 'OTHER', () =>
         this.docker.getContainer(id).inspect(),
       )) as unknown as ContainerInspect;
       if (inspected.State.Status !== 'running' || !inspected.State.Pid) {
-        throw new EngineError(
-          'NOT_FOUND',
-          `instance ${id} is not running on the engine at ${this.socketPath}`,
-        );
+        throw new EngineError('NOT_FOUND', `instance ${id} is not running on the engine at ${this.socketPath}`);
       }
-      pid = inspected.State.Pid;
-      this.hostPids.set(id, pid);
+      view = new InstanceOnHost({ pid: inspected.State.Pid, id: inspected.Id });
+      this.onHost.set(id, view);
     }
-    if (pid === 'elsewhere') return undefined;
-    const listing = await listFromHost({ pid, id }, path, options);
+    if (view === 'elsewhere') return undefined;
+    const listing = await view.list(path, options);
     switch (listing.kind) {
       case 'listed':
         return listing.entries;
       case 'not-this-host':
-        this.hostPids.set(id, 'elsewhere');
+        this.onHost.set(id, 'elsewhere');
         return undefined;
       case 'not-a-mount':
         return undefined;
