@@ -72,6 +72,11 @@ export class FileText {
     return this.decoded;
   }
 
+  /** The lowercased text if the prefilter needed it already, so no caller lowercases it twice. */
+  get lowerIfRead(): string | undefined {
+    return this.lowered;
+  }
+
   /** Lowercased; the same length as `text` for all but a few characters (`İ`), which callers check. */
   get lower(): string {
     this.lowered ??= this.text.toLowerCase();

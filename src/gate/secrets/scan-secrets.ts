@@ -3,11 +3,13 @@
  *
  * How strictly a file is scanned depends on who put it there:
  * - app files and every other file no package owns (herd's own, a base image's extras) get every
- *   check: credential file names, private keys, token formats, high-entropy assignments;
+ *   check: credential file names, private keys, token formats, credential files, URLs, Kubernetes
+ *   Secrets, high-entropy assignments;
  * - files a Debian package owns get only the checks that are never a false alarm in a package:
- *   credential file names and private keys, and not at all under the documented safe paths
- *   (known-safe-paths.ts). Token and entropy checks over /usr would flag test vectors, sample
- *   configs and minified JavaScript by the hundred, and a package is reviewed by Debian already.
+ *   credential file names, private keys and the files named for credentials (`.netrc`, `.npmrc`,
+ *   …), and not at all under the documented safe paths (known-safe-paths.ts). Token and entropy
+ *   checks over /usr would flag test vectors, sample configs and minified JavaScript by the
+ *   hundred, and a package is reviewed by Debian already.
  *
  * Work is bounded: files over `maxFileBytes` and binaries (a NUL byte in the first 8 KiB, as git
  * and grep decide) are not read, only counted. Findings carry the path, line, rule and a
@@ -96,7 +98,7 @@ function scanContent(path: string, data: Buffer, set: DetectorSet): SecretFindin
   for (const detector of detectors) {
     if (detector.appliesTo && !detector.appliesTo(path)) continue;
     if (!file.mayContain(detector)) continue;
-    for (const match of detector.find(file.text, path, file.lower))
+    for (const match of detector.find(file.text, path, file.lowerIfRead))
       found.push({ rule: detector.rule, match });
   }
   const findings: SecretFinding[] = [];
