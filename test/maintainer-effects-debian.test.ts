@@ -9,6 +9,8 @@ import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { artifactTypes } from '../src/build/build-image.js';
 import { BuildError } from '../src/build/errors.js';
+import { formatLock } from '../src/build/lock-file.js';
+import { gateImage } from '../src/gate/evaluate-gate.js';
 import { type ImageView, loadImageView } from '../src/gate/image-view.js';
 import type { LayoutStore } from '../src/oci/layout-store.js';
 import type { Digest } from '../src/oci/types.js';
@@ -147,6 +149,27 @@ describe('maintainer scripts done declaratively, on Debian packages', () => {
         nginxCommon?.lines.some((line) => line.startsWith('cp /usr/share/nginx/html/index.html')),
         JSON.stringify(nginxCommon),
       );
+    });
+
+    it('is a gate warning (HERD-H015) at nginx-common, quoting the lines', async () => {
+      const verdict = await gateImage(built.store, built.image.digest, {
+        spec: built.loaded.spec,
+        gate: built.loaded.spec.gate,
+        lockFile: formatLock(built.lock),
+        vulnerabilities: {
+          findings: [],
+          age: { days: 0, since: new Date().toISOString(), basis: 'data-date' },
+        },
+        now: new Date(),
+      });
+      const finding = verdict.findings.find(
+        (f) => f.rule === 'HERD-H015' && f.kind !== 'secret' && f.location?.package === 'nginx-common',
+      );
+
+      assert.ok(finding, JSON.stringify(verdict.findings.map((f) => f.rule)));
+      assert.equal(finding.level, 'warning');
+      assert.equal(finding.fails, false);
+      assert.match(finding.message, /nginx-common: herd did not reproduce \d+ maintainer script lines: /);
     });
   });
 

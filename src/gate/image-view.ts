@@ -49,6 +49,16 @@ export interface ImageView {
   owners: ReadonlyMap<string, string>;
   /** The image's herd.lock, checked against its label, when the caller had it. */
   lock?: LockFacts;
+  /**
+   * Per package, the maintainer script lines the build did not reproduce, from the provenance the
+   * build attached; absent when no provenance is attached.
+   */
+  unreproducedScripts?: readonly UnreproducedScript[];
+}
+
+export interface UnreproducedScript {
+  package: string;
+  lines: readonly string[];
 }
 
 export function imageViewOf(parts: {
@@ -57,6 +67,7 @@ export function imageViewOf(parts: {
   rootfs: Rootfs;
   fileManifest: AttachedFileManifest;
   lock?: LockFacts;
+  unreproducedScripts?: readonly UnreproducedScript[];
 }): ImageView {
   const { packages, owners } = readDpkgDatabase(parts.rootfs);
   const suiteOf = new Map(
@@ -73,6 +84,7 @@ export function imageViewOf(parts: {
     }),
     owners,
     ...(parts.lock ? { lock: parts.lock } : {}),
+    ...(parts.unreproducedScripts ? { unreproducedScripts: parts.unreproducedScripts } : {}),
   };
 }
 
@@ -106,7 +118,43 @@ export async function loadImageView(
     rootfs,
     fileManifest: await attachedFileManifest(store, image),
     ...(lock ? { lock } : {}),
+    ...(await unreproducedScriptsOf(store, image)),
   });
+}
+
+const provenanceArtifactType = 'application/vnd.in-toto+json';
+
+/**
+ * What the build's provenance says it could not do in place of the maintainer scripts. Read only
+ * to warn: a provenance that is missing or says something else gives no list, never a failure.
+ */
+async function unreproducedScriptsOf(
+  store: LayoutStore,
+  digest: Digest,
+): Promise<{ unreproducedScripts?: UnreproducedScript[] }> {
+  const [referrer] = await store.referrers(digest, { artifactType: provenanceArtifactType });
+  if (!referrer) return {};
+  const artifact = await store.getManifest(referrer.digest);
+  const layer = artifact.layers[0];
+  if (artifact.subject?.digest !== digest || !layer) return {};
+  const document = await store.getJson<unknown>(layer.digest).catch(() => undefined);
+  const listed = (
+    document as
+      | {
+          predicate?: {
+            buildDefinition?: { internalParameters?: { maintainerScripts?: { unreproduced?: unknown } } };
+          };
+        }
+      | undefined
+  )?.predicate?.buildDefinition?.internalParameters?.maintainerScripts?.unreproduced;
+  if (!Array.isArray(listed)) return {};
+  const scripts = listed.filter(
+    (entry): entry is UnreproducedScript =>
+      typeof entry?.package === 'string' &&
+      Array.isArray(entry.lines) &&
+      entry.lines.every((line: unknown) => typeof line === 'string'),
+  );
+  return { unreproducedScripts: scripts };
 }
 
 /** Bounds for hostile layers: more than a million entries is not a service image. */

@@ -6,6 +6,7 @@ import type { Profile } from '../findings.js';
 import { envSecretDefaults } from './env-secret-defaults.js';
 import { fileManifestMatchesLayers } from './file-manifest-matches-layers.js';
 import { healthCheck } from './health-check.js';
+import { maintainerScriptsReproduced } from './maintainer-scripts-reproduced.js';
 import { noEmptyPasswords } from './no-empty-passwords.js';
 import { noPackageManager } from './no-package-manager.js';
 import { noShell } from './no-shell.js';
@@ -35,6 +36,7 @@ export const hardeningRules: ReadonlyMap<string, HardeningRule> = new Map(
     signedSuites,
     fileManifestMatchesLayers,
     writableRootFilesystem,
+    maintainerScriptsReproduced,
   ].map((rule) => [rule.id, rule]),
 );
 
