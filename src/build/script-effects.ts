@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { resolvePath } from './entrypoint-check.js';
 import { BuildError } from './errors.js';
 import { type ImageTree, ownerBase, ownerHerd } from './image-tree.js';
+import { jksTruststore, pemCertificates } from './java-truststore.js';
 import { type Alternative, readMaintainerScript, type ScriptActions } from './maintainer-scripts.js';
 
 export interface ScriptPackage {
@@ -145,7 +146,40 @@ export function applyScriptEffects(tree: ImageTree, packages: ScriptPackage[]): 
     }
   }
   writeBaseFilesSetup(tree, effects);
+  if (packages.some((pkg) => pkg.name === 'ca-certificates-java')) writeJavaTruststore(tree, effects);
   return effects;
+}
+
+/**
+ * ca-certificates-java's postinst runs keytool to import every CA certificate into the JKS store
+ * Java reads; herd writes that store itself, from the same certificates.
+ */
+function writeJavaTruststore(tree: ImageTree, effects: ScriptEffects): void {
+  const certificates = tree
+    .sorted()
+    .filter(
+      (n) => n.type === 'file' && n.path.startsWith('usr/share/ca-certificates/') && n.path.endsWith('.crt'),
+    )
+    .flatMap((n) =>
+      pemCertificates((n.data ?? Buffer.alloc(0)).toString('utf8')).map((der) => ({
+        alias: `debian:${n.path.slice(n.path.lastIndexOf('/') + 1).replace(/\.crt$/, '.pem')}`,
+        der,
+      })),
+    );
+  if (certificates.length === 0) return;
+  tree.add(
+    {
+      path: 'etc/ssl/certs/java/cacerts',
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      data: jksTruststore(certificates),
+      owner: 'ca-certificates-java',
+    },
+    { replace: true },
+  );
+  effects.systemFiles.push('/etc/ssl/certs/java/cacerts');
 }
 
 function mergeActions(scripts: (string | undefined)[]): ScriptActions {
