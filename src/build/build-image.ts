@@ -6,6 +6,7 @@
  * On a base (the lock's `base`), the image's layers are the base's layers, unchanged and in order,
  * then herd's layers for what is new. The file manifest and the SBOMs cover the whole image.
  */
+import { createHash } from 'node:crypto';
 import { type DebTars, decompressDeb, readDebTars } from '../debian/deb.js';
 import type { Fetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
@@ -21,6 +22,7 @@ import { readBaseImage } from './base-image.js';
 import { type AppFileData, composeImage, type UnpackedPackage } from './compose-rootfs.js';
 import type { DebCache, UnpackedDebCache } from './deb-cache.js';
 import { checkDebIdentity } from './deb-identity.js';
+import { spdxLicensesOf } from './debian-copyright.js';
 import { checkEntrypoint } from './entrypoint-check.js';
 import { BuildError } from './errors.js';
 import { fileManifestMediaType, fileManifestOf } from './file-manifest.js';
@@ -28,6 +30,7 @@ import { baseAnnotations, imageConfigFor } from './image-config.js';
 import type { TreeNode } from './image-tree.js';
 import type { LayerCache } from './layer-cache.js';
 import { formatLock, type Lock, type LockedPackage } from './lock-file.js';
+import { dependencyEdges } from './package-dependencies.js';
 import { defaultLayerPlanOptions, type LayerPlan, planLayers } from './plan-layers.js';
 import type { BuildProgress } from './progress.js';
 import { silentProgress } from './progress.js';
@@ -179,6 +182,24 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
     architecture: lock.architecture,
     packages: lock.packages,
     ...(base ? { base: { ref: base.ref, digest: base.digest, packages: base.packages } } : {}),
+    licenses: spdxLicensesOf(
+      tree,
+      [...(base?.packages ?? []), ...lock.packages].map((p) => p.name),
+    ),
+    dependsOn: dependencyEdges(
+      packages.map(({ locked, deb }) => ({
+        name: locked.name,
+        version: locked.version,
+        architecture: locked.architecture,
+        control: deb.control,
+      })),
+      { architecture: lock.architecture, ...(base ? { installed: base.packages } : {}) },
+    ),
+    appFiles: appFiles.map((file) => ({
+      path: file.dst.replace(/^\/+/, ''),
+      sha256: createHash('sha256').update(file.data).digest('hex'),
+      sha1: createHash('sha1').update(file.data).digest('hex'),
+    })),
   };
   const documents: { artifactType: string; document: unknown }[] = [
     { artifactType: artifactTypes.fileManifest, document: manifestDoc },

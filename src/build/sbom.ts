@@ -4,7 +4,11 @@
  * The Debian packages are named by purl, the same way Syft and Trivy name them, so other tools can
  * match them against vulnerability data. An image on a base lists the base's packages too (it
  * contains them), marked as the base's and without a .deb checksum, which the base does not record.
+ * Licenses come from the packages' DEP-5 copyright files (debian-copyright.ts), the edges between
+ * packages from their Depends (package-dependencies.ts), and the app's files are one component of
+ * their own, each file with its hashes.
  */
+import { createHash } from 'node:crypto';
 import { hexOf } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
 import type { LockedPackage } from './lock-file.js';
@@ -23,6 +27,22 @@ export interface SbomInput {
   architecture: string;
   packages: LockedPackage[];
   base?: SbomBase;
+  /** Package name → SPDX license expression, for the packages whose license is clear. */
+  licenses?: ReadonlyMap<string, string>;
+  /**
+   * Package name → names of the packages it depends on; absent for a package whose edges are not
+   * known (a base's), an empty list for one that depends on nothing.
+   */
+  dependsOn?: ReadonlyMap<string, readonly string[]>;
+  /** The spec's `files:`, as installed in the image. */
+  appFiles?: readonly SbomAppFile[];
+}
+
+export interface SbomAppFile {
+  /** Path in the image, without the leading slash. */
+  path: string;
+  sha256: string;
+  sha1: string;
 }
 
 /** The image this one was built on, and the packages it has installed. */
@@ -41,6 +61,8 @@ export type BasePackage = Pick<
 /** One package as the documents list it; `sha256` and `suite` only for the packages herd added. */
 interface SbomPackage extends BasePackage {
   spdxId: string;
+  purl: string;
+  license?: string;
   sha256?: string;
   suite?: string;
   fromBase: boolean;
@@ -51,7 +73,7 @@ const noAssertion = 'NOASSERTION';
 /** SPDX 2.3: https://spdx.github.io/spdx-spec/v2.3/ (JSON schema: spdx-schema.json in spdx/spdx-spec). */
 export function spdxDocument(input: SbomInput): object {
   const packages = sbomPackages(input);
-  const distro = distroOf(input);
+  const app = appOf(input);
   const imageId = 'SPDXRef-Image';
   const baseId = 'SPDXRef-BaseImage';
   const imageHex = hexOf(input.imageDigest);
@@ -115,7 +137,8 @@ export function spdxDocument(input: SbomInput): object {
         filesAnalyzed: false,
         sourceInfo: `built package from: ${pkg.source} ${pkg.sourceVersion}`,
         licenseConcluded: noAssertion,
-        licenseDeclared: noAssertion,
+        // Declared by the package's copyright file; herd concludes nothing beyond it.
+        licenseDeclared: pkg.license ?? noAssertion,
         copyrightText: noAssertion,
         ...(pkg.sha256 ? { checksums: [{ algorithm: 'SHA256', checksumValue: pkg.sha256 }] } : {}),
         ...(pkg.fromBase && base
@@ -125,12 +148,14 @@ export function spdxDocument(input: SbomInput): object {
           {
             referenceCategory: 'PACKAGE-MANAGER',
             referenceType: 'purl',
-            referenceLocator: debianPurl(pkg, { distro }),
+            referenceLocator: pkg.purl,
           },
         ],
         primaryPackagePurpose: 'LIBRARY',
       })),
+      ...(app ? [spdxAppPackage(app)] : []),
     ],
+    ...(app ? { files: app.files.map(spdxFile) } : {}),
     relationships: [
       { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: imageId },
       // §11.1: "SPDXRef-A is an ancestor (same lineage but pre-dates) SPDXRef-B".
@@ -142,6 +167,21 @@ export function spdxDocument(input: SbomInput): object {
         relationshipType: 'CONTAINS',
         relatedSpdxElement: pkg.spdxId,
       })),
+      ...dependencyPairs(packages, input.dependsOn).map(([from, to]) => ({
+        spdxElementId: from.spdxId,
+        relationshipType: 'DEPENDS_ON',
+        relatedSpdxElement: to.spdxId,
+      })),
+      ...(app
+        ? [
+            { spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: app.spdxId },
+            ...app.files.map((file) => ({
+              spdxElementId: app.spdxId,
+              relationshipType: 'CONTAINS',
+              relatedSpdxElement: file.spdxId,
+            })),
+          ]
+        : []),
     ],
   };
 }
@@ -150,9 +190,9 @@ export function spdxDocument(input: SbomInput): object {
 export function cycloneDxDocument(input: SbomInput): object {
   const packages = sbomPackages(input);
   const base = input.base;
-  const distro = distroOf(input);
+  const app = appOf(input);
   const imageRef = 'image';
-  const purls = packages.map((pkg) => debianPurl(pkg, { distro }));
+  const purls = packages.map((pkg) => pkg.purl);
   return {
     bomFormat: 'CycloneDX',
     specVersion: '1.5',
@@ -185,24 +225,143 @@ export function cycloneDxDocument(input: SbomInput): object {
           : {}),
       },
     },
-    components: packages.map((pkg, index) => ({
-      type: 'library',
-      'bom-ref': purls[index],
-      supplier: { name: 'Debian' },
-      name: pkg.name,
-      version: pkg.version,
-      ...(pkg.sha256 ? { hashes: [{ alg: 'SHA-256', content: pkg.sha256 }] } : {}),
-      purl: purls[index],
-      properties: [
-        { name: 'herd:debian:source', value: pkg.source },
-        ...(pkg.suite ? [{ name: 'herd:debian:suite', value: pkg.suite }] : []),
-        ...(pkg.fromBase && base ? [{ name: 'herd:base', value: base.digest }] : []),
+    components: [
+      ...packages.map((pkg, index) => ({
+        type: 'library',
+        'bom-ref': purls[index],
+        supplier: { name: 'Debian' },
+        name: pkg.name,
+        version: pkg.version,
+        ...(pkg.sha256 ? { hashes: [{ alg: 'SHA-256', content: pkg.sha256 }] } : {}),
+        ...(pkg.license ? { licenses: [{ expression: pkg.license }] } : {}),
+        purl: purls[index],
+        properties: [
+          { name: 'herd:debian:source', value: pkg.source },
+          ...(pkg.suite ? [{ name: 'herd:debian:suite', value: pkg.suite }] : []),
+          ...(pkg.fromBase && base ? [{ name: 'herd:base', value: base.digest }] : []),
+        ],
+      })),
+      ...(app ? [cycloneDxAppComponent(app)] : []),
+    ],
+    // The spec reads a missing entry as "unknown" (a base's packages), an empty one as "none".
+    dependencies: [
+      { ref: imageRef, dependsOn: [...purls, ...(app ? [appRef] : [])] },
+      ...packages
+        .filter((pkg) => input.dependsOn?.has(pkg.name) && !pkg.fromBase)
+        .map((pkg) => ({
+          ref: pkg.purl,
+          dependsOn: dependencyPairs([pkg], input.dependsOn, packages).map(([, to]) => to.purl),
+        })),
+    ],
+  };
+}
+
+const appRef = 'app';
+
+interface SbomApp {
+  spdxId: string;
+  name: string;
+  version?: string;
+  files: (SbomAppFile & { spdxId: string })[];
+}
+
+/** The app's files as one component: none when the spec installs no files. */
+function appOf(input: SbomInput): SbomApp | undefined {
+  const files = [...(input.appFiles ?? [])].sort((a, b) => compareText(a.path, b.path));
+  if (files.length === 0) return undefined;
+  return {
+    spdxId: 'SPDXRef-App',
+    name: `${input.service}-app`,
+    ...(input.version ? { version: input.version } : {}),
+    files: files.map((file, index) => ({ ...file, spdxId: `SPDXRef-File-${index + 1}` })),
+  };
+}
+
+/**
+ * SPDX §7.9: the SHA-1 of the files' SHA-1s, sorted and concatenated. It lets filesAnalyzed be true,
+ * so the files are the package's own, listed with their checksums.
+ */
+function spdxAppPackage(app: SbomApp): object {
+  const verification = createHash('sha1')
+    .update(
+      app.files
+        .map((f) => f.sha1)
+        .sort()
+        .join(''),
+    )
+    .digest('hex');
+  return {
+    SPDXID: app.spdxId,
+    name: app.name,
+    ...(app.version ? { versionInfo: app.version } : {}),
+    downloadLocation: noAssertion,
+    filesAnalyzed: true,
+    packageVerificationCode: { packageVerificationCodeValue: verification },
+    licenseConcluded: noAssertion,
+    licenseDeclared: noAssertion,
+    licenseInfoFromFiles: [noAssertion],
+    copyrightText: noAssertion,
+    hasFiles: app.files.map((f) => f.spdxId),
+    comment: "the spec's files:, as installed in the image",
+    primaryPackagePurpose: 'APPLICATION',
+  };
+}
+
+function spdxFile(file: SbomApp['files'][number]): object {
+  return {
+    SPDXID: file.spdxId,
+    // §8.1: a relative path that starts with ./ (from the image's root).
+    fileName: `./${file.path}`,
+    checksums: [
+      { algorithm: 'SHA1', checksumValue: file.sha1 },
+      { algorithm: 'SHA256', checksumValue: file.sha256 },
+    ],
+    licenseConcluded: noAssertion,
+    licenseInfoInFiles: [noAssertion],
+    copyrightText: noAssertion,
+  };
+}
+
+function cycloneDxAppComponent(app: SbomApp): object {
+  return {
+    type: 'application',
+    'bom-ref': appRef,
+    name: app.name,
+    ...(app.version ? { version: app.version } : {}),
+    components: app.files.map((file) => ({
+      type: 'file',
+      'bom-ref': `app-file:/${file.path}`,
+      name: `/${file.path}`,
+      hashes: [
+        { alg: 'SHA-1', content: file.sha1 },
+        { alg: 'SHA-256', content: file.sha256 },
       ],
     })),
-    // Only the image's edges are known: the lock does not keep the packages' own dependency graph,
-    // and the spec reads a missing entry as "unknown", an empty one as "none".
-    dependencies: [{ ref: imageRef, dependsOn: purls }],
   };
+}
+
+/**
+ * The DEPENDS_ON pairs among `from`'s packages, to packages in `all`. A name that is there for two
+ * architectures (a base's multiarch library) resolves to the one of the dependent's architecture.
+ */
+function dependencyPairs(
+  from: readonly SbomPackage[],
+  dependsOn: SbomInput['dependsOn'],
+  all: readonly SbomPackage[] = from,
+): [SbomPackage, SbomPackage][] {
+  const pairs: [SbomPackage, SbomPackage][] = [];
+  for (const pkg of from) {
+    if (pkg.fromBase) continue;
+    for (const name of dependsOn?.get(pkg.name) ?? []) {
+      const candidates = all.filter((p) => p.name === name);
+      const target =
+        candidates.find((p) => p.architecture === pkg.architecture) ??
+        candidates.find((p) => p.architecture === 'all') ??
+        candidates[0];
+      if (target) pairs.push([pkg, target]);
+    }
+  }
+  return pairs;
 }
 
 /**
@@ -245,6 +404,7 @@ function sbomPackages(input: SbomInput): SbomPackage[] {
   ].sort(
     (a, b) => compareText(a.pkg.name, b.pkg.name) || compareText(a.pkg.architecture, b.pkg.architecture),
   );
+  const distro = distroOf(input);
   const counts = new Map<string, number>();
   for (const { pkg } of all) counts.set(pkg.name, (counts.get(pkg.name) ?? 0) + 1);
   return all.map(({ pkg, locked, fromBase }) => ({
@@ -254,6 +414,8 @@ function sbomPackages(input: SbomInput): SbomPackage[] {
     source: pkg.source,
     sourceVersion: pkg.sourceVersion,
     spdxId: spdxIdOf(pkg, { withArchitecture: (counts.get(pkg.name) ?? 0) > 1 }),
+    purl: debianPurl(pkg, { distro }),
+    ...(input.licenses?.has(pkg.name) ? { license: input.licenses.get(pkg.name) as string } : {}),
     ...(locked ? { sha256: locked.sha256, suite: locked.suite } : {}),
     fromBase,
   }));
