@@ -203,4 +203,39 @@ export const stateMigrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    area: 'watch',
+    name: 'let an incident be a process off the allowlist',
+    sql: `
+      -- A process the allowlist does not name (run.processes) is an incident of its own kind.
+      -- SQLite cannot change a CHECK in place, so the table is made again with the same rows, and
+      -- its index and trigger with it (https://www.sqlite.org/lang_altertable.html#otheralter).
+      CREATE TABLE incidents_next (
+        id              INTEGER PRIMARY KEY,
+        service         TEXT NOT NULL,
+        instance        TEXT NOT NULL,
+        digest          TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('drift', 'exec', 'process', 'untrusted')),
+        detected_at     TEXT NOT NULL,
+        replaced_at     TEXT,
+        evidence_digest TEXT,
+        journal_id      INTEGER REFERENCES journal (id),
+        summary         TEXT NOT NULL,
+        quarantine      TEXT CHECK (quarantine IN ('out-of-door', 'kept-serving')),
+        UNIQUE (instance, kind)
+      ) STRICT;
+      INSERT INTO incidents_next
+        SELECT id, service, instance, digest, kind, detected_at, replaced_at, evidence_digest,
+               journal_id, summary, quarantine
+        FROM incidents;
+      DROP TABLE incidents;
+      ALTER TABLE incidents_next RENAME TO incidents;
+      CREATE INDEX incidents_open ON incidents (replaced_at, instance);
+      CREATE TRIGGER incidents_replaced_once BEFORE UPDATE ON incidents
+        WHEN OLD.replaced_at IS NOT NULL OR NEW.detected_at IS NOT OLD.detected_at
+          OR NEW.instance IS NOT OLD.instance OR NEW.kind IS NOT OLD.kind
+        BEGIN SELECT RAISE(ABORT, 'incidents are history: only replaced_at is set, once'); END;
+    `,
+  },
 ];

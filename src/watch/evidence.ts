@@ -3,10 +3,13 @@
  * document attached to the image in the store (an OCI referrer), so it outlives the instance.
  * Building the document is pure; `storeEvidence` is the effect.
  */
+
+import type { InstanceProcess } from '../engines/engine.js';
 import { attachArtifact } from '../oci/attach-artifact.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
 import type { DriftFinding } from './findings.js';
+import type { ProcessFinding } from './judge-processes.js';
 
 export const driftEvidenceArtifactType = 'application/vnd.herd.drift-evidence.v1+json';
 
@@ -17,7 +20,7 @@ export const evidenceLimits = {
   findings: 1000,
 } as const;
 
-export type DetectionSource = 'fast' | 'deep' | 'exec' | 'manifest';
+export type DetectionSource = 'fast' | 'deep' | 'exec' | 'manifest' | 'process';
 
 export interface DriftEvidence {
   schemaVersion: 1;
@@ -32,6 +35,11 @@ export interface DriftEvidence {
   source: DetectionSource;
   /** For exec incidents: what the engine said was run, when it said. */
   exec?: { command?: string };
+  /**
+   * For process incidents: what was off the allowlist, and the whole sample it was in (the tree by
+   * pid and parent, each with its user, command line, executable and its sha256 when readable).
+   */
+  processes?: { findings: ProcessFinding[]; tree: InstanceProcess[] };
   findings: EvidenceFinding[];
 }
 
@@ -59,6 +67,7 @@ export function evidenceDocument(input: {
   source: DetectionSource;
   findings: readonly DriftFinding[];
   exec?: { command?: string };
+  processes?: { findings: readonly ProcessFinding[]; tree: readonly InstanceProcess[] };
 }): DriftEvidence {
   let budget: number = evidenceLimits.totalContentBytes;
   const findings = input.findings.slice(0, evidenceLimits.findings).map((finding): EvidenceFinding => {
@@ -88,6 +97,14 @@ export function evidenceDocument(input: {
     detectedAt: new Date(input.detectedAt).toISOString(),
     source: input.source,
     ...(input.exec ? { exec: input.exec } : {}),
+    ...(input.processes
+      ? {
+          processes: {
+            findings: input.processes.findings.slice(0, evidenceLimits.findings).map((one) => ({ ...one })),
+            tree: input.processes.tree.slice(0, evidenceLimits.findings).map((one) => ({ ...one })),
+          },
+        }
+      : {}),
     findings,
   };
 }

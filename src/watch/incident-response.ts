@@ -5,13 +5,14 @@
  * the alert. Quarantine destroys nothing: the instance is removed only once its replacement is
  * ready, and the evidence is what the monitor already read from it.
  */
-import type { Instance } from '../engines/engine.js';
+import type { Instance, InstanceProcess } from '../engines/engine.js';
 import type { Journal } from '../journal/journal.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { type AlertLog, postAlert } from './alert-webhook.js';
 import { type DetectionSource, evidenceDocument, storeEvidence } from './evidence.js';
 import type { DriftFinding } from './findings.js';
 import type { Incident, IncidentKind, IncidentStore } from './incident-store.js';
+import type { ProcessFinding } from './judge-processes.js';
 
 /** What quarantine did (fleet/quarantine.ts); `kept-serving` when no other instance was ready. */
 export type QuarantineOutcome = { kind: 'out-of-door' } | { kind: 'kept-serving'; reason: string };
@@ -34,6 +35,8 @@ export interface ReplacingFleets {
 export type Detection =
   | { kind: 'drift'; instance: Instance; source: DetectionSource; findings: DriftFinding[] }
   | { kind: 'exec'; instance: Instance; command?: string }
+  /** Processes off the allowlist; `processes` is the whole sample, command lines and all (evidence only). */
+  | { kind: 'process'; instance: Instance; findings: ProcessFinding[]; processes: InstanceProcess[] }
   | { kind: 'untrusted'; instance: Instance; code: string; reason: string };
 
 export interface IncidentResponseOptions {
@@ -125,10 +128,13 @@ export class IncidentResponse {
         release: instance.release,
         image: instance.digest,
         detectedAt,
-        source: detection.kind === 'drift' ? detection.source : 'exec',
+        source: sourceOf(detection),
         findings: detection.kind === 'drift' ? detection.findings : [],
         ...(detection.kind === 'exec'
           ? { exec: detection.command !== undefined ? { command: detection.command } : {} }
+          : {}),
+        ...(detection.kind === 'process'
+          ? { processes: { findings: detection.findings, tree: detection.processes } }
           : {}),
       });
       evidenceDigest = (await storeEvidence(this.options.store, evidence)).digest;
@@ -149,6 +155,14 @@ export class IncidentResponse {
           ? { source: detection.source, paths: detection.findings.slice(0, 20).map((f) => f.path) }
           : {}),
         ...(detection.kind === 'untrusted' ? { code: detection.code } : {}),
+        // Executables and pids only: the command lines stay in the evidence.
+        ...(detection.kind === 'process'
+          ? {
+              processes: detection.findings
+                .slice(0, 20)
+                .map((f) => ({ pid: f.pid, executable: f.executable, reason: f.reason })),
+            }
+          : {}),
         ...(quarantined ? { quarantine: quarantined.kind } : {}),
       },
     });
@@ -173,12 +187,29 @@ function summaryOf(detection: Detection): string {
       const more = detection.findings.length > 1 ? ` and ${detection.findings.length - 1} more` : '';
       return `${detection.source} path: ${first ? `${first.path} (${first.reason})` : 'drift'}${more}`;
     }
+    case 'process': {
+      const [first] = detection.findings;
+      const more = detection.findings.length > 1 ? ` and ${detection.findings.length - 1} more` : '';
+      return `process ${first ? `${first.executable} (pid ${first.pid}, ${first.reason})` : 'off the allowlist'}${more}`;
+    }
     case 'exec':
       // The command stays in the evidence only: command lines carry passwords and tokens, and the
       // journal (append-only), the incident row and the webhook must never hold one.
       return 'exec session opened';
     case 'untrusted':
       return `file manifest not trusted: ${detection.reason}`;
+    default:
+      return assertNever(detection);
+  }
+}
+
+function sourceOf(detection: Exclude<Detection, { kind: 'untrusted' }>): DetectionSource {
+  switch (detection.kind) {
+    case 'drift':
+      return detection.source;
+    case 'exec':
+    case 'process':
+      return detection.kind;
     default:
       return assertNever(detection);
   }

@@ -5,7 +5,8 @@
  */
 import type { Database } from 'better-sqlite3';
 
-export type IncidentKind = 'drift' | 'exec' | 'untrusted';
+/** `process`: something ran that the allowlist does not name (migration 7 lets the column say so). */
+export type IncidentKind = 'drift' | 'exec' | 'process' | 'untrusted';
 
 export interface Incident {
   id: number;

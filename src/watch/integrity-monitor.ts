@@ -90,7 +90,7 @@ export interface IntegrityMonitorOptions {
 export const defaultDeepIntervalMs = 5 * 60_000;
 
 export type WatchedTemplate =
-  | { kind: 'known'; writable: readonly string[]; writableRoot?: boolean }
+  | { kind: 'known'; writable: readonly string[]; writableRoot?: boolean; processes?: readonly string[] }
   | { kind: 'no-fleet' }
   | { kind: 'unknown'; reason: string };
 

@@ -1,24 +1,27 @@
 /**
- * The integrity monitor with its real parts: baselines verified with herd's trusted keys,
- * incidents in herd.db, evidence in the store, journal entries, and the fleet controller doing
- * the replacing. What `server/control-plane.ts` starts beside the controller.
+ * The integrity monitor and the process allowlist with their real parts: baselines verified with
+ * herd's trusted keys, incidents in herd.db, evidence in the store, journal entries, and the fleet
+ * controller doing the replacing. What `server/control-plane.ts` starts beside the controller.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { Engine, Instance } from '../engines/engine.js';
 import type { Journal } from '../journal/journal.js';
 import type { LayoutStore } from '../oci/layout-store.js';
+import type { Digest } from '../oci/types.js';
 import { webhookOf } from './alert-webhook.js';
 import { EventCursorStore } from './event-cursor.js';
 import type { PristineImages } from './image-tampering.js';
 import { IncidentResponse, type ReplacingFleets } from './incident-response.js';
 import { IncidentStore } from './incident-store.js';
+import { InstanceAllowlists } from './instance-allowlist.js';
 import {
   IntegrityMonitor,
   type MonitorLog,
   type WatchClock,
   type WatchedTemplate,
 } from './integrity-monitor.js';
+import { ProcessMonitor } from './process-monitor.js';
 import { loadTrustedBaseline } from './trusted-manifest.js';
 
 export interface IntegrityWatchOptions {
@@ -48,10 +51,11 @@ export interface IntegrityWatchOptions {
 /** Fleets as the monitor needs them (FleetController has it). */
 export interface InstanceTemplates {
   /** The run template an instance was made from, by its label (fleet/instance-templates.ts). */
-  instanceTemplate(
-    instance: Instance,
-  ):
-    | { kind: 'known'; run: { writable: readonly string[]; writableRoot?: boolean } }
+  instanceTemplate(instance: Instance):
+    | {
+        kind: 'known';
+        run: { writable: readonly string[]; writableRoot?: boolean; processes?: readonly string[] };
+      }
     | { kind: 'no-fleet' }
     | { kind: 'unknown'; reason: string };
 }
@@ -60,14 +64,21 @@ export interface InstanceTemplates {
 export function watchedTemplates(fleets: InstanceTemplates): (instance: Instance) => WatchedTemplate {
   return (instance) => {
     const found = fleets.instanceTemplate(instance);
-    return found.kind === 'known'
-      ? { kind: 'known', writable: found.run.writable, writableRoot: found.run.writableRoot === true }
-      : found;
+    if (found.kind !== 'known') return found;
+    const { writable, writableRoot, processes } = found.run;
+    return {
+      kind: 'known',
+      writable,
+      writableRoot: writableRoot === true,
+      ...(processes ? { processes } : {}),
+    };
   };
 }
 
 export interface IntegrityWatch {
   monitor: IntegrityMonitor;
+  /** The process allowlist, sampled every second (process-monitor.ts). */
+  processes: ProcessMonitor;
   incidents: IncidentStore;
   stop(): Promise<void>;
 }
@@ -85,10 +96,11 @@ export function startIntegrityWatch(options: IntegrityWatchOptions): IntegrityWa
     webhookFor: webhookOf(options.fleets, options.fallbackWebhook),
     log: options.log,
   });
+  const baselineOf = async (digest: Digest) =>
+    loadTrustedBaseline(options.store, digest, { publicKeys: await options.publicKeys() });
   const monitor = new IntegrityMonitor({
     engine: options.engine,
-    baselineOf: async (digest) =>
-      loadTrustedBaseline(options.store, digest, { publicKeys: await options.publicKeys() }),
+    baselineOf,
     templateOf: watchedTemplates(options.fleets),
     responder,
     images: options.fleets,
@@ -103,5 +115,25 @@ export function startIntegrityWatch(options: IntegrityWatchOptions): IntegrityWa
     log: options.log,
   });
   monitor.start();
-  return { monitor, incidents, stop: () => monitor.stop() };
+  const templateOf = watchedTemplates(options.fleets);
+  const allowlists = new InstanceAllowlists({ store: options.store, engine: options.engine, baselineOf });
+  const processes = new ProcessMonitor({
+    engine: options.engine,
+    allowlistOf: async (instance) => {
+      const template = templateOf(instance);
+      return template.kind === 'known' ? allowlists.of(instance, template.processes) : undefined;
+    },
+    responder,
+    ...(clock ? { clock } : {}),
+    log: options.log,
+  });
+  processes.start();
+  return {
+    monitor,
+    processes,
+    incidents,
+    stop: async () => {
+      await Promise.all([monitor.stop(), processes.stop()]);
+    },
+  };
 }
