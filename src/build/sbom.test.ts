@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Digest } from '../oci/types.js';
 import type { LockedPackage } from './lock-file.js';
@@ -231,5 +232,156 @@ describe('cycloneDxDocument', () => {
     const bom = cycloneDxDocument(input) as CycloneDx;
 
     assert.ok(bom.components.every((c) => c.purl.includes('&distro=debian-12')));
+  });
+});
+
+/** The fixture input with what a build reads from the image: licenses, edges and the app's files. */
+function richInput(): SbomInput {
+  return {
+    ...sbomInput(),
+    licenses: new Map([
+      ['libc6', 'GPL-2.0-or-later AND LGPL-2.1-or-later'],
+      ['base-files', 'GPL-2.0-or-later'],
+    ]),
+    dependsOn: new Map([
+      ['libstdc++6', ['libc6']],
+      ['libc6', []],
+      ['base-files', []],
+    ]),
+    appFiles: [
+      { path: 'usr/local/bin/hello', sha256: 'a'.repeat(64), sha1: 'b'.repeat(40) },
+      { path: 'etc/hello.conf', sha256: 'c'.repeat(64), sha1: 'd'.repeat(40) },
+    ],
+  };
+}
+
+describe('licenses, dependencies and app files in the SBOMs', () => {
+  it('declares the license read from the copyright file, and NOASSERTION where none was clear', () => {
+    const spdx = spdxDocument(richInput()) as { packages: Record<string, unknown>[] };
+    const cdx = cycloneDxDocument(richInput()) as { components: Record<string, unknown>[] };
+
+    const declared = (name: string) => spdx.packages.find((p) => p.name === name)?.licenseDeclared;
+    assert.equal(declared('libc6'), 'GPL-2.0-or-later AND LGPL-2.1-or-later');
+    assert.equal(declared('libstdc++6'), 'NOASSERTION');
+    assert.deepEqual(cdx.components.find((c) => c.name === 'libc6')?.licenses, [
+      { expression: 'GPL-2.0-or-later AND LGPL-2.1-or-later' },
+    ]);
+    assert.equal(cdx.components.find((c) => c.name === 'libstdc++6')?.licenses, undefined);
+  });
+
+  it('relates packages with DEPENDS_ON in SPDX and dependencies in CycloneDX', () => {
+    const spdx = spdxDocument(richInput()) as Spdx;
+    const cdx = cycloneDxDocument(richInput()) as CycloneDx;
+
+    assert.deepEqual(
+      spdx.relationships.filter((r) => r.relationshipType === 'DEPENDS_ON'),
+      [
+        {
+          spdxElementId: 'SPDXRef-Package-deb-libstdc-2B-2B6',
+          relationshipType: 'DEPENDS_ON',
+          relatedSpdxElement: 'SPDXRef-Package-deb-libc6',
+        },
+      ],
+    );
+    const libc = cdx.components.find((c) => c.name === 'libc6')?.purl;
+    const libstdc = cdx.components.find((c) => c.name === 'libstdc++6')?.purl;
+    assert.deepEqual(
+      cdx.dependencies.find((d) => d.ref === libstdc),
+      { ref: libstdc, dependsOn: [libc] },
+    );
+    // Known to depend on nothing: an empty list, not a missing entry (which means unknown).
+    assert.deepEqual(cdx.dependencies.find((d) => d.ref === libc)?.dependsOn, []);
+  });
+
+  it("leaves a base package's edges unknown: no entry in CycloneDX", () => {
+    const input = richInput();
+    input.base = {
+      ref: 'base@production',
+      digest: `sha256:${'9'.repeat(64)}`,
+      packages: [
+        {
+          name: 'zlib1g',
+          version: '1:1.2.13-1',
+          architecture: 'amd64',
+          source: 'zlib',
+          sourceVersion: '1:1.2.13-1',
+        },
+      ],
+    };
+    const cdx = cycloneDxDocument(input) as CycloneDx;
+
+    const zlib = cdx.components.find((c) => c.name === 'zlib1g')?.purl;
+    assert.equal(zlib, 'pkg:deb/debian/zlib1g@1:1.2.13-1?arch=amd64&distro=debian-12&upstream=zlib');
+    assert.equal(
+      cdx.dependencies.find((d) => d.ref === zlib),
+      undefined,
+    );
+  });
+
+  it("lists the app's files as one component, each file with its SHA-1 and SHA-256", () => {
+    const spdx = spdxDocument(richInput()) as {
+      files: { SPDXID: string; fileName: string; checksums: unknown[] }[];
+      packages: Record<string, unknown>[];
+      relationships: Spdx['relationships'];
+    };
+    const cdx = cycloneDxDocument(richInput()) as {
+      components: { 'bom-ref': string; type?: string; components?: { name: string; hashes: unknown[] }[] }[];
+      dependencies: CycloneDx['dependencies'];
+    };
+
+    const app = spdx.packages.find((p) => p.SPDXID === 'SPDXRef-App');
+    assert.equal(app?.filesAnalyzed, true);
+    assert.deepEqual(app?.hasFiles, ['SPDXRef-File-1', 'SPDXRef-File-2']);
+    // §7.9: sha1 over the sorted, concatenated file SHA-1s.
+    assert.deepEqual(app?.packageVerificationCode, {
+      packageVerificationCodeValue: createHash('sha1')
+        .update(`${'b'.repeat(40)}${'d'.repeat(40)}`)
+        .digest('hex'),
+    });
+    assert.deepEqual(
+      spdx.files.map((f) => f.fileName),
+      ['./etc/hello.conf', './usr/local/bin/hello'],
+    );
+    assert.deepEqual(spdx.files[1]?.checksums, [
+      { algorithm: 'SHA1', checksumValue: 'b'.repeat(40) },
+      { algorithm: 'SHA256', checksumValue: 'a'.repeat(64) },
+    ]);
+    assert.ok(
+      spdx.relationships.some(
+        (r) => r.spdxElementId === 'SPDXRef-Image' && r.relatedSpdxElement === 'SPDXRef-App',
+      ),
+    );
+    const component = cdx.components.find((c) => c['bom-ref'] === 'app');
+    assert.equal(component?.type, 'application');
+    assert.deepEqual(
+      component?.components?.map((f) => [f.name, f.hashes]),
+      [
+        [
+          '/etc/hello.conf',
+          [
+            { alg: 'SHA-1', content: 'd'.repeat(40) },
+            { alg: 'SHA-256', content: 'c'.repeat(64) },
+          ],
+        ],
+        [
+          '/usr/local/bin/hello',
+          [
+            { alg: 'SHA-1', content: 'b'.repeat(40) },
+            { alg: 'SHA-256', content: 'a'.repeat(64) },
+          ],
+        ],
+      ],
+    );
+    assert.ok(cdx.dependencies.find((d) => d.ref === 'image')?.dependsOn.includes('app'));
+  });
+
+  it('adds no app component when the spec installs no files', () => {
+    const spdx = spdxDocument(sbomInput()) as { files?: unknown; packages: { SPDXID: string }[] };
+
+    assert.equal(spdx.files, undefined);
+    assert.equal(
+      spdx.packages.some((p) => p.SPDXID === 'SPDXRef-App'),
+      false,
+    );
   });
 });
