@@ -163,13 +163,42 @@ describe('maintainer scripts done declaratively, on Debian packages', () => {
         now: new Date(),
       });
       const finding = verdict.findings.find(
-        (f) => f.rule === 'HERD-H015' && f.kind !== 'secret' && f.location?.package === 'nginx-common',
+        (f) => f.rule === 'HERD-H015' && f.kind === 'hardening' && f.location?.package === 'nginx-common',
       );
 
       assert.ok(finding, JSON.stringify(verdict.findings.map((f) => f.rule)));
       assert.equal(finding.level, 'warning');
       assert.equal(finding.fails, false);
       assert.match(finding.message, /nginx-common: herd did not reproduce \d+ maintainer script lines: /);
+    });
+  });
+
+  describe('openjdk-17-jre-headless', () => {
+    let view: ImageView;
+
+    before(async () => {
+      // The entrypoint check follows /usr/bin/java to the JDK and java's RPATH ($ORIGIN/../lib) to libjli.so.
+      const dir = await writeSpecDir({
+        'herd.yaml': spec(
+          'java',
+          '  packages: [openjdk-17-jre-headless]\nrun:\n  entrypoint: [/usr/bin/java, -version]\n',
+        ),
+      });
+      const built = await lockAndBuild(dir, { home });
+      view = await loadImageView(built.store, built.image.digest);
+    });
+
+    it('has /usr/bin/java through the alternative the postinst would install', () => {
+      assert.equal(linkTarget(view, '/usr/bin/java'), '/etc/alternatives/java');
+      assert.equal(linkTarget(view, '/etc/alternatives/java'), '/usr/lib/jvm/java-17-openjdk-amd64/bin/java');
+    });
+
+    it('has the Java CA store, a JKS store with the CA certificates', () => {
+      const store = view.files.get('/etc/ssl/certs/java/cacerts');
+
+      assert.equal(store?.type, 'file');
+      assert.equal(store.data?.readUInt32BE(0), 0xfeedfeed);
+      assert.ok((store.data?.readUInt32BE(8) ?? 0) > 100, 'more than a hundred CA certificates');
     });
   });
 
