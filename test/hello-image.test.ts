@@ -103,6 +103,29 @@ describe('examples/hello built from the host archive', () => {
     );
   });
 
+  it("runs the README tour's image commands as written, with the names the build gives", async () => {
+    const readme = await readFile(join(root, 'README.md'), 'utf8');
+    const tour = /## A tour\n\n```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const commands = tour
+      .split('\n')
+      .map((line) => line.replace(/\s+#.*$/, '').trim())
+      .filter((line) => line.startsWith('npm run herd -- image '))
+      .map((line) => line.slice('npm run herd -- '.length).split(/\s+/));
+    assert.ok(commands.length >= 3, `the tour's image commands: ${tour}`);
+
+    for (const args of commands) {
+      // The tour writes its output beside the user; here it goes into the test's folder.
+      const output = args.indexOf('-o');
+      if (output >= 0) args[output + 1] = join(work, args[output + 1] as string);
+      const result = runHerd(args, { home: homeA });
+      assert.equal(
+        result.status,
+        0,
+        `herd ${args.join(' ')} (as the README tour writes it) failed:\n${result.err}`,
+      );
+    }
+  });
+
   it('leaves a store that skopeo inspects and oci-image-tool validates', () => {
     requireTool('skopeo', 'skopeo');
     requireTool('oci-image-tool', 'oci-image-tool');
