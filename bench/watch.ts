@@ -13,7 +13,9 @@
  * plane under 5% of a core in both windows. Exit 1 when it is not, or when the data caused an
  * incident or a replacement.
  *
- *   node --import tsx bench/watch.ts [--window-seconds 30] [--megabytes 50]
+ *   node --import tsx bench/watch.ts [--window-seconds 30] [--megabytes 50] [--keep]
+ *
+ * `--keep` leaves the HERD_HOME it prints (some 350 MB) in place.
  */
 import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -160,4 +162,6 @@ try {
   process.exitCode = worst < goalPercent && incidents === 0 && replaced === 0 ? 0 : 1;
 } finally {
   await stopHerd(up);
+  if (argv.includes('--keep')) console.log(`kept: ${home}`);
+  else await rm(home, { recursive: true, force: true });
 }
