@@ -363,7 +363,10 @@ export class DockerEngine implements Engine {
         this.docker.getContainer(id).inspect(),
       )) as unknown as ContainerInspect;
       if (inspected.State.Status !== 'running' || !inspected.State.Pid) {
-        throw new EngineError('NOT_FOUND', `instance ${id} is not running on the engine at ${this.socketPath}`);
+        throw new EngineError(
+          'NOT_FOUND',
+          `instance ${id} is not running on the engine at ${this.socketPath}`,
+        );
       }
       view = new InstanceOnHost({ pid: inspected.State.Pid, id: inspected.Id });
       this.onHost.set(id, view);
