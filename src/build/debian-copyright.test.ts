@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import parseSpdxExpression from 'spdx-expression-parse';
 import {
   copyrightTextOf,
   deb822Paragraphs,
@@ -7,7 +8,7 @@ import {
   spdxLicensesOf,
   spdxOfDebianExpression,
 } from './debian-copyright.js';
-import { spdxOfDebianLicense } from './debian-license-names.js';
+import { spdxOfDebianException, spdxOfDebianLicense } from './debian-license-names.js';
 import { ImageTree } from './image-tree.js';
 
 const header =
@@ -30,6 +31,23 @@ describe('the Debian license name table', () => {
     assert.equal(spdxOfDebianLicense['bsd-3-clause'], 'BSD-3-Clause');
     assert.equal(spdxOfDebianLicense['apache-2.0'], 'Apache-2.0');
     assert.equal(spdxOfDebianLicense.artistic, 'Artistic-1.0');
+  });
+
+  it("maps every name to an expression of the SPDX license list's ids", () => {
+    for (const spdx of Object.values(spdxOfDebianLicense)) {
+      assert.doesNotThrow(() => parseSpdxExpression(spdx), spdx);
+    }
+    for (const [license, exception] of Object.entries(spdxOfDebianException)) {
+      assert.doesNotThrow(() => parseSpdxExpression(`GPL-2.0-or-later WITH ${exception}`), license);
+    }
+  });
+
+  it('writes expressions that parse as SPDX, however Debian grouped them', () => {
+    for (const text of ['GPL-2+ or Artistic, and BSD-3-clause', 'GPL-2+ or Expat and ISC', 'Perl and Zlib']) {
+      const spdx = spdxOfDebianExpression(text);
+      assert.ok(spdx, text);
+      assert.doesNotThrow(() => parseSpdxExpression(spdx), spdx);
+    }
   });
 
   it('has lowercase keys and values made of SPDX ids, so every lookup can hit', () => {
