@@ -35,45 +35,78 @@ export function runCredentialHelper(
         ...(cause ? { cause } : {}),
       },
     );
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   return new Promise((resolve, reject) => {
+    // Its own process group, so that a timeout ends the helper and whatever it started: a helper
+    // that ignores SIGTERM, or a child of it that keeps stdout open, would otherwise never let
+    // 'close' come and would hang the command.
     const child = spawn(program, ['get'], {
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'ignore'],
-      timeout: options.timeoutMs ?? defaultTimeoutMs,
+      detached: true,
     });
+    let settled = false;
+    const settle = (finish: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      finish();
+    };
+    const timer = setTimeout(() => {
+      settle(() => {
+        killGroup(child.pid);
+        child.stdout.destroy();
+        reject(fail(`did not answer within ${timeoutMs} ms (timed out)`));
+      });
+    }, timeoutMs);
     const chunks: Buffer[] = [];
     let size = 0;
     child.stdout.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxOutputBytes) child.kill();
-      else chunks.push(chunk);
+      if (size > maxOutputBytes) {
+        killGroup(child.pid);
+        child.stdout.destroy();
+        settle(() => reject(fail(`printed more than ${maxOutputBytes} bytes`)));
+      } else chunks.push(chunk);
     });
     // A helper that exits without reading stdin would make the write fail; its exit status says why.
     child.stdin.on('error', () => {});
     child.stdin.end(registry);
     child.on('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'ENOENT'
-          ? fail('is not on PATH: install it, or remove it from credHelpers/credsStore in the auth file')
-          : fail(`could not run: ${error.code ?? 'error'}`),
+      settle(() =>
+        reject(
+          error.code === 'ENOENT'
+            ? fail('is not on PATH: install it, or remove it from credHelpers/credsStore in the auth file')
+            : fail(`could not run: ${error.code ?? 'error'}`),
+        ),
       );
     });
     child.on('close', (status, signal) => {
-      const out = Buffer.concat(chunks).toString('utf8').trim();
-      if (size > maxOutputBytes) return reject(fail(`printed more than ${maxOutputBytes} bytes`));
-      if (signal)
-        return reject(fail(`was stopped by ${signal}${signal === 'SIGTERM' ? ' (timed out)' : ''}`));
-      if (status !== 0) {
-        if (out === notFoundMessage) return resolve(undefined);
-        return reject(fail(`exited with status ${status}`));
-      }
-      try {
-        resolve(credentialOf(out));
-      } catch (error) {
-        reject(fail((error as Error).message));
-      }
+      settle(() => {
+        const out = Buffer.concat(chunks).toString('utf8').trim();
+        if (signal) return reject(fail(`was stopped by ${signal}`));
+        if (status !== 0) {
+          if (out === notFoundMessage) return resolve(undefined);
+          return reject(fail(`exited with status ${status}`));
+        }
+        try {
+          resolve(credentialOf(out));
+        } catch (error) {
+          reject(fail((error as Error).message));
+        }
+      });
     });
   });
+}
+
+/** SIGKILL to the helper's process group; it may be gone already. */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 function credentialOf(out: string): BasicCredential | undefined {
