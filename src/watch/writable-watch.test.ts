@@ -197,6 +197,23 @@ describe('WritableWatch on the memory engine', () => {
     assert.equal(reads.filter((read) => read.path === '/tmp').length, 2, 'two listings in twelve passes');
   });
 
+  it('still looks at new files when listing thousands of small files costs the whole budget', async () => {
+    // An intruder's cover: 5,000 one-byte files (well under the entry cap) make every listing cost
+    // more than a pass's budget; a script without its execute bit is then found only by a look.
+    for (let index = 0; index < 5000; index++) memory.plantFile(id, file(`tmp/f-${index}`, Buffer.from('x')));
+    const watch = new WritableWatch({ engine: memory });
+    for (let pass = 0; pass < 3; pass++) await watch.check(id, ['/tmp']);
+
+    memory.plantFile(id, file('tmp/stage', Buffer.from('#!/bin/sh\nmine\n')));
+    const found: string[] = [];
+    for (let pass = 0; pass < 15 && found.length === 0; pass++) {
+      const { findings } = await watch.check(id, ['/tmp']);
+      found.push(...findings.map((finding) => `${finding.path}: ${finding.reason}`));
+    }
+
+    assert.deepEqual(found, ['/tmp/stage: script (#!) in writable /tmp']);
+  });
+
   it('replaces an instance whose writable path holds more entries than herd watches', async () => {
     for (let index = 0; index < 6; index++) memory.plantFile(id, file(`tmp/f-${index}`, Buffer.from('x')));
     const watch = new WritableWatch({ engine: memory, maxEntries: 5 });

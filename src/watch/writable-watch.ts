@@ -33,6 +33,8 @@ export interface WritableWatchOptions {
 export const defaultWritableBudgetBytes = 4 * 1024 * 1024;
 /** A path with more entries than this cannot be watched every second: the instance is replaced. */
 export const maxWritableEntries = 100_000;
+/** The share of a pass's budget that content looks have even after a listing spent all of it. */
+export const lookShare = 1 / 4;
 /** The most passes a costly listing may put off the next one. */
 export const maxDebtPasses = 10;
 
@@ -114,8 +116,12 @@ export class WritableWatch {
     // The instance is being replaced: its files' contents change nothing.
     if (pass.findings.length > 0) return this.finish(pass, state);
 
+    // The looks' own share: a listing that costs the whole budget (thousands of small files, or
+    // the archive's bytes) would otherwise leave none, and a script without its execute bit would
+    // wait behind it for good. What they spend still counts against the next listings.
+    let lookCredit = Math.max(state.credit, this.budget * lookShare);
     for (const [path, { root }] of state.pending) {
-      if (state.credit <= 0) break;
+      if (lookCredit <= 0) break;
       state.pending.delete(path);
       let look: Awaited<ReturnType<typeof lookAt>>;
       try {
@@ -135,6 +141,7 @@ export class WritableWatch {
         break;
       }
       spend(look.costBytes);
+      lookCredit -= look.costBytes;
       pass.looks.push(path);
       const reason = look.head && judgeWritableContent(look.head, root);
       if (reason) pass.findings.push({ path, change: 'added', reason });
