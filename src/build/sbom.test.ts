@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Ajv } from 'ajv';
+import formatsPlugin from 'ajv-formats';
 import type { Digest } from '../oci/types.js';
 import type { LockedPackage } from './lock-file.js';
 import { cycloneDxDocument, type SbomInput, spdxDocument, uuidFromDigest } from './sbom.js';
@@ -383,5 +387,54 @@ describe('licenses, dependencies and app files in the SBOMs', () => {
       spdx.packages.some((p) => p.SPDXID === 'SPDXRef-App'),
       false,
     );
+  });
+});
+
+describe('the CycloneDX document against the official CycloneDX 1.5 JSON schema', () => {
+  function validator() {
+    const dir = join('node_modules', '@cyclonedx', 'cyclonedx-library', 'res', 'schema');
+    const read = (name: string) =>
+      JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    // ajv-formats is CommonJS with a default export: Node hands it over as `.default`.
+    const addFormats = ((formatsPlugin as unknown as { default?: unknown }).default ?? formatsPlugin) as (
+      ajv: Ajv,
+    ) => Ajv;
+    addFormats(ajv);
+    // bom-1.5 refers to its companions by these file names, relative to its own $id.
+    for (const name of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json']) {
+      ajv.addSchema({ ...read(name), $id: `http://cyclonedx.org/schema/${name}` });
+    }
+    return ajv.compile(read('bom-1.5.SNAPSHOT.schema.json'));
+  }
+
+  it('validates with licenses, dependencies, the app component and a base', () => {
+    const input = richInput();
+    input.base = {
+      ref: 'base@production',
+      digest: `sha256:${'9'.repeat(64)}`,
+      packages: [
+        {
+          name: 'zlib1g',
+          version: '1:1.2.13-1',
+          architecture: 'amd64',
+          source: 'zlib',
+          sourceVersion: '1:1.2.13-1',
+        },
+      ],
+    };
+    const validate = validator();
+
+    const valid = validate(JSON.parse(JSON.stringify(cycloneDxDocument(input))));
+
+    assert.equal(valid, true, JSON.stringify(validate.errors, null, 2));
+  });
+
+  it('can fail: a license that is neither an expression nor a license object is refused', () => {
+    const validate = validator();
+    const doc = JSON.parse(JSON.stringify(cycloneDxDocument(richInput())));
+    doc.components[0].licenses = [{ spdx: 'GPL-2.0-or-later' }];
+
+    assert.equal(validate(doc), false);
   });
 });
