@@ -2,6 +2,7 @@
  * What a query means, as pure functions: `--since 10m|ISO`, `--grep re`, and whether a line
  * matches. Query text comes from the CLI and the HTTP API, so it is checked here.
  */
+import { setFlagsFromString } from 'node:v8';
 import { LogError } from './errors.js';
 import type { LogEntry, LogQuery } from './types.js';
 
@@ -41,13 +42,37 @@ export function compileGrep(pattern: string): RegExp {
     );
   }
   try {
-    return new RegExp(pattern);
+    new RegExp(pattern);
   } catch (error) {
     throw new LogError(
       'GREP_INVALID',
       `grep pattern ${JSON.stringify(pattern)} is not a regular expression: ${(error as Error).message}`,
     );
   }
+  try {
+    return new RegExp(pattern, linearFlag());
+  } catch {
+    throw new LogError(
+      'GREP_INVALID',
+      `grep pattern ${JSON.stringify(pattern)} cannot be matched in linear time: expected one without backreferences or lookaround`,
+    );
+  }
+}
+
+/**
+ * The `l` flag runs a pattern on V8's linear-time engine. A backtracking pattern such as
+ * `(.*.*)*y` takes exponential time on an ordinary line, and the control plane has one event
+ * loop: one viewer's grep would stop the controller, the watch and every other request. The
+ * engine is behind a V8 flag, read when a pattern is made, so setting it before the first one
+ * is enough.
+ */
+let linearEnabled = false;
+function linearFlag(): string {
+  if (!linearEnabled) {
+    setFlagsFromString('--enable-experimental-regexp-engine');
+    linearEnabled = true;
+  }
+  return 'l';
 }
 
 export function matchesQuery(entry: LogEntry, query: Omit<LogQuery, 'limit'>): boolean {
