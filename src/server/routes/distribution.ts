@@ -159,7 +159,7 @@ export function distributionRoutes(options: { store: LayoutStore; logger: Server
     return c.json({ name, tags });
   });
 
-  // end-12a/12b: the referrers API, answered from referrers.json; always 200, empty when none.
+  // end-12a/12b: the referrers API, answered from the store's referrers (index.json, cached in referrers.json); always 200, empty when none.
   routes.get(`/v2/:name{${namePattern}}/referrers/:digest`, async (c) => {
     const digest = c.req.param('digest');
     if (!isDigest(digest)) {
