@@ -84,6 +84,12 @@ export interface IntegrityMonitorOptions {
    */
   images?: PristineImages;
   log?: MonitorLog;
+  /**
+   * Instances someone holds on purpose (a debug session, src/debug): already out of service and to
+   * be destroyed, and what happens in them is recorded there. Nothing found in one is an incident;
+   * the debug session's own exec in particular is not a second one.
+   */
+  held?: (id: string) => boolean;
 }
 
 /** One random instance of each fleet every 5 minutes: a change made to the layers on the host shows. */
@@ -344,7 +350,7 @@ export class IntegrityMonitor {
   /**
    * The periodic deep check: every fleet's interval, one of its running instances picked at random
    * (an intruder cannot tell which one is next), one check at a time across fleets, off the fast
-   * path's clock. A fleet's first interval starts when the monitor first sees it.
+   * path's clock. A fleet is checked as soon as the monitor first sees it, then every interval.
    */
   private startDueDeepCheck(instances: readonly Instance[]): void {
     if (this.deepRunning) return;
@@ -360,10 +366,12 @@ export class IntegrityMonitor {
     for (const [service, candidates] of byService) {
       const every =
         this.options.deepIntervalOf?.(service) ?? this.options.deepIntervalMs ?? defaultDeepIntervalMs;
-      const last = this.lastDeep.get(service);
+      // Never checked by this monitor: due at once. The holds and marks of a reload live in the
+      // controller's memory, so a control plane killed mid-reload comes back to a fleet made from
+      // the changed copy; this first check, not one an interval later, is what finds it.
+      const last = this.lastDeep.get(service) ?? Number.NEGATIVE_INFINITY;
       if (every <= 0) continue;
-      if (last === undefined) this.lastDeep.set(service, now);
-      else if (now - last >= every && (!due || last < due.last)) due = { service, last, candidates };
+      if (now - last >= every && (!due || last < due.last)) due = { service, last, candidates };
     }
     if (!due) return;
     const random = this.options.random ?? Math.random;
@@ -477,6 +485,7 @@ export class IntegrityMonitor {
 
   private async detected(detection: Detection): Promise<void> {
     this.handled.add(detection.instance.id);
+    if (this.options.held?.(detection.instance.id)) return;
     this.log.warn(
       { id: detection.instance.id, service: detection.instance.service, kind: detection.kind },
       'instance integrity incident',

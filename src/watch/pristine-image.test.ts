@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { template } from '../fleet/controller.test-support.js';
 import type { FleetEvent } from '../fleet/types.js';
 import { readTar } from '../oci/tar.js';
+import { defaultDeepIntervalMs } from './integrity-monitor.js';
 import { forgedBytes, imageFiles, payload, serverBytes, watchHarness } from './watch.test-support.js';
 
 type Harness = Awaited<ReturnType<typeof watchHarness>>;
@@ -199,6 +200,25 @@ describe('a tampered image, on the memory engine', () => {
     assert.equal(reloads(h.events).length, 1);
   });
 
+  it('deep-checks each fleet as soon as a restarted control plane sees it: a reload cut short by a kill -9 leaves no tampered copy serving for an interval', async () => {
+    const { h } = w;
+    // The crash: the reload had removed the instances, not yet the image, when herd died; the
+    // hold and the marks were in memory. The restarted controller makes the fleet from the copy.
+    h.engine.tamperImage(w.digest, forgedServer);
+    for (const one of await h.engine.list()) await h.engine.remove(one.id);
+    h.restart();
+    await h.runUntil(
+      async () => (await h.engine.list()).filter((one) => one.state === 'running').length === 2,
+    );
+    const watch = w.monitor({ deepIntervalMs: defaultDeepIntervalMs });
+
+    await watch.tick();
+    await watch.whenIdle();
+
+    assert.ok(w.incidents.list().length > 0, 'an incident at the first pass, not after 5 minutes');
+    assert.equal(reloads(h.events).length, 1, 'the copy is fetched anew');
+  });
+
   it("takes the fleet's own deep check interval from its spec's watch section", async () => {
     const { h } = w;
     await h.controller.rollout(
@@ -218,7 +238,9 @@ describe('a tampered image, on the memory engine', () => {
         return seconds === undefined ? undefined : seconds * 1000;
       },
     });
+    // The first sight's check, of the copy as signed.
     await watch.tick();
+    await watch.whenIdle();
     h.engine.tamperImage(w.digest, forgedServer);
 
     h.clock.advance(10_000);
