@@ -13,6 +13,8 @@ export type RegistryErrorCode =
   | 'DIGEST_MISMATCH'
   | 'UPLOAD_FAILED'
   | 'REFERENCE_INVALID'
+  /** A registry's cosign manifest names more layers, or larger ones, than herd reads. */
+  | 'TOO_LARGE'
   | 'PROTOCOL_ERROR';
 
 export class RegistryError extends HerdError<RegistryErrorCode> {}

@@ -12,7 +12,7 @@ import { arch } from 'node:os';
 import { OciError } from '../errors.js';
 import type { LayoutStore } from '../layout-store.js';
 import type { Digest, Descriptor as StoreDescriptor } from '../types.js';
-import { cosignKinds, cosignTag, referrersTag } from './cosign-tags.js';
+import { checkCosignManifestBounds, cosignKinds, cosignTag, referrersTag } from './cosign-tags.js';
 import type { Credentials } from './credentials.js';
 import {
   DistributionClient,
@@ -99,6 +99,12 @@ export async function pullImage(
   const staged: StagedManifest[] = [];
   const stage = async (role: PulledRole, fetched: FetchedManifest, extra: { refName?: string } = {}) => {
     const manifest = imageManifestOf(fetched, `${role} manifest ${fetched.digest} in ${repository}`);
+    if (role === 'signature' || role === 'attestation') {
+      checkCosignManifestBounds(
+        manifest,
+        `${role} manifest ${extra.refName ?? fetched.digest} in ${repository}`,
+      );
+    }
     for (const blob of [manifest.config, ...manifest.layers]) {
       const blobDigest = blob.digest as Digest;
       if (seen.has(blobDigest)) continue;

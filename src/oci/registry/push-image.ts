@@ -14,7 +14,13 @@
 import { sha256Digest } from '../digest.js';
 import { canonicalJson, type LayoutStore, refNameAnnotation } from '../layout-store.js';
 import type { Digest } from '../types.js';
-import { type CosignKind, cosignKinds, cosignTag, referrersTag } from './cosign-tags.js';
+import {
+  type CosignKind,
+  checkCosignManifestBounds,
+  cosignKinds,
+  cosignTag,
+  referrersTag,
+} from './cosign-tags.js';
 import type { Credentials } from './credentials.js';
 import {
   DistributionClient,
@@ -175,6 +181,7 @@ async function reconcileCosignTags(
       );
       continue;
     }
+    checkCosignManifestBounds(parsed.data, `${kind} manifest ${tag} in ${repository}`);
     for (const layer of parsed.data.layers) {
       await fetchBlob(client, source.store, { repository, descriptor: layer });
     }
