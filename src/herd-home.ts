@@ -19,6 +19,8 @@ export interface HerdHome {
   logs: string;
   /** The newest signed Release Date accepted per repository and suite, against rollbacks. */
   archiveDates: string;
+  /** Transcripts of debug sessions as they are written, until each is in the store (src/debug). */
+  debug: string;
 }
 
 export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
@@ -34,5 +36,6 @@ export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
     keys: resolve(root, 'keys'),
     logs: resolve(root, 'logs'),
     archiveDates: resolve(root, 'archive-dates.json'),
+    debug: resolve(root, 'debug'),
   };
 }

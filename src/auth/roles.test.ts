@@ -18,6 +18,7 @@ const expected: Record<Permission, Record<Role, boolean>> = {
   'instances:verify': { viewer: n, operator: y, releaser: y, admin: y },
   'fleets:rollout': { viewer: n, operator: n, releaser: y, admin: y },
   'tokens:manage': { viewer: n, operator: n, releaser: n, admin: y },
+  'instances:debug': { viewer: n, operator: n, releaser: n, admin: y },
 };
 
 describe('rolePermissions', () => {
@@ -49,6 +50,13 @@ describe('rolePermissions', () => {
         assert.ok(roleGrants(role, permission), `${role} ${permission}`);
       assert.ok(rolePermissions[role].length > rolePermissions[below].length, role);
     }
+  });
+
+  it('keeps a debug session (the one way into an instance) to admins', () => {
+    assert.deepEqual(
+      roles.filter((role) => roleGrants(role, 'instances:debug')),
+      ['admin'],
+    );
   });
 
   it('keeps token management to admins and reads open to every role', () => {

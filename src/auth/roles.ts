@@ -25,6 +25,11 @@ export const permissions = [
   'fleets:rollout',
   /** Create, list and revoke tokens. */
   'tokens:manage',
+  /**
+   * Break-glass: a shell in an instance (`herd debug`), journaled and recorded, the instance
+   * destroyed after. The one way into an instance; admins only.
+   */
+  'instances:debug',
 ] as const;
 export type Permission = (typeof permissions)[number];
 

@@ -22,6 +22,10 @@ export const journalActions = [
   'verify-instance',
   'token-create',
   'token-revoke',
+  /** A break-glass session began (src/debug/): who, why, on which instance, for how long. */
+  'debug',
+  /** It ended: how, and the digest of its transcript in the store. */
+  'debug-end',
 ] as const;
 export type JournalAction = (typeof journalActions)[number];
 

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import { AuthError } from '../auth/errors.js';
+import { DebugError } from '../debug/errors.js';
 import { EngineError } from '../engines/engine.js';
 import { FleetError } from '../fleet/errors.js';
 import { FrontDoorError } from '../fleet/front-door.js';
@@ -41,6 +42,7 @@ export function statusOf(error: unknown): ApiErrorStatus {
     return error.code === 'INSTANCE_AMBIGUOUS' ? 400 : 502;
   }
   if (error instanceof LogError) return 400;
+  if (error instanceof DebugError) return debugStatus[error.code];
   if (error instanceof FrontDoorError) return 409;
   if (error instanceof EngineError)
     return error.code === 'UNREACHABLE' || error.code === 'NOT_INSTALLED' ? 503 : 502;
@@ -51,6 +53,15 @@ export function statusOf(error: unknown): ApiErrorStatus {
   }
   return 500;
 }
+
+const debugStatus: Record<DebugError['code'], ApiErrorStatus> = {
+  INSTANCE_NOT_FOUND: 404,
+  INSTANCE_AMBIGUOUS: 400,
+  ALREADY_DEBUGGING: 409,
+  PROGRAM_MISSING: 400,
+  SESSION_FAILED: 502,
+  FRAME_INVALID: 400,
+};
 
 const authStatus: Record<AuthError['code'], ApiErrorStatus> = {
   TOKEN_MISSING: 401,

@@ -9,7 +9,7 @@ export interface ApiErrorBody {
 }
 
 /** The statuses the fleet API refuses with; a literal union, so the typed client can tell ok from not. */
-export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 502 | 503;
+export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 426 | 429 | 500 | 502 | 503;
 
 export function apiError(code: string, message: string): ApiErrorBody {
   return { error: { code, message } };

@@ -9,6 +9,7 @@ import { apiError, maxApiBodyBytes } from './api-error.js';
 import { type ApiEnv, authenticate, type CallerCheck } from './authenticate.js';
 import type { ControlPlane } from './control-plane.js';
 import type { ServerLogger } from './logger.js';
+import { debugApiRoutes } from './routes/debug-api.js';
 import { fleetApiRoutes } from './routes/fleet-api.js';
 import { journalApiRoutes } from './routes/journal-api.js';
 import { tokenApiRoutes } from './routes/token-api.js';
@@ -42,6 +43,7 @@ export function apiRoutes(options: ApiRoutesOptions) {
         }),
       )
       .route('/', fleetApiRoutes({ plane, log }))
+      .route('/', debugApiRoutes({ plane, log }))
       .route('/', tokenApiRoutes({ tokens: plane.tokens, log }))
       .route('/', journalApiRoutes({ journal: plane.journal, log }))
   );

@@ -88,6 +88,49 @@ export const TokenCreateBody = z.object({
 /** A token's id or name. */
 export const TokenParams = z.object({ ref: z.string().min(1).max(63) });
 
+/** A debug session may last at most an hour: break-glass, not a place to work. */
+export const maxDebugTtlSeconds = 3600;
+
+const wholeText = (what: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,6}$/, `expected ${what}`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `expected ${what} from ${min} to ${max}`);
+
+/**
+ * `POST /instances/:id/debug`'s query (its body is the session itself, after the upgrade): why,
+ * for how long, and what to run (exec form, the program an absolute path; default /bin/sh).
+ */
+export const DebugQuery = z.object({
+  reason: z
+    .string('expected a reason')
+    .trim()
+    .min(3, 'expected a reason of at least 3 characters: say why, it goes into the journal')
+    .max(500, 'expected a reason of at most 500 characters')
+    .refine(
+      (text) => ![...text].some((char) => (char.codePointAt(0) ?? 0) < 0x20 || char === '\x7f'),
+      'expected one line of text without control characters',
+    ),
+  ttl: wholeText('a time to live in seconds', 1, maxDebugTtlSeconds),
+  command: z
+    .union([z.string(), z.array(z.string())])
+    .transform((value) => (Array.isArray(value) ? value : [value]))
+    .refine((words) => words.length >= 1 && words.length <= 64, 'expected 1 to 64 words')
+    .refine(
+      (words) => words.every((word) => word.length <= 4096 && !word.includes('\0')),
+      'expected words without NUL, each at most 4096 bytes',
+    )
+    .refine(
+      (words) => /^\/[^\0]*$/.test(words[0] ?? ''),
+      'expected the program as an absolute path such as /bin/sh',
+    )
+    .optional(),
+  tty: z.enum(['0', '1'], 'expected tty=0 or tty=1').optional(),
+  columns: wholeText('a number of columns', 1, 1000).optional(),
+  rows: wholeText('a number of rows', 1, 1000).optional(),
+});
+
 /**
  * One line naming each wrong field, what it expected and what it got (parse with
  * `{ reportInput: true }`): `body.size: expected a number of instances, got "many"`. What was

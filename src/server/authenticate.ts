@@ -16,12 +16,14 @@ import type { FailureLimiter } from '../auth/failure-limiter.js';
 import { type Permission, roleGrants, roles } from '../auth/roles.js';
 import type { TokenVerifier } from '../auth/token-store.js';
 import { apiError } from './api-error.js';
+import type { UpgradeSocket } from './upgrade.js';
 
 /** How a request reached the server; set by the Node adapter. */
 export type Connection = { transport: 'unix'; user: string } | { transport: 'tcp'; remoteAddress: string };
 
 export interface ApiEnv {
-  Bindings: { connection?: Connection };
+  /** `upgrade`: the socket of a request that asked to upgrade (upgrade.ts), for the debug route. */
+  Bindings: { connection?: Connection; upgrade?: UpgradeSocket };
   Variables: { caller: Caller };
 }
 

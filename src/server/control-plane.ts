@@ -11,6 +11,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SqliteTokenStore } from '../auth/token-store.js';
 import { Catalog } from '../catalog/catalog.js';
+import { DebugSessions } from '../debug/debug-sessions.js';
 import { DockerEngine } from '../engines/docker/docker-engine.js';
 import { type EngineService, ensureEngine } from '../engines/docker/podman-service.js';
 import type { Engine } from '../engines/engine.js';
@@ -81,6 +82,8 @@ export interface ControlPlane {
   fleets(): Promise<FleetController>;
   /** The integrity monitor and incidents, started with the fleets. */
   integrity(): Promise<IntegrityWatch>;
+  /** Break-glass debug sessions (src/debug), started with the fleets. */
+  debug(): Promise<DebugSessions>;
   frontDoors: FrontDoors;
   /** Stops the controller and the front doors; `removeInstances` also removes every instance (herd up). */
   close(options?: { removeInstances?: boolean }): Promise<void>;
@@ -113,6 +116,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let server: RunningServer | undefined;
   let socketServer: RunningServer | undefined;
   let integrity: IntegrityWatch | undefined;
+  let debug: DebugSessions | undefined;
 
   const startFleets = async (): Promise<FleetController> => {
     engineService = await ensureEngine({ stateDir: join(home.root, 'engine') });
@@ -142,6 +146,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     for (const fleet of new FleetStore(db).list()) {
       await frontDoors.open(fleet.service, { port: fleet.template.fleet.port ?? 0 });
     }
+    const sessions = new DebugSessions({
+      engine,
+      fleets: controller,
+      store,
+      journal,
+      db,
+      spoolDir: home.debug,
+      log,
+    });
+    // Before the controller adopts anything: an instance a debug session left must never serve again.
+    await sessions.recover();
+    debug = sessions;
     controller.start();
     logs.startCollector(engine);
     const fallbackWebhook = (options.environment ?? process.env).HERD_WATCH_WEBHOOK;
@@ -155,6 +171,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       publicKeys: async () => (await loadTrustedKeys(home)).map((key) => key.publicKey),
       // Each fleet's spec may name its own (`watch.webhook`); herd's environment covers the rest.
       ...(fallbackWebhook ? { fallbackWebhook } : {}),
+      held: (id) => sessions.holds(id),
       log,
     });
     return controller;
@@ -177,11 +194,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       if (!integrity) throw new Error('the integrity monitor did not start with the fleets');
       return integrity;
     },
+    debug: async () => {
+      await plane.fleets();
+      if (!debug) throw new Error('debug sessions did not start with the fleets');
+      return debug;
+    },
     async close(closeOptions = {}) {
       // Every step runs even when one before it failed: a dead engine must not leave the front
       // doors, the server or herd.db open.
       const controller = fleets ? await fleets.catch(() => undefined) : undefined;
       const steps: [string, () => Promise<unknown>][] = [
+        // First, while the engine is up: each session's transcript stored, its instance destroyed.
+        ['ending the debug sessions', async () => debug?.closeAll()],
         ['stopping the integrity monitor', async () => integrity?.stop()],
         ['stopping the controller', async () => controller?.stop()],
         [

@@ -5,15 +5,20 @@
  * (and root) can connect to it: requests on it act as that user.
  */
 import { lstat, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { userInfo } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import type { Connection } from './authenticate.js';
 import { ServerError } from './errors.js';
+import { type UpgradeSocket, writeResponse } from './upgrade.js';
 
 export interface FetchApp {
-  fetch(request: Request, env: { connection: Connection }): Response | Promise<Response>;
+  fetch(
+    request: Request,
+    env: { connection: Connection; upgrade?: UpgradeSocket },
+  ): Response | Promise<Response>;
 }
 
 export interface RunningServer {
@@ -34,6 +39,10 @@ export async function startServer(options: {
       return options.app.fetch(request, { connection: { transport: 'tcp', remoteAddress } });
     },
   }) as Server;
+  server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const remoteAddress = incoming.socket.remoteAddress ?? 'unknown';
+    void upgradeThroughApp(options.app, { incoming, socket, head }, { transport: 'tcp', remoteAddress });
+  });
   await listening(server, (done) => server.listen(options.port ?? 0, host, done));
   const info = server.address() as AddressInfo;
   const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
@@ -60,6 +69,9 @@ export async function startSocketServer(options: {
   const server = createAdaptorServer({
     fetch: (request) => options.app.fetch(request, { connection: { transport: 'unix', user } }),
   }) as Server;
+  server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void upgradeThroughApp(options.app, { incoming, socket, head }, { transport: 'unix', user });
+  });
   // The socket file is made by bind() inside listen(), synchronously, with the umask's mode: a
   // umask of 0177 makes it 0600 from its first moment, not after a chmod that comes too late.
   const umask = process.umask(0o177);
@@ -75,6 +87,39 @@ export async function startSocketServer(options: {
       await rm(socketPath, { force: true });
     },
   };
+}
+
+/**
+ * A request that asked to upgrade goes to the app like any other (authentication, permission,
+ * validation), with its socket offered (upgrade.ts); what the app answers without taking the socket
+ * is written on it as plain HTTP.
+ */
+async function upgradeThroughApp(
+  app: FetchApp,
+  raw: { incoming: IncomingMessage; socket: Duplex; head: Buffer },
+  connection: Connection,
+): Promise<void> {
+  const { incoming, socket, head } = raw;
+  let taken = false;
+  const upgrade: UpgradeSocket = {
+    take: () => {
+      taken = true;
+      return { socket, head };
+    },
+  };
+  socket.on('error', () => socket.destroy());
+  try {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(incoming.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const url = new URL(incoming.url ?? '/', 'http://localhost');
+    const request = new Request(url, { method: incoming.method ?? 'GET', headers });
+    const response = await app.fetch(request, { connection, upgrade });
+    if (!taken) await writeResponse(socket, response);
+  } catch {
+    if (!taken) socket.destroy();
+  }
 }
 
 /** sockaddr_un's sun_path is 108 bytes on Linux, the last one the terminating NUL. */

@@ -238,4 +238,31 @@ export const stateMigrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'incidents are history: only replaced_at is set, once'); END;
     `,
   },
+  {
+    version: 9,
+    area: 'debug',
+    name: 'create debug sessions',
+    sql: `
+      -- One row per break-glass session (herd debug). An instance with a row whose destroyed_at is
+      -- NULL is tainted: it never serves again, and a control plane that restarts destroys it
+      -- before anything else. The reason and the actor are in the journal too; the transcript is a
+      -- referrer of the image in the store. Times are ISO 8601 UTC.
+      CREATE TABLE debug_sessions (
+        id           TEXT PRIMARY KEY CHECK (length(id) = 16),
+        service      TEXT NOT NULL,
+        instance     TEXT NOT NULL,
+        digest       TEXT NOT NULL,
+        actor        TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        started_at   TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        ended_at     TEXT,
+        ended        TEXT CHECK (ended IN ('exit', 'ttl', 'disconnected', 'transcript-full', 'stopped', 'failed')),
+        exit_code    INTEGER,
+        transcript   TEXT,
+        destroyed_at TEXT
+      ) STRICT;
+      CREATE INDEX debug_sessions_tainted ON debug_sessions (destroyed_at, instance);
+    `,
+  },
 ];

@@ -46,6 +46,8 @@ export interface IntegrityWatchOptions {
   clock?: WatchClock;
   fastIntervalMs?: number;
   deepIntervalMs?: number;
+  /** Instances a debug session holds (src/debug): no incident for what happens in them. */
+  held?: (id: string) => boolean;
 }
 
 /** Fleets as the monitor needs them (FleetController has it). */
@@ -112,6 +114,7 @@ export function startIntegrityWatch(options: IntegrityWatchOptions): IntegrityWa
     ...(clock ? { clock } : {}),
     ...(options.fastIntervalMs !== undefined ? { fastIntervalMs: options.fastIntervalMs } : {}),
     ...(options.deepIntervalMs !== undefined ? { deepIntervalMs: options.deepIntervalMs } : {}),
+    ...(options.held ? { held: options.held } : {}),
     log: options.log,
   });
   monitor.start();
@@ -126,6 +129,7 @@ export function startIntegrityWatch(options: IntegrityWatchOptions): IntegrityWa
     responder,
     ...(clock ? { clock } : {}),
     log: options.log,
+    ...(options.held ? { held: options.held } : {}),
   });
   processes.start();
   return {

@@ -1,7 +1,8 @@
 /**
  * The fleet API under /api/v1, what `herd status`, `rollout`, `rollback`, `scale`, `logs`,
  * `incidents` and `verify-instance` call. There is no exec, shell, copy-in or patch route, by
- * design: instances are only created and destroyed. Each route names the permission it needs
+ * design: instances are only created and destroyed. The one way in, break-glass, is
+ * debug-api.ts: admins only, journaled, recorded, and the instance destroyed after. Each route names the permission it needs
  * (../authenticate.ts) and validates its input with the schemas the CLI shares
  * (../api-schemas.ts); a mutation is journaled with the caller as its actor. The routes are
  * chained so that their types make the typed client (../api-client.ts).
