@@ -42,6 +42,27 @@ function isReferrersCache(data: unknown): data is ReferrersCache {
   );
 }
 
+/**
+ * `index` with the referrers of an old store's referrers.json (subjects mapped straight to lists,
+ * from before referrers were entries of index.json) added as entries; unchanged for a cache.
+ */
+function withLegacyReferrers(index: ImageIndex, legacy: unknown): ImageIndex {
+  if (typeof legacy !== 'object' || legacy === null || isReferrersCache(legacy)) return index;
+  const known = new Set(index.manifests.map((m) => m.digest));
+  const added: Descriptor[] = [];
+  for (const [subject, list] of Object.entries(legacy as Record<string, Descriptor[]>)) {
+    for (const descriptor of Array.isArray(list) ? list : []) {
+      if (known.has(descriptor.digest)) continue;
+      known.add(descriptor.digest);
+      added.push({
+        ...descriptor,
+        annotations: { ...descriptor.annotations, [referrerSubjectAnnotation]: subject },
+      });
+    }
+  }
+  return added.length > 0 ? { ...index, manifests: [...index.manifests, ...added] } : index;
+}
+
 /** Whether an index.json entry is an artifact that refers to an image, not an image. */
 export function isReferrerEntry(entry: Descriptor): boolean {
   return entry.annotations?.[referrerSubjectAnnotation] !== undefined || entry.artifactType !== undefined;
@@ -252,12 +273,25 @@ export class LayoutStore {
     const all =
       cached && cached.index === sha256Digest(Buffer.from(text))
         ? cached.referrers
-        : await withStoreLock(this.lockPath, async () => {
-            const index = await this.migratedIndex();
-            return (await this.writeReferrersCache(index, await this.readIndexText())).referrers;
-          });
+        : await this.rebuiltReferrers();
     const list = all[subject] ?? [];
     return list.filter((d) => !options.artifactType || d.artifactType === options.artifactType);
+  }
+
+  private async rebuiltReferrers(): Promise<Record<string, Descriptor[]>> {
+    try {
+      return await withStoreLock(this.lockPath, async () => {
+        const index = await this.migratedIndex();
+        return (await this.writeReferrersCache(index, await this.readIndexText())).referrers;
+      });
+    } catch (error) {
+      // A store herd may read but not write (another user's, read-only media): answer from
+      // index.json, and an old store's referrers.json, without caching or migrating anything.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw error;
+      const index = withLegacyReferrers(await this.readIndex(), await this.readReferrersFile());
+      return this.referrersBySubject(index);
+    }
   }
 
   private async readIndexText(): Promise<string> {
@@ -274,27 +308,24 @@ export class LayoutStore {
    */
   private async migratedIndex(): Promise<ImageIndex> {
     const index = await this.readIndex();
-    const legacy = await this.readReferrersFile();
-    if (legacy === undefined || isReferrersCache(legacy)) return index;
-    const known = new Set(index.manifests.map((m) => m.digest));
-    const added: Descriptor[] = [];
-    for (const [subject, list] of Object.entries(legacy as Record<string, Descriptor[]>)) {
-      for (const descriptor of Array.isArray(list) ? list : []) {
-        if (known.has(descriptor.digest)) continue;
-        known.add(descriptor.digest);
-        added.push({
-          ...descriptor,
-          annotations: { ...descriptor.annotations, [referrerSubjectAnnotation]: subject },
-        });
-      }
-    }
-    const next = { ...index, manifests: [...index.manifests, ...added] };
-    if (added.length > 0) await this.writeIndex(next);
+    const next = withLegacyReferrers(index, await this.readReferrersFile());
+    if (next.manifests.length > index.manifests.length) await this.writeIndex(next);
     return next;
   }
 
   /** Rebuilds referrers.json from `index`, parsed from `indexText`, what index.json now holds. */
   private async writeReferrersCache(index: ImageIndex, indexText: string): Promise<ReferrersCache> {
+    // The digest of the file's bytes, not of herd's serialization: a tool that rewrote index.json
+    // in its own format (umoci gc) makes the cache stale once, not forever.
+    const cache = {
+      index: sha256Digest(Buffer.from(indexText)),
+      referrers: await this.referrersBySubject(index),
+    };
+    await writeAtomic(join(this.root, 'referrers.json'), canonicalJson(cache));
+    return cache;
+  }
+
+  private async referrersBySubject(index: ImageIndex): Promise<Record<string, Descriptor[]>> {
     const referrers: Record<string, Descriptor[]> = {};
     for (const entry of index.manifests) {
       const subject = await this.subjectOf(entry);
@@ -304,11 +335,7 @@ export class LayoutStore {
       const descriptor = Object.keys(rest).length > 0 ? { ...bare, annotations: rest } : bare;
       referrers[subject] = [...(referrers[subject] ?? []), descriptor];
     }
-    // The digest of the file's bytes, not of herd's serialization: a tool that rewrote index.json
-    // in its own format (umoci gc) makes the cache stale once, not forever.
-    const cache = { index: sha256Digest(Buffer.from(indexText)), referrers };
-    await writeAtomic(join(this.root, 'referrers.json'), canonicalJson(cache));
-    return cache;
+    return referrers;
   }
 
   /**
