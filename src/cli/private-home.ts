@@ -6,6 +6,7 @@
  */
 import { herdHome } from '../herd-home.js';
 import { type HomeLock, lockHome } from '../home/home-lock.js';
+import { checkHomeOwner } from '../home/home-owner.js';
 import { isHomeLoose, type TightenReport, tightenHome } from '../home/private-modes.js';
 
 /**
@@ -29,6 +30,15 @@ export async function withHomeClaimed(
 
 export async function keepHomePrivate(): Promise<void> {
   const home = herdHome();
+  // A home another user owns is refused before the command writes in it.
+  const refused = await checkHomeOwner(home.root).then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  if (refused) {
+    console.error(`herd: ${refused.message}`);
+    process.exit(2);
+  }
   try {
     if (await isHomeLoose(home.root)) say(home.root, await tightenHome(home));
   } catch (error) {

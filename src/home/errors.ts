@@ -9,6 +9,8 @@ export type HomeErrorCode =
   /** The lock kept changing hands for longer than the time allowed to take it. */
   | 'HOME_LOCK_BUSY'
   /** This process's lock was replaced while it ran (someone removed it by hand). */
-  | 'HOME_LOCK_LOST';
+  | 'HOME_LOCK_LOST'
+  /** HERD_HOME belongs to another user, who could replace what herd writes in it. */
+  | 'HOME_NOT_OWNED';
 
 export class HomeError extends HerdError<HomeErrorCode> {}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -40,6 +40,31 @@ describe("HERD_HOME's lock", () => {
     assert.equal((await stat(home.root)).mode & 0o777, 0o700);
     assert.equal((await stat(lock.path)).mode & 0o777, 0o600);
     await lock.release();
+  });
+
+  it('refuses a HERD_HOME another user made first, directly or through a link, and writes nothing in it', async () => {
+    assert.equal(
+      process.getuid?.(),
+      0,
+      'this test gives the home to another user (nobody), which needs root',
+    );
+    const root = await freshRoot();
+    await mkdir(root, { mode: 0o777 });
+    await chown(root, 65534, 65534);
+    const link = `${root}-link`;
+    await symlink(root, link);
+
+    for (const home of [{ root }, { root: link }]) {
+      await assert.rejects(lockHome(home, { command: 'herd serve' }), (error: Error & { code: string }) => {
+        assert.equal(error.code, 'HOME_NOT_OWNED');
+        assert.match(
+          error.message,
+          new RegExp(`HERD_HOME ${home.root} belongs to uid 65534, and herd runs as uid 0`),
+        );
+        return true;
+      });
+    }
+    assert.deepEqual(await readdir(root), []);
   });
 
   it('takes over a lock left by a process that was killed with SIGKILL', async () => {

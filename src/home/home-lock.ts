@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { HerdHome } from '../herd-home.js';
 import { HomeError } from './errors.js';
 import { claimPath, readClaim } from './exclusive-claim.js';
+import { checkHomeOwner } from './home-owner.js';
 import { currentProcess, isRunning, type ProcessIdentity } from './process-identity.js';
 
 /** What control-plane.lock holds. */
@@ -50,6 +51,7 @@ export async function lockHome(
 ): Promise<HomeLock> {
   const path = homeLockPath(home);
   await mkdir(home.root, { recursive: true, mode: 0o700 });
+  await checkHomeOwner(home.root);
   let holder: HomeLockHolder = {
     ...currentProcess(),
     nonce: randomBytes(16).toString('hex'),
