@@ -4,6 +4,7 @@ import parseSpdxExpression from 'spdx-expression-parse';
 import {
   copyrightTextOf,
   deb822Paragraphs,
+  debianLicenseKey,
   spdxLicenseOfCopyright,
   spdxLicensesOf,
   spdxOfDebianExpression,
@@ -55,6 +56,16 @@ describe('the Debian license name table', () => {
       assert.equal(name, name.toLowerCase(), name);
       assert.match(spdx, /^\(?[A-Za-z0-9.+-]+( (OR|AND) [A-Za-z0-9.+-]+)*\)?$/, spdx);
     }
+  });
+});
+
+describe('debianLicenseKey', () => {
+  it('reads the spellings packages use for the GNU licenses as the table writes them', () => {
+    assert.equal(debianLicenseKey('GPL-2.0+'), 'gpl-2+');
+    assert.equal(debianLicenseKey('GPLv3+'), 'gpl-3+');
+    assert.equal(debianLicenseKey('LGPL-2.1+'), 'lgpl-2.1+');
+    assert.equal(debianLicenseKey('GPL-3.0'), 'gpl-3');
+    assert.equal(debianLicenseKey('Apache-2.0'), 'apache-2.0');
   });
 });
 

@@ -99,13 +99,22 @@ function spdxOfGroup(text: string): string | undefined {
 function spdxOfTerm(term: string): string | undefined {
   const match = /^(\S+)(?:\s+with\s+(\S+)\s+exception)?$/i.exec(term);
   if (!match?.[1]) return undefined;
-  const license = spdxOfDebianLicense[match[1].toLowerCase()];
+  const license = spdxOfDebianLicense[debianLicenseKey(match[1])];
   if (license === undefined) return undefined;
   if (match[2] === undefined) return license;
   const exception = spdxOfDebianException[match[2].toLowerCase()];
   // SPDX puts WITH on a single license id, never on a group like Perl's.
   if (exception === undefined || license.includes(' ')) return undefined;
   return `${license} WITH ${exception}`;
+}
+
+/**
+ * The table's key for a name as packages spell it: lowercase, `GPLv3+` as `gpl-3+`, and a `.0`
+ * before `+` or at the end of a GNU license dropped (`GPL-2.0+` is `gpl-2+`).
+ */
+export function debianLicenseKey(name: string): string {
+  const lower = name.toLowerCase().replace(/^(a?gpl|lgpl|gfdl)v(\d)/, '$1-$2');
+  return /^(a?gpl|lgpl)-/.test(lower) ? lower.replace(/^((?:a?gpl|lgpl)-\d)\.0(\+?)$/, '$1$2') : lower;
 }
 
 /** Parenthesizes a compound expression so it can be an operand. */

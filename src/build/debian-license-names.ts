@@ -64,6 +64,15 @@ export const spdxOfDebianLicense: Readonly<Record<string, string>> = {
   unlicense: 'Unlicense',
   curl: 'curl',
   x11: 'X11',
+  ftl: 'FTL',
+  fsfullr: 'FSFULLR',
+  latex2e: 'Latex2e',
+  'bsd-4-clause-uc': 'BSD-4-Clause-UC',
+  'openldap-2.8': 'OLDAP-2.8',
+  'bsd-3-clause-attribution': 'BSD-3-Clause-Attribution',
+  'mit-0': 'MIT-0',
+  'cc-by-sa-2.5': 'CC-BY-SA-2.5',
+  'bsd-1-clause': 'BSD-1-Clause',
   sleepycat: 'Sleepycat',
 };
 
