@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -41,6 +42,71 @@ describe('the Node adapter', () => {
     const answer = await fetch(`${server.url}/anything`);
 
     assert.deepEqual(await answer.json(), { transport: 'tcp', remoteAddress: '127.0.0.1' });
+  });
+
+  it('cuts off a client that trickles its headers or its body (slowloris) with 408', async () => {
+    const readsBody = {
+      fetch: async (request: Request) => Response.json({ bytes: (await request.text()).length }),
+    };
+    const server = await startServer({
+      app: readsBody,
+      port: 0,
+      limits: { headersMs: 400, requestMs: 800, checkEveryMs: 100 },
+    });
+    running.push(server);
+    const { port } = new URL(server.url);
+
+    const trickle = (head: string) =>
+      new Promise<{ answer: string; ms: number }>((resolve) => {
+        const started = Date.now();
+        const socket = connect(Number(port), '127.0.0.1');
+        let answer = '';
+        socket.write(head);
+        const drip = setInterval(() => socket.write(' '), 100);
+        const giveUp = setTimeout(() => socket.destroy(), 10_000);
+        socket.on('data', (data) => {
+          answer += data;
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearInterval(drip);
+          clearTimeout(giveUp);
+          resolve({ answer: answer.split('\r\n')[0] ?? '', ms: Date.now() - started });
+        });
+      });
+    const [headers, body] = await Promise.all([
+      trickle('POST / HTTP/1.1\r\nHost: x\r\nX-Slow: a'),
+      trickle('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{'),
+    ]);
+
+    assert.ok(headers.ms < 3_000, `trickled headers held the connection ${headers.ms} ms`);
+    assert.ok(body.ms < 3_000, `a trickled body held the connection ${body.ms} ms`);
+    assert.equal(body.answer, 'HTTP/1.1 408 Request Timeout');
+  });
+
+  it('closes connections past its limit at once, and serves again when they go', async () => {
+    const server = await startServer({ app: echoConnection, port: 0, limits: { maxConnections: 3 } });
+    running.push(server);
+    const { port } = new URL(server.url);
+    const open = async () => {
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return socket;
+    };
+    const closedWithin = (socket: Socket, ms: number) =>
+      new Promise<boolean>((resolve) => {
+        socket.once('close', () => resolve(true));
+        setTimeout(() => resolve(false), ms);
+      });
+
+    const held = [await open(), await open(), await open()];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const extra = await open();
+
+    assert.equal(await closedWithin(extra, 1_000), true);
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await fetch(`${server.url}/again`)).status, 200);
   });
 
   it('refuses a socket another server answers on, with SOCKET_IN_USE', async () => {

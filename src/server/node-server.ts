@@ -27,18 +27,49 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * What one TCP client may hold. Anyone who can reach the port may open connections before any
+ * token is looked at, so a client that sends its headers or body a byte at a time (slowloris)
+ * is cut off (408) once `headersMs` or `requestMs` pass, instead of Node's 60 s and 5 min; and
+ * past `maxConnections` a new connection is closed at once, so thousands of them cannot take
+ * the file descriptors the controller, the log collector and herd.db need. Answers are not
+ * limited: a log followed or a blob pulled may stream for as long as it takes.
+ */
+export interface ConnectionLimits {
+  headersMs: number;
+  requestMs: number;
+  maxConnections: number;
+  /** How often Node looks for connections past their deadline. */
+  checkEveryMs: number;
+}
+
+export const defaultConnectionLimits: ConnectionLimits = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  maxConnections: 1024,
+  checkEveryMs: 2_000,
+};
+
 export async function startServer(options: {
   app: FetchApp;
   port?: number;
   host?: string;
+  limits?: Partial<ConnectionLimits>;
 }): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
+  const limits = { ...defaultConnectionLimits, ...options.limits };
   const server = createAdaptorServer({
     fetch: (request, bindings) => {
       const remoteAddress = (bindings as HttpBindings).incoming.socket.remoteAddress ?? 'unknown';
       return options.app.fetch(request, { connection: { transport: 'tcp', remoteAddress } });
     },
+    serverOptions: {
+      headersTimeout: limits.headersMs,
+      requestTimeout: limits.requestMs,
+      connectionsCheckingInterval: limits.checkEveryMs,
+    },
   }) as Server;
+  server.maxConnections = limits.maxConnections;
   server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
     const remoteAddress = incoming.socket.remoteAddress ?? 'unknown';
     void upgradeThroughApp(options.app, { incoming, socket, head }, { transport: 'tcp', remoteAddress });
