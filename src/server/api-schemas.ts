@@ -147,6 +147,12 @@ export function describeProblems(error: z.ZodError, where?: string): string {
 }
 
 function shortJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // A body nested deeper than the stack (`[[[[…`) cannot be shown, and must not turn into a 500.
+    return Array.isArray(value) ? 'an array nested too deep to show' : 'an object nested too deep to show';
+  }
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }
