@@ -344,8 +344,21 @@ program
     await run(() => verifyInstanceCommand(id, options));
   });
 program
+  .command('debug')
+  .description(
+    'break-glass: run a shell (or the program after --) in an instance; journaled with the reason, recorded, and the instance destroyed after',
+  )
+  .argument('<instance>', 'instance id or its prefix')
+  .argument('[command...]', 'the program and its arguments (default /bin/sh)')
+  .option('--reason <text>', 'why: it goes into the journal (required)')
+  .option('--ttl <duration>', 'the longest the session may last (at most 1h)', '10m')
+  .action(async (instance, command, options) => {
+    const { debugCommand } = await import('./commands/debug.js');
+    await run(() => debugCommand(instance, command, options));
+  });
+program
   .command('incidents')
-  .description('drift, exec and untrusted-manifest incidents, newest first')
+  .description('drift, exec, process and untrusted-manifest incidents, newest first')
   .option('--service <service>')
   .option('--json', 'print as JSON')
   .action(async (options) => {

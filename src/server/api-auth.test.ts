@@ -34,6 +34,12 @@ const routes: { route: string; path: string; body?: unknown; permission: Permiss
     permission: 'instances:verify',
   },
   { route: 'GET /api/v1/incidents', path: '/api/v1/incidents', permission: 'incidents:read' },
+  // Without the upgrade a permitted caller gets 426 (debug-api.test.ts runs the session itself).
+  {
+    route: 'POST /api/v1/instances/:id/debug',
+    path: '/api/v1/instances/mem-000001/debug?reason=looking%20into%20it&ttl=60',
+    permission: 'instances:debug',
+  },
   { route: 'GET /api/v1/journal', path: '/api/v1/journal', permission: 'journal:read' },
   { route: 'GET /api/v1/tokens', path: '/api/v1/tokens', permission: 'tokens:manage' },
   {
