@@ -14,7 +14,7 @@ import { hexOf, sha256Digest } from '../src/oci/digest.js';
 import { LayoutStore } from '../src/oci/layout-store.js';
 import { cosignManifestLimits } from '../src/oci/registry/cosign-tags.js';
 import { RegistryError } from '../src/oci/registry/errors.js';
-import { pullImage } from '../src/oci/registry/pull-image.js';
+import { pullImage, referrerLimits } from '../src/oci/registry/pull-image.js';
 import { pushImage } from '../src/oci/registry/push-image.js';
 import { writeTar } from '../src/oci/tar.js';
 import { type Digest, type ImageConfig, MediaType } from '../src/oci/types.js';
@@ -175,4 +175,111 @@ describe("herd refuses a registry's endless cosign manifests before fetching the
       assert.equal(reconciled, 0);
     });
   }
+
+  it('pull refuses a referrers tag that lists 1001 referrers, before fetching one', async () => {
+    const repository = 'herd/endless-referrers';
+    await pushImage(source, `${registry.host}/${repository}:v1`);
+    // One small referrer, listed 1001 times: the registry checks that listed manifests exist.
+    const config = Buffer.from('{}');
+    const configDigest = await uploadBlob(registry, repository, config);
+    const referrer = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.imageManifest,
+        artifactType: 'application/vnd.example.spam',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', size: config.length, digest: configDigest },
+        layers: [],
+        subject: { mediaType: MediaType.imageManifest, size: 1, digest: source.digest },
+      }),
+    );
+    const referrerDigest = sha256Digest(referrer);
+    const putReferrer = await fetch(`${registry.url}/v2/${repository}/manifests/${referrerDigest}`, {
+      method: 'PUT',
+      headers: { 'content-type': MediaType.imageManifest },
+      body: referrer,
+    });
+    assert.equal(putReferrer.status, 201, `referrer put: ${putReferrer.status}`);
+    const listed = Array.from({ length: referrerLimits.maxReferrers + 1 }, () => ({
+      mediaType: MediaType.imageManifest,
+      size: referrer.length,
+      digest: referrerDigest,
+      artifactType: 'application/vnd.example.spam',
+    }));
+    const put = await fetch(`${registry.url}/v2/${repository}/manifests/sha256-${hexOf(source.digest)}`, {
+      method: 'PUT',
+      headers: { 'content-type': MediaType.imageIndex },
+      body: JSON.stringify({ schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: listed }),
+    });
+    assert.equal(put.status, 201, `index put: ${put.status}`);
+
+    const target = new LayoutStore(join(work, 'target-referrers'));
+    await target.init();
+    const indexBefore = await readFile(join(target.root, 'index.json'), 'utf8');
+    await assert.rejects(
+      pullImage(`${registry.host}/${repository}:v1`, target),
+      (error: unknown) =>
+        error instanceof RegistryError &&
+        error.code === 'TOO_LARGE' &&
+        /lists 1001 referrers of sha256:[0-9a-f]{64}, expected at most 1000/.test(error.message),
+    );
+    assert.equal(await readFile(join(target.root, 'index.json'), 'utf8'), indexBefore);
+  });
+
+  it('pull refuses a referrer whose one layer says it is 4 GiB, naming it', async () => {
+    const repository = 'herd/huge-referrer';
+    await pushImage(source, `${registry.host}/${repository}:v1`);
+    const blob = Buffer.from('{"spdxVersion":"SPDX-2.3"}');
+    const blobDigest = await uploadBlob(registry, repository, blob);
+    const config = Buffer.from('{}');
+    const configDigest = await uploadBlob(registry, repository, config);
+    const referrer = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.imageManifest,
+        artifactType: 'application/spdx+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', size: config.length, digest: configDigest },
+        layers: [{ mediaType: 'application/spdx+json', size: 4 * 1024 ** 3, digest: blobDigest }],
+        subject: { mediaType: MediaType.imageManifest, size: 1, digest: source.digest },
+      }),
+    );
+    const referrerDigest = sha256Digest(referrer);
+    const putReferrer = await fetch(`${registry.url}/v2/${repository}/manifests/${referrerDigest}`, {
+      method: 'PUT',
+      headers: { 'content-type': MediaType.imageManifest },
+      body: referrer,
+    });
+    assert.equal(putReferrer.status, 201, `referrer put: ${putReferrer.status} ${await putReferrer.text()}`);
+    const index = {
+      schemaVersion: 2,
+      mediaType: MediaType.imageIndex,
+      manifests: [
+        {
+          mediaType: MediaType.imageManifest,
+          size: referrer.length,
+          digest: referrerDigest,
+          artifactType: 'application/spdx+json',
+        },
+      ],
+    };
+    const putIndex = await fetch(
+      `${registry.url}/v2/${repository}/manifests/sha256-${hexOf(source.digest)}`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': MediaType.imageIndex },
+        body: JSON.stringify(index),
+      },
+    );
+    assert.equal(putIndex.status, 201, `index put: ${putIndex.status}`);
+
+    const target = new LayoutStore(join(work, 'target-huge-referrer'));
+    await target.init();
+    await assert.rejects(
+      pullImage(`${registry.host}/${repository}:v1`, target),
+      (error: unknown) =>
+        error instanceof RegistryError &&
+        error.code === 'TOO_LARGE' &&
+        error.message.includes(`referrer ${referrerDigest}`) &&
+        /is 4294967296 bytes, expected at most 134217728/.test(error.message),
+    );
+  });
 });

@@ -62,6 +62,9 @@ interface StagedManifest {
   refName?: string;
 }
 
+/** SBOMs, provenance and the file manifest of a large image are tens of MB, not GB. */
+export const referrerLimits = { maxReferrers: 1000, maxTotalBytes: 512 * 1024 * 1024 };
+
 export async function pullImage(
   reference: string | ImageReference,
   store: LayoutStore,
@@ -120,7 +123,16 @@ export async function pullImage(
     const fetched = await getIfPresent(client, { repository, reference: tag });
     if (fetched) await stage(kind, fetched, { refName: tag });
   }
-  for (const descriptor of await listReferrers(client, { repository, subject: digest })) {
+  const referrers = await listReferrers(client, { repository, subject: digest });
+  // Anyone with push access can attach referrers to any image: bounded as cosign tags are.
+  if (referrers.length > referrerLimits.maxReferrers) {
+    throw new RegistryError(
+      'TOO_LARGE',
+      `${repository} lists ${referrers.length} referrers of ${digest}, expected at most ${referrerLimits.maxReferrers}`,
+    );
+  }
+  let referrerBytes = 0;
+  for (const descriptor of referrers) {
     // Digests are still checked (getManifest throws); only the shape decides whether to keep one.
     const fetched = await client.getManifest(repository, descriptor.digest);
     const manifest = ImageManifest.safeParse(parseJson(fetched.bytes));
@@ -134,6 +146,15 @@ export async function pullImage(
         'skipping a listed referrer whose subject is another image',
       );
       continue;
+    }
+    const what = `referrer ${descriptor.digest} of ${digest} in ${repository}`;
+    checkCosignManifestBounds(manifest.data, what);
+    referrerBytes += manifest.data.layers.reduce((n, l) => n + l.size, 0);
+    if (referrerBytes > referrerLimits.maxTotalBytes) {
+      throw new RegistryError(
+        'TOO_LARGE',
+        `${what}: the referrers of ${digest} hold more than ${referrerLimits.maxTotalBytes} bytes in all`,
+      );
     }
     await stage('referrer', fetched);
   }
