@@ -52,6 +52,25 @@ describe('the fleet API under attack', () => {
     assert.equal(valid.status, 429);
   });
 
+  it('counts every loopback address as one client, so binding 127.0.0.2, .3, … does not reset the limit', async () => {
+    const { request, tokenFor } = await apiHarness();
+    const { token } = tokenFor('viewer');
+    const from = (presented: string, address: string) =>
+      request('/api/v1/journal', {
+        headers: { authorization: `Bearer ${presented}` },
+        connection: overTcp(address),
+      });
+
+    const statuses = [];
+    for (let i = 2; i < 12; i++)
+      statuses.push((await from(`herd_${'0'.repeat(12)}_${'A'.repeat(43)}`, `127.0.0.${i}`)).status);
+    const valid = await from(token, '127.0.0.1');
+    const mapped = await from(token, '::ffff:127.0.0.1');
+
+    assert.deepEqual(statuses, Array(10).fill(401));
+    assert.deepEqual([valid.status, mapped.status], [429, 429]);
+  });
+
   it('refuses a revoked token on the very next call', async () => {
     const { request, tokenFor } = await apiHarness();
     const { token, info } = tokenFor('operator', 'deployer');

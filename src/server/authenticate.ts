@@ -11,6 +11,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Caller } from '../auth/caller.js';
 import { actorOf, callerCan } from '../auth/caller.js';
+import { clientKeyOf } from '../auth/client-key.js';
 import type { AuthErrorCode } from '../auth/errors.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import { type Permission, roleGrants, roles } from '../auth/roles.js';
@@ -48,7 +49,8 @@ export function identify(
   if (connection?.transport === 'unix')
     return { kind: 'caller', caller: { kind: 'local', user: connection.user } };
   const address = connection?.remoteAddress ?? 'unknown';
-  const retryAfterSeconds = check.limiter.retryAfterSeconds(address);
+  const client = clientKeyOf(address);
+  const retryAfterSeconds = check.limiter.retryAfterSeconds(client);
   if (retryAfterSeconds !== undefined) {
     return {
       kind: 'refused',
@@ -70,7 +72,7 @@ export function identify(
   }
   const caller = check.tokens.verify(presented);
   if (caller) return { kind: 'caller', caller };
-  check.limiter.recordFailure(address);
+  check.limiter.recordFailure(client);
   return {
     kind: 'refused',
     status: 401,
