@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { hexOf, sha256Digest } from '../src/oci/digest.js';
 import { LayoutStore } from '../src/oci/layout-store.js';
 import { cosignManifestLimits } from '../src/oci/registry/cosign-tags.js';
+import { maxManifestBytes } from '../src/oci/registry/distribution-client.js';
 import { RegistryError } from '../src/oci/registry/errors.js';
 import { pullImage, referrerLimits } from '../src/oci/registry/pull-image.js';
 import { pushImage } from '../src/oci/registry/push-image.js';
@@ -281,5 +284,56 @@ describe("herd refuses a registry's endless cosign manifests before fetching the
         error.message.includes(`referrer ${referrerDigest}`) &&
         /is 4294967296 bytes, expected at most 134217728/.test(error.message),
     );
+  });
+});
+
+describe('herd refuses an endless manifest from a registry', () => {
+  let server: Server;
+  let port: number;
+  let sent = 0;
+
+  before(async () => {
+    // A registry that answers /v2/ and then streams a manifest that never ends (no length).
+    server = createServer((req, res) => {
+      if (req.url === '/v2/') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': MediaType.imageManifest });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk)) sent += chunk.length;
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it('stops reading past the manifest cap, naming the manifest, and stores nothing', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'herd-endless-manifest-'));
+    try {
+      const target = new LayoutStore(join(work, 'target'));
+      await target.init();
+      const indexBefore = await readFile(join(target.root, 'index.json'), 'utf8');
+      await assert.rejects(
+        pullImage(`127.0.0.1:${port}/evil/app:v1`, target),
+        (error: unknown) =>
+          error instanceof RegistryError &&
+          error.code === 'PROTOCOL_ERROR' &&
+          error.message.includes(`more than ${maxManifestBytes} bytes`),
+      );
+      assert.equal(await readFile(join(target.root, 'index.json'), 'utf8'), indexBefore);
+      // Bounded: the client hung up within a few socket buffers of the cap.
+      assert.ok(sent < maxManifestBytes + 16 * 1024 * 1024, `the registry got to send ${sent} bytes`);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });
