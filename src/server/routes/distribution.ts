@@ -11,6 +11,7 @@ import { isDigest } from '../../oci/digest.js';
 import { OciError } from '../../oci/errors.js';
 import type { LayoutStore } from '../../oci/layout-store.js';
 import { type Descriptor, type Digest, type ImageIndex, MediaType } from '../../oci/types.js';
+import { driftEvidenceArtifactType } from '../../watch/evidence.js';
 import type { ServerLogger } from '../logger.js';
 import { findTag, listTags } from '../store-tags.js';
 
@@ -49,6 +50,10 @@ export function distributionRoutes(options: { store: LayoutStore; logger: Server
   ): Promise<Buffer | Response> => {
     const { digest, kind } = options;
     const unknown = kind === 'blob' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN';
+    if ((await privateDigests()).has(digest)) {
+      // Answered as if absent: whether an instance drifted is not /v2/'s to say either.
+      return c.json(errorBody(unknown, `${kind} ${digest} is not in the store`, { detail: { digest } }), 404);
+    }
     try {
       return await store.getBlob(digest);
     } catch (error) {
@@ -72,6 +77,30 @@ export function distributionRoutes(options: { store: LayoutStore; logger: Server
       }
       throw error;
     }
+  };
+
+  /**
+   * Drift evidence (src/watch/evidence.ts) is a referrer of the image it was found in, so it sits
+   * in the store beside what /v2/ serves; it holds what an instance wrote and its command lines,
+   * which only incidents:read may see through the fleet API. /v2/ may be open to anyone who can
+   * reach it, so it serves neither the evidence manifests nor their layers, and lists none of them
+   * as referrers. Evidence manifests never change, so their layers are read once per set.
+   */
+  let evidenceCache: { key: string; digests: Set<string> } | undefined;
+  const privateDigests = async (): Promise<Set<string>> => {
+    const manifests = (await store.readIndex()).manifests
+      .filter((entry) => entry.artifactType === driftEvidenceArtifactType)
+      .map((entry) => entry.digest);
+    const key = manifests.join(',');
+    if (evidenceCache?.key !== key) {
+      const digests = new Set<string>(manifests);
+      for (const digest of manifests) {
+        const manifest = await store.getManifest(digest).catch(() => undefined);
+        for (const layer of manifest?.layers ?? []) digests.add(layer.digest);
+      }
+      evidenceCache = { key, digests };
+    }
+    return evidenceCache.digests;
   };
 
   routes.use('/v2/*', async (c, next) => {
@@ -168,6 +197,7 @@ export function distributionRoutes(options: { store: LayoutStore; logger: Server
     const artifactType = c.req.query('artifactType');
     const manifests: Descriptor[] = [];
     for (const referrer of await store.referrers(digest, artifactType ? { artifactType } : {})) {
+      if (referrer.artifactType === driftEvidenceArtifactType) continue;
       manifests.push(await referrerDescriptor(store, { referrer, logger }));
     }
     const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests };
