@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +115,44 @@ describe('walkMount', () => {
   it("is not led onto the host's files by a link on the way to the path", async () => {
     // base/var/tmp is the host's /tmp: a directory, but not on the instance's mount.
     assert.equal(await walkMount(base, '/var/tmp', { dev }), undefined);
+  });
+
+  it("is not led onto the host's files by directories swapped for links to / while the walk waits its turn", async () => {
+    // The race an intruder can run: a directory is listed as one, then, before the walk reads it,
+    // becomes a link to /, which the host resolves as the host's own root.
+    const racing = await mkdtemp(join(tmpdir(), 'herd-walk-race-'));
+    await mkdir(join(racing, 'tmp'));
+    mountTmpfs(join(racing, 'tmp'));
+    try {
+      const names = Array.from({ length: 300 }, (_, index) => `d${index}`);
+      for (const name of names) mkdirSync(join(racing, 'tmp', name));
+      const racingDev = (await lstat(join(racing, 'tmp'))).dev;
+      // Queued before the walk's first turn of the event loop (after 128 calls): runs in it.
+      setImmediate(() => {
+        for (const name of names) {
+          renameSync(join(racing, 'tmp', name), join(racing, 'tmp', `${name}-was`));
+          symlinkSync('/', join(racing, 'tmp', name));
+        }
+      });
+
+      const entries = (await walkMount(racing, '/tmp', { dev: racingDev })) ?? [];
+
+      const swapped = entries.filter((entry) => /^\/tmp\/d\d+$/.test(entry.path) && entry.type === 'dir');
+      assert.ok(swapped.length > 0, 'some directories were listed as directories before the swap');
+      const hostNames = new Set(readdirSync('/'));
+      const leaked = entries.filter((entry) => {
+        const [, , first, second] = entry.path.split('/');
+        return /^d\d+$/.test(first ?? '') && hostNames.has(second ?? '');
+      });
+      assert.deepEqual(
+        leaked.map((entry) => entry.path),
+        [],
+        "nothing of the host's / is listed",
+      );
+    } finally {
+      spawnSync('umount', [join(racing, 'tmp')]);
+      await rm(racing, { recursive: true, force: true });
+    }
   });
 
   it('stops one entry past the limit, so the caller can tell it was exceeded', async () => {
