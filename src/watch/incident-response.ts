@@ -104,6 +104,26 @@ export class IncidentResponse {
     }
   }
 
+  /**
+   * The instances of `listed` whose incident is still open, taken out of service again (or marked
+   * untrusted); returns their ids. The controller's marks live in memory and an exec's event is not
+   * replayed once handled, so after a restart nothing else would condemn such an instance again:
+   * one whose replacement was not ready when herd died would serve for good. No second incident.
+   */
+  async reinstate(listed: readonly Instance[]): Promise<string[]> {
+    const open = this.options.incidents.stillOpen();
+    const done: string[] = [];
+    for (const instance of listed) {
+      const kinds = open.filter((one) => one.instance === instance.id).map((one) => one.kind);
+      if (kinds.length === 0) continue;
+      done.push(instance.id);
+      if (kinds.includes('untrusted')) this.options.fleets.markUntrusted(instance.service, instance.id);
+      const [condemning] = kinds.filter((kind) => kind !== 'untrusted');
+      if (condemning) await this.quarantine(instance, condemning);
+    }
+    return done;
+  }
+
   /** Instances no longer on the engine: their open incidents end now. */
   gone(listed: ReadonlySet<string>): void {
     const at = new Date(this.options.now()).toISOString();

@@ -76,6 +76,13 @@ export class IncidentStore {
   }
 
   /** Instances with an incident still open. */
+  /** Each instance with an incident not yet ended, and that incident's kind. */
+  stillOpen(): { instance: string; kind: IncidentKind }[] {
+    return this.db
+      .prepare('SELECT DISTINCT instance, kind FROM incidents WHERE replaced_at IS NULL')
+      .all() as { instance: string; kind: IncidentKind }[];
+  }
+
   openInstances(): string[] {
     return (
       this.db.prepare('SELECT DISTINCT instance FROM incidents WHERE replaced_at IS NULL').all() as {

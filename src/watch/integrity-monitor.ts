@@ -46,6 +46,8 @@ export interface Responder {
   respond(detection: Detection): Promise<unknown>;
   /** Out of the front door now, before the slower reads that `respond` waits for (IncidentResponse). */
   quarantine?(instance: Instance, reason: string): Promise<unknown>;
+  /** Condemns again the listed instances whose incident is open; returns their ids (IncidentResponse). */
+  reinstate?(listed: readonly Instance[]): Promise<string[]>;
   gone(listed: ReadonlySet<string>): void;
 }
 
@@ -135,6 +137,8 @@ export class IntegrityMonitor {
   private running: Promise<void> | undefined;
   private deepRunning: Promise<unknown> | undefined;
   private execLoop: Promise<void> | undefined;
+  /** Whether this monitor's first pass has condemned again the instances with an open incident. */
+  private reinstated = false;
 
   constructor(private readonly options: IntegrityMonitorOptions) {
     this.clock = options.clock ?? systemWatchClock;
@@ -225,6 +229,12 @@ export class IntegrityMonitor {
     const listed = new Set(instances.map((one) => one.id));
     for (const id of this.handled) if (!listed.has(id)) this.handled.delete(id);
     this.options.responder.gone(listed);
+    if (!this.reinstated && this.options.responder.reinstate) {
+      // After a restart: the controller forgot whom it condemned; the incidents in herd.db did not.
+      const running = instances.filter((one) => one.state === 'running' && !this.options.held?.(one.id));
+      for (const id of await this.options.responder.reinstate(running)) this.handled.add(id);
+      this.reinstated = true;
+    }
     this.writable.retain(new Set([...listed].filter((id) => !this.handled.has(id))));
     for (const instance of instances) {
       if (this.abort.signal.aborted) return;

@@ -399,6 +399,37 @@ describe('blind spots, on the memory engine', () => {
       await w.close();
     }
   });
+
+  it('takes an instance whose exec incident is still open out of service again after a kill -9, though its event is not replayed', async () => {
+    const w = await watchHarness();
+    try {
+      const { h } = w;
+      const first = w.monitor();
+      first.start();
+      // Something the first monitor sees: its event stream is followed, and its cursor kept.
+      await h.controller.scale('web', 3);
+      await h.runUntil(async () => (await h.engine.list()).length === 3);
+      await eventually(() => h.db.prepare('SELECT cursor FROM watch_event_cursor').get() !== undefined);
+      const [victim] = await h.engine.list();
+      h.engine.simulateExec(victim!.id, 'sh');
+      await eventually(() => w.incidents.list().length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await first.stop();
+      // Killed before the replacement was ready: the quarantine was in the old controller's memory.
+      h.restart();
+      const next = w.monitor();
+      next.start();
+
+      await h.runUntil(async () => !(await h.engine.list()).some((one) => one.id === victim!.id), {
+        maxSeconds: 30,
+      });
+      await next.stop();
+
+      assert.equal(w.incidents.list().length, 1, 'no second incident');
+    } finally {
+      await w.close();
+    }
+  });
 });
 
 async function eventually(probe: () => boolean, ms = 2000): Promise<void> {
