@@ -90,6 +90,21 @@ describe('judgeWritableEntry', () => {
     assert.equal(judgeWritableEntry(entry(0o600, 'char'), '/tmp'), 'char node in writable /tmp');
   });
 
+  it("judges an intruder's other shapes by what they are: a FIFO is drift, a hard link like its file, a link to /usr/bin/sh is not", () => {
+    const at = { path: '/tmp/x', uid: 65532, gid: 65532, size: 0 };
+    assert.equal(
+      judgeWritableEntry({ ...at, type: 'fifo', mode: 0o644 }, '/dev/shm'),
+      'fifo node in writable /dev/shm',
+    );
+    assert.equal(
+      judgeWritableEntry({ ...at, type: 'hardlink', mode: 0o755 }, '/tmp'),
+      'executable in writable /tmp',
+    );
+    assert.equal(judgeWritableEntry({ ...at, type: 'hardlink', mode: 0o644 }, '/tmp'), undefined);
+    // Running it runs the image's own shell: what the process allowlist judges, not drift.
+    assert.equal(judgeWritableEntry({ ...at, type: 'symlink', mode: 0o777 }, '/tmp'), undefined);
+  });
+
   it('lets the workload write plain files and directories', () => {
     assert.equal(judgeWritableEntry(entry(0o644), '/tmp'), undefined);
     assert.equal(judgeWritableEntry(entry(0o755, 'dir'), '/tmp'), undefined);

@@ -214,6 +214,30 @@ describe('WritableWatch on the memory engine', () => {
     assert.deepEqual(found, ['/tmp/stage: script (#!) in writable /tmp']);
   });
 
+  it('finds a script without its execute bit renamed after it was written, and one written beside a file rewritten at every pass', async () => {
+    memory.plantFile(id, file('tmp/log', Buffer.alloc(100 * 1024, 0x61)));
+    const watch = new WritableWatch({ engine: memory, budgetBytes: 200 * 1024 });
+    await watch.check(id, ['/tmp']);
+
+    const found: string[] = [];
+    for (let pass = 0; pass < 4; pass++) {
+      // The log changes every 100 ms: it is new to every pass.
+      memory.plantFile(id, {
+        ...file('tmp/log', Buffer.alloc(100 * 1024, 0x61 + pass)),
+        mtime: 1_700_000_001 + pass,
+      });
+      if (pass === 0) memory.plantFile(id, file('tmp/.x', Buffer.from('#!/bin/sh\nmine\n')));
+      if (pass === 1) {
+        memory.plantChange(id, { path: '/tmp/.x', kind: 'deleted' });
+        memory.plantFile(id, file('tmp/stage', Buffer.from('#!/bin/sh\nmine\n')));
+      }
+      const { findings } = await watch.check(id, ['/tmp']);
+      found.push(...findings.map((finding) => `${pass}: ${finding.path}`));
+    }
+
+    assert.deepEqual(found, ['0: /tmp/.x', '1: /tmp/stage']);
+  });
+
   it('replaces an instance whose writable path holds more entries than herd watches', async () => {
     for (let index = 0; index < 6; index++) memory.plantFile(id, file(`tmp/f-${index}`, Buffer.from('x')));
     const watch = new WritableWatch({ engine: memory, maxEntries: 5 });
