@@ -5,12 +5,22 @@
  * (`readPath`) streams every byte under the path, and its cost is those bytes. Content is never
  * kept here: a file's first bytes are read by `lookAt`, once per new or changed file.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { type Engine, EngineError, type PathEntry } from '../engines/engine.js';
 import { readTarStream } from './tar-stream.js';
+import { sniffBytes } from './writable-content.js';
+
+/**
+ * A listed entry; through the archive, a regular file also carries the sha256 of its first bytes
+ * (what a look judges). The archive has no inode or ctime, and size, mode and mtime are the
+ * intruder's to keep: without it, data rewritten as a script of the same size, with its mtime put
+ * back, would never be looked at again. The bytes are streamed anyway.
+ */
+export type ListedEntry = PathEntry & { headDigest?: string };
 
 export interface WritableListing {
-  entries: PathEntry[];
+  entries: ListedEntry[];
   /** Bytes against the instance's budget: an entry listed by the engine counts as `entryCostBytes`. */
   costBytes: number;
   via: 'engine' | 'archive';
@@ -48,9 +58,10 @@ async function listByArchive(
   const counted = countBytes(stream as AsyncIterable<Buffer>);
   // The archive names entries from the path's parent (`tmp/x` for /tmp).
   const parent = root.slice(0, root.lastIndexOf('/'));
-  const entries: PathEntry[] = [];
+  const entries: ListedEntry[] = [];
   try {
-    for await (const { entry } of readTarStream(counted.source)) {
+    for await (const { entry, content } of readTarStream(counted.source)) {
+      const headDigest = entry.type === 'file' ? await digestOfHead(content) : undefined;
       entries.push({
         path: `${parent}${entry.path}`,
         type: entry.type,
@@ -60,6 +71,7 @@ async function listByArchive(
         size: entry.size,
         mtimeMs: (entry.mtime ?? 0) * 1000,
         ...(entry.linkname !== undefined ? { linkname: entry.linkname } : {}),
+        ...(headDigest !== undefined ? { headDigest } : {}),
       });
       if (entries.length > maxEntries) break;
     }
@@ -97,6 +109,19 @@ export async function lookAt(
   } finally {
     (stream as Readable).destroy?.();
   }
+}
+
+/** The sha256 of a file's first `sniffBytes`; the rest is left for the reader to skip. */
+async function digestOfHead(content: AsyncIterable<Buffer>): Promise<string> {
+  const hash = createHash('sha256');
+  let kept = 0;
+  for await (const chunk of content) {
+    const part = chunk.subarray(0, sniffBytes - kept);
+    hash.update(part);
+    kept += part.length;
+    if (kept >= sniffBytes) break;
+  }
+  return hash.digest('hex');
 }
 
 function countBytes(stream: AsyncIterable<Buffer>): { source: AsyncIterable<Buffer>; bytes: () => number } {

@@ -238,6 +238,25 @@ describe('WritableWatch on the memory engine', () => {
     assert.deepEqual(found, ['0: /tmp/.x', '1: /tmp/stage']);
   });
 
+  it('through the archive, finds data rewritten as a #! script of the same size with its mtime put back', async () => {
+    // The archive knows no inode or ctime: size, mode and mtime are all an intruder must keep.
+    const data = Buffer.alloc(64, 0x61);
+    const script = Buffer.concat([Buffer.from('#!/bin/sh\nmine\n'), Buffer.alloc(64 - 15, 0x23)]);
+    memory.plantFile(id, file('tmp/notes', data));
+    const { engine } = countingEngine(memory, { canList: false });
+    const watch = new WritableWatch({ engine });
+    const first = await watch.check(id, ['/tmp']);
+
+    memory.plantFile(id, file('tmp/notes', script));
+    const second = await watch.check(id, ['/tmp']);
+
+    assert.deepEqual(first.findings, []);
+    assert.deepEqual(
+      second.findings.map((finding) => [finding.path, finding.reason]),
+      [['/tmp/notes', 'script (#!) in writable /tmp']],
+    );
+  });
+
   it('replaces an instance whose writable path holds more entries than herd watches', async () => {
     for (let index = 0; index < 6; index++) memory.plantFile(id, file(`tmp/f-${index}`, Buffer.from('x')));
     const watch = new WritableWatch({ engine: memory, maxEntries: 5 });

@@ -13,10 +13,10 @@
  * listing, and never more than `maxDebtPasses` passes' worth: a huge path is still listed every
  * few seconds, never forgotten.
  */
-import type { Engine, PathEntry } from '../engines/engine.js';
+import type { Engine } from '../engines/engine.js';
 import { EngineError } from '../engines/engine.js';
 import type { DriftFinding } from './findings.js';
-import { listWritable, lookAt } from './list-writable.js';
+import { type ListedEntry, listWritable, lookAt } from './list-writable.js';
 import { judgeWritableEntry } from './scan-writable.js';
 import { judgeWritableContent, sniffBytes } from './writable-content.js';
 
@@ -155,7 +155,7 @@ export class WritableWatch {
   }
 
   /** Judges an entry the first time it is listed, and again whenever it changes. */
-  private judgeListed(state: InstanceState, entry: PathEntry, root: string): DriftFinding | undefined {
+  private judgeListed(state: InstanceState, entry: ListedEntry, root: string): DriftFinding | undefined {
     const key = keyOf(entry);
     if (state.seen.get(entry.path) === key) return undefined;
     state.seen.set(entry.path, key);
@@ -187,7 +187,7 @@ export class WritableWatch {
 }
 
 /** What makes an entry "changed": any of these differs from the last listing. */
-function keyOf(entry: PathEntry): string {
-  const { type, mode, uid, gid, size, mtimeMs, ino, ctimeMs } = entry;
-  return `${type}:${mode}:${uid}:${gid}:${size}:${mtimeMs}:${ino ?? ''}:${ctimeMs ?? ''}`;
+function keyOf(entry: ListedEntry): string {
+  const { type, mode, uid, gid, size, mtimeMs, ino, ctimeMs, headDigest } = entry;
+  return `${type}:${mode}:${uid}:${gid}:${size}:${mtimeMs}:${ino ?? ''}:${ctimeMs ?? ''}:${headDigest ?? ''}`;
 }
