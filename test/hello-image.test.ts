@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -44,6 +44,28 @@ async function fetchText(url: string, attempts = 50): Promise<string> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/**
+ * A copy of the store's layout with index.json cut down to its images. oci-image-tool (1.0)
+ * cannot pick a name out of an index.json whose other entries sit side by side: its ref filter
+ * (image/descriptor.go, findDescriptor) skips the entry after each one it drops. herd keeps its
+ * referrers in index.json as OCI 1.1 layouts do (so umoci gc and skopeo keep them), so the image
+ * itself is validated through this view.
+ */
+async function imageEntriesOnly(store: string, parent: string): Promise<string> {
+  const view = await mkdtemp(join(parent, 'layout-view-'));
+  const index = JSON.parse(await readFile(join(store, 'index.json'), 'utf8')) as {
+    manifests: { artifactType?: string }[];
+  };
+  await writeFile(
+    join(view, 'index.json'),
+    JSON.stringify({ ...index, manifests: index.manifests.filter((entry) => !entry.artifactType) }),
+  );
+  await cp(join(store, 'oci-layout'), join(view, 'oci-layout'));
+  // oci-image-tool wants blobs/ to be a folder, not a link to one.
+  await cp(join(store, 'blobs'), join(view, 'blobs'), { recursive: true });
+  return view;
 }
 
 describe('examples/hello built from the host archive', () => {
@@ -94,13 +116,16 @@ describe('examples/hello built from the host archive', () => {
     assert.match(list, new RegExp(`hello:0\\.1\\.0\\s+${digest}`));
     assert.equal(inspected.digest, digest);
     assert.equal(inspected.config.config.User, '65532:65532');
-    // SPDX, CycloneDX, provenance, the file manifest, and the verdict of the gate herd build ran.
-    assert.equal(inspected.referrers.length, 5);
-    assert.ok(
-      inspected.referrers.some(
-        (r: { artifactType?: string }) => r.artifactType === 'application/vnd.herd.gate-verdict.v1+json',
-      ),
-    );
+    // SPDX, CycloneDX, provenance, the file manifest, the run template, and the verdict of the
+    // gate herd build ran.
+    assert.deepEqual(inspected.referrers.map((r: { artifactType?: string }) => r.artifactType).sort(), [
+      'application/spdx+json',
+      'application/vnd.cyclonedx+json',
+      'application/vnd.herd.file-manifest.v1+json',
+      'application/vnd.herd.gate-verdict.v1+json',
+      'application/vnd.herd.run-template.v1+json',
+      'application/vnd.in-toto+json',
+    ]);
   });
 
   it("runs the README tour's image commands as written, with the names the build gives", async () => {
@@ -126,15 +151,16 @@ describe('examples/hello built from the host archive', () => {
     }
   });
 
-  it('leaves a store that skopeo inspects and oci-image-tool validates', () => {
+  it('leaves a store that skopeo inspects and oci-image-tool validates', async () => {
     requireTool('skopeo', 'skopeo');
     requireTool('oci-image-tool', 'oci-image-tool');
     const store = join(homeA, 'store');
+    const imagesOnly = await imageEntriesOnly(store, work);
 
     const inspect = spawnSync('skopeo', ['inspect', `oci:${store}:hello:0.1.0`], { encoding: 'utf8' });
     const validate = spawnSync(
       'oci-image-tool',
-      ['validate', '--type', 'image', '--ref', 'name=hello:0.1.0', store],
+      ['validate', '--type', 'image', '--ref', 'name=hello:0.1.0', imagesOnly],
       {
         encoding: 'utf8',
       },
