@@ -90,6 +90,11 @@ export class FleetController {
   private readonly imageHolds = new Map<string, number>();
   /** Digests fetched anew, and when: their new instances wait for a deep check before traffic. */
   private readonly reloadedAt = new Map<string, number>();
+  /**
+   * Digests whose hold lapsed without a reload: the copy may still be the changed one, so their
+   * new instances wait for a deep check before traffic too, as after a reload.
+   */
+  private readonly lapsedHolds = new Set<string>();
 
   constructor(private readonly options: FleetControllerOptions) {
     this.store = new FleetStore(options.db);
@@ -439,7 +444,8 @@ export class FleetController {
     const removed = new Set(result.removed);
     memory.instances = [...instances.filter((one) => !removed.has(one.id)), ...result.created];
     // Made from a copy fetched anew: out of traffic until the watch's deep check passes it.
-    for (const one of result.created) if (this.reloadedAt.has(one.digest)) memory.unverified.add(one.id);
+    for (const one of result.created)
+      if (this.reloadedAt.has(one.digest) || this.lapsedHolds.has(one.digest)) memory.unverified.add(one.id);
     if (result.createFailures.length > 0) {
       memory.backoff = recordCrashes(memory.backoff, {
         count: result.createFailures.length,
@@ -523,7 +529,11 @@ export class FleetController {
     if (since === undefined) return false;
     if (now - since < imageHoldMs) return true;
     this.imageHolds.delete(digest);
-    this.log.warn({ digest }, 'an image was held for a reload that never came; making instances again');
+    this.lapsedHolds.add(digest);
+    this.log.warn(
+      { digest },
+      'an image was held for a reload that never came; making instances again, each deep-checked before traffic',
+    );
     return false;
   }
 

@@ -123,12 +123,32 @@ describe('a tampered image, on the memory engine', () => {
     const [victim] = await h.engine.list();
     h.controller.holdImage(w.digest);
     await h.controller.quarantine('web', victim!.id, { reason: 'drift' });
+    // The replacement takes traffic once the watch's deep check passed it (the copy is as signed).
+    const watch = w.monitor();
 
     const seconds = await h.runUntil(
       async () => !(await h.engine.list()).some((one) => one.id === victim!.id),
+      { watch: () => watch.tick().then(() => watch.whenIdle()) },
     );
 
     assert.ok(seconds >= 300, `replaced after ${seconds} s`);
+  });
+
+  it('deep-checks the instances made after a hold lapsed before they take traffic: the copy was never fetched anew', async () => {
+    const { h } = w;
+    const [victim] = await h.engine.list();
+    h.controller.holdImage(w.digest);
+    await h.controller.quarantine('web', victim!.id, { reason: 'drift' });
+    const before = new Set((await h.engine.list()).map((one) => one.id));
+
+    await h.runUntil(async () => (await h.engine.list()).some((one) => !before.has(one.id)), {
+      maxSeconds: 400,
+    });
+
+    const made = (await h.engine.list()).filter((one) => !before.has(one.id));
+    assert.ok(made.length > 0);
+    for (const one of made)
+      assert.equal(h.controller.awaitsVerification(one), true, `${one.id} awaits its check`);
   });
 
   it('fetches the image anew after a change to an image file in the read-only root, seen by the fast path', async () => {
