@@ -30,15 +30,14 @@ export interface RunningServer {
 /**
  * What one TCP client may hold. Anyone who can reach the port may open connections before any
  * token is looked at, so a client that sends its headers or body a byte at a time (slowloris)
- * is cut off (408) once `headersMs` or `requestMs` pass, instead of Node's 60 s and 5 min; and
- * past `maxConnections` a new connection is closed at once, so thousands of them cannot take
- * the file descriptors the controller, the log collector and herd.db need. Answers are not
- * limited: a log followed or a blob pulled may stream for as long as it takes.
+ * is cut off (408) once `headersMs` or `requestMs` pass, instead of Node's 60 s and 5 min, and
+ * gives its file descriptor back. Answers are not limited: a log followed or a blob pulled may
+ * stream for as long as it takes. (No cap on connections: `server.maxConnections` made the
+ * podman e2e's remote rollout fail with `fetch failed`, not understood yet.)
  */
 export interface ConnectionLimits {
   headersMs: number;
   requestMs: number;
-  maxConnections: number;
   /** How often Node looks for connections past their deadline. */
   checkEveryMs: number;
 }
@@ -46,7 +45,6 @@ export interface ConnectionLimits {
 export const defaultConnectionLimits: ConnectionLimits = {
   headersMs: 10_000,
   requestMs: 30_000,
-  maxConnections: 1024,
   checkEveryMs: 2_000,
 };
 
@@ -69,7 +67,6 @@ export async function startServer(options: {
       connectionsCheckingInterval: limits.checkEveryMs,
     },
   }) as Server;
-  server.maxConnections = limits.maxConnections;
   server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
     const remoteAddress = incoming.socket.remoteAddress ?? 'unknown';
     void upgradeThroughApp(options.app, { incoming, socket, head }, { transport: 'tcp', remoteAddress });
