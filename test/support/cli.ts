@@ -24,10 +24,13 @@ export function runHerd(args: string[], options: { home: string; env?: Record<st
   return { status: result.status, out: result.stdout, err: result.stderr };
 }
 
-/** As runHerd, without blocking this process: for tests that serve or load something meanwhile. */
+/**
+ * As runHerd, without blocking this process: for tests that serve or load something meanwhile.
+ * `input` is piped to its stdin, which then ends.
+ */
 export function runHerdAsync(
   args: string[],
-  options: { home: string; env?: Record<string, string> },
+  options: { home: string; env?: Record<string, string>; input?: string },
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(
@@ -46,6 +49,7 @@ export function runHerdAsync(
     child.stderr.on('data', (chunk: Buffer) => {
       err += chunk.toString();
     });
+    if (options.input !== undefined) child.stdin.end(options.input);
     child.once('close', (status) => resolve({ status, out, err }));
   });
 }
