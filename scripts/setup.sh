@@ -27,6 +27,8 @@ done
 # time: the decompression-bomb test measures herd's peak memory with /usr/bin/time (`time` alone
 # is the shell's keyword, so the file is checked).
 [ -x /usr/bin/time ] || need+=(time)
+# keytool: the Java truststore test checks herd's cacerts with Java's own reader.
+command -v keytool >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 # libdpkg-dev: the version-order test builds a comparer on dpkg's own library as its oracle.
 [ -f /usr/include/dpkg/version.h ] || need+=(libdpkg-dev)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
