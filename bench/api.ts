@@ -112,7 +112,7 @@ async function main(rate: number, seconds: number, connections: number): Promise
     );
     for (const m of [guarded, bare]) console.log(row(m));
     console.log(
-      `ratio herd / node:http: p50 ${(guarded.p50 / bare.p50).toFixed(2)}x, p99 ${(guarded.p99 / bare.p99).toFixed(2)}x`,
+      `ratio herd / node:http: p50 ${ratio(guarded.p50, bare.p50)}, p99 ${ratio(guarded.p99, bare.p99)}`,
     );
     const met = guarded.p99 < goalP99Ms && guarded.rate >= rate * 0.95;
     console.log(
@@ -179,4 +179,9 @@ async function firstMatch(child: ChildProcess, pattern: RegExp): Promise<string>
     }
   }
   throw new Error(`exited before printing ${pattern}:\n${seen}`);
+}
+
+/** autocannon reports whole milliseconds: a peer under 1 ms has no meaningful ratio. */
+function ratio(herd: number, peer: number): string {
+  return peer > 0 ? `${(herd / peer).toFixed(2)}x` : `n/a (peer under 1 ms, herd ${herd} ms)`;
 }
