@@ -1,7 +1,7 @@
 /**
  * Who may do what, as data: four fixed roles, like Kubernetes' default cluster roles (view, edit,
- * admin), each a plain list of permissions. Each role lists everything it grants, so a role's
- * powers read from one line; roles.test.ts checks the whole matrix and that each role holds the
+ * admin), each a plain list of permissions. Each role is the one below it plus what it adds;
+ * roles.test.ts checks the whole matrix and that each role holds the
  * one below it. A route names the one permission it needs (src/server/authenticate.ts).
  */
 
@@ -33,36 +33,24 @@ export const permissions = [
 ] as const;
 export type Permission = (typeof permissions)[number];
 
+const viewer: readonly Permission[] = [
+  'fleets:read',
+  'logs:read',
+  'incidents:read',
+  'journal:read',
+  'images:pull',
+];
+const operator: readonly Permission[] = [...viewer, 'fleets:scale', 'fleets:rollback', 'instances:verify'];
+const releaser: readonly Permission[] = [...operator, 'fleets:rollout'];
+
+/** Each role is the one below it plus what it adds; admin holds every permission. */
 export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
-  viewer: ['fleets:read', 'logs:read', 'incidents:read', 'journal:read', 'images:pull'],
-  operator: [
-    'fleets:read',
-    'logs:read',
-    'incidents:read',
-    'journal:read',
-    'images:pull',
-    'fleets:scale',
-    'fleets:rollback',
-    'instances:verify',
-  ],
-  releaser: [
-    'fleets:read',
-    'logs:read',
-    'incidents:read',
-    'journal:read',
-    'images:pull',
-    'fleets:scale',
-    'fleets:rollback',
-    'instances:verify',
-    'fleets:rollout',
-  ],
+  viewer,
+  operator,
+  releaser,
   admin: [...permissions],
 };
 
 export function roleGrants(role: Role, permission: Permission): boolean {
   return rolePermissions[role].includes(permission);
-}
-
-export function isRole(value: string): value is Role {
-  return (roles as readonly string[]).includes(value);
 }
