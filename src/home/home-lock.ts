@@ -7,10 +7,11 @@
  * (kill -9, a crash, a reboot) is taken over (see exclusive-claim.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { HerdHome } from '../herd-home.js';
+import { writeAtomic } from '../oci/layout-store.js';
 import { HomeError } from './errors.js';
 import { claimPath, readClaim } from './exclusive-claim.js';
 import { checkHomeOwner } from './home-owner.js';
@@ -81,9 +82,7 @@ export async function lockHome(
       }
       holder = { ...holder, url };
       // Only the holder rewrites its lock; rename keeps every reader's view whole.
-      const temp = `${path}.${holder.nonce}.advertise`;
-      await writeFile(temp, `${JSON.stringify(holder, null, 2)}\n`, { mode: 0o600 });
-      await rename(temp, path);
+      await writeAtomic(path, `${JSON.stringify(holder, null, 2)}\n`, { mode: 0o600 });
     },
     async release() {
       if (await ours()) await rm(path, { force: true });
