@@ -9,10 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { copyFile, cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Lock } from '../src/build/lock-file.js';
-import { sourcesForSpec } from '../src/build/resolve-lock.js';
+import type { Lock } from '../src/builder/lock-file.js';
+import { sourcesForSpec } from '../src/builder/resolve-lock.js';
 import type { KeyringRef } from '../src/debian/sources.js';
-import { loadSpec } from '../src/spec/load.js';
+import { loadSpec } from '../src/specfile/load.js';
 
 const root = resolve(import.meta.dirname, '..');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 3) || 3;

@@ -10,7 +10,7 @@ export interface HerdHome {
   debCache: string;
   layerCache: string;
   unpackedCache: string;
-  /** The key that seals what herd derives into the cache (build/cache-seal.ts); outside cache/ on purpose. */
+  /** The key that seals what herd derives into the cache (builder/cache-seal.ts); outside cache/ on purpose. */
   cacheSealKey: string;
   /** SQLite: the journal, the catalog and (later) fleets. */
   stateDb: string;

@@ -6,16 +6,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import type { BaseImageSource } from '../src/build/base-image.js';
-import { artifactTypes } from '../src/build/build-image.js';
-import type { FileManifest } from '../src/build/file-manifest.js';
-import { comparePaths } from '../src/build/image-tree.js';
+import type { BaseImageSource } from '../src/builder/base-image.js';
+import { artifactTypes } from '../src/builder/build-image.js';
+import type { FileManifest } from '../src/builder/file-manifest.js';
+import { comparePaths } from '../src/builder/image-tree.js';
 import { sha256Digest } from '../src/oci/digest.js';
 import { gzipDeterministic } from '../src/oci/gzip.js';
 import type { LayoutStore } from '../src/oci/layout-store.js';
 import { readTar, type TarEntry, writeTar } from '../src/oci/tar.js';
 import { type Digest, type ImageConfig, type ImageManifest, MediaType } from '../src/oci/types.js';
-import type { BaseImageRef } from '../src/spec/types.js';
+import type { BaseImageRef } from '../src/specfile/types.js';
 import { createAptRepo, type FixturePackage, type FixtureRepo } from './fixtures/apt-repo.js';
 import {
   buildLocked,

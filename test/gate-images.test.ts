@@ -8,7 +8,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { formatLock } from '../src/build/lock-file.js';
+import { formatLock } from '../src/builder/lock-file.js';
 import { gateImage, storeVerdict } from '../src/gate/evaluate-gate.js';
 import { formatJsonReport } from '../src/gate/reports/json-report.js';
 import { formatSarifReport } from '../src/gate/reports/sarif-report.js';
@@ -16,7 +16,7 @@ import { formatTextReport } from '../src/gate/reports/text-report.js';
 import { type Verdict, verdictArtifactType } from '../src/gate/verdict.js';
 import { loadVulnDb, updateVulnDb } from '../src/gate/vulns/index.js';
 import { herdHome } from '../src/herd-home.js';
-import { GateSection } from '../src/spec/gate-section.js';
+import { GateSection } from '../src/specfile/gate-section.js';
 import { createAptRepo, type FixturePackage, type FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, type LockedBuild, lockAndBuild, writeSpecDir } from './support/build-harness.js';
 

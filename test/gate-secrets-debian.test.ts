@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { formatLock } from '../src/build/lock-file.js';
+import { formatLock } from '../src/builder/lock-file.js';
 import { gateImage } from '../src/gate/evaluate-gate.js';
 import { loadImageView } from '../src/gate/image-view.js';
 import { scanSecrets } from '../src/gate/secrets/scan-secrets.js';

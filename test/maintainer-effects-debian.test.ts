@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { artifactTypes } from '../src/build/build-image.js';
-import { BuildError } from '../src/build/errors.js';
-import { formatLock } from '../src/build/lock-file.js';
+import { artifactTypes } from '../src/builder/build-image.js';
+import { BuildError } from '../src/builder/errors.js';
+import { formatLock } from '../src/builder/lock-file.js';
 import { gateImage } from '../src/gate/evaluate-gate.js';
 import { type ImageView, loadImageView } from '../src/gate/image-view.js';
 import type { LayoutStore } from '../src/oci/layout-store.js';

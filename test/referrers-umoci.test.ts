@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { artifactTypes } from '../src/build/build-image.js';
+import { artifactTypes } from '../src/builder/build-image.js';
 import { attachArtifact } from '../src/oci/attach-artifact.js';
 import { sha256Digest } from '../src/oci/digest.js';
 import { LayoutStore } from '../src/oci/layout-store.js';

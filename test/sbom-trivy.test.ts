@@ -15,7 +15,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { artifactTypes } from '../src/build/build-image.js';
+import { artifactTypes } from '../src/builder/build-image.js';
 import { MediaType } from '../src/oci/types.js';
 import { createAptRepo, type FixturePackage, type FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, type LockedBuild, lockAndBuild, writeSpecDir } from './support/build-harness.js';

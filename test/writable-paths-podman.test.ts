@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { composeRootfs } from '../src/build/compose-rootfs.js';
+import { composeRootfs } from '../src/builder/compose-rootfs.js';
 import { readDeb } from '../src/debian/deb.js';
 import { DockerEngine } from '../src/engines/docker/docker-engine.js';
 import { type EngineService, ensureEngine } from '../src/engines/docker/podman-service.js';
@@ -24,7 +24,7 @@ import { gzipDeterministic } from '../src/oci/gzip.js';
 import { LayoutStore } from '../src/oci/layout-store.js';
 import { sortTarEntries, type TarEntry, writeTar } from '../src/oci/tar.js';
 import { type Digest, type ImageConfig, type ImageManifest, MediaType } from '../src/oci/types.js';
-import { parseSpecText } from '../src/spec/load.js';
+import { parseSpecText } from '../src/specfile/load.js';
 import { buildDeb, dirEntry, fileEntry } from './fixtures/deb-builder.js';
 
 const execFileAsync = promisify(execFile);

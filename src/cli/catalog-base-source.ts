@@ -3,7 +3,7 @@
  * (the catalog only released it because its signature verified); a digest stands for itself but
  * must not be revoked.
  */
-import type { BaseImageSource } from '../build/base-image.js';
+import type { BaseImageSource } from '../builder/base-image.js';
 import type { Catalog } from '../catalog/catalog.js';
 
 export function catalogBaseSource(catalog: Catalog): BaseImageSource {

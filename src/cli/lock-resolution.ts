@@ -3,9 +3,9 @@
  * and `herd up` when there is no lock yet: the Release dates that herd.lock and HERD_HOME remember
  * go to the resolver, and the dates it accepted are remembered afterwards.
  */
-import { ArchiveDates, rememberedFromLock } from '../build/archive-dates.js';
-import type { Lock } from '../build/lock-file.js';
-import { type LockResolution, resolveLock } from '../build/resolve-lock.js';
+import { ArchiveDates, rememberedFromLock } from '../builder/archive-dates.js';
+import type { Lock } from '../builder/lock-file.js';
+import { type LockResolution, resolveLock } from '../builder/resolve-lock.js';
 import { describeDowngrade, type ReleaseDowngrade } from '../debian/release-dates.js';
 import { herdHome } from '../herd-home.js';
 import type { LayoutStore } from '../oci/layout-store.js';

@@ -1,15 +1,15 @@
 /** Wires a spec to the parts a command needs: its lock path, its sources, the store. */
 import { dirname, join } from 'node:path';
-import { DebCache, UnpackedDebCache } from '../build/deb-cache.js';
-import { BuildError } from '../build/errors.js';
-import { LayerCache } from '../build/layer-cache.js';
-import { sourcesForSpec } from '../build/resolve-lock.js';
+import { DebCache, UnpackedDebCache } from '../builder/deb-cache.js';
+import { BuildError } from '../builder/errors.js';
+import { LayerCache } from '../builder/layer-cache.js';
+import { sourcesForSpec } from '../builder/resolve-lock.js';
 import { HttpFetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
 import { herdHome } from '../herd-home.js';
 import { LayoutStore } from '../oci/layout-store.js';
-import { loadSpec } from '../spec/load.js';
-import type { LoadedSpec } from '../spec/types.js';
+import { loadSpec } from '../specfile/load.js';
+import type { LoadedSpec } from '../specfile/types.js';
 
 export interface SpecContext {
   loaded: LoadedSpec;

@@ -38,7 +38,7 @@ export interface DebContents {
   control: string;
   md5sums?: string;
   conffiles?: string;
-  /** The maintainer scripts herd reads (and never runs): see src/build/maintainer-scripts.ts. */
+  /** The maintainer scripts herd reads (and never runs): see src/builder/maintainer-scripts.ts. */
   preinst?: string;
   postinst?: string;
   files: DebFile[];

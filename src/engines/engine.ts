@@ -12,7 +12,7 @@ export const instanceLabels = {
   service: 'dev.herd.service',
   release: 'dev.herd.release',
   digest: 'dev.herd.digest',
-  /** The digest of the run template the instance was made from (spec/run-template.ts). */
+  /** The digest of the run template the instance was made from (specfile/run-template.ts). */
   template: 'dev.herd.template',
 } as const;
 

@@ -1,7 +1,7 @@
 /** A controller over MemoryEngine, an in-memory herd.db, a fake clock, a fake prober and front door. */
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
-import { defaultFleetSection, type FleetSection } from '../spec/fleet-section.js';
-import type { RunTemplate } from '../spec/run-template.js';
+import { defaultFleetSection, type FleetSection } from '../specfile/fleet-section.js';
+import type { RunTemplate } from '../specfile/run-template.js';
 import { openStateDb } from '../state/open-state-db.js';
 import { FleetController, type FleetControllerOptions } from './controller.js';
 import type { FleetEvent, FleetTemplate, FrontDoorHook, InstanceAddress } from './types.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { after, describe, it } from 'node:test';
-import type { HealthCheck } from '../spec/types.js';
+import type { HealthCheck } from '../specfile/types.js';
 import { HttpTcpProber } from './health-probe.js';
 
 const servers: { close(): unknown; closeAllConnections?(): void }[] = [];

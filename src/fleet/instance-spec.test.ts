@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSpecText } from '../spec/load.js';
-import { runTemplateDigest, runTemplateFor } from '../spec/run-template.js';
-import type { Spec } from '../spec/types.js';
+import { parseSpecText } from '../specfile/load.js';
+import { runTemplateDigest, runTemplateFor } from '../specfile/run-template.js';
+import type { Spec } from '../specfile/types.js';
 import { fleetTemplateFor, instanceSpecFor } from './instance-spec.js';
 
 const digest = `sha256:${'d'.repeat(64)}` as const;

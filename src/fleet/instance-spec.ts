@@ -3,9 +3,9 @@
  * secrets are not read here; the controller merges them from `environmentFor` at create time.
  */
 import type { InstanceSpec } from '../engines/engine.js';
-import type { FleetSection } from '../spec/fleet-section.js';
-import { runTemplateDigest, runTemplateFor } from '../spec/run-template.js';
-import type { Spec } from '../spec/types.js';
+import type { FleetSection } from '../specfile/fleet-section.js';
+import { runTemplateDigest, runTemplateFor } from '../specfile/run-template.js';
+import type { Spec } from '../specfile/types.js';
 import type { FleetTemplate } from './types.js';
 
 /** The template stored with the fleet: no env values at all, the health check's port first. */

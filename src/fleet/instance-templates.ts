@@ -6,7 +6,7 @@
  * template must not make the instances still running look drifted.
  */
 import { type Instance, instanceLabels } from '../engines/engine.js';
-import { type RunTemplate, runTemplateDigest } from '../spec/run-template.js';
+import { type RunTemplate, runTemplateDigest } from '../specfile/run-template.js';
 import type { FleetStore } from './fleet-store.js';
 
 export type InstanceTemplate =

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InstanceState } from '../engines/engine.js';
-import type { InstanceCount } from '../spec/fleet-section.js';
+import type { InstanceCount } from '../specfile/fleet-section.js';
 import {
   isAlive,
   isAvailable,

@@ -6,7 +6,7 @@
  * rollout is in progress. Pure: time comes in as `now`.
  */
 import type { InstanceState } from '../engines/engine.js';
-import type { InstanceCount } from '../spec/fleet-section.js';
+import type { InstanceCount } from '../specfile/fleet-section.js';
 import { resolveBounds } from './rollout-arithmetic.js';
 
 export interface ObservedInstance {

@@ -7,9 +7,9 @@
  * version is refused.
  */
 import { z } from 'zod';
-import { SpecError } from '../spec/errors.js';
-import type { FleetSection } from '../spec/fleet-section.js';
-import { parseRunTemplate, type RunTemplate, runTemplateVersion } from '../spec/run-template.js';
+import { SpecError } from '../specfile/errors.js';
+import type { FleetSection } from '../specfile/fleet-section.js';
+import { parseRunTemplate, type RunTemplate, runTemplateVersion } from '../specfile/run-template.js';
 import { FleetError } from './errors.js';
 import type { FleetTemplate } from './types.js';
 
@@ -18,7 +18,7 @@ const count = z.union([whole(0, 10_000), z.string().regex(/^\d{1,3}%$/)]) as z.Z
   FleetSection['strategy']['maxSurge']
 >;
 
-/** `FleetSection` as spec/fleet-section.ts makes it (its output, not the YAML). */
+/** `FleetSection` as specfile/fleet-section.ts makes it (its output, not the YAML). */
 const StoredFleetSection: z.ZodType<FleetSection> = z.strictObject({
   size: whole(0, 10_000),
   port: whole(1, 65_535).optional(),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LayoutStore } from '../oci/layout-store.js';
 import { MediaType } from '../oci/types.js';
-import { defaultGateSection } from '../spec/gate-section.js';
+import { defaultGateSection } from '../specfile/gate-section.js';
 import { evaluateImage, storeVerdict } from './evaluate-gate.js';
 import { memoryImageView } from './memory-image.js';
 import { type Verdict, verdictArtifactType } from './verdict.js';

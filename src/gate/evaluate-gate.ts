@@ -6,7 +6,7 @@
 import { attachArtifact } from '../oci/attach-artifact.js';
 import { canonicalJson, type LayoutStore } from '../oci/layout-store.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
-import { defaultGateSection, type GateSection } from '../spec/gate-section.js';
+import { defaultGateSection, type GateSection } from '../specfile/gate-section.js';
 import { GateError } from './errors.js';
 import type { Finding, HardeningFinding, Profile } from './findings.js';
 import { debianReleaseOf } from './image-release.js';

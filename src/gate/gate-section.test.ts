@@ -1,10 +1,10 @@
 /**
- * The spec's `gate:` section (src/spec/gate-section.ts). The test sits here, with the gate, until the
+ * The spec's `gate:` section (src/specfile/gate-section.ts). The test sits here, with the gate, until the
  * section is part of the spec schema; the schema's own problems read "expected X, got Y".
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GateSection } from '../spec/gate-section.js';
+import { GateSection } from '../specfile/gate-section.js';
 
 function problems(input: unknown): string[] {
   const result = GateSection.safeParse(input);

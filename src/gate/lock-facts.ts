@@ -3,7 +3,7 @@
  * suite each package came from. The lock is not stored with the image, but its digest is (the
  * config label `dev.herd.lock.digest`), so a lock handed in is checked against the image before it
  * is believed. The bytes are an untrusted edge; the schema lists only the fields read here, and
- * src/build's own schema stays the authority on the whole file (gate/ may not import build/).
+ * src/builder's own schema stays the authority on the whole file (gate/ may not import builder/).
  */
 import { z } from 'zod';
 import { sha256Digest } from '../oci/digest.js';

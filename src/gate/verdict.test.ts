@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { GateWaiver } from '../spec/gate-section.js';
+import type { GateWaiver } from '../specfile/gate-section.js';
 import type { Finding, HardeningFinding, SecretFinding } from './findings.js';
 import type { SecretScanStats } from './secrets/scan-secrets.js';
 import { decideVerdict, type VerdictInput } from './verdict.js';

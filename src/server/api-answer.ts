@@ -10,7 +10,7 @@ import { FleetError } from '../fleet/errors.js';
 import { FrontDoorError } from '../fleet/front-door.js';
 import { HerdError } from '../herd-error.js';
 import { LogError } from '../logs/errors.js';
-import { SpecError } from '../spec/errors.js';
+import { SpecError } from '../specfile/errors.js';
 import { TrustError } from '../trust/errors.js';
 import { WatchError } from '../watch/errors.js';
 import { type ApiErrorStatus, apiError } from './api-error.js';

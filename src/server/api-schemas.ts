@@ -8,7 +8,7 @@ import { roles } from '../auth/roles.js';
 import { tokenNamePattern } from '../auth/token-store.js';
 import { isDigest } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
-import { serviceNamePattern } from '../spec/schema.js';
+import { serviceNamePattern } from '../specfile/schema.js';
 
 export const ServiceName = z
   .string()

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RunTemplate } from '../spec/run-template.js';
+import type { RunTemplate } from '../specfile/run-template.js';
 import { type AdmissionFacts, decideAdmission } from './admission.js';
 
 const digest = `sha256:${'a'.repeat(64)}` as const;

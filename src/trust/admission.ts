@@ -9,8 +9,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { LayoutStore } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
-import { SpecError } from '../spec/errors.js';
-import { judgedDifferences, parseRunTemplate, type RunTemplate } from '../spec/run-template.js';
+import { SpecError } from '../specfile/errors.js';
+import { judgedDifferences, parseRunTemplate, type RunTemplate } from '../specfile/run-template.js';
 import {
   fileManifestPredicateType,
   gateVerdictPredicateType,

@@ -7,13 +7,13 @@
 import { fileManifestMediaType } from '../oci/file-manifest-format.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
-import { SpecError } from '../spec/errors.js';
-import { parseRunTemplate, runTemplateMediaType } from '../spec/run-template.js';
+import { SpecError } from '../specfile/errors.js';
+import { parseRunTemplate, runTemplateMediaType } from '../specfile/run-template.js';
 import { TrustError } from './errors.js';
 import { InTotoStatement, inTotoStatement, statementNamesDigest } from './in-toto-statement.js';
 
 /**
- * The artifact types build/ attaches (build/build-image.ts `artifactTypes`); trust/ may not import
+ * The artifact types build/ attaches (builder/build-image.ts `artifactTypes`); trust/ may not import
  * build/, so they are repeated here.
  */
 const attachedTypes = {
@@ -40,7 +40,7 @@ export const gateVerdictPredicateType = 'urn:herd:gate-verdict:v1';
 export const fileManifestPredicateType = 'urn:herd:file-manifest:v1';
 
 /**
- * How the image runs (spec/run-template.ts), attested so that admission compares a rollout's
+ * How the image runs (specfile/run-template.ts), attested so that admission compares a rollout's
  * template with what the signing key vouched for, not with an unsigned referrer.
  */
 export const runTemplatePredicateType = 'urn:herd:run-template:v1';

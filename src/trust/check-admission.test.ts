@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { LayoutStore } from '../oci/layout-store.js';
 import { writeTar } from '../oci/tar.js';
 import { type Digest, MediaType } from '../oci/types.js';
-import type { RunTemplate } from '../spec/run-template.js';
+import type { RunTemplate } from '../specfile/run-template.js';
 import { type CatalogView, checkAdmission } from './admission.js';
 import {
   fileManifestPredicateType,

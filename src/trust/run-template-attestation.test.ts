@@ -15,7 +15,7 @@ import { fileManifestMediaType } from '../oci/file-manifest-format.js';
 import { LayoutStore } from '../oci/layout-store.js';
 import { writeTar } from '../oci/tar.js';
 import { type Descriptor, type ImageManifest, MediaType } from '../oci/types.js';
-import { type RunTemplate, runTemplateMediaType } from '../spec/run-template.js';
+import { type RunTemplate, runTemplateMediaType } from '../specfile/run-template.js';
 import { checkAdmission } from './admission.js';
 import {
   collectBuildStatements,

@@ -13,8 +13,8 @@ import { digestB, fleetHarness, template } from '../fleet/controller.test-suppor
 import { Journal } from '../journal/journal.js';
 import { LayoutStore } from '../oci/layout-store.js';
 import { type Digest, type ImageManifest, MediaType } from '../oci/types.js';
-import type { RunTemplate } from '../spec/run-template.js';
-import { runTemplateDigest } from '../spec/run-template.js';
+import type { RunTemplate } from '../specfile/run-template.js';
+import { runTemplateDigest } from '../specfile/run-template.js';
 import { baselineOf, type FileManifestEntry } from './baseline.js';
 import { IncidentResponse } from './incident-response.js';
 import { IncidentStore } from './incident-store.js';

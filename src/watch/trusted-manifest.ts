@@ -17,7 +17,7 @@ export type TrustedBaseline =
   | { kind: 'trusted'; baseline: Baseline; keyFingerprint: string }
   | { kind: 'untrusted'; code: string; reason: string };
 
-/** The fields of a file manifest entry the monitor reads (build/file-manifest.ts). */
+/** The fields of a file manifest entry the monitor reads (builder/file-manifest.ts). */
 const FileManifestEntry = z.object({
   path: z.string().startsWith('/'),
   type: z.enum(['file', 'dir', 'symlink']),

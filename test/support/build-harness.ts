@@ -5,17 +5,17 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BaseImageSource } from '../../src/build/base-image.js';
-import { type BuiltImage, buildImage } from '../../src/build/build-image.js';
-import { DebCache, UnpackedDebCache } from '../../src/build/deb-cache.js';
-import { LayerCache } from '../../src/build/layer-cache.js';
-import { type Lock, writeLock } from '../../src/build/lock-file.js';
-import type { BuildProgress } from '../../src/build/progress.js';
-import { resolveLock, sourcesForSpec } from '../../src/build/resolve-lock.js';
+import type { BaseImageSource } from '../../src/builder/base-image.js';
+import { type BuiltImage, buildImage } from '../../src/builder/build-image.js';
+import { DebCache, UnpackedDebCache } from '../../src/builder/deb-cache.js';
+import { LayerCache } from '../../src/builder/layer-cache.js';
+import { type Lock, writeLock } from '../../src/builder/lock-file.js';
+import type { BuildProgress } from '../../src/builder/progress.js';
+import { resolveLock, sourcesForSpec } from '../../src/builder/resolve-lock.js';
 import { HttpFetcher } from '../../src/debian/fetcher.js';
 import { LayoutStore } from '../../src/oci/layout-store.js';
-import { loadSpec } from '../../src/spec/load.js';
-import type { LoadedSpec } from '../../src/spec/types.js';
+import { loadSpec } from '../../src/specfile/load.js';
+import type { LoadedSpec } from '../../src/specfile/types.js';
 
 export async function freshHome(prefix = 'herd-home-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));

@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import type { FileManifestEntry } from '../../src/build/file-manifest.js';
+import type { FileManifestEntry } from '../../src/builder/file-manifest.js';
 import type { LayoutStore } from '../../src/oci/layout-store.js';
 import { readTar, type TarReadEntry } from '../../src/oci/tar.js';
 import { type Digest, MediaType } from '../../src/oci/types.js';

@@ -1,5 +1,5 @@
-import { buildImage } from '../../build/build-image.js';
-import { formatLock, readLock, writeLock } from '../../build/lock-file.js';
+import { buildImage } from '../../builder/build-image.js';
+import { formatLock, readLock, writeLock } from '../../builder/lock-file.js';
 import { formatBytes } from '../format.js';
 import { herdVersion } from '../herd-version.js';
 import { reportAllowedDowngrades, resolveSpecLock } from '../lock-resolution.js';

@@ -14,7 +14,7 @@ import { loadVulnDb, updateVulnDb, type VulnDb, VulnDbError } from '../../gate/v
 import { herdHome } from '../../herd-home.js';
 import { type LayoutStore, writeAtomic } from '../../oci/layout-store.js';
 import type { Digest } from '../../oci/types.js';
-import type { LoadedSpec } from '../../spec/types.js';
+import type { LoadedSpec } from '../../specfile/types.js';
 import { CliError } from '../errors.js';
 import { herdVersion } from '../herd-version.js';
 import { logger } from '../logger.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { writeSpecScaffold } from '../../spec/init.js';
+import { writeSpecScaffold } from '../../specfile/init.js';
 
 /** `herd init [dir] --service name`: writes a commented herd.yaml to start from. */
 export async function initCommand(

@@ -1,5 +1,5 @@
-import { BuildError } from '../../build/errors.js';
-import { describeLockChange, diffLocks, type Lock, readLock, writeLock } from '../../build/lock-file.js';
+import { BuildError } from '../../builder/errors.js';
+import { describeLockChange, diffLocks, type Lock, readLock, writeLock } from '../../builder/lock-file.js';
 import { describeDowngrade } from '../../debian/release-dates.js';
 import { reportAllowedDowngrades, resolveSpecLock } from '../lock-resolution.js';
 import { openSpec, openStore } from '../spec-context.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { defaultGateSection } from '../../spec/gate-section.js';
+import { defaultGateSection } from '../../specfile/gate-section.js';
 import { memoryImageView } from '../memory-image.js';
 import { envSecretDefaults } from './env-secret-defaults.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultGateSection } from '../../spec/gate-section.js';
+import { defaultGateSection } from '../../specfile/gate-section.js';
 import { memoryImageView } from '../memory-image.js';
 import { fileManifestMatchesLayers } from './file-manifest-matches-layers.js';
 

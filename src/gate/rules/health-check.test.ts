@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultGateSection } from '../../spec/gate-section.js';
-import type { Spec } from '../../spec/types.js';
+import { defaultGateSection } from '../../specfile/gate-section.js';
+import type { Spec } from '../../specfile/types.js';
 import { memoryImageView } from '../memory-image.js';
 import { healthCheck } from './health-check.js';
 

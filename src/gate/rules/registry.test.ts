@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { defaultGateSection } from '../../spec/gate-section.js';
+import { defaultGateSection } from '../../specfile/gate-section.js';
 import { levels, profiles } from '../findings.js';
 import { memoryImageView } from '../memory-image.js';
 import { hardeningRules, rulesFor } from './registry.js';

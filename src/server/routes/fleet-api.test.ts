@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SpecError } from '../../spec/errors.js';
+import { SpecError } from '../../specfile/errors.js';
 import { templateFromSpecText } from './fleet-api.js';
 
 const spec = (extra = '') => `apiVersion: herd/v1

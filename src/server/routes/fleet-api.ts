@@ -13,7 +13,7 @@ import { FleetError } from '../../fleet/errors.js';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetTemplate } from '../../fleet/types.js';
 import { shortDigest } from '../../oci/digest.js';
-import { parseSpecText } from '../../spec/load.js';
+import { parseSpecText } from '../../specfile/load.js';
 import { answer } from '../api-answer.js';
 import {
   IncidentsQuery,

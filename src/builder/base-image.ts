@@ -18,7 +18,7 @@ import {
   type ImageManifest,
   MediaType,
 } from '../oci/types.js';
-import type { BaseImageRef } from '../spec/types.js';
+import type { BaseImageRef } from '../specfile/types.js';
 import { flattenBaseLayers } from './base-layers.js';
 import { BuildError } from './errors.js';
 import type { TreeNode } from './image-tree.js';

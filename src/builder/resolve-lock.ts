@@ -25,7 +25,7 @@ import {
 } from '../debian/suite-index.js';
 import type { PackageRecord } from '../debian/types.js';
 import type { LayoutStore } from '../oci/layout-store.js';
-import type { LoadedSpec, Spec } from '../spec/types.js';
+import type { LoadedSpec, Spec } from '../specfile/types.js';
 import { type BaseImageSource, type PinnedBase, readBaseImage, resolveBaseImage } from './base-image.js';
 import { BuildError } from './errors.js';
 import { type Lock, type LockedFile, lockVersion } from './lock-file.js';

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DebContents } from '../debian/deb.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../specfile/types.js';
 import { type AccountFiles, accountFiles, accountFilesOver } from './accounts.js';
 import { BuildError } from './errors.js';
 import {

@@ -1,6 +1,6 @@
 import { HerdError } from '../herd-error.js';
 
-/** Every failure src/spec raises on purpose. Tests assert these codes, not the messages. */
+/** Every failure src/specfile raises on purpose. Tests assert these codes, not the messages. */
 export type SpecErrorCode =
   /** The spec file (or `<dir>/herd.yaml`) cannot be read. */
   | 'SPEC_NOT_FOUND'

@@ -6,7 +6,7 @@
  * Spec: https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md
  */
 import type { Digest, ImageConfig } from '../oci/types.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../specfile/types.js';
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

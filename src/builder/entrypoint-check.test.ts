@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseSpecText } from '../spec/load.js';
+import { parseSpecText } from '../specfile/load.js';
 import { checkEntrypoint, resolvePath } from './entrypoint-check.js';
 import { ImageTree, type TreeNode } from './image-tree.js';
 

@@ -348,7 +348,7 @@ function userNameFor(uid: number): string {
   return uid === nonrootUid ? 'nonroot' : uid === 0 ? 'root' : 'app';
 }
 
-/** root and nonroot are always in /etc/passwd (src/build/accounts.ts); a spec may not rename them. */
+/** root and nonroot are always in /etc/passwd (src/builder/accounts.ts); a spec may not rename them. */
 function checkReservedAccount(user: types.RunSpec['user'], ctx: z.RefinementCtx): void {
   for (const [name, uid] of [
     ['root', 0],
