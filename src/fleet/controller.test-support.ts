@@ -10,7 +10,7 @@ export const digestA = `sha256:${'a'.repeat(64)}` as const;
 export const digestB = `sha256:${'b'.repeat(64)}` as const;
 export const digestC = `sha256:${'c'.repeat(64)}` as const;
 
-import { FakeClock } from '../../test/support/fake-clock.js';
+import { FakeClock } from '../common/clock.test-support.js';
 
 export { FakeClock };
 
@@ -119,15 +119,15 @@ export function fleetHarness(overrides: Partial<FleetControllerOptions> = {}) {
       }
       throw new Error(`not done after ${options.maxSeconds ?? 600} simulated seconds`);
     },
-    async statusIs(release: string, status = 'complete') {
+    async statusIs(revision: string, status = 'complete') {
       const now = await harness.controller.status('web');
-      return now.release === release && now.status === status;
+      return now.revision === revision && now.status === status;
     },
-    /** Rolls release r1 (digest A) out to a fresh fleet and waits until it completes. */
+    /** Rolls revision r1 (digest A) out to a fresh fleet and waits until it completes. */
     async settledOnA(fleet: Partial<FleetSection> = {}) {
       await harness.controller.rollout(
         'web',
-        { release: 'r1', digest: digestA },
+        { revision: 'r1', digest: digestA },
         { template: template(fleet) },
       );
       await harness.runUntil(() => harness.statusIs('r1'));

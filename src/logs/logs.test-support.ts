@@ -7,14 +7,14 @@ import type { LogEntry, LogsLogger } from './types.js';
 
 export const t0 = Date.UTC(2025, 0, 1);
 
-export { FakeClock as ManualClock } from '../../test/support/fake-clock.js';
+export { FakeClock as ManualClock } from '../common/clock.test-support.js';
 
 export function tempLogsDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'herd-logs-'));
 }
 
 export function line(overrides: Partial<LogEntry> & { text: string }): LogEntry {
-  return { service: 'web', instance: 'inst-a', release: 'r1', stream: 'stdout', time: t0, ...overrides };
+  return { service: 'web', instance: 'inst-a', revision: 'r1', stream: 'stdout', time: t0, ...overrides };
 }
 
 /** Writes to disk, except while `full`: then every append writes half its bytes and fails with ENOSPC. */

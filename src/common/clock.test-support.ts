@@ -1,8 +1,10 @@
+import type { Clock } from './clock.js';
+
 /**
  * A clock for unit tests and simulations: time moves only when `advance` says so, and timers due by
- * then run in order. It has the shape of the fleet's and the log collector's injected clocks.
+ * then run in order.
  */
-export class FakeClock {
+export class FakeClock implements Clock {
   private timers: { at: number; run: () => void }[] = [];
 
   constructor(public ms = Date.UTC(2025, 0, 1)) {}
