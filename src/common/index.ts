@@ -1,0 +1,8 @@
+/** The bottom layer: what every area of herd uses. It imports nothing of herd's. */
+export { type AtomicWriteOptions, createExclusive, writeAtomic, writeChunksAtomic } from './atomic-file.js';
+export { canonicalJson, type JsonObject, type JsonValue } from './canonical-json.js';
+export { backgroundClock, type Clock, systemClock } from './clock.js';
+export { compactJson } from './compact-json.js';
+export { exists } from './file-exists.js';
+export { type Logger, silentLogger } from './logger.js';
+export { sha256Hex } from './sha256.js';
