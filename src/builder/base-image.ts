@@ -1,8 +1,8 @@
 /**
  * Base images: `image.from` resolved to a digest at lock time (through an injected source, the
  * catalog in the CLI), then read from the local store at lock and build time. The base is read as
- * hostile input: its config is validated, every layer must hash to its diff_id, and its entries go
- * through the same path and type checks as a .deb's (base-layers.ts).
+ * hostile input: its config is validated, every layer must hash to its diff_id, and its layers are
+ * flattened by the same reader and rules as the gate's (src/oci/flatten-layers.ts).
  */
 import { z } from 'zod';
 import type { PackageRecord } from '../debian/types.js';
@@ -225,7 +225,7 @@ async function readLayerEntries(
   store: LayoutStore,
   layer: Descriptor,
   context: { diffId: Digest; name: string },
-): Promise<{ name: string; entries: TarReadEntry[]; size: number }> {
+): Promise<{ digest: string; entries: TarReadEntry[]; size: number }> {
   const where = `${context.name}: layer ${layer.digest}`;
   const blob = await readBlob(store, layer.digest, context.name, () => store.getBlob(layer.digest));
   let tar: Buffer;
@@ -257,7 +257,7 @@ async function readLayerEntries(
     );
   }
   try {
-    return { name: layer.digest, entries: readTar(tar, baseLayerLimits), size: tar.length };
+    return { digest: layer.digest, entries: readTar(tar, baseLayerLimits), size: tar.length };
   } catch (error) {
     if (!(error instanceof OciError)) throw error;
     throw new BuildError('BASE_INVALID', `${where}: ${error.message}`, { cause: error });

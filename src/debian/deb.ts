@@ -9,7 +9,13 @@
  */
 import { type Compression, decompressChunks, decompressToBuffer } from '../oci/decompress.js';
 import { OciError } from '../oci/errors.js';
-import { type ArchivePath, normalizeArchivePath, readTar, type TarReadEntry } from '../oci/tar.js';
+import {
+  normalizeArchivePath,
+  readTar,
+  rejectionReason,
+  symlinkEscapes,
+  type TarReadEntry,
+} from '../oci/tar.js';
 import { DebianError, type DebianErrorCode } from './errors.js';
 
 export type DebFileType = 'file' | 'dir' | 'symlink' | 'hardlink';
@@ -450,36 +456,6 @@ function readDataFiles(entries: TarReadEntry[], context: DebContext): DebFile[] 
     }
   }
   return files;
-}
-
-/** Why normalizeArchivePath refused a path, as the end of "entry <path> …"; image layers say it too. */
-export function rejectionReason(path: Extract<ArchivePath, { kind: 'rejected' }>): string {
-  switch (path.reason) {
-    case 'absolute':
-      return 'is absolute, expected a path relative to the root';
-    case 'parent':
-      return 'has a ".." component';
-    case 'nul':
-      return 'contains a NUL byte';
-    case 'empty':
-      return 'names the root but is not a directory';
-  }
-}
-
-/**
- * True when a relative target, resolved from the link's directory, climbs above the root.
- * Absolute targets (`/usr/bin/foo -> /etc/alternatives/foo`) are normal in Debian and resolve
- * inside the image root, so they cannot escape.
- */
-export function symlinkEscapes(linkPath: string, target: string): boolean {
-  if (target.startsWith('/')) return false;
-  let depth = linkPath.split('/').length - 1;
-  for (const part of target.split('/')) {
-    if (part === '..') depth--;
-    else if (part !== '' && part !== '.') depth++;
-    if (depth < 0) return true;
-  }
-  return false;
 }
 
 /** The first ancestor of `path` that the package itself made a symlink, if any. */

@@ -8,6 +8,11 @@ export type OciErrorCode =
   /** A tar entry herd was asked to write would land outside the root: an absolute or `..` path. */
   | 'TAR_UNSAFE_PATH'
   | 'TAR_TOO_LARGE'
+  /**
+   * An image layer entry a runtime must not apply: an unsafe path, a device, a link that climbs
+   * above the root, an entry under a symlink or a file, a whiteout that names nothing.
+   */
+  | 'LAYER_UNSAFE'
   /** Compressed data that decompresses past the cap set for it (a decompression bomb). */
   | 'DECOMPRESSED_TOO_LARGE'
   /** Compressed data that is not valid gzip, xz or zstd, or whose decoder is missing. */

@@ -10,6 +10,7 @@ import {
   normalizeArchivePath,
   readTar,
   sortTarEntries,
+  symlinkEscapes,
   type TarEntry,
   writeTar,
 } from './tar.js';
@@ -313,5 +314,16 @@ describe('normalizeArchivePath', () => {
     assert.deepEqual(normalizeArchivePath('a\0b'), { kind: 'rejected', reason: 'nul' });
     assert.deepEqual(normalizeArchivePath('./'), { kind: 'rejected', reason: 'empty' });
     assert.deepEqual(normalizeArchivePath(''), { kind: 'rejected', reason: 'empty' });
+  });
+});
+
+describe('symlinkEscapes', () => {
+  it('resolves relative targets from the link directory and roots absolute ones', () => {
+    assert.equal(symlinkEscapes('usr/bin/x', '../lib/x'), false);
+    assert.equal(symlinkEscapes('usr/bin/x', '../../x'), false);
+    assert.equal(symlinkEscapes('usr/bin/x', '../../../x'), true);
+    assert.equal(symlinkEscapes('x', '..'), true);
+    assert.equal(symlinkEscapes('usr/x', 'a/../../../y'), true);
+    assert.equal(symlinkEscapes('usr/x', '/../../etc'), false);
   });
 });

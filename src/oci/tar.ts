@@ -204,6 +204,36 @@ export function normalizeArchivePath(raw: string): ArchivePath {
   return { kind: 'ok', path: parts.join('/') };
 }
 
+/** Why normalizeArchivePath refused a path, as the end of "entry <path> …" (.deb data and image layers). */
+export function rejectionReason(path: Extract<ArchivePath, { kind: 'rejected' }>): string {
+  switch (path.reason) {
+    case 'absolute':
+      return 'is absolute, expected a path relative to the root';
+    case 'parent':
+      return 'has a ".." component';
+    case 'nul':
+      return 'contains a NUL byte';
+    case 'empty':
+      return 'names the root but is not a directory';
+  }
+}
+
+/**
+ * True when a relative target, resolved from the link's directory, climbs above the root.
+ * Absolute targets (`/usr/bin/foo -> /etc/alternatives/foo`) are normal in Debian and resolve
+ * inside the image root, so they cannot escape.
+ */
+export function symlinkEscapes(linkPath: string, target: string): boolean {
+  if (target.startsWith('/')) return false;
+  let depth = linkPath.split('/').length - 1;
+  for (const part of target.split('/')) {
+    if (part === '..') depth--;
+    else if (part !== '' && part !== '.') depth++;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------------------------

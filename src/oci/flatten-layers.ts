@@ -1,0 +1,200 @@
+/**
+ * The one reader of an image's root filesystem: its layers applied in order, as a runtime unpacks
+ * them. The build reads a base image through it and the gate judges an image through it, so both
+ * see the same files by the same rules. Layers are hostile input (a base may be any OCI image, a
+ * gated image anyone's): whatever a runtime would write outside the root, write through a link, or
+ * write as a device is refused with LAYER_UNSAFE, naming the layer's digest and the entry, never
+ * skipped. Pure: tar entries in, a map of paths out.
+ * Whiteouts and the changeset rules: https://github.com/opencontainers/image-spec/blob/v1.1.0/layer.md
+ */
+import { OciError } from './errors.js';
+import { normalizeArchivePath, rejectionReason, symlinkEscapes, type TarReadEntry } from './tar.js';
+
+/** One path of the flattened root filesystem. */
+export interface RootfsNode {
+  /** Absolute: `/usr/bin/node`. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  /** Permission bits including setuid, setgid and sticky. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of a regular file; 0 otherwise. */
+  size: number;
+  /** A symlink's target, as in the layer. */
+  target?: string;
+  /** A regular file's bytes (a view into the layer, not a copy). */
+  data?: Buffer;
+}
+
+/** Absolute path → node, in file manifest order (see sortedRootfs). */
+export type Rootfs = Map<string, RootfsNode>;
+
+/** One layer's entries, as readTar returns them. */
+export interface LayerEntries {
+  /** Names the layer in errors: its digest. */
+  digest: string;
+  entries: readonly TarReadEntry[];
+}
+
+const whiteoutPrefix = '.wh.';
+const opaqueWhiteout = '.wh..wh..opq';
+
+/** `layers[0]` is the bottom layer. */
+export function flattenLayers(layers: readonly LayerEntries[]): Rootfs {
+  const rootfs: Rootfs = new Map();
+  for (const layer of layers) {
+    const { whiteouts, changes } = splitWhiteouts(layer);
+    // A whiteout hides only what lower layers hold, never an entry of its own layer, wherever it
+    // sits in the layer's tar (layer.md).
+    for (const whiteout of whiteouts) applyWhiteout(rootfs, whiteout, layer);
+    for (const change of changes) applyChange(rootfs, change, layer);
+  }
+  return sortedRootfs(rootfs);
+}
+
+interface LocatedEntry {
+  entry: TarReadEntry;
+  /** Absolute and normalized: `/etc/motd`. */
+  path: string;
+}
+
+function splitWhiteouts(layer: LayerEntries): { whiteouts: LocatedEntry[]; changes: LocatedEntry[] } {
+  const whiteouts: LocatedEntry[] = [];
+  const changes: LocatedEntry[] = [];
+  for (const entry of layer.entries) {
+    const normalized = normalizeArchivePath(entry.path);
+    if (normalized.kind === 'rejected') {
+      // `./`, the root itself, is in many layers and says nothing a reader needs.
+      if (normalized.reason === 'empty' && entry.type === 'dir') continue;
+      throw unsafe(layer, entry, rejectionReason(normalized));
+    }
+    const path = `/${normalized.path}`;
+    (basename(path).startsWith(whiteoutPrefix) ? whiteouts : changes).push({ entry, path });
+  }
+  return { whiteouts, changes };
+}
+
+function applyWhiteout(rootfs: Rootfs, whiteout: LocatedEntry, layer: LayerEntries): void {
+  const { entry, path } = whiteout;
+  if (entry.type !== 'file') throw unsafe(layer, entry, `is a whiteout but a ${entry.type}, expected a file`);
+  checkAncestors(rootfs, whiteout, layer);
+  const dir = parentOf(path);
+  const name = basename(path);
+  if (name === opaqueWhiteout) {
+    removeChildren(rootfs, dir);
+    return;
+  }
+  const hidden = name.slice(whiteoutPrefix.length);
+  // `.wh.` alone would hide the folder itself, `.wh..` its parent: no runtime writes either.
+  if (hidden === '' || hidden === '.' || hidden === '..') {
+    throw unsafe(layer, entry, 'is a whiteout that names no file');
+  }
+  removeTree(rootfs, join(dir, hidden));
+}
+
+function applyChange(rootfs: Rootfs, change: LocatedEntry, layer: LayerEntries): void {
+  checkAncestors(rootfs, change, layer);
+  const node = nodeOf(rootfs, change, layer);
+  // A non-directory replaces a whole tree; a directory over a directory changes only its metadata.
+  if (node.type !== 'dir') removeChildren(rootfs, change.path);
+  rootfs.set(change.path, node);
+}
+
+function nodeOf(rootfs: Rootfs, change: LocatedEntry, layer: LayerEntries): RootfsNode {
+  const { entry, path } = change;
+  const base = { path, mode: entry.mode & 0o7777, uid: entry.uid, gid: entry.gid };
+  switch (entry.type) {
+    case 'dir':
+      return { ...base, type: 'dir', size: 0 };
+    case 'file': {
+      const data = entry.data ?? Buffer.alloc(0);
+      return { ...base, type: 'file', size: data.length, data };
+    }
+    case 'symlink': {
+      const target = entry.linkname ?? '';
+      if (target === '' || target.includes('\0')) {
+        throw unsafe(layer, entry, 'is a symlink with an empty target');
+      }
+      if (symlinkEscapes(path.slice(1), target)) {
+        throw unsafe(layer, entry, `is a symlink to ${JSON.stringify(target)}, which climbs above the root`);
+      }
+      return { ...base, type: 'symlink', size: 0, target };
+    }
+    case 'hardlink': {
+      // A hard link shares its target's inode, so it has the target's bytes and metadata: the
+      // reader sees one more regular file, as herd's file manifest records it.
+      const target = normalizeArchivePath(entry.linkname ?? '');
+      const linked = target.kind === 'ok' ? rootfs.get(`/${target.path}`) : undefined;
+      if (linked?.type !== 'file') {
+        throw unsafe(
+          layer,
+          entry,
+          `is a hard link to ${JSON.stringify(entry.linkname ?? '')}, expected a regular file in this or a lower layer`,
+        );
+      }
+      return { ...linked, path };
+    }
+    case 'char':
+    case 'block':
+    case 'fifo':
+    case 'unknown':
+      throw unsafe(
+        layer,
+        entry,
+        `is a ${entry.type} entry (typeflag ${JSON.stringify(entry.typeflag)}), expected a file, directory or link`,
+      );
+  }
+}
+
+/**
+ * A runtime would write an entry under a symlink through the link (anywhere on the host, for a
+ * link to `/etc`), and cannot write one under a file at all: both are refused.
+ */
+function checkAncestors(rootfs: Rootfs, located: LocatedEntry, layer: LayerEntries): void {
+  const { path } = located;
+  for (let slash = path.indexOf('/', 1); slash > 0; slash = path.indexOf('/', slash + 1)) {
+    const ancestor = rootfs.get(path.slice(0, slash));
+    if (ancestor && ancestor.type !== 'dir') {
+      throw unsafe(layer, located.entry, `lies under ${ancestor.path}, which is a ${ancestor.type}`);
+    }
+  }
+}
+
+function removeTree(rootfs: Rootfs, path: string): void {
+  rootfs.delete(path);
+  removeChildren(rootfs, path);
+}
+
+/** Removes everything below `dir`, keeping `dir` itself; `/` is the root. */
+function removeChildren(rootfs: Rootfs, dir: string): void {
+  const prefix = dir === '/' ? '/' : `${dir}/`;
+  for (const path of [...rootfs.keys()]) if (path.startsWith(prefix) && path !== dir) rootfs.delete(path);
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}
+
+function join(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+function unsafe(layer: LayerEntries, entry: TarReadEntry, why: string): OciError {
+  return new OciError('LAYER_UNSAFE', `layer ${layer.digest}: entry ${JSON.stringify(entry.path)} ${why}`);
+}
+
+/**
+ * Component by component, in code-unit order, as the file manifest sorts: `/a/b` before `/a-b`.
+ * Mapping `/` to NUL, which sorts below every other character, gives that order with one compare.
+ */
+export function sortedRootfs(rootfs: Rootfs): Rootfs {
+  const keyed = [...rootfs.values()].map((node) => ({ node, key: node.path.replaceAll('/', '\0') }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return new Map(keyed.map(({ node }) => [node.path, node]));
+}
