@@ -1,5 +1,5 @@
 /**
- * The contract every Engine passes (STYLE.md, "Ports by role"): one suite, run against the memory
+ * The contract every Engine passes: one suite, run against the memory
  * engine in its unit test and against a real podman in test/docker-engine.test.ts, so the fleet
  * controller can trust that what it learns on the memory engine holds on a real one.
  */
@@ -88,7 +88,7 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       assert.equal(instance.service, 'contract-create');
       assert.equal(instance.labels[instanceLabels.managedBy], 'herd');
       assert.equal(instance.labels[instanceLabels.service], 'contract-create');
-      assert.equal(instance.labels[instanceLabels.release], instance.release);
+      assert.equal(instance.labels[instanceLabels.revision], instance.revision);
       assert.equal(instance.labels[instanceLabels.digest], instance.digest);
       assert.equal(instance.labels.team, 'core');
       assert.equal(instance.address?.host, '127.0.0.1');

@@ -1,6 +1,6 @@
 /**
  * Runs a spec's health check against an instance from outside it, over the network, the way a load
- * balancer would. There is no exec path on purpose (DESIGN.md, "Immutability").
+ * balancer would. There is no exec path on purpose (docs/architecture.md, "Immutability").
  */
 import { type ClientRequest, request } from 'node:http';
 import { connect } from 'node:net';

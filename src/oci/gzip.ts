@@ -1,6 +1,6 @@
 /**
  * gzip with a fixed header, so the same tar always gives the same layer digest
- * (REFERENCE.md, "Reproducible layers"). Header layout: RFC 1952 §2.3,
+ * (docs/architecture.md, "Reproducible layers"). Header layout: RFC 1952 §2.3,
  * https://www.rfc-editor.org/rfc/rfc1952#section-2.3
  */
 import { promisify } from 'node:util';

@@ -251,7 +251,7 @@ export function sortTarEntries<T extends { path: string }>(entries: readonly T[]
 }
 
 /**
- * A deterministic ustar archive (REFERENCE.md, "Reproducible layers"): entries in the given order,
+ * A deterministic ustar archive (docs/architecture.md, "Reproducible layers"): entries in the given order,
  * numeric uid/gid with empty user and group names, each entry's own mtime, no pax time records,
  * two zero blocks at the end. The bytes depend only on the entries.
  */

@@ -441,7 +441,7 @@ function toRunSpec(raw: {
     entrypoint: raw.entrypoint ?? [],
     cmd: raw.cmd ?? [],
     writable: raw.writable ?? ['/tmp'],
-    // Read-only unless the spec says otherwise in so many words (DESIGN.md, "Hardened by default").
+    // Read-only unless the spec says otherwise in so many words (docs/architecture.md, "Hardened by default").
     writableRoot: raw.writableRoot ?? false,
     // Left out: the image's entrypoint (and cmd's program) and the init (src/watch/allowed-processes.ts).
     ...(raw.processes ? { processes: raw.processes } : {}),

@@ -1,7 +1,7 @@
 /**
  * A private podman for tests: its own storage root, run root and containers.conf under a temp
- * folder, so tests never touch the host's images or containers. Configured as REFERENCE.md says
- * these machines need: runc, cgroupfs, file events, explicit ulimits.
+ * folder, so tests never touch the host's images or containers. Configured as these machines need
+ * (src/engines/README.md): runc, cgroupfs, file events, explicit ulimits.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * The Engine over the Docker Engine API, through dockerode, against a unix socket: Docker, or
- * Podman's `podman system service` (REFERENCE.md, "Engines on these machines"). Every create is
+ * Podman's `podman system service` (src/engines/README.md). Every create is
  * hardened by hardened-config.ts; there is deliberately no exec, attach-stdin, copy or commit.
  */
 import { createReadStream } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The container create body for an InstanceSpec: pure, so the hardening can be tested without an
- * engine. Nothing in the spec can turn the hardening off (DESIGN.md, "Hardened by default"): the
+ * engine. Nothing in the spec can turn the hardening off (docs/architecture.md, "Hardened by default"): the
  * spec only chooses the user, the environment, the writable tmpfs paths, the port and the limits,
  * and may opt in to a writable root (`run.writableRoot`), which loosens that one setting only.
  * API: https://docs.docker.com/engine/api/v1.41/#tag/Container/operation/ContainerCreate

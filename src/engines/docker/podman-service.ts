@@ -1,9 +1,9 @@
 /**
  * Finds a Docker-compatible engine socket, or starts herd's own Podman service. herd's podman
  * lives entirely under the state dir it is given (storage, run root, tmp dir, containers.conf,
- * registries.conf), so it never touches the host's default podman storage. Configuration follows
- * REFERENCE.md, "Engines on these machines": runc (crun fails on these hybrid cgroups), cgroupfs,
- * file events, explicit ulimits.
+ * registries.conf), so it never touches the host's default podman storage. Its configuration is
+ * what Podman 4.3 needs on these machines (src/engines/README.md): runc (crun fails on these hybrid
+ * cgroups), cgroupfs, file events, explicit ulimits.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -206,7 +206,7 @@ async function storageDriver(dir: string, env: Record<string, string>): Promise<
   return driver;
 }
 
-const containersConf = `# Written by herd; see REFERENCE.md, "Engines on these machines".
+const containersConf = `# Written by herd for its own podman service (src/engines/README.md).
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=1024:1024"]
 

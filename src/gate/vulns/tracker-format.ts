@@ -1,7 +1,7 @@
 /**
  * The Debian security tracker's JSON export (its `data/json` page), read one source package at a
  * time. The export is written by the tracker's own code (security-tracker, lib/python/security_db.py);
- * REFERENCE.md ("Debian security tracker JSON") says what each field means. Shape of one member:
+ * `classifyTrackerRelease` below holds what herd makes of each field. Shape of one member:
  *
  *   "<source>": { "<CVE-… or TEMP-…>": { description, scope, debianbug,
  *     releases: { "<codename>": { status, repositories: { "<suite>": "<version>" },
