@@ -12,7 +12,7 @@ export interface HerdHome {
   unpackedCache: string;
   /** The key that seals what herd derives into the cache (builder/cache-seal.ts); outside cache/ on purpose. */
   cacheSealKey: string;
-  /** SQLite: the journal, the catalog and (later) fleets. */
+  /** SQLite: the journal, the catalog, the fleets and every other area's tables (src/state). */
   stateDb: string;
   keys: string;
   /** The log store: instances' output, kept after they are gone (src/logs). */

@@ -1,7 +1,7 @@
 /** Entries of the hash-chained event log, as callers write and read them. */
 import type { JsonObject } from './canonical-json.js';
 
-/** What happened. Later issues add their actions here (the column is plain text, no migration needed). */
+/** What happened. A new action is added here (the column is plain text, no migration needed). */
 export const journalActions = [
   'build',
   'gate',

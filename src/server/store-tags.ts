@@ -1,7 +1,7 @@
 /**
  * How the store's index.json ref names appear as tags of the `/v2/` endpoint. The store is one
- * image layout, not a set of repositories, so for now every repository name maps to the whole
- * store (the fleet API will later scope names to services):
+ * image layout, not a set of repositories, so every repository name maps to the whole store (names
+ * are not scoped to services):
  * - a ref name `<repo>:<tag>` (what `herd build` writes, e.g. `hello:1.0`) gives tag `<tag>`;
  * - a ref name that is itself a valid tag (`latest`, cosign's `sha256-<hex>.sig`) gives that tag;
  * - other ref names (`<repo>@sha256:…`) give none.

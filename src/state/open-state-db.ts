@@ -1,6 +1,6 @@
 /**
- * Opens herd.db, the one SQLite file that the journal, the catalog and (later) fleets share, so that
- * a catalog write and its journal entry can commit in one transaction.
+ * Opens herd.db, the one SQLite file that the journal, the catalog, the fleets and every other
+ * area's tables share, so that a catalog write and its journal entry can commit in one transaction.
  */
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
