@@ -14,7 +14,7 @@ import { Catalog } from '../src/catalog/catalog.js';
 import { hashEntry, parseDetails } from '../src/journal/chain.js';
 import { Journal } from '../src/journal/journal.js';
 import type { Digest } from '../src/oci/types.js';
-import { admissionCatalogView } from '../src/server/admission-catalog-view.js';
+import { admissionCatalogView } from '../src/pipeline/admission-catalog-view.js';
 import { openStateDb } from '../src/state/open-state-db.js';
 import { checkAdmission } from '../src/trust/admission.js';
 import { signJournalCheckpoint } from '../src/trust/journal-checkpoint.js';

@@ -12,6 +12,8 @@ import { Journal } from '../journal/journal.js';
 import { ManualClock, tempLogsDir } from '../logs/logs.test-support.js';
 import { SegmentLogStore } from '../logs/segment-log-store.js';
 import { LayoutStore } from '../oci/layout-store.js';
+import type { Digest } from '../oci/types.js';
+import { type RolloutRequest, rollbackFleet, rolloutImage } from '../pipeline/rollout.js';
 import { apiClient } from './api-client.js';
 import { createApp } from './app.js';
 import type { Connection } from './authenticate.js';
@@ -30,18 +32,25 @@ export async function apiHarness(options: { withFleet?: boolean } = {}) {
   if (options.withFleet) {
     await fleets.controller.rollout(
       'web',
-      { release: 'r1', digest: digestA },
+      { revision: 'r1', digest: digestA },
       { template: template({ size: 2 }) },
     );
   }
+  const frontDoors = new FrontDoors({ log: silentLogger });
+  const controller = async () => fleets.controller;
   const plane = {
     url: 'http://127.0.0.1:0',
     socketPath: '/nonexistent/control-plane.sock',
     tokens,
     journal,
     logs,
-    frontDoors: new FrontDoors({ log: silentLogger }),
-    fleets: async () => fleets.controller,
+    frontDoors,
+    fleets: controller,
+    // The control plane's own use cases, over this harness's controller.
+    rollout: (service: string, digest: Digest, options: Omit<RolloutRequest, 'service' | 'digest'> = {}) =>
+      rolloutImage({ fleets: controller, frontDoors }, { service, digest, ...options }),
+    rollback: (service: string, options: { actor?: string } = {}) =>
+      rollbackFleet({ fleets: controller }, { service, ...options }),
     integrity: async () => ({
       incidents: { list: () => [] },
       monitor: {

@@ -19,24 +19,23 @@ import { FleetController } from '../fleet/controller.js';
 import { FleetStore } from '../fleet/fleet-store.js';
 import { FrontDoors } from '../fleet/front-door.js';
 import { HttpTcpProber } from '../fleet/health-probe.js';
-import type { FleetEvent, FleetTemplate } from '../fleet/types.js';
+import type { FleetTemplate } from '../fleet/types.js';
 import type { HerdHome } from '../herd-home.js';
 import type { HomeLock } from '../home/home-lock.js';
 import { resolveActor } from '../journal/actor.js';
 import { systemClock } from '../journal/clock.js';
 import { Journal } from '../journal/journal.js';
-import type { JournalAction } from '../journal/types.js';
 import { openExternalizedLogs } from '../logs/externalized-logs.js';
 import { type LogSettings, logSettingsFromEnv } from '../logs/log-settings.js';
 import type { LogStore } from '../logs/types.js';
 import { LayoutStore, writeAtomic } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
+import { admitImage } from '../pipeline/admit.js';
+import { journalFleetEvent } from '../pipeline/journal-fleet-event.js';
+import { type RolloutTarget, rollbackFleet, rolloutImage } from '../pipeline/rollout.js';
 import { openStateDb } from '../state/open-state-db.js';
-import { checkAdmission } from '../trust/admission.js';
-import { TrustError } from '../trust/errors.js';
 import { loadTrustedKeys } from '../trust/trusted-keys.js';
 import { type IntegrityWatch, startIntegrityWatch } from '../watch/integrity-watch.js';
-import { admissionCatalogView } from './admission-catalog-view.js';
 import { createApp } from './app.js';
 import { controlPlaneSocket } from './control-plane-socket.js';
 import { enginePullCredential } from './engine-pull-credential.js';
@@ -85,6 +84,18 @@ export interface ControlPlane {
   /** Break-glass debug sessions (src/debug), started with the fleets. */
   debug(): Promise<DebugSessions>;
   frontDoors: FrontDoors;
+  /**
+   * The one way to roll out (src/pipeline/rollout.ts), for the fleet API and `herd up` alike: opens
+   * the front door for a template, admits the digest and hands it to the controller. `template`
+   * is needed for a fleet's first rollout; `actor` is who asked, the control plane when nobody did.
+   */
+  rollout(
+    service: string,
+    digest: Digest,
+    options?: { template?: FleetTemplate; actor?: string },
+  ): Promise<RolloutTarget>;
+  /** Back to the latest digest that completed a rollout before the current one, admitted again. */
+  rollback(service: string, options?: { actor?: string }): Promise<RolloutTarget>;
   /** Stops the controller and the front doors; `removeInstances` also removes every instance (herd up). */
   close(options?: { removeInstances?: boolean }): Promise<void>;
 }
@@ -132,15 +143,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       db,
       prober: new HttpTcpProber(),
       // Whoever asked for the rollout is the actor of a refusal; the controller itself otherwise.
-      admit: (service, digest, context) =>
-        admit({ store, catalog, home, journal, actor: context.actor ?? actor }, service, {
-          digest,
-          template: context.template,
-        }),
+      admit: async (service, digest, context) => {
+        await admitImage(
+          { store, state: { catalog, journal, actor }, home },
+          { service, digest, template: context.template, ...(context.actor ? { actor: context.actor } : {}) },
+        );
+      },
       imageRefFor: (service, digest) => `${registry}/${service}@${digest}`,
       frontDoor: frontDoors,
       environmentFor: (_service, names) => pick(options.environment ?? process.env, names),
-      record: (event) => recordFleetEvent(journal, actor, event),
+      record: (event) => journalFleetEvent(journal, event, { controlPlaneActor: actor }),
       log,
     });
     for (const fleet of new FleetStore(db).list()) {
@@ -189,6 +201,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       fleets ??= startFleets();
       return fleets;
     },
+    rollout: (service, digest, rolloutOptions = {}) =>
+      rolloutImage({ fleets: plane.fleets, frontDoors }, { service, digest, ...rolloutOptions }),
+    rollback: (service, rollbackOptions = {}) =>
+      rollbackFleet({ fleets: plane.fleets }, { service, ...rollbackOptions }),
     integrity: async () => {
       await plane.fleets();
       if (!integrity) throw new Error('the integrity monitor did not start with the fleets');
@@ -279,43 +295,6 @@ function listenFailure(error: unknown, options: ControlPlaneOptions): unknown {
   );
 }
 
-/**
- * Refuses, with a journal entry, any digest that is not signed by a trusted key, has no signed
- * passing verdict, is not released for the service, or is revoked.
- */
-async function admit(
-  parts: {
-    store: LayoutStore;
-    catalog: Catalog;
-    home: HerdHome;
-    journal: Journal;
-    actor: string;
-  },
-  service: string,
-  request: { digest: Digest; template: FleetTemplate },
-): Promise<void> {
-  const { digest, template } = request;
-  const publicKeys = (await loadTrustedKeys(parts.home)).map((k) => k.publicKey);
-  const decision = await checkAdmission(
-    {
-      store: parts.store,
-      publicKeys,
-      catalog: admissionCatalogView({ ...parts, publicKeys }),
-    },
-    // A template stored before run templates (version 0) has none admission could compare.
-    { service, digest, template: template.version === 1 ? template.run : undefined },
-  );
-  if (decision.admitted) return;
-  parts.journal.append({
-    actor: parts.actor,
-    action: 'admission-refused',
-    service,
-    digest,
-    details: { code: decision.code, reason: decision.reason },
-  });
-  throw new TrustError('ADMISSION_REFUSED', `admission refused for ${service}: ${decision.reason}`);
-}
-
 function pick(environment: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
   const picked: Record<string, string> = {};
   for (const name of names) {
@@ -323,35 +302,4 @@ function pick(environment: NodeJS.ProcessEnv, names: readonly string[]): Record<
     if (value !== undefined) picked[name] = value;
   }
   return picked;
-}
-
-const fleetActions: Record<FleetEvent['kind'], JournalAction> = {
-  'rollout-started': 'rollout',
-  'rollout-complete': 'rollout',
-  'rollout-failed': 'revert',
-  scaled: 'scale',
-  'instance-created': 'replace',
-  'instance-removed': 'replace',
-  'create-failed': 'replace',
-  degraded: 'replace',
-  'image-reloaded': 'replace',
-};
-
-/**
- * Fleet events go to the journal as they are: they hold ids, releases and reasons, never env
- * values. An event someone asked for (a scale, a rollout through the API) names them as the actor;
- * what the controller does on its own is the control plane's.
- */
-function recordFleetEvent(journal: Journal, controlPlaneActor: string, event: FleetEvent): void {
-  const { kind, service, ...rest } = event;
-  const digest = 'digest' in event ? event.digest : undefined;
-  const asked = 'actor' in event ? event.actor : undefined;
-  if ('actor' in rest) delete rest.actor;
-  journal.append({
-    actor: asked ?? controlPlaneActor,
-    action: fleetActions[kind],
-    service,
-    ...(digest ? { digest } : {}),
-    details: { event: kind, ...rest },
-  });
 }

@@ -12,7 +12,6 @@ import { actorOf } from '../../auth/caller.js';
 import { FleetError } from '../../fleet/errors.js';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetTemplate } from '../../fleet/types.js';
-import { shortDigest } from '../../oci/digest.js';
 import { parseSpecText } from '../../specfile/load.js';
 import { answer } from '../api-answer.js';
 import {
@@ -67,30 +66,19 @@ export function fleetApiRoutes(options: FleetApiOptions) {
             const { service } = c.req.valid('param');
             const { digest, spec } = c.req.valid('json');
             const template = spec === undefined ? undefined : templateFromSpecText(service, spec);
-            const fleets = await plane.fleets();
-            const actor = actorOf(c.get('caller'));
-            // The door opens first, so a taken port refuses the rollout before anything changed; and
-            // closes again when the rollout of a fleet that did not exist yet was refused.
-            if (template) await plane.frontDoors.open(service, { port: template.fleet.port ?? 0 });
-            try {
-              await fleets.rollout(
-                service,
-                { release: shortDigest(digest), digest },
-                { actor, ...(template ? { template } : {}) },
-              );
-            } catch (error) {
-              if (template && !fleets.templateOf(service)) await plane.frontDoors.close(service);
-              throw error;
-            }
-            return { service, release: shortDigest(digest), digest };
+            const started = await plane.rollout(service, digest, {
+              actor: actorOf(c.get('caller')),
+              ...(template ? { template } : {}),
+            });
+            return { service, revision: started.revision, digest: started.digest };
           }),
       )
 
       .post('/fleets/:service/rollback', requires('fleets:rollback'), validate('param', ServiceParams), (c) =>
         answer(c, log, async () => {
           const { service } = c.req.valid('param');
-          const good = await (await plane.fleets()).rollback(service, { actor: actorOf(c.get('caller')) });
-          return { service, release: good.release, digest: good.digest };
+          const good = await plane.rollback(service, { actor: actorOf(c.get('caller')) });
+          return { service, revision: good.revision, digest: good.digest };
         }),
       )
 

@@ -1,0 +1,71 @@
+/**
+ * Rollout and rollback as use cases: what `ControlPlane.rollout` and `rollback` do, whether the
+ * fleet API or `herd up` asked. The controller refuses what admission refuses (./admit.ts, which
+ * the control plane hands it), records the desired state and the history in herd.db, and reports
+ * the rollout, which ./journal-fleet-event.ts writes to the journal with whoever asked as its actor.
+ */
+import type { FleetController } from '../fleet/controller.js';
+import type { FrontDoors } from '../fleet/front-door.js';
+import type { FleetTemplate } from '../fleet/types.js';
+import { shortDigest } from '../oci/digest.js';
+import type { Digest } from '../oci/types.js';
+
+export interface RolloutParts {
+  /** The fleet controller; the control plane starts it, and the engine, on first use. */
+  fleets: () => Promise<FleetController>;
+  frontDoors: Pick<FrontDoors, 'open' | 'close'>;
+}
+
+export interface RolloutRequest {
+  service: string;
+  digest: Digest;
+  /**
+   * The template made from the service's herd.yaml: needed for a fleet's first rollout, and it
+   * brings its size. Without it the fleet keeps its stored template and size.
+   */
+  template?: FleetTemplate;
+  /** Who asked, for the journal; the control plane itself when nobody did (herd up). */
+  actor?: string;
+}
+
+/** What a rollout or rollback moved the fleet to. */
+export interface RolloutTarget {
+  service: string;
+  /** The fleet's revision: the short digest that names its instances. */
+  revision: string;
+  digest: Digest;
+}
+
+/**
+ * Starts moving the fleet to `digest`. It refuses, and changes nothing, when the engine is
+ * unreachable, admission refuses the digest, the image cannot be had, or a template's port is
+ * taken. The rollout goes on in the controller's syncs.
+ */
+export async function rolloutImage(parts: RolloutParts, request: RolloutRequest): Promise<RolloutTarget> {
+  const { service, digest, template, actor } = request;
+  const fleets = await parts.fleets();
+  // The door opens first, so a taken port refuses the rollout before anything changed; and closes
+  // again when the rollout of a fleet that did not exist yet was refused.
+  if (template) await parts.frontDoors.open(service, { port: template.fleet.port ?? 0 });
+  const target = { revision: shortDigest(digest), digest };
+  try {
+    await fleets.rollout(service, target, { ...(actor ? { actor } : {}), ...(template ? { template } : {}) });
+  } catch (error) {
+    if (template && !fleets.templateOf(service)) await parts.frontDoors.close(service);
+    throw error;
+  }
+  return { service, ...target };
+}
+
+/**
+ * Rolls the fleet back to the latest digest that completed a rollout before the current one, with
+ * the template it ran with; admission is asked again, since it may have been revoked since.
+ */
+export async function rollbackFleet(
+  parts: Pick<RolloutParts, 'fleets'>,
+  request: { service: string; actor?: string },
+): Promise<RolloutTarget> {
+  const { service, actor } = request;
+  const good = await (await parts.fleets()).rollback(service, actor ? { actor } : {});
+  return { service, revision: good.revision, digest: good.digest };
+}
