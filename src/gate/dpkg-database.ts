@@ -5,8 +5,8 @@
  * deb822: https://manpages.debian.org/bookworm/dpkg-dev/deb822.5.en.html
  */
 import { field, type Paragraph, parseControlParagraphs } from '../debian/control.js';
+import type { Rootfs, RootfsNode } from '../oci/flatten-layers.js';
 import { GateError } from './errors.js';
-import type { Rootfs, RootfsNode } from './flatten-layers.js';
 
 export interface InstalledPackage {
   name: string;

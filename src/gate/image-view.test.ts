@@ -196,6 +196,46 @@ describe('loading an image view from the store', () => {
   });
 });
 
+describe('layers the build would refuse', () => {
+  const hostile: [string, TarEntry[][], string][] = [
+    [
+      'an entry under a symlink',
+      [[link('lib', '/etc')], [file('lib/cron.d/evil', '* * * * * root sh\n')]],
+      'lies under /lib, which is a symlink',
+    ],
+    [
+      'a symlink that climbs above the root',
+      [[dir('etc/'), link('etc/evil', '../../host')]],
+      'climbs above the root',
+    ],
+    [
+      'a whiteout that names nothing',
+      [[dir('etc/'), file('etc/motd', 'hi\n')], [file('etc/.wh.', '')]],
+      'is a whiteout that names no file',
+    ],
+  ];
+  for (const [what, layers, why] of hostile) {
+    it(`refuses ${what} as LAYER_INVALID, naming the layer digest and the entry`, async () => {
+      const store = new LayoutStore(join(await mkdtemp(join(tmpdir(), 'herd-gate-hostile-')), 'store'));
+      await store.init();
+      const image = await putImage(store, layers);
+      const manifest = await store.getManifest(image.digest as Digest);
+      const culprit = manifest.layers.at(-1)?.digest ?? '';
+      const path = layers.at(-1)?.at(-1)?.path ?? '';
+
+      await assert.rejects(loadImageView(store, image.digest), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'LAYER_INVALID');
+        assert.ok(
+          error.message.startsWith(`layer ${culprit}: entry ${JSON.stringify(path)} `),
+          error.message,
+        );
+        assert.ok(error.message.includes(why), error.message);
+        return true;
+      });
+    });
+  }
+});
+
 describe('the attached file manifest', () => {
   it('is read from the referrer whose manifest names the image as subject', async () => {
     const store = new LayoutStore(join(await mkdtemp(join(tmpdir(), 'herd-gate-fm-')), 'store'));

@@ -12,12 +12,12 @@ import { decompressToBuffer } from '../oci/decompress.js';
 import { isDigest } from '../oci/digest.js';
 import { OciError } from '../oci/errors.js';
 import { type FileManifestEntry, fileManifestMediaType } from '../oci/file-manifest-format.js';
+import { flattenLayers, type LayerEntries, type Rootfs, type RootfsNode } from '../oci/flatten-layers.js';
 import type { LayoutStore } from '../oci/layout-store.js';
-import { readTar, type TarReadEntry } from '../oci/tar.js';
+import { readTar } from '../oci/tar.js';
 import { type Digest, type ImageConfig, type ImageManifest, MediaType } from '../oci/types.js';
 import { type InstalledPackage, readDpkgDatabase } from './dpkg-database.js';
 import { GateError } from './errors.js';
-import { flattenLayers, type Rootfs, type RootfsNode } from './flatten-layers.js';
 import { type LockFacts, lockDigestLabel, lockFactsOf } from './lock-facts.js';
 
 /** The artifact type the file manifest is attached under. */
@@ -107,11 +107,11 @@ export async function loadImageView(
     options.lockFile === undefined
       ? undefined
       : lockFactsOf(options.lockFile, { digest: image, ...(label ? { label } : {}) });
-  const layers: TarReadEntry[][] = [];
   // Decompressed side by side (zlib runs on the thread pool), then read and applied in order.
-  const tars = await Promise.all(manifest.layers.map((layer) => layerTar(store, layer)));
-  for (const tar of tars) layers.push(readTar(tar, tarLimits));
-  const rootfs = flattenLayers(layers, { names: manifest.layers.map((l) => `layer ${l.digest}`) });
+  const tars = await Promise.all(
+    manifest.layers.map(async (layer) => ({ digest: layer.digest, tar: await layerTar(store, layer) })),
+  );
+  const rootfs = rootfsOf(tars.map(({ digest, tar }) => ({ digest, entries: readTar(tar, tarLimits) })));
   return imageViewOf({
     digest: image,
     config,
@@ -120,6 +120,19 @@ export async function loadImageView(
     ...(lock ? { lock } : {}),
     ...(await unreproducedScriptsOf(store, image)),
   });
+}
+
+/**
+ * The layers flattened by the same reader and rules as the build's base: an entry the build would
+ * refuse (under a link, a link climbing above the root, a whiteout naming nothing) fails the load.
+ */
+function rootfsOf(layers: readonly LayerEntries[]): Rootfs {
+  try {
+    return flattenLayers(layers);
+  } catch (cause) {
+    if (!(cause instanceof OciError) || cause.code !== 'LAYER_UNSAFE') throw cause;
+    throw new GateError('LAYER_INVALID', cause.message, { cause });
+  }
 }
 
 const provenanceArtifactType = 'application/vnd.in-toto+json';

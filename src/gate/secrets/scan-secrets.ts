@@ -15,8 +15,9 @@
  * and grep decide) are not read, only counted. Findings carry the path, line, rule and a
  * fingerprint, never the secret.
  */
+
+import type { RootfsNode } from '../../oci/flatten-layers.js';
 import type { SecretFinding } from '../findings.js';
-import type { RootfsNode } from '../flatten-layers.js';
 import type { ImageView } from '../image-view.js';
 import { appFileDetectors, packageFileDetectors } from './content-detectors.js';
 import { credentialFileKind } from './credential-files.js';
