@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'herd-bench-journal-'));
   try {
     const db = openStateDb(join(dir, 'herd.db'));
-    const journal = new Journal(db, { clock: { now: () => new Date() } });
+    const journal = new Journal(db, { clock: { now: () => Date.now() } });
     const catalog = new Catalog(journal);
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const signer = new LocalKeySigner(privateKey);
@@ -105,7 +105,7 @@ async function fill(
         action: 'rollout',
         service: 'web',
         digest,
-        details: { event: 'rollout-started', release: `web-${released}`, reason: 'a new release', size: 4 },
+        details: { event: 'rollout-started', revision: `web-${released}`, reason: 'a new release', size: 4 },
       });
     }
   }

@@ -1,7 +1,7 @@
 /**
- * bench/rollout: a rolling release of examples/hello under steady load. `herd up` runs the fleet
+ * bench/rollout: a rolling update of examples/hello under steady load. `herd up` runs the fleet
  * (4 instances, maxSurge 25%, maxUnavailable 25%) in its own process; this process holds ~200
- * req/s at the front door, measures a quiet period first, then rolls out a second release (the same
+ * req/s at the front door, measures a quiet period first, then rolls out a second revision (the same
  * service with another greeting) and keeps measuring until the rollout completes. A watcher polls
  * the fleet API every 100 ms for the instance count and the ready count.
  *
@@ -117,7 +117,7 @@ try {
     watched.maxInstances = Math.max(watched.maxInstances, alive);
     watched.minReady = Math.min(watched.minReady, status.ready);
     watched.samples++;
-    if (status.release === target && status.status === 'complete') {
+    if (status.revision === target && status.status === 'complete') {
       completedAt = Date.now();
       break;
     }

@@ -98,7 +98,7 @@ after(async () => {
 function specFor(env: Environment, overrides: Partial<InstanceSpec> & { service: string }): InstanceSpec {
   const digest = overrides.digest ?? env.images.probe;
   return {
-    release: 'r1',
+    revision: 'r1',
     digest,
     imageRef: `${env.registry}/${overrides.service}@${digest}`,
     user: probeUser,

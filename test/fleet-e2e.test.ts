@@ -5,7 +5,7 @@
  * that running control plane, through the CLI:
  * - the instances are hardened (podman inspect);
  * - `podman rm -f` of an instance gets it replaced within 5 s;
- * - a release whose health check never passes is reverted, while the front door keeps serving;
+ * - a revision whose health check never passes is reverted, while the front door keeps serving;
  * - an unsigned digest and a revoked one are refused, and the fleet is left as it was;
  * - kill -9 of the control plane mid-rollout, then `herd serve`: the rollout completes, with no
  *   duplicate instances.
@@ -40,11 +40,11 @@ function specText(repo: FixtureRepo, options: { healthy: boolean; greeting: stri
 }
 
 interface Status {
-  release: string;
+  revision: string;
   status: string;
   ready: number;
-  instances: { id: string; release: string; state: string; ready: boolean }[];
-  history: { release: string; outcome: string; reason: string }[];
+  instances: { id: string; revision: string; state: string; ready: boolean }[];
+  history: { revision: string; outcome: string; reason: string }[];
 }
 
 describe('fleets on podman through herd up', () => {
@@ -52,7 +52,7 @@ describe('fleets on podman through herd up', () => {
   let home: string;
   let up: RunningHerd | undefined;
   let frontDoor: string;
-  let firstRelease: string;
+  let firstRevision: string;
   const herd = (args: string[]) => runHerd(args, { home, env: { HERD_KEY_PASSWORD: keyPassword } });
   let keyPassword = '';
   const status = () => JSON.parse(herd(['status', 'probe', '--json']).out) as Status;
@@ -82,7 +82,7 @@ describe('fleets on podman through herd up', () => {
     up = startHerd(['up', dir], home);
     frontDoor = (await up.waitFor(/front door {2}(http:\/\/\S+)\//, 120_000))[1]!;
     keyPassword = (await readFile(join(home, 'keys', 'cosign.password'), 'utf8')).trim();
-    firstRelease = status().release;
+    firstRevision = status().revision;
   });
 
   after(async () => {
@@ -144,7 +144,7 @@ describe('fleets on podman through herd up', () => {
     assert.match(refusedUnsigned.err, /not signed by a trusted key/);
     assert.notEqual(refusedRevoked.status, 0);
     assert.match(refusedRevoked.err, /revoked/);
-    assert.equal(status().release, firstRelease);
+    assert.equal(status().revision, firstRevision);
     const journal = herd(['journal', '--service', 'probe', '--json']);
     assert.ok(
       (JSON.parse(journal.out) as { action: string }[]).filter((e) => e.action === 'admission-refused')
@@ -152,7 +152,7 @@ describe('fleets on podman through herd up', () => {
     );
   });
 
-  it('reverts a release whose health check never passes, serving throughout', async () => {
+  it('reverts a revision whose health check never passes, serving throughout', async () => {
     const bad = await variant({ healthy: false, greeting: 'bad', sign: true });
     let failures = 0;
     let requests = 0;
@@ -176,7 +176,7 @@ describe('fleets on podman through herd up', () => {
         const now = JSON.parse((await runHerdAsync(['status', 'probe', '--json'], { home })).out) as Status;
         seen = now;
         const failed = now.history.some((h) => h.outcome === 'failed');
-        return failed && now.status === 'complete' && now.release === firstRelease ? now : undefined;
+        return failed && now.status === 'complete' && now.revision === firstRevision ? now : undefined;
       },
       () => `${JSON.stringify(seen)}\n${up?.output().slice(-3000)}`,
     );
@@ -184,7 +184,7 @@ describe('fleets on podman through herd up', () => {
     await load;
 
     assert.equal(rollout.status, 0, rollout.err);
-    assert.equal(settled.instances.filter((i) => i.release === firstRelease).length, size);
+    assert.equal(settled.instances.filter((i) => i.revision === firstRevision).length, size);
     assert.ok(requests > 50, `only ${requests} requests were made`);
     assert.equal(failures, 0, `${failures} of ${requests} requests failed during the bad rollout`);
   });
@@ -198,7 +198,7 @@ describe('fleets on podman through herd up', () => {
     const rollout = herd(['rollout', 'probe', next]);
     assert.equal(rollout.status, 0, rollout.err);
     await eventually('the first new instance', 30_000, () =>
-      status().instances.some((i) => i.release !== firstRelease) ? true : undefined,
+      status().instances.some((i) => i.revision !== firstRevision) ? true : undefined,
     );
 
     up?.child.kill('SIGKILL');
@@ -207,14 +207,14 @@ describe('fleets on podman through herd up', () => {
     await up.waitFor(/fleet API at/, 30_000);
     const done = await eventually('the rollout to complete', 90_000, () => {
       const now = status();
-      return now.status === 'complete' && now.release === shortDigest(next as Digest) ? now : undefined;
+      return now.status === 'complete' && now.revision === shortDigest(next as Digest) ? now : undefined;
     });
     const podman = await podmanOf(home);
     const running = podman(['ps', '-q', '--filter', 'label=dev.herd.service=probe']).trim().split('\n');
 
     assert.equal(done.instances.length, size);
     assert.equal(running.length, size);
-    assert.ok(done.instances.every((i) => i.release === shortDigest(next as Digest)));
+    assert.ok(done.instances.every((i) => i.revision === shortDigest(next as Digest)));
     await eventually('the new greeting at the front door', 10_000, async () => {
       const door = (JSON.parse(herd(['status', 'probe', '--json']).out) as { frontDoor: string }).frontDoor;
       const text = await (await fetch(`${door}/`)).text();

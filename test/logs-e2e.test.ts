@@ -3,7 +3,7 @@
  * compiled statically at test time, prints a line per request), with syslog (TCP) and OTLP/HTTP
  * forwarding to receivers in this test. Then, through the CLI:
  * - lines printed just before `podman rm -f` of an instance are still in `herd logs probe
- *   --instance <id>` after the instance is gone, labelled with its release;
+ *   --instance <id>` after the instance is gone, labelled with its revision;
  * - `--grep` and `--since` narrow the answer;
  * - `herd logs --follow` prints a new line as it happens;
  * - the same lines reached the syslog and OTLP receivers, and no env value was stored or forwarded.
@@ -75,8 +75,8 @@ async function otlpReceiver(): Promise<{ server: HttpServer; url: string; bodies
 }
 
 interface Status {
-  release: string;
-  instances: { id: string; release: string; state: string; address?: { host: string; port: number } }[];
+  revision: string;
+  instances: { id: string; revision: string; state: string; address?: { host: string; port: number } }[];
 }
 
 describe('externalized logs on podman through herd up', () => {
@@ -166,8 +166,8 @@ describe('externalized logs on podman through herd up', () => {
         .every((l) => l.includes(victim.id.slice(0, 12)) && l.endsWith(`GET ${marker} 404`)),
     );
     assert.deepEqual(
-      api.lines.map((l) => [l.instance, l.release, l.stream, l.text]),
-      Array(3).fill([victim.id, victim.release, 'stdout', `GET ${marker} 404`]),
+      api.lines.map((l) => [l.instance, l.revision, l.stream, l.text]),
+      Array(3).fill([victim.id, victim.revision, 'stdout', `GET ${marker} 404`]),
     );
   });
 
@@ -205,7 +205,7 @@ describe('externalized logs on podman through herd up', () => {
 
     assert.match(
       message,
-      /^<14>1 \S+ \S+ probe \S+ stdout \[herd@32473 service="probe" instance="[0-9a-f]+" release="\w+"\] /,
+      /^<14>1 \S+ \S+ probe \S+ stdout \[herd@32473 service="probe" instance="[0-9a-f]+" revision="\w+"\] /,
     );
     assert.ok(record);
     assert.ok(!syslog.messages().some((m) => m.includes(secret)));

@@ -33,11 +33,11 @@ function specText(repo: FixtureRepo, options: { run?: string; fleet?: string } =
 }
 
 interface Status {
-  release: string;
+  revision: string;
   digest: string;
   status: string;
   ready: number;
-  instances: { id: string; release: string; state: string }[];
+  instances: { id: string; revision: string; state: string }[];
 }
 
 describe('the run template signed with the image, on podman', () => {
@@ -116,7 +116,7 @@ describe('the run template signed with the image, on podman', () => {
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error?.code, 'SPEC_INVALID');
     assert.match(refused.body.error?.message ?? '', /run\.writable\[1\]: .*"\/usr"/);
-    assert.equal(status().release, before.release);
+    assert.equal(status().revision, before.revision);
     assert.deepEqual(instanceIds(), before.instances.map((one) => one.id).sort());
   });
 
@@ -141,7 +141,7 @@ describe('the run template signed with the image, on podman', () => {
       ).length >= 2,
     );
     const after = status();
-    assert.equal(after.release, before.release);
+    assert.equal(after.revision, before.revision);
     assert.equal(after.status, 'complete');
     assert.deepEqual(instanceIds(), before.instances.map((one) => one.id).sort());
   });

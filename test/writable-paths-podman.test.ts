@@ -143,7 +143,7 @@ describe('writable paths on podman', () => {
   it('lets uid 65532 write a writable folder the image ships a file in, and keeps that file', async () => {
     const spec: InstanceSpec = {
       service: 'writable',
-      release: 'r1',
+      revision: 'r1',
       digest,
       imageRef: `${repository}@${digest}`,
       user,

@@ -261,7 +261,7 @@ program
 
 program
   .command('status')
-  .description("a fleet's release, rollout state and instances (from the running control plane)")
+  .description("a fleet's revision, rollout state and instances (from the running control plane)")
   .argument('[service]')
   .option('--json', 'print as JSON')
   .action(async (service, options) =>
@@ -282,7 +282,7 @@ program
 
 program
   .command('rollback')
-  .description('roll a fleet back to its previous good release')
+  .description('roll a fleet back to its previous good revision')
   .argument('<service>')
   .action(async (service) => run(async () => (await fleetCommands()).rollbackCommand(service)));
 

@@ -60,7 +60,7 @@ describe('DebugSessions on the memory engine', () => {
   async function fleetOf(size: number) {
     await h.controller.rollout(
       'web',
-      { release: 'r1', digest },
+      { revision: 'r1', digest },
       {
         template: template({
           size,
@@ -90,7 +90,7 @@ describe('DebugSessions on the memory engine', () => {
     const image: ImageManifest = { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: [] };
     digest = (await store.putJson(image, MediaType.imageManifest)).digest;
     h = fleetHarness();
-    journal = new Journal(h.db, { clock: { now: () => new Date(h.clock.now()) } });
+    journal = new Journal(h.db, { clock: h.clock });
     h.engine.setImageFiles(digest, [
       {
         path: 'bin/sh',
@@ -132,7 +132,7 @@ describe('DebugSessions on the memory engine', () => {
     assert.deepEqual(started?.details, {
       session: session.id,
       instance: victim!.id,
-      release: 'r1',
+      revision: 'r1',
       reason: 'INC-42: requests hang after deploy',
       ttlSeconds: 600,
       command: ['/bin/sh'],

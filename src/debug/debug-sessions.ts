@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { type Clock, type Logger, systemClock } from '../common/index.js';
 import {
   type DebugExec,
   type Engine,
@@ -47,12 +48,6 @@ export interface DebugFleets {
   status(service: string): Promise<{ instances: readonly { id: string; serving?: boolean }[] }>;
 }
 
-export interface DebugClock {
-  /** Epoch ms. */
-  now(): number;
-  setTimer(ms: number, run: () => void): () => void;
-}
-
 export interface DebugSessionsOptions {
   engine: Engine;
   fleets: DebugFleets;
@@ -61,8 +56,8 @@ export interface DebugSessionsOptions {
   db: Database;
   /** Where transcripts are written as they grow (HERD_HOME/debug), until they are in the store. */
   spoolDir: string;
-  clock?: DebugClock;
-  log: { info(details: object, message: string): void; warn(details: object, message: string): void };
+  clock?: Clock;
+  log: Pick<Logger, 'info' | 'warn'>;
   transcriptLimitBytes?: number;
   /** How often to look whether a replacement took over the front door; default 250 ms. */
   takeoverPollMs?: number;
@@ -100,17 +95,9 @@ export interface DebugSession {
   ended: Promise<SessionEnd>;
 }
 
-const systemClock: DebugClock = {
-  now: () => Date.now(),
-  setTimer: (ms, run) => {
-    const timer = setTimeout(run, ms);
-    return () => clearTimeout(timer);
-  },
-};
-
 export class DebugSessions {
   private readonly rows: DebugSessionStore;
-  private readonly clock: DebugClock;
+  private readonly clock: Clock;
   /** Instances with a session not yet destroyed, live or left by a control plane that stopped. */
   private readonly tainted = new Set<string>();
   private readonly live = new Map<string, RunningSession>();
@@ -217,7 +204,7 @@ export class DebugSessions {
       details: {
         session: id,
         instance: instance.id,
-        release: instance.release,
+        revision: instance.revision,
         reason: request.reason,
         ttlSeconds: request.ttlSeconds,
         command: request.command,
@@ -395,7 +382,7 @@ export class DebugSessions {
 
 /** What a running session needs from DebugSessions. */
 interface SessionParts extends DebugSessionsOptions {
-  clock: DebugClock;
+  clock: Clock;
   spoolOf(id: string): string;
   settle(
     session: { id: string; instance: Instance },

@@ -1,7 +1,7 @@
 /**
  * Where instances run. The fleet controller and the monitors see only this interface; `server` and
  * `cli` pick a concrete engine (docker/, memory/). An engine creates and destroys instances and
- * reports what it sees: it has no shell, copy-in or patch operation, by design (DESIGN.md,
+ * reports what it sees: it has no shell, copy-in or patch operation, by design (docs/architecture.md,
  * "Immutability"), and one exec, `debugExec`, for the audited break-glass path alone.
  */
 import { HerdError } from '../herd-error.js';
@@ -10,25 +10,36 @@ import { HerdError } from '../herd-error.js';
 export const instanceLabels = {
   managedBy: 'dev.herd.managed-by',
   service: 'dev.herd.service',
-  release: 'dev.herd.release',
+  revision: 'dev.herd.revision',
   digest: 'dev.herd.digest',
   /** The digest of the run template the instance was made from (specfile/run-template.ts). */
   template: 'dev.herd.template',
 } as const;
 
 /**
+ * The revision's label as herd wrote it before the label was renamed. Read (never written) so that
+ * instances a previous herd started are still adopted after an upgrade.
+ */
+export const legacyRevisionLabel = 'dev.herd.release';
+
+/** An instance's revision from its labels: the current label, else the one a previous herd wrote. */
+export function revisionFromLabels(labels: Readonly<Record<string, string>>): string | undefined {
+  return labels[instanceLabels.revision] || labels[legacyRevisionLabel] || undefined;
+}
+
+/**
  * The labels an instance is created with: the spec's extra labels, less any that bears one of
- * herd's own names, then herd's own, so an extra label cannot pose as another service, release,
- * digest or template.
+ * herd's own names (or the revision's old name), then herd's own, so an extra label cannot pose as
+ * another service, revision, digest or template.
  */
 export function labelsFor(spec: InstanceSpec): Record<string, string> {
-  const herdOwn = Object.values(instanceLabels) as string[];
+  const herdOwn = [...Object.values(instanceLabels), legacyRevisionLabel] as string[];
   const extra = Object.entries(spec.labels ?? {}).filter(([name]) => !herdOwn.includes(name));
   return {
     ...Object.fromEntries(extra),
     [instanceLabels.managedBy]: 'herd',
     [instanceLabels.service]: spec.service,
-    [instanceLabels.release]: spec.release,
+    [instanceLabels.revision]: spec.revision,
     [instanceLabels.digest]: spec.digest,
     ...(spec.templateDigest ? { [instanceLabels.template]: spec.templateDigest } : {}),
   };
@@ -37,8 +48,8 @@ export function labelsFor(spec: InstanceSpec): Record<string, string> {
 /** What an instance is made from; the engine applies the hardening, the caller cannot turn it off. */
 export interface InstanceSpec {
   service: string;
-  /** Catalog release id the instance belongs to. */
-  release: string;
+  /** The fleet revision the instance belongs to: its image's short digest, e.g. `3f2a9c1d`. */
+  revision: string;
   /** Manifest digest of the image; the only way an image is named. */
   digest: `sha256:${string}`;
   /** The digest of the run template the instance is made from, labelled so the watch can find it. */
@@ -78,7 +89,8 @@ export interface Instance {
   /** Engine-assigned id; instances have no names. */
   id: string;
   service: string;
-  release: string;
+  /** The fleet revision (short digest) from its labels. */
+  revision: string;
   digest: `sha256:${string}`;
   state: InstanceState;
   /** Set when state is `exited`. */

@@ -16,7 +16,7 @@ export interface ApplyContext {
   instances: readonly Instance[];
   /** The ids the front door may send to (ready and not quarantined, quarantine.ts). */
   ready: ReadonlySet<string>;
-  /** The spec of a new instance of the desired release; called once per sync that creates. */
+  /** The spec of a new instance of the desired revision; called once per sync that creates. */
   specForCreate: () => InstanceSpec;
   record: (event: FleetEvent) => Promise<void>;
 }
@@ -58,7 +58,7 @@ export async function applyPlan(
         kind: 'instance-removed',
         service,
         id: action.id,
-        release: instance?.release ?? 'unknown',
+        revision: instance?.revision ?? 'unknown',
         reason: action.reason,
       });
     }),
@@ -73,7 +73,7 @@ export async function applyPlan(
   } catch (error) {
     const message = (error as Error).message;
     result.createFailures.push(message);
-    await context.record({ kind: 'create-failed', service, release: spec.release, message });
+    await context.record({ kind: 'create-failed', service, revision: spec.revision, message });
     return result;
   }
   const outcomes = await Promise.allSettled(Array.from({ length: count }, () => engine.create(spec)));
@@ -84,12 +84,12 @@ export async function applyPlan(
         kind: 'instance-created',
         service,
         id: outcome.value.id,
-        release: spec.release,
+        revision: spec.revision,
       });
     } else {
       const message = (outcome.reason as Error).message;
       result.createFailures.push(message);
-      await context.record({ kind: 'create-failed', service, release: spec.release, message });
+      await context.record({ kind: 'create-failed', service, revision: spec.revision, message });
     }
   }
   return result;

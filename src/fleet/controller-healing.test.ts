@@ -54,7 +54,7 @@ describe('FleetController self-healing', () => {
   it('backs off a crash loop exponentially and marks the fleet degraded, without a hot loop', async () => {
     const h = fleetHarness();
     h.engine.failImage(digestA, 'exit');
-    await h.controller.rollout('web', { release: 'r1', digest: digestA }, { template: template() });
+    await h.controller.rollout('web', { revision: 'r1', digest: digestA }, { template: template() });
     const createdAt: number[] = [];
     const start = h.clock.now();
 

@@ -190,7 +190,7 @@ describe('FleetController startup checks', () => {
     h.restart({ prober });
     await h.controller.rollout(
       'web',
-      { release: 'r1', digest: digestA },
+      { revision: 'r1', digest: digestA },
       { template: template({ size: 1 }, 10) },
     );
     h.controller.start();
@@ -226,7 +226,7 @@ describe('FleetController startup checks', () => {
     // examples/hello: no fleet section (size 2, 25%/25%, minReadySeconds 5), health every 10 s.
     await h.controller.rollout(
       'web',
-      { release: 'r1', digest: digestA },
+      { revision: 'r1', digest: digestA },
       { template: template({ size: 2 }, 10) },
     );
     h.controller.start();

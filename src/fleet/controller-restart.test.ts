@@ -8,12 +8,12 @@ describe('FleetController after a crash of its own', () => {
     const h = fleetHarness();
     await h.settledOnA();
     h.engine.resetPeak();
-    await h.controller.rollout('web', { release: 'r2', digest: digestB });
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
     for (let second = 0; second < 8; second++) {
       await h.controller.sync();
       h.clock.advance(1000);
     }
-    const midway = (await h.engine.list({ service: 'web' })).map((one) => one.release).sort();
+    const midway = (await h.engine.list({ service: 'web' })).map((one) => one.revision).sort();
 
     h.frontDoor.minServing = Number.POSITIVE_INFINITY;
     h.restart();
@@ -23,7 +23,7 @@ describe('FleetController after a crash of its own', () => {
     assert.ok(midway.includes('r1') && midway.includes('r2'), `midway: ${midway}`);
     const instances = await h.engine.list({ service: 'web' });
     assert.equal(instances.length, 4);
-    assert.ok(instances.every((one) => one.release === 'r2'));
+    assert.ok(instances.every((one) => one.revision === 'r2'));
     assert.ok(h.engine.peakRunning <= 5, `peak ${h.engine.peakRunning}`);
   });
 
@@ -38,10 +38,10 @@ describe('FleetController after a crash of its own', () => {
       return new Promise(() => {});
     };
     h.restart({ engine: dying });
-    await h.controller.rollout('web', { release: 'r2', digest: digestB });
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
     void h.controller.sync();
     await new Promise((resolve) => setImmediate(resolve));
-    const created = (await h.engine.list({ service: 'web' })).filter((one) => one.release === 'r2').length;
+    const created = (await h.engine.list({ service: 'web' })).filter((one) => one.revision === 'r2').length;
 
     h.frontDoor.minServing = Number.POSITIVE_INFINITY;
     h.restart();
@@ -57,7 +57,7 @@ describe('FleetController after a crash of its own', () => {
     const h = fleetHarness();
     await h.settledOnA();
     h.failing.add(digestB);
-    await h.controller.rollout('web', { release: 'r2', digest: digestB });
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
     await h.controller.sync();
 
     h.restart();
@@ -67,13 +67,13 @@ describe('FleetController after a crash of its own', () => {
     assert.ok(instances.length === 4 && instances.every((one) => one.digest === digestA));
   });
 
-  it('removes instances of the service whose release it never rolled out', async () => {
+  it('removes instances of the service whose revision it never rolled out', async () => {
     const h = fleetHarness();
     await h.settledOnA();
     await h.engine.ensureImage({ imageRef: 'stray', digest: digestB });
     const stray = await h.engine.create({
       service: 'web',
-      release: 'stray',
+      revision: 'stray',
       digest: digestB,
       imageRef: 'stray',
       user: { uid: 65532, gid: 65532 },

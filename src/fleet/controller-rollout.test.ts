@@ -4,7 +4,7 @@ import { digestA, digestB, digestC, fleetHarness, template } from './controller.
 import type { FleetError } from './errors.js';
 
 describe('FleetController rollouts', () => {
-  it('rolls out a new release with at most size + maxSurge instances and at least size − maxUnavailable ready', async () => {
+  it('rolls out a new revision with at most size + maxSurge instances and at least size − maxUnavailable ready', async () => {
     const h = fleetHarness();
     await h.settledOnA();
     h.engine.resetPeak();
@@ -12,7 +12,7 @@ describe('FleetController rollouts', () => {
     let mostRunning = 0;
     let fewestReady = Number.POSITIVE_INFINITY;
 
-    await h.controller.rollout('web', { release: 'r2', digest: digestB });
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
     await h.runUntil(() => h.statusIs('r2'), {
       watch: async () => {
         const status = await h.controller.status('web');
@@ -23,7 +23,7 @@ describe('FleetController rollouts', () => {
 
     const instances = await h.engine.list({ service: 'web' });
     assert.deepEqual(
-      instances.map((one) => one.release),
+      instances.map((one) => one.revision),
       ['r2', 'r2', 'r2', 'r2'],
     );
     // size 4, 25%/25%: surge 1, unavailable 1.
@@ -33,28 +33,28 @@ describe('FleetController rollouts', () => {
     assert.ok(h.frontDoor.minServing >= 3, `front door served by ${h.frontDoor.minServing}`);
     assert.equal(h.frontDoor.drained.length, 4);
     assert.deepEqual(
-      h.controller.history('web').map((entry) => `${entry.release} ${entry.outcome}`),
+      h.controller.history('web').map((entry) => `${entry.revision} ${entry.outcome}`),
       ['r1 started', 'r1 complete', 'r2 started', 'r2 complete'],
     );
   });
 
-  it('reverts a release whose health never passes, while the old release keeps serving', async () => {
+  it('reverts a revision whose health never passes, while the old revision keeps serving', async () => {
     const h = fleetHarness();
     await h.settledOnA();
     h.frontDoor.minServing = Number.POSITIVE_INFINITY;
     h.failing.add(digestB);
 
-    await h.controller.rollout('web', { release: 'r2', digest: digestB });
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
     await h.runUntil(() => h.statusIs('r1'));
 
     const instances = await h.engine.list({ service: 'web' });
     assert.deepEqual(
-      instances.map((one) => one.release),
+      instances.map((one) => one.revision),
       ['r1', 'r1', 'r1', 'r1'],
     );
     assert.ok(h.frontDoor.minServing >= 3);
     assert.deepEqual(
-      h.controller.history('web').map((entry) => `${entry.release} ${entry.outcome} ${entry.reason}`),
+      h.controller.history('web').map((entry) => `${entry.revision} ${entry.outcome} ${entry.reason}`),
       [
         'r1 started rollout',
         'r1 complete rollout',
@@ -75,7 +75,7 @@ describe('FleetController rollouts', () => {
     // Checks every 2 s, unhealthy after 100 failures: the 120 s deadline comes first.
     await h.controller.rollout(
       'web',
-      { release: 'r2', digest: digestB },
+      { revision: 'r2', digest: digestB },
       {
         template: template({ health: { failureThreshold: 100 } }, 2),
       },
@@ -86,28 +86,28 @@ describe('FleetController rollouts', () => {
     assert.equal(h.controller.history('web').at(-2)?.reason, 'deadline');
   });
 
-  it('goes back to the previous good release on rollback', async () => {
+  it('goes back to the previous good revision on rollback', async () => {
     const h = fleetHarness();
     await h.settledOnA();
-    await h.controller.rollout('web', { release: 'r2', digest: digestB });
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
     await h.runUntil(() => h.statusIs('r2'));
 
     const target = await h.controller.rollback('web');
     await h.runUntil(() => h.statusIs('r1'));
 
-    assert.equal(target.release, 'r1');
+    assert.equal(target.revision, 'r1');
     const instances = await h.engine.list({ service: 'web' });
     assert.ok(instances.length === 4 && instances.every((one) => one.digest === digestA));
     assert.equal(h.controller.history('web').at(-2)?.reason, 'rollback');
   });
 
-  it('refuses a rollback when no earlier release completed', async () => {
+  it('refuses a rollback when no earlier revision completed', async () => {
     const h = fleetHarness();
     await h.settledOnA();
 
     await assert.rejects(
       () => h.controller.rollback('web'),
-      (error: FleetError) => error.code === 'NO_PREVIOUS_RELEASE',
+      (error: FleetError) => error.code === 'NO_PREVIOUS_REVISION',
     );
   });
 
@@ -116,11 +116,11 @@ describe('FleetController rollouts', () => {
     await h.settledOnA();
     h.refused.add(digestC);
 
-    await assert.rejects(() => h.controller.rollout('web', { release: 'r3', digest: digestC }), /revoked/);
+    await assert.rejects(() => h.controller.rollout('web', { revision: 'r3', digest: digestC }), /revoked/);
     await h.controller.sync();
 
     const status = await h.controller.status('web');
-    assert.equal(status.release, 'r1');
+    assert.equal(status.revision, 'r1');
     assert.equal(status.status, 'complete');
     assert.equal(h.controller.history('web').length, 2);
   });
@@ -129,7 +129,7 @@ describe('FleetController rollouts', () => {
     const h = fleetHarness();
 
     await assert.rejects(
-      () => h.controller.rollout('web', { release: 'r1', digest: digestA }),
+      () => h.controller.rollout('web', { revision: 'r1', digest: digestA }),
       (error: FleetError) => error.code === 'TEMPLATE_MISSING',
     );
   });

@@ -2,11 +2,12 @@
  * The fleet controller: makes each service's instances match its desired state in herd.db. Each sync
  * observes (engine.list, health checks), decides (planRollout, assessRollout: pure) and applies
  * (drain, remove, create), then persists the rollout's progress. A failed rollout reverts to the last
- * release that completed. State that matters survives a crash: the desired state and history are in
+ * revision that completed. State that matters survives a crash: the desired state and history are in
  * SQLite, the instances carry labels, so a new controller over the same engine and database adopts
  * what runs and carries on, without duplicates.
  */
 import type { Database } from 'better-sqlite3';
+import { type Clock, systemClock } from '../common/index.js';
 import type { Engine, Instance } from '../engines/engine.js';
 import { applyPlan } from './apply-plan.js';
 import {
@@ -37,7 +38,6 @@ import { planRollout } from './plan-rollout.js';
 import { chooseFrontDoor, type QuarantineOutcome, quarantineOutcomeOf } from './quarantine.js';
 import { SyncLoop } from './sync-loop.js';
 import type {
-  FleetClock,
   FleetEvent,
   FleetLog,
   FleetStatus,
@@ -45,7 +45,6 @@ import type {
   FrontDoorHook,
   HealthProber,
 } from './types.js';
-import { systemFleetClock } from './types.js';
 
 export interface FleetControllerOptions {
   engine: Engine;
@@ -65,7 +64,7 @@ export interface FleetControllerOptions {
   /** Where the engine pulls the image from, by digest. */
   imageRefFor: (service: string, digest: `sha256:${string}`) => string;
   frontDoor?: FrontDoorHook;
-  clock?: FleetClock;
+  clock?: Clock;
   /** Secrets and other values from herd's environment, merged at create; never stored or recorded. */
   environmentFor?: (service: string, names: readonly string[]) => Record<string, string>;
   /** For the journal. */
@@ -81,7 +80,7 @@ const silentLog: FleetLog = { info: () => {}, warn: () => {} };
 export class FleetController {
   private readonly store: FleetStore;
   private readonly templates: InstanceTemplates;
-  private readonly clock: FleetClock;
+  private readonly clock: Clock;
   private readonly log: FleetLog;
   private readonly policy: BackoffPolicy;
   private readonly memories = new Map<string, FleetMemory>();
@@ -99,7 +98,7 @@ export class FleetController {
   constructor(private readonly options: FleetControllerOptions) {
     this.store = new FleetStore(options.db);
     this.templates = new InstanceTemplates(this.store);
-    this.clock = options.clock ?? systemFleetClock;
+    this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLog;
     this.policy = options.backoff ?? defaultBackoffPolicy;
     this.loop = new SyncLoop(() => this.syncEach(), {
@@ -137,7 +136,7 @@ export class FleetController {
    */
   async rollout(
     service: string,
-    target: { release: string; digest: `sha256:${string}` },
+    target: { revision: string; digest: `sha256:${string}` },
     options: { template?: FleetTemplate; actor?: string } = {},
   ): Promise<void> {
     const { actor } = options;
@@ -161,23 +160,23 @@ export class FleetController {
     });
   }
 
-  /** Rolls back to the latest release that completed before the current one. */
+  /** Rolls back to the latest revision that completed before the current one. */
   rollback(service: string, options: { actor?: string } = {}): Promise<HistoryEntry> {
     return this.loop.exclusive(() => this.rollbackNow(service, options.actor));
   }
 
   private async rollbackNow(service: string, actor: string | undefined): Promise<HistoryEntry> {
     const fleet = this.fleetOf(service);
-    const good = this.store.lastGood(service, fleet.release);
+    const good = this.store.lastGood(service, fleet.revision);
     if (!good) {
       throw new FleetError(
-        'NO_PREVIOUS_RELEASE',
-        `${service} has no earlier release that completed a rollout`,
+        'NO_PREVIOUS_REVISION',
+        `${service} has no earlier revision that completed a rollout`,
       );
     }
     await this.options.admit(service, good.digest, { ...(actor ? { actor } : {}), template: good.template });
-    const { release, digest, template } = good;
-    await this.startRollout({ ...fleet, release, digest, template, status: 'progressing' }, 'rollback', {
+    const { revision, digest, template } = good;
+    await this.startRollout({ ...fleet, revision, digest, template, status: 'progressing' }, 'rollback', {
       actor,
     });
     return good;
@@ -367,7 +366,7 @@ export class FleetController {
    * The run template `instance` was made from, by its label's digest: what the watch judges it
    * against, whatever the fleet's template is now.
    */
-  instanceTemplate(instance: Pick<Instance, 'service' | 'release' | 'labels'>): InstanceTemplate {
+  instanceTemplate(instance: Pick<Instance, 'service' | 'revision' | 'labels'>): InstanceTemplate {
     return this.templates.of(instance);
   }
 
@@ -402,7 +401,7 @@ export class FleetController {
 
     countCrashes(memory, { instances: observed, now, policy: this.policy });
     if (inRollout(fleet)) {
-      countRolloutFailures(memory, fleet.release, observed);
+      countRolloutFailures(memory, fleet.revision, observed);
       fleet = await judgeRollout(fleet, {
         memory,
         observation: { instances: observed, now },
@@ -414,10 +413,10 @@ export class FleetController {
 
     const actions = planRollout(
       {
-        release: fleet.release,
+        revision: fleet.revision,
         size: fleet.size,
         strategy: fleet.template.fleet.strategy,
-        knownReleases: this.store.knownReleases(service),
+        knownRevisions: this.store.knownRevisions(service),
       },
       { instances: observed, now },
     );
@@ -470,7 +469,7 @@ export class FleetController {
     }
   }
 
-  /** Starts the revert of a failed rollout, when auto-revert is on and a good release is still admitted. */
+  /** Starts the revert of a failed rollout, when auto-revert is on and a good revision is still admitted. */
   private async revert(fleet: StoredFleet, failed: Omit<HistoryEntry, 'seq' | 'at'>) {
     const good =
       fleet.status === 'progressing' && fleet.template.fleet.strategy.autoRevert
@@ -481,20 +480,20 @@ export class FleetController {
     );
   }
 
-  /** The last good release, if it is still admitted (it may have been revoked since). */
+  /** The last good revision, if it is still admitted (it may have been revoked since). */
   private async revertTarget(fleet: StoredFleet) {
-    const good = this.store.lastGood(fleet.service, fleet.release);
+    const good = this.store.lastGood(fleet.service, fleet.revision);
     if (!good) return undefined;
     try {
       await this.options.admit(fleet.service, good.digest, { template: good.template });
     } catch (error) {
       this.log.warn(
-        { service: fleet.service, release: good.release, err: error },
-        'last good release refused; not reverting',
+        { service: fleet.service, revision: good.revision, err: error },
+        'last good revision refused; not reverting',
       );
       return undefined;
     }
-    return { release: good.release, digest: good.digest, template: good.template };
+    return { revision: good.revision, digest: good.digest, template: good.template };
   }
 
   private async startRollout(
@@ -505,16 +504,16 @@ export class FleetController {
     const { earlier = [], actor } = options;
     const now = this.clock.now();
     const next: StoredFleet = { ...fleet, rollout: { startedAt: now, progressAt: now } };
-    const { service, release, digest, template } = next;
+    const { service, revision, digest, template } = next;
     this.store.save(next, {
       now,
-      history: [...earlier, { release, digest, outcome: 'started', reason, template }],
+      history: [...earlier, { revision, digest, outcome: 'started', reason, template }],
     });
     forgetRollout(this.memoryOf(service));
     await this.emit({
       kind: 'rollout-started',
       service,
-      release,
+      revision,
       digest,
       reason,
       ...(actor ? { actor } : {}),

@@ -6,8 +6,8 @@ export type FleetErrorCode =
   | 'FLEET_NOT_FOUND'
   /** A first rollout came without the template (spec) its instances are made from. */
   | 'TEMPLATE_MISSING'
-  /** A rollback found no earlier release that completed. */
-  | 'NO_PREVIOUS_RELEASE'
+  /** A rollback found no earlier revision that completed. */
+  | 'NO_PREVIOUS_REVISION'
   /** A size outside 0 to 10000, or not a whole number. */
   | 'SIZE_INVALID'
   /** A count that is neither a whole number nor a percentage such as "25%". */

@@ -27,7 +27,7 @@ export interface FleetMemory {
   backoff: CrashBackoff;
   /** Exited instances already counted as crashes, so one exit counts once. */
   countedExits: Set<string>;
-  /** Instances (or refused creates) of the release being rolled out that failed during the rollout. */
+  /** Instances (or refused creates) of the revision being rolled out that failed during the rollout. */
   rolloutFailures: Set<string>;
   mark?: ProgressMark;
   degraded: boolean;
@@ -60,7 +60,7 @@ export function newFleetMemory(prober: HealthProber): FleetMemory {
 }
 
 /**
- * Applies what the monitors said: a condemned instance is planned out like an old release, and once
+ * Applies what the monitors said: a condemned instance is planned out like an old revision, and once
  * it has left the front door it is quarantined (never ready again); an untrusted one never counts as
  * ready, so the front door skips it and a rollout cannot complete on it. Marks of instances the
  * engine no longer lists are forgotten.
@@ -110,14 +110,14 @@ export function countCrashes(
   });
 }
 
-/** Notes instances of the release being rolled out that exited or turned unhealthy. */
+/** Notes instances of the revision being rolled out that exited or turned unhealthy. */
 export function countRolloutFailures(
   memory: FleetMemory,
-  release: string,
+  revision: string,
   instances: readonly ObservedInstance[],
 ): void {
   for (const one of instances) {
-    if (one.release === release && (one.state === 'exited' || one.unhealthy))
+    if (one.revision === revision && (one.state === 'exited' || one.unhealthy))
       memory.rolloutFailures.add(one.id);
   }
 }

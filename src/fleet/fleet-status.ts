@@ -20,7 +20,7 @@ export function describeFleet(
     const address = observed.instances[index]?.address;
     return {
       id: one.id,
-      release: one.release,
+      revision: one.revision,
       state: one.state,
       ready: isReady(one),
       available: isAvailable(one, minReadySeconds, observed.now),
@@ -37,7 +37,7 @@ export function describeFleet(
   });
   return {
     service: fleet.service,
-    release: fleet.release,
+    revision: fleet.revision,
     digest: fleet.digest,
     size: fleet.size,
     status: fleet.status,

@@ -1,7 +1,7 @@
 /**
- * Fleets' desired state and release history in herd.db (tables `fleets`, `fleet_history`, migration
- * 3). Instances are not stored: the engine's labels say what runs, so a restarted controller adopts
- * it. A rollout's start or end and its history row commit in one transaction.
+ * Fleets' desired state and revision history in herd.db (tables `fleets`, `fleet_history`,
+ * migrations 3 and 10). Instances are not stored: the engine's labels say what runs, so a restarted
+ * controller adopts it. A rollout's start or end and its history row commit in one transaction.
  */
 import type { Database } from 'better-sqlite3';
 import { parseStoredTemplate } from './stored-template.js';
@@ -9,7 +9,7 @@ import type { FleetStatusKind, FleetTemplate } from './types.js';
 
 export interface StoredFleet {
   service: string;
-  release: string;
+  revision: string;
   digest: `sha256:${string}`;
   size: number;
   template: FleetTemplate;
@@ -22,19 +22,19 @@ export type HistoryOutcome = 'started' | 'complete' | 'failed';
 
 export interface HistoryEntry {
   seq: number;
-  release: string;
+  revision: string;
   digest: `sha256:${string}`;
   outcome: HistoryOutcome;
   /** started: rollout, rollback or revert; failed: health or deadline; complete: rollout. */
   reason: string;
-  /** The template the release ran with. */
+  /** The template the revision ran with. */
   template: FleetTemplate;
   at: number;
 }
 
 interface FleetRow {
   service: string;
-  release: string;
+  revision: string;
   digest: string;
   size: number;
   spec_json: string;
@@ -45,7 +45,7 @@ interface FleetRow {
 
 interface HistoryRow {
   seq: number;
-  release: string;
+  revision: string;
   digest: string;
   outcome: string;
   reason: string;
@@ -74,16 +74,16 @@ export class FleetStore {
     const write = this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO fleets (service, release, digest, size, spec_json, status, rollout_started_at, progress_at, updated_at)
-           VALUES (@service, @release, @digest, @size, @spec_json, @status, @rollout_started_at, @progress_at, @updated_at)
-           ON CONFLICT (service) DO UPDATE SET release = excluded.release, digest = excluded.digest,
+          `INSERT INTO fleets (service, revision, digest, size, spec_json, status, rollout_started_at, progress_at, updated_at)
+           VALUES (@service, @revision, @digest, @size, @spec_json, @status, @rollout_started_at, @progress_at, @updated_at)
+           ON CONFLICT (service) DO UPDATE SET revision = excluded.revision, digest = excluded.digest,
              size = excluded.size, spec_json = excluded.spec_json, status = excluded.status,
              rollout_started_at = excluded.rollout_started_at, progress_at = excluded.progress_at,
              updated_at = excluded.updated_at`,
         )
         .run({
           service: fleet.service,
-          release: fleet.release,
+          revision: fleet.revision,
           digest: fleet.digest,
           size: fleet.size,
           spec_json: JSON.stringify(fleet.template),
@@ -100,42 +100,42 @@ export class FleetStore {
   history(service: string): HistoryEntry[] {
     const rows = this.db
       .prepare(
-        'SELECT seq, release, digest, outcome, reason, spec_json, at FROM fleet_history WHERE service = ? ORDER BY seq',
+        'SELECT seq, revision, digest, outcome, reason, spec_json, at FROM fleet_history WHERE service = ? ORDER BY seq',
       )
       .all(service) as HistoryRow[];
     return rows.map((row) => toHistoryEntry(row, service));
   }
 
-  /** The latest release that completed a rollout, other than `except` (the one running or failing now). */
+  /** The latest revision that completed a rollout, other than `except` (the one running or failing now). */
   lastGood(service: string, except: string): HistoryEntry | undefined {
     const row = this.db
       .prepare(
-        `SELECT seq, release, digest, outcome, reason, spec_json, at FROM fleet_history
-         WHERE service = ? AND outcome = 'complete' AND release != ? ORDER BY seq DESC LIMIT 1`,
+        `SELECT seq, revision, digest, outcome, reason, spec_json, at FROM fleet_history
+         WHERE service = ? AND outcome = 'complete' AND revision != ? ORDER BY seq DESC LIMIT 1`,
       )
       .get(service, except) as HistoryRow | undefined;
     return row && toHistoryEntry(row, service);
   }
 
-  /** Every release the service ever rolled out; an instance of any other is an orphan. */
-  knownReleases(service: string): Set<string> {
-    const releases = this.db
-      .prepare('SELECT DISTINCT release FROM fleet_history WHERE service = ?')
+  /** Every revision the service ever rolled out; an instance of any other is an orphan. */
+  knownRevisions(service: string): Set<string> {
+    const revisions = this.db
+      .prepare('SELECT DISTINCT revision FROM fleet_history WHERE service = ?')
       .pluck()
       .all(service) as string[];
-    return new Set(releases);
+    return new Set(revisions);
   }
 
   private append(service: string, entry: Omit<HistoryEntry, 'seq'>): void {
     this.db
       .prepare(
-        `INSERT INTO fleet_history (service, seq, release, digest, outcome, reason, spec_json, at)
+        `INSERT INTO fleet_history (service, seq, revision, digest, outcome, reason, spec_json, at)
          VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM fleet_history WHERE service = ?), ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         service,
         service,
-        entry.release,
+        entry.revision,
         entry.digest,
         entry.outcome,
         entry.reason,
@@ -148,7 +148,7 @@ export class FleetStore {
 function toFleet(row: FleetRow): StoredFleet {
   return {
     service: row.service,
-    release: row.release,
+    revision: row.revision,
     digest: row.digest as `sha256:${string}`,
     size: row.size,
     template: parseStoredTemplate(row.spec_json, `the template of fleet ${row.service}`),
@@ -164,7 +164,7 @@ function toFleet(row: FleetRow): StoredFleet {
 function toHistoryEntry(row: HistoryRow, service: string): HistoryEntry {
   return {
     seq: row.seq,
-    release: row.release,
+    revision: row.revision,
     digest: row.digest as `sha256:${string}`,
     outcome: row.outcome as HistoryOutcome,
     reason: row.reason,

@@ -22,7 +22,7 @@ function spec(...lines: string[]): Spec {
 
 function instanceOf(template: ReturnType<typeof fleetTemplateFor>) {
   return instanceSpecFor(
-    { service: 'web', release: 'r1', digest, template },
+    { service: 'web', revision: 'r1', digest, template },
     { imageRef: `127.0.0.1:5001/web@${digest}` },
   );
 }

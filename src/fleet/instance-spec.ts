@@ -12,7 +12,7 @@ import type { FleetTemplate } from './types.js';
 export function fleetTemplateFor(spec: Spec, fleet: FleetSection): FleetTemplate {
   const run = runTemplateFor(spec);
   // Non-secret defaults are in the image's config already. Copying them here would pin them to the
-  // fleet, so a later release rolled out without its spec would run with the old release's values.
+  // fleet, so a later revision rolled out without its spec would run with the old revision's values.
   const env: Record<string, string> = {};
   const fromEnvironment = Object.entries(spec.env)
     .filter(([, variable]) => variable.secret || variable.default === undefined)
@@ -37,7 +37,7 @@ export function fleetTemplateFor(spec: Spec, fleet: FleetSection): FleetTemplate
 }
 
 export function instanceSpecFor(
-  fleet: { service: string; release: string; digest: `sha256:${string}`; template: FleetTemplate },
+  fleet: { service: string; revision: string; digest: `sha256:${string}`; template: FleetTemplate },
   options: { imageRef: string; environment?: Record<string, string> },
 ): InstanceSpec {
   const { template } = fleet;
@@ -45,7 +45,7 @@ export function instanceSpecFor(
   const { run } = template;
   return {
     service: fleet.service,
-    release: fleet.release,
+    revision: fleet.revision,
     digest: fleet.digest,
     imageRef: options.imageRef,
     // The watch finds the paths this instance was started with by this digest, whatever the

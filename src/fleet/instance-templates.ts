@@ -22,11 +22,11 @@ export class InstanceTemplates {
 
   constructor(private readonly store: FleetStore) {}
 
-  of(instance: Pick<Instance, 'service' | 'release' | 'labels'>): InstanceTemplate {
+  of(instance: Pick<Instance, 'service' | 'revision' | 'labels'>): InstanceTemplate {
     const fleet = this.store.get(instance.service);
     if (!fleet) return { kind: 'no-fleet' };
     const digest = instance.labels[instanceLabels.template];
-    if (digest === undefined) return this.ofRelease(instance);
+    if (digest === undefined) return this.ofRevision(instance);
     const cached = this.known.get(digest);
     if (cached) return { kind: 'known', run: cached };
     // A miss reads the fleet's templates once, newest first; each one found is kept.
@@ -41,16 +41,16 @@ export class InstanceTemplates {
     };
   }
 
-  /** An instance made before the label: the template its release was last rolled out with. */
-  private ofRelease(instance: Pick<Instance, 'service' | 'release'>): InstanceTemplate {
+  /** An instance made before the label: the template its revision was last rolled out with. */
+  private ofRevision(instance: Pick<Instance, 'service' | 'revision'>): InstanceTemplate {
     const entry = this.store
       .history(instance.service)
-      .filter((one) => one.release === instance.release && one.outcome === 'started')
+      .filter((one) => one.revision === instance.revision && one.outcome === 'started')
       .at(-1);
     if (entry) return { kind: 'known', run: entry.template.run };
     return {
       kind: 'unknown',
-      reason: `instance has no run template label and ${instance.service} never rolled out release ${instance.release}`,
+      reason: `instance has no run template label and ${instance.service} never rolled out revision ${instance.revision}`,
     };
   }
 

@@ -1,6 +1,6 @@
 /**
  * The effects of a rollout's verdict: keep its progress mark in herd.db, close it as complete, or
- * fail it, in which case the controller's `revert` starts the rollback to the last good release
+ * fail it, in which case the controller's `revert` starts the rollback to the last good revision
  * (Nomad's auto_revert). The verdict itself is pure (rollout-progress.ts).
  */
 import { type FleetMemory, forgetRollout } from './fleet-memory.js';
@@ -26,13 +26,13 @@ export async function judgeRollout(fleet: StoredFleet, context: JudgeContext): P
   const rollout = fleet.rollout ?? { startedAt: now, progressAt: now };
   // A restarted controller resumes the deadline from the stored progress time.
   memory.mark ??= markProgress(
-    { release: fleet.release, minReadySeconds: strategy.minReadySeconds },
+    { revision: fleet.revision, minReadySeconds: strategy.minReadySeconds },
     observation,
     rollout.progressAt,
   );
   const { verdict, mark } = assessRollout(
     {
-      release: fleet.release,
+      revision: fleet.revision,
       size: fleet.size,
       minReadySeconds: strategy.minReadySeconds,
       progressDeadlineSeconds: strategy.progressDeadlineSeconds,
@@ -42,7 +42,7 @@ export async function judgeRollout(fleet: StoredFleet, context: JudgeContext): P
     observation,
   );
   memory.mark = mark;
-  const { service, release, digest, template } = fleet;
+  const { service, revision, digest, template } = fleet;
   const { rollout: _, ...settled } = fleet;
   switch (verdict.kind) {
     case 'progressing': {
@@ -55,15 +55,15 @@ export async function judgeRollout(fleet: StoredFleet, context: JudgeContext): P
       const next: StoredFleet = { ...settled, status: 'complete' };
       store.save(next, {
         now,
-        history: [{ release, digest, outcome: 'complete', reason: 'rollout', template }],
+        history: [{ revision, digest, outcome: 'complete', reason: 'rollout', template }],
       });
       forgetRollout(memory);
-      await context.emit({ kind: 'rollout-complete', service, release, digest });
+      await context.emit({ kind: 'rollout-complete', service, revision, digest });
       return next;
     }
     case 'failed': {
-      const failed = { release, digest, outcome: 'failed' as const, reason: verdict.reason, template };
-      await context.emit({ kind: 'rollout-failed', service, release, digest, reason: verdict.reason });
+      const failed = { revision, digest, outcome: 'failed' as const, reason: verdict.reason, template };
+      await context.emit({ kind: 'rollout-failed', service, revision, digest, reason: verdict.reason });
       const reverting = await context.revert(fleet, failed);
       if (reverting) return reverting;
       const next: StoredFleet = { ...settled, status: 'failed' };

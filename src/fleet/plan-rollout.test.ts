@@ -17,12 +17,12 @@ import { between, pick, seededRandom } from './seeded-random.test-support.js';
 const now = 1_000_000;
 const strategy = { maxSurge: 1 as InstanceCount, maxUnavailable: 1 as InstanceCount, minReadySeconds: 5 };
 
-function instance(id: string, release: string, fields: Partial<ObservedInstance> = {}): ObservedInstance {
-  return { id, release, state: 'running', readySince: now - 60_000, unhealthy: false, ...fields };
+function instance(id: string, revision: string, fields: Partial<ObservedInstance> = {}): ObservedInstance {
+  return { id, revision, state: 'running', readySince: now - 60_000, unhealthy: false, ...fields };
 }
 
-function fleet(release: string, size: number, extra: Partial<PlannedFleet> = {}): PlannedFleet {
-  return { release, size, strategy, ...extra };
+function fleet(revision: string, size: number, extra: Partial<PlannedFleet> = {}): PlannedFleet {
+  return { revision, size, strategy, ...extra };
 }
 
 describe('planRollout', () => {
@@ -32,7 +32,7 @@ describe('planRollout', () => {
     const after = [...before, instance('c', 'r1')];
 
     assert.deepEqual(planRollout(fleet('r1', 2, { strategy: surgeOnly }), { instances: before, now }), [
-      { kind: 'create', release: 'r1', count: 1 },
+      { kind: 'create', revision: 'r1', count: 1 },
     ]);
     assert.deepEqual(planRollout(fleet('r1', 2, { strategy: surgeOnly }), { instances: after, now }), [
       { kind: 'remove', id: 'a', reason: 'condemned' },
@@ -46,7 +46,7 @@ describe('planRollout', () => {
     const starting = instance('c', 'r1', { readySince: undefined });
 
     assert.deepEqual(planRollout(planned, { instances: [quarantined, instance('b', 'r1')], now }), [
-      { kind: 'create', release: 'r1', count: 1 },
+      { kind: 'create', revision: 'r1', count: 1 },
     ]);
     assert.deepEqual(
       planRollout(planned, { instances: [quarantined, instance('b', 'r1'), starting], now }),
@@ -67,7 +67,7 @@ describe('planRollout', () => {
 
     assert.deepEqual(planRollout(fleet('r1', 2, { strategy: noSurge }), { instances, now }), [
       { kind: 'remove', id: 'a', reason: 'condemned' },
-      { kind: 'create', release: 'r1', count: 1 },
+      { kind: 'create', revision: 'r1', count: 1 },
     ]);
   });
 
@@ -86,13 +86,13 @@ describe('planRollout', () => {
     assert.deepEqual(planRollout(fleet('r2', 2), { instances, now }), []);
   });
 
-  it('scales the new release up first, then removes one old instance within the bounds', () => {
+  it('scales the new revision up first, then removes one old instance within the bounds', () => {
     const instances = ['a', 'b', 'c', 'd'].map((id) => instance(id, 'r1'));
 
     const actions = planRollout(fleet('r2', 4), { instances, now });
 
     assert.deepEqual(actions, [
-      { kind: 'create', release: 'r2', count: 1 },
+      { kind: 'create', revision: 'r2', count: 1 },
       { kind: 'remove', id: 'a', reason: 'replaced' },
     ]);
   });
@@ -109,7 +109,7 @@ describe('planRollout', () => {
 
     assert.deepEqual(actions, [
       { kind: 'remove', id: 'b', reason: 'unhealthy' },
-      { kind: 'create', release: 'r2', count: 2 },
+      { kind: 'create', revision: 'r2', count: 2 },
     ]);
   });
 
@@ -118,7 +118,7 @@ describe('planRollout', () => {
 
     assert.deepEqual(planRollout(fleet('r1', 2), { instances, now }), [
       { kind: 'remove', id: 'b', reason: 'exited' },
-      { kind: 'create', release: 'r1', count: 1 },
+      { kind: 'create', revision: 'r1', count: 1 },
     ]);
   });
 
@@ -138,10 +138,10 @@ describe('planRollout', () => {
     );
   });
 
-  it('removes instances of a release the fleet never had at once', () => {
+  it('removes instances of a revision the fleet never had at once', () => {
     const instances = [instance('a', 'r1'), instance('b', 'r1'), instance('x', 'stranger')];
 
-    const actions = planRollout(fleet('r1', 2, { knownReleases: new Set(['r1']) }), { instances, now });
+    const actions = planRollout(fleet('r1', 2, { knownRevisions: new Set(['r1']) }), { instances, now });
 
     assert.deepEqual(actions, [{ kind: 'remove', id: 'x', reason: 'orphan' }]);
   });
@@ -161,16 +161,16 @@ describe('planRollout', () => {
   });
 });
 
-/** A random but plausible observation: any mix of releases, states, readiness and health. */
+/** A random but plausible observation: any mix of revisions, states, readiness and health. */
 function randomCase(random: () => number) {
   const size = between(random, 0, 12);
   const count = () =>
     random() < 0.5 ? between(random, 0, 3) : (`${pick(random, [0, 10, 25, 50, 100])}%` as const);
   const planned: PlannedFleet = {
-    release: 'new',
+    revision: 'new',
     size,
     strategy: { maxSurge: count(), maxUnavailable: count(), minReadySeconds: between(random, 0, 10) },
-    knownReleases: new Set(['new', 'old', 'older']),
+    knownRevisions: new Set(['new', 'old', 'older']),
   };
   const states: InstanceState[] = [
     'running',
@@ -191,12 +191,12 @@ function randomCase(random: () => number) {
   return { planned, instances };
 }
 
-function apply(instances: readonly ObservedInstance[], actions: RolloutAction[], release: string) {
+function apply(instances: readonly ObservedInstance[], actions: RolloutAction[], revision: string) {
   const removed = new Set(actions.flatMap((action) => (action.kind === 'remove' ? [action.id] : [])));
   const created = actions.flatMap((action) =>
     action.kind === 'create'
       ? Array.from({ length: action.count }, (_, index) =>
-          instance(`new-${index}`, release, { readySince: undefined }),
+          instance(`new-${index}`, revision, { readySince: undefined }),
         )
       : [],
   );
@@ -209,21 +209,21 @@ describe('planRollout over 5000 random states', () => {
     for (let round = 0; round < 5000; round++) {
       const { planned, instances } = randomCase(random);
       const bounds = resolveBounds(planned.size, planned.strategy);
-      // Orphans (release "stray") are not the fleet's: they go at once and count for nothing.
+      // Orphans (revision "stray") are not the fleet's: they go at once and count for nothing.
       const available = (list: readonly ObservedInstance[]) =>
         list.filter(
-          (one) => one.release !== 'stray' && isAvailable(one, planned.strategy.minReadySeconds, now),
+          (one) => one.revision !== 'stray' && isAvailable(one, planned.strategy.minReadySeconds, now),
         ).length;
       const alive = (list: readonly ObservedInstance[]) => list.filter(isAlive).length;
       const ready = (list: readonly ObservedInstance[]) =>
-        list.filter((one) => one.release !== 'stray' && isReady(one)).length;
+        list.filter((one) => one.revision !== 'stray' && isReady(one)).length;
 
       const actions = planRollout(planned, { instances, now });
-      const after = apply(instances, actions, planned.release);
+      const after = apply(instances, actions, planned.revision);
 
       const context = JSON.stringify({
         round,
-        planned: { ...planned, knownReleases: undefined },
+        planned: { ...planned, knownRevisions: undefined },
         instances,
         actions,
       });
@@ -242,14 +242,14 @@ describe('planRollout over 5000 random states', () => {
     }
   });
 
-  it('completes every rollout with exactly size available instances of the new release, within bounds at each step', () => {
+  it('completes every rollout with exactly size available instances of the new revision, within bounds at each step', () => {
     const random = seededRandom(7);
     for (let round = 0; round < 300; round++) {
       const { planned } = randomCase(random);
       const bounds = resolveBounds(planned.size, planned.strategy);
       let clock = now;
       let nextId = 0;
-      // A settled fleet of the old release, at a size that may differ from the new one.
+      // A settled fleet of the old revision, at a size that may differ from the new one.
       let instances: ObservedInstance[] = Array.from({ length: between(random, 0, 8) }, () =>
         instance(`o${nextId++}`, 'old', { readySince: clock - 60_000 }),
       );
@@ -259,7 +259,7 @@ describe('planRollout over 5000 random states', () => {
       let steps = 0;
       for (; steps < 400; steps++) {
         const actions = planRollout(planned, { instances, now: clock });
-        if (actions.length === 0 && instances.every((one) => one.release === 'new')) break;
+        if (actions.length === 0 && instances.every((one) => one.revision === 'new')) break;
         instances = apply(instances, actions, 'new').map((one) =>
           one.id.startsWith('new-') ? { ...one, id: `n${nextId++}` } : one,
         );
@@ -286,7 +286,7 @@ describe('planRollout over 5000 random states', () => {
 
       assert.ok(steps < 400, `round ${round} never converged`);
       assert.equal(instances.length, planned.size, `round ${round}`);
-      assert.ok(instances.every((one) => one.release === 'new'));
+      assert.ok(instances.every((one) => one.revision === 'new'));
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * One sync's decision, from desired and observed state, as Kubernetes' rolling update makes it
- * (pkg/controller/deployment/rolling.go): scale the desired release up first, within size + surge;
+ * (pkg/controller/deployment/rolling.go): scale the desired revision up first, within size + surge;
  * then remove old instances, unavailable ones before available ones, keeping size − unavailable
  * available. The same function does plain scaling and replaces crashed or unhealthy instances when no
  * rollout is in progress. Pure: time comes in as `now`.
@@ -11,7 +11,7 @@ import { resolveBounds } from './rollout-arithmetic.js';
 
 export interface ObservedInstance {
   id: string;
-  release: string;
+  revision: string;
   state: InstanceState;
   /** Epoch ms at which it last turned ready (passing health); absent while it is not ready. */
   readySince?: number;
@@ -19,7 +19,7 @@ export interface ObservedInstance {
   unhealthy: boolean;
   /**
    * A monitor found it changed (drift, an exec session): it is replaced like an instance of an old
-   * release, a pristine one first, within the rollout bounds.
+   * revision, a pristine one first, within the rollout bounds.
    */
   condemned?: boolean;
   /** Its image's file manifest did not verify: never counted ready (see fleet-memory.ts `withWatchMarks`). */
@@ -39,11 +39,11 @@ export interface ObservedInstance {
 }
 
 export interface PlannedFleet {
-  release: string;
+  revision: string;
   size: number;
   strategy: { maxSurge: InstanceCount; maxUnavailable: InstanceCount; minReadySeconds: number };
-  /** Releases in the fleet's history; an instance of any other release is an orphan, removed at once. */
-  knownReleases?: ReadonlySet<string>;
+  /** Revisions in the fleet's history; an instance of any other revision is an orphan, removed at once. */
+  knownRevisions?: ReadonlySet<string>;
 }
 
 export interface Observation {
@@ -55,7 +55,7 @@ export interface Observation {
 export type RemoveReason = 'exited' | 'unhealthy' | 'replaced' | 'condemned' | 'scale-down' | 'orphan';
 
 export type RolloutAction =
-  | { kind: 'create'; release: string; count: number }
+  | { kind: 'create'; revision: string; count: number }
   | { kind: 'remove'; id: string; reason: RemoveReason };
 
 /** Ready for at least minReadySeconds: what the bounds count. */
@@ -92,11 +92,11 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
   const kept: ObservedInstance[] = [];
   const quarantined: ObservedInstance[] = [];
   for (const instance of observed.instances) {
-    const old = instance.release !== fleet.release || instance.condemned === true;
+    const old = instance.revision !== fleet.revision || instance.condemned === true;
     if (instance.held && instance.state !== 'exited') continue;
     if (!isAlive(instance)) remove(instance, 'exited');
     else if (instance.state === 'removing') kept.push(instance);
-    else if (old && fleet.knownReleases && !fleet.knownReleases.has(instance.release))
+    else if (old && fleet.knownRevisions && !fleet.knownRevisions.has(instance.revision))
       remove(instance, 'orphan');
     else if (instance.unhealthy) remove(instance, 'unhealthy');
     else if (instance.quarantined) quarantined.push(instance);
@@ -105,7 +105,8 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
   }
 
   const current = kept.filter(
-    (instance) => instance.release === fleet.release && !instance.condemned && instance.state !== 'removing',
+    (instance) =>
+      instance.revision === fleet.revision && !instance.condemned && instance.state !== 'removing',
   );
   // A quarantined instance serves nothing but still takes room: it goes once the fleet has `size`
   // ready instances without it (its replacement is ready), or at once when it stands in the way of
@@ -118,15 +119,15 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
   const leaving = whole ? quarantined.length : Math.min(quarantined.length, Math.max(0, wanted - room));
   for (const instance of [...quarantined].sort(compareIds).slice(0, leaving)) remove(instance, 'condemned');
   const create = Math.min(wanted, room + leaving);
-  if (create > 0) actions.push({ kind: 'create', release: fleet.release, count: create });
+  if (create > 0) actions.push({ kind: 'create', revision: fleet.revision, count: create });
 
   // Each ready instance removed from here on must leave at least minAvailable available behind.
   let budget = kept.filter(available).length - bounds.minAvailable;
-  // Condemned instances go before old releases: they are the ones that must not stay.
+  // Condemned instances go before old revisions: they are the ones that must not stay.
   const old = kept
     .filter(
       (instance) =>
-        (instance.release !== fleet.release || instance.condemned) && instance.state !== 'removing',
+        (instance.revision !== fleet.revision || instance.condemned) && instance.state !== 'removing',
     )
     .sort((a, b) => Number(b.condemned === true) - Number(a.condemned === true) || newestReadyFirst(a, b));
   for (const instance of old) {

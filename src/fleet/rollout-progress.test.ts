@@ -5,10 +5,10 @@ import { assessRollout, markProgress, type ProgressInput } from './rollout-progr
 
 const start = 1_000_000;
 
-function instance(id: string, release: string, readySince?: number): ObservedInstance {
+function instance(id: string, revision: string, readySince?: number): ObservedInstance {
   return {
     id,
-    release,
+    revision,
     state: 'running',
     unhealthy: false,
     ...(readySince !== undefined ? { readySince } : {}),
@@ -17,7 +17,7 @@ function instance(id: string, release: string, readySince?: number): ObservedIns
 
 function rollout(fields: Partial<ProgressInput> = {}): ProgressInput {
   return {
-    release: 'r2',
+    revision: 'r2',
     size: 2,
     minReadySeconds: 5,
     progressDeadlineSeconds: 60,
@@ -28,7 +28,7 @@ function rollout(fields: Partial<ProgressInput> = {}): ProgressInput {
 }
 
 describe('assessRollout', () => {
-  it('is complete when size instances of the new release are available and no old one is left', () => {
+  it('is complete when size instances of the new revision are available and no old one is left', () => {
     const instances = [instance('a', 'r2', start), instance('b', 'r2', start)];
 
     assert.deepEqual(assessRollout(rollout(), { instances, now: start + 5000 }).verdict, {
@@ -47,7 +47,7 @@ describe('assessRollout', () => {
     });
   });
 
-  it('fails on health as soon as an instance of the new release exits or turns unhealthy', () => {
+  it('fails on health as soon as an instance of the new revision exits or turns unhealthy', () => {
     const instances = [instance('a', 'r1', start), instance('b', 'r1', start)];
 
     assert.deepEqual(assessRollout(rollout({ failedNew: 1 }), { instances, now: start }).verdict, {

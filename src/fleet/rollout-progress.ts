@@ -1,9 +1,9 @@
 /**
  * Whether a rollout is still moving, done, or failed. Kubernetes only marks a rollout
- * `ProgressDeadlineExceeded`; herd fails it, and the controller then reverts to the last good release
+ * `ProgressDeadlineExceeded`; herd fails it, and the controller then reverts to the last good revision
  * as Nomad's `auto_revert` does. Progress is new instances turning available or old ones going
  * away; a rollout that shows none for progressDeadlineSeconds has failed. An instance of the new
- * release that exits or turns unhealthy fails it at once: the release is bad, waiting will not help.
+ * revision that exits or turns unhealthy fails it at once: the revision is bad, waiting will not help.
  */
 import { isAlive, isAvailable, type Observation, type ObservedInstance } from './plan-rollout.js';
 
@@ -20,11 +20,11 @@ export type RolloutVerdict =
   | { kind: 'failed'; reason: 'health' | 'deadline' };
 
 export interface ProgressInput {
-  release: string;
+  revision: string;
   size: number;
   minReadySeconds: number;
   progressDeadlineSeconds: number;
-  /** Instances of the new release that exited or turned unhealthy since the rollout began. */
+  /** Instances of the new revision that exited or turned unhealthy since the rollout began. */
   failedNew: number;
   mark: ProgressMark;
 }
@@ -49,7 +49,7 @@ export function assessRollout(
 
 /** The mark a rollout starts from (or a restarted controller resumes from, with the stored time). */
 export function markProgress(
-  rollout: Pick<ProgressInput, 'release' | 'minReadySeconds'>,
+  rollout: Pick<ProgressInput, 'revision' | 'minReadySeconds'>,
   observed: Observation,
   at = observed.now,
 ): ProgressMark {
@@ -58,14 +58,14 @@ export function markProgress(
 }
 
 function countInstances(
-  rollout: Pick<ProgressInput, 'release' | 'minReadySeconds'>,
+  rollout: Pick<ProgressInput, 'revision' | 'minReadySeconds'>,
   observed: Observation,
 ): { newAvailable: number; newAlive: number; oldAlive: number } {
   // A held instance (a debug session) is out of the fleet: it neither completes nor blocks a rollout.
   const alive = observed.instances.filter(
     (instance: ObservedInstance) => isAlive(instance) && instance.state !== 'removing' && !instance.held,
   );
-  const fresh = alive.filter((instance) => instance.release === rollout.release);
+  const fresh = alive.filter((instance) => instance.revision === rollout.revision);
   return {
     newAvailable: fresh.filter((instance) => isAvailable(instance, rollout.minReadySeconds, observed.now))
       .length,

@@ -14,22 +14,6 @@ export interface InstanceAddress {
   port: number;
 }
 
-/** Time is injected, so tests and simulations run on a fake clock. */
-export interface FleetClock {
-  /** Epoch milliseconds. */
-  now(): number;
-  /** Calls `run` once after `ms`; the returned function cancels it. */
-  setTimer(ms: number, run: () => void): () => void;
-}
-
-export const systemFleetClock: FleetClock = {
-  now: () => Date.now(),
-  setTimer: (ms, run) => {
-    const timer = setTimeout(run, ms);
-    return () => clearTimeout(timer);
-  },
-};
-
 /** Runs the spec's health check from outside the instance; never rejects (HttpTcpProber). */
 export interface HealthProber {
   check(address: InstanceAddress, health: HealthCheck): Promise<boolean>;
@@ -67,7 +51,7 @@ export interface FleetTemplate {
    * instance is labelled with its digest (`instanceLabels.template`).
    */
   run: RunTemplate;
-  /** The fleet's own knobs: size, strategy, resources, grace; free to differ from release to release. */
+  /** The fleet's own knobs: size, strategy, resources, grace; free to differ from revision to revision. */
   fleet: FleetSection;
   /** The container port the front door and the health check reach. */
   port?: number;
@@ -85,7 +69,7 @@ export type FleetStatusKind = 'progressing' | 'reverting' | 'complete' | 'failed
 
 export interface InstanceStatus {
   id: string;
-  release: string;
+  revision: string;
   state: string;
   ready: boolean;
   available: boolean;
@@ -105,7 +89,7 @@ export interface InstanceStatus {
 
 export interface FleetStatus {
   service: string;
-  release: string;
+  revision: string;
   digest: `sha256:${string}`;
   size: number;
   status: FleetStatusKind;
@@ -121,24 +105,24 @@ export type FleetEvent =
   | {
       kind: 'rollout-started';
       service: string;
-      release: string;
+      revision: string;
       digest: `sha256:${string}`;
       reason: 'rollout' | 'rollback' | 'revert';
       /** Who asked, for a rollout or rollback someone asked for (the journal's actor). */
       actor?: string;
     }
-  | { kind: 'rollout-complete'; service: string; release: string; digest: `sha256:${string}` }
+  | { kind: 'rollout-complete'; service: string; revision: string; digest: `sha256:${string}` }
   | {
       kind: 'rollout-failed';
       service: string;
-      release: string;
+      revision: string;
       digest: `sha256:${string}`;
       reason: Extract<RolloutVerdict, { kind: 'failed' }>['reason'];
     }
   | { kind: 'scaled'; service: string; from: number; to: number; actor?: string }
-  | { kind: 'instance-created'; service: string; id: string; release: string }
-  | { kind: 'instance-removed'; service: string; id: string; release: string; reason: RemoveReason }
-  | { kind: 'create-failed'; service: string; release: string; message: string }
+  | { kind: 'instance-created'; service: string; id: string; revision: string }
+  | { kind: 'instance-removed'; service: string; id: string; revision: string; reason: RemoveReason }
+  | { kind: 'create-failed'; service: string; revision: string; message: string }
   | { kind: 'degraded'; service: string; crashes: number }
   /** The engine's copy of the image was changed: its instances were removed and it was fetched anew. */
   | {

@@ -9,10 +9,10 @@ import type { LogEntry, LogSink, StoredLogEntry } from './types.js';
 
 const digest = `sha256:${'a'.repeat(64)}` as const;
 
-function specFor(service: string, release = 'r1'): InstanceSpec {
+function specFor(service: string, revision = 'r1'): InstanceSpec {
   return {
     service,
-    release,
+    revision,
     digest,
     imageRef: `127.0.0.1:5001/${service}@${digest}`,
     user: { uid: 65532, gid: 65532 },
@@ -47,7 +47,7 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
 const texts = (entries: StoredLogEntry[]) => entries.map((e) => e.text);
 
 describe('LogCollector', () => {
-  it('stores every instance’s lines labelled with service, instance and release, and forwards them', async () => {
+  it('stores every instance’s lines labelled with service, instance and revision, and forwards them', async () => {
     const { engine, store, collector, forwarded } = await harness();
     collector.start();
     const web = await engine.create(specFor('web', 'r7'));
@@ -61,7 +61,7 @@ describe('LogCollector', () => {
     await collector.stop();
 
     assert.deepEqual(
-      stored.map((e) => [e.service, e.instance, e.release, e.stream, e.text]),
+      stored.map((e) => [e.service, e.instance, e.revision, e.stream, e.text]),
       [
         ['web', web.id, 'r7', 'stdout', `started web ${digest}`],
         ['web', web.id, 'r7', 'stdout', 'GET / 200'],

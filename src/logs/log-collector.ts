@@ -1,6 +1,6 @@
 /**
  * Follows the stdout and stderr of every herd instance and hands each line, labelled with service,
- * instance and release, to the store and the forwarders. One follower per instance id. It finds
+ * instance and revision, to the store and the forwarders. One follower per instance id. It finds
  * instances on `started` events and on a periodic resync of `engine.list()` (events can be lost).
  *
  * Nothing is lost or stored twice: a follower starts at the instance's resume point (the newest
@@ -9,18 +9,10 @@
  * then does the follower let go. Stopping the collector is the only thing that cuts a read short.
  */
 import { setMaxListeners } from 'node:events';
+import { backgroundClock, type Clock, type Logger, silentLogger } from '../common/index.js';
 import type { Engine, Instance, LogLine } from '../engines/engine.js';
 import { resumeKey } from './segment-summary.js';
-import {
-  type LogClock,
-  type LogEntry,
-  type LogSink,
-  type LogStore,
-  type LogsLogger,
-  type ResumePoint,
-  silentLogsLogger,
-  systemLogClock,
-} from './types.js';
+import type { LogEntry, LogSink, LogStore, ResumePoint } from './types.js';
 
 export interface LogCollectorOptions {
   engine: Engine;
@@ -28,15 +20,15 @@ export interface LogCollectorOptions {
   store: LogStore;
   /** Forwarders (syslog, OTLP); they get every line the store gets. */
   forwarders?: readonly LogSink[];
-  clock?: LogClock;
-  log?: LogsLogger;
+  clock?: Clock;
+  log?: Pick<Logger, 'info' | 'warn'>;
   /** Default 2000 ms, as the fleet controller's. */
   resyncMs?: number;
 }
 
 export class LogCollector {
-  private readonly clock: LogClock;
-  private readonly log: LogsLogger;
+  private readonly clock: Clock;
+  private readonly log: Pick<Logger, 'info' | 'warn'>;
   private readonly sinks: readonly LogSink[];
   private readonly followers = new Map<string, Promise<void>>();
   /** Exited instances whose output was read to the end: not followed again while they are listed. */
@@ -47,8 +39,8 @@ export class LogCollector {
   private resyncAgain = false;
 
   constructor(private readonly options: LogCollectorOptions) {
-    this.clock = options.clock ?? systemLogClock;
-    this.log = options.log ?? silentLogsLogger;
+    this.clock = options.clock ?? backgroundClock;
+    this.log = options.log ?? silentLogger;
     this.sinks = [options.store, ...(options.forwarders ?? [])];
   }
 
@@ -168,7 +160,7 @@ export class LogCollector {
       const entry: LogEntry = {
         service: instance.service,
         instance: instance.id,
-        release: instance.release,
+        revision: instance.revision,
         stream: line.stream,
         time: line.time,
         text: line.text,

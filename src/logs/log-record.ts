@@ -9,6 +9,7 @@ interface LogRecord {
   n: number;
   t: number;
   i: string;
+  /** The instance's revision (short digest); `r` since the first segment format, so old segments read. */
   r: string;
   s: 'o' | 'e';
   x: string;
@@ -19,7 +20,7 @@ export function encodeRecord(entry: StoredLogEntry): string {
     n: entry.seq,
     t: entry.time,
     i: entry.instance,
-    r: entry.release,
+    r: entry.revision,
     s: entry.stream === 'stderr' ? 'e' : 'o',
     x: entry.text,
   };
@@ -48,7 +49,7 @@ export function decodeRecord(service: string, line: string): StoredLogEntry | un
   return {
     service,
     instance: record.i,
-    release: record.r,
+    revision: record.r,
     stream: record.s === 'e' ? 'stderr' : 'stdout',
     time: record.t,
     seq: record.n,

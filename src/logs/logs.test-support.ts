@@ -2,8 +2,9 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from '../common/index.js';
 import { FsSegmentWriter, type SegmentWriter } from './segment-writer.js';
-import type { LogEntry, LogsLogger } from './types.js';
+import type { LogEntry } from './types.js';
 
 export const t0 = Date.UTC(2025, 0, 1);
 
@@ -42,7 +43,7 @@ export class FillableWriter implements SegmentWriter {
   }
 }
 
-export class RecordingLogger implements LogsLogger {
+export class RecordingLogger implements Pick<Logger, 'info' | 'warn'> {
   readonly lines: { level: 'info' | 'warn'; meta: Record<string, unknown>; message: string }[] = [];
 
   info(meta: Record<string, unknown>, message: string): void {

@@ -25,8 +25,8 @@ describe('SegmentLogStore', () => {
     assert.deepEqual(texts(all), ['one', 'two', 'three']);
     assert.deepEqual(texts(tail), ['two', 'three']);
     assert.deepEqual(
-      { service: all[0]!.service, instance: all[0]!.instance, release: all[0]!.release },
-      { service: 'web', instance: 'inst-a', release: 'r1' },
+      { service: all[0]!.service, instance: all[0]!.instance, revision: all[0]!.revision },
+      { service: 'web', instance: 'inst-a', revision: 'r1' },
     );
   });
 

@@ -7,7 +7,7 @@
 export interface LogEntry {
   service: string;
   instance: string;
-  release: string;
+  revision: string;
   stream: 'stdout' | 'stderr';
   time: number;
   text: string;
@@ -62,28 +62,3 @@ export interface LogStore extends LogSink {
   enforceRetention(): Promise<void>;
   stats(): LogStoreStats;
 }
-
-/** Time is injected, as everywhere in herd (the fleet's FleetClock has the same shape). */
-export interface LogClock {
-  /** Epoch milliseconds. */
-  now(): number;
-  /** Calls `run` once after `ms`; the returned function cancels it. */
-  setTimer(ms: number, run: () => void): () => void;
-}
-
-export const systemLogClock: LogClock = {
-  now: () => Date.now(),
-  setTimer: (ms, run) => {
-    const timer = setTimeout(run, ms);
-    timer.unref?.();
-    return () => clearTimeout(timer);
-  },
-};
-
-/** pino-compatible, as the server's logger: static messages, details in `meta`. */
-export interface LogsLogger {
-  info(meta: Record<string, unknown>, message: string): void;
-  warn(meta: Record<string, unknown>, message: string): void;
-}
-
-export const silentLogsLogger: LogsLogger = { info() {}, warn() {} };

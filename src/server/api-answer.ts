@@ -48,7 +48,7 @@ export function statusOf(error: unknown): ApiErrorStatus {
     return error.code === 'UNREACHABLE' || error.code === 'NOT_INSTALLED' ? 503 : 502;
   if (error instanceof FleetError) {
     if (error.code === 'FLEET_NOT_FOUND') return 404;
-    if (error.code === 'NO_PREVIOUS_RELEASE') return 409;
+    if (error.code === 'NO_PREVIOUS_REVISION') return 409;
     return 400;
   }
   return 500;

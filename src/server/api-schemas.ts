@@ -59,7 +59,7 @@ export const LogLine = z.object({
   time: z.string(),
   service: z.string(),
   instance: z.string(),
-  release: z.string(),
+  revision: z.string(),
   stream: z.enum(['stdout', 'stderr']),
   text: z.string(),
 });

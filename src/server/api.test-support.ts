@@ -25,9 +25,8 @@ export const overTcp = (remoteAddress = '203.0.113.5'): Connection => ({ transpo
 
 export async function apiHarness(options: { withFleet?: boolean } = {}) {
   const fleets = fleetHarness();
-  const clock = { now: () => new Date(fleets.clock.now()) };
-  const journal = new Journal(fleets.db, { clock });
-  const tokens = new SqliteTokenStore(journal, { clock });
+  const journal = new Journal(fleets.db, { clock: fleets.clock });
+  const tokens = new SqliteTokenStore(journal, { clock: fleets.clock });
   const logs = await SegmentLogStore.open({ dir: await tempLogsDir(), clock: new ManualClock() });
   if (options.withFleet) {
     await fleets.controller.rollout(
@@ -67,7 +66,7 @@ export async function apiHarness(options: { withFleet?: boolean } = {}) {
       },
     }),
   } as unknown as ControlPlane;
-  const limiter = new FailureLimiter({ clock });
+  const limiter = new FailureLimiter({ clock: fleets.clock });
   const app = createApp({
     store: new LayoutStore(await tempLogsDir()),
     fleetApi: { plane, log: silentLogger },

@@ -63,7 +63,7 @@ describe('the debug route through the Node server', () => {
     const image: ImageManifest = { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: [] };
     const digest = (await store.putJson(image, MediaType.imageManifest)).digest;
     h = fleetHarness();
-    journal = new Journal(h.db, { clock: { now: () => new Date(h.clock.now()) } });
+    journal = new Journal(h.db, { clock: h.clock });
     tokens = new SqliteTokenStore(journal);
     const shell = Buffer.from('#!/memory/echo\n');
     h.engine.setImageFiles(digest, [
@@ -78,7 +78,7 @@ describe('the debug route through the Node server', () => {
         data: shell,
       },
     ]);
-    await h.controller.rollout('web', { release: 'r1', digest }, { template: template({ size: 3 }) });
+    await h.controller.rollout('web', { revision: 'r1', digest }, { template: template({ size: 3 }) });
     await h.runUntil(() => h.statusIs('r1'));
     const sessions = new DebugSessions({
       engine: h.engine,

@@ -265,4 +265,15 @@ export const stateMigrations: readonly Migration[] = [
       CREATE INDEX debug_sessions_tainted ON debug_sessions (destroyed_at, instance);
     `,
   },
+  {
+    version: 10,
+    area: 'fleet',
+    name: 'call the short digest a fleet runs its revision',
+    sql: `
+      -- "release" is the catalog's word (a digest released at a stage); what a fleet and its history
+      -- hold is the short digest of the image they run, its revision. Rows keep their values.
+      ALTER TABLE fleets RENAME COLUMN release TO revision;
+      ALTER TABLE fleet_history RENAME COLUMN release TO revision;
+    `,
+  },
 ];

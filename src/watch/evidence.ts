@@ -27,7 +27,7 @@ export interface DriftEvidence {
   mediaType: typeof driftEvidenceArtifactType;
   service: string;
   instance: string;
-  release: string;
+  revision: string;
   /** The image the instance runs, which the evidence is attached to. */
   image: string;
   /** ISO 8601 UTC. */
@@ -61,7 +61,7 @@ export interface EvidenceFinding {
 export function evidenceDocument(input: {
   service: string;
   instance: string;
-  release: string;
+  revision: string;
   image: string;
   detectedAt: number;
   source: DetectionSource;
@@ -92,7 +92,7 @@ export function evidenceDocument(input: {
     mediaType: driftEvidenceArtifactType,
     service: input.service,
     instance: input.instance,
-    release: input.release,
+    revision: input.revision,
     image: input.image,
     detectedAt: new Date(input.detectedAt).toISOString(),
     source: input.source,

@@ -5,10 +5,11 @@
  * the alert. Quarantine destroys nothing: the instance is removed only once its replacement is
  * ready, and the evidence is what the monitor already read from it.
  */
+import type { Logger } from '../common/index.js';
 import type { Instance, InstanceProcess } from '../engines/engine.js';
 import type { Journal } from '../journal/journal.js';
 import type { LayoutStore } from '../oci/layout-store.js';
-import { type AlertLog, postAlert } from './alert-webhook.js';
+import { postAlert } from './alert-webhook.js';
 import { type DetectionSource, evidenceDocument, storeEvidence } from './evidence.js';
 import type { DriftFinding } from './findings.js';
 import type { Incident, IncidentKind, IncidentStore } from './incident-store.js';
@@ -48,7 +49,7 @@ export interface IncidentResponseOptions {
   /** Epoch ms. */
   now: () => number;
   webhookFor?: (service: string) => string | undefined;
-  log: AlertLog;
+  log: Pick<Logger, 'warn'>;
 }
 
 export class IncidentResponse {
@@ -145,7 +146,7 @@ export class IncidentResponse {
       const evidence = evidenceDocument({
         service: instance.service,
         instance: instance.id,
-        release: instance.release,
+        revision: instance.revision,
         image: instance.digest,
         detectedAt,
         source: sourceOf(detection),
@@ -168,7 +169,7 @@ export class IncidentResponse {
       details: {
         incident: detection.kind,
         instance: instance.id,
-        release: instance.release,
+        revision: instance.revision,
         summary,
         ...(evidenceDigest ? { evidence: evidenceDigest } : {}),
         ...(detection.kind === 'drift'

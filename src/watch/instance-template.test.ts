@@ -38,20 +38,20 @@ const strategy = {
   progressDeadlineSeconds: 600,
   autoRevert: true,
 };
-/** Release r1's run template: /var/cache/app is writable, besides /tmp. */
+/** Revision r1's run template: /var/cache/app is writable, besides /tmp. */
 const withCache: Partial<RunTemplate> = { writable: ['/tmp', '/var/cache/app'] };
 
 describe('each instance judged by its own run template', () => {
   let root: string;
   let h: ReturnType<typeof fleetHarness>;
   let incidents: IncidentStore;
-  /** Release r1's image, in the store so that evidence can be attached to it. */
+  /** Revision r1's image, in the store so that evidence can be attached to it. */
   let digestA: Digest;
 
   function monitor() {
     const responder = new IncidentResponse({
       store: new LayoutStore(root),
-      journal: new Journal(h.db, { clock: { now: () => new Date(h.clock.now()) } }),
+      journal: new Journal(h.db, { clock: h.clock }),
       incidents,
       fleets: h.controller,
       actor: 'test',
@@ -86,7 +86,7 @@ describe('each instance judged by its own run template', () => {
     incidents = new IncidentStore(h.db);
     await h.controller.rollout(
       'web',
-      { release: 'r1', digest: digestA },
+      { revision: 'r1', digest: digestA },
       { template: template({ size: 2, strategy }, 1, withCache) },
     );
     await h.runUntil(() => h.statusIs('r1'));
@@ -104,7 +104,7 @@ describe('each instance judged by its own run template', () => {
     assert.deepEqual(labels, [expected, expected]);
   });
 
-  it('keeps judging the old release by its own writable paths while a release without them rolls out', async () => {
+  it('keeps judging the old revision by its own writable paths while a revision without them rolls out', async () => {
     const old = await h.engine.list();
     // The engine shows the tmpfs mount point in the upper layer: noise for r1, whose template mounts it.
     for (const one of old) h.engine.plantChange(one.id, { path: '/var/cache/app', kind: 'added' });
@@ -112,10 +112,10 @@ describe('each instance judged by its own run template', () => {
     h.failing.add(digestB);
     await h.controller.rollout(
       'web',
-      { release: 'r2', digest: digestB },
+      { revision: 'r2', digest: digestB },
       { template: template({ size: 2, strategy }) },
     );
-    await h.runUntil(async () => (await h.engine.list()).some((one) => one.release === 'r2'));
+    await h.runUntil(async () => (await h.engine.list()).some((one) => one.revision === 'r2'));
     const watch = monitor();
 
     await watch.tick();
@@ -144,7 +144,7 @@ describe('each instance judged by its own run template', () => {
     h.failing.add(digestB);
     await h.controller.rollout(
       'web',
-      { release: 'r2', digest: digestB },
+      { revision: 'r2', digest: digestB },
       { template: template({ size: 2, strategy }) },
     );
     const watch = monitor();
@@ -173,7 +173,7 @@ describe('each instance judged by its own run template', () => {
     );
     const watch = monitor();
 
-    await h.controller.rollout('web', { release: 'r1', digest: digestA }, { template: tuned });
+    await h.controller.rollout('web', { revision: 'r1', digest: digestA }, { template: tuned });
     await h.runUntil(() => h.statusIs('r1'), { watch: () => watch.tick() });
     await watch.tick();
 
@@ -189,7 +189,7 @@ describe('each instance judged by its own run template', () => {
     await h.engine.ensureImage({ imageRef: 'forged', digest: digestA });
     const forged = await h.engine.create({
       service: 'web',
-      release: 'r1',
+      revision: 'r1',
       digest: digestA,
       imageRef: 'forged',
       templateDigest: `sha256:${'0'.repeat(64)}`,

@@ -110,14 +110,14 @@ describe('IntegrityMonitor on the memory engine', () => {
     };
     digest = (await store.putJson(image, MediaType.imageManifest)).digest;
     h = fleetHarness();
-    journal = new Journal(h.db, { clock: { now: () => new Date(h.clock.now()) } });
+    journal = new Journal(h.db, { clock: h.clock });
     incidents = new IncidentStore(h.db);
     trust = { kind: 'trusted', baseline: baselineOf(manifest), keyFingerprint: 'test' };
     fallbackWebhook = undefined;
     h.engine.setImageFiles(digest, imageFiles);
     await h.controller.rollout(
       'web',
-      { release: 'r1', digest },
+      { revision: 'r1', digest },
       {
         template: template({
           size,
@@ -354,7 +354,7 @@ describe('IntegrityMonitor on the memory engine', () => {
     const envValue = 'env-value-that-must-stay-home';
     await h.controller.rollout(
       'api',
-      { release: 'r1', digest },
+      { revision: 'r1', digest },
       {
         template: {
           ...template({ size: 1 }),

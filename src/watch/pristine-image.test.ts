@@ -243,7 +243,7 @@ describe('a tampered image, on the memory engine', () => {
     const { h } = w;
     await h.controller.rollout(
       'web',
-      { release: 'r1', digest: w.digest },
+      { revision: 'r1', digest: w.digest },
       {
         template: {
           ...template({ size: 2, strategy: w.strategy }),

@@ -77,7 +77,7 @@ describe('ProcessMonitor on the memory engine', () => {
   async function rollout(processes?: string[]) {
     await h.controller.rollout(
       'web',
-      { release: 'r1', digest },
+      { revision: 'r1', digest },
       {
         template: template(
           {
@@ -117,7 +117,7 @@ describe('ProcessMonitor on the memory engine', () => {
     const image: ImageManifest = { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: [] };
     digest = (await store.putJson(image, MediaType.imageManifest)).digest;
     h = fleetHarness();
-    journal = new Journal(h.db, { clock: { now: () => new Date(h.clock.now()) } });
+    journal = new Journal(h.db, { clock: h.clock });
     incidents = new IncidentStore(h.db);
     trust = { kind: 'trusted', baseline: baselineOf(manifest), keyFingerprint: 'test' };
     h.engine.setImageFiles(digest, imageFiles);

@@ -94,7 +94,7 @@ export async function watchHarness(options: { size?: number; template?: FleetTem
   };
   const digest = (await store.putJson(image, MediaType.imageManifest)).digest;
   const h = fleetHarness();
-  const journal = new Journal(h.db, { clock: { now: () => new Date(h.clock.now()) } });
+  const journal = new Journal(h.db, { clock: h.clock });
   const incidents = new IncidentStore(h.db);
   const trust: TrustedBaseline = { kind: 'trusted', baseline: baselineOf(manifest), keyFingerprint: 'test' };
   h.engine.setImageFiles(digest, imageFiles);
@@ -108,7 +108,7 @@ export async function watchHarness(options: { size?: number; template?: FleetTem
   };
   await h.controller.rollout(
     'web',
-    { release: 'r1', digest },
+    { revision: 'r1', digest },
     { template: options.template ?? template({ size, strategy }) },
   );
   await h.runUntil(() => h.statusIs('r1'));

@@ -8,7 +8,7 @@ import { maxDebtPasses, WritableWatch } from './writable-watch.js';
 const digest = `sha256:${'a'.repeat(64)}` as const;
 const spec: InstanceSpec = {
   service: 'web',
-  release: 'r1',
+  revision: 'r1',
   digest,
   imageRef: `127.0.0.1:5001/web@${digest}`,
   user: { uid: 65532, gid: 65532 },

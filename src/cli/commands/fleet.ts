@@ -4,29 +4,29 @@
  * talk to a running one over its API (see ../control-plane-client.ts).
  */
 import { readFile } from 'node:fs/promises';
+import type { BuiltImage } from '../../builder/build-image.js';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetStatus } from '../../fleet/types.js';
 import { herdHome } from '../../herd-home.js';
 import type { HomeLock } from '../../home/home-lock.js';
 import { shortDigest } from '../../oci/digest.js';
-import type { LayoutStore } from '../../oci/layout-store.js';
-import type { Digest } from '../../oci/types.js';
+import { buildAndGate } from '../../pipeline/build-and-gate.js';
+import { releaseImage } from '../../pipeline/release.js';
+import { signAndAttest } from '../../pipeline/sign-and-attest.js';
 import { LogLine, LogsQuery, RolloutBody, ScaleBody, ServiceParams } from '../../server/api-schemas.js';
 import { type ControlPlane, startControlPlane } from '../../server/control-plane.js';
 import type { LogLineView } from '../../server/routes/log-api.js';
 import { localRepository } from '../../trust/signed-identity.js';
+import { LocalKeySigner } from '../../trust/signer.js';
 import { checkedArguments } from '../api-arguments.js';
 import { controlPlaneConnection } from '../control-plane-client.js';
 import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
+import { renderReport } from '../gate-report.js';
 import { localSigningKey } from '../local-signing-key.js';
 import { logger } from '../logger.js';
+import { buildRequest, openPipelineParts } from '../pipeline-parts.js';
 import { openSpec, openStore } from '../spec-context.js';
-import { openState } from '../state-context.js';
-import { buildAndGate } from './build.js';
-import { trustedSignatureCheck } from './catalog.js';
-import { renderReport } from './gate.js';
-import { signPassedImage } from './trust.js';
 
 /** `herd serve`: the control plane until SIGINT or SIGTERM; fleets keep running when it stops. */
 export async function serveCommand(
@@ -65,26 +65,36 @@ export async function upCommand(
 ): Promise<number> {
   const home = herdHome();
   const say = (line: string) => console.log(`herd up: ${line}`);
-  const { image, verdict, store, context } = await buildAndGate(dir, {
-    gate: true,
-    ...(options.allowDowngrade ? { allowDowngrade: true } : {}),
-  });
+  const context = await openSpec(dir);
   const { spec } = context.loaded;
-  say(`built ${image.refName} ${image.digest} (${image.packageCount} packages)`);
-  if (!verdict?.passed) {
-    if (verdict) process.stdout.write(renderReport(verdict, 'text'));
-    say('the gate failed, so nothing was signed or rolled out');
-    return 1;
+  const parts = await openPipelineParts();
+  let image: BuiltImage;
+  try {
+    const built = await buildAndGate(
+      context,
+      parts,
+      buildRequest({ gate: true, allowDowngrade: options.allowDowngrade === true }),
+    );
+    ({ image } = built);
+    const { verdict } = built;
+    say(`built ${image.refName} ${image.digest} (${image.packageCount} packages)`);
+    if (!verdict?.passed) {
+      if (verdict) process.stdout.write(renderReport(verdict, 'text'));
+      say('the gate failed, so nothing was signed or rolled out');
+      return 1;
+    }
+    say(`gate passed (${verdict.profile})`);
+    const signing = await localSigningKey(home, process.env);
+    say(signing.describe);
+    await signAndAttest(
+      image.digest,
+      { ...parts, signer: new LocalKeySigner(signing.key) },
+      { identity: localRepository(spec.service), verdict },
+    );
+    await releaseImage(parts, { service: spec.service, digest: image.digest, stage: 'candidate' });
+  } finally {
+    parts.close();
   }
-  say(`gate passed (${verdict.profile})`);
-  const signing = await localSigningKey(home, process.env);
-  say(signing.describe);
-  await signPassedImage(store, image.digest, {
-    key: signing.key,
-    identity: localRepository(spec.service),
-    verdict,
-  });
-  await releaseCandidate(store, spec.service, image.digest);
   say(`signed and released ${spec.service} ${shortDigest(image.digest)} at candidate`);
 
   const plane = await startControlPlane({
@@ -95,18 +105,14 @@ export async function upCommand(
   });
   const stop = untilSignal();
   try {
-    const door = await plane.frontDoors.open(spec.service, { port: spec.fleet.port ?? 0 });
-    const fleets = await plane.fleets();
-    await fleets.rollout(
-      spec.service,
-      { release: shortDigest(image.digest), digest: image.digest },
-      { template: fleetTemplateFor(spec, spec.fleet) },
-    );
+    // As the fleet API does: the same admission, desired state and journal entry.
+    await plane.rollout(spec.service, image.digest, { template: fleetTemplateFor(spec, spec.fleet) });
     say(`rolling out ${spec.fleet.size} instances of ${spec.service}`);
     const status = await Promise.race([settled(plane, spec.service), stop.then(() => undefined)]);
     if (status) {
       say(`${spec.service} is ${status.status}: ${status.ready}/${status.size} ready`);
-      say(`front door  ${door.url}/`);
+      const door = plane.frontDoors.get(spec.service);
+      if (door) say(`front door  ${door.url}/`);
       say(`API         ${plane.url}/api/v1/fleets/${spec.service} (with a token from herd token create)`);
       say(`local CLI   ${plane.socketPath} (herd status ${spec.service}: no token)`);
       say(`registry    ${plane.url}/v2/`);
@@ -118,19 +124,6 @@ export async function upCommand(
     await plane.close({ removeInstances: true });
   }
   return 0;
-}
-
-async function releaseCandidate(store: LayoutStore, service: string, digest: Digest): Promise<void> {
-  const state = openState();
-  try {
-    await state.catalog.release(service, digest, {
-      stage: 'candidate',
-      actor: state.actor,
-      verifySignature: await trustedSignatureCheck(store),
-    });
-  } finally {
-    state.close();
-  }
 }
 
 /** Waits until the rollout completes or fails (reverted or not), printing progress as it goes. */
@@ -170,16 +163,16 @@ export async function statusCommand(service: string | undefined, options: { json
     return 0;
   }
   console.log(
-    `${status.service}  release ${status.release}  ${status.status}${status.degraded ? ' (degraded)' : ''}`,
+    `${status.service}  revision ${status.revision}  ${status.status}${status.degraded ? ' (degraded)' : ''}`,
   );
   console.log(`  ready ${status.ready}/${status.size}, available ${status.available}`);
   if (status.frontDoor) console.log(`  front door ${status.frontDoor}/`);
   console.log(
     formatTable([
-      ['INSTANCE', 'RELEASE', 'STATE', 'READY', 'ADDRESS'],
+      ['INSTANCE', 'REVISION', 'STATE', 'READY', 'ADDRESS'],
       ...status.instances.map((i) => [
         i.id.slice(0, 12),
-        i.release,
+        i.revision,
         i.state,
         i.ready
           ? 'yes'
@@ -212,7 +205,9 @@ export async function rolloutCommand(service: string, reference: string, options
   });
   const { api, call } = controlPlaneConnection();
   const started = await call(api.fleets[':service'].rollout.$post({ param, json }));
-  console.log(`rolling out ${service} ${started.release} (${digest}); herd status ${service} follows it`);
+  console.log(
+    `rolling out ${service} revision ${started.revision} (${digest}); herd status ${service} follows it`,
+  );
   return 0;
 }
 
@@ -220,7 +215,7 @@ export async function rollbackCommand(service: string) {
   const param = checkedArguments('rollback', ServiceParams, { service });
   const { api, call } = controlPlaneConnection();
   const back = await call(api.fleets[':service'].rollback.$post({ param }));
-  console.log(`rolling ${service} back to ${back.release}`);
+  console.log(`rolling ${service} back to revision ${back.revision}`);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { instanceLabels } from '../engine.js';
+import { instanceLabels, legacyRevisionLabel } from '../engine.js';
 import {
   type ContainerInspect,
   demultiplexLogs,
@@ -18,7 +18,7 @@ const digest = `sha256:${'c'.repeat(64)}` as const;
 const labels = {
   [instanceLabels.managedBy]: 'herd',
   [instanceLabels.service]: 'web',
-  [instanceLabels.release]: 'r1',
+  [instanceLabels.revision]: 'r1',
   [instanceLabels.digest]: digest,
 };
 
@@ -40,7 +40,7 @@ describe('instanceFromInspect', () => {
     assert.deepEqual(instance, {
       id: 'abc',
       service: 'web',
-      release: 'r1',
+      revision: 'r1',
       digest,
       labels,
       state: 'running',
@@ -79,6 +79,28 @@ describe('instanceFromInspect', () => {
       undefined,
     );
     assert.equal(instanceFromInspect(inspect({ Config: { Labels: null } })), undefined);
+  });
+
+  it('reads the revision of an instance a previous herd labelled dev.herd.release', () => {
+    const { [instanceLabels.revision]: _, ...rest } = labels;
+    const old = { ...rest, [legacyRevisionLabel]: 'r0' };
+
+    const instance = instanceFromInspect(inspect({ Config: { Labels: old } }));
+
+    assert.equal(instance?.revision, 'r0');
+    assert.equal(instance?.service, 'web');
+  });
+
+  it('prefers dev.herd.revision when an instance carries both labels', () => {
+    const both = { ...labels, [legacyRevisionLabel]: 'r0' };
+
+    assert.equal(instanceFromInspect(inspect({ Config: { Labels: both } }))?.revision, 'r1');
+  });
+
+  it('is not an instance with neither revision label', () => {
+    const { [instanceLabels.revision]: _, ...none } = labels;
+
+    assert.equal(instanceFromInspect(inspect({ Config: { Labels: none } })), undefined);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   type InstanceState,
   instanceLabels,
   type LogLine,
+  revisionFromLabels,
 } from '../engine.js';
 
 type Labels = Record<string, string>;
@@ -323,14 +324,14 @@ function stateOf(status: string): InstanceState {
 function withLabels(
   id: string,
   labels: Labels | null | undefined,
-  observed: Omit<Instance, 'id' | 'service' | 'release' | 'digest' | 'labels'>,
+  observed: Omit<Instance, 'id' | 'service' | 'revision' | 'digest' | 'labels'>,
 ): Instance | undefined {
   const all = labels ?? {};
   const service = all[instanceLabels.service];
-  const release = all[instanceLabels.release];
+  const revision = revisionFromLabels(all);
   const digest = all[instanceLabels.digest];
-  if (all[instanceLabels.managedBy] !== 'herd' || !service || !release || !digest || !isDigest(digest)) {
+  if (all[instanceLabels.managedBy] !== 'herd' || !service || !revision || !digest || !isDigest(digest)) {
     return undefined;
   }
-  return { id, service, release, digest, labels: { ...all }, ...observed };
+  return { id, service, revision, digest, labels: { ...all }, ...observed };
 }

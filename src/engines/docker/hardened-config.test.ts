@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type InstanceSpec, instanceLabels } from '../engine.js';
+import { type InstanceSpec, instanceLabels, legacyRevisionLabel } from '../engine.js';
 import { hardenedCreateOptions } from './hardened-config.js';
 
 const digest = `sha256:${'b'.repeat(64)}` as const;
@@ -8,7 +8,7 @@ const digest = `sha256:${'b'.repeat(64)}` as const;
 function spec(overrides: Partial<InstanceSpec> = {}): InstanceSpec {
   return {
     service: 'web',
-    release: 'r7',
+    revision: 'r7',
     digest,
     imageRef: `127.0.0.1:5001/web@${digest}`,
     user: { uid: 65532, gid: 65532 },
@@ -120,15 +120,22 @@ describe('hardenedCreateOptions', () => {
     }
   });
 
-  it("labels the instance as herd's, and extra labels cannot pose as another service or digest", () => {
+  it("labels the instance as herd's, and extra labels cannot pose as another service, digest or revision", () => {
     const labels = hardenedCreateOptions(
-      spec({ labels: { [instanceLabels.service]: 'other', [instanceLabels.managedBy]: 'me', team: 'core' } }),
+      spec({
+        labels: {
+          [instanceLabels.service]: 'other',
+          [instanceLabels.managedBy]: 'me',
+          [legacyRevisionLabel]: 'r0',
+          team: 'core',
+        },
+      }),
     ).Labels;
 
     assert.deepEqual(labels, {
       [instanceLabels.service]: 'web',
       [instanceLabels.managedBy]: 'herd',
-      [instanceLabels.release]: 'r7',
+      [instanceLabels.revision]: 'r7',
       [instanceLabels.digest]: digest,
       team: 'core',
     });

@@ -9,7 +9,7 @@ const exitingDigest = `sha256:${'e'.repeat(64)}` as const;
 
 function specFor(overrides: Partial<InstanceSpec> & { service: string }): InstanceSpec {
   return {
-    release: 'r1',
+    revision: 'r1',
     digest,
     imageRef: `127.0.0.1:5001/${overrides.service}@${digest}`,
     user: { uid: 65532, gid: 65532 },

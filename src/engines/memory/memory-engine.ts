@@ -115,7 +115,7 @@ export class MemoryEngine implements Engine {
     const instance: Instance = {
       id,
       service: spec.service,
-      release: spec.release,
+      revision: spec.revision,
       digest: spec.digest,
       state: 'running',
       createdAt: at,

@@ -46,7 +46,7 @@ describe('OtlpHttpForwarder', () => {
 
     forwarder.write([
       line({ text: 'GET / 200', time: t0 + 1 }),
-      line({ text: 'oops', time: t0 + 2, stream: 'stderr', instance: 'inst-b', release: 'r2' }),
+      line({ text: 'oops', time: t0 + 2, stream: 'stderr', instance: 'inst-b', revision: 'r2' }),
       line({ text: 'db up', service: 'db', time: t0 + 3 }),
     ]);
     await forwarder.close();
@@ -75,7 +75,7 @@ describe('OtlpHttpForwarder', () => {
     assert.deepEqual(records[1]!.attributes.slice(0, 3), [
       { key: 'service', value: { stringValue: 'web' } },
       { key: 'instance', value: { stringValue: 'inst-b' } },
-      { key: 'release', value: { stringValue: 'r2' } },
+      { key: 'revision', value: { stringValue: 'r2' } },
     ]);
   });
 

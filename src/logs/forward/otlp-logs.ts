@@ -45,7 +45,7 @@ export function otlpLogsRequest(entries: readonly LogEntry[], observedAt: number
       attributes: [
         attribute('service', entry.service),
         attribute('instance', entry.instance),
-        attribute('release', entry.release),
+        attribute('revision', entry.revision),
         attribute('log.iostream', entry.stream),
       ],
     });

@@ -9,7 +9,7 @@ import { UdpSyslogForwarder } from './udp-syslog-forwarder.js';
 
 /** RFC 5424 §6, as a receiver reads it: header fields, structured data, then the message. */
 const rfc5424 =
-  /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) \[herd@32473 service="((?:[^"\\]|\\.)*)" instance="((?:[^"\\]|\\.)*)" release="((?:[^"\\]|\\.)*)"\] \u{feff}(.*)$/su;
+  /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) \[herd@32473 service="((?:[^"\\]|\\.)*)" instance="((?:[^"\\]|\\.)*)" revision="((?:[^"\\]|\\.)*)"\] \u{feff}(.*)$/su;
 
 /** Splits an RFC 6587 octet-counted stream into messages, refusing anything else. */
 function parseOctetCounted(stream: Buffer): string[] {
@@ -48,7 +48,7 @@ async function eventually<T>(probe: () => T | undefined, timeoutMs = 5000): Prom
 describe('syslog messages', () => {
   it('formats RFC 5424 with severity by stream, escaped structured data and the text as is', () => {
     const message = formatSyslogMessage(
-      line({ text: 'boom ] "x"', stream: 'stderr', release: 'r"1]', time: t0 }),
+      line({ text: 'boom ] "x"', stream: 'stderr', revision: 'r"1]', time: t0 }),
       { hostname: 'host one' },
     );
 
@@ -58,7 +58,7 @@ describe('syslog messages', () => {
     assert.equal(match[1], String(1 * 8 + 3));
     assert.equal(match[2], '2025-01-01T00:00:00.000Z');
     assert.deepEqual(match.slice(3, 7), ['host_one', 'web', 'inst-a', 'stderr']);
-    assert.ok(message.includes('release="r\\"1\\]"'));
+    assert.ok(message.includes('revision="r\\"1\\]"'));
     assert.equal(match[10], 'boom ] "x"');
   });
 

@@ -29,7 +29,7 @@ export function formatSyslogMessage(entry: LogEntry, options: { hostname: string
     headerField(entry.instance, 128),
     headerField(entry.stream, 32),
   ].join(' ');
-  const data = `[${structuredDataId} service="${paramValue(entry.service)}" instance="${paramValue(entry.instance)}" release="${paramValue(entry.release)}"]`;
+  const data = `[${structuredDataId} service="${paramValue(entry.service)}" instance="${paramValue(entry.instance)}" revision="${paramValue(entry.revision)}"]`;
   return `${header} ${data} ${bom}${entry.text}`;
 }
 

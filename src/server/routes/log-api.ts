@@ -13,7 +13,7 @@ export interface LogLineView {
   time: string;
   service: string;
   instance: string;
-  release: string;
+  revision: string;
   stream: 'stdout' | 'stderr';
   text: string;
 }
@@ -77,7 +77,7 @@ function viewOf(entry: StoredLogEntry): LogLineView {
     time: new Date(entry.time).toISOString(),
     service: entry.service,
     instance: entry.instance,
-    release: entry.release,
+    revision: entry.revision,
     stream: entry.stream,
     text: entry.text,
   };
