@@ -1,11 +1,6 @@
 import { parseStage } from '../../catalog/stages.js';
-import type { SignatureCheck } from '../../catalog/types.js';
 import { herdHome } from '../../herd-home.js';
-import type { LayoutStore } from '../../oci/layout-store.js';
-import type { Digest } from '../../oci/types.js';
-import { TrustError } from '../../trust/errors.js';
-import { verifyImage } from '../../trust/image-signatures.js';
-import { loadTrustedKeys } from '../../trust/trusted-keys.js';
+import { releaseImage, revokeImage } from '../../pipeline/release.js';
 import { formatTable } from '../format.js';
 import { openStore } from '../spec-context.js';
 import { openState } from '../state-context.js';
@@ -24,11 +19,7 @@ export async function releaseCommand(
   const digest = await store.resolve(reference);
   const state = openState();
   try {
-    const outcome = await state.catalog.release(service, digest, {
-      stage,
-      actor: state.actor,
-      verifySignature: await trustedSignatureCheck(store),
-    });
+    const outcome = await releaseImage({ store, state, home: herdHome() }, { service, digest, stage });
     console.log(
       outcome.kind === 'released'
         ? `released ${service} ${digest} at ${stage} (journal entry ${outcome.journalEntry.id})`
@@ -38,21 +29,6 @@ export async function releaseCommand(
   } finally {
     state.close();
   }
-}
-
-/** The catalog's signature check: a signature by one of HERD_HOME's trusted keys. */
-export async function trustedSignatureCheck(store: LayoutStore): Promise<SignatureCheck> {
-  const publicKeys = (await loadTrustedKeys(herdHome())).map((k) => k.publicKey);
-  return async (digest: Digest) => {
-    if (publicKeys.length === 0) return { ok: false, reason: 'no trusted keys (run herd keys generate)' };
-    try {
-      await verifyImage(store, digest, { publicKeys });
-      return { ok: true };
-    } catch (error) {
-      if (error instanceof TrustError) return { ok: false, reason: error.message };
-      throw error;
-    }
-  };
 }
 
 /** `herd revoke <service> <digest> --reason`: the digest never releases or runs again. */
@@ -65,7 +41,7 @@ export async function revokeCommand(
   const digest = await store.resolve(reference);
   const state = openState();
   try {
-    const outcome = state.catalog.revoke(service, digest, { reason: options.reason, actor: state.actor });
+    const outcome = revokeImage({ state }, { service, digest, reason: options.reason });
     console.log(
       outcome.kind === 'revoked' ? `revoked ${digest}: ${options.reason}` : `${digest} was already revoked`,
     );

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { HerdError } from '../../herd-error.js';
 import { herdHome } from '../../herd-home.js';
 import { loadPublicKey } from '../../trust/cosign-key.js';
-import { readCosignPrivateKey } from '../../trust/key-files.js';
+import { keyPairFiles, readCosignPrivateKey } from '../../trust/key-files.js';
 import { LocalKeySigner } from '../../trust/signer.js';
 import { loadTrustedKeys } from '../../trust/trusted-keys.js';
 import { exitBitmask, type FimChange } from '../../watch/fim/diff.js';
@@ -17,7 +17,6 @@ import { FimError, type FimErrorCode } from '../../watch/fim/errors.js';
 import { checkBaseline, initBaseline } from '../../watch/fim/fim.js';
 import type { FimEntry } from '../../watch/fim/fim-entry.js';
 import { keyPassword } from '../password.js';
-import { defaultPrivateKey } from './trust.js';
 
 /** AIDE's generic error codes (aide(1), EXIT STATUS). */
 const aideExit = { write: 14, argument: 15, configuration: 17, io: 18 } as const;
@@ -29,7 +28,10 @@ export async function fimInitCommand(
 ): Promise<number> {
   return withAideExitCodes(async () => {
     const output = options.output ? resolve(options.output) : await defaultBaselinePath(dir);
-    const key = await readCosignPrivateKey(resolve(options.key ?? defaultPrivateKey()), await keyPassword());
+    const key = await readCosignPrivateKey(
+      resolve(options.key ?? keyPairFiles(herdHome()).privateKeyPath),
+      await keyPassword(),
+    );
     const started = performance.now();
     const result = await initBaseline(dir, {
       output,

@@ -4,6 +4,7 @@ import { formatAgreement } from '../../catalog/journal-agreement.js';
 import { herdHome } from '../../herd-home.js';
 import { formatVerifyResult } from '../../journal/chain.js';
 import { pullBlobArtifact, pushBlobArtifact } from '../../oci/registry/blob-artifact.js';
+import { isRegistryReference } from '../../oci/registry/reference.js';
 import { JournalQuery } from '../../server/api-schemas.js';
 import { dsseEnvelopeMediaType } from '../../trust/dsse.js';
 import {
@@ -15,7 +16,7 @@ import {
   unlockCheckpointSigner,
 } from '../../trust/journal-anchor.js';
 import { journalCheckpointPayloadType } from '../../trust/journal-checkpoint.js';
-import { readCosignPrivateKey } from '../../trust/key-files.js';
+import { keyPairFiles, readCosignPrivateKey } from '../../trust/key-files.js';
 import { LocalKeySigner, type Signer } from '../../trust/signer.js';
 import { loadTrustedKeys } from '../../trust/trusted-keys.js';
 import { checkedArguments } from '../api-arguments.js';
@@ -24,9 +25,8 @@ import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
 import { logger } from '../logger.js';
 import { keyPassword } from '../password.js';
+import { registryCredentials } from '../registry-credentials.js';
 import { openState } from '../state-context.js';
-import { credentials, isRegistryReference } from './registry.js';
-import { defaultPrivateKey } from './trust.js';
 
 /** A checkpoint is a few hundred bytes; anything near this is not one. */
 const maxCheckpointBytes = 64 * 1024;
@@ -124,7 +124,7 @@ async function readNamedCheckpoint(
     const pulled = await pullBlobArtifact(
       withDefaultTag(name),
       { artifactType: journalCheckpointPayloadType, maxBytes: maxCheckpointBytes },
-      { credentials: credentials(), logger, ...(options.insecure ? { insecure: true } : {}) },
+      { credentials: registryCredentials(), logger, ...(options.insecure ? { insecure: true } : {}) },
     );
     return { bytes: pulled.bytes, source: `${withDefaultTag(name)} (${pulled.manifestDigest})` };
   }
@@ -181,7 +181,7 @@ export async function journalCheckpointCommand(options: {
       mediaType: dsseEnvelopeMediaType,
       bytes: await readFile(path),
     },
-    { credentials: credentials(), logger, ...(options.insecure ? { insecure: true } : {}) },
+    { credentials: registryCredentials(), logger, ...(options.insecure ? { insecure: true } : {}) },
   );
   console.log(`pushed it to ${pushed.reference} (${pushed.digest})`);
   return 0;
@@ -194,7 +194,9 @@ async function checkpointSigner(): Promise<Signer> {
   if (unlocked.unavailable.startsWith('no signing key')) {
     throw new CliError('ARGUMENT_INVALID', `cannot sign a journal checkpoint: ${unlocked.unavailable}`);
   }
-  return new LocalKeySigner(await readCosignPrivateKey(defaultPrivateKey(), await keyPassword()));
+  return new LocalKeySigner(
+    await readCosignPrivateKey(keyPairFiles(herdHome()).privateKeyPath, await keyPassword()),
+  );
 }
 
 /** `registry/repo` alone means the `journal-checkpoint` tag, not `latest`. */

@@ -1,23 +1,23 @@
-import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { latestVerdict } from '../../gate/stored-verdict.js';
-import type { Verdict } from '../../gate/verdict.js';
+import { resolve } from 'node:path';
 import { herdHome } from '../../herd-home.js';
-import type { LayoutStore } from '../../oci/layout-store.js';
-import type { Digest } from '../../oci/types.js';
+import { isRegistryReference } from '../../oci/registry/reference.js';
+import { imageService } from '../../pipeline/image-service.js';
+import { pullForVerification } from '../../pipeline/pull.js';
+import { signAndAttest, signability } from '../../pipeline/sign-and-attest.js';
 import { requiredPredicateTypes } from '../../trust/admission.js';
-import { collectBuildStatements, gateVerdictStatement } from '../../trust/build-statements.js';
 import { loadPublicKey } from '../../trust/cosign-key.js';
 import { TrustError } from '../../trust/errors.js';
-import { attestImage, signImage, verifyImage } from '../../trust/image-signatures.js';
-import { readCosignPrivateKey, writeCosignKeyPair } from '../../trust/key-files.js';
+import { verifyImage } from '../../trust/image-signatures.js';
+import { keyPairFiles, readCosignPrivateKey, writeCosignKeyPair } from '../../trust/key-files.js';
 import { localRepository, parseIdentity } from '../../trust/signed-identity.js';
+import { LocalKeySigner } from '../../trust/signer.js';
 import { loadTrustedKeys } from '../../trust/trusted-keys.js';
+import { logger } from '../logger.js';
 import { keyPassword } from '../password.js';
+import { openPipelineParts } from '../pipeline-parts.js';
+import { registryCredentials } from '../registry-credentials.js';
 import { openStore } from '../spec-context.js';
-import { openState } from '../state-context.js';
-import { isRegistryReference, pullForVerification } from './registry.js';
 
 /** `herd keys generate [--output prefix]`: a cosign-compatible key pair, trusted by this HERD_HOME. */
 export async function keysGenerateCommand(options: { output?: string }): Promise<number> {
@@ -32,10 +32,6 @@ export async function keysGenerateCommand(options: { output?: string }): Promise
   return 0;
 }
 
-export function defaultPrivateKey(): string {
-  return join(herdHome().keys, 'cosign.key');
-}
-
 /**
  * `herd sign <ref> [--key] [--identity]`: a cosign simple signature over the manifest digest, and
  * the build's SBOMs and provenance as signed attestations. The identity is the repository the
@@ -46,66 +42,40 @@ export async function signCommand(
   reference: string,
   options: { key?: string; identity?: string },
 ): Promise<number> {
-  const { store } = await openStore();
-  const digest = await store.resolve(reference);
-  // Only an image the gate passed is signed: a signature is what admission trusts, so signing a
-  // failed or ungated image would launder it.
-  const verdict = await latestVerdict(store, digest);
-  if (!verdict?.passed) {
-    console.error(
-      verdict
-        ? `herd: ${digest} failed the gate (${verdict.profile}, ${verdict.evaluatedAt}); fix it or waive the findings, then herd gate again`
-        : `herd: ${digest} has not been gated: run herd gate ${digest} --spec <herd.yaml> first`,
-    );
-    return 1;
-  }
-  const key = await readCosignPrivateKey(resolve(options.key ?? defaultPrivateKey()), await keyPassword());
-  const identity = options.identity
-    ? parseIdentity(options.identity)
-    : localRepository(await serviceOf(store, digest));
-  const { signature, attestation, statements } = await signPassedImage(store, digest, {
-    key,
-    identity,
-    verdict,
-  });
-  console.log(`signed ${digest} for ${identity}`);
-  console.log(
-    `  signature     ${signature.tag}${signature.added.length === 0 ? ' (already signed by this key)' : ''}`,
-  );
-  console.log(`  attestations  ${attestation.tag}: ${statements.map((s) => s.predicateType).join(', ')}`);
-  return 0;
-}
-
-/** Signs an image whose passing verdict the caller checked, attests its build and verdict, journals it. */
-export async function signPassedImage(
-  store: LayoutStore,
-  digest: Digest,
-  options: { key: KeyObject; identity: string; verdict: Verdict },
-) {
-  const { key, identity, verdict } = options;
-  const signature = await signImage(store, digest, { key, identity });
-  const statements = [
-    ...(await collectBuildStatements(store, digest)),
-    await gateVerdictStatement(store, digest, verdict),
-  ];
-  const attestation = await attestImage(store, digest, { key, statements, replace: true });
-  const state = openState();
+  const parts = await openPipelineParts();
   try {
-    state.journal.append({
-      actor: state.actor,
-      action: 'sign',
-      service: await serviceOf(store, digest),
+    const { store } = parts;
+    const digest = await store.resolve(reference);
+    const signable = await signability(store, digest);
+    if (signable.kind !== 'passed') {
+      console.error(
+        signable.kind === 'failed'
+          ? `herd: ${digest} failed the gate (${signable.verdict.profile}, ${signable.verdict.evaluatedAt}); fix it or waive the findings, then herd gate again`
+          : `herd: ${digest} has not been gated: run herd gate ${digest} --spec <herd.yaml> first`,
+      );
+      return 1;
+    }
+    const key = await readCosignPrivateKey(
+      resolve(options.key ?? keyPairFiles(herdHome()).privateKeyPath),
+      await keyPassword(),
+    );
+    const identity = options.identity
+      ? parseIdentity(options.identity)
+      : localRepository(await imageService(store, digest));
+    const { signature, attestation, statements } = await signAndAttest(
       digest,
-      details: {
-        identity,
-        signatures: signature.added.length,
-        attestations: attestation.added.map((l) => l.annotations?.predicateType ?? l.mediaType),
-      },
-    });
+      { ...parts, signer: new LocalKeySigner(key) },
+      { identity, verdict: signable.verdict },
+    );
+    console.log(`signed ${digest} for ${identity}`);
+    console.log(
+      `  signature     ${signature.tag}${signature.added.length === 0 ? ' (already signed by this key)' : ''}`,
+    );
+    console.log(`  attestations  ${attestation.tag}: ${statements.map((s) => s.predicateType).join(', ')}`);
+    return 0;
   } finally {
-    state.close();
+    parts.close();
   }
-  return { signature, attestation, statements };
 }
 
 /**
@@ -122,7 +92,9 @@ export async function verifyCommand(
   const publicKeys = options.key
     ? [loadPublicKey(await readFile(resolve(options.key), 'utf8'))]
     : (await loadTrustedKeys(herdHome())).map((k) => k.publicKey);
-  const remote = isRegistryReference(reference) ? await pullForVerification(reference) : undefined;
+  const remote = isRegistryReference(reference)
+    ? await pullForVerification(reference, { credentials: registryCredentials(), logger })
+    : undefined;
   try {
     const identity =
       options.identity !== undefined
@@ -131,7 +103,7 @@ export async function verifyCommand(
           ? parseIdentity(reference)
           : undefined;
     const store = remote?.store ?? (await openStore()).store;
-    const digest = remote ? (remote.digest as Digest) : await store.resolve(reference);
+    const digest = remote ? remote.digest : await store.resolve(reference);
     const result = await verifyImage(store, digest, {
       publicKeys,
       attestations: options.attestations === true,
@@ -161,10 +133,4 @@ export async function verifyCommand(
   } finally {
     await remote?.cleanup();
   }
-}
-
-/** The service an image was built for: its title label, as herd build sets it. */
-export async function serviceOf(store: Awaited<ReturnType<typeof openStore>>['store'], digest: Digest) {
-  const manifest = await store.getManifest(digest);
-  return manifest.annotations?.['org.opencontainers.image.title'] ?? 'image';
 }

@@ -94,3 +94,12 @@ function isLoopback(registry: string): boolean {
   const host = registry.replace(/:[0-9]+$/, '');
   return host === 'localhost' || /^127(?:\.[0-9]{1,3}){3}$/.test(host) || host === '[::1]';
 }
+
+/**
+ * True when `text` names an image in a registry rather than one in the local store: by docker's
+ * rule, its first component has a `.` or a `:` or is `localhost`.
+ */
+export function isRegistryReference(text: string): boolean {
+  const first = text.split('/', 1)[0] ?? '';
+  return text.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+}

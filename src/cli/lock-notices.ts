@@ -1,0 +1,14 @@
+/** What `herd lock`, `herd build` and `herd up` say on standard error while a lock is resolved. */
+import { describeDowngrade } from '../debian/release-dates.js';
+import type { LockNotices } from '../pipeline/lock.js';
+
+export const lockNotices: LockNotices = {
+  replacingUnreadable(lockPath, error) {
+    console.error(`herd: replacing ${lockPath}, which does not read (${error.message})`);
+  },
+  allowedDowngrades(downgrades) {
+    for (const downgrade of downgrades) {
+      console.error(`herd: --allow-downgrade: taking an older Release: ${describeDowngrade(downgrade)}`);
+    }
+  },
+};

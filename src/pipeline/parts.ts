@@ -1,0 +1,20 @@
+/**
+ * The parts a use case is handed instead of reaching for them: herd's state (journal, catalog,
+ * who acts), a logger. The CLI opens them for one command; a test hands in temporary ones.
+ */
+import type { Catalog } from '../catalog/catalog.js';
+import type { Journal } from '../journal/journal.js';
+
+/** herd.db as a use case writes to it: the journal it appends to, the catalog, and who is acting. */
+export interface PipelineState {
+  journal: Journal;
+  catalog: Catalog;
+  /** What the journal records as the actor (HERD_ACTOR or the OS user, resolved by the caller). */
+  actor: string;
+}
+
+/** The logger a use case warns through: structured metadata, then static text (pino's shape). */
+export interface PipelineLogger {
+  debug(meta: Record<string, unknown>, message: string): void;
+  warn(meta: Record<string, unknown>, message: string): void;
+}
