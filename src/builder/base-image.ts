@@ -19,7 +19,7 @@ import {
   MediaType,
 } from '../oci/types.js';
 import type { BaseImageRef } from '../specfile/types.js';
-import { flattenBaseLayers } from './base-layers.js';
+import { baseTreeOf, flattenBaseLayers } from './base-layers.js';
 import { BuildError } from './errors.js';
 import type { TreeNode } from './image-tree.js';
 import { installedPackagesOf } from './installed-packages.js';
@@ -169,15 +169,15 @@ export async function readBaseImage(
       readLayerEntries(store, layer, { diffId: diffIds[index] as Digest, name }),
     ),
   );
-  const files = flattenBaseLayers(layers);
+  const rootfs = flattenBaseLayers(layers);
   return {
     ...pinned,
     layers: manifest.layers,
     diffIds,
     unpackedSize: layers.reduce((n, layer) => n + layer.size, 0),
     history: historyOf(config, { layerCount: diffIds.length, ref: pinned.ref }),
-    files,
-    packages: installedPackagesOf(files),
+    files: baseTreeOf(rootfs),
+    packages: installedPackagesOf(rootfs),
   };
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LayerEntries } from '../oci/flatten-layers.js';
 import type { TarReadEntry } from '../oci/tar.js';
-import { flattenBaseLayers } from './base-layers.js';
+import { baseTreeOf, flattenBaseLayers } from './base-layers.js';
 
 function entry(path: string, fields: Partial<TarReadEntry> = {}): TarReadEntry {
   const type = fields.type ?? (path.endsWith('/') ? 'dir' : 'file');
@@ -26,16 +26,18 @@ function layer(name: string, ...entries: TarReadEntry[]): LayerEntries {
 }
 
 // The flattening rules themselves are tested beside the reader, in src/oci/flatten-layers.test.ts.
-describe('flattenBaseLayers', () => {
+describe('flattenBaseLayers and baseTreeOf', () => {
   it('gives the tree relative paths, owned by base, with the last layer winning', () => {
-    const files = flattenBaseLayers([
-      layer('a', entry('./etc/'), entry('./etc/motd', { data: Buffer.from('one') })),
-      layer(
-        'b',
-        entry('etc/motd', { data: Buffer.from('two'), mode: 0o600 }),
-        entry('bin', { type: 'symlink', linkname: 'usr/bin', typeflag: '2' }),
-      ),
-    ]);
+    const files = baseTreeOf(
+      flattenBaseLayers([
+        layer('a', entry('./etc/'), entry('./etc/motd', { data: Buffer.from('one') })),
+        layer(
+          'b',
+          entry('etc/motd', { data: Buffer.from('two'), mode: 0o600 }),
+          entry('bin', { type: 'symlink', linkname: 'usr/bin', typeflag: '2' }),
+        ),
+      ]),
+    );
 
     assert.deepEqual([...files.keys()].sort(), ['bin', 'etc', 'etc/motd']);
     assert.equal(files.get('etc/motd')?.data?.toString(), 'two');

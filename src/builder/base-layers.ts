@@ -1,21 +1,24 @@
 /**
- * A base image's root filesystem as the build's tree: the layers flattened by src/oci (the same
- * reader and rules as the gate's), every entry owned by `base`. Pure: tar entries in, tree nodes out.
+ * A base image's root filesystem: the layers flattened by src/oci (the same reader and rules as the
+ * gate's), then as the build's tree, every entry owned by `base`. Pure: tar entries in, nodes out.
  */
 import { OciError } from '../oci/errors.js';
-import { flattenLayers, type LayerEntries } from '../oci/flatten-layers.js';
+import { flattenLayers, type LayerEntries, type Rootfs } from '../oci/flatten-layers.js';
 import { BuildError } from './errors.js';
 import { ownerBase, type TreeNode } from './image-tree.js';
 
-/** The root filesystem after every layer, by path (relative, no leading slash), owned by `base`. */
-export function flattenBaseLayers(layers: readonly LayerEntries[]): Map<string, TreeNode> {
-  let rootfs: ReturnType<typeof flattenLayers>;
+/** The root filesystem after every layer; a hostile entry is BASE_UNSAFE, naming the layer and entry. */
+export function flattenBaseLayers(layers: readonly LayerEntries[]): Rootfs {
   try {
-    rootfs = flattenLayers(layers);
+    return flattenLayers(layers);
   } catch (error) {
     if (!(error instanceof OciError) || error.code !== 'LAYER_UNSAFE') throw error;
     throw new BuildError('BASE_UNSAFE', `base ${error.message}`, { cause: error });
   }
+}
+
+/** The same files by path as the tree has them (relative, no leading slash), owned by `base`. */
+export function baseTreeOf(rootfs: Rootfs): Map<string, TreeNode> {
   const files = new Map<string, TreeNode>();
   for (const { path: absolute, type, mode, uid, gid, data, target } of rootfs.values()) {
     const path = absolute.slice(1);

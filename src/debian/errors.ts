@@ -22,6 +22,8 @@ export type DebianErrorCode =
   | 'INDEX_MALFORMED'
   | 'DIGEST_MISMATCH'
   | 'CONTROL_MALFORMED'
+  /** An image's dpkg database that cannot be trusted: unreadable, invalid names, a package twice. */
+  | 'DPKG_DATABASE_INVALID'
   // Versions, relations and resolution.
   | 'VERSION_INVALID'
   | 'RELATION_INVALID'
