@@ -14,7 +14,13 @@ import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { DockerEngine } from '../src/engines/docker/docker-engine.js';
 import { type EngineService, ensureEngine } from '../src/engines/docker/podman-service.js';
-import { EngineError, type EngineEvent, type InstanceSpec } from '../src/engines/engine.js';
+import {
+  EngineError,
+  type EngineEvent,
+  type InstanceSpec,
+  instanceLabels,
+  legacyRevisionLabel,
+} from '../src/engines/engine.js';
 import { describeEngineContract } from '../src/engines/engine-contract.js';
 import { exportOciArchive } from '../src/oci/archive-export.js';
 import { LayoutStore } from '../src/oci/layout-store.js';
@@ -320,6 +326,44 @@ describe('DockerEngine on podman', () => {
 
     assert.equal((await foreign.inspect()).Id, foreign.id);
     await foreign.remove({ force: true });
+  });
+
+  it('adopts an instance a previous herd labelled dev.herd.release, its revision read from that label', async () => {
+    const spec = specFor(env, { service: 'previous-herd' });
+    await env.engine.ensureImage(spec);
+    const container = await env.docker.createContainer({
+      Image: spec.imageRef,
+      User: `${probeUser.uid}:${probeUser.gid}`,
+      Labels: {
+        [instanceLabels.managedBy]: 'herd',
+        [instanceLabels.service]: 'previous-herd',
+        [legacyRevisionLabel]: 'r0',
+        [instanceLabels.digest]: spec.digest,
+      },
+    });
+    await container.start();
+
+    const [listed] = await env.engine.list({ service: 'previous-herd' });
+    await env.engine.remove(container.id);
+    const left = await env.engine.list({ service: 'previous-herd' });
+
+    assert.equal(listed?.id, container.id);
+    assert.equal(listed?.revision, 'r0');
+    assert.equal(listed?.state, 'running');
+    assert.equal(listed?.labels[instanceLabels.revision], undefined, 'herd does not relabel what it adopts');
+    assert.deepEqual(left, [], "an adopted instance is herd's to remove");
+  });
+
+  it('labels the instances it makes with dev.herd.revision only', async () => {
+    const instance = await started({ service: 'labelled', revision: 'r9' });
+
+    const [inspected] = JSON.parse(podman(['inspect', instance.id])) as {
+      Config: { Labels: Record<string, string> };
+    }[];
+
+    assert.equal(inspected?.Config.Labels[instanceLabels.revision], 'r9');
+    assert.equal(inspected?.Config.Labels[legacyRevisionLabel], undefined);
+    await env.engine.remove(instance.id);
   });
 
   it('fails to make available a digest the registry does not have, with IMAGE', async () => {
