@@ -3,6 +3,7 @@
  * rollout from the API or `herd up`, a rollback, the controller's own revert). The facts are
  * gathered and judged in trust/admission.ts; a refusal is journaled here, and only here.
  */
+import type { FleetControllerOptions } from '../fleet/controller.js';
 import type { FleetTemplate } from '../fleet/types.js';
 import type { HerdHome } from '../herd-home.js';
 import type { LayoutStore } from '../oci/layout-store.js';
@@ -60,4 +61,15 @@ export async function admitImage(parts: AdmitParts, request: AdmitRequest): Prom
     details: { code: decision.code, reason: decision.reason },
   });
   throw new TrustError('ADMISSION_REFUSED', `admission refused for ${service}: ${decision.reason}`);
+}
+
+/**
+ * admitImage as the fleet controller asks for it, before a rollout, a rollback and its own revert:
+ * whoever asked is the actor of a refusal, the control plane when the controller acts on its own.
+ */
+export function controllerAdmission(parts: AdmitParts): FleetControllerOptions['admit'] {
+  return async (service, digest, context) => {
+    const { template, actor } = context;
+    await admitImage(parts, { service, digest, template, ...(actor ? { actor } : {}) });
+  };
 }

@@ -11,6 +11,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SqliteTokenStore } from '../auth/token-store.js';
 import { Catalog } from '../catalog/catalog.js';
+import { systemClock } from '../common/index.js';
 import { DebugSessions } from '../debug/debug-sessions.js';
 import { DockerEngine } from '../engines/docker/docker-engine.js';
 import { type EngineService, ensureEngine } from '../engines/docker/podman-service.js';
@@ -23,14 +24,13 @@ import type { FleetTemplate } from '../fleet/types.js';
 import type { HerdHome } from '../herd-home.js';
 import type { HomeLock } from '../home/home-lock.js';
 import { resolveActor } from '../journal/actor.js';
-import { systemClock } from '../journal/clock.js';
 import { Journal } from '../journal/journal.js';
 import { openExternalizedLogs } from '../logs/externalized-logs.js';
 import { type LogSettings, logSettingsFromEnv } from '../logs/log-settings.js';
 import type { LogStore } from '../logs/types.js';
 import { LayoutStore, writeAtomic } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
-import { admitImage } from '../pipeline/admit.js';
+import { controllerAdmission } from '../pipeline/admit.js';
 import { journalFleetEvent } from '../pipeline/journal-fleet-event.js';
 import { type RolloutTarget, rollbackFleet, rolloutImage } from '../pipeline/rollout.js';
 import { openStateDb } from '../state/open-state-db.js';
@@ -142,13 +142,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       engine,
       db,
       prober: new HttpTcpProber(),
-      // Whoever asked for the rollout is the actor of a refusal; the controller itself otherwise.
-      admit: async (service, digest, context) => {
-        await admitImage(
-          { store, state: { catalog, journal, actor }, home },
-          { service, digest, template: context.template, ...(context.actor ? { actor: context.actor } : {}) },
-        );
-      },
+      // Whoever asked for the rollout is the actor of a refusal; the control plane otherwise.
+      admit: controllerAdmission({ store, state: { catalog, journal, actor }, home }),
       imageRefFor: (service, digest) => `${registry}/${service}@${digest}`,
       frontDoor: frontDoors,
       environmentFor: (_service, names) => pick(options.environment ?? process.env, names),
