@@ -14,6 +14,7 @@ import {
   moduleArcs,
   parseLayerTable,
 } from '../scripts/layer-rules.js';
+import { exportLines, planPublicEntries } from '../scripts/public-entries-plan.js';
 
 /**
  * Cross-folder imports must name the folder's index.ts. Off until scripts/public-entries.ts has
@@ -257,6 +258,76 @@ ${exceptions}
     assert.throws(
       () => parseLayerTable('# no table here'),
       /architecture table marker not found: expected a line <!-- layer-table/,
+    );
+  });
+});
+
+describe('the public entries script (scripts/public-entries.ts)', () => {
+  const graphOf = (files: Record<string, string>): ImportGraph => ({
+    files: Object.keys(files),
+    edges: Object.entries(files).flatMap(([file, text]): ImportEdge[] => importsOf(file, text)),
+  });
+
+  it('exports exactly what other folders import, types as types, and points those imports at index.ts', () => {
+    const graph = graphOf({
+      'src/oci/digest.ts': "import { LayoutStore } from './layout-store.js';",
+      'src/gate/evaluate.ts':
+        "import { type Digest, sha256Digest } from '../oci/digest.js';\nimport type { LayoutStore } from '../oci/layout-store.js';",
+      'src/cli/main.ts':
+        "import { Digest } from '../oci/digest.js';\nimport { herdHome } from '../herd-home.js';",
+      'src/cli/main.test.ts': "import { fakeStore } from '../oci/store.test-support.js';",
+    });
+
+    const plan = planPublicEntries(graph);
+
+    assert.deepEqual(plan.problems, []);
+    assert.deepEqual(exportLines('oci', plan.entries.get('oci') ?? []), [
+      "export { Digest, sha256Digest } from './digest.js';",
+      "export type { LayoutStore } from './layout-store.js';",
+    ]);
+    assert.deepEqual(
+      plan.rewrites.map((rewrite) => `${rewrite.file}:${rewrite.line} ${rewrite.from} → ${rewrite.to}`),
+      [
+        'src/gate/evaluate.ts:1 ../oci/digest.js → ../oci/index.js',
+        'src/gate/evaluate.ts:2 ../oci/layout-store.js → ../oci/index.js',
+        'src/cli/main.ts:1 ../oci/digest.js → ../oci/index.js',
+      ],
+    );
+  });
+
+  it('keeps what an existing index.ts exports and adds only what it lacks', () => {
+    const graph = graphOf({
+      'src/gate/evaluate.ts':
+        "import { systemClock } from '../common/clock.js';\nimport { exists } from '../common/file-exists.js';",
+    });
+    const existing = new Map([['common', new Map([['systemClock', 'src/common/clock.ts']])]]);
+
+    const plan = planPublicEntries(graph, existing);
+
+    assert.deepEqual(exportLines('common', plan.entries.get('common') ?? []), [
+      "export { exists } from './file-exists.js';",
+    ]);
+  });
+
+  it('refuses what cannot be named explicitly: a namespace import, a dynamic import, one name from two modules', () => {
+    const graph = graphOf({
+      'src/oci/a.ts': '',
+      'src/oci/b.ts': '',
+      'src/gate/one.ts': "import * as oci from '../oci/a.js';",
+      'src/gate/two.ts': "const b = await import('../oci/b.js');",
+      'src/gate/three.ts': "import { Entry } from '../oci/a.js';",
+      'src/gate/four.ts': "import { Entry } from '../oci/b.js';",
+    });
+
+    const problems = planPublicEntries(graph).problems;
+
+    assert.equal(problems.length, 3);
+    assert.ok(problems.some((problem) => problem.includes('a namespace')));
+    assert.ok(problems.some((problem) => problem.includes('a dynamic import')));
+    assert.ok(
+      problems.some((problem) =>
+        problem.includes('would export Entry twice: from src/oci/a.ts and src/oci/b.ts'),
+      ),
     );
   });
 });
