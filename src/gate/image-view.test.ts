@@ -10,6 +10,7 @@ import { canonicalJson, LayoutStore } from '../oci/layout-store.js';
 import { type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
 import { fileManifestArtifactType, loadImageView } from './image-view.js';
+import { memoryImageView } from './memory-image.js';
 
 const file = (path: string, text: string, mode = 0o644): TarEntry => {
   const data = Buffer.from(text);
@@ -232,6 +233,46 @@ describe('layers the build would refuse', () => {
         assert.ok(error.message.includes(why), error.message);
         return true;
       });
+    });
+  }
+});
+
+describe('a dpkg database the build would refuse', () => {
+  const hostile: [string, Parameters<typeof memoryImageView>[0], string][] = [
+    [
+      'a version that climbs out of a path',
+      { packages: [{ name: 'evil', version: '1.0/../../x' }] },
+      '/var/lib/dpkg/status.d/evil',
+    ],
+    [
+      'an invalid architecture',
+      { packages: [{ name: 'evil', architecture: 'AMD 64' }] },
+      '/var/lib/dpkg/status.d/evil',
+    ],
+    [
+      'a package listed in status.d and again in status',
+      {
+        packages: [{ name: 'bash', version: '5.2-1' }],
+        files: [
+          {
+            path: '/var/lib/dpkg/status',
+            content: 'Package: bash\nStatus: install ok installed\nVersion: 5.1-1\nArchitecture: amd64\n',
+          },
+        ],
+      },
+      '/var/lib/dpkg/status',
+    ],
+  ];
+  for (const [what, image, record] of hostile) {
+    it(`refuses ${what} as IMAGE_INVALID, naming the record`, () => {
+      assert.throws(
+        () => memoryImageView(image),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'IMAGE_INVALID');
+          assert.ok(error.message.includes(record), error.message);
+          return true;
+        },
+      );
     });
   }
 });

@@ -6,9 +6,9 @@ import { packageBudget } from './package-budget.js';
 
 const view = memoryImageView({
   packages: [
-    { name: 'a' },
-    { name: 'b' },
-    { name: 'c', files: [{ path: '/usr/lib/big', content: Buffer.alloc(1_500_000) }] },
+    { name: 'pkg-a' },
+    { name: 'pkg-b' },
+    { name: 'pkg-c', files: [{ path: '/usr/lib/big', content: Buffer.alloc(1_500_000) }] },
   ],
 });
 
