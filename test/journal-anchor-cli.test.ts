@@ -253,7 +253,7 @@ describe('herd journal --verify against the catalog and the signed checkpoint', 
   async function admitted(dir: string): Promise<{ code: string; reason: string }> {
     const db = openStateDb(join(dir, 'herd.db'));
     try {
-      const journal = new Journal(db, { clock: { now: () => new Date() } });
+      const journal = new Journal(db, { clock: { now: () => Date.now() } });
       const publicKeys = (await loadTrustedKeys({ root: dir })).map((key) => key.publicKey);
       const decision = await checkAdmission(
         {

@@ -22,7 +22,7 @@ function sqlite3(path: string, sql: string): void {
 
 function journalAt(path: string): Journal {
   let tick = 0;
-  const clock = { now: () => new Date(Date.UTC(2025, 0, 1) + 1000 * tick++) };
+  const clock = { now: () => Date.UTC(2025, 0, 1) + 1000 * tick++ };
   return new Journal(openStateDb(path), { clock });
 }
 

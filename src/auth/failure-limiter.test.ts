@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { FailureLimiter } from './failure-limiter.js';
 
 function limiter(options: { maxClients?: number } = {}) {
-  const clock = { at: new Date('2025-01-01T00:00:00Z'), now: () => clock.at };
+  const clock = { at: Date.parse('2025-01-01T00:00:00Z'), now: () => clock.at };
   const advance = (ms: number) => {
-    clock.at = new Date(clock.at.getTime() + ms);
+    clock.at += ms;
   };
   return { limits: new FailureLimiter({ maxFailures: 10, windowMs: 60_000, clock, ...options }), advance };
 }

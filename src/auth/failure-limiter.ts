@@ -4,21 +4,21 @@
  * even with a valid token, so a guess made meanwhile teaches nothing. In memory: a restart forgets,
  * which costs an attacker one restart per ten guesses against a 256-bit secret.
  */
-import { type Clock, systemClock } from '../journal/clock.js';
+import { type Clock, systemClock } from '../common/index.js';
 
 export interface FailureLimiterOptions {
   maxFailures?: number;
   windowMs?: number;
   /** Clients remembered at most; the one whose last failure is oldest is forgotten first. */
   maxClients?: number;
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
 }
 
 export class FailureLimiter {
   readonly #maxFailures: number;
   readonly #windowMs: number;
   readonly #maxClients: number;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, 'now'>;
   /** Failure times (ms) per client, oldest first, at most maxFailures of them. */
   readonly #failures = new Map<string, number[]>();
 
@@ -34,11 +34,11 @@ export class FailureLimiter {
     const recent = this.#recent(client);
     const oldest = recent[0];
     if (oldest === undefined || recent.length < this.#maxFailures) return undefined;
-    return Math.max(1, Math.ceil((oldest + this.#windowMs - this.#clock.now().getTime()) / 1000));
+    return Math.max(1, Math.ceil((oldest + this.#windowMs - this.#clock.now()) / 1000));
   }
 
   recordFailure(client: string): void {
-    const recent = [...this.#recent(client), this.#clock.now().getTime()].slice(-this.#maxFailures);
+    const recent = [...this.#recent(client), this.#clock.now()].slice(-this.#maxFailures);
     this.#failures.delete(client);
     this.#failures.set(client, recent);
     if (this.#failures.size > this.#maxClients) {
@@ -49,7 +49,7 @@ export class FailureLimiter {
   }
 
   #recent(client: string): number[] {
-    const since = this.#clock.now().getTime() - this.#windowMs;
+    const since = this.#clock.now() - this.#windowMs;
     const recent = (this.#failures.get(client) ?? []).filter((at) => at > since);
     if (recent.length === 0) this.#failures.delete(client);
     return recent;

@@ -7,7 +7,7 @@ import type { AuthError } from './errors.js';
 import { SqliteTokenStore } from './token-store.js';
 
 function storeAt(time = '2025-01-01T00:00:00Z') {
-  const clock = { at: new Date(time), now: () => clock.at };
+  const clock = { at: Date.parse(time), now: () => clock.at };
   const journal = new Journal(openStateDb(':memory:'), { clock });
   return { tokens: new SqliteTokenStore(journal, { clock }), journal, clock };
 }
@@ -58,7 +58,7 @@ describe('SqliteTokenStore', () => {
     const { token } = tokens.create({ role: 'viewer', name: 'dash', actor: 'alice' });
     tokens.create({ role: 'admin', name: 'ops', actor: 'alice' });
 
-    clock.at = new Date('2025-01-01T00:05:00Z');
+    clock.at = Date.parse('2025-01-01T00:05:00Z');
     tokens.verify(token);
     const listed = tokens.list();
 
@@ -78,10 +78,10 @@ describe('SqliteTokenStore', () => {
     const { token } = tokens.create({ role: 'viewer', name: 'dash', actor: 'alice' });
 
     tokens.verify(token);
-    clock.at = new Date('2025-01-01T00:00:30Z');
+    clock.at = Date.parse('2025-01-01T00:00:30Z');
     tokens.verify(token);
     const afterHalfAMinute = tokens.list()[0]?.lastUsedAt;
-    clock.at = new Date('2025-01-01T00:01:00Z');
+    clock.at = Date.parse('2025-01-01T00:01:00Z');
     tokens.verify(token);
 
     assert.equal(afterHalfAMinute, '2025-01-01T00:00:00.000Z');

@@ -4,8 +4,7 @@
  * `create` and never stored; `verify` is what the server asks on every request over TCP.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import type { Clock } from '../journal/clock.js';
-import { systemClock } from '../journal/clock.js';
+import { type Clock, systemClock } from '../common/index.js';
 import type { Journal } from '../journal/journal.js';
 import { newToken, tokenIdOf, tokenMatches } from './api-token.js';
 import type { Caller } from './caller.js';
@@ -45,11 +44,11 @@ const lastUsedResolutionMs = 60_000;
 export class SqliteTokenStore implements TokenVerifier {
   readonly #db: Database;
   readonly #journal: Journal;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #byId: Statement<[string], TokenRow>;
   readonly #touch: Statement<{ id: string; at: string }>;
 
-  constructor(journal: Journal, options: { clock?: Clock } = {}) {
+  constructor(journal: Journal, options: { clock?: Pick<Clock, 'now'> } = {}) {
     this.#db = journal.db;
     this.#journal = journal;
     this.#clock = options.clock ?? systemClock;
@@ -134,8 +133,8 @@ export class SqliteTokenStore implements TokenVerifier {
     const row = id === undefined ? undefined : this.#byId.get(id);
     if (!row || !tokenMatches(presented, row.hash)) return undefined;
     const now = this.#clock.now();
-    if (row.lastUsedAt === null || now.getTime() - Date.parse(row.lastUsedAt) >= lastUsedResolutionMs) {
-      this.#touch.run({ id: row.id, at: now.toISOString() });
+    if (row.lastUsedAt === null || now - Date.parse(row.lastUsedAt) >= lastUsedResolutionMs) {
+      this.#touch.run({ id: row.id, at: new Date(now).toISOString() });
     }
     return { kind: 'token', id: row.id, name: row.name, role: row.role };
   }

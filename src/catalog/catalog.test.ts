@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Database } from 'better-sqlite3';
-import type { Clock } from '../journal/clock.js';
+import type { Clock } from '../common/index.js';
 import { Journal } from '../journal/journal.js';
 import type { Digest } from '../oci/types.js';
 import { openStateDb } from '../state/open-state-db.js';
@@ -20,9 +20,9 @@ const unsigned: Digest = `sha256:${'c'.repeat(64)}`;
 const verifySignature: SignatureCheck = async (digest) =>
   digest === unsigned ? { ok: false, reason: 'no signature found' } : true;
 
-function fakeClock(): Clock {
+function fakeClock(): Pick<Clock, 'now'> {
   let tick = 0;
-  return { now: () => new Date(Date.UTC(2025, 0, 1) + 1000 * tick++) };
+  return { now: () => Date.UTC(2025, 0, 1) + 1000 * tick++ };
 }
 
 describe('Catalog', () => {

@@ -1,8 +1,8 @@
 /** Opens herd's state (journal and catalog) in HERD_HOME for one command. */
 import { Catalog } from '../catalog/catalog.js';
+import { systemClock } from '../common/index.js';
 import { herdHome } from '../herd-home.js';
 import { resolveActor } from '../journal/actor.js';
-import { systemClock } from '../journal/clock.js';
 import { Journal } from '../journal/journal.js';
 import { openStateDb } from '../state/open-state-db.js';
 

@@ -3,8 +3,9 @@
  * sync at a time, and requests that arrive during a sync coalesce into one more. A failed sync is
  * logged and retried at the next request; the loop itself never stops on an error.
  */
+import type { Clock } from '../common/index.js';
 import type { Engine } from '../engines/engine.js';
-import type { FleetClock, FleetLog } from './types.js';
+import type { FleetLog } from './types.js';
 
 export class SyncLoop {
   private tail: Promise<void> = Promise.resolve();
@@ -16,7 +17,7 @@ export class SyncLoop {
 
   constructor(
     private readonly syncAll: () => Promise<void>,
-    private readonly options: { engine: Engine; clock: FleetClock; resyncMs: number; log: FleetLog },
+    private readonly options: { engine: Engine; clock: Clock; resyncMs: number; log: FleetLog },
   ) {}
 
   /** Runs `work` after every sync and exclusive call before it; the callers' own syncs go through here. */

@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Database } from 'better-sqlite3';
+import type { Clock } from '../common/index.js';
 import { openStateDb } from '../state/open-state-db.js';
-import type { Clock } from './clock.js';
 import type { JournalError } from './errors.js';
 import { Journal } from './journal.js';
 
 /** Starts at 2025-01-01T00:00:00Z and moves one second per reading. */
-function fakeClock(): Clock {
+function fakeClock(): Pick<Clock, 'now'> {
   let tick = 0;
-  return { now: () => new Date(Date.UTC(2025, 0, 1) + 1000 * tick++) };
+  return { now: () => Date.UTC(2025, 0, 1) + 1000 * tick++ };
 }
 
 describe('Journal', () => {
@@ -165,7 +165,7 @@ describe('Journal', () => {
     const script = `
       const { Journal } = await import(${JSON.stringify(journalModule)});
       const { openStateDb } = await import(${JSON.stringify(stateModule)});
-      const journal = new Journal(openStateDb(process.argv[1]), { clock: { now: () => new Date() } });
+      const journal = new Journal(openStateDb(process.argv[1]), { clock: { now: () => Date.now() } });
       process.stdout.write('ready\\n');
       await new Promise((go) => process.stdin.once('data', go));
       for (let i = 0; i < 100; i++) {

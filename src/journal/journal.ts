@@ -3,6 +3,7 @@
  * check are pure and live in chain.ts. Tables and triggers are created by src/state/migrations.ts.
  */
 import type { Database, Statement } from 'better-sqlite3';
+import type { Clock } from '../common/index.js';
 import { canonicalJson } from './canonical-json.js';
 import {
   checkChain,
@@ -18,7 +19,6 @@ import {
   type CheckpointHead,
   compareWithCheckpoint,
 } from './checkpoint-comparison.js';
-import type { Clock } from './clock.js';
 import { JournalError } from './errors.js';
 import type { JournalAction, JournalEntry, JournalEvent } from './types.js';
 
@@ -35,13 +35,13 @@ const rowColumns = 'id, at, actor, action, service, digest, details, prev_hash A
 export class Journal {
   /** The connection. Areas that journal their writes (catalog) must share it, to commit both at once. */
   readonly db: Database;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #head: Statement<[], JournalHead>;
   readonly #insert: Statement<[JournalRow]>;
   readonly #moveHead: Statement<[JournalHead]>;
   #list?: Statement<{ service: string | null; since: string | null; limit: number }, JournalRow>;
 
-  constructor(db: Database, options: { clock: Clock }) {
+  constructor(db: Database, options: { clock: Pick<Clock, 'now'> }) {
     this.db = db;
     this.#clock = options.clock;
     this.#head = db.prepare('SELECT last_id AS lastId, hash FROM journal_head WHERE singleton = 1');
@@ -74,7 +74,7 @@ export class Journal {
         const head = this.#head.get() ?? { lastId: 0, hash: genesisHash };
         const fields = {
           id: head.lastId + 1,
-          at: this.#clock.now().toISOString(),
+          at: new Date(this.#clock.now()).toISOString(),
           actor: event.actor,
           action: event.action,
           service: event.service,

@@ -3,12 +3,13 @@
  * the settings, and the collector once there is an engine. One `close` lets go of all of it, the
  * collector first so its last lines still reach the store and the forwarders.
  */
+import type { Clock, Logger } from '../common/index.js';
 import type { Engine } from '../engines/engine.js';
 import { createForwarder } from './forward/forward-targets.js';
 import { LogCollector } from './log-collector.js';
 import type { LogSettings } from './log-settings.js';
 import { SegmentLogStore } from './segment-log-store.js';
-import type { LogClock, LogSink, LogsLogger } from './types.js';
+import type { LogSink } from './types.js';
 
 export interface ExternalizedLogs {
   store: SegmentLogStore;
@@ -21,8 +22,8 @@ export interface ExternalizedLogs {
 export async function openExternalizedLogs(options: {
   dir: string;
   settings: LogSettings;
-  log: LogsLogger;
-  clock?: LogClock;
+  log: Pick<Logger, 'info' | 'warn'>;
+  clock?: Clock;
 }): Promise<ExternalizedLogs> {
   const { settings, log } = options;
   const clock = options.clock ? { clock: options.clock } : {};

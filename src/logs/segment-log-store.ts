@@ -11,6 +11,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { backgroundClock, type Clock, type Logger, silentLogger } from '../common/index.js';
 import { LogError } from './errors.js';
 import { LineFeed } from './line-feed.js';
 import { matchesQuery, newestFirstLimit } from './log-query.js';
@@ -26,18 +27,14 @@ import {
   segmentKey,
 } from './segment-summary.js';
 import { FsSegmentWriter, type SegmentWriter } from './segment-writer.js';
-import {
-  type LogClock,
-  type LogEntry,
-  type LogQuery,
-  type LogStore,
-  type LogStoreHealth,
-  type LogStoreStats,
-  type LogsLogger,
-  type ResumePoint,
-  type StoredLogEntry,
-  silentLogsLogger,
-  systemLogClock,
+import type {
+  LogEntry,
+  LogQuery,
+  LogStore,
+  LogStoreHealth,
+  LogStoreStats,
+  ResumePoint,
+  StoredLogEntry,
 } from './types.js';
 
 export interface SegmentLogStoreOptions {
@@ -56,8 +53,8 @@ export interface SegmentLogStoreOptions {
   /** Lines waiting for a flush beyond this are dropped (counted); default 50 000. */
   maxPending?: number;
   writer?: SegmentWriter;
-  clock?: LogClock;
-  log?: LogsLogger;
+  clock?: Clock;
+  log?: Pick<Logger, 'info' | 'warn'>;
 }
 
 export const defaultLogRetention = { maxBytes: 100 * 1024 * 1024, maxAgeMs: 7 * 86_400_000 } as const;
@@ -67,8 +64,8 @@ const segmentSuffix = '.ndjson';
 
 export class SegmentLogStore implements LogStore {
   private readonly writer: SegmentWriter;
-  private readonly clock: LogClock;
-  private readonly log: LogsLogger;
+  private readonly clock: Clock;
+  private readonly log: Pick<Logger, 'info' | 'warn'>;
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
   private readonly segmentBytes: number;
@@ -93,8 +90,8 @@ export class SegmentLogStore implements LogStore {
 
   private constructor(private readonly options: SegmentLogStoreOptions) {
     this.writer = options.writer ?? new FsSegmentWriter();
-    this.clock = options.clock ?? systemLogClock;
-    this.log = options.log ?? silentLogsLogger;
+    this.clock = options.clock ?? backgroundClock;
+    this.log = options.log ?? silentLogger;
     this.maxBytes = options.maxBytes ?? defaultLogRetention.maxBytes;
     this.maxAgeMs = options.maxAgeMs ?? defaultLogRetention.maxAgeMs;
     this.segmentBytes =

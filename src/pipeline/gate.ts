@@ -48,7 +48,7 @@ export async function gateStoredImage(digest: Digest, parts: GateParts, request:
   const spec = request.spec?.spec;
   const verdict = await gateImage(store, digest, {
     now: new Date(parts.clock.now()),
-    ...(spec ? { spec, gate: spec.gate, release: spec.image.release } : {}),
+    ...(spec ? { spec, gate: spec.gate, suite: spec.image.release } : {}),
     ...(request.lockFile ? { lockFile: request.lockFile } : {}),
     ...(request.profile ? { profile: request.profile } : {}),
     ...(vulndb ? { vulndb } : {}),
@@ -109,12 +109,12 @@ async function loadVulnDbIfPresent(parts: Pick<GateParts, 'home' | 'logger'>): P
  */
 export async function updateVulnerabilityData(
   parts: Pick<GateParts, 'home' | 'state' | 'clock'>,
-  options: { from: string; releases?: string[] },
+  options: { from: string; suites?: string[] },
 ): Promise<VulnDbUpdate> {
   const update = await updateVulnDb(parts.home, {
     from: options.from,
     now: new Date(parts.clock.now()),
-    ...(options.releases?.length ? { releases: options.releases } : {}),
+    ...(options.suites?.length ? { suites: options.suites } : {}),
   });
   parts.state.journal.append({
     actor: parts.state.actor,

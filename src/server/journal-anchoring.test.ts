@@ -34,7 +34,7 @@ describe('startJournalAnchoring', () => {
 
   function stateIn(home: ReturnType<typeof herdHome>) {
     const db = openStateDb(home.stateDb);
-    const journal = new Journal(db, { clock: { now: () => new Date() } });
+    const journal = new Journal(db, { clock: { now: () => Date.now() } });
     return { db, journal, catalog: new Catalog(journal) };
   }
 

@@ -53,7 +53,7 @@ describe('the journal anchor', () => {
   function stateAt(dbPath: string, checkpointPath: string): State {
     const db = openStateDb(dbPath);
     opened.push(db);
-    const journal = new Journal(db, { clock: { now: () => new Date('2025-01-01T00:00:00Z') } });
+    const journal = new Journal(db, { clock: { now: () => Date.parse('2025-01-01T00:00:00Z') } });
     return { journal, catalog: new Catalog(journal), db, path: checkpointPath };
   }
 

@@ -5,11 +5,8 @@
  * reasons), named field by field, so nothing else an incident may come to hold (file contents,
  * environment values) leaves herd by accident: the evidence stays in the store.
  */
+import type { Logger } from '../common/index.js';
 import type { Incident } from './incident-store.js';
-
-export interface AlertLog {
-  warn(details: object, message: string): void;
-}
 
 /** What the receiver gets; `kind` lets one endpoint tell herd's alerts from others. */
 export interface AlertBody {
@@ -57,7 +54,7 @@ export function alertBodyOf(incident: Incident): AlertBody {
 export async function postAlert(
   url: string,
   incident: Incident,
-  options: { timeoutMs?: number; log: AlertLog; fetch?: typeof fetch },
+  options: { timeoutMs?: number; log: Pick<Logger, 'warn'>; fetch?: typeof fetch },
 ): Promise<boolean> {
   const send = options.fetch ?? fetch;
   // Only the origin is logged: webhook paths often carry the receiver's token (Slack, Teams).

@@ -5,6 +5,7 @@
  * exec events. Whatever it finds goes to IncidentResponse. Time is injected; one tick at a time.
  */
 import { setMaxListeners } from 'node:events';
+import { type Clock, type Logger, silentLogger, systemClock } from '../common/index.js';
 import { type Engine, EngineError, type Instance } from '../engines/engine.js';
 import type { Digest } from '../oci/types.js';
 import type { Baseline } from './baseline.js';
@@ -21,26 +22,6 @@ import { readEntries } from './read-entries.js';
 import { scanWritable } from './scan-writable.js';
 import type { TrustedBaseline } from './trusted-manifest.js';
 import { WritableWatch } from './writable-watch.js';
-
-export interface WatchClock {
-  /** Epoch ms. */
-  now(): number;
-  /** Calls `run` once after `ms`; the returned function cancels it. */
-  setTimer(ms: number, run: () => void): () => void;
-}
-
-export const systemWatchClock: WatchClock = {
-  now: () => Date.now(),
-  setTimer: (ms, run) => {
-    const timer = setTimeout(run, ms);
-    return () => clearTimeout(timer);
-  },
-};
-
-export interface MonitorLog {
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
-}
 
 export interface Responder {
   respond(detection: Detection): Promise<unknown>;
@@ -61,7 +42,7 @@ export interface IntegrityMonitorOptions {
    */
   templateOf: (instance: Instance) => WatchedTemplate;
   responder: Responder;
-  clock?: WatchClock;
+  clock?: Clock;
   /** Fast path period; default 1000 ms, so a change is seen within 2 s. */
   fastIntervalMs?: number;
   /**
@@ -85,7 +66,7 @@ export interface IntegrityMonitorOptions {
    * anew, and each instance made afterwards deep-checked before it takes traffic.
    */
   images?: PristineImages;
-  log?: MonitorLog;
+  log?: Pick<Logger, 'info' | 'warn'>;
   /**
    * Instances someone holds on purpose (a debug session, src/debug): already out of service and to
    * be destroyed, and what happens in them is recorded there. Nothing found in one is an incident;
@@ -115,13 +96,12 @@ export interface InstanceVerification {
   durationMs: number;
 }
 
-const silentLog: MonitorLog = { info: () => {}, warn: () => {} };
 /** Fast-path findings read back through the engine for their hashes and first bytes. */
 const maxEnriched = 16;
 
 export class IntegrityMonitor {
-  private readonly clock: WatchClock;
-  private readonly log: MonitorLog;
+  private readonly clock: Clock;
+  private readonly log: Pick<Logger, 'info' | 'warn'>;
   private readonly baselines = new Map<string, Promise<TrustedBaseline>>();
   /** Instances already handed to the responder: checked no further until they are gone. */
   private readonly handled = new Set<string>();
@@ -141,8 +121,8 @@ export class IntegrityMonitor {
   private reinstated = false;
 
   constructor(private readonly options: IntegrityMonitorOptions) {
-    this.clock = options.clock ?? systemWatchClock;
-    this.log = options.log ?? silentLog;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? silentLogger;
     this.writable = new WritableWatch({
       engine: options.engine,
       ...(options.writableBudgetBytes !== undefined ? { budgetBytes: options.writableBudgetBytes } : {}),

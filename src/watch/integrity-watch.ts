@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
+import type { Clock, Logger } from '../common/index.js';
 import type { Engine, Instance } from '../engines/engine.js';
 import type { Journal } from '../journal/journal.js';
 import type { LayoutStore } from '../oci/layout-store.js';
@@ -15,12 +16,7 @@ import type { PristineImages } from './image-tampering.js';
 import { IncidentResponse, type ReplacingFleets } from './incident-response.js';
 import { IncidentStore } from './incident-store.js';
 import { InstanceAllowlists } from './instance-allowlist.js';
-import {
-  IntegrityMonitor,
-  type MonitorLog,
-  type WatchClock,
-  type WatchedTemplate,
-} from './integrity-monitor.js';
+import { IntegrityMonitor, type WatchedTemplate } from './integrity-monitor.js';
 import { ProcessMonitor } from './process-monitor.js';
 import { loadTrustedBaseline } from './trusted-manifest.js';
 
@@ -42,8 +38,8 @@ export interface IntegrityWatchOptions {
   publicKeys: () => Promise<KeyObject[]>;
   /** Where alerts go for a fleet whose spec names no `watch.webhook` (HERD_WATCH_WEBHOOK). */
   fallbackWebhook?: string;
-  log: MonitorLog;
-  clock?: WatchClock;
+  log: Pick<Logger, 'info' | 'warn'>;
+  clock?: Clock;
   fastIntervalMs?: number;
   deepIntervalMs?: number;
   /** Instances a debug session holds (src/debug): no incident for what happens in them. */

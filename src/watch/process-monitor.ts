@@ -6,9 +6,10 @@
  * tree with its command lines, and IncidentResponse does the rest. Time is injected; one pass at a
  * time.
  */
+import { type Clock, type Logger, silentLogger, systemClock } from '../common/index.js';
 import { type Engine, EngineError, type Instance, type InstanceProcess } from '../engines/engine.js';
 import type { ProcessAllowlist } from './allowed-processes.js';
-import { type MonitorLog, type Responder, systemWatchClock, type WatchClock } from './integrity-monitor.js';
+import type { Responder } from './integrity-monitor.js';
 import { executablesKnown, judgeProcesses } from './judge-processes.js';
 
 export interface ProcessMonitorOptions {
@@ -16,19 +17,17 @@ export interface ProcessMonitorOptions {
   /** The instance's allowlist; undefined when it is not herd's to judge (no fleet, untrusted image). */
   allowlistOf: (instance: Instance) => Promise<ProcessAllowlist | undefined>;
   responder: Responder;
-  clock?: WatchClock;
+  clock?: Clock;
   /** Default 1000 ms. */
   intervalMs?: number;
-  log?: MonitorLog;
+  log?: Pick<Logger, 'info' | 'warn'>;
   /** Instances someone holds on purpose (a debug session): not sampled while held. */
   held?: (id: string) => boolean;
 }
 
-const silentLog: MonitorLog = { info: () => {}, warn: () => {} };
-
 export class ProcessMonitor {
-  private readonly clock: WatchClock;
-  private readonly log: MonitorLog;
+  private readonly clock: Clock;
+  private readonly log: Pick<Logger, 'info' | 'warn'>;
   /** Instances handed to the responder: sampled no more until they are gone. */
   private readonly handled = new Set<string>();
   /** Instances whose executables the engine could not read, said once each. */
@@ -38,8 +37,8 @@ export class ProcessMonitor {
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: ProcessMonitorOptions) {
-    this.clock = options.clock ?? systemWatchClock;
-    this.log = options.log ?? silentLog;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? silentLogger;
   }
 
   start(): void {

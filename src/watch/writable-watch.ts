@@ -13,6 +13,7 @@
  * listing, and never more than `maxDebtPasses` passes' worth: a huge path is still listed every
  * few seconds, never forgotten.
  */
+import type { Logger } from '../common/index.js';
 import type { Engine } from '../engines/engine.js';
 import { EngineError } from '../engines/engine.js';
 import type { DriftFinding } from './findings.js';
@@ -26,7 +27,7 @@ export interface WritableWatchOptions {
   budgetBytes?: number;
   /** Entries a writable path may hold before it is drift in itself; default {@link maxWritableEntries}. */
   maxEntries?: number;
-  log?: { info(details: object, message: string): void; warn(details: object, message: string): void };
+  log?: Pick<Logger, 'info' | 'warn'>;
 }
 
 /** 4 MiB: about 4,000 listed entries, or the first bytes of some 60 new files through the archive. */

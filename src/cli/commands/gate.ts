@@ -68,17 +68,17 @@ async function readLockIfPresent(path: string): Promise<Buffer | undefined> {
 }
 
 /**
- * `herd vulndb update [--from <url|file>] [--release <codename>...]`: replaces the cache in one
+ * `herd vulndb update [--from <url|file>] [--suite <codename>...]`: replaces the cache in one
  * rename, or leaves it as it was when the input is bad.
  */
-export async function vulndbUpdateCommand(options: { from?: string; release?: string[] }): Promise<number> {
+export async function vulndbUpdateCommand(options: { from?: string; suite?: string[] }): Promise<number> {
   const from = options.from ?? process.env.HERD_VULNDB_URL ?? trackerDataUrl;
   const state = openState();
   let update: Awaited<ReturnType<typeof updateVulnerabilityData>>;
   try {
     update = await updateVulnerabilityData(
       { home: herdHome(), state, clock: systemClock },
-      { from, ...(options.release?.length ? { releases: options.release } : {}) },
+      { from, ...(options.suite?.length ? { suites: options.suite } : {}) },
     );
   } finally {
     state.close();

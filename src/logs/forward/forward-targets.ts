@@ -3,8 +3,9 @@
  * options). The URLs are checked here, at the edge; a bad one stops the start with a clear error
  * rather than silently forwarding nothing.
  */
+import type { Clock, Logger } from '../../common/index.js';
 import { LogError } from '../errors.js';
-import type { LogClock, LogSink, LogsLogger } from '../types.js';
+import type { LogSink } from '../types.js';
 import { OtlpHttpForwarder } from './otlp-http-forwarder.js';
 import { TcpSyslogForwarder } from './tcp-syslog-forwarder.js';
 import { UdpSyslogForwarder } from './udp-syslog-forwarder.js';
@@ -42,7 +43,7 @@ export function parseOtlpTarget(text: string): ForwardTarget {
 
 export function createForwarder(
   target: ForwardTarget,
-  options: { log: LogsLogger; clock?: LogClock },
+  options: { log: Pick<Logger, 'info' | 'warn'>; clock?: Clock },
 ): LogSink {
   switch (target.kind) {
     case 'syslog-tcp':

@@ -4,14 +4,15 @@
  * (network error, 429, 5xx) is retried with backoff; one it rejects (other 4xx) is dropped, since
  * sending it again would fail again (OTLP/HTTP "Failures", opentelemetry.io/docs/specs/otlp).
  */
-import { type LogClock, type LogEntry, type LogSink, type LogsLogger, systemLogClock } from '../types.js';
+import { backgroundClock, type Clock, type Logger } from '../../common/index.js';
+import type { LogEntry, LogSink } from '../types.js';
 import { BoundedQueue } from './bounded-queue.js';
 import { otlpLogsRequest } from './otlp-logs.js';
 
 export interface OtlpHttpForwarderOptions {
   url: string;
-  clock?: LogClock;
-  log: LogsLogger;
+  clock?: Clock;
+  log: Pick<Logger, 'info' | 'warn'>;
   /** Default 1000 ms. */
   intervalMs?: number;
   /** Default 512 lines. */
@@ -24,7 +25,7 @@ export interface OtlpHttpForwarderOptions {
 
 export class OtlpHttpForwarder implements LogSink {
   private readonly queue: BoundedQueue<LogEntry>;
-  private readonly clock: LogClock;
+  private readonly clock: Clock;
   private readonly batchSize: number;
   private readonly intervalMs: number;
   private cancelTimer: (() => void) | undefined;
@@ -35,7 +36,7 @@ export class OtlpHttpForwarder implements LogSink {
 
   constructor(private readonly options: OtlpHttpForwarderOptions) {
     this.queue = new BoundedQueue(options.maxQueued ?? 10_000);
-    this.clock = options.clock ?? systemLogClock;
+    this.clock = options.clock ?? backgroundClock;
     this.batchSize = options.batchSize ?? 512;
     this.intervalMs = options.intervalMs ?? 1000;
     this.backoffMs = this.intervalMs;

@@ -5,15 +5,16 @@
  */
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import { type LogClock, type LogEntry, type LogSink, type LogsLogger, systemLogClock } from '../types.js';
+import { backgroundClock, type Clock, type Logger } from '../../common/index.js';
+import type { LogEntry, LogSink } from '../types.js';
 import { BoundedQueue } from './bounded-queue.js';
 import { formatSyslogMessage, frameOctetCounting } from './syslog-message.js';
 
 export interface TcpSyslogForwarderOptions {
   host: string;
   port: number;
-  clock?: LogClock;
-  log: LogsLogger;
+  clock?: Clock;
+  log: Pick<Logger, 'info' | 'warn'>;
   /** Default 10 000 messages. */
   maxQueued?: number;
   /** Default 1000 ms, doubling to 30 s while the target stays away. */
@@ -23,7 +24,7 @@ export interface TcpSyslogForwarderOptions {
 
 export class TcpSyslogForwarder implements LogSink {
   private readonly queue: BoundedQueue<Buffer>;
-  private readonly clock: LogClock;
+  private readonly clock: Clock;
   private readonly host: string;
   private socket: Socket | undefined;
   private connecting: Promise<Socket> | undefined;
@@ -36,7 +37,7 @@ export class TcpSyslogForwarder implements LogSink {
 
   constructor(private readonly options: TcpSyslogForwarderOptions) {
     this.queue = new BoundedQueue(options.maxQueued ?? 10_000);
-    this.clock = options.clock ?? systemLogClock;
+    this.clock = options.clock ?? backgroundClock;
     this.host = options.hostname ?? hostname();
     this.retryDelay = options.retryMs ?? 1000;
   }

@@ -5,13 +5,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
-import type { LogEntry, LogSink, LogsLogger } from '../types.js';
+import type { Logger } from '../../common/index.js';
+import type { LogEntry, LogSink } from '../types.js';
 import { datagramOf, formatSyslogMessage } from './syslog-message.js';
 
 export interface UdpSyslogForwarderOptions {
   host: string;
   port: number;
-  log: LogsLogger;
+  log: Pick<Logger, 'info' | 'warn'>;
   hostname?: string;
 }
 
