@@ -184,16 +184,16 @@ try {
     const db = await loadVulnDb(home);
     readTimes.push(millis(started));
     started = process.hrtime.bigint();
-    const result = matchVulnerabilities(image, db, { release: 'bookworm' });
+    const result = matchVulnerabilities(image, db, { suite: 'bookworm' });
     coldTimes.push(millis(started));
     started = process.hrtime.bigint();
-    matchVulnerabilities(image, db, { release: 'bookworm' });
+    matchVulnerabilities(image, db, { suite: 'bookworm' });
     warmTimes.push(millis(started));
     findings = result.length;
     if (i === 0) for (const finding of result) byStatus[finding.status] = (byStatus[finding.status] ?? 0) + 1;
   }
   const sourcesInImage = new Set(image.map((p) => p.source)).size;
-  console.log(`image: ${image.length} packages from ${sourcesInImage} source packages, release bookworm`);
+  console.log(`image: ${image.length} packages from ${sourcesInImage} source packages, suite bookworm`);
   console.log(`findings per image: ${findings} ${JSON.stringify(byStatus)}`);
 
   const load = median(loadTimes);

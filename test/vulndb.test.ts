@@ -130,11 +130,11 @@ describe('herd vulndb against a real HTTP server and the packages of this host',
       env: { HERD_VULNDB_URL: `${base}/data/json` },
     });
     const db = await loadVulnDb(home);
-    const findings = matchVulnerabilities(installed, db, { release: codename });
+    const findings = matchVulnerabilities(installed, db, { suite: codename });
 
     assert.equal(update.meta.source, `${base}/data/json`);
     assert.equal(update.meta.dataDate, '2025-06-01T06:00:00.000Z');
-    assert.deepEqual(update.meta.skipped, { 'not-affected': 0, undetermined: 3, 'other-release': 0 });
+    assert.deepEqual(update.meta.skipped, { 'not-affected': 0, undetermined: 3, 'other-suite': 0 });
     assert.deepEqual(
       findings.map((finding) => [
         finding.source,

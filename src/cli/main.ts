@@ -85,7 +85,7 @@ vulndb
     '--from <url|file>',
     `tracker JSON (plain or gzip) or OSV records (default HERD_VULNDB_URL, else ${trackerDataUrl})`,
   )
-  .option('--release <codename...>', 'keep only these releases, e.g. bookworm')
+  .option('--suite <codename...>', 'keep only these suites, e.g. bookworm')
   .action(async (options) => run(() => vulndbUpdateCommand(options)));
 
 const image = program.command('image').description('images in the local store');

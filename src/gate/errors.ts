@@ -21,8 +21,8 @@ export type GateErrorCode =
   | 'LOCK_MISMATCH'
   /** The lock handed in is not a herd.lock. */
   | 'LOCK_INVALID'
-  /** Vulnerabilities were to be matched, but neither the caller nor the image says its Debian release. */
-  | 'RELEASE_UNKNOWN'
+  /** Vulnerabilities were to be matched, but neither the caller nor the image says its Debian suite. */
+  | 'SUITE_UNKNOWN'
   /** A verdict about one image was to be attached to another. */
   | 'VERDICT_MISMATCH'
   /** A verdict attached to an image is not a verdict document. */

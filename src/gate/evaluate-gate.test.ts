@@ -58,7 +58,7 @@ describe('evaluating an image', () => {
             severityInferred: false,
             urgency: 'high',
             description: '',
-            release: 'bookworm',
+            suite: 'bookworm',
           },
         ],
       },

@@ -9,7 +9,7 @@ import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
 import { defaultGateSection, type GateSection } from '../specfile/gate-section.js';
 import { GateError } from './errors.js';
 import type { Finding, HardeningFinding, Profile } from './findings.js';
-import { debianReleaseOf } from './image-release.js';
+import { debianSuiteOf } from './image-suite.js';
 import { type ImageView, loadImageView } from './image-view.js';
 import { rulesFor } from './rules/registry.js';
 import type { RuleContext } from './rules/rule.js';
@@ -49,7 +49,7 @@ export interface GateOptions extends EvaluateOptions {
    */
   vulndb?: VulnDb;
   /** The Debian release to match in (`spec.image.release`); else the image's os-release or label. */
-  release?: string;
+  suite?: string;
 }
 
 export async function gateImage(store: LayoutStore, digest: string, options: GateOptions): Promise<Verdict> {
@@ -59,14 +59,14 @@ export async function gateImage(store: LayoutStore, digest: string, options: Gat
     options.lockFile === undefined ? {} : { lockFile: options.lockFile },
   );
   if (!options.vulndb) return evaluateImage(view, options);
-  const release = options.release ?? debianReleaseOf(view);
-  if (release === undefined) {
+  const suite = options.suite ?? debianSuiteOf(view);
+  if (suite === undefined) {
     throw new GateError(
-      'RELEASE_UNKNOWN',
+      'SUITE_UNKNOWN',
       `image ${view.digest} names no Debian release (no VERSION_CODENAME in its os-release, no debian:<codename> base label); pass the spec's image.release`,
     );
   }
-  const findings = matchVulnerabilities(view.packages, options.vulndb, { release });
+  const findings = matchVulnerabilities(view.packages, options.vulndb, { suite });
   return evaluateImage(view, {
     ...options,
     vulnerabilities: { findings, age: vulnDbAge(options.vulndb.meta, { now: options.now }) },

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { debianReleaseOf } from './image-release.js';
+import { debianSuiteOf } from './image-suite.js';
 import { memoryImageView } from './memory-image.js';
 
-describe('the Debian release of an image', () => {
+describe('the Debian suite of an image', () => {
   it("is its os-release's VERSION_CODENAME", () => {
     const view = memoryImageView({
       files: [
@@ -12,7 +12,7 @@ describe('the Debian release of an image', () => {
       config: { Labels: { 'org.opencontainers.image.base.name': 'debian:trixie' } },
     });
 
-    assert.equal(debianReleaseOf(view), 'bookworm');
+    assert.equal(debianSuiteOf(view), 'bookworm');
   });
 
   it("is herd's debian:<codename> base label when os-release says nothing", () => {
@@ -20,7 +20,7 @@ describe('the Debian release of an image', () => {
       config: { Labels: { 'org.opencontainers.image.base.name': 'debian:bookworm' } },
     });
 
-    assert.equal(debianReleaseOf(view), 'bookworm');
+    assert.equal(debianSuiteOf(view), 'bookworm');
   });
 
   it('is unknown for an image built on a catalog base without os-release', () => {
@@ -28,6 +28,6 @@ describe('the Debian release of an image', () => {
       config: { Labels: { 'org.opencontainers.image.base.name': 'base@production' } },
     });
 
-    assert.equal(debianReleaseOf(view), undefined);
+    assert.equal(debianSuiteOf(view), undefined);
   });
 });

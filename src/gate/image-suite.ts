@@ -1,5 +1,5 @@
 /**
- * The Debian release codename an image's packages come from, for vulnerability matching: the
+ * The Debian suite codename an image's packages come from, for vulnerability matching: the
  * image's own os-release (`VERSION_CODENAME`, which base-files writes), else herd's
  * `org.opencontainers.image.base.name` label when it reads `debian:<codename>`. Pure.
  * os-release(5): https://www.freedesktop.org/software/systemd/man/latest/os-release.html
@@ -8,7 +8,7 @@ import type { ImageView } from './image-view.js';
 
 const osReleasePaths = ['/etc/os-release', '/usr/lib/os-release'];
 
-export function debianReleaseOf(view: ImageView): string | undefined {
+export function debianSuiteOf(view: ImageView): string | undefined {
   for (const path of osReleasePaths) {
     const node = view.files.get(path);
     if (node?.type !== 'file' || !node.data) continue;

@@ -60,7 +60,7 @@ function vulnerability(overrides: Partial<VulnFinding>): Finding {
     severityInferred: false,
     urgency: 'high',
     description: '',
-    release: 'bookworm',
+    suite: 'bookworm',
     ...overrides,
   };
   const [finding] = vulnerabilityFindings([match]);

@@ -51,7 +51,7 @@ const findings: Finding[] = [
         severityInferred: false,
         urgency: 'high',
         description: 'a flaw in openssl',
-        release: 'bookworm',
+        suite: 'bookworm',
       },
     ],
     { recordPaths: new Map([['libssl3', '/var/lib/dpkg/status.d/libssl3']]) },

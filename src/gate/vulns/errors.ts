@@ -9,7 +9,7 @@ export type VulnDbErrorCode =
   | 'VULNDB_MALFORMED'
   /** A gzip input that decompresses past the cap (endless data). */
   | 'VULNDB_TOO_LARGE'
-  /** The input parsed but holds no record for the releases asked for. */
+  /** The input parsed but holds no record for the suites asked for. */
   | 'VULNDB_EMPTY'
   | 'VULNDB_RELEASE_UNKNOWN'
   /** No cache yet: `herd vulndb update` has never succeeded in this HERD_HOME. */

@@ -180,7 +180,7 @@ describe('matchVulnerabilities on tracker data', () => {
   const db = indexOf(tracker);
 
   it('reports a backported fix newer than the installed version as fixed-available', () => {
-    const finding = byCve(matchVulnerabilities(image, db, { release: 'bookworm' })).get('CVE-2024-0001');
+    const finding = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' })).get('CVE-2024-0001');
 
     assert.equal(finding?.status, 'fixed-available');
     assert.equal(finding?.fixedVersion, '3.0.13-1~deb12u1');
@@ -188,7 +188,7 @@ describe('matchVulnerabilities on tracker data', () => {
   });
 
   it('groups the binaries of one source into one finding', () => {
-    const finding = byCve(matchVulnerabilities(image, db, { release: 'bookworm' })).get('CVE-2024-0001');
+    const finding = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' })).get('CVE-2024-0001');
 
     assert.deepEqual(finding?.packages, ['libssl3', 'openssl']);
     assert.equal(finding?.source, 'openssl');
@@ -197,7 +197,7 @@ describe('matchVulnerabilities on tracker data', () => {
   it('reports nothing once the installed version carries the backported fix', () => {
     const patched = [pkg('libssl3', { source: 'openssl', version: '3.0.13-1~deb12u1' })];
 
-    const findings = matchVulnerabilities(patched, db, { release: 'bookworm' });
+    const findings = matchVulnerabilities(patched, db, { suite: 'bookworm' });
 
     assert.deepEqual(findings, []);
   });
@@ -212,13 +212,13 @@ describe('matchVulnerabilities on tracker data', () => {
     });
 
     const before = matchVulnerabilities([pkg('demo', { source: 'demo', version: '1.2-3' })], records, {
-      release: 'bookworm',
+      suite: 'bookworm',
     });
     const after = matchVulnerabilities([pkg('demo', { source: 'demo', version: '1.2-3+deb12u1' })], records, {
-      release: 'bookworm',
+      suite: 'bookworm',
     });
     const later = matchVulnerabilities([pkg('demo', { source: 'demo', version: '1.2-3+deb12u2' })], records, {
-      release: 'bookworm',
+      suite: 'bookworm',
     });
 
     assert.equal(before[0]?.status, 'fixed-available');
@@ -227,7 +227,7 @@ describe('matchVulnerabilities on tracker data', () => {
   });
 
   it('reports a fix that is in bookworm-security but not yet in bookworm as fixed-available', () => {
-    const finding = byCve(matchVulnerabilities(image, db, { release: 'bookworm' })).get('CVE-2024-0040');
+    const finding = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' })).get('CVE-2024-0040');
 
     assert.equal(finding?.status, 'fixed-available');
     assert.equal(finding?.installedVersion, '7.88.1-10+deb12u5');
@@ -237,36 +237,36 @@ describe('matchVulnerabilities on tracker data', () => {
   it('reports nothing for an image that took the fix from bookworm-security', () => {
     const fromSecurity = [pkg('libcurl4', { source: 'curl', version: '7.88.1-10+deb12u6' })];
 
-    assert.deepEqual(matchVulnerabilities(fromSecurity, db, { release: 'bookworm' }), []);
+    assert.deepEqual(matchVulnerabilities(fromSecurity, db, { suite: 'bookworm' }), []);
   });
 
   it('treats fixed_version "0" as not affected', () => {
-    const findings = byCve(matchVulnerabilities(image, db, { release: 'bookworm' }));
+    const findings = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' }));
 
     assert.equal(findings.has('CVE-2024-0002'), false);
   });
 
   it('reports nothing when the fixed version is older than the installed one', () => {
-    const findings = byCve(matchVulnerabilities(image, db, { release: 'bookworm' }));
+    const findings = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' }));
 
     assert.equal(findings.has('CVE-2024-0003'), false);
   });
 
   it('does not report undetermined entries', () => {
-    const findings = byCve(matchVulnerabilities(image, db, { release: 'bookworm' }));
+    const findings = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' }));
 
     assert.equal(findings.has('CVE-2024-0004'), false);
   });
 
   it('reports an open entry without a no-dsa note as unfixed', () => {
-    const finding = byCve(matchVulnerabilities(image, db, { release: 'bookworm' })).get('CVE-2024-0010');
+    const finding = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' })).get('CVE-2024-0010');
 
     assert.equal(finding?.status, 'unfixed');
     assert.equal(finding?.fixedVersion, undefined);
   });
 
   it('reports no-dsa, ignored and postponed entries as will-not-fix, with the reason', () => {
-    const findings = byCve(matchVulnerabilities(image, db, { release: 'bookworm' }));
+    const findings = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' }));
 
     assert.deepEqual(
       ['CVE-2024-0011', 'CVE-2024-0012', 'CVE-2024-0013'].map((cve) => [
@@ -282,13 +282,13 @@ describe('matchVulnerabilities on tracker data', () => {
   });
 
   it('lets a real fixed version win over a stale no-dsa note', () => {
-    const findings = byCve(matchVulnerabilities(image, db, { release: 'bookworm' }));
+    const findings = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' }));
 
     assert.equal(findings.has('CVE-2024-0020'), false);
   });
 
   it('reports an end-of-life package as will-not-fix with unknown severity', () => {
-    const finding = byCve(matchVulnerabilities(image, db, { release: 'bookworm' })).get('CVE-2024-0030');
+    const finding = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' })).get('CVE-2024-0030');
 
     assert.equal(finding?.status, 'will-not-fix');
     assert.equal(finding?.reason, 'end-of-life');
@@ -296,7 +296,7 @@ describe('matchVulnerabilities on tracker data', () => {
   });
 
   it('takes severity from the urgency, marking a starred urgency as inferred', () => {
-    const findings = byCve(matchVulnerabilities(image, db, { release: 'bookworm' }));
+    const findings = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' }));
 
     assert.deepEqual(
       ['CVE-2024-0001', 'CVE-2024-0010', 'CVE-2024-0012', 'CVE-2024-0013'].map((cve) => {
@@ -312,10 +312,10 @@ describe('matchVulnerabilities on tracker data', () => {
     );
   });
 
-  it("matches only the image's release, so a sid-only issue stays out of bookworm", () => {
-    const findings = byCve(matchVulnerabilities(image, db, { release: 'bookworm' }));
+  it("matches only the image's suite, so a sid-only issue stays out of bookworm", () => {
+    const findings = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' }));
     const sid = byCve(
-      matchVulnerabilities([pkg('libc6', { source: 'glibc', version: '2.40-2' })], db, { release: 'sid' }),
+      matchVulnerabilities([pkg('libc6', { source: 'glibc', version: '2.40-2' })], db, { suite: 'sid' }),
     );
 
     assert.equal(findings.has('CVE-2024-0021'), false);
@@ -325,26 +325,26 @@ describe('matchVulnerabilities on tracker data', () => {
   it('matches by source package, never by binary name', () => {
     const renamed = [pkg('zlib', { source: 'not-zlib', version: '1:1.2.13.dfsg-1' })];
 
-    assert.deepEqual(matchVulnerabilities(renamed, db, { release: 'bookworm' }), []);
+    assert.deepEqual(matchVulnerabilities(renamed, db, { suite: 'bookworm' }), []);
   });
 
   it('falls back to the binary name and version when the source is not recorded', () => {
     const bare = [{ name: 'zlib', version: '1:1.2.13.dfsg-1', source: '', sourceVersion: '' }];
 
-    const findings = matchVulnerabilities(bare, db, { release: 'bookworm' });
+    const findings = matchVulnerabilities(bare, db, { suite: 'bookworm' });
 
     assert.equal(findings.length, 4);
   });
 
   it('keeps the first line of the description', () => {
-    const finding = byCve(matchVulnerabilities(image, db, { release: 'bookworm' })).get('CVE-2024-0001');
+    const finding = byCve(matchVulnerabilities(image, db, { suite: 'bookworm' })).get('CVE-2024-0001');
 
     assert.equal(finding?.description, 'Backported fix in a stable update');
   });
 
   it('gives the same findings in the same order whatever the package order', () => {
-    const forward = matchVulnerabilities(image, db, { release: 'bookworm' });
-    const backward = matchVulnerabilities([...image].reverse(), db, { release: 'bookworm' });
+    const forward = matchVulnerabilities(image, db, { suite: 'bookworm' });
+    const backward = matchVulnerabilities([...image].reverse(), db, { suite: 'bookworm' });
 
     assert.deepEqual(backward, forward);
     assert.deepEqual(
@@ -367,7 +367,7 @@ describe('matchVulnerabilities on tracker data', () => {
       pkg('openssl', { source: 'openssl', version: '3.0.11-1~deb12u2' }),
     ];
 
-    const findings = matchVulnerabilities(mixed, db, { release: 'bookworm' });
+    const findings = matchVulnerabilities(mixed, db, { suite: 'bookworm' });
 
     assert.deepEqual(
       findings.map((finding) => [finding.packages, finding.status]),
@@ -382,7 +382,7 @@ describe('matchVulnerabilities on OSV ranges', () => {
       {
         id: 'CVE-2024-0060',
         source: 'demo',
-        release: 'bookworm',
+        suite: 'bookworm',
         state: { kind: 'fixed', version: '2.0-1' },
         urgency: 'medium',
         description: '',
@@ -391,7 +391,7 @@ describe('matchVulnerabilities on OSV ranges', () => {
       {
         id: 'CVE-2024-0061',
         source: 'demo',
-        release: 'bookworm',
+        suite: 'bookworm',
         state: { kind: 'open' },
         urgency: 'low',
         description: '',
@@ -400,10 +400,10 @@ describe('matchVulnerabilities on OSV ranges', () => {
     ]);
 
     const older = matchVulnerabilities([pkg('demo', { source: 'demo', version: '1.4-1' })], db, {
-      release: 'bookworm',
+      suite: 'bookworm',
     });
     const middle = matchVulnerabilities([pkg('demo', { source: 'demo', version: '1.6-1' })], db, {
-      release: 'bookworm',
+      suite: 'bookworm',
     });
 
     assert.deepEqual(

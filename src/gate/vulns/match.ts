@@ -1,7 +1,7 @@
 /**
  * Which known vulnerabilities apply to an image's packages. Pure: the index is handed in, nothing
  * is read or fetched. Binary packages are matched through their *source* package and the source's
- * version, in dpkg order, within one release codename: that is how the tracker records fixes
+ * version, in dpkg order, within one suite codename: that is how the tracker records fixes
  * (trivy-db and vunnel match the same way).
  */
 import { compareDebianVersions } from '../../debian/version.js';
@@ -12,12 +12,12 @@ import { compareIds, type VulnIndex } from './vulndb-file.js';
 export function matchVulnerabilities(
   packages: readonly InstalledPackage[],
   db: VulnIndex,
-  options: { release: string },
+  options: { suite: string },
 ): VulnFinding[] {
   const findings: VulnFinding[] = [];
   for (const group of groupBySource(packages)) {
     const seen = new Set<string>();
-    for (const record of db.recordsFor(group.source, options.release)) {
+    for (const record of db.recordsFor(group.source, options.suite)) {
       const finding = findingFor(record, group);
       // OSV may give one id several ranges; the first that applies is the finding.
       if (finding && !seen.has(finding.cve)) {
@@ -69,11 +69,11 @@ function findingFor(record: VulnRecord, group: SourceGroup): VulnFinding | undef
     ...severityOf(record.urgency),
     urgency: record.urgency,
     description: record.description,
-    release: record.release,
+    suite: record.suite,
   };
   switch (record.state.kind) {
     case 'fixed':
-      // A backported fix (1.2-3+deb12u1) sorts after the release's 1.2-3 in dpkg order, so the
+      // A backported fix (1.2-3+deb12u1) sorts after the suite's 1.2-3 in dpkg order, so the
       // same comparison covers backports.
       if (compareDebianVersions(installed, record.state.version) >= 0) return undefined;
       return { ...base, status: 'fixed-available', fixedVersion: record.state.version };

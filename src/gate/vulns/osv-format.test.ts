@@ -31,7 +31,7 @@ describe('osvToRecords', () => {
       {
         id: 'CVE-2024-0100',
         source: 'curl',
-        release: 'bookworm',
+        suite: 'bookworm',
         state: { kind: 'fixed', version: '7.88.1-10+deb12u6' },
         urgency: 'low*',
         description: 'A flaw in curl',
@@ -40,7 +40,7 @@ describe('osvToRecords', () => {
       {
         id: 'CVE-2024-0100',
         source: 'curl',
-        release: 'trixie',
+        suite: 'trixie',
         state: { kind: 'open' },
         urgency: 'low',
         description: 'A flaw in curl',

@@ -44,7 +44,7 @@ const OsvVulnerability = z.object({
 });
 export type OsvVulnerability = z.infer<typeof OsvVulnerability>;
 
-/** OSV names Debian releases by major version; herd, apt and the tracker use codenames. */
+/** OSV names Debian suites by major version; herd, apt and the tracker use codenames. */
 const codenameByMajor: Record<string, string> = {
   '7': 'wheezy',
   '8': 'jessie',
@@ -79,12 +79,12 @@ interface AffectedInterval {
 }
 
 /**
- * Maps one OSV record to records for the releases asked for. Withdrawn records, other ecosystems and
+ * Maps one OSV record to records for the suites asked for. Withdrawn records, other ecosystems and
  * non-ECOSYSTEM ranges give nothing. Throws VULNDB_MALFORMED naming the input.
  */
 export function osvToRecords(
   value: unknown,
-  options: { releases?: ReadonlySet<string>; location: string },
+  options: { suites?: ReadonlySet<string>; location: string },
 ): OsvResult {
   const parsed = OsvVulnerability.safeParse(value);
   if (!parsed.success) {
@@ -99,7 +99,7 @@ export function osvToRecords(
   const modified = osv.modified ? new Date(osv.modified) : undefined;
   const result: OsvResult = {
     records: [],
-    skipped: { 'not-affected': 0, undetermined: 0, 'other-release': 0 },
+    skipped: { 'not-affected': 0, undetermined: 0, 'other-suite': 0 },
     codenames: new Set(),
     ...(modified && !Number.isNaN(modified.getTime()) ? { modified } : {}),
   };
@@ -107,11 +107,11 @@ export function osvToRecords(
   const { id, aliases } = namesOf(osv);
   const description = firstLine(osv.summary || osv.details || '');
   for (const [index, affected] of (osv.affected ?? []).entries()) {
-    const release = affected.package ? codenameOfEcosystem(affected.package.ecosystem) : undefined;
-    if (!release || !affected.package) continue;
-    result.codenames.add(release);
-    if (options.releases && !options.releases.has(release)) {
-      result.skipped['other-release']++;
+    const suite = affected.package ? codenameOfEcosystem(affected.package.ecosystem) : undefined;
+    if (!suite || !affected.package) continue;
+    result.codenames.add(suite);
+    if (options.suites && !options.suites.has(suite)) {
+      result.skipped['other-suite']++;
       continue;
     }
     const urgency =
@@ -139,7 +139,7 @@ export function osvToRecords(
         result.records.push({
           id,
           source: affected.package.name,
-          release,
+          suite,
           state,
           urgency,
           description,

@@ -47,9 +47,9 @@ describe('classifyTrackerRelease', () => {
     ],
     ['undetermined is not a finding', { status: 'undetermined' }, { kind: 'skip', why: 'undetermined' }],
   ];
-  for (const [sentence, release, expected] of cases) {
+  for (const [sentence, entry, expected] of cases) {
     it(`says ${sentence}`, () => {
-      assert.deepEqual(classifyTrackerRelease(release), expected);
+      assert.deepEqual(classifyTrackerRelease(entry), expected);
     });
   }
 
@@ -83,14 +83,14 @@ describe('trackerSourceToRecords', () => {
     },
   };
 
-  it('keeps one record per release that can be a finding, with urgency and first description line', () => {
+  it('keeps one record per suite that can be a finding, with urgency and first description line', () => {
     const result = trackerSourceToRecords('demo', member, { location: 'data.json', offset: 0 });
 
     assert.deepEqual(result.records, [
       {
         id: 'CVE-2024-0001',
         source: 'demo',
-        release: 'bookworm',
+        suite: 'bookworm',
         state: { kind: 'open' },
         urgency: 'medium*',
         description: 'First line',
@@ -98,7 +98,7 @@ describe('trackerSourceToRecords', () => {
       {
         id: 'CVE-2024-0001',
         source: 'demo',
-        release: 'trixie',
+        suite: 'trixie',
         state: { kind: 'fixed', version: '1.1-1' },
         urgency: 'medium',
         description: 'First line',
@@ -106,28 +106,28 @@ describe('trackerSourceToRecords', () => {
       {
         id: 'TEMP-0000000-ABCDEF',
         source: 'demo',
-        release: 'bookworm',
+        suite: 'bookworm',
         state: { kind: 'open' },
         urgency: 'not yet assigned',
         description: '',
       },
     ]);
-    assert.deepEqual(result.skipped, { 'not-affected': 0, undetermined: 1, 'other-release': 0 });
+    assert.deepEqual(result.skipped, { 'not-affected': 0, undetermined: 1, 'other-suite': 0 });
     assert.deepEqual([...result.codenames].sort(), ['bookworm', 'bullseye', 'trixie']);
   });
 
-  it('keeps only the releases asked for and counts the rest', () => {
+  it('keeps only the suites asked for and counts the rest', () => {
     const result = trackerSourceToRecords('demo', member, {
       location: 'data.json',
       offset: 0,
-      releases: new Set(['trixie']),
+      suites: new Set(['trixie']),
     });
 
     assert.deepEqual(
-      result.records.map((record) => record.release),
+      result.records.map((record) => record.suite),
       ['trixie'],
     );
-    assert.equal(result.skipped['other-release'], 3);
+    assert.equal(result.skipped['other-suite'], 3);
   });
 
   it('names the source, the byte offset and the key path of a field with the wrong shape', () => {

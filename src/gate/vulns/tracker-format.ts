@@ -1,7 +1,9 @@
 /**
  * The Debian security tracker's JSON export (its `data/json` page), read one source package at a
  * time. The export is written by the tracker's own code (security-tracker, lib/python/security_db.py);
- * `classifyTrackerRelease` below holds what herd makes of each field. Shape of one member:
+ * `classifyTrackerRelease` below holds what herd makes of each field. The tracker says "release"
+ * for what herd calls a suite (a codename such as bookworm); its keys are kept as it spells them.
+ * Shape of one member:
  *
  *   "<source>": { "<CVE-… or TEMP-…>": { description, scope, debianbug,
  *     releases: { "<codename>": { status, repositories: { "<suite>": "<version>" },
@@ -30,29 +32,30 @@ const TrackerIssue = z.object({
 
 const TrackerSource = z.record(z.string(), TrackerIssue);
 
-export type SkipReason = 'not-affected' | 'undetermined' | 'other-release';
+export type SkipReason = 'not-affected' | 'undetermined' | 'other-suite';
 
 export type TrackerVerdict =
   | { kind: 'record'; state: VulnState }
-  | { kind: 'skip'; why: Exclude<SkipReason, 'other-release'> }
+  | { kind: 'skip'; why: Exclude<SkipReason, 'other-suite'> }
   | { kind: 'invalid'; why: string };
 
 /**
- * What one release's entry means for matching. Pure; the cases follow the tracker's semantics as
- * trivy-db (pkg/vulnsrc/debian) and vunnel (providers/debian) read them:
+ * What one suite's entry (the tracker's `releases.<codename>`) means for matching. Pure; the cases
+ * follow the tracker's semantics as trivy-db (pkg/vulnsrc/debian) and vunnel (providers/debian)
+ * read them:
  * - `undetermined` is nobody's verdict yet: not a finding;
- * - fixed_version `0`: the release was never affected;
+ * - fixed_version `0`: the suite was never affected;
  * - any other fixed_version is a fix, whatever the status says. trivy-db likewise lets a real
  *   fixed version override a no-dsa or postponed note, which can lag behind a point release;
  * - `resolved` without a version has nothing left to fix;
  * - `open`: will-not-fix when the support ended (`end-of-life` urgency) or a no-dsa note says so,
  *   otherwise unfixed.
- * The tracker has already folded every suite of the release (bookworm, bookworm-security, …) into
+ * The tracker has already folded every suite of the codename (bookworm, bookworm-security, …) into
  * this status and fixed_version, so `repositories` is not needed to decide anything.
  */
-export function classifyTrackerRelease(release: TrackerRelease): TrackerVerdict {
-  const fixed = release.fixed_version?.trim() ?? '';
-  switch (release.status) {
+export function classifyTrackerRelease(entry: TrackerRelease): TrackerVerdict {
+  const fixed = entry.fixed_version?.trim() ?? '';
+  switch (entry.status) {
     case 'undetermined':
       return { kind: 'skip', why: 'undetermined' };
     case 'resolved':
@@ -63,42 +66,42 @@ export function classifyTrackerRelease(release: TrackerRelease): TrackerVerdict 
         if (invalid) return { kind: 'invalid', why: `fixed_version ${invalid}` };
         return { kind: 'record', state: { kind: 'fixed', version: fixed } };
       }
-      if (release.status === 'resolved') return { kind: 'skip', why: 'not-affected' };
-      const reason = willNotFixReason(release);
+      if (entry.status === 'resolved') return { kind: 'skip', why: 'not-affected' };
+      const reason = willNotFixReason(entry);
       return { kind: 'record', state: reason ? { kind: 'will-not-fix', reason } : { kind: 'open' } };
     }
     default:
       return {
         kind: 'invalid',
-        why: `status is "${release.status}", expected "resolved", "open" or "undetermined"`,
+        why: `status is "${entry.status}", expected "resolved", "open" or "undetermined"`,
       };
   }
 }
 
-function willNotFixReason(release: TrackerRelease): WillNotFixReason | undefined {
-  if (bareUrgency(release.urgency ?? '') === 'end-of-life') return 'end-of-life';
-  const reason = release.nodsa_reason?.trim().toLowerCase();
+function willNotFixReason(entry: TrackerRelease): WillNotFixReason | undefined {
+  if (bareUrgency(entry.urgency ?? '') === 'end-of-life') return 'end-of-life';
+  const reason = entry.nodsa_reason?.trim().toLowerCase();
   if (reason === 'ignored' || reason === 'postponed') return reason;
   // The note's text is free-form ("Minor issue"); that a note exists is what counts.
-  if (release.nodsa != null || (reason !== undefined && reason !== '')) return 'no-dsa';
+  if (entry.nodsa != null || (reason !== undefined && reason !== '')) return 'no-dsa';
   return undefined;
 }
 
 export interface TrackerSourceResult {
   records: VulnRecord[];
   skipped: Record<SkipReason, number>;
-  /** Every codename the member mentions, kept or not, so a release asked for can be checked. */
+  /** Every codename the member mentions, kept or not, so a suite asked for can be checked. */
   codenames: Set<string>;
 }
 
 /**
- * Maps one top-level member of the export to records for the releases asked for (all when
- * `releases` is undefined). Throws VULNDB_MALFORMED naming the input, the byte offset and the key.
+ * Maps one top-level member of the export to records for the suites asked for (all when
+ * `suites` is undefined). Throws VULNDB_MALFORMED naming the input, the byte offset and the key.
  */
 export function trackerSourceToRecords(
   source: string,
   value: unknown,
-  options: { releases?: ReadonlySet<string>; location: string; offset: number },
+  options: { suites?: ReadonlySet<string>; location: string; offset: number },
 ): TrackerSourceResult {
   const where = `${options.location}: source package "${source}" (byte ${options.offset})`;
   const parsed = TrackerSource.safeParse(value);
@@ -113,15 +116,15 @@ export function trackerSourceToRecords(
   }
   const result: TrackerSourceResult = {
     records: [],
-    skipped: { 'not-affected': 0, undetermined: 0, 'other-release': 0 },
+    skipped: { 'not-affected': 0, undetermined: 0, 'other-suite': 0 },
     codenames: new Set(),
   };
   for (const [id, issue] of Object.entries(parsed.data)) {
     const description = firstLine(issue.description ?? '');
-    for (const [release, entry] of Object.entries(issue.releases)) {
-      result.codenames.add(release);
-      if (options.releases && !options.releases.has(release)) {
-        result.skipped['other-release']++;
+    for (const [suite, entry] of Object.entries(issue.releases)) {
+      result.codenames.add(suite);
+      if (options.suites && !options.suites.has(suite)) {
+        result.skipped['other-suite']++;
         continue;
       }
       const verdict = classifyTrackerRelease(entry);
@@ -130,12 +133,12 @@ export function trackerSourceToRecords(
           result.skipped[verdict.why]++;
           break;
         case 'invalid':
-          throw new VulnDbError('VULNDB_MALFORMED', `${where}, at ${id}.releases.${release}: ${verdict.why}`);
+          throw new VulnDbError('VULNDB_MALFORMED', `${where}, at ${id}.releases.${suite}: ${verdict.why}`);
         case 'record':
           result.records.push({
             id,
             source,
-            release,
+            suite,
             state: verdict.state,
             urgency: entry.urgency?.trim() || 'not yet assigned',
             description,

@@ -4,7 +4,7 @@
  */
 
 /**
- * One vulnerability as it stands for one source package in one release (codename): the unit the
+ * One vulnerability as it stands for one source package in one suite (codename): the unit the
  * cache stores and matching reads. Not-affected and undetermined entries are never records.
  */
 export interface VulnRecord {
@@ -12,8 +12,8 @@ export interface VulnRecord {
   id: string;
   /** Source package: binaries are matched through the source they were built from. */
   source: string;
-  /** Release codename, e.g. `bookworm`. */
-  release: string;
+  /** Suite (codename), e.g. `bookworm`. */
+  suite: string;
   state: VulnState;
   /** The tracker's urgency as written, e.g. `medium*`; `not yet assigned` when absent. */
   urgency: string;
@@ -30,7 +30,7 @@ export interface VulnRecord {
 export type VulnState =
   /** Fixed in `version`: anything older is affected. */
   | { kind: 'fixed'; version: string }
-  /** Affected, no fix in this release yet. */
+  /** Affected, no fix in this suite yet. */
   | { kind: 'open' }
   /** Affected, and Debian has said it will not ship a fix (for now). */
   | { kind: 'will-not-fix'; reason: WillNotFixReason };
@@ -38,7 +38,7 @@ export type VulnState =
 /**
  * `no-dsa`: a no-dsa note without a reason (minor issue, maybe fixed in a point release);
  * `ignored` and `postponed`: the no-dsa reasons the tracker spells out; `end-of-life`: security
- * support for the package ended in this release.
+ * support for the package ended in this suite.
  */
 export type WillNotFixReason = 'no-dsa' | 'ignored' | 'postponed' | 'end-of-life';
 
@@ -76,5 +76,5 @@ export interface VulnFinding {
   severityInferred: boolean;
   urgency: string;
   description: string;
-  release: string;
+  suite: string;
 }

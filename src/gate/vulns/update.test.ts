@@ -104,7 +104,7 @@ describe('updateVulnDb', () => {
         },
       ],
       db,
-      { release: 'bookworm' },
+      { suite: 'bookworm' },
     );
 
     assert.equal(update.path, vulnDbPath(home));
@@ -115,11 +115,11 @@ describe('updateVulnDb', () => {
         inputFormat: 'debian-tracker',
         fetchedAt: now.toISOString(),
         dataDate: undefined,
-        releases: ['bookworm', 'trixie'],
+        suites: ['bookworm', 'trixie'],
         records: 3,
         vulnerabilities: 2,
         sourcePackages: 2,
-        skipped: { 'not-affected': 1, undetermined: 1, 'other-release': 0 },
+        skipped: { 'not-affected': 1, undetermined: 1, 'other-suite': 0 },
       },
     );
     assert.deepEqual(db.meta, update.meta);
@@ -148,15 +148,15 @@ describe('updateVulnDb', () => {
     }
   });
 
-  it('keeps only the releases asked for, and says which ones the data has when one is missing', async () => {
-    const home = await freshHome('releases');
-    const from = await writeInput('releases.json', trackerJson);
+  it('keeps only the suites asked for, and says which ones the data has when one is missing', async () => {
+    const home = await freshHome('suites');
+    const from = await writeInput('suites.json', trackerJson);
 
-    const update = await updateVulnDb(home, { from, now, releases: ['bookworm'] });
+    const update = await updateVulnDb(home, { from, now, suites: ['bookworm'] });
 
-    assert.deepEqual(update.meta.releases, ['bookworm']);
-    assert.equal(update.meta.skipped['other-release'], 2);
-    await assert.rejects(updateVulnDb(home, { from, now, releases: ['bookworm', 'buster'] }), {
+    assert.deepEqual(update.meta.suites, ['bookworm']);
+    assert.equal(update.meta.skipped['other-suite'], 2);
+    await assert.rejects(updateVulnDb(home, { from, now, suites: ['bookworm', 'buster'] }), {
       code: 'VULNDB_RELEASE_UNKNOWN',
       message: /has no data for buster; it has: bookworm, trixie/,
     });
@@ -289,7 +289,7 @@ describe('updateVulnDb', () => {
       const findings = matchVulnerabilities(
         [{ name: 'zlib1g', version: '1:1.2.13.dfsg-1', source: 'zlib', sourceVersion: '1:1.2.13.dfsg-1' }],
         await loadVulnDb(home),
-        { release: 'bookworm' },
+        { suite: 'bookworm' },
       );
 
       assert.equal(update.meta.inputFormat, 'osv');
@@ -328,11 +328,11 @@ describe('staleness', () => {
     inputFormat: 'debian-tracker' as const,
     fetchedAt: '2025-06-01T00:00:00.000Z',
     dataDate: '2025-05-20T00:00:00.000Z',
-    releases: ['bookworm'],
+    suites: ['bookworm'],
     records: 1,
     vulnerabilities: 1,
     sourcePackages: 1,
-    skipped: { 'not-affected': 0, undetermined: 0, 'other-release': 0 },
+    skipped: { 'not-affected': 0, undetermined: 0, 'other-suite': 0 },
   };
 
   it("measures the age from the data's own date and warns past the limit", () => {

@@ -20,7 +20,7 @@ export interface UpdateVulnDbOptions {
   from?: string;
   now: Date;
   /** Codenames to keep, e.g. `['bookworm']`; all that the data mentions when absent. */
-  releases?: string[];
+  suites?: string[];
   fetch?: FetchFunction;
   /** Where HERD_VULNDB_URL is read when `from` is absent. */
   env?: NodeJS.ProcessEnv;
@@ -41,10 +41,10 @@ export async function updateVulnDb(home: HerdHome, options: UpdateVulnDbOptions)
     );
   }
   const input = await openVulnInput(from, options.fetch ? { fetch: options.fetch } : {});
-  const wanted = options.releases?.length ? new Set(options.releases) : undefined;
+  const wanted = options.suites?.length ? new Set(options.suites) : undefined;
   const collected = await collectRecords(input, wanted);
 
-  const missing = [...(wanted ?? [])].filter((release) => !collected.codenames.has(release));
+  const missing = [...(wanted ?? [])].filter((suite) => !collected.codenames.has(suite));
   if (missing.length > 0) {
     const present = [...collected.codenames].sort().join(', ') || 'none';
     throw new VulnDbError(
@@ -56,7 +56,7 @@ export async function updateVulnDb(home: HerdHome, options: UpdateVulnDbOptions)
   if (counts.records === 0) {
     throw new VulnDbError(
       'VULNDB_EMPTY',
-      `${input.location} holds no vulnerability for ${wanted ? [...wanted].join(', ') : 'any release'}; ` +
+      `${input.location} holds no vulnerability for ${wanted ? [...wanted].join(', ') : 'any suite'}; ` +
         'the cache was left as it was',
     );
   }
@@ -90,13 +90,13 @@ async function collectRecords(
     builder: new VulnDbBuilder(),
     inputFormat: input.kind === 'osv-directory' ? 'osv' : 'debian-tracker',
     codenames: new Set(),
-    skipped: { 'not-affected': 0, undetermined: 0, 'other-release': 0 },
+    skipped: { 'not-affected': 0, undetermined: 0, 'other-suite': 0 },
   };
-  const releases = wanted ? { releases: wanted } : {};
+  const suites = wanted ? { suites: wanted } : {};
   if (input.kind === 'osv-directory') {
     for (const file of input.files) {
       const value = parseJsonFile(await readFile(file, 'utf8'), file);
-      addResult(collected, osvToRecords(value, { location: file, ...releases }), { location: file });
+      addResult(collected, osvToRecords(value, { location: file, ...suites }), { location: file });
     }
     return collected;
   }
@@ -106,14 +106,14 @@ async function collectRecords(
       const result = trackerSourceToRecords(member.key, member.value, {
         location: input.location,
         offset: member.offset,
-        ...releases,
+        ...suites,
       });
       addResult(collected, result, { location: input.location });
     } else {
       // A top-level array is a list of OSV records; the tracker's export is always an object.
       collected.inputFormat = 'osv';
       const location = `${input.location}: element ${member.index} (byte ${member.offset})`;
-      addResult(collected, osvToRecords(member.value, { location, ...releases }), { location });
+      addResult(collected, osvToRecords(member.value, { location, ...suites }), { location });
     }
   }
   return collected;

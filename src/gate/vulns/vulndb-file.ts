@@ -1,10 +1,10 @@
 /**
  * herd's vulnerability cache: the records kept from the tracker or OSV, indexed by (source package,
- * release codename). The file is line-oriented so that loading it indexes every source package
+ * suite codename). The file is line-oriented so that loading it indexes every source package
  * without parsing every record; a gate looks up only the hundred or so sources of one image.
  *
- *   line 1:  {"format":"herd-vulndb/1","bodySha256":"<hex>","meta":{…}}
- *   then:    <source>\t[{"<id>":"<description>",…},{"<release>":[[id,state,fixedVersion,urgency,extra?],…]}]
+ *   line 1:  {"format":"herd-vulndb/2","bodySha256":"<hex>","meta":{…}}
+ *   then:    <source>\t[{"<id>":"<description>",…},{"<suite>":[[id,state,fixedVersion,urgency,extra?],…]}]
  *
  * One line per source package, sorted, so the same input always gives the same bytes. The body's
  * sha256 in the header catches a damaged file at load time rather than in the middle of a gate.
@@ -15,7 +15,7 @@ import { VulnDbError } from './errors.js';
 import type { SkipReason } from './tracker-format.js';
 import type { VulnRecord, VulnState } from './types.js';
 
-export const vulnDbFormat = 'herd-vulndb/1';
+export const vulnDbFormat = 'herd-vulndb/2';
 
 export interface VulnDbMeta {
   /** The URL or absolute path the data came from. */
@@ -26,19 +26,19 @@ export interface VulnDbMeta {
   /** When the data itself was last changed, when known: HTTP Last-Modified, the file's mtime, or the newest OSV `modified`. */
   dataDate?: string;
   /** Codenames kept, sorted. */
-  releases: string[];
-  /** (source, id, release) records kept. */
+  suites: string[];
+  /** (source, id, suite) records kept. */
   records: number;
   /** Distinct ids (CVEs) among them. */
   vulnerabilities: number;
   sourcePackages: number;
-  /** Entries read but not kept, by why: they can never be findings, or are for other releases. */
+  /** Entries read but not kept, by why: they can never be findings, or are for other suites. */
   skipped: Record<SkipReason, number>;
 }
 
-/** What matching needs: the records of one source package in one release. */
+/** What matching needs: the records of one source package in one suite. */
 export interface VulnIndex {
-  recordsFor(source: string, release: string): readonly VulnRecord[];
+  recordsFor(source: string, suite: string): readonly VulnRecord[];
 }
 
 export interface VulnDb extends VulnIndex {
@@ -51,60 +51,60 @@ const noRecords: readonly VulnRecord[] = Object.freeze([]);
 export function vulnIndexFromRecords(records: Iterable<VulnRecord>): VulnIndex {
   const byKey = new Map<string, VulnRecord[]>();
   for (const record of records) {
-    const key = `${record.source}\t${record.release}`;
+    const key = `${record.source}\t${record.suite}`;
     const list = byKey.get(key);
     if (list) list.push(record);
     else byKey.set(key, [record]);
   }
-  return { recordsFor: (source, release) => byKey.get(`${source}\t${release}`) ?? noRecords };
+  return { recordsFor: (source, suite) => byKey.get(`${source}\t${suite}`) ?? noRecords };
 }
 
 /** Collects records during an update and writes them out in the cache's format. */
 export class VulnDbBuilder {
   private readonly bySource = new Map<string, Map<string, VulnRecord[]>>();
   private readonly ids = new Set<string>();
-  private readonly releases = new Set<string>();
+  private readonly suites = new Set<string>();
   private count = 0;
 
   add(record: VulnRecord): void {
-    let byRelease = this.bySource.get(record.source);
-    if (!byRelease) {
-      byRelease = new Map();
-      this.bySource.set(record.source, byRelease);
+    let bySuite = this.bySource.get(record.source);
+    if (!bySuite) {
+      bySuite = new Map();
+      this.bySource.set(record.source, bySuite);
     }
-    const list = byRelease.get(record.release);
+    const list = bySuite.get(record.suite);
     if (list) list.push(record);
-    else byRelease.set(record.release, [record]);
+    else bySuite.set(record.suite, [record]);
     this.ids.add(record.id);
-    this.releases.add(record.release);
+    this.suites.add(record.suite);
     this.count++;
   }
 
-  get counts(): Pick<VulnDbMeta, 'records' | 'vulnerabilities' | 'sourcePackages' | 'releases'> {
+  get counts(): Pick<VulnDbMeta, 'records' | 'vulnerabilities' | 'sourcePackages' | 'suites'> {
     return {
       records: this.count,
       vulnerabilities: this.ids.size,
       sourcePackages: this.bySource.size,
-      releases: [...this.releases].sort(),
+      suites: [...this.suites].sort(),
     };
   }
 
-  /** The whole file. Deterministic: sources, releases and records are sorted. */
+  /** The whole file. Deterministic: sources, suites and records are sorted. */
   serialize(meta: VulnDbMeta): string {
     const lines: string[] = [];
     for (const source of [...this.bySource.keys()].sort()) {
-      const byRelease = this.bySource.get(source)!;
+      const bySuite = this.bySource.get(source)!;
       const descriptions: Record<string, string> = {};
-      const releases: Record<string, CachedRecord[]> = {};
-      for (const release of [...byRelease.keys()].sort()) {
-        const records = [...byRelease.get(release)!].sort(compareRecords);
-        releases[release] = records.map((record) => {
+      const suites: Record<string, CachedRecord[]> = {};
+      for (const suite of [...bySuite.keys()].sort()) {
+        const records = [...bySuite.get(suite)!].sort(compareRecords);
+        suites[suite] = records.map((record) => {
           if (record.description) descriptions[record.id] = record.description;
           return encodeRecord(record);
         });
       }
       // Records are sorted, so the descriptions' first-seen order is as deterministic as they are.
-      lines.push(`${source}\t${JSON.stringify([descriptions, releases])}`);
+      lines.push(`${source}\t${JSON.stringify([descriptions, suites])}`);
     }
     const body = lines.join('\n');
     const header = { format: vulnDbFormat, bodySha256: sha256(body), meta };
@@ -159,14 +159,14 @@ const VulnDbHeader = z.object({
     inputFormat: z.enum(['debian-tracker', 'osv']),
     fetchedAt: z.iso.datetime(),
     dataDate: z.iso.datetime().optional(),
-    releases: z.array(z.string()),
+    suites: z.array(z.string()),
     records: z.number().int().nonnegative(),
     vulnerabilities: z.number().int().nonnegative(),
     sourcePackages: z.number().int().nonnegative(),
     skipped: z.object({
       'not-affected': z.number().int().nonnegative(),
       undetermined: z.number().int().nonnegative(),
-      'other-release': z.number().int().nonnegative(),
+      'other-suite': z.number().int().nonnegative(),
     }),
   }),
 });
@@ -217,32 +217,29 @@ export function parseVulnDbFile(bytes: Buffer, options: { path: string }): VulnD
   const meta = header.data.meta as VulnDbMeta;
   return {
     meta,
-    recordsFor(source, release) {
-      let byRelease = parsed.get(source);
-      if (!byRelease) {
+    recordsFor(source, suite) {
+      let bySuite = parsed.get(source);
+      if (!bySuite) {
         const line = lines.get(source);
         if (!line) return noRecords;
-        byRelease = decodeLine(source, bytes.toString('utf8', line.start, line.end));
-        parsed.set(source, byRelease);
+        bySuite = decodeLine(source, bytes.toString('utf8', line.start, line.end));
+        parsed.set(source, bySuite);
       }
-      return byRelease.get(release) ?? noRecords;
+      return bySuite.get(suite) ?? noRecords;
     },
   };
 }
 
 function decodeLine(source: string, json: string): Map<string, VulnRecord[]> {
-  const [descriptions, releases] = JSON.parse(json) as [
-    Record<string, string>,
-    Record<string, CachedRecord[]>,
-  ];
-  const byRelease = new Map<string, VulnRecord[]>();
-  for (const [release, cached] of Object.entries(releases)) {
-    byRelease.set(
-      release,
+  const [descriptions, suites] = JSON.parse(json) as [Record<string, string>, Record<string, CachedRecord[]>];
+  const bySuite = new Map<string, VulnRecord[]>();
+  for (const [suite, cached] of Object.entries(suites)) {
+    bySuite.set(
+      suite,
       cached.map(([id, state, version, urgency, extra]) => ({
         id,
         source,
-        release,
+        suite,
         state: decodeState(state, version),
         urgency,
         description: descriptions[id] ?? '',
@@ -250,7 +247,7 @@ function decodeLine(source: string, json: string): Map<string, VulnRecord[]> {
       })),
     );
   }
-  return byRelease;
+  return bySuite;
 }
 
 function compareRecords(a: VulnRecord, b: VulnRecord): number {
