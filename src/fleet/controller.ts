@@ -7,7 +7,7 @@
  * what runs and carries on, without duplicates.
  */
 import type { Database } from 'better-sqlite3';
-import { type Clock, systemClock } from '../common/index.js';
+import { type Clock, type Logger, silentLogger, systemClock } from '../common/index.js';
 import type { Engine, Instance } from '../engines/engine.js';
 import { applyPlan } from './apply-plan.js';
 import {
@@ -37,14 +37,7 @@ import { judgeRollout } from './judge-rollout.js';
 import { planRollout } from './plan-rollout.js';
 import { chooseFrontDoor, type QuarantineOutcome, quarantineOutcomeOf } from './quarantine.js';
 import { SyncLoop } from './sync-loop.js';
-import type {
-  FleetEvent,
-  FleetLog,
-  FleetStatus,
-  FleetTemplate,
-  FrontDoorHook,
-  HealthProber,
-} from './types.js';
+import type { FleetEvent, FleetStatus, FleetTemplate, FrontDoorHook, HealthProber } from './types.js';
 
 export interface FleetControllerOptions {
   engine: Engine;
@@ -69,19 +62,17 @@ export interface FleetControllerOptions {
   environmentFor?: (service: string, names: readonly string[]) => Record<string, string>;
   /** For the journal. */
   record?: (event: FleetEvent) => void | Promise<void>;
-  log?: FleetLog;
+  log?: Pick<Logger, 'info' | 'warn'>;
   /** Default 2000 ms. */
   resyncMs?: number;
   backoff?: BackoffPolicy;
 }
 
-const silentLog: FleetLog = { info: () => {}, warn: () => {} };
-
 export class FleetController {
   private readonly store: FleetStore;
   private readonly templates: InstanceTemplates;
   private readonly clock: Clock;
-  private readonly log: FleetLog;
+  private readonly log: Pick<Logger, 'info' | 'warn'>;
   private readonly policy: BackoffPolicy;
   private readonly memories = new Map<string, FleetMemory>();
   private readonly loop: SyncLoop;
@@ -99,7 +90,7 @@ export class FleetController {
     this.store = new FleetStore(options.db);
     this.templates = new InstanceTemplates(this.store);
     this.clock = options.clock ?? systemClock;
-    this.log = options.log ?? silentLog;
+    this.log = options.log ?? silentLogger;
     this.policy = options.backoff ?? defaultBackoffPolicy;
     this.loop = new SyncLoop(() => this.syncEach(), {
       engine: options.engine,

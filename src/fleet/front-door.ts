@@ -16,6 +16,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../common/index.js';
 import { HerdError } from '../herd-error.js';
 
 export type FrontDoorErrorCode =
@@ -31,11 +32,6 @@ export interface BackendAddress {
   port: number;
 }
 
-/** The subset of pino the front door uses, so a pino logger can be passed as is. */
-export interface FrontDoorLog {
-  warn(details: object, message: string): void;
-}
-
 export interface FrontDoorOptions {
   /** 0 picks a free port; `port` reports the one bound. */
   port: number;
@@ -43,7 +39,7 @@ export interface FrontDoorOptions {
   host?: string;
   /** Sent as `retry-after` with the 503 given when no backend is ready. */
   retryAfterSeconds?: number;
-  log?: FrontDoorLog;
+  log?: Pick<Logger, 'warn'>;
 }
 
 const idempotentRetryable = new Set(['GET', 'HEAD']);
@@ -86,7 +82,7 @@ export class FrontDoor {
   readonly port: number;
   readonly #server: Server;
   readonly #retryAfter: string;
-  readonly #log: FrontDoorLog | undefined;
+  readonly #log: Pick<Logger, 'warn'> | undefined;
   /** Listed backends plus unlisted ones that still have requests in flight. */
   readonly #backends = new Map<string, Backend>();
   #next = 0;
@@ -363,9 +359,9 @@ export class FrontDoors {
   readonly #pending = new Map<string, BackendAddress[]>();
   readonly #host: string | undefined;
   readonly #drainTimeoutMs: number;
-  readonly #log: FrontDoorLog | undefined;
+  readonly #log: Pick<Logger, 'warn'> | undefined;
 
-  constructor(options: { host?: string; drainTimeoutMs?: number; log?: FrontDoorLog } = {}) {
+  constructor(options: { host?: string; drainTimeoutMs?: number; log?: Pick<Logger, 'warn'> } = {}) {
     this.#host = options.host;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.#log = options.log;

@@ -3,9 +3,8 @@
  * sync at a time, and requests that arrive during a sync coalesce into one more. A failed sync is
  * logged and retried at the next request; the loop itself never stops on an error.
  */
-import type { Clock } from '../common/index.js';
+import type { Clock, Logger } from '../common/index.js';
 import type { Engine } from '../engines/engine.js';
-import type { FleetLog } from './types.js';
 
 export class SyncLoop {
   private tail: Promise<void> = Promise.resolve();
@@ -17,7 +16,12 @@ export class SyncLoop {
 
   constructor(
     private readonly syncAll: () => Promise<void>,
-    private readonly options: { engine: Engine; clock: Clock; resyncMs: number; log: FleetLog },
+    private readonly options: {
+      engine: Engine;
+      clock: Clock;
+      resyncMs: number;
+      log: Pick<Logger, 'info' | 'warn'>;
+    },
   ) {}
 
   /** Runs `work` after every sync and exclusive call before it; the callers' own syncs go through here. */

@@ -28,12 +28,6 @@ export interface FrontDoorHook {
   serving?(service: string): readonly InstanceAddress[];
 }
 
-/** The subset of pino the controller uses, so a pino logger can be passed as is. */
-export interface FleetLog {
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
-}
-
 /**
  * What every instance of a fleet is made from, stored with the fleet (read back through
  * stored-template.ts). Only non-secret values: secrets come from `environmentFor` at create time

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import { AuthError } from '../auth/errors.js';
+import type { Logger } from '../common/index.js';
 import { DebugError } from '../debug/errors.js';
 import { EngineError } from '../engines/engine.js';
 import { FleetError } from '../fleet/errors.js';
@@ -15,13 +16,8 @@ import { TrustError } from '../trust/errors.js';
 import { WatchError } from '../watch/errors.js';
 import { type ApiErrorStatus, apiError } from './api-error.js';
 import type { ApiEnv } from './authenticate.js';
-import type { ServerLogger } from './logger.js';
 
-export async function answer<T extends object>(
-  c: Context<ApiEnv>,
-  log: ServerLogger,
-  work: () => Promise<T>,
-) {
+export async function answer<T extends object>(c: Context<ApiEnv>, log: Logger, work: () => Promise<T>) {
   try {
     return c.json(await work(), 200);
   } catch (error) {

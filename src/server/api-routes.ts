@@ -5,10 +5,10 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from '../common/index.js';
 import { apiError, maxApiBodyBytes } from './api-error.js';
 import { type ApiEnv, authenticate, type CallerCheck } from './authenticate.js';
 import type { ControlPlane } from './control-plane.js';
-import type { ServerLogger } from './logger.js';
 import { debugApiRoutes } from './routes/debug-api.js';
 import { fleetApiRoutes } from './routes/fleet-api.js';
 import { journalApiRoutes } from './routes/journal-api.js';
@@ -16,7 +16,7 @@ import { tokenApiRoutes } from './routes/token-api.js';
 
 export interface ApiRoutesOptions {
   plane: ControlPlane;
-  log: ServerLogger;
+  log: Logger;
   limiter: CallerCheck['limiter'];
 }
 

@@ -6,6 +6,7 @@
  */
 import { FailureLimiter } from '../auth/failure-limiter.js';
 import { SqliteTokenStore } from '../auth/token-store.js';
+import { silentLogger } from '../common/index.js';
 import { digestA, fleetHarness, template } from '../fleet/controller.test-support.js';
 import { FrontDoors } from '../fleet/front-door.js';
 import { Journal } from '../journal/journal.js';
@@ -18,7 +19,6 @@ import { apiClient } from './api-client.js';
 import { createApp } from './app.js';
 import type { Connection } from './authenticate.js';
 import type { ControlPlane } from './control-plane.js';
-import { silentLogger } from './logger.js';
 
 export const overSocket: Connection = { transport: 'unix', user: 'alice' };
 export const overTcp = (remoteAddress = '203.0.113.5'): Connection => ({ transport: 'tcp', remoteAddress });

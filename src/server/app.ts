@@ -9,17 +9,17 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { FailureLimiter } from '../auth/failure-limiter.js';
 import type { TokenVerifier } from '../auth/token-store.js';
+import { type Logger, silentLogger } from '../common/index.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { apiError } from './api-error.js';
 import { apiRoutes } from './api-routes.js';
 import { type ApiEnv, authenticatePulls } from './authenticate.js';
-import { type ServerLogger, silentLogger } from './logger.js';
 import { distributionRoutes } from './routes/distribution.js';
 import type { FleetApiOptions } from './routes/fleet-api.js';
 
 export interface AppOptions {
   store: LayoutStore;
-  logger?: ServerLogger;
+  logger?: Logger;
   /** The fleet API, when a control plane runs (herd serve, herd up). */
   fleetApi?: FleetApiOptions;
   /**

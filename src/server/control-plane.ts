@@ -11,6 +11,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SqliteTokenStore } from '../auth/token-store.js';
 import { Catalog } from '../catalog/catalog.js';
+import type { Logger } from '../common/index.js';
 import { systemClock } from '../common/index.js';
 import { DebugSessions } from '../debug/debug-sessions.js';
 import { DockerEngine } from '../engines/docker/docker-engine.js';
@@ -41,7 +42,6 @@ import { controlPlaneSocket } from './control-plane-socket.js';
 import { enginePullCredential } from './engine-pull-credential.js';
 import { ServerError } from './errors.js';
 import { startJournalAnchoring } from './journal-anchoring.js';
-import type { ServerLogger } from './logger.js';
 import { type RunningServer, startServer, startSocketServer } from './node-server.js';
 
 export interface ControlPlaneOptions {
@@ -53,7 +53,7 @@ export interface ControlPlaneOptions {
   lock: HomeLock;
   port?: number;
   host?: string;
-  log: ServerLogger;
+  log: Logger;
   /** Secrets and other values for instances, read from herd's own environment at create time. */
   environment?: NodeJS.ProcessEnv;
   /** Log retention and forwarding; default from HERD_LOG_* in herd's own environment. */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FailureLimiter } from '../auth/failure-limiter.js';
 import { SqliteTokenStore } from '../auth/token-store.js';
+import { silentLogger } from '../common/index.js';
 import { DebugSessions } from '../debug/debug-sessions.js';
 import { fleetHarness, template } from '../fleet/controller.test-support.js';
 import { Journal } from '../journal/journal.js';
@@ -21,7 +22,6 @@ import { ApiRefusal } from './api-client.js';
 import { createApp } from './app.js';
 import type { ControlPlane } from './control-plane.js';
 import { attachDebugSession, type DebugTerminal } from './debug-client.js';
-import { silentLogger } from './logger.js';
 import { type RunningServer, startServer, startSocketServer } from './node-server.js';
 
 function pipedTerminal(input: string) {

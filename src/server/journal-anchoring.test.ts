@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Catalog } from '../catalog/catalog.js';
+import type { Logger } from '../common/index.js';
 import { herdHome } from '../herd-home.js';
 import { Journal } from '../journal/journal.js';
 import { openStateDb } from '../state/open-state-db.js';
@@ -11,7 +12,6 @@ import { checkAnchor, journalCheckpointPath } from '../trust/journal-anchor.js';
 import { writeCosignKeyPair } from '../trust/key-files.js';
 import { loadTrustedKeys } from '../trust/trusted-keys.js';
 import { startJournalAnchoring } from './journal-anchoring.js';
-import type { ServerLogger } from './logger.js';
 
 describe('startJournalAnchoring', () => {
   let root: string;
@@ -22,10 +22,11 @@ describe('startJournalAnchoring', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  function recordingLog(): ServerLogger & { warnings: string[] } {
+  function recordingLog(): Logger & { warnings: string[] } {
     const warnings: string[] = [];
     return {
       warnings,
+      debug() {},
       info() {},
       error() {},
       warn: (meta, message) => warnings.push(`${message}: ${meta.reason}`),

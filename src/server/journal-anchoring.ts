@@ -6,6 +6,7 @@
  * link, from the last checkpoint on (see src/trust/journal-anchor.ts).
  */
 import type { Catalog } from '../catalog/catalog.js';
+import type { Logger } from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
 import type { Journal } from '../journal/journal.js';
 import {
@@ -16,7 +17,6 @@ import {
 } from '../trust/journal-anchor.js';
 import type { Signer } from '../trust/signer.js';
 import { loadTrustedKeys } from '../trust/trusted-keys.js';
-import type { ServerLogger } from './logger.js';
 
 export interface JournalAnchoring {
   /** Anchors the head now, if it moved; resolves once written (or found not needed). */
@@ -32,7 +32,7 @@ export function startJournalAnchoring(options: {
   journal: Journal;
   catalog: Catalog;
   home: HerdHome;
-  log: ServerLogger;
+  log: Logger;
   env?: NodeJS.ProcessEnv;
   intervalMs?: number;
 }): JournalAnchoring {

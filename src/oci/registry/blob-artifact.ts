@@ -5,10 +5,11 @@
  * herd keeps its signed journal checkpoint in a registry this way, out of reach of whoever can write
  * HERD_HOME.
  */
+import type { Logger } from '../../common/index.js';
 import { sha256Digest } from '../digest.js';
 import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../types.js';
 import type { Credentials } from './credentials.js';
-import { DistributionClient, parseJson, type RegistryLogger, readLimited } from './distribution-client.js';
+import { DistributionClient, parseJson, readLimited } from './distribution-client.js';
 import { RegistryError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
 import { defaultChunkSize } from './push-image.js';
@@ -18,7 +19,7 @@ import { ImageManifest as ImageManifestSchema } from './schema.js';
 export interface BlobArtifactOptions {
   credentials?: Credentials;
   transport?: HttpTransport;
-  logger?: RegistryLogger;
+  logger?: Pick<Logger, 'debug' | 'warn'>;
   insecure?: boolean;
 }
 

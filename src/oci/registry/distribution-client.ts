@@ -4,6 +4,7 @@
  * reports against the one it was sent or asked for. Push and pull sit above it.
  * Spec: https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
  */
+import { type Logger, silentLogger } from '../../common/index.js';
 import { sha256Digest } from '../digest.js';
 import type { Digest } from '../types.js';
 import { repositoryScope } from './challenge.js';
@@ -13,14 +14,6 @@ import { RegistryError, type RegistryErrorCode } from './errors.js';
 import { FetchTransport, type HttpMethod, type HttpTransport, redactUrl } from './http-transport.js';
 import { RegistryAuth } from './registry-auth.js';
 import { type Descriptor, ErrorBody, ImageIndex, ManifestMediaType } from './schema.js';
-
-/** Structured logging, pino-compatible; messages are static text, details go in `meta`. */
-export interface RegistryLogger {
-  debug(meta: Record<string, unknown>, message: string): void;
-  warn(meta: Record<string, unknown>, message: string): void;
-}
-
-const silentLogger: RegistryLogger = { debug() {}, warn() {} };
 
 /** The spec's suggested ceiling for manifests: larger ones are refused, not buffered. */
 export const maxManifestBytes = 4 * 1024 * 1024;
@@ -64,14 +57,14 @@ export class DistributionClient {
   readonly baseUrl: string;
   readonly #transport: HttpTransport;
   readonly #auth: RegistryAuth;
-  readonly #logger: RegistryLogger;
+  readonly #logger: Pick<Logger, 'debug' | 'warn'>;
 
   constructor(options: {
     registry: string;
     baseUrl: string;
     credentials?: Credentials;
     transport?: HttpTransport;
-    logger?: RegistryLogger;
+    logger?: Pick<Logger, 'debug' | 'warn'>;
     now?: () => number;
   }) {
     this.registry = options.registry;

@@ -9,17 +9,13 @@
  * Spec: https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pull
  */
 import { arch } from 'node:os';
+import type { Logger } from '../../common/index.js';
 import { OciError } from '../errors.js';
 import type { LayoutStore } from '../layout-store.js';
 import type { Digest, Descriptor as StoreDescriptor } from '../types.js';
 import { checkCosignManifestBounds, cosignKinds, cosignTag, referrersTag } from './cosign-tags.js';
 import type { Credentials } from './credentials.js';
-import {
-  DistributionClient,
-  type FetchedManifest,
-  parseJson,
-  type RegistryLogger,
-} from './distribution-client.js';
+import { DistributionClient, type FetchedManifest, parseJson } from './distribution-client.js';
 import { RegistryError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
 import { receiveBlob } from './receive-blob.js';
@@ -35,7 +31,7 @@ import {
 export interface PullOptions {
   credentials?: Credentials;
   transport?: HttpTransport;
-  logger?: RegistryLogger;
+  logger?: Pick<Logger, 'debug' | 'warn'>;
   /** Plain http for a registry that is not on loopback. */
   insecure?: boolean;
   /** The image's name in index.json; default `<repository>:<tag>` or `<repository>@<digest>`. */

@@ -11,6 +11,7 @@
  *    referrers API, in the `sha256-<hex>` referrers tag index.
  * Spec: https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#push
  */
+import type { Logger } from '../../common/index.js';
 import { sha256Digest } from '../digest.js';
 import { canonicalJson, type LayoutStore, refNameAnnotation } from '../layout-store.js';
 import type { Digest } from '../types.js';
@@ -22,12 +23,7 @@ import {
   referrersTag,
 } from './cosign-tags.js';
 import type { Credentials } from './credentials.js';
-import {
-  DistributionClient,
-  parseJson,
-  type RegistryLogger,
-  type UploadMethod,
-} from './distribution-client.js';
+import { DistributionClient, parseJson, type UploadMethod } from './distribution-client.js';
 import { RegistryError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
 import { fetchBlob, getIfPresent } from './pull-image.js';
@@ -40,7 +36,7 @@ export const defaultChunkSize = 8 * 1024 * 1024;
 export interface PushOptions {
   credentials?: Credentials;
   transport?: HttpTransport;
-  logger?: RegistryLogger;
+  logger?: Pick<Logger, 'debug' | 'warn'>;
   /** Plain http for a registry that is not on loopback. */
   insecure?: boolean;
   chunkSize?: number;
@@ -164,7 +160,7 @@ async function reconcileCosignTags(
   options: {
     repository: string;
     reconcile: NonNullable<PushOptions['reconcileCosign']>;
-    logger?: RegistryLogger;
+    logger?: Pick<Logger, 'debug' | 'warn'>;
   },
 ): Promise<void> {
   const { repository } = options;

@@ -7,6 +7,7 @@
  */
 import { Hono } from 'hono';
 import { actorOf } from '../../auth/caller.js';
+import type { Logger } from '../../common/index.js';
 import type { DebugSession } from '../../debug/debug-sessions.js';
 import { answer } from '../api-answer.js';
 import { apiError } from '../api-error.js';
@@ -14,13 +15,12 @@ import { DebugQuery, InstanceParams } from '../api-schemas.js';
 import { type ApiEnv, requires } from '../authenticate.js';
 import type { ControlPlane } from '../control-plane.js';
 import { bridgeDebugSession } from '../debug-bridge.js';
-import type { ServerLogger } from '../logger.js';
 import { debugUpgradeProtocol, switchingProtocols } from '../upgrade.js';
 import { validate } from '../validate.js';
 
 export interface DebugApiOptions {
   plane: ControlPlane;
-  log: ServerLogger;
+  log: Logger;
 }
 
 export function debugApiRoutes(options: DebugApiOptions) {

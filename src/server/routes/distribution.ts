@@ -7,12 +7,12 @@
  * Spec: https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
  */
 import { type Context, Hono } from 'hono';
+import type { Logger } from '../../common/index.js';
 import { isDigest } from '../../oci/digest.js';
 import { OciError } from '../../oci/errors.js';
 import type { LayoutStore } from '../../oci/layout-store.js';
 import { type Descriptor, type Digest, type ImageIndex, MediaType } from '../../oci/types.js';
 import { driftEvidenceArtifactType } from '../../watch/evidence.js';
-import type { ServerLogger } from '../logger.js';
 import { findTag, listTags } from '../store-tags.js';
 
 /** The spec's `<name>` grammar: path components of lowercase alphanumerics and separators. */
@@ -39,7 +39,7 @@ function errorBody(
   return { errors: [{ code, message, ...(detail ? { detail } : {}) }] };
 }
 
-export function distributionRoutes(options: { store: LayoutStore; logger: ServerLogger }): Hono {
+export function distributionRoutes(options: { store: LayoutStore; logger: Logger }): Hono {
   const { store, logger } = options;
   const routes = new Hono();
 
@@ -237,7 +237,7 @@ export function distributionRoutes(options: { store: LayoutStore; logger: Server
 /** A referrer as the referrers API lists it: with its manifest's artifactType and annotations. */
 async function referrerDescriptor(
   store: LayoutStore,
-  options: { referrer: Descriptor; logger: ServerLogger },
+  options: { referrer: Descriptor; logger: Logger },
 ): Promise<Descriptor> {
   const { referrer } = options;
   const base: Descriptor = {

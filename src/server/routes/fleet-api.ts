@@ -9,6 +9,7 @@
  */
 import { Hono } from 'hono';
 import { actorOf } from '../../auth/caller.js';
+import type { Logger } from '../../common/index.js';
 import { FleetError } from '../../fleet/errors.js';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetTemplate } from '../../fleet/types.js';
@@ -24,13 +25,12 @@ import {
 } from '../api-schemas.js';
 import { type ApiEnv, requires } from '../authenticate.js';
 import type { ControlPlane } from '../control-plane.js';
-import type { ServerLogger } from '../logger.js';
 import { validate } from '../validate.js';
 import { followLogsStream, logQueryFrom, ndjsonHeaders, queryLogs } from './log-api.js';
 
 export interface FleetApiOptions {
   plane: ControlPlane;
-  log: ServerLogger;
+  log: Logger;
 }
 
 export function fleetApiRoutes(options: FleetApiOptions) {

@@ -4,14 +4,14 @@
  * with `herd journal --verify`, by whoever holds herd.db.
  */
 import { Hono } from 'hono';
+import type { Logger } from '../../common/index.js';
 import type { Journal } from '../../journal/journal.js';
 import { answer } from '../api-answer.js';
 import { JournalQuery } from '../api-schemas.js';
 import { type ApiEnv, requires } from '../authenticate.js';
-import type { ServerLogger } from '../logger.js';
 import { validate } from '../validate.js';
 
-export function journalApiRoutes(options: { journal: Journal; log: ServerLogger }) {
+export function journalApiRoutes(options: { journal: Journal; log: Logger }) {
   const { journal, log } = options;
   return new Hono<ApiEnv>().get('/journal', requires('journal:read'), validate('query', JournalQuery), (c) =>
     answer(c, log, async () => {

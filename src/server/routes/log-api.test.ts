@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { silentLogger } from '../../common/index.js';
 import { line, ManualClock, t0, tempLogsDir } from '../../logs/logs.test-support.js';
 import { SegmentLogStore } from '../../logs/segment-log-store.js';
 import { LayoutStore } from '../../oci/layout-store.js';
 import { createApp } from '../app.js';
 import type { Connection } from '../authenticate.js';
 import type { ControlPlane } from '../control-plane.js';
-import { silentLogger } from '../logger.js';
 import type { LogLineView, LogsAnswer } from './log-api.js';
 
 /** As the local CLI calls, over the control plane's socket: no token needed. */

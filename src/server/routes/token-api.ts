@@ -6,13 +6,13 @@
 import { Hono } from 'hono';
 import { actorOf } from '../../auth/caller.js';
 import type { SqliteTokenStore } from '../../auth/token-store.js';
+import type { Logger } from '../../common/index.js';
 import { answer } from '../api-answer.js';
 import { TokenCreateBody, TokenParams } from '../api-schemas.js';
 import { type ApiEnv, requires } from '../authenticate.js';
-import type { ServerLogger } from '../logger.js';
 import { validate } from '../validate.js';
 
-export function tokenApiRoutes(options: { tokens: SqliteTokenStore; log: ServerLogger }) {
+export function tokenApiRoutes(options: { tokens: SqliteTokenStore; log: Logger }) {
   const { tokens, log } = options;
   return new Hono<ApiEnv>()
     .get('/tokens', requires('tokens:manage'), (c) => answer(c, log, async () => tokens.list()))
