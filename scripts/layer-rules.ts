@@ -347,3 +347,29 @@ function isExcepted(edge: ImportEdge, table: LayerTable): boolean {
 export function formatCycle(cycle: readonly string[]): string {
   return cycle.join(' → ');
 }
+
+/**
+ * Entries of "may import" (and of the tests' column) that no import uses: the table should say
+ * what the code does, so a dependency that went away leaves the table too.
+ */
+export function unusedAllowances(graph: ImportGraph, table: LayerTable): string[] {
+  const used = new Set<string>();
+  for (const edge of graph.edges) {
+    const from = folderOf(edge.from);
+    const to = edge.to === undefined ? undefined : folderOf(edge.to);
+    if (from === undefined || to === undefined || from === to) continue;
+    used.add(`${isTestFile(edge.from) ? 'test' : 'code'} ${from} ${to}`);
+  }
+  const unused: string[] = [];
+  for (const row of table.rows) {
+    for (const target of row.mayImport) {
+      if (!used.has(`code ${row.folder} ${target}`))
+        unused.push(`${row.folder} may import ${target}, but none of its modules does`);
+    }
+    for (const target of row.testsMayImport) {
+      if (!used.has(`test ${row.folder} ${target}`))
+        unused.push(`${row.folder}'s tests may import ${target}, but none does`);
+    }
+  }
+  return unused;
+}

@@ -13,6 +13,7 @@ import {
   type LayerTable,
   moduleArcs,
   parseLayerTable,
+  unusedAllowances,
 } from '../scripts/layer-rules.js';
 import { exportLines, planPublicEntries } from '../scripts/public-entries-plan.js';
 
@@ -48,6 +49,10 @@ describe('the layers of src/ (docs/architecture.md)', () => {
     const violations = checkImports(graph, table, { throughIndex: publicEntriesRequired });
 
     assert.deepEqual(violations.map(formatViolation), []);
+  });
+
+  it('allows nothing in the layer table that no import uses', () => {
+    assert.deepEqual(unusedAllowances(graph, table), []);
   });
 
   it('has no cycle between folders', () => {
@@ -244,6 +249,12 @@ ${exceptions}
     assert.deepEqual(violations, [
       'src/oci/layout-store.ts:1 imports src/common/clock.ts: oci may use common only through src/common/index.ts (its public entry), not a module inside it',
     ]);
+  });
+
+  it('names an allowance that no import uses any more', () => {
+    const graph = graphOf({ ...allowedTree, 'src/gate/evaluate.test.ts': '' });
+
+    assert.deepEqual(unusedAllowances(graph, table), ["gate's tests may import fleet, but none does"]);
   });
 
   it('refuses a table in which a folder may import its own layer or one above', () => {
