@@ -3,6 +3,7 @@
  * who acts), a logger. The CLI opens them for one command; a test hands in temporary ones.
  */
 import type { Catalog } from '../catalog/catalog.js';
+import type { Logger } from '../common/index.js';
 import type { Journal } from '../journal/journal.js';
 
 /** herd.db as a use case writes to it: the journal it appends to, the catalog, and who is acting. */
@@ -13,8 +14,5 @@ export interface PipelineState {
   actor: string;
 }
 
-/** The logger a use case warns through: structured metadata, then static text (pino's shape). */
-export interface PipelineLogger {
-  debug(meta: Record<string, unknown>, message: string): void;
-  warn(meta: Record<string, unknown>, message: string): void;
-}
+/** The logger a use case warns through (and the registry client it calls logs through). */
+export type PipelineLogger = Pick<Logger, 'debug' | 'warn'>;

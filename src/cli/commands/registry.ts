@@ -1,5 +1,5 @@
-import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { exists } from '../../common/index.js';
 import { herdHome } from '../../herd-home.js';
 import { parseImageReference } from '../../oci/registry/reference.js';
 import { pullFromRegistry } from '../../pipeline/pull.js';
@@ -81,13 +81,4 @@ export async function pullCommand(reference: string, options: { insecure?: boole
   console.log(`  digest  ${result.digest}`);
   console.log(`  name    ${result.refName}`);
   return 0;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
