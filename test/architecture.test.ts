@@ -51,6 +51,25 @@ describe('the layers of src/ (docs/architecture.md)', () => {
     assert.deepEqual(violations.map(formatViolation), []);
   });
 
+  it('would fail if src/oci imported the CLI: the forbidden import and the cycle it makes are both named', () => {
+    const digest = graph.files.find((file) => file === 'src/oci/digest.ts');
+    assert.ok(digest, 'src/oci/digest.ts is missing: pick another module of src/oci for this test');
+    const forbidden = importsOf(digest, "import { main } from '../cli/main.js';");
+    const withForbidden: ImportGraph = { files: graph.files, edges: [...graph.edges, ...forbidden] };
+
+    const violations = checkImports(withForbidden, table).map(formatViolation);
+    const cycles = findCycles(new Set(table.rows.map((row) => row.folder)), folderArcs(withForbidden, table));
+
+    assert.deepEqual(violations, [
+      'src/oci/digest.ts:1 imports src/cli/main.ts: oci (layer 1) may not import cli (layer 7); the layer table allows layer 0',
+    ]);
+    assert.equal(cycles.length, 1);
+    assert.ok(
+      cycles[0]?.includes('oci') && cycles[0].includes('cli'),
+      `expected a cycle through oci and cli, got ${cycles.map(formatCycle)}`,
+    );
+  });
+
   it('allows nothing in the layer table that no import uses', () => {
     assert.deepEqual(unusedAllowances(graph, table), []);
   });
