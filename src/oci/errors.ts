@@ -5,6 +5,8 @@ export type OciErrorCode =
   /** Another writer held the store's write lock for too long. */
   | 'STORE_LOCKED'
   | 'TAR_MALFORMED'
+  /** A streamed archive that ended before its end-of-archive block, or inside an entry. */
+  | 'TAR_TRUNCATED'
   /** A tar entry herd was asked to write would land outside the root: an absolute or `..` path. */
   | 'TAR_UNSAFE_PATH'
   | 'TAR_TOO_LARGE'

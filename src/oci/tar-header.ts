@@ -1,6 +1,6 @@
 /**
  * Reading one tar header, shared by the in-memory reader (tar.ts) and the streaming one
- * (src/watch/tar-stream.ts): the ustar field table, checksums, octal and base-256 numbers, pax
+ * (tar-stream.ts): the ustar field table, checksums, octal and base-256 numbers, pax
  * records and GNU long names. Every inconsistency throws TAR_MALFORMED naming the entry.
  * Formats: see tar.ts.
  */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { writeFixtureTar } from '../../test/fixtures/hostile-tar.js';
-import { type TarEntry, writeTar } from '../oci/tar.js';
-import { readTarStream, type StreamEntry } from './tar-stream.js';
+import { type TarEntry, writeTar } from './tar.js';
+import { firstFileHead, readHead, readTarStream, type StreamEntry } from './tar-stream.js';
 
 const data = Buffer.from('#!/bin/sh\necho hello\n');
 const entries: TarEntry[] = [
@@ -49,36 +49,36 @@ describe('readTarStream', () => {
     assert.deepEqual(paths, ['/usr', '/usr/bin/hello', '/usr/bin/hi']);
   });
 
-  it('fails with EXPORT_TRUNCATED when the stream is cut inside a file', async () => {
+  it('fails with TAR_TRUNCATED when the stream is cut inside a file', async () => {
     const tar = writeTar(entries);
 
-    await assert.rejects(readAll(chunked(tar.subarray(0, 512 + 512 + 10), 64)), { code: 'EXPORT_TRUNCATED' });
+    await assert.rejects(readAll(chunked(tar.subarray(0, 512 + 512 + 10), 64)), { code: 'TAR_TRUNCATED' });
   });
 
-  it('fails with EXPORT_TRUNCATED when the stream ends cleanly between entries but without its end block', async () => {
+  it('fails with TAR_TRUNCATED when the stream ends cleanly between entries but without its end block', async () => {
     const tar = writeTar(entries);
     const withoutEnd = tar.subarray(0, tar.length - 1024);
 
-    await assert.rejects(readAll(chunked(withoutEnd, 512)), { code: 'EXPORT_TRUNCATED' });
+    await assert.rejects(readAll(chunked(withoutEnd, 512)), { code: 'TAR_TRUNCATED' });
   });
 
-  it('fails with EXPORT_MALFORMED on a forged header whose checksum does not match', async () => {
+  it('fails with TAR_MALFORMED on a forged header whose checksum does not match', async () => {
     const tar = Buffer.from(writeTar(entries));
     tar[512 + 10] = 0x41; // a byte of the second entry's name
 
-    await assert.rejects(readAll(chunked(tar, 512)), { code: 'EXPORT_MALFORMED' });
+    await assert.rejects(readAll(chunked(tar, 512)), { code: 'TAR_MALFORMED' });
   });
 
-  it('fails with EXPORT_MALFORMED on a path that climbs out of the root', async () => {
+  it('fails with TAR_MALFORMED on a path that climbs out of the root', async () => {
     // herd's writer refuses such a path; the fixture writes it as an attacker's tool would.
     const tar = writeFixtureTar([
       { path: '../etc/shadow', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 },
     ]);
 
-    await assert.rejects(readAll(chunked(tar, 512)), { code: 'EXPORT_MALFORMED' });
+    await assert.rejects(readAll(chunked(tar, 512)), { code: 'TAR_MALFORMED' });
   });
 
-  it('stops at the entry limit with EXPORT_TOO_LARGE', async () => {
+  it('stops at the entry limit with TAR_TOO_LARGE', async () => {
     const tar = writeTar(entries);
 
     await assert.rejects(
@@ -87,7 +87,42 @@ describe('readTarStream', () => {
           // reading is the point
         }
       })(),
-      { code: 'EXPORT_TOO_LARGE' },
+      { code: 'TAR_TOO_LARGE' },
     );
+  });
+});
+
+describe('readHead and firstFileHead', () => {
+  it("reads only a file's first bytes, across chunks, and lets the stream go on to the next entry", async () => {
+    const heads: [string, string][] = [];
+
+    for await (const { entry, content } of readTarStream(chunked(writeTar(entries), 5))) {
+      if (entry.type === 'file') heads.push([entry.path, (await readHead(content, 12)).toString()]);
+      else heads.push([entry.path, '']);
+    }
+
+    assert.deepEqual(heads, [
+      ['/usr', ''],
+      ['/usr/bin/hello', '#!/bin/sh\necho'.slice(0, 12)],
+      ['/usr/bin/hi', ''],
+    ]);
+  });
+
+  it('gives the whole of a file shorter than the head, and nothing for a head of 0', async () => {
+    const one = writeTar([entries[1] as TarEntry]);
+    const zero: Buffer[] = [];
+
+    for await (const { content } of readTarStream(chunked(one, 512))) zero.push(await readHead(content, 0));
+    const whole = await firstFileHead(readTarStream(chunked(one, 7)), 4096);
+
+    assert.deepEqual(zero, [Buffer.alloc(0)]);
+    assert.equal(whole?.toString(), data.toString());
+  });
+
+  it("reads the archive's first entry only: a folder where a file was gives no head, not a file inside it", async () => {
+    const folder = writeTar([entries[0] as TarEntry, { ...(entries[1] as TarEntry), path: 'usr/evil' }]);
+
+    assert.equal(await firstFileHead(readTarStream(chunked(folder, 512)), 64), undefined);
+    assert.equal(await firstFileHead(readTarStream(chunked(writeTar([]), 512)), 64), undefined);
   });
 });

@@ -1,12 +1,14 @@
 /**
- * A tar reader over a stream, for exports that do not fit in memory: headers are checked as
- * hostile (checksum, octal fields, pax records, paths), file data is handed out chunk by chunk and
- * skipped when the caller does not read it. An archive that ends before its end-of-archive block,
- * or inside an entry, is TRUNCATED: a cut stream must never read as a shorter, clean filesystem.
- * Formats as in src/oci/tar.ts (ustar, pax, GNU long names and base-256 numbers).
+ * A tar reader over a stream, for archives that do not fit in memory (an instance's export, one
+ * path read from an engine): headers are checked as hostile (checksum, octal fields, pax records,
+ * paths), file data is handed out chunk by chunk and skipped when the caller does not read it.
+ * An archive that ends before its end-of-archive block, or inside an entry, is TAR_TRUNCATED: a cut
+ * stream must never read as a shorter, clean filesystem. Other bad input is TAR_MALFORMED, and
+ * more entries than the limit TAR_TOO_LARGE. Formats as in tar.ts (ustar, pax, GNU long names
+ * and base-256 numbers).
  */
-import { OciError } from '../oci/errors.js';
-import { normalizeArchivePath, type TarReadEntry } from '../oci/tar.js';
+import { OciError } from './errors.js';
+import { normalizeArchivePath, type TarReadEntry } from './tar.js';
 import {
   blockSize,
   cString,
@@ -19,8 +21,7 @@ import {
   stringField,
   ustarPath,
   verifyChecksum,
-} from '../oci/tar-header.js';
-import { WatchError } from './errors.js';
+} from './tar-header.js';
 
 export interface StreamEntry {
   /** Absolute, normalized: `/usr/bin/x`. */
@@ -51,19 +52,6 @@ export async function* readTarStream(
   source: AsyncIterable<Buffer | Uint8Array | string>,
   limits: TarStreamLimits = {},
 ): AsyncGenerator<TarStreamItem> {
-  try {
-    yield* readEntries(source, limits);
-  } catch (error) {
-    // The header checks are src/oci's; here a bad header means a forged export.
-    if (error instanceof OciError) throw malformed(error.message);
-    throw error;
-  }
-}
-
-async function* readEntries(
-  source: AsyncIterable<Buffer | Uint8Array | string>,
-  limits: TarStreamLimits,
-): AsyncGenerator<TarStreamItem> {
   const maxEntries = limits.maxEntries ?? 2_000_000;
   const bytes = new ByteSource(source);
   let overrides: Overrides = {};
@@ -92,7 +80,7 @@ async function* readEntries(
     }
 
     if (++entries > maxEntries) {
-      throw new WatchError('EXPORT_TOO_LARGE', `${where()}: more than ${maxEntries} entries`);
+      throw new OciError('TAR_TOO_LARGE', `${where()}: more than ${maxEntries} entries`);
     }
     const rawPath = overrides.path ?? ustarPath(header);
     const type =
@@ -183,10 +171,42 @@ class ByteSource {
   }
 }
 
-function malformed(message: string): WatchError {
-  return new WatchError('EXPORT_MALFORMED', message);
+/**
+ * The first `bytes` of an entry's content, all of it when shorter. The rest is never read into
+ * memory: the stream skips it before the next entry, or the caller cuts the stream.
+ */
+export async function readHead(content: AsyncIterable<Buffer>, bytes: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let kept = 0;
+  if (bytes <= 0) return Buffer.alloc(0);
+  for await (const chunk of content) {
+    const part = chunk.subarray(0, bytes - kept);
+    parts.push(part);
+    kept += part.length;
+    if (kept >= bytes) break;
+  }
+  return Buffer.concat(parts);
 }
 
-function truncated(message: string): WatchError {
-  return new WatchError('EXPORT_TRUNCATED', message);
+/**
+ * The first `bytes` of the archive's first entry when it is a regular file; undefined when it is
+ * anything else, or the archive is empty. An engine's archive of one path starts with that path,
+ * so a folder put where a file was is never read as the file inside it.
+ */
+export async function firstFileHead(
+  items: AsyncIterable<TarStreamItem>,
+  bytes: number,
+): Promise<Buffer | undefined> {
+  for await (const { entry, content } of items) {
+    return entry.type === 'file' ? await readHead(content, bytes) : undefined;
+  }
+  return undefined;
+}
+
+function malformed(message: string): OciError {
+  return new OciError('TAR_MALFORMED', message);
+}
+
+function truncated(message: string): OciError {
+  return new OciError('TAR_TRUNCATED', message);
 }

@@ -8,6 +8,7 @@
  */
 import type { Engine, Instance } from '../engines/engine.js';
 import type { LayoutStore } from '../oci/layout-store.js';
+import { readHead } from '../oci/tar-stream.js';
 import type { Digest, ImageConfig } from '../oci/types.js';
 import {
   allowlistOf,
@@ -18,7 +19,7 @@ import {
   resolveLinks,
 } from './allowed-processes.js';
 import type { Baseline } from './baseline.js';
-import { readTarStream } from './tar-stream.js';
+import { readExportStream } from './export-stream.js';
 import type { TrustedBaseline } from './trusted-manifest.js';
 
 /** Bytes of a program read for its `#!` line. */
@@ -72,16 +73,9 @@ export class InstanceAllowlists {
     const abort = new AbortController();
     try {
       const stream = await this.options.engine.readPath(id, path, { signal: abort.signal });
-      for await (const { entry, content } of readTarStream(stream as AsyncIterable<Buffer>)) {
+      for await (const { entry, content } of readExportStream(stream as AsyncIterable<Buffer>)) {
         if (entry.type !== 'file') continue;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of content) {
-          chunks.push(chunk);
-          size += chunk.length;
-          if (size >= scriptHeadBytes) break;
-        }
-        return Buffer.concat(chunks).subarray(0, scriptHeadBytes);
+        return await readHead(content, scriptHeadBytes);
       }
       return Buffer.alloc(0);
     } finally {

@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { type Engine, EngineError, type PathEntry } from '../engines/engine.js';
-import { readTarStream } from './tar-stream.js';
+import { firstFileHead, readHead } from '../oci/tar-stream.js';
+import { readExportStream } from './export-stream.js';
 import { sniffBytes } from './writable-content.js';
 
 /**
@@ -60,7 +61,7 @@ async function listByArchive(
   const parent = root.slice(0, root.lastIndexOf('/'));
   const entries: ListedEntry[] = [];
   try {
-    for await (const { entry, content } of readTarStream(counted.source)) {
+    for await (const { entry, content } of readExportStream(counted.source)) {
       const headDigest = entry.type === 'file' ? await digestOfHead(content) : undefined;
       entries.push({
         path: `${parent}${entry.path}`,
@@ -94,18 +95,8 @@ export async function lookAt(
   const stream = await engine.readPath(id, options.path, options.signal ? { signal: options.signal } : {});
   const counted = countBytes(stream as AsyncIterable<Buffer>);
   try {
-    for await (const { entry, content } of readTarStream(counted.source)) {
-      if (entry.type !== 'file') return { head: undefined, costBytes: counted.bytes() };
-      const parts: Buffer[] = [];
-      let kept = 0;
-      for await (const chunk of content) {
-        parts.push(chunk.subarray(0, options.bytes - kept));
-        kept += Math.min(chunk.length, options.bytes - kept);
-        if (kept >= options.bytes) break;
-      }
-      return { head: Buffer.concat(parts), costBytes: counted.bytes() };
-    }
-    return { head: undefined, costBytes: counted.bytes() };
+    const head = await firstFileHead(readExportStream(counted.source), options.bytes);
+    return { head, costBytes: counted.bytes() };
   } finally {
     (stream as Readable).destroy?.();
   }
@@ -113,15 +104,9 @@ export async function lookAt(
 
 /** The sha256 of a file's first `sniffBytes`; the rest is left for the reader to skip. */
 async function digestOfHead(content: AsyncIterable<Buffer>): Promise<string> {
-  const hash = createHash('sha256');
-  let kept = 0;
-  for await (const chunk of content) {
-    const part = chunk.subarray(0, sniffBytes - kept);
-    hash.update(part);
-    kept += part.length;
-    if (kept >= sniffBytes) break;
-  }
-  return hash.digest('hex');
+  return createHash('sha256')
+    .update(await readHead(content, sniffBytes))
+    .digest('hex');
 }
 
 function countBytes(stream: AsyncIterable<Buffer>): { source: AsyncIterable<Buffer>; bytes: () => number } {

@@ -3,8 +3,9 @@
  * chunk plus the evidence head of the current file, whatever the archive's size.
  */
 import { createHash } from 'node:crypto';
+import type { StreamEntry, TarStreamLimits } from '../oci/tar-stream.js';
+import { readExportStream } from './export-stream.js';
 import type { ObservedFile } from './findings.js';
-import { readTarStream, type StreamEntry, type TarStreamLimits } from './tar-stream.js';
 
 export interface ReadEntriesOptions extends TarStreamLimits {
   /** Bytes of each file kept as `head`, for evidence. */
@@ -26,7 +27,7 @@ export async function readEntries(
   const files = new Map<string, { sha256: string; size: number }>();
   let entries = 0;
   let bytes = 0;
-  for await (const { entry, content } of readTarStream(source, options)) {
+  for await (const { entry, content } of readExportStream(source, options)) {
     entries++;
     const observed: ObservedFile = {
       type: entry.type === 'hardlink' ? 'file' : entry.type,

@@ -5,9 +5,9 @@
  * no device node may appear.
  */
 import { type Engine, EngineError } from '../engines/engine.js';
+import type { StreamEntry } from '../oci/tar-stream.js';
 import type { DriftFinding } from './findings.js';
 import { readEntries } from './read-entries.js';
-import type { StreamEntry } from './tar-stream.js';
 
 /** Pure: whether one entry under writable `root` is drift, by its type and mode alone. */
 export function judgeWritableEntry(
