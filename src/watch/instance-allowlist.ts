@@ -8,7 +8,7 @@
  */
 import type { Engine, Instance } from '../engines/engine.js';
 import type { LayoutStore } from '../oci/layout-store.js';
-import { readHead } from '../oci/tar-stream.js';
+import { firstFileHead } from '../oci/tar-stream.js';
 import type { Digest, ImageConfig } from '../oci/types.js';
 import {
   allowlistOf,
@@ -73,11 +73,9 @@ export class InstanceAllowlists {
     const abort = new AbortController();
     try {
       const stream = await this.options.engine.readPath(id, path, { signal: abort.signal });
-      for await (const { entry, content } of readExportStream(stream as AsyncIterable<Buffer>)) {
-        if (entry.type !== 'file') continue;
-        return await readHead(content, scriptHeadBytes);
-      }
-      return Buffer.alloc(0);
+      // The archive's first entry is the path itself: a folder put there is no program to read.
+      const head = await firstFileHead(readExportStream(stream as AsyncIterable<Buffer>), scriptHeadBytes);
+      return head ?? Buffer.alloc(0);
     } finally {
       // Only the first bytes are wanted: a 50 MB program is not read to its end.
       abort.abort();
