@@ -95,7 +95,7 @@ for (let i = 0; i < runs; i++) {
       `--include=${lock.packages.map((p) => p.name).join(',')}`,
       '--skip=download/empty',
       `--setup-hook=mkdir -p "$1/var/cache/apt/archives" && cp ${debDir}/*.deb "$1/var/cache/apt/archives/"`,
-      lock.release,
+      lock.suite,
       tarPath,
       ...mirrors,
     ],

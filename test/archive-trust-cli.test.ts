@@ -52,7 +52,7 @@ async function specDir(repoDir: string, suites: string[]): Promise<string> {
 service: greeter
 version: "1.0"
 image:
-  release: bookworm
+  suite: bookworm
   suites: [${suites.join(', ')}]
   repositories:
     - uri: file://${repoDir}/

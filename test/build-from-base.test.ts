@@ -78,7 +78,7 @@ function specText(repo: FixtureRepo, fields: { service: string; from?: string; p
   return `apiVersion: herd/v1
 service: ${fields.service}
 image:
-${fields.from ? `  from: "${fields.from}"\n` : ''}  release: bookworm
+${fields.from ? `  from: "${fields.from}"\n` : ''}  suite: bookworm
   repositories:
     - uri: ${repo.uri}
       suites: [test, test-security]

@@ -88,7 +88,7 @@ function specText(repo: FixtureRepo, options: { packages?: string[]; uri?: strin
 service: greeter
 version: "1.0"
 image:
-  release: bookworm
+  suite: bookworm
   suites: [test, test-security]
   repositories:
     - uri: ${options.uri ?? repo.uri}

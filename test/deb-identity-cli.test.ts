@@ -28,7 +28,7 @@ async function specFor(repoDir: string, keyring: string): Promise<string> {
 service: greeter
 version: "1.0"
 image:
-  release: bookworm
+  suite: bookworm
   suites: [test]
   repositories:
     - uri: file://${repoDir}/

@@ -26,7 +26,7 @@ function specText(repo: FixtureRepo): string {
   return `apiVersion: herd/v1
 service: bombed
 image:
-  release: bookworm
+  suite: bookworm
   packages: [bomb]
   repositories:
     - uri: ${repo.uri}

@@ -18,7 +18,7 @@ function specText(repo: FixtureRepo, packages: string[]): string {
   return `apiVersion: herd/v1
 service: gated
 image:
-  release: bookworm
+  suite: bookworm
   packages: [${packages.join(', ')}]
   repositories:
     - uri: file://${repo.dir}/

@@ -61,7 +61,7 @@ function specText(repo: FixtureRepo, body: { packages: string[]; user?: number; 
   return `apiVersion: herd/v1
 service: gated
 image:
-  release: bookworm
+  suite: bookworm
   suites: [test]
   repositories:
     - uri: ${repo.uri}

@@ -19,7 +19,7 @@ import { freshHome, type LockedBuild, lockAndBuild, writeSpecDir } from './suppo
 const spec = `apiVersion: herd/v1
 service: keyed
 image:
-  release: bookworm
+  suite: bookworm
   packages: [python3, libpython3.11-testsuite, perl, libio-socket-ssl-perl, libnet-ssleay-perl, openssl]
   excludeDefaults: false
 run:

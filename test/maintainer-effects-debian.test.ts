@@ -25,7 +25,7 @@ import {
 const spec = (service: string, body: string) => `apiVersion: herd/v1
 service: ${service}
 image:
-  release: bookworm
+  suite: bookworm
 ${body}`;
 
 function text(view: ImageView, path: string): string {

@@ -28,7 +28,7 @@ const env = { HERD_KEY_PASSWORD: 'correct horse', HERD_ACTOR: 'tester' };
 const spec = (repo: FixtureRepo) => `apiVersion: herd/v1
 service: tiny
 image:
-  release: bookworm
+  suite: bookworm
   packages: [tiny-bin]
   repositories:
     - uri: file://${repo.dir}/

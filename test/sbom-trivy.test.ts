@@ -125,7 +125,7 @@ describe("herd's SBOM licenses match Trivy's", () => {
 service: licensed
 version: "1.0"
 image:
-  release: bookworm
+  suite: bookworm
   suites: [test]
   repositories:
     - uri: ${repo.uri}

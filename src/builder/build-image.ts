@@ -7,13 +7,14 @@
  * then herd's layers for what is new. The file manifest and the SBOMs cover the whole image.
  */
 import { createHash } from 'node:crypto';
+import { compactJson } from '../common/index.js';
 import { type DebTars, decompressDeb, readDebTars } from '../debian/deb.js';
 import type { Fetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
 import { attachArtifact } from '../oci/attach-artifact.js';
 import { sha256Digest } from '../oci/digest.js';
 import { gzipDeterministic } from '../oci/gzip.js';
-import { canonicalJson, type LayoutStore } from '../oci/layout-store.js';
+import type { LayoutStore } from '../oci/layout-store.js';
 import { sortTarEntries, type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
 import { runTemplateFor, runTemplateMediaType } from '../specfile/run-template.js';
@@ -171,14 +172,14 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
 
   progress.step('attaching the file manifest, run template, SBOMs and provenance');
   const manifestDoc = fileManifestOf(tree);
-  const releaseVersion = osReleaseVersion(tree.get('usr/lib/os-release')?.data);
+  const versionId = osReleaseVersion(tree.get('usr/lib/os-release')?.data);
   const sbomInput = {
     service: spec.service,
     ...(spec.version ? { version: spec.version } : {}),
     imageDigest: image.digest,
     created,
-    release: lock.release,
-    ...(releaseVersion ? { releaseVersion } : {}),
+    suite: lock.suite,
+    ...(versionId ? { versionId } : {}),
     architecture: lock.architecture,
     packages: lock.packages,
     ...(base ? { base: { ref: base.ref, digest: base.digest, packages: base.packages } } : {}),
@@ -227,7 +228,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   for (const { artifactType, document } of documents) {
     const descriptor = await attachArtifact(options.store, image, {
       artifactType,
-      data: Buffer.from(canonicalJson(document)),
+      data: Buffer.from(compactJson(document)),
       annotations: { 'org.opencontainers.image.created': created },
     });
     attachments.push({ artifactType, digest: descriptor.digest });

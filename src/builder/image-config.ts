@@ -67,12 +67,12 @@ export function imageLabels(
   };
 }
 
-/** annotations.md's base.name and base.digest: the image it was built on, or the Debian release. */
+/** annotations.md's base.name and base.digest: the image it was built on, or the Debian suite. */
 export function baseAnnotations(
   spec: Spec,
   base: Pick<ConfigBase, 'ref' | 'digest'> | undefined,
 ): Record<string, string> {
-  if (!base) return { 'org.opencontainers.image.base.name': `debian:${spec.image.release}` };
+  if (!base) return { 'org.opencontainers.image.base.name': `debian:${spec.image.suite}` };
   return {
     'org.opencontainers.image.base.digest': base.digest,
     'org.opencontainers.image.base.name': base.ref,

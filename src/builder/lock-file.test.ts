@@ -13,7 +13,7 @@ function lock(fields: Partial<Lock> = {}): Lock {
     service: 'hello',
     specDigest: `sha256:${'b'.repeat(64)}`,
     date: '2024-06-01T00:00:00.000Z',
-    release: 'bookworm',
+    suite: 'bookworm',
     architecture: 'amd64',
     suites: [],
     files: [],

@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { writeAtomic } from '../common/index.js';
 import {
   architectureProblem,
   packageNameProblem,
@@ -14,7 +15,6 @@ import {
   versionProblem,
 } from '../debian/archive-names.js';
 import { compareDebianVersions } from '../debian/version.js';
-import { writeAtomic } from '../oci/layout-store.js';
 import { BuildError } from './errors.js';
 
 export const lockVersion = 1;
@@ -80,7 +80,8 @@ export interface Lock {
   specDigest: string;
   /** The lock's date: the newest Release date. Layers use it as their mtime unless SOURCE_DATE_EPOCH is set. */
   date: string;
-  release: string;
+  /** The main suite, by codename (the spec's `image.suite`). */
+  suite: string;
   architecture: string;
   base?: LockedBase;
   suites: LockedSuite[];
@@ -111,7 +112,7 @@ const LockSchema = z.strictObject({
   service: z.string(),
   specDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
   date: z.iso.datetime(),
-  release: z.string(),
+  suite: z.string(),
   architecture: archiveName(architectureProblem),
   base: z
     .strictObject({

@@ -12,7 +12,7 @@ function lock(): Lock {
     service: 'hello',
     specDigest: `sha256:${'b'.repeat(64)}`,
     date: '2024-06-01T00:00:00Z',
-    release: 'bookworm',
+    suite: 'bookworm',
     architecture: 'amd64',
     suites: [],
     files: [{ src: 'app/server.js', sha256: 'c'.repeat(64) }],

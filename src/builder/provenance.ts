@@ -24,8 +24,8 @@ export interface ProvenanceInput {
   sourceDateEpoch: number;
   /** What herd did in place of the packages' maintainer scripts, and what it could not do. */
   scriptEffects?: ScriptEffects;
-  /** VERSION_ID from os-release; without it the purls' distro comes from the release codename. */
-  releaseVersion?: string;
+  /** VERSION_ID from os-release; without it the purls' distro comes from the suite's codename. */
+  versionId?: string;
   invocationId?: string;
   startedOn?: string;
   finishedOn?: string;
@@ -79,10 +79,7 @@ export function slsaProvenance(input: ProvenanceInput): object {
 /** The base image (by digest) if any, every .deb (by purl, sorted by name), then every app file, in the lock's order. */
 function resolvedDependenciesOf(input: ProvenanceInput): ResourceDescriptor[] {
   const { lock } = input;
-  const distro = debianDistro(
-    lock.release,
-    input.releaseVersion ? { releaseVersion: input.releaseVersion } : {},
-  );
+  const distro = debianDistro(lock.suite, input.versionId ? { versionId: input.versionId } : {});
   const packages = [...lock.packages].sort(
     (a, b) => compareText(a.name, b.name) || compareText(a.architecture, b.architecture),
   );

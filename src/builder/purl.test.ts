@@ -64,8 +64,8 @@ describe('purlVersion', () => {
 
 describe('debianDistro', () => {
   it('prefers the os-release version over the codename table', () => {
-    assert.equal(debianDistro('bookworm', { releaseVersion: '12' }), 'debian-12');
-    assert.equal(debianDistro('trixie', { releaseVersion: '13' }), 'debian-13');
+    assert.equal(debianDistro('bookworm', { versionId: '12' }), 'debian-12');
+    assert.equal(debianDistro('trixie', { versionId: '13' }), 'debian-13');
   });
 
   it('knows the version of a released codename without os-release', () => {

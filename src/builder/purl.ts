@@ -6,7 +6,7 @@
  */
 import type { LockedPackage } from './lock-file.js';
 
-/** Debian's release numbers: a lock records the codename, scanners match `distro=debian-<n>`. */
+/** Debian's version numbers by suite: a lock records the codename, scanners match `distro=debian-<n>`. */
 const debianVersionOf: Record<string, string> = {
   buster: '10',
   bullseye: '11',
@@ -19,9 +19,9 @@ const debianVersionOf: Record<string, string> = {
  * The purl `distro` qualifier: `debian-<VERSION_ID>` when the version is known (from os-release,
  * else from the codename), else the bare codename, which the deb purl type also allows.
  */
-export function debianDistro(release: string, options: { releaseVersion?: string } = {}): string {
-  const version = options.releaseVersion ?? debianVersionOf[release];
-  return version ? `debian-${version}` : release;
+export function debianDistro(suite: string, options: { versionId?: string } = {}): string {
+  const version = options.versionId ?? debianVersionOf[suite];
+  return version ? `debian-${version}` : suite;
 }
 
 /**

@@ -184,7 +184,7 @@ export function lockFromResolution(
     service: spec.service,
     specDigest: loaded.digest,
     date: new Date(Math.max(0, ...dates)).toISOString(),
-    release: spec.image.release,
+    suite: spec.image.suite,
     architecture: spec.image.architecture,
     ...(input.base
       ? {

@@ -33,8 +33,8 @@ function sbomInput(): SbomInput {
     version: '1.2.0',
     imageDigest,
     created: '2024-06-01T00:00:00.000Z',
-    release: 'bookworm',
-    releaseVersion: '12',
+    suite: 'bookworm',
+    versionId: '12',
     architecture: 'amd64',
     // Out of order on purpose: the documents sort by name.
     packages: [
@@ -231,7 +231,7 @@ describe('cycloneDxDocument', () => {
   });
 
   it('falls back to the codename table when os-release gave no version', () => {
-    const { releaseVersion: _dropped, ...input } = sbomInput();
+    const { versionId: _dropped, ...input } = sbomInput();
 
     const bom = cycloneDxDocument(input) as CycloneDx;
 

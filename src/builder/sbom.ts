@@ -20,10 +20,10 @@ export interface SbomInput {
   imageDigest: Digest;
   /** ISO 8601; the build date, never the wall clock, so the document is reproducible. */
   created: string;
-  /** Debian codename, e.g. bookworm. */
-  release: string;
+  /** The main suite, by codename, e.g. bookworm. */
+  suite: string;
   /** VERSION_ID from os-release, e.g. "12", for the purl's `distro=debian-12`. */
-  releaseVersion?: string;
+  versionId?: string;
   architecture: string;
   packages: LockedPackage[];
   base?: SbomBase;
@@ -393,7 +393,7 @@ function spdxTimestamp(iso: string): string {
 }
 
 function distroOf(input: SbomInput): string {
-  return debianDistro(input.release, input.releaseVersion ? { releaseVersion: input.releaseVersion } : {});
+  return debianDistro(input.suite, input.versionId ? { versionId: input.versionId } : {});
 }
 
 /** The base's packages and the lock's, sorted by name and architecture. */

@@ -48,7 +48,7 @@ export async function gateStoredImage(digest: Digest, parts: GateParts, request:
   const spec = request.spec?.spec;
   const verdict = await gateImage(store, digest, {
     now: new Date(parts.clock.now()),
-    ...(spec ? { spec, gate: spec.gate, suite: spec.image.release } : {}),
+    ...(spec ? { spec, gate: spec.gate, suite: spec.image.suite } : {}),
     ...(request.lockFile ? { lockFile: request.lockFile } : {}),
     ...(request.profile ? { profile: request.profile } : {}),
     ...(vulndb ? { vulndb } : {}),

@@ -21,7 +21,7 @@ export interface RolloutStrategy {
   minReadySeconds: number;
   /** A rollout that makes no progress for this long has failed. */
   progressDeadlineSeconds: number;
-  /** A failed rollout goes back to the last release that completed. */
+  /** A failed rollout goes back to the last revision that completed. */
   autoRevert: boolean;
 }
 

@@ -42,7 +42,7 @@ describe('the herd.yaml v1 schema', () => {
       service: 'hello',
       image: {
         distribution: 'debian',
-        release: 'bookworm',
+        suite: 'bookworm',
         suites: ['bookworm', 'bookworm-updates', 'bookworm-security'],
         components: ['main'],
         architecture: 'amd64',
@@ -78,9 +78,9 @@ describe('the herd.yaml v1 schema', () => {
     assert.deepEqual(image.keep, ['/usr/share/doc/*/copyright']);
   });
 
-  it('derives the suites from the release, with no -updates or -security for sid', () => {
-    const trixie = parse('image: { release: trixie, packages: [nodejs] }');
-    const sid = parse('image: { release: sid, packages: [nodejs] }');
+  it('derives the suites from the main suite, with no -updates or -security for sid', () => {
+    const trixie = parse('image: { suite: trixie, packages: [nodejs] }');
+    const sid = parse('image: { suite: sid, packages: [nodejs] }');
 
     assert.deepEqual(trixie.image.suites, ['trixie', 'trixie-updates', 'trixie-security']);
     assert.deepEqual(sid.image.suites, ['sid']);
@@ -210,7 +210,7 @@ describe('the herd.yaml v1 schema', () => {
   it('lets an image on a base leave packages out, and only then', () => {
     const onBase = parse('image: { from: base }');
     const empty = parse('image: { from: base, packages: [] }');
-    const alone = rejection('image: { release: bookworm }');
+    const alone = rejection('image: { suite: bookworm }');
 
     assert.deepEqual(onBase.image.packages, []);
     assert.deepEqual(empty.image.packages, []);

@@ -34,7 +34,7 @@ export const serviceNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const packageRequestPattern =
   /^[a-z0-9][a-z0-9+.-]+(?:=(?:[0-9]+:)?[0-9][A-Za-z0-9.+~:-]*|\/[a-z0-9][a-z0-9.-]*)?$/;
 
-export const defaultRelease = 'bookworm';
+export const defaultSuite = 'bookworm';
 
 /**
  * Paths no service reads at run time. Not /usr/share/i18n (glibc locale sources) nor
@@ -61,11 +61,11 @@ export const defaultKeep: readonly string[] = ['/usr/share/doc/*/copyright'];
 /** The distroless `nonroot` account. */
 export const nonrootUid = 65532;
 
-/** Suites apt would use for a stable release; development releases have no -updates or -security. */
-export function defaultSuites(release: string): string[] {
-  return ['sid', 'unstable', 'experimental'].includes(release)
-    ? [release]
-    : [release, `${release}-updates`, `${release}-security`];
+/** Suites apt would use beside a stable suite; development suites have no -updates or -security. */
+export function defaultSuites(suite: string): string[] {
+  return ['sid', 'unstable', 'experimental'].includes(suite)
+    ? [suite]
+    : [suite, `${suite}-updates`, `${suite}-security`];
 }
 
 // ---------------------------------------------------------------------------------------------- image
@@ -168,7 +168,7 @@ const RawImageFields = fields(
     distribution: optional(
       z.literal('debian', expecting('"debian", the only distribution herd builds from')),
     ),
-    release: optional(pattern(/^[a-z][a-z0-9-]*$/, 'a Debian release codename such as bookworm')),
+    suite: optional(pattern(/^[a-z][a-z0-9-]*$/, 'a Debian suite codename such as bookworm')),
     suites: optional(listOf(suiteName, 'a list of suites', { nonEmpty: true }).check(uniqueNames('suite'))),
     components: optional(
       listOf(componentName, 'a list of components', { nonEmpty: true }).check(uniqueNames('component')),
@@ -195,7 +195,7 @@ type RawImage = z.output<typeof RawImageFields>;
 function suitesOf(raw: RawImage): string[] {
   if (raw.suites) return raw.suites;
   if (raw.repositories) return [...new Set(raw.repositories.flatMap((repository) => repository.suites))];
-  return defaultSuites(raw.release ?? defaultRelease);
+  return defaultSuites(raw.suite ?? defaultSuite);
 }
 
 /** Every suite needs a source: a `name/suite` pin among the suites, a named repository for each suite. */
@@ -236,7 +236,7 @@ const Image = RawImage.superRefine(checkImageSources, whenValid).transform((raw)
   return {
     ...(raw.from ? { from: raw.from } : {}),
     distribution: 'debian',
-    release: raw.release ?? defaultRelease,
+    suite: raw.suite ?? defaultSuite,
     suites: suitesOf(raw),
     components: raw.components ?? ['main'],
     architecture: raw.architecture ?? 'amd64',

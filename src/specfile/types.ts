@@ -31,8 +31,11 @@ export interface ImageSpec {
   /** The image this one builds on; absent for an image made from packages alone. */
   from?: BaseImageRef;
   distribution: 'debian';
-  /** Release codename, e.g. bookworm. Used for purls and vulnerability matching. */
-  release: string;
+  /**
+   * The main suite, by codename, e.g. bookworm: the default `suites` derive from it, and purls and
+   * vulnerability matching use it.
+   */
+  suite: string;
   /** Suites to resolve from, highest version wins across them. */
   suites: string[];
   components: string[];

@@ -157,7 +157,7 @@ export function probeSpecText(
   return `apiVersion: herd/v1
 service: ${options.service ?? 'probe'}
 image:
-  release: bookworm
+  suite: bookworm
   packages: [probe-server]
   repositories:
     - uri: file://${repo.dir}/
