@@ -21,7 +21,7 @@ export const permissions = [
   'fleets:rollback',
   /** The deep integrity check of one instance, which replaces it when it changed. */
   'instances:verify',
-  /** A new release (or a first template) onto a fleet. */
+  /** A new revision (or a first template) onto a fleet. */
   'fleets:rollout',
   /** Create, list and revoke tokens. */
   'tokens:manage',

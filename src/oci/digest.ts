@@ -16,7 +16,7 @@ export function isDigest(value: string): value is Digest {
   return digestPattern.test(value);
 }
 
-/** The first 12 hex digits, as people and labels name a digest (`herd status`, a release's name). */
+/** The first 12 hex digits, as people and labels name a digest (`herd status`, a fleet's revision). */
 export function shortDigest(digest: Digest): string {
   return hexOf(digest).slice(0, 12);
 }
