@@ -27,18 +27,24 @@ describe('rolloutImage and rollbackFleet', () => {
   let frontDoors: FrontDoors;
   let controller: FleetController;
   let parts: Parameters<typeof rolloutImage>[0];
+  /** Digests whose instances fail every health check. */
+  let unhealthy: Set<string>;
 
   beforeEach(async () => {
     h = await fleetHome();
     clock = new FakeClock();
     engine = new MemoryEngine({ now: () => clock.now() });
+    unhealthy = new Set();
     frontDoors = new FrontDoors({ host: '127.0.0.1', drainTimeoutMs: 1_000, log: quiet });
     controller = new FleetController({
       engine,
       db: h.db,
       clock,
       prober: {
-        check: async (address) => (await engine.list()).some((one) => one.address?.port === address.port),
+        check: async (address) =>
+          (await engine.list()).some(
+            (one) => one.address?.port === address.port && !unhealthy.has(one.digest),
+          ),
       },
       admit: controllerAdmission({ store: h.store, state: h.state, home: h.home }),
       imageRefFor: (name, digest) => `127.0.0.1:5000/${name}@${digest}`,
@@ -52,15 +58,15 @@ describe('rolloutImage and rollbackFleet', () => {
     await h.close();
   });
 
-  /** Syncs once a simulated second until the fleet's rollout of `digest` completed. */
-  async function settledOn(digest: Digest) {
-    for (let second = 0; second < 120; second++) {
+  /** Syncs once a simulated second until the fleet's rollout of `digest` ended with `status`. */
+  async function settledOn(digest: Digest, status: 'complete' | 'failed' = 'complete') {
+    for (let second = 0; second < 300; second++) {
       await controller.sync();
-      const status = await controller.status(service);
-      if (status.digest === digest && status.status === 'complete') return status;
+      const now = await controller.status(service);
+      if (now.digest === digest && now.status === status) return now;
       clock.advance(1000);
     }
-    throw new Error(`the rollout of ${digest} did not complete in 120 simulated seconds`);
+    throw new Error(`the rollout of ${digest} did not end ${status} in 300 simulated seconds`);
   }
 
   async function runningDigests() {
@@ -206,5 +212,42 @@ describe('rolloutImage and rollbackFleet', () => {
     );
     assert.equal((await controller.status(service)).digest, second);
     assert.deepEqual(await runningDigests(), new Set([second]));
+  });
+
+  it("reverts a digest whose health never passes on the controller's own, journaled as the control plane", async () => {
+    const good = await h.admissibleImage('v1');
+    const bad = await h.admissibleImage('v2');
+    await rolloutImage(parts, { service, digest: good, template: fleetTemplate });
+    await settledOn(good);
+    unhealthy.add(bad);
+
+    await rolloutImage(parts, { service, digest: bad, actor: 'local:alice' });
+    await settledOn(good);
+
+    const reverted = h.entries('rollout').find((entry) => entry.details.reason === 'revert');
+    assert.equal(reverted?.actor, 'local:control-plane');
+    assert.equal(reverted?.digest, good);
+    assert.deepEqual(await runningDigests(), new Set([good]));
+  });
+
+  it('does not revert to a digest revoked since: the same admission refuses it, journaled as the control plane', async () => {
+    const good = await h.admissibleImage('v1');
+    const bad = await h.admissibleImage('v2');
+    await rolloutImage(parts, { service, digest: good, template: fleetTemplate });
+    await settledOn(good);
+    unhealthy.add(bad);
+    h.state.catalog.revoke(service, good, { reason: 'leaked key', actor: 'local:alice' });
+
+    await rolloutImage(parts, { service, digest: bad, actor: 'local:alice' });
+    await settledOn(bad, 'failed');
+
+    assert.deepEqual(
+      h.entries('admission-refused').map((entry) => [entry.actor, entry.digest, entry.details.code]),
+      [['local:control-plane', good, 'REVOKED']],
+    );
+    assert.equal(
+      h.entries('rollout').some((entry) => entry.details.reason === 'revert'),
+      false,
+    );
   });
 });
