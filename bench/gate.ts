@@ -2,7 +2,7 @@
  * bench/gate: vulnerability loading and matching against a tracker-sized data set.
  *
  * Generates, with a fixed seed, a data set in the security tracker's JSON shape (at least 40,000 CVE
- * entries across 10,000 source packages, four releases each, every status and urgency), writes it
+ * entries across 10,000 source packages, four suites each, every status and urgency), writes it
  * gzipped to a temp file, then times:
  *   - load:  `updateVulnDb` from that file (gunzip, stream-parse, map, write the cache);
  *   - gate:  `loadVulnDb` plus `matchVulnerabilities` for an image of 100+ packages whose sources
@@ -24,8 +24,8 @@ import { herdHome } from '../src/herd-home.js';
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 15) || 15;
 const goals = { loadSeconds: 5, gateMs: 300 };
 const sourceCount = 10_000;
-const releases = ['bullseye', 'bookworm', 'trixie', 'sid'] as const;
-const suffixOf: Record<(typeof releases)[number], string> = {
+const suites = ['bullseye', 'bookworm', 'trixie', 'sid'] as const;
+const suffixOf: Record<(typeof suites)[number], string> = {
   bullseye: '+deb11u',
   bookworm: '+deb12u',
   trixie: '+deb13u',
@@ -56,13 +56,13 @@ function sentence(): string {
   return Array.from({ length }, () => pick(words)).join(' ');
 }
 
-/** The release's base version of each source, e.g. `3.0.11-1`. */
+/** The suite's base version of each source, e.g. `3.0.11-1`. */
 function baseVersion(index: number): string {
   return `${1 + (index % 7)}.${index % 13}.${index % 5}-${1 + (index % 3)}`;
 }
 
-function releaseEntry(base: string, release: (typeof releases)[number]): Record<string, unknown> {
-  const repositories: Record<string, string> = { [release]: base };
+function suiteEntry(base: string, suite: (typeof suites)[number]): Record<string, unknown> {
+  const repositories: Record<string, string> = { [suite]: base };
   const roll = random();
   const urgency = pick([
     'unimportant',
@@ -76,8 +76,8 @@ function releaseEntry(base: string, release: (typeof releases)[number]): Record<
   ]);
   if (roll < 0.5) {
     const fixed =
-      release === 'sid' ? `${base}.1` : `${base}${suffixOf[release]}${1 + Math.floor(random() * 4)}`;
-    repositories[`${release}-security`] = fixed;
+      suite === 'sid' ? `${base}.1` : `${base}${suffixOf[suite]}${1 + Math.floor(random() * 4)}`;
+    repositories[`${suite}-security`] = fixed;
     return { status: 'resolved', repositories, fixed_version: fixed, urgency };
   }
   if (roll < 0.6) return { status: 'resolved', repositories, fixed_version: '0', urgency };
@@ -110,11 +110,12 @@ function generateTrackerJson(): { json: string; entries: number; sources: string
     for (let c = 0; c < count; c++) {
       cve++;
       const entry: Record<string, unknown> = {};
-      for (const release of releases) entry[release] = releaseEntry(baseVersion(s), release);
+      for (const suite of suites) entry[suite] = suiteEntry(baseVersion(s), suite);
       issues[`CVE-${2015 + (cve % 10)}-${10000 + cve}`] = {
         description: sentence(),
         scope: pick(['local', 'remote']),
         debianbug: 1000000 + cve,
+        // The tracker keys its per-suite entries "releases".
         releases: entry,
       };
       entries++;
@@ -125,7 +126,7 @@ function generateTrackerJson(): { json: string; entries: number; sources: string
   return { json: parts.join(''), entries, sources };
 }
 
-/** 130 binaries from 90 sources of the data set, at the release's base version. */
+/** 130 binaries from 90 sources of the data set, at the suite's base version. */
 function syntheticImage(sources: string[]): InstalledPackage[] {
   const packages: InstalledPackage[] = [];
   for (let i = 0; i < 90; i++) {
@@ -155,7 +156,7 @@ try {
   const gzBytes = (await stat(input)).size;
   console.log(
     `data set: ${generated.entries} CVE entries across ${generated.sources.length} source packages, ` +
-      `${releases.length} releases each; ${(generated.json.length / 1e6).toFixed(1)} MB JSON, ` +
+      `${suites.length} suites each; ${(generated.json.length / 1e6).toFixed(1)} MB JSON, ` +
       `${(gzBytes / 1e6).toFixed(1)} MB gzipped`,
   );
 
