@@ -11,8 +11,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { writeAtomic } from '../common/index.js';
 import type { RememberedReleaseDate, ServedRelease } from '../debian/release-dates.js';
-import { writeAtomic } from '../oci/layout-store.js';
 import { withStoreLock } from '../oci/store-lock.js';
 import { BuildError } from './errors.js';
 import type { Lock } from './lock-file.js';

@@ -6,8 +6,9 @@
  * directory (a CI cache, a copied HERD_HOME/cache) is trusted only as far as this key is.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { createExclusive } from '../common/index.js';
 import { BuildError } from './errors.js';
 
 const keyBytes = 32;
@@ -24,15 +25,8 @@ export class CacheSeal {
     const existing = await readKey(path);
     if (existing) return new CacheSeal(existing);
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    await writeFile(temp, randomBytes(keyBytes), { mode: 0o600, flag: 'wx' });
-    try {
-      await link(temp, path); // fails when another process made the key first: theirs is kept
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      await rm(temp, { force: true });
-    }
+    // False when another process made the key first: theirs is kept, and read below.
+    await createExclusive(path, randomBytes(keyBytes), { mode: 0o600 });
     const made = await readKey(path);
     if (!made) throw keyInvalid(path, 'vanished while it was made');
     return new CacheSeal(made);

@@ -5,11 +5,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeAtomic, writeChunksAtomic } from '../common/index.js';
 import { type DebTars, debMemberChunks, type ReadDebOptions, readDebMembers } from '../debian/deb.js';
 import type { Fetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
-import { writeChunksAtomic } from '../oci/decompress.js';
-import { writeAtomic } from '../oci/layout-store.js';
 import { CacheSeal } from './cache-seal.js';
 import { BuildError } from './errors.js';
 import type { LockedPackage } from './lock-file.js';

@@ -7,8 +7,8 @@
 import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile } from 'node:fs/promises';
+import { writeAtomic } from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
-import { writeAtomic } from '../oci/layout-store.js';
 import {
   keyPairFiles,
   localKeyPasswordFile,

@@ -3,8 +3,10 @@
  * rules for the profile, the secret scan, the vulnerability matches handed in, waivers, verdict.
  * `storeVerdict` attaches the verdict to the image as a referrer, for signing and for the catalog.
  */
+
+import { compactJson } from '../common/index.js';
 import { attachArtifact } from '../oci/attach-artifact.js';
-import { canonicalJson, type LayoutStore } from '../oci/layout-store.js';
+import type { LayoutStore } from '../oci/layout-store.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
 import { defaultGateSection, type GateSection } from '../specfile/gate-section.js';
 import { GateError } from './errors.js';
@@ -132,7 +134,7 @@ export async function storeVerdict(
     { mediaType: MediaType.imageManifest, digest, size: manifest.length },
     {
       artifactType: verdictArtifactType,
-      data: Buffer.from(canonicalJson(verdict)),
+      data: Buffer.from(compactJson(verdict)),
       annotations: {
         'org.opencontainers.image.created': verdict.evaluatedAt,
         'dev.herd.gate.profile': verdict.profile,

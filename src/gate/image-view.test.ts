@@ -3,10 +3,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { compactJson } from '../common/index.js';
 import { attachArtifact } from '../oci/attach-artifact.js';
 import { sha256Digest } from '../oci/digest.js';
 import { gzipDeterministic } from '../oci/gzip.js';
-import { canonicalJson, LayoutStore } from '../oci/layout-store.js';
+import { LayoutStore } from '../oci/layout-store.js';
 import { type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
 import { fileManifestArtifactType, loadImageView } from './image-view.js';
@@ -285,7 +286,7 @@ describe('the attached file manifest', () => {
     const entries = [{ path: '/etc/motd', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 3, sha256: 'ab' }];
     await attachArtifact(store, image, {
       artifactType: fileManifestArtifactType,
-      data: Buffer.from(canonicalJson({ schemaVersion: 1, mediaType: fileManifestArtifactType, entries })),
+      data: Buffer.from(compactJson({ schemaVersion: 1, mediaType: fileManifestArtifactType, entries })),
     });
 
     const view = await loadImageView(store, image.digest);
@@ -301,7 +302,7 @@ describe('the attached file manifest', () => {
     const other = await putImage(store, [[file('etc/motd', 'other\n')]]);
     const theirs = await attachArtifact(store, other, {
       artifactType: fileManifestArtifactType,
-      data: Buffer.from(canonicalJson({ schemaVersion: 1, entries: [] })),
+      data: Buffer.from(compactJson({ schemaVersion: 1, entries: [] })),
     });
     await store.addReferrer(image.digest as Digest, theirs);
 

@@ -9,7 +9,8 @@
  * lock never both win: the loser of the takeover waits and then finds the winner's live claim. The
  * takeover claim is guarded the same way, should its holder die too.
  */
-import { link, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { createExclusive } from '../common/index.js';
 import { HomeError } from './errors.js';
 
 export interface ClaimRecord {
@@ -41,7 +42,7 @@ export async function claimPath<R extends ClaimRecord>(
         `${path} kept changing hands: expected to claim it or find its holder before the deadline`,
       );
     }
-    if (await createWhole(path, text, mine.nonce)) return { kind: 'claimed' };
+    if (await createExclusive(path, text, { mode: 0o600 })) return { kind: 'claimed' };
     const holder = await readClaim(path, options.parse);
     // Released between our link and our read: try again.
     if (holder === undefined) continue;
@@ -78,19 +79,4 @@ export async function readClaim<R extends ClaimRecord>(
     throw error;
   }
   return parse(text, path);
-}
-
-/** Writes `text` to a temp file, then links it to `path`; false when `path` already exists. */
-async function createWhole(path: string, text: string, nonce: string): Promise<boolean> {
-  const temp = `${path}.${nonce}.tmp`;
-  await writeFile(temp, text, { mode: 0o600, flag: 'w' });
-  try {
-    await link(temp, path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    await rm(temp, { force: true });
-  }
 }

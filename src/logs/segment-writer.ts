@@ -3,9 +3,9 @@
  * simulated in tests and so a failure is seen at one place. Reads use node:fs directly: they do not
  * fail when the disk is full.
  */
-import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, open, rename, rm, truncate } from 'node:fs/promises';
+import { appendFile, mkdir, rm, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeAtomic } from '../common/index.js';
 
 export interface SegmentWriter {
   /** Appends to the file, creating it (and its directory) when missing. May write part of `data`. */
@@ -29,20 +29,7 @@ export class FsSegmentWriter implements SegmentWriter {
 
   async writeAtomic(path: string, data: string): Promise<void> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      const handle = await open(temp, 'w', 0o600);
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, path);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await writeAtomic(path, data, { sync: true });
   }
 
   async remove(path: string): Promise<void> {

@@ -5,10 +5,12 @@
  * uncompressed bytes are checked against the config's diff_ids, so an archive never carries bytes
  * its image does not name. The tar itself is deterministic: sorted entries, mtime 0, root owner.
  */
+
+import { compactJson } from '../common/index.js';
 import { decompressToBuffer } from './decompress.js';
 import { hexOf, sha256Digest } from './digest.js';
 import { OciError } from './errors.js';
-import { canonicalJson, type LayoutStore, refNameAnnotation } from './layout-store.js';
+import { type LayoutStore, refNameAnnotation } from './layout-store.js';
 import { sortTarEntries, type TarEntry, writeTar } from './tar.js';
 import { type Descriptor, type Digest, type ImageConfig, type ImageIndex, MediaType } from './types.js';
 
@@ -33,8 +35,8 @@ export async function exportOciArchive(
   const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [descriptor] };
 
   const archive = new ArchiveEntries();
-  archive.addFile('oci-layout', Buffer.from(canonicalJson({ imageLayoutVersion: '1.0.0' })));
-  archive.addFile('index.json', Buffer.from(canonicalJson(index)));
+  archive.addFile('oci-layout', Buffer.from(compactJson({ imageLayoutVersion: '1.0.0' })));
+  archive.addFile('index.json', Buffer.from(compactJson(index)));
   archive.addDir('blobs');
   archive.addDir('blobs/sha256');
   archive.addFile(`blobs/sha256/${hexOf(digest)}`, image.manifestBytes);
@@ -85,11 +87,11 @@ export async function exportDockerArchive(
   }
 
   const manifest = [{ Config: configName, RepoTags: [options.repoTag], Layers: layerPaths }];
-  archive.addFile('manifest.json', Buffer.from(canonicalJson(manifest)));
+  archive.addFile('manifest.json', Buffer.from(compactJson(manifest)));
   const { repository, tag } = splitRepoTag(options.repoTag);
   const topLayer = layerPaths.at(-1)?.split('/')[0];
   if (topLayer) {
-    archive.addFile('repositories', Buffer.from(canonicalJson({ [repository]: { [tag]: topLayer } })));
+    archive.addFile('repositories', Buffer.from(compactJson({ [repository]: { [tag]: topLayer } })));
   }
   return archive.toTar();
 }

@@ -11,11 +11,10 @@
  * a child process. The pure-JS and Rust bindings herd used before only decoded whole buffers.
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { writeChunksAtomic } from '../common/index.js';
 import { OciError } from './errors.js';
 
 export type Compression = 'gzip' | 'xz' | 'zstd';
@@ -138,34 +137,6 @@ export async function decompressToFile(
   options: DecompressOptions & { mode?: number },
 ): Promise<{ size: number; sha256: string }> {
   return writeChunksAtomic(path, decompressChunks(input, options), options);
-}
-
-/** Chunks into a file through a temporary file beside it: all of them, or nothing at `path`. */
-export async function writeChunksAtomic(
-  path: string,
-  chunks: AsyncIterable<Uint8Array>,
-  options: { mode?: number } = {},
-): Promise<{ size: number; sha256: string }> {
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const hash = createHash('sha256');
-  let size = 0;
-  const file = await open(temp, 'wx', options.mode ?? 0o600);
-  try {
-    try {
-      for await (const chunk of chunks) {
-        hash.update(chunk);
-        size += chunk.length;
-        await file.write(chunk);
-      }
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  return { size, sha256: hash.digest('hex') };
 }
 
 function decodeFailed(options: DecompressOptions, reason: string, cause?: unknown): OciError {

@@ -5,9 +5,9 @@
  * refused, never served.
  * Spec: https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { compactJson, exists, writeAtomic } from '../common/index.js';
 import { hexOf, sha256Digest } from './digest.js';
 import { OciError } from './errors.js';
 import { withStoreLock } from './store-lock.js';
@@ -116,7 +116,7 @@ export class LayoutStore {
 
   /** Stores a JSON document exactly as serialized: callers build objects in a fixed key order. */
   async putJson(document: unknown, mediaType: string): Promise<Descriptor> {
-    return this.putBlob(Buffer.from(canonicalJson(document)), mediaType);
+    return this.putBlob(Buffer.from(compactJson(document)), mediaType);
   }
 
   /** Reads a blob and verifies its content against its digest. */
@@ -253,7 +253,7 @@ export class LayoutStore {
       };
       const next = { ...index, manifests: [...others, entry] };
       await this.writeIndex(next);
-      await this.writeReferrersCache(next, canonicalJson(next));
+      await this.writeReferrersCache(next, compactJson(next));
     });
   }
 
@@ -321,7 +321,7 @@ export class LayoutStore {
       index: sha256Digest(Buffer.from(indexText)),
       referrers: await this.referrersBySubject(index),
     };
-    await writeAtomic(join(this.root, 'referrers.json'), canonicalJson(cache));
+    await writeAtomic(join(this.root, 'referrers.json'), compactJson(cache));
     return cache;
   }
 
@@ -365,28 +365,8 @@ export class LayoutStore {
   }
 
   private async writeIndex(index: ImageIndex): Promise<void> {
-    await writeAtomic(join(this.root, 'index.json'), canonicalJson(index));
+    await writeAtomic(join(this.root, 'index.json'), compactJson(index));
   }
-}
-
-/** JSON with no whitespace: the exact bytes are hashed, so they must not depend on formatting. */
-export function canonicalJson(document: unknown): string {
-  return JSON.stringify(document);
-}
-
-/**
- * Writes to a temp file beside the target, then renames: readers never see a partial file. The
- * mode defaults to 0600, as everything in HERD_HOME is private; files written for the user
- * elsewhere (herd.lock, reports, exports) pass 0644 and get what the umask leaves of it.
- */
-export async function writeAtomic(
-  path: string,
-  data: string | Uint8Array,
-  options: { mode?: number } = {},
-): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await writeFile(temp, data, { mode: options.mode ?? 0o600 });
-  await rename(temp, path);
 }
 
 /**
@@ -436,13 +416,4 @@ function dropRef(descriptor: Descriptor): Descriptor {
   const { [refNameAnnotation]: _dropped, ...rest } = descriptor.annotations ?? {};
   const { annotations: _old, ...bare } = descriptor;
   return Object.keys(rest).length > 0 ? { ...bare, annotations: rest } : bare;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

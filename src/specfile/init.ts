@@ -2,9 +2,9 @@
  * `herd init`: a commented herd.yaml to start from. Building the text is pure; writing it never
  * overwrites a spec and never leaves half a file behind.
  */
-import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createExclusive, exists, writeAtomic } from '../common/index.js';
 import { describeValue, SpecError } from './errors.js';
 import { specFileName } from './load.js';
 import { packageRequestPattern, serviceNamePattern } from './schema.js';
@@ -41,7 +41,7 @@ service: ${service}
 # description: what ${service} does
 
 image:
-  release: bookworm        # suites: bookworm, bookworm-updates, bookworm-security
+  suite: bookworm          # suites: bookworm, bookworm-updates, bookworm-security
   # architecture: amd64
   packages:                # what the service needs; their dependencies are resolved for you
 ${packages.map((name) => `    - ${name}`).join('\n')}
@@ -90,35 +90,17 @@ export async function writeSpecScaffold(dir: string, options: ScaffoldOptions): 
   const path = join(dir, specFileName);
   await mkdir(dir, { recursive: true });
   if (await exists(path)) throw specExists(path);
-  const temp = join(dir, `.${specFileName}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const file = await open(temp, 'wx');
+  // The spec is the user's, so it gets the umask's mode, not HERD_HOME's 0600.
+  const written = { mode: 0o666, sync: true };
   try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await publishWithoutOverwrite(temp, path);
-  } finally {
-    await unlink(temp).catch(() => undefined);
+    if (!(await createExclusive(path, text, written))) throw specExists(path);
+  } catch (cause) {
+    // Filesystems without hard links get a rename after the check above.
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw cause;
+    await writeAtomic(path, text, written);
   }
   return path;
-}
-
-/**
- * link() fails if the target exists, so a spec written meanwhile is never replaced; rename() would
- * replace it. Filesystems without hard links get the rename after the check above.
- */
-async function publishWithoutOverwrite(temp: string, path: string): Promise<void> {
-  try {
-    await link(temp, path);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw specExists(path);
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw cause;
-    await rename(temp, path);
-  }
 }
 
 function specExists(path: string): SpecError {
@@ -126,13 +108,4 @@ function specExists(path: string): SpecError {
     'SPEC_EXISTS',
     `${path} already exists; expected a folder without a herd.yaml (edit the spec instead)`,
   );
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

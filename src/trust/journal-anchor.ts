@@ -10,8 +10,8 @@
 import type { KeyObject } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeAtomic } from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
-import { writeAtomic } from '../oci/layout-store.js';
 import { keyFingerprint } from './cosign-key.js';
 import { TrustError } from './errors.js';
 import {

@@ -4,9 +4,9 @@
  * trusted under the prefix's base name. Existing key files are never overwritten.
  */
 import type { KeyObject } from 'node:crypto';
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { createExclusive, exists } from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
 import { generateCosignKeyPair, loadCosignPrivateKey } from './cosign-key.js';
 import { TrustError } from './errors.js';
@@ -44,12 +44,7 @@ export async function writeCosignKeyPair(
     files.publicKeyPath,
     join(trustedKeysDir(home), `${trustName}.pub`),
   ]) {
-    if (await exists(path)) {
-      throw new TrustError(
-        'KEY_EXISTS',
-        `${path} already exists: expected no key there, so nothing was overwritten`,
-      );
-    }
+    if (await exists(path)) throw keyExists(path);
   }
   const pair = generateCosignKeyPair(options.password);
   await writeNew(files.privateKeyPath, pair.privateKeyPem, 0o600);
@@ -70,34 +65,15 @@ export async function readCosignPrivateKey(path: string, password: string): Prom
   return loadCosignPrivateKey(pem, password);
 }
 
-/**
- * Writes a temp file with its final mode, then hard-links it into place: the link fails if the
- * target appeared meanwhile, so a key is never overwritten and never seen half-written.
- */
+/** A key is never overwritten and never seen half-written, even when another writer races us. */
 async function writeNew(path: string, data: string, mode: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await writeFile(temp, data, { mode, flag: 'wx' });
-  try {
-    await link(temp, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new TrustError(
-        'KEY_EXISTS',
-        `${path} already exists: expected no key there, so nothing was overwritten`,
-      );
-    }
-    throw error;
-  } finally {
-    await unlink(temp);
-  }
+  if (!(await createExclusive(path, data, { mode }))) throw keyExists(path);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+function keyExists(path: string): TrustError {
+  return new TrustError(
+    'KEY_EXISTS',
+    `${path} already exists: expected no key there, so nothing was overwritten`,
+  );
 }

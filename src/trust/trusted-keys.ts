@@ -6,8 +6,8 @@
 import type { KeyObject } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeAtomic } from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
-import { writeAtomic } from '../oci/layout-store.js';
 import { keyFingerprint, loadPublicKey, publicKeyPemOf } from './cosign-key.js';
 import { TrustError } from './errors.js';
 

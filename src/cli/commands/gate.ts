@@ -4,11 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { systemClock } from '../../common/index.js';
+import { systemClock, writeAtomic } from '../../common/index.js';
 import type { Profile } from '../../gate/findings.js';
 import { herdHome } from '../../herd-home.js';
-import { writeAtomic } from '../../oci/layout-store.js';
-import { gateStoredImage, updateVulnerabilityData } from '../../pipeline/gate.js';
+import { gateStoredImage, updateVulnerabilityData } from '../../pipeline/index.js';
 import { CliError } from '../errors.js';
 import { renderReport, reportFormats } from '../gate-report.js';
 import { logger } from '../logger.js';

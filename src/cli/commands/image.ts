@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { writeAtomic } from '../../common/index.js';
 import { exportDockerArchive, exportOciArchive } from '../../oci/archive-export.js';
 import { shortDigest } from '../../oci/digest.js';
 import {
@@ -6,7 +7,6 @@ import {
   type QuarantineReason,
   quarantineOf,
   refNameAnnotation,
-  writeAtomic,
 } from '../../oci/layout-store.js';
 import type { ImageConfig } from '../../oci/types.js';
 import { formatBytes, formatTable } from '../format.js';

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic } from '../../oci/layout-store.js';
+import { writeAtomic } from '../../common/index.js';
 import { EngineError } from '../engine.js';
 import { pingSocket } from './ping.js';
 

@@ -5,8 +5,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeAtomic } from '../../common/index.js';
 import type { HerdHome } from '../../herd-home.js';
-import { writeAtomic } from '../../oci/layout-store.js';
 import { VulnDbError } from './errors.js';
 import { type FetchFunction, openVulnInput, type VulnInput } from './input.js';
 import { readTopLevelMembers } from './json-stream.js';

@@ -11,9 +11,9 @@
  *    referrers API, in the `sha256-<hex>` referrers tag index.
  * Spec: https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#push
  */
-import type { Logger } from '../../common/index.js';
+import { compactJson, type Logger } from '../../common/index.js';
 import { sha256Digest } from '../digest.js';
-import { canonicalJson, type LayoutStore, refNameAnnotation } from '../layout-store.js';
+import { type LayoutStore, refNameAnnotation } from '../layout-store.js';
 import type { Digest } from '../types.js';
 import {
   type CosignKind,
@@ -275,7 +275,7 @@ async function updateReferrersTag(
     mediaType: ManifestMediaType.ociIndex,
     manifests: [...listed, ...missing.map(referrerDescriptor)],
   };
-  const bytes = Buffer.from(canonicalJson(index));
+  const bytes = Buffer.from(compactJson(index));
   await client.putManifest(repository, { reference: tag, bytes, mediaType: ManifestMediaType.ociIndex });
   return { digest: sha256Digest(bytes), role: 'referrers-index', action: 'pushed', tags: [tag] };
 }
