@@ -1,6 +1,6 @@
 /** What `herd lock`, `herd build` and `herd up` say on standard error while a lock is resolved. */
 import { describeDowngrade } from '../debian/release-dates.js';
-import type { LockNotices } from '../pipeline/lock.js';
+import type { LockNotices } from '../pipeline/index.js';
 
 export const lockNotices: LockNotices = {
   replacingUnreadable(lockPath, error) {

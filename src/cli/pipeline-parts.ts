@@ -5,7 +5,7 @@
 
 import { systemClock } from '../common/index.js';
 import { herdHome } from '../herd-home.js';
-import type { BuildParts, BuildRequest } from '../pipeline/build-and-gate.js';
+import type { BuildParts, BuildRequest } from '../pipeline/index.js';
 import { herdVersion } from './herd-version.js';
 import { lockNotices } from './lock-notices.js';
 import { logger } from './logger.js';

@@ -1,4 +1,4 @@
-import { type BuiltAndGated, buildAndGate } from '../../pipeline/build-and-gate.js';
+import { type BuiltAndGated, buildAndGate } from '../../pipeline/index.js';
 import { formatBytes } from '../format.js';
 import { renderReport } from '../gate-report.js';
 import { buildRequest, openPipelineParts } from '../pipeline-parts.js';

@@ -1,6 +1,6 @@
 import { parseStage } from '../../catalog/stages.js';
 import { herdHome } from '../../herd-home.js';
-import { releaseImage, revokeImage } from '../../pipeline/release.js';
+import { releaseImage, revokeImage } from '../../pipeline/index.js';
 import { formatTable } from '../format.js';
 import { openStore } from '../spec-context.js';
 import { openState } from '../state-context.js';

@@ -1,7 +1,7 @@
 import { describeLockChange } from '../../builder/lock-file.js';
 import { describeDowngrade } from '../../debian/release-dates.js';
 import { herdHome } from '../../herd-home.js';
-import { checkSpecLock, lockSpec } from '../../pipeline/lock.js';
+import { checkSpecLock, lockSpec } from '../../pipeline/index.js';
 import { lockNotices } from '../lock-notices.js';
 import { openSpec, openStore } from '../spec-context.js';
 import { openState } from '../state-context.js';

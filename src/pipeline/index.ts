@@ -1,0 +1,33 @@
+/** The use cases (src/pipeline/README.md): what the CLI and the control plane call. */
+export {
+  type AdmitParts,
+  type AdmitRequest,
+  type Admitted,
+  admitImage,
+  controllerAdmission,
+} from './admit.js';
+export { type BuildParts, type BuildRequest, type BuiltAndGated, buildAndGate } from './build-and-gate.js';
+export { type GateParts, type GateRequest, gateStoredImage, updateVulnerabilityData } from './gate.js';
+export { imageService } from './image-service.js';
+export { journalFleetEvent } from './journal-fleet-event.js';
+export {
+  checkSpecLock,
+  type LockCheck,
+  type LockNotices,
+  type LockParts,
+  lockSpec,
+  resolveSpecLock,
+  type SpecInputs,
+} from './lock.js';
+export type { PipelineLogger, PipelineState } from './parts.js';
+export { type PulledForVerification, type PullParts, pullForVerification, pullFromRegistry } from './pull.js';
+export { type Pushed, type PushParts, pushToRegistry } from './push.js';
+export { type ReleaseParts, releaseImage, revokeImage, trustedSignatureCheck } from './release.js';
+export {
+  type RolloutParts,
+  type RolloutRequest,
+  type RolloutTarget,
+  rollbackFleet,
+  rolloutImage,
+} from './rollout.js';
+export { type Signability, type SignParts, signAndAttest, signability } from './sign-and-attest.js';
