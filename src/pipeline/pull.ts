@@ -53,8 +53,18 @@ export async function pullForVerification(
   parts: Pick<PullParts, 'credentials' | 'logger'>,
 ): Promise<PulledForVerification> {
   const dir = await mkdtemp(join(tmpdir(), 'herd-verify-'));
-  const store = new LayoutStore(dir);
-  await store.init();
-  const result = await pullImage(reference, store, { credentials: parts.credentials, logger: parts.logger });
-  return { store, digest: result.digest, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    const store = new LayoutStore(dir);
+    await store.init();
+    const result = await pullImage(reference, store, {
+      credentials: parts.credentials,
+      logger: parts.logger,
+    });
+    return { store, digest: result.digest, cleanup };
+  } catch (error) {
+    // Nobody else holds the folder's name: a failed pull must not leave it (and what it fetched) behind.
+    await cleanup();
+    throw error;
+  }
 }

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FixtureRepo } from '../../test/fixtures/apt-repo.js';
-import { startDockerRegistry, type TestRegistry } from '../../test/support/docker-registry.js';
+import { freePort, startDockerRegistry, type TestRegistry } from '../../test/support/docker-registry.js';
+import { silentLogger } from '../common/index.js';
 import { noCredentials } from '../oci/registry/credentials.js';
 import type { Digest } from '../oci/types.js';
 import { verifyImage } from '../trust/image-signatures.js';
@@ -91,5 +94,24 @@ describe('pushToRegistry, pullFromRegistry and pullForVerification against a rea
     await assert.rejects(access(remote.store.root));
     assert.deepEqual(await source.store.readIndex(), index);
     assert.equal(source.state.journal.list().length, journaled);
+  });
+});
+
+describe('pullForVerification when the pull fails', () => {
+  it('leaves no throwaway store behind', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'herd-tmp-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      const nobody = `127.0.0.1:${await freePort()}/team/tiny:1`;
+
+      await assert.rejects(pullForVerification(nobody, { credentials: noCredentials, logger: silentLogger }));
+
+      assert.deepEqual(await readdir(tmp), []);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
