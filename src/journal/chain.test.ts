@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson, type JsonObject } from './canonical-json.js';
+import { canonicalJson, type JsonObject } from '../common/index.js';
 import {
   checkChain,
   formatVerifyResult,

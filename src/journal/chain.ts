@@ -3,7 +3,7 @@
  * checked. Journal (journal.ts) feeds it rows; tests feed it arrays.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson, type JsonObject } from './canonical-json.js';
+import { canonicalJson, type JsonObject } from '../common/index.js';
 
 /** entry 1's prevHash. */
 export const genesisHash = '0'.repeat(64);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../common/index.js';
 import { genesisHash, hashEntry, type JournalHead, type JournalRow } from './chain.js';
 import { compareWithCheckpoint } from './checkpoint-comparison.js';
 

@@ -156,6 +156,24 @@ describe('Journal', () => {
     assert.equal(journal.list().length, 0);
   });
 
+  it('names where details stop being plain json (a Date, a bigint, a circular reference)', () => {
+    const { journal } = freshJournal();
+    const looped: Record<string, unknown> = {};
+    looped.self = looped;
+
+    for (const [details, at] of [
+      [{ when: new Date(0) }, 'got Date at $.when'],
+      [{ list: [1, 2n] }, 'got bigint at $.list[1]'],
+      [{ looped }, 'got a circular reference at $.looped.self'],
+    ] as const) {
+      assert.throws(
+        () => journal.append({ actor: 'ci', action: 'build', details: details as never }),
+        (error: JournalError) => error.code === 'DETAILS_INVALID' && error.message.endsWith(at),
+      );
+    }
+    assert.equal(journal.list().length, 0);
+  });
+
   it('keeps one chain when two processes append at the same time', async () => {
     const { journal, path } = freshJournal();
     const journalModule = new URL('./journal.ts', import.meta.url).href;

@@ -3,8 +3,7 @@
  * check are pure and live in chain.ts. Tables and triggers are created by src/state/migrations.ts.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import type { Clock } from '../common/index.js';
-import { canonicalJson } from './canonical-json.js';
+import { type Clock, canonicalJson } from '../common/index.js';
 import {
   checkChain,
   genesisHash,
@@ -66,7 +65,7 @@ export class Journal {
       throw new JournalError('ACTOR_MISSING', `journal ${event.action} event has no actor: set HERD_ACTOR`);
     }
     const details = event.details ?? {};
-    const detailsText = canonicalJson(details);
+    const detailsText = detailsJson(details);
     return this.db
       .transaction(() => {
         // The head, not the last row, decides what comes next: a tail cut off behind herd's back
@@ -156,4 +155,16 @@ function entryOf(row: JournalRow): JournalEntry {
   if (row.service !== null) entry.service = row.service;
   if (row.digest !== null) entry.digest = row.digest;
   return entry;
+}
+
+/** The entry's details as canonical JSON; anything that is not plain JSON is DETAILS_INVALID. */
+function detailsJson(details: unknown): string {
+  try {
+    return canonicalJson(details);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    throw new JournalError('DETAILS_INVALID', `journal details must be plain json: ${error.message}`, {
+      cause: error,
+    });
+  }
 }

@@ -3,7 +3,7 @@
  * back. Every caller that puts configuration, environment or command lines into `details` passes
  * them through `redactDetails` first; the journal cannot know which names are secret.
  */
-import type { JsonObject, JsonValue } from './canonical-json.js';
+import type { JsonObject, JsonValue } from '../common/index.js';
 
 export const redacted = '[redacted]';
 

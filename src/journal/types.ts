@@ -1,5 +1,5 @@
 /** Entries of the hash-chained event log, as callers write and read them. */
-import type { JsonObject } from './canonical-json.js';
+import type { JsonObject } from '../common/index.js';
 
 /** What happened. A new action is added here (the column is plain text, no migration needed). */
 export const journalActions = [
