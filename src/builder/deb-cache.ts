@@ -2,10 +2,9 @@
  * A content-addressed cache of .deb files at HERD_HOME/cache/debs/sha256/<hex>. Every read is
  * verified against the lock's sha256, so a tampered cache entry is refused, not used.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic, writeChunksAtomic } from '../common/index.js';
+import { sha256Hex, writeAtomic, writeChunksAtomic } from '../common/index.js';
 import { type DebTars, debMemberChunks, type ReadDebOptions, readDebMembers } from '../debian/deb.js';
 import type { Fetcher } from '../debian/fetcher.js';
 import type { AptSource } from '../debian/sources.js';
@@ -68,10 +67,6 @@ export class DebCache {
     await writeAtomic(this.pathOf(pkg.sha256), bytes);
     return bytes;
   }
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** What the unpacked cache has for a package: a verified entry, nothing, or an entry not to trust. */

@@ -2,8 +2,7 @@
  * The hash chain, without SQLite: how an entry is hashed and how a sequence of stored rows is
  * checked. Journal (journal.ts) feeds it rows; tests feed it arrays.
  */
-import { createHash } from 'node:crypto';
-import { canonicalJson, type JsonObject } from '../common/index.js';
+import { canonicalJson, type JsonObject, sha256Hex } from '../common/index.js';
 
 /** entry 1's prevHash. */
 export const genesisHash = '0'.repeat(64);
@@ -38,7 +37,7 @@ export function hashEntry(fields: HashedFields): string {
     fields.details,
     fields.prevHash,
   ]);
-  return createHash('sha256').update(encoded).digest('hex');
+  return sha256Hex(encoded);
 }
 
 /** A journal row as stored: details still as JSON text, absent values as null. */

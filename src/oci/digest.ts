@@ -2,13 +2,13 @@
  * Content digests as OCI writes them: `sha256:<64 lowercase hex>`.
  * Spec: https://github.com/opencontainers/image-spec/blob/v1.1.0/descriptor.md#digests
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../common/index.js';
 import type { Digest } from './types.js';
 
 const digestPattern = /^sha256:[0-9a-f]{64}$/;
 
 export function sha256Digest(bytes: Uint8Array | string): Digest {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  return `sha256:${sha256Hex(bytes)}`;
 }
 
 /** Only sha256 is accepted: herd never writes another algorithm, so any other is suspicious. */

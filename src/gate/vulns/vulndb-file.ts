@@ -9,8 +9,8 @@
  * One line per source package, sorted, so the same input always gives the same bytes. The body's
  * sha256 in the header catches a damaged file at load time rather than in the middle of a gate.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { sha256Hex } from '../../common/index.js';
 import { VulnDbError } from './errors.js';
 import type { SkipReason } from './tracker-format.js';
 import type { VulnRecord, VulnState } from './types.js';
@@ -107,7 +107,7 @@ export class VulnDbBuilder {
       lines.push(`${source}\t${JSON.stringify([descriptions, suites])}`);
     }
     const body = lines.join('\n');
-    const header = { format: vulnDbFormat, bodySha256: sha256(body), meta };
+    const header = { format: vulnDbFormat, bodySha256: sha256Hex(body), meta };
     return `${JSON.stringify(header)}\n${body}\n`;
   }
 }
@@ -200,7 +200,7 @@ export function parseVulnDbFile(bytes: Buffer, options: { path: string }): VulnD
   const bodyStart = headerEnd + 1;
   const bodyEnd =
     bytes.length > bodyStart && bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
-  const actual = sha256(bytes.subarray(bodyStart, bodyEnd));
+  const actual = sha256Hex(bytes.subarray(bodyStart, bodyEnd));
   if (actual !== header.data.bodySha256) {
     invalid(`its body hashes to sha256:${actual}, the header says sha256:${header.data.bodySha256}`);
   }
@@ -289,8 +289,4 @@ export function compareIds(a: string, b: string): number {
 function isDigitAt(text: string, index: number): boolean {
   const code = text.charCodeAt(index);
   return code >= 0x30 && code <= 0x39;
-}
-
-function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
