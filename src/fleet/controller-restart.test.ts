@@ -53,6 +53,32 @@ describe('FleetController after a crash of its own', () => {
     assert.ok(h.engine.peakRunning <= 5, `peak ${h.engine.peakRunning}`);
   });
 
+  it('replaces an instance a dying controller created but never started, and finishes the rollout', async () => {
+    const h = fleetHarness();
+    await h.settledOnA();
+    // Killed between the engine's create and its start: the instance stays `created` for good.
+    const dying: Engine = Object.create(h.engine);
+    dying.create = async (spec) => {
+      const made = await h.engine.create(spec);
+      h.engine.leaveUnstarted(made.id);
+      return new Promise(() => {});
+    };
+    h.restart({ engine: dying });
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    void h.controller.sync();
+    await new Promise((resolve) => setImmediate(resolve));
+    const [unstarted] = (await h.engine.list({ service: 'web' })).filter((one) => one.state === 'created');
+
+    h.restart();
+    await h.runUntil(() => h.statusIs('r2'));
+
+    const instances = await h.engine.list({ service: 'web' });
+    assert.ok(unstarted, 'the dying controller left an unstarted instance');
+    assert.ok(!instances.some((one) => one.id === unstarted.id), 'the unstarted instance is gone');
+    assert.equal(instances.length, 4);
+    assert.ok(instances.every((one) => one.revision === 'r2' && one.state === 'running'));
+  });
+
   it('reverts after a restart when the rollout it finds has failed', async () => {
     const h = fleetHarness();
     await h.settledOnA();

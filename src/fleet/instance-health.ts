@@ -81,7 +81,12 @@ export class InstanceHealth {
   describe(instances: readonly Instance[], template: FleetTemplate): ObservedInstance[] {
     const health = template.run.health;
     return instances.map((instance) => {
-      const base = { id: instance.id, revision: instance.revision, state: instance.state };
+      const base = {
+        id: instance.id,
+        revision: instance.revision,
+        state: instance.state,
+        createdAt: instance.createdAt,
+      };
       // Without a check (or a port to check on), running is all there is to know.
       if (!health || template.port === undefined) {
         const since = instance.startedAt ?? instance.createdAt;

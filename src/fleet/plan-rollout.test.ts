@@ -10,6 +10,7 @@ import {
   type PlannedFleet,
   planRollout,
   type RolloutAction,
+  unstartedGraceMs,
 } from './plan-rollout.js';
 import { resolveBounds } from './rollout-arithmetic.js';
 import { between, pick, seededRandom } from './seeded-random.test-support.js';
@@ -78,6 +79,21 @@ describe('planRollout', () => {
     assert.equal(isReady(quarantined), false);
     assert.equal(isAvailable(quarantined, 0, now), false);
     assert.deepEqual(planRollout(fleet('r1', 1), { instances: [held, instance('b', 'r1')], now }), []);
+  });
+
+  it('leaves an instance that is still starting alone, and replaces one left unstarted past the grace', () => {
+    const unstarted = (age: number) =>
+      instance('c', 'r1', { state: 'created', createdAt: now - age, readySince: undefined });
+    const ready = [instance('a', 'r1'), instance('b', 'r1')];
+
+    assert.deepEqual(planRollout(fleet('r1', 3), { instances: [...ready, unstarted(2_000)], now }), []);
+    assert.deepEqual(
+      planRollout(fleet('r1', 3), { instances: [...ready, unstarted(unstartedGraceMs)], now }),
+      [
+        { kind: 'remove', id: 'c', reason: 'unstarted' },
+        { kind: 'create', revision: 'r1', count: 1 },
+      ],
+    );
   });
 
   it('does nothing when the fleet is as desired', () => {

@@ -13,6 +13,8 @@ export interface ObservedInstance {
   id: string;
   revision: string;
   state: InstanceState;
+  /** Epoch ms at which the engine made it. */
+  createdAt?: number;
   /** Epoch ms at which it last turned ready (passing health); absent while it is not ready. */
   readySince?: number;
   /** It failed `failureThreshold` checks in a row and is to be replaced. */
@@ -52,7 +54,20 @@ export interface Observation {
   now: number;
 }
 
-export type RemoveReason = 'exited' | 'unhealthy' | 'replaced' | 'condemned' | 'scale-down' | 'orphan';
+export type RemoveReason =
+  | 'exited'
+  | 'unstarted'
+  | 'unhealthy'
+  | 'replaced'
+  | 'condemned'
+  | 'scale-down'
+  | 'orphan';
+
+/**
+ * How long an instance may stay `created` without starting. herd's own create starts what it made
+ * at once, so one still unstarted after this was left by a control plane killed between the two.
+ */
+export const unstartedGraceMs = 10_000;
 
 export type RolloutAction =
   | { kind: 'create'; revision: string; count: number }
@@ -71,6 +86,11 @@ export function isReady(instance: ObservedInstance): boolean {
     instance.readySince !== undefined &&
     instance.quarantined !== true
   );
+}
+
+/** Made but never started, long enough ago that no create of herd's is still starting it. */
+export function isUnstarted(instance: ObservedInstance, now: number): boolean {
+  return instance.state === 'created' && now - (instance.createdAt ?? now) >= unstartedGraceMs;
 }
 
 /** Instances that take up room: everything not yet exited (a removing one still exists). */
@@ -95,6 +115,7 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
     const old = instance.revision !== fleet.revision || instance.condemned === true;
     if (instance.held && instance.state !== 'exited') continue;
     if (!isAlive(instance)) remove(instance, 'exited');
+    else if (isUnstarted(instance, now)) remove(instance, 'unstarted');
     else if (instance.state === 'removing') kept.push(instance);
     else if (old && fleet.knownRevisions && !fleet.knownRevisions.has(instance.revision))
       remove(instance, 'orphan');

@@ -244,6 +244,18 @@ export class MemoryEngine implements Engine {
     return this.images.has(digest);
   }
 
+  /**
+   * The engine made the instance but never started it, as when the control plane that created it
+   * was killed between Docker's create and start: it stays `created`, with no process or address.
+   */
+  leaveUnstarted(id: string): void {
+    const entry = this.entries.get(id);
+    if (entry?.instance.state !== 'running') return;
+    entry.instance.state = 'created';
+    delete entry.instance.startedAt;
+    delete entry.instance.address;
+  }
+
   /** The instance's process ends with `exitCode`; the instance stays, exited, until removed. */
   crash(id: string, exitCode: number): void {
     const entry = this.entries.get(id);
