@@ -4,7 +4,7 @@
  * would refuse to read is refused here with BASE_INVALID. Pure.
  */
 
-import { field } from '../debian/control.js';
+import { field, packageRelationsOf } from '../debian/control.js';
 import { type DpkgRecord, type ImageFiles, readDpkgStatus } from '../debian/dpkg-status.js';
 import { DebianError } from '../debian/errors.js';
 import type { PackageRecord } from '../debian/types.js';
@@ -30,25 +30,13 @@ export function installedPackagesOf(rootfs: ImageFiles): PackageRecord[] {
 
 function packageRecordOf(record: DpkgRecord): PackageRecord {
   const get = (name: string) => field(record.paragraph, name)?.trim() ?? '';
-  const multiArch = get('Multi-Arch');
-  const priority = get('Priority');
-  // Relation fields may be folded over several lines; the relation parser reads one line.
-  const relation = (fieldName: string) => get(fieldName).replace(/\s*\n\s*/g, ' ');
   return {
     name: record.name,
     version: record.version,
     architecture: record.architecture,
     source: record.source,
     sourceVersion: record.sourceVersion,
-    depends: relation('Depends'),
-    preDepends: relation('Pre-Depends'),
-    recommends: relation('Recommends'),
-    provides: relation('Provides'),
-    conflicts: relation('Conflicts'),
-    breaks: relation('Breaks'),
-    ...(multiArch ? { multiArch } : {}),
-    essential: get('Essential').toLowerCase() === 'yes',
-    ...(priority ? { priority } : {}),
+    ...packageRelationsOf(get),
     filename: '',
     size: 0,
     sha256: '',

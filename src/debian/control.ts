@@ -114,25 +114,13 @@ function recordFromStanza(
   for (const [field, value, problem] of checks) {
     if (problem) throw invalid(`has ${field} "${value}": ${problem}`);
   }
-  const multiArch = get('Multi-Arch');
-  const priority = get('Priority');
-  // Relation fields may be folded over several lines; the relation parser reads one line.
-  const relation = (field: string) => get(field).replace(/\s*\n\s*/g, ' ');
   return {
     name,
     version,
     architecture: get('Architecture'),
     source: source.name,
     sourceVersion: source.version,
-    depends: relation('Depends'),
-    preDepends: relation('Pre-Depends'),
-    recommends: relation('Recommends'),
-    provides: relation('Provides'),
-    conflicts: relation('Conflicts'),
-    breaks: relation('Breaks'),
-    ...(multiArch ? { multiArch } : {}),
-    essential: get('Essential').toLowerCase() === 'yes',
-    ...(priority ? { priority } : {}),
+    ...packageRelationsOf(get),
     filename,
     size: Number(size),
     sha256,
@@ -142,8 +130,41 @@ function recordFromStanza(
   };
 }
 
+/** The fields of a PackageRecord that a stanza gives as they are, whatever it came from. */
+export type PackageRelations = Pick<
+  PackageRecord,
+  | 'depends'
+  | 'preDepends'
+  | 'recommends'
+  | 'provides'
+  | 'conflicts'
+  | 'breaks'
+  | 'multiArch'
+  | 'essential'
+  | 'priority'
+>;
+
+/** `get` gives a field's trimmed value, '' when absent. */
+export function packageRelationsOf(get: (name: string) => string): PackageRelations {
+  const multiArch = get('Multi-Arch');
+  const priority = get('Priority');
+  // Relation fields may be folded over several lines; the relation parser reads one line.
+  const relation = (field: string) => get(field).replace(/\s*\n\s*/g, ' ');
+  return {
+    depends: relation('Depends'),
+    preDepends: relation('Pre-Depends'),
+    recommends: relation('Recommends'),
+    provides: relation('Provides'),
+    conflicts: relation('Conflicts'),
+    breaks: relation('Breaks'),
+    ...(multiArch ? { multiArch } : {}),
+    essential: get('Essential').toLowerCase() === 'yes',
+    ...(priority ? { priority } : {}),
+  };
+}
+
 /** `openssl` or `openssl (3.0.11-1)`; undefined when the field is there but unreadable. */
-function parseSourceField(
+export function parseSourceField(
   value: string,
   binary: { name: string; version: string },
 ): { name: string; version: string } | undefined {

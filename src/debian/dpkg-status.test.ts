@@ -97,6 +97,12 @@ describe('readDpkgStatus', () => {
       { '/var/lib/dpkg/status.d/x': 'Package: x1\nSource: a b c\nVersion: 1.0\nArchitecture: amd64\n' },
     ],
     [
+      'a Source version that climbs out of a path',
+      {
+        '/var/lib/dpkg/status.d/x': 'Package: x1\nSource: x (1/../../y)\nVersion: 1.0\nArchitecture: amd64\n',
+      },
+    ],
+    [
       'a Status that is no dpkg state',
       {
         '/var/lib/dpkg/status':

@@ -9,7 +9,7 @@
  * deb822: https://manpages.debian.org/bookworm/dpkg-dev/deb822.5.en.html
  */
 import { architectureProblem, packageNameProblem, versionProblem } from './archive-names.js';
-import { field, type Paragraph, parseControlParagraphs } from './control.js';
+import { field, type Paragraph, parseControlParagraphs, parseSourceField } from './control.js';
 import { DebianError } from './errors.js';
 
 /** What the reader needs of one path of an image's root filesystem (src/oci's RootfsNode fits). */
@@ -167,21 +167,23 @@ function recordOf(paragraph: Paragraph, path: string): DpkgRecord {
     throw invalidRecord(paragraph, path, `has Architecture "${architecture}": ${architectureIssue}`);
   }
   // `Source: openssl (3.0.11-1)` when the source version differs from the binary's.
-  const source = /^(\S+)(?:\s+\((\S+)\))?$/.exec(get('Source'));
-  if (get('Source') !== '' && !source) {
+  const source = parseSourceField(get('Source'), { name, version });
+  if (!source) {
     throw invalidRecord(
       paragraph,
       path,
       `has Source "${get('Source')}", expected "name" or "name (version)"`,
     );
   }
+  const sourceIssue = packageNameProblem(source.name) ?? versionProblem(source.version);
+  if (sourceIssue) throw invalidRecord(paragraph, path, `has Source "${get('Source')}": ${sourceIssue}`);
   const size = get('Installed-Size');
   return {
     name,
     version,
     architecture,
-    source: source?.[1] ?? name,
-    sourceVersion: source?.[2] ?? version,
+    source: source.name,
+    sourceVersion: source.version,
     ...(/^\d+$/.test(size) ? { installedSizeKiB: Number(size) } : {}),
     recordPath: path,
     paragraph,

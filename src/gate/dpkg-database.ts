@@ -3,24 +3,13 @@
  * src/debian's dpkg reader (the build's too), so a database the build would refuse in a base is
  * IMAGE_INVALID here, naming the record. Pure.
  */
-import { readDpkgStatus, readFileOwners } from '../debian/dpkg-status.js';
+import { type DpkgRecord, readDpkgStatus, readFileOwners } from '../debian/dpkg-status.js';
 import { DebianError } from '../debian/errors.js';
 import type { Rootfs } from '../oci/flatten-layers.js';
 import { GateError } from './errors.js';
 
-export interface InstalledPackage {
-  name: string;
-  version: string;
-  architecture: string;
-  /** Source package name; the binary's own name when the record has no Source field. */
-  source: string;
-  /** Source version; the binary version when `Source:` carries none. */
-  sourceVersion: string;
-  /** Installed-Size as the package declares it, in KiB. */
-  installedSizeKiB?: number;
-  /** Where the record was read, e.g. `/var/lib/dpkg/status.d/openssl`. */
-  recordPath: string;
-}
+/** A package as the gate reports it: the record without its stanza. */
+export type InstalledPackage = Omit<DpkgRecord, 'paragraph'>;
 
 export interface DpkgDatabase {
   packages: InstalledPackage[];
