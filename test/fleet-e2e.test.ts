@@ -203,12 +203,20 @@ describe('fleets on podman through herd up', () => {
 
     up?.child.kill('SIGKILL');
     await new Promise((resolve) => up?.child.once('exit', resolve));
-    up = startHerd(['serve', '--port', '0'], home);
+    // At info, so that a rollout which does not complete leaves the controller's account in the failure.
+    up = startHerd(['serve', '--port', '0'], home, { HERD_LOG_LEVEL: 'info' });
     await up.waitFor(/fleet API at/, 30_000);
-    const done = await eventually('the rollout to complete', 90_000, () => {
-      const now = status();
-      return now.status === 'complete' && now.revision === shortDigest(next as Digest) ? now : undefined;
-    });
+    let seen: Status | undefined;
+    const done = await eventually(
+      'the rollout to complete',
+      90_000,
+      () => {
+        const now = status();
+        seen = now;
+        return now.status === 'complete' && now.revision === shortDigest(next as Digest) ? now : undefined;
+      },
+      () => `${JSON.stringify(seen)}\n${up?.output().slice(-6000)}`,
+    );
     const podman = await podmanOf(home);
     const running = podman(['ps', '-q', '--filter', 'label=dev.herd.service=probe']).trim().split('\n');
 

@@ -209,10 +209,19 @@ describe('no blind spots and a pristine replacement, on podman through herd up',
     // The probe image holds only probe-server; a second one exits at once (port taken): enough.
     podman(['exec', victim!, '/usr/bin/probe-server'], { allowFailure: true });
     const started = Date.now();
-    up = startHerd(['serve', '--port', '0'], home);
+    up = startHerd(['serve', '--port', '0'], home, { HERD_LOG_LEVEL: 'info' });
     await up.waitFor(/fleet API at/, 60_000);
-    const incident = await eventually('the exec incident', 30_000, async () =>
-      (await incidents()).find((one) => one.instance === victim && one.kind === 'exec'),
+    let seen: Incident[] = [];
+    // The replay waits for the engine's event log to be read from the cursor: seconds on a loaded machine.
+    const incident = await eventually(
+      'the exec incident',
+      60_000,
+      async () => {
+        seen = await incidents();
+        return seen.find((one) => one.instance === victim && one.kind === 'exec');
+      },
+      () =>
+        `incidents ${JSON.stringify(seen.map((one) => [one.instance, one.kind]))}\n${up?.output().slice(-6000)}`,
     );
 
     console.log(
