@@ -24,7 +24,7 @@ import { renderReport } from '../gate-report.js';
 import { localSigningKey } from '../local-signing-key.js';
 import { logger } from '../logger.js';
 import { buildRequest, openPipelineParts } from '../pipeline-parts.js';
-import { openSpec, openStore } from '../spec-context.js';
+import { openSpec, openStore, type SpecContext } from '../spec-context.js';
 
 /** `herd serve`: the control plane until SIGINT or SIGTERM; fleets keep running when it stops. */
 export async function serveCommand(
@@ -65,34 +65,8 @@ export async function upCommand(
   const say = (line: string) => console.log(`herd up: ${line}`);
   const context = await openSpec(dir);
   const { spec } = context.loaded;
-  const parts = await openPipelineParts();
-  let image: BuiltImage;
-  try {
-    const built = await buildAndGate(
-      context,
-      parts,
-      buildRequest({ gate: true, allowDowngrade: options.allowDowngrade === true }),
-    );
-    ({ image } = built);
-    const { verdict } = built;
-    say(`built ${image.refName} ${image.digest} (${image.packageCount} packages)`);
-    if (!verdict?.passed) {
-      if (verdict) process.stdout.write(renderReport(verdict, 'text'));
-      say('the gate failed, so nothing was signed or rolled out');
-      return 1;
-    }
-    say(`gate passed (${verdict.profile})`);
-    const signing = await localSigningKey(home, process.env);
-    say(signing.describe);
-    await signAndAttest(
-      image.digest,
-      { ...parts, signer: new LocalKeySigner(signing.key) },
-      { identity: localRepository(spec.service), verdict },
-    );
-    await releaseImage(parts, { service: spec.service, digest: image.digest, stage: 'candidate' });
-  } finally {
-    parts.close();
-  }
+  const image = await buildSignAndRelease(context, { allowDowngrade: options.allowDowngrade === true, say });
+  if (!image) return 1;
   say(`signed and released ${spec.service} ${shortDigest(image.digest)} at candidate`);
 
   const plane = await startControlPlane({
@@ -122,6 +96,44 @@ export async function upCommand(
     await plane.close({ removeInstances: true });
   }
   return 0;
+}
+
+/**
+ * The supply-chain half of `herd up`: build and gate, then sign with the local key and release at
+ * candidate, each through its use case. Undefined when the gate failed: nothing is signed then.
+ */
+async function buildSignAndRelease(
+  context: SpecContext,
+  options: { allowDowngrade: boolean; say: (line: string) => void },
+): Promise<BuiltImage | undefined> {
+  const { say } = options;
+  const { spec } = context.loaded;
+  const parts = await openPipelineParts();
+  try {
+    const { image, verdict } = await buildAndGate(
+      context,
+      parts,
+      buildRequest({ gate: true, allowDowngrade: options.allowDowngrade }),
+    );
+    say(`built ${image.refName} ${image.digest} (${image.packageCount} packages)`);
+    if (!verdict?.passed) {
+      if (verdict) process.stdout.write(renderReport(verdict, 'text'));
+      say('the gate failed, so nothing was signed or rolled out');
+      return undefined;
+    }
+    say(`gate passed (${verdict.profile})`);
+    const signing = await localSigningKey(parts.home, process.env);
+    say(signing.describe);
+    await signAndAttest(
+      image.digest,
+      { ...parts, signer: new LocalKeySigner(signing.key) },
+      { identity: localRepository(spec.service), verdict },
+    );
+    await releaseImage(parts, { service: spec.service, digest: image.digest, stage: 'candidate' });
+    return image;
+  } finally {
+    parts.close();
+  }
 }
 
 /** Waits until the rollout completes or fails (reverted or not), printing progress as it goes. */
