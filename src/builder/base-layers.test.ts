@@ -2,24 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LayerEntries } from '../oci/flatten-layers.js';
 import type { TarReadEntry } from '../oci/tar.js';
+import { readEntry as entry } from '../oci/tar.test-support.js';
 import { baseTreeOf, flattenBaseLayers } from './base-layers.js';
-
-function entry(path: string, fields: Partial<TarReadEntry> = {}): TarReadEntry {
-  const type = fields.type ?? (path.endsWith('/') ? 'dir' : 'file');
-  return {
-    path,
-    type,
-    mode: type === 'dir' ? 0o755 : 0o644,
-    uid: 0,
-    gid: 0,
-    size: fields.data?.length ?? 0,
-    mtime: 0,
-    typeflag: type === 'dir' ? '5' : '0',
-    offset: 0,
-    ...(type === 'file' ? { data: Buffer.from(path) } : {}),
-    ...fields,
-  };
-}
 
 function layer(name: string, ...entries: TarReadEntry[]): LayerEntries {
   return { digest: `sha256:${name.repeat(64).slice(0, 64)}`, entries };

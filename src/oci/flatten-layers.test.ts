@@ -2,23 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { flattenLayers, type LayerEntries } from './flatten-layers.js';
 import type { TarReadEntry } from './tar.js';
+import { readEntry as entry } from './tar.test-support.js';
 
-function entry(path: string, fields: Partial<TarReadEntry> = {}): TarReadEntry {
-  const type = fields.type ?? (path.endsWith('/') ? 'dir' : 'file');
-  return {
-    path,
-    type,
-    mode: type === 'dir' ? 0o755 : 0o644,
-    uid: 0,
-    gid: 0,
-    size: fields.data?.length ?? 0,
-    mtime: 0,
-    typeflag: type === 'dir' ? '5' : '0',
-    offset: 0,
-    ...(type === 'file' ? { data: Buffer.from(path) } : {}),
-    ...fields,
-  };
-}
 const dir = (path: string) => entry(path, { type: 'dir', typeflag: '5', mode: 0o755 });
 const file = (path: string, text: string) => entry(path, { data: Buffer.from(text) });
 const symlink = (path: string, target: string) =>
