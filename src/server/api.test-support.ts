@@ -14,7 +14,7 @@ import { ManualClock, tempLogsDir } from '../logs/logs.test-support.js';
 import { SegmentLogStore } from '../logs/segment-log-store.js';
 import { LayoutStore } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
-import { type RolloutRequest, rollbackFleet, rolloutImage } from '../pipeline/rollout.js';
+import { type RolloutRequest, rollbackFleet, rolloutImage } from '../pipeline/index.js';
 import { apiClient } from './api-client.js';
 import { createApp } from './app.js';
 import type { Connection } from './authenticate.js';

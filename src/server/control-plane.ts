@@ -30,9 +30,13 @@ import { type LogSettings, logSettingsFromEnv } from '../logs/log-settings.js';
 import type { LogStore } from '../logs/types.js';
 import { LayoutStore } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
-import { controllerAdmission } from '../pipeline/admit.js';
-import { journalFleetEvent } from '../pipeline/journal-fleet-event.js';
-import { type RolloutTarget, rollbackFleet, rolloutImage } from '../pipeline/rollout.js';
+import {
+  controllerAdmission,
+  journalFleetEvent,
+  type RolloutTarget,
+  rollbackFleet,
+  rolloutImage,
+} from '../pipeline/index.js';
 import { openStateDb } from '../state/open-state-db.js';
 import { loadTrustedKeys } from '../trust/trusted-keys.js';
 import { type IntegrityWatch, startIntegrityWatch } from '../watch/integrity-watch.js';
