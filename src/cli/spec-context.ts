@@ -5,18 +5,13 @@ import { BuildError } from '../builder/errors.js';
 import { LayerCache } from '../builder/layer-cache.js';
 import { sourcesForSpec } from '../builder/resolve-lock.js';
 import { HttpFetcher } from '../debian/fetcher.js';
-import type { AptSource } from '../debian/sources.js';
 import { herdHome } from '../herd-home.js';
 import { LayoutStore } from '../oci/layout-store.js';
+import type { SpecInputs } from '../pipeline/index.js';
 import { loadSpec } from '../specfile/load.js';
-import type { LoadedSpec } from '../specfile/types.js';
 
-export interface SpecContext {
-  loaded: LoadedSpec;
-  lockPath: string;
-  sources: AptSource[];
-  fetcher: HttpFetcher;
-}
+/** A loaded spec with where its lock goes and the archive it resolves against. */
+export type SpecContext = SpecInputs;
 
 export async function openSpec(pathOrDir: string): Promise<SpecContext> {
   const loaded = await loadSpec(pathOrDir);
