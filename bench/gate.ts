@@ -75,8 +75,7 @@ function suiteEntry(base: string, suite: (typeof suites)[number]): Record<string
     'not yet assigned',
   ]);
   if (roll < 0.5) {
-    const fixed =
-      suite === 'sid' ? `${base}.1` : `${base}${suffixOf[suite]}${1 + Math.floor(random() * 4)}`;
+    const fixed = suite === 'sid' ? `${base}.1` : `${base}${suffixOf[suite]}${1 + Math.floor(random() * 4)}`;
     repositories[`${suite}-security`] = fixed;
     return { status: 'resolved', repositories, fixed_version: fixed, urgency };
   }
