@@ -12,7 +12,7 @@
  * folder first, so no herd.lock is written into the repository.
  */
 import assert from 'node:assert/strict';
-import { cp, rm } from 'node:fs/promises';
+import { appendFile, cp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -55,6 +55,8 @@ describe('the examples on podman through herd up', () => {
     const dir = join(copies, name);
     await cp(join(projectRoot, 'examples', name), dir, { recursive: true });
     await rm(join(dir, 'herd.lock'), { force: true });
+    // hello, haproxy's backend here, declares no fleet and would run the default two instances.
+    if (name === 'hello') await appendFile(join(dir, 'herd.yaml'), '\nfleet:\n  size: 1\n');
     const herd = startHerd(['up', dir], where.home, where.env);
     running.add(herd);
     const door = (await herd.waitFor(/front door {2}(http:\/\/\S+)\//, upTimeoutMs))[1]!;
