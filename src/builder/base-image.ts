@@ -6,9 +6,9 @@
  */
 import { z } from 'zod';
 import type { PackageRecord } from '../debian/types.js';
-import { decompressToBuffer } from '../oci/decompress.js';
 import { sha256Digest } from '../oci/digest.js';
 import { OciError } from '../oci/errors.js';
+import { layerTarOf } from '../oci/layer-tar.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { readTar, type TarReadEntry } from '../oci/tar.js';
 import {
@@ -98,10 +98,6 @@ export const baseLayerLimits = {
   maxEntries: 500_000,
 } as const;
 
-const gzipLayerTypes: readonly string[] = [
-  MediaType.layerGzip,
-  'application/vnd.docker.image.rootfs.diff.tar.gzip',
-];
 const manifestTypes: readonly (string | undefined)[] = [
   MediaType.imageManifest,
   'application/vnd.docker.distribution.manifest.v2+json',
@@ -229,25 +225,12 @@ async function readLayerEntries(
   const where = `${context.name}: layer ${layer.digest}`;
   const blob = await readBlob(store, layer.digest, context.name, () => store.getBlob(layer.digest));
   let tar: Buffer;
-  if (gzipLayerTypes.includes(layer.mediaType)) {
-    try {
-      tar = await decompressToBuffer(blob, {
-        compression: 'gzip',
-        name: where,
-        maxBytes: baseLayerLimits.maxTotalSize,
-      });
-    } catch (error) {
-      if (!(error instanceof OciError)) throw error;
-      const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'DECOMPRESSED_TOO_LARGE' : 'BASE_INVALID';
-      throw new BuildError(code, error.message, { cause: error });
-    }
-  } else if (layer.mediaType === MediaType.layerTar) {
-    tar = blob;
-  } else {
-    throw new BuildError(
-      'BASE_INVALID',
-      `${where} is a ${layer.mediaType}, expected a tar or gzip layer (${MediaType.layerGzip})`,
-    );
+  try {
+    tar = await layerTarOf(blob, layer, { name: where, maxBytes: baseLayerLimits.maxTotalSize });
+  } catch (error) {
+    if (!(error instanceof OciError)) throw error;
+    const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'DECOMPRESSED_TOO_LARGE' : 'BASE_INVALID';
+    throw new BuildError(code, error.message, { cause: error });
   }
   const diffId = sha256Digest(tar);
   if (diffId !== context.diffId) {

@@ -8,11 +8,11 @@
  * secret scan reads most files anyway. File bytes are views into the decompressed layers, not copies.
  */
 import { z } from 'zod';
-import { decompressToBuffer } from '../oci/decompress.js';
 import { isDigest } from '../oci/digest.js';
 import { OciError } from '../oci/errors.js';
 import { type FileManifestEntry, fileManifestMediaType } from '../oci/file-manifest-format.js';
 import { flattenLayers, type LayerEntries, type Rootfs, type RootfsNode } from '../oci/flatten-layers.js';
+import { layerTarOf } from '../oci/layer-tar.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { readTar } from '../oci/tar.js';
 import { type Digest, type ImageConfig, type ImageManifest, MediaType } from '../oci/types.js';
@@ -211,26 +211,16 @@ const imageConfigTypes = new Set<string>([
   'application/vnd.docker.container.image.v1+json',
 ]);
 
-const gzipLayerTypes = new Set([MediaType.layerGzip, 'application/vnd.docker.image.rootfs.diff.tar.gzip']);
-
 async function layerTar(store: LayoutStore, layer: { digest: Digest; mediaType: string }): Promise<Buffer> {
   const blob = await store.getBlob(layer.digest);
-  if (layer.mediaType === MediaType.layerTar) return blob;
-  if (!gzipLayerTypes.has(layer.mediaType)) {
-    throw new GateError(
-      'LAYER_UNSUPPORTED',
-      `layer ${layer.digest} is ${layer.mediaType}, expected ${MediaType.layerGzip} or ${MediaType.layerTar}`,
-    );
-  }
   try {
-    return await decompressToBuffer(blob, {
-      compression: 'gzip',
-      name: `layer ${layer.digest}`,
-      maxBytes: maxLayerBytes,
-    });
+    return await layerTarOf(blob, layer, { maxBytes: maxLayerBytes });
   } catch (cause) {
     if (!(cause instanceof OciError)) throw cause;
-    const code = cause.code === 'DECOMPRESSED_TOO_LARGE' ? 'DECOMPRESSED_TOO_LARGE' : 'LAYER_INVALID';
+    const code =
+      cause.code === 'DECOMPRESSED_TOO_LARGE' || cause.code === 'LAYER_UNSUPPORTED'
+        ? cause.code
+        : 'LAYER_INVALID';
     throw new GateError(code, cause.message, { cause });
   }
 }

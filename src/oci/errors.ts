@@ -15,6 +15,8 @@ export type OciErrorCode =
    * above the root, an entry under a symlink or a file, a whiteout that names nothing.
    */
   | 'LAYER_UNSAFE'
+  /** A layer whose media type is neither a tar nor a gzip tar. */
+  | 'LAYER_UNSUPPORTED'
   /** Compressed data that decompresses past the cap set for it (a decompression bomb). */
   | 'DECOMPRESSED_TOO_LARGE'
   /** Compressed data that is not valid gzip, xz or zstd, or whose decoder is missing. */
