@@ -36,6 +36,8 @@ if (spawnSync('sh', ['-c', 'command -v mmdebstrap']).status !== 0) {
 }
 
 const work = await mkdtemp(join(tmpdir(), 'herd-bench-examples-'));
+// Short: podman refuses a run root (HERD_HOME/engine/run) longer than 50 characters.
+const homes = await mkdtemp(join(tmpdir(), 'hbx-'));
 
 /** Seconds from spawning `herd up` to its "is complete" line, then Ctrl-C and wait for it to stop. */
 async function timeUp(dir: string, home: string, env: Record<string, string>): Promise<number> {
@@ -133,7 +135,7 @@ for (const name of examples) {
   const dir = join(work, 'specs', name);
   await cp(join(root, 'examples', name), dir, { recursive: true });
   await rm(join(dir, 'herd.lock'), { force: true });
-  const home = join(work, 'homes', name);
+  const home = join(homes, String(rows.length));
   console.log(`${name}: herd up, cold…`);
   const coldSeconds = await timeUp(dir, home, extraEnv[name] ?? {});
   console.log(`${name}: herd up, warm…`);
@@ -173,3 +175,4 @@ console.log('');
 console.log('sizes: gzip-compressed, herd image (its layers) against the mmdebstrap tarball; goal below 1x');
 console.log('up→healthy: from starting herd up to the fleet complete (lock, build, gate, sign, rollout)');
 await rm(work, { recursive: true, force: true });
+await rm(homes, { recursive: true, force: true });
