@@ -50,7 +50,7 @@ export interface GateOptions extends EvaluateOptions {
    * matched against it. Takes the place of `vulnerabilities`.
    */
   vulndb?: VulnDb;
-  /** The Debian release to match in (`spec.image.release`); else the image's os-release or label. */
+  /** The Debian suite to match in (`spec.image.suite`); else the image's os-release or label. */
   suite?: string;
 }
 
@@ -65,7 +65,7 @@ export async function gateImage(store: LayoutStore, digest: string, options: Gat
   if (suite === undefined) {
     throw new GateError(
       'SUITE_UNKNOWN',
-      `image ${view.digest} names no Debian release (no VERSION_CODENAME in its os-release, no debian:<codename> base label); pass the spec's image.release`,
+      `image ${view.digest} names no Debian suite (no VERSION_CODENAME in its os-release, no debian:<codename> base label); pass the spec's image.suite`,
     );
   }
   const findings = matchVulnerabilities(view.packages, options.vulndb, { suite });
