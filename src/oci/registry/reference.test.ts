@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RegistryError } from './errors.js';
-import { formatImageReference, parseImageReference } from './reference.js';
+import { formatImageReference, isRegistryReference, parseImageReference } from './reference.js';
 
 const digest = `sha256:${'ab'.repeat(32)}`;
 
@@ -74,5 +74,19 @@ describe('parseImageReference', () => {
     const text = `127.0.0.1:5000/team/hello:v1@${digest}`;
 
     assert.equal(formatImageReference(parseImageReference(text)), text);
+  });
+});
+
+describe('isRegistryReference', () => {
+  it('takes a first component with a dot, a port or localhost for a registry, as docker does', () => {
+    assert.equal(isRegistryReference('127.0.0.1:5000/team/hello:0.1.0'), true);
+    assert.equal(isRegistryReference('registry.example/team/hello'), true);
+    assert.equal(isRegistryReference('localhost/hello'), true);
+  });
+
+  it('reads a store name, a digest or a bare repository path as the local store', () => {
+    assert.equal(isRegistryReference('hello:0.1.0'), false);
+    assert.equal(isRegistryReference('sha256:0123'), false);
+    assert.equal(isRegistryReference('team/hello:0.1.0'), false);
   });
 });
