@@ -8,22 +8,14 @@
  * Whiteouts and the changeset rules: https://github.com/opencontainers/image-spec/blob/v1.1.0/layer.md
  */
 import { OciError } from './errors.js';
+import type { FileManifestEntry } from './file-manifest-format.js';
 import { normalizeArchivePath, rejectionReason, symlinkEscapes, type TarReadEntry } from './tar.js';
 
-/** One path of the flattened root filesystem. */
-export interface RootfsNode {
-  /** Absolute: `/usr/bin/node`. */
-  path: string;
-  type: 'file' | 'dir' | 'symlink';
-  /** Permission bits including setuid, setgid and sticky. */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Bytes of a regular file; 0 otherwise. */
-  size: number;
-  /** A symlink's target, as in the layer. */
-  target?: string;
-  /** A regular file's bytes (a view into the layer, not a copy). */
+/**
+ * One path of the flattened root filesystem: what herd's file manifest records of it, with a
+ * regular file's bytes (a view into the layer, not a copy) in place of their hash.
+ */
+export interface RootfsNode extends Omit<FileManifestEntry, 'sha256'> {
   data?: Buffer;
 }
 
