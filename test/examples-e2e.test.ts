@@ -28,18 +28,30 @@ interface HttpExample {
   name: string;
   profile: 'strict' | 'baseline';
   body: RegExp;
+  /** The spec's run.writable: the only tmpfs mounted writable. */
+  writable: string[];
 }
 
 const httpExamples: HttpExample[] = [
-  { name: 'nginx', profile: 'strict', body: /<p>hello from nginx on herd<\/p>/ },
-  { name: 'python', profile: 'strict', body: /^hello from python on herd\n$/ },
-  { name: 'java', profile: 'strict', body: /^hello from java on herd\n$/ },
-  { name: 'busybox-httpd', profile: 'baseline', body: /<p>hello from busybox httpd on herd<\/p>/ },
+  {
+    name: 'nginx',
+    profile: 'strict',
+    body: /<p>hello from nginx on herd<\/p>/,
+    writable: ['/tmp', '/var/lib/nginx'],
+  },
+  { name: 'python', profile: 'strict', body: /^hello from python on herd\n$/, writable: ['/tmp'] },
+  { name: 'java', profile: 'strict', body: /^hello from java on herd\n$/, writable: ['/tmp'] },
+  {
+    name: 'busybox-httpd',
+    profile: 'baseline',
+    body: /<p>hello from busybox httpd on herd<\/p>/,
+    writable: ['/tmp'],
+  },
 ];
 
 interface Inspected {
   Config: { User: string };
-  HostConfig: { ReadonlyRootfs: boolean; SecurityOpt: string[]; CapDrop: string[] | null };
+  HostConfig: { ReadonlyRootfs: boolean; SecurityOpt: string[]; Tmpfs?: Record<string, string> | null };
   EffectiveCaps: string[] | null;
   NetworkSettings: { IPAddress: string };
 }
@@ -77,7 +89,7 @@ describe('the examples on podman through herd up', () => {
     return JSON.parse(podman(['inspect', ...ids])) as Inspected[];
   };
 
-  const assertHardened = (service: string, inspected: Inspected[]) => {
+  const assertHardened = (service: string, inspected: Inspected[], writable: string[]) => {
     assert.ok(inspected.length >= 1, `${service} has a running instance`);
     for (const container of inspected) {
       assert.equal(container.HostConfig.ReadonlyRootfs, true, `${service}: read-only root`);
@@ -87,6 +99,11 @@ describe('the examples on podman through herd up', () => {
         `${service}: no-new-privileges`,
       );
       assert.deepEqual(container.EffectiveCaps ?? [], [], `${service}: no capabilities`);
+      const writableMounts = Object.entries(container.HostConfig.Tmpfs ?? {})
+        .filter(([, options]) => options.startsWith('rw'))
+        .map(([path]) => path)
+        .sort();
+      assert.deepEqual(writableMounts, writable, `${service}: writable tmpfs only where declared`);
     }
   };
 
@@ -116,7 +133,7 @@ describe('the examples on podman through herd up', () => {
         assert.match(body, example.body);
         assert.equal(health.status, 200);
         assert.match(herd.output(), new RegExp(`gate passed \\(${example.profile}\\)`));
-        assertHardened(example.name, await instances(example.name));
+        assertHardened(example.name, await instances(example.name), example.writable);
       } finally {
         await stop(herd);
       }
@@ -137,7 +154,7 @@ describe('the examples on podman through herd up', () => {
 
       assert.equal(reply, '+PONG\r\n');
       assert.match(herd.output(), /gate passed \(strict\)/);
-      assertHardened('redis', await instances('redis'));
+      assertHardened('redis', await instances('redis'), ['/var/lib/redis']);
     } finally {
       await stop(herd);
     }
@@ -161,7 +178,7 @@ describe('the examples on podman through herd up', () => {
         assert.equal(answer.status, 200);
         assert.equal(await answer.text(), 'hello from herd\n');
         assert.match(herd.output(), /gate passed \(strict\)/);
-        assertHardened('haproxy', await instances('haproxy'));
+        assertHardened('haproxy', await instances('haproxy'), ['/tmp']);
       } finally {
         await stop(herd);
       }
