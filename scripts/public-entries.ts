@@ -3,7 +3,8 @@
 //
 //   npx tsx scripts/public-entries.ts [--dry-run] [--no-format] [--root <dir>]
 //
-// then `npx tsc --noEmit -p .` and set publicEntriesRequired in test/architecture.test.ts.
+// then `npx tsc --noEmit -p .`, `git add src/*/index.ts` and set publicEntriesRequired in
+// test/architecture.test.ts to true.
 // Inside a folder, modules keep importing each other directly (an import of their own index.ts
 // would be a cycle through the re-exports); tests beside the code keep their direct imports.
 import { spawnSync } from 'node:child_process';
