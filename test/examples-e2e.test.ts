@@ -12,7 +12,7 @@
  * folder first, so no herd.lock is written into the repository.
  */
 import assert from 'node:assert/strict';
-import { appendFile, cp, rm } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -67,8 +67,7 @@ describe('the examples on podman through herd up', () => {
     const dir = join(copies, name);
     await cp(join(projectRoot, 'examples', name), dir, { recursive: true });
     await rm(join(dir, 'herd.lock'), { force: true });
-    // hello, haproxy's backend here, declares no fleet and would run the default two instances.
-    if (name === 'hello') await appendFile(join(dir, 'herd.yaml'), '\nfleet:\n  size: 1\n');
+    await writeFile(join(dir, 'herd.yaml'), quickFleetOfOne(await readFile(join(dir, 'herd.yaml'), 'utf8')));
     const herd = startHerd(['up', dir], where.home, where.env);
     running.add(herd);
     const door = (await herd.waitFor(/front door {2}(http:\/\/\S+)\//, upTimeoutMs))[1]!;
@@ -187,6 +186,20 @@ describe('the examples on podman through herd up', () => {
     }
   });
 });
+
+/**
+ * A fleet of one that counts as available as soon as it passes a check: `herd up` prints the front
+ * door once the rollout completes, and the default minReadySeconds (5) would add that wait to each
+ * example. A fleet knob only, outside the signed run template. hello declares no fleet (it would run
+ * two instances); the other examples declare `size: 1`.
+ */
+function quickFleetOfOne(spec: string): string {
+  const fleet = '\nfleet:\n  size: 1\n';
+  const quick = `${fleet}  strategy: { minReadySeconds: 0 }\n`;
+  if (spec.includes(fleet)) return spec.replace(fleet, quick);
+  assert.doesNotMatch(spec, /^fleet:/m, 'an example with a fleet other than size: 1');
+  return `${spec}${quick}`;
+}
 
 /** One command in RESP's inline form; resolves with the first reply line. */
 function redisCommand(address: { host: string; port: number }, command: string): Promise<string> {
