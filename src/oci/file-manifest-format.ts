@@ -1,5 +1,5 @@
 /**
- * herd's file manifest document, as it is stored with an image: build/ writes it, gate/ checks it
+ * herd's file manifest document, as it is stored with an image: builder/ writes it, gate/ checks it
  * against the layers, trust/ attests it and watch/ compares running instances with it. The format
  * lives here, in a leaf, so that none of them has to import another to read it.
  */

@@ -13,8 +13,8 @@ import { TrustError } from './errors.js';
 import { InTotoStatement, inTotoStatement, statementNamesDigest } from './in-toto-statement.js';
 
 /**
- * The artifact types build/ attaches (builder/build-image.ts `artifactTypes`); trust/ may not import
- * build/, so they are repeated here.
+ * The artifact types builder/ attaches (builder/build-image.ts `artifactTypes`); trust/ may not
+ * import builder/, so they are repeated here.
  */
 const attachedTypes = {
   spdx: 'application/spdx+json',
