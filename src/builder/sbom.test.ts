@@ -390,17 +390,82 @@ describe('licenses, dependencies and app files in the SBOMs', () => {
   });
 });
 
+/** ajv with the string formats (date-time, uri, …) both official schemas use. */
+function ajvWithFormats(): Ajv {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  // ajv-formats is CommonJS with a default export: Node hands it over as `.default`.
+  const addFormats = ((formatsPlugin as unknown as { default?: unknown }).default ?? formatsPlugin) as (
+    ajv: Ajv,
+  ) => Ajv;
+  return addFormats(ajv);
+}
+
+/** `richInput()` with a base image, so every part of both documents is there to be judged. */
+function inputWithBase(): SbomInput {
+  const input = richInput();
+  input.base = {
+    ref: 'base@production',
+    digest: `sha256:${'9'.repeat(64)}`,
+    packages: [
+      {
+        name: 'zlib1g',
+        version: '1:1.2.13-1',
+        architecture: 'amd64',
+        source: 'zlib',
+        sourceVersion: '1:1.2.13-1',
+      },
+    ],
+  };
+  return input;
+}
+
+describe('the SPDX document against the official SPDX 2.3 JSON schema', () => {
+  const schemaPath = join('test', 'fixtures', 'spdx-2.3', 'spdx-schema.json');
+  const officialSha256 = '239208b7ac287b3cf5d9a9af23f9d69863971102a5e1587a27a398b43490b89b';
+  function validator() {
+    const bytes = readFileSync(schemaPath);
+    assert.equal(
+      createHash('sha256').update(bytes).digest('hex'),
+      officialSha256,
+      `${schemaPath} is not the SPDX project's v2.3 schema`,
+    );
+    return ajvWithFormats().compile(JSON.parse(bytes.toString('utf8')) as Record<string, unknown>);
+  }
+
+  it('validates with licenses, dependencies, the app files and a base', () => {
+    const validate = validator();
+
+    const valid = validate(JSON.parse(JSON.stringify(spdxDocument(inputWithBase()))));
+
+    assert.equal(valid, true, JSON.stringify(validate.errors, null, 2));
+  });
+
+  it('validates the smallest document: no licenses, edges, files or base', () => {
+    const validate = validator();
+
+    const valid = validate(JSON.parse(JSON.stringify(spdxDocument(sbomInput()))));
+
+    assert.equal(valid, true, JSON.stringify(validate.errors, null, 2));
+  });
+
+  it('can fail: a document without its creators, or with a checksum that is not a list, is refused', () => {
+    const validate = validator();
+    const noCreators = JSON.parse(JSON.stringify(spdxDocument(richInput())));
+    delete noCreators.creationInfo.creators;
+    const badChecksums = JSON.parse(JSON.stringify(spdxDocument(richInput())));
+    badChecksums.packages[0].checksums = 'sha256';
+
+    assert.equal(validate(noCreators), false);
+    assert.equal(validate(badChecksums), false);
+  });
+});
+
 describe('the CycloneDX document against the official CycloneDX 1.5 JSON schema', () => {
   function validator() {
     const dir = join('node_modules', '@cyclonedx', 'cyclonedx-library', 'res', 'schema');
     const read = (name: string) =>
       JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    // ajv-formats is CommonJS with a default export: Node hands it over as `.default`.
-    const addFormats = ((formatsPlugin as unknown as { default?: unknown }).default ?? formatsPlugin) as (
-      ajv: Ajv,
-    ) => Ajv;
-    addFormats(ajv);
+    const ajv = ajvWithFormats();
     // bom-1.5 refers to its companions by these file names, relative to its own $id.
     for (const name of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json']) {
       ajv.addSchema({ ...read(name), $id: `http://cyclonedx.org/schema/${name}` });
@@ -409,23 +474,9 @@ describe('the CycloneDX document against the official CycloneDX 1.5 JSON schema'
   }
 
   it('validates with licenses, dependencies, the app component and a base', () => {
-    const input = richInput();
-    input.base = {
-      ref: 'base@production',
-      digest: `sha256:${'9'.repeat(64)}`,
-      packages: [
-        {
-          name: 'zlib1g',
-          version: '1:1.2.13-1',
-          architecture: 'amd64',
-          source: 'zlib',
-          sourceVersion: '1:1.2.13-1',
-        },
-      ],
-    };
     const validate = validator();
 
-    const valid = validate(JSON.parse(JSON.stringify(cycloneDxDocument(input))));
+    const valid = validate(JSON.parse(JSON.stringify(cycloneDxDocument(inputWithBase()))));
 
     assert.equal(valid, true, JSON.stringify(validate.errors, null, 2));
   });
