@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { BuildError } from './errors.js';
 import { describeLockChange, diffLocks, type Lock, readLock, writeLock } from './lock-file.js';
 
 const baseDigest = `sha256:${'1'.repeat(64)}`;
@@ -60,6 +61,28 @@ describe('the lock file', () => {
     await writeLock(path, older);
 
     assert.deepEqual(await readLock(path), older);
+  });
+
+  it('reads a lock a previous herd wrote, whose main suite is its release field, as that suite', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'herd-lock-')), 'herd.lock');
+    const { suite, ...rest } = lock({ suite: 'trixie' });
+    await writeFile(path, `${JSON.stringify({ ...rest, release: suite }, null, 2)}\n`);
+
+    const read = await readLock(path);
+    assert.deepEqual(read, lock({ suite: 'trixie' }));
+    // In the same place: a new herd's lock of the same content has the same bytes.
+    assert.deepEqual(Object.keys(read ?? {}), Object.keys(lock()));
+  });
+
+  it('refuses a lock with both the release and the suite field, since they may disagree', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'herd-lock-')), 'herd.lock');
+    await writeFile(path, JSON.stringify({ ...lock(), release: 'trixie' }));
+
+    await assert.rejects(readLock(path), (error: BuildError) => {
+      assert.equal(error.code, 'LOCK_INVALID');
+      assert.match(error.message, /release/);
+      return true;
+    });
   });
 
   it('refuses a lock whose names or dates an editor turned into something else, naming field and value', async () => {

@@ -169,7 +169,7 @@ export async function readLock(path: string): Promise<Lock | undefined> {
   } catch (error) {
     throw new BuildError('LOCK_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
   }
-  const parsed = LockSchema.safeParse(data);
+  const parsed = LockSchema.safeParse(fromPreviousHerd(data));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new BuildError(
@@ -178,6 +178,20 @@ export async function readLock(path: string): Promise<Lock | undefined> {
     );
   }
   return parsed.data as Lock;
+}
+
+/**
+ * A lock a previous herd wrote calls its main suite `release` (same lockVersion: nothing else
+ * changed). It is read as `suite`, so a committed lock still builds the image it pinned; the next
+ * `herd lock` writes `suite`. A lock with both keeps them, and the schema refuses the extra key.
+ */
+function fromPreviousHerd(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+  if (!('release' in data) || 'suite' in data) return data;
+  // Renamed in place: the lock's bytes, as formatLock writes them, keep their order.
+  return Object.fromEntries(
+    Object.entries(data).map(([key, value]) => [key === 'release' ? 'suite' : key, value]),
+  );
 }
 
 /** Pretty-printed with a fixed key order, so the lock diffs well in review. */
