@@ -300,7 +300,33 @@ describe('readTar on malformed archives', () => {
 
     assert.equal(readTar(tar)[0]?.type, 'char');
   });
+
+  it('refuses a directory, link or device header that claims data, which would hide the entries inside it', () => {
+    const hidden = writeTar([file('usr/bin/evil', '#!/bin/sh\n', 0o4755)]).subarray(0, 1024);
+    for (const [typeflag, name] of [
+      ['5', 'opt/'],
+      ['2', 'opt/link'],
+      ['1', 'opt/hard'],
+      ['3', 'dev/tty'],
+      ['\0', 'opt/'],
+    ] as const) {
+      const header = writeTar([file(name, '')]).subarray(0, 512);
+      header.write(typeflag, 156, 'latin1');
+      header.write(hidden.length.toString(8).padStart(11, '0'), 124, 'latin1');
+      rechecksum(header);
+      const tar = Buffer.concat([header, hidden, Buffer.alloc(1024)]);
+
+      assertTarError(() => readTar(tar), 'TAR_MALFORMED', `tar entry ${name} at offset 0`);
+    }
+  });
 });
+
+/** Rewrites the checksum of a header edited by a test. */
+function rechecksum(header: Buffer): void {
+  header.fill(0x20, 148, 156);
+  const sum = header.subarray(0, 512).reduce((total, byte) => total + byte, 0);
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+}
 
 describe('normalizeArchivePath', () => {
   it('strips ./ and trailing slashes', () => {

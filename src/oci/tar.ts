@@ -133,6 +133,14 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
     // Pre-POSIX tars mark a directory only by the trailing slash of a regular-file entry.
     const type =
       (typeflag === '0' || typeflag === '\0') && path.endsWith('/') ? 'dir' : entryTypeOf(typeflag);
+    // Go's archive/tar, which podman and containerd unpack layers with, reads no data after a
+    // directory, link, device or fifo header whatever its size says. Skipping `size` bytes instead
+    // would hide the headers inside them from herd while a runtime writes them: refused.
+    if (size > 0 && headerOnlyTypes.has(type)) {
+      throw malformed(
+        `tar entry ${path} at offset ${offset}: a ${type} entry claims ${size} bytes of data, expected none`,
+      );
+    }
     if (entries.length >= maxEntries) {
       throw new OciError(
         'TAR_TOO_LARGE',
@@ -167,6 +175,16 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
     offset = next;
   }
 }
+
+/** Types whose header is the whole entry: their size field is not a length of data. */
+const headerOnlyTypes: ReadonlySet<TarReadEntry['type']> = new Set([
+  'dir',
+  'symlink',
+  'hardlink',
+  'char',
+  'block',
+  'fifo',
+]);
 
 function isZeroBlock(buf: Buffer, offset: number): boolean {
   if (offset + blockSize > buf.length) return false;
