@@ -321,6 +321,60 @@ describe('readTar on malformed archives', () => {
   });
 });
 
+describe('readTar with headers readers disagree on', () => {
+  const entry = writeTar([file('etc/harmless', 'x')]).subarray(0, 1024);
+  const pax = (key: string, value: string, typeflag = 'x') => {
+    const body = ` ${key}=${value}\n`;
+    let length = body.length + 1;
+    while (`${length}${body}`.length !== length) length++;
+    return metaHeader(typeflag, `${length}${body}`);
+  };
+
+  it('refuses a second pax header, GNU long name or long link before one entry', () => {
+    for (const [first, second] of [
+      [pax('path', 'etc/harmless'), pax('mtime', '1')],
+      [metaHeader('L', 'etc/harmless'), metaHeader('L', 'usr/bin/evil')],
+      [metaHeader('K', 'etc/a'), metaHeader('K', 'etc/b')],
+    ]) {
+      const tar = Buffer.concat([
+        first ?? Buffer.alloc(0),
+        second ?? Buffer.alloc(0),
+        entry,
+        Buffer.alloc(1024),
+      ]);
+      assertTarError(() => readTar(tar), 'TAR_MALFORMED', 'expected at most one of each kind');
+    }
+  });
+
+  it('refuses a pax global header between an extended header and its entry', () => {
+    const global = pax('comment', 'made by a hostile writer', 'g');
+    const tar = Buffer.concat([pax('path', 'usr/bin/evil'), global, entry, Buffer.alloc(1024)]);
+
+    assertTarError(() => readTar(tar), 'TAR_MALFORMED', 'a g header after x headers');
+  });
+
+  it('refuses a pax path and a GNU long name that disagree, and reads them when they agree', () => {
+    const disagree = Buffer.concat([pax('path', 'etc/harmless'), metaHeader('L', 'usr/bin/evil'), entry]);
+    assertTarError(
+      () => readTar(Buffer.concat([disagree, Buffer.alloc(1024)])),
+      'TAR_MALFORMED',
+      'pax path "etc/harmless" and GNU long name "usr/bin/evil" disagree',
+    );
+
+    const agree = Buffer.concat([metaHeader('L', 'usr/bin/same'), pax('path', 'usr/bin/same'), entry]);
+    assert.equal(readTar(Buffer.concat([agree, Buffer.alloc(1024)]))[0]?.path, 'usr/bin/same');
+  });
+});
+
+/** A pax (`x`, `g`) or GNU (`L`, `K`) header with its payload, padded to whole blocks. */
+function metaHeader(typeflag: string, payload: string): Buffer {
+  const member = writeTar([file('././@LongLink', payload)]);
+  const header = Buffer.from(member.subarray(0, 512 + Math.ceil(payload.length / 512) * 512));
+  header.write(typeflag, 156, 'latin1');
+  rechecksum(header);
+  return header;
+}
+
 /** Rewrites the checksum of a header edited by a test. */
 function rechecksum(header: Buffer): void {
   header.fill(0x20, 148, 156);

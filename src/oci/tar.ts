@@ -78,6 +78,10 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
   const maxTotalSize = options.maxTotalSize ?? Number.POSITIVE_INFINITY;
   const entries: TarReadEntry[] = [];
   let overrides: Overrides = {};
+  // GNU `L`/`K` names, kept apart from the pax ones so that a disagreement between them shows.
+  let longNames: { path?: string; linkpath?: string } = {};
+  // The `x`, `L` and `K` headers read since the last entry.
+  const pending = new Set<string>();
   let entryOffset: number | undefined;
   let totalSize = 0;
   let offset = 0;
@@ -120,16 +124,35 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
 
     if (isMeta) {
       if (size > maxMetaSize) throw malformed(`${where()}: extended header of ${size} bytes exceeds 1 MiB`);
-      if (typeflag === 'x') overrides = { ...overrides, ...parsePaxRecords(data, where) };
-      // GNU long names are NUL-terminated; a pax path still takes precedence over them.
-      if (typeflag === 'L') overrides.path ??= cString(data);
-      if (typeflag === 'K') overrides.linkpath ??= cString(data);
+      // Readers disagree on an entry with two headers of one kind (Go's archive/tar, podman's
+      // unpacker, keeps the last pax header whole and the last long name) and on a pax global
+      // header between an extended header and its entry (Go returns the global one as an entry,
+      // dropping what came before): each would name the entry differently, so both are refused.
+      if (pending.has(typeflag) || (typeflag === 'g' && pending.size > 0)) {
+        throw malformed(
+          `${where()}: a ${typeflag} header after ${[...pending].join(', ')} headers for the same entry, expected at most one of each kind`,
+        );
+      }
+      if (typeflag !== 'g') pending.add(typeflag);
+      if (typeflag === 'x') overrides = parsePaxRecords(data, where);
+      // GNU long names are NUL-terminated.
+      if (typeflag === 'L') longNames.path = cString(data);
+      if (typeflag === 'K') longNames.linkpath = cString(data);
       // 'g' (pax global) carries defaults such as charset or comments that herd never relies on.
       offset = next;
       continue;
     }
 
-    const path = overrides.path ?? ustarPath(header);
+    // Go takes a GNU long name over a pax path, GNU tar the other way round: only agreeing ones pass.
+    for (const key of ['path', 'linkpath'] as const) {
+      const [pax, gnu] = [overrides[key], longNames[key]];
+      if (pax !== undefined && gnu !== undefined && pax !== gnu) {
+        throw malformed(
+          `${where()}: pax ${key} ${JSON.stringify(pax)} and GNU long name ${JSON.stringify(gnu)} disagree, expected one name`,
+        );
+      }
+    }
+    const path = overrides.path ?? longNames.path ?? ustarPath(header);
     // Pre-POSIX tars mark a directory only by the trailing slash of a regular-file entry.
     const type =
       (typeflag === '0' || typeflag === '\0') && path.endsWith('/') ? 'dir' : entryTypeOf(typeflag);
@@ -166,11 +189,13 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
       mtime: overrides.mtime ?? numberField(header, 'mtime', where),
     };
     if (type === 'symlink' || type === 'hardlink') {
-      entry.linkname = overrides.linkpath ?? stringField(header, 'linkname');
+      entry.linkname = overrides.linkpath ?? longNames.linkpath ?? stringField(header, 'linkname');
     }
     if (type === 'file') entry.data = data;
     entries.push(entry);
     overrides = {};
+    longNames = {};
+    pending.clear();
     entryOffset = undefined;
     offset = next;
   }
