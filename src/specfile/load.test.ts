@@ -64,6 +64,21 @@ describe('parseSpecText', () => {
     ]);
   });
 
+  it('names the new name of image.release, which a previous herd read as the main suite', () => {
+    const error = rejectionOf([
+      'apiVersion: herd/v1',
+      'service: hello',
+      'image:',
+      '  release: trixie',
+      '  packages: [nodejs]',
+    ]);
+
+    assert.equal(error.code, 'SPEC_INVALID');
+    assert.deepEqual(located(error), [
+      '4:3 image: unknown field "release": the main suite is called "suite" now',
+    ]);
+  });
+
   it('points at the key that holds a mapping missing a required field', () => {
     const error = rejectionOf([
       '# a comment first',

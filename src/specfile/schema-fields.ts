@@ -54,8 +54,12 @@ export function optional<Schema extends z.ZodType>(schema: Schema) {
  * A mapping with known fields only. zod's strictObject reports all unknown keys as one issue on the
  * mapping; this reports one issue per key, on the key, with the nearest known field as a suggestion.
  */
-export function fields<Shape extends z.ZodRawShape>(shape: Shape, what: string) {
-  return z.looseObject(shape, expecting(what)).check(onlyKnownFields(Object.keys(shape)));
+export function fields<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  what: string,
+  options: { renamed?: Readonly<Record<string, string>> } = {},
+) {
+  return z.looseObject(shape, expecting(what)).check(onlyKnownFields(Object.keys(shape), options.renamed));
 }
 
 const durationUnits = { ms: 0.001, s: 1, m: 60, h: 3600 } as const;
@@ -81,7 +85,11 @@ export function duration(what: string, range: { min?: number; max?: number } = {
 /** Marks an issue that is about a mapping's key rather than its value; the loader points at the key. */
 export const atKey = { at: 'key' } as const;
 
-function onlyKnownFields(known: readonly string[]) {
+/**
+ * `renamed` names a field a previous herd knew by another key, with what it is called now (`release:
+ * 'the main suite is called "suite" now'`): a spec written for it is told the new name, not a guess.
+ */
+function onlyKnownFields(known: readonly string[], renamed: Readonly<Record<string, string>> = {}) {
   return z.superRefine(
     (value: unknown, ctx) => {
       if (!isMapping(value)) return;
@@ -92,7 +100,9 @@ function onlyKnownFields(known: readonly string[]) {
           path: [key],
           input: value[key],
           params: atKey,
-          message: `unknown field ${JSON.stringify(key)} ${suggestionFor(key, known)}`,
+          message: Object.hasOwn(renamed, key)
+            ? `unknown field ${JSON.stringify(key)}: ${renamed[key]}`
+            : `unknown field ${JSON.stringify(key)} ${suggestionFor(key, known)}`,
         });
       }
     },

@@ -185,6 +185,7 @@ const RawImageFields = fields(
     keep: optional(listOf(pathPattern, 'a list of path patterns')),
   },
   'a mapping of image fields',
+  { renamed: { release: 'the main suite is called "suite" now' } },
 ).check(packagesWithoutBase);
 
 const RawImage = z.preprocess(packagesDefaultWithBase, RawImageFields);
