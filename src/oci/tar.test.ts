@@ -322,6 +322,16 @@ describe('readTar on malformed archives', () => {
 });
 
 describe('readTar with headers readers disagree on', () => {
+  it('refuses a typeflag 0 file whose name ends in a slash, and reads a \\0 one as the old directory', () => {
+    const hidden = writeTar([file('usr/bin/evil/', '#!/bin/sh\n', 0o4755)]);
+    assertTarError(() => readTar(hidden), 'TAR_MALFORMED', 'tar entry usr/bin/evil/ at offset 0');
+
+    const legacy = writeTar([file('opt/', '')]);
+    legacy.write('\0', 156, 'latin1');
+    rechecksum(legacy);
+    assert.equal(readTar(legacy)[0]?.type, 'dir');
+  });
+
   const entry = writeTar([file('etc/harmless', 'x')]).subarray(0, 1024);
   const pax = (key: string, value: string, typeflag = 'x') => {
     const body = ` ${key}=${value}\n`;

@@ -153,7 +153,15 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
       }
     }
     const path = overrides.path ?? longNames.path ?? ustarPath(header);
-    // Pre-POSIX tars mark a directory only by the trailing slash of a regular-file entry.
+    // Pre-POSIX tars mark a directory only by the trailing slash of a `\0` (old regular file)
+    // entry, and every reader agrees. For a `0` entry they do not: GNU tar makes a directory, Go's
+    // archive/tar (podman's unpacker) a file with the entry's bytes, so the gate would judge a
+    // folder where a runtime writes a file. Refused.
+    if (typeflag === '0' && path.endsWith('/')) {
+      throw malformed(
+        `tar entry ${path} at offset ${offset}: a regular file (typeflag "0") whose name ends in "/", expected a directory (typeflag "5") or a name without it`,
+      );
+    }
     const type =
       (typeflag === '0' || typeflag === '\0') && path.endsWith('/') ? 'dir' : entryTypeOf(typeflag);
     // Go's archive/tar, which podman and containerd unpack layers with, reads no data after a
