@@ -188,4 +188,19 @@ describe('flattenLayers', () => {
       });
     }
   });
+
+  it('refuses a whiteout under a folder that its own layer turns into a symlink or a file', () => {
+    const lower = layer('a', dir('lib/'), file('lib/passwd', 'x'), dir('etc/'), file('etc/passwd', 'root'));
+
+    for (const [made, whiteout] of [
+      [symlink('lib', '/etc'), file('lib/.wh.passwd', '')],
+      [symlink('lib', '/etc'), file('lib/.wh..wh..opq', '')],
+      [file('lib', 'x'), file('lib/.wh.passwd', '')],
+    ] as const) {
+      assert.throws(() => flattenLayers([lower, layer('b', made, whiteout)]), {
+        code: 'LAYER_UNSAFE',
+        message: `layer sha256:${'b'.repeat(64)}: entry ${JSON.stringify(whiteout.path)} lies under /lib, which is a ${made.type}`,
+      });
+    }
+  });
 });

@@ -41,6 +41,10 @@ export function flattenLayers(layers: readonly LayerEntries[]): Rootfs {
     // sits in the layer's tar (layer.md).
     for (const whiteout of whiteouts) applyWhiteout(rootfs, whiteout, layer);
     for (const change of changes) applyChange(rootfs, change, layer);
+    // A runtime applies a layer in tar order, so a whiteout after this layer's own `lib -> /etc`
+    // deletes through the link (`lib/.wh.passwd` removes /etc/passwd) while herd, hiding only
+    // lower files, would not: a whiteout under a path this layer makes a link or file is refused.
+    for (const whiteout of whiteouts) checkAncestors(rootfs, whiteout, layer);
   }
   return sortedRootfs(rootfs);
 }
