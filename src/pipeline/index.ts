@@ -29,5 +29,6 @@ export {
   type RolloutTarget,
   rollbackFleet,
   rolloutImage,
+  scaleFleet,
 } from './rollout.js';
 export { type Signability, type SignParts, signAndAttest, signability } from './sign-and-attest.js';

@@ -16,7 +16,7 @@ import { TrustError } from '../trust/errors.js';
 import { controllerAdmission } from './admit.js';
 import { type FleetHome, fleetHome, fleetTemplate, service, signedRun } from './fleet-home.test-support.js';
 import { journalFleetEvent } from './journal-fleet-event.js';
-import { rollbackFleet, rolloutImage } from './rollout.js';
+import { rollbackFleet, rolloutImage, scaleFleet } from './rollout.js';
 
 const quiet = { info: () => {}, warn: () => {} };
 
@@ -192,6 +192,29 @@ describe('rolloutImage and rollbackFleet', () => {
     await settledOn(first);
     assert.deepEqual(await runningDigests(), new Set([first]));
   });
+
+  it('scales the fleet, journaled as a scale by who asked, and runs the new size', async () => {
+    const digest = await h.admissibleImage('v1');
+    await rolloutImage(parts, { service, digest, template: fleetTemplate });
+    await settledOn(digest);
+
+    const scaled = await scaleFleet(parts, { service, size: 3, actor: 'token:ci:0123456789abcdef' });
+
+    assert.deepEqual(scaled, { service, size: 3 });
+    const [scale] = h.entries('scale');
+    assert.equal(scale?.actor, 'token:ci:0123456789abcdef');
+    assert.equal(scale?.service, service);
+    assert.equal(scale?.details.to, 3);
+    for (let second = 0; second < 60 && (await runningCount()) !== 3; second++) {
+      await controller.sync();
+      clock.advance(1000);
+    }
+    assert.equal(await runningCount(), 3);
+  });
+
+  async function runningCount() {
+    return (await engine.list()).filter((one) => one.state === 'running').length;
+  }
 
   it('refuses to roll back to a digest revoked since, and the fleet stays where it is', async () => {
     const first = await h.admissibleImage('v1');

@@ -69,3 +69,16 @@ export async function rollbackFleet(
   const good = await (await parts.fleets()).rollback(service, actor ? { actor } : {});
   return { service, revision: good.revision, digest: good.digest };
 }
+
+/**
+ * Sets the fleet's size, kept across rollouts until the next template brings its own. The
+ * controller reports it (`scaled`), journaled with whoever asked as its actor.
+ */
+export async function scaleFleet(
+  parts: Pick<RolloutParts, 'fleets'>,
+  request: { service: string; size: number; actor?: string },
+): Promise<{ service: string; size: number }> {
+  const { service, size, actor } = request;
+  await (await parts.fleets()).scale(service, size, actor ? { actor } : {});
+  return { service, size };
+}

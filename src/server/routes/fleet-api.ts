@@ -13,6 +13,7 @@ import type { Logger } from '../../common/index.js';
 import { FleetError } from '../../fleet/errors.js';
 import { fleetTemplateFor } from '../../fleet/instance-spec.js';
 import type { FleetTemplate } from '../../fleet/types.js';
+import { scaleFleet } from '../../pipeline/index.js';
 import { parseSpecText } from '../../specfile/load.js';
 import { answer } from '../api-answer.js';
 import {
@@ -91,8 +92,10 @@ export function fleetApiRoutes(options: FleetApiOptions) {
           answer(c, log, async () => {
             const { service } = c.req.valid('param');
             const { size } = c.req.valid('json');
-            await (await plane.fleets()).scale(service, size, { actor: actorOf(c.get('caller')) });
-            return { service, size };
+            return scaleFleet(
+              { fleets: () => plane.fleets() },
+              { service, size, actor: actorOf(c.get('caller')) },
+            );
           }),
       )
 
