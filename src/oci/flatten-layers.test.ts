@@ -106,7 +106,7 @@ describe('flattenLayers', () => {
     const lower = layer('a', entry('bin/'), entry('bin/gzip', { data: Buffer.from('gzip'), mode: 0o755 }));
     const upper = layer(
       'b',
-      entry('bin/gunzip', { type: 'hardlink', linkname: 'bin/gzip', typeflag: '1' }),
+      entry('bin/gunzip', { type: 'hardlink', linkname: 'bin/gzip', typeflag: '1', mode: 0o755 }),
       file('usr/bin/a', 'same'),
       entry('usr/bin/b', { type: 'hardlink', typeflag: '1', linkname: 'usr/bin/a' }),
     );
@@ -118,6 +118,26 @@ describe('flattenLayers', () => {
     assert.equal(rootfs.get('/bin/gunzip')?.mode, 0o755);
     assert.equal(rootfs.get('/bin/gunzip')?.size, 4);
     assert.equal(rootfs.get('/usr/bin/b')?.data?.toString(), 'same');
+  });
+
+  it('refuses a hard link whose header gives its file another mode or owner than the target has', () => {
+    const lower = layer('a', entry('bin/'), entry('bin/true', { data: Buffer.from('elf'), mode: 0o755 }));
+    for (const differs of [{ mode: 0o4755 }, { uid: 1000 }, { gid: 42 }]) {
+      const hard = entry('bin/su', {
+        type: 'hardlink',
+        linkname: 'bin/true',
+        typeflag: '1',
+        mode: 0o755,
+        ...differs,
+      });
+
+      assert.throws(() => flattenLayers([lower, layer('b', hard)]), {
+        code: 'LAYER_UNSAFE',
+        message: new RegExp(
+          `^layer sha256:${'b'.repeat(64)}: entry "bin/su" is a hard link with mode .* but its target /bin/true has mode 0755 owner 0:0`,
+        ),
+      });
+    }
   });
 
   it('keeps links that stay inside the root, absolute targets included', () => {

@@ -129,6 +129,16 @@ function nodeOf(rootfs: Rootfs, change: LocatedEntry, layer: LayerEntries): Root
           `is a hard link to ${JSON.stringify(entry.linkname ?? '')}, expected a regular file in this or a lower layer`,
         );
       }
+      // GNU tar gives a hard link its target's metadata; containers/storage (podman's unpacker)
+      // chowns and chmods the shared inode to the link header's. A link header that differs
+      // (setuid root over a harmless binary) would show one file to herd and another at run time.
+      if (base.mode !== linked.mode || base.uid !== linked.uid || base.gid !== linked.gid) {
+        throw unsafe(
+          layer,
+          entry,
+          `is a hard link with mode ${octal(base.mode)} owner ${base.uid}:${base.gid}, but its target ${linked.path} has mode ${octal(linked.mode)} owner ${linked.uid}:${linked.gid}: expected the same`,
+        );
+      }
       return { ...linked, path };
     }
     case 'char':
@@ -179,6 +189,10 @@ function parentOf(path: string): string {
 
 function join(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
 }
 
 function unsafe(layer: LayerEntries, entry: TarReadEntry, why: string): OciError {
