@@ -12,10 +12,11 @@ import { loadPublicKey } from '../../trust/cosign-key.js';
 import { keyPairFiles, readCosignPrivateKey } from '../../trust/key-files.js';
 import { LocalKeySigner } from '../../trust/signer.js';
 import { loadTrustedKeys } from '../../trust/trusted-keys.js';
-import { exitBitmask, type FimChange } from '../../watch/fim/diff.js';
+import type { FimChange } from '../../watch/fim/diff.js';
 import { FimError, type FimErrorCode } from '../../watch/fim/errors.js';
 import { checkBaseline, initBaseline } from '../../watch/fim/fim.js';
 import type { FimEntry } from '../../watch/fim/fim-entry.js';
+import { exitBitmask } from '../fim-exit-status.js';
 import { keyPassword } from '../password.js';
 
 /** AIDE's generic error codes (aide(1), EXIT STATUS). */

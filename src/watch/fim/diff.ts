@@ -64,11 +64,6 @@ export function mayReuseHash(before: FimEntry, now: Omit<FimEntry, 'sha256'>): b
   );
 }
 
-/** AIDE's exit status for --check: 1 new, 2 removed, 4 changed, added together. */
-export function exitBitmask(summary: FimSummary): number {
-  return (summary.added > 0 ? 1 : 0) | (summary.removed > 0 ? 2 : 0) | (summary.changed > 0 ? 4 : 0);
-}
-
 export function countChange(summary: FimSummary, change: FimChange): void {
   summary[change.kind] += 1;
 }
