@@ -42,6 +42,102 @@ export interface Overrides {
   mtime?: number;
 }
 
+/**
+ * The extended headers read before one entry: pax `x` and global `g`, GNU `L` and `K`. Where Go's
+ * archive/tar, which podman and containerd unpack layers with, would name the entry differently
+ * from herd, the archive is refused: an entry with two headers of one kind (Go keeps the last pax
+ * header whole and the last long name), a pax global header among them (Go returns it as an entry
+ * of its own, dropping what came before), a pax name and a GNU long name that disagree (Go takes
+ * the GNU one, GNU tar the pax one).
+ */
+export class ExtendedHeaders {
+  private pax: Overrides = {};
+  private long: { path?: string; linkpath?: string } = {};
+  private readonly kinds = new Set<string>();
+
+  /** True for the typeflags of extended headers. */
+  static isExtended(typeflag: string): boolean {
+    return typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K';
+  }
+
+  /** The size a pax header gave the coming entry. */
+  get size(): number | undefined {
+    return this.pax.size;
+  }
+
+  add(typeflag: string, data: Buffer, where: () => string): void {
+    if (this.kinds.has(typeflag) || (typeflag === 'g' && this.kinds.size > 0)) {
+      throw malformed(
+        `${where()}: a ${typeflag} header after ${[...this.kinds].join(', ')} headers for the same entry, expected at most one of each kind`,
+      );
+    }
+    // 'g' (pax global) carries defaults such as charset or comments that herd never relies on.
+    if (typeflag === 'g') return;
+    this.kinds.add(typeflag);
+    if (typeflag === 'x') this.pax = parsePaxRecords(data, where);
+    // GNU long names are NUL-terminated.
+    if (typeflag === 'L') this.long.path = cString(data);
+    if (typeflag === 'K') this.long.linkpath = cString(data);
+  }
+
+  /** What applies to the entry whose header follows; the headers are then cleared for the next. */
+  take(where: () => string): Overrides {
+    for (const key of ['path', 'linkpath'] as const) {
+      const [pax, gnu] = [this.pax[key], this.long[key]];
+      if (pax !== undefined && gnu !== undefined && pax !== gnu) {
+        throw malformed(
+          `${where()}: pax ${key} ${JSON.stringify(pax)} and GNU long name ${JSON.stringify(gnu)} disagree, expected one name`,
+        );
+      }
+    }
+    const path = this.pax.path ?? this.long.path;
+    const linkpath = this.pax.linkpath ?? this.long.linkpath;
+    const taken: Overrides = {
+      ...this.pax,
+      ...(path === undefined ? {} : { path }),
+      ...(linkpath === undefined ? {} : { linkpath }),
+    };
+    this.pax = {};
+    this.long = {};
+    this.kinds.clear();
+    return taken;
+  }
+}
+
+/** Types whose header is the whole entry: their size field is not a length of data. */
+const headerOnlyTypes: ReadonlySet<TarReadEntry['type']> = new Set([
+  'dir',
+  'symlink',
+  'hardlink',
+  'char',
+  'block',
+  'fifo',
+]);
+
+/**
+ * The type of an entry both readers agree on, else TAR_MALFORMED. Pre-POSIX tars mark a directory
+ * only by the trailing slash of a `\0` (old regular file) entry, and every reader agrees; for a `0`
+ * entry GNU tar makes a directory and Go's archive/tar a file, so one is refused. Go reads no data
+ * after a directory, link, device or fifo header whatever its size says, while skipping `size`
+ * bytes would hide the headers inside them from herd: refused too.
+ */
+export function agreedEntryType(
+  header: { typeflag: string; path: string; size: number },
+  where: () => string,
+): TarReadEntry['type'] {
+  const { typeflag, path, size } = header;
+  if (typeflag === '0' && path.endsWith('/')) {
+    throw malformed(
+      `${where()}: a regular file (typeflag "0") whose name ends in "/", expected a directory (typeflag "5") or a name without it`,
+    );
+  }
+  const type = typeflag === '\0' && path.endsWith('/') ? 'dir' : entryTypeOf(typeflag);
+  if (size > 0 && headerOnlyTypes.has(type)) {
+    throw malformed(`${where()}: a ${type} entry claims ${size} bytes of data, expected none`);
+  }
+  return type;
+}
+
 export function entryTypeOf(typeflag: string): TarReadEntry['type'] {
   switch (typeflag) {
     case '0':

@@ -78,6 +78,32 @@ describe('readTarStream', () => {
     await assert.rejects(readAll(chunked(tar, 512)), { code: 'TAR_MALFORMED' });
   });
 
+  it('holds an archive to the same rules as readTar: no data after a folder header, one long name per entry', async () => {
+    const inner = writeTar([entries[1] as TarEntry]).subarray(0, 1024);
+    const folder = Buffer.from(writeTar([entries[0] as TarEntry]).subarray(0, 512));
+    folder.write(inner.length.toString(8).padStart(11, '0'), 124, 'latin1');
+    rechecksum(folder);
+    await assert.rejects(readAll(chunked(Buffer.concat([folder, inner, Buffer.alloc(1024)]), 512)), {
+      code: 'TAR_MALFORMED',
+      message: /tar entry usr\/ at offset 0: a dir entry claims 1024 bytes of data/,
+    });
+
+    const longName = (name: string) => {
+      const bytes = Buffer.from(name);
+      const header = Buffer.from(
+        writeTar([{ ...(entries[1] as TarEntry), size: bytes.length, data: bytes }]),
+      );
+      header.write('L', 156, 'latin1');
+      rechecksum(header);
+      return header.subarray(0, 1024);
+    };
+    const twoNames = Buffer.concat([longName('etc/ok'), longName('usr/bin/evil'), writeTar(entries)]);
+    await assert.rejects(readAll(chunked(twoNames, 512)), {
+      code: 'TAR_MALFORMED',
+      message: /expected at most one of each kind/,
+    });
+  });
+
   it('stops at the entry limit with TAR_TOO_LARGE', async () => {
     const tar = writeTar(entries);
 
@@ -126,3 +152,10 @@ describe('readHead and firstFileHead', () => {
     assert.equal(await firstFileHead(readTarStream(chunked(writeTar([]), 512)), 64), undefined);
   });
 });
+
+/** Rewrites the checksum of a header edited by a test. */
+function rechecksum(header: Buffer): void {
+  header.fill(0x20, 148, 156);
+  const sum = header.subarray(0, 512).reduce((total, byte) => total + byte, 0);
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+}

@@ -10,14 +10,12 @@
 import { OciError } from './errors.js';
 import { normalizeArchivePath, type TarReadEntry } from './tar.js';
 import {
+  agreedEntryType,
   blockSize,
-  cString,
-  entryTypeOf,
+  ExtendedHeaders,
   field,
   maxMetaSize,
   numberField,
-  type Overrides,
-  parsePaxRecords,
   stringField,
   ustarPath,
   verifyChecksum,
@@ -54,7 +52,7 @@ export async function* readTarStream(
 ): AsyncGenerator<TarStreamItem> {
   const maxEntries = limits.maxEntries ?? 2_000_000;
   const bytes = new ByteSource(source);
-  let overrides: Overrides = {};
+  const extended = new ExtendedHeaders();
   let entries = 0;
   for (;;) {
     const offset = bytes.position;
@@ -65,26 +63,27 @@ export async function* readTarStream(
     const where = () => `tar entry ${name} at offset ${offset}`;
     verifyChecksum(header, where);
     const typeflag = String.fromCharCode(header[field.typeflag[0]] ?? 0);
-    const isMeta = typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K';
-    const size = (isMeta ? undefined : overrides.size) ?? numberField(header, 'size', where);
+    const isMeta = ExtendedHeaders.isExtended(typeflag);
+    const size = (isMeta ? undefined : extended.size) ?? numberField(header, 'size', where);
     const padded = Math.ceil(size / blockSize) * blockSize;
 
     if (isMeta) {
       if (size > maxMetaSize) throw malformed(`${where()}: extended header of ${size} bytes exceeds 1 MiB`);
       const data = (await bytes.exactly(padded, where))?.subarray(0, size);
       if (!data) throw truncated(`${where()}: the archive ended inside an extended header`);
-      if (typeflag === 'x') overrides = { ...overrides, ...parsePaxRecords(data, where) };
-      if (typeflag === 'L') overrides.path ??= cString(data);
-      if (typeflag === 'K') overrides.linkpath ??= cString(data);
+      extended.add(typeflag, data, where);
       continue;
     }
 
     if (++entries > maxEntries) {
       throw new OciError('TAR_TOO_LARGE', `${where()}: more than ${maxEntries} entries`);
     }
+    const overrides = extended.take(where);
     const rawPath = overrides.path ?? ustarPath(header);
-    const type =
-      (typeflag === '0' || typeflag === '\0') && rawPath.endsWith('/') ? 'dir' : entryTypeOf(typeflag);
+    const type = agreedEntryType(
+      { typeflag, path: rawPath, size },
+      () => `tar entry ${rawPath} at offset ${offset}`,
+    );
     const normalized = normalizeArchivePath(rawPath);
     // The root itself (`./`) is the only rejected path an export may hold.
     if (normalized.kind === 'rejected' && !(normalized.reason === 'empty' && type === 'dir')) {
@@ -102,7 +101,6 @@ export async function* readTarStream(
     if (type === 'symlink' || type === 'hardlink') {
       entry.linkname = overrides.linkpath ?? stringField(header, 'linkname');
     }
-    overrides = {};
     let remaining = size;
     const content = (async function* () {
       while (remaining > 0) {

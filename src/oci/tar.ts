@@ -10,15 +10,13 @@
  */
 import { OciError } from './errors.js';
 import {
+  agreedEntryType,
   blockSize,
-  cString,
-  entryTypeOf,
+  ExtendedHeaders,
   type Field,
   field,
   maxMetaSize,
   numberField,
-  type Overrides,
-  parsePaxRecords,
   stringField,
   ustarPath,
   verifyChecksum,
@@ -77,11 +75,7 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
   const maxEntrySize = options.maxEntrySize ?? Number.POSITIVE_INFINITY;
   const maxTotalSize = options.maxTotalSize ?? Number.POSITIVE_INFINITY;
   const entries: TarReadEntry[] = [];
-  let overrides: Overrides = {};
-  // GNU `L`/`K` names, kept apart from the pax ones so that a disagreement between them shows.
-  let longNames: { path?: string; linkpath?: string } = {};
-  // The `x`, `L` and `K` headers read since the last entry.
-  const pending = new Set<string>();
+  const extended = new ExtendedHeaders();
   let entryOffset: number | undefined;
   let totalSize = 0;
   let offset = 0;
@@ -104,8 +98,8 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
     verifyChecksum(header, where);
 
     const typeflag = String.fromCharCode(header[field.typeflag[0]] ?? 0);
-    const isMeta = typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K';
-    const size = (isMeta ? undefined : overrides.size) ?? numberField(header, 'size', where);
+    const isMeta = ExtendedHeaders.isExtended(typeflag);
+    const size = (isMeta ? undefined : extended.size) ?? numberField(header, 'size', where);
     if (size > maxEntrySize) {
       throw new OciError(
         'TAR_TOO_LARGE',
@@ -124,54 +118,14 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
 
     if (isMeta) {
       if (size > maxMetaSize) throw malformed(`${where()}: extended header of ${size} bytes exceeds 1 MiB`);
-      // Readers disagree on an entry with two headers of one kind (Go's archive/tar, podman's
-      // unpacker, keeps the last pax header whole and the last long name) and on a pax global
-      // header between an extended header and its entry (Go returns the global one as an entry,
-      // dropping what came before): each would name the entry differently, so both are refused.
-      if (pending.has(typeflag) || (typeflag === 'g' && pending.size > 0)) {
-        throw malformed(
-          `${where()}: a ${typeflag} header after ${[...pending].join(', ')} headers for the same entry, expected at most one of each kind`,
-        );
-      }
-      if (typeflag !== 'g') pending.add(typeflag);
-      if (typeflag === 'x') overrides = parsePaxRecords(data, where);
-      // GNU long names are NUL-terminated.
-      if (typeflag === 'L') longNames.path = cString(data);
-      if (typeflag === 'K') longNames.linkpath = cString(data);
-      // 'g' (pax global) carries defaults such as charset or comments that herd never relies on.
+      extended.add(typeflag, data, where);
       offset = next;
       continue;
     }
 
-    // Go takes a GNU long name over a pax path, GNU tar the other way round: only agreeing ones pass.
-    for (const key of ['path', 'linkpath'] as const) {
-      const [pax, gnu] = [overrides[key], longNames[key]];
-      if (pax !== undefined && gnu !== undefined && pax !== gnu) {
-        throw malformed(
-          `${where()}: pax ${key} ${JSON.stringify(pax)} and GNU long name ${JSON.stringify(gnu)} disagree, expected one name`,
-        );
-      }
-    }
-    const path = overrides.path ?? longNames.path ?? ustarPath(header);
-    // Pre-POSIX tars mark a directory only by the trailing slash of a `\0` (old regular file)
-    // entry, and every reader agrees. For a `0` entry they do not: GNU tar makes a directory, Go's
-    // archive/tar (podman's unpacker) a file with the entry's bytes, so the gate would judge a
-    // folder where a runtime writes a file. Refused.
-    if (typeflag === '0' && path.endsWith('/')) {
-      throw malformed(
-        `tar entry ${path} at offset ${offset}: a regular file (typeflag "0") whose name ends in "/", expected a directory (typeflag "5") or a name without it`,
-      );
-    }
-    const type =
-      (typeflag === '0' || typeflag === '\0') && path.endsWith('/') ? 'dir' : entryTypeOf(typeflag);
-    // Go's archive/tar, which podman and containerd unpack layers with, reads no data after a
-    // directory, link, device or fifo header whatever its size says. Skipping `size` bytes instead
-    // would hide the headers inside them from herd while a runtime writes them: refused.
-    if (size > 0 && headerOnlyTypes.has(type)) {
-      throw malformed(
-        `tar entry ${path} at offset ${offset}: a ${type} entry claims ${size} bytes of data, expected none`,
-      );
-    }
+    const overrides = extended.take(where);
+    const path = overrides.path ?? ustarPath(header);
+    const type = agreedEntryType({ typeflag, path, size }, () => `tar entry ${path} at offset ${offset}`);
     if (entries.length >= maxEntries) {
       throw new OciError(
         'TAR_TOO_LARGE',
@@ -197,27 +151,14 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
       mtime: overrides.mtime ?? numberField(header, 'mtime', where),
     };
     if (type === 'symlink' || type === 'hardlink') {
-      entry.linkname = overrides.linkpath ?? longNames.linkpath ?? stringField(header, 'linkname');
+      entry.linkname = overrides.linkpath ?? stringField(header, 'linkname');
     }
     if (type === 'file') entry.data = data;
     entries.push(entry);
-    overrides = {};
-    longNames = {};
-    pending.clear();
     entryOffset = undefined;
     offset = next;
   }
 }
-
-/** Types whose header is the whole entry: their size field is not a length of data. */
-const headerOnlyTypes: ReadonlySet<TarReadEntry['type']> = new Set([
-  'dir',
-  'symlink',
-  'hardlink',
-  'char',
-  'block',
-  'fifo',
-]);
 
 function isZeroBlock(buf: Buffer, offset: number): boolean {
   if (offset + blockSize > buf.length) return false;
