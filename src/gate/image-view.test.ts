@@ -238,6 +238,25 @@ describe('layers the build would refuse', () => {
   }
 });
 
+describe('a layer tar the reader refuses', () => {
+  it('is LAYER_INVALID naming the layer digest and the entry, not a bare tar error', async () => {
+    const store = new LayoutStore(join(await mkdtemp(join(tmpdir(), 'herd-gate-tar-')), 'store'));
+    await store.init();
+    // A `0` file named like a folder: GNU tar makes a folder of it, podman's unpacker a file.
+    const image = await putImage(store, [[dir('usr/'), file('usr/bin/evil/', '')]]);
+    const culprit = (await store.getManifest(image.digest as Digest)).layers[0]?.digest ?? '';
+
+    await assert.rejects(loadImageView(store, image.digest), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'LAYER_INVALID');
+      assert.ok(
+        error.message.startsWith(`layer ${culprit}: tar entry usr/bin/evil/ at offset`),
+        error.message,
+      );
+      return true;
+    });
+  });
+});
+
 describe('a dpkg database the build would refuse', () => {
   const hostile: [string, Parameters<typeof memoryImageView>[0], string][] = [
     [

@@ -111,7 +111,7 @@ export async function loadImageView(
   const tars = await Promise.all(
     manifest.layers.map(async (layer) => ({ digest: layer.digest, tar: await layerTar(store, layer) })),
   );
-  const rootfs = rootfsOf(tars.map(({ digest, tar }) => ({ digest, entries: readTar(tar, tarLimits) })));
+  const rootfs = rootfsOf(tars.map(({ digest, tar }) => ({ digest, entries: layerEntriesOf(digest, tar) })));
   return imageViewOf({
     digest: image,
     config,
@@ -120,6 +120,16 @@ export async function loadImageView(
     ...(lock ? { lock } : {}),
     ...(await unreproducedScriptsOf(store, image)),
   });
+}
+
+/** A tar the reader refuses is the layer's fault: LAYER_INVALID naming its digest, as the build names it. */
+function layerEntriesOf(digest: Digest, tar: Buffer): LayerEntries['entries'] {
+  try {
+    return readTar(tar, tarLimits);
+  } catch (cause) {
+    if (!(cause instanceof OciError)) throw cause;
+    throw new GateError('LAYER_INVALID', `layer ${digest}: ${cause.message}`, { cause });
+  }
 }
 
 /**
