@@ -167,6 +167,18 @@ describe('readFileOwners', () => {
     );
   });
 
+  it('gives no owner from the md5sums or list of a package the database does not hold', () => {
+    const files = filesOf({
+      '/var/lib/dpkg/status':
+        'Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nArchitecture: amd64\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: amd64\n',
+      '/var/lib/dpkg/info/ghost.list': '/usr/share/doc/ghost/secret.pem\n',
+      '/var/lib/dpkg/info/gone.list': '/etc/gone.conf\n',
+      '/var/lib/dpkg/status.d/phantom.md5sums': `${'0'.repeat(32)}  root/.ssh/id_rsa\n`,
+    });
+
+    assert.deepEqual([...readFileOwners(files)], []);
+  });
+
   it('ignores info/*.list without a status file, as dpkg would have none to trust', () => {
     const files = filesOf({ '/var/lib/dpkg/info/evil.list': '/usr/bin/sh\n' });
 

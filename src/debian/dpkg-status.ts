@@ -84,14 +84,19 @@ export function readDpkgStatus(files: ImageFiles): DpkgRecord[] {
 
 /**
  * Path in the image → the package that ships it, from status.d's md5sums and, beside a status
- * file, info/*.list. Paths no package names are absent.
+ * file, info/*.list, of packages on disk. Paths no such package names are absent.
  */
 export function readFileOwners(files: ImageFiles): Map<string, string> {
   const owners = new Map<string, string>();
+  // Owning a file exempts it from checks (the secret scan skips a package's own known files), so
+  // a list counts only for a package the database says is on disk: a lone `ghost.md5sums` or
+  // `info/ghost.list` a hostile layer adds claims nothing.
+  const installed = new Set(readDpkgStatus(files).map((record) => record.name));
   for (const [path, node] of files) {
     const name = statusDirEntry(path, node);
     if (name === undefined || !name.endsWith('.md5sums')) continue;
     const owner = name.slice(0, -'.md5sums'.length);
+    if (!installed.has(owner)) continue;
     for (const owned of md5sumsPaths(textOf(node))) owners.set(resolveParents(files, owned), owner);
   }
   if (files.get(statusFile)?.type !== 'file') return owners;
@@ -99,6 +104,7 @@ export function readFileOwners(files: ImageFiles): Map<string, string> {
     if (node.type !== 'file' || !path.startsWith(`${infoDir}/`) || !path.endsWith('.list')) continue;
     // `libc6:amd64.list` for a Multi-Arch: same package.
     const owner = path.slice(infoDir.length + 1, -'.list'.length).split(':')[0] ?? '';
+    if (!installed.has(owner)) continue;
     for (const line of textOf(node).split('\n')) {
       const owned = line.trim();
       if (owned.startsWith('/') && owned !== '/.') owners.set(resolveParents(files, owned), owner);
