@@ -178,6 +178,12 @@ describe('flattenLayers', () => {
     ],
     ['an entry under a symlink', [symlink('lib', '/etc'), entry('lib/cron.d/evil')], 'lib/cron.d/evil'],
     ['an entry under a file', [file('etc', 'x'), entry('etc/passwd')], 'etc/passwd'],
+    ['a world-writable root', [entry('./', { type: 'dir', typeflag: '5', mode: 0o777 })], './'],
+    [
+      'a root owned by another user',
+      [entry('./', { type: 'dir', typeflag: '5', mode: 0o755, uid: 1000 })],
+      './',
+    ],
     ['a whiteout that names nothing', [entry('etc/.wh.')], 'etc/.wh.'],
     ['a whiteout that names the parent', [entry('etc/.wh..')], 'etc/.wh..'],
     ['a whiteout that is not a file', [entry('etc/.wh.x/')], 'etc/.wh.x/'],

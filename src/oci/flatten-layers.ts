@@ -61,8 +61,19 @@ function splitWhiteouts(layer: LayerEntries): { whiteouts: LocatedEntry[]; chang
   for (const entry of layer.entries) {
     const normalized = normalizeArchivePath(entry.path);
     if (normalized.kind === 'rejected') {
-      // `./`, the root itself, is in many layers and says nothing a reader needs.
-      if (normalized.reason === 'empty' && entry.type === 'dir') continue;
+      // `./`, the root itself, is in many layers; the file manifest has no entry for it, but a
+      // runtime applies its mode and owner to the container's `/`, so only a root no one but root
+      // may write passes: a world-writable `/` would be invisible to the gate's rules.
+      if (normalized.reason === 'empty' && entry.type === 'dir') {
+        if ((entry.mode & 0o7022) !== 0 || entry.uid !== 0) {
+          throw unsafe(
+            layer,
+            entry,
+            `names the root with mode ${octal(entry.mode & 0o7777)} owner ${entry.uid}:${entry.gid}, expected owner 0 and no write, setuid, setgid or sticky bit for others`,
+          );
+        }
+        continue;
+      }
       throw unsafe(layer, entry, rejectionReason(normalized));
     }
     const path = `/${normalized.path}`;
