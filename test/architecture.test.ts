@@ -18,10 +18,10 @@ import {
 import { exportLines, planPublicEntries } from '../scripts/public-entries-plan.js';
 
 /**
- * Cross-folder imports must name the folder's index.ts. Off until scripts/public-entries.ts has
- * written the entries and rewritten the imports (docs/architecture.md, "Public entries").
+ * Cross-folder imports must name the folder's index.ts (docs/architecture.md, "Public entries"): what
+ * a folder offers is what its index names; the rest is internal.
  */
-const publicEntriesRequired = false;
+const publicEntriesRequired = true;
 
 const root = path.resolve(import.meta.dirname, '..');
 const architecture = readFileSync(path.join(root, 'docs/architecture.md'), 'utf8');

@@ -5,7 +5,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { type Clock, systemClock } from '../common/index.js';
-import type { Journal } from '../journal/journal.js';
+import type { Journal } from '../journal/index.js';
 import { newToken, tokenIdOf, tokenMatches } from './api-token.js';
 import type { Caller } from './caller.js';
 import { AuthError } from './errors.js';

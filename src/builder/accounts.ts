@@ -2,7 +2,7 @@
  * /etc/passwd and /etc/group for an image that has no base-passwd scripts: root, the distroless
  * `nonroot` account (65532), and the spec's user. No account has a password or a login shell.
  */
-import type { RunSpec } from '../specfile/types.js';
+import type { RunSpec } from '../specfile/index.js';
 import { BuildError } from './errors.js';
 
 export const nonrootId = 65532;

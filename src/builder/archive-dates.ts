@@ -12,8 +12,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { writeAtomic } from '../common/index.js';
-import type { RememberedReleaseDate, ServedRelease } from '../debian/release-dates.js';
-import { withStoreLock } from '../oci/store-lock.js';
+import type { RememberedReleaseDate, ServedRelease } from '../debian/index.js';
+import { withStoreLock } from '../oci/index.js';
 import { BuildError } from './errors.js';
 import type { Lock } from './lock-file.js';
 

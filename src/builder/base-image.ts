@@ -5,20 +5,21 @@
  * flattened by the same reader and rules as the gate's (src/oci/flatten-layers.ts).
  */
 import { z } from 'zod';
-import type { PackageRecord } from '../debian/types.js';
-import { sha256Digest } from '../oci/digest.js';
-import { OciError } from '../oci/errors.js';
-import { layerTarOf } from '../oci/layer-tar.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import { readTar, type TarReadEntry } from '../oci/tar.js';
+import type { PackageRecord } from '../debian/index.js';
+import type { LayoutStore } from '../oci/index.js';
 import {
   type Descriptor,
   type Digest,
   type ImageConfig,
   type ImageManifest,
+  layerTarOf,
   MediaType,
-} from '../oci/types.js';
-import type { BaseImageRef } from '../specfile/types.js';
+  OciError,
+  readTar,
+  sha256Digest,
+  type TarReadEntry,
+} from '../oci/index.js';
+import type { BaseImageRef } from '../specfile/index.js';
 import { baseTreeOf, flattenBaseLayers } from './base-layers.js';
 import { BuildError } from './errors.js';
 import type { TreeNode } from './image-tree.js';

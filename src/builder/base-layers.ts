@@ -2,8 +2,7 @@
  * A base image's root filesystem: the layers flattened by src/oci (the same reader and rules as the
  * gate's), then as the build's tree, every entry owned by `base`. Pure: tar entries in, nodes out.
  */
-import { OciError } from '../oci/errors.js';
-import { flattenLayers, type LayerEntries, type Rootfs } from '../oci/flatten-layers.js';
+import { flattenLayers, type LayerEntries, OciError, type Rootfs } from '../oci/index.js';
 import { BuildError } from './errors.js';
 import { ownerBase, type TreeNode } from './image-tree.js';
 

@@ -8,17 +8,23 @@
  */
 import { createHash } from 'node:crypto';
 import { compactJson } from '../common/index.js';
-import { type DebTars, decompressDeb, readDebTars } from '../debian/deb.js';
-import type { Fetcher } from '../debian/fetcher.js';
-import type { AptSource } from '../debian/sources.js';
-import { attachArtifact } from '../oci/attach-artifact.js';
-import { sha256Digest } from '../oci/digest.js';
-import { gzipDeterministic } from '../oci/gzip.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import { sortTarEntries, type TarEntry, writeTar } from '../oci/tar.js';
-import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
-import { runTemplateFor, runTemplateMediaType } from '../specfile/run-template.js';
-import type { LoadedSpec } from '../specfile/types.js';
+import type { AptSource, Fetcher } from '../debian/index.js';
+import { type DebTars, decompressDeb, readDebTars } from '../debian/index.js';
+import type { LayoutStore } from '../oci/index.js';
+import {
+  attachArtifact,
+  type Descriptor,
+  type Digest,
+  gzipDeterministic,
+  type ImageManifest,
+  MediaType,
+  sha256Digest,
+  sortTarEntries,
+  type TarEntry,
+  writeTar,
+} from '../oci/index.js';
+import type { LoadedSpec } from '../specfile/index.js';
+import { runTemplateFor, runTemplateMediaType } from '../specfile/index.js';
 import { readBaseImage } from './base-image.js';
 import { type AppFileData, composeImage, type UnpackedPackage } from './compose-rootfs.js';
 import type { DebCache, UnpackedDebCache } from './deb-cache.js';

@@ -9,8 +9,8 @@
  * whatever herd changes gets another owner, and so lands in one of the new layers.
  */
 import { createHash } from 'node:crypto';
-import type { DebContents } from '../debian/deb.js';
-import type { Spec } from '../specfile/types.js';
+import type { DebContents } from '../debian/index.js';
+import type { Spec } from '../specfile/index.js';
 import { type AccountFiles, accountFiles, accountFilesOver } from './accounts.js';
 import { BuildError } from './errors.js';
 import {

@@ -5,9 +5,8 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex, writeAtomic, writeChunksAtomic } from '../common/index.js';
-import { type DebTars, debMemberChunks, type ReadDebOptions, readDebMembers } from '../debian/deb.js';
-import type { Fetcher } from '../debian/fetcher.js';
-import type { AptSource } from '../debian/sources.js';
+import type { AptSource, Fetcher } from '../debian/index.js';
+import { type DebTars, debMemberChunks, type ReadDebOptions, readDebMembers } from '../debian/index.js';
 import { CacheSeal } from './cache-seal.js';
 import { BuildError } from './errors.js';
 import type { LockedPackage } from './lock-file.js';

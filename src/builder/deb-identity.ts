@@ -4,7 +4,7 @@
  * the provenance and the gate report) to what those bytes say they are, so an edited version in
  * the lock cannot build an image whose SBOM claims a version that is not in it.
  */
-import { field, parseControlParagraphs } from '../debian/control.js';
+import { field, parseControlParagraphs } from '../debian/index.js';
 import { BuildError } from './errors.js';
 import type { LockedPackage } from './lock-file.js';
 

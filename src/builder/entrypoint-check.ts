@@ -6,7 +6,7 @@
  * problems out. An image without entrypoint and command (a base for other images) is not checked.
  */
 import { posix } from 'node:path';
-import type { Spec } from '../specfile/types.js';
+import type { Spec } from '../specfile/index.js';
 import { ElfFormatError, isElf, readElfDependencies } from './elf-dependencies.js';
 import { defaultPath } from './image-config.js';
 import type { ImageTree, TreeNode } from './image-tree.js';

@@ -4,18 +4,14 @@
  * is computed from the same tree the layers are cut from.
  */
 import { createHash } from 'node:crypto';
-import {
-  type FileManifest,
-  type FileManifestEntry,
-  fileManifestMediaType,
-} from '../oci/file-manifest-format.js';
+import { type FileManifest, type FileManifestEntry, fileManifestMediaType } from '../oci/index.js';
 import type { ImageTree } from './image-tree.js';
 
 export {
   type FileManifest,
   type FileManifestEntry,
   fileManifestMediaType,
-} from '../oci/file-manifest-format.js';
+} from '../oci/index.js';
 
 export function fileManifestOf(tree: ImageTree): FileManifest {
   const entries = tree.sorted().map((node): FileManifestEntry => {

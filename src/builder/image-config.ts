@@ -5,8 +5,8 @@
  * labels) are not inherited: the spec alone says how the image runs, hardened defaults included.
  * Spec: https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md
  */
-import type { Digest, ImageConfig } from '../oci/types.js';
-import type { Spec } from '../specfile/types.js';
+import type { Digest, ImageConfig } from '../oci/index.js';
+import type { Spec } from '../specfile/index.js';
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

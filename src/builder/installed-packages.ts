@@ -4,10 +4,15 @@
  * would refuse to read is refused here with BASE_INVALID. Pure.
  */
 
-import { field, packageRelationsOf } from '../debian/control.js';
-import { type DpkgRecord, type ImageFiles, readDpkgStatus } from '../debian/dpkg-status.js';
-import { DebianError } from '../debian/errors.js';
-import type { PackageRecord } from '../debian/types.js';
+import type { PackageRecord } from '../debian/index.js';
+import {
+  DebianError,
+  type DpkgRecord,
+  field,
+  type ImageFiles,
+  packageRelationsOf,
+  readDpkgStatus,
+} from '../debian/index.js';
 import { BuildError } from './errors.js';
 
 /** Marks records that came from an image rather than an archive. */

@@ -10,10 +10,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../common/index.js';
-import { decompressChunks } from '../oci/decompress.js';
-import { hexOf } from '../oci/digest.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
+import type { LayoutStore } from '../oci/index.js';
+import { type Descriptor, type Digest, decompressChunks, hexOf, MediaType } from '../oci/index.js';
 
 export class LayerCache {
   readonly dir: string;

@@ -10,11 +10,11 @@ import { z } from 'zod';
 import { writeAtomic } from '../common/index.js';
 import {
   architectureProblem,
+  compareDebianVersions,
   packageNameProblem,
   poolPathProblem,
   versionProblem,
-} from '../debian/archive-names.js';
-import { compareDebianVersions } from '../debian/version.js';
+} from '../debian/index.js';
 import { BuildError } from './errors.js';
 
 export const lockVersion = 1;

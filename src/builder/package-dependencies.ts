@@ -6,9 +6,14 @@
  * the first one an installed package satisfies by name and version, else the first real package
  * that Provides it. Pure and deterministic: the same packages give the same edges.
  */
-import { field, parseControlParagraphs } from '../debian/control.js';
-import { parseRelations, type Relation, relationsForArchitecture } from '../debian/relations.js';
-import { satisfiesRelation } from '../debian/version.js';
+import {
+  field,
+  parseControlParagraphs,
+  parseRelations,
+  type Relation,
+  relationsForArchitecture,
+  satisfiesRelation,
+} from '../debian/index.js';
 
 export interface InstalledPackage {
   name: string;

@@ -5,8 +5,9 @@
  * in-toto Statement v1: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
  * SLSA Provenance v1: https://slsa.dev/spec/v1.0/provenance
  */
-import { hexOf } from '../oci/digest.js';
-import type { Digest } from '../oci/types.js';
+
+import type { Digest } from '../oci/index.js';
+import { hexOf } from '../oci/index.js';
 import type { Lock } from './lock-file.js';
 import { baseImagePurl, debianDistro, debianPurl } from './purl.js';
 import type { ScriptEffects } from './script-effects.js';

@@ -7,25 +7,24 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type { Fetcher } from '../debian/fetcher.js';
+import type { Fetcher, PackageRecord } from '../debian/index.js';
 import {
+  type AptSource,
   downgradeError,
+  fetchSuiteRelease,
   findDowngrades,
+  loadSuiteIndex,
   type ReleaseDowngrade,
   type RememberedReleaseDate,
+  readHostSources,
+  resolvePackages,
   type ServedRelease,
-} from '../debian/release-dates.js';
-import { resolvePackages } from '../debian/resolve.js';
-import { type AptSource, readHostSources, sourcesForSuites } from '../debian/sources.js';
-import {
-  fetchSuiteRelease,
-  loadSuiteIndex,
   type SuiteIndex,
   type SuiteRelease,
-} from '../debian/suite-index.js';
-import type { PackageRecord } from '../debian/types.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { LoadedSpec, Spec } from '../specfile/types.js';
+  sourcesForSuites,
+} from '../debian/index.js';
+import type { LayoutStore } from '../oci/index.js';
+import type { LoadedSpec, Spec } from '../specfile/index.js';
 import { type BaseImageSource, type PinnedBase, readBaseImage, resolveBaseImage } from './base-image.js';
 import { BuildError } from './errors.js';
 import { type Lock, type LockedFile, lockVersion } from './lock-file.js';

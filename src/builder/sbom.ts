@@ -9,8 +9,8 @@
  * their own, each file with its hashes.
  */
 import { createHash } from 'node:crypto';
-import { hexOf } from '../oci/digest.js';
-import type { Digest } from '../oci/types.js';
+import type { Digest } from '../oci/index.js';
+import { hexOf } from '../oci/index.js';
 import type { LockedPackage } from './lock-file.js';
 import { baseImagePurl, debianDistro, debianPurl, ociPurl } from './purl.js';
 

@@ -5,9 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { JournalRow } from '../journal/chain.js';
-import type { Journal } from '../journal/journal.js';
-import type { Digest } from '../oci/types.js';
+import type { Journal, JournalRow } from '../journal/index.js';
+import type { Digest } from '../oci/index.js';
 import { CatalogError } from './errors.js';
 import {
   type AgreementResult,

@@ -5,7 +5,7 @@
  * CLI who deletes a revocation row (the triggers can be dropped) is caught here, and admission
  * refuses until the two agree again. Pure: catalog.ts reads the rows.
  */
-import { hashEntry, type JournalHead, type JournalRow, parseDetails } from '../journal/chain.js';
+import { hashEntry, type JournalHead, type JournalRow, parseDetails } from '../journal/index.js';
 
 /** A catalog row beside the journal entry it cites (absent when there is none). */
 export interface CatalogRecord {

@@ -2,7 +2,7 @@
  * The catalog's rules as pure decisions over what is already recorded. catalog.ts reads the
  * records, asks here, and writes what the plan says, inside one transaction.
  */
-import type { Digest } from '../oci/types.js';
+import type { Digest } from '../oci/index.js';
 import { CatalogError } from './errors.js';
 import { type Stage, stageRank } from './stages.js';
 import type { Release, Revocation } from './types.js';

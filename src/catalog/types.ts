@@ -1,5 +1,5 @@
-import type { JournalEntry } from '../journal/types.js';
-import type { Digest } from '../oci/types.js';
+import type { JournalEntry } from '../journal/index.js';
+import type { Digest } from '../oci/index.js';
 import type { Stage } from './stages.js';
 
 /** One release event: `service → digest` at a stage, who did it and when. */

@@ -4,7 +4,7 @@
  * the control plane would refuse it.
  */
 import type { z } from 'zod';
-import { describeProblems } from '../server/api-schemas.js';
+import { describeProblems } from '../server/index.js';
 import { CliError } from './errors.js';
 
 export function checkedArguments<Schema extends z.ZodType>(

@@ -6,9 +6,15 @@
  */
 import { existsSync } from 'node:fs';
 import { herdHome } from '../herd-home.js';
-import { ApiRefusal, type ApiTarget, apiClient, describeTarget, unwrap } from '../server/api-client.js';
-import { controlPlaneSocket } from '../server/control-plane-socket.js';
-import { ServerError } from '../server/errors.js';
+import {
+  ApiRefusal,
+  type ApiTarget,
+  apiClient,
+  controlPlaneSocket,
+  describeTarget,
+  ServerError,
+  unwrap,
+} from '../server/index.js';
 import { CliError } from './errors.js';
 
 export interface ControlPlaneConnection {

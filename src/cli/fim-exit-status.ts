@@ -1,5 +1,5 @@
 /** `herd fim check`'s exit status, chosen here with every other exit code of the CLI. */
-import type { FimSummary } from '../watch/fim/diff.js';
+import type { FimSummary } from '../watch/index.js';
 
 /** AIDE's exit status for --check: 1 new, 2 removed, 4 changed, added together. */
 export function exitBitmask(summary: FimSummary): number {

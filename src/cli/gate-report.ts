@@ -1,8 +1,7 @@
 /** A gate verdict as `herd gate --format`, `herd build` and `herd up` print it. */
-import { formatJsonReport } from '../gate/reports/json-report.js';
-import { formatSarifReport } from '../gate/reports/sarif-report.js';
-import { formatTextReport } from '../gate/reports/text-report.js';
-import type { Verdict } from '../gate/verdict.js';
+
+import type { Verdict } from '../gate/index.js';
+import { formatJsonReport, formatSarifReport, formatTextReport } from '../gate/index.js';
 import { herdVersion } from './herd-version.js';
 
 export const reportFormats = ['text', 'json', 'sarif'] as const;

@@ -5,8 +5,12 @@
  * `checkpointIfJournaled` when the command is over, whether it succeeded or not.
  */
 import { herdHome } from '../herd-home.js';
-import { anchorJournal, journalCheckpointPath, unlockCheckpointSigner } from '../trust/journal-anchor.js';
-import { loadTrustedKeys } from '../trust/trusted-keys.js';
+import {
+  anchorJournal,
+  journalCheckpointPath,
+  loadTrustedKeys,
+  unlockCheckpointSigner,
+} from '../trust/index.js';
 import { openState, takeJournaled } from './state-context.js';
 
 /**

@@ -14,7 +14,7 @@ import {
   localKeyPasswordFile,
   readCosignPrivateKey,
   writeCosignKeyPair,
-} from '../trust/key-files.js';
+} from '../trust/index.js';
 import { CliError } from './errors.js';
 
 export interface LocalSigningKey {

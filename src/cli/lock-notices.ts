@@ -1,5 +1,5 @@
 /** What `herd lock`, `herd build` and `herd up` say on standard error while a lock is resolved. */
-import { describeDowngrade } from '../debian/release-dates.js';
+import { describeDowngrade } from '../debian/index.js';
 import type { LockNotices } from '../pipeline/index.js';
 
 export const lockNotices: LockNotices = {

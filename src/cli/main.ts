@@ -6,8 +6,7 @@
 import { Command } from 'commander';
 import { HerdError } from '../herd-error.js';
 import { herdHome } from '../herd-home.js';
-import { stateMigrations } from '../state/migrations.js';
-import { explainStateFailure } from '../state/state-failure.js';
+import { explainStateFailure, stateMigrations } from '../state/index.js';
 import { buildCommand } from './commands/build.js';
 import { catalogCommand, releaseCommand, revokeCommand } from './commands/catalog.js';
 import { gateCommand, trackerDataUrl, vulndbUpdateCommand } from './commands/gate.js';

@@ -5,9 +5,14 @@
  * Either way herd says once on stderr what it changed.
  */
 import { herdHome } from '../herd-home.js';
-import { type HomeLock, lockHome } from '../home/home-lock.js';
-import { checkHomeOwner } from '../home/home-owner.js';
-import { isHomeLoose, type TightenReport, tightenHome } from '../home/private-modes.js';
+import {
+  checkHomeOwner,
+  type HomeLock,
+  isHomeLoose,
+  lockHome,
+  type TightenReport,
+  tightenHome,
+} from '../home/index.js';
 
 /**
  * Runs `work` holding HERD_HOME's lock for `command` (`herd serve`, `herd up`), after fixing the

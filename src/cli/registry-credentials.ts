@@ -1,6 +1,4 @@
-import { AuthFileCredentials } from '../oci/registry/auth-file-credentials.js';
-import { type Credentials, chainCredentials } from '../oci/registry/credentials.js';
-import { EnvCredentials } from '../oci/registry/env-credentials.js';
+import { AuthFileCredentials, type Credentials, chainCredentials, EnvCredentials } from '../oci/index.js';
 
 /** HERD_REGISTRY_USERNAME/PASSWORD, then podman's, skopeo's and docker's auth files and helpers. */
 export function registryCredentials(): Credentials {

@@ -1,14 +1,11 @@
 /** Wires a spec to the parts a command needs: its lock path, its sources, the store. */
 import { dirname, join } from 'node:path';
-import { DebCache, UnpackedDebCache } from '../builder/deb-cache.js';
-import { BuildError } from '../builder/errors.js';
-import { LayerCache } from '../builder/layer-cache.js';
-import { sourcesForSpec } from '../builder/resolve-lock.js';
-import { HttpFetcher } from '../debian/fetcher.js';
+import { BuildError, DebCache, LayerCache, sourcesForSpec, UnpackedDebCache } from '../builder/index.js';
+import { HttpFetcher } from '../debian/index.js';
 import { herdHome } from '../herd-home.js';
-import { LayoutStore } from '../oci/layout-store.js';
+import { LayoutStore } from '../oci/index.js';
 import type { SpecInputs } from '../pipeline/index.js';
-import { loadSpec } from '../specfile/load.js';
+import { loadSpec } from '../specfile/index.js';
 
 /** A loaded spec with where its lock goes and the archive it resolves against. */
 export type SpecContext = SpecInputs;

@@ -1,10 +1,9 @@
 /** Opens herd's state (journal and catalog) in HERD_HOME for one command. */
-import { Catalog } from '../catalog/catalog.js';
+import { Catalog } from '../catalog/index.js';
 import { systemClock } from '../common/index.js';
 import { herdHome } from '../herd-home.js';
-import { resolveActor } from '../journal/actor.js';
-import { Journal } from '../journal/journal.js';
-import { openStateDb } from '../state/open-state-db.js';
+import { Journal, resolveActor } from '../journal/index.js';
+import { openStateDb } from '../state/index.js';
 
 export interface StateContext {
   journal: Journal;

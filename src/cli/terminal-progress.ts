@@ -2,7 +2,7 @@
  * Draws build progress: a bar per counted phase on a terminal, one line per step everywhere.
  * Writes to stderr so stdout stays for results that scripts read.
  */
-import type { BuildProgress, PhaseProgress } from '../builder/progress.js';
+import type { BuildProgress, PhaseProgress } from '../builder/index.js';
 
 export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): BuildProgress {
   const interactive = stream.isTTY === true;

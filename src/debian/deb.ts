@@ -7,15 +7,17 @@
  * (ar(5) as GNU binutils writes it) with members `debian-binary`, `control.tar[.gz|.xz|.zst]` and
  * `data.tar[.gz|.xz|.zst]`, in that order.
  */
-import { type Compression, decompressChunks, decompressToBuffer } from '../oci/decompress.js';
-import { OciError } from '../oci/errors.js';
 import {
+  type Compression,
+  decompressChunks,
+  decompressToBuffer,
   normalizeArchivePath,
+  OciError,
   readTar,
   rejectionReason,
   symlinkEscapes,
   type TarReadEntry,
-} from '../oci/tar.js';
+} from '../oci/index.js';
 import { DebianError, type DebianErrorCode } from './errors.js';
 
 export type DebFileType = 'file' | 'dir' | 'symlink' | 'hardlink';

@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type * as openpgp from 'openpgp';
-import { type Compression, decompressToBuffer } from '../oci/decompress.js';
-import { OciError } from '../oci/errors.js';
+import { type Compression, decompressToBuffer, OciError } from '../oci/index.js';
 import { parsePackagesIndex } from './control.js';
 import { DebianError } from './errors.js';
 import type { Fetcher } from './fetcher.js';

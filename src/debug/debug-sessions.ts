@@ -18,15 +18,14 @@ import {
   type DebugExec,
   type Engine,
   EngineError,
+  EventFeed,
   type Instance,
   type TerminalSize,
-} from '../engines/engine.js';
-import { EventFeed } from '../engines/event-feed.js';
-import type { Journal } from '../journal/journal.js';
-import { attachArtifact } from '../oci/attach-artifact.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
-import type { QuarantineOutcome } from '../watch/incident-response.js';
+} from '../engines/index.js';
+import type { Journal } from '../journal/index.js';
+import type { LayoutStore } from '../oci/index.js';
+import { attachArtifact, type Descriptor, type Digest, MediaType } from '../oci/index.js';
+import type { QuarantineOutcome } from '../watch/index.js';
 import { DebugSessionStore } from './debug-session-store.js';
 import { DebugError } from './errors.js';
 import type { SessionEnd } from './session-frames.js';

@@ -10,7 +10,7 @@
  * is then ended, since a session that is no longer recorded is no longer audited.
  */
 import { StringDecoder } from 'node:string_decoder';
-import type { TerminalSize } from '../engines/engine.js';
+import type { TerminalSize } from '../engines/index.js';
 
 /** The layer's media type, as asciinema's server names it. */
 export const transcriptMediaType = 'application/x-asciicast';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { readTar } from '../oci/tar.js';
+import { readTar } from '../oci/index.js';
 import {
   type Engine,
   EngineError,

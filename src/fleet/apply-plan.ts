@@ -3,7 +3,7 @@
  * stops sending to leaving instances, they are drained and removed, and only then are new ones
  * created (the plan counted the removals when it sized the creates).
  */
-import type { Engine, Instance, InstanceSpec } from '../engines/engine.js';
+import type { Engine, Instance, InstanceSpec } from '../engines/index.js';
 import type { RolloutAction } from './plan-rollout.js';
 import type { FleetEvent, FrontDoorHook } from './types.js';
 

@@ -8,7 +8,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { type Clock, type Logger, silentLogger, systemClock } from '../common/index.js';
-import type { Engine, Instance } from '../engines/engine.js';
+import type { Engine, Instance } from '../engines/index.js';
 import { applyPlan } from './apply-plan.js';
 import {
   type BackoffPolicy,

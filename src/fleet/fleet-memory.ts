@@ -4,7 +4,7 @@
  * (it checks again, and the deadline's start is in herd.db).
  */
 
-import type { Instance } from '../engines/engine.js';
+import type { Instance } from '../engines/index.js';
 import {
   type BackoffPolicy,
   type CrashBackoff,

@@ -1,5 +1,5 @@
 /** `herd status`'s view of one fleet: desired state, each instance's health, and the counts. */
-import type { Instance } from '../engines/engine.js';
+import type { Instance } from '../engines/index.js';
 import type { StoredFleet } from './fleet-store.js';
 import { isAvailable, isReady, type ObservedInstance } from './plan-rollout.js';
 import type { FleetStatus } from './types.js';

@@ -4,7 +4,7 @@
  */
 import { type ClientRequest, request } from 'node:http';
 import { connect } from 'node:net';
-import type { HealthCheck } from '../specfile/types.js';
+import type { HealthCheck } from '../specfile/index.js';
 
 /** Where the check's port is reachable from herd: the engine's published `127.0.0.1:<port>`. */
 export interface ProbeAddress {

@@ -7,7 +7,7 @@
  * herd's registry, which serves only what herd verified. Serving nothing for those seconds is the
  * price: the alternative is serving from files nobody signed.
  */
-import type { Engine, Instance } from '../engines/engine.js';
+import type { Engine, Instance } from '../engines/index.js';
 import type { FrontDoorHook } from './types.js';
 
 /** What became of a request to fetch an image anew (the watch's `PristineImages` role reads it). */

@@ -4,7 +4,7 @@
  * a restarted controller checks again from scratch, which can only make it more careful (an adopted
  * instance counts as available once it has passed again for minReadySeconds).
  */
-import type { Instance } from '../engines/engine.js';
+import type { Instance } from '../engines/index.js';
 import {
   checkDue,
   type HealthRecord,

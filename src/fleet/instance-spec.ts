@@ -2,10 +2,9 @@
  * From a spec to a fleet's template, and from the template to one instance's `InstanceSpec`. Pure:
  * secrets are not read here; the controller merges them from `environmentFor` at create time.
  */
-import type { InstanceSpec } from '../engines/engine.js';
-import type { FleetSection } from '../specfile/fleet-section.js';
-import { runTemplateDigest, runTemplateFor } from '../specfile/run-template.js';
-import type { Spec } from '../specfile/types.js';
+import type { InstanceSpec } from '../engines/index.js';
+import type { FleetSection, Spec } from '../specfile/index.js';
+import { runTemplateDigest, runTemplateFor } from '../specfile/index.js';
 import type { FleetTemplate } from './types.js';
 
 /** The template stored with the fleet: no env values at all, the health check's port first. */

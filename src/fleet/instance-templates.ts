@@ -5,8 +5,8 @@
  * judges an instance by this, never by the fleet's current template: rolling out a changed
  * template must not make the instances still running look drifted.
  */
-import { type Instance, instanceLabels } from '../engines/engine.js';
-import { type RunTemplate, runTemplateDigest } from '../specfile/run-template.js';
+import { type Instance, instanceLabels } from '../engines/index.js';
+import { type RunTemplate, runTemplateDigest } from '../specfile/index.js';
 import type { FleetStore } from './fleet-store.js';
 
 export type InstanceTemplate =

@@ -5,8 +5,8 @@
  * available. The same function does plain scaling and replaces crashed or unhealthy instances when no
  * rollout is in progress. Pure: time comes in as `now`.
  */
-import type { InstanceState } from '../engines/engine.js';
-import type { InstanceCount } from '../specfile/fleet-section.js';
+import type { InstanceState } from '../engines/index.js';
+import type { InstanceCount } from '../specfile/index.js';
 import { resolveBounds } from './rollout-arithmetic.js';
 
 export interface ObservedInstance {

@@ -3,7 +3,7 @@
  * ResolveFenceposts and MaxUnavailable): surge rounds up, unavailable rounds down, and when both come
  * to 0 one instance may be unavailable, or the rollout could never move.
  */
-import type { InstanceCount } from '../specfile/fleet-section.js';
+import type { InstanceCount } from '../specfile/index.js';
 import { FleetError } from './errors.js';
 
 export interface RolloutBounds {

@@ -7,9 +7,8 @@
  * version is refused.
  */
 import { z } from 'zod';
-import { SpecError } from '../specfile/errors.js';
-import type { FleetSection } from '../specfile/fleet-section.js';
-import { parseRunTemplate, type RunTemplate, runTemplateVersion } from '../specfile/run-template.js';
+import type { FleetSection } from '../specfile/index.js';
+import { parseRunTemplate, type RunTemplate, runTemplateVersion, SpecError } from '../specfile/index.js';
 import { FleetError } from './errors.js';
 import type { FleetTemplate } from './types.js';
 

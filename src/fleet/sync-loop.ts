@@ -4,7 +4,7 @@
  * logged and retried at the next request; the loop itself never stops on an error.
  */
 import type { Clock, Logger } from '../common/index.js';
-import type { Engine } from '../engines/engine.js';
+import type { Engine } from '../engines/index.js';
 
 export class SyncLoop {
   private tail: Promise<void> = Promise.resolve();

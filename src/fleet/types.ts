@@ -2,9 +2,7 @@
  * What the fleet controller is handed and what it hands back. The roles (clock, prober, front door)
  * are tiny on purpose: real ones live in health-probe.ts and front-door.ts, fakes in the tests.
  */
-import type { FleetSection } from '../specfile/fleet-section.js';
-import type { RunTemplate } from '../specfile/run-template.js';
-import type { HealthCheck } from '../specfile/types.js';
+import type { FleetSection, HealthCheck, RunTemplate } from '../specfile/index.js';
 import type { RemoveReason } from './plan-rollout.js';
 import type { RolloutVerdict } from './rollout-progress.js';
 

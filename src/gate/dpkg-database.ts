@@ -3,9 +3,8 @@
  * src/debian's dpkg reader (the build's too), so a database the build would refuse in a base is
  * IMAGE_INVALID here, naming the record. Pure.
  */
-import { type DpkgRecord, readDpkgStatus, readFileOwners } from '../debian/dpkg-status.js';
-import { DebianError } from '../debian/errors.js';
-import type { Rootfs } from '../oci/flatten-layers.js';
+import { DebianError, type DpkgRecord, readDpkgStatus, readFileOwners } from '../debian/index.js';
+import type { Rootfs } from '../oci/index.js';
 import { GateError } from './errors.js';
 
 /** A package as the gate reports it: the record without its stanza. */

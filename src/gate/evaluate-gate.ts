@@ -5,10 +5,9 @@
  */
 
 import { compactJson } from '../common/index.js';
-import { attachArtifact } from '../oci/attach-artifact.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
-import { defaultGateSection, type GateSection } from '../specfile/gate-section.js';
+import type { LayoutStore } from '../oci/index.js';
+import { attachArtifact, type Descriptor, type Digest, MediaType } from '../oci/index.js';
+import { defaultGateSection, type GateSection } from '../specfile/index.js';
 import { GateError } from './errors.js';
 import type { Finding, HardeningFinding, Profile } from './findings.js';
 import { debianSuiteOf } from './image-suite.js';

@@ -8,14 +8,23 @@
  * secret scan reads most files anyway. File bytes are views into the decompressed layers, not copies.
  */
 import { z } from 'zod';
-import { isDigest } from '../oci/digest.js';
-import { OciError } from '../oci/errors.js';
-import { type FileManifestEntry, fileManifestMediaType } from '../oci/file-manifest-format.js';
-import { flattenLayers, type LayerEntries, type Rootfs, type RootfsNode } from '../oci/flatten-layers.js';
-import { layerTarOf } from '../oci/layer-tar.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import { readTar } from '../oci/tar.js';
-import { type Digest, type ImageConfig, type ImageManifest, MediaType } from '../oci/types.js';
+import type { LayoutStore } from '../oci/index.js';
+import {
+  type Digest,
+  type FileManifestEntry,
+  fileManifestMediaType,
+  flattenLayers,
+  type ImageConfig,
+  type ImageManifest,
+  isDigest,
+  type LayerEntries,
+  layerTarOf,
+  MediaType,
+  OciError,
+  type Rootfs,
+  type RootfsNode,
+  readTar,
+} from '../oci/index.js';
 import { type InstalledPackage, readDpkgDatabase } from './dpkg-database.js';
 import { GateError } from './errors.js';
 import { type LockFacts, lockDigestLabel, lockFactsOf } from './lock-facts.js';

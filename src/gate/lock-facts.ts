@@ -6,7 +6,7 @@
  * src/builder's own schema stays the authority on the whole file (gate/ may not import builder/).
  */
 import { z } from 'zod';
-import { sha256Digest } from '../oci/digest.js';
+import { sha256Digest } from '../oci/index.js';
 import { GateError } from './errors.js';
 
 export const lockDigestLabel = 'dev.herd.lock.digest';

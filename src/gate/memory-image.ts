@@ -5,9 +5,8 @@
  * files unless the caller hands in another.
  */
 import { createHash } from 'node:crypto';
-import { sha256Digest } from '../oci/digest.js';
-import { type Rootfs, type RootfsNode, sortedRootfs } from '../oci/flatten-layers.js';
-import type { Digest } from '../oci/types.js';
+import type { Digest } from '../oci/index.js';
+import { type Rootfs, type RootfsNode, sha256Digest, sortedRootfs } from '../oci/index.js';
 import { type AttachedFileManifest, type ImageView, imageViewOf, type ViewConfig } from './image-view.js';
 import type { LockFacts } from './lock-facts.js';
 

@@ -3,8 +3,7 @@
  * may have expired or the vulnerability data moved on since an earlier run, so an old pass says
  * nothing about today.
  */
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
 import { GateError } from './errors.js';
 import { type Verdict, verdictArtifactType } from './verdict.js';
 

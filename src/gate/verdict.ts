@@ -3,7 +3,7 @@
  * of them, the waivers that have expired, and pass or fail. Pure: the findings, the waivers, the
  * vulndb state and "now" are handed in, so the same inputs always give the same verdict.
  */
-import type { GateWaiver } from '../specfile/gate-section.js';
+import type { GateWaiver } from '../specfile/index.js';
 import type { Finding, Level, Profile } from './findings.js';
 import { failsUnder } from './profiles.js';
 import type { SecretScanStats } from './secrets/scan-secrets.js';

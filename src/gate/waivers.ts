@@ -3,7 +3,7 @@
  * Pure; "now" is handed in. A waiver applies through the whole of its expiry day in UTC, so
  * `expires: 2025-03-31` covers a gate run at 23:59Z that day and none after.
  */
-import type { GateWaiver } from '../specfile/gate-section.js';
+import type { GateWaiver } from '../specfile/index.js';
 import { type Finding, pathOf } from './findings.js';
 
 const dayMs = 86_400_000;

@@ -4,7 +4,7 @@
  * collector first so its last lines still reach the store and the forwarders.
  */
 import type { Clock, Logger } from '../common/index.js';
-import type { Engine } from '../engines/engine.js';
+import type { Engine } from '../engines/index.js';
 import { createForwarder } from './forward/forward-targets.js';
 import { LogCollector } from './log-collector.js';
 import type { LogSettings } from './log-settings.js';

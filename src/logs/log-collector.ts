@@ -10,7 +10,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { backgroundClock, type Clock, type Logger, silentLogger } from '../common/index.js';
-import type { Engine, Instance, LogLine } from '../engines/engine.js';
+import type { Engine, Instance, LogLine } from '../engines/index.js';
 import { resumeKey } from './segment-summary.js';
 import type { LogEntry, LogSink, LogStore, ResumePoint } from './types.js';
 

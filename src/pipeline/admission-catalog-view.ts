@@ -4,12 +4,12 @@
  * all, which it cannot while it disagrees with the journal or the journal with its checkpoint.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/index.js';
 import type { HerdHome } from '../herd-home.js';
-import type { Journal } from '../journal/journal.js';
-import type { Digest } from '../oci/types.js';
-import type { CatalogView } from '../trust/admission.js';
-import { catalogInconsistency, journalCheckpointPath } from '../trust/journal-anchor.js';
+import type { Journal } from '../journal/index.js';
+import type { Digest } from '../oci/index.js';
+import type { CatalogView } from '../trust/index.js';
+import { catalogInconsistency, journalCheckpointPath } from '../trust/index.js';
 
 export function admissionCatalogView(parts: {
   catalog: Catalog;

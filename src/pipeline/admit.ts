@@ -3,14 +3,10 @@
  * rollout from the API or `herd up`, a rollback, the controller's own revert). The facts are
  * gathered and judged in trust/admission.ts; a refusal is journaled here, and only here.
  */
-import type { FleetControllerOptions } from '../fleet/controller.js';
-import type { FleetTemplate } from '../fleet/types.js';
+import type { FleetControllerOptions, FleetTemplate } from '../fleet/index.js';
 import type { HerdHome } from '../herd-home.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
-import { type AdmissionDecision, checkAdmission } from '../trust/admission.js';
-import { TrustError } from '../trust/errors.js';
-import { loadTrustedKeys } from '../trust/trusted-keys.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
+import { type AdmissionDecision, checkAdmission, loadTrustedKeys, TrustError } from '../trust/index.js';
 import { admissionCatalogView } from './admission-catalog-view.js';
 import type { PipelineState } from './parts.js';
 

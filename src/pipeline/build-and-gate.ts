@@ -3,12 +3,10 @@
  * there is no herd.lock yet, build, journal `build`, then gate unless told not to. An image that
  * fails the gate stays in the store, unnamed and unsigned, and the pipeline stops there.
  */
-import { type BuiltImage, buildImage } from '../builder/build-image.js';
-import type { DebCache, UnpackedDebCache } from '../builder/deb-cache.js';
-import type { LayerCache } from '../builder/layer-cache.js';
-import { formatLock, type Lock, readLock } from '../builder/lock-file.js';
-import type { BuildProgress } from '../builder/progress.js';
-import type { Verdict } from '../gate/verdict.js';
+
+import type { BuildProgress, DebCache, LayerCache, UnpackedDebCache } from '../builder/index.js';
+import { type BuiltImage, buildImage, formatLock, type Lock, readLock } from '../builder/index.js';
+import type { Verdict } from '../gate/index.js';
 import { type GateParts, gateStoredImage } from './gate.js';
 import { type LockNotices, lockSpec, type SpecInputs } from './lock.js';
 

@@ -3,8 +3,8 @@
  * (the catalog only released it because its signature verified); a digest stands for itself but
  * must not be revoked.
  */
-import type { BaseImageSource } from '../builder/base-image.js';
-import type { Catalog } from '../catalog/catalog.js';
+import type { BaseImageSource } from '../builder/index.js';
+import type { Catalog } from '../catalog/index.js';
 
 export function catalogBaseSource(catalog: Catalog): BaseImageSource {
   return {

@@ -6,20 +6,19 @@
  */
 
 import type { Clock } from '../common/index.js';
-import { gateImage, storeVerdict } from '../gate/evaluate-gate.js';
-import type { Profile } from '../gate/findings.js';
-import type { Verdict } from '../gate/verdict.js';
+import type { Profile, Verdict } from '../gate/index.js';
 import {
+  gateImage,
   loadVulnDb,
+  storeVerdict,
   updateVulnDb,
   type VulnDb,
   VulnDbError,
   type VulnDbUpdate,
-} from '../gate/vulns/index.js';
+} from '../gate/index.js';
 import type { HerdHome } from '../herd-home.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
-import type { LoadedSpec } from '../specfile/types.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
+import type { LoadedSpec } from '../specfile/index.js';
 import type { PipelineLogger, PipelineState } from './parts.js';
 
 export interface GateParts {

@@ -1,5 +1,4 @@
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
 
 /** The service an image was built for: its title label, as herd build sets it. */
 export async function imageService(store: LayoutStore, digest: Digest): Promise<string> {

@@ -2,9 +2,8 @@
  * The journal of the fleets: every rollout, rollback, revert, scale and replacement the controller
  * makes, whoever asked for it, is written here as the controller reports it.
  */
-import type { FleetEvent } from '../fleet/types.js';
-import type { Journal } from '../journal/journal.js';
-import type { JournalAction } from '../journal/types.js';
+import type { FleetEvent } from '../fleet/index.js';
+import type { Journal, JournalAction } from '../journal/index.js';
 
 const fleetActions: Record<FleetEvent['kind'], JournalAction> = {
   'rollout-started': 'rollout',

@@ -3,16 +3,22 @@
  * dates herd.lock and HERD_HOME remember go to the resolver, the dates it accepted are remembered
  * afterwards), then write herd.lock, or compare it with what the archive serves now.
  */
-import { ArchiveDates, rememberedFromLock } from '../builder/archive-dates.js';
-import { BuildError } from '../builder/errors.js';
-import { diffLocks, type Lock, type LockChange, readLock, writeLock } from '../builder/lock-file.js';
-import { type LockResolution, resolveLock } from '../builder/resolve-lock.js';
-import type { Fetcher } from '../debian/fetcher.js';
-import type { ReleaseDowngrade } from '../debian/release-dates.js';
-import type { AptSource } from '../debian/sources.js';
+import {
+  ArchiveDates,
+  BuildError,
+  diffLocks,
+  type Lock,
+  type LockChange,
+  type LockResolution,
+  readLock,
+  rememberedFromLock,
+  resolveLock,
+  writeLock,
+} from '../builder/index.js';
+import type { AptSource, Fetcher, ReleaseDowngrade } from '../debian/index.js';
 import type { HerdHome } from '../herd-home.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { LoadedSpec } from '../specfile/types.js';
+import type { LayoutStore } from '../oci/index.js';
+import type { LoadedSpec } from '../specfile/index.js';
 import { catalogBaseSource } from './catalog-base-source.js';
 import type { PipelineState } from './parts.js';
 

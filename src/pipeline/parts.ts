@@ -2,9 +2,9 @@
  * The parts a use case is handed instead of reaching for them: herd's state (journal, catalog,
  * who acts), a logger. The CLI opens them for one command; a test hands in temporary ones.
  */
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/index.js';
 import type { Logger } from '../common/index.js';
-import type { Journal } from '../journal/journal.js';
+import type { Journal } from '../journal/index.js';
 
 /** herd.db as a use case writes to it: the journal it appends to, the catalog, and who is acting. */
 export interface PipelineState {

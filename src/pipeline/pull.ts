@@ -6,10 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LayoutStore } from '../oci/layout-store.js';
-import type { Credentials } from '../oci/registry/credentials.js';
-import { type PullResult, pullImage } from '../oci/registry/pull-image.js';
-import type { Digest } from '../oci/types.js';
+import type { Credentials, Digest } from '../oci/index.js';
+import { LayoutStore, type PullResult, pullImage } from '../oci/index.js';
 import type { PipelineLogger, PipelineState } from './parts.js';
 
 export interface PullParts {

@@ -3,16 +3,12 @@
  * must name the repository it is pushed to (podman's matchRepository), so with a signer at hand
  * the image is signed for the destination first. Journals `push`.
  */
-import type { BuildProgress } from '../builder/progress.js';
+import type { BuildProgress } from '../builder/index.js';
 import type { HerdHome } from '../herd-home.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Credentials } from '../oci/registry/credentials.js';
-import { type PushResult, pushImage } from '../oci/registry/push-image.js';
-import { parseImageReference } from '../oci/registry/reference.js';
-import type { Descriptor, Digest } from '../oci/types.js';
-import { signImage, takeRegistryLayers } from '../trust/image-signatures.js';
-import type { Signer } from '../trust/signer.js';
-import { loadTrustedKeys } from '../trust/trusted-keys.js';
+import type { Credentials, Descriptor, Digest, LayoutStore } from '../oci/index.js';
+import { type PushResult, parseImageReference, pushImage } from '../oci/index.js';
+import type { Signer } from '../trust/index.js';
+import { loadTrustedKeys, signImage, takeRegistryLayers } from '../trust/index.js';
 import { imageService } from './image-service.js';
 import type { PipelineLogger, PipelineState } from './parts.js';
 

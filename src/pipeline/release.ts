@@ -5,14 +5,10 @@
  * in the same transaction as its row (src/catalog), so that is where these are journaled.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Stage } from '../catalog/stages.js';
-import type { ReleaseOutcome, RevokeOutcome, SignatureCheck } from '../catalog/types.js';
+import type { ReleaseOutcome, RevokeOutcome, SignatureCheck, Stage } from '../catalog/index.js';
 import type { HerdHome } from '../herd-home.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
-import { TrustError } from '../trust/errors.js';
-import { verifyImage } from '../trust/image-signatures.js';
-import { loadTrustedKeys } from '../trust/trusted-keys.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
+import { loadTrustedKeys, TrustError, verifyImage } from '../trust/index.js';
 import type { PipelineState } from './parts.js';
 
 export interface ReleaseParts {

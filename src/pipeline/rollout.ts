@@ -4,11 +4,9 @@
  * the control plane hands it), records the desired state and the history in herd.db, and reports
  * the rollout, which ./journal-fleet-event.ts writes to the journal with whoever asked as its actor.
  */
-import type { FleetController } from '../fleet/controller.js';
-import type { FrontDoors } from '../fleet/front-door.js';
-import type { FleetTemplate } from '../fleet/types.js';
-import { shortDigest } from '../oci/digest.js';
-import type { Digest } from '../oci/types.js';
+import type { FleetController, FleetTemplate, FrontDoors } from '../fleet/index.js';
+import type { Digest } from '../oci/index.js';
+import { shortDigest } from '../oci/index.js';
 
 export interface RolloutParts {
   /** The fleet controller; the control plane starts it, and the engine, on first use. */

@@ -3,13 +3,12 @@
  * run template) and its verdict, for `herd sign` and `herd up`. A signature is what admission
  * trusts, so a failed or ungated image is never signed: that would launder it.
  */
-import { latestVerdict } from '../gate/stored-verdict.js';
-import type { Verdict } from '../gate/verdict.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
-import { collectBuildStatements, gateVerdictStatement } from '../trust/build-statements.js';
-import { attestImage, signImage } from '../trust/image-signatures.js';
-import type { Signer } from '../trust/signer.js';
+
+import type { Verdict } from '../gate/index.js';
+import { latestVerdict } from '../gate/index.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
+import type { Signer } from '../trust/index.js';
+import { attestImage, collectBuildStatements, gateVerdictStatement, signImage } from '../trust/index.js';
 import { imageService } from './image-service.js';
 import type { PipelineState } from './parts.js';
 

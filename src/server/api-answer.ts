@@ -3,17 +3,16 @@
  * The statuses of herd's errors are chosen here, and nowhere else in the fleet API.
  */
 import type { Context } from 'hono';
-import { AuthError } from '../auth/errors.js';
+import { AuthError } from '../auth/index.js';
 import type { Logger } from '../common/index.js';
-import { DebugError } from '../debug/errors.js';
-import { EngineError } from '../engines/engine.js';
-import { FleetError } from '../fleet/errors.js';
-import { FrontDoorError } from '../fleet/front-door.js';
+import { DebugError } from '../debug/index.js';
+import { EngineError } from '../engines/index.js';
+import { FleetError, FrontDoorError } from '../fleet/index.js';
 import { HerdError } from '../herd-error.js';
-import { LogError } from '../logs/errors.js';
-import { SpecError } from '../specfile/errors.js';
-import { TrustError } from '../trust/errors.js';
-import { WatchError } from '../watch/errors.js';
+import { LogError } from '../logs/index.js';
+import { SpecError } from '../specfile/index.js';
+import { TrustError } from '../trust/index.js';
+import { WatchError } from '../watch/index.js';
 import { type ApiErrorStatus, apiError } from './api-error.js';
 import type { ApiEnv } from './authenticate.js';
 

@@ -4,11 +4,10 @@
  * ones before it sends anything, so both ends agree on what a request is.
  */
 import { z } from 'zod';
-import { roles } from '../auth/roles.js';
-import { tokenNamePattern } from '../auth/token-store.js';
-import { isDigest } from '../oci/digest.js';
-import type { Digest } from '../oci/types.js';
-import { serviceNamePattern } from '../specfile/schema.js';
+import { roles, tokenNamePattern } from '../auth/index.js';
+import type { Digest } from '../oci/index.js';
+import { isDigest } from '../oci/index.js';
+import { serviceNamePattern } from '../specfile/index.js';
 
 export const ServiceName = z
   .string()

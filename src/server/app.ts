@@ -7,10 +7,10 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { FailureLimiter } from '../auth/failure-limiter.js';
-import type { TokenVerifier } from '../auth/token-store.js';
+import type { TokenVerifier } from '../auth/index.js';
+import { FailureLimiter } from '../auth/index.js';
 import { type Logger, silentLogger } from '../common/index.js';
-import type { LayoutStore } from '../oci/layout-store.js';
+import type { LayoutStore } from '../oci/index.js';
 import { apiError } from './api-error.js';
 import { apiRoutes } from './api-routes.js';
 import { type ApiEnv, authenticatePulls } from './authenticate.js';

@@ -9,13 +9,8 @@
  * trusted by default. Each route then names the one permission it needs (`requires`).
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Caller } from '../auth/caller.js';
-import { actorOf, callerCan } from '../auth/caller.js';
-import { clientKeyOf } from '../auth/client-key.js';
-import type { AuthErrorCode } from '../auth/errors.js';
-import type { FailureLimiter } from '../auth/failure-limiter.js';
-import { type Permission, roleGrants, roles } from '../auth/roles.js';
-import type { TokenVerifier } from '../auth/token-store.js';
+import type { AuthErrorCode, Caller, FailureLimiter, TokenVerifier } from '../auth/index.js';
+import { actorOf, callerCan, clientKeyOf, type Permission, roleGrants, roles } from '../auth/index.js';
 import { apiError } from './api-error.js';
 import type { UpgradeSocket } from './upgrade.js';
 

@@ -9,27 +9,21 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SqliteTokenStore } from '../auth/token-store.js';
-import { Catalog } from '../catalog/catalog.js';
+import { SqliteTokenStore } from '../auth/index.js';
+import { Catalog } from '../catalog/index.js';
 import { type Logger, systemClock, writeAtomic } from '../common/index.js';
-import { DebugSessions } from '../debug/debug-sessions.js';
-import { DockerEngine } from '../engines/docker/docker-engine.js';
-import { type EngineService, ensureEngine } from '../engines/docker/podman-service.js';
-import type { Engine } from '../engines/engine.js';
-import { FleetController } from '../fleet/controller.js';
-import { FleetStore } from '../fleet/fleet-store.js';
-import { FrontDoors } from '../fleet/front-door.js';
-import { HttpTcpProber } from '../fleet/health-probe.js';
-import type { FleetTemplate } from '../fleet/types.js';
+import { DebugSessions } from '../debug/index.js';
+import type { Engine } from '../engines/index.js';
+import { DockerEngine, type EngineService, ensureEngine } from '../engines/index.js';
+import type { FleetTemplate } from '../fleet/index.js';
+import { FleetController, FleetStore, FrontDoors, HttpTcpProber } from '../fleet/index.js';
 import type { HerdHome } from '../herd-home.js';
-import type { HomeLock } from '../home/home-lock.js';
-import { resolveActor } from '../journal/actor.js';
-import { Journal } from '../journal/journal.js';
-import { openExternalizedLogs } from '../logs/externalized-logs.js';
-import { type LogSettings, logSettingsFromEnv } from '../logs/log-settings.js';
-import type { LogStore } from '../logs/types.js';
-import { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
+import type { HomeLock } from '../home/index.js';
+import { Journal, resolveActor } from '../journal/index.js';
+import type { LogStore } from '../logs/index.js';
+import { type LogSettings, logSettingsFromEnv, openExternalizedLogs } from '../logs/index.js';
+import type { Digest } from '../oci/index.js';
+import { LayoutStore } from '../oci/index.js';
 import {
   controllerAdmission,
   journalFleetEvent,
@@ -37,9 +31,9 @@ import {
   rollbackFleet,
   rolloutImage,
 } from '../pipeline/index.js';
-import { openStateDb } from '../state/open-state-db.js';
-import { loadTrustedKeys } from '../trust/trusted-keys.js';
-import { type IntegrityWatch, startIntegrityWatch } from '../watch/integrity-watch.js';
+import { openStateDb } from '../state/index.js';
+import { loadTrustedKeys } from '../trust/index.js';
+import { type IntegrityWatch, startIntegrityWatch } from '../watch/index.js';
 import { createApp } from './app.js';
 import { controlPlaneSocket } from './control-plane-socket.js';
 import { enginePullCredential } from './engine-pull-credential.js';

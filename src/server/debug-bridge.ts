@@ -5,9 +5,8 @@
  * frame that breaks the framing: the instance is destroyed either way.
  */
 import type { Duplex } from 'node:stream';
-import type { DebugSession } from '../debug/debug-sessions.js';
-import { DebugError } from '../debug/errors.js';
-import { encodeFrame, FrameReader, frameTypes } from '../debug/session-frames.js';
+import type { DebugSession } from '../debug/index.js';
+import { DebugError, encodeFrame, FrameReader, frameTypes } from '../debug/index.js';
 
 /** What one client frame may carry: a terminal's paste, not a file upload. */
 const maxClientFrameBytes = 64 * 1024;

@@ -7,8 +7,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { encodeFrame, FrameReader, frameTypes, type SessionEnd } from '../debug/session-frames.js';
-import type { TerminalSize } from '../engines/engine.js';
+import { encodeFrame, FrameReader, frameTypes, type SessionEnd } from '../debug/index.js';
+import type { TerminalSize } from '../engines/index.js';
 import { ApiRefusal, type ApiTarget, describeTarget } from './api-client.js';
 import type { ApiErrorBody } from './api-error.js';
 import { ServerError } from './errors.js';

@@ -5,8 +5,9 @@
  * with each pull as X-Registry-Auth (DockerEngine's `registryAuth`), so no credentials file is
  * written for podman either.
  */
-import { newToken, tokenMatches } from '../auth/api-token.js';
-import type { TokenVerifier } from '../auth/token-store.js';
+
+import type { TokenVerifier } from '../auth/index.js';
+import { newToken, tokenMatches } from '../auth/index.js';
 
 export interface EnginePullCredential {
   /** For DockerEngine's `registryAuth`, with the registry's host added. */

@@ -5,18 +5,18 @@
  * trails the journal by that interval at most. Entries in the gap are still checked, link by
  * link, from the last checkpoint on (see src/trust/journal-anchor.ts).
  */
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/index.js';
 import type { Logger } from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
-import type { Journal } from '../journal/journal.js';
+import type { Journal } from '../journal/index.js';
+import type { Signer } from '../trust/index.js';
 import {
   type AnchorOutcome,
   anchorJournal,
   journalCheckpointPath,
+  loadTrustedKeys,
   unlockCheckpointSigner,
-} from '../trust/journal-anchor.js';
-import type { Signer } from '../trust/signer.js';
-import { loadTrustedKeys } from '../trust/trusted-keys.js';
+} from '../trust/index.js';
 
 export interface JournalAnchoring {
   /** Anchors the head now, if it moved; resolves once written (or found not needed). */

@@ -8,8 +8,9 @@
  * When several images carry the same tag, the one whose repo part equals the requested name wins;
  * if that does not decide it, the tag is ambiguous and not served.
  */
-import { refNameAnnotation } from '../oci/layout-store.js';
-import type { Descriptor, ImageIndex } from '../oci/types.js';
+
+import type { Descriptor, ImageIndex } from '../oci/index.js';
+import { refNameAnnotation } from '../oci/index.js';
 
 const tagPattern = /^[\w][\w.-]{0,127}$/;
 

@@ -7,10 +7,8 @@
  * the catalog, so the caller hands in a view of it.
  */
 import type { KeyObject } from 'node:crypto';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
-import { SpecError } from '../specfile/errors.js';
-import { judgedDifferences, parseRunTemplate, type RunTemplate } from '../specfile/run-template.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
+import { judgedDifferences, parseRunTemplate, type RunTemplate, SpecError } from '../specfile/index.js';
 import {
   fileManifestPredicateType,
   gateVerdictPredicateType,

@@ -4,11 +4,10 @@
  * with their registered predicate types; the provenance already is a statement.
  * Predicate types: https://github.com/in-toto/attestation/tree/main/spec/predicates
  */
-import { fileManifestMediaType } from '../oci/file-manifest-format.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
-import { SpecError } from '../specfile/errors.js';
-import { parseRunTemplate, runTemplateMediaType } from '../specfile/run-template.js';
+
+import type { Digest, LayoutStore } from '../oci/index.js';
+import { fileManifestMediaType } from '../oci/index.js';
+import { parseRunTemplate, runTemplateMediaType, SpecError } from '../specfile/index.js';
 import { TrustError } from './errors.js';
 import { InTotoStatement, inTotoStatement, statementNamesDigest } from './in-toto-statement.js';
 

@@ -4,9 +4,8 @@
  * or cosign can verify them. Verification does no network I/O: the caller hands in the keys.
  */
 import type { KeyObject } from 'node:crypto';
-import { OciError } from '../oci/errors.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
+import type { LayoutStore } from '../oci/index.js';
+import { type Descriptor, type Digest, type ImageManifest, MediaType, OciError } from '../oci/index.js';
 import { dsseEnvelopeMediaType, signEnvelope } from './dsse.js';
 import { TrustError } from './errors.js';
 import { type InTotoStatement, statementNamesDigest } from './in-toto-statement.js';

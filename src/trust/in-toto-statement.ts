@@ -3,8 +3,8 @@
  * Spec: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
  */
 import { z } from 'zod';
-import { hexOf } from '../oci/digest.js';
-import type { Digest } from '../oci/types.js';
+import type { Digest } from '../oci/index.js';
+import { hexOf } from '../oci/index.js';
 
 export const inTotoStatementType = 'https://in-toto.io/Statement/v1';
 export const inTotoPayloadType = 'application/vnd.in-toto+json';

@@ -8,8 +8,15 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { hexOf, isDigest, sha256Digest } from '../oci/digest.js';
-import { type Descriptor, type Digest, type ImageManifest, MediaType } from '../oci/types.js';
+import {
+  type Descriptor,
+  type Digest,
+  hexOf,
+  type ImageManifest,
+  isDigest,
+  MediaType,
+  sha256Digest,
+} from '../oci/index.js';
 import { keyFingerprint } from './cosign-key.js';
 import {
   type DsseEnvelope,

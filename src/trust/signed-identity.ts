@@ -5,7 +5,7 @@
  * or digest in the signed reference is ignored (the digest is checked on its own).
  * Policy: https://github.com/containers/image/blob/main/docs/containers-policy.json.5.md#signedidentity
  */
-import { parseImageReference } from '../oci/registry/reference.js';
+import { parseImageReference } from '../oci/index.js';
 import { TrustError } from './errors.js';
 
 /**

@@ -6,8 +6,8 @@
  * cosign: https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md
  */
 import { type KeyObject, verify } from 'node:crypto';
-import { isDigest } from '../oci/digest.js';
-import type { Digest } from '../oci/types.js';
+import type { Digest } from '../oci/index.js';
+import { isDigest } from '../oci/index.js';
 import { TrustError } from './errors.js';
 import { decodeGoJson, GoJsonError, goAny, goMap, goString, goStruct } from './go-json.js';
 import { type Signer, signerOf } from './signer.js';

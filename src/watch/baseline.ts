@@ -2,7 +2,7 @@
  * The baseline an instance is compared with: the image's file manifest, by absolute path. It comes
  * only from a verified attestation (trusted-manifest.ts), never from the unsigned referrer.
  */
-import type { FileManifestEntry } from '../oci/file-manifest-format.js';
+import type { FileManifestEntry } from '../oci/index.js';
 
 export type { FileManifestEntry };
 

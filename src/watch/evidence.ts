@@ -4,10 +4,9 @@
  * Building the document is pure; `storeEvidence` is the effect.
  */
 
-import type { InstanceProcess } from '../engines/engine.js';
-import { attachArtifact } from '../oci/attach-artifact.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
+import type { InstanceProcess } from '../engines/index.js';
+import type { LayoutStore } from '../oci/index.js';
+import { attachArtifact, type Descriptor, type Digest, MediaType } from '../oci/index.js';
 import type { DriftFinding } from './findings.js';
 import type { ProcessFinding } from './judge-processes.js';
 

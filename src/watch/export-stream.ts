@@ -4,8 +4,7 @@
  * EXPORT_MALFORMED, one past the limits EXPORT_TOO_LARGE. Never a pass: the caller gets no entries
  * beyond the failure.
  */
-import { OciError } from '../oci/errors.js';
-import { readTarStream, type TarStreamItem, type TarStreamLimits } from '../oci/tar-stream.js';
+import { OciError, readTarStream, type TarStreamItem, type TarStreamLimits } from '../oci/index.js';
 import { WatchError, type WatchErrorCode } from './errors.js';
 
 export async function* readExportStream(

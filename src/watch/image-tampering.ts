@@ -5,7 +5,7 @@
  * and `ensureImage` finds the image there. Then herd removes the copy and fetches it again from
  * its own verified store, and checks each replacement deep before it takes traffic.
  */
-import type { Instance } from '../engines/engine.js';
+import type { Instance } from '../engines/index.js';
 import type { ExpectedPaths } from './expected-paths.js';
 import type { DriftFinding } from './findings.js';
 

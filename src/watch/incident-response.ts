@@ -6,9 +6,9 @@
  * ready, and the evidence is what the monitor already read from it.
  */
 import type { Logger } from '../common/index.js';
-import type { Instance, InstanceProcess } from '../engines/engine.js';
-import type { Journal } from '../journal/journal.js';
-import type { LayoutStore } from '../oci/layout-store.js';
+import type { Instance, InstanceProcess } from '../engines/index.js';
+import type { Journal } from '../journal/index.js';
+import type { LayoutStore } from '../oci/index.js';
 import { postAlert } from './alert-webhook.js';
 import { type DetectionSource, evidenceDocument, storeEvidence } from './evidence.js';
 import type { DriftFinding } from './findings.js';

@@ -6,10 +6,9 @@
  * of a script. Kept per image and list: the image's files do not change without drift, which the
  * integrity monitor replaces.
  */
-import type { Engine, Instance } from '../engines/engine.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import { firstFileHead } from '../oci/tar-stream.js';
-import type { Digest, ImageConfig } from '../oci/types.js';
+import type { Engine, Instance } from '../engines/index.js';
+import type { Digest, ImageConfig, LayoutStore } from '../oci/index.js';
+import { firstFileHead } from '../oci/index.js';
 import {
   allowlistOf,
   type ImageProgram,

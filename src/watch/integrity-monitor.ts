@@ -6,8 +6,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import { type Clock, type Logger, silentLogger, systemClock } from '../common/index.js';
-import { type Engine, EngineError, type Instance } from '../engines/engine.js';
-import type { Digest } from '../oci/types.js';
+import { type Engine, EngineError, type Instance } from '../engines/index.js';
+import type { Digest } from '../oci/index.js';
 import type { Baseline } from './baseline.js';
 import { verifyExport } from './deep-verify.js';
 import { WatchError } from './errors.js';

@@ -6,10 +6,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { Clock, Logger } from '../common/index.js';
-import type { Engine, Instance } from '../engines/engine.js';
-import type { Journal } from '../journal/journal.js';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
+import type { Engine, Instance } from '../engines/index.js';
+import type { Journal } from '../journal/index.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
 import { webhookOf } from './alert-webhook.js';
 import { EventCursorStore } from './event-cursor.js';
 import type { PristineImages } from './image-tampering.js';

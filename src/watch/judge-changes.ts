@@ -3,7 +3,7 @@
  * overlay's upper layer, so on a read-only root anything in it outside the expected paths was
  * written behind the engine's back. Tmpfs contents never appear in it: scan-writable.ts covers those.
  */
-import type { FilesystemChange } from '../engines/engine.js';
+import type { FilesystemChange } from '../engines/index.js';
 import type { Baseline } from './baseline.js';
 import type { ExpectedPaths } from './expected-paths.js';
 import type { DriftFinding } from './findings.js';

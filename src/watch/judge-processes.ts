@@ -5,7 +5,7 @@
  * finding. The engine's init passes as pid 1 only. A process whose executable the engine could not
  * read (gone between two reads, or an engine on another host) is not judged.
  */
-import type { InstanceProcess } from '../engines/engine.js';
+import type { InstanceProcess } from '../engines/index.js';
 import type { ProcessAllowlist } from './allowed-processes.js';
 
 export interface ProcessFinding {

@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type Engine, EngineError, type PathEntry } from '../engines/engine.js';
-import { firstFileHead, readHead } from '../oci/tar-stream.js';
+import { type Engine, EngineError, type PathEntry } from '../engines/index.js';
+import { firstFileHead, readHead } from '../oci/index.js';
 import { readExportStream } from './export-stream.js';
 import { sniffBytes } from './writable-content.js';
 

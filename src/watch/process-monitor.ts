@@ -7,7 +7,7 @@
  * time.
  */
 import { type Clock, type Logger, silentLogger, systemClock } from '../common/index.js';
-import { type Engine, EngineError, type Instance, type InstanceProcess } from '../engines/engine.js';
+import { type Engine, EngineError, type Instance, type InstanceProcess } from '../engines/index.js';
 import type { ProcessAllowlist } from './allowed-processes.js';
 import type { Responder } from './integrity-monitor.js';
 import { executablesKnown, judgeProcesses } from './judge-processes.js';

@@ -3,7 +3,7 @@
  * chunk plus the evidence head of the current file, whatever the archive's size.
  */
 import { createHash } from 'node:crypto';
-import type { StreamEntry, TarStreamLimits } from '../oci/tar-stream.js';
+import type { StreamEntry, TarStreamLimits } from '../oci/index.js';
 import { readExportStream } from './export-stream.js';
 import type { ObservedFile } from './findings.js';
 

@@ -4,8 +4,8 @@
  * may be executable (the tmpfs is noexec; an executable there is staged for somewhere else) and
  * no device node may appear.
  */
-import { type Engine, EngineError } from '../engines/engine.js';
-import type { StreamEntry } from '../oci/tar-stream.js';
+import { type Engine, EngineError } from '../engines/index.js';
+import type { StreamEntry } from '../oci/index.js';
 import type { DriftFinding } from './findings.js';
 import { readEntries } from './read-entries.js';
 

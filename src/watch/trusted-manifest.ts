@@ -6,11 +6,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import type { LayoutStore } from '../oci/layout-store.js';
-import type { Digest } from '../oci/types.js';
-import { fileManifestPredicateType } from '../trust/build-statements.js';
-import { TrustError } from '../trust/errors.js';
-import { verifyImage } from '../trust/image-signatures.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
+import { fileManifestPredicateType, TrustError, verifyImage } from '../trust/index.js';
 import { type Baseline, baselineOf } from './baseline.js';
 
 export type TrustedBaseline =

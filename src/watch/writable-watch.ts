@@ -14,8 +14,8 @@
  * few seconds, never forgotten.
  */
 import type { Logger } from '../common/index.js';
-import type { Engine } from '../engines/engine.js';
-import { EngineError } from '../engines/engine.js';
+import type { Engine } from '../engines/index.js';
+import { EngineError } from '../engines/index.js';
 import type { DriftFinding } from './findings.js';
 import { type ListedEntry, listWritable, lookAt } from './list-writable.js';
 import { judgeWritableEntry } from './scan-writable.js';

@@ -1,4 +1,4 @@
-import { parseStage } from '../../catalog/stages.js';
+import { parseStage } from '../../catalog/index.js';
 import { herdHome } from '../../herd-home.js';
 import { releaseImage, revokeImage } from '../../pipeline/index.js';
 import { formatTable } from '../format.js';

@@ -6,9 +6,13 @@
  * mode, resizes follow); with stdin piped, what is piped is the program's input.
  */
 
-import { describeTarget } from '../../server/api-client.js';
-import { DebugQuery, InstanceParams } from '../../server/api-schemas.js';
-import { attachDebugSession, type DebugTerminal } from '../../server/debug-client.js';
+import {
+  attachDebugSession,
+  DebugQuery,
+  type DebugTerminal,
+  describeTarget,
+  InstanceParams,
+} from '../../server/index.js';
 import { checkedArguments } from '../api-arguments.js';
 import { cliErrorOf, controlPlaneTarget } from '../control-plane-client.js';
 import { CliError } from '../errors.js';

@@ -8,14 +8,15 @@ import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { HerdError } from '../../herd-error.js';
 import { herdHome } from '../../herd-home.js';
-import { loadPublicKey } from '../../trust/cosign-key.js';
-import { keyPairFiles, readCosignPrivateKey } from '../../trust/key-files.js';
-import { LocalKeySigner } from '../../trust/signer.js';
-import { loadTrustedKeys } from '../../trust/trusted-keys.js';
-import type { FimChange } from '../../watch/fim/diff.js';
-import { FimError, type FimErrorCode } from '../../watch/fim/errors.js';
-import { checkBaseline, initBaseline } from '../../watch/fim/fim.js';
-import type { FimEntry } from '../../watch/fim/fim-entry.js';
+import {
+  keyPairFiles,
+  LocalKeySigner,
+  loadPublicKey,
+  loadTrustedKeys,
+  readCosignPrivateKey,
+} from '../../trust/index.js';
+import type { FimChange, FimEntry } from '../../watch/index.js';
+import { checkBaseline, FimError, type FimErrorCode, initBaseline } from '../../watch/index.js';
 import { exitBitmask } from '../fim-exit-status.js';
 import { keyPassword } from '../password.js';
 

@@ -4,18 +4,24 @@
  * talk to a running one over its API (see ../control-plane-client.ts).
  */
 import { readFile } from 'node:fs/promises';
-import type { BuiltImage } from '../../builder/build-image.js';
-import { fleetTemplateFor } from '../../fleet/instance-spec.js';
-import type { FleetStatus } from '../../fleet/types.js';
+import type { BuiltImage } from '../../builder/index.js';
+import type { FleetStatus } from '../../fleet/index.js';
+import { fleetTemplateFor } from '../../fleet/index.js';
 import { herdHome } from '../../herd-home.js';
-import type { HomeLock } from '../../home/home-lock.js';
-import { shortDigest } from '../../oci/digest.js';
+import type { HomeLock } from '../../home/index.js';
+import { shortDigest } from '../../oci/index.js';
 import { buildAndGate, releaseImage, signAndAttest } from '../../pipeline/index.js';
-import { LogLine, LogsQuery, RolloutBody, ScaleBody, ServiceParams } from '../../server/api-schemas.js';
-import { type ControlPlane, startControlPlane } from '../../server/control-plane.js';
-import type { LogLineView } from '../../server/routes/log-api.js';
-import { localRepository } from '../../trust/signed-identity.js';
-import { LocalKeySigner } from '../../trust/signer.js';
+import type { LogLineView } from '../../server/index.js';
+import {
+  type ControlPlane,
+  LogLine,
+  LogsQuery,
+  RolloutBody,
+  ScaleBody,
+  ServiceParams,
+  startControlPlane,
+} from '../../server/index.js';
+import { LocalKeySigner, localRepository } from '../../trust/index.js';
 import { checkedArguments } from '../api-arguments.js';
 import { controlPlaneConnection } from '../control-plane-client.js';
 import { CliError } from '../errors.js';

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { systemClock, writeAtomic } from '../../common/index.js';
-import type { Profile } from '../../gate/findings.js';
+import type { Profile } from '../../gate/index.js';
 import { herdHome } from '../../herd-home.js';
 import { gateStoredImage, updateVulnerabilityData } from '../../pipeline/index.js';
 import { CliError } from '../errors.js';

@@ -1,14 +1,15 @@
 import { resolve } from 'node:path';
 import { writeAtomic } from '../../common/index.js';
-import { exportDockerArchive, exportOciArchive } from '../../oci/archive-export.js';
-import { shortDigest } from '../../oci/digest.js';
+import type { ImageConfig } from '../../oci/index.js';
 import {
+  exportDockerArchive,
+  exportOciArchive,
   isReferrerEntry,
   type QuarantineReason,
   quarantineOf,
   refNameAnnotation,
-} from '../../oci/layout-store.js';
-import type { ImageConfig } from '../../oci/types.js';
+  shortDigest,
+} from '../../oci/index.js';
 import { formatBytes, formatTable } from '../format.js';
 import { openStore } from '../spec-context.js';
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { writeSpecScaffold } from '../../specfile/init.js';
+import { writeSpecScaffold } from '../../specfile/index.js';
 
 /** `herd init [dir] --service name`: writes a commented herd.yaml to start from. */
 export async function initCommand(

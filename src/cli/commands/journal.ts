@@ -1,24 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { formatAgreement } from '../../catalog/journal-agreement.js';
+import { formatAgreement } from '../../catalog/index.js';
 import { herdHome } from '../../herd-home.js';
-import { formatVerifyResult } from '../../journal/chain.js';
-import { pullBlobArtifact, pushBlobArtifact } from '../../oci/registry/blob-artifact.js';
-import { isRegistryReference } from '../../oci/registry/reference.js';
-import { JournalQuery } from '../../server/api-schemas.js';
-import { dsseEnvelopeMediaType } from '../../trust/dsse.js';
+import { formatVerifyResult } from '../../journal/index.js';
+import { isRegistryReference, pullBlobArtifact, pushBlobArtifact } from '../../oci/index.js';
+import { JournalQuery } from '../../server/index.js';
 import {
   anchorJournal,
   checkAgainstCheckpoint,
   checkAnchor,
+  dsseEnvelopeMediaType,
   formatAnchorCheck,
   journalCheckpointPath,
+  journalCheckpointPayloadType,
+  keyPairFiles,
+  LocalKeySigner,
+  loadTrustedKeys,
+  readCosignPrivateKey,
+  type Signer,
   unlockCheckpointSigner,
-} from '../../trust/journal-anchor.js';
-import { journalCheckpointPayloadType } from '../../trust/journal-checkpoint.js';
-import { keyPairFiles, readCosignPrivateKey } from '../../trust/key-files.js';
-import { LocalKeySigner, type Signer } from '../../trust/signer.js';
-import { loadTrustedKeys } from '../../trust/trusted-keys.js';
+} from '../../trust/index.js';
 import { checkedArguments } from '../api-arguments.js';
 import { controlPlaneConnection } from '../control-plane-client.js';
 import { CliError } from '../errors.js';

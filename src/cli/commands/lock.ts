@@ -1,5 +1,5 @@
-import { describeLockChange } from '../../builder/lock-file.js';
-import { describeDowngrade } from '../../debian/release-dates.js';
+import { describeLockChange } from '../../builder/index.js';
+import { describeDowngrade } from '../../debian/index.js';
 import { herdHome } from '../../herd-home.js';
 import { checkSpecLock, lockSpec } from '../../pipeline/index.js';
 import { lockNotices } from '../lock-notices.js';

@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
 import { exists } from '../../common/index.js';
 import { herdHome } from '../../herd-home.js';
-import { parseImageReference } from '../../oci/registry/reference.js';
+import { parseImageReference } from '../../oci/index.js';
 import { pullFromRegistry, pushToRegistry } from '../../pipeline/index.js';
-import { keyPairFiles, readCosignPrivateKey } from '../../trust/key-files.js';
-import { LocalKeySigner, type Signer } from '../../trust/signer.js';
+import { keyPairFiles, LocalKeySigner, readCosignPrivateKey, type Signer } from '../../trust/index.js';
 import { logger } from '../logger.js';
 import { keyPassword } from '../password.js';
 import { registryCredentials } from '../registry-credentials.js';

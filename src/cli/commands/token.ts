@@ -4,8 +4,8 @@
  * plane needs to run); with HERD_URL they go through the remote control plane's API, which needs
  * an admin token in HERD_TOKEN. A new token is printed once, alone on standard output.
  */
-import { SqliteTokenStore, type TokenInfo } from '../../auth/token-store.js';
-import { TokenCreateBody, TokenParams } from '../../server/api-schemas.js';
+import { SqliteTokenStore, type TokenInfo } from '../../auth/index.js';
+import { TokenCreateBody, TokenParams } from '../../server/index.js';
 import { checkedArguments } from '../api-arguments.js';
 import { controlPlaneConnection } from '../control-plane-client.js';
 import { formatTable } from '../format.js';

@@ -1,16 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { herdHome } from '../../herd-home.js';
-import { isRegistryReference } from '../../oci/registry/reference.js';
+import { isRegistryReference } from '../../oci/index.js';
 import { imageService, pullForVerification, signAndAttest, signability } from '../../pipeline/index.js';
-import { requiredPredicateTypes } from '../../trust/admission.js';
-import { loadPublicKey } from '../../trust/cosign-key.js';
-import { TrustError } from '../../trust/errors.js';
-import { verifyImage } from '../../trust/image-signatures.js';
-import { keyPairFiles, readCosignPrivateKey, writeCosignKeyPair } from '../../trust/key-files.js';
-import { localRepository, parseIdentity } from '../../trust/signed-identity.js';
-import { LocalKeySigner } from '../../trust/signer.js';
-import { loadTrustedKeys } from '../../trust/trusted-keys.js';
+import {
+  keyPairFiles,
+  LocalKeySigner,
+  loadPublicKey,
+  loadTrustedKeys,
+  localRepository,
+  parseIdentity,
+  readCosignPrivateKey,
+  requiredPredicateTypes,
+  TrustError,
+  verifyImage,
+  writeCosignKeyPair,
+} from '../../trust/index.js';
 import { logger } from '../logger.js';
 import { keyPassword } from '../password.js';
 import { openPipelineParts } from '../pipeline-parts.js';

@@ -2,7 +2,7 @@
  * `herd verify-instance <id>` and `herd incidents`: the integrity monitor's deep path on demand and
  * its incidents, asked of the running control plane (its socket, or HERD_URL with HERD_TOKEN).
  */
-import { IncidentsQuery, InstanceParams } from '../../server/api-schemas.js';
+import { IncidentsQuery, InstanceParams } from '../../server/index.js';
 import { checkedArguments } from '../api-arguments.js';
 import { controlPlaneConnection } from '../control-plane-client.js';
 import { formatTable } from '../format.js';

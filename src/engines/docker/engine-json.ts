@@ -6,7 +6,7 @@
  * API: https://docs.docker.com/engine/api/v1.41/ (ContainerInspect, ContainerList, SystemEvents,
  * ContainerAttach for the stream format).
  */
-import { isDigest } from '../../oci/digest.js';
+import { isDigest } from '../../oci/index.js';
 import {
   EngineError,
   type EngineEvent,

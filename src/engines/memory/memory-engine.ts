@@ -5,7 +5,7 @@
  * create needs the image first (ensureImage), refuses root, and reports started/exited/removed.
  */
 import { Readable } from 'node:stream';
-import { type TarEntry, writeTar } from '../../oci/tar.js';
+import { type TarEntry, writeTar } from '../../oci/index.js';
 import {
   type DebugExec,
   type DebugExecOptions,

@@ -2,7 +2,7 @@
  * Programs on the default PATH by name, wherever merged /usr puts them: files and symlinks in
  * the bin folders. Finding `/usr/bin/sh` is enough, since `/bin` is a link to it.
  */
-import type { RootfsNode } from '../../oci/flatten-layers.js';
+import type { RootfsNode } from '../../oci/index.js';
 import type { ImageView } from '../image-view.js';
 
 const binFolders = new Set(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);

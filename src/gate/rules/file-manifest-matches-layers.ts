@@ -1,4 +1,4 @@
-import type { RootfsNode } from '../../oci/flatten-layers.js';
+import type { RootfsNode } from '../../oci/index.js';
 import type { FileManifestEntry } from '../image-view.js';
 import { everyProfile, type HardeningRule, type RuleResult } from './rule.js';
 

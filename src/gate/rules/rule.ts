@@ -3,8 +3,7 @@
  * is pure: it reads the image view, the spec when the gate has it, and the spec's `gate:` policy,
  * and returns what it found. It never decides pass or fail: the verdict does, by profile.
  */
-import type { GateSection } from '../../specfile/gate-section.js';
-import type { Spec } from '../../specfile/types.js';
+import type { GateSection, Spec } from '../../specfile/index.js';
 import type { FindingLocation, Level, Profile } from '../findings.js';
 import type { ImageView } from '../image-view.js';
 import type { RuleReference } from './references.js';

@@ -16,7 +16,7 @@
  * fingerprint, never the secret.
  */
 
-import type { RootfsNode } from '../../oci/flatten-layers.js';
+import type { RootfsNode } from '../../oci/index.js';
 import type { SecretFinding } from '../findings.js';
 import type { ImageView } from '../image-view.js';
 import { appFileDetectors, packageFileDetectors } from './content-detectors.js';

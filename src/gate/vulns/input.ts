@@ -7,8 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decompressChunks } from '../../oci/decompress.js';
-import { OciError } from '../../oci/errors.js';
+import { decompressChunks, OciError } from '../../oci/index.js';
 import { VulnDbError } from './errors.js';
 
 export type VulnInput =

@@ -4,7 +4,7 @@
  * version, in dpkg order, within one suite codename: that is how the tracker records fixes
  * (trivy-db and vunnel match the same way).
  */
-import { compareDebianVersions } from '../../debian/version.js';
+import { compareDebianVersions } from '../../debian/index.js';
 import { severityFromUrgency } from './severity.js';
 import type { InstalledPackage, VulnFinding, VulnRecord } from './types.js';
 import { compareIds, type VulnIndex } from './vulndb-file.js';

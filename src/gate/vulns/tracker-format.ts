@@ -10,7 +10,7 @@
  *                                 fixed_version, urgency, nodsa, nodsa_reason } } } }
  */
 import { z } from 'zod';
-import { parseDebianVersion } from '../../debian/version.js';
+import { parseDebianVersion } from '../../debian/index.js';
 import { VulnDbError } from './errors.js';
 import { bareUrgency } from './severity.js';
 import type { VulnRecord, VulnState, WillNotFixReason } from './types.js';

@@ -6,9 +6,9 @@
  * quarantine, the recording, the instance destroyed after) is src/debug's.
  */
 import { Hono } from 'hono';
-import { actorOf } from '../../auth/caller.js';
+import { actorOf } from '../../auth/index.js';
 import type { Logger } from '../../common/index.js';
-import type { DebugSession } from '../../debug/debug-sessions.js';
+import type { DebugSession } from '../../debug/index.js';
 import { answer } from '../api-answer.js';
 import { apiError } from '../api-error.js';
 import { DebugQuery, InstanceParams } from '../api-schemas.js';

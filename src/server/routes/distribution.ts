@@ -8,11 +8,16 @@
  */
 import { type Context, Hono } from 'hono';
 import type { Logger } from '../../common/index.js';
-import { isDigest } from '../../oci/digest.js';
-import { OciError } from '../../oci/errors.js';
-import type { LayoutStore } from '../../oci/layout-store.js';
-import { type Descriptor, type Digest, type ImageIndex, MediaType } from '../../oci/types.js';
-import { driftEvidenceArtifactType } from '../../watch/evidence.js';
+import type { LayoutStore } from '../../oci/index.js';
+import {
+  type Descriptor,
+  type Digest,
+  type ImageIndex,
+  isDigest,
+  MediaType,
+  OciError,
+} from '../../oci/index.js';
+import { driftEvidenceArtifactType } from '../../watch/index.js';
 import { findTag, listTags } from '../store-tags.js';
 
 /** The spec's `<name>` grammar: path components of lowercase alphanumerics and separators. */

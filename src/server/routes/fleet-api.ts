@@ -8,13 +8,12 @@
  * chained so that their types make the typed client (../api-client.ts).
  */
 import { Hono } from 'hono';
-import { actorOf } from '../../auth/caller.js';
+import { actorOf } from '../../auth/index.js';
 import type { Logger } from '../../common/index.js';
-import { FleetError } from '../../fleet/errors.js';
-import { fleetTemplateFor } from '../../fleet/instance-spec.js';
-import type { FleetTemplate } from '../../fleet/types.js';
+import type { FleetTemplate } from '../../fleet/index.js';
+import { FleetError, fleetTemplateFor } from '../../fleet/index.js';
 import { scaleFleet } from '../../pipeline/index.js';
-import { parseSpecText } from '../../specfile/load.js';
+import { parseSpecText } from '../../specfile/index.js';
 import { answer } from '../api-answer.js';
 import {
   IncidentsQuery,

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { Logger } from '../../common/index.js';
-import type { Journal } from '../../journal/journal.js';
+import type { Journal } from '../../journal/index.js';
 import { answer } from '../api-answer.js';
 import { JournalQuery } from '../api-schemas.js';
 import { type ApiEnv, requires } from '../authenticate.js';

@@ -5,8 +5,9 @@
  * `follow=1`: the same lines, then new ones as they come, as NDJSON (one JSON object a line)
  * until the client goes away.
  */
-import { compileGrep, parseSince } from '../../logs/log-query.js';
-import type { LogQuery, LogStore, LogStoreStats, StoredLogEntry } from '../../logs/types.js';
+
+import type { LogQuery, LogStore, LogStoreStats, StoredLogEntry } from '../../logs/index.js';
+import { compileGrep, parseSince } from '../../logs/index.js';
 
 /** A line as the API shows it: no seq (the store's business), a readable time. */
 export interface LogLineView {

@@ -4,8 +4,8 @@
  * the answer to its creation and nowhere else; listing shows ids, names, roles and times.
  */
 import { Hono } from 'hono';
-import { actorOf } from '../../auth/caller.js';
-import type { SqliteTokenStore } from '../../auth/token-store.js';
+import type { SqliteTokenStore } from '../../auth/index.js';
+import { actorOf } from '../../auth/index.js';
 import type { Logger } from '../../common/index.js';
 import { answer } from '../api-answer.js';
 import { TokenCreateBody, TokenParams } from '../api-schemas.js';

@@ -10,11 +10,16 @@ import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
-import type { Digest } from '../../oci/types.js';
-import { keyFingerprint } from '../../trust/cosign-key.js';
-import { type DsseEnvelope, envelopeSignedBy, parseEnvelope, signEnvelope } from '../../trust/dsse.js';
-import { inTotoStatement } from '../../trust/in-toto-statement.js';
-import type { Signer } from '../../trust/signer.js';
+import type { Digest } from '../../oci/index.js';
+import type { Signer } from '../../trust/index.js';
+import {
+  type DsseEnvelope,
+  envelopeSignedBy,
+  inTotoStatement,
+  keyFingerprint,
+  parseEnvelope,
+  signEnvelope,
+} from '../../trust/index.js';
 import { FimError } from './errors.js';
 import { comparePaths, entryLine, type FimEntry, parseEntryLine } from './fim-entry.js';
 import type { XattrSupport } from './xattrs.js';

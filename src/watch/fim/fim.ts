@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Signer } from '../../trust/signer.js';
+import type { Signer } from '../../trust/index.js';
 import { type BaselineHeader, BaselineWriter, openBaseline, type VerifiedBaseline } from './baseline-file.js';
 import { changedAttributes, countChange, type FimChange, type FimSummary, mayReuseHash } from './diff.js';
 import { FimError } from './errors.js';

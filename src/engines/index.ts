@@ -1,0 +1,18 @@
+/** What other folders use of src/engines/ (docs/architecture.md, "Public entries"). */
+export { DockerEngine } from './docker/docker-engine.js';
+export { type EngineService, ensureEngine } from './docker/podman-service.js';
+export {
+  type DebugExec,
+  type Engine,
+  EngineError,
+  type FilesystemChange,
+  type Instance,
+  type InstanceProcess,
+  type InstanceSpec,
+  type InstanceState,
+  instanceLabels,
+  type LogLine,
+  type PathEntry,
+  type TerminalSize,
+} from './engine.js';
+export { EventFeed } from './event-feed.js';

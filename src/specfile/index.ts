@@ -1,0 +1,17 @@
+/** What other folders use of src/specfile/ (docs/architecture.md, "Public entries"). */
+export { SpecError } from './errors.js';
+export type { FleetSection, InstanceCount } from './fleet-section.js';
+export { defaultGateSection, type GateSection, type GateWaiver } from './gate-section.js';
+export { writeSpecScaffold } from './init.js';
+export { loadSpec, parseSpecText } from './load.js';
+export {
+  judgedDifferences,
+  parseRunTemplate,
+  type RunTemplate,
+  runTemplateDigest,
+  runTemplateFor,
+  runTemplateMediaType,
+  runTemplateVersion,
+} from './run-template.js';
+export { serviceNamePattern } from './schema.js';
+export type { BaseImageRef, HealthCheck, LoadedSpec, RunSpec, Spec } from './types.js';
