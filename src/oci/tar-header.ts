@@ -277,6 +277,24 @@ export function numberField(header: Buffer, name: Field, where: () => string): n
   return value;
 }
 
+/** An entry's metadata as both tar readers report it: the header's fields, pax records first. */
+export function entryMetadata(
+  header: Buffer,
+  entry: { type: TarReadEntry['type']; size: number; overrides: Overrides },
+  where: () => string,
+): { mode: number; uid: number; gid: number; size: number; mtime: number; linkname?: string } {
+  const { type, overrides } = entry;
+  const metadata = {
+    mode: numberField(header, 'mode', where) & 0o7777,
+    uid: overrides.uid ?? numberField(header, 'uid', where),
+    gid: overrides.gid ?? numberField(header, 'gid', where),
+    size: type === 'file' ? entry.size : 0,
+    mtime: overrides.mtime ?? numberField(header, 'mtime', where),
+  };
+  if (type !== 'symlink' && type !== 'hardlink') return metadata;
+  return { ...metadata, linkname: overrides.linkpath ?? stringField(header, 'linkname') };
+}
+
 export function stringField(header: Buffer, name: Field): string {
   const [start, length] = field[name];
   return cString(header.subarray(start, start + length));

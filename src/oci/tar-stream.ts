@@ -13,6 +13,7 @@ import {
   agreedEntryType,
   blockSize,
   ExtendedHeaders,
+  entryMetadata,
   field,
   maxMetaSize,
   numberField,
@@ -92,15 +93,8 @@ export async function* readTarStream(
     const entry: StreamEntry = {
       path: normalized.kind === 'ok' ? `/${normalized.path}` : '/',
       type,
-      mode: numberField(header, 'mode', where) & 0o7777,
-      uid: overrides.uid ?? numberField(header, 'uid', where),
-      gid: overrides.gid ?? numberField(header, 'gid', where),
-      size: type === 'file' ? size : 0,
-      mtime: overrides.mtime ?? numberField(header, 'mtime', where),
+      ...entryMetadata(header, { type, size, overrides }, where),
     };
-    if (type === 'symlink' || type === 'hardlink') {
-      entry.linkname = overrides.linkpath ?? stringField(header, 'linkname');
-    }
     let remaining = size;
     const content = (async function* () {
       while (remaining > 0) {

@@ -13,6 +13,7 @@ import {
   agreedEntryType,
   blockSize,
   ExtendedHeaders,
+  entryMetadata,
   type Field,
   field,
   maxMetaSize,
@@ -144,15 +145,8 @@ export function readTar(buf: Buffer, options: ReadTarOptions = {}): TarReadEntry
       type,
       typeflag,
       offset: entryOffset,
-      mode: numberField(header, 'mode', where) & 0o7777,
-      uid: overrides.uid ?? numberField(header, 'uid', where),
-      gid: overrides.gid ?? numberField(header, 'gid', where),
-      size: type === 'file' ? size : 0,
-      mtime: overrides.mtime ?? numberField(header, 'mtime', where),
+      ...entryMetadata(header, { type, size, overrides }, where),
     };
-    if (type === 'symlink' || type === 'hardlink') {
-      entry.linkname = overrides.linkpath ?? stringField(header, 'linkname');
-    }
     if (type === 'file') entry.data = data;
     entries.push(entry);
     entryOffset = undefined;
