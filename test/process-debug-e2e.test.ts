@@ -104,6 +104,20 @@ describe('the process allowlist and herd debug on podman through herd up', () =>
       const now = running();
       return !now.includes(victim) && now.length === size ? now : undefined;
     });
+  /** The victim's process incident; on a timeout, the incidents seen and herd's last output. */
+  const processIncident = async (victim: string) => {
+    let seen: Incident[] = [];
+    return eventually(
+      'the process incident',
+      15_000,
+      async () => {
+        seen = await incidents();
+        return seen.find((one) => one.instance === victim && one.kind === 'process');
+      },
+      () =>
+        `incidents ${JSON.stringify(seen.map((one) => [one.instance, one.kind]))}\n${up?.output().slice(-4000)}`,
+    );
+  };
   const evidenceOf = async (incident: Incident): Promise<DriftEvidence> => {
     const store = new LayoutStore(join(home, 'store'));
     const manifest = await store.getManifest(incident.evidenceDigest as Digest);
@@ -173,9 +187,7 @@ describe('the process allowlist and herd debug on podman through herd up', () =>
     );
     strays.push(shell);
 
-    const incident = await eventually('the process incident', 15_000, async () =>
-      (await incidents()).find((one) => one.instance === victim && one.kind === 'process'),
-    );
+    const incident = await processIncident(victim!);
     await replaced(victim!);
 
     console.log(`# process incident ${Date.parse(incident.detectedAt) - entered} ms after nsenter`);
@@ -209,9 +221,7 @@ describe('the process allowlist and herd debug on podman through herd up', () =>
     });
     strays.push(sleep);
 
-    const incident = await eventually('the process incident', 15_000, async () =>
-      (await incidents()).find((one) => one.instance === victim && one.kind === 'process'),
-    );
+    const incident = await processIncident(victim!);
     await replaced(victim!);
 
     assert.match(incident.summary, /runs a file from outside the instance \(entered from the host\)/);
