@@ -13,6 +13,7 @@ import type { Lock } from '../src/builder/lock-file.js';
 import { sourcesForSpec } from '../src/builder/resolve-lock.js';
 import type { KeyringRef } from '../src/debian/sources.js';
 import { loadSpec } from '../src/specfile/load.js';
+import { mmdebstrapExtract } from './support/mmdebstrap.js';
 
 const root = resolve(import.meta.dirname, '..');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 3) || 3;
@@ -88,24 +89,8 @@ const tarPath = join(work, 'mmdebstrap.tar');
 console.log(`mmdebstrap --variant=extract: ${runs} runs…`);
 for (let i = 0; i < runs; i++) {
   const started = process.hrtime.bigint();
-  const result = spawnSync(
-    'mmdebstrap',
-    [
-      '--variant=extract',
-      `--include=${lock.packages.map((p) => p.name).join(',')}`,
-      '--skip=download/empty',
-      `--setup-hook=mkdir -p "$1/var/cache/apt/archives" && cp ${debDir}/*.deb "$1/var/cache/apt/archives/"`,
-      lock.suite,
-      tarPath,
-      ...mirrors,
-    ],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, SOURCE_DATE_EPOCH: String(Math.floor(Date.parse(lock.date) / 1000)) },
-    },
-  );
+  mmdebstrapExtract({ lock, debDir, mirrors, output: tarPath });
   mmdebstrapTimes.push(Number(process.hrtime.bigint() - started) / 1e9);
-  if (result.status !== 0) throw new Error(`mmdebstrap failed:\n${result.stderr}`);
 }
 
 const herdSummary = herd(['build', specDir, '--json'], homeA);

@@ -17,6 +17,7 @@ import type { Lock } from '../src/builder/lock-file.js';
 import { sourcesForSpec } from '../src/builder/resolve-lock.js';
 import type { KeyringRef } from '../src/debian/sources.js';
 import { loadSpec } from '../src/specfile/load.js';
+import { mmdebstrapExtract } from './support/mmdebstrap.js';
 
 const root = resolve(import.meta.dirname, '..');
 const all = ['hello', 'nginx', 'python', 'java', 'redis', 'haproxy', 'busybox-httpd'];
@@ -92,23 +93,7 @@ async function mmdebstrapSize(dir: string, home: string, lock: Lock): Promise<nu
     (s) => `deb [signed-by=${keyringPath(s.keyring)}] ${s.uri} ${s.suite} ${s.components.join(' ')}`,
   );
   const tarball = join(work, `${lock.packages.length}-${Date.now()}.tar.gz`);
-  const result = spawnSync(
-    'mmdebstrap',
-    [
-      '--variant=extract',
-      `--include=${lock.packages.map((p) => p.name).join(',')}`,
-      '--skip=download/empty',
-      `--setup-hook=mkdir -p "$1/var/cache/apt/archives" && cp ${debDir}/*.deb "$1/var/cache/apt/archives/"`,
-      lock.suite,
-      tarball,
-      ...mirrors,
-    ],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, SOURCE_DATE_EPOCH: String(Math.floor(Date.parse(lock.date) / 1000)) },
-    },
-  );
-  if (result.status !== 0) throw new Error(`mmdebstrap failed:\n${result.stderr}`);
+  mmdebstrapExtract({ lock, debDir, mirrors, output: tarball });
   const size = (await stat(tarball)).size;
   await rm(tarball, { force: true });
   await rm(debDir, { recursive: true, force: true });
