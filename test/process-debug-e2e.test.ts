@@ -23,20 +23,20 @@ import type { Digest } from '../src/oci/types.js';
 import { unwrap } from '../src/server/api-client.js';
 import type { DriftEvidence } from '../src/watch/evidence.js';
 import type { Incident } from '../src/watch/incident-store.js';
-import { createAptRepo, type FixtureFile, type FixtureRepo } from './fixtures/apt-repo.js';
+import type { FixtureFile, FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, writeSpecDir } from './support/build-harness.js';
 import { runHerdAsync } from './support/cli.js';
 import { localApi } from './support/control-plane-api.js';
 import {
   eventually,
   podmanOf,
+  probeRepo,
   probeSpecText,
   type RunningHerd,
   startHerd,
   stopHerd,
 } from './support/herd-process.js';
 import { requireTool } from './support/podman.js';
-import { compileProbeServer } from './support/probe-image.js';
 
 const size = 2;
 const service = 'probe';
@@ -63,25 +63,8 @@ async function debugToolsFiles(): Promise<FixtureFile[]> {
 }
 
 async function repository(): Promise<FixtureRepo> {
-  requireTool('podman', 'podman');
   requireTool('nsenter', 'util-linux');
-  return createAptRepo({
-    dir: await freshHome('herd-repo-'),
-    suites: [{ name: 'test' }],
-    packages: [
-      {
-        name: 'base-files',
-        version: '12.4',
-        files: [{ path: 'usr/lib/os-release', content: 'ID=debian\n' }],
-      },
-      {
-        name: 'probe-server',
-        version: '1.0',
-        files: [{ path: 'usr/bin/probe-server', content: await compileProbeServer(), mode: 0o755 }],
-      },
-      { name: 'debug-tools', version: '1.0', files: await debugToolsFiles() },
-    ],
-  });
+  return probeRepo({ packages: [{ name: 'debug-tools', version: '1.0', files: await debugToolsFiles() }] });
 }
 
 describe('the process allowlist and herd debug on podman through herd up', () => {

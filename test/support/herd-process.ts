@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAptRepo, type FixtureRepo } from '../fixtures/apt-repo.js';
+import { createAptRepo, type FixturePackage, type FixtureRepo } from '../fixtures/apt-repo.js';
 import { freshHome } from './build-harness.js';
 import { projectRoot } from './cli.js';
 import { requireTool } from './podman.js';
@@ -121,8 +121,11 @@ export async function eventually<T>(
   }
 }
 
-/** The fixture repository: base-files (a file in /usr to change) and the static probe server. */
-export async function probeRepo(): Promise<FixtureRepo> {
+/**
+ * The fixture repository: base-files (a file in /usr to change) and the static probe server, plus
+ * any `packages` a test adds.
+ */
+export async function probeRepo(extra: { packages?: FixturePackage[] } = {}): Promise<FixtureRepo> {
   requireTool('podman', 'podman');
   requireTool('runc', 'runc');
   return createAptRepo({
@@ -139,6 +142,7 @@ export async function probeRepo(): Promise<FixtureRepo> {
         version: '1.0',
         files: [{ path: 'usr/bin/probe-server', content: await compileProbeServer(), mode: 0o755 }],
       },
+      ...(extra.packages ?? []),
     ],
   });
 }
