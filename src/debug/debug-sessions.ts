@@ -99,6 +99,12 @@ export class DebugSessions {
   private readonly clock: Clock;
   /** Instances with a session not yet destroyed, live or left by a control plane that stopped. */
   private readonly tainted = new Set<string>();
+  /**
+   * Instances whose session's instance this control plane destroyed. Engine events about one can
+   * arrive after it is gone (the session's own exec, read late from the engine's event log): the
+   * monitors must still take them for the session's. Ids are never reused, and one per session.
+   */
+  private readonly destroyed = new Set<string>();
   private readonly live = new Map<string, RunningSession>();
 
   constructor(private readonly options: DebugSessionsOptions) {
@@ -107,9 +113,9 @@ export class DebugSessions {
     for (const row of this.rows.tainted()) this.tainted.add(row.instance);
   }
 
-  /** The instance is under a debug session, or was and is not destroyed yet: no monitor acts on it. */
+  /** The instance is, or was, under a debug session: no monitor acts on it. */
   holds(id: string): boolean {
-    return this.tainted.has(id);
+    return this.tainted.has(id) || this.destroyed.has(id);
   }
 
   /**
@@ -153,7 +159,7 @@ export class DebugSessions {
         if (transcript) await rm(spool, { force: true });
       }
       this.rows.destroyed(row.id, at);
-      this.tainted.delete(row.instance);
+      this.forget(row.instance);
     }
   }
 
@@ -228,6 +234,12 @@ export class DebugSessions {
     return join(this.options.spoolDir, `${id}.cast`);
   }
 
+  /** The instance is gone: no longer tainted, still held. */
+  private forget(id: string): void {
+    this.tainted.delete(id);
+    this.destroyed.add(id);
+  }
+
   /** The session is over: its end recorded, its instance destroyed (or left tainted). */
   private async settle(
     session: { id: string; instance: Instance },
@@ -255,7 +267,7 @@ export class DebugSessions {
     try {
       await this.options.engine.remove(instance.id);
       this.rows.destroyed(session.id, new Date(this.clock.now()).toISOString());
-      this.tainted.delete(instance.id);
+      this.forget(instance.id);
       destroyed = true;
     } catch (error) {
       // Still tainted in herd.db: the next start destroys it.
