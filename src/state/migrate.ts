@@ -7,7 +7,7 @@ import type { Database } from 'better-sqlite3';
 import { StateError } from './errors.js';
 
 /** The areas that own tables in herd.db. A migration belongs to exactly one. */
-export type StateArea = 'journal' | 'catalog' | 'fleet' | 'watch' | 'auth' | 'debug';
+export type StateArea = 'journal' | 'catalog' | 'fleet' | 'watch' | 'auth' | 'debug' | 'pipeline';
 
 export interface Migration {
   /** 1, 2, 3, …: the value of `user_version` once this migration is applied. */

@@ -276,4 +276,58 @@ export const stateMigrations: readonly Migration[] = [
       ALTER TABLE fleet_history RENAME COLUMN release TO revision;
     `,
   },
+  {
+    version: 11,
+    area: 'pipeline',
+    name: 'create remediation runs and first-seen versions',
+    sql: `
+      -- When herd first saw each package version in a signed archive, for time-to-remediate: the
+      -- Release Date of the first signed index that carried it, and when herd saw it. One row per
+      -- service, package and version; never updated, so a later Release cannot move it forward.
+      CREATE TABLE pipeline_visible (
+        service       TEXT NOT NULL,
+        package       TEXT NOT NULL,
+        version       TEXT NOT NULL,
+        visible_at    TEXT NOT NULL,
+        first_seen_at TEXT NOT NULL,
+        PRIMARY KEY (service, package, version)
+      ) STRICT;
+      -- One row per remediation run (src/pipeline/remediation-run.ts). findings is the JSON of what
+      -- started it; target names what it builds (the fresh lock's packages and the spec), so the
+      -- monitor never starts a second run for a target that already failed. Times are ISO 8601 UTC.
+      CREATE TABLE pipeline_runs (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        service       TEXT NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('running', 'awaiting-approval', 'succeeded', 'failed')),
+        stage         TEXT,
+        trigger       TEXT NOT NULL CHECK (trigger IN ('schedule', 'check')),
+        findings      TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        from_digest   TEXT NOT NULL,
+        digest        TEXT,
+        created_at    TEXT NOT NULL,
+        ended_at      TEXT,
+        error         TEXT,
+        ttr_ms        INTEGER
+      ) STRICT;
+      CREATE INDEX pipeline_runs_service ON pipeline_runs (service, id);
+      CREATE TABLE pipeline_stages (
+        run         INTEGER NOT NULL REFERENCES pipeline_runs (id),
+        stage       TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'passed', 'failed', 'skipped')),
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT,
+        duration_ms INTEGER,
+        output      TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (run, stage)
+      ) STRICT;
+      -- Where each fleet's spec lives, as herd up or herd serve --spec registered it: the monitor
+      -- re-locks and rebuilds from here.
+      CREATE TABLE pipeline_sources (
+        service    TEXT PRIMARY KEY,
+        spec_path  TEXT NOT NULL,
+        added_at   TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
