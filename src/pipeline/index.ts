@@ -7,6 +7,7 @@ export {
   controllerAdmission,
 } from './admit.js';
 export { type BuildParts, type BuildRequest, type BuiltAndGated, buildAndGate } from './build-and-gate.js';
+export { PipelineError, type PipelineErrorCode } from './errors.js';
 export { type GateParts, type GateRequest, gateStoredImage, updateVulnerabilityData } from './gate.js';
 export { imageService } from './image-service.js';
 export { journalFleetEvent } from './journal-fleet-event.js';
@@ -23,6 +24,20 @@ export type { PipelineLogger, PipelineState } from './parts.js';
 export { type PulledForVerification, type PullParts, pullForVerification, pullFromRegistry } from './pull.js';
 export { type Pushed, type PushParts, pushToRegistry } from './push.js';
 export { type ReleaseParts, releaseImage, revokeImage, trustedSignatureCheck } from './release.js';
+export type {
+  CheckOutcome,
+  PackageUpdate,
+  PipelineRun,
+  Remediation,
+  RemediationTimes,
+  RunStage,
+  RunStageRecord,
+  RunStatus,
+  UpdateFinding,
+  UpdateFindingKind,
+  Urgency,
+} from './remediation-types.js';
+export { runStages, urgencies } from './remediation-types.js';
 export {
   type RolloutParts,
   type RolloutRequest,

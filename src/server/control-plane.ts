@@ -27,6 +27,7 @@ import { LayoutStore } from '../oci/index.js';
 import {
   controllerAdmission,
   journalFleetEvent,
+  type Remediation,
   type RolloutTarget,
   rollbackFleet,
   rolloutImage,
@@ -80,6 +81,8 @@ export interface ControlPlane {
   integrity(): Promise<IntegrityWatch>;
   /** Break-glass debug sessions (src/debug), started with the fleets. */
   debug(): Promise<DebugSessions>;
+  /** The remediation loop (src/pipeline): `herd check`, `herd pipeline`, `herd approve`. */
+  remediation(): Promise<Remediation>;
   frontDoors: FrontDoors;
   /**
    * The one way to roll out (src/pipeline/rollout.ts), for the fleet API and `herd up` alike: opens
@@ -206,6 +209,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       await plane.fleets();
       if (!debug) throw new Error('debug sessions did not start with the fleets');
       return debug;
+    },
+    remediation: async () => {
+      throw new ServerError('REMEDIATION_NOT_RUNNING', 'the remediation loop is not running');
     },
     async close(closeOptions = {}) {
       // Every step runs even when one before it failed: a dead engine must not leave the front

@@ -17,6 +17,8 @@ export type ServerErrorCode =
   /** The control plane answered a typed client's call with an error (see `status` and `apiCode`). */
   | 'API_REFUSED'
   /** Nothing answered a typed client's call. */
-  | 'API_UNREACHABLE';
+  | 'API_UNREACHABLE'
+  /** The control plane has no remediation loop running (`herd check`, `herd pipeline`, `herd approve`). */
+  | 'REMEDIATION_NOT_RUNNING';
 
 export class ServerError extends HerdError<ServerErrorCode> {}

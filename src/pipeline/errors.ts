@@ -1,0 +1,14 @@
+import { HerdError } from '../herd-error.js';
+
+/**
+ * Every failure src/pipeline's remediation runs raise on purpose (the other use cases pass the
+ * areas' own errors through). Tests assert these codes, not the messages; src/server/api-answer.ts
+ * gives each its HTTP status.
+ */
+export type PipelineErrorCode =
+  /** No pipeline run has that id. */
+  | 'RUN_NOT_FOUND'
+  /** `herd approve` of a run that is not held at its approve stage (running, done or failed). */
+  | 'RUN_NOT_AWAITING_APPROVAL';
+
+export class PipelineError extends HerdError<PipelineErrorCode> {}
