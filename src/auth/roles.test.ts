@@ -12,11 +12,13 @@ const expected: Record<Permission, Record<Role, boolean>> = {
   'logs:read': { viewer: y, operator: y, releaser: y, admin: y },
   'incidents:read': { viewer: y, operator: y, releaser: y, admin: y },
   'journal:read': { viewer: y, operator: y, releaser: y, admin: y },
+  'pipeline:read': { viewer: y, operator: y, releaser: y, admin: y },
   'images:pull': { viewer: y, operator: y, releaser: y, admin: y },
   'fleets:scale': { viewer: n, operator: y, releaser: y, admin: y },
   'fleets:rollback': { viewer: n, operator: y, releaser: y, admin: y },
   'instances:verify': { viewer: n, operator: y, releaser: y, admin: y },
   'fleets:rollout': { viewer: n, operator: n, releaser: y, admin: y },
+  'pipeline:run': { viewer: n, operator: n, releaser: y, admin: y },
   'tokens:manage': { viewer: n, operator: n, releaser: n, admin: y },
   'instances:debug': { viewer: n, operator: n, releaser: n, admin: y },
 };
@@ -56,6 +58,13 @@ describe('rolePermissions', () => {
     assert.deepEqual(
       roles.filter((role) => roleGrants(role, 'instances:debug')),
       ['admin'],
+    );
+  });
+
+  it('lets only who may roll out start or approve a remediation run, which ends in a rollout', () => {
+    assert.deepEqual(
+      roles.filter((role) => roleGrants(role, 'pipeline:run')),
+      roles.filter((role) => roleGrants(role, 'fleets:rollout')),
     );
   });
 

@@ -15,6 +15,8 @@ export const permissions = [
   'logs:read',
   'incidents:read',
   'journal:read',
+  /** Remediation runs, their stages' output and findings (`herd pipeline`). */
+  'pipeline:read',
   /** Images from /v2/, when `herd serve --v2-auth token` asks for a token there. */
   'images:pull',
   'fleets:scale',
@@ -23,6 +25,11 @@ export const permissions = [
   'instances:verify',
   /** A new revision (or a first template) onto a fleet. */
   'fleets:rollout',
+  /**
+   * `herd check` (which may start remediation runs that release and roll out, as the spec's
+   * policy says) and `herd approve` (a held run goes on to production and its rollout).
+   */
+  'pipeline:run',
   /** Create, list and revoke tokens. */
   'tokens:manage',
   /**
@@ -38,10 +45,11 @@ const viewer: readonly Permission[] = [
   'logs:read',
   'incidents:read',
   'journal:read',
+  'pipeline:read',
   'images:pull',
 ];
 const operator: readonly Permission[] = [...viewer, 'fleets:scale', 'fleets:rollback', 'instances:verify'];
-const releaser: readonly Permission[] = [...operator, 'fleets:rollout'];
+const releaser: readonly Permission[] = [...operator, 'fleets:rollout', 'pipeline:run'];
 
 /** Each role is the one below it plus what it adds; admin holds every permission. */
 export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
