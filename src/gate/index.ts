@@ -6,4 +6,13 @@ export { formatSarifReport } from './reports/sarif-report.js';
 export { formatTextReport } from './reports/text-report.js';
 export { latestVerdict } from './stored-verdict.js';
 export type { Verdict } from './verdict.js';
-export { loadVulnDb, updateVulnDb, type VulnDb, VulnDbError, type VulnDbUpdate } from './vulns/index.js';
+export {
+  loadVulnDb,
+  matchVulnerabilities,
+  updateVulnDb,
+  type VulnDb,
+  VulnDbError,
+  type VulnDbUpdate,
+  type VulnFinding,
+  type VulnIndex,
+} from './vulns/index.js';

@@ -5,10 +5,13 @@
  * (`remediation-loop.ts`), and the routes and commands that show them.
  */
 import type { Digest } from '../oci/index.js';
+import { type Urgency, urgencies } from '../specfile/index.js';
 
-/** The tracker's urgency levels, lowest first (src/gate/vulns/severity.ts names the same). */
-export const urgencies = ['unimportant', 'low', 'medium', 'high', 'critical'] as const;
-export type Urgency = (typeof urgencies)[number];
+/**
+ * The tracker's urgency levels, lowest first (src/gate/vulns/severity.ts names the same): the one
+ * list is specfile's, since herd.yaml's `policy.urgency` names them too.
+ */
+export { type Urgency, urgencies };
 
 /** One package of a deployed image that the signed archive now serves at another version. */
 export interface PackageUpdate {
@@ -50,6 +53,8 @@ export interface UpdateFinding {
   packages: PackageUpdate[];
   /** Every CVE a rebuild fixes, sorted. */
   cvesFixed: string[];
+  /** For a `vulnerability` finding: the CVEs in the deployed packages that no rebuild fixes yet, sorted. */
+  cvesOpen?: string[];
   /** True when at least one CVE is fixed, or the new version comes from a security suite. */
   security: boolean;
   urgency?: Urgency;
