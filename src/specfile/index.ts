@@ -1,9 +1,20 @@
 /** What other folders use of src/specfile/ (docs/architecture.md, "Public entries"). */
+export { type AcceptCheck, defaultAcceptChecks } from './accept-section.js';
 export { SpecError } from './errors.js';
 export type { FleetSection, InstanceCount } from './fleet-section.js';
 export { defaultGateSection, type GateSection, type GateWaiver } from './gate-section.js';
 export { writeSpecScaffold } from './init.js';
 export { loadSpec, parseSpecText } from './load.js';
+export {
+  defaultPolicySection,
+  type MaintenanceWindow,
+  maxPolicyConcurrency,
+  type PolicySection,
+  type Urgency,
+  urgencies,
+  type Weekday,
+  weekdays,
+} from './policy-section.js';
 export {
   judgedDifferences,
   parseRunTemplate,
@@ -15,3 +26,4 @@ export {
 } from './run-template.js';
 export { serviceNamePattern } from './schema.js';
 export type { BaseImageRef, HealthCheck, LoadedSpec, RunSpec, Spec } from './types.js';
+export { defaultUpdatesIntervalSeconds, defaultWatchSection, type WatchSection } from './watch-section.js';

@@ -62,20 +62,21 @@ export function fields<Shape extends z.ZodRawShape>(
   return z.looseObject(shape, expecting(what)).check(onlyKnownFields(Object.keys(shape), options.renamed));
 }
 
-const durationUnits = { ms: 0.001, s: 1, m: 60, h: 3600 } as const;
+/** A day is 24 hours: durations here are elapsed time, never calendar days across a clock change. */
+const durationUnits = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
 /** Seconds, possibly fractional (500ms is 0.5), of a duration as written: a number and a unit. */
 export function durationSeconds(text: string): number {
-  const [, amount = '0', unit = 's'] = /^([\d.]+)(ms|s|m|h)$/.exec(text) ?? [];
+  const [, amount = '0', unit = 's'] = /^([\d.]+)(ms|s|m|h|d)$/.exec(text) ?? [];
   return Number(amount) * durationUnits[unit as keyof typeof durationUnits];
 }
 
-/** A duration such as `500ms`, `5s`, `1.5m` or `1h`, in seconds, within `range` (seconds) when given. */
+/** A duration such as `500ms`, `5s`, `1.5m`, `1h` or `30d`, in seconds, within `range` (seconds) when given. */
 export function duration(what: string, range: { min?: number; max?: number } = {}) {
   const inRange = (seconds: number) =>
     seconds > 0 && seconds >= (range.min ?? 0) && seconds <= (range.max ?? Number.POSITIVE_INFINITY);
   return (
-    pattern(/^\d+(?:\.\d+)?(?:ms|s|m|h)$/, what)
+    pattern(/^\d+(?:\.\d+)?(?:ms|s|m|h|d)$/, what)
       // Only once the pattern held: a text that is not a duration is reported once.
       .refine((text) => inRange(durationSeconds(text)), { ...expecting(what), ...whenValid })
       .transform(durationSeconds)

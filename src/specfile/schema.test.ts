@@ -64,7 +64,9 @@ describe('the herd.yaml v1 schema', () => {
       },
       env: {},
       ports: [],
-      watch: {},
+      watch: { updates: { intervalSeconds: 300 } },
+      accept: [],
+      policy: { trigger: 'any', minUrgency: 'unimportant', promote: 'auto', concurrency: 1 },
     });
   });
 
@@ -545,8 +547,9 @@ describe('the herd.yaml v1 schema', () => {
   it('validates the watch section and leaves the webhook out when the spec names none', () => {
     assert.deepEqual(parse('watch: { webhook: "https://alerts.example/herd" }').watch, {
       webhook: 'https://alerts.example/herd',
+      updates: { intervalSeconds: 300 },
     });
-    assert.deepEqual(parse('watch:').watch, {});
+    assert.deepEqual(parse('watch:').watch, { updates: { intervalSeconds: 300 } });
     assert.deepEqual(messagesOf(rejection('watch: { webhook: ftp://alerts.example/ }')), [
       'watch.webhook: expected an http:// or https:// URL such as https://alerts.example/herd, got "ftp://alerts.example/"',
     ]);

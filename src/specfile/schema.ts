@@ -5,9 +5,11 @@
  */
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { AcceptChecks, acceptPortProblems } from './accept-section.js';
 import { describeValue } from './errors.js';
 import { defaultFleetSection, FleetSection } from './fleet-section.js';
 import { defaultGateSection, GateSection } from './gate-section.js';
+import { defaultPolicySection, PolicySection } from './policy-section.js';
 import {
   atKey,
   duration,
@@ -654,6 +656,8 @@ const RawSpec = fields(
     gate: optional(GateSection),
     fleet: optional(FleetSection),
     watch: optional(WatchSection),
+    accept: optional(AcceptChecks),
+    policy: optional(PolicySection),
   },
   'a mapping of herd.yaml fields',
 );
@@ -671,6 +675,13 @@ function checkHealthPort(raw: z.output<typeof RawSpec>, ctx: z.RefinementCtx): v
     input: health.port,
     message: `expected one of the declared tcp ports (${declared}), got ${health.port}`,
   });
+}
+
+/** An acceptance check reaches the candidate on a port the service declares (tcp). */
+function checkAcceptPorts(raw: z.output<typeof RawSpec>, ctx: z.RefinementCtx): void {
+  for (const { path, port, message } of acceptPortProblems(raw.accept ?? [], raw.ports ?? [])) {
+    ctx.addIssue({ code: 'custom', path: ['accept', ...path], input: port, message });
+  }
 }
 
 /** A writable path may not hide the app's own files (each path alone is checked in `Run`). */
@@ -695,6 +706,7 @@ export const Spec = RawSpec.superRefine(checkHealthPort, {
   when: noIssuesUnder('ports', 'health'),
 })
   .superRefine(checkWritableOverAppFiles, { when: noIssuesUnder('run', 'files') })
+  .superRefine(checkAcceptPorts, { when: noIssuesUnder('ports', 'accept') })
   .transform(
     (raw): types.Spec => ({
       apiVersion: raw.apiVersion,
@@ -710,5 +722,7 @@ export const Spec = RawSpec.superRefine(checkHealthPort, {
       gate: raw.gate ?? defaultGateSection,
       fleet: raw.fleet ?? defaultFleetSection,
       watch: raw.watch ?? defaultWatchSection,
+      accept: raw.accept ?? [],
+      policy: raw.policy ?? defaultPolicySection,
     }),
   );

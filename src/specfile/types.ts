@@ -2,8 +2,10 @@
  * herd.yaml v1, after validation and defaults. The zod schema in `schema.ts` is the edge that
  * produces this; everything past the loader trusts these types.
  */
+import type { AcceptCheck } from './accept-section.js';
 import type { FleetSection } from './fleet-section.js';
 import type { GateSection } from './gate-section.js';
+import type { PolicySection } from './policy-section.js';
 import type { WatchSection } from './watch-section.js';
 
 export interface Spec {
@@ -23,8 +25,18 @@ export interface Spec {
   gate: GateSection;
   /** How the fleet runs: size, front-door port, rollout strategy, limits; every default filled in. */
   fleet: FleetSection;
-  /** Where the integrity monitor sends its alerts; every default filled in (`defaultWatchSection`). */
+  /**
+   * Where the integrity monitor sends its alerts, how often the update monitor looks and how old an
+   * image may get; every default filled in (`defaultWatchSection`).
+   */
   watch: WatchSection;
+  /**
+   * Checks a candidate instance of a rebuilt image must pass before the release goes on; `[]` when
+   * absent (the candidate is still waited on until healthy).
+   */
+  accept: AcceptCheck[];
+  /** How remediation runs go: trigger, window, promotion, concurrency (`defaultPolicySection`). */
+  policy: PolicySection;
 }
 
 export interface ImageSpec {

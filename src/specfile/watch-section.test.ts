@@ -10,14 +10,15 @@ function problems(input: unknown): string[] {
 }
 
 describe('the watch section of herd.yaml', () => {
-  it('has no webhook by default, for an empty section or an empty value', () => {
-    assert.deepEqual(WatchSection.parse({}), {});
+  it('has no webhook and no rotation by age by default, and looks for updates every 5 minutes', () => {
+    assert.deepEqual(WatchSection.parse({}), { updates: { intervalSeconds: 300 } });
     assert.deepEqual(WatchSection.parse({ webhook: null }), defaultWatchSection);
+    assert.deepEqual(defaultWatchSection, { updates: { intervalSeconds: 300 } });
   });
 
   it('takes an http or https webhook URL as written', () => {
     for (const webhook of ['https://alerts.example/herd', 'http://127.0.0.1:9000/hooks?team=core']) {
-      assert.deepEqual(WatchSection.parse({ webhook }), { webhook });
+      assert.deepEqual(WatchSection.parse({ webhook }), { webhook, updates: { intervalSeconds: 300 } });
     }
   });
 
@@ -51,6 +52,7 @@ describe('the watch section of herd.yaml', () => {
   it('takes a deep check interval as a duration and keeps it in seconds', () => {
     assert.deepEqual(WatchSection.parse({ deepCheck: { interval: '5m' } }), {
       deepCheck: { intervalSeconds: 300 },
+      updates: { intervalSeconds: 300 },
     });
     assert.deepEqual(WatchSection.parse({ deepCheck: { interval: '1h' } }).deepCheck, {
       intervalSeconds: 3600,

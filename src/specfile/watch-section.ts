@@ -1,9 +1,11 @@
 /**
  * herd.yaml's `watch:` section: where the integrity monitor sends an alert when it opens an
- * incident (drift, an exec session, an untrusted manifest). The schema is the untrusted edge (every
- * field says what it expects, unknown fields are errors) and its output, `WatchSection`, carries
- * every default. The monitor lives in src/watch; herd's `HERD_WATCH_WEBHOOK` is the fallback for
- * fleets whose spec names no webhook.
+ * incident (drift, an exec session, an untrusted manifest), and how the update monitor of the
+ * remediation loop looks for a stale image (how often, and how old an image may get). The schema is
+ * the untrusted edge (every field says what it expects, unknown fields are errors) and its output,
+ * `WatchSection`, carries every default. The integrity monitor lives in src/watch, the update
+ * monitor in src/pipeline; herd's `HERD_WATCH_WEBHOOK` is the fallback for fleets whose spec names
+ * no webhook.
  */
 import { z } from 'zod';
 import { describeValue } from './errors.js';
@@ -17,10 +19,22 @@ export interface WatchSection {
    * the image's file manifest; absent means the monitor's default (5 minutes).
    */
   deepCheck?: { intervalSeconds: number };
+  /** How often the update monitor looks at the deployed image for updates, fixes and policy failures. */
+  updates: { intervalSeconds: number };
+  /**
+   * An image older than this (since it was built) is rebuilt and rolled out even without a finding;
+   * absent means no rotation by age.
+   */
+  maxImageAgeSeconds?: number;
 }
 
-/** No webhook: a spec that says nothing sends no alerts of its own. */
-export const defaultWatchSection: WatchSection = {};
+/** The update monitor's interval when the spec names none: 5 minutes. */
+export const defaultUpdatesIntervalSeconds = 300;
+
+/** No webhook, no rotation by age: a spec that says nothing sends no alerts of its own. */
+export const defaultWatchSection: WatchSection = {
+  updates: { intervalSeconds: defaultUpdatesIntervalSeconds },
+};
 
 const webhookExpectation = 'an http:// or https:// URL such as https://alerts.example/herd';
 
@@ -57,13 +71,32 @@ const DeepCheck = fields(
   'a mapping with interval',
 );
 
+/**
+ * Seconds so tests can run the loop quickly; at most a week, since a monitor that looks less often
+ * than that is not watching.
+ */
+const Updates = fields(
+  { interval: optional(duration('a duration from 1s to 7d such as 5m or 1h', { min: 1, max: 7 * 86_400 })) },
+  'a mapping with interval',
+);
+
+/** At least an hour (a rebuild and rollout each time), at most a year. */
+const MaxImageAge = duration('a duration from 1h to 365d such as 30d', { min: 3600, max: 365 * 86_400 });
+
 /** The `watch:` section as written in herd.yaml; the type of the same name is what it becomes. */
 export const WatchSection = fields(
-  { webhook: optional(Webhook), deepCheck: optional(DeepCheck) },
-  'a mapping with webhook and deepCheck',
+  {
+    webhook: optional(Webhook),
+    deepCheck: optional(DeepCheck),
+    updates: optional(Updates),
+    maxImageAge: optional(MaxImageAge),
+  },
+  'a mapping with webhook, deepCheck, updates and maxImageAge',
 ).transform(
   (raw): WatchSection => ({
     ...(raw.webhook !== undefined ? { webhook: raw.webhook } : {}),
     ...(raw.deepCheck !== undefined ? { deepCheck: { intervalSeconds: raw.deepCheck.interval } } : {}),
+    updates: { intervalSeconds: raw.updates?.interval ?? defaultUpdatesIntervalSeconds },
+    ...(raw.maxImageAge !== undefined ? { maxImageAgeSeconds: raw.maxImageAge } : {}),
   }),
 );
