@@ -4,5 +4,5 @@ export { FleetError } from './errors.js';
 export { FleetStore } from './fleet-store.js';
 export { FrontDoorError, FrontDoors } from './front-door.js';
 export { HttpTcpProber } from './health-probe.js';
-export { fleetTemplateFor } from './instance-spec.js';
+export { fleetTemplateFor, instanceSpecFor } from './instance-spec.js';
 export type { FleetEvent, FleetStatus, FleetTemplate } from './types.js';

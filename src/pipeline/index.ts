@@ -1,5 +1,16 @@
 /** The use cases (src/pipeline/README.md): what the CLI and the control plane call. */
 export {
+  type AcceptanceCheckResult,
+  type AcceptanceParts,
+  type AcceptanceRequest,
+  type AcceptanceResult,
+  acceptanceLabel,
+  acceptCandidate,
+  candidateServiceOf,
+  removeStaleCandidates,
+} from './acceptance.js';
+export { type AcceptCheck, checkName, type HttpAnswer, judgeHttpAnswer } from './acceptance-checks.js';
+export {
   type AdmitParts,
   type AdmitRequest,
   type Admitted,
@@ -7,7 +18,7 @@ export {
   controllerAdmission,
 } from './admit.js';
 export { type BuildParts, type BuildRequest, type BuiltAndGated, buildAndGate } from './build-and-gate.js';
-export { PipelineError, type PipelineErrorCode } from './errors.js';
+export { RemediationError, type RemediationErrorCode } from './errors.js';
 export { type GateParts, type GateRequest, gateStoredImage, updateVulnerabilityData } from './gate.js';
 export { imageService } from './image-service.js';
 export { journalFleetEvent } from './journal-fleet-event.js';

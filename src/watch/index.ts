@@ -5,5 +5,7 @@ export type { FimChange, FimSummary } from './fim/diff.js';
 export { FimError, type FimErrorCode } from './fim/errors.js';
 export { checkBaseline, initBaseline } from './fim/fim.js';
 export type { FimEntry } from './fim/fim-entry.js';
+export type { DriftFinding } from './findings.js';
 export type { QuarantineOutcome } from './incident-response.js';
 export { type IntegrityWatch, startIntegrityWatch } from './integrity-watch.js';
+export { type InstanceFilesVerdict, verifyInstanceFiles } from './verify-filesystem.js';

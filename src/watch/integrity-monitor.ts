@@ -9,18 +9,17 @@ import { type Clock, type Logger, silentLogger, systemClock } from '../common/in
 import { type Engine, EngineError, type Instance } from '../engines/index.js';
 import type { Digest } from '../oci/index.js';
 import type { Baseline } from './baseline.js';
-import { verifyExport } from './deep-verify.js';
 import { WatchError } from './errors.js';
 import type { EventCursor } from './event-cursor.js';
 import { evidenceLimits } from './evidence.js';
-import { type ExpectedPaths, expectedPaths, isEngineProvidedFile } from './expected-paths.js';
+import { type ExpectedPaths, expectedPaths } from './expected-paths.js';
 import type { DriftFinding } from './findings.js';
 import { findingsInImage, type PristineImages } from './image-tampering.js';
 import type { Detection } from './incident-response.js';
 import { judgeChanges } from './judge-changes.js';
 import { readEntries } from './read-entries.js';
-import { scanWritable } from './scan-writable.js';
 import type { TrustedBaseline } from './trusted-manifest.js';
+import { verifyFilesystem, withoutEngineFiles } from './verify-filesystem.js';
 import { WritableWatch } from './writable-watch.js';
 
 export interface Responder {
@@ -399,23 +398,12 @@ export class IntegrityMonitor {
     const expected = expectedPaths(template.kind === 'known' ? template.writable : []);
     const writableRoot = template.kind === 'known' && template.writableRoot === true;
     const context = { baseline: trusted.baseline, expected };
-    const signal = this.abort.signal;
-    const stream = await this.options.engine.exportFilesystem(instance.id, { signal });
-    const result = await verifyExport(stream as AsyncIterable<Buffer>, {
+    const result = await verifyFilesystem(this.options.engine, instance.id, {
       ...context,
       headBytes: evidenceLimits.headBytes,
+      signal: this.abort.signal,
     });
-    const findings = [
-      ...result.findings,
-      ...withoutEngineFiles(
-        await scanWritable(this.options.engine, instance.id, {
-          roots: expected.scanned,
-          headBytes: evidenceLimits.headBytes,
-          signal,
-        }),
-        expected,
-      ),
-    ];
+    const { findings } = result;
     if (findings.length > 0) {
       // On a writable root the workload's own upper layer explains some changes; what it does not
       // explain is in the image's layers.
@@ -537,11 +525,6 @@ export class IntegrityMonitor {
     if (!instance || this.options.templateOf(instance).kind === 'no-fleet') return;
     await this.detected({ kind: 'exec', instance, ...(command ? { command } : {}) });
   }
-}
-
-/** The writable scan's findings, less the engine's own files where it mounts them (/run/podman-init). */
-function withoutEngineFiles(findings: DriftFinding[], expected: ExpectedPaths): DriftFinding[] {
-  return findings.filter((finding) => !isEngineProvidedFile(finding, expected));
 }
 
 /** An instance of a fleet labelled with a template herd never stored is judged as untrusted. */
