@@ -6,9 +6,11 @@ import { HerdError } from '../herd-error.js';
  * gives each its HTTP status.
  */
 export type PipelineErrorCode =
-  /** No pipeline run has that id. */
+  /** No pipeline run has that id, or no spec is registered for its fleet. */
   | 'RUN_NOT_FOUND'
   /** `herd approve` of a run that is not held at its approve stage (running, done or failed). */
-  | 'RUN_NOT_AWAITING_APPROVAL';
+  | 'RUN_NOT_AWAITING_APPROVAL'
+  /** The rollout of a run's digest was reverted, superseded or did not complete in time. */
+  | 'ROLLOUT_FAILED';
 
 export class PipelineError extends HerdError<PipelineErrorCode> {}
