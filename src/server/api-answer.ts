@@ -10,11 +10,13 @@ import { EngineError } from '../engines/index.js';
 import { FleetError, FrontDoorError } from '../fleet/index.js';
 import { HerdError } from '../herd-error.js';
 import { LogError } from '../logs/index.js';
+import { PipelineError } from '../pipeline/index.js';
 import { SpecError } from '../specfile/index.js';
 import { TrustError } from '../trust/index.js';
 import { WatchError } from '../watch/index.js';
 import { type ApiErrorStatus, apiError } from './api-error.js';
 import type { ApiEnv } from './authenticate.js';
+import { ServerError } from './errors.js';
 
 export async function answer<T extends object>(c: Context<ApiEnv>, log: Logger, work: () => Promise<T>) {
   try {
@@ -46,8 +48,16 @@ export function statusOf(error: unknown): ApiErrorStatus {
     if (error.code === 'NO_PREVIOUS_REVISION') return 409;
     return 400;
   }
+  if (error instanceof PipelineError) return pipelineStatus[error.code];
+  if (error instanceof ServerError && error.code === 'REMEDIATION_NOT_RUNNING') return 503;
   return 500;
 }
+
+const pipelineStatus: Record<PipelineError['code'], ApiErrorStatus> = {
+  RUN_NOT_FOUND: 404,
+  RUN_NOT_AWAITING_APPROVAL: 409,
+  ROLLOUT_FAILED: 409,
+};
 
 const debugStatus: Record<DebugError['code'], ApiErrorStatus> = {
   INSTANCE_NOT_FOUND: 404,

@@ -41,6 +41,21 @@ const routes: { route: string; path: string; body?: unknown; permission: Permiss
     permission: 'instances:debug',
   },
   { route: 'GET /api/v1/journal', path: '/api/v1/journal', permission: 'journal:read' },
+  {
+    route: 'POST /api/v1/check',
+    path: '/api/v1/check',
+    body: { service: 'web' },
+    permission: 'pipeline:run',
+  },
+  { route: 'GET /api/v1/pipeline', path: '/api/v1/pipeline', permission: 'pipeline:read' },
+  { route: 'GET /api/v1/pipeline/:id', path: '/api/v1/pipeline/1', permission: 'pipeline:read' },
+  { route: 'GET /api/v1/pipeline/:id/logs', path: '/api/v1/pipeline/1/logs', permission: 'pipeline:read' },
+  // The first role allowed approves run 2 (held); the next ones get 409, past the permission.
+  {
+    route: 'POST /api/v1/pipeline/:id/approve',
+    path: '/api/v1/pipeline/2/approve',
+    permission: 'pipeline:run',
+  },
   { route: 'GET /api/v1/tokens', path: '/api/v1/tokens', permission: 'tokens:manage' },
   {
     route: 'POST /api/v1/tokens',

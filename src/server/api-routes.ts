@@ -12,6 +12,7 @@ import type { ControlPlane } from './control-plane.js';
 import { debugApiRoutes } from './routes/debug-api.js';
 import { fleetApiRoutes } from './routes/fleet-api.js';
 import { journalApiRoutes } from './routes/journal-api.js';
+import { pipelineApiRoutes } from './routes/pipeline-api.js';
 import { tokenApiRoutes } from './routes/token-api.js';
 
 export interface ApiRoutesOptions {
@@ -46,6 +47,7 @@ export function apiRoutes(options: ApiRoutesOptions) {
       .route('/', debugApiRoutes({ plane, log }))
       .route('/', tokenApiRoutes({ tokens: plane.tokens, log }))
       .route('/', journalApiRoutes({ journal: plane.journal, log }))
+      .route('/', pipelineApiRoutes({ plane, log }))
   );
 }
 

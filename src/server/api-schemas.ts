@@ -75,6 +75,33 @@ export const JournalQuery = z.object({
     .optional(),
 });
 
+/** `herd check`: one fleet, or every fleet with a registered spec. */
+export const CheckBody = z.object({ service: ServiceName.optional() });
+
+/** The most runs one `GET /pipeline` answers with, and how many when the caller does not say. */
+export const maxRunsListed = 1000;
+export const defaultRunsListed = 50;
+
+export const PipelineQuery = z.object({
+  service: ServiceName.optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,5}$/, 'expected a number of runs')
+    .refine(
+      (text) => Number(text) >= 1 && Number(text) <= maxRunsListed,
+      `expected 1 to ${maxRunsListed} runs`,
+    )
+    .optional(),
+});
+
+/**
+ * A pipeline run by its id, a whole number from 1 (`herd pipeline ls` shows it). Kept as text, as
+ * the typed client sends it; the route reads the number.
+ */
+export const RunParams = z.object({
+  id: z.string().regex(/^[1-9]\d{0,14}$/, 'expected a run id: a whole number from 1'),
+});
+
 export const TokenName = z
   .string()
   .regex(tokenNamePattern, 'expected lowercase letters, digits, ".", "_" and "-", at most 63 long');

@@ -1,7 +1,7 @@
 /**
  * The fleet API in-process, over real parts where the API's own logic meets them: tokens and the
  * journal in an in-memory herd.db, a log store on disk, and a fleet controller over MemoryEngine
- * (src/fleet's harness). Only the integrity monitor is a stand-in. Requests say how they arrived,
+ * (src/fleet's harness). Only the integrity monitor and the remediation loop are stand-ins. Requests say how they arrived,
  * as the Node adapter would (`overSocket`, `overTcp`).
  */
 import { FailureLimiter } from '../auth/failure-limiter.js';
@@ -14,16 +14,25 @@ import { ManualClock, tempLogsDir } from '../logs/logs.test-support.js';
 import { SegmentLogStore } from '../logs/segment-log-store.js';
 import { LayoutStore } from '../oci/layout-store.js';
 import type { Digest } from '../oci/types.js';
-import { type RolloutRequest, rollbackFleet, rolloutImage } from '../pipeline/index.js';
+import { type Remediation, type RolloutRequest, rollbackFleet, rolloutImage } from '../pipeline/index.js';
 import { apiClient } from './api-client.js';
 import { createApp } from './app.js';
 import type { Connection } from './authenticate.js';
 import type { ControlPlane } from './control-plane.js';
+import { ServerError } from './errors.js';
+import { MemoryRemediation } from './remediation.test-support.js';
 
 export const overSocket: Connection = { transport: 'unix', user: 'alice' };
 export const overTcp = (remoteAddress = '203.0.113.5'): Connection => ({ transport: 'tcp', remoteAddress });
 
-export async function apiHarness(options: { withFleet?: boolean } = {}) {
+export async function apiHarness(
+  options: {
+    withFleet?: boolean;
+    /** The remediation loop behind the pipeline routes: a MemoryRemediation unless given, or none. */
+    remediation?: Remediation | 'not-running';
+  } = {},
+) {
+  const remediation = options.remediation ?? new MemoryRemediation();
   const fleets = fleetHarness();
   const journal = new Journal(fleets.db, { clock: fleets.clock });
   const tokens = new SqliteTokenStore(journal, { clock: fleets.clock });
@@ -50,6 +59,12 @@ export async function apiHarness(options: { withFleet?: boolean } = {}) {
       rolloutImage({ fleets: controller, frontDoors }, { service, digest, ...options }),
     rollback: (service: string, options: { actor?: string } = {}) =>
       rollbackFleet({ fleets: controller }, { service, ...options }),
+    remediation: async () => {
+      if (remediation === 'not-running') {
+        throw new ServerError('REMEDIATION_NOT_RUNNING', 'the remediation loop is not running');
+      }
+      return remediation;
+    },
     integrity: async () => ({
       incidents: { list: () => [] },
       monitor: {
@@ -88,5 +103,5 @@ export async function apiHarness(options: { withFleet?: boolean } = {}) {
     });
   const tokenFor = (role: 'viewer' | 'operator' | 'releaser' | 'admin', name: string = role) =>
     tokens.create({ role, name, actor: 'local:alice' });
-  return { app, request, client, tokens, tokenFor, journal, logs, fleets, limiter };
+  return { app, request, client, tokens, tokenFor, journal, logs, fleets, limiter, remediation };
 }

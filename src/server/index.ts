@@ -1,6 +1,7 @@
 /** What other folders use of src/server/ (docs/architecture.md, "Public entries"). */
 export { ApiRefusal, type ApiTarget, apiClient, describeTarget, unwrap } from './api-client.js';
 export {
+  CheckBody,
   DebugQuery,
   describeProblems,
   IncidentsQuery,
@@ -8,7 +9,9 @@ export {
   JournalQuery,
   LogLine,
   LogsQuery,
+  PipelineQuery,
   RolloutBody,
+  RunParams,
   ScaleBody,
   ServiceParams,
   TokenCreateBody,

@@ -27,6 +27,7 @@ import { type ApiEnv, requires } from '../authenticate.js';
 import type { ControlPlane } from '../control-plane.js';
 import { validate } from '../validate.js';
 import { followLogsStream, logQueryFrom, ndjsonHeaders, queryLogs } from './log-api.js';
+import { remediationTimesOf } from './pipeline-api.js';
 
 export interface FleetApiOptions {
   plane: ControlPlane;
@@ -48,10 +49,13 @@ export function fleetApiRoutes(options: FleetApiOptions) {
         answer(c, log, async () => {
           const fleets = await plane.fleets();
           const { service } = c.req.valid('param');
+          const status = await fleets.status(service);
+          const remediation = await remediationTimesOf(plane, service, log);
           return {
-            ...(await fleets.status(service)),
+            ...status,
             frontDoor: plane.frontDoors.get(service)?.url ?? null,
             history: fleets.history(service),
+            ...(remediation ? { remediation } : {}),
           };
         }),
       )
