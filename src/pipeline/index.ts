@@ -18,7 +18,7 @@ export {
   controllerAdmission,
 } from './admit.js';
 export { type BuildParts, type BuildRequest, type BuiltAndGated, buildAndGate } from './build-and-gate.js';
-export { RemediationError, type RemediationErrorCode } from './errors.js';
+export { PipelineError, type PipelineErrorCode } from './errors.js';
 export { type GateParts, type GateRequest, gateStoredImage, updateVulnerabilityData } from './gate.js';
 export { imageService } from './image-service.js';
 export { journalFleetEvent } from './journal-fleet-event.js';
