@@ -124,7 +124,7 @@ export const PolicySection = fields(
       code: 'custom',
       path: ['urgency'],
       input: raw.urgency,
-      message: `urgency applies only with trigger: security, got trigger: ${raw.trigger ?? 'any'} (the default); set trigger: security or remove urgency`,
+      message: `urgency applies only with trigger: security, got trigger: ${raw.trigger ?? 'any (the default)'}; set trigger: security or remove urgency`,
     });
   }, whenValid)
   .transform(

@@ -72,9 +72,45 @@ describe('the watch section of herd.yaml', () => {
     );
   });
 
+  it('takes the update monitor interval as a duration from 1s to 7d, in seconds', () => {
+    assert.deepEqual(WatchSection.parse({ updates: { interval: '2s' } }).updates, { intervalSeconds: 2 });
+    assert.deepEqual(WatchSection.parse({ updates: { interval: '7d' } }).updates, {
+      intervalSeconds: 604_800,
+    });
+    assert.deepEqual(WatchSection.parse({ updates: {} }).updates, { intervalSeconds: 300 });
+    assert.deepEqual(WatchSection.parse({ updates: null }).updates, { intervalSeconds: 300 });
+  });
+
+  it('rejects an update interval below 1s, above 7d or without a unit', () => {
+    for (const interval of ['500ms', '8d', '169h', '30', 30]) {
+      assert.deepEqual(problems({ updates: { interval } }), [
+        `updates.interval: expected a duration from 1s to 7d such as 5m or 1h, got ${typeof interval === 'string' ? JSON.stringify(interval) : interval}`,
+      ]);
+    }
+    assert.deepEqual(problems({ updates: { every: '5m' } }), [
+      'updates.every: unknown field "every" (known fields: interval)',
+    ]);
+  });
+
+  it('rotates by age only when maxImageAge is given, from 1h to 365d', () => {
+    assert.equal(WatchSection.parse({}).maxImageAgeSeconds, undefined);
+    assert.equal(WatchSection.parse({ maxImageAge: '30d' }).maxImageAgeSeconds, 2_592_000);
+    assert.equal(WatchSection.parse({ maxImageAge: '1h' }).maxImageAgeSeconds, 3600);
+    assert.equal(WatchSection.parse({ maxImageAge: '365d' }).maxImageAgeSeconds, 31_536_000);
+
+    for (const maxImageAge of ['59m', '366d', '30', 30]) {
+      assert.deepEqual(problems({ maxImageAge }), [
+        `maxImageAge: expected a duration from 1h to 365d such as 30d, got ${typeof maxImageAge === 'string' ? JSON.stringify(maxImageAge) : maxImageAge}`,
+      ]);
+    }
+  });
+
   it('names an unknown field and suggests the nearest known one', () => {
     assert.deepEqual(problems({ webhok: 'https://alerts.example/' }), [
       'webhok: unknown field "webhok" (did you mean "webhook"?)',
+    ]);
+    assert.deepEqual(problems({ maxImageAgeDays: 30 }), [
+      'maxImageAgeDays: unknown field "maxImageAgeDays" (known fields: webhook, deepCheck, updates, maxImageAge)',
     ]);
   });
 });
