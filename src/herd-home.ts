@@ -21,6 +21,8 @@ export interface HerdHome {
   archiveDates: string;
   /** Transcripts of debug sessions as they are written, until each is in the store (src/debug). */
   debug: string;
+  /** Each remediation run's own herd.lock, until a release carries it back to the spec (src/pipeline). */
+  pipeline: string;
 }
 
 export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
@@ -37,5 +39,6 @@ export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
     logs: resolve(root, 'logs'),
     archiveDates: resolve(root, 'archive-dates.json'),
     debug: resolve(root, 'debug'),
+    pipeline: resolve(root, 'pipeline'),
   };
 }

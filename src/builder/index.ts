@@ -14,5 +14,5 @@ export {
   readLock,
   writeLock,
 } from './lock-file.js';
-export type { BuildProgress, PhaseProgress } from './progress.js';
+export { type BuildProgress, type PhaseProgress, silentProgress } from './progress.js';
 export { type LockResolution, resolveLock, sourcesForSpec } from './resolve-lock.js';

@@ -26,6 +26,12 @@ export const journalActions = [
   'debug',
   /** It ended: how, and the digest of its transcript in the store. */
   'debug-end',
+  /** A remediation run started (src/pipeline): the findings that started it and what it builds. */
+  'pipeline',
+  /** It ended, or waits for approval: how, at which stage, and its time-to-remediate. */
+  'pipeline-end',
+  /** Someone let a run held for approval go on to production. */
+  'approve',
 ] as const;
 export type JournalAction = (typeof journalActions)[number];
 

@@ -308,6 +308,8 @@ export const stateMigrations: readonly Migration[] = [
         created_at    TEXT NOT NULL,
         ended_at      TEXT,
         error         TEXT,
+        -- 1 when the control plane stopped during the run: its target may be tried again.
+        interrupted   INTEGER NOT NULL DEFAULT 0 CHECK (interrupted IN (0, 1)),
         ttr_ms        INTEGER
       ) STRICT;
       CREATE INDEX pipeline_runs_service ON pipeline_runs (service, id);
