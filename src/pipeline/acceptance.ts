@@ -226,7 +226,11 @@ async function awaitHealthy(context: CandidateContext, seconds: number): Promise
   const health = context.request.template.run.health;
   if (!health) return { passed: true, detail: 'running; the spec has no health check' };
   const address = publishedAddress(context, health.port);
-  if (typeof address === 'string') return { passed: false, detail: address };
+  if (typeof address === 'string') {
+    // An instance that exited at once has no address: its exit is the reason, not the port.
+    const gone = await exited(parts.engine, candidate);
+    return { passed: false, detail: gone ? `${gone} before it was healthy` : address };
+  }
   const prober = parts.prober ?? new HttpTcpProber();
   const deadline = clock.now() + seconds * 1000;
   for (;;) {
