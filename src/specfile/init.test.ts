@@ -26,6 +26,25 @@ describe('scaffoldSpec', () => {
     assert.deepEqual(spec.image.packages, packages);
   });
 
+  it('shows watch, accept and policy examples that parse once uncommented', () => {
+    const text = scaffoldSpec({ service: 'web' }).replace('ports: []', 'ports: [8080]');
+    const start = text.indexOf('# watch:');
+    const uncommented = text
+      .slice(start)
+      .split('\n')
+      .map((line) => (/^# (watch|accept|policy):|^# {3}/.test(line) ? line.slice(2) : line))
+      .join('\n');
+
+    const spec = parseSpecText(text.slice(0, start) + uncommented, 'herd.yaml');
+
+    assert.equal(spec.watch.maxImageAgeSeconds, 30 * 86_400);
+    assert.deepEqual(
+      spec.accept.map((check) => check.kind),
+      ['http', 'healthy'],
+    );
+    assert.deepEqual(spec.policy.window, { days: ['sat', 'sun'], from: '02:00', to: '06:00' });
+  });
+
   it('rejects a service name that is not a DNS label', () => {
     assert.throws(
       () => scaffoldSpec({ service: 'My_Service' }),

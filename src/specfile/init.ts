@@ -78,6 +78,18 @@ ports: []
 
 # watch:
 #   webhook: https://alerts.example/herd   # one JSON POST per incident; else HERD_WATCH_WEBHOOK
+#   updates: { interval: 5m }              # how often herd looks for fixes to the deployed image
+#   maxImageAge: 30d                       # rebuild and replace an older image even without a fix
+
+# Checks a rebuilt image's candidate instance must pass before it replaces the fleet.
+# accept:
+#   - http: { path: /, port: 8080, status: 200, body: "hello" }
+#   - healthy: { within: 60s }
+
+# policy:
+#   trigger: any                           # or security (with urgency: high, say)
+#   window: { days: [sat, sun], from: "02:00", to: "06:00" }   # UTC; absent: any time
+#   promote: auto                          # or manual: held for herd approve
 `;
 }
 
