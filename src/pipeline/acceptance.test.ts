@@ -26,6 +26,7 @@ import { forgedBytes, imageFiles, manifest } from '../watch/watch.test-support.j
 import {
   type AcceptanceRequest,
   acceptanceLabel,
+  acceptanceOutput,
   acceptCandidate,
   candidateInstanceSpec,
   candidateServiceOf,
@@ -442,5 +443,29 @@ describe('a candidate beside a fleet', () => {
 
     assert.deepEqual(removed, [candidate.id]);
     assert.equal((await h.engine.list()).length, 4);
+  });
+});
+
+describe('acceptanceOutput', () => {
+  it('shows each check with its duration and detail, then the integrity check and the verdict', () => {
+    const output = acceptanceOutput({
+      passed: false,
+      instance: 'abc',
+      checks: [
+        { name: 'start candidate', passed: true, detail: 'instance abc of 3f2a9c1d4e5f', ms: 1500 },
+        { name: 'GET :8080/', passed: false, detail: 'expected status 200, got 503', ms: 12 },
+      ],
+      integrity: { passed: true, detail: '5 entries match the signed file manifest (19 bytes hashed)' },
+    });
+
+    assert.equal(
+      output,
+      [
+        'passed  start candidate (1.5 s): instance abc of 3f2a9c1d4e5f',
+        'FAILED  GET :8080/ (12 ms): expected status 200, got 503',
+        'passed  integrity: 5 entries match the signed file manifest (19 bytes hashed)',
+        'acceptance failed: 1 of 3 checks failed',
+      ].join('\n'),
+    );
   });
 });

@@ -163,6 +163,31 @@ export async function acceptCandidate(
 }
 
 /**
+ * Pure: the result as a run's `accept` stage output, one line per check then the integrity check,
+ * then the verdict. Only what the result holds, so no value of the environment.
+ */
+export function acceptanceOutput(result: AcceptanceResult): string {
+  const mark = (passed: boolean) => (passed ? 'passed' : 'FAILED');
+  const lines = result.checks.map(
+    (check) => `${mark(check.passed)}  ${check.name} (${durationText(check.ms)}): ${check.detail}`,
+  );
+  if (result.integrity) lines.push(`${mark(result.integrity.passed)}  integrity: ${result.integrity.detail}`);
+  const failed =
+    result.checks.filter((check) => !check.passed).length + (result.integrity?.passed === false ? 1 : 0);
+  const total = result.checks.length + (result.integrity ? 1 : 0);
+  lines.push(
+    result.passed
+      ? `acceptance passed: ${total} checks`
+      : `acceptance failed: ${failed} of ${total} checks failed`,
+  );
+  return lines.join('\n');
+}
+
+function durationText(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
  * Removes every candidate on the engine: one left by a control plane killed mid-acceptance. The
  * loop calls it when it starts, before any acceptance of its own. Returns the removed ids.
  */

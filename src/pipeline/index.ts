@@ -5,6 +5,7 @@ export {
   type AcceptanceRequest,
   type AcceptanceResult,
   acceptanceLabel,
+  acceptanceOutput,
   acceptCandidate,
   candidateServiceOf,
   removeStaleCandidates,
@@ -18,6 +19,13 @@ export {
   controllerAdmission,
 } from './admit.js';
 export { type BuildParts, type BuildRequest, type BuiltAndGated, buildAndGate } from './build-and-gate.js';
+export {
+  checkForUpdates,
+  type DeployedImage,
+  loadVulnDataIfAny,
+  type UpdateCheck,
+  type UpdateCheckParts,
+} from './check-updates.js';
 export { PipelineError, type PipelineErrorCode } from './errors.js';
 export { type GateParts, type GateRequest, gateStoredImage, updateVulnerabilityData } from './gate.js';
 export { imageService } from './image-service.js';
@@ -35,6 +43,20 @@ export type { PipelineLogger, PipelineState } from './parts.js';
 export { type PulledForVerification, type PullParts, pullForVerification, pullFromRegistry } from './pull.js';
 export { type Pushed, type PushParts, pushToRegistry } from './push.js';
 export { type ReleaseParts, releaseImage, revokeImage, trustedSignatureCheck } from './release.js';
+export {
+  decideRun,
+  describeWindow,
+  inWindow,
+  type MaintenanceWindow,
+  meetsUrgency,
+  nextWindowOpening,
+  type Percentiles,
+  percentiles,
+  type RemediationPolicy,
+  type RunDecision,
+  runTarget,
+  type TargetLock,
+} from './remediation-policy.js';
 export type {
   CheckOutcome,
   PackageUpdate,
@@ -58,3 +80,15 @@ export {
   scaleFleet,
 } from './rollout.js';
 export { type Signability, type SignParts, signAndAttest, signability } from './sign-and-attest.js';
+export {
+  highestUrgency,
+  imageAgeFinding,
+  matchLockPackages,
+  packageUpdateFinding,
+  policyFinding,
+  updateSummary,
+  urgencyOf,
+  type VisibleAt,
+  vulnerabilityFinding,
+} from './update-findings.js';
+export { firstVisible, type SeenVersion, VisibleVersions } from './update-visibility.js';
