@@ -7,6 +7,7 @@ import type { Digest } from '../oci/index.js';
 import {
   highestUrgency,
   imageAgeFinding,
+  matchLockPackages,
   packageUpdateFinding,
   policyFinding,
   urgencyOf,
@@ -390,5 +391,31 @@ describe('urgencies', () => {
     );
     assert.equal(highestUrgency(['low', undefined, 'high*', 'not yet assigned']), 'high');
     assert.equal(highestUrgency([]), undefined);
+  });
+});
+
+describe('matchLockPackages', () => {
+  it('matches each package within the codename of the Release it came from', () => {
+    const before = lock([{ name: 'openssl', version: '3.0.11-1', suite: 'stable-security' }]);
+    const withCodenames: Lock = {
+      ...before,
+      suite: 'stable',
+      suites: before.suites.map((suite) => ({
+        ...suite,
+        suite: suite.suite.replace('bookworm', 'stable'),
+        codename: 'bookworm',
+      })),
+    };
+
+    const matches = matchLockPackages(
+      withCodenames.packages,
+      withCodenames,
+      vulnIndexFromRecords([record('CVE-2024-0001', 'openssl', '3.0.13-1', 'high')]),
+    );
+
+    assert.deepEqual(
+      matches.map((match) => [match.cve, match.suite]),
+      [['CVE-2024-0001', 'bookworm']],
+    );
   });
 });

@@ -118,12 +118,27 @@ function cvesFixedBy(
   options: { before: Lock; after: Lock; vulns: VulnIndex | undefined },
 ): VulnFinding[] {
   if (!options.vulns) return [];
-  const still = new Set(
-    matchVulnerabilities([to], options.vulns, { suite: options.after.suite }).map((match) => match.cve),
-  );
-  return matchVulnerabilities([from], options.vulns, { suite: options.before.suite }).filter(
-    (match) => !still.has(match.cve),
-  );
+  const still = new Set(matchLockPackages([to], options.after, options.vulns).map((match) => match.cve));
+  return matchLockPackages([from], options.before, options.vulns).filter((match) => !still.has(match.cve));
+}
+
+/**
+ * Matches a lock's packages as the gate matches an image's: by source, within a suite codename.
+ * The codename is the one the Release of each package's suite gave (bookworm-security says
+ * bookworm, as the tracker files its fixes), else the lock's main suite.
+ */
+export function matchLockPackages(
+  packages: readonly LockedPackage[],
+  lock: Pick<Lock, 'suite' | 'suites'>,
+  vulns: VulnIndex,
+): VulnFinding[] {
+  const codenames = new Map(lock.suites.map((suite) => [suite.suite, suite.codename ?? lock.suite]));
+  const byCodename = new Map<string, LockedPackage[]>();
+  for (const pkg of packages) {
+    const codename = codenames.get(pkg.suite) ?? lock.suite;
+    byCodename.set(codename, [...(byCodename.get(codename) ?? []), pkg]);
+  }
+  return [...byCodename].flatMap(([suite, group]) => matchVulnerabilities(group, vulns, { suite }));
 }
 
 export interface VulnerabilityInput {
@@ -143,20 +158,15 @@ export interface VulnerabilityInput {
  * belong to the package update. Debian's "will not fix" is left to the gate's report.
  */
 export function vulnerabilityFinding(input: VulnerabilityInput): UpdateFinding | undefined {
+  const deployedMatches = matchLockPackages(input.deployed.packages, input.deployed, input.vulns);
   const fixedByRebuild = new Set<string>();
   if (input.fresh) {
-    const still = new Set(
-      matchVulnerabilities(input.fresh.packages, input.vulns, { suite: input.fresh.suite }).map(keyOf),
-    );
-    for (const match of matchVulnerabilities(input.deployed.packages, input.vulns, {
-      suite: input.deployed.suite,
-    })) {
-      if (!still.has(keyOf(match))) fixedByRebuild.add(keyOf(match));
-    }
+    const still = new Set(matchLockPackages(input.fresh.packages, input.fresh, input.vulns).map(keyOf));
+    for (const match of deployedMatches) if (!still.has(keyOf(match))) fixedByRebuild.add(keyOf(match));
   }
-  const open = matchVulnerabilities(input.deployed.packages, input.vulns, {
-    suite: input.deployed.suite,
-  }).filter((match) => match.status !== 'will-not-fix' && !fixedByRebuild.has(keyOf(match)));
+  const open = deployedMatches.filter(
+    (match) => match.status !== 'will-not-fix' && !fixedByRebuild.has(keyOf(match)),
+  );
   if (open.length === 0) return undefined;
   const cves = [...new Set(open.map((match) => match.cve))].sort();
   const sources = [...new Set(open.map((match) => `${match.source} ${match.installedVersion}`))].sort();
