@@ -365,6 +365,53 @@ program
     await run(() => incidentsCommand(options));
   });
 
+/** The remediation loop's commands (commands/pipeline.ts), asked of the running control plane. */
+const pipelineCommands = () => import('./commands/pipeline.js');
+
+program
+  .command('check')
+  .description(
+    'check deployed images for updates, fixed CVEs, policy and age now, starting runs as the policy says; exit 1 when something is found',
+  )
+  .argument('[service]', 'one fleet (default: every fleet with a registered spec)')
+  .option('--json', 'print as JSON')
+  .action(async (service, options) =>
+    run(async () => (await pipelineCommands()).checkCommand(service, options)),
+  );
+
+const pipeline = program
+  .command('pipeline')
+  .description('remediation runs: lock, build, gate, sign, accept, release, approve, promote, rollout');
+pipeline
+  .command('ls')
+  .description('the runs, newest first')
+  .option('--service <service>', 'only this fleet')
+  .option('--limit <n>', 'at most this many runs (default 50)')
+  .option('--json', 'print as JSON')
+  .action(async (options) => run(async () => (await pipelineCommands()).pipelineListCommand(options)));
+pipeline
+  .command('show')
+  .description("a run's stages with their status and duration, its findings, error and time-to-remediate")
+  .argument('<id>')
+  .option('--json', 'print as JSON')
+  .action(async (id, options) =>
+    run(async () => (await pipelineCommands()).pipelineShowCommand(id, options)),
+  );
+pipeline
+  .command('logs')
+  .description('what each stage of a run said')
+  .argument('<id>')
+  .option('--stage <stage>', 'only this stage')
+  .action(async (id, options) =>
+    run(async () => (await pipelineCommands()).pipelineLogsCommand(id, options)),
+  );
+
+program
+  .command('approve')
+  .description('let a run held for approval go on to production and its rollout')
+  .argument('<id>', 'the run, as herd pipeline ls shows it')
+  .action(async (id) => run(async () => (await pipelineCommands()).approveCommand(id)));
+
 async function run(command: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await command();

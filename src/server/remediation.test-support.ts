@@ -163,7 +163,12 @@ export function sampleOutcomes(): CheckOutcome[] {
   const [succeeded] = sampleRuns();
   return [
     { service: 'web', findings: [opensslFinding], ...(succeeded ? { run: succeeded } : {}) },
-    { service: 'api', findings: [], skipped: 'nothing found' },
+    {
+      service: 'api',
+      findings: [{ ...opensslFinding, service: 'api' }],
+      skipped: 'outside its maintenance window',
+    },
+    { service: 'db', findings: [] },
   ];
 }
 

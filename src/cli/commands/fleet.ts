@@ -30,6 +30,7 @@ import { renderReport } from '../gate-report.js';
 import { localSigningKey } from '../local-signing-key.js';
 import { logger } from '../logger.js';
 import { buildRequest, openPipelineParts } from '../pipeline-parts.js';
+import { renderTimes } from '../pipeline-view.js';
 import { openSpec, openStore, type SpecContext } from '../spec-context.js';
 
 /** `herd serve`: the control plane until SIGINT or SIGTERM; fleets keep running when it stops. */
@@ -183,6 +184,8 @@ export async function statusCommand(service: string | undefined, options: { json
   );
   console.log(`  ready ${status.ready}/${status.size}, available ${status.available}`);
   if (status.frontDoor) console.log(`  front door ${status.frontDoor}/`);
+  const remediated = status.remediation ? renderTimes(status.remediation) : undefined;
+  if (remediated) console.log(`  ${remediated}`);
   console.log(
     formatTable([
       ['INSTANCE', 'REVISION', 'STATE', 'READY', 'ADDRESS'],
