@@ -31,64 +31,16 @@ import {
   probeDefaultAnswer,
   probeServerPackage,
   publishedRepo,
-  repositoryYaml,
 } from './support/apt-publish.js';
 import { freshHome, writeSpecDir } from './support/build-harness.js';
 import { type CliResult, runHerdAsync } from './support/cli.js';
 import { eventually, podmanOf, type RunningHerd, startHerd, stopHerdPodman } from './support/herd-process.js';
 import { requireTool } from './support/podman.js';
-import { type TrackerFix, writeTrackerJson } from './support/tracker-json.js';
+import { probeSecurityFixes, remediationSpecText } from './support/remediation-fleet.js';
+import { writeTrackerJson } from './support/tracker-json.js';
 
 const size = 3;
 const service = 'probe';
-
-function specText(repo: PublishedRepo): string {
-  return `apiVersion: herd/v1
-service: ${service}
-image:
-  suite: bookworm
-  packages: [probe-server]
-  repositories:
-${repositoryYaml(repo)}run:
-  entrypoint: [/usr/bin/probe-server]
-ports: [8080]
-health:
-  http: { path: /healthz, port: 8080 }
-  interval: 500ms
-  timeout: 1s
-  retries: 2
-fleet:
-  size: ${size}
-  strategy: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 1, progressDeadlineSeconds: 30 }
-  health: { failureThreshold: 2 }
-  stopGraceSeconds: 2
-  drainSeconds: 1
-watch:
-  updates: { interval: 2s }
-accept:
-  - http: { path: /, port: 8080, status: 200, body: "^${probeDefaultAnswer}$" }
-  - tcp: { port: 8080 }
-  - healthy: { within: 60s }
-policy:
-  trigger: security
-  urgency: high
-  promote: auto
-  concurrency: 1
-`;
-}
-
-/** The fixes the tracker knows of by the time probe-server `version` is published. */
-function fixesUpTo(version: number): TrackerFix[] {
-  return [1, 2, 3]
-    .filter((minor) => minor <= version)
-    .map((minor) => ({
-      cve: `CVE-2026-000${minor}`,
-      source: 'probe-server',
-      codename: 'bookworm',
-      fixedVersion: `1.${minor}`,
-      urgency: 'high',
-    }));
-}
 
 interface Status {
   revision: string;
@@ -164,8 +116,8 @@ describe('the remediation loop on podman: a fix published in a signed repository
       `herd's last output:\n${up?.output().slice(-6000) ?? '(not running)'}`,
     ].join('\n');
   };
-  const loadVulnData = async (version: number) => {
-    const file = await writeTrackerJson(fixesUpTo(version));
+  const loadVulnData = async (minor: number) => {
+    const file = await writeTrackerJson(probeSecurityFixes(minor));
     const update = await herd(['vulndb', 'update', '--from', file]);
     assert.equal(update.status, 0, `herd vulndb update --from ${file}:\n${update.err}`);
   };
@@ -204,7 +156,9 @@ describe('the remediation loop on podman: a fix published in a signed repository
     requireTool('podman', 'podman');
     repo = await publishedRepo([baseFilesPackage, await probeServerPackage('1.0')]);
     home = await freshHome();
-    const dir = await writeSpecDir({ 'herd.yaml': specText(repo) });
+    const dir = await writeSpecDir({
+      'herd.yaml': remediationSpecText(repo, { service, size, updatesInterval: '2s' }),
+    });
     up = startHerd(['up', dir], home);
     frontDoor = (await up.waitFor(/front door {2}(http:\/\/\S+?)\/?\n/, 180_000))[1]!;
     keyPassword = (await readFile(join(home, 'keys', 'cosign.password'), 'utf8')).trim();
