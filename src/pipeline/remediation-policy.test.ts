@@ -47,18 +47,20 @@ describe('decideRun', () => {
     const update = finding();
     const open = finding({ kind: 'vulnerability', actionable: false });
 
-    const decision = decideRun(anyPolicy, [update, open], { now: wednesdayNoon });
+    const decision = decideRun(anyPolicy, [update, open], wednesdayNoon);
 
     assert.deepEqual(decision, { run: true, findings: [update] });
   });
 
   it('starts nothing for findings no rebuild can fix', () => {
-    const decision = decideRun(anyPolicy, [finding({ kind: 'vulnerability', actionable: false })], {
-      now: wednesdayNoon,
-    });
+    const decision = decideRun(
+      anyPolicy,
+      [finding({ kind: 'vulnerability', actionable: false })],
+      wednesdayNoon,
+    );
 
     assert.deepEqual(decision, { run: false, why: 'no finding a rebuild can fix (no fix is available yet)' });
-    assert.deepEqual(decideRun(anyPolicy, [], { now: wednesdayNoon }), { run: false, why: 'nothing found' });
+    assert.deepEqual(decideRun(anyPolicy, [], wednesdayNoon), { run: false, why: 'nothing found' });
   });
 
   it('with trigger security, needs a security update at the minimum urgency or above', () => {
@@ -66,7 +68,7 @@ describe('decideRun', () => {
     const high = finding({ security: true, urgency: 'high' });
     const critical = finding({ security: true, urgency: 'critical' });
 
-    const below = decideRun(securityHigh, [medium, finding()], { now: wednesdayNoon });
+    const below = decideRun(securityHigh, [medium, finding()], wednesdayNoon);
 
     assert.deepEqual(below, {
       run: false,
@@ -74,17 +76,15 @@ describe('decideRun', () => {
         'the policy runs on security updates at urgency high or above; found a 1 → 2 (CVE-1, medium): ' +
         'a security update (urgency medium); probe-server 1.0 → 1.1: no security fix',
     });
-    assert.equal(decideRun(securityHigh, [high], { now: wednesdayNoon }).run, true);
-    assert.equal(decideRun(securityHigh, [critical], { now: wednesdayNoon }).run, true);
+    assert.equal(decideRun(securityHigh, [high], wednesdayNoon).run, true);
+    assert.equal(decideRun(securityHigh, [critical], wednesdayNoon).run, true);
   });
 
   it('counts a security update of unknown urgency only at the lowest threshold', () => {
     const unknown = finding({ security: true });
 
-    const lowest = decideRun({ ...securityHigh, minUrgency: 'unimportant' }, [unknown], {
-      now: wednesdayNoon,
-    });
-    const low = decideRun({ ...securityHigh, minUrgency: 'low' }, [unknown], { now: wednesdayNoon });
+    const lowest = decideRun({ ...securityHigh, minUrgency: 'unimportant' }, [unknown], wednesdayNoon);
+    const low = decideRun({ ...securityHigh, minUrgency: 'low' }, [unknown], wednesdayNoon);
 
     assert.equal(lowest.run, true);
     assert.equal(low.run, false);
@@ -94,7 +94,7 @@ describe('decideRun', () => {
 
   it('always runs for an image past its age and for rules that fail under a changed policy', () => {
     for (const kind of ['image-age', 'policy'] as const) {
-      const decision = decideRun(securityHigh, [finding({ kind })], { now: wednesdayNoon });
+      const decision = decideRun(securityHigh, [finding({ kind })], wednesdayNoon);
 
       assert.equal(decision.run, true, kind);
     }
@@ -103,26 +103,13 @@ describe('decideRun', () => {
   it('waits outside the maintenance window and says when it next opens', () => {
     const policy = { ...anyPolicy, window: { days: ['sat', 'sun'] as const, from: '02:00', to: '06:00' } };
 
-    const decision = decideRun(policy, [finding()], { now: wednesdayNoon });
+    const decision = decideRun(policy, [finding()], wednesdayNoon);
 
     assert.deepEqual(decision, {
       run: false,
       why: 'outside the maintenance window (sat,sun 02:00–06:00 UTC); next opens at 2026-03-07T02:00:00.000Z',
     });
-    assert.equal(decideRun(policy, [finding()], { now: new Date('2026-03-07T03:00:00Z') }).run, true);
-  });
-
-  it('starts no more runs than the policy allows at once', () => {
-    const decision = decideRun({ ...anyPolicy, concurrency: 2 }, [finding()], {
-      now: wednesdayNoon,
-      running: 2,
-    });
-
-    assert.deepEqual(decision, { run: false, why: '2 runs already going, the policy allows 2 at once' });
-    assert.equal(
-      decideRun({ ...anyPolicy, concurrency: 2 }, [finding()], { now: wednesdayNoon, running: 1 }).run,
-      true,
-    );
+    assert.equal(decideRun(policy, [finding()], new Date('2026-03-07T03:00:00Z')).run, true);
   });
 });
 

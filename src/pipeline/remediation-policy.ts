@@ -26,7 +26,7 @@ export interface RemediationPolicy {
   minUrgency: Urgency;
   window?: MaintenanceWindow;
   promote: 'auto' | 'manual';
-  /** At most this many runs of the service at once. */
+  /** At most this many runs at once; counted by the loop, not here. */
   concurrency: number;
 }
 
@@ -35,17 +35,18 @@ export type RunDecision =
   { run: true; findings: UpdateFinding[] } | { run: false; why: string };
 
 /**
- * One decision from the findings and the runs going. Only actionable findings count (an open CVE
- * with no fix is reported, never built for). Image-age and policy findings always qualify; with
+ * One decision from the findings, at `now`. Only actionable findings count (an open CVE with no
+ * fix is reported, never built for). Image-age and policy findings always qualify; with
  * `trigger: security` an update qualifies when it is a security update at `minUrgency` or above.
  * A security update whose urgency the data does not know (a `-security` suite version fixing no
  * known CVE, or no vulnerability data) qualifies only at `minUrgency: unimportant`: a threshold
- * above it asks for evidence the data does not give.
+ * above it asks for evidence the data does not give. How many runs go at once
+ * (`policy.concurrency`) is the loop's to count.
  */
 export function decideRun(
   policy: RemediationPolicy,
   findings: readonly UpdateFinding[],
-  options: { now: Date; running?: number },
+  now: Date,
 ): RunDecision {
   const actionable = findings.filter((finding) => finding.actionable);
   if (actionable.length === 0) {
@@ -60,18 +61,11 @@ export function decideRun(
       why: `the policy runs on security updates at urgency ${policy.minUrgency} or above; found ${actionable.map(describeForPolicy).join('; ')}`,
     };
   }
-  if (policy.window && !inWindow(policy.window, options.now)) {
-    const next = nextWindowOpening(policy.window, options.now);
+  if (policy.window && !inWindow(policy.window, now)) {
+    const next = nextWindowOpening(policy.window, now);
     return {
       run: false,
       why: `outside the maintenance window (${describeWindow(policy.window)}); ${next ? `next opens at ${next.toISOString()}` : 'it names no day'}`,
-    };
-  }
-  const running = options.running ?? 0;
-  if (running >= policy.concurrency) {
-    return {
-      run: false,
-      why: `${running} run${running === 1 ? '' : 's'} already going, the policy allows ${policy.concurrency} at once`,
     };
   }
   return { run: true, findings: actionable };
