@@ -139,6 +139,40 @@ describe('the accept list of herd.yaml', () => {
     ]);
   });
 
+  it('reports a bad header name together with a bad pattern, and refuses more than 32 headers', () => {
+    assert.deepEqual(
+      problems([{ http: { path: '/', port: 1, headers: { 'bad name': 'x', server: '(' } } }]),
+      [
+        '0.http.headers.server: expected a regular expression (JavaScript syntax), got "(": unterminated group',
+        `0.http.headers.bad name: expected a header name (letters, digits and !#$%&'*+-.^_\`|~) such as content-type, got "bad name"`,
+      ],
+    );
+
+    const headers = Object.fromEntries(Array.from({ length: 33 }, (_, index) => [`x-h${index}`, 'a']));
+
+    assert.deepEqual(problems([{ http: { path: '/', port: 1, headers } }]), [
+      '0.http.headers: expected at most 32 headers, got 33',
+    ]);
+  });
+
+  it('refuses a __proto__ header instead of dropping the check without a word', () => {
+    const input = JSON.parse('[{ "http": { "path": "/", "port": 1, "headers": { "__proto__": "^x$" } } }]');
+
+    assert.deepEqual(problems(input), [
+      '0.http.headers.__proto__: expected a header name such as content-type, got "__proto__"',
+    ]);
+    assert.deepEqual(
+      located(
+        'accept:',
+        '  - http:',
+        '      path: /',
+        '      port: 8080',
+        '      headers: { __proto__: "^x$" }',
+      ),
+      ['9:18 accept[0].http.headers: expected a header name such as content-type, got "__proto__"'],
+    );
+  });
+
   it('refuses a header or body pattern that does not compile, saying why', () => {
     assert.deepEqual(problems([{ http: { path: '/', port: 1, body: 'hello (world' } }]), [
       '0.http.body: expected a regular expression (JavaScript syntax), got "hello (world": unterminated group',

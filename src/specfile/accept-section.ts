@@ -73,48 +73,68 @@ const RegexPattern = z
 /** An HTTP field name is a token (RFC 9110 §5.1, §5.6.2); names are case-insensitive, so lowercased. */
 const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** Each name a token, each once whatever its case, at most 32 of them; reported with every other problem. */
+function checkHeaderNames(headers: unknown, ctx: z.RefinementCtx): void {
+  if (!isMapping(headers)) return;
+  const names = Object.keys(headers);
+  if (names.length > maxHeaderChecks) {
+    ctx.addIssue({
+      code: 'custom',
+      input: headers,
+      message: `expected at most ${maxHeaderChecks} headers, got ${names.length}`,
+    });
+  }
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    if (!headerNamePattern.test(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        input: name,
+        params: atKey,
+        message: `expected a header name (letters, digits and !#$%&'*+-.^_\`|~) such as content-type, got ${describeValue(name)}`,
+      });
+      continue;
+    }
+    const lower = name.toLowerCase();
+    const earlier = seen.get(lower);
+    if (earlier !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        input: name,
+        params: atKey,
+        message: `header ${JSON.stringify(lower)} is listed twice (also as ${JSON.stringify(earlier)}); header names are case-insensitive`,
+      });
+    }
+    seen.set(lower, name);
+  }
+}
+
+/**
+ * A record drops a `__proto__` key without a word (it would set the prototype), and a check the
+ * user wrote must never vanish: that one key is refused on the mapping as written. It is no
+ * header anyone sends.
+ */
+function refuseProtoKey(headers: unknown, ctx: z.RefinementCtx): unknown {
+  if (isMapping(headers) && Object.hasOwn(headers, '__proto__')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['__proto__'],
+      input: '__proto__',
+      params: atKey,
+      message: 'expected a header name such as content-type, got "__proto__"',
+    });
+  }
+  return headers;
+}
+
 const Headers = z
-  .record(z.string(), RegexPattern, expecting('a mapping of header names to patterns'))
-  .check(
-    z.superRefine(
-      (headers: unknown, ctx) => {
-        if (!isMapping(headers)) return;
-        const names = Object.keys(headers);
-        if (names.length > maxHeaderChecks) {
-          ctx.addIssue({
-            code: 'custom',
-            input: headers,
-            message: `expected at most ${maxHeaderChecks} headers, got ${names.length}`,
-          });
-        }
-        const seen = new Map<string, string>();
-        for (const name of names) {
-          if (!headerNamePattern.test(name)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [name],
-              input: name,
-              params: atKey,
-              message: `expected a header name (letters, digits and !#$%&'*+-.^_\`|~) such as content-type, got ${describeValue(name)}`,
-            });
-            continue;
-          }
-          const lower = name.toLowerCase();
-          const earlier = seen.get(lower);
-          if (earlier !== undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [name],
-              input: name,
-              params: atKey,
-              message: `header ${JSON.stringify(lower)} is listed twice (also as ${JSON.stringify(earlier)}); header names are case-insensitive`,
-            });
-          }
-          seen.set(lower, name);
-        }
-      },
-      { when: () => true },
-    ),
+  .preprocess(
+    refuseProtoKey,
+    z
+      .record(z.string(), RegexPattern, expecting('a mapping of header names to patterns'))
+      .check(z.superRefine(checkHeaderNames, { when: () => true })),
   )
   .transform((headers) =>
     Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value])),
