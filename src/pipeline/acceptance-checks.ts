@@ -4,24 +4,9 @@
  * never a value of the candidate's environment). The requests themselves are in
  * acceptance-probes.ts; the candidate's life in acceptance.ts.
  */
+import type { AcceptCheck } from '../specfile/index.js';
 
-/**
- * One of the spec's `accept:` checks, as src/specfile reads it (header names lowercased; header
- * values and `body` are regular expression sources). Declared here by its structure until
- * src/specfile's index exports its own `AcceptCheck`, which is the same type.
- */
-export type AcceptCheck =
-  | {
-      kind: 'http';
-      port: number;
-      path: string;
-      status: number;
-      headers: Record<string, string>;
-      body?: string;
-      timeoutSeconds: number;
-    }
-  | { kind: 'tcp'; port: number; timeoutSeconds: number }
-  | { kind: 'healthy'; withinSeconds: number };
+export type { AcceptCheck };
 
 /** What an HTTP check received: header names lowercased, the body read up to {@link maxBodyBytes}. */
 export interface HttpAnswer {

@@ -10,7 +10,7 @@ export {
   candidateServiceOf,
   removeStaleCandidates,
 } from './acceptance.js';
-export { type AcceptCheck, checkName, type HttpAnswer, judgeHttpAnswer } from './acceptance-checks.js';
+export { checkName, type HttpAnswer, judgeHttpAnswer } from './acceptance-checks.js';
 export {
   type AdmitParts,
   type AdmitRequest,
@@ -40,9 +40,11 @@ export {
   type SpecInputs,
 } from './lock.js';
 export type { PipelineLogger, PipelineState } from './parts.js';
+export { type PipelineWebhookBody, pipelineWebhookBody, postPipelineWebhook } from './pipeline-webhook.js';
 export { type PulledForVerification, type PullParts, pullForVerification, pullFromRegistry } from './pull.js';
 export { type Pushed, type PushParts, pushToRegistry } from './push.js';
 export { type ReleaseParts, releaseImage, revokeImage, trustedSignatureCheck } from './release.js';
+export { type FleetCheck, RemediationLoop, type RemediationLoopParts } from './remediation-loop.js';
 export {
   decideRun,
   describeWindow,
@@ -57,6 +59,9 @@ export {
   runTarget,
   type TargetLock,
 } from './remediation-policy.js';
+export { executeRun, type RunSteps, resumeStage, StageFailed } from './remediation-run.js';
+export { type RemediationStepParts, remediationSteps, runLockPath } from './remediation-steps.js';
+export { type PipelineSource, RemediationStore } from './remediation-store.js';
 export type {
   CheckOutcome,
   PackageUpdate,
