@@ -10,6 +10,8 @@
  *   run whose every stage passed, under load on the front door that sees no failed request;
  * - 1.2, which fixes CVE-2026-0002 but answers GET / differently: the run stops at acceptance, the
  *   fleet stays on its release, and the new digest is never released at production;
+ * - 1.3 signed by a key outside the keyring, then with the Date of an earlier publication (a
+ *   replayed Release): no run starts, `herd check` says why;
  * - 1.3, which fixes CVE-2026-0003: the control plane is killed (-9) during its run, and `herd
  *   serve` on the same home ends that run consistently (succeeded, or failed as interrupted and
  *   then taken up by a fresh run), the fix reaches the fleet, no candidate is left, and it serves.
@@ -22,7 +24,7 @@ import { after, before, describe, it } from 'node:test';
 import { type LoadResult, runLoad } from '../bench/load.js';
 import { shortDigest } from '../src/oci/digest.js';
 import type { Digest } from '../src/oci/types.js';
-import type { PipelineRun, RunStage } from '../src/pipeline/index.js';
+import type { CheckOutcome, PipelineRun, RunStage } from '../src/pipeline/index.js';
 import {
   baseFilesPackage,
   type Publication,
@@ -321,6 +323,33 @@ describe('the remediation loop on podman: a fix published in a signed repository
     assert.deepEqual(await candidatesLeft(), [], 'the rejected candidate is removed');
     assert.equal(logs.status, 0, logs.err);
     assert.match(logs.out, /accept/);
+  });
+
+  it('starts no run for a fix that a mirror forged or rolled back, and the fleet stays as it is', async () => {
+    const before = await status();
+    await loadVulnData(3);
+    const genuine = repo.current();
+    const forged = await repo.publish([await probeServerPackage('1.3')], { signWith: 'other-key' });
+    const forgedCheck = await herd(['check', service, '--json']);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const afterForged = await newRuns();
+    // The genuine key, a newer version, but the Date of the first publication: a replayed Release.
+    await repo.publish([await probeServerPackage('1.3')], { date: genuine.date });
+    const replayedCheck = await herd(['check', service, '--json']);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const afterReplayed = await newRuns();
+    const after = await status();
+
+    assert.ok(forged.date > genuine.date);
+    assert.notEqual(forgedCheck.status, 0, `herd check took a forged InRelease:\n${forgedCheck.out}`);
+    assert.match(forgedCheck.err, /sign|key/i, forgedCheck.err);
+    assert.deepEqual(afterForged, [], `a forged publication started a run: ${JSON.stringify(afterForged)}`);
+    assert.equal(replayedCheck.status, 0, replayedCheck.err);
+    const [outcome] = JSON.parse(replayedCheck.out) as CheckOutcome[];
+    assert.equal(outcome?.run, undefined, replayedCheck.out);
+    assert.match(outcome?.skipped ?? '', /older|roll|back|downgrade/i, replayedCheck.out);
+    assert.deepEqual(afterReplayed, [], `a replayed Release started a run: ${JSON.stringify(afterReplayed)}`);
+    assert.equal(after.revision, before.revision);
   });
 
   it('ends a run cut short by kill -9 of the control plane consistently after herd serve, with no candidate left', async () => {

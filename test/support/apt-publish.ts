@@ -38,11 +38,21 @@ export interface PublishedRepo {
   keyringPath: string;
   /** The publication being served. */
   current(): Publication;
-  /** Builds, signs and serves a new publication: these packages replace those of the same name. */
-  publish(packages: FixturePackage[]): Promise<Publication>;
+  /**
+   * Builds, signs and serves a new publication: these packages replace those of the same name.
+   * The hostile options are what a mirror or an attacker in its place serves.
+   */
+  publish(packages: FixturePackage[], hostile?: HostilePublication): Promise<Publication>;
   /** GET requests served, by path, for tests that assert herd really read the repository. */
   requests(): Map<string, number>;
   close(): Promise<void>;
+}
+
+export interface HostilePublication {
+  /** `other-key`: signed by a key outside the keyring, as someone without the archive's key would. */
+  signWith?: 'other-key';
+  /** A Date at or before an earlier publication's: a replayed or frozen Release (a rollback). */
+  date?: Date;
 }
 
 const suite = 'test';
@@ -56,20 +66,24 @@ export async function publishedRepo(packages: FixturePackage[]): Promise<Publish
   let snapshot = '';
   let keyringPath = '';
   let latest: Publication | undefined;
+  /** The newest Date published so far: the next honest publication is dated after it. */
+  let newest = 0;
 
-  const build = async (next: FixturePackage[]): Promise<Publication> => {
+  const build = async (next: FixturePackage[], hostile: HostilePublication = {}): Promise<Publication> => {
     for (const pkg of next) served.set(pkg.name, pkg);
     const dir = join(root, 'snapshots', String(++generation));
     await mkdir(dir, { recursive: true });
     // RFC 2822 dates have whole seconds; the Release is dated when its building starts.
-    const date = new Date(Math.floor(Date.now() / 1000) * 1000);
-    if (latest && date.getTime() <= latest.date.getTime()) {
+    const date = hostile.date ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+    if (!hostile.date && date.getTime() <= newest) {
       throw new Error(`publication ${generation} would be dated ${date.toISOString()}, not after the last`);
     }
+    newest = Math.max(newest, date.getTime());
     const repo = await createAptRepo({
       dir,
       suites: [{ name: suite, date }],
       packages: [...served.values()],
+      ...(hostile.signWith ? { signWith: hostile.signWith } : {}),
     });
     // createAptRepo serves what it built on its own port; this repository serves it on one port.
     await repo.close();
@@ -123,13 +137,12 @@ export async function publishedRepo(packages: FixturePackage[]): Promise<Publish
     uri: `http://127.0.0.1:${port}/`,
     keyringPath,
     current: () => latest!,
-    publish: async (next) => {
+    publish: async (next, hostile = {}) => {
       // A second publication in the same second would carry the same Date: wait for the next one.
-      const last = latest?.date.getTime() ?? 0;
-      while (Math.floor(Date.now() / 1000) * 1000 <= last) {
+      while (!hostile.date && Math.floor(Date.now() / 1000) * 1000 <= newest) {
         await new Promise((done) => setTimeout(done, 1000 - (Date.now() % 1000)));
       }
-      return build(next);
+      return build(next, hostile);
     },
     requests: () => new Map(requests),
     close: () =>
