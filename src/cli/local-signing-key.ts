@@ -9,10 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { writeAtomic } from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
+import type { RemediationSetup } from '../server/index.js';
 import {
   keyPairFiles,
+  LocalKeySigner,
   localKeyPasswordFile,
   readCosignPrivateKey,
+  type Signer,
   writeCosignKeyPair,
 } from '../trust/index.js';
 import { CliError } from './errors.js';
@@ -64,4 +67,36 @@ async function present(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The remediation loop's key, for `herd serve` and `herd up`: unlocked when a run first reaches its
+ * sign stage. `herd up` made the key already; `herd serve` never makes one, since a key nobody
+ * trusts would only sign releases admission refuses.
+ */
+export function remediationSetup(
+  home: HerdHome,
+  env: NodeJS.ProcessEnv,
+  herdVersion: string,
+): RemediationSetup {
+  let unlocked: Promise<Signer> | undefined;
+  return {
+    herdVersion,
+    signer: () => {
+      unlocked ??= (async () => {
+        if (!(await present(keyPairFiles(home).privateKeyPath))) {
+          throw new CliError(
+            'KEY_PASSWORD_MISSING',
+            `no signing key at ${keyPairFiles(home).privateKeyPath}: run herd up once, or herd keys generate`,
+          );
+        }
+        return new LocalKeySigner((await localSigningKey(home, env)).key);
+      })();
+      // A failed unlock is tried again by the next run (the password may have been set since).
+      unlocked.catch(() => {
+        unlocked = undefined;
+      });
+      return unlocked;
+    },
+  };
 }

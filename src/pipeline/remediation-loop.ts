@@ -59,7 +59,7 @@ export interface RemediationLoopParts {
     policy: PolicySection,
     findings: UpdateFinding[],
     now: Date,
-  ): { run: true } | { run: false; why: string };
+  ): { run: true; findings: UpdateFinding[] } | { run: false; why: string };
   percentiles(values: number[]): { p50: number; p90: number; max: number };
   /** A run ended or waits for approval: the spec's webhook hears of it (no env values, no secrets). */
   notify?(spec: Spec | undefined, run: PipelineRun): void;
@@ -245,7 +245,8 @@ export class RemediationLoop implements Remediation {
     const id = this.parts.runs.begin({
       service,
       trigger,
-      findings,
+      // The actionable ones: what the run addresses.
+      findings: decision.findings,
       target: found.target,
       fromDigest: status.digest,
       at: this.iso(),
@@ -258,7 +259,7 @@ export class RemediationLoop implements Remediation {
       details: {
         run: id,
         trigger,
-        findings: findings.map((finding) => ({
+        findings: decision.findings.map((finding) => ({
           kind: finding.kind,
           summary: finding.summary,
           cves: finding.cvesFixed,

@@ -81,6 +81,17 @@ export function remediationSteps(runId: number, spec: SpecInputs, parts: Remedia
       if (before) await copyFile(spec.lockPath, runSpec.lockPath);
       lock = await lockSpec(runSpec, parts);
       const changes = before ? diffLocks(before, lock) : [];
+      // A mirror that serves an older version (or other bytes under the same one) under a newer
+      // Release is a rollback of that package: never built, whatever the check saw before.
+      const backwards = changes.filter(
+        (change) => change.kind === 'downgraded' || (change.kind === 'changed' && change.from === change.to),
+      );
+      if (backwards.length > 0) {
+        throw new StageFailed(
+          `the archive went back for ${backwards.length} package${backwards.length === 1 ? '' : 's'} against ${spec.lockPath}: expected the same or newer versions`,
+          backwards.map(describeLockChange).join('\n'),
+        );
+      }
       return {
         output: [
           `locked ${lock.packages.length} packages from ${lock.suites.map((one) => one.suite).join(', ')}`,

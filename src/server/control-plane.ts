@@ -28,6 +28,8 @@ import {
   controllerAdmission,
   journalFleetEvent,
   type Remediation,
+  type RemediationLoop,
+  RemediationStore,
   type RolloutTarget,
   rollbackFleet,
   rolloutImage,
@@ -41,6 +43,7 @@ import { enginePullCredential } from './engine-pull-credential.js';
 import { ServerError } from './errors.js';
 import { startJournalAnchoring } from './journal-anchoring.js';
 import { type RunningServer, startServer, startSocketServer } from './node-server.js';
+import { type RemediationSetup, startRemediation } from './remediation-wiring.js';
 
 export interface ControlPlaneOptions {
   home: HerdHome;
@@ -62,6 +65,13 @@ export interface ControlPlaneOptions {
    * process's memory. Default `none`: /v2/ is open, read-only.
    */
   v2Auth?: 'none' | 'token';
+  /**
+   * The remediation loop's signing key and herd's version (src/cli hands them in). Without it the
+   * loop still checks and reports; a run stops at its sign stage, saying why.
+   */
+  remediation?: RemediationSetup;
+  /** Specs whose fleets the loop keeps patched by replacement (herd up registers its own). */
+  specSources?: { service: string; specPath: string }[];
 }
 
 export interface ControlPlane {
@@ -128,6 +138,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let socketServer: RunningServer | undefined;
   let integrity: IntegrityWatch | undefined;
   let debug: DebugSessions | undefined;
+  let remediation: RemediationLoop | undefined;
+  const sources = new RemediationStore(db);
+  for (const source of options.specSources ?? []) {
+    sources.setSource(source.service, source.specPath, new Date(systemClock.now()).toISOString());
+  }
 
   const startFleets = async (): Promise<FleetController> => {
     engineService = await ensureEngine({ stateDir: join(home.root, 'engine') });
@@ -181,6 +196,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       held: (id) => sessions.holds(id),
       log,
     });
+    const environment = options.environment ?? process.env;
+    remediation = await startRemediation({
+      db,
+      home,
+      store,
+      journal,
+      catalog,
+      actor,
+      clock: systemClock,
+      log,
+      engine,
+      controller,
+      setup: options.remediation,
+      imageRefFor: (service, digest) => `${registry}/${service}@${digest}`,
+      environmentFor: (names) => pick(environment, names),
+      rollout: (service, digest, rolloutOptions) => plane.rollout(service, digest, rolloutOptions),
+      fallbackWebhook,
+    });
     return controller;
   };
   const plane: ControlPlane = {
@@ -211,7 +244,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       return debug;
     },
     remediation: async () => {
-      throw new ServerError('REMEDIATION_NOT_RUNNING', 'the remediation loop is not running');
+      await plane.fleets();
+      if (!remediation)
+        throw new ServerError('REMEDIATION_NOT_RUNNING', 'the remediation loop is not running');
+      return remediation;
     },
     async close(closeOptions = {}) {
       // Every step runs even when one before it failed: a dead engine must not leave the front
@@ -221,6 +257,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         // First, while the engine is up: each session's transcript stored, its instance destroyed.
         ['ending the debug sessions', async () => debug?.closeAll()],
         ['stopping the integrity monitor', async () => integrity?.stop()],
+        ['stopping the remediation loop', async () => remediation?.stop()],
         ['stopping the controller', async () => controller?.stop()],
         [
           'removing the instances',

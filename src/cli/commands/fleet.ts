@@ -27,7 +27,8 @@ import { controlPlaneConnection } from '../control-plane-client.js';
 import { CliError } from '../errors.js';
 import { formatTable } from '../format.js';
 import { renderReport } from '../gate-report.js';
-import { localSigningKey } from '../local-signing-key.js';
+import { herdVersion } from '../herd-version.js';
+import { localSigningKey, remediationSetup } from '../local-signing-key.js';
 import { logger } from '../logger.js';
 import { buildRequest, openPipelineParts } from '../pipeline-parts.js';
 import { renderTimes } from '../pipeline-view.js';
@@ -49,6 +50,7 @@ export async function serveCommand(
     host: options.host ?? '127.0.0.1',
     log: logger,
     v2Auth,
+    remediation: remediationSetup(herdHome(), process.env, herdVersion),
   });
   const pulls = v2Auth === 'token' ? 'read-only, a token with images:pull' : 'read-only';
   console.log(`herd serve: OCI distribution API at ${plane.url}/v2/ (${pulls})`);
@@ -81,6 +83,9 @@ export async function upCommand(
     lock,
     ...(options.port !== undefined ? { port: Number(options.port) } : {}),
     log: logger,
+    remediation: remediationSetup(home, process.env, herdVersion),
+    // The remediation loop keeps this fleet patched by replacement from here on.
+    specSources: [{ service: spec.service, specPath: context.loaded.path }],
   });
   const stop = untilSignal();
   try {

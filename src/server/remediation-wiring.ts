@@ -1,0 +1,181 @@
+/**
+ * The remediation loop wired to the control plane's parts: the fleet controller's status, the one
+ * rollout path, a candidate on the same engine, the update check over HERD_HOME's archive memory
+ * and vulnerability data, the spec's webhook. The loop's decisions are in src/pipeline; this file
+ * only hands it the concrete parts, as startControlPlane does for the controller.
+ */
+import { join } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { sourcesForSpec } from '../builder/index.js';
+import type { Catalog } from '../catalog/index.js';
+import type { Clock, Logger } from '../common/index.js';
+import { HttpFetcher } from '../debian/index.js';
+import type { Engine } from '../engines/index.js';
+import type { FleetController, FleetTemplate } from '../fleet/index.js';
+import { HttpTcpProber } from '../fleet/index.js';
+import type { HerdHome } from '../herd-home.js';
+import type { Journal } from '../journal/index.js';
+import type { Digest, LayoutStore } from '../oci/index.js';
+import {
+  acceptCandidate,
+  checkForUpdates,
+  decideRun,
+  loadVulnDataIfAny,
+  percentiles,
+  postPipelineWebhook,
+  RemediationLoop,
+  RemediationStore,
+  removeStaleCandidates,
+  runTarget,
+  type SpecInputs,
+} from '../pipeline/index.js';
+import { loadSpec } from '../specfile/index.js';
+import type { Signer } from '../trust/index.js';
+
+/** What the CLI hands the control plane for remediation runs: the key and herd's version. */
+export interface RemediationSetup {
+  /** The signing key, unlocked when a run reaches its sign stage. */
+  signer(): Promise<Signer>;
+  herdVersion: string;
+}
+
+export interface RemediationWiring {
+  db: Database;
+  home: HerdHome;
+  store: LayoutStore;
+  journal: Journal;
+  catalog: Catalog;
+  actor: string;
+  clock: Clock;
+  log: Logger;
+  engine: Engine;
+  controller: FleetController;
+  setup: RemediationSetup | undefined;
+  imageRefFor(service: string, digest: Digest): string;
+  environmentFor(names: readonly string[]): Record<string, string>;
+  rollout(
+    service: string,
+    digest: Digest,
+    options: { template: FleetTemplate; actor: string },
+  ): Promise<unknown>;
+  fallbackWebhook: string | undefined;
+}
+
+export async function startRemediation(wiring: RemediationWiring): Promise<RemediationLoop> {
+  const { db, home, store, journal, catalog, actor, clock, log, engine, controller } = wiring;
+  const runs = new RemediationStore(db);
+  const state = { journal, catalog, actor };
+  // A candidate a killed control plane left is never a fleet's; it goes before anything else.
+  const stale = await removeStaleCandidates(engine);
+  if (stale.length > 0) log.info({ removed: stale.length }, 'removed acceptance candidates left by a stop');
+  const loop = new RemediationLoop({
+    runs,
+    journal,
+    actor,
+    clock,
+    log,
+    steps: {
+      home,
+      store,
+      state,
+      clock,
+      logger: log,
+      herdVersion: wiring.setup?.herdVersion ?? 'unknown',
+      signer: async () => {
+        if (!wiring.setup) {
+          throw new Error(
+            'this control plane has no signing key: start it with herd up, or herd serve with HERD_KEY_PASSWORD',
+          );
+        }
+        return wiring.setup.signer();
+      },
+      accept: async ({ service, digest, template, spec }) => {
+        const result = await acceptCandidate(
+          { engine, store, home, clock, log, prober: new HttpTcpProber() },
+          {
+            service,
+            digest,
+            template,
+            imageRef: wiring.imageRefFor(service, digest),
+            environment: wiring.environmentFor(template.fromEnvironment ?? []),
+            checks: spec.accept,
+          },
+        );
+        const lines = result.checks.map(
+          (check) => `${check.passed ? 'pass' : 'FAIL'} ${check.name} (${check.ms} ms): ${check.detail}`,
+        );
+        if (result.integrity) {
+          lines.push(`${result.integrity.passed ? 'pass' : 'FAIL'} integrity: ${result.integrity.detail}`);
+        }
+        return { passed: result.passed, output: lines.join('\n') };
+      },
+    },
+    openSpec: (specPath) => openSpecInputs(specPath),
+    fleetStatus: async (service) => (controller.templateOf(service) ? controller.status(service) : undefined),
+    rollout: wiring.rollout,
+    check: async (spec, deployed) => {
+      const found = await checkForUpdates(
+        spec,
+        {
+          store,
+          state,
+          home,
+          db,
+          ...(await vulnData(home)),
+          now: new Date(clock.now()),
+        },
+        {
+          deployed: { ...deployed, createdAt: await imageCreated(store, deployed.digest) },
+          ...(spec.loaded.spec.watch.maxImageAgeSeconds !== undefined
+            ? { maxImageAgeSeconds: spec.loaded.spec.watch.maxImageAgeSeconds }
+            : {}),
+        },
+      );
+      return {
+        findings: found.findings,
+        target: runTarget(found.fresh, {
+          specDigest: spec.loaded.digest,
+          findingKinds: found.findings.filter((one) => one.actionable).map((one) => one.kind),
+        }),
+        ...(found.rolledBack
+          ? {
+              rolledBack: `the archive went back in time (${found.rolledBack
+                .map((one) => JSON.stringify(one))
+                .join('; ')}): no run starts on an older Release`,
+            }
+          : {}),
+      };
+    },
+    decide: (policy, findings, now) => decideRun(policy, findings, now),
+    percentiles: (values) => percentiles(values) ?? { p50: 0, p90: 0, max: 0 },
+    notify: (spec, run) => {
+      const url = spec?.watch.webhook ?? wiring.fallbackWebhook;
+      if (url) void postPipelineWebhook(url, run, { log });
+    },
+  });
+  await loop.start();
+  return loop;
+}
+
+/** A spec as the CLI opens one: its herd.lock beside it, the archive from its repositories or the host's. */
+export async function openSpecInputs(specPath: string): Promise<SpecInputs> {
+  const loaded = await loadSpec(specPath);
+  return {
+    loaded,
+    lockPath: join(loaded.dir, 'herd.lock'),
+    sources: sourcesForSpec(loaded),
+    fetcher: new HttpFetcher(),
+  };
+}
+
+async function vulnData(home: HerdHome) {
+  const vulnDb = await loadVulnDataIfAny(home);
+  return vulnDb ? { vulnDb } : {};
+}
+
+/** The image config's `created`: when its contents were pinned (the lock's date, or SOURCE_DATE_EPOCH). */
+async function imageCreated(store: LayoutStore, digest: Digest): Promise<string> {
+  const manifest = await store.getManifest(digest);
+  const config = JSON.parse((await store.getBlob(manifest.config.digest)).toString()) as { created?: string };
+  return config.created ?? new Date(0).toISOString();
+}
