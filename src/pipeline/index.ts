@@ -44,7 +44,12 @@ export { type PipelineWebhookBody, pipelineWebhookBody, postPipelineWebhook } fr
 export { type PulledForVerification, type PullParts, pullForVerification, pullFromRegistry } from './pull.js';
 export { type Pushed, type PushParts, pushToRegistry } from './push.js';
 export { type ReleaseParts, releaseImage, revokeImage, trustedSignatureCheck } from './release.js';
-export { type FleetCheck, RemediationLoop, type RemediationLoopParts } from './remediation-loop.js';
+export {
+  type FleetCheck,
+  RecordedRemediation,
+  RemediationLoop,
+  type RemediationLoopParts,
+} from './remediation-loop.js';
 export {
   decideRun,
   describeWindow,

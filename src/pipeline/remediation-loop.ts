@@ -12,11 +12,11 @@
 import type { Clock, Logger } from '../common/index.js';
 import type { FleetStatus, FleetTemplate } from '../fleet/index.js';
 import type { Journal } from '../journal/index.js';
-import type { Digest } from '../oci/index.js';
+import { type Digest, shortDigest } from '../oci/index.js';
 import type { PolicySection, Spec } from '../specfile/index.js';
 import { PipelineError } from './errors.js';
 import type { SpecInputs } from './lock.js';
-import { executeRun, type RunContext, resumeStage } from './remediation-run.js';
+import { executeRun, type RunContext, type RunSteps, resumeStage } from './remediation-run.js';
 import { type RemediationStepParts, remediationSteps } from './remediation-steps.js';
 import type { PipelineSource, RemediationStore } from './remediation-store.js';
 import type {
@@ -63,6 +63,8 @@ export interface RemediationLoopParts {
   percentiles(values: number[]): { p50: number; p90: number; max: number };
   /** A run ended or waits for approval: the spec's webhook hears of it (no env values, no secrets). */
   notify?(spec: Spec | undefined, run: PipelineRun): void;
+  /** The stages of a run; the real use cases (`remediationSteps`) unless a test hands in others. */
+  stepsFor?(runId: number, spec: SpecInputs, parts: RemediationStepParts): RunSteps;
   /** How long a rollout may take before the run gives up on it; default 15 minutes. */
   rolloutTimeoutMs?: number;
 }
@@ -158,17 +160,7 @@ export class RemediationLoop implements Remediation {
   }
 
   times(service: string): RemediationTimes {
-    const values = this.parts.runs.remediationTimes(service);
-    if (values.length === 0) return { service, count: 0 };
-    const { p50, p90, max } = this.parts.percentiles(values);
-    return {
-      service,
-      count: values.length,
-      lastMs: values.at(-1) as number,
-      p50Ms: p50,
-      p90Ms: p90,
-      maxMs: max,
-    };
+    return timesOf(service, this.parts.runs.remediationTimes(service), this.parts.percentiles);
   }
 
   /** Runs still going in this process, for a test or a clean stop to wait on. */
@@ -188,16 +180,19 @@ export class RemediationLoop implements Remediation {
     for (const source of this.parts.runs.sources()) {
       if (this.stopped) return;
       if ((this.nextCheck.get(source.service) ?? 0) > now) continue;
-      const interval =
-        this.specs.get(source.service)?.watch.updates?.intervalSeconds ?? defaultIntervalSeconds;
-      this.nextCheck.set(source.service, now + interval * 1000);
       const outcome = this.checking.then(() => this.checkOne(source, 'schedule'));
       this.checking = outcome.catch(() => undefined);
       try {
-        await outcome;
+        const result = await outcome;
+        if (result.skipped)
+          this.parts.log.info({ service: source.service, why: result.skipped }, 'no remediation run');
       } catch (error) {
         this.parts.log.warn({ service: source.service, err: String(error) }, 'the update check failed');
       }
+      // From the start of this check, at the interval of the spec it just read.
+      const interval =
+        this.specs.get(source.service)?.watch.updates?.intervalSeconds ?? defaultIntervalSeconds;
+      this.nextCheck.set(source.service, now + interval * 1000);
     }
   }
 
@@ -286,7 +281,7 @@ export class RemediationLoop implements Remediation {
         clock: this.parts.clock,
         promote: spec.loaded.spec.policy.promote,
         ...(approvedBy !== undefined ? { approvedBy } : {}),
-        steps: remediationSteps(id, spec, {
+        steps: (this.parts.stepsFor ?? remediationSteps)(id, spec, {
           ...this.parts.steps,
           rollout: (request) => this.rolloutAndWait(request.service, request.digest, request.template),
         }),
@@ -328,7 +323,7 @@ export class RemediationLoop implements Remediation {
           `the rollout of ${digest} ${status.status}; the fleet goes back`,
         );
       }
-      const revision = digest.slice('sha256:'.length, 'sha256:'.length + 8);
+      const revision = shortDigest(digest);
       const old = status.instances.filter((instance) => instance.revision !== revision);
       if (status.status === 'complete' && old.length === 0 && status.ready >= status.size) {
         return `${status.ready}/${status.size} instances run ${digest} after ${Math.round((this.parts.clock.now() - started) / 1000)} s`;
@@ -376,4 +371,66 @@ export class RemediationLoop implements Remediation {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The runs as herd.db holds them, for a control plane whose fleets have not started (none exist
+ * yet): `herd pipeline ls` reads them without starting the engine, and a check says why nothing runs.
+ */
+export class RecordedRemediation implements Remediation {
+  constructor(
+    private readonly records: RemediationStore,
+    private readonly rank: RemediationLoopParts['percentiles'],
+  ) {}
+
+  async check(options: { service?: string } = {}): Promise<CheckOutcome[]> {
+    return this.records
+      .sources()
+      .filter((source) => options.service === undefined || source.service === options.service)
+      .map((source) => ({
+        service: source.service,
+        findings: [],
+        skipped: `${source.service} has no fleet yet`,
+      }));
+  }
+
+  runs(filter: { service?: string; limit?: number } = {}): PipelineRun[] {
+    return this.records.list(filter);
+  }
+
+  run(id: number): PipelineRun | undefined {
+    return this.records.get(id);
+  }
+
+  async approve(id: number): Promise<PipelineRun> {
+    const run = this.records.get(id);
+    if (!run) throw new PipelineError('RUN_NOT_FOUND', `no pipeline run ${id}`);
+    throw new PipelineError(
+      'RUN_NOT_AWAITING_APPROVAL',
+      `pipeline run ${id} is ${run.status}: expected one awaiting approval`,
+    );
+  }
+
+  times(service: string): RemediationTimes {
+    return timesOf(service, this.records.remediationTimes(service), this.rank);
+  }
+
+  async stop(): Promise<void> {}
+}
+
+function timesOf(
+  service: string,
+  values: number[],
+  rank: RemediationLoopParts['percentiles'],
+): RemediationTimes {
+  if (values.length === 0) return { service, count: 0 };
+  const { p50, p90, max } = rank(values);
+  return {
+    service,
+    count: values.length,
+    lastMs: values.at(-1) as number,
+    p50Ms: p50,
+    p90Ms: p90,
+    maxMs: max,
+  };
 }

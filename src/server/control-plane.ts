@@ -27,6 +27,8 @@ import { LayoutStore } from '../oci/index.js';
 import {
   controllerAdmission,
   journalFleetEvent,
+  percentiles,
+  RecordedRemediation,
   type Remediation,
   type RemediationLoop,
   RemediationStore,
@@ -244,6 +246,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       return debug;
     },
     remediation: async () => {
+      // Reading runs starts no engine: with no fleet yet, herd.db's records answer.
+      if (!fleets && new FleetStore(db).list().length === 0) {
+        return new RecordedRemediation(
+          sources,
+          (values) => percentiles(values) ?? { p50: 0, p90: 0, max: 0 },
+        );
+      }
       await plane.fleets();
       if (!remediation)
         throw new ServerError('REMEDIATION_NOT_RUNNING', 'the remediation loop is not running');
