@@ -163,6 +163,11 @@ program
   .option('--port <port>', 'port', '5000')
   .option('--host <address>', 'address to bind', '127.0.0.1')
   .option('--v2-auth <mode>', 'none (open, read-only) or token: /v2/ pulls need a token too', 'none')
+  .option(
+    '--spec <dir>',
+    "keep this spec's fleet patched by replacement (repeatable; herd up registers its own)",
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
   .action(async (options) =>
     run(() =>
       // The lock first, before the control plane's modules load: a second serve answers at once.

@@ -36,12 +36,18 @@ import { openSpec, openStore, type SpecContext } from '../spec-context.js';
 
 /** `herd serve`: the control plane until SIGINT or SIGTERM; fleets keep running when it stops. */
 export async function serveCommand(
-  options: { port?: string; host?: string; v2Auth?: string },
+  options: { port?: string; host?: string; v2Auth?: string; spec?: string[] },
   lock: HomeLock,
 ): Promise<number> {
   const v2Auth = options.v2Auth ?? 'none';
   if (v2Auth !== 'none' && v2Auth !== 'token') {
     throw new CliError('ARGUMENT_INVALID', `--v2-auth takes none or token, got "${v2Auth}"`);
+  }
+  // Each spec is read now, so a broken one is refused before the control plane starts.
+  const specSources = [];
+  for (const dir of options.spec ?? []) {
+    const { loaded } = await openSpec(dir);
+    specSources.push({ service: loaded.spec.service, specPath: loaded.path });
   }
   const plane = await startControlPlane({
     home: herdHome(),
@@ -51,6 +57,7 @@ export async function serveCommand(
     log: logger,
     v2Auth,
     remediation: remediationSetup(herdHome(), process.env, herdVersion),
+    specSources,
   });
   const pulls = v2Auth === 'token' ? 'read-only, a token with images:pull' : 'read-only';
   console.log(`herd serve: OCI distribution API at ${plane.url}/v2/ (${pulls})`);
