@@ -17,6 +17,7 @@ import type { HerdHome } from '../herd-home.js';
 import type { Journal } from '../journal/index.js';
 import type { Digest, LayoutStore } from '../oci/index.js';
 import {
+  acceptanceOutput,
   acceptCandidate,
   checkForUpdates,
   decideRun,
@@ -101,13 +102,7 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
             checks: spec.accept,
           },
         );
-        const lines = result.checks.map(
-          (check) => `${check.passed ? 'pass' : 'FAIL'} ${check.name} (${check.ms} ms): ${check.detail}`,
-        );
-        if (result.integrity) {
-          lines.push(`${result.integrity.passed ? 'pass' : 'FAIL'} integrity: ${result.integrity.detail}`);
-        }
-        return { passed: result.passed, output: lines.join('\n') };
+        return { passed: result.passed, output: acceptanceOutput(result) };
       },
     },
     openSpec: (specPath) => openSpecInputs(specPath),
