@@ -16,3 +16,4 @@ export {
   type VulnFinding,
   type VulnIndex,
 } from './vulns/index.js';
+export { isWaiverActive } from './waivers.js';

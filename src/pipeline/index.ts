@@ -41,6 +41,13 @@ export {
 } from './lock.js';
 export type { PipelineLogger, PipelineState } from './parts.js';
 export { type PipelineWebhookBody, pipelineWebhookBody, postPipelineWebhook } from './pipeline-webhook.js';
+export {
+  failingRulesUnderPolicy,
+  type PolicyJudge,
+  PolicyRecheck,
+  type PolicyRequest,
+  policyFingerprint,
+} from './policy-recheck.js';
 export { type PulledForVerification, type PullParts, pullForVerification, pullFromRegistry } from './pull.js';
 export { type Pushed, type PushParts, pushToRegistry } from './push.js';
 export { type ReleaseParts, releaseImage, revokeImage, trustedSignatureCheck } from './release.js';
@@ -102,3 +109,10 @@ export {
   vulnerabilityFinding,
 } from './update-findings.js';
 export { firstVisible, type SeenVersion, VisibleVersions } from './update-visibility.js';
+export {
+  type RefreshDecision,
+  sourceForLog,
+  VulnDataRefresh,
+  type VulnDataRefreshParts,
+  vulnDataRefreshDue,
+} from './vulndb-refresh.js';

@@ -215,6 +215,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       environmentFor: (names) => pick(environment, names),
       rollout: (service, digest, rolloutOptions) => plane.rollout(service, digest, rolloutOptions),
       fallbackWebhook,
+      ...(environment.HERD_VULNDB_URL ? { vulndbUrl: environment.HERD_VULNDB_URL } : {}),
     });
     return controller;
   };

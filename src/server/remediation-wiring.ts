@@ -1,7 +1,8 @@
 /**
  * The remediation loop wired to the control plane's parts: the fleet controller's status, the one
  * rollout path, a candidate on the same engine, the update check over HERD_HOME's archive memory
- * and vulnerability data, the spec's webhook. The loop's decisions are in src/pipeline; this file
+ * and vulnerability data (fetched again from HERD_VULNDB_URL when due), the gate's rules judged
+ * again when the spec's policy changed, the spec's webhook. The loop's decisions are in src/pipeline; this file
  * only hands it the concrete parts, as startControlPlane does for the controller.
  */
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import {
   checkForUpdates,
   decideRun,
   loadVulnDataIfAny,
+  PolicyRecheck,
   percentiles,
   postPipelineWebhook,
   RemediationLoop,
@@ -29,6 +31,7 @@ import {
   removeStaleCandidates,
   runTarget,
   type SpecInputs,
+  VulnDataRefresh,
 } from '../pipeline/index.js';
 import { loadSpec } from '../specfile/index.js';
 import type { Signer } from '../trust/index.js';
@@ -60,6 +63,8 @@ export interface RemediationWiring {
     options: { template: FleetTemplate; actor: string },
   ): Promise<unknown>;
   fallbackWebhook: string | undefined;
+  /** HERD_VULNDB_URL from herd's environment: the monitor refreshes the vulnerability data from it. */
+  vulndbUrl?: string;
 }
 
 export async function startRemediation(wiring: RemediationWiring): Promise<RemediationLoop> {
@@ -67,6 +72,23 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
   const runs = new RemediationStore(db);
   const state = { journal, catalog, actor };
   // A candidate a killed control plane left is never a fleet's; it goes before anything else.
+  // The gate's rules are judged again only when the policy changed, the data fetched again only when due.
+  const policyRecheck = new PolicyRecheck();
+  const refresh = wiring.vulndbUrl
+    ? new VulnDataRefresh({ home, state, clock, log, from: wiring.vulndbUrl })
+    : undefined;
+  const policyRecheckFinding = async (spec: SpecInputs, digest: Digest, now: Date) => {
+    try {
+      return await policyRecheck.finding(store, { digest, spec: spec.loaded, now });
+    } catch (error) {
+      // The other findings still count; the judgment is tried again at the next check.
+      log.warn(
+        { service: spec.loaded.spec.service, digest, err: String(error) },
+        "the gate's rules could not be judged again for the deployed image",
+      );
+      return undefined;
+    }
+  };
   const stale = await removeStaleCandidates(engine);
   if (stale.length > 0) log.info({ removed: stale.length }, 'removed acceptance candidates left by a stop');
   const loop = new RemediationLoop({
@@ -109,16 +131,13 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
     fleetStatus: async (service) => (controller.templateOf(service) ? controller.status(service) : undefined),
     rollout: wiring.rollout,
     check: async (spec, deployed) => {
+      const now = new Date(clock.now());
+      const vulnDb = await (refresh
+        ? refresh.current({ intervalSeconds: spec.loaded.spec.watch.updates.intervalSeconds })
+        : loadVulnDataIfAny(home));
       const found = await checkForUpdates(
         spec,
-        {
-          store,
-          state,
-          home,
-          db,
-          ...(await vulnData(home)),
-          now: new Date(clock.now()),
-        },
+        { store, state, home, db, ...(vulnDb ? { vulnDb } : {}), now },
         {
           deployed: { ...deployed, createdAt: await imageCreated(store, deployed.digest) },
           ...(spec.loaded.spec.watch.maxImageAgeSeconds !== undefined
@@ -126,11 +145,13 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
             : {}),
         },
       );
+      const policy = await policyRecheckFinding(spec, deployed.digest, now);
+      const findings = policy ? [...found.findings, policy] : found.findings;
       return {
-        findings: found.findings,
+        findings,
         target: runTarget(found.fresh, {
           specDigest: spec.loaded.digest,
-          findingKinds: found.findings.filter((one) => one.actionable).map((one) => one.kind),
+          findingKinds: findings.filter((one) => one.actionable).map((one) => one.kind),
         }),
         ...(found.rolledBack
           ? {
@@ -161,11 +182,6 @@ export async function openSpecInputs(specPath: string): Promise<SpecInputs> {
     sources: sourcesForSpec(loaded),
     fetcher: new HttpFetcher(),
   };
-}
-
-async function vulnData(home: HerdHome) {
-  const vulnDb = await loadVulnDataIfAny(home);
-  return vulnDb ? { vulnDb } : {};
 }
 
 /** The image config's `created`: when its contents were pinned (the lock's date, or SOURCE_DATE_EPOCH). */
