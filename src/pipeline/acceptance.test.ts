@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -41,6 +41,14 @@ const healthyHandler: Handler = (req, res) => {
   if (req.url === '/')
     return void res.writeHead(200, { 'content-type': 'text/plain' }).end('hello from probe');
   if (req.url === '/slow') return; // never answers
+  if (req.url === '/endless') {
+    // A body that never ends, as a hostile or broken candidate sends one.
+    res.writeHead(200);
+    const chunk = Buffer.alloc(16 * 1024, 'a');
+    const timer = setInterval(() => res.write(chunk), 1);
+    res.on('close', () => clearInterval(timer));
+    return;
+  }
   res.writeHead(404).end('not found');
 };
 
@@ -295,6 +303,47 @@ describe('acceptCandidate', () => {
     assert.equal(result.passed, false);
   });
 
+  it('judges an endless body on its first 64 KiB and does not wait for the rest', async () => {
+    const engine = engineAt();
+
+    const result = await acceptCandidate(
+      { engine, store, home: home() },
+      request({ checks: [http({ path: '/endless', body: '^never', timeoutSeconds: 10 })] }),
+    );
+
+    const endless = result.checks.at(-1);
+    assert.equal(endless?.passed, false);
+    assert.match(
+      endless?.detail ?? '',
+      /^body did not match \/\^never\/: got "a{200}"… \(65536 characters\)$/,
+    );
+    assert.ok((endless?.ms ?? 0) < 5000, `${endless?.ms} ms`);
+  });
+
+  it('fails a check answered by something that does not speak HTTP', async () => {
+    const garbage = createTcpServer((socket) => {
+      socket.on('error', () => {});
+      // Destroyed once written, so closing the server waits for no half-closed socket.
+      socket.end('SSH-2.0-OpenSSH_9.2\r\n', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    const garbagePort = (garbage.address() as AddressInfo).port;
+    try {
+      const result = await acceptCandidate(
+        { engine: engineAt(garbagePort), store, home: home(), prober: { check: async () => true } },
+        request({ checks: [http()] }),
+      );
+
+      assert.equal(result.checks.at(-1)?.passed, false);
+      assert.match(
+        result.checks.at(-1)?.detail ?? '',
+        new RegExp(`^GET / at 127.0.0.1:${garbagePort}: HPE_`),
+      );
+    } finally {
+      await new Promise((resolve) => garbage.close(resolve));
+    }
+  });
+
   it('fails a check on a port the fleet does not publish, saying which one it does', async () => {
     const engine = engineAt();
 
@@ -443,6 +492,26 @@ describe('a candidate beside a fleet', () => {
 
     assert.deepEqual(removed, [candidate.id]);
     assert.equal((await h.engine.list()).length, 4);
+  });
+
+  it('leaves alone an instance of a fleet that carries the label, as an image`s own config labels would give it', async () => {
+    const engine = engineAt();
+    await engine.ensureImage({ digest, imageRef: 'fleet' });
+    const posing = await engine.create({
+      ...instanceSpecFor(
+        { service: 'web', revision: 'r1', digest, template: template() },
+        { imageRef: 'fleet', environment: {} },
+      ),
+      labels: { [acceptanceLabel]: 'web' },
+    });
+
+    const removed = await removeStaleCandidates(engine);
+
+    assert.deepEqual(removed, []);
+    assert.deepEqual(
+      (await engine.list()).map((one) => one.id),
+      [posing.id],
+    );
   });
 });
 

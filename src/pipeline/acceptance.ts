@@ -192,9 +192,19 @@ function durationText(ms: number): string {
  * loop calls it when it starts, before any acceptance of its own. Returns the removed ids.
  */
 export async function removeStaleCandidates(engine: Engine): Promise<string[]> {
-  const stale = (await engine.list()).filter((one) => one.labels[acceptanceLabel] !== undefined);
+  const stale = (await engine.list()).filter(isCandidate);
   for (const one of stale) await engine.remove(one.id);
   return stale.map((one) => one.id);
+}
+
+/**
+ * A candidate carries the label and the candidate service it names. The label alone is not enough:
+ * an image's own config labels reach every instance made from it, so a fleet's instances could
+ * carry it, and their service, a real one, is what tells them apart.
+ */
+function isCandidate(instance: Instance): boolean {
+  const service = instance.labels[acceptanceLabel];
+  return service !== undefined && instance.service === candidateServiceOf(service);
 }
 
 interface CandidateContext {
