@@ -23,10 +23,12 @@ import {
   checkForUpdates,
   decideRun,
   loadVulnDataIfAny,
+  type PipelineState,
   PolicyRecheck,
   percentiles,
   postPipelineWebhook,
   RemediationLoop,
+  type RemediationLoopParts,
   RemediationStore,
   removeStaleCandidates,
   runTarget,
@@ -72,23 +74,6 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
   const runs = new RemediationStore(db);
   const state = { journal, catalog, actor };
   // A candidate a killed control plane left is never a fleet's; it goes before anything else.
-  // The gate's rules are judged again only when the policy changed, the data fetched again only when due.
-  const policyRecheck = new PolicyRecheck();
-  const refresh = wiring.vulndbUrl
-    ? new VulnDataRefresh({ home, state, clock, log, from: wiring.vulndbUrl })
-    : undefined;
-  const policyRecheckFinding = async (spec: SpecInputs, digest: Digest, now: Date) => {
-    try {
-      return await policyRecheck.finding(store, { digest, spec: spec.loaded, now });
-    } catch (error) {
-      // The other findings still count; the judgment is tried again at the next check.
-      log.warn(
-        { service: spec.loaded.spec.service, digest, err: String(error) },
-        "the gate's rules could not be judged again for the deployed image",
-      );
-      return undefined;
-    }
-  };
   const stale = await removeStaleCandidates(engine);
   if (stale.length > 0) log.info({ removed: stale.length }, 'removed acceptance candidates left by a stop');
   const loop = new RemediationLoop({
@@ -130,38 +115,15 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
     openSpec: (specPath) => openSpecInputs(specPath),
     fleetStatus: async (service) => (controller.templateOf(service) ? controller.status(service) : undefined),
     rollout: wiring.rollout,
-    check: async (spec, deployed) => {
-      const now = new Date(clock.now());
-      const vulnDb = await (refresh
-        ? refresh.current({ intervalSeconds: spec.loaded.spec.watch.updates.intervalSeconds })
-        : loadVulnDataIfAny(home));
-      const found = await checkForUpdates(
-        spec,
-        { store, state, home, db, ...(vulnDb ? { vulnDb } : {}), now },
-        {
-          deployed: { ...deployed, createdAt: await imageCreated(store, deployed.digest) },
-          ...(spec.loaded.spec.watch.maxImageAgeSeconds !== undefined
-            ? { maxImageAgeSeconds: spec.loaded.spec.watch.maxImageAgeSeconds }
-            : {}),
-        },
-      );
-      const policy = await policyRecheckFinding(spec, deployed.digest, now);
-      const findings = policy ? [...found.findings, policy] : found.findings;
-      return {
-        findings,
-        target: runTarget(found.fresh, {
-          specDigest: spec.loaded.digest,
-          findingKinds: findings.filter((one) => one.actionable).map((one) => one.kind),
-        }),
-        ...(found.rolledBack
-          ? {
-              rolledBack: `the archive went back in time (${found.rolledBack
-                .map((one) => JSON.stringify(one))
-                .join('; ')}): no run starts on an older Release`,
-            }
-          : {}),
-      };
-    },
+    check: updateCheck({
+      store,
+      state,
+      home,
+      db,
+      clock,
+      log,
+      ...(wiring.vulndbUrl ? { vulndbUrl: wiring.vulndbUrl } : {}),
+    }),
     decide: (policy, findings, now) => decideRun(policy, findings, now),
     percentiles: (values) => percentiles(values) ?? { p50: 0, p90: 0, max: 0 },
     notify: (spec, run) => {
@@ -171,6 +133,75 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
   });
   await loop.start();
   return loop;
+}
+
+export interface UpdateCheckWiring {
+  store: LayoutStore;
+  state: PipelineState;
+  home: HerdHome;
+  db: Database;
+  clock: Clock;
+  log: Logger;
+  /** HERD_VULNDB_URL: the data is fetched again from it when older than the fleet's interval. */
+  vulndbUrl?: string;
+}
+
+/**
+ * The monitor's look at one fleet: herd.lock resolved again, the packages matched against the
+ * vulnerability data (fetched again first when due), the image's age, and the gate's rules under
+ * the spec's current policy (judged once per policy change; a judgment that fails is a warning and
+ * the other findings still count).
+ */
+export function updateCheck(wiring: UpdateCheckWiring): RemediationLoopParts['check'] {
+  const { store, state, home, db, clock, log } = wiring;
+  const policyRecheck = new PolicyRecheck();
+  const refresh = wiring.vulndbUrl
+    ? new VulnDataRefresh({ home, state, clock, log, from: wiring.vulndbUrl })
+    : undefined;
+  const policyFindingFor = async (spec: SpecInputs, digest: Digest, now: Date) => {
+    try {
+      return await policyRecheck.finding(store, { digest, spec: spec.loaded, now });
+    } catch (error) {
+      // Tried again at the next check; a package fix must not wait on it.
+      log.warn(
+        { service: spec.loaded.spec.service, digest, err: String(error) },
+        "the gate's rules could not be judged again for the deployed image",
+      );
+      return undefined;
+    }
+  };
+  return async (spec, deployed) => {
+    const now = new Date(clock.now());
+    const vulnDb = await (refresh
+      ? refresh.current({ intervalSeconds: spec.loaded.spec.watch.updates.intervalSeconds })
+      : loadVulnDataIfAny(home));
+    const found = await checkForUpdates(
+      spec,
+      { store, state, home, db, ...(vulnDb ? { vulnDb } : {}), now },
+      {
+        deployed: { ...deployed, createdAt: await imageCreated(store, deployed.digest) },
+        ...(spec.loaded.spec.watch.maxImageAgeSeconds !== undefined
+          ? { maxImageAgeSeconds: spec.loaded.spec.watch.maxImageAgeSeconds }
+          : {}),
+      },
+    );
+    const policy = await policyFindingFor(spec, deployed.digest, now);
+    const findings = policy ? [...found.findings, policy] : found.findings;
+    return {
+      findings,
+      target: runTarget(found.fresh, {
+        specDigest: spec.loaded.digest,
+        findingKinds: findings.filter((one) => one.actionable).map((one) => one.kind),
+      }),
+      ...(found.rolledBack
+        ? {
+            rolledBack: `the archive went back in time (${found.rolledBack
+              .map((one) => JSON.stringify(one))
+              .join('; ')}): no run starts on an older Release`,
+          }
+        : {}),
+    };
+  };
 }
 
 /** A spec as the CLI opens one: its herd.lock beside it, the archive from its repositories or the host's. */
