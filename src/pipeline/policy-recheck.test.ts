@@ -218,4 +218,31 @@ describe('policyFingerprint', () => {
       await repo.close();
     }
   });
+
+  it('reads a spec with env, ports and health as loaded, and changes with its health check', async () => {
+    const repo = await tinyArchive();
+    try {
+      const tiny = (await tinySpec(repo)).loaded;
+      const dir = await mkdtemp(join(tmpdir(), 'herd-spec-'));
+      const served = `${await readFile(tiny.path, 'utf8')}env:
+  GREETING: hello
+  DATABASE_PASSWORD: { secret: true, required: true }
+ports: [8080]
+health:
+  http: { path: /healthz, port: 8080 }
+`;
+      await writeFile(join(dir, 'herd.yaml'), served);
+      const spec = (await loadSpec(dir)).spec;
+      const now = new Date(Date.UTC(2026, 0, 1));
+
+      const fingerprint = policyFingerprint(spec, now);
+
+      assert.match(fingerprint, /^[0-9a-f]{64}$/);
+      assert.notEqual(fingerprint, policyFingerprint(tiny.spec, now));
+      const { health: _health, ...withoutHealth } = spec;
+      assert.notEqual(policyFingerprint(withoutHealth, now), fingerprint);
+    } finally {
+      await repo.close();
+    }
+  });
 });
