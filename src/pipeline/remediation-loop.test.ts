@@ -82,6 +82,7 @@ describe('the remediation loop', () => {
   let checks: number;
   let stagesRun: string[];
   let loop: RemediationLoop | undefined;
+  let acceptGate: { promise: Promise<void>; resolve: () => void } | undefined;
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'herd-loop-'));
@@ -96,6 +97,7 @@ describe('the remediation loop', () => {
     failAt = undefined;
     checks = 0;
     stagesRun = [];
+    acceptGate = undefined;
   });
   afterEach(async () => {
     await loop?.stop();
@@ -150,7 +152,12 @@ describe('the remediation loop', () => {
           },
           gate: step('gate'),
           sign: step('sign'),
-          accept: step('accept'),
+          accept: async () => {
+            stagesRun.push('accept');
+            await acceptGate?.promise;
+            if (failAt === 'accept') throw new StageFailed('accept said no');
+            return { output: 'accept' };
+          },
           release: async (_digest, stage) => {
             stagesRun.push(`release ${stage}`);
             return { output: stage };
@@ -300,5 +307,23 @@ describe('the remediation loop', () => {
     assert.equal(runs.get(late)?.status, 'succeeded');
     assert.deepEqual(stagesRun, [], 'only the rollout ran again');
     assert.deepEqual(fleet.rollouts, [built]);
+  });
+
+  it('leaves a run at its stage when the control plane stops under it, for the next start, instead of failing it', async () => {
+    let open = () => {};
+    acceptGate = { promise: new Promise<void>((resolve) => (open = resolve)), resolve: () => open() };
+    failAt = 'accept';
+    start();
+    const [outcome] = await loop!.check();
+    await flush();
+    assert.deepEqual(stagesRun.at(-1), 'accept');
+    await loop!.stop();
+    // The stage fails because the engine went away with the control plane.
+    acceptGate.resolve();
+    await loop!.settled();
+    const run = runs.get(outcome!.run!.id);
+    assert.equal(run?.status, 'running');
+    assert.equal(run?.stage, 'accept');
+    assert.equal(runs.failedFor('web', 'sha256:target-1'), undefined, 'the target is not marked as failed');
   });
 });

@@ -16,7 +16,7 @@ import { type Digest, shortDigest } from '../oci/index.js';
 import type { PolicySection, Spec } from '../specfile/index.js';
 import { PipelineError } from './errors.js';
 import type { SpecInputs } from './lock.js';
-import { executeRun, type RunContext, type RunSteps, resumeStage } from './remediation-run.js';
+import { executeRun, RunAbandoned, type RunContext, type RunSteps, resumeStage } from './remediation-run.js';
 import { type RemediationStepParts, remediationSteps } from './remediation-steps.js';
 import type { PipelineSource, RemediationStore } from './remediation-store.js';
 import type {
@@ -74,7 +74,7 @@ const defaultIntervalSeconds = 300;
 
 export class RemediationLoop implements Remediation {
   private readonly nextCheck = new Map<string, number>();
-  private readonly going = new Map<number, Promise<PipelineRun>>();
+  private readonly going = new Map<number, Promise<PipelineRun | undefined>>();
   private readonly specs = new Map<string, Spec>();
   private checking: Promise<unknown> = Promise.resolve();
   private cancelTick: (() => void) | undefined;
@@ -286,9 +286,12 @@ export class RemediationLoop implements Remediation {
           rollout: (request) => this.rolloutAndWait(request.service, request.digest, request.template),
         }),
         settled: (run) => this.ended(run, spec.loaded.spec),
+        stopping: () => this.stopped,
       };
       return executeRun(id, from, context);
-    })().catch((error: unknown) => {
+    })().catch((error: unknown): PipelineRun | undefined => {
+      // Left as a kill would leave it: herd.db may be closing, the next start finds the run.
+      if (error instanceof RunAbandoned || this.stopped) return undefined;
       // executeRun records a stage's failure itself; this is a spec that no longer loads on resume.
       this.parts.runs.finish(id, { status: 'failed', at: this.iso(), error: `${from}: ${errorText(error)}` });
       const run = this.parts.runs.get(id) as PipelineRun;

@@ -51,11 +51,25 @@ export interface RunContext {
   approvedBy?: string;
   /** Told when the run ends or waits for approval: the journal, the webhook. */
   settled?(run: PipelineRun): void;
+  /**
+   * The control plane is stopping: a stage that fails now may fail because of the stop, so the run
+   * is left at its stage, as a kill would leave it, for the next start to resume or end.
+   */
+  stopping?(): boolean;
+}
+
+/** A run left at its stage because the control plane stopped under it. */
+export class RunAbandoned extends Error {
+  constructor(id: number, stage: RunStage) {
+    super(`pipeline run ${id} left at ${stage}: the control plane is stopping`);
+    this.name = 'RunAbandoned';
+  }
 }
 
 /**
  * Runs `id` from `from` (the first stage for a new run; the stage to resume at otherwise) until it
- * ends, or waits for approval. Never throws for a stage's failure: the run records it.
+ * ends, or waits for approval. Never throws for a stage's failure: the run records it; only
+ * `RunAbandoned`, when the control plane stops under it.
  */
 export async function executeRun(id: number, from: RunStage, context: RunContext): Promise<PipelineRun> {
   const { store, clock, steps } = context;
@@ -82,6 +96,7 @@ export async function executeRun(id: number, from: RunStage, context: RunContext
         output: outcome.output,
       });
     } catch (error) {
+      if (context.stopping?.()) throw new RunAbandoned(id, stage);
       const message = error instanceof Error ? error.message : String(error);
       store.stageEnded(id, stage, {
         status: 'failed',
