@@ -6,7 +6,9 @@
  * Each publication is built whole into its own folder (`snapshots/<n>/`) and the server switches
  * to it in one step, so a reader never gets an InRelease of one publication with the Packages of
  * another, except across the instant of the switch (as on a real mirror, between two requests).
- * The repository holds the newest version of each package only, as a suite does.
+ * The repository holds the newest version of each package only, as a suite does. Its one suite is
+ * `stable` with codename `bookworm`, as Debian's Release files say, so the tracker's fixes for
+ * bookworm apply to it.
  */
 
 import { createReadStream } from 'node:fs';
@@ -55,7 +57,7 @@ export interface HostilePublication {
   date?: Date;
 }
 
-const suite = 'test';
+const suite = { name: 'stable', codename: 'bookworm' };
 
 /** Serves `packages` as a first publication. */
 export async function publishedRepo(packages: FixturePackage[]): Promise<PublishedRepo> {
@@ -81,7 +83,7 @@ export async function publishedRepo(packages: FixturePackage[]): Promise<Publish
     newest = Math.max(newest, date.getTime());
     const repo = await createAptRepo({
       dir,
-      suites: [{ name: suite, date }],
+      suites: [{ ...suite, date }],
       packages: [...served.values()],
       ...(hostile.signWith ? { signWith: hostile.signWith } : {}),
     });
@@ -192,5 +194,5 @@ function replaceOnce(binary: Buffer, from: string, to: string): Buffer {
 
 /** A herd.yaml `image.repositories` entry for this repository, read over HTTP. */
 export function repositoryYaml(repo: PublishedRepo): string {
-  return `    - uri: ${repo.uri}\n      suites: [${suite}]\n      keyring: ${repo.keyringPath}\n`;
+  return `    - uri: ${repo.uri}\n      suites: [${suite.name}]\n      keyring: ${repo.keyringPath}\n`;
 }
