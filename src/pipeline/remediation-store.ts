@@ -104,6 +104,17 @@ export class RemediationStore {
       | { status: 'succeeded'; at: string; ttrMs: number }
       | { status: 'failed'; at: string; error: string; interrupted?: boolean },
   ): void {
+    // A stage still running (a run ended at start after a stop) ends with the run, as failed.
+    this.db
+      .prepare(
+        `UPDATE pipeline_stages SET status = 'failed', ended_at = ?,
+           output = output || ? WHERE run = ? AND status = 'running'`,
+      )
+      .run(
+        outcome.at,
+        outcome.status === 'failed' && outcome.interrupted ? 'interrupted: the control plane stopped' : '',
+        id,
+      );
     this.db
       .prepare(
         'UPDATE pipeline_runs SET status = ?, ended_at = ?, error = ?, ttr_ms = ?, interrupted = ? WHERE id = ?',
