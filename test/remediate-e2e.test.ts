@@ -397,6 +397,9 @@ describe('the remediation loop on podman: a fix published in a signed repository
       throw new Error(`${(error as Error).message}\n${await evidence()}`);
     }
     const shown = `run ${ended.id} (killed at ${running.stage}): ${JSON.stringify(ended, null, 2)}`;
+    console.log(
+      `# killed during run ${ended.id} at ${running.stage}: it ${ended.status}${ended.error ? ` (${ended.error})` : ''}`,
+    );
     // Resumed, the run rolls out 1.3; ended as interrupted, the monitor starts a fresh run for it.
     // Either way the fleet ends up complete on a run's new digest, and serving.
     let remedied: PipelineRun | undefined;
