@@ -175,6 +175,9 @@ describe('the remediation loop', () => {
     await start().start();
     clock.advance(1000);
     await flush();
+    assert.equal(checks, 0, 'the first check waits one interval after the loop sees the spec');
+    clock.advance(60_000);
+    await flush();
     await loop?.settled();
 
     const [run] = runs.list();
@@ -190,7 +193,7 @@ describe('the remediation loop', () => {
       'release accepted',
       'release production',
     ]);
-    assert.equal(run?.timeToRemediateMs, 10 * 60_000 + 1000);
+    assert.equal(run?.timeToRemediateMs, 11 * 60_000 + 1000);
     const actions = journal.list().map((entry) => entry.action);
     assert.deepEqual(
       actions.filter((one) => one.startsWith('pipeline')),

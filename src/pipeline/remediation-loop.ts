@@ -179,7 +179,14 @@ export class RemediationLoop implements Remediation {
     const now = this.parts.clock.now();
     for (const source of this.parts.runs.sources()) {
       if (this.stopped) return;
-      if ((this.nextCheck.get(source.service) ?? 0) > now) continue;
+      const due = this.nextCheck.get(source.service);
+      if (due === undefined) {
+        // The first check comes one interval after the loop first sees a fleet's spec: herd up has
+        // just locked and built it, and a restart should not send every fleet to the archive at once.
+        this.nextCheck.set(source.service, now + (await this.intervalOf(source)) * 1000);
+        continue;
+      }
+      if (due > now) continue;
       const outcome = this.checking.then(() => this.checkOne(source, 'schedule'));
       this.checking = outcome.catch(() => undefined);
       try {
@@ -361,6 +368,18 @@ export class RemediationLoop implements Remediation {
       'remediation run settled',
     );
     this.parts.notify?.(spec ?? this.specs.get(run.service), run);
+  }
+
+  /** The spec's `watch.updates.interval`, reading the spec when the loop has not yet. */
+  private async intervalOf(source: PipelineSource): Promise<number> {
+    if (!this.specs.has(source.service)) {
+      try {
+        this.specs.set(source.service, (await this.parts.openSpec(source.specPath)).loaded.spec);
+      } catch {
+        // The check itself reports a spec that does not load.
+      }
+    }
+    return this.specs.get(source.service)?.watch.updates?.intervalSeconds ?? defaultIntervalSeconds;
   }
 
   private sourceOf(service: string): PipelineSource | undefined {
