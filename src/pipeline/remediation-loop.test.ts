@@ -329,4 +329,41 @@ describe('the remediation loop', () => {
     assert.equal(run?.stage, 'accept');
     assert.equal(runs.failedFor('web', 'sha256:target-1'), undefined, 'the target is not marked as failed');
   });
+
+  it('goes on once for an approval given twice at once', async () => {
+    policy = { ...defaultPolicySection, promote: 'manual' };
+    start();
+    const [outcome] = await loop!.check();
+    await loop!.settled();
+    const id = outcome!.run!.id;
+    stagesRun = [];
+
+    const first = loop!.approve(id, { actor: 'local:alice' });
+    const second = loop!.approve(id, { actor: 'local:bob' });
+    await first;
+    await assert.rejects(
+      second,
+      (error: unknown) => error instanceof PipelineError && error.code === 'RUN_NOT_AWAITING_APPROVAL',
+    );
+    await loop!.settled();
+
+    assert.equal(runs.get(id)?.status, 'succeeded');
+    assert.deepEqual(stagesRun, ['release production']);
+    assert.deepEqual(fleet.rollouts, [built]);
+    assert.equal(journal.list().filter((entry) => entry.action === 'approve').length, 1);
+  });
+
+  it("does not count a run held for approval against another fleet's concurrency: it builds nothing", async () => {
+    policy = { ...defaultPolicySection, promote: 'manual', concurrency: 1 };
+    runs.setSource('api', '/specs/api/herd.yaml', '2025-01-01T00:00:00Z');
+    start();
+
+    const [api] = await loop!.check({ service: 'api' });
+    await loop!.settled();
+    const [web] = await loop!.check({ service: 'web' });
+    await loop!.settled();
+
+    assert.equal(runs.get(api!.run!.id)?.status, 'awaiting-approval');
+    assert.equal(runs.get(web!.run!.id)?.status, 'awaiting-approval', web?.skipped);
+  });
 });

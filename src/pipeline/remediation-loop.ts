@@ -6,8 +6,9 @@
  * (`remediation-run.ts`). Runs live in herd.db, so a control plane killed during one finds it again
  * at start and resumes it or ends it as interrupted (`resumeStage`).
  *
- * One check at a time, and at most `policy.concurrency` runs at once across the fleets, one per
- * fleet: a build is heavy on a small host, and two runs of one fleet would race for its rollout.
+ * One check at a time, and at most `policy.concurrency` runs going at once across the fleets (one
+ * held for approval builds nothing and is not counted), one per fleet: a build is heavy on a small
+ * host, and two runs of one fleet would race for its rollout.
  */
 import type { Clock, Logger } from '../common/index.js';
 import type { FleetStatus, FleetTemplate } from '../fleet/index.js';
@@ -148,6 +149,9 @@ export class RemediationLoop implements Remediation {
     }
     const source = this.sourceOf(run.service);
     if (!source) throw new PipelineError('RUN_NOT_FOUND', `no spec is registered for ${run.service}`);
+    // Out of awaiting-approval before anything awaits, so a second approval given meanwhile is refused
+    // instead of promoting and rolling out the same run twice.
+    this.parts.runs.stageStarted(id, 'approve', this.iso());
     this.parts.journal.append({
       actor: options.actor,
       action: 'approve',
@@ -236,7 +240,9 @@ export class RemediationLoop implements Remediation {
         skipped: `run ${failed.id} already failed for these versions (${failed.error ?? 'failed'}); a new version or spec starts another`,
       };
     }
-    const active = this.parts.runs.active().length;
+    // A run held for `herd approve` builds nothing and may wait for days: it must not hold other
+    // fleets' fixes back.
+    const active = this.parts.runs.active().filter((run) => run.status === 'running').length;
     if (active >= policy.concurrency) {
       return {
         service,

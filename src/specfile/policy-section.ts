@@ -45,11 +45,14 @@ export interface PolicySection {
   trigger: 'any' | 'security';
   /** With `security`: the lowest urgency that starts a run; `unimportant` (every level) by default. */
   minUrgency: Urgency;
-  /** When runs may roll out; absent means any time. */
+  /** When runs may start; absent means any time. */
   window?: MaintenanceWindow;
   /** `auto`: an accepted release goes to production on its own; `manual`: held for `herd approve`. */
   promote: 'auto' | 'manual';
-  /** At most this many runs of this service at once. */
+  /**
+   * A run of this service starts only while fewer than this many runs of any fleet are going (one
+   * held for approval is not counted); a fleet never has two at once. Counted by src/pipeline.
+   */
   concurrency: number;
 }
 
