@@ -104,4 +104,15 @@ describe('the pipeline webhook', () => {
     assert.equal(warnings.length, 2);
     assert.ok(!JSON.stringify(warnings).includes('token=abc'));
   });
+
+  it('says false for a webhook that is not a URL (HERD_WATCH_WEBHOOK is not checked), never rejecting', async () => {
+    const warnings: unknown[] = [];
+
+    const delivered = await postPipelineWebhook('alerts.example/herd', run(), {
+      log: { warn: (fields: unknown) => warnings.push(fields) },
+    });
+
+    assert.equal(delivered, false);
+    assert.equal(warnings.length, 1);
+  });
 });

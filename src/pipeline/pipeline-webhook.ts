@@ -58,7 +58,7 @@ export async function postPipelineWebhook(
 ): Promise<boolean> {
   const send = options.fetch ?? fetch;
   // Only the origin is logged: webhook paths often carry the receiver's token.
-  const origin = new URL(url).origin;
+  const origin = originOf(url);
   try {
     const answer = await send(url, {
       method: 'POST',
@@ -67,6 +67,8 @@ export async function postPipelineWebhook(
       signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
       redirect: 'error',
     });
+    // Nothing of the answer is read; left unread, it would hold its connection open.
+    await answer.body?.cancel();
     if (answer.ok) return true;
     options.log.warn({ webhook: origin, status: answer.status, run: run.id }, 'the pipeline webhook refused');
   } catch (error) {
@@ -76,4 +78,13 @@ export async function postPipelineWebhook(
     );
   }
   return false;
+}
+
+/** Never throws: the caller does not await the post, so a throw here would be an unhandled rejection. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'an invalid URL';
+  }
 }
