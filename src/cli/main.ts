@@ -165,7 +165,7 @@ program
   .option('--v2-auth <mode>', 'none (open, read-only) or token: /v2/ pulls need a token too', 'none')
   .option(
     '--spec <dir>',
-    "keep this spec's fleet patched by replacement (repeatable; herd up registers its own)",
+    "keep this spec's fleet patched by replacement (repeatable; herd up registers its own; only herd's user may be able to change it)",
     (value: string, previous: string[] = []) => [...previous, value],
   )
   .action(async (options) =>

@@ -11,6 +11,8 @@ export type PipelineErrorCode =
   /** `herd approve` of a run that is not held at its approve stage (running, done or failed). */
   | 'RUN_NOT_AWAITING_APPROVAL'
   /** The rollout of a run's digest was reverted, superseded or did not complete in time. */
-  | 'ROLLOUT_FAILED';
+  | 'ROLLOUT_FAILED'
+  /** A registered spec, its herd.lock or a folder above them is changeable by another local user. */
+  | 'SPEC_UNTRUSTED';
 
 export class PipelineError extends HerdError<PipelineErrorCode> {}

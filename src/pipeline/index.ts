@@ -61,12 +61,10 @@ export {
   decideRun,
   describeWindow,
   inWindow,
-  type MaintenanceWindow,
   meetsUrgency,
   nextWindowOpening,
   type Percentiles,
   percentiles,
-  type RemediationPolicy,
   type RunDecision,
   runTarget,
   type TargetLock,
@@ -97,6 +95,7 @@ export {
   scaleFleet,
 } from './rollout.js';
 export { type Signability, type SignParts, signAndAttest, signability } from './sign-and-attest.js';
+export { assertSpecOwnership } from './spec-ownership.js';
 export {
   highestUrgency,
   imageAgeFinding,

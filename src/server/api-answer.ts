@@ -57,6 +57,7 @@ const pipelineStatus: Record<PipelineError['code'], ApiErrorStatus> = {
   RUN_NOT_FOUND: 404,
   RUN_NOT_AWAITING_APPROVAL: 409,
   ROLLOUT_FAILED: 409,
+  SPEC_UNTRUSTED: 409,
 };
 
 const debugStatus: Record<DebugError['code'], ApiErrorStatus> = {

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FixtureRepo } from '../../test/fixtures/apt-repo.js';
 import { writeTrackerJson } from '../../test/support/tracker-json.js';
 import type { FakeClock } from '../common/clock.test-support.js';
 import type { Logger } from '../common/index.js';
 import type { Digest } from '../oci/index.js';
-import { buildAndGate, type SpecInputs } from '../pipeline/index.js';
+import { buildAndGate, PipelineError, type SpecInputs } from '../pipeline/index.js';
 import {
   type SupplyChainHome,
   supplyChainHome,
@@ -80,5 +82,20 @@ describe("the control plane's update check", () => {
     assert.notEqual(after.target, before.target, 'a run for the policy is another target');
     assert.deepEqual(warnings, []);
     db.close();
+  });
+
+  it('refuses to open a registered spec in a folder every user can write to: herd would sign what another user put there', async () => {
+    const shared = await mkdtemp(join(tmpdir(), 'herd-shared-spec-'));
+    await writeFile(join(shared, 'herd.yaml'), await readFile(spec.loaded.path));
+    await chmod(shared, 0o777);
+
+    try {
+      await assert.rejects(
+        openSpecInputs(shared),
+        (error: unknown) => error instanceof PipelineError && error.code === 'SPEC_UNTRUSTED',
+      );
+    } finally {
+      await rm(shared, { recursive: true, force: true });
+    }
   });
 });

@@ -20,6 +20,7 @@ import type { Digest, LayoutStore } from '../oci/index.js';
 import {
   acceptanceOutput,
   acceptCandidate,
+  assertSpecOwnership,
   checkForUpdates,
   decideRun,
   loadVulnDataIfAny,
@@ -204,9 +205,13 @@ export function updateCheck(wiring: UpdateCheckWiring): RemediationLoopParts['ch
   };
 }
 
-/** A spec as the CLI opens one: its herd.lock beside it, the archive from its repositories or the host's. */
+/**
+ * A spec as the CLI opens one: its herd.lock beside it, the archive from its repositories or the
+ * host's. Refused when another local user could change it: the loop builds and signs what it says.
+ */
 export async function openSpecInputs(specPath: string): Promise<SpecInputs> {
   const loaded = await loadSpec(specPath);
+  await assertSpecOwnership(loaded);
   return {
     loaded,
     lockPath: join(loaded.dir, 'herd.lock'),

@@ -10,7 +10,7 @@ import { fleetTemplateFor } from '../../fleet/index.js';
 import { herdHome } from '../../herd-home.js';
 import type { HomeLock } from '../../home/index.js';
 import { shortDigest } from '../../oci/index.js';
-import { buildAndGate, releaseImage, signAndAttest } from '../../pipeline/index.js';
+import { assertSpecOwnership, buildAndGate, releaseImage, signAndAttest } from '../../pipeline/index.js';
 import type { LogLineView } from '../../server/index.js';
 import {
   type ControlPlane,
@@ -47,6 +47,8 @@ export async function serveCommand(
   const specSources = [];
   for (const dir of options.spec ?? []) {
     const { loaded } = await openSpec(dir);
+    // The loop builds and signs what it says, unattended: no other user may be able to change it.
+    await assertSpecOwnership(loaded);
     specSources.push({ service: loaded.spec.service, specPath: loaded.path });
   }
   const plane = await startControlPlane({
