@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Digest } from '../oci/index.js';
+import type { MaintenanceWindow, PolicySection } from '../specfile/index.js';
 import {
   decideRun,
   inWindow,
-  type MaintenanceWindow,
   meetsUrgency,
   nextWindowOpening,
   percentiles,
-  type RemediationPolicy,
   runTarget,
 } from './remediation-policy.js';
 import type { UpdateFinding } from './remediation-types.js';
@@ -32,13 +31,13 @@ function finding(overrides: Partial<UpdateFinding> = {}): UpdateFinding {
   };
 }
 
-const anyPolicy: RemediationPolicy = {
+const anyPolicy: PolicySection = {
   trigger: 'any',
   minUrgency: 'unimportant',
   promote: 'auto',
   concurrency: 1,
 };
-const securityHigh: RemediationPolicy = { ...anyPolicy, trigger: 'security', minUrgency: 'high' };
+const securityHigh: PolicySection = { ...anyPolicy, trigger: 'security', minUrgency: 'high' };
 /** Wednesday, 4 March 2026, noon UTC. */
 const wednesdayNoon = new Date('2026-03-04T12:00:00Z');
 
@@ -101,7 +100,10 @@ describe('decideRun', () => {
   });
 
   it('waits outside the maintenance window and says when it next opens', () => {
-    const policy = { ...anyPolicy, window: { days: ['sat', 'sun'] as const, from: '02:00', to: '06:00' } };
+    const policy: PolicySection = {
+      ...anyPolicy,
+      window: { days: ['sat', 'sun'], from: '02:00', to: '06:00' },
+    };
 
     const decision = decideRun(policy, [finding()], wednesdayNoon);
 

@@ -4,31 +4,8 @@
  * is never built twice), and the time-to-remediate percentiles. The clock is handed in.
  */
 import { sha256Digest } from '../oci/index.js';
+import type { MaintenanceWindow, PolicySection, Weekday } from '../specfile/index.js';
 import { type UpdateFinding, type Urgency, urgencies } from './remediation-types.js';
-
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
-
-/**
- * A maintenance window in UTC: it opens at `from` (`HH:MM`) on each of `days` and closes at `to`,
- * on the next day when `to` is not later than `from` (22:00 to 02:00 runs past midnight, and the
- * day named is the day it opens).
- */
-export interface MaintenanceWindow {
-  days: readonly Weekday[];
-  from: string;
-  to: string;
-}
-
-/** The spec's `policy:` section (src/specfile `PolicySection` has this shape). */
-export interface RemediationPolicy {
-  trigger: 'any' | 'security';
-  /** With `security`: the lowest urgency that starts a run. */
-  minUrgency: Urgency;
-  window?: MaintenanceWindow;
-  promote: 'auto' | 'manual';
-  /** At most this many runs at once; counted by the loop, not here. */
-  concurrency: number;
-}
 
 export type RunDecision =
   /** `findings`: every actionable finding, since one rebuild addresses them all. */
@@ -43,11 +20,7 @@ export type RunDecision =
  * above it asks for evidence the data does not give. How many runs go at once
  * (`policy.concurrency`) is the loop's to count.
  */
-export function decideRun(
-  policy: RemediationPolicy,
-  findings: readonly UpdateFinding[],
-  now: Date,
-): RunDecision {
+export function decideRun(policy: PolicySection, findings: readonly UpdateFinding[], now: Date): RunDecision {
   const actionable = findings.filter((finding) => finding.actionable);
   if (actionable.length === 0) {
     return {
@@ -71,7 +44,7 @@ export function decideRun(
   return { run: true, findings: actionable };
 }
 
-function qualifies(policy: RemediationPolicy, finding: UpdateFinding): boolean {
+function qualifies(policy: PolicySection, finding: UpdateFinding): boolean {
   switch (finding.kind) {
     case 'image-age':
     case 'policy':
