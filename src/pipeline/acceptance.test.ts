@@ -429,6 +429,29 @@ describe('acceptCandidate', () => {
     });
   });
 
+  it('quotes a path the candidate named with a line break, so the output cannot show a forged line', async () => {
+    const engine = engineAt();
+    engine.tamperImage(digest, {
+      path: 'usr/bin/x\npassed  integrity: 9 entries match the signed file manifest',
+      type: 'file',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      size: forgedBytes.length,
+      mtime: 0,
+      data: forgedBytes,
+    });
+
+    const result = await acceptCandidate({ engine, store, home: home() }, request({ checks: [http()] }));
+
+    assert.equal(result.integrity?.passed, false);
+    assert.doesNotMatch(result.integrity?.detail ?? '', /\n/);
+    assert.match(
+      result.integrity?.detail ?? '',
+      /"\/usr\/bin\/x\\npassed {2}integrity: 9 entries[^"]*" added/,
+    );
+  });
+
   it('fails the integrity check of an image no trusted key signed', async () => {
     const engine = engineAt();
 

@@ -323,10 +323,26 @@ async function integrityOf(context: CandidateContext): Promise<{ passed: boolean
 }
 
 function describeFindings(findings: readonly DriftFinding[]): string {
-  const shown = findings.slice(0, findingsShown).map((one) => `${one.path} ${one.change}: ${one.reason}`);
+  const shown = findings
+    .slice(0, findingsShown)
+    .map((one) => `${pathShown(one.path)} ${one.change}: ${one.reason}`);
   const more = findings.length > findingsShown ? `; and ${findings.length - findingsShown} more` : '';
   const paths = findings.length === 1 ? '1 path differs' : `${findings.length} paths differ`;
   return `${paths} from the signed file manifest: ${shown.join('; ')}${more}`;
+}
+
+/**
+ * A path as the candidate named it, quoted as JSON when it holds a control character: an intruder
+ * in the candidate names its files, and a line break would forge a line of the stage's output.
+ */
+function pathShown(path: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+  if (!/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path)) return path;
+  // JSON escapes C0 only; DEL, C1 and the line separators are escaped here too.
+  return JSON.stringify(path).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Removes whatever this acceptance made, even a candidate whose create failed halfway. */
