@@ -172,6 +172,14 @@ describe('hostile text from a run', () => {
     const shown = [
       renderRun(run, now),
       renderCheck([{ service: 'web', findings: run.findings }]),
+      renderCheck([
+        {
+          service: 'web',
+          findings: run.findings,
+          skipped: `run 2 already failed for these versions (${clear})`,
+        },
+        { service: 'api', findings: [], skipped: `the spec at /specs/api does not load: ${clear}` },
+      ]),
       renderStageOutputs([{ stage: 'accept', status: 'failed', output: `line 1\n${clear}\rline 2` }]),
     ].join('\n');
 

@@ -59,8 +59,8 @@ export function renderCheck(outcomes: CheckOutcome[]): string {
       const run = outcome.run
         ? `run ${outcome.run.id} started (herd pipeline show ${outcome.run.id})`
         : outcome.findings.length > 0
-          ? `no run: ${outcome.skipped ?? 'none started'}`
-          : outcome.skipped;
+          ? `no run: ${visible(outcome.skipped ?? 'none started')}`
+          : outcome.skipped && visible(outcome.skipped);
       const head = `${outcome.service}: ${[found, ...(run ? [run] : [])].join('; ')}`;
       return [head, ...outcome.findings.map((finding) => indent(renderFinding(finding), '  '))].join('\n');
     })
