@@ -94,24 +94,25 @@ export async function loadSuiteIndex(
 /**
  * With Acquire-By-Hash, fetches `by-hash/SHA256/<hex>`: a mirror that is halfway through an update
  * still serves the exact bytes the signed Release names. Falls back to the plain path, whose digest
- * is checked all the same.
+ * is checked all the same. Neither is read past the size the signed Release gives (endless data).
  */
 async function fetchIndex(
   base: string,
-  index: { path: string; sha256: string },
+  index: { path: string; sha256: string; size: number },
   options: { release: ReleaseFile; fetcher: Fetcher },
 ): Promise<{ url: string; bytes: Buffer }> {
+  const limit = { maxBytes: index.size };
   if (options.release.acquireByHash) {
     const dir = index.path.slice(0, index.path.lastIndexOf('/'));
     const url = `${base}${dir}/by-hash/SHA256/${index.sha256}`;
     try {
-      return { url, bytes: await options.fetcher.fetchBytes(url) };
+      return { url, bytes: await options.fetcher.fetchBytes(url, limit) };
     } catch {
       // Not every mirror keeps by-hash files; the plain path is verified the same way.
     }
   }
   const url = `${base}${index.path}`;
-  return { url, bytes: await options.fetcher.fetchBytes(url) };
+  return { url, bytes: await options.fetcher.fetchBytes(url, limit) };
 }
 
 function pickIndex(release: ReleaseFile, stem: string) {
