@@ -10,7 +10,7 @@ import type { ReleaseDowngrade } from '../debian/index.js';
 import { loadVulnDb, type VulnDb, VulnDbError, type VulnIndex } from '../gate/index.js';
 import type { HerdHome } from '../herd-home.js';
 import type { Digest } from '../oci/index.js';
-import { checkSpecLock, type LockCheck, type LockParts, type SpecInputs } from './lock.js';
+import { backwardChanges, checkSpecLock, type LockCheck, type LockParts, type SpecInputs } from './lock.js';
 import type { UpdateFinding } from './remediation-types.js';
 import {
   imageAgeFinding,
@@ -94,9 +94,7 @@ export async function checkForUpdates(
         fresh: check.lock,
       };
     case 'outdated': {
-      const downgraded = check.changes.filter(
-        (change) => change.kind === 'downgraded' || (change.kind === 'changed' && change.from === change.to),
-      );
+      const downgraded = backwardChanges(check.changes);
       if (downgraded.length > 0) {
         return {
           lock: 'outdated',

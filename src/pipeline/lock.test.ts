@@ -5,7 +5,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { FixtureRepo } from '../../test/fixtures/apt-repo.js';
 import { readLock } from '../builder/lock-file.js';
 import { loadSpec } from '../specfile/load.js';
-import { checkSpecLock, lockSpec, type SpecInputs } from './lock.js';
+import { backwardChanges, checkSpecLock, lockSpec, type SpecInputs } from './lock.js';
 import { type SupplyChainHome, supplyChainHome, tinyArchive, tinySpec } from './supply-chain.test-support.js';
 
 describe('lockSpec and checkSpecLock', () => {
@@ -76,5 +76,16 @@ describe('lockSpec and checkSpecLock', () => {
 
     assert.deepEqual(told, [`${spec.lockPath}: LOCK_INVALID`]);
     assert.deepEqual(await readLock(spec.lockPath), lock);
+  });
+});
+
+describe('backwardChanges', () => {
+  it('keeps an older version and other bytes under the same version, never an update', () => {
+    const older = { kind: 'downgraded', name: 'a', from: '2', to: '1', suite: 'bookworm' } as const;
+    const sameVersion = { kind: 'changed', name: 'b', from: '1', to: '1', suite: 'bookworm' } as const;
+    const newer = { kind: 'changed', name: 'c', from: '1', to: '2', suite: 'bookworm-security' } as const;
+    const added = { kind: 'added', name: 'd', version: '1' } as const;
+
+    assert.deepEqual(backwardChanges([older, sameVersion, newer, added]), [older, sameVersion]);
   });
 });

@@ -115,6 +115,16 @@ export type LockCheck =
       specChanged: boolean;
     };
 
+/**
+ * The changes that take a package back: an older version, or other bytes under the same version (a
+ * mirror re-publishing it). Never built: the update check reports them, a run's lock stage refuses them.
+ */
+export function backwardChanges(changes: readonly LockChange[]): LockChange[] {
+  return changes.filter(
+    (change) => change.kind === 'downgraded' || (change.kind === 'changed' && change.from === change.to),
+  );
+}
+
 /** Resolves again and compares, without writing the lock; remembered Release dates move forward. */
 export async function checkSpecLock(spec: SpecInputs, parts: LockParts): Promise<LockCheck> {
   const current = await readLock(spec.lockPath);

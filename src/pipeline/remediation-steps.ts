@@ -27,8 +27,7 @@ import type { Spec } from '../specfile/index.js';
 import { localRepository, type Signer } from '../trust/index.js';
 import { buildAndGate } from './build-and-gate.js';
 import { gateStoredImage } from './gate.js';
-import type { SpecInputs } from './lock.js';
-import { lockSpec } from './lock.js';
+import { backwardChanges, lockSpec, type SpecInputs } from './lock.js';
 import type { PipelineLogger, PipelineState } from './parts.js';
 import { releaseImage } from './release.js';
 import { type RunSteps, StageFailed } from './remediation-run.js';
@@ -83,9 +82,7 @@ export function remediationSteps(runId: number, spec: SpecInputs, parts: Remedia
       const changes = before ? diffLocks(before, lock) : [];
       // A mirror that serves an older version (or other bytes under the same one) under a newer
       // Release is a rollback of that package: never built, whatever the check saw before.
-      const backwards = changes.filter(
-        (change) => change.kind === 'downgraded' || (change.kind === 'changed' && change.from === change.to),
-      );
+      const backwards = backwardChanges(changes);
       if (backwards.length > 0) {
         throw new StageFailed(
           `the archive went back for ${backwards.length} package${backwards.length === 1 ? '' : 's'} against ${spec.lockPath}: expected the same or newer versions`,
