@@ -137,7 +137,7 @@ describe('the remediation loop', () => {
         return found;
       },
       decide: decideRun,
-      percentiles: (values) => percentiles(values) ?? { p50: 0, p90: 0, max: 0 },
+      percentiles,
       stepsFor: (_id, _spec, parts) => {
         const step = (name: keyof RunSteps) => async () => {
           stagesRun.push(name);

@@ -17,6 +17,7 @@ import { type Digest, shortDigest } from '../oci/index.js';
 import type { PolicySection, Spec } from '../specfile/index.js';
 import { PipelineError } from './errors.js';
 import type { SpecInputs } from './lock.js';
+import type { Percentiles, RunDecision } from './remediation-policy.js';
 import { executeRun, RunAbandoned, type RunContext, type RunSteps, resumeStage } from './remediation-run.js';
 import { type RemediationStepParts, remediationSteps } from './remediation-steps.js';
 import type { PipelineSource, RemediationStore } from './remediation-store.js';
@@ -56,12 +57,9 @@ export interface RemediationLoopParts {
     options: { template: FleetTemplate; actor: string },
   ): Promise<unknown>;
   check(spec: SpecInputs, deployed: { service: string; digest: Digest }): Promise<FleetCheck>;
-  decide(
-    policy: PolicySection,
-    findings: UpdateFinding[],
-    now: Date,
-  ): { run: true; findings: UpdateFinding[] } | { run: false; why: string };
-  percentiles(values: number[]): { p50: number; p90: number; max: number };
+  decide(policy: PolicySection, findings: UpdateFinding[], now: Date): RunDecision;
+  /** Undefined for no values. */
+  percentiles(values: number[]): Percentiles | undefined;
   /** A run ended or waits for approval: the spec's webhook hears of it (no env values, no secrets). */
   notify?(spec: Spec | undefined, run: PipelineRun): void;
   /** The stages of a run; the real use cases (`remediationSteps`) unless a test hands in others. */
@@ -451,8 +449,9 @@ function timesOf(
   values: number[],
   rank: RemediationLoopParts['percentiles'],
 ): RemediationTimes {
-  if (values.length === 0) return { service, count: 0 };
-  const { p50, p90, max } = rank(values);
+  const ranked = rank(values);
+  if (!ranked) return { service, count: 0 };
+  const { p50, p90, max } = ranked;
   return {
     service,
     count: values.length,

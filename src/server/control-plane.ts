@@ -249,10 +249,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     remediation: async () => {
       // Reading runs starts no engine: with no fleet yet, herd.db's records answer.
       if (!fleets && new FleetStore(db).list().length === 0) {
-        return new RecordedRemediation(
-          sources,
-          (values) => percentiles(values) ?? { p50: 0, p90: 0, max: 0 },
-        );
+        return new RecordedRemediation(sources, percentiles);
       }
       await plane.fleets();
       if (!remediation)

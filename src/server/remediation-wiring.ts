@@ -126,7 +126,7 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
       ...(wiring.vulndbUrl ? { vulndbUrl: wiring.vulndbUrl } : {}),
     }),
     decide: (policy, findings, now) => decideRun(policy, findings, now),
-    percentiles: (values) => percentiles(values) ?? { p50: 0, p90: 0, max: 0 },
+    percentiles,
     notify: (spec, run) => {
       const url = spec?.watch.webhook ?? wiring.fallbackWebhook;
       if (url) void postPipelineWebhook(url, run, { log });
