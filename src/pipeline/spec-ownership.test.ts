@@ -3,10 +3,23 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { LoadedSpec } from '../specfile/index.js';
 import { PipelineError } from './errors.js';
 import { assertSpecOwnership, ownershipProblem } from './spec-ownership.js';
 
 const herdUid = 1000;
+
+/** A loaded spec at `path` that names these keyrings and app files (relative to its folder or absolute). */
+function loadedAt(path: string, named: { keyrings?: string[]; files?: string[] } = {}) {
+  return {
+    path,
+    dir: join(path, '..'),
+    spec: {
+      image: { repositories: (named.keyrings ?? []).map((keyring) => ({ keyring })) },
+      files: (named.files ?? []).map((src) => ({ src })),
+    },
+  } as unknown as Pick<LoadedSpec, 'path' | 'dir' | 'spec'>;
+}
 
 function untrusted(error: unknown): boolean {
   return error instanceof PipelineError && error.code === 'SPEC_UNTRUSTED';
@@ -86,13 +99,13 @@ describe('who may change a spec the control plane reads unattended', () => {
     });
 
     it("accepts a spec in a folder of herd's own", async () => {
-      await assertSpecOwnership({ path: spec }, { uid });
+      await assertSpecOwnership(loadedAt(spec), { uid });
     });
 
     it('refuses a spec whose folder another user could swap it in', async () => {
       await chmod(dir, 0o777);
 
-      await assert.rejects(assertSpecOwnership({ path: spec }, { uid }), (error: unknown) => {
+      await assert.rejects(assertSpecOwnership(loadedAt(spec), { uid }), (error: unknown) => {
         assert.ok(untrusted(error));
         assert.match((error as Error).message, new RegExp(`${dir} is a folder every user can write to`));
         return true;
@@ -101,13 +114,13 @@ describe('who may change a spec the control plane reads unattended', () => {
 
     it('refuses a world-writable spec and a world-writable herd.lock beside it', async () => {
       await chmod(spec, 0o666);
-      await assert.rejects(assertSpecOwnership({ path: spec }, { uid }), untrusted);
+      await assert.rejects(assertSpecOwnership(loadedAt(spec), { uid }), untrusted);
 
       await chmod(spec, 0o644);
       await writeFile(join(dir, 'herd.lock'), '{}\n', { mode: 0o644 });
       await chmod(join(dir, 'herd.lock'), 0o666);
       await assert.rejects(
-        assertSpecOwnership({ path: spec }, { uid }),
+        assertSpecOwnership(loadedAt(spec), { uid }),
         /herd\.lock is writable by every user/,
       );
     });
@@ -115,7 +128,25 @@ describe('who may change a spec the control plane reads unattended', () => {
     it('refuses a spec under a folder any user can rename things in', async () => {
       await chmod(root, 0o777);
 
-      await assert.rejects(assertSpecOwnership({ path: spec }, { uid }), /without the sticky bit/);
+      await assert.rejects(assertSpecOwnership(loadedAt(spec), { uid }), /without the sticky bit/);
+    });
+
+    it('refuses a spec whose repository keyring or app file another user could swap', async () => {
+      const shared = join(root, 'shared');
+      await mkdir(shared);
+      await chmod(shared, 0o777);
+      await writeFile(join(shared, 'archive.gpg'), 'key', { mode: 0o644 });
+      await writeFile(join(dir, 'app.sh'), 'echo hi\n', { mode: 0o644 });
+
+      await assertSpecOwnership(loadedAt(spec, { files: ['app.sh'] }), { uid });
+      await assert.rejects(
+        assertSpecOwnership(loadedAt(spec, { keyrings: [join(shared, 'archive.gpg')] }), { uid }),
+        new RegExp(`${shared} is a folder every user can write to without the sticky bit`),
+      );
+      await assert.rejects(
+        assertSpecOwnership(loadedAt(spec, { files: ['../shared/archive.gpg'] }), { uid }),
+        untrusted,
+      );
     });
 
     it('judges the folder a symlinked spec really lives in', async () => {
@@ -126,7 +157,7 @@ describe('who may change a spec the control plane reads unattended', () => {
       await rm(spec);
       await symlink(join(shared, 'herd.yaml'), spec);
 
-      await assert.rejects(assertSpecOwnership({ path: spec }, { uid }), (error: unknown) => {
+      await assert.rejects(assertSpecOwnership(loadedAt(spec), { uid }), (error: unknown) => {
         assert.ok(untrusted(error));
         assert.match((error as Error).message, new RegExp(`${shared} is a folder every user can write to`));
         return true;

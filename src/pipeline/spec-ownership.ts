@@ -7,7 +7,7 @@
  * herd's key to sign an image of their choosing.
  */
 import { realpath, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { LoadedSpec } from '../specfile/index.js';
 import { PipelineError } from './errors.js';
 
@@ -47,22 +47,31 @@ export function ownershipProblem(
 
 /**
  * Refuses a spec another local user could change: the file, the herd.lock beside it (when there
- * is one) and every folder from the spec's up to the root, symlinks resolved first.
+ * is one), the keyrings its repositories trust and the app files it copies, and every folder from
+ * each of them up to the root, symlinks resolved first.
  */
 export async function assertSpecOwnership(
-  loaded: Pick<LoadedSpec, 'path'>,
+  loaded: Pick<LoadedSpec, 'path' | 'dir' | 'spec'>,
   options: { uid?: number } = {},
 ): Promise<void> {
   const uid = options.uid ?? process.getuid?.() ?? 0;
   const file = await realpath(loaded.path);
   const dir = dirname(file);
-  const entries = [await ownershipOf(file), await ownershipOf(join(dir, 'herd.lock'))];
-  for (let folder = dir; ; folder = dirname(folder)) {
-    entries.push(await ownershipOf(folder));
-    if (dirname(folder) === folder) break;
+  const named = [join(dir, 'herd.lock'), ...pathsTheSpecNames(loaded)];
+  const judged = new Map<string, PathOwnership>();
+  for (const path of [file, ...named]) {
+    const real = await realpath(path).catch(() => undefined);
+    // A file the spec names that is missing fails the lock or the build, which say so.
+    if (!real) continue;
+    for (let at = real; ; at = dirname(at)) {
+      if (!judged.has(at)) {
+        const entry = await ownershipOf(at);
+        if (entry) judged.set(at, entry);
+      }
+      if (dirname(at) === at) break;
+    }
   }
-  for (const entry of entries) {
-    if (!entry) continue;
+  for (const entry of judged.values()) {
     const problem = ownershipProblem(entry, { uid, holdsSpec: entry.path === dir });
     if (problem) {
       throw new PipelineError(
@@ -73,9 +82,17 @@ export async function assertSpecOwnership(
   }
 }
 
+/** Pure: the files a spec makes herd trust or copy, besides itself: repository keyrings, app files. */
+export function pathsTheSpecNames(loaded: Pick<LoadedSpec, 'dir' | 'spec'>): string[] {
+  const at = (path: string) => (isAbsolute(path) ? path : join(loaded.dir, path));
+  return [
+    ...(loaded.spec.image.repositories ?? []).map((repo) => at(repo.keyring)),
+    ...loaded.spec.files.map((file) => at(file.src)),
+  ];
+}
+
 async function ownershipOf(path: string): Promise<PathOwnership | undefined> {
   try {
-    // stat, not lstat: a herd.lock that is a symlink is judged by the file it reads.
     const stats = await stat(path);
     return { path, kind: stats.isDirectory() ? 'folder' : 'file', mode: stats.mode, uid: stats.uid };
   } catch (error) {
