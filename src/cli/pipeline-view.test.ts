@@ -155,7 +155,7 @@ describe('renderStageOutputs', () => {
 });
 
 describe('hostile text from a run', () => {
-  it('never reaches the terminal as an escape sequence: in a stage output, a summary, an error or a package', () => {
+  it('never reaches the terminal as an escape sequence: in a stage output, a summary, an error, a package or a CVE id', () => {
     const clear = '\x1b[2J\x1b]0;owned\x07';
     const run: PipelineRun = {
       ...runNumbered(3),
@@ -165,6 +165,18 @@ describe('hostile text from a run', () => {
           ...opensslFinding,
           summary: `openssl ${clear}`,
           packages: [{ ...opensslFinding.packages[0], name: `evil${clear}`, cvesFixed: [], visibleAt: '' }],
+        },
+        {
+          ...opensslFinding,
+          // CVE ids come from the vulnerability data as it was fetched (HERD_VULNDB_URL).
+          packages: [
+            {
+              ...opensslFinding.packages[0],
+              name: 'openssl',
+              cvesFixed: [`CVE-2026-1${clear}`],
+              visibleAt: '',
+            },
+          ],
         },
       ],
     };

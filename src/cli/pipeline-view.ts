@@ -85,7 +85,7 @@ export function renderFinding(finding: UpdateFinding): string {
         visible(update.name),
         update.from !== undefined ? visible(update.from) : '(new)',
         update.to !== undefined ? visible(update.to) : '(dropped)',
-        update.cvesFixed.length > 0 ? update.cvesFixed.join(',') : '-',
+        update.cvesFixed.length > 0 ? visible(update.cvesFixed.join(',')) : '-',
         update.urgency ?? '-',
         shortTime(update.visibleAt),
       ]),
