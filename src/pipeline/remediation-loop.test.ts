@@ -273,6 +273,34 @@ describe('the remediation loop', () => {
     );
   });
 
+  it('fails a held run at promote when the fleet moved to another release while it waited: an approval never rolls a newer fleet back', async () => {
+    policy = { ...defaultPolicySection, promote: 'manual' };
+    start();
+    const [outcome] = await loop!.check();
+    await loop!.settled();
+    const id = outcome!.run!.id;
+    const newer = `sha256:${'c'.repeat(64)}` as Digest;
+    fleet.digest = newer;
+    stagesRun = [];
+
+    await loop!.approve(id, { actor: 'local:alice' });
+    await loop!.settled();
+
+    const run = runs.get(id);
+    assert.equal(run?.status, 'failed');
+    assert.equal(run?.stage, 'promote');
+    assert.match(run?.error ?? '', new RegExp(`web runs ${newer}, not ${deployed} the run started from`));
+    assert.deepEqual(stagesRun, [], 'nothing promoted to production');
+    assert.deepEqual(fleet.rollouts, []);
+    assert.equal(fleet.digest, newer);
+    const [again] = await loop!.check();
+    assert.ok(
+      again?.run,
+      `from the release it runs now, the same versions are tried again: ${again?.skipped}`,
+    );
+    assert.equal(again.run.fromDigest, newer);
+  });
+
   it('at start, ends a run a stop cut short before release as interrupted (tried again), and resumes one at rollout', async () => {
     const early = runs.begin({
       service: 'web',

@@ -14,11 +14,18 @@ import type { Clock, Logger } from '../common/index.js';
 import type { FleetStatus, FleetTemplate } from '../fleet/index.js';
 import type { Journal } from '../journal/index.js';
 import { type Digest, shortDigest } from '../oci/index.js';
-import type { PolicySection, Spec } from '../specfile/index.js';
+import { defaultUpdatesIntervalSeconds, type PolicySection, type Spec } from '../specfile/index.js';
 import { PipelineError } from './errors.js';
 import type { SpecInputs } from './lock.js';
 import type { Percentiles, RunDecision } from './remediation-policy.js';
-import { executeRun, RunAbandoned, type RunContext, type RunSteps, resumeStage } from './remediation-run.js';
+import {
+  executeRun,
+  RunAbandoned,
+  type RunContext,
+  type RunSteps,
+  resumeStage,
+  StageFailed,
+} from './remediation-run.js';
 import { type RemediationStepParts, remediationSteps } from './remediation-steps.js';
 import type { PipelineSource, RemediationStore } from './remediation-store.js';
 import type {
@@ -69,7 +76,6 @@ export interface RemediationLoopParts {
 }
 
 const tickMs = 1000;
-const defaultIntervalSeconds = 300;
 
 export class RemediationLoop implements Remediation {
   private readonly nextCheck = new Map<string, number>();
@@ -199,9 +205,7 @@ export class RemediationLoop implements Remediation {
         this.parts.log.warn({ service: source.service, err: String(error) }, 'the update check failed');
       }
       // From the start of this check, at the interval of the spec it just read.
-      const interval =
-        this.specs.get(source.service)?.watch.updates?.intervalSeconds ?? defaultIntervalSeconds;
-      this.nextCheck.set(source.service, now + interval * 1000);
+      this.nextCheck.set(source.service, now + (await this.intervalOf(source)) * 1000);
     }
   }
 
@@ -231,7 +235,8 @@ export class RemediationLoop implements Remediation {
     const decision = this.parts.decide(policy, findings, new Date(this.parts.clock.now()));
     if (!decision.run) return { service, findings, skipped: decision.why };
     const failed = this.parts.runs.failedFor(service, found.target);
-    if (failed) {
+    // From another release (the fleet moved since), the same versions are another attempt.
+    if (failed && failed.fromDigest === status.digest) {
       return {
         service,
         findings,
@@ -292,10 +297,13 @@ export class RemediationLoop implements Remediation {
         clock: this.parts.clock,
         promote: spec.loaded.spec.policy.promote,
         ...(approvedBy !== undefined ? { approvedBy } : {}),
-        steps: (this.parts.stepsFor ?? remediationSteps)(id, spec, {
-          ...this.parts.steps,
-          rollout: (request) => this.rolloutAndWait(request.service, request.digest, request.template),
-        }),
+        steps: this.unmovedBeforePromotion(
+          id,
+          (this.parts.stepsFor ?? remediationSteps)(id, spec, {
+            ...this.parts.steps,
+            rollout: (request) => this.rolloutAndWait(request.service, request.digest, request.template),
+          }),
+        ),
         settled: (run) => this.ended(run, spec.loaded.spec),
         stopping: () => this.stopped,
       };
@@ -311,6 +319,28 @@ export class RemediationLoop implements Remediation {
     });
     this.going.set(id, going);
     void going.finally(() => this.going.delete(id));
+  }
+
+  /**
+   * The steps, with production refused when the fleet moved off the release the run started from
+   * (someone rolled out another image while the run built or waited for approval): promoting and
+   * rolling out the run's image would replace that release, maybe a newer one. The next check
+   * starts from what the fleet runs now.
+   */
+  private unmovedBeforePromotion(id: number, steps: RunSteps): RunSteps {
+    return {
+      ...steps,
+      release: async (digest, stage) => {
+        const run = this.parts.runs.get(id);
+        const status = stage === 'production' && run ? await this.parts.fleetStatus(run.service) : undefined;
+        if (run && status && status.digest !== run.fromDigest && status.digest !== digest) {
+          throw new StageFailed(
+            `${run.service} runs ${status.digest}, not ${run.fromDigest} the run started from: ${digest} is not promoted over another release; the next check starts from what runs now`,
+          );
+        }
+        return steps.release(digest, stage);
+      },
+    };
   }
 
   /** Rolls out and waits: done when every instance runs the digest; failed when it was reverted. */
@@ -383,7 +413,7 @@ export class RemediationLoop implements Remediation {
         // The check itself reports a spec that does not load.
       }
     }
-    return this.specs.get(source.service)?.watch.updates?.intervalSeconds ?? defaultIntervalSeconds;
+    return this.specs.get(source.service)?.watch.updates?.intervalSeconds ?? defaultUpdatesIntervalSeconds;
   }
 
   private sourceOf(service: string): PipelineSource | undefined {
