@@ -43,6 +43,7 @@ import { createApp } from './app.js';
 import { controlPlaneSocket } from './control-plane-socket.js';
 import { enginePullCredential } from './engine-pull-credential.js';
 import { ServerError } from './errors.js';
+import { instanceEnvironment } from './instance-environment.js';
 import { startJournalAnchoring } from './journal-anchoring.js';
 import { type RunningServer, startServer, startSocketServer } from './node-server.js';
 import { type RemediationSetup, startRemediation } from './remediation-wiring.js';
@@ -163,7 +164,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       admit: controllerAdmission({ store, state: { catalog, journal, actor }, home }),
       imageRefFor: (service, digest) => `${registry}/${service}@${digest}`,
       frontDoor: frontDoors,
-      environmentFor: (_service, names) => pick(options.environment ?? process.env, names),
+      environmentFor: (_service, names) => instanceEnvironment(options.environment ?? process.env, names),
       record: (event) => journalFleetEvent(journal, event, { controlPlaneActor: actor }),
       log,
     });
@@ -212,7 +213,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       controller,
       setup: options.remediation,
       imageRefFor: (service, digest) => `${registry}/${service}@${digest}`,
-      environmentFor: (names) => pick(environment, names),
+      environmentFor: (names) => instanceEnvironment(environment, names),
       rollout: (service, digest, rolloutOptions) => plane.rollout(service, digest, rolloutOptions),
       fallbackWebhook,
       ...(environment.HERD_VULNDB_URL ? { vulndbUrl: environment.HERD_VULNDB_URL } : {}),
@@ -335,13 +336,4 @@ function listenFailure(error: unknown, options: ControlPlaneOptions): unknown {
     `${options.host ?? '127.0.0.1'}:${options.port} is already in use: expected a free port for the control plane (--port)`,
     { cause: error },
   );
-}
-
-function pick(environment: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
-  const picked: Record<string, string> = {};
-  for (const name of names) {
-    const value = environment[name];
-    if (value !== undefined) picked[name] = value;
-  }
-  return picked;
 }
