@@ -5,6 +5,7 @@
  * secrets) leaves herd by accident. Delivery is best effort: logged, never retried forever.
  */
 import type { Logger } from '../common/index.js';
+import { webhookOrigin } from '../watch/index.js';
 import type { PipelineRun } from './remediation-types.js';
 
 export interface PipelineWebhookBody {
@@ -58,7 +59,7 @@ export async function postPipelineWebhook(
 ): Promise<boolean> {
   const send = options.fetch ?? fetch;
   // Only the origin is logged: webhook paths often carry the receiver's token.
-  const origin = originOf(url);
+  const origin = webhookOrigin(url);
   try {
     const answer = await send(url, {
       method: 'POST',
@@ -78,13 +79,4 @@ export async function postPipelineWebhook(
     );
   }
   return false;
-}
-
-/** Never throws: the caller does not await the post, so a throw here would be an unhandled rejection. */
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return 'an invalid URL';
-  }
 }

@@ -58,7 +58,7 @@ export async function postAlert(
 ): Promise<boolean> {
   const send = options.fetch ?? fetch;
   // Only the origin is logged: webhook paths often carry the receiver's token (Slack, Teams).
-  const target = originOf(url);
+  const target = webhookOrigin(url);
   try {
     const response = await send(url, {
       method: 'POST',
@@ -80,7 +80,11 @@ export async function postAlert(
   }
 }
 
-function originOf(url: string): string {
+/**
+ * What a log may say of a webhook: its origin, never the path or query that often carry the
+ * receiver's token. Never throws, since an unchecked URL (HERD_WATCH_WEBHOOK) reaches here too.
+ */
+export function webhookOrigin(url: string): string {
   try {
     return new URL(url).origin;
   } catch {

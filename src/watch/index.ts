@@ -1,4 +1,6 @@
 /** What other folders use of src/watch/ (docs/architecture.md, "Public entries"). */
+
+export { webhookOrigin } from './alert-webhook.js';
 export { WatchError } from './errors.js';
 export { driftEvidenceArtifactType } from './evidence.js';
 export type { FimChange, FimSummary } from './fim/diff.js';
