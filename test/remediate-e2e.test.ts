@@ -180,7 +180,7 @@ describe('the remediation loop on podman: a fix published in a signed repository
       // A control plane that does not stop is a failure to show, not a test run that never ends.
       stuck = !(await Promise.race([
         exited.then(() => true),
-        new Promise((resolve) => setTimeout(() => resolve(false), 30_000)),
+        new Promise((resolve) => setTimeout(() => resolve(false), 30_000).unref()),
       ]));
       if (stuck) {
         child.kill('SIGKILL');
