@@ -128,6 +128,24 @@ describe('a remediation run', () => {
     assert.deepEqual(ended, ['succeeded']);
   });
 
+  it('records no time-to-remediate when no finding says when it became visible, never a 0 among the percentiles', async () => {
+    const { steps } = recordingSteps(clock);
+    const id = store.begin({
+      service: 'web',
+      trigger: 'check',
+      findings: [finding('not a date')],
+      target: 'sha256:target',
+      fromDigest: from,
+      at: new Date(clock.now()).toISOString(),
+    });
+
+    const run = await executeRun(id, 'lock', { store, clock, steps, promote: 'auto' });
+
+    assert.equal(run.status, 'succeeded');
+    assert.equal(run.timeToRemediateMs, undefined);
+    assert.deepEqual(store.remediationTimes('web'), []);
+  });
+
   it('stops at a failed acceptance with the reason and its output: nothing released, no rollout', async () => {
     const { steps, calls } = recordingSteps(clock, 'accept');
     const run = await executeRun(begin(), 'lock', { store, clock, steps, promote: 'auto' });

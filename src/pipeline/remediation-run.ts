@@ -109,12 +109,15 @@ export async function executeRun(id: number, from: RunStage, context: RunContext
     }
   }
   const run = store.get(id);
-  const visible = Math.min(...(run?.findings ?? []).map((finding) => Date.parse(finding.visibleAt)));
+  const visible = Math.min(
+    ...(run?.findings ?? []).map((finding) => Date.parse(finding.visibleAt)).filter(Number.isFinite),
+  );
   const ended = clock.now();
   store.finish(id, {
     status: 'succeeded',
     at: new Date(ended).toISOString(),
-    ttrMs: Number.isFinite(visible) ? Math.max(0, ended - visible) : 0,
+    // Unknown is left out, not 0: a 0 would pull the fleet's percentiles down.
+    ...(Number.isFinite(visible) ? { ttrMs: Math.max(0, ended - visible) } : {}),
   });
   return settle(context, id);
 }

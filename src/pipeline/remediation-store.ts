@@ -101,7 +101,7 @@ export class RemediationStore {
   finish(
     id: number,
     outcome:
-      | { status: 'succeeded'; at: string; ttrMs: number }
+      | { status: 'succeeded'; at: string; ttrMs?: number }
       | { status: 'failed'; at: string; error: string; interrupted?: boolean },
   ): void {
     // A stage still running (a run ended at start after a stop) ends with the run, as failed.
@@ -123,7 +123,7 @@ export class RemediationStore {
         outcome.status,
         outcome.at,
         outcome.status === 'failed' ? outcome.error : null,
-        outcome.status === 'succeeded' ? Math.round(outcome.ttrMs) : null,
+        outcome.status === 'succeeded' && outcome.ttrMs !== undefined ? Math.round(outcome.ttrMs) : null,
         outcome.status === 'failed' && outcome.interrupted ? 1 : 0,
         id,
       );
