@@ -1,5 +1,5 @@
 /** What other folders use of src/specfile/ (docs/architecture.md, "Public entries"). */
-export { type AcceptCheck, defaultAcceptChecks } from './accept-section.js';
+export type { AcceptCheck } from './accept-section.js';
 export { SpecError } from './errors.js';
 export type { FleetSection, InstanceCount } from './fleet-section.js';
 export { defaultGateSection, type GateSection, type GateWaiver } from './gate-section.js';
@@ -8,12 +8,10 @@ export { loadSpec, parseSpecText } from './load.js';
 export {
   defaultPolicySection,
   type MaintenanceWindow,
-  maxPolicyConcurrency,
   type PolicySection,
   type Urgency,
   urgencies,
   type Weekday,
-  weekdays,
 } from './policy-section.js';
 export {
   judgedDifferences,

@@ -10,4 +10,4 @@ export type { FimEntry } from './fim/fim-entry.js';
 export type { DriftFinding } from './findings.js';
 export type { QuarantineOutcome } from './incident-response.js';
 export { type IntegrityWatch, startIntegrityWatch } from './integrity-watch.js';
-export { type InstanceFilesVerdict, verifyInstanceFiles } from './verify-filesystem.js';
+export { verifyInstanceFiles } from './verify-filesystem.js';
