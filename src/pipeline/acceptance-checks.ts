@@ -90,14 +90,20 @@ export function judgeHttpAnswer(
  * to {@link maxExcerptChars}, as JSON so control characters and quotes stay on one line.
  */
 export function quoted(text: string, secrets: readonly string[]): string {
+  const shown = redacted(text, secrets);
+  if (shown.length <= maxExcerptChars) return JSON.stringify(shown);
+  return `${JSON.stringify(shown.slice(0, maxExcerptChars))}… (${text.length} characters)`;
+}
+
+/** `text` with each of `secrets` (long enough to look for) shown as `[redacted]`. */
+export function redacted(text: string, secrets: readonly string[]): string {
   let shown = text;
   // Longest first: a secret that contains another is blanked whole.
   const blanked = [...new Set(secrets)]
     .filter((secret) => secret.length >= minRedactedLength)
     .sort((a, b) => b.length - a.length);
   for (const secret of blanked) shown = shown.split(secret).join('[redacted]');
-  if (shown.length <= maxExcerptChars) return JSON.stringify(shown);
-  return `${JSON.stringify(shown.slice(0, maxExcerptChars))}… (${text.length} characters)`;
+  return shown;
 }
 
 function compiled(source: string): RegExp | undefined {

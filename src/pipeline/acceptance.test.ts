@@ -452,6 +452,29 @@ describe('acceptCandidate', () => {
     );
   });
 
+  it('never shows a value of the environment in a path the candidate made', async () => {
+    const engine = engineAt();
+    engine.tamperImage(digest, {
+      path: 'usr/bin/tok-9f8e7d',
+      type: 'file',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      size: forgedBytes.length,
+      mtime: 0,
+      data: forgedBytes,
+    });
+
+    const result = await acceptCandidate(
+      { engine, store, home: home() },
+      request({ environment: { API_TOKEN: 'tok-9f8e7d' }, checks: [http()] }),
+    );
+
+    assert.equal(result.integrity?.passed, false);
+    assert.doesNotMatch(result.integrity?.detail ?? '', /tok-9f8e7d/);
+    assert.match(result.integrity?.detail ?? '', /\/usr\/bin\/\[redacted\] added/);
+  });
+
   it('fails the integrity check of an image no trusted key signed', async () => {
     const engine = engineAt();
 

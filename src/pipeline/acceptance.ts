@@ -22,7 +22,13 @@ import { type Digest, type LayoutStore, shortDigest } from '../oci/index.js';
 import type { HealthCheck } from '../specfile/index.js';
 import { loadTrustedKeys } from '../trust/index.js';
 import { type DriftFinding, verifyInstanceFiles } from '../watch/index.js';
-import { type AcceptCheck, type CheckJudgement, checkName, judgeHttpAnswer } from './acceptance-checks.js';
+import {
+  type AcceptCheck,
+  type CheckJudgement,
+  checkName,
+  judgeHttpAnswer,
+  redacted,
+} from './acceptance-checks.js';
 import { type CandidateAddress, connectOnce, requestAnswer } from './acceptance-probes.js';
 import type { PipelineLogger } from './parts.js';
 
@@ -313,7 +319,10 @@ async function integrityOf(context: CandidateContext): Promise<{ passed: boolean
         detail: `${verdict.entries} entries match the signed file manifest (${verdict.bytes} bytes hashed)`,
       };
     }
-    return { passed: false, detail: describeFindings(verdict.findings) };
+    return {
+      passed: false,
+      detail: describeFindings(verdict.findings, { secrets: Object.values(request.environment) }),
+    };
   } catch (error) {
     // A cut or forged export, an engine that failed mid-read: nothing verified is a failure.
     if (error instanceof HerdError)
@@ -322,20 +331,28 @@ async function integrityOf(context: CandidateContext): Promise<{ passed: boolean
   }
 }
 
-function describeFindings(findings: readonly DriftFinding[]): string {
+function describeFindings(
+  findings: readonly DriftFinding[],
+  options: { secrets: readonly string[] },
+): string {
+  // The candidate names its files: never a value of its environment in the output, nor a line break.
   const shown = findings
     .slice(0, findingsShown)
-    .map((one) => `${pathShown(one.path)} ${one.change}: ${one.reason}`);
+    .map(
+      (one) =>
+        `${oneLine(redacted(one.path, options.secrets))} ${one.change}: ${oneLine(redacted(one.reason, options.secrets))}`,
+    );
   const more = findings.length > findingsShown ? `; and ${findings.length - findingsShown} more` : '';
   const paths = findings.length === 1 ? '1 path differs' : `${findings.length} paths differ`;
   return `${paths} from the signed file manifest: ${shown.join('; ')}${more}`;
 }
 
 /**
- * A path as the candidate named it, quoted as JSON when it holds a control character: an intruder
- * in the candidate names its files, and a line break would forge a line of the stage's output.
+ * A path (or link target) as the candidate named it, quoted as JSON when it holds a control
+ * character: an intruder in the candidate names its files, and a line break would forge a line
+ * of the stage's output.
  */
-function pathShown(path: string): string {
+function oneLine(path: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
   if (!/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path)) return path;
   // JSON escapes C0 only; DEL, C1 and the line separators are escaped here too.
