@@ -273,6 +273,16 @@ describe('the remediation loop', () => {
     );
   });
 
+  it('journals a run that herd check started as started by whoever asked', async () => {
+    start();
+
+    await loop!.check({ actor: 'token:ci' });
+    await loop!.settled();
+
+    const started = journal.list().find((entry) => entry.action === 'pipeline');
+    assert.equal(started?.actor, 'token:ci');
+  });
+
   it('fails a held run at promote when the fleet moved to another release while it waited: an approval never rolls a newer fleet back', async () => {
     policy = { ...defaultPolicySection, promote: 'manual' };
     start();
@@ -299,6 +309,29 @@ describe('the remediation loop', () => {
       `from the release it runs now, the same versions are tried again: ${again?.skipped}`,
     );
     assert.equal(again.run.fromDigest, newer);
+  });
+
+  it('leaves no unhandled rejection when the end of a run cannot be recorded (the journal refuses)', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    const append = journal.append.bind(journal);
+    journal.append = (entry) => {
+      if (entry.action === 'pipeline-end') throw new Error('herd.db is read-only');
+      return append(entry);
+    };
+    try {
+      start();
+
+      await loop!.check();
+      await loop!.settled();
+      await flush();
+
+      assert.deepEqual(unhandled, []);
+      assert.equal(runs.list()[0]?.status, 'succeeded', 'the run keeps how it ended');
+    } finally {
+      process.off('unhandledRejection', record);
+    }
   });
 
   it('at start, ends a run a stop cut short before release as interrupted (tried again), and resumes one at rollout', async () => {

@@ -127,7 +127,7 @@ export class RemediationLoop implements Remediation {
     // One check at a time, whoever asked: the monitor's tick and `herd check` queue behind each other.
     const outcome = this.checking.then(async () => {
       const outcomes: CheckOutcome[] = [];
-      for (const source of sources) outcomes.push(await this.checkOne(source, 'check'));
+      for (const source of sources) outcomes.push(await this.checkOne(source, 'check', options.actor));
       return outcomes;
     });
     this.checking = outcome.catch(() => undefined);
@@ -209,7 +209,11 @@ export class RemediationLoop implements Remediation {
     }
   }
 
-  private async checkOne(source: PipelineSource, trigger: PipelineRun['trigger']): Promise<CheckOutcome> {
+  private async checkOne(
+    source: PipelineSource,
+    trigger: PipelineRun['trigger'],
+    actor?: string,
+  ): Promise<CheckOutcome> {
     const { service } = source;
     let spec: SpecInputs;
     try {
@@ -263,7 +267,8 @@ export class RemediationLoop implements Remediation {
       at: this.iso(),
     });
     this.parts.journal.append({
-      actor: this.parts.actor,
+      // Who asked (`herd check`), else the control plane's own schedule.
+      actor: actor ?? this.parts.actor,
       action: 'pipeline',
       service,
       digest: status.digest,
@@ -311,14 +316,23 @@ export class RemediationLoop implements Remediation {
     })().catch((error: unknown): PipelineRun | undefined => {
       // Left as a kill would leave it: herd.db may be closing, the next start finds the run.
       if (error instanceof RunAbandoned || this.stopped) return undefined;
-      // executeRun records a stage's failure itself; this is a spec that no longer loads on resume.
+      // executeRun records a stage's failure itself; this is a spec that no longer loads on resume,
+      // or a run that ended but could not be told (the journal refused): it keeps how it ended.
+      if (this.parts.runs.get(id)?.endedAt !== undefined) throw error;
       this.parts.runs.finish(id, { status: 'failed', at: this.iso(), error: `${from}: ${errorText(error)}` });
       const run = this.parts.runs.get(id) as PipelineRun;
       this.ended(run);
       return run;
     });
     this.going.set(id, going);
-    void going.finally(() => this.going.delete(id));
+    // Nobody awaits a run: what could not even be recorded is logged, never an unhandled rejection.
+    void going.then(
+      () => this.going.delete(id),
+      (error: unknown) => {
+        this.going.delete(id);
+        this.parts.log.warn({ run: id, err: errorText(error) }, 'a remediation run ended unrecorded');
+      },
+    );
   }
 
   /**
@@ -353,6 +367,8 @@ export class RemediationLoop implements Remediation {
     await this.parts.rollout(service, digest, { template, actor: this.parts.actor });
     const deadline = started + (this.parts.rolloutTimeoutMs ?? 15 * 60_000);
     for (;;) {
+      // A stopping control plane leaves the run at rollout for the next start; no poll outlives it.
+      if (this.stopped) throw new RunAbandoned(-1, 'rollout');
       const status = await this.parts.fleetStatus(service);
       if (!status) throw new PipelineError('ROLLOUT_FAILED', `${service} has no fleet any more`);
       if (status.digest !== digest) {
