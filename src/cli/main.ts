@@ -168,12 +168,13 @@ program
     "keep this spec's fleet patched by replacement (repeatable; herd up registers its own; only herd's user may be able to change it)",
     (value: string, previous: string[] = []) => [...previous, value],
   )
-  .action(async (options) =>
-    run(() =>
+  .action(async (options) => {
+    await run(() =>
       // The lock first, before the control plane's modules load: a second serve answers at once.
       withHomeClaimed('herd serve', async (lock) => (await fleetCommands()).serveCommand(options, lock)),
-    ),
-  );
+    );
+    exitAfterControlPlane();
+  });
 
 const token = program
   .command('token')
@@ -257,11 +258,12 @@ program
   .argument('[dir]', 'the spec folder', 'examples/hello')
   .option('--port <port>', 'port of the control plane (API and /v2/); default: a free one')
   .option('--allow-downgrade', 'when locking, accept a Release older than one herd accepted before')
-  .action(async (dir, options) =>
-    run(() =>
+  .action(async (dir, options) => {
+    await run(() =>
       withHomeClaimed('herd up', async (lock) => (await fleetCommands()).upCommand(dir, options, lock)),
-    ),
-  );
+    );
+    exitAfterControlPlane();
+  });
 
 program
   .command('status')
@@ -416,6 +418,15 @@ program
   .description('let a run held for approval go on to production and its rollout')
   .argument('<id>', 'the run, as herd pipeline ls shows it')
   .action(async (id) => run(async () => (await pipelineCommands()).approveCommand(id)));
+
+/**
+ * The control plane has closed everything it owns (herd.db, the engine, the sockets): a handle
+ * something still holds (a connection the engine's socket never closed, a poll a run left) must not
+ * keep a stopped `herd serve` alive, so the process ends here.
+ */
+function exitAfterControlPlane(): never {
+  process.exit(process.exitCode ?? 0);
+}
 
 async function run(command: () => Promise<number>): Promise<void> {
   try {
