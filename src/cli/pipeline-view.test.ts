@@ -71,7 +71,7 @@ describe('renderRun', () => {
     assert.match(text, /^ {2}time-to-remediate 1m32s /m);
     assert.match(text, /^ {2}lock {3}passed {2}1\.0s {6}2026-12-03T10:01:00Z$/m);
     assert.match(text, /^ {2}build {2}passed {2}1\.0s {6}2026-12-03T10:01:02Z$/m);
-    assert.match(text, /^findings \(1\):$/m);
+    assert.match(text, /^update findings \(1\):$/m);
     assert.match(text, /^ {4}openssl {2}3\.0\.11-1~deb12u1 {2}3\.0\.11-1~deb12u2 {2}CVE-2023-5678 {2}high /m);
   });
 
@@ -103,8 +103,8 @@ describe('renderCheck', () => {
         .filter((line) => !line.startsWith(' '))
         .join('\n'),
       [
-        'web: 1 finding; run 1 started (herd pipeline show 1)',
-        'api: 1 finding; no run: outside its maintenance window',
+        'web: 1 update finding; run 1 started (herd pipeline show 1)',
+        'api: 1 update finding; no run: outside its maintenance window',
         'db: nothing found',
       ].join('\n'),
     );
@@ -132,7 +132,7 @@ describe('renderCheck', () => {
       },
     ]);
 
-    assert.match(text, /^web: 1 finding; no run: none started$/m);
+    assert.match(text, /^web: 1 update finding; no run: none started$/m);
     assert.match(text, /policy, security, urgency high, no fix yet, visible since/);
     assert.match(text, /rules failing: run-as-root, setuid-files/);
     assert.match(text, /^ {4}libfoo1 {2}\(new\) {2}1\.2-1 {2}- +- +2026-12-03T10:00:00Z$/m);

@@ -55,7 +55,7 @@ export function renderCheck(outcomes: CheckOutcome[]): string {
       const found =
         outcome.findings.length === 0
           ? 'nothing found'
-          : `${outcome.findings.length} finding${outcome.findings.length === 1 ? '' : 's'}`;
+          : `${outcome.findings.length} update finding${outcome.findings.length === 1 ? '' : 's'}`;
       const run = outcome.run
         ? `run ${outcome.run.id} started (herd pipeline show ${outcome.run.id})`
         : outcome.findings.length > 0
@@ -152,7 +152,7 @@ export function renderRun(run: PipelineRun, now: number): string {
           '  ',
         ),
   );
-  lines.push(`findings (${run.findings.length}):`);
+  lines.push(`update findings (${run.findings.length}):`);
   for (const finding of run.findings) lines.push(indent(renderFinding(finding), '  '));
   return lines.join('\n');
 }
