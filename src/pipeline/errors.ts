@@ -12,6 +12,8 @@ export type PipelineErrorCode =
   | 'RUN_NOT_AWAITING_APPROVAL'
   /** The rollout of a run's digest was reverted, superseded or did not complete in time. */
   | 'ROLLOUT_FAILED'
+  /** A run resumed or approved after its herd.yaml changed: it would roll out what was not accepted. */
+  | 'SPEC_CHANGED'
   /** A registered spec, its herd.lock or a folder above them is changeable by another local user. */
   | 'SPEC_UNTRUSTED';
 

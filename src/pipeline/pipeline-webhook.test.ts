@@ -38,6 +38,7 @@ function run(overrides: Partial<PipelineRun> = {}): PipelineRun {
         actionable: true,
       },
     ],
+    specDigest: `sha256:${'c'.repeat(64)}`,
     fromDigest: `sha256:${'a'.repeat(64)}` as Digest,
     digest: `sha256:${'b'.repeat(64)}` as Digest,
     createdAt: '2026-01-01T00:00:05Z',

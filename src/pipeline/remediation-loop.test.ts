@@ -81,6 +81,7 @@ describe('the remediation loop', () => {
   let failAt: keyof RunSteps | undefined;
   let checks: number;
   let stagesRun: string[];
+  let specDigest = 'sha256:spec';
   let loop: RemediationLoop | undefined;
   let acceptGate: { promise: Promise<void>; resolve: () => void } | undefined;
 
@@ -98,6 +99,7 @@ describe('the remediation loop', () => {
     checks = 0;
     stagesRun = [];
     acceptGate = undefined;
+    specDigest = 'sha256:spec';
   });
   afterEach(async () => {
     await loop?.stop();
@@ -111,7 +113,9 @@ describe('the remediation loop', () => {
     const spec = {
       loaded: {
         spec: { service: 'web', policy, watch: { updates: { intervalSeconds: 60 } } },
-        digest: 'sha256:spec',
+        get digest() {
+          return specDigest;
+        },
         path: '/specs/web/herd.yaml',
         dir: '/specs/web',
       },
@@ -245,6 +249,23 @@ describe('the remediation loop', () => {
     assert.deepEqual(runs.list(), []);
   });
 
+  it('does not roll out a held run approved after its herd.yaml changed: what was accepted is what rolls out', async () => {
+    policy = { ...defaultPolicySection, promote: 'manual' };
+    start();
+    const [outcome] = await loop!.check();
+    await loop!.settled();
+    const id = outcome!.run!.id;
+    assert.equal(runs.get(id)?.status, 'awaiting-approval');
+
+    specDigest = `sha256:${'e'.repeat(64)}`;
+    await loop!.approve(id, { actor: 'local:alice' });
+    await loop!.settled();
+    const run = runs.get(id);
+    assert.equal(run?.status, 'failed');
+    assert.match(run?.error ?? '', /changed since the run started/);
+    assert.deepEqual(fleet.rollouts, []);
+  });
+
   it('holds a run under promote: manual, refuses to approve anything else, and goes on once approved', async () => {
     policy = { ...defaultPolicySection, promote: 'manual' };
     start();
@@ -340,6 +361,7 @@ describe('the remediation loop', () => {
       trigger: 'schedule',
       findings: [update('tiny-bin', '1.1')],
       target: 'sha256:target-1',
+      specDigest: 'sha256:spec',
       fromDigest: deployed,
       at: '2025-01-01T00:05:00Z',
     });
@@ -360,6 +382,7 @@ describe('the remediation loop', () => {
       trigger: 'schedule',
       findings: [update('tiny-bin', '1.1')],
       target: 'sha256:target-3',
+      specDigest: 'sha256:spec',
       fromDigest: deployed,
       at: '2025-01-01T00:06:00Z',
     });

@@ -263,6 +263,7 @@ export class RemediationLoop implements Remediation {
       // The actionable ones: what the run addresses.
       findings: decision.findings,
       target: found.target,
+      specDigest: spec.loaded.digest,
       fromDigest: status.digest,
       at: this.iso(),
     });
@@ -297,6 +298,14 @@ export class RemediationLoop implements Remediation {
   ) {
     const going = (async () => {
       const spec = opened ?? (await this.parts.openSpec(source.specPath));
+      const startedWith = this.parts.runs.get(id)?.specDigest;
+      if (startedWith !== undefined && spec.loaded.digest !== startedWith) {
+        // Resumed or approved later: the template and checks must be the ones it was accepted with.
+        throw new PipelineError(
+          'SPEC_CHANGED',
+          `${source.specPath} changed since the run started (${startedWith}, now ${spec.loaded.digest}): the next check starts a run for the spec as it is`,
+        );
+      }
       const context: RunContext = {
         store: this.parts.runs,
         clock: this.parts.clock,

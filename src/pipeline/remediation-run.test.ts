@@ -81,6 +81,7 @@ describe('a remediation run', () => {
       trigger: 'schedule',
       findings: [finding('2026-01-01T00:00:00Z'), finding('2026-01-01T00:05:00Z')],
       target: 'sha256:target',
+      specDigest: 'sha256:spec',
       fromDigest: from,
       at: new Date(clock.now()).toISOString(),
     });
@@ -135,6 +136,7 @@ describe('a remediation run', () => {
       trigger: 'check',
       findings: [finding('not a date')],
       target: 'sha256:target',
+      specDigest: 'sha256:spec',
       fromDigest: from,
       at: new Date(clock.now()).toISOString(),
     });

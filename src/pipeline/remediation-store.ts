@@ -18,6 +18,7 @@ interface RunRow {
   trigger: 'schedule' | 'check';
   findings: string;
   target: string;
+  spec_digest: string;
   from_digest: string;
   digest: string | null;
   created_at: string;
@@ -49,15 +50,24 @@ export class RemediationStore {
     trigger: PipelineRun['trigger'];
     findings: UpdateFinding[];
     target: string;
+    specDigest: string;
     fromDigest: Digest;
     at: string;
   }): number {
     const result = this.db
       .prepare(
-        `INSERT INTO pipeline_runs (service, status, trigger, findings, target, from_digest, created_at)
-         VALUES (?, 'running', ?, ?, ?, ?, ?)`,
+        `INSERT INTO pipeline_runs (service, status, trigger, findings, target, spec_digest, from_digest, created_at)
+         VALUES (?, 'running', ?, ?, ?, ?, ?, ?)`,
       )
-      .run(run.service, run.trigger, JSON.stringify(run.findings), run.target, run.fromDigest, run.at);
+      .run(
+        run.service,
+        run.trigger,
+        JSON.stringify(run.findings),
+        run.target,
+        run.specDigest,
+        run.fromDigest,
+        run.at,
+      );
     return Number(result.lastInsertRowid);
   }
 
@@ -221,6 +231,7 @@ export class RemediationStore {
       ...(row.stage !== null ? { stage: row.stage } : {}),
       trigger: row.trigger,
       findings: JSON.parse(row.findings) as UpdateFinding[],
+      specDigest: row.spec_digest,
       fromDigest: row.from_digest as Digest,
       ...(row.digest !== null ? { digest: row.digest as Digest } : {}),
       createdAt: row.created_at,

@@ -102,6 +102,8 @@ export interface PipelineRun {
   /** What started it: the monitor on its schedule, or `herd check`. */
   trigger: 'schedule' | 'check';
   findings: UpdateFinding[];
+  /** The digest of the herd.yaml the run was started with; it goes on only with the same one. */
+  specDigest: string;
   /** The digest the fleet ran when the run started. */
   fromDigest: Digest;
   /** The digest the run built, once built. */

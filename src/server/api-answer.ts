@@ -58,6 +58,7 @@ const pipelineStatus: Record<PipelineError['code'], ApiErrorStatus> = {
   RUN_NOT_AWAITING_APPROVAL: 409,
   ROLLOUT_FAILED: 409,
   SPEC_UNTRUSTED: 409,
+  SPEC_CHANGED: 409,
 };
 
 const debugStatus: Record<DebugError['code'], ApiErrorStatus> = {

@@ -303,6 +303,9 @@ export const stateMigrations: readonly Migration[] = [
         trigger       TEXT NOT NULL CHECK (trigger IN ('schedule', 'check')),
         findings      TEXT NOT NULL,
         target        TEXT NOT NULL,
+        -- The spec's digest the run was started with: a run resumed or approved later goes on
+        -- only with the same spec, so what rolls out is what was accepted.
+        spec_digest   TEXT NOT NULL,
         from_digest   TEXT NOT NULL,
         digest        TEXT,
         created_at    TEXT NOT NULL,
