@@ -112,7 +112,20 @@ async function fetchIndex(
     }
   }
   const url = `${base}${index.path}`;
-  return { url, bytes: await options.fetcher.fetchBytes(url, limit) };
+  try {
+    return { url, bytes: await options.fetcher.fetchBytes(url, limit) };
+  } catch (error) {
+    // More bytes than the signed Release gives is an index that does not match it, endless or not.
+    if (error instanceof DebianError && error.message.includes(`larger than the ${index.size}-byte limit`)) {
+      throw new DebianError(
+        'DIGEST_MISMATCH',
+        `package index digest mismatch for ${url}: it is larger than the ${index.size}-byte limit, ` +
+          `Release says sha256:${index.sha256} (${index.size} bytes)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 function pickIndex(release: ReleaseFile, stem: string) {
