@@ -79,6 +79,7 @@ function pool(results: LoadResult[]): LoadResult {
     sent: results.reduce((sum, r) => sum + r.sent, 0),
     failed: results.reduce((sum, r) => sum + r.failed, 0),
     failures,
+    reconnects: results.reduce((sum, r) => sum + r.reconnects, 0),
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     latencies,

@@ -157,10 +157,21 @@ describe('fleets on podman through herd up', () => {
     let failures = 0;
     let requests = 0;
     let loading = true;
+    const reasons: string[] = [];
     const load = (async () => {
       while (loading) {
         requests++;
-        const response = await fetch(`${frontDoor}/`).catch(() => undefined);
+        const response = await fetch(`${frontDoor}/`).catch((error: Error) => {
+          reasons.push(
+            `${new Date().toISOString()} ${error.message} ${String((error.cause as Error)?.message ?? '')}`,
+          );
+          return undefined;
+        });
+        if (response && response.status !== 200) {
+          reasons.push(
+            `${new Date().toISOString()} status ${response.status}: ${await response.clone().text()}`,
+          );
+        }
         if (response?.status !== 200) failures++;
         await response?.text();
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -186,7 +197,11 @@ describe('fleets on podman through herd up', () => {
     assert.equal(rollout.status, 0, rollout.err);
     assert.equal(settled.instances.filter((i) => i.revision === firstRevision).length, size);
     assert.ok(requests > 50, `only ${requests} requests were made`);
-    assert.equal(failures, 0, `${failures} of ${requests} requests failed during the bad rollout`);
+    assert.equal(
+      failures,
+      0,
+      `${failures} of ${requests} requests failed during the bad rollout:\n${reasons.join('\n')}\n${up?.output().slice(-2000)}`,
+    );
   });
 
   it('has printed no warning of leaked listeners through start, replacement and revert', () => {

@@ -44,9 +44,6 @@ export interface FrontDoorOptions {
 
 const idempotentRetryable = new Set(['GET', 'HEAD']);
 /** Connection failures that mean the backend never saw the request, or dropped a pooled socket. */
-/** How long the door keeps an idle client connection open. */
-export const frontDoorKeepAliveMs = 65_000;
-
 const connectFailures = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 /** How long a backend that refused a connection is passed over while others are ready. */
 const ejectMs = 1_000;
@@ -103,12 +100,6 @@ export class FrontDoor {
   static async open(service: string, options: FrontDoorOptions): Promise<FrontDoor> {
     const host = options.host ?? '127.0.0.1';
     const server = createServer();
-    // A keep-alive connection the door closes while idle can cross a request the client just sent
-    // on it (ECONNRESET, and nothing to retry on the client's side). Idle connections are kept
-    // longer than clients and load balancers keep theirs (60 s is the common idle timeout), so it
-    // is the client that closes them first.
-    server.keepAliveTimeout = frontDoorKeepAliveMs;
-    server.headersTimeout = frontDoorKeepAliveMs + 1_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
         reject(
