@@ -1,24 +1,13 @@
-/** Wires a spec to the parts a command needs: its lock path, its sources, the store. */
-import { dirname, join } from 'node:path';
-import { BuildError, DebCache, LayerCache, sourcesForSpec, UnpackedDebCache } from '../builder/index.js';
-import { HttpFetcher } from '../debian/index.js';
+import { BuildError, type DebCache, type LayerCache, type UnpackedDebCache } from '../builder/index.js';
 import { herdHome } from '../herd-home.js';
 import { LayoutStore } from '../oci/index.js';
-import type { SpecInputs } from '../pipeline/index.js';
-import { loadSpec } from '../specfile/index.js';
+import { buildCaches, openSpecInputs, type SpecInputs } from '../pipeline/index.js';
 
 /** A loaded spec with where its lock goes and the archive it resolves against. */
 export type SpecContext = SpecInputs;
 
-export async function openSpec(pathOrDir: string): Promise<SpecContext> {
-  const loaded = await loadSpec(pathOrDir);
-  return {
-    loaded,
-    lockPath: join(dirname(loaded.path), 'herd.lock'),
-    sources: sourcesForSpec(loaded),
-    fetcher: new HttpFetcher(),
-  };
-}
+/** The spec as every command opens it (src/pipeline/spec-inputs.ts). */
+export const openSpec: (pathOrDir: string) => Promise<SpecContext> = openSpecInputs;
 
 export interface BuildCaches {
   store: LayoutStore;
@@ -33,9 +22,7 @@ export async function openStore(): Promise<BuildCaches> {
   await store.init();
   return {
     store,
-    debCache: new DebCache(home.debCache),
-    layerCache: new LayerCache(home.layerCache),
-    unpackedCache: new UnpackedDebCache(home.unpackedCache, { sealKey: home.cacheSealKey }),
+    ...buildCaches(home),
   };
 }
 

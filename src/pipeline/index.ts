@@ -62,5 +62,6 @@ export {
   scaleFleet,
 } from './rollout.js';
 export { type Signability, type SignParts, signAndAttest, signability } from './sign-and-attest.js';
+export { buildCaches, openSpecInputs } from './spec-inputs.js';
 export { assertSpecOwnership } from './spec-ownership.js';
 export { VulnDataRefresh } from './vulndb-refresh.js';

@@ -8,15 +8,12 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  DebCache,
   describeLockChange,
   diffLocks,
   formatLock,
-  LayerCache,
   type Lock,
   readLock,
   silentProgress,
-  UnpackedDebCache,
 } from '../builder/index.js';
 import { type Clock, writeAtomic } from '../common/index.js';
 import { type FleetTemplate, fleetTemplateFor } from '../fleet/index.js';
@@ -32,6 +29,7 @@ import type { PipelineLogger, PipelineState } from './parts.js';
 import { releaseImage } from './release.js';
 import { type RunSteps, StageFailed } from './remediation-run.js';
 import { signAndAttest } from './sign-and-attest.js';
+import { buildCaches } from './spec-inputs.js';
 
 /** What a run's stages need beyond the spec: herd's parts and the control plane's fleet. */
 export interface RemediationStepParts {
@@ -64,9 +62,7 @@ export function remediationSteps(runId: number, spec: SpecInputs, parts: Remedia
   const template = fleetTemplateFor(loaded.spec, loaded.spec.fleet);
   const buildParts = {
     ...parts,
-    debCache: new DebCache(parts.home.debCache),
-    layerCache: new LayerCache(parts.home.layerCache),
-    unpackedCache: new UnpackedDebCache(parts.home.unpackedCache, { sealKey: parts.home.cacheSealKey }),
+    ...buildCaches(parts.home),
     // A run reports through its stages' records, not a terminal.
     progress: silentProgress,
   };

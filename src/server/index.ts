@@ -21,5 +21,5 @@ export { type ControlPlane, startControlPlane } from './control-plane.js';
 export { controlPlaneSocket } from './control-plane-socket.js';
 export { attachDebugSession, type DebugTerminal } from './debug-client.js';
 export { ServerError } from './errors.js';
-export { openSpecInputs, type RemediationSetup } from './remediation-wiring.js';
+export type { RemediationSetup } from './remediation-wiring.js';
 export type { LogLineView } from './routes/log-api.js';

@@ -16,7 +16,7 @@ import {
   tinySpec,
 } from '../pipeline/supply-chain.test-support.js';
 import { openStateDb } from '../state/index.js';
-import { openSpecInputs, updateCheck } from './remediation-wiring.js';
+import { openTrustedSpec, updateCheck } from './remediation-wiring.js';
 
 describe("the control plane's update check", () => {
   let repo: FixtureRepo;
@@ -61,7 +61,7 @@ describe("the control plane's update check", () => {
     );
     clock.advance(1000);
 
-    const after = await check(await openSpecInputs(spec.loaded.dir), { service: 'tiny', digest: deployed });
+    const after = await check(await openTrustedSpec(spec.loaded.dir), { service: 'tiny', digest: deployed });
 
     assert.equal(
       home.entries('vulndb-update').length,
@@ -91,7 +91,7 @@ describe("the control plane's update check", () => {
 
     try {
       await assert.rejects(
-        openSpecInputs(shared),
+        openTrustedSpec(shared),
         (error: unknown) => error instanceof PipelineError && error.code === 'SPEC_UNTRUSTED',
       );
     } finally {

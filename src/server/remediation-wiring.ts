@@ -1,16 +1,7 @@
-/**
- * The remediation loop wired to the control plane's parts: the fleet controller's status, the one
- * rollout path, a candidate on the same engine, the update check over HERD_HOME's archive memory
- * and vulnerability data (fetched again from HERD_VULNDB_URL when due), the gate's rules judged
- * again when the spec's policy changed, the spec's webhook. The loop's decisions are in src/pipeline; this file
- * only hands it the concrete parts, as startControlPlane does for the controller.
- */
-import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
-import { sourcesForSpec } from '../builder/index.js';
 import type { Catalog } from '../catalog/index.js';
 import type { Clock, Logger } from '../common/index.js';
-import { HttpFetcher } from '../debian/index.js';
+import { describeDowngrade } from '../debian/index.js';
 import type { Engine } from '../engines/index.js';
 import type { FleetController, FleetTemplate } from '../fleet/index.js';
 import { HttpTcpProber } from '../fleet/index.js';
@@ -24,6 +15,7 @@ import {
   checkForUpdates,
   decideRun,
   loadVulnDataIfAny,
+  openSpecInputs,
   type PipelineState,
   PolicyRecheck,
   percentiles,
@@ -36,7 +28,6 @@ import {
   type SpecInputs,
   VulnDataRefresh,
 } from '../pipeline/index.js';
-import { loadSpec } from '../specfile/index.js';
 import type { Signer } from '../trust/index.js';
 
 /** What the CLI hands the control plane for remediation runs: the key and herd's version. */
@@ -113,7 +104,7 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
         return { passed: result.passed, output: acceptanceOutput(result) };
       },
     },
-    openSpec: (specPath) => openSpecInputs(specPath),
+    openSpec: openTrustedSpec,
     fleetStatus: async (service) => (controller.templateOf(service) ? controller.status(service) : undefined),
     rollout: wiring.rollout,
     check: updateCheck({
@@ -125,7 +116,7 @@ export async function startRemediation(wiring: RemediationWiring): Promise<Remed
       log,
       ...(wiring.vulndbUrl ? { vulndbUrl: wiring.vulndbUrl } : {}),
     }),
-    decide: (policy, findings, now) => decideRun(policy, findings, now),
+    decide: decideRun,
     percentiles,
     notify: (spec, run) => {
       const url = spec?.watch.webhook ?? wiring.fallbackWebhook;
@@ -197,7 +188,7 @@ export function updateCheck(wiring: UpdateCheckWiring): RemediationLoopParts['ch
       ...(found.rolledBack
         ? {
             rolledBack: `the archive went back in time (${found.rolledBack
-              .map((one) => JSON.stringify(one))
+              .map(describeDowngrade)
               .join('; ')}): no run starts on an older Release`,
           }
         : {}),
@@ -206,18 +197,13 @@ export function updateCheck(wiring: UpdateCheckWiring): RemediationLoopParts['ch
 }
 
 /**
- * A spec as the CLI opens one: its herd.lock beside it, the archive from its repositories or the
- * host's. Refused when another local user could change it: the loop builds and signs what it says.
+ * A spec as every command opens it, refused when another local user could change it: the loop
+ * builds and signs what it says.
  */
-export async function openSpecInputs(specPath: string): Promise<SpecInputs> {
-  const loaded = await loadSpec(specPath);
-  await assertSpecOwnership(loaded);
-  return {
-    loaded,
-    lockPath: join(loaded.dir, 'herd.lock'),
-    sources: sourcesForSpec(loaded),
-    fetcher: new HttpFetcher(),
-  };
+export async function openTrustedSpec(specPath: string): Promise<SpecInputs> {
+  const spec = await openSpecInputs(specPath);
+  await assertSpecOwnership(spec.loaded);
+  return spec;
 }
 
 /** The image config's `created`: when its contents were pinned (the lock's date, or SOURCE_DATE_EPOCH). */
