@@ -124,12 +124,16 @@ export class RemediationLoop implements Remediation {
     const sources = this.parts.runs
       .sources()
       .filter((source) => options.service === undefined || source.service === options.service);
-    // One check at a time, whoever asked: the monitor's tick and `herd check` queue behind each other.
-    const outcome = this.checking.then(async () => {
+    return this.oneAtATime(async () => {
       const outcomes: CheckOutcome[] = [];
       for (const source of sources) outcomes.push(await this.checkOne(source, 'check', options.actor));
       return outcomes;
     });
+  }
+
+  /** One check at a time, whoever asked: the monitor's tick and `herd check` queue behind each other. */
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const outcome = this.checking.then(work);
     this.checking = outcome.catch(() => undefined);
     return outcome;
   }
@@ -195,10 +199,8 @@ export class RemediationLoop implements Remediation {
         continue;
       }
       if (due > now) continue;
-      const outcome = this.checking.then(() => this.checkOne(source, 'schedule'));
-      this.checking = outcome.catch(() => undefined);
       try {
-        const result = await outcome;
+        const result = await this.oneAtATime(() => this.checkOne(source, 'schedule'));
         if (result.skipped)
           this.parts.log.info({ service: source.service, why: result.skipped }, 'no remediation run');
       } catch (error) {
