@@ -1,30 +1,42 @@
+#!/usr/bin/env node
 /**
  * The herd command line: parse, call, render. Exit codes: 0 success, 1 an expected negative
  * outcome (a check found changes, a gate failed), 2 an error, 3 `herd lock --check` found the
  * archive older than herd accepted before (a rollback, not an update).
  */
+import nodeModule from 'node:module';
 import { Command } from 'commander';
-import { HerdError } from '../herd-error.js';
-import { herdHome } from '../herd-home.js';
-import { explainStateFailure, stateMigrations } from '../state/index.js';
-import { buildCommand } from './commands/build.js';
-import { catalogCommand, releaseCommand, revokeCommand } from './commands/catalog.js';
-import { gateCommand, trackerDataUrl, vulndbUpdateCommand } from './commands/gate.js';
-import { imageExportCommand, imageInspectCommand, imageListCommand } from './commands/image.js';
-import { initCommand } from './commands/init.js';
-import { journalCheckpointCommand, journalCommand } from './commands/journal.js';
-import { lockCommand } from './commands/lock.js';
-import { pullCommand, pushCommand } from './commands/registry.js';
-import { keysGenerateCommand, signCommand, verifyCommand } from './commands/trust.js';
 import { herdVersion } from './herd-version.js';
-import { checkpointIfJournaled } from './journal-checkpointing.js';
-import { keepHomePrivate, withHomeClaimed } from './private-home.js';
+import { trackerDataUrl } from './vulndb-source.js';
 
 /**
- * The control-plane commands pull in the engine, the fleet controller, the server and the monitors;
- * loaded on use, so `herd build` and friends do not pay for them at start.
+ * Each group of commands' module, loaded when one of its commands runs: `herd --version` and
+ * `herd --help` load commander and the definitions below only, and `herd build` does not pay for
+ * the control plane (the engine, the fleet controller, the server and the monitors).
  */
-const fleetCommands = () => import('./commands/fleet.js');
+const commands = {
+  build: () => import('./commands/build.js'),
+  catalog: () => import('./commands/catalog.js'),
+  debug: () => import('./commands/debug.js'),
+  fim: () => import('./commands/fim.js'),
+  fleet: () => import('./commands/fleet.js'),
+  gate: () => import('./commands/gate.js'),
+  image: () => import('./commands/image.js'),
+  init: () => import('./commands/init.js'),
+  journal: () => import('./commands/journal.js'),
+  lock: () => import('./commands/lock.js'),
+  pipeline: () => import('./commands/pipeline.js'),
+  registry: () => import('./commands/registry.js'),
+  token: () => import('./commands/token.js'),
+  trust: () => import('./commands/trust.js'),
+  watch: () => import('./commands/watch.js'),
+  /** HERD_HOME's modes and lock, for every command but --help and --version. */
+  home: () => import('./private-home.js'),
+};
+
+// Node 22.1+ keeps V8's compiled code of what loads from here on (the commands) between runs, in
+// the OS's temporary folder; Node 20 has no such cache, and goes without.
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 const program = new Command()
   .name('herd')
@@ -33,7 +45,9 @@ const program = new Command()
   .showHelpAfterError()
   // serve and up fix HERD_HOME's modes once they hold its lock; the rest do here, if it is open.
   .hook('preAction', async (_program, action) => {
-    if (!(action.parent === program && ['serve', 'up'].includes(action.name()))) await keepHomePrivate();
+    if (!(action.parent === program && ['serve', 'up'].includes(action.name()))) {
+      await (await commands.home()).keepHomePrivate();
+    }
   });
 
 program
@@ -42,7 +56,7 @@ program
   .argument('[dir]', 'folder for herd.yaml', '.')
   .option('--service <name>', 'service name (default: the folder name)')
   .option('--packages <list>', 'comma-separated Debian packages')
-  .action(async (dir, options) => run(() => initCommand(dir, options)));
+  .action(async (dir, options) => run(commands.init, (c) => c.initCommand(dir, options)));
 
 program
   .command('lock')
@@ -53,7 +67,7 @@ program
     'exit 1 and list the changes when the archive has newer versions than the lock, 3 when it went back',
   )
   .option('--allow-downgrade', 'accept a Release older than one herd accepted before (a snapshot mirror)')
-  .action(async (spec, options) => run(() => lockCommand(spec, options)));
+  .action(async (spec, options) => run(commands.lock, (c) => c.lockCommand(spec, options)));
 
 program
   .command('build')
@@ -62,7 +76,7 @@ program
   .option('--json', 'print the result as JSON')
   .option('--no-gate', 'do not gate the image (it cannot be signed until herd gate passes)')
   .option('--allow-downgrade', 'when locking, accept a Release older than one herd accepted before')
-  .action(async (spec, options) => run(() => buildCommand(spec, options)));
+  .action(async (spec, options) => run(commands.build, (c) => c.buildCommand(spec, options)));
 
 program
   .command('gate')
@@ -72,7 +86,7 @@ program
   .option('--profile <profile>', "baseline or strict (default: the spec's gate.profile, else baseline)")
   .option('--format <format>', 'text, json or sarif', 'text')
   .option('-o, --output <file>', 'write the report to a file instead of standard output')
-  .action(async (ref, options) => run(() => gateCommand(ref, options)));
+  .action(async (ref, options) => run(commands.gate, (c) => c.gateCommand(ref, options)));
 
 const vulndb = program
   .command('vulndb')
@@ -85,25 +99,25 @@ vulndb
     `tracker JSON (plain or gzip) or OSV records (default HERD_VULNDB_URL, else ${trackerDataUrl})`,
   )
   .option('--suite <codename...>', 'keep only these suites, e.g. bookworm')
-  .action(async (options) => run(() => vulndbUpdateCommand(options)));
+  .action(async (options) => run(commands.gate, (c) => c.vulndbUpdateCommand(options)));
 
 const image = program.command('image').description('images in the local store');
 image
   .command('ls')
   .description('list images')
-  .action(async () => run(() => imageListCommand()));
+  .action(async () => run(commands.image, (c) => c.imageListCommand()));
 image
   .command('inspect')
   .description('show an image manifest, config and attached artifacts')
   .argument('<ref>', 'digest, digest prefix or name')
-  .action(async (ref) => run(() => imageInspectCommand(ref)));
+  .action(async (ref) => run(commands.image, (c) => c.imageInspectCommand(ref)));
 image
   .command('export')
   .description('write an image as an archive that podman, skopeo and docker load')
   .argument('<ref>', 'digest, digest prefix or name')
   .requiredOption('--format <format>', 'oci-archive or docker-archive')
   .requiredOption('-o, --output <file>', 'archive path')
-  .action(async (ref, options) => run(() => imageExportCommand(ref, options)));
+  .action(async (ref, options) => run(commands.image, (c) => c.imageExportCommand(ref, options)));
 
 const keys = program.command('keys').description('signing keys');
 keys
@@ -112,7 +126,7 @@ keys
     'write a cosign-compatible key pair (password from HERD_KEY_PASSWORD or a prompt) and trust it',
   )
   .option('-o, --output <prefix>', 'write <prefix>.key and <prefix>.pub instead of HERD_HOME/keys/cosign.*')
-  .action(async (options) => run(() => keysGenerateCommand(options)));
+  .action(async (options) => run(commands.trust, (c) => c.keysGenerateCommand(options)));
 
 program
   .command('sign')
@@ -123,7 +137,7 @@ program
     '--identity <repository>',
     'the registry/repository the signature names (default localhost/<service>)',
   )
-  .action(async (ref, options) => run(() => signCommand(ref, options)));
+  .action(async (ref, options) => run(commands.trust, (c) => c.signCommand(ref, options)));
 
 program
   .command('verify')
@@ -135,7 +149,7 @@ program
     '--identity <repository>',
     'require a signature for this registry/repository (default for a registry image: its repository)',
   )
-  .action(async (ref, options) => run(() => verifyCommand(ref, options)));
+  .action(async (ref, options) => run(commands.trust, (c) => c.verifyCommand(ref, options)));
 
 program
   .command('push')
@@ -148,14 +162,16 @@ program
   )
   .option('--no-sign', 'push the signatures the image has, without signing for the destination')
   .option('--insecure', 'plain http for a registry that is not on loopback')
-  .action(async (ref, destination, options) => run(() => pushCommand(ref, destination, options)));
+  .action(async (ref, destination, options) =>
+    run(commands.registry, (c) => c.pushCommand(ref, destination, options)),
+  );
 
 program
   .command('pull')
   .description('pull an image, its signatures and referrers into the store, verifying every digest')
   .argument('<reference>', '<registry>/<repository>[:tag|@digest]')
   .option('--insecure', 'plain http for a registry that is not on loopback')
-  .action(async (reference, options) => run(() => pullCommand(reference, options)));
+  .action(async (reference, options) => run(commands.registry, (c) => c.pullCommand(reference, options)));
 
 program
   .command('serve')
@@ -169,9 +185,11 @@ program
     (value: string, previous: string[] = []) => [...previous, value],
   )
   .action(async (options) => {
-    await run(() =>
-      // The lock first, before the control plane's modules load: a second serve answers at once.
-      withHomeClaimed('herd serve', async (lock) => (await fleetCommands()).serveCommand(options, lock)),
+    // The lock first, before the control plane's modules load: a second serve answers at once.
+    await run(commands.home, (home) =>
+      home.withHomeClaimed('herd serve', async (lock) =>
+        (await commands.fleet()).serveCommand(options, lock),
+      ),
     );
     exitAfterControlPlane();
   });
@@ -185,21 +203,17 @@ token
   .requiredOption('--role <role>', 'viewer, operator, releaser or admin')
   .option('--name <name>', 'a name for the journal (default <role>-<id>)')
   .option('--json', 'print the token and its id, name and role as JSON')
-  .action(async (options) =>
-    run(async () => (await import('./commands/token.js')).tokenCreateCommand(options)),
-  );
+  .action(async (options) => run(commands.token, (c) => c.tokenCreateCommand(options)));
 token
   .command('ls')
   .description('list tokens: name, id, role, created, last used (never the token)')
   .option('--json', 'print as JSON')
-  .action(async (options) =>
-    run(async () => (await import('./commands/token.js')).tokenListCommand(options)),
-  );
+  .action(async (options) => run(commands.token, (c) => c.tokenListCommand(options)));
 token
   .command('revoke')
   .description('revoke a token by id or name; it stops working at once')
   .argument('<token>', 'id or name')
-  .action(async (ref) => run(async () => (await import('./commands/token.js')).tokenRevokeCommand(ref)));
+  .action(async (ref) => run(commands.token, (c) => c.tokenRevokeCommand(ref)));
 
 program
   .command('release')
@@ -207,7 +221,9 @@ program
   .argument('<service>')
   .argument('<ref>', 'digest, digest prefix or name in the store')
   .requiredOption('--stage <stage>', 'candidate, accepted or production')
-  .action(async (service, ref, options) => run(() => releaseCommand(service, ref, options)));
+  .action(async (service, ref, options) =>
+    run(commands.catalog, (c) => c.releaseCommand(service, ref, options)),
+  );
 
 program
   .command('revoke')
@@ -215,14 +231,16 @@ program
   .argument('<service>')
   .argument('<ref>', 'digest, digest prefix or name in the store')
   .requiredOption('--reason <text>', 'why, for the journal')
-  .action(async (service, ref, options) => run(() => revokeCommand(service, ref, options)));
+  .action(async (service, ref, options) =>
+    run(commands.catalog, (c) => c.revokeCommand(service, ref, options)),
+  );
 
 program
   .command('catalog')
   .description('released digests and their stages')
   .argument('[service]')
   .option('--json', 'print as JSON')
-  .action(async (service, options) => run(() => catalogCommand(service, options)));
+  .action(async (service, options) => run(commands.catalog, (c) => c.catalogCommand(service, options)));
 
 const journal = program
   .command('journal')
@@ -239,7 +257,7 @@ const journal = program
   )
   .option('--insecure', 'plain http for a registry that is not on loopback')
   .option('--json', 'print entries as JSON')
-  .action(async (options) => run(() => journalCommand(options)));
+  .action(async (options) => run(commands.journal, (c) => c.journalCommand(options)));
 journal
   .command('checkpoint')
   .description("sign a checkpoint of the journal's head now (herd does after each command that journals)")
@@ -248,7 +266,7 @@ journal
     'also attach it to a registry as an OCI artifact (tag journal-checkpoint)',
   )
   .option('--insecure', 'plain http for a registry that is not on loopback')
-  .action(async (options) => run(() => journalCheckpointCommand(options)));
+  .action(async (options) => run(commands.journal, (c) => c.journalCheckpointCommand(options)));
 
 program
   .command('up')
@@ -259,8 +277,8 @@ program
   .option('--port <port>', 'port of the control plane (API and /v2/); default: a free one')
   .option('--allow-downgrade', 'when locking, accept a Release older than one herd accepted before')
   .action(async (dir, options) => {
-    await run(() =>
-      withHomeClaimed('herd up', async (lock) => (await fleetCommands()).upCommand(dir, options, lock)),
+    await run(commands.home, (home) =>
+      home.withHomeClaimed('herd up', async (lock) => (await commands.fleet()).upCommand(dir, options, lock)),
     );
     exitAfterControlPlane();
   });
@@ -270,9 +288,7 @@ program
   .description("a fleet's revision, rollout state and instances (from the running control plane)")
   .argument('[service]')
   .option('--json', 'print as JSON')
-  .action(async (service, options) =>
-    run(async () => (await fleetCommands()).statusCommand(service, options)),
-  );
+  .action(async (service, options) => run(commands.fleet, (c) => c.statusCommand(service, options)));
 
 program
   .command('rollout')
@@ -283,21 +299,21 @@ program
   .argument('<ref>', 'digest, digest prefix or name in the store')
   .option('--spec <dir>', "the service's herd.yaml (needed for a fleet's first rollout)")
   .action(async (service, ref, options) =>
-    run(async () => (await fleetCommands()).rolloutCommand(service, ref, options)),
+    run(commands.fleet, (c) => c.rolloutCommand(service, ref, options)),
   );
 
 program
   .command('rollback')
   .description('roll a fleet back to its previous good revision')
   .argument('<service>')
-  .action(async (service) => run(async () => (await fleetCommands()).rollbackCommand(service)));
+  .action(async (service) => run(commands.fleet, (c) => c.rollbackCommand(service)));
 
 program
   .command('scale')
   .description('set the number of instances of a fleet')
   .argument('<service>')
   .argument('<size>')
-  .action(async (service, size) => run(async () => (await fleetCommands()).scaleCommand(service, size)));
+  .action(async (service, size) => run(commands.fleet, (c) => c.scaleCommand(service, size)));
 
 program
   .command('logs')
@@ -308,7 +324,7 @@ program
   .option('--grep <re>', 'only lines matching this regular expression')
   .option('--tail <lines>', 'the newest lines to show', '100')
   .option('-f, --follow', 'then print new lines as they come, until Ctrl-C')
-  .action(async (service, options) => run(async () => (await fleetCommands()).logsCommand(service, options)));
+  .action(async (service, options) => run(commands.fleet, (c) => c.logsCommand(service, options)));
 
 const fim = program
   .command('fim')
@@ -324,8 +340,7 @@ fim
   .option('--cross-mounts', 'also enter other filesystems mounted under <dir>')
   .option('--workers <n>', 'hash threads (default: one per core)')
   .action(async (dir, options) => {
-    const { fimInitCommand } = await import('./commands/fim.js');
-    await run(() => fimInitCommand(dir, options));
+    await run(commands.fim, (c) => c.fimInitCommand(dir, options));
   });
 fim
   .command('check')
@@ -336,8 +351,7 @@ fim
   .option('--full', 're-hash every file, as AIDE does (default: trust size+mtime+ctime+inode)')
   .option('--workers <n>', 'hash threads (default: one per core)')
   .action(async (dir, options) => {
-    const { fimCheckCommand } = await import('./commands/fim.js');
-    await run(() => fimCheckCommand(dir, options));
+    await run(commands.fim, (c) => c.fimCheckCommand(dir, options));
   });
 
 program
@@ -346,8 +360,7 @@ program
   .argument('<id>', 'instance id or its prefix')
   .option('--json', 'print as JSON')
   .action(async (id, options) => {
-    const { verifyInstanceCommand } = await import('./commands/watch.js');
-    await run(() => verifyInstanceCommand(id, options));
+    await run(commands.watch, (c) => c.verifyInstanceCommand(id, options));
   });
 program
   .command('debug')
@@ -359,8 +372,7 @@ program
   .option('--reason <text>', 'why: it goes into the journal (required)')
   .option('--ttl <duration>', 'the longest the session may last (at most 1h)', '10m')
   .action(async (instance, command, options) => {
-    const { debugCommand } = await import('./commands/debug.js');
-    await run(() => debugCommand(instance, command, options));
+    await run(commands.debug, (c) => c.debugCommand(instance, command, options));
   });
 program
   .command('incidents')
@@ -368,12 +380,8 @@ program
   .option('--service <service>')
   .option('--json', 'print as JSON')
   .action(async (options) => {
-    const { incidentsCommand } = await import('./commands/watch.js');
-    await run(() => incidentsCommand(options));
+    await run(commands.watch, (c) => c.incidentsCommand(options));
   });
-
-/** The remediation loop's commands (commands/pipeline.ts), asked of the running control plane. */
-const pipelineCommands = () => import('./commands/pipeline.js');
 
 program
   .command('check')
@@ -382,9 +390,7 @@ program
   )
   .argument('[service]', 'one fleet (default: every fleet with a registered spec)')
   .option('--json', 'print as JSON')
-  .action(async (service, options) =>
-    run(async () => (await pipelineCommands()).checkCommand(service, options)),
-  );
+  .action(async (service, options) => run(commands.pipeline, (c) => c.checkCommand(service, options)));
 
 const pipeline = program
   .command('pipeline')
@@ -395,29 +401,25 @@ pipeline
   .option('--service <service>', 'only this fleet')
   .option('--limit <n>', 'at most this many runs (default 50)')
   .option('--json', 'print as JSON')
-  .action(async (options) => run(async () => (await pipelineCommands()).pipelineListCommand(options)));
+  .action(async (options) => run(commands.pipeline, (c) => c.pipelineListCommand(options)));
 pipeline
   .command('show')
   .description("a run's stages with their status and duration, its findings, error and time-to-remediate")
   .argument('<id>')
   .option('--json', 'print as JSON')
-  .action(async (id, options) =>
-    run(async () => (await pipelineCommands()).pipelineShowCommand(id, options)),
-  );
+  .action(async (id, options) => run(commands.pipeline, (c) => c.pipelineShowCommand(id, options)));
 pipeline
   .command('logs')
   .description('what each stage of a run said')
   .argument('<id>')
   .option('--stage <stage>', 'only this stage')
-  .action(async (id, options) =>
-    run(async () => (await pipelineCommands()).pipelineLogsCommand(id, options)),
-  );
+  .action(async (id, options) => run(commands.pipeline, (c) => c.pipelineLogsCommand(id, options)));
 
 program
   .command('approve')
   .description('let a run held for approval go on to production and its rollout')
   .argument('<id>', 'the run, as herd pipeline ls shows it')
-  .action(async (id) => run(async () => (await pipelineCommands()).approveCommand(id)));
+  .action(async (id) => run(commands.pipeline, (c) => c.approveCommand(id)));
 
 /**
  * The control plane has closed everything it owns (herd.db, the engine, the sockets): a handle
@@ -428,20 +430,33 @@ function exitAfterControlPlane(): never {
   process.exit(process.exitCode ?? 0);
 }
 
-async function run(command: () => Promise<number>): Promise<void> {
+/** Loads a command's module, runs the command and sets the exit code from what it returns. */
+async function run<Module>(
+  load: () => Promise<Module>,
+  command: (loaded: Module) => Promise<number>,
+): Promise<void> {
   try {
-    process.exitCode = await command();
+    process.exitCode = await command(await load());
   } catch (thrown) {
-    // SQLite's errors come from herd.db, and name neither it nor the table: say which.
-    const error = explainStateFailure(thrown, herdHome().stateDb, stateMigrations);
-    if (error instanceof HerdError) {
-      console.error(`herd: ${error.message}`);
-    } else {
-      console.error(`herd: unexpected error: ${(error as Error).stack ?? String(error)}`);
-    }
+    await report(thrown);
     process.exitCode = 2;
   } finally {
-    await checkpointIfJournaled();
+    await (await import('./journal-checkpointing.js')).checkpointIfJournaled();
+  }
+}
+
+async function report(thrown: unknown): Promise<void> {
+  const [{ HerdError }, { herdHome }, { explainStateFailure, stateMigrations }] = await Promise.all([
+    import('../herd-error.js'),
+    import('../herd-home.js'),
+    import('../state/index.js'),
+  ]);
+  // SQLite's errors come from herd.db, and name neither it nor the table: say which.
+  const error = explainStateFailure(thrown, herdHome().stateDb, stateMigrations);
+  if (error instanceof HerdError) {
+    console.error(`herd: ${error.message}`);
+  } else {
+    console.error(`herd: unexpected error: ${(error as Error).stack ?? String(error)}`);
   }
 }
 

@@ -14,9 +14,7 @@ import { logger } from '../logger.js';
 import { openPipelineParts } from '../pipeline-parts.js';
 import { openSpec } from '../spec-context.js';
 import { openState } from '../state-context.js';
-
-/** The Debian security tracker's own export: what `herd vulndb update` reads unless told otherwise. */
-export const trackerDataUrl = 'https://security-tracker.debian.org/tracker/data/json';
+import { trackerDataUrl } from '../vulndb-source.js';
 
 export interface GateCommandOptions {
   spec?: string;
