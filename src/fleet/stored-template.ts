@@ -37,6 +37,28 @@ const StoredFleetSection: z.ZodType<FleetSection> = z.strictObject({
   }),
   stopGraceSeconds: whole(0, 3600),
   drainSeconds: whole(0, 3600),
+  autoscale: z
+    .strictObject({
+      min: whole(1, 10_000),
+      max: whole(1, 10_000),
+      metrics: z
+        .array(
+          z.discriminatedUnion('kind', [
+            z.strictObject({ kind: z.literal('cpu'), averageUtilization: whole(1, 100) }),
+            z.strictObject({
+              kind: z.enum(['requestsPerSecond', 'inFlightRequests']),
+              averageValue: z.number().positive().max(1_000_000),
+            }),
+          ]),
+        )
+        .min(1)
+        .max(3),
+      behavior: z.strictObject({
+        scaleUp: z.strictObject({ stabilizationWindowSeconds: whole(0, 3600) }),
+        scaleDown: z.strictObject({ stabilizationWindowSeconds: whole(0, 3600) }),
+      }),
+    })
+    .optional(),
 }) as z.ZodType<FleetSection>;
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/);

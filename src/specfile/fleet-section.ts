@@ -6,6 +6,7 @@
  * `FleetSection`, carries every default. The controller lives in src/fleet.
  */
 import { z } from 'zod';
+import { AutoscaleSection } from './autoscale-section.js';
 import { describeValue } from './errors.js';
 import { expecting, fields, flag, optional, pattern, whenValid, wholeNumber } from './schema-fields.js';
 
@@ -38,6 +39,8 @@ export interface FleetSection {
   stopGraceSeconds: number;
   /** Seconds a leaving instance gets to finish its in-flight requests, after it stops getting new ones. */
   drainSeconds: number;
+  /** The size follows the metrics within these bounds (autoscale-section.ts); absent: `size` is kept. */
+  autoscale?: AutoscaleSection;
 }
 
 const mebibyte = 1024 * 1024;
@@ -179,8 +182,9 @@ export const FleetSection = fields(
     resources: optional(Resources),
     stopGraceSeconds: optional(seconds(3600)),
     drainSeconds: optional(seconds(3600)),
+    autoscale: optional(AutoscaleSection),
   },
-  'a mapping with size, port, strategy, health, resources, stopGraceSeconds and drainSeconds',
+  'a mapping with size, port, strategy, health, resources, stopGraceSeconds, drainSeconds and autoscale',
 ).transform((raw): FleetSection => {
   const defaults = defaultFleetSection;
   return {
@@ -203,5 +207,6 @@ export const FleetSection = fields(
     },
     stopGraceSeconds: raw.stopGraceSeconds ?? defaults.stopGraceSeconds,
     drainSeconds: raw.drainSeconds ?? defaults.drainSeconds,
+    ...(raw.autoscale !== undefined ? { autoscale: raw.autoscale } : {}),
   };
 });

@@ -1,5 +1,6 @@
 /** What other folders use of src/specfile/ (docs/architecture.md, "Public entries"). */
 export type { AcceptCheck } from './accept-section.js';
+export type { AutoscaleMetric, AutoscaleSection } from './autoscale-section.js';
 export { SpecError } from './errors.js';
 export type { FleetSection, InstanceCount } from './fleet-section.js';
 export { defaultGateSection, type GateSection, type GateWaiver } from './gate-section.js';
@@ -23,5 +24,6 @@ export {
   runTemplateVersion,
 } from './run-template.js';
 export { serviceNamePattern } from './schema.js';
+export { type StripGroup, stripPatterns } from './strip-groups.js';
 export type { BaseImageRef, HealthCheck, LoadedSpec, RunSpec, Spec } from './types.js';
 export { defaultUpdatesIntervalSeconds, defaultWatchSection, type WatchSection } from './watch-section.js';
