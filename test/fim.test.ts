@@ -2,6 +2,10 @@
  * `herd fim` end to end: the real CLI on a temp tree, with a real cosign key. Each change is
  * planted on a fresh baseline; where the planted change would also move the parent directory's
  * mtime, the mtime is put back (touch -r) so that each exit bit is proven on its own.
+ *
+ * `herd fim check` always runs as the CLI. The fresh baselines the checks start from are written
+ * in this process by initBaseline with the HERD_HOME's key, which is all `herd fim init` does; the
+ * first and the last test write theirs with `herd fim init` itself, and check them clean.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,6 +22,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { keyPairFiles, LocalKeySigner, readCosignPrivateKey } from '../src/trust/index.js';
+import { initBaseline } from '../src/watch/index.js';
 import { runHerd } from './support/cli.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'herd-fim-'));
@@ -34,8 +40,8 @@ function herd(...args: string[]) {
   return runHerd(args, { home, env });
 }
 
-/** A fresh tree and a fresh baseline of it. */
-function freshBaseline(): void {
+/** A fresh tree. */
+function freshTree(): void {
   rmSync(tree, { recursive: true, force: true });
   mkdirSync(join(tree, 'etc', 'app'), { recursive: true });
   mkdirSync(join(tree, 'bin'));
@@ -43,8 +49,15 @@ function freshBaseline(): void {
   writeFileSync(join(tree, 'etc', 'app', 'obsolete'), 'x\n');
   writeFileSync(join(tree, 'bin', 'tool'), '#!/bin/sh\necho tool\n', { mode: 0o755 });
   symlinkSync('tool', join(tree, 'bin', 'current'));
-  const init = herd('fim', 'init', tree, '--output', baseline);
-  assert.equal(init.status, 0, init.err);
+}
+
+/** The HERD_HOME's key, as `herd fim init` reads it; set once `herd keys generate` made it. */
+let signer: LocalKeySigner;
+
+/** A fresh tree and a fresh baseline of it, signed with the HERD_HOME's key as `herd fim init` signs. */
+async function freshBaseline(): Promise<void> {
+  freshTree();
+  await initBaseline(tree, { output: baseline, signer });
 }
 
 /** Runs `change`, then gives `dir` back its mtime, so only the change itself shows. */
@@ -59,14 +72,18 @@ function check(...extra: string[]) {
 }
 
 describe('herd fim', () => {
-  before(() => {
+  before(async () => {
     const keys = herd('keys', 'generate');
     assert.equal(keys.status, 0, keys.err);
+    const key = keyPairFiles({ root: home }).privateKeyPath;
+    signer = new LocalKeySigner(await readCosignPrivateKey(key, env.HERD_KEY_PASSWORD));
   });
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('checks an unchanged tree clean: exit 0, nothing reported', () => {
-    freshBaseline();
+    freshTree();
+    const init = herd('fim', 'init', tree, '--output', baseline);
+    assert.equal(init.status, 0, init.err);
 
     const result = check();
 
@@ -75,8 +92,8 @@ describe('herd fim', () => {
     assert.doesNotMatch(result.out, /^(added|removed|changed) /m);
   });
 
-  it('reports an added file with exit 1', () => {
-    freshBaseline();
+  it('reports an added file with exit 1', async () => {
+    await freshBaseline();
     keepingMtimeOf(join(tree, 'bin'), () =>
       writeFileSync(join(tree, 'bin', 'backdoor'), 'evil', { mode: 0o755 }),
     );
@@ -87,8 +104,8 @@ describe('herd fim', () => {
     assert.match(result.out, new RegExp(`^added +${tree}/bin/backdoor$`, 'm'));
   });
 
-  it('reports a removed file with exit 2', () => {
-    freshBaseline();
+  it('reports a removed file with exit 2', async () => {
+    await freshBaseline();
     keepingMtimeOf(join(tree, 'etc', 'app'), () => unlinkSync(join(tree, 'etc', 'app', 'obsolete')));
 
     const result = check();
@@ -97,8 +114,8 @@ describe('herd fim', () => {
     assert.match(result.out, new RegExp(`^removed +${tree}/etc/app/obsolete$`, 'm'));
   });
 
-  it('finds new content of the same size with its mtime put back, in the default fast mode too', () => {
-    freshBaseline();
+  it('finds new content of the same size with its mtime put back, in the default fast mode too', async () => {
+    await freshBaseline();
     const config = join(tree, 'etc', 'app', 'config');
     keepingMtimeOf(config, () => writeFileSync(config, 'port=6666\n'));
 
@@ -110,8 +127,8 @@ describe('herd fim', () => {
     }
   });
 
-  it('reports a chmod as a changed mode', () => {
-    freshBaseline();
+  it('reports a chmod as a changed mode', async () => {
+    await freshBaseline();
     chmodSync(join(tree, 'bin', 'tool'), 0o4755);
 
     const result = check();
@@ -120,8 +137,8 @@ describe('herd fim', () => {
     assert.match(result.out, new RegExp(`^changed +${tree}/bin/tool: mode 0755→4755$`, 'm'));
   });
 
-  it('reports a retargeted symlink by its target', () => {
-    freshBaseline();
+  it('reports a retargeted symlink by its target', async () => {
+    await freshBaseline();
     keepingMtimeOf(join(tree, 'bin'), () => {
       unlinkSync(join(tree, 'bin', 'current'));
       symlinkSync('/bin/sh', join(tree, 'bin', 'current'));
@@ -133,8 +150,8 @@ describe('herd fim', () => {
     assert.match(result.out, new RegExp(`^changed +${tree}/bin/current: .*target tool→/bin/sh`, 'm'));
   });
 
-  it('adds the bits together, and counts the parent directories whose mtime moved', () => {
-    freshBaseline();
+  it('adds the bits together, and counts the parent directories whose mtime moved', async () => {
+    await freshBaseline();
     writeFileSync(join(tree, 'bin', 'backdoor'), 'evil');
     unlinkSync(join(tree, 'etc', 'app', 'obsolete'));
 
@@ -145,12 +162,12 @@ describe('herd fim', () => {
     assert.match(result.out, /1 added, 1 removed, 2 changed/);
   });
 
-  it('reports a changed xattr', () => {
+  it('reports a changed xattr', async () => {
     assert.ok(
       hasXattrTools,
       'getfattr/setfattr are not installed: run scripts/setup.sh or apt-get install attr',
     );
-    freshBaseline();
+    await freshBaseline();
     execFileSync('setfattr', ['-n', 'user.herd', '-v', 'planted', join(tree, 'bin', 'tool')]);
 
     const result = check();
@@ -159,8 +176,8 @@ describe('herd fim', () => {
     assert.match(result.out, new RegExp(`^changed +${tree}/bin/tool: xattrs -→user.herd$`, 'm'));
   });
 
-  it('refuses a baseline edited after signing: exit 18, never a pass', () => {
-    freshBaseline();
+  it('refuses a baseline edited after signing: exit 18, never a pass', async () => {
+    await freshBaseline();
     const text = readFileSync(baseline, 'utf8');
     writeFileSync(baseline, text.replace('"mode":420', '"mode":438'));
 
@@ -170,8 +187,8 @@ describe('herd fim', () => {
     assert.match(result.err, /changed after it was signed/);
   });
 
-  it('refuses a baseline signed by a key this HERD_HOME does not trust', () => {
-    freshBaseline();
+  it('refuses a baseline signed by a key this HERD_HOME does not trust', async () => {
+    await freshBaseline();
     const otherHome = join(scratch, 'other-home');
 
     const result = runHerd(['fim', 'check', tree, '--baseline', baseline], { home: otherHome, env });
@@ -180,8 +197,8 @@ describe('herd fim', () => {
     assert.match(result.err, /no key to verify the baseline/);
   });
 
-  it('refuses a truncated baseline: exit 18', () => {
-    freshBaseline();
+  it('refuses a truncated baseline: exit 18', async () => {
+    await freshBaseline();
     const bytes = readFileSync(baseline);
     writeFileSync(baseline, bytes.subarray(0, Math.floor(bytes.length / 2)));
 
@@ -191,8 +208,8 @@ describe('herd fim', () => {
     assert.match(result.err, /truncated/);
   });
 
-  it('refuses a baseline of another directory, and a missing one, with AIDE’s error codes', () => {
-    freshBaseline();
+  it('refuses a baseline of another directory, and a missing one, with AIDE’s error codes', async () => {
+    await freshBaseline();
 
     const elsewhere = herd('fim', 'check', join(tree, 'bin'), '--baseline', baseline);
     const missing = herd('fim', 'check', tree, '--baseline', join(scratch, 'nope.baseline'));
@@ -202,7 +219,7 @@ describe('herd fim', () => {
   });
 
   it('writes the baseline under HERD_HOME/fim by default, named after the directory', () => {
-    freshBaseline();
+    freshTree();
 
     const init = herd('fim', 'init', tree);
     const clean = herd('fim', 'check', tree);

@@ -1,6 +1,7 @@
 /** Runs the real herd CLI in a child process, with its own HERD_HOME. */
 import { spawn, spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { herdCliArgs } from './transpiled-cli.js';
 
 export const projectRoot = resolve(import.meta.dirname, '../..');
 
@@ -11,16 +12,12 @@ export interface CliResult {
 }
 
 export function runHerd(args: string[], options: { home: string; env?: Record<string, string> }): CliResult {
-  const result = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args],
-    {
-      cwd: projectRoot,
-      env: { ...process.env, HERD_HOME: options.home, ...options.env },
-      encoding: 'utf8',
-      timeout: 300_000,
-    },
-  );
+  const result = spawnSync(process.execPath, [...herdCliArgs(), ...args], {
+    cwd: projectRoot,
+    env: { ...process.env, HERD_HOME: options.home, ...options.env },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   return { status: result.status, out: result.stdout, err: result.stderr };
 }
 
@@ -33,14 +30,10 @@ export function runHerdAsync(
   options: { home: string; env?: Record<string, string>; input?: string },
 ): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args],
-      {
-        cwd: projectRoot,
-        env: { ...process.env, HERD_HOME: options.home, ...options.env },
-      },
-    );
+    const child = spawn(process.execPath, [...herdCliArgs(), ...args], {
+      cwd: projectRoot,
+      env: { ...process.env, HERD_HOME: options.home, ...options.env },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => {

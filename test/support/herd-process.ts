@@ -13,6 +13,7 @@ import { freshHome } from './build-harness.js';
 import { projectRoot } from './cli.js';
 import { requireTool } from './podman.js';
 import { compileProbeServer } from './probe-image.js';
+import { herdCliArgs } from './transpiled-cli.js';
 
 export interface RunningHerd {
   child: ChildProcess;
@@ -21,7 +22,7 @@ export interface RunningHerd {
 }
 
 export function startHerd(args: string[], home: string, env: Record<string, string> = {}): RunningHerd {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, [...herdCliArgs(), ...args], {
     cwd: projectRoot,
     env: { ...process.env, HERD_HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
