@@ -22,8 +22,8 @@ import {
   sameContent,
   type TreeNode,
 } from './image-tree.js';
+import { leftOutPaths } from './left-out-paths.js';
 import type { LockedPackage } from './lock-file.js';
-import { compileGlobs } from './path-glob.js';
 import { applyScriptEffects, type ScriptEffects } from './script-effects.js';
 
 export interface UnpackedPackage {
@@ -62,9 +62,7 @@ export function composeImage(input: ComposeInput): { tree: ImageTree; scriptEffe
   for (const node of [...(input.base?.values() ?? [])].sort((a, b) => comparePaths(a.path, b.path))) {
     tree.add(node);
   }
-  const excluded = compileGlobs(spec.image.exclude);
-  const kept = compileGlobs(spec.image.keep);
-  const isExcluded = (path: string) => excluded(`/${path}`) && !kept(`/${path}`);
+  const isExcluded = leftOutPaths(spec.image);
 
   const packages = [...input.packages].sort((a, b) => (a.locked.name < b.locked.name ? -1 : 1));
   for (const pkg of packages) unpackInto(tree, pkg, isExcluded);

@@ -60,7 +60,7 @@ describe('parseSpecText', () => {
     assert.deepEqual(located(error), [
       '3:1 unknown field "imgae" (did you mean "image"?)',
       '5:3 image: unknown field "pakages" (did you mean "packages"?)',
-      '7:3 image: unknown field "colour" (known fields: from, distribution, suite, suites, components, architecture, repositories, packages, recommends, exclude, excludeDefaults, keep)',
+      '7:3 image: unknown field "colour" (known fields: from, distribution, suite, suites, components, architecture, repositories, packages, recommends, exclude, excludeDefaults, keep, strip)',
     ]);
   });
 

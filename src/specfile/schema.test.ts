@@ -4,6 +4,7 @@ import { SpecError } from './errors.js';
 import { defaultFleetSection } from './fleet-section.js';
 import { parseSpecText } from './load.js';
 import { defaultExclude, defaultKeep } from './schema.js';
+import { defaultStrip } from './strip-groups.js';
 import type { Spec } from './types.js';
 
 const header = ['apiVersion: herd/v1', 'service: hello'];
@@ -50,6 +51,7 @@ describe('the herd.yaml v1 schema', () => {
         recommends: false,
         exclude: [...defaultExclude],
         keep: [...defaultKeep],
+        strip: [...defaultStrip],
       },
       files: [],
       gate: { profile: 'baseline', waivers: [], allowSetuid: [], vulndb: { maxAgeDays: 7 } },
@@ -110,6 +112,57 @@ describe('the herd.yaml v1 schema', () => {
 
     assert.deepEqual(image.exclude, ['/usr/share/man/**']);
     assert.deepEqual(image.keep, []);
+  });
+
+  it('strips debug files, static libraries, headers and TypeScript declarations by default, not gconv', () => {
+    const { image } = parse();
+
+    assert.deepEqual(image.strip, ['debug', 'static', 'headers', 'typescript']);
+  });
+
+  it('reads strip as true (the default groups), false (none) or exactly the listed groups', () => {
+    const strip = (value: string) => parse('image:', '  packages: [nodejs]', `  strip: ${value}`).image.strip;
+
+    assert.deepEqual(strip('true'), [...defaultStrip]);
+    assert.deepEqual(strip('false'), []);
+    assert.deepEqual(strip('[debug]'), ['debug']);
+    assert.deepEqual(strip('[headers, gconv]'), ['headers', 'gconv']);
+    assert.deepEqual(strip('[]'), []);
+  });
+
+  it('strips nothing by default when excludeDefaults is false, and what strip says when it is given', () => {
+    const bare = parse('image:', '  packages: [nodejs]', '  excludeDefaults: false');
+    const named = parse('image:', '  packages: [nodejs]', '  excludeDefaults: false', '  strip: [debug]');
+
+    assert.deepEqual(bare.image.strip, []);
+    assert.deepEqual(named.image.strip, ['debug']);
+  });
+
+  it('rejects an unknown strip group at its index, naming the groups and the nearest one', () => {
+    const error = rejection('image:', '  packages: [nodejs]', '  strip: [debug, hedaers]');
+
+    assert.equal(error.code, 'SPEC_INVALID');
+    assert.deepEqual(error.problems[0]?.path, ['image', 'strip', 1]);
+    assert.equal(
+      error.problems[0]?.message,
+      'image.strip[1]: expected a strip group (debug, static, headers, typescript, gconv), got "hedaers" (did you mean "headers"?)',
+    );
+  });
+
+  it('rejects a strip group listed twice, and a strip that is neither a flag nor groups', () => {
+    const twice = rejection('image:', '  packages: [nodejs]', '  strip: [static, static]');
+    const number = rejection('image:', '  packages: [nodejs]', '  strip: 1');
+    const oneGroup = rejection('image:', '  packages: [nodejs]', '  strip: debug');
+
+    assert.deepEqual(twice.problems[0]?.path, ['image', 'strip', 1]);
+    assert.match(messagesOf(twice)[0] ?? '', /strip group "static" is listed twice \(also at \[0\]\)/);
+    assert.deepEqual(number.problems[0]?.path, ['image', 'strip']);
+    assert.equal(
+      messagesOf(number)[0],
+      'image.strip: expected true, false, or a list of strip groups (debug, static, headers, typescript, gconv), got 1',
+    );
+    assert.deepEqual(oneGroup.problems[0]?.path, ['image', 'strip']);
+    assert.match(messagesOf(oneGroup)[0] ?? '', /got "debug"; write one group as a list: \[debug\]$/);
   });
 
   it('takes the suites from the named repositories when the spec names none', () => {

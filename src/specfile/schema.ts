@@ -18,6 +18,7 @@ import {
   flag,
   isMapping,
   listOf,
+  nearestName,
   optional,
   pattern,
   text,
@@ -25,6 +26,7 @@ import {
   whenValid,
   wholeNumber,
 } from './schema-fields.js';
+import { defaultStrip, stripGroupNames } from './strip-groups.js';
 import type * as types from './types.js';
 import { defaultWatchSection, WatchSection } from './watch-section.js';
 import { WritablePath, writablePathProblems } from './writable-paths.js';
@@ -164,6 +166,30 @@ const packagesWithoutBase = z.superRefine(
   { when: () => true },
 );
 
+const stripGroupExpectation = (input: unknown): string => {
+  const nearest = typeof input === 'string' ? nearestName(input, stripGroupNames) : undefined;
+  return `expected a strip group (${stripGroupNames.join(', ')}), got ${describeValue(input)}${
+    nearest === undefined ? '' : ` (did you mean "${nearest}"?)`
+  }`;
+};
+
+const StripGroupName = z.enum(stripGroupNames, expecting(stripGroupExpectation));
+
+const stripExpectation = (input: unknown): string => {
+  const oneGroup = typeof input === 'string' && (stripGroupNames as readonly string[]).includes(input);
+  return `expected true, false, or a list of strip groups (${stripGroupNames.join(', ')}), got ${describeValue(input)}${
+    oneGroup ? `; write one group as a list: [${input}]` : ''
+  }`;
+};
+
+/** `true` is the default groups and `false` none; a list names exactly the groups to leave out. */
+const Strip = z.preprocess(
+  (value) => (value === true ? [...defaultStrip] : value === false ? [] : value),
+  z
+    .array(StripGroupName, expecting(stripExpectation))
+    .check(uniqueItems(String, (name) => `strip group "${name}"`)),
+);
+
 const RawImageFields = fields(
   {
     from: optional(BaseImage),
@@ -185,6 +211,7 @@ const RawImageFields = fields(
     exclude: optional(listOf(pathPattern, 'a list of path patterns')),
     excludeDefaults: optional(flag()),
     keep: optional(listOf(pathPattern, 'a list of path patterns')),
+    strip: optional(Strip),
   },
   'a mapping of image fields',
   { renamed: { release: 'the main suite is called "suite" now' } },
@@ -248,6 +275,8 @@ const Image = RawImage.superRefine(checkImageSources, whenValid).transform((raw)
     recommends: raw.recommends ?? false,
     exclude: [...(withDefaults ? defaultExclude : []), ...(raw.exclude ?? [])],
     keep: [...(withDefaults ? defaultKeep : []), ...(raw.keep ?? [])],
+    // Like the default exclude list, the default groups go with excludeDefaults: false.
+    strip: raw.strip ?? (withDefaults ? [...defaultStrip] : []),
   };
 });
 

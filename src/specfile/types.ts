@@ -6,6 +6,7 @@ import type { AcceptCheck } from './accept-section.js';
 import type { FleetSection } from './fleet-section.js';
 import type { GateSection } from './gate-section.js';
 import type { PolicySection } from './policy-section.js';
+import type { StripGroup } from './strip-groups.js';
 import type { WatchSection } from './watch-section.js';
 
 export interface Spec {
@@ -61,6 +62,8 @@ export interface ImageSpec {
   exclude: string[];
   /** Glob patterns that win over `exclude` (copyright files by default). */
   keep: string[];
+  /** Groups of files left out as well (strip-groups.ts); `keep` wins over them too. */
+  strip: StripGroup[];
 }
 
 /** Catalog stages, in the order a release moves through them (src/catalog/stages.ts keeps the same). */
