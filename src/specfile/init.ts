@@ -47,6 +47,7 @@ image:
 ${packages.map((name) => `    - ${name}`).join('\n')}
   # recommends: false      # true also installs Recommends
   # exclude: []            # path patterns left out, added to the defaults (docs, man pages, locales)
+  # strip: true           # also leaves out debug files, static libraries, headers and .d.ts (false keeps them)
 
 # App files, copied from this folder into the image.
 files: []
