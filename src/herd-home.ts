@@ -10,7 +10,11 @@ export interface HerdHome {
   debCache: string;
   layerCache: string;
   unpackedCache: string;
-  /** The key that seals what herd derives into the cache (builder/cache-seal.ts); outside cache/ on purpose. */
+  /** Packages indexes by the sha256 their signed Release gives them (src/debian/index-cache.ts). */
+  indexCache: string;
+  /** Image layers kept uncompressed by diff_id, with a sealed index of their files (src/oci/flattened-layer-cache.ts). */
+  flattenedLayerCache: string;
+  /** The key that seals what herd derives into the cache (oci/cache-seal.ts, builder/cache-seal.ts); outside cache/ on purpose. */
   cacheSealKey: string;
   /** SQLite: the journal, the catalog, the fleets and every other area's tables (src/state). */
   stateDb: string;
@@ -33,6 +37,8 @@ export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
     debCache: resolve(root, 'cache', 'debs'),
     layerCache: resolve(root, 'cache', 'layers'),
     unpackedCache: resolve(root, 'cache', 'unpacked'),
+    indexCache: resolve(root, 'cache', 'indexes'),
+    flattenedLayerCache: resolve(root, 'cache', 'flattened'),
     cacheSealKey: resolve(root, 'keys', 'cache-seal.key'),
     stateDb: resolve(root, 'herd.db'),
     keys: resolve(root, 'keys'),

@@ -5,7 +5,7 @@
  */
 
 import { compactJson } from '../common/index.js';
-import type { LayoutStore } from '../oci/index.js';
+import type { FlattenedLayerCache, LayoutStore } from '../oci/index.js';
 import { attachArtifact, type Descriptor, type Digest, MediaType } from '../oci/index.js';
 import { defaultGateSection, type GateSection } from '../specfile/index.js';
 import { GateError } from './errors.js';
@@ -14,7 +14,7 @@ import { debianSuiteOf } from './image-suite.js';
 import { type ImageView, loadImageView } from './image-view.js';
 import { rulesFor } from './rules/registry.js';
 import type { RuleContext } from './rules/rule.js';
-import { scanSecrets } from './secrets/scan-secrets.js';
+import { type SecretScan, scanSecrets, scanSecretsStreamed } from './secrets/scan-secrets.js';
 import { decideVerdict, type Verdict, verdictArtifactType } from './verdict.js';
 import type { VulndbState } from './vulndb-state.js';
 import { vulnerabilityFindings } from './vulnerability-findings.js';
@@ -39,6 +39,8 @@ export interface EvaluateOptions {
   now: Date;
   /** Files above this are counted, not scanned for secrets; 5 MiB by default. */
   maxSecretFileBytes?: number;
+  /** The secret scan, when the caller ran it over the view (gateImage streams it); else it runs here, over the view's bytes. */
+  secretScan?: SecretScan;
 }
 
 export interface GateOptions extends EvaluateOptions {
@@ -51,15 +53,23 @@ export interface GateOptions extends EvaluateOptions {
   vulndb?: VulnDb;
   /** The Debian suite to match in (`spec.image.suite`); else the image's os-release or label. */
   suite?: string;
+  /**
+   * Read the layers through HERD_HOME's flattened-layer cache: metadata from its sealed indexes,
+   * file bytes only where a rule or the secret scan needs them. Without it, layers are read in memory.
+   */
+  layerCache?: FlattenedLayerCache;
 }
 
 export async function gateImage(store: LayoutStore, digest: string, options: GateOptions): Promise<Verdict> {
-  const view = await loadImageView(
-    store,
-    digest,
-    options.lockFile === undefined ? {} : { lockFile: options.lockFile },
+  const view = await loadImageView(store, digest, {
+    ...(options.lockFile === undefined ? {} : { lockFile: options.lockFile }),
+    ...(options.layerCache ? { layerCache: options.layerCache } : {}),
+  });
+  const secretScan = await scanSecretsStreamed(
+    view,
+    options.maxSecretFileBytes === undefined ? {} : { maxFileBytes: options.maxSecretFileBytes },
   );
-  if (!options.vulndb) return evaluateImage(view, options);
+  if (!options.vulndb) return evaluateImage(view, { ...options, secretScan });
   const suite = options.suite ?? debianSuiteOf(view);
   if (suite === undefined) {
     throw new GateError(
@@ -70,6 +80,7 @@ export async function gateImage(store: LayoutStore, digest: string, options: Gat
   const findings = matchVulnerabilities(view.packages, options.vulndb, { suite });
   return evaluateImage(view, {
     ...options,
+    secretScan,
     vulnerabilities: { findings, age: vulnDbAge(options.vulndb.meta, { now: options.now }) },
   });
 }
@@ -90,10 +101,12 @@ export function evaluateImage(view: ImageView, options: EvaluateOptions): Verdic
       }),
     ),
   );
-  const secrets = scanSecrets(
-    view,
-    options.maxSecretFileBytes === undefined ? {} : { maxFileBytes: options.maxSecretFileBytes },
-  );
+  const secrets =
+    options.secretScan ??
+    scanSecrets(
+      view,
+      options.maxSecretFileBytes === undefined ? {} : { maxFileBytes: options.maxSecretFileBytes },
+    );
   const recordPaths = new Map(view.packages.map((pkg) => [pkg.name, pkg.recordPath]));
   const vulnerabilities = vulnerabilityFindings(options.vulnerabilities?.findings ?? [], { recordPaths });
   const vulndb: VulndbState = options.vulnerabilities

@@ -4,14 +4,19 @@
  * and, when the caller hands in the image's herd.lock, the suite each package came from.
  *
  * `imageViewOf` is pure and builds a view from parts; `loadImageView` is the effect that reads the
- * parts from the store. The layers are read eagerly, once: the package list lives in them, and the
- * secret scan reads most files anyway. File bytes are views into the decompressed layers, not copies.
+ * parts from the store. Handed the flattened-layer cache (src/oci), it reads every file's metadata
+ * from the cache's sealed indexes (a layer not cached yet is decompressed once, into the cache) and
+ * the bytes of only the files the rules read (`ruleReadsContent`); the secret scan reads the rest
+ * through `view.contents`, file by file. Without the cache, the layers are decompressed in memory
+ * and file bytes are views into them.
  */
 import { z } from 'zod';
+import type { HerdHome } from '../herd-home.js';
 import type { LayoutStore } from '../oci/index.js';
 import {
   type Digest,
   type FileManifestEntry,
+  FlattenedLayerCache,
   fileManifestMediaType,
   flattenLayers,
   type ImageConfig,
@@ -58,6 +63,8 @@ export interface ImageView {
   owners: ReadonlyMap<string, string>;
   /** The image's herd.lock, checked against its label, when the caller had it. */
   lock?: LockFacts;
+  /** A file's bytes, whether the view holds them (`data`) or the flattened-layer cache does. */
+  contents: FileContents;
   /**
    * Per package, the maintainer script lines the build did not reproduce, from the provenance the
    * build attached; absent when no provenance is attached.
@@ -70,6 +77,43 @@ export interface UnreproducedScript {
   lines: readonly string[];
 }
 
+export interface FileContents {
+  /** The bytes of a regular file of the view; checked against the cache's sealed index when read from it. */
+  read(node: RootfsNode): Promise<Buffer>;
+}
+
+/** A view whose files carry their bytes (read in memory, or built by memory-image.ts). */
+const heldContents: FileContents = { read: async (node) => node.data ?? Buffer.alloc(0) };
+
+function cachedContents(cache: FlattenedLayerCache): FileContents {
+  return {
+    read: async (node) => {
+      if (node.data || !node.content) return node.data ?? Buffer.alloc(0);
+      return await cache.read(node.content, node.size, node.path);
+    },
+  };
+}
+
+/**
+ * The files whose bytes the rules and the view read (accounts, os-release, the dpkg database);
+ * loaded with the view, so the rules stay pure. Every other file's bytes are read by the secret
+ * scan only, through `view.contents`.
+ */
+export function ruleReadsContent(path: string): boolean {
+  if (ruleFiles.has(path)) return true;
+  if (path.startsWith('/var/lib/dpkg/status.d/')) return true;
+  return path.startsWith('/var/lib/dpkg/info/') && path.endsWith('.list');
+}
+
+const ruleFiles: ReadonlySet<string> = new Set([
+  '/etc/passwd',
+  '/etc/group',
+  '/etc/shadow',
+  '/etc/os-release',
+  '/usr/lib/os-release',
+  '/var/lib/dpkg/status',
+]);
+
 export function imageViewOf(parts: {
   digest: Digest;
   config: ViewConfig;
@@ -77,6 +121,8 @@ export function imageViewOf(parts: {
   fileManifest: AttachedFileManifest;
   lock?: LockFacts;
   unreproducedScripts?: readonly UnreproducedScript[];
+  /** Where bytes the rootfs does not hold are read; by default, none are missing. */
+  contents?: FileContents;
 }): ImageView {
   const { packages, owners } = readDpkgDatabase(parts.rootfs);
   const suiteOf = new Map(
@@ -92,6 +138,7 @@ export function imageViewOf(parts: {
       return suite === undefined ? pkg : { ...pkg, suite };
     }),
     owners,
+    contents: parts.contents ?? heldContents,
     ...(parts.lock ? { lock: parts.lock } : {}),
     ...(parts.unreproducedScripts ? { unreproducedScripts: parts.unreproducedScripts } : {}),
   };
@@ -100,6 +147,8 @@ export function imageViewOf(parts: {
 export interface LoadImageViewOptions {
   /** The bytes of the herd.lock the image was built from; checked against `dev.herd.lock.digest`. */
   lockFile?: Uint8Array | string;
+  /** Read the layers through this cache (HERD_HOME/cache/flattened) instead of in memory. */
+  layerCache?: FlattenedLayerCache;
 }
 
 export async function loadImageView(
@@ -116,11 +165,10 @@ export async function loadImageView(
     options.lockFile === undefined
       ? undefined
       : lockFactsOf(options.lockFile, { digest: image, ...(label ? { label } : {}) });
-  // Decompressed side by side (zlib runs on the thread pool), then read and applied in order.
-  const tars = await Promise.all(
-    manifest.layers.map(async (layer) => ({ digest: layer.digest, tar: await layerTar(store, layer) })),
-  );
-  const rootfs = rootfsOf(tars.map(({ digest, tar }) => ({ digest, entries: layerEntriesOf(digest, tar) })));
+  const cache = options.layerCache;
+  const rootfs = cache
+    ? await withRuleContent(rootfsOf(await cachedLayers(store, { manifest, config, image, cache })), cache)
+    : rootfsOf(await heldLayers(store, manifest));
   return imageViewOf({
     digest: image,
     config,
@@ -128,7 +176,65 @@ export async function loadImageView(
     fileManifest: await attachedFileManifest(store, image),
     ...(lock ? { lock } : {}),
     ...(await unreproducedScriptsOf(store, image)),
+    ...(cache ? { contents: cachedContents(cache) } : {}),
   });
+}
+
+/** Decompressed side by side (zlib runs on the thread pool), then read in memory. */
+async function heldLayers(store: LayoutStore, manifest: ImageManifest): Promise<LayerEntries[]> {
+  const tars = await Promise.all(
+    manifest.layers.map(async (layer) => ({ digest: layer.digest, tar: await layerTar(store, layer) })),
+  );
+  return tars.map(({ digest, tar }) => ({ digest, entries: layerEntriesOf(digest, tar) }));
+}
+
+/**
+ * Each layer's entries from the cache, by the diff_id the config names for it; a layer read for
+ * the first time is decompressed into the cache (side by side) and checked against that diff_id.
+ */
+async function cachedLayers(
+  store: LayoutStore,
+  context: { manifest: ImageManifest; config: ViewConfig; image: Digest; cache: FlattenedLayerCache },
+): Promise<LayerEntries[]> {
+  const { manifest, config, image, cache } = context;
+  // The cache is keyed by diff_id, so each must be a digest (the schema above leaves rootfs alone).
+  const diffIds: unknown = config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIds) || !diffIds.every((id) => typeof id === 'string' && isDigest(id))) {
+    throw new GateError(
+      'IMAGE_INVALID',
+      `the config of image ${image} has no rootfs.diff_ids list of digests`,
+    );
+  }
+  if (diffIds.length !== manifest.layers.length) {
+    throw new GateError(
+      'IMAGE_INVALID',
+      `image ${image} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff_ids`,
+    );
+  }
+  return await Promise.all(
+    manifest.layers.map(async (layer, i) => {
+      try {
+        return await cache.layer(store, layer, diffIds[i] as Digest);
+      } catch (cause) {
+        if (!(cause instanceof OciError)) throw cause;
+        const code =
+          cause.code === 'DECOMPRESSED_TOO_LARGE' || cause.code === 'LAYER_UNSUPPORTED'
+            ? cause.code
+            : 'LAYER_INVALID';
+        throw new GateError(code, `layer ${layer.digest}: ${cause.message}`, { cause });
+      }
+    }),
+  );
+}
+
+/** The rootfs with the bytes of the files the rules read, from the cache (checked against its seal). */
+async function withRuleContent(rootfs: Rootfs, cache: FlattenedLayerCache): Promise<Rootfs> {
+  const contents = cachedContents(cache);
+  const reads = [...rootfs.values()]
+    .filter((node) => node.type === 'file' && ruleReadsContent(node.path))
+    .map(async (node) => rootfs.set(node.path, { ...node, data: await contents.read(node) }));
+  await Promise.all(reads);
+  return rootfs;
 }
 
 /** A tar the reader refuses is the layer's fault: LAYER_INVALID naming its digest, as the build names it. */
@@ -187,6 +293,17 @@ async function unreproducedScriptsOf(
       entry.lines.every((line: unknown) => typeof line === 'string'),
   );
   return { unreproducedScripts: scripts };
+}
+
+/** HERD_HOME's flattened-layer cache, with the gate's bounds on a layer. */
+export function gateLayerCache(
+  home: Pick<HerdHome, 'flattenedLayerCache' | 'cacheSealKey'>,
+): FlattenedLayerCache {
+  return new FlattenedLayerCache(home.flattenedLayerCache, {
+    sealKey: home.cacheSealKey,
+    maxLayerBytes,
+    maxEntries: tarLimits.maxEntries,
+  });
 }
 
 /** Bounds for hostile layers: more than a million entries is not a service image. */

@@ -25,6 +25,10 @@ export type OciErrorCode =
   | 'DIGEST_MISMATCH'
   | 'LAYOUT_INVALID'
   | 'MANIFEST_INVALID'
-  | 'REF_NOT_FOUND';
+  | 'REF_NOT_FOUND'
+  /** HERD_HOME/keys/cache-seal.key is unreadable or not a key. */
+  | 'CACHE_KEY_INVALID'
+  /** A flattened-layer cache file whose bytes are not what its sealed index says. */
+  | 'CACHE_TAMPERED';
 
 export class OciError extends HerdError<OciErrorCode> {}

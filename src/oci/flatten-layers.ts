@@ -13,20 +13,44 @@ import { normalizeArchivePath, rejectionReason, symlinkEscapes, type TarReadEntr
 
 /**
  * One path of the flattened root filesystem: what herd's file manifest records of it, with a
- * regular file's bytes (a view into the layer, not a copy) in place of their hash.
+ * regular file's bytes (a view into the layer, not a copy) in place of their hash, or, for a layer
+ * read through the flattened-layer cache, where the bytes are (read them with the cache's reader).
  */
 export interface RootfsNode extends Omit<FileManifestEntry, 'sha256'> {
   data?: Buffer;
+  content?: FileContentRef;
 }
+
+/** Where a regular file's bytes are in the flattened-layer cache, and what they must hash to. */
+export interface FileContentRef {
+  /** The layer's diff_id: the cache entry that holds the bytes. */
+  layer: string;
+  /** Byte offset in the entry's content file. */
+  offset: number;
+  /** sha256 (hex) of the file's bytes, from the sealed index: checked on every read. */
+  sha256: string;
+  /** A NUL byte in the first 8 KiB, as git and grep decide a file is binary. */
+  binary: boolean;
+}
+
+/** What the reader needs of one tar entry: readTar's entries fit, and so do the cache's. */
+export type LayerEntry = Pick<
+  TarReadEntry,
+  'path' | 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkname' | 'data'
+> & {
+  /** The raw typeflag, when the reader kept it (readTar does): named in the refusal of a special entry. */
+  typeflag?: string;
+  content?: FileContentRef;
+};
 
 /** Absolute path → node, in file manifest order (see sortedRootfs). */
 export type Rootfs = Map<string, RootfsNode>;
 
-/** One layer's entries, as readTar returns them. */
+/** One layer's entries, as readTar (or the flattened-layer cache) returns them. */
 export interface LayerEntries {
   /** Names the layer in errors: its digest. */
   digest: string;
-  entries: readonly TarReadEntry[];
+  entries: readonly LayerEntry[];
 }
 
 const whiteoutPrefix = '.wh.';
@@ -35,12 +59,13 @@ const opaqueWhiteout = '.wh..wh..opq';
 /** `layers[0]` is the bottom layer. */
 export function flattenLayers(layers: readonly LayerEntries[]): Rootfs {
   const rootfs: Rootfs = new Map();
+  const parents = new Set<string>();
   for (const layer of layers) {
     const { whiteouts, changes } = splitWhiteouts(layer);
     // A whiteout hides only what lower layers hold, never an entry of its own layer, wherever it
     // sits in the layer's tar (layer.md).
     for (const whiteout of whiteouts) applyWhiteout(rootfs, whiteout, layer);
-    for (const change of changes) applyChange(rootfs, change, layer);
+    for (const change of changes) applyChange(rootfs, change, { layer, parents });
     // A runtime applies a layer in tar order, so a whiteout after this layer's own `lib -> /etc`
     // deletes through the link (`lib/.wh.passwd` removes /etc/passwd) while herd, hiding only
     // lower files, would not: a whiteout under a path this layer makes a link or file is refused.
@@ -50,7 +75,7 @@ export function flattenLayers(layers: readonly LayerEntries[]): Rootfs {
 }
 
 interface LocatedEntry {
-  entry: TarReadEntry;
+  entry: LayerEntry;
   /** Absolute and normalized: `/etc/motd`. */
   path: string;
 }
@@ -100,12 +125,26 @@ function applyWhiteout(rootfs: Rootfs, whiteout: LocatedEntry, layer: LayerEntri
   removeTree(rootfs, join(dir, hidden));
 }
 
-function applyChange(rootfs: Rootfs, change: LocatedEntry, layer: LayerEntries): void {
+/**
+ * `parents` holds every path that has ever had something below it: only those can have children
+ * to remove, so a layer of new files is applied in linear time, not one scan of the map per file.
+ */
+function applyChange(
+  rootfs: Rootfs,
+  change: LocatedEntry,
+  context: { layer: LayerEntries; parents: Set<string> },
+): void {
+  const { layer, parents } = context;
   checkAncestors(rootfs, change, layer);
   const node = nodeOf(rootfs, change, layer);
   // A non-directory replaces a whole tree; a directory over a directory changes only its metadata.
-  if (node.type !== 'dir') removeChildren(rootfs, change.path);
+  if (node.type !== 'dir' && parents.has(change.path)) removeChildren(rootfs, change.path);
   rootfs.set(change.path, node);
+  for (let slash = change.path.lastIndexOf('/'); slash > 0; slash = change.path.lastIndexOf('/', slash - 1)) {
+    const parent = change.path.slice(0, slash);
+    if (parents.has(parent)) break;
+    parents.add(parent);
+  }
 }
 
 function nodeOf(rootfs: Rootfs, change: LocatedEntry, layer: LayerEntries): RootfsNode {
@@ -115,6 +154,7 @@ function nodeOf(rootfs: Rootfs, change: LocatedEntry, layer: LayerEntries): Root
     case 'dir':
       return { ...base, type: 'dir', size: 0 };
     case 'file': {
+      if (entry.content) return { ...base, type: 'file', size: entry.size, content: entry.content };
       const data = entry.data ?? Buffer.alloc(0);
       return { ...base, type: 'file', size: data.length, data };
     }
@@ -159,7 +199,7 @@ function nodeOf(rootfs: Rootfs, change: LocatedEntry, layer: LayerEntries): Root
       throw unsafe(
         layer,
         entry,
-        `is a ${entry.type} entry (typeflag ${JSON.stringify(entry.typeflag)}), expected a file, directory or link`,
+        `is a ${entry.type} entry${entry.typeflag === undefined ? '' : ` (typeflag ${JSON.stringify(entry.typeflag)})`}, expected a file, directory or link`,
       );
   }
 }
@@ -206,7 +246,7 @@ function octal(mode: number): string {
   return mode.toString(8).padStart(4, '0');
 }
 
-function unsafe(layer: LayerEntries, entry: TarReadEntry, why: string): OciError {
+function unsafe(layer: LayerEntries, entry: LayerEntry, why: string): OciError {
   return new OciError('LAYER_UNSAFE', `layer ${layer.digest}: entry ${JSON.stringify(entry.path)} ${why}`);
 }
 

@@ -1,18 +1,27 @@
 /** What other folders use of src/oci/ (docs/architecture.md, "Public entries"). */
 export { exportDockerArchive, exportOciArchive } from './archive-export.js';
 export { attachArtifact } from './attach-artifact.js';
+export { CacheSeal } from './cache-seal.js';
 export { type Compression, decompressChunks, decompressToBuffer } from './decompress.js';
 export { hexOf, isDigest, sha256Digest, shortDigest } from './digest.js';
 export { OciError } from './errors.js';
 export { type FileManifest, type FileManifestEntry, fileManifestMediaType } from './file-manifest-format.js';
 export {
+  type FileContentRef,
   flattenLayers,
   type LayerEntries,
+  type LayerEntry,
   type Rootfs,
   type RootfsNode,
   sortedRootfs,
 } from './flatten-layers.js';
-export { gzipDeterministic } from './gzip.js';
+export {
+  type CachedLayer,
+  type CachedLayerSource,
+  FlattenedLayerCache,
+  type FlattenedLayerCacheOptions,
+} from './flattened-layer-cache.js';
+export { gzipChunks, gzipDeterministic } from './gzip.js';
 export { layerTarOf } from './layer-tar.js';
 export {
   isReferrerEntry,
@@ -39,6 +48,7 @@ export {
   type TarReadEntry,
   writeTar,
 } from './tar.js';
+export { type StreamedTarEntry, tarChunks } from './tar-chunks.js';
 export {
   firstFileHead,
   readHead,

@@ -9,6 +9,7 @@ import type { Clock } from '../common/index.js';
 import type { Profile, Verdict } from '../gate/index.js';
 import {
   gateImage,
+  gateLayerCache,
   loadVulnDb,
   storeVerdict,
   updateVulnDb,
@@ -47,6 +48,7 @@ export async function gateStoredImage(digest: Digest, parts: GateParts, request:
   const spec = request.spec?.spec;
   const verdict = await gateImage(store, digest, {
     now: new Date(parts.clock.now()),
+    layerCache: gateLayerCache(parts.home),
     ...(spec ? { spec, gate: spec.gate, suite: spec.image.suite } : {}),
     ...(request.lockFile ? { lockFile: request.lockFile } : {}),
     ...(request.profile ? { profile: request.profile } : {}),

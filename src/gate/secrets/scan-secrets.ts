@@ -46,39 +46,99 @@ export interface SecretScan {
   stats: SecretScanStats;
 }
 
-export function scanSecrets(view: ImageView, options: { maxFileBytes?: number } = {}): SecretScan {
-  const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes;
-  const findings: SecretFinding[] = [];
-  const stats: SecretScanStats = {
+export interface ScanOptions {
+  maxFileBytes?: number;
+}
+
+/** Over a view whose files hold their bytes (`data`): memory views, and views read in memory. */
+export function scanSecrets(view: ImageView, options: ScanOptions = {}): SecretScan {
+  const tally = new ScanTally(view, options);
+  const perFile = [...view.files.values()].map((node) => {
+    const found: SecretFinding[] = [];
+    const set = tally.consider(node, found);
+    if (set) found.push(...tally.scanned(node, node.data ?? Buffer.alloc(0), set));
+    return found;
+  });
+  return { findings: perFile.flat(), stats: tally.stats };
+}
+
+/**
+ * The same scan, reading each file's bytes through `view.contents` as it goes (from the
+ * flattened-layer cache), `concurrency` reads at a time: nothing holds more than those files, and
+ * binaries the cache's index marks are never read. Findings come out in file order, as scanSecrets's.
+ */
+export async function scanSecretsStreamed(
+  view: ImageView,
+  options: ScanOptions & { concurrency?: number } = {},
+): Promise<SecretScan> {
+  const tally = new ScanTally(view, options);
+  const nodes = [...view.files.values()];
+  const perFile: SecretFinding[][] = nodes.map(() => []);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < nodes.length; i = next++) {
+      const node = nodes[i] as RootfsNode;
+      const found: SecretFinding[] = [];
+      const set = tally.consider(node, found);
+      if (set) found.push(...tally.scanned(node, await view.contents.read(node), set));
+      perFile[i] = found;
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+  return { findings: perFile.flat(), stats: tally.stats };
+}
+
+/** What one scan has counted and found by name; which detectors a file's bytes get. */
+class ScanTally {
+  readonly stats: SecretScanStats = {
     files: 0,
     scanned: 0,
     skippedTooLarge: 0,
     skippedBinary: 0,
     skippedKnownSafe: 0,
   };
-  for (const node of view.files.values()) {
-    if (node.type !== 'file') continue;
-    stats.files++;
-    const owner = view.owners.get(node.path);
+  private readonly view: ImageView;
+  private readonly maxFileBytes: number;
+
+  constructor(view: ImageView, options: ScanOptions) {
+    this.view = view;
+    this.maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes;
+  }
+
+  /**
+   * Counts the file and adds to `found` what its name gives away; the detectors its bytes need, or
+   * undefined when they are not to be read.
+   */
+  consider(node: RootfsNode, found: SecretFinding[]): DetectorSet | undefined {
+    if (node.type !== 'file') return undefined;
+    this.stats.files++;
+    const owner = this.view.owners.get(node.path);
     if (owner !== undefined && isKnownSafePackagePath(node.path)) {
-      stats.skippedKnownSafe++;
-      continue;
+      this.stats.skippedKnownSafe++;
+      return undefined;
     }
     const kind = credentialFileKind(node.path);
-    if (kind !== undefined) findings.push(credentialFileFinding(node, { kind, owner }));
-    const data = node.data ?? Buffer.alloc(0);
-    if (data.length > maxFileBytes) {
-      stats.skippedTooLarge++;
-      continue;
+    if (kind !== undefined) found.push(credentialFileFinding(node, { kind, owner }));
+    if (node.size > this.maxFileBytes) {
+      this.stats.skippedTooLarge++;
+      return undefined;
     }
-    if (data.subarray(0, binarySniffBytes).includes(0)) {
-      stats.skippedBinary++;
-      continue;
+    // The cache's index says whether a file is binary, so its bytes need not be read to know.
+    if (node.content?.binary) {
+      this.stats.skippedBinary++;
+      return undefined;
     }
-    stats.scanned++;
-    findings.push(...scanContent(node.path, data, owner === undefined ? appFiles : packageFiles));
+    return owner === undefined ? appFiles : packageFiles;
   }
-  return { findings, stats };
+
+  scanned(node: RootfsNode, data: Buffer, set: DetectorSet): SecretFinding[] {
+    if (data.subarray(0, binarySniffBytes).includes(0)) {
+      this.stats.skippedBinary++;
+      return [];
+    }
+    this.stats.scanned++;
+    return scanContent(node.path, data, set);
+  }
 }
 
 interface DetectorSet {

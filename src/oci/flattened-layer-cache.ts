@@ -1,0 +1,267 @@
+/**
+ * The flattened-layer cache: each layer read once, then kept uncompressed under its diff_id, so a
+ * second reader of the image needs no gunzip. An entry is two files in HERD_HOME/cache/flattened:
+ *
+ * - `<hex>.index`: the seal (cache-seal.ts, HMAC under a key outside the cache), a newline, and
+ *   JSON of the layer's tar entries in tar order: path, type, mode, owner, size, link target and,
+ *   for a regular file, where its bytes are, their sha256 and whether they look binary. The
+ *   metadata of every file is here, so a reader walks the image without touching its bytes.
+ * - `<hex>.content`: the regular files' bytes, back to back.
+ *
+ * Trust: an entry is derived only from a blob the store verified by its digest, whose uncompressed
+ * bytes hash to the diff_id the image's config names (else DIGEST_MISMATCH, naming the layer). An
+ * index whose seal does not verify (edited, copied from another HERD_HOME, cut short) is thrown away
+ * and derived again from the blob; a file's bytes that do not hash to what the sealed index says
+ * are CACHE_TAMPERED, naming the layer and the path. So whoever can write the cache can make herd
+ * do the work again, never see other files. Files are 0600 in a 0700 folder, written to a temp file
+ * and renamed, the index last: an index names only content that is whole.
+ *
+ * The entries are the tar reader's (tar-stream.ts), unchanged: flatten-layers.ts applies them with
+ * the same rules as layers read in memory.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAtomic } from '../common/index.js';
+import { CacheSeal } from './cache-seal.js';
+import { decompressChunks } from './decompress.js';
+import { hexOf } from './digest.js';
+import { OciError } from './errors.js';
+import type { FileContentRef, LayerEntries, LayerEntry } from './flatten-layers.js';
+import type { LayoutStore } from './layout-store.js';
+import type { TarReadEntry } from './tar.js';
+import { readTarStream, type TarStreamLimits } from './tar-stream.js';
+import { type Descriptor, type Digest, MediaType } from './types.js';
+
+/** Bumped when the index's shape changes: an older entry is derived again, never misread. */
+const indexVersion = 1;
+const sealPurpose = 'flattened-layer';
+const binarySniffBytes = 8192;
+
+/** OCI's, and Docker's for images pulled in the Docker v2 schema 2 format. */
+const gzipLayerTypes: ReadonlySet<string> = new Set([
+  MediaType.layerGzip,
+  'application/vnd.docker.image.rootfs.diff.tar.gzip',
+]);
+
+export interface FlattenedLayerCacheOptions {
+  /** HERD_HOME/keys/cache-seal.key, made on first use. */
+  sealKey: string;
+  /** The most a layer may decompress to; past it the layer is DECOMPRESSED_TOO_LARGE. */
+  maxLayerBytes: number;
+  maxEntries?: number;
+}
+
+/** How an entry was had: `hit` from the cache, `derived` from the blob (first read, or a bad seal). */
+export type CachedLayerSource = 'hit' | 'derived';
+
+export interface CachedLayer extends LayerEntries {
+  source: CachedLayerSource;
+}
+
+/** One index entry: a tar entry without its bytes, with where they are. */
+interface IndexedEntry {
+  path: string;
+  type: TarReadEntry['type'];
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linkname?: string;
+  /** Regular files: offset, sha256, binary. */
+  content?: Omit<FileContentRef, 'layer'>;
+}
+
+interface LayerIndex {
+  version: number;
+  diffId: string;
+  contentSize: number;
+  entries: IndexedEntry[];
+}
+
+export class FlattenedLayerCache {
+  readonly dir: string;
+  private readonly options: FlattenedLayerCacheOptions;
+  private seal: Promise<CacheSeal> | undefined;
+
+  constructor(dir: string, options: FlattenedLayerCacheOptions) {
+    this.dir = dir;
+    this.options = options;
+  }
+
+  /**
+   * The entries of the layer `descriptor` whose uncompressed digest is `diffId`: from the cache
+   * when its sealed index is there, else read from the store's blob, checked and cached.
+   */
+  async layer(store: LayoutStore, descriptor: Descriptor, diffId: Digest): Promise<CachedLayer> {
+    const cached = await this.readIndex(diffId);
+    if (cached) return { digest: diffId, entries: entriesOf(cached, diffId), source: 'hit' };
+    const derived = await this.derive(store, descriptor, diffId);
+    return { digest: diffId, entries: entriesOf(derived, diffId), source: 'derived' };
+  }
+
+  /** A regular file's bytes, checked against the sealed index's sha256. */
+  async read(ref: FileContentRef, size: number, name: string): Promise<Buffer> {
+    const path = this.contentPath(ref.layer);
+    const bytes = Buffer.alloc(size);
+    let read = 0;
+    try {
+      const file = await open(path, 'r');
+      try {
+        while (read < size) {
+          const { bytesRead } = await file.read(bytes, read, size - read, ref.offset + read);
+          if (bytesRead === 0) break;
+          read += bytesRead;
+        }
+      } finally {
+        await file.close();
+      }
+    } catch (error) {
+      throw tampered(ref, name, `cannot be read (${(error as Error).message})`, error);
+    }
+    if (read !== size) throw tampered(ref, name, `has ${read} bytes, the sealed index says ${size}`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== ref.sha256) {
+      throw tampered(ref, name, `hashes to sha256:${sha256}, the sealed index says sha256:${ref.sha256}`);
+    }
+    return bytes;
+  }
+
+  private indexPath(diffId: string): string {
+    return join(this.dir, `${hexOf(diffId as Digest)}.index`);
+  }
+
+  private contentPath(diffId: string): string {
+    return join(this.dir, `${hexOf(diffId as Digest)}.content`);
+  }
+
+  private openSeal(): Promise<CacheSeal> {
+    this.seal ??= CacheSeal.open(this.options.sealKey);
+    return this.seal;
+  }
+
+  /** The sealed index, or undefined when there is none or it does not verify (then it is derived again). */
+  private async readIndex(diffId: Digest): Promise<LayerIndex | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.indexPath(diffId), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    const newline = text.indexOf('\n');
+    const body = text.slice(newline + 1);
+    const seal = await this.openSeal();
+    if (newline < 0 || !seal.verify(`${sealPurpose} ${diffId}`, body, text.slice(0, newline)))
+      return undefined;
+    const index = JSON.parse(body) as LayerIndex;
+    return index.version === indexVersion && index.diffId === diffId ? index : undefined;
+  }
+
+  private async derive(store: LayoutStore, descriptor: Descriptor, diffId: Digest): Promise<LayerIndex> {
+    const seal = await this.openSeal();
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const blob = await store.getBlob(descriptor.digest);
+    const tar = tarChunks(blob, descriptor, this.options.maxLayerBytes);
+    const layerHash = createHash('sha256');
+    const hashed = (async function* () {
+      for await (const chunk of tar) {
+        layerHash.update(chunk);
+        yield chunk;
+      }
+    })();
+    const entries: IndexedEntry[] = [];
+    const contentPath = this.contentPath(diffId);
+    const temp = `${contentPath}.${randomBytes(6).toString('hex')}.tmp`;
+    let offset = 0;
+    const file = await open(temp, 'wx', 0o600);
+    try {
+      const limits: TarStreamLimits = { maxEntries: this.options.maxEntries ?? 1_000_000 };
+      for await (const { entry, content } of readTarStream(hashed, limits)) {
+        // The stream reader hands out normalized absolute paths; the index keeps the archive's
+        // relative form, which flatten-layers.ts normalizes and judges as it does readTar's.
+        const indexed: IndexedEntry = {
+          path: entry.path === '/' ? './' : entry.path.slice(1),
+          type: entry.type,
+          mode: entry.mode,
+          uid: entry.uid,
+          gid: entry.gid,
+          size: entry.size,
+          ...(entry.linkname !== undefined ? { linkname: entry.linkname } : {}),
+        };
+        if (entry.type === 'file') {
+          const fileHash = createHash('sha256');
+          let sniffed = 0;
+          let binary = false;
+          for await (const chunk of content) {
+            if (sniffed < binarySniffBytes) {
+              binary ||= chunk.subarray(0, binarySniffBytes - sniffed).includes(0);
+              sniffed += chunk.length;
+            }
+            fileHash.update(chunk);
+            await file.write(chunk);
+          }
+          indexed.content = { offset, sha256: fileHash.digest('hex'), binary };
+          offset += entry.size;
+        }
+        entries.push(indexed);
+      }
+      // The tar ends at its end-of-archive block; the diff_id covers the stream to its last byte.
+      for await (const _rest of hashed);
+    } catch (error) {
+      await hashed.return(undefined);
+      await file.close();
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await file.close();
+    const actual = `sha256:${layerHash.digest('hex')}`;
+    if (actual !== diffId) {
+      await rm(temp, { force: true });
+      throw new OciError(
+        'DIGEST_MISMATCH',
+        `layer ${descriptor.digest} uncompresses to ${actual}, but the image's config names diff_id ${diffId}`,
+      );
+    }
+    await rename(temp, contentPath);
+    const index: LayerIndex = { version: indexVersion, diffId, contentSize: offset, entries };
+    const body = JSON.stringify(index);
+    await writeAtomic(this.indexPath(diffId), `${seal.seal(`${sealPurpose} ${diffId}`, body)}\n${body}`, {
+      mode: 0o600,
+    });
+    return index;
+  }
+}
+
+function entriesOf(index: LayerIndex, diffId: Digest): LayerEntry[] {
+  return index.entries.map(({ content, ...entry }) =>
+    content ? { ...entry, content: { ...content, layer: diffId } } : entry,
+  );
+}
+
+/** A layer blob as its tar's bytes, streamed: plain tar as it is, gzip inflated within the cap. */
+function tarChunks(
+  blob: Buffer,
+  layer: Pick<Descriptor, 'digest' | 'mediaType'>,
+  maxBytes: number,
+): AsyncIterable<Buffer> {
+  if (layer.mediaType === MediaType.layerTar)
+    return (async function* () {
+      yield blob;
+    })();
+  if (!gzipLayerTypes.has(layer.mediaType)) {
+    throw new OciError(
+      'LAYER_UNSUPPORTED',
+      `layer ${layer.digest} is a ${layer.mediaType}, expected a tar or gzip layer (${MediaType.layerGzip} or ${MediaType.layerTar})`,
+    );
+  }
+  return decompressChunks(blob, { compression: 'gzip', name: `layer ${layer.digest}`, maxBytes });
+}
+
+function tampered(ref: FileContentRef, name: string, why: string, cause?: unknown): OciError {
+  return new OciError(
+    'CACHE_TAMPERED',
+    `the flattened-layer cache's copy of ${name} in layer ${ref.layer} ${why}; remove the cache entry of ${ref.layer} to read the layer again`,
+    cause === undefined ? undefined : { cause },
+  );
+}
