@@ -158,6 +158,8 @@ describe('decompression bombs from a signed repository', () => {
         dir: await freshHome('herd-bomb-repo-'),
         suites: [{ name: 'test', packagesXz: await zerosBomb('xz', bombBytes) }],
         packages: [baseFiles],
+        // Only the bomb: herd takes a .gz first when the Release lists one.
+        indexCompression: ['xz'],
       });
       repos.push(repo);
       specDir = await writeSpecDir({ 'herd.yaml': specText(repo) });

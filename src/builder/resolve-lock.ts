@@ -14,6 +14,7 @@ import {
   fetchSuiteRelease,
   findDowngrades,
   loadSuiteIndex,
+  type PackagesIndexCache,
   type ReleaseDowngrade,
   type RememberedReleaseDate,
   readHostSources,
@@ -78,6 +79,8 @@ export interface ResolveLockOptions {
   remembered?: RememberedReleaseDate[];
   /** `--allow-downgrade`: take older Releases all the same; they are returned, to be reported. */
   allowDowngrade?: boolean;
+  /** Packages indexes kept by their signed digest; without it, every index is downloaded. */
+  indexCache?: PackagesIndexCache;
 }
 
 export interface LockResolution {
@@ -86,6 +89,8 @@ export interface LockResolution {
   downgrades: ReleaseDowngrade[];
   /** Every Release the lock was resolved from, for the caller to remember. */
   releases: ServedRelease[];
+  /** Cached indexes that did not match their signed digest and were downloaded again, to be reported. */
+  replacedCacheEntries: string[];
 }
 
 export async function resolveLock(loaded: LoadedSpec, options: ResolveLockOptions): Promise<LockResolution> {
@@ -102,12 +107,21 @@ export async function resolveLock(loaded: LoadedSpec, options: ResolveLockOption
   if (downgrades.length > 0 && !options.allowDowngrade) throw downgradeError(downgrades);
   const indexes = await Promise.all(
     verified.map((release) =>
-      loadSuiteIndex(release, { architecture: loaded.spec.image.architecture, fetcher: options.fetcher }),
+      loadSuiteIndex(release, {
+        architecture: loaded.spec.image.architecture,
+        fetcher: options.fetcher,
+        ...(options.indexCache ? { cache: options.indexCache } : {}),
+      }),
     ),
   );
   const files = await digestAppFiles(loaded);
   const lock = lockFromResolution(loaded, { indexes, files, ...(base ? { base } : {}) });
-  return { lock, downgrades, releases };
+  return {
+    lock,
+    downgrades,
+    releases,
+    replacedCacheEntries: indexes.flatMap((index) => index.replacedCacheEntries),
+  };
 }
 
 function servedRelease(verified: SuiteRelease): ServedRelease {

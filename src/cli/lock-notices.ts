@@ -6,6 +6,9 @@ export const lockNotices: LockNotices = {
   replacingUnreadable(lockPath, error) {
     console.error(`herd: replacing ${lockPath}, which does not read (${error.message})`);
   },
+  replacedCacheEntries(reasons) {
+    for (const reason of reasons) console.error(`herd: downloaded again: ${reason}`);
+  },
   allowedDowngrades(downgrades) {
     for (const downgrade of downgrades) {
       console.error(`herd: --allow-downgrade: taking an older Release: ${describeDowngrade(downgrade)}`);

@@ -56,12 +56,17 @@ export function versionProblem(value: string): string | undefined {
   return undefined;
 }
 
+const plainPoolPath = /^[A-Za-z0-9][A-Za-z0-9+._~-]*(?:\/[A-Za-z0-9][A-Za-z0-9+._~-]*)*$/;
+
 /**
  * A pool path (a Packages `Filename`): relative to the repository root, never climbing out of it.
  * Percent-escapes count as what they decode to, since the path becomes part of a URL, and `?`, `#`
  * and backslashes are refused because they would change which URL or file is read.
  */
 export function poolPathProblem(value: string): string | undefined {
+  // The common case at once: every segment starts with a letter or digit, so none is `.` or `..`,
+  // and no `%`, `\`, `?`, `#`, space or control character appears (Packages indexes hold 60,000).
+  if (plainPoolPath.test(value)) return undefined;
   const expected =
     'expected a path relative to the repository root, like pool/main/h/hello/hello_1.0_amd64.deb';
   if (value === '') return `it is empty; ${expected}`;

@@ -2,7 +2,6 @@
  * deb822 control data (deb822(5)): Packages indexes, Release files, .sources files, the control
  * file of a .deb, and the `/var/lib/dpkg/status.d/<pkg>` entries herd writes back out.
  */
-import { architectureProblem, packageNameProblem, poolPathProblem, versionProblem } from './archive-names.js';
 import { DebianError, type DebianErrorCode } from './errors.js';
 import type { PackageRecord } from './types.js';
 
@@ -59,75 +58,6 @@ export function formatControlParagraph(paragraph: Paragraph): string {
     out += '\n';
   }
   return out;
-}
-
-/** Where a Packages index was read from, for records and error messages. */
-export interface IndexOrigin {
-  suite: string;
-  repository: string;
-}
-
-/** Maps every stanza of a Packages index to a PackageRecord, failing closed on a stanza herd cannot trust. */
-export function parsePackagesIndex(text: string, origin: IndexOrigin): PackageRecord[] {
-  const where = `Packages index of ${origin.repository} ${origin.suite}`;
-  return locateParagraphs(text, { origin: where, code: 'INDEX_MALFORMED' }).map((located) =>
-    recordFromStanza(located, { origin, where }),
-  );
-}
-
-const requiredPackageFields = ['Package', 'Version', 'Architecture', 'Filename', 'Size', 'SHA256'] as const;
-
-function recordFromStanza(
-  { paragraph, line }: LocatedParagraph,
-  context: { origin: IndexOrigin; where: string },
-): PackageRecord {
-  // One pass to a lowercase map: a Packages index has tens of thousands of stanzas.
-  const values = new Map<string, string>();
-  for (const [key, value] of paragraph) values.set(key.toLowerCase(), value);
-  const get = (name: string) => values.get(name.toLowerCase())?.trim() ?? '';
-  const invalid = (why: string) => {
-    const stanza = get('Package') ? `stanza "${get('Package')}"` : 'stanza';
-    return new DebianError('INDEX_MALFORMED', `${context.where}:${line}: ${stanza} ${why}`);
-  };
-  for (const name of requiredPackageFields) {
-    if (get(name) === '') throw invalid(`lacks the ${name} field`);
-  }
-  const name = get('Package');
-  const version = get('Version');
-  const size = get('Size');
-  const sha256 = get('SHA256');
-  const filename = get('Filename');
-  if (!/^\d+$/.test(size)) throw invalid(`has Size "${size}", expected a byte count`);
-  if (!/^[0-9a-f]{64}$/.test(sha256))
-    throw invalid(`has SHA256 "${sha256}", expected 64 lowercase hex digits`);
-  const source = parseSourceField(get('Source'), { name, version });
-  if (!source) throw invalid(`has Source "${get('Source')}", expected "name" or "name (version)"`);
-  // Names become file names, URLs and cache keys: even a signed index must not name a path.
-  const checks: [string, string, string | undefined][] = [
-    ['Package', name, packageNameProblem(name)],
-    ['Version', version, versionProblem(version)],
-    ['Architecture', get('Architecture'), architectureProblem(get('Architecture'))],
-    ['Source', source.name, packageNameProblem(source.name)],
-    ['Source version', source.version, versionProblem(source.version)],
-    ['Filename', filename, poolPathProblem(filename)],
-  ];
-  for (const [field, value, problem] of checks) {
-    if (problem) throw invalid(`has ${field} "${value}": ${problem}`);
-  }
-  return {
-    name,
-    version,
-    architecture: get('Architecture'),
-    source: source.name,
-    sourceVersion: source.version,
-    ...packageRelationsOf(get),
-    filename,
-    size: Number(size),
-    sha256,
-    suite: context.origin.suite,
-    repository: context.origin.repository,
-    fields: paragraph,
-  };
 }
 
 /** The fields of a PackageRecord that a stanza gives as they are, whatever it came from. */

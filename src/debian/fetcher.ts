@@ -9,33 +9,47 @@ import { DebianError } from './errors.js';
 export interface Fetcher {
   /** Returns the whole body, or throws FETCH_FAILED. `maxBytes` guards against endless bodies. */
   fetchBytes(url: string, options?: { maxBytes?: number }): Promise<Buffer>;
+  /**
+   * Opens the body to be read as it arrives, so it can be hashed and decompressed while it
+   * downloads. A missing file fails here, before any chunk; a body past `maxBytes` fails while it
+   * is read. Both are FETCH_FAILED.
+   */
+  openChunks(url: string, options?: { maxBytes?: number }): Promise<AsyncIterable<Buffer>>;
 }
 
 const defaultMaxBytes = 2 * 1024 ** 3;
 
 export class HttpFetcher implements Fetcher {
   async fetchBytes(url: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of await this.openChunks(url, options)) {
+      chunks.push(chunk);
+      total += chunk.length;
+    }
+    return Buffer.concat(chunks, total);
+  }
+
+  async openChunks(url: string, options: { maxBytes?: number } = {}): Promise<AsyncIterable<Buffer>> {
     const maxBytes = options.maxBytes ?? defaultMaxBytes;
-    if (url.startsWith('file:')) return this.readLocal(url, maxBytes);
+    if (url.startsWith('file:')) {
+      const bytes = await this.readLocal(url, maxBytes);
+      return (async function* () {
+        yield bytes;
+      })();
+    }
     let response: Response;
     try {
       response = await fetch(url, { redirect: 'follow' });
     } catch (error) {
       throw new DebianError('FETCH_FAILED', `could not fetch ${url}: ${describe(error)}`, { cause: error });
     }
-    if (!response.ok || !response.body) {
+    const body = response.body;
+    if (!response.ok || !body) {
+      await body?.cancel();
       throw new DebianError('FETCH_FAILED', `could not fetch ${url}: HTTP ${response.status}`);
     }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of response.body) {
-      total += chunk.byteLength;
-      if (total > maxBytes) {
-        throw new DebianError('FETCH_FAILED', `${url} is larger than the ${maxBytes}-byte limit`);
-      }
-      chunks.push(Buffer.from(chunk));
-    }
-    return Buffer.concat(chunks, total);
+    return limited(body, { url, maxBytes });
   }
 
   private async readLocal(url: string, maxBytes: number): Promise<Buffer> {
@@ -46,6 +60,30 @@ export class HttpFetcher implements Fetcher {
     } catch (error) {
       throw new DebianError('FETCH_FAILED', `could not read ${url}: ${describe(error)}`, { cause: error });
     }
+  }
+}
+
+async function* limited(
+  body: AsyncIterable<Uint8Array>,
+  options: { url: string; maxBytes: number },
+): AsyncGenerator<Buffer> {
+  let total = 0;
+  try {
+    for await (const chunk of body) {
+      total += chunk.byteLength;
+      if (total > options.maxBytes) {
+        throw new DebianError(
+          'FETCH_FAILED',
+          `${options.url} is larger than the ${options.maxBytes}-byte limit`,
+        );
+      }
+      yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
+  } catch (error) {
+    if (error instanceof DebianError) throw error;
+    throw new DebianError('FETCH_FAILED', `could not fetch ${options.url}: ${describe(error)}`, {
+      cause: error,
+    });
   }
 }
 

@@ -3,16 +3,22 @@ export { architectureProblem, packageNameProblem, poolPathProblem, versionProble
 export { field, packageRelationsOf, parseControlParagraphs } from './control.js';
 export {
   type DebContents,
+  type DebControl,
+  type DebFile,
+  type DebMember,
   type DebTars,
   debMemberChunks,
   decompressDeb,
   type ReadDebOptions,
+  readControlTar,
+  readDataTarStream,
   readDebMembers,
   readDebTars,
 } from './deb.js';
 export { type DpkgRecord, type ImageFiles, readDpkgStatus, readFileOwners } from './dpkg-status.js';
 export { DebianError } from './errors.js';
 export { type Fetcher, HttpFetcher } from './fetcher.js';
+export { PackagesIndexCache } from './index-cache.js';
 export { parseRelations, type Relation, relationsForArchitecture } from './relations.js';
 export {
   describeDowngrade,

@@ -15,7 +15,7 @@ import {
   resolveLock,
   writeLock,
 } from '../builder/index.js';
-import type { AptSource, Fetcher, ReleaseDowngrade } from '../debian/index.js';
+import { type AptSource, type Fetcher, PackagesIndexCache, type ReleaseDowngrade } from '../debian/index.js';
 import type { HerdHome } from '../herd-home.js';
 import type { LayoutStore } from '../oci/index.js';
 import type { LoadedSpec } from '../specfile/index.js';
@@ -35,8 +35,8 @@ export interface LockParts {
   store: LayoutStore;
   /** The catalog resolves `image.from: service@stage`. */
   state: Pick<PipelineState, 'catalog'>;
-  /** HERD_HOME's memory of the newest Release dates accepted. */
-  home: Pick<HerdHome, 'archiveDates'>;
+  /** HERD_HOME's memory of the newest Release dates accepted, and its cache of Packages indexes. */
+  home: Pick<HerdHome, 'archiveDates' | 'indexCache'>;
 }
 
 export async function resolveSpecLock(
@@ -55,6 +55,7 @@ export async function resolveSpecLock(
     store: parts.store,
     baseSource: catalogBaseSource(parts.state.catalog),
     remembered,
+    indexCache: new PackagesIndexCache(parts.home.indexCache),
     ...(options.allowDowngrade ? { allowDowngrade: true } : {}),
   });
   // A remembered date only moves forward, so an allowed downgrade does not lower it.
@@ -68,6 +69,8 @@ export interface LockNotices {
   replacingUnreadable?(lockPath: string, error: BuildError): void;
   /** Older Releases `allowDowngrade` let through. */
   allowedDowngrades?(downgrades: readonly ReleaseDowngrade[]): void;
+  /** Cached Packages indexes that did not match their signed digest, downloaded again. */
+  replacedCacheEntries?(reasons: readonly string[]): void;
 }
 
 /**
@@ -80,10 +83,11 @@ export async function lockSpec(
   options: { allowDowngrade?: boolean; notices?: LockNotices } = {},
 ): Promise<Lock> {
   const previous = await readPreviousLock(spec.lockPath, options.notices);
-  const { lock, downgrades } = await resolveSpecLock(spec, parts, {
+  const { lock, downgrades, replacedCacheEntries } = await resolveSpecLock(spec, parts, {
     ...(previous ? { previous } : {}),
     ...(options.allowDowngrade ? { allowDowngrade: true } : {}),
   });
+  if (replacedCacheEntries.length > 0) options.notices?.replacedCacheEntries?.(replacedCacheEntries);
   if (downgrades.length > 0) options.notices?.allowedDowngrades?.(downgrades);
   await writeLock(spec.lockPath, lock);
   return lock;

@@ -1,0 +1,392 @@
+/**
+ * Packages indexes: one deb822 stanza per binary package, read from the decompressed bytes as they
+ * are. Debian's main index is about 50 MB and 63,000 stanzas, so lines are found with
+ * Buffer.indexOf, only the fields herd reads are decoded into strings, and the whole stanza
+ * (`fields`) is parsed only when someone asks for it. Every stanza is still checked whole: its
+ * syntax, no field twice, the required fields, and the names held to Policy (archive-names.ts).
+ */
+import { architectureProblem, packageNameProblem, poolPathProblem, versionProblem } from './archive-names.js';
+import { parseControlParagraphs, parseSourceField } from './control.js';
+import { DebianError } from './errors.js';
+import type { PackageRecord } from './types.js';
+
+/** Where a Packages index was read from, for records and error messages. */
+export interface IndexOrigin {
+  suite: string;
+  repository: string;
+}
+
+/** The fields a PackageRecord is made of, lowercased as deb822 names compare. */
+const readFields = [
+  'package',
+  'version',
+  'architecture',
+  'source',
+  'filename',
+  'size',
+  'sha256',
+  'depends',
+  'pre-depends',
+  'recommends',
+  'provides',
+  'conflicts',
+  'breaks',
+  'multi-arch',
+  'essential',
+  'priority',
+] as const;
+
+/** Indexes into readFields. */
+const field = {
+  package: 0,
+  version: 1,
+  architecture: 2,
+  source: 3,
+  filename: 4,
+  size: 5,
+  sha256: 6,
+  depends: 7,
+  preDepends: 8,
+  recommends: 9,
+  provides: 10,
+  conflicts: 11,
+  breaks: 12,
+  multiArch: 13,
+  essential: 14,
+  priority: 15,
+} as const;
+const readFieldBytes = readFields.map((name) => Buffer.from(name, 'latin1'));
+const readFieldByHash = new Map<number, number>(readFields.map((name, index) => [nameHash(name), index]));
+
+const requiredPackageFields = [
+  { name: 'Package', index: field.package },
+  { name: 'Version', index: field.version },
+  { name: 'Architecture', index: field.architecture },
+  { name: 'Filename', index: field.filename },
+  { name: 'Size', index: field.size },
+  { name: 'SHA256', index: field.sha256 },
+] as const;
+
+/**
+ * Maps every stanza of a Packages index to a PackageRecord, failing closed on a stanza herd cannot
+ * trust. Errors are INDEX_MALFORMED, naming the index and the line.
+ */
+export function parsePackagesIndex(input: Uint8Array | string, origin: IndexOrigin): PackageRecord[] {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : asBuffer(input);
+  return new StanzaScanner(bytes, origin).records();
+}
+
+/** A record whose whole stanza stays in the index's bytes until `fields` is read. */
+class IndexedPackageRecord implements PackageRecord {
+  name: string;
+  version: string;
+  architecture: string;
+  source: string;
+  sourceVersion: string;
+  depends: string;
+  preDepends: string;
+  recommends: string;
+  provides: string;
+  conflicts: string;
+  breaks: string;
+  declare multiArch?: string;
+  essential: boolean;
+  declare priority?: string;
+  filename: string;
+  size: number;
+  sha256: string;
+  suite: string;
+  repository: string;
+  readonly #bytes: Buffer;
+  readonly #start: number;
+  readonly #end: number;
+
+  constructor(
+    values: Omit<PackageRecord, 'fields' | 'multiArch' | 'priority'> & {
+      multiArch: string;
+      priority: string;
+    },
+    stanza: { bytes: Buffer; start: number; end: number },
+  ) {
+    this.name = values.name;
+    this.version = values.version;
+    this.architecture = values.architecture;
+    this.source = values.source;
+    this.sourceVersion = values.sourceVersion;
+    this.depends = values.depends;
+    this.preDepends = values.preDepends;
+    this.recommends = values.recommends;
+    this.provides = values.provides;
+    this.conflicts = values.conflicts;
+    this.breaks = values.breaks;
+    // Absent, not empty, as the fields a stanza lacks.
+    if (values.multiArch !== '') this.multiArch = values.multiArch;
+    this.essential = values.essential;
+    if (values.priority !== '') this.priority = values.priority;
+    this.filename = values.filename;
+    this.size = values.size;
+    this.sha256 = values.sha256;
+    this.suite = values.suite;
+    this.repository = values.repository;
+    this.#bytes = stanza.bytes;
+    this.#start = stanza.start;
+    this.#end = stanza.end;
+  }
+
+  get fields(): [string, string][] {
+    return parseControlParagraphs(this.#bytes.toString('utf8', this.#start, this.#end))[0] ?? [];
+  }
+}
+
+/** One pass over the index's lines; the per-stanza state is reused from one stanza to the next. */
+class StanzaScanner {
+  private readonly where: string;
+  private readonly out: PackageRecord[] = [];
+  /** Where each read field's value starts and ends in `bytes`; -1 when the stanza lacks it. */
+  private readonly valueStart = new Int32Array(readFields.length).fill(-1);
+  private readonly valueEnd = new Int32Array(readFields.length);
+  /** Whether the value goes on over continuation lines. */
+  private readonly folded = new Uint8Array(readFields.length);
+  /** Every field name of the current stanza (hash, start, length), to refuse one given twice. */
+  private nameHashes = new Int32Array(64);
+  private nameStarts = new Int32Array(64);
+  private nameLengths = new Int32Array(64);
+  private nameCount = 0;
+  /** The read field the last field line started, for its continuation lines; -1 for other fields. */
+  private lastField = -1;
+  private stanzaStart = -1;
+  private stanzaEnd = 0;
+  private stanzaLine = 0;
+
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly origin: IndexOrigin,
+  ) {
+    this.where = `Packages index of ${origin.repository} ${origin.suite}`;
+  }
+
+  records(): PackageRecord[] {
+    const { bytes } = this;
+    const length = bytes.length;
+    let position = 0;
+    let line = 0;
+    while (position < length) {
+      line++;
+      let newline = bytes.indexOf(0x0a, position);
+      if (newline < 0) newline = length;
+      let end = newline;
+      while (end > position && isTrailingSpace(bytes[end - 1] as number)) end--;
+      if (end === position) this.endStanza();
+      else this.readLine(position, end, line);
+      position = newline + 1;
+    }
+    this.endStanza();
+    return this.out;
+  }
+
+  private readLine(start: number, end: number, line: number): void {
+    const { bytes } = this;
+    const first = bytes[start] as number;
+    if (first === 0x20 || first === 0x09) {
+      if (this.stanzaStart < 0) {
+        throw this.syntaxError(line, `continuation line "${this.text(start, end)}" has no field to continue`);
+      }
+      if (this.lastField >= 0) {
+        this.valueEnd[this.lastField] = end;
+        this.folded[this.lastField] = 1;
+      }
+      this.stanzaEnd = end;
+      return;
+    }
+    // deb822(5) field names: printable US-ASCII but the colon, not starting with `#` or `-`.
+    let hash = 0;
+    let colon = start;
+    for (; colon < end; colon++) {
+      const byte = bytes[colon] as number;
+      if (byte === 0x3a || byte < 0x21 || byte > 0x7e) break;
+      hash = (Math.imul(hash, 31) + lowerAscii(byte)) | 0;
+    }
+    if (colon === start || colon === end || bytes[colon] !== 0x3a || first === 0x23 || first === 0x2d) {
+      throw this.syntaxError(line, `expected "Field: value", got "${this.text(start, end)}"`);
+    }
+    const nameLength = colon - start;
+    for (let i = 0; i < this.nameCount; i++) {
+      if (
+        this.nameHashes[i] === hash &&
+        this.nameLengths[i] === nameLength &&
+        sameName(bytes, this.nameStarts[i] as number, start, nameLength)
+      ) {
+        throw this.syntaxError(line, `field ${this.text(start, colon)} appears twice in one paragraph`);
+      }
+    }
+    this.rememberName(hash, start, nameLength);
+    if (this.stanzaStart < 0) {
+      this.stanzaStart = start;
+      this.stanzaLine = line;
+    }
+    this.stanzaEnd = end;
+    const index = readFieldByHash.get(hash);
+    this.lastField =
+      index !== undefined && matchesName(bytes, start, readFieldBytes[index] as Buffer) ? index : -1;
+    if (this.lastField < 0) return;
+    let valueStart = colon + 1;
+    while (valueStart < end && (bytes[valueStart] === 0x20 || bytes[valueStart] === 0x09)) valueStart++;
+    this.valueStart[this.lastField] = valueStart;
+    this.valueEnd[this.lastField] = end;
+    this.folded[this.lastField] = 0;
+  }
+
+  private rememberName(hash: number, start: number, length: number): void {
+    if (this.nameCount === this.nameHashes.length) {
+      const grow = (from: Int32Array) => {
+        const to = new Int32Array(from.length * 2);
+        to.set(from);
+        return to;
+      };
+      this.nameHashes = grow(this.nameHashes);
+      this.nameStarts = grow(this.nameStarts);
+      this.nameLengths = grow(this.nameLengths);
+    }
+    this.nameHashes[this.nameCount] = hash;
+    this.nameStarts[this.nameCount] = start;
+    this.nameLengths[this.nameCount] = length;
+    this.nameCount++;
+  }
+
+  private endStanza(): void {
+    if (this.stanzaStart >= 0) this.out.push(this.record());
+    this.stanzaStart = -1;
+    this.nameCount = 0;
+    this.lastField = -1;
+    this.valueStart.fill(-1);
+  }
+
+  /** A read field's value as control.ts's `field(…).trim()` gives it, '' when absent. */
+  private value(index: number): string {
+    const start = this.valueStart[index] as number;
+    if (start < 0) return '';
+    const raw = this.bytes.toString('utf8', start, this.valueEnd[index]);
+    if (!this.folded[index]) return raw;
+    return raw
+      .split('\n')
+      .map((line) => line.trimEnd())
+      .join('\n')
+      .trim();
+  }
+
+  /** A relation field on one line, as the relation parser reads it (control.ts's packageRelationsOf). */
+  private relation(index: number): string {
+    const value = this.value(index);
+    return this.folded[index] ? value.replace(/\s*\n\s*/g, ' ') : value;
+  }
+
+  private record(): PackageRecord {
+    const name = this.value(field.package);
+    for (const required of requiredPackageFields) {
+      if (this.valueStart[required.index] === -1 || this.value(required.index) === '') {
+        throw this.invalid(name, `lacks the ${required.name} field`);
+      }
+    }
+    const version = this.value(field.version);
+    const architecture = this.value(field.architecture);
+    const size = this.value(field.size);
+    const sha256 = this.value(field.sha256);
+    const filename = this.value(field.filename);
+    if (!/^\d+$/.test(size)) throw this.invalid(name, `has Size "${size}", expected a byte count`);
+    if (!/^[0-9a-f]{64}$/.test(sha256)) {
+      throw this.invalid(name, `has SHA256 "${sha256}", expected 64 lowercase hex digits`);
+    }
+    const sourceField = this.value(field.source);
+    const source = parseSourceField(sourceField, { name, version });
+    if (!source) {
+      throw this.invalid(name, `has Source "${sourceField}", expected "name" or "name (version)"`);
+    }
+    // Names become file names, URLs and cache keys: even a signed index must not name a path.
+    this.check(name, ['Package', name, packageNameProblem(name)]);
+    this.check(name, ['Version', version, versionProblem(version)]);
+    this.check(name, ['Architecture', architecture, architectureProblem(architecture)]);
+    if (sourceField !== '') {
+      this.check(name, ['Source', source.name, packageNameProblem(source.name)]);
+      if (source.version !== version) {
+        this.check(name, ['Source version', source.version, versionProblem(source.version)]);
+      }
+    }
+    this.check(name, ['Filename', filename, poolPathProblem(filename)]);
+    return new IndexedPackageRecord(
+      {
+        name,
+        version,
+        architecture,
+        source: source.name,
+        sourceVersion: source.version,
+        depends: this.relation(field.depends),
+        preDepends: this.relation(field.preDepends),
+        recommends: this.relation(field.recommends),
+        provides: this.relation(field.provides),
+        conflicts: this.relation(field.conflicts),
+        breaks: this.relation(field.breaks),
+        multiArch: this.value(field.multiArch),
+        essential: this.value(field.essential).toLowerCase() === 'yes',
+        priority: this.value(field.priority),
+        filename,
+        size: Number(size),
+        sha256,
+        suite: this.origin.suite,
+        repository: this.origin.repository,
+      },
+      { bytes: this.bytes, start: this.stanzaStart, end: this.stanzaEnd },
+    );
+  }
+
+  private check(name: string, [label, value, problem]: [string, string, string | undefined]): void {
+    if (problem) throw this.invalid(name, `has ${label} "${value}": ${problem}`);
+  }
+
+  private invalid(name: string, why: string): DebianError {
+    const stanza = name ? `stanza "${name}"` : 'stanza';
+    return new DebianError('INDEX_MALFORMED', `${this.where}:${this.stanzaLine}: ${stanza} ${why}`);
+  }
+
+  private text(start: number, end: number): string {
+    return this.bytes.toString('utf8', start, end);
+  }
+
+  private syntaxError(line: number, why: string): DebianError {
+    return new DebianError('INDEX_MALFORMED', `${this.where}:${line}: ${why}`);
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** What String.prototype.trimEnd drops at the end of an ASCII line: space, tab, CR, VT, FF. */
+function isTrailingSpace(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
+}
+
+function lowerAscii(byte: number): number {
+  return byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+}
+
+function nameHash(lowercase: string): number {
+  let hash = 0;
+  for (let i = 0; i < lowercase.length; i++) hash = (Math.imul(hash, 31) + lowercase.charCodeAt(i)) | 0;
+  return hash;
+}
+
+function sameName(bytes: Buffer, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    if (lowerAscii(bytes[a + i] as number) !== lowerAscii(bytes[b + i] as number)) return false;
+  }
+  return true;
+}
+
+/** Whether the field name at `start` is `lowercase`, ignoring case; the caller knows its length matches the hash. */
+function matchesName(bytes: Buffer, start: number, lowercase: Buffer): boolean {
+  if (bytes[start + lowercase.length] !== 0x3a) return false;
+  for (let i = 0; i < lowercase.length; i++) {
+    if (lowerAscii(bytes[start + i] as number) !== lowercase[i]) return false;
+  }
+  return true;
+}
