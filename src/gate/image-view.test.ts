@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { compactJson } from '../common/index.js';
+import { herdHome } from '../herd-home.js';
 import { attachArtifact } from '../oci/attach-artifact.js';
 import { sha256Digest } from '../oci/digest.js';
 import { gzipDeterministic } from '../oci/gzip.js';
 import { LayoutStore } from '../oci/layout-store.js';
 import { type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
-import { fileManifestArtifactType, loadImageView } from './image-view.js';
+import { fileManifestArtifactType, gateLayerCache, loadImageView } from './image-view.js';
 import { memoryImageView } from './memory-image.js';
 
 const file = (path: string, text: string, mode = 0o644): TarEntry => {
@@ -186,6 +187,46 @@ describe('loading an image view from the store', () => {
       return true;
     });
     await assert.rejects(loadImageView(store, 'sha256:../../etc/passwd'), { code: 'IMAGE_UNKNOWN' });
+  });
+
+  it('reads the same view through the flattened-layer cache, with the bytes of only the files the rules read', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'herd-gate-cache-'));
+    const layerCache = gateLayerCache(herdHome({ HERD_HOME: home }));
+    const held = await loadImageView(store, image.digest);
+
+    const cold = await loadImageView(store, image.digest, { layerCache });
+    const warm = await loadImageView(store, image.digest, { layerCache });
+
+    for (const view of [cold, warm]) {
+      assert.deepEqual([...view.files.keys()], [...held.files.keys()]);
+      assert.deepEqual(view.packages, held.packages);
+      assert.deepEqual([...view.owners], [...held.owners]);
+      assert.equal(view.files.get('/usr/bin/openssl')?.data, undefined, 'not a file the rules read');
+      assert.ok(view.files.get('/var/lib/dpkg/status.d/libssl3')?.data);
+      const server = view.files.get('/app/server.js');
+      assert.ok(server);
+      assert.equal((await view.contents.read(server)).toString(), 'listen()\n');
+    }
+  });
+
+  it('fails with CACHE_TAMPERED naming the file when its cached bytes were changed', async () => {
+    const home = herdHome({ HERD_HOME: await mkdtemp(join(tmpdir(), 'herd-gate-cache-')) });
+    const layerCache = gateLayerCache(home);
+    await loadImageView(store, image.digest, { layerCache });
+    for (const name of await readdir(home.flattenedLayerCache)) {
+      if (!name.endsWith('.content')) continue;
+      const path = join(home.flattenedLayerCache, name);
+      await writeFile(path, (await readFile(path, 'utf8')).replace('Package: libssl3', 'Package: libssl4'));
+    }
+
+    await assert.rejects(
+      loadImageView(store, image.digest, { layerCache }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'CACHE_TAMPERED');
+        assert.match(error.message, /\/var\/lib\/dpkg\/status\.d\/libssl3 in layer sha256:[0-9a-f]{64}/);
+        return true;
+      },
+    );
   });
 
   it('refuses an artifact where an image is expected', async () => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import type { RootfsNode } from '../../oci/index.js';
 import { memoryImageView } from '../memory-image.js';
-import { scanSecrets } from './scan-secrets.js';
+import { scanSecrets, scanSecretsStreamed } from './scan-secrets.js';
 
 function randomAlnum(length: number): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -156,6 +157,56 @@ describe('the secret scan', () => {
       findings.map((f) => f.rule),
       ['HERD-S010'],
       'a credential file is found by its name even when its content is not read',
+    );
+  });
+
+  it('finds the same, in the same order, when it streams the bytes, and never reads a file the cache marks binary', async () => {
+    const token = `ghp_${randomAlnum(36)}`;
+    const view = memoryImageView({
+      files: [
+        { path: '/app/a.env', content: `GITHUB=${token}\n` },
+        { path: '/app/id_rsa', content: privateKey() },
+        { path: '/app/blob', content: Buffer.concat([Buffer.alloc(16, 0), Buffer.from(token)]) },
+        { path: '/app/z.py', content: `TOKEN = "${token}"\n` },
+      ],
+    });
+    const read: string[] = [];
+    const streamed = {
+      ...view,
+      files: new Map(
+        [...view.files].map(([path, node]) => [
+          path,
+          path === '/app/blob' && node.data
+            ? {
+                ...node,
+                data: undefined,
+                content: { layer: 'sha256:x', offset: 0, sha256: '', binary: true },
+              }
+            : node,
+        ]),
+      ),
+      contents: {
+        read: async (node: RootfsNode) => {
+          read.push(node.path);
+          return node.data ?? Buffer.alloc(0);
+        },
+      },
+    };
+
+    const held = scanSecrets(view);
+    const scan = await scanSecretsStreamed(streamed, { concurrency: 3 });
+
+    assert.deepEqual(scan.findings, held.findings);
+    assert.deepEqual(scan.stats, held.stats);
+    assert.ok(!read.includes('/app/blob'), 'a binary by the sealed index is not read');
+    assert.deepEqual(
+      scan.findings.map((f) => [f.rule, f.location.path]),
+      [
+        ['HERD-S005', '/app/a.env'],
+        ['HERD-S010', '/app/id_rsa'],
+        ['HERD-S001', '/app/id_rsa'],
+        ['HERD-S005', '/app/z.py'],
+      ],
     );
   });
 });
