@@ -44,7 +44,7 @@ export async function fimInitCommand(
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(`baseline ${result.path}`);
     console.log(
-      `  ${result.entries} entries under ${result.header.root} in ${seconds} s, xattrs ${result.header.xattrs === 'getfattr' ? 'recorded (getfattr)' : 'not recorded (no getfattr: install attr)'}`,
+      `  ${result.entries} entries under ${result.header.root} in ${seconds} s, xattrs ${result.header.xattrs === 'unsupported' ? 'not recorded (the @napi-rs/xattr binding does not load on this platform)' : `recorded (${result.header.xattrs})`}`,
     );
     console.log(`  signed ${result.digest}`);
     return 0;

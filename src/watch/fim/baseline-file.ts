@@ -42,7 +42,7 @@ const BaselineHeader = z.object({
   version: z.literal(1),
   root: z.string().startsWith('/'),
   createdAt: z.string(),
-  xattrs: z.enum(['getfattr', 'unsupported']),
+  xattrs: z.enum(['llistxattr', 'getfattr', 'unsupported']),
   crossMounts: z.boolean(),
 });
 
@@ -78,9 +78,10 @@ export class BaselineWriter {
     return writer;
   }
 
-  async write(entry: FimEntry): Promise<void> {
+  /** Buffers one entry; a promise only when the buffer was written out, to be awaited before the next. */
+  write(entry: FimEntry): Promise<void> | undefined {
     this.#entries++;
-    await this.#append(entryLine(entry));
+    return this.#append(entryLine(entry));
   }
 
   /** Signs what was written, adds the signature line, and moves the file into place. */
@@ -118,10 +119,10 @@ export class BaselineWriter {
     await rm(this.#temp, { force: true });
   }
 
-  async #append(line: string): Promise<void> {
+  #append(line: string): Promise<void> | undefined {
     this.#buffered.push(line);
     this.#bufferedBytes += line.length;
-    if (this.#bufferedBytes >= 1 << 20) await this.#drain();
+    return this.#bufferedBytes >= 1 << 20 ? this.#drain() : undefined;
   }
 
   async #drain(): Promise<void> {
@@ -153,10 +154,12 @@ export interface VerifiedBaseline {
   /** Fingerprint of the trusted key that signed it. */
   signedBy: string;
   /**
-   * The entries, read again from disk. The bytes are hashed on the way and compared with the signed
-   * digest at the end, so a file swapped after `openBaseline` ends in an error, never a pass.
+   * The entries, read again from disk, in batches (one per read of the file, a few thousand lines):
+   * a consumer awaits once per batch, not once per entry. The bytes are hashed on the way and
+   * compared with the signed digest at the end, so a file swapped after `openBaseline` ends in an
+   * error, never a pass.
    */
-  entries(): AsyncGenerator<FimEntry>;
+  entries(): AsyncGenerator<FimEntry[]>;
 }
 
 /**
@@ -281,8 +284,8 @@ async function sha256OfPrefix(path: string, length: number): Promise<Digest> {
 }
 
 async function readHeader(path: string, signedLength: number): Promise<BaselineHeader> {
-  for await (const line of lines(path, signedLength)) {
-    const parsed = BaselineHeader.safeParse(safeJson(line.text));
+  for await (const batch of lineBatches(path, signedLength)) {
+    const parsed = BaselineHeader.safeParse(safeJson(batch[0] ?? ''));
     if (!parsed.success) {
       throw new FimError(
         'BASELINE_MALFORMED',
@@ -294,26 +297,32 @@ async function readHeader(path: string, signedLength: number): Promise<BaselineH
   throw new FimError('BASELINE_MALFORMED', `baseline ${path} has no header line`);
 }
 
-async function* readEntries(path: string, signedLength: number, signed: Digest): AsyncGenerator<FimEntry> {
+async function* readEntries(path: string, signedLength: number, signed: Digest): AsyncGenerator<FimEntry[]> {
   const hash = createHash('sha256');
   let previous: string | undefined;
-  for await (const line of lines(path, signedLength, hash)) {
-    if (line.number === 1) continue;
-    const entry = parseEntryLine(line.text);
-    if (!entry) {
-      throw new FimError(
-        'BASELINE_MALFORMED',
-        `baseline ${path} line ${line.number} is not a well-formed entry`,
-      );
+  let number = 0;
+  for await (const batch of lineBatches(path, signedLength, hash)) {
+    const entries: FimEntry[] = [];
+    for (const text of batch) {
+      number++;
+      if (number === 1) continue;
+      const entry = parseEntryLine(text);
+      if (!entry) {
+        throw new FimError(
+          'BASELINE_MALFORMED',
+          `baseline ${path} line ${number} is not a well-formed entry`,
+        );
+      }
+      if (previous !== undefined && comparePaths(previous, entry.path) >= 0) {
+        throw new FimError(
+          'BASELINE_MALFORMED',
+          `baseline ${path} line ${number}: ${entry.path} is out of order after ${previous}`,
+        );
+      }
+      previous = entry.path;
+      entries.push(entry);
     }
-    if (previous !== undefined && comparePaths(previous, entry.path) >= 0) {
-      throw new FimError(
-        'BASELINE_MALFORMED',
-        `baseline ${path} line ${line.number}: ${entry.path} is out of order after ${previous}`,
-      );
-    }
-    previous = entry.path;
-    yield entry;
+    if (entries.length > 0) yield entries;
   }
   const actual: Digest = `sha256:${hash.digest('hex')}`;
   if (actual !== signed) {
@@ -324,25 +333,24 @@ async function* readEntries(path: string, signedLength: number, signed: Digest):
   }
 }
 
-/** The lines of the first `length` bytes, each without its newline, hashing the bytes on the way. */
-async function* lines(
+/** The lines of the first `length` bytes, without their newlines, a batch per chunk read, hashing the bytes on the way. */
+async function* lineBatches(
   path: string,
   length: number,
   hash?: ReturnType<typeof createHash>,
-): AsyncGenerator<{ number: number; text: string }> {
+): AsyncGenerator<string[]> {
   if (length === 0) return;
   // A decoder, not chunk.toString(): a chunk may end inside a multi-byte character.
   const decoder = new StringDecoder('utf8');
   let carry = '';
-  let number = 0;
   for await (const chunk of createReadStream(path, { start: 0, end: length - 1, highWaterMark: 1 << 20 })) {
     hash?.update(chunk as Buffer);
     const parts = (carry + decoder.write(chunk as Buffer)).split('\n');
     carry = parts.pop() ?? '';
-    for (const text of parts) yield { number: ++number, text };
+    if (parts.length > 0) yield parts;
   }
   carry += decoder.end();
-  if (carry.length > 0) yield { number: ++number, text: carry };
+  if (carry.length > 0) yield [carry];
 }
 
 function safeJson(text: string): unknown {

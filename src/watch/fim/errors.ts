@@ -18,7 +18,7 @@ export type FimErrorCode =
   | 'BASELINE_WRITE_FAILED'
   /** There is no key to verify the baseline with. */
   | 'NO_TRUSTED_KEYS'
-  /** The baseline holds xattrs but this host cannot read them now (no getfattr). */
+  /** The baseline holds xattrs but this host cannot read them (the binding does not load), or one entry's cannot be read. */
   | 'XATTRS_UNAVAILABLE';
 
 export class FimError extends HerdError<FimErrorCode> {}

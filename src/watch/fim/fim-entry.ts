@@ -3,8 +3,6 @@
  * are kept in. The order is what lets `check` merge a baseline with a live walk in one pass, with
  * bounded memory, so it is defined once here and used by both the walker and the merge.
  */
-import { z } from 'zod';
-
 export type FimEntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block' | 'unknown';
 
 export interface FimEntry {
@@ -109,27 +107,26 @@ export function entryLine(entry: FimEntry): string {
   return `${JSON.stringify(ordered)}\n`;
 }
 
-const decimal = z.string().regex(/^[0-9]+$/);
-const FimEntrySchema = z.object({
-  path: z.string().startsWith('/'),
-  type: z.enum(['file', 'dir', 'symlink', 'fifo', 'socket', 'char', 'block', 'unknown']),
-  mode: z.number().int().min(0).max(0o7777),
-  uid: z.number().int().min(0),
-  gid: z.number().int().min(0),
-  size: z.number().int().min(0),
-  mtime: decimal,
-  ctime: decimal,
-  ino: decimal,
-  sha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
-  unreadable: z.string().optional(),
-  target: z.string().optional(),
-  xattrs: z.record(z.string(), z.string().regex(/^[0-9a-f]*$/)).optional(),
-});
+const entryTypes: ReadonlySet<string> = new Set<FimEntryType>([
+  'file',
+  'dir',
+  'symlink',
+  'fifo',
+  'socket',
+  'char',
+  'block',
+  'unknown',
+]);
+const decimal = /^[0-9]+$/;
+const sha256Hex = /^[0-9a-f]{64}$/;
+const hex = /^[0-9a-f]*$/;
 
-/** Parses one baseline line; `undefined` when it is not a well-formed entry (the caller says where). */
+/**
+ * Parses one baseline line; `undefined` when it is not a well-formed entry (the caller says where).
+ * Checked by hand rather than by a schema library: a check reads one line per entry of the tree,
+ * and this is the cost per line that is left once JSON.parse has run. Keys it does not know are
+ * dropped.
+ */
 export function parseEntryLine(line: string): FimEntry | undefined {
   let json: unknown;
   try {
@@ -137,6 +134,59 @@ export function parseEntryLine(line: string): FimEntry | undefined {
   } catch {
     return undefined;
   }
-  const parsed = FimEntrySchema.safeParse(json);
-  return parsed.success ? (parsed.data as FimEntry) : undefined;
+  if (typeof json !== 'object' || json === null) return undefined;
+  const e = json as Record<string, unknown>;
+  if (
+    !(typeof e.path === 'string' && e.path.startsWith('/')) ||
+    !(typeof e.type === 'string' && entryTypes.has(e.type)) ||
+    !isWhole(e.mode, 0o7777) ||
+    !isWhole(e.uid) ||
+    !isWhole(e.gid) ||
+    !isWhole(e.size) ||
+    !isDecimal(e.mtime) ||
+    !isDecimal(e.ctime) ||
+    !isDecimal(e.ino)
+  ) {
+    return undefined;
+  }
+  const entry: FimEntry = {
+    path: e.path,
+    type: e.type as FimEntryType,
+    mode: e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    size: e.size,
+    mtime: e.mtime,
+    ctime: e.ctime,
+    ino: e.ino,
+  };
+  if (e.sha256 !== undefined) {
+    if (!(typeof e.sha256 === 'string' && sha256Hex.test(e.sha256))) return undefined;
+    entry.sha256 = e.sha256;
+  }
+  if (e.unreadable !== undefined) {
+    if (typeof e.unreadable !== 'string') return undefined;
+    entry.unreadable = e.unreadable;
+  }
+  if (e.target !== undefined) {
+    if (typeof e.target !== 'string') return undefined;
+    entry.target = e.target;
+  }
+  if (e.xattrs !== undefined) {
+    const xattrs = e.xattrs;
+    if (typeof xattrs !== 'object' || xattrs === null || Array.isArray(xattrs)) return undefined;
+    for (const value of Object.values(xattrs)) {
+      if (!(typeof value === 'string' && hex.test(value))) return undefined;
+    }
+    entry.xattrs = xattrs as Record<string, string>;
+  }
+  return entry;
+}
+
+function isWhole(value: unknown, max = Number.MAX_SAFE_INTEGER): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;
+}
+
+function isDecimal(value: unknown): value is string {
+  return typeof value === 'string' && decimal.test(value);
 }

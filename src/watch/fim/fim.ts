@@ -23,7 +23,7 @@ const windowSize = 8192;
 export interface FimOptions {
   /** Hash threads; the default is one per core. */
   workers?: number;
-  /** Injected for tests; the default reads with getfattr when the host has it. */
+  /** Injected for tests; the default reads by system call when the binding loads. */
   xattrs?: XattrReader;
   now?: () => Date;
 }
@@ -46,8 +46,9 @@ export async function initBaseline(
   const writer = await BaselineWriter.create(resolve(options.output), header);
   try {
     const window = new OrderedWindow<FimEntry>(windowSize, (entry) => writer.write(entry));
-    for await (const walked of walkTree(root, { crossMounts: header.crossMounts })) {
-      await window.push(completeEntry(walked, { pool, xattrs }));
+    for (const walked of walkTree(root, { crossMounts: header.crossMounts })) {
+      const full = window.push(completeEntry(walked, { pool, xattrs }));
+      if (full) await full;
     }
     await window.flush();
     const written = await writer.finish(options.signer, header);
@@ -57,7 +58,6 @@ export async function initBaseline(
     throw error;
   } finally {
     await pool.close();
-    await xattrs.close();
   }
 }
 
@@ -96,68 +96,101 @@ export async function checkBaseline(
       `baseline ${baseline.path} describes ${baseline.header.root}, not ${root}`,
     );
   }
-  let xattrs = options.xattrs ?? xattrReaderForHost();
-  if (baseline.header.xattrs !== 'unsupported' && xattrs.support === 'unsupported') {
-    throw new FimError(
-      'XATTRS_UNAVAILABLE',
-      `baseline ${baseline.path} records xattrs, but this host cannot read them: install the attr package (getfattr)`,
-    );
-  }
   // Compare like with like: xattrs only when the baseline recorded them.
   const compareXattrs = baseline.header.xattrs !== 'unsupported';
-  if (!compareXattrs) {
-    await xattrs.close();
-    xattrs = new NoXattrReader();
+  const xattrs = compareXattrs ? (options.xattrs ?? xattrReaderForHost()) : new NoXattrReader();
+  if (compareXattrs && xattrs.support === 'unsupported') {
+    throw new FimError(
+      'XATTRS_UNAVAILABLE',
+      `baseline ${baseline.path} records xattrs, but this host cannot read them: ${xattrs.reason ?? 'no reader'}`,
+    );
   }
 
   const summary: FimSummary = { added: 0, removed: 0, changed: 0 };
   let reused = 0;
   const pool = new WorkerHashPool(options.workers === undefined ? {} : { workers: options.workers });
   const window = new OrderedWindow<FimChange | undefined>(windowSize, (change) => {
-    if (!change) return;
+    if (!change) return undefined;
     countChange(summary, change);
     options.onChange?.(change);
+    return undefined;
   });
-  const removed = (entry: FimEntry) => window.push(Promise.resolve({ kind: 'removed', entry }));
-  const before = baseline.entries();
+  const changeOf = (old: FimEntry, now: FimEntry): FimChange | undefined => {
+    const attributes = changedAttributes(old, now, { compareXattrs });
+    return attributes.length > 0 ? { kind: 'changed', before: old, after: now, attributes } : undefined;
+  };
+  const before = new EntryCursor(baseline.entries());
   try {
-    let next = await before.next();
-    for await (const walked of walkTree(root, { crossMounts: baseline.header.crossMounts })) {
-      while (!next.done && comparePaths(next.value.path, walked.entry.path) < 0) {
-        await removed(next.value);
-        next = await before.next();
+    await before.fill();
+    // Only a full window or the end of a baseline batch makes the loop wait: the walk itself and
+    // the entries known at once cost no promise.
+    for (const walked of walkTree(root, { crossMounts: baseline.header.crossMounts })) {
+      let old = before.current();
+      while (old !== undefined && comparePaths(old.path, walked.entry.path) < 0) {
+        await window.push({ kind: 'removed', entry: old });
+        old = before.advance() ?? (await before.fill());
       }
-      if (!next.done && next.value.path === walked.entry.path) {
-        const old = next.value;
-        const reuse = !options.full && mayReuseHash(old, walked.entry);
+      let completed: FimChange | undefined | Promise<FimChange | undefined>;
+      if (old !== undefined && old.path === walked.entry.path) {
+        const was = old;
+        const reuse = !options.full && mayReuseHash(was, walked.entry);
         if (reuse) reused++;
-        const completed = completeEntry(walked, { pool, xattrs }, reuse ? { reuseSha256: old.sha256! } : {});
-        await window.push(
-          completed.then((now): FimChange | undefined => {
-            const attributes = changedAttributes(old, now, { compareXattrs });
-            return attributes.length > 0
-              ? { kind: 'changed', before: old, after: now, attributes }
-              : undefined;
-          }),
-        );
-        next = await before.next();
+        const now = completeEntry(walked, { pool, xattrs }, reuse ? { reuseSha256: was.sha256! } : {});
+        completed = now instanceof Promise ? now.then((entry) => changeOf(was, entry)) : changeOf(was, now);
+        if (before.advance() === undefined) await before.fill();
       } else {
-        await window.push(
-          completeEntry(walked, { pool, xattrs }).then((entry) => ({ kind: 'added', entry })),
-        );
+        const now = completeEntry(walked, { pool, xattrs });
+        completed =
+          now instanceof Promise
+            ? now.then((entry): FimChange => ({ kind: 'added', entry }))
+            : { kind: 'added', entry: now };
       }
+      const full = window.push(completed);
+      if (full) await full;
     }
-    while (!next.done) {
-      await removed(next.value);
-      next = await before.next();
+    for (let old = before.current(); old !== undefined; old = before.advance() ?? (await before.fill())) {
+      await window.push({ kind: 'removed', entry: old });
     }
     await window.flush();
   } finally {
-    await before.return(undefined);
+    await before.close();
     await pool.close();
-    await xattrs.close();
   }
   return { summary, baseline, reused };
+}
+
+/** The baseline's entries one at a time, awaiting only when a batch runs out. */
+class EntryCursor {
+  readonly #source: AsyncGenerator<FimEntry[]>;
+  #batch: FimEntry[] = [];
+  #at = 0;
+
+  constructor(source: AsyncGenerator<FimEntry[]>) {
+    this.#source = source;
+  }
+
+  current(): FimEntry | undefined {
+    return this.#batch[this.#at];
+  }
+
+  /** The next entry of this batch; `undefined` when the batch is used up and `fill` must be awaited. */
+  advance(): FimEntry | undefined {
+    this.#at++;
+    return this.#batch[this.#at];
+  }
+
+  /** Reads the next batch; `undefined` when the baseline has no more entries. */
+  async fill(): Promise<FimEntry | undefined> {
+    if (this.#at < this.#batch.length) return this.#batch[this.#at];
+    const next = await this.#source.next();
+    this.#batch = next.done ? [] : next.value;
+    this.#at = 0;
+    return this.#batch[0];
+  }
+
+  async close(): Promise<void> {
+    await this.#source.return(undefined);
+  }
 }
 
 /** The tree's real path: a baseline names one directory, however it was reached. */

@@ -1,9 +1,11 @@
 /**
- * Turns walked entries into complete ones: the sha256 of regular files (from the pool, or reused
- * from the baseline when the caller decided so) and the xattrs when the host can read them.
+ * Turns walked entries into complete ones: the xattrs when the host can read them (read here, in
+ * the walk's thread, by system call) and the sha256 of regular files (from the pool, or reused from
+ * the baseline when the caller decided so). Only an entry that waits for a hash is a promise: the
+ * many directories, links and reused files of a fast check cost none.
  */
 import type { FimEntry } from './fim-entry.js';
-import type { WorkerHashPool } from './hash-pool.js';
+import type { HashResult, WorkerHashPool } from './hash-pool.js';
 import type { WalkedEntry } from './walk.js';
 import type { XattrReader } from './xattrs.js';
 
@@ -12,25 +14,24 @@ export interface Completer {
   xattrs: XattrReader;
 }
 
-export async function completeEntry(
+export function completeEntry(
   walked: WalkedEntry,
   parts: Completer,
   options: { reuseSha256?: string } = {},
-): Promise<FimEntry> {
-  const entry: FimEntry = { ...walked.entry };
-  const hashing =
-    entry.type !== 'file'
-      ? undefined
-      : options.reuseSha256 !== undefined
-        ? Promise.resolve({ sha256: options.reuseSha256 })
-        : parts.pool.hash(walked.fsPath, entry.size);
-  const xattrs = parts.xattrs.support === 'unsupported' ? undefined : parts.xattrs.read(walked.fsPath);
-  const hashed = await hashing;
-  if (hashed) {
-    if ('sha256' in hashed) entry.sha256 = hashed.sha256;
-    else entry.unreadable = hashed.error;
+): FimEntry | Promise<FimEntry> {
+  const entry: FimEntry = walked.entry;
+  const xattrs = parts.xattrs.read(walked.fsPath);
+  if (xattrs !== undefined) entry.xattrs = xattrs;
+  if (entry.type !== 'file') return entry;
+  if (options.reuseSha256 !== undefined) {
+    entry.sha256 = options.reuseSha256;
+    return entry;
   }
-  const found = await xattrs;
-  if (found && Object.keys(found).length > 0) entry.xattrs = found;
+  return parts.pool.hash(walked.fsPath, entry.size).then((hashed) => withHash(entry, hashed));
+}
+
+function withHash(entry: FimEntry, hashed: HashResult): FimEntry {
+  if ('sha256' in hashed) entry.sha256 = hashed.sha256;
+  else entry.unreadable = hashed.error;
   return entry;
 }

@@ -3,9 +3,10 @@
  * never followed. Mount points are recorded but not entered unless `crossMounts`. Only the
  * directories on the current path are held.
  *
- * The file system calls are synchronous on purpose: on cached metadata a sync lstat costs a few
- * microseconds against tens for a promise round trip through the thread pool (3 s against 0.6 s for
- * /usr's 139k entries), and the hashing runs in worker threads meanwhile anyway.
+ * The walk is synchronous on purpose, down to being a plain generator: on cached metadata a sync
+ * lstat costs a few microseconds against tens for a promise round trip through the thread pool (3 s
+ * against 0.6 s for /usr's 139k entries), the hashing runs in worker threads meanwhile anyway, and
+ * a consumer pays no promise per entry.
  */
 import type { BigIntStats } from 'node:fs';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
@@ -23,10 +24,7 @@ interface Frame {
   next: number;
 }
 
-export async function* walkTree(
-  root: string,
-  options: { crossMounts?: boolean } = {},
-): AsyncGenerator<WalkedEntry> {
+export function* walkTree(root: string, options: { crossMounts?: boolean } = {}): Generator<WalkedEntry> {
   const rootStats = lstatSync(root, { bigint: true });
   const top = walked(root, '/', rootStats);
   yield top;
@@ -51,22 +49,20 @@ export async function* walkTree(
 function readChildren(dir: WalkedEntry, rootDev: bigint, options: { crossMounts?: boolean }): WalkedEntry[] {
   const dirStats = devOf.get(dir);
   if (!options.crossMounts && dirStats !== undefined && dirStats !== rootDev) return [];
-  let raw: Buffer[];
+  let named: { name: string; fsPath: string | Buffer }[];
   try {
-    raw = readdirSync(dir.fsPath, { encoding: 'buffer' });
+    named = listNames(dir.fsPath);
   } catch (error) {
     // A directory that vanished or cannot be listed shows as an empty one: its children are
     // then reported removed, never silently skipped.
     if (isFsError(error)) return [];
     throw error;
   }
-  const named = raw
-    .map((bytes) => ({ bytes, name: displayName(bytes) }))
-    .sort((a, b) => compareNames(a.name, b.name));
+  named.sort((a, b) => compareNames(a.name, b.name));
   const children: WalkedEntry[] = [];
-  for (const { bytes, name } of named) {
-    const path = dir.entry.path === '/' ? `/${name}` : `${dir.entry.path}/${name}`;
-    const fsPath = childFsPath(dir.fsPath, bytes, name);
+  const prefix = dir.entry.path === '/' ? '/' : `${dir.entry.path}/`;
+  for (const { name, fsPath } of named) {
+    const path = prefix + name;
     let stats: BigIntStats | undefined;
     try {
       stats = lstatSync(fsPath, { bigint: true, throwIfNoEntry: false });
@@ -78,6 +74,25 @@ function readChildren(dir: WalkedEntry, rootDev: bigint, options: { crossMounts?
   }
   return children;
 }
+/**
+ * A directory's names, each with the path to open. Names are read as strings, which costs no Buffer
+ * per name; only a directory where one decodes with U+FFFD (bytes that are not UTF-8, or that
+ * character itself) is listed again as bytes, so that such a name is spelled by `displayName`.
+ */
+function listNames(dir: string | Buffer): { name: string; fsPath: string | Buffer }[] {
+  if (typeof dir === 'string') {
+    const names = readdirSync(dir, 'utf8');
+    if (!names.some((name) => name.includes('\uFFFD') || name.includes('\\'))) {
+      const base = dir.endsWith('/') ? dir : `${dir}/`;
+      return names.map((name) => ({ name, fsPath: base + name }));
+    }
+  }
+  return readdirSync(dir, { encoding: 'buffer' }).map((bytes) => {
+    const name = displayName(bytes);
+    return { name, fsPath: childFsPath(dir, bytes, name) };
+  });
+}
+
 /** The device of each directory, kept off the entry so it is neither recorded nor compared. */
 const devOf = new WeakMap<WalkedEntry, bigint>();
 

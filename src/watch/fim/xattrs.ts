@@ -1,145 +1,95 @@
 /**
- * Extended attributes. Node has no xattr API, so herd reads them with `getfattr` (Debian's `attr`
- * package) when it is installed: one process per batch of paths, never one per file. Without it,
- * the baseline says `xattrs: "unsupported"` in its header and no entry carries xattrs.
+ * Extended attributes. Node has no xattr API, so herd reads them through `@napi-rs/xattr`, a
+ * prebuilt binding to `llistxattr(2)` and `lgetxattr(2)`: two system calls in the walk's own thread
+ * for an entry that has attributes, one for the many that have none, never a process. The `l`
+ * calls read a symlink's own attributes, never its target's. Where the binding does not load (a
+ * platform it has no binary for), the baseline says `xattrs: "unsupported"` and no entry carries
+ * any.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { FimError } from './errors.js';
 
-export type XattrSupport = 'getfattr' | 'unsupported';
+/**
+ * How a baseline's xattrs were read. `getfattr` is what baselines written before the binding say:
+ * the same names and hex values, so they are compared as they are.
+ */
+export type XattrSupport = 'llistxattr' | 'getfattr' | 'unsupported';
 
 export interface XattrReader {
   readonly support: XattrSupport;
-  /** name → value in hex; `{}` when the entry has none. */
-  read(path: string | Buffer): Promise<Record<string, string>>;
-  close(): Promise<void>;
+  /** Why xattrs cannot be read here, when `support` is `unsupported`. */
+  readonly reason?: string;
+  /** name → value in hex; `undefined` when the entry has none. */
+  read(path: string | Buffer): Record<string, string> | undefined;
 }
 
-/** A reader for this host: getfattr when it runs, else one that reads nothing. */
+/** The subset of `@napi-rs/xattr` herd calls. */
+interface XattrBinding {
+  listAttributesSync(path: string): string[];
+  getAttributeSync(path: string, name: string): Buffer | null;
+}
+
+/** A reader for this host: the binding when it loads, else one that reads nothing and says why. */
 export function xattrReaderForHost(): XattrReader {
-  const probe = spawnSync('getfattr', ['--version'], { stdio: 'ignore' });
-  return probe.status === 0 ? new GetfattrXattrReader() : new NoXattrReader();
+  try {
+    const binding = createRequire(import.meta.url)('@napi-rs/xattr') as XattrBinding;
+    return new SyscallXattrReader(binding);
+  } catch (error) {
+    return new NoXattrReader(`@napi-rs/xattr does not load here: ${(error as Error).message}`);
+  }
 }
 
 export class NoXattrReader implements XattrReader {
   readonly support = 'unsupported' as const;
-  async read(): Promise<Record<string, string>> {
-    return {};
+  readonly reason: string;
+  constructor(reason = 'xattrs are not compared') {
+    this.reason = reason;
   }
-  async close(): Promise<void> {}
+  read(): undefined {
+    return undefined;
+  }
 }
 
-interface Pending {
-  key: string;
-  path: string;
-  resolve: (xattrs: Record<string, string>) => void;
-  reject: (error: Error) => void;
-}
+/** errnos that mean "no xattrs to read": gone since the walk saw it, or a filesystem without them. */
+const noneErrnos = new Set([2 /* ENOENT */, 20 /* ENOTDIR */, 61 /* ENODATA */, 95 /* EOPNOTSUPP */]);
 
-/** Paths per getfattr run: well under ARG_MAX for any path length Linux allows. */
-const batchPaths = 512;
+export class SyscallXattrReader implements XattrReader {
+  readonly support = 'llistxattr' as const;
+  readonly #binding: XattrBinding;
 
-export class GetfattrXattrReader implements XattrReader {
-  readonly support = 'getfattr' as const;
-  #batch: Pending[] = [];
-  #scheduled = false;
+  constructor(binding: XattrBinding) {
+    this.#binding = binding;
+  }
 
-  read(path: string | Buffer): Promise<Record<string, string>> {
-    // A path that is not UTF-8 cannot be passed as a process argument intact; such rare paths are
-    // recorded without xattrs (README.md lists this limit).
-    if (typeof path !== 'string') return Promise.resolve({});
-    return new Promise((resolve, reject) => {
-      this.#batch.push({ key: pathKey(path), path, resolve, reject });
-      if (this.#batch.length >= batchPaths) this.#flush();
-      else if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#flush();
-        });
+  read(path: string | Buffer): Record<string, string> | undefined {
+    // The binding takes paths as strings: a path that is not UTF-8 is recorded without xattrs
+    // (README.md lists this limit).
+    if (typeof path !== 'string') return undefined;
+    try {
+      const names = this.#binding.listAttributesSync(path);
+      if (names.length === 0) return undefined;
+      const found: Record<string, string> = {};
+      for (const name of names) {
+        // null: removed between the list and the read, as if it had never been listed.
+        const value = this.#binding.getAttributeSync(path, name);
+        if (value !== null) found[name] = value.toString('hex');
       }
-    });
-  }
-
-  async close(): Promise<void> {
-    this.#flush();
-  }
-
-  #flush(): void {
-    const batch = this.#batch;
-    this.#batch = [];
-    if (batch.length > 0) void runGetfattr(batch);
-  }
-}
-
-async function runGetfattr(batch: Pending[]): Promise<void> {
-  // -h: the link itself, never its target; -m -: every namespace; -e hex: values as bytes.
-  const child = spawn(
-    'getfattr',
-    ['-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '--', ...batch.map((p) => p.path)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const status = await new Promise<number | null>((resolve) => {
-    child.once('close', resolve);
-    child.once('error', () => resolve(null));
-  });
-  const stderr = Buffer.concat(err).toString('utf8');
-  // getfattr exits 1 when one path vanished or its filesystem has no xattrs; only a run that said
-  // nothing but failed is an error. Per-path problems show as missing output, read as "none".
-  if (
-    status === null ||
-    (status !== 0 && !/No such file|Operation not supported|not supported/i.test(stderr))
-  ) {
-    const error = new FimError(
-      'XATTRS_UNAVAILABLE',
-      `getfattr failed (exit ${status ?? 'not started'}): ${stderr.trim().split('\n')[0] ?? ''}`,
-    );
-    for (const pending of batch) pending.reject(error);
-    return;
-  }
-  const found = parseGetfattrDump(Buffer.concat(out));
-  for (const pending of batch) pending.resolve(found.get(pending.key) ?? {});
-}
-
-/**
- * Parses `getfattr -d -e hex --absolute-names` output: a `# file: <path>` line, then `name=0x…`
- * lines, then a blank line. getfattr writes unusual bytes of the path as \ooo octal and a
- * backslash as \\; the key is the path's bytes as latin1, to match `pathKey`.
- */
-export function parseGetfattrDump(dump: Buffer): Map<string, Record<string, string>> {
-  const found = new Map<string, Record<string, string>>();
-  let current: Record<string, string> | undefined;
-  for (const line of dump.toString('latin1').split('\n')) {
-    if (line.startsWith('# file: ')) {
-      current = {};
-      found.set(unescapeGetfattrPath(line.slice('# file: '.length)), current);
-    } else if (current && line.includes('=')) {
-      const at = line.indexOf('=');
-      const value = line.slice(at + 1);
-      current[unescapeGetfattrPath(line.slice(0, at))] = value.startsWith('0x')
-        ? value.slice(2).toLowerCase()
-        : '';
-    } else if (current && line.length > 0) {
-      // A name without a value: getfattr prints it bare when the value is empty.
-      current[unescapeGetfattrPath(line)] = '';
+      return Object.keys(found).length > 0 ? found : undefined;
+    } catch (error) {
+      const errno = errnoOf(error);
+      if (errno !== undefined && noneErrnos.has(errno)) return undefined;
+      // Anything else (EACCES, EIO…) would hide attributes: an error, never "none".
+      throw new FimError(
+        'XATTRS_UNAVAILABLE',
+        `cannot read the xattrs of ${path}: ${(error as Error).message}; expected llistxattr and lgetxattr to succeed`,
+        { cause: error },
+      );
     }
   }
-  return found;
 }
 
-/** A path's bytes as a latin1 string: the key both the parser and the reader compute. */
-export function pathKey(path: string | Buffer): string {
-  return (typeof path === 'string' ? Buffer.from(path, 'utf8') : path).toString('latin1');
-}
-
-function unescapeGetfattrPath(text: string): string {
-  return text.replace(/\\(\\|[0-7]{3})/g, (_, code: string) =>
-    code === '\\' ? '\\' : String.fromCharCode(Number.parseInt(code, 8)),
-  );
+/** The binding's errors are plain `Error`s whose message ends with `(os error N)`. */
+export function errnoOf(error: unknown): number | undefined {
+  const match = /\(os error (\d+)\)\s*$/.exec((error as Error | undefined)?.message ?? '');
+  return match ? Number(match[1]) : undefined;
 }
