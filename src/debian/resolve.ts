@@ -139,6 +139,9 @@ interface SearchState {
   nextNeed: number;
 }
 
+/** The package name of each relation in a field: what follows a comma or a bar, up to a space, `(`, `:` or `[`. */
+const relationNames = /(?:^|[,|])\s*([^\s,|(:[<]+)/g;
+
 /** Backtracking is for the odd alternative; a hopeless request must fail fast, not explore 2^n paths. */
 const maxBacktracks = 1000;
 
@@ -172,8 +175,9 @@ class CandidateTable {
   private readonly versions = new Map<string, PackageRecord[]>();
   private readonly otherArchitectures = new Map<string, Set<string>>();
   private readonly candidates = new Map<string, PackageRecord>();
-  private providers: Map<string, ProvidedName[]> | undefined;
-  private conflictIndex: Map<string, { by: PackageRecord; claim: ConflictClaim }[]> | undefined;
+  private readonly providers = new Map<string, ProvidedName[]>();
+  private readonly claims = new Map<string, { by: PackageRecord; claim: ConflictClaim }[]>();
+  private readonly mentions = new Map<'provides' | 'conflicts', Map<string, PackageRecord[]>>();
   private readonly needCache = new Map<PackageRecord, Need[]>();
   private readonly claimCache = new Map<PackageRecord, ConflictClaim[]>();
   private readonly provideCache = new Map<PackageRecord, { name: string; version?: string }[]>();
@@ -288,34 +292,58 @@ class CandidateTable {
 
   /** Candidates that provide `name`, sorted by their own name so the choice among them is stable. */
   providersOf(name: string): ProvidedName[] {
-    if (!this.providers) {
-      this.providers = new Map();
-      for (const record of this.candidates.values()) {
+    let providers = this.providers.get(name);
+    if (!providers) {
+      providers = [];
+      for (const record of this.mentioning('provides', name)) {
         for (const provided of this.provided(record)) {
-          const list = this.providers.get(provided.name) ?? [];
-          list.push(provided.version === undefined ? { record } : { record, version: provided.version });
-          this.providers.set(provided.name, list);
+          if (provided.name !== name) continue;
+          providers.push(provided.version === undefined ? { record } : { record, version: provided.version });
         }
       }
-      for (const list of this.providers.values())
-        list.sort((a, b) => compareNames(a.record.name, b.record.name));
+      providers.sort((a, b) => compareNames(a.record.name, b.record.name));
+      this.providers.set(name, providers);
     }
-    return this.providers.get(name) ?? [];
+    return providers;
   }
 
-  /** Conflicts and Breaks of every candidate, by the name they target, to check a new selection quickly. */
+  /** Conflicts and Breaks of every candidate that target `name`, to check a new selection quickly. */
   claimsAgainst(name: string): { by: PackageRecord; claim: ConflictClaim }[] {
-    if (!this.conflictIndex) {
-      this.conflictIndex = new Map();
-      for (const record of this.candidates.values()) {
+    let claims = this.claims.get(name);
+    if (!claims) {
+      claims = [];
+      for (const record of this.mentioning('conflicts', name)) {
         for (const claim of this.conflictClaims(record)) {
-          const list = this.conflictIndex.get(claim.relation.name) ?? [];
-          list.push({ by: record, claim });
-          this.conflictIndex.set(claim.relation.name, list);
+          if (claim.relation.name === name) claims.push({ by: record, claim });
         }
       }
+      this.claims.set(name, claims);
     }
-    return this.conflictIndex.get(name) ?? [];
+    return claims;
+  }
+
+  /**
+   * Candidates whose Provides (or Conflicts and Breaks) name `name`, in candidate order. The
+   * names are picked out of every candidate's field once, without parsing it: Debian's index
+   * has thousands of such fields (some Provides list a thousand names), and a resolution parses
+   * only those of the few names it asks about.
+   */
+  private mentioning(kind: 'provides' | 'conflicts', name: string): PackageRecord[] {
+    let index = this.mentions.get(kind);
+    if (!index) {
+      index = new Map();
+      for (const record of this.candidates.values()) {
+        const text = kind === 'provides' ? record.provides : `${record.conflicts},${record.breaks}`;
+        if (text === '' || text === ',') continue;
+        for (const match of text.matchAll(relationNames)) {
+          const list = index.get(match[1] as string);
+          if (!list) index.set(match[1] as string, [record]);
+          else if (list[list.length - 1] !== record) list.push(record);
+        }
+      }
+      this.mentions.set(kind, index);
+    }
+    return index.get(name) ?? [];
   }
 
   /** Pre-Depends first: they must hold before the package is even unpacked. */

@@ -1,0 +1,156 @@
+/**
+ * bench/resolve: `herd lock` (fetch and verify each suite's InRelease, fetch, decompress and parse
+ * its Packages indexes, resolve) against `apt-get update` on the same sources, interleaved in one
+ * run. Each tool runs as the process a user starts, timed from spawn to exit, with its peak memory
+ * from /usr/bin/time -v:
+ *   - cold: herd in an empty HERD_HOME, apt with an empty lists and cache directory;
+ *   - warm: herd with its index cache filled by an earlier run (InRelease is fetched and verified
+ *     again, the indexes are not), apt with its lists from an earlier run (If-Modified-Since).
+ * apt runs as configured on this host (Acquire::Languages, GzipIndexes…), with only these sources
+ * and its own directories, so it never touches the host's lists. `herd --version` is timed too:
+ * herd's start-up is inside each of its times.
+ *
+ *   node --import tsx bench/resolve.ts [--runs 5] [--spec examples/hello]
+ */
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { sourcesForSpec } from '../src/builder/resolve-lock.js';
+import type { KeyringRef } from '../src/debian/sources.js';
+import { loadSpec } from '../src/specfile/load.js';
+
+const root = resolve(import.meta.dirname, '..');
+const argument = (name: string) => {
+  const index = process.argv.indexOf(name);
+  return index > 0 ? process.argv[index + 1] : undefined;
+};
+const runs = Number(argument('--runs') ?? 5) || 5;
+const specSource = resolve(root, argument('--spec') ?? 'examples/hello');
+const work = await mkdtemp(join(tmpdir(), 'herd-bench-resolve-'));
+
+interface Run {
+  seconds: number;
+  peakBytes: number;
+}
+
+/** Runs a command under /usr/bin/time -v: wall time from spawn to exit, and the peak RSS it reports. */
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run {
+  const report = join(work, 'time.txt');
+  const started = process.hrtime.bigint();
+  const result = spawnSync('/usr/bin/time', ['-v', '-o', report, command, ...args], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
+  }
+  const text = spawnSync('cat', [report], { encoding: 'utf8' }).stdout;
+  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(text)?.[1] ?? Number.NaN);
+  return { seconds, peakBytes: kb * 1024 };
+}
+
+const herdArgs = (args: string[]) => ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args];
+
+function herdLock(home: string): Run {
+  return timed(process.execPath, herdArgs(['lock', specDir]), { ...process.env, HERD_HOME: home });
+}
+
+function aptUpdate(dir: string): Run {
+  return timed('apt-get', [
+    'update',
+    '-qq',
+    '-o',
+    `Dir::State::Lists=${join(dir, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(dir, 'cache')}`,
+    '-o',
+    `Dir::Etc::SourceList=${sourcesList}`,
+    '-o',
+    'Dir::Etc::SourceParts=/dev/null',
+    // Its own directories, so no lock is shared with the host's apt.
+    '-o',
+    'Debug::NoLocking=1',
+  ]);
+}
+
+async function freshAptDir(name: string): Promise<string> {
+  const dir = join(work, name);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'lists', 'partial'), { recursive: true });
+  await mkdir(join(dir, 'cache', 'archives', 'partial'), { recursive: true });
+  return dir;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function keyringPath(ref: KeyringRef): string {
+  if (ref.kind === 'files' && ref.paths[0]) return ref.paths[0];
+  throw new Error('bench/resolve needs a keyring file for each source');
+}
+
+// A private copy of the spec, so no lock is written into the repository; no lock, so herd resolves.
+const specDir = join(work, 'spec');
+await cp(specSource, specDir, { recursive: true });
+await rm(join(specDir, 'herd.lock'), { force: true });
+const sources = sourcesForSpec(await loadSpec(specDir));
+const sourcesList = join(work, 'sources.list');
+await writeFile(
+  sourcesList,
+  sources
+    .map((s) => `deb [signed-by=${keyringPath(s.keyring)}] ${s.uri} ${s.suite} ${s.components.join(' ')}\n`)
+    .join(''),
+);
+
+console.log(`sources: ${sources.map((s) => `${s.uri} ${s.suite} ${s.components.join(' ')}`).join('; ')}`);
+console.log(`${runs} rounds, each: herd cold, apt cold, herd warm, apt warm, herd --version`);
+
+const warmHome = join(work, 'home-warm');
+const warmApt = await freshAptDir('apt-warm');
+herdLock(warmHome);
+aptUpdate(warmApt);
+const times = {
+  herdCold: [] as Run[],
+  aptCold: [] as Run[],
+  herdWarm: [] as Run[],
+  aptWarm: [] as Run[],
+  version: [] as Run[],
+};
+for (let round = 0; round < runs; round++) {
+  const coldHome = join(work, `home-cold-${round}`);
+  await rm(join(specDir, 'herd.lock'), { force: true });
+  times.herdCold.push(herdLock(coldHome));
+  await rm(coldHome, { recursive: true, force: true });
+  times.aptCold.push(aptUpdate(await freshAptDir('apt-cold')));
+  await rm(join(specDir, 'herd.lock'), { force: true });
+  times.herdWarm.push(herdLock(warmHome));
+  times.aptWarm.push(aptUpdate(warmApt));
+  times.version.push(timed(process.execPath, herdArgs(['--version'])));
+  process.stdout.write('.');
+}
+console.log('');
+
+const lock = JSON.parse(await readFile(join(specDir, 'herd.lock'), 'utf8')) as { packages: unknown[] };
+const seconds = (list: Run[]) => median(list.map((r) => r.seconds));
+const peak = (list: Run[]) => `${(Math.max(...list.map((r) => r.peakBytes)) / 1e6).toFixed(0)} MB`;
+const all = (list: Run[]) => list.map((r) => r.seconds.toFixed(2)).join(' ');
+const line = (label: string, herd: Run[], apt: Run[]) =>
+  console.log(
+    `${label.padEnd(58)} herd ${seconds(herd).toFixed(2)} s  apt-get ${seconds(apt).toFixed(2)} s  ` +
+      `ratio ${(seconds(herd) / seconds(apt)).toFixed(2)}x  peak herd ${peak(herd)}, apt-get ${peak(apt)}` +
+      `   (herd: ${all(herd)}; apt-get: ${all(apt)})`,
+  );
+console.log(
+  `herd lock resolved ${lock.packages.length} packages; medians of ${runs}, wall time of each process`,
+);
+line('cold: empty HERD_HOME / empty lists and cache', times.herdCold, times.aptCold);
+line('warm: indexes cached / lists kept (If-Modified-Since)', times.herdWarm, times.aptWarm);
+console.log(
+  `${'herd --version (start-up, inside every herd time above)'.padEnd(58)} ${seconds(times.version).toFixed(2)} s`,
+);
+await rm(work, { recursive: true, force: true });
