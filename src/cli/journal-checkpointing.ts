@@ -11,7 +11,8 @@ import {
   loadTrustedKeys,
   unlockCheckpointSigner,
 } from '../trust/index.js';
-import { openState, takeJournaled } from './state-context.js';
+import { takeJournaled } from './journaled-flag.js';
+import { openState } from './state-context.js';
 
 /**
  * Signs a checkpoint when this process journaled. Never throws: the command's own outcome stands,

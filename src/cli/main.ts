@@ -7,6 +7,7 @@
 import nodeModule from 'node:module';
 import { Command } from 'commander';
 import { herdVersion } from './herd-version.js';
+import { journaledPending } from './journaled-flag.js';
 import { trackerDataUrl } from './vulndb-source.js';
 
 /**
@@ -441,7 +442,7 @@ async function run<Module>(
     await report(thrown);
     process.exitCode = 2;
   } finally {
-    await (await import('./journal-checkpointing.js')).checkpointIfJournaled();
+    if (journaledPending()) await (await import('./journal-checkpointing.js')).checkpointIfJournaled();
   }
 }
 

@@ -4,6 +4,7 @@ import { systemClock } from '../common/index.js';
 import { herdHome } from '../herd-home.js';
 import { Journal, resolveActor } from '../journal/index.js';
 import { openStateDb } from '../state/index.js';
+import { markJournaled } from './journaled-flag.js';
 
 export interface StateContext {
   journal: Journal;
@@ -12,16 +13,13 @@ export interface StateContext {
   close(): void;
 }
 
-/** Set when a StateContext closes after the journal's head moved; see takeJournaled. */
-let journaled = false;
-
 export function openState(): StateContext {
   const db = openStateDb(herdHome().stateDb);
   const journal = new Journal(db, { clock: systemClock });
   const headAtOpen = journal.head()?.lastId;
   const close = () => {
     try {
-      if (journal.head()?.lastId !== headAtOpen) journaled = true;
+      if (journal.head()?.lastId !== headAtOpen) markJournaled();
     } catch {
       // A head that cannot be read is the command's own error to report, not close's.
     } finally {
@@ -29,14 +27,4 @@ export function openState(): StateContext {
     }
   };
   return { journal, catalog: new Catalog(journal), actor: resolveActor(), close };
-}
-
-/**
- * Whether a StateContext of this process saw the journal's head move since the last call: after
- * such a command herd signs a checkpoint (journal-checkpointing.ts).
- */
-export function takeJournaled(): boolean {
-  const was = journaled;
-  journaled = false;
-  return was;
 }
