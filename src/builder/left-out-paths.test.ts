@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DebContents } from '../debian/index.js';
 import { parseSpecText, type Spec } from '../specfile/index.js';
-import { composeRootfs } from './compose-rootfs.js';
+import { type AppFileData, composeRootfs } from './compose-rootfs.js';
 import { fileManifestOf } from './file-manifest.js';
 import { leftOutPaths } from './left-out-paths.js';
 
@@ -33,7 +33,7 @@ type ShippedPath = keyof typeof shipped;
 type DebFile = DebContents['files'][number];
 
 /** libdemo as a .deb would unpack it: folders first, then the files, with its own md5sums. */
-function composeLibdemo(spec: Spec) {
+function composeLibdemo(spec: Spec, extra: { files?: DebFile[]; appFiles?: AppFileData[] } = {}) {
   const paths = Object.keys(shipped) as ShippedPath[];
   const folders = [...new Set(paths.flatMap((path) => ancestorsOf(path)))].sort();
   const files: DebFile[] = [
@@ -64,7 +64,11 @@ function composeLibdemo(spec: Spec) {
     reason: 'requested',
   };
   const control = 'Package: libdemo\nVersion: 1.0-1\nArchitecture: amd64\n';
-  return composeRootfs({ spec, packages: [{ locked, deb: { control, md5sums, files } }], appFiles: [] });
+  return composeRootfs({
+    spec,
+    packages: [{ locked, deb: { control, md5sums, files: [...files, ...(extra.files ?? [])] } }],
+    appFiles: extra.appFiles ?? [],
+  });
 }
 
 function ancestorsOf(path: string): string[] {
@@ -145,6 +149,32 @@ describe('an image with files left out', () => {
     assert.equal(tree.get('usr/include'), undefined, 'the emptied header folder is gone too');
     assert.equal(tree.get('usr/lib/x86_64-linux-gnu/gconv'), undefined);
     assert.equal(tree.get('usr/lib/debug'), undefined);
+  });
+
+  it('keeps the bytes of a hard link whose target was left out', () => {
+    const link: DebFile = {
+      path: 'usr/lib/x86_64-linux-gnu/libdemo-copy.so.1',
+      type: 'hardlink',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: shipped['usr/lib/x86_64-linux-gnu/libdemo.a'].length,
+      linkname: 'usr/lib/x86_64-linux-gnu/libdemo.a',
+    };
+
+    const tree = composeLibdemo(specWith(), { files: [link] });
+
+    assert.equal(tree.get('usr/lib/x86_64-linux-gnu/libdemo.a'), undefined);
+    assert.equal(tree.get(link.path)?.data?.toString('utf8'), shipped['usr/lib/x86_64-linux-gnu/libdemo.a']);
+  });
+
+  it('never leaves out the app files, even at a path a group names', () => {
+    const header = { dst: '/usr/include/app.h', mode: 0o644, uid: 0, gid: 0, data: Buffer.from('int app;') };
+
+    const tree = composeLibdemo(specWith('  strip: true'), { appFiles: [header] });
+
+    assert.equal(tree.get('usr/include/app.h')?.data?.toString('utf8'), 'int app;');
+    assert.equal(tree.get('usr/include/demo.h'), undefined);
   });
 
   it('keeps every file the package ships, byte for byte, that no pattern matches', () => {
