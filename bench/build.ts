@@ -1,38 +1,91 @@
 /**
- * bench/build: herd build vs `mmdebstrap --variant=extract` for the example's package set, in the
- * same run on the same machine, both with a warm package cache. Prints the times, their ratio, the
- * sizes, and whether two cold builds give the same digest.
+ * bench/build: `herd build --no-gate` against `mmdebstrap --variant=extract` of the same packages,
+ * interleaved round by round on the same machine, one line per cache state:
+ *   - cold: an empty HERD_HOME, without a lock (herd resolves: InRelease, Packages indexes,
+ *     dependencies) and with one; mmdebstrap from nothing (its own apt-get update, .debs downloaded);
+ *   - .debs cached: HERD_HOME holds only cache/debs (every .deb unpacked and every layer compressed
+ *     anew); mmdebstrap with the same .debs in its apt cache (it still runs its own apt-get update);
+ *   - everything cached: HERD_HOME as the last build left it (.debs, unpacked tars, layers,
+ *     indexes, store); mmdebstrap with the .debs in its apt cache, its best case.
+ * Each time is a process's wall time, spawn to exit; peak memory is /usr/bin/time -v's maximum
+ * resident set size (the largest process, the decoders herd starts included). The gate is left
+ * out (--no-gate) since mmdebstrap only unpacks; bench/gate times it.
+ * Sizes are compared like for like: herd's gzip layers against mmdebstrap's tarball gzipped at the
+ * same level, and the sum of regular files' sizes of each root filesystem unpacked. Two cold builds
+ * in fresh HERD_HOMEs under different directories must give the same digest.
  *
- *   npm run bench:build [-- --runs 3]
+ *   npm run bench:build [-- --runs 3] [-- --spec examples/hello]
  */
 import { spawnSync } from 'node:child_process';
-import { copyFile, cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import type { Lock } from '../src/builder/lock-file.js';
 import { sourcesForSpec } from '../src/builder/resolve-lock.js';
 import type { KeyringRef } from '../src/debian/sources.js';
 import { loadSpec } from '../src/specfile/load.js';
-import { mmdebstrapExtract } from './support/mmdebstrap.js';
+import { mmdebstrapCommand } from './support/mmdebstrap.js';
 
 const root = resolve(import.meta.dirname, '..');
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 3) || 3;
+const argument = (name: string) => {
+  const index = process.argv.indexOf(name);
+  return index > 0 ? process.argv[index + 1] : undefined;
+};
+const runs = Number(argument('--runs') ?? 3) || 3;
+const specSource = resolve(root, argument('--spec') ?? 'examples/hello');
+/** herd's layer gzip level (build-image.ts's default), used for mmdebstrap's tarball too. */
+const gzipLevel = 6;
 const work = await mkdtemp(join(tmpdir(), 'herd-bench-build-'));
+// The second cold HERD_HOME lives under another directory, to show paths do not reach the image.
+const elsewhere = await mkdtemp(join('/var/tmp', 'herd-bench-build-elsewhere-'));
 
-function herd(args: string[], home: string): { seconds: number; stdout: string } {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
-    cwd: root,
-    env: { ...process.env, HERD_HOME: home },
-    encoding: 'utf8',
-  });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.status !== 0) throw new Error(`herd ${args.join(' ')} failed:\n${result.stderr}`);
-  return { seconds, stdout: result.stdout };
+interface Run {
+  seconds: number;
+  peakBytes: number;
+  stdout: string;
 }
 
-function digestOf(stdout: string): string {
-  return /digest\s+(sha256:[0-9a-f]{64})/.exec(stdout)?.[1] ?? 'none';
+/** Wall time from spawn to exit, and the maximum resident set size /usr/bin/time -v reports. */
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run {
+  const report = join(work, 'time.txt');
+  const started = process.hrtime.bigint();
+  const result = spawnSync('/usr/bin/time', ['-v', '-o', report, command, ...args], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 ** 2,
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
+  }
+  const text = spawnSync('cat', [report], { encoding: 'utf8' }).stdout;
+  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(text)?.[1] ?? Number.NaN);
+  return { seconds, peakBytes: kb * 1024, stdout: result.stdout };
+}
+
+function herdBuild(specDir: string, home: string): Run & { digest: string } {
+  const run = timed(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'build', specDir, '--no-gate', '--json'],
+    { ...process.env, HERD_HOME: home },
+  );
+  const digest = (JSON.parse(run.stdout) as { digest: string }).digest;
+  return { ...run, digest };
+}
+
+function mmdebstrap(options: { debDir?: string }): Run {
+  if (!lock) throw new Error('mmdebstrap runs after the first herd build wrote the lock');
+  const { args, env } = mmdebstrapCommand({
+    lock,
+    mirrors,
+    output: mmTarball,
+    ...(options.debDir ? { debDir: options.debDir } : {}),
+  });
+  return timed('mmdebstrap', args, env);
 }
 
 function median(values: number[]): number {
@@ -40,90 +93,182 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-const which = spawnSync('sh', ['-c', 'command -v mmdebstrap'], { encoding: 'utf8' });
-if (which.status !== 0) {
-  console.error('mmdebstrap not found: run scripts/setup.sh or apt-get install mmdebstrap');
-  process.exit(2);
-}
-
-// A private copy of the example, so the bench writes no lock into the repository.
-const specDir = join(work, 'hello');
-await cp(join(root, 'examples/hello'), specDir, { recursive: true });
-await rm(join(specDir, 'herd.lock'), { force: true });
-
-console.log('herd build: two cold builds in fresh HERD_HOMEs…');
-const homeA = join(work, 'home-a');
-const homeB = join(work, 'home-b');
-const coldA = herd(['build', specDir], homeA);
-const coldB = herd(['build', specDir], homeB);
-const reproducible = digestOf(coldA.stdout) === digestOf(coldB.stdout);
-
-console.log(`herd build: ${runs} warm builds…`);
-// Timed without the gate, which herd build runs by default: mmdebstrap only unpacks, so the
-// like-for-like comparison is the build alone. The gate has its own bench (bench/gate.ts).
-const buildOnly = ['build', specDir, '--no-gate'];
-const herdTimes: number[] = [];
-for (let i = 0; i < runs; i++) herdTimes.push(herd(buildOnly, homeA).seconds);
-// The same with only the .deb cache warm: every package decompressed and every layer compressed anew.
-const herdDebsOnlyTimes: number[] = [];
-for (let i = 0; i < runs; i++) {
-  await rm(join(homeA, 'cache/unpacked'), { recursive: true, force: true });
-  await rm(join(homeA, 'cache/layers'), { recursive: true, force: true });
-  herdDebsOnlyTimes.push(herd(buildOnly, homeA).seconds);
-}
-
-// The same packages for mmdebstrap, from herd's verified cache, so neither side downloads a .deb.
-const lock = JSON.parse(await readFile(join(specDir, 'herd.lock'), 'utf8')) as Lock;
-const debDir = join(work, 'debs');
-await mkdir(debDir, { recursive: true });
-for (const pkg of lock.packages) {
-  const name = `${pkg.name}_${pkg.version.replace(':', '%3a')}_${pkg.architecture}.deb`;
-  await copyFile(join(homeA, 'cache/debs/sha256', pkg.sha256), join(debDir, name));
-}
-const loaded = await loadSpec(specDir);
-const mirrors = sourcesForSpec(loaded).map(
-  (s) => `deb [signed-by=${keyringPath(s.keyring)}] ${s.uri} ${s.suite} ${s.components.join(' ')}`,
-);
-const mmdebstrapTimes: number[] = [];
-const tarPath = join(work, 'mmdebstrap.tar');
-console.log(`mmdebstrap --variant=extract: ${runs} runs…`);
-for (let i = 0; i < runs; i++) {
-  const started = process.hrtime.bigint();
-  mmdebstrapExtract({ lock, debDir, mirrors, output: tarPath });
-  mmdebstrapTimes.push(Number(process.hrtime.bigint() - started) / 1e9);
-}
-
-const herdSummary = herd(['build', specDir, '--json'], homeA);
-const built = JSON.parse(herdSummary.stdout) as { size: number; unpackedSize: number; packageCount: number };
-const mmSize = (await stat(tarPath)).size;
-const herdMedian = median(herdTimes);
-const mmMedian = median(mmdebstrapTimes);
-const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-
-console.log('');
-console.log(
-  `packages                      ${lock.packages.length} (${lock.packages.map((p) => p.name).join(' ')})`,
-);
-console.log(
-  `herd build, warm (median)     ${herdMedian.toFixed(2)} s   runs: ${herdTimes.map((t) => t.toFixed(2)).join(' ')}`,
-);
-console.log(
-  `herd build, debs cache only   ${median(herdDebsOnlyTimes).toFixed(2)} s   runs: ${herdDebsOnlyTimes.map((t) => t.toFixed(2)).join(' ')} (no unpacked or layer reuse)`,
-);
-console.log(`herd build, cold              ${coldA.seconds.toFixed(2)} s (downloads included)`);
-console.log(
-  `mmdebstrap extract (median)   ${mmMedian.toFixed(2)} s   runs: ${mmdebstrapTimes.map((t) => t.toFixed(2)).join(' ')}`,
-);
-console.log(`time ratio herd/mmdebstrap    ${(herdMedian / mmMedian).toFixed(2)}x   (goal: at most 0.5x)`);
-console.log(`  with the debs cache only    ${(median(herdDebsOnlyTimes) / mmMedian).toFixed(2)}x`);
-console.log(`herd image, compressed        ${mb(built.size)} (${mb(built.unpackedSize)} unpacked)`);
-console.log(`mmdebstrap tarball            ${mb(mmSize)}`);
-console.log(`size ratio herd/mmdebstrap    ${(built.size / mmSize).toFixed(2)}x   (goal: below 1x)`);
-console.log(`two cold builds, same digest  ${reproducible ? 'yes' : 'NO'} (${digestOf(coldA.stdout)})`);
-await rm(work, { recursive: true, force: true });
-process.exitCode = reproducible ? 0 : 1;
-
 function keyringPath(ref: KeyringRef): string {
   if (ref.kind === 'files' && ref.paths[0]) return ref.paths[0];
   throw new Error('bench/build needs a keyring file for each source');
 }
+
+/** Sum of the sizes of the regular files under `dir`, and their count: the same walk for both trees. */
+async function regularFiles(dir: string): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  let files = 0;
+  const walk = async (path: string): Promise<void> => {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) {
+        bytes += (await lstat(full)).size;
+        files++;
+      }
+    }
+  };
+  await walk(dir);
+  return { bytes, files };
+}
+
+async function gzippedSize(path: string): Promise<number> {
+  let size = 0;
+  await pipeline(createReadStream(path), createGzip({ level: gzipLevel }), async (chunks) => {
+    for await (const chunk of chunks) size += (chunk as Buffer).length;
+  });
+  return size;
+}
+
+function untar(tarball: string, into: string, options: { gzip?: boolean } = {}): void {
+  const result = spawnSync('tar', [options.gzip ? '-xzf' : '-xf', tarball, '-C', into], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`tar -xf ${tarball} failed:\n${result.stderr}`);
+}
+
+/** The layers of a manifest in herd's OCI layout store, in order. */
+async function layersOf(home: string, digest: string): Promise<{ path: string; size: number }[]> {
+  const blob = (d: string) => join(home, 'store', 'blobs', 'sha256', d.replace('sha256:', ''));
+  const manifest = JSON.parse(await readFile(blob(digest), 'utf8')) as {
+    layers: { digest: string; size: number }[];
+  };
+  return manifest.layers.map((layer) => ({ path: blob(layer.digest), size: layer.size }));
+}
+
+if (spawnSync('sh', ['-c', 'command -v mmdebstrap']).status !== 0) {
+  console.error('mmdebstrap not found: run scripts/setup.sh or apt-get install mmdebstrap');
+  process.exit(2);
+}
+
+// Private copies of the spec, so the bench writes no lock into the repository: one that never
+// keeps a lock (herd resolves each time), one that keeps the lock the first build wrote.
+const unlockedSpec = join(work, 'spec-unlocked');
+const lockedSpec = join(elsewhere, 'spec-locked');
+await cp(specSource, unlockedSpec, { recursive: true });
+await rm(join(unlockedSpec, 'herd.lock'), { force: true });
+const loaded = await loadSpec(unlockedSpec);
+const mirrors = sourcesForSpec(loaded).map(
+  (s) => `deb [signed-by=${keyringPath(s.keyring)}] ${s.uri} ${s.suite} ${s.components.join(' ')}`,
+);
+const mmTarball = join(work, 'mmdebstrap.tar');
+const debDir = join(work, 'debs');
+const warmHome = join(work, 'home-warm');
+
+console.log(
+  `bench/build: herd build ${specSource} --no-gate against mmdebstrap --variant=extract of its lock's packages;`,
+);
+console.log(
+  `${runs} rounds, interleaved, each: herd cold without a lock, mmdebstrap cold, herd cold with the lock, herd with .debs cached, mmdebstrap with .debs cached, herd with everything cached, mmdebstrap with .debs cached`,
+);
+console.log('times: wall time of each process, spawn to exit; peak: /usr/bin/time -v max RSS');
+
+const runsOf = {
+  herdColdUnlocked: [] as Run[],
+  herdColdLocked: [] as Run[],
+  mmCold: [] as Run[],
+  herdDebs: [] as Run[],
+  mmDebs: [] as Run[],
+  herdWarm: [] as Run[],
+  mmWarm: [] as Run[],
+};
+let lock: Lock | undefined;
+const digests: { where: string; digest: string }[] = [];
+let warmDigest = '';
+for (let round = 0; round < runs; round++) {
+  // Cold, no lock: an empty HERD_HOME; the first round's becomes the warm one.
+  await rm(join(unlockedSpec, 'herd.lock'), { force: true });
+  const coldHome = round === 0 ? warmHome : join(work, `home-cold-${round}`);
+  const unlocked = herdBuild(unlockedSpec, coldHome);
+  runsOf.herdColdUnlocked.push(unlocked);
+  if (round === 0) {
+    digests.push({ where: coldHome, digest: unlocked.digest });
+    await cp(unlockedSpec, lockedSpec, { recursive: true });
+    lock = JSON.parse(await readFile(join(lockedSpec, 'herd.lock'), 'utf8')) as Lock;
+    await mkdir(debDir, { recursive: true });
+    for (const pkg of lock.packages) {
+      const name = `${pkg.name}_${pkg.version.replace(':', '%3a')}_${pkg.architecture}.deb`;
+      await copyFile(join(warmHome, 'cache/debs/sha256', pkg.sha256), join(debDir, name));
+    }
+  } else {
+    await rm(coldHome, { recursive: true, force: true });
+  }
+
+  runsOf.mmCold.push(mmdebstrap({}));
+
+  // Cold with the lock, in a HERD_HOME under another directory.
+  const lockedHome = join(elsewhere, 'deeper', `home-${round}`);
+  const locked = herdBuild(lockedSpec, lockedHome);
+  runsOf.herdColdLocked.push(locked);
+  if (round === 0) digests.push({ where: lockedHome, digest: locked.digest });
+  await rm(lockedHome, { recursive: true, force: true });
+
+  // Only the .debs cached.
+  const debsHome = join(work, `home-debs-${round}`);
+  await mkdir(join(debsHome, 'cache'), { recursive: true });
+  await cp(join(warmHome, 'cache', 'debs'), join(debsHome, 'cache', 'debs'), { recursive: true });
+  runsOf.herdDebs.push(herdBuild(lockedSpec, debsHome));
+  await rm(debsHome, { recursive: true, force: true });
+  runsOf.mmDebs.push(mmdebstrap({ debDir }));
+
+  // Everything cached.
+  const warm = herdBuild(lockedSpec, warmHome);
+  runsOf.herdWarm.push(warm);
+  warmDigest = warm.digest;
+  runsOf.mmWarm.push(mmdebstrap({ debDir }));
+  process.stdout.write(`round ${round + 1} of ${runs} done\n`);
+}
+
+// Sizes, from the warm home's image and the last mmdebstrap tarball.
+const layers = await layersOf(warmHome, warmDigest);
+const herdCompressed = layers.reduce((sum, layer) => sum + layer.size, 0);
+const mmCompressed = await gzippedSize(mmTarball);
+const herdTree = join(work, 'tree-herd');
+const mmTree = join(work, 'tree-mmdebstrap');
+await mkdir(herdTree);
+await mkdir(mmTree);
+for (const layer of layers) untar(layer.path, herdTree, { gzip: true });
+untar(mmTarball, mmTree);
+const herdUnpacked = await regularFiles(herdTree);
+const mmUnpacked = await regularFiles(mmTree);
+
+const seconds = (list: Run[]) => median(list.map((r) => r.seconds));
+const peak = (list: Run[]) => `${(Math.max(...list.map((r) => r.peakBytes)) / 1e6).toFixed(0)} MB`;
+const all = (list: Run[]) => list.map((r) => r.seconds.toFixed(2)).join(' ');
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+const line = (label: string, herd: Run[], mm: Run[]) =>
+  console.log(
+    `${label.padEnd(44)} herd ${seconds(herd).toFixed(2).padStart(6)} s   mmdebstrap ${seconds(mm)
+      .toFixed(2)
+      .padStart(
+        6,
+      )} s   ratio ${(seconds(herd) / seconds(mm)).toFixed(2)}x   peak herd ${peak(herd)}, mmdebstrap ${peak(mm)}` +
+      `   (herd: ${all(herd)}; mmdebstrap: ${all(mm)})`,
+  );
+
+console.log('');
+console.log(
+  `packages                                     ${lock?.packages.length} (${lock?.packages.map((p) => p.name).join(' ')})`,
+);
+console.log(`medians of ${runs} interleaved runs:`);
+line('cold, no lock (resolving included)', runsOf.herdColdUnlocked, runsOf.mmCold);
+line('cold, with a lock', runsOf.herdColdLocked, runsOf.mmCold);
+line('.debs cached', runsOf.herdDebs, runsOf.mmDebs);
+line('everything cached (mmdebstrap: .debs)', runsOf.herdWarm, runsOf.mmWarm);
+console.log(
+  `compressed, gzip -${gzipLevel} both                       herd ${mb(herdCompressed)} (${layers.length} layers)   mmdebstrap ${mb(mmCompressed)}   ratio ${(herdCompressed / mmCompressed).toFixed(2)}x`,
+);
+console.log(
+  `unpacked, sum of regular files' sizes        herd ${mb(herdUnpacked.bytes)} (${herdUnpacked.files} files)   mmdebstrap ${mb(mmUnpacked.bytes)} (${mmUnpacked.files} files)   ratio ${(herdUnpacked.bytes / mmUnpacked.bytes).toFixed(2)}x`,
+);
+const reproducible = digests.length === 2 && digests[0]?.digest === digests[1]?.digest;
+console.log(
+  `two cold builds, fresh HERD_HOMEs elsewhere  ${reproducible ? 'same digest' : 'DIFFERENT digests'}: ${digests
+    .map((d) => `${d.digest} (${d.where})`)
+    .join(', ')}`,
+);
+await rm(work, { recursive: true, force: true });
+await rm(elsewhere, { recursive: true, force: true });
+process.exitCode = reproducible ? 0 : 1;
