@@ -165,4 +165,19 @@ describe('the flattened-layer cache', () => {
     });
     assert.deepEqual(await readdir(cache.dir), []);
   });
+
+  it('fails with DIGEST_MISMATCH and caches nothing when the blob was changed on disk', async () => {
+    const cache = cacheIn('blob-changed');
+    const changedTar = writeTar([entry('etc/'), entry('etc/motd')]);
+    const changed = await gzipLayer(store, changedTar);
+    await writeFile(store.blobPath(changed.layer.digest), await gzipDeterministic(writeTar([entry('etc/')])));
+
+    await assert.rejects(cache.layer(store, changed.layer, changed.diffId), (error: unknown) => {
+      assert.ok(error instanceof OciError);
+      assert.equal(error.code, 'DIGEST_MISMATCH');
+      assert.match(error.message, new RegExp(`blob ${changed.layer.digest}`));
+      return true;
+    });
+    assert.deepEqual(await readdir(cache.dir), []);
+  });
 });

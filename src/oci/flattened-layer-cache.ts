@@ -20,6 +20,7 @@
  * the same rules as layers read in memory.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../common/index.js';
@@ -161,7 +162,15 @@ export class FlattenedLayerCache {
   private async derive(store: LayoutStore, descriptor: Descriptor, diffId: Digest): Promise<LayerIndex> {
     const seal = await this.openSeal();
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const blob = await store.getBlob(descriptor.digest);
+    // The blob is streamed from the store, hashed as it goes, and nothing is kept unless it hashes
+    // to its digest: the whole blob never sits in memory.
+    const blobHash = createHash('sha256');
+    const blob = (async function* () {
+      for await (const chunk of blobChunks(store, descriptor.digest)) {
+        blobHash.update(chunk);
+        yield chunk;
+      }
+    })();
     const tar = tarChunks(blob, descriptor, this.options.maxLayerBytes);
     const layerHash = createHash('sha256');
     const hashed = (async function* () {
@@ -215,6 +224,14 @@ export class FlattenedLayerCache {
       throw error;
     }
     await file.close();
+    const blobDigest = `sha256:${blobHash.digest('hex')}`;
+    if (blobDigest !== descriptor.digest) {
+      await rm(temp, { force: true });
+      throw new OciError(
+        'DIGEST_MISMATCH',
+        `blob ${descriptor.digest} in the store hashes to ${blobDigest}; it was changed on disk`,
+      );
+    }
     const actual = `sha256:${layerHash.digest('hex')}`;
     if (actual !== diffId) {
       await rm(temp, { force: true });
@@ -239,16 +256,25 @@ function entriesOf(index: LayerIndex, diffId: Digest): LayerEntry[] {
   );
 }
 
+/** The store's blob, chunk by chunk; not there is BLOB_NOT_FOUND, as the store says it. */
+async function* blobChunks(store: LayoutStore, digest: Digest): AsyncGenerator<Buffer> {
+  try {
+    yield* createReadStream(store.blobPath(digest), { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new OciError('BLOB_NOT_FOUND', `blob ${digest} not found in the store at ${store.root}`, {
+      cause: error,
+    });
+  }
+}
+
 /** A layer blob as its tar's bytes, streamed: plain tar as it is, gzip inflated within the cap. */
 function tarChunks(
-  blob: Buffer,
+  blob: AsyncIterable<Buffer>,
   layer: Pick<Descriptor, 'digest' | 'mediaType'>,
   maxBytes: number,
 ): AsyncIterable<Buffer> {
-  if (layer.mediaType === MediaType.layerTar)
-    return (async function* () {
-      yield blob;
-    })();
+  if (layer.mediaType === MediaType.layerTar) return blob;
   if (!gzipLayerTypes.has(layer.mediaType)) {
     throw new OciError(
       'LAYER_UNSUPPORTED',
