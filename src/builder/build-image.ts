@@ -9,49 +9,48 @@
 import { createHash } from 'node:crypto';
 import { compactJson } from '../common/index.js';
 import type { AptSource, Fetcher } from '../debian/index.js';
-import { type DebTars, decompressDeb, readDebTars } from '../debian/index.js';
 import type { LayoutStore } from '../oci/index.js';
 import {
   attachArtifact,
   type Descriptor,
   type Digest,
-  gzipDeterministic,
   type ImageManifest,
   MediaType,
   sha256Digest,
-  sortTarEntries,
-  type TarEntry,
-  writeTar,
 } from '../oci/index.js';
 import type { LoadedSpec } from '../specfile/index.js';
 import { runTemplateFor, runTemplateMediaType } from '../specfile/index.js';
 import { readBaseImage } from './base-image.js';
 import { type AppFileData, composeImage, type UnpackedPackage } from './compose-rootfs.js';
-import type { DebCache, UnpackedDebCache } from './deb-cache.js';
+import type { DebCache, UnpackedDeb, UnpackedDebCache } from './deb-cache.js';
 import { checkDebIdentity } from './deb-identity.js';
 import { spdxLicensesOf } from './debian-copyright.js';
 import { checkEntrypoint } from './entrypoint-check.js';
 import { BuildError } from './errors.js';
+import { fileBytes } from './file-content.js';
 import { fileManifestMediaType, fileManifestOf } from './file-manifest.js';
 import { baseAnnotations, imageConfigFor } from './image-config.js';
-import type { TreeNode } from './image-tree.js';
 import type { LayerCache } from './layer-cache.js';
 import { formatLock, type Lock, type LockedPackage } from './lock-file.js';
 import { dependencyEdges } from './package-dependencies.js';
-import { defaultLayerPlanOptions, type LayerPlan, planLayers } from './plan-layers.js';
+import { defaultLayerPlanOptions, planLayers } from './plan-layers.js';
 import type { BuildProgress } from './progress.js';
 import { silentProgress } from './progress.js';
 import { slsaProvenance } from './provenance.js';
 import { checkLockIsCurrent, readAppFile } from './resolve-lock.js';
 import { cycloneDxDocument, spdxDocument } from './sbom.js';
+import { writeLayer } from './write-layer.js';
 
 export interface BuildOptions {
   store: LayoutStore;
   debCache: DebCache;
   /** Reuses compressed layers across builds; without it every layer is compressed anew. */
   layerCache?: LayerCache;
-  /** Reuses decompressed package contents across builds; without it every .deb is decompressed. */
-  unpackedCache?: UnpackedDebCache;
+  /**
+   * Decompressed package contents, reused across builds. The build reads files' bytes from it
+   * as it writes layers, so it is where every .deb is unpacked: never into memory.
+   */
+  unpackedCache: UnpackedDebCache;
   fetcher: Fetcher;
   sources: AptSource[];
   lockPath: string;
@@ -99,11 +98,7 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
         { architecture: lock.architecture },
       )
     : undefined;
-  const debs = await fetchDebs(lock, options, progress);
-  const packages = await unpackDebs(lock, debs, {
-    progress,
-    ...(options.unpackedCache ? { cache: options.unpackedCache } : {}),
-  });
+  const packages = await unpackPackages(lock, options, progress);
   const appFiles: AppFileData[] = [];
   for (const [index, file] of spec.files.entries()) {
     appFiles.push({
@@ -178,7 +173,8 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
 
   progress.step('attaching the file manifest, run template, SBOMs and provenance');
   const manifestDoc = fileManifestOf(tree);
-  const versionId = osReleaseVersion(tree.get('usr/lib/os-release')?.data);
+  const osRelease = tree.get('usr/lib/os-release');
+  const versionId = osReleaseVersion(osRelease?.type === 'file' ? fileBytes(osRelease) : undefined);
   const sbomInput = {
     service: spec.service,
     ...(spec.version ? { version: spec.version } : {}),
@@ -263,81 +259,46 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
   };
 }
 
-async function fetchDebs(lock: Lock, options: BuildOptions, progress: BuildProgress): Promise<Buffer[]> {
-  const phase = progress.phase('download', lock.packages.length);
-  const debs = await mapLimit(lock.packages, 4, async (pkg) => {
-    const bytes = await options.debCache.fetch(pkg, { fetcher: options.fetcher, sources: options.sources });
-    phase.advance(pkg.name);
-    return bytes;
-  });
-  phase.done();
-  return debs;
-}
-
-async function unpackDebs(
+/**
+ * Every package, unpacked: from the unpacked cache when its entry verifies (the .deb is then only
+ * checked, not read), else from the .deb, fetched or cached and verified against the lock. A
+ * package is unpacked as soon as its .deb is there, so downloads and decoding overlap.
+ */
+async function unpackPackages(
   lock: Lock,
-  debs: Buffer[],
-  options: { progress: BuildProgress; cache?: UnpackedDebCache },
+  options: BuildOptions,
+  progress: BuildProgress,
 ): Promise<UnpackedPackage[]> {
-  const phase = options.progress.phase('unpack', lock.packages.length);
-  const unpacked = await mapLimit(lock.packages, 4, async (locked, index) => {
+  const phase = progress.phase('unpack', lock.packages.length);
+  const unpacked = await mapLimit(lock.packages, 4, async (locked) => {
     const name = `${locked.name}_${locked.version}.deb`;
-    const deb = readDebTars(await debTars(locked, debs[index] as Buffer, { ...options, name }), { name });
-    checkDebIdentity(deb.control, locked, { name });
+    const deb = await unpackedDeb(locked, options, { progress, name });
+    checkDebIdentity(deb.control.control, locked, { name });
     phase.advance(locked.name);
-    return { locked, deb };
+    const pkg: UnpackedPackage = { locked, deb: { ...deb.control, files: deb.files }, dataTar: deb.dataTar };
+    return pkg;
   });
   phase.done();
   return unpacked;
 }
 
-/** The package's tars: from the unpacked cache when its entry verifies, else from the verified .deb. */
-async function debTars(
+async function unpackedDeb(
   locked: LockedPackage,
-  deb: Buffer,
-  options: { progress: BuildProgress; cache?: UnpackedDebCache; name: string },
-): Promise<DebTars> {
-  const { cache, name } = options;
-  if (!cache) return decompressDeb(deb, { name });
-  const cached = await cache.get(locked);
-  switch (cached.kind) {
-    case 'hit':
-      return cached.tars;
-    case 'untrusted':
-      options.progress.warn(
-        `${name}: the unpacked cache entry in ${cache.dir} is not trusted (${cached.reason}); unpacking the verified .deb again`,
-      );
-      return cache.unpack(locked, deb, { name });
-    case 'miss':
-      return cache.unpack(locked, deb, { name });
+  options: BuildOptions,
+  context: { progress: BuildProgress; name: string },
+): Promise<UnpackedDeb> {
+  const { unpackedCache: cache, debCache } = options;
+  const { name } = context;
+  const cached = await cache.get(locked, { name });
+  // Never read, but still checked: a tampered .deb in the cache is refused whenever it is met.
+  if (cached.kind === 'hit' && (await debCache.verify(locked))) return cached.unpacked;
+  if (cached.kind === 'untrusted') {
+    context.progress.warn(
+      `${name}: the unpacked cache entry in ${cache.dir} is not trusted (${cached.reason}); unpacking the verified .deb again`,
+    );
   }
-}
-
-async function writeLayer(
-  plan: LayerPlan,
-  options: { store: LayoutStore; layerCache?: LayerCache; mtime: number; level: number },
-) {
-  const entries = sortTarEntries(plan.nodes.map((node) => tarEntryOf(node, options.mtime)));
-  const tar = writeTar(entries);
-  const diffId = sha256Digest(tar);
-  const reused = await options.layerCache?.lookup({ diffId, size: tar.length }, options.store);
-  if (reused) return { descriptor: reused, diffId, tarSize: tar.length };
-  const gz = await gzipDeterministic(tar, options.level);
-  const descriptor = await options.store.putBlob(gz, MediaType.layerGzip);
-  await options.layerCache?.remember(diffId, descriptor);
-  return { descriptor, diffId, tarSize: tar.length };
-}
-
-function tarEntryOf(node: TreeNode, mtime: number): TarEntry {
-  const base = { path: node.path, mode: node.mode, uid: node.uid, gid: node.gid, mtime };
-  switch (node.type) {
-    case 'file':
-      return { ...base, type: 'file', size: node.data?.length ?? 0, data: node.data ?? Buffer.alloc(0) };
-    case 'symlink':
-      return { ...base, type: 'symlink', size: 0, linkname: node.target ?? '' };
-    case 'dir':
-      return { ...base, type: 'dir', size: 0 };
-  }
+  const deb = await debCache.fetch(locked, { fetcher: options.fetcher, sources: options.sources });
+  return cache.unpack(locked, deb, { name });
 }
 
 /** VERSION_ID from os-release, e.g. "12", for the purl's distro qualifier. */

@@ -9,10 +9,11 @@
  * whatever herd changes gets another owner, and so lands in one of the new layers.
  */
 import { createHash } from 'node:crypto';
-import type { DebContents } from '../debian/index.js';
+import type { DebContents, DebFile } from '../debian/index.js';
 import type { Spec } from '../specfile/index.js';
 import { type AccountFiles, accountFiles, accountFilesOver } from './accounts.js';
 import { BuildError } from './errors.js';
+import { fileBytes } from './file-content.js';
 import {
   comparePaths,
   ImageTree,
@@ -29,6 +30,11 @@ import { applyScriptEffects, type ScriptEffects } from './script-effects.js';
 export interface UnpackedPackage {
   locked: LockedPackage;
   deb: DebContents;
+  /**
+   * The unpacked data.tar on disk, when the package was read as a stream: its files' bytes are
+   * not held but are the ranges of this file that their `offset` and `sha256` give.
+   */
+  dataTar?: string;
 }
 
 export interface AppFileData {
@@ -97,6 +103,16 @@ export function composeImage(input: ComposeInput): { tree: ImageTree; scriptEffe
   return { tree, scriptEffects };
 }
 
+/** A package file's bytes as the tree keeps them: held, or a range of the unpacked data.tar. */
+type FileBytes = Pick<TreeNode, 'data' | 'stored'>;
+
+function bytesOf(file: DebFile, pkg: UnpackedPackage): FileBytes {
+  if (file.offset === undefined || file.sha256 === undefined || pkg.dataTar === undefined) {
+    return { data: file.data ?? Buffer.alloc(0) };
+  }
+  return { stored: { file: pkg.dataTar, offset: file.offset, size: file.size, sha256: file.sha256 } };
+}
+
 /** Maps a path from a package into merged /usr: `bin/sh` lands at `usr/bin/sh`. */
 export function toMergedUsr(path: string): string {
   const first = path.split('/', 1)[0] as string;
@@ -105,7 +121,7 @@ export function toMergedUsr(path: string): string {
 
 function unpackInto(tree: ImageTree, pkg: UnpackedPackage, isExcluded: (path: string) => boolean): void {
   const owner = pkg.locked.name;
-  const byPath = new Map<string, Buffer>();
+  const byPath = new Map<string, FileBytes>();
   for (const file of pkg.deb.files) {
     const path = toMergedUsr(file.path);
     if (path === '' || (mergedUsrDirs as readonly string[]).includes(path)) continue;
@@ -115,9 +131,9 @@ function unpackInto(tree: ImageTree, pkg: UnpackedPackage, isExcluded: (path: st
         tree.add({ ...base, type: 'dir' });
         break;
       case 'file': {
-        const data = file.data ?? Buffer.alloc(0);
-        byPath.set(path, data);
-        if (!isExcluded(path)) tree.add({ ...base, type: 'file', data });
+        const bytes = bytesOf(file, pkg);
+        byPath.set(path, bytes);
+        if (!isExcluded(path)) tree.add({ ...base, type: 'file', ...bytes });
         break;
       }
       case 'symlink':
@@ -126,9 +142,9 @@ function unpackInto(tree: ImageTree, pkg: UnpackedPackage, isExcluded: (path: st
         break;
       case 'hardlink': {
         // Hard links become copies: each path then stands alone in the file manifest and in layers.
-        const data = byPath.get(toMergedUsr(file.linkname ?? '')) ?? Buffer.alloc(0);
-        byPath.set(path, data);
-        if (!isExcluded(path)) tree.add({ ...base, type: 'file', data });
+        const bytes = byPath.get(toMergedUsr(file.linkname ?? '')) ?? { data: Buffer.alloc(0) };
+        byPath.set(path, bytes);
+        if (!isExcluded(path)) tree.add({ ...base, type: 'file', ...bytes });
         break;
       }
     }
@@ -178,12 +194,7 @@ function computedMd5sums(tree: ImageTree, owner: string): string[] {
   return tree
     .sorted()
     .filter((node) => node.owner === owner && node.type === 'file' && !node.path.startsWith('var/lib/dpkg/'))
-    .map(
-      (node) =>
-        `${createHash('md5')
-          .update(node.data ?? Buffer.alloc(0))
-          .digest('hex')}  ${node.path}`,
-    );
+    .map((node) => `${createHash('md5').update(fileBytes(node)).digest('hex')}  ${node.path}`);
 }
 
 /**
@@ -199,7 +210,7 @@ function writeCaBundle(tree: ImageTree): void {
   // Only new certificates make a new bundle; the base's bundle is the base's, however it was made.
   const added = certs.find((n) => n.owner !== ownerBase);
   if (!added) return;
-  const bundle = Buffer.concat(certs.map((n) => ensureNewline(n.data ?? Buffer.alloc(0))));
+  const bundle = Buffer.concat(certs.map((n) => ensureNewline(fileBytes(n))));
   const owner = added.owner;
   tree.add(
     {
@@ -230,9 +241,7 @@ function writeAccounts(tree: ImageTree, spec: Spec): void {
 function accountsFor(tree: ImageTree, spec: Spec): AccountFiles {
   const fromBase = (path: string) => {
     const node = tree.get(path);
-    return node?.owner === ownerBase && node.type === 'file'
-      ? (node.data ?? Buffer.alloc(0)).toString('utf8')
-      : undefined;
+    return node?.owner === ownerBase && node.type === 'file' ? fileBytes(node).toString('utf8') : undefined;
   };
   const passwd = fromBase('etc/passwd');
   const group = fromBase('etc/group');

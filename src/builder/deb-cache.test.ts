@@ -8,6 +8,8 @@ import { buildDeb, fileEntry } from '../../test/fixtures/deb-builder.js';
 import { UnpackedDebCache } from './deb-cache.js';
 import type { LockedPackage } from './lock-file.js';
 
+const name = 'fixture_1.0_amd64.deb';
+
 async function fixture() {
   const home = await mkdtemp(join(tmpdir(), 'herd-unpacked-'));
   const deb = await buildDeb({ files: [fileEntry('./usr/bin/tool', '#!/bin/sh\necho ok\n', 0o755)] });
@@ -44,38 +46,49 @@ async function plantData(base: string, planted: Buffer): Promise<void> {
 describe('UnpackedDebCache', () => {
   it('gives back what it unpacked, from a new process, once the seal verifies', async () => {
     const { deb, pkg, open } = await fixture();
-    const unpacked = await open().unpack(pkg, deb, { name: 'fixture_1.0_amd64.deb' });
+    const unpacked = await open().unpack(pkg, deb, { name });
 
-    const found = await open().get(pkg);
+    const found = await open().get(pkg, { name });
 
     assert.equal(found.kind, 'hit');
-    assert.ok(found.kind === 'hit' && found.tars.data.equals(unpacked.data));
-    assert.equal(found.kind === 'hit' && found.tars.dataMember, 'data.tar.xz');
+    assert.deepEqual(found.kind === 'hit' && found.unpacked, unpacked);
+    assert.equal(found.kind === 'hit' && found.unpacked.dataMember, 'data.tar.xz');
+  });
+
+  it('keeps no file bytes in memory: each file is an offset in data.tar and its sha256', async () => {
+    const { deb, pkg, open } = await fixture();
+
+    const unpacked = await open().unpack(pkg, deb, { name });
+
+    const tool = unpacked.files.find((file) => file.path === 'usr/bin/tool');
+    const tar = await readFile(unpacked.dataTar);
+    const content = '#!/bin/sh\necho ok\n';
+    assert.equal(tool?.data, undefined);
+    assert.equal(tar.toString('utf8', tool?.offset, (tool?.offset ?? 0) + content.length), content);
+    assert.equal(tool?.sha256, createHash('sha256').update(content).digest('hex'));
   });
 
   it('does not trust a tar whose record was redone to match it', async () => {
     const { deb, pkg, open, base } = await fixture();
-    const unpacked = await open().unpack(pkg, deb, { name: 'fixture_1.0_amd64.deb' });
-    await plantData(
-      base,
-      Buffer.from(unpacked.data.toString('latin1').replace('echo ok', 'echo no'), 'latin1'),
-    );
+    const unpacked = await open().unpack(pkg, deb, { name });
+    const tar = await readFile(unpacked.dataTar);
+    await plantData(base, Buffer.from(tar.toString('latin1').replace('echo ok', 'echo no'), 'latin1'));
 
-    const found = await open().get(pkg);
+    const found = await open().get(pkg, { name });
 
     assert.deepEqual(found, { kind: 'untrusted', reason: "its record does not carry herd's seal" });
   });
 
   it('does not trust a tar edited under an intact record, and does not read a swapped-in larger file', async () => {
     const { deb, pkg, open, base } = await fixture();
-    await open().unpack(pkg, deb, { name: 'fixture_1.0_amd64.deb' });
+    await open().unpack(pkg, deb, { name });
     const data = await readFile(`${base}.data.tar`);
     data[600] = (data[600] ?? 0) ^ 1;
     await writeFile(`${base}.data.tar`, data);
-    const edited = await open().get(pkg);
+    const edited = await open().get(pkg, { name });
     await truncate(`${base}.data.tar`, 10 * 1024 ** 3);
 
-    const swapped = await open().get(pkg);
+    const swapped = await open().get(pkg, { name });
 
     assert.equal(edited.kind, 'untrusted');
     assert.match(
@@ -91,10 +104,10 @@ describe('UnpackedDebCache', () => {
 
   it('does not trust a cache sealed under another key, as a copied or restored cache is', async () => {
     const { home, deb, pkg, open } = await fixture();
-    await open().unpack(pkg, deb, { name: 'fixture_1.0_amd64.deb' });
+    await open().unpack(pkg, deb, { name });
     await rm(join(home, 'keys'), { recursive: true });
 
-    const found = await open().get(pkg);
+    const found = await open().get(pkg, { name });
 
     assert.equal(found.kind, 'untrusted');
   });
@@ -107,7 +120,7 @@ describe('UnpackedDebCache', () => {
       JSON.stringify({ controlMember: 'control.tar.xz', dataMember: 'data.tar.xz' }),
     );
 
-    const found = await open().get(pkg);
+    const found = await open().get(pkg, { name });
 
     assert.deepEqual(found, { kind: 'miss' });
   });

@@ -2,11 +2,19 @@
  * A content-addressed cache of .deb files at HERD_HOME/cache/debs/sha256/<hex>. Every read is
  * verified against the lock's sha256, so a tampered cache entry is refused, not used.
  */
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex, writeAtomic, writeChunksAtomic } from '../common/index.js';
-import type { AptSource, Fetcher } from '../debian/index.js';
-import { type DebTars, debMemberChunks, type ReadDebOptions, readDebMembers } from '../debian/index.js';
+import type { AptSource, DebControl, DebFile, Fetcher } from '../debian/index.js';
+import {
+  debMemberChunks,
+  type ReadDebOptions,
+  readControlTar,
+  readDataTarStream,
+  readDebMembers,
+} from '../debian/index.js';
 import { CacheSeal } from './cache-seal.js';
 import { BuildError } from './errors.js';
 import type { LockedPackage } from './lock-file.js';
@@ -31,14 +39,26 @@ export class DebCache {
       return undefined;
     }
     const actual = sha256Hex(bytes);
-    if (actual !== pkg.sha256) {
-      throw new BuildError(
-        'DEB_MISMATCH',
-        `cached ${pkg.name}_${pkg.version}.deb at ${this.pathOf(pkg.sha256)} is tampered: ` +
-          `got sha256:${actual}, herd.lock says sha256:${pkg.sha256}; delete the file to fetch it again`,
-      );
-    }
+    if (actual !== pkg.sha256) throw tamperedDeb(this, pkg, actual);
     return bytes;
+  }
+
+  /**
+   * Checks the cached .deb against the lock without holding it, for a build that needs only its
+   * unpacked contents: a tampered file is refused (DEB_MISMATCH) even when it is not read.
+   */
+  async verify(pkg: LockedPackage): Promise<boolean> {
+    const hash = createHash('sha256');
+    try {
+      for await (const chunk of createReadStream(this.pathOf(pkg.sha256), { highWaterMark: 256 * 1024 })) {
+        hash.update(chunk as Buffer);
+      }
+    } catch {
+      return false;
+    }
+    const actual = hash.digest('hex');
+    if (actual !== pkg.sha256) throw tamperedDeb(this, pkg, actual);
+    return true;
   }
 
   /** Returns the deb from the cache, or fetches it from its suite's source, verifies it and caches it. */
@@ -68,9 +88,29 @@ export class DebCache {
   }
 }
 
+function tamperedDeb(cache: DebCache, pkg: LockedPackage, actual: string): BuildError {
+  return new BuildError(
+    'DEB_MISMATCH',
+    `cached ${pkg.name}_${pkg.version}.deb at ${cache.pathOf(pkg.sha256)} is tampered: ` +
+      `got sha256:${actual}, herd.lock says sha256:${pkg.sha256}; delete the file to fetch it again`,
+  );
+}
+
+/**
+ * A package as the build uses it: what its control.tar says, and its data.tar's files, whose
+ * bytes stay in `dataTar` on disk (each file's offset and sha256 say where and what they are).
+ */
+export interface UnpackedDeb {
+  controlMember: string;
+  dataMember: string;
+  control: DebControl;
+  files: DebFile[];
+  dataTar: string;
+}
+
 /** What the unpacked cache has for a package: a verified entry, nothing, or an entry not to trust. */
 export type UnpackedLookup =
-  | { kind: 'hit'; tars: DebTars }
+  | { kind: 'hit'; unpacked: UnpackedDeb }
   | { kind: 'miss' }
   | { kind: 'untrusted'; reason: string };
 
@@ -97,7 +137,9 @@ const sealPurpose = 'unpacked deb';
  * (cache-seal.ts) when herd unpacks the .deb itself, after the .deb was verified against the lock.
  * On every read the seal, the .deb it names and both tars' digests are checked, so an entry whose
  * data and record were both edited is caught; such an entry is reported untrusted, and the build
- * unpacks the verified .deb again over it. The tars are then read as hostile input as always.
+ * unpacks the verified .deb again over it. The tars are read as hostile input as always, data.tar
+ * as a stream, hashed as it is read: only its files' metadata, offsets and sha256s are held, and
+ * the build reads their bytes from it, checking each against its sha256 (file-content.ts).
  */
 export class UnpackedDebCache {
   readonly dir: string;
@@ -109,7 +151,7 @@ export class UnpackedDebCache {
     this.sealKeyPath = options.sealKey;
   }
 
-  async get(pkg: LockedPackage): Promise<UnpackedLookup> {
+  async get(pkg: LockedPackage, options: ReadDebOptions): Promise<UnpackedLookup> {
     const base = join(this.dir, pkg.sha256);
     let text: string;
     try {
@@ -130,36 +172,48 @@ export class UnpackedDebCache {
     if (record.deb !== pkg.sha256) {
       return { kind: 'untrusted', reason: `its record is about .deb sha256:${record.deb}` };
     }
-    const [control, data] = await Promise.all([
-      readVerified(`${base}.control.tar`, record.control),
-      readVerified(`${base}.data.tar`, record.data),
-    ]);
+    const control = await readVerified(`${base}.control.tar`, record.control);
     if (control.kind === 'untrusted') return control;
+    const dataTar = `${base}.data.tar`;
+    const data = await readDataVerified(dataTar, record.data, options);
     if (data.kind === 'untrusted') return data;
     return {
       kind: 'hit',
-      tars: {
+      unpacked: {
         controlMember: record.control.member,
         dataMember: record.data.member,
-        control: control.bytes,
-        data: data.bytes,
+        control: readControlTar(control.bytes, { ...options, member: record.control.member }),
+        files: data.files,
+        dataTar,
       },
     };
   }
 
   /**
-   * Unpacks a .deb that was verified against the lock into the cache and returns its tars. The
-   * members are decoded straight into files, so nothing is held while their size is unknown:
-   * a decompression bomb is stopped at the limit having cost disk writes, not memory.
+   * Unpacks a .deb that was verified against the lock into the cache and reads it. The members
+   * are decoded straight into files, data.tar read as it is written, so nothing is held while
+   * their size is unknown: a decompression bomb is stopped at the limit having cost disk writes,
+   * not memory.
    */
-  async unpack(pkg: LockedPackage, deb: Buffer, options: ReadDebOptions): Promise<DebTars> {
+  async unpack(pkg: LockedPackage, deb: Buffer, options: ReadDebOptions): Promise<UnpackedDeb> {
     const seal = await this.openSeal();
     const members = readDebMembers(deb, options);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const base = join(this.dir, pkg.sha256);
     // One after the other: a refused control member stops the .deb before its data is decoded.
-    const control = await writeChunksAtomic(`${base}.control.tar`, debMemberChunks(members.control, options));
-    const data = await writeChunksAtomic(`${base}.data.tar`, debMemberChunks(members.data, options));
+    const controlChunks: Buffer[] = [];
+    const control = await writeChunksAtomic(
+      `${base}.control.tar`,
+      kept(debMemberChunks(members.control, options), controlChunks),
+    );
+    const controlText = readControlTar(Buffer.concat(controlChunks), {
+      ...options,
+      member: members.control.name,
+    });
+    const dataTar = `${base}.data.tar`;
+    const { files, ...data } = await writeWhileRead(dataTar, debMemberChunks(members.data, options), (tar) =>
+      readDataTarStream(tar, { ...options, member: members.data.name }),
+    );
     const record: UnpackedRecord = {
       deb: pkg.sha256,
       control: { member: members.control.name, ...control },
@@ -171,15 +225,13 @@ export class UnpackedDebCache {
       `${base}.json`,
       `${JSON.stringify({ ...record, seal: seal.seal(sealPurpose, text) })}\n`,
     );
-    const tars = await this.get(pkg);
-    if (tars.kind !== 'hit') {
-      const why = tars.kind === 'untrusted' ? tars.reason : 'it vanished';
-      throw new BuildError(
-        'DEB_MISMATCH',
-        `${options.name} changed in ${this.dir} while herd unpacked it: ${why}`,
-      );
-    }
-    return tars.tars;
+    return {
+      controlMember: members.control.name,
+      dataMember: members.data.name,
+      control: controlText,
+      files,
+      dataTar,
+    };
   }
 
   private openSeal(): Promise<CacheSeal> {
@@ -225,6 +277,110 @@ function memberRecordOf(value: unknown): MemberRecord | undefined {
 
 function isSha256Hex(value: string): boolean {
   return /^[0-9a-f]{64}$/.test(value);
+}
+
+/** Passes chunks on, keeping each in `into` (a control.tar: small, and read once written). */
+async function* kept(chunks: AsyncIterable<Buffer>, into: Buffer[]): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    into.push(chunk);
+    yield chunk;
+  }
+}
+
+/**
+ * Writes `chunks` to `path` through a temp file while `read` reads them, hashed on the way: the
+ * file is renamed into place only when both the stream and the reading succeeded. What the reader
+ * leaves (bytes after a tar's end-of-archive blocks) is written too, so the file is the stream.
+ */
+async function writeWhileRead<T>(
+  path: string,
+  chunks: AsyncIterable<Buffer>,
+  read: (chunks: AsyncIterable<Buffer>) => Promise<T>,
+): Promise<{ size: number; sha256: string; files: T }> {
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const hash = createHash('sha256');
+  let size = 0;
+  const file = await open(temp, 'wx', 0o600);
+  const written = (async function* () {
+    for await (const chunk of chunks) {
+      hash.update(chunk);
+      size += chunk.length;
+      await file.write(chunk);
+      yield chunk;
+    }
+  })();
+  try {
+    const result = await read({ [Symbol.asyncIterator]: () => written });
+    for await (const _ of written);
+    await file.close();
+    await rename(temp, path);
+    return { size, sha256: hash.digest('hex'), files: result };
+  } finally {
+    await written.return(undefined);
+    await file.close().catch(() => undefined);
+    await rm(temp, { force: true });
+  }
+}
+
+/**
+ * data.tar from the cache, read as a stream only if its size is the sealed one, hashed as its
+ * files are read: its files are returned only if the whole tar has the sealed sha256. A tar that
+ * does not parse is untrusted too, since only the .deb, unpacked again, can say it is broken.
+ */
+async function readDataVerified(
+  path: string,
+  expected: MemberRecord,
+  options: ReadDebOptions,
+): Promise<{ kind: 'ok'; files: DebFile[] } | { kind: 'untrusted'; reason: string }> {
+  const hash = createHash('sha256');
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    return { kind: 'untrusted', reason: `its data.tar cannot be read (${(error as Error).message})` };
+  }
+  let files: DebFile[] | undefined;
+  let unreadable: string | undefined;
+  try {
+    const { size } = await handle.stat();
+    if (size !== expected.size) {
+      return { kind: 'untrusted', reason: `its data.tar is ${size} bytes, sealed as ${expected.size}` };
+    }
+    const stream = handle.createReadStream({
+      highWaterMark: 256 * 1024,
+      start: 0,
+      end: Math.max(0, size - 1),
+      autoClose: false,
+    });
+    const hashed = (async function* () {
+      if (size === 0) return;
+      for await (const chunk of stream) {
+        hash.update(chunk as Buffer);
+        yield chunk as Buffer;
+      }
+    })();
+    try {
+      files = await readDataTarStream(hashed, { ...options, member: expected.member });
+    } catch (error) {
+      unreadable = (error as Error).message;
+    }
+    // The rest (after the end-of-archive blocks, or after what did not parse) is hashed too.
+    for await (const _ of hashed);
+  } catch (error) {
+    return { kind: 'untrusted', reason: `its data.tar cannot be read (${(error as Error).message})` };
+  } finally {
+    await handle.close();
+  }
+  const actual = hash.digest('hex');
+  if (actual !== expected.sha256) {
+    return {
+      kind: 'untrusted',
+      reason: `its data.tar has sha256:${actual}, sealed as sha256:${expected.sha256}`,
+    };
+  }
+  if (!files)
+    return { kind: 'untrusted', reason: `its data.tar does not read as a package's (${unreadable})` };
+  return { kind: 'ok', files };
 }
 
 /**

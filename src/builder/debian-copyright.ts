@@ -7,6 +7,7 @@
  */
 
 import { spdxOfDebianException, spdxOfDebianLicense } from './debian-license-names.js';
+import { fileBytes } from './file-content.js';
 import type { ImageTree } from './image-tree.js';
 
 /** The paragraphs of a deb822 text: fields by lowercase name, continuation lines joined by `\n`. */
@@ -140,12 +141,12 @@ function isOneGroup(expression: string): boolean {
  */
 export function copyrightTextOf(tree: ImageTree, packageName: string): string | undefined {
   const direct = tree.get(`usr/share/doc/${packageName}/copyright`);
-  if (direct?.type === 'file' && direct.data) return direct.data.toString('utf8');
+  if (direct?.type === 'file') return fileBytes(direct).toString('utf8');
   const folder = tree.get(`usr/share/doc/${packageName}`);
   const target = folder?.type === 'symlink' ? folder.target : undefined;
   if (!target || target.includes('/') || target === '..' || target === '.') return undefined;
   const linked = tree.get(`usr/share/doc/${target}/copyright`);
-  return linked?.type === 'file' && linked.data ? linked.data.toString('utf8') : undefined;
+  return linked?.type === 'file' ? fileBytes(linked).toString('utf8') : undefined;
 }
 
 /** Package name → SPDX expression, for the packages whose license is clear. */

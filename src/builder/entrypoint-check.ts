@@ -8,6 +8,7 @@
 import { posix } from 'node:path';
 import type { Spec } from '../specfile/index.js';
 import { ElfFormatError, isElf, readElfDependencies } from './elf-dependencies.js';
+import { fileBytes } from './file-content.js';
 import { defaultPath } from './image-config.js';
 import type { ImageTree, TreeNode } from './image-tree.js';
 
@@ -85,7 +86,7 @@ function checkProgram(context: Context, name: string, what: string, depth: numbe
     );
     return;
   }
-  const data = found.node.data ?? Buffer.alloc(0);
+  const data = fileBytes(found.node);
   if (isElf(data)) {
     checkElf(context, found.path, data, what);
     return;
@@ -149,7 +150,7 @@ function checkElf(context: Context, path: string, data: Buffer, what: string): v
         );
         continue;
       }
-      const bytes = library.node.data ?? Buffer.alloc(0);
+      const bytes = fileBytes(library.node);
       try {
         queue.push({ object: library.path, dependencies: readElfDependencies(bytes) });
       } catch (error) {
@@ -198,7 +199,7 @@ export function libraryDirs(tree: ImageTree, architecture: string): string[] {
         (n.path === 'etc/ld.so.conf' || /^etc\/ld\.so\.conf\.d\/[^/]+\.conf$/.test(n.path)),
     );
   for (const file of files) {
-    for (const line of (file.data ?? Buffer.alloc(0)).toString('utf8').split('\n')) {
+    for (const line of fileBytes(file).toString('utf8').split('\n')) {
       const text = line.replace(/#.*/, '').trim();
       if (text === '' || text.startsWith('include ')) continue;
       for (const dir of text.split(/[\s:,]+/)) if (dir.startsWith('/')) configured.push(dir);

@@ -13,6 +13,8 @@ export type BuildErrorCode =
   | 'DEB_CONTROL_MISMATCH'
   /** HERD_HOME/keys/cache-seal.key is unreadable or not a key. */
   | 'CACHE_KEY_INVALID'
+  /** An unpacked package's bytes on disk changed after herd read and hashed them. */
+  | 'CACHE_TAMPERED'
   /** A base layer that decompresses past the cap (a decompression bomb). */
   | 'DECOMPRESSED_TOO_LARGE'
   | 'SOURCE_DATE_EPOCH_INVALID'

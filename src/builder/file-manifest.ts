@@ -3,8 +3,8 @@
  * target. It is the baseline that integrity monitoring compares running instances against, so it
  * is computed from the same tree the layers are cut from.
  */
-import { createHash } from 'node:crypto';
 import { type FileManifest, type FileManifestEntry, fileManifestMediaType } from '../oci/index.js';
+import { fileSha256, fileSize } from './file-content.js';
 import type { ImageTree } from './image-tree.js';
 
 export {
@@ -17,10 +17,8 @@ export function fileManifestOf(tree: ImageTree): FileManifest {
   const entries = tree.sorted().map((node): FileManifestEntry => {
     const base = { path: `/${node.path}`, type: node.type, mode: node.mode, uid: node.uid, gid: node.gid };
     switch (node.type) {
-      case 'file': {
-        const data = node.data ?? Buffer.alloc(0);
-        return { ...base, size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
-      }
+      case 'file':
+        return { ...base, size: fileSize(node), sha256: fileSha256(node) };
       case 'symlink':
         return { ...base, size: 0, target: node.target ?? '' };
       case 'dir':

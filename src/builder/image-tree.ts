@@ -5,6 +5,7 @@
  * `base` for what the base image's layers hold.
  */
 import { BuildError } from './errors.js';
+import { fileSha256, fileSize, type StoredBytes } from './file-content.js';
 
 export type NodeType = 'file' | 'dir' | 'symlink';
 
@@ -15,8 +16,10 @@ export interface TreeNode {
   mode: number;
   uid: number;
   gid: number;
-  /** Regular files only. */
+  /** Regular files only: the bytes, held. */
   data?: Buffer;
+  /** Regular files only: where the bytes are on disk, when they are not held (file-content.ts). */
+  stored?: StoredBytes;
   /** Symlinks only. */
   target?: string;
   owner: string;
@@ -98,6 +101,6 @@ export function comparePaths(a: string, b: string): number {
 export function sameContent(a: TreeNode, b: TreeNode): boolean {
   if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
   if (a.type === 'symlink') return a.target === b.target;
-  if (a.type === 'file') return !!a.data && !!b.data && a.data.equals(b.data);
+  if (a.type === 'file') return fileSize(a) === fileSize(b) && fileSha256(a) === fileSha256(b);
   return true;
 }

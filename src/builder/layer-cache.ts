@@ -7,11 +7,12 @@
  * not to anything stored in the cache; the decompression stops at that tar's size.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, opendir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../common/index.js';
 import type { LayoutStore } from '../oci/index.js';
-import { type Descriptor, type Digest, decompressChunks, hexOf, MediaType } from '../oci/index.js';
+import { type Descriptor, type Digest, decompressChunks, hexOf, isDigest, MediaType } from '../oci/index.js';
 
 export class LayerCache {
   readonly dir: string;
@@ -20,18 +21,46 @@ export class LayerCache {
     this.dir = dir;
   }
 
+  /** True when nothing was ever remembered here: no lookup can hit, so a build need not ask. */
+  async isEmpty(): Promise<boolean> {
+    let dir: Awaited<ReturnType<typeof opendir>>;
+    try {
+      dir = await opendir(this.dir);
+    } catch {
+      return true;
+    }
+    try {
+      return (await dir.read()) === null;
+    } finally {
+      await dir.close();
+    }
+  }
+
   /** The stored layer for this diff_id (a tar of `size` bytes), checked end to end, or undefined. */
   async lookup(layer: { diffId: Digest; size: number }, store: LayoutStore): Promise<Descriptor | undefined> {
     let digest: Digest;
     try {
       digest = (await readFile(join(this.dir, hexOf(layer.diffId)), 'utf8')).trim() as Digest;
-      const blob = await store.getBlob(digest);
-      // Hashed as it streams, never held: past the tar's own size it cannot be this layer.
+      if (!isDigest(digest)) return undefined;
+      // The blob and what it decompresses to are both hashed as they stream, never held: past
+      // the tar's own size it cannot be this layer.
+      const blobHash = createHash('sha256');
+      let size = 0;
+      const blob = (async function* () {
+        for await (const chunk of createReadStream(store.blobPath(digest), { highWaterMark: 256 * 1024 })) {
+          blobHash.update(chunk as Buffer);
+          size += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      })();
       const hash = createHash('sha256');
       const chunks = decompressChunks(blob, { compression: 'gzip', name: digest, maxBytes: layer.size });
       for await (const chunk of chunks) hash.update(chunk);
       if (`sha256:${hash.digest('hex')}` !== layer.diffId) return undefined;
-      return { mediaType: MediaType.layerGzip, digest, size: blob.length };
+      // Anything after the gzip stream still counts: the blob is the digest's bytes, all of them.
+      for await (const _rest of blob);
+      if (`sha256:${blobHash.digest('hex')}` !== digest) return undefined;
+      return { mediaType: MediaType.layerGzip, digest, size };
     } catch {
       return undefined;
     }

@@ -4,6 +4,7 @@
  * each large package alone, the app last. Pure. A base image's entries are in no plan: its own
  * layers go first, unchanged, and these come after them.
  */
+import { fileSize } from './file-content.js';
 import { comparePaths, type ImageTree, ownerApp, ownerBase, ownerHerd, type TreeNode } from './image-tree.js';
 
 export interface LayerPlan {
@@ -40,7 +41,7 @@ export function planLayers(
     (o) => o !== ownerHerd && o !== ownerApp && o !== ownerBase,
   );
   const sizeOf = (owner: string) =>
-    (byOwner.get(owner) ?? []).reduce((n, node) => n + (node.data?.length ?? 0), 0);
+    (byOwner.get(owner) ?? []).reduce((n, node) => n + (node.type === 'file' ? fileSize(node) : 0), 0);
   const bySize = packageOwners
     .map((owner) => ({ owner, size: sizeOf(owner) }))
     .sort((a, b) => b.size - a.size || (a.owner < b.owner ? -1 : 1));

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { resolvePath } from './entrypoint-check.js';
 import { BuildError } from './errors.js';
+import { fileBytes } from './file-content.js';
 import { type ImageTree, ownerBase, ownerHerd } from './image-tree.js';
 import { jksTruststore, pemCertificates } from './java-truststore.js';
 import { type Alternative, readMaintainerScript, type ScriptActions } from './maintainer-scripts.js';
@@ -161,7 +162,7 @@ function writeJavaTruststore(tree: ImageTree, effects: ScriptEffects): void {
       (n) => n.type === 'file' && n.path.startsWith('usr/share/ca-certificates/') && n.path.endsWith('.crt'),
     )
     .flatMap((n) =>
-      pemCertificates((n.data ?? Buffer.alloc(0)).toString('utf8')).map((der) => ({
+      pemCertificates(fileBytes(n).toString('utf8')).map((der) => ({
         alias: `debian:${n.path.slice(n.path.lastIndexOf('/') + 1).replace(/\.crt$/, '.pem')}`,
         der,
       })),
@@ -386,7 +387,7 @@ function idsOf(text: string): { byName: Map<string, number>; byId: Map<number, s
 
 function textOf(tree: ImageTree, path: string): string {
   const node = tree.get(path);
-  return node?.type === 'file' ? (node.data ?? Buffer.alloc(0)).toString('utf8') : '';
+  return node?.type === 'file' ? fileBytes(node).toString('utf8') : '';
 }
 
 function appendLine(text: string, line: string): string {
@@ -415,7 +416,7 @@ function writeBaseFilesSetup(tree: ImageTree, effects: ScriptEffects): void {
   if (!tree.get('etc/nsswitch.conf')) {
     // base-files ships its own copy under /usr/share and its script puts it in /etc.
     const shipped = tree.get('usr/share/base-files/nsswitch.conf');
-    const data = shipped?.type === 'file' && shipped.data ? shipped.data : Buffer.from(nsswitchConf);
+    const data = shipped?.type === 'file' ? fileBytes(shipped) : Buffer.from(nsswitchConf);
     tree.add({ ...node, path: 'etc/nsswitch.conf', type: 'file', mode: 0o644, data });
     effects.systemFiles.push('/etc/nsswitch.conf');
   }

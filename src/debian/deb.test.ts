@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import {
   hardlinkEntry,
   symlinkEntry,
 } from '../../test/fixtures/deb-builder.js';
-import { type DebContents, readDeb } from './deb.js';
+import { type DebContents, readDataTarStream, readDeb } from './deb.js';
 import { DebianError, type DebianErrorCode } from './errors.js';
 
 const name = 'fixture_1.0_amd64.deb';
@@ -382,3 +383,104 @@ function withXzIndexClaiming(stream: Buffer, size: number): Buffer {
   out.writeUInt32LE(crc32(out.subarray(indexStart, indexEnd)), indexEnd);
   return out;
 }
+
+/** data.tar as a stream in uneven chunks, so no header or file arrives whole. */
+async function* chunked(tar: Buffer, size = 700): AsyncGenerator<Buffer> {
+  for (let at = 0; at < tar.length; at += size) yield tar.subarray(at, at + size);
+}
+
+function readStreamFixture(files: FixtureTarEntry[], limits?: { maxEntrySize: number }) {
+  return readDataTarStream(chunked(fixtureTar(files)), {
+    name,
+    member: 'data.tar',
+    ...(limits ? { limits } : {}),
+  });
+}
+
+describe('readDataTarStream', () => {
+  it('records each file by its offset in data.tar and its sha256, holding no bytes', async () => {
+    const files = [
+      dirEntry('./usr/'),
+      fileEntry('./usr/bin/perl', 'perl'),
+      hardlinkEntry('./usr/bin/perl5', './usr/bin/perl'),
+      symlinkEntry('./usr/bin/p', 'perl'),
+    ];
+    const tar = fixtureTar(files);
+
+    const read = await readDataTarStream(chunked(tar), { name, member: 'data.tar' });
+
+    const sha256 = createHash('sha256').update('perl').digest('hex');
+    const perl = read.find((file) => file.path === 'usr/bin/perl');
+    assert.deepEqual(
+      read.map(({ path, type, size, linkname, sha256: hash, data }) => ({
+        path,
+        type,
+        size,
+        linkname,
+        hash,
+        data,
+      })),
+      [
+        { path: 'usr', type: 'dir', size: 0, linkname: undefined, hash: undefined, data: undefined },
+        { path: 'usr/bin/perl', type: 'file', size: 4, linkname: undefined, hash: sha256, data: undefined },
+        {
+          path: 'usr/bin/perl5',
+          type: 'hardlink',
+          size: 4,
+          linkname: 'usr/bin/perl',
+          hash: sha256,
+          data: undefined,
+        },
+        { path: 'usr/bin/p', type: 'symlink', size: 0, linkname: 'perl', hash: undefined, data: undefined },
+      ],
+    );
+    assert.equal(tar.toString('utf8', perl?.offset, (perl?.offset ?? 0) + 4), 'perl');
+    assert.equal(read[2]?.offset, perl?.offset);
+  });
+
+  const hostile: { name: string; files: FixtureTarEntry[]; code: DebianErrorCode }[] = [
+    {
+      name: 'a path that climbs with ..',
+      files: [fileEntry('./usr/../../etc/passwd', 'x')],
+      code: 'DEB_UNSAFE_PATH',
+    },
+    { name: 'an absolute path', files: [fileEntry('/etc/passwd', 'x')], code: 'DEB_UNSAFE_PATH' },
+    {
+      name: 'a symlink that escapes the root',
+      files: [symlinkEntry('./usr/lib/evil', '../../../etc/shadow')],
+      code: 'DEB_UNSAFE_ENTRY',
+    },
+    {
+      name: 'a file through a symlink of the same package',
+      files: [symlinkEntry('./usr/lib/pivot', '/etc'), fileEntry('./usr/lib/pivot/shadow', 'x')],
+      code: 'DEB_UNSAFE_ENTRY',
+    },
+    {
+      name: 'a device',
+      files: [{ ...fileEntry('./dev/sda', ''), header: { typeflag: '3' } }],
+      code: 'DEB_UNSAFE_ENTRY',
+    },
+    {
+      name: 'a hardlink to nothing earlier',
+      files: [hardlinkEntry('./usr/bin/x', './etc/shadow')],
+      code: 'DEB_UNSAFE_ENTRY',
+    },
+    {
+      name: 'an entry running past the end of data.tar',
+      files: [{ ...fileEntry('./usr/lying', ''), header: { size: 1_000_000 } }],
+      code: 'DEB_MALFORMED',
+    },
+  ];
+  for (const testCase of hostile) {
+    it(`refuses ${testCase.name} with readDeb's code, ${testCase.code}`, async () => {
+      await assertRejects(readFixture(testCase.files), testCase.code);
+      await assertRejects(readStreamFixture(testCase.files), testCase.code);
+    });
+  }
+
+  it('refuses an entry over the per-entry limit before reading its bytes', async () => {
+    const files = [fileEntry('./usr/big', Buffer.alloc(5000))];
+
+    await assertRejects(readStreamFixture(files, { maxEntrySize: 4096 }), 'DEB_TOO_LARGE', './usr/big');
+  });
+});

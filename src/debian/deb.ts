@@ -7,6 +7,7 @@
  * (ar(5) as GNU binutils writes it) with members `debian-binary`, `control.tar[.gz|.xz|.zst]` and
  * `data.tar[.gz|.xz|.zst]`, in that order.
  */
+import { createHash } from 'node:crypto';
 import {
   type Compression,
   decompressChunks,
@@ -14,6 +15,7 @@ import {
   normalizeArchivePath,
   OciError,
   readTar,
+  readTarStream,
   rejectionReason,
   symlinkEscapes,
   type TarReadEntry,
@@ -39,6 +41,12 @@ export interface DebFile {
   linkname?: string;
   /** A regular file's (or hardlink target's) bytes: a view into the decompressed data.tar. */
   data?: Buffer;
+  /**
+   * Read as a stream (readDataTarStream), a regular file's (or hardlink target's) bytes are not
+   * held: they are the `size` bytes at this offset of the data.tar, and hash to `sha256` (hex).
+   */
+  offset?: number;
+  sha256?: string;
 }
 
 export interface DebContents {
@@ -139,6 +147,15 @@ export function readDebTars(tars: DebTars, options: ReadDebOptions): DebContents
   );
   const files = readDataFiles(tarEntriesOf(tars.data, { member: tars.dataMember, context }), context);
   return { ...control, files };
+}
+
+/** What a package's control.tar says: its control file, md5sums, conffiles and the scripts herd reads. */
+export type DebControl = Omit<DebContents, 'files'>;
+
+/** The control.tar alone, read as readDebTars reads it. */
+export function readControlTar(tar: Buffer, options: ReadDebOptions & { member: string }): DebControl {
+  const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
+  return readControlMember(tarEntriesOf(tar, { member: options.member, context }), context);
 }
 
 interface DebContext {
@@ -388,15 +405,36 @@ function readControlMember(entries: TarReadEntry[], context: DebContext): Omit<D
  * may hold only files, directories and links that stay inside the root.
  */
 function readDataFiles(entries: TarReadEntry[], context: DebContext): DebFile[] {
-  const files: DebFile[] = [];
-  const regularFiles = new Map<string, DebFile>();
-  const symlinks = new Set<string>();
-  for (const entry of entries) {
+  const files = new DataFiles(context);
+  for (const entry of entries) files.add(entry, { data: entry.data ?? Buffer.alloc(0) });
+  return files.files;
+}
+
+/** What a data.tar entry is, for the checks: readTar's entries and the stream's alike. */
+type DataEntry = Pick<
+  TarReadEntry,
+  'path' | 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkname' | 'typeflag'
+>;
+
+/** A regular file's bytes: held, or where they are in the tar and their hash. */
+type DataContent = { data: Buffer } | { offset: number; sha256: string };
+
+/** The data.tar's files in order, each checked as it is added (paths, types, links). */
+class DataFiles {
+  readonly files: DebFile[] = [];
+  private readonly regularFiles = new Map<string, DebFile>();
+  private readonly symlinks = new Set<string>();
+
+  constructor(private readonly context: DebContext) {}
+
+  /** Throws DEB_UNSAFE_PATH or DEB_UNSAFE_ENTRY for an entry herd would not put in an image. */
+  add(entry: DataEntry, content: DataContent | undefined): void {
+    const { context, files, regularFiles, symlinks } = this;
     const refuse = (code: DebianErrorCode, why: string) =>
       debError(context, code, `data.tar entry ${entry.path} ${why}`);
     const normalized = normalizeArchivePath(entry.path);
     if (normalized.kind === 'rejected') {
-      if (normalized.reason === 'empty' && entry.type === 'dir') continue; // the root, `./`
+      if (normalized.reason === 'empty' && entry.type === 'dir') return; // the root, `./`
       throw refuse('DEB_UNSAFE_PATH', rejectionReason(normalized));
     }
     const path = normalized.path;
@@ -416,7 +454,7 @@ function readDataFiles(entries: TarReadEntry[], context: DebContext): DebFile[] 
           ...base,
           type: 'file',
           size: entry.size,
-          data: entry.data ?? Buffer.alloc(0),
+          ...(content ?? { data: Buffer.alloc(0) }),
         };
         files.push(file);
         regularFiles.set(path, file);
@@ -443,6 +481,8 @@ function readDataFiles(entries: TarReadEntry[], context: DebContext): DebFile[] 
         }
         const link: DebFile = { ...base, type: 'hardlink', size: targetFile.size, linkname: target.path };
         if (targetFile.data) link.data = targetFile.data;
+        if (targetFile.offset !== undefined) link.offset = targetFile.offset;
+        if (targetFile.sha256 !== undefined) link.sha256 = targetFile.sha256;
         files.push(link);
         regularFiles.set(path, link);
         break;
@@ -457,7 +497,48 @@ function readDataFiles(entries: TarReadEntry[], context: DebContext): DebFile[] 
         );
     }
   }
-  return files;
+}
+
+/**
+ * The data.tar read as a stream, as readDebTars reads it whole, with the same checks and codes:
+ * no file's bytes are held. Each regular file is recorded by where its bytes are in the tar and
+ * their sha256, so that the build reads them from the tar on disk and checks them as it does.
+ */
+export async function readDataTarStream(
+  tar: AsyncIterable<Buffer>,
+  options: ReadDebOptions & { member: string },
+): Promise<DebFile[]> {
+  const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
+  const files = new DataFiles(context);
+  try {
+    const items = readTarStream(tar, { maxEntries: context.limits.maxEntries, unsafePaths: 'yield' });
+    for await (const { entry, content, rawPath, dataOffset, typeflag } of items) {
+      const raw = { ...entry, path: rawPath, typeflag };
+      if (entry.type !== 'file') {
+        files.add(raw, undefined);
+        continue;
+      }
+      if (entry.size > context.limits.maxEntrySize) {
+        throw debError(
+          context,
+          'DEB_TOO_LARGE',
+          `${options.member}: tar entry ${rawPath} is ${entry.size} bytes, over the limit of ${context.limits.maxEntrySize} bytes`,
+        );
+      }
+      // Checked before its bytes are read: an unsafe path stops the package at once.
+      files.add(raw, { offset: dataOffset, sha256: '' });
+      const hash = createHash('sha256');
+      for await (const chunk of content) hash.update(chunk);
+      const file = files.files[files.files.length - 1] as DebFile;
+      file.sha256 = hash.digest('hex');
+    }
+  } catch (error) {
+    if (error instanceof DebianError || !(error instanceof OciError)) throw error;
+    if (error.code === 'DECOMPRESSED_TOO_LARGE') throw asDebError(error, context);
+    const code = error.code === 'TAR_TOO_LARGE' ? 'DEB_TOO_LARGE' : 'DEB_MALFORMED';
+    throw debError(context, code, `${options.member}: ${error.message}`, error);
+  }
+  return files.files;
 }
 
 /** The first ancestor of `path` that the package itself made a symlink, if any. */

@@ -5,7 +5,8 @@
  * refused, never served.
  * Spec: https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compactJson, exists, writeAtomic } from '../common/index.js';
 import { hexOf, sha256Digest } from './digest.js';
@@ -112,6 +113,35 @@ export class LayoutStore {
     const path = this.blobPath(digest);
     if (!(await exists(path))) await writeAtomic(path, bytes);
     return { mediaType, digest, size: bytes.byteLength };
+  }
+
+  /**
+   * Stores a stream of bytes (a layer as it is compressed), hashed as it is written to a temp file
+   * in the store, then renamed under its digest: never whole in memory, never partial under a name.
+   */
+  async putBlobChunks(chunks: AsyncIterable<Uint8Array>, mediaType: string): Promise<Descriptor> {
+    const dir = join(this.root, 'blobs', 'sha256');
+    const temp = join(dir, `.incoming-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      const file = await open(temp, 'wx', 0o600);
+      try {
+        for await (const chunk of chunks) {
+          hash.update(chunk);
+          size += chunk.length;
+          await file.write(chunk);
+        }
+      } finally {
+        await file.close();
+      }
+      const digest: Digest = `sha256:${hash.digest('hex')}`;
+      const path = this.blobPath(digest);
+      if (!(await exists(path))) await rename(temp, path);
+      return { mediaType, digest, size };
+    } finally {
+      await rm(temp, { force: true });
+    }
   }
 
   /** Stores a JSON document exactly as serialized: callers build objects in a fixed key order. */

@@ -39,6 +39,12 @@ export interface StreamEntry {
 
 export interface TarStreamLimits {
   maxEntries?: number;
+  /**
+   * `yield`: an entry whose path is absolute, climbs with `..` or is empty is handed out with
+   * `path` '' for the caller to refuse in its own terms (a .deb's DEB_UNSAFE_PATH); by default
+   * such an entry is TAR_MALFORMED.
+   */
+  unsafePaths?: 'refuse' | 'yield';
 }
 
 export interface TarStreamItem {
@@ -47,10 +53,20 @@ export interface TarStreamItem {
   content: AsyncIterable<Buffer>;
 }
 
+/** An item as readTarStream yields it: with where it is in the archive and how it is spelled there. */
+export interface TarStreamRecord extends TarStreamItem {
+  /** The path as the archive spells it, before normalization. */
+  rawPath: string;
+  /** Where the entry's bytes start in the archive: a file's content is the `size` bytes from here. */
+  dataOffset: number;
+  /** The raw typeflag, e.g. `S` for a GNU sparse file reported as `unknown`. */
+  typeflag: string;
+}
+
 export async function* readTarStream(
   source: AsyncIterable<Buffer | Uint8Array | string>,
   limits: TarStreamLimits = {},
-): AsyncGenerator<TarStreamItem> {
+): AsyncGenerator<TarStreamRecord> {
   const maxEntries = limits.maxEntries ?? 2_000_000;
   const bytes = new ByteSource(source);
   const extended = new ExtendedHeaders();
@@ -87,15 +103,17 @@ export async function* readTarStream(
     );
     const normalized = normalizeArchivePath(rawPath);
     // The root itself (`./`) is the only rejected path an export may hold.
-    if (normalized.kind === 'rejected' && !(normalized.reason === 'empty' && type === 'dir')) {
+    const isRoot = normalized.kind === 'rejected' && normalized.reason === 'empty' && type === 'dir';
+    if (normalized.kind === 'rejected' && !isRoot && limits.unsafePaths !== 'yield') {
       throw malformed(`${where()}: path ${JSON.stringify(rawPath)} is ${normalized.reason}`);
     }
     const entry: StreamEntry = {
-      path: normalized.kind === 'ok' ? `/${normalized.path}` : '/',
+      path: normalized.kind === 'ok' ? `/${normalized.path}` : isRoot ? '/' : '',
       type,
       ...entryMetadata(header, { type, size, overrides }, where),
     };
     let remaining = size;
+    const dataOffset = bytes.position;
     const content = (async function* () {
       while (remaining > 0) {
         const chunk = await bytes.take(remaining);
@@ -105,7 +123,7 @@ export async function* readTarStream(
         yield chunk;
       }
     })();
-    yield { entry, content };
+    yield { entry, content, rawPath, dataOffset, typeflag };
     // What the caller left unread, then the padding to the next block.
     while (remaining > 0) {
       const chunk = await bytes.take(remaining);

@@ -266,8 +266,9 @@ export function writeTar(entries: readonly TarEntry[]): Buffer {
  * header and its records when the path or link target does not fit ustar. Exported so that a
  * caller can stream or hash a layer without holding it whole.
  */
-export function encodeTarHeader(entry: TarEntry): Buffer {
-  validateEntry(entry);
+export function encodeTarHeader(entry: TarEntry, options: { streamed?: boolean } = {}): Buffer {
+  // Streamed: the caller writes the file's `size` bytes after the header (tar-chunks.ts).
+  validateEntry(entry, options.streamed === true);
   const path = entry.type === 'dir' && !entry.path.endsWith('/') ? `${entry.path}/` : entry.path;
   const pathBytes = Buffer.from(path);
   const linkBytes = Buffer.from(entry.linkname ?? '');
@@ -283,7 +284,7 @@ export function encodeTarHeader(entry: TarEntry): Buffer {
     mode: entry.mode & 0o7777,
     uid: entry.uid,
     gid: entry.gid,
-    size: entry.type === 'file' ? dataOf(entry).length : 0,
+    size: entry.type !== 'file' ? 0 : options.streamed ? entry.size : dataOf(entry).length,
     mtime: entry.mtime,
     linkname: linkBytes.subarray(0, field.linkname[1]),
   });
@@ -305,7 +306,7 @@ export function encodeTarHeader(entry: TarEntry): Buffer {
   return Buffer.concat([paxHeader, records, padding, header]);
 }
 
-function validateEntry(entry: TarEntry): void {
+function validateEntry(entry: TarEntry, streamed: boolean): void {
   const refuse = (why: string) =>
     new OciError('TAR_MALFORMED', `cannot write tar entry ${entry.path}: ${why}`);
   if (entry.path === '' || entry.path.includes('\0')) throw refuse('the path is empty or contains NUL');
@@ -319,10 +320,11 @@ function validateEntry(entry: TarEntry): void {
   if ((entry.type === 'symlink' || entry.type === 'hardlink') && !entry.linkname) {
     throw refuse('no link target');
   }
+  if (!Number.isSafeInteger(entry.size) || entry.size < 0) throw refuse(`size ${entry.size} is not a size`);
   if (entry.type === 'file' && entry.data && entry.data.length !== entry.size) {
     throw refuse(`size is ${entry.size} but data has ${entry.data.length} bytes`);
   }
-  if (entry.type === 'file' && !entry.data && entry.size !== 0) {
+  if (entry.type === 'file' && !entry.data && entry.size !== 0 && !streamed) {
     throw refuse(`size is ${entry.size} but no data`);
   }
   if (!Number.isSafeInteger(entry.mtime) || entry.mtime < 0) {

@@ -1,0 +1,127 @@
+/**
+ * A regular file's bytes in the image tree: held (what herd writes itself, the app's files, a
+ * base's files), or stored, a range of a package's unpacked data.tar on disk. Stored bytes are
+ * read only when something needs them (a layer, the entrypoint check, a copyright file) and are
+ * checked against the sha256 taken when the package was read, every time: a tar changed on disk
+ * since is refused (CACHE_TAMPERED), never put in an image.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { BuildError } from './errors.js';
+
+/** Where a file's bytes are: `size` bytes at `offset` of `file`, whose sha256 (hex) is `sha256`. */
+export interface StoredBytes {
+  file: string;
+  offset: number;
+  size: number;
+  sha256: string;
+}
+
+/** What a file node carries of its bytes. */
+export interface FileBytesSource {
+  path: string;
+  data?: Buffer;
+  stored?: StoredBytes;
+}
+
+export function fileSize(node: FileBytesSource): number {
+  return node.data?.length ?? node.stored?.size ?? 0;
+}
+
+/** The bytes' sha256 (hex): recorded for stored bytes, computed for held ones. */
+export function fileSha256(node: FileBytesSource): string {
+  if (node.stored) return node.stored.sha256;
+  return createHash('sha256')
+    .update(node.data ?? emptyBytes)
+    .digest('hex');
+}
+
+const emptyBytes = Buffer.alloc(0);
+
+/** The whole file in memory, for the few files herd reads (text, ELF headers); stored bytes are checked. */
+export function fileBytes(node: FileBytesSource): Buffer {
+  const { stored } = node;
+  if (!stored) return node.data ?? emptyBytes;
+  const bytes = Buffer.allocUnsafe(stored.size);
+  let fd: number;
+  try {
+    fd = openSync(stored.file, 'r');
+  } catch (error) {
+    throw unreadable(node, stored, error);
+  }
+  try {
+    let have = 0;
+    while (have < stored.size) {
+      const got = readSync(fd, bytes, have, stored.size - have, stored.offset + have);
+      if (got === 0) throw shrunk(node, stored);
+      have += got;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  checkHash(node, stored, createHash('sha256').update(bytes).digest('hex'));
+  return bytes;
+}
+
+/** Bytes read from disk at a time: large enough for few reads, small enough to hold several. */
+const readSize = 256 * 1024;
+
+/** The file's bytes chunk by chunk (fresh buffers), checked against the recorded sha256 at the end. */
+export async function* fileChunks(node: FileBytesSource): AsyncGenerator<Buffer> {
+  const { stored } = node;
+  if (!stored) {
+    if (node.data && node.data.length > 0) yield node.data;
+    return;
+  }
+  const hash = createHash('sha256');
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(stored.file, 'r');
+  } catch (error) {
+    throw unreadable(node, stored, error);
+  }
+  try {
+    let have = 0;
+    while (have < stored.size) {
+      const want = Math.min(readSize, stored.size - have);
+      const chunk = Buffer.allocUnsafe(want);
+      const { bytesRead } = await handle.read(chunk, 0, want, stored.offset + have);
+      if (bytesRead === 0) throw shrunk(node, stored);
+      have += bytesRead;
+      const part = bytesRead === want ? chunk : chunk.subarray(0, bytesRead);
+      hash.update(part);
+      // The last chunk is held back until the hash is checked: bytes that fail it go nowhere.
+      if (have < stored.size) yield part;
+      else {
+        checkHash(node, stored, hash.digest('hex'));
+        yield part;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function checkHash(node: FileBytesSource, stored: StoredBytes, actual: string): void {
+  if (actual === stored.sha256) return;
+  throw new BuildError(
+    'CACHE_TAMPERED',
+    `/${node.path}: its bytes in ${stored.file} (offset ${stored.offset}) changed after herd read the package: got sha256:${actual}, expected sha256:${stored.sha256}; delete the file to unpack the package again`,
+  );
+}
+
+function shrunk(node: FileBytesSource, stored: StoredBytes): BuildError {
+  return new BuildError(
+    'CACHE_TAMPERED',
+    `/${node.path}: ${stored.file} ends before offset ${stored.offset + stored.size}, where its bytes should end; delete the file to unpack the package again`,
+  );
+}
+
+function unreadable(node: FileBytesSource, stored: StoredBytes, error: unknown): BuildError {
+  return new BuildError(
+    'CACHE_TAMPERED',
+    `/${node.path}: ${stored.file}, which holds its bytes, cannot be read (${(error as Error).message})`,
+    { cause: error },
+  );
+}

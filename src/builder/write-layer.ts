@@ -1,0 +1,89 @@
+/**
+ * Writes one planned layer into the store as a stream: the tar is made entry by entry (a file's
+ * bytes read from where the tree keeps them and checked against their sha256), hashed for its
+ * diff_id, gzipped and hashed again on its way into the blob file. No layer is ever whole in
+ * memory, and layers written at once are compressed at once on zlib's thread pool.
+ */
+import { createHash } from 'node:crypto';
+import type { LayoutStore } from '../oci/index.js';
+import {
+  type Descriptor,
+  type Digest,
+  gzipChunks,
+  MediaType,
+  type StreamedTarEntry,
+  sortTarEntries,
+  tarChunks,
+} from '../oci/index.js';
+import { fileChunks, fileSize } from './file-content.js';
+import type { TreeNode } from './image-tree.js';
+import type { LayerCache } from './layer-cache.js';
+import type { LayerPlan } from './plan-layers.js';
+
+export interface WrittenLayer {
+  descriptor: Descriptor;
+  diffId: Digest;
+  /** Bytes of the uncompressed tar. */
+  tarSize: number;
+}
+
+export interface WriteLayerOptions {
+  store: LayoutStore;
+  /**
+   * Asked by diff_id before anything is compressed; then the tar is made twice, once to hash it
+   * and once to compress it. Without a cache (or when it holds nothing yet), it is made once.
+   */
+  layerCache?: LayerCache;
+  /** Every entry's mtime. */
+  mtime: number;
+  /** gzip level. */
+  level: number;
+}
+
+export async function writeLayer(plan: LayerPlan, options: WriteLayerOptions): Promise<WrittenLayer> {
+  const entries = sortTarEntries(plan.nodes.map((node) => tarEntryOf(node, options.mtime)));
+  const { layerCache, store } = options;
+  if (layerCache && !(await layerCache.isEmpty())) {
+    const { digest: diffId, size: tarSize } = await hashChunks(tarChunks(entries));
+    const reused = await layerCache.lookup({ diffId, size: tarSize }, store);
+    if (reused) return { descriptor: reused, diffId, tarSize };
+  }
+  const tar = createHash('sha256');
+  let tarSize = 0;
+  const hashed = async function* () {
+    for await (const chunk of tarChunks(entries)) {
+      tar.update(chunk);
+      tarSize += chunk.length;
+      yield chunk;
+    }
+  };
+  const descriptor = await store.putBlobChunks(gzipChunks(hashed(), options.level), MediaType.layerGzip);
+  const diffId: Digest = `sha256:${tar.digest('hex')}`;
+  await layerCache?.remember(diffId, descriptor);
+  return { descriptor, diffId, tarSize };
+}
+
+/** A tree node as a tar entry whose bytes are read only when it is written. */
+export function tarEntryOf(node: TreeNode, mtime: number): StreamedTarEntry {
+  const base = { path: node.path, mode: node.mode, uid: node.uid, gid: node.gid, mtime };
+  switch (node.type) {
+    case 'file': {
+      const size = fileSize(node);
+      return { ...base, type: 'file', size, ...(size > 0 ? { content: () => fileChunks(node) } : {}) };
+    }
+    case 'symlink':
+      return { ...base, type: 'symlink', size: 0, linkname: node.target ?? '' };
+    case 'dir':
+      return { ...base, type: 'dir', size: 0 };
+  }
+}
+
+async function hashChunks(chunks: AsyncIterable<Uint8Array>): Promise<{ digest: Digest; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
