@@ -33,8 +33,11 @@ export async function applyPlan(
   context: ApplyContext,
 ): Promise<ApplyResult> {
   const { service, engine, frontDoor } = context;
-  const byId = new Map(context.instances.map((instance) => [instance.id, instance]));
   const removals = actions.flatMap((action) => (action.kind === 'remove' ? [action] : []));
+  // Only a sync that removes needs the instances by id; most syncs of most fleets remove nothing.
+  const byId = new Map(
+    removals.length === 0 ? [] : context.instances.map((instance) => [instance.id, instance] as const),
+  );
   const leaving = new Set(removals.map((action) => action.id));
 
   const serving = context.instances.filter(

@@ -69,6 +69,14 @@ export function withWatchMarks(
   memory: FleetMemory,
   instances: readonly ObservedInstance[],
 ): ObservedInstance[] {
+  // Nearly every sync of nearly every fleet: nothing marked, nothing to forget or copy.
+  const marks =
+    memory.condemned.size +
+    memory.leftDoor.size +
+    memory.held.size +
+    memory.untrusted.size +
+    memory.unverified.size;
+  if (marks === 0) return [...instances];
   const listed = new Set(instances.map((one) => one.id));
   for (const id of memory.condemned.keys()) if (!listed.has(id)) memory.condemned.delete(id);
   for (const id of memory.leftDoor) if (!listed.has(id)) memory.leftDoor.delete(id);
@@ -100,9 +108,12 @@ export function countCrashes(
   const exited = observed.instances.filter(
     (one) => one.state === 'exited' && !memory.countedExits.has(one.id),
   );
+  const forgetGone = memory.countedExits.size > 0;
   for (const one of exited) memory.countedExits.add(one.id);
-  const listed = new Set(observed.instances.map((one) => one.id));
-  for (const id of memory.countedExits) if (!listed.has(id)) memory.countedExits.delete(id);
+  if (forgetGone) {
+    const listed = new Set(observed.instances.map((one) => one.id));
+    for (const id of memory.countedExits) if (!listed.has(id)) memory.countedExits.delete(id);
+  }
   memory.backoff = recordCrashes(memory.backoff, {
     count: exited.length,
     now: observed.now,

@@ -3,7 +3,7 @@
  * migrations 3 and 10). Instances are not stored: the engine's labels say what runs, so a restarted
  * controller adopts it. A rollout's start or end and its history row commit in one transaction.
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { parseStoredTemplate } from './stored-template.js';
 import type { FleetStatusKind, FleetTemplate } from './types.js';
 
@@ -56,102 +56,134 @@ interface HistoryRow {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class FleetStore {
+  /** Prepared once: the controller reads every fleet each sync (100 fleets in bench/controller). */
+  private readonly statements = new Map<string, Statement>();
+  /**
+   * Templates read back, by their stored JSON: the same text is validated once, not on every sync.
+   * Frozen, since every caller shares the one copy.
+   */
+  private readonly templates = new Map<string, FleetTemplate>();
+  /** `knownRevisions` by service, as last read. */
+  private readonly revisions = new Map<string, ReadonlySet<string>>();
+
   constructor(private readonly db: Database) {}
 
   get(service: string): StoredFleet | undefined {
-    const row = this.db.prepare('SELECT * FROM fleets WHERE service = ?').get(service) as
-      | FleetRow
-      | undefined;
-    return row && toFleet(row);
+    const row = this.prepared('SELECT * FROM fleets WHERE service = ?').get(service) as FleetRow | undefined;
+    return row && toFleet(row, this.template);
   }
 
   list(): StoredFleet[] {
-    return (this.db.prepare('SELECT * FROM fleets ORDER BY service').all() as FleetRow[]).map(toFleet);
+    return (this.prepared('SELECT * FROM fleets ORDER BY service').all() as FleetRow[]).map((row) =>
+      toFleet(row, this.template),
+    );
   }
 
   /** Writes the fleet's desired state and appends `history` rows, in one transaction. */
   save(fleet: StoredFleet, options: { now: number; history?: Omit<HistoryEntry, 'seq' | 'at'>[] }): void {
     const write = this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO fleets (service, revision, digest, size, spec_json, status, rollout_started_at, progress_at, updated_at)
+      this.prepared(
+        `INSERT INTO fleets (service, revision, digest, size, spec_json, status, rollout_started_at, progress_at, updated_at)
            VALUES (@service, @revision, @digest, @size, @spec_json, @status, @rollout_started_at, @progress_at, @updated_at)
            ON CONFLICT (service) DO UPDATE SET revision = excluded.revision, digest = excluded.digest,
              size = excluded.size, spec_json = excluded.spec_json, status = excluded.status,
              rollout_started_at = excluded.rollout_started_at, progress_at = excluded.progress_at,
              updated_at = excluded.updated_at`,
-        )
-        .run({
-          service: fleet.service,
-          revision: fleet.revision,
-          digest: fleet.digest,
-          size: fleet.size,
-          spec_json: JSON.stringify(fleet.template),
-          status: fleet.status,
-          rollout_started_at: fleet.rollout ? iso(fleet.rollout.startedAt) : null,
-          progress_at: fleet.rollout ? iso(fleet.rollout.progressAt) : null,
-          updated_at: iso(options.now),
-        });
+      ).run({
+        service: fleet.service,
+        revision: fleet.revision,
+        digest: fleet.digest,
+        size: fleet.size,
+        spec_json: JSON.stringify(fleet.template),
+        status: fleet.status,
+        rollout_started_at: fleet.rollout ? iso(fleet.rollout.startedAt) : null,
+        progress_at: fleet.rollout ? iso(fleet.rollout.progressAt) : null,
+        updated_at: iso(options.now),
+      });
       for (const entry of options.history ?? []) this.append(fleet.service, { ...entry, at: options.now });
     });
     write.immediate();
+    if (options.history?.length) this.revisions.delete(fleet.service);
   }
 
   history(service: string): HistoryEntry[] {
-    const rows = this.db
-      .prepare(
-        'SELECT seq, revision, digest, outcome, reason, spec_json, at FROM fleet_history WHERE service = ? ORDER BY seq',
-      )
-      .all(service) as HistoryRow[];
-    return rows.map((row) => toHistoryEntry(row, service));
+    const rows = this.prepared(
+      'SELECT seq, revision, digest, outcome, reason, spec_json, at FROM fleet_history WHERE service = ? ORDER BY seq',
+    ).all(service) as HistoryRow[];
+    return rows.map((row) => toHistoryEntry(row, service, this.template));
   }
 
   /** The latest revision that completed a rollout, other than `except` (the one running or failing now). */
   lastGood(service: string, except: string): HistoryEntry | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT seq, revision, digest, outcome, reason, spec_json, at FROM fleet_history
+    const row = this.prepared(
+      `SELECT seq, revision, digest, outcome, reason, spec_json, at FROM fleet_history
          WHERE service = ? AND outcome = 'complete' AND revision != ? ORDER BY seq DESC LIMIT 1`,
-      )
-      .get(service, except) as HistoryRow | undefined;
-    return row && toHistoryEntry(row, service);
+    ).get(service, except) as HistoryRow | undefined;
+    return row && toHistoryEntry(row, service, this.template);
   }
 
-  /** Every revision the service ever rolled out; an instance of any other is an orphan. */
-  knownRevisions(service: string): Set<string> {
-    const revisions = this.db
-      .prepare('SELECT DISTINCT revision FROM fleet_history WHERE service = ?')
-      .pluck()
-      .all(service) as string[];
-    return new Set(revisions);
+  /**
+   * Every revision the service ever rolled out; an instance of any other is an orphan. Kept after
+   * the first read and renewed by `save`: the history is appended only through this store (one
+   * control plane per HERD_HOME), and every sync of every fleet asks.
+   */
+  knownRevisions(service: string): ReadonlySet<string> {
+    let known = this.revisions.get(service);
+    if (!known) {
+      const revisions = this.prepared('SELECT DISTINCT revision FROM fleet_history WHERE service = ?')
+        .pluck()
+        .all(service) as string[];
+      known = new Set(revisions);
+      this.revisions.set(service, known);
+    }
+    return known;
   }
+
+  private prepared(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private readonly template = (json: string, where: string): FleetTemplate => {
+    const known = this.templates.get(json);
+    if (known) return known;
+    const template = deepFreeze(parseStoredTemplate(json, where));
+    // A bound, not an eviction policy: a control plane has a few fleets with a few revisions each.
+    if (this.templates.size >= 1024) this.templates.clear();
+    this.templates.set(json, template);
+    return template;
+  };
 
   private append(service: string, entry: Omit<HistoryEntry, 'seq'>): void {
-    this.db
-      .prepare(
-        `INSERT INTO fleet_history (service, seq, revision, digest, outcome, reason, spec_json, at)
+    this.prepared(
+      `INSERT INTO fleet_history (service, seq, revision, digest, outcome, reason, spec_json, at)
          VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM fleet_history WHERE service = ?), ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        service,
-        service,
-        entry.revision,
-        entry.digest,
-        entry.outcome,
-        entry.reason,
-        JSON.stringify(entry.template),
-        iso(entry.at),
-      );
+    ).run(
+      service,
+      service,
+      entry.revision,
+      entry.digest,
+      entry.outcome,
+      entry.reason,
+      JSON.stringify(entry.template),
+      iso(entry.at),
+    );
   }
 }
 
-function toFleet(row: FleetRow): StoredFleet {
+type TemplateReader = (json: string, where: string) => FleetTemplate;
+
+function toFleet(row: FleetRow, readTemplate: TemplateReader): StoredFleet {
   return {
     service: row.service,
     revision: row.revision,
     digest: row.digest as `sha256:${string}`,
     size: row.size,
-    template: parseStoredTemplate(row.spec_json, `the template of fleet ${row.service}`),
+    template: readTemplate(row.spec_json, `the template of fleet ${row.service}`),
     status: row.status as FleetStatusKind,
     ...(row.rollout_started_at && row.progress_at
       ? {
@@ -161,14 +193,22 @@ function toFleet(row: FleetRow): StoredFleet {
   };
 }
 
-function toHistoryEntry(row: HistoryRow, service: string): HistoryEntry {
+function toHistoryEntry(row: HistoryRow, service: string, readTemplate: TemplateReader): HistoryEntry {
   return {
     seq: row.seq,
     revision: row.revision,
     digest: row.digest as `sha256:${string}`,
     outcome: row.outcome as HistoryOutcome,
     reason: row.reason,
-    template: parseStoredTemplate(row.spec_json, `the template of ${service}'s history entry ${row.seq}`),
+    template: readTemplate(row.spec_json, `the template of ${service}'s history entry ${row.seq}`),
     at: Date.parse(row.at),
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const one of Object.values(value)) deepFreeze(one);
+  }
+  return value;
 }

@@ -158,6 +158,7 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
   }
 
   let excess = current.length - fleet.size;
+  if (excess <= 0) return actions;
   const surplus = [...current].sort(
     (a, b) => Number(isReady(a)) - Number(isReady(b)) || newestReadyFirst(a, b),
   );
