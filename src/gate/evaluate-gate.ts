@@ -68,7 +68,7 @@ export async function gateImage(store: LayoutStore, digest: string, options: Gat
   const secretScan = await scanSecretsStreamed(
     view,
     options.maxSecretFileBytes === undefined ? {} : { maxFileBytes: options.maxSecretFileBytes },
-  );
+  ).finally(() => options.layerCache?.close());
   if (!options.vulndb) return evaluateImage(view, { ...options, secretScan });
   const suite = options.suite ?? debianSuiteOf(view);
   if (suite === undefined) {

@@ -207,6 +207,7 @@ describe('loading an image view from the store', () => {
       assert.ok(server);
       assert.equal((await view.contents.read(server)).toString(), 'listen()\n');
     }
+    await layerCache.close();
   });
 
   it('fails with CACHE_TAMPERED naming the file when its cached bytes were changed', async () => {

@@ -233,7 +233,11 @@ async function withRuleContent(rootfs: Rootfs, cache: FlattenedLayerCache): Prom
   const reads = [...rootfs.values()]
     .filter((node) => node.type === 'file' && ruleReadsContent(node.path))
     .map(async (node) => rootfs.set(node.path, { ...node, data: await contents.read(node) }));
-  await Promise.all(reads);
+  try {
+    await Promise.all(reads);
+  } finally {
+    await cache.close();
+  }
   return rootfs;
 }
 

@@ -87,6 +87,7 @@ describe('the flattened-layer cache', () => {
       assert.ok(node.content, `${node.path} has no content ref`);
       assert.deepEqual(await cache.read(node.content, node.size, node.path), held.get(node.path)?.data);
     }
+    await cache.close();
     assert.equal(cached.get('/usr/bin/tool')?.content?.binary, true);
     assert.equal(cached.get('/etc/passwd')?.content?.binary, false);
   });
@@ -121,6 +122,7 @@ describe('the flattened-layer cache', () => {
       assert.match(error.message, new RegExp(`/etc/passwd in layer ${diffId}`));
       return true;
     });
+    await cache.close();
   });
 
   it('derives an entry again from the verified blob when its index was edited (a setuid bit removed)', async () => {

@@ -21,7 +21,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../common/index.js';
 import { CacheSeal } from './cache-seal.js';
@@ -84,6 +84,7 @@ export class FlattenedLayerCache {
   readonly dir: string;
   private readonly options: FlattenedLayerCacheOptions;
   private seal: Promise<CacheSeal> | undefined;
+  private readonly handles = new Map<string, Promise<FileHandle>>();
 
   constructor(dir: string, options: FlattenedLayerCacheOptions) {
     this.dir = dir;
@@ -101,21 +102,19 @@ export class FlattenedLayerCache {
     return { digest: diffId, entries: entriesOf(derived, diffId), source: 'derived' };
   }
 
-  /** A regular file's bytes, checked against the sealed index's sha256. */
+  /**
+   * A regular file's bytes, checked against the sealed index's sha256. Each layer's content file is
+   * opened once for a run of reads; `close` closes them.
+   */
   async read(ref: FileContentRef, size: number, name: string): Promise<Buffer> {
-    const path = this.contentPath(ref.layer);
     const bytes = Buffer.alloc(size);
     let read = 0;
     try {
-      const file = await open(path, 'r');
-      try {
-        while (read < size) {
-          const { bytesRead } = await file.read(bytes, read, size - read, ref.offset + read);
-          if (bytesRead === 0) break;
-          read += bytesRead;
-        }
-      } finally {
-        await file.close();
+      const file = await this.contentHandle(ref.layer);
+      while (read < size) {
+        const { bytesRead } = await file.read(bytes, read, size - read, ref.offset + read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
       }
     } catch (error) {
       throw tampered(ref, name, `cannot be read (${(error as Error).message})`, error);
@@ -126,6 +125,22 @@ export class FlattenedLayerCache {
       throw tampered(ref, name, `hashes to sha256:${sha256}, the sealed index says sha256:${ref.sha256}`);
     }
     return bytes;
+  }
+
+  /** Closes the content files `read` opened; a later read opens them again. */
+  async close(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map(async (handle) => (await handle.catch(() => undefined))?.close()));
+  }
+
+  private contentHandle(diffId: string): Promise<FileHandle> {
+    let handle = this.handles.get(diffId);
+    if (!handle) {
+      handle = open(this.contentPath(diffId), 'r');
+      this.handles.set(diffId, handle);
+    }
+    return handle;
   }
 
   private indexPath(diffId: string): string {
