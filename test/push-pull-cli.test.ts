@@ -11,6 +11,7 @@ import { createAptRepo, type FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, lockAndBuild, writeSpecDir } from './support/build-harness.js';
 import { projectRoot, runHerd } from './support/cli.js';
 import { freePort, startDockerRegistry, type TestRegistry } from './support/docker-registry.js';
+import { herdCliArgs } from './support/transpiled-cli.js';
 
 const env = { HERD_KEY_PASSWORD: 'push test password' };
 
@@ -175,11 +176,11 @@ image:
 
   it('serves the store read-only at /v2/ with herd serve', async () => {
     const port = await freePort();
-    const server = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), 'serve', '--port', String(port)],
-      { cwd: projectRoot, env: { ...process.env, HERD_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const server = spawn(process.execPath, [...herdCliArgs(), 'serve', '--port', String(port)], {
+      cwd: projectRoot,
+      env: { ...process.env, HERD_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       await new Promise<void>((ready, fail) => {
         server.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('/v2/') && ready());
