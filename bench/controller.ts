@@ -368,8 +368,10 @@ console.log(
     .map((one) => one.toFixed(1))
     .join(' ')}`,
 );
+const verdict = (value: number) => (value < goalMs ? 'met' : 'missed');
+const cpuMedian = Math.max(quantile(cpuTimes.quiet, 0.5), quantile(cpuTimes.passes, 0.5));
 console.log(
-  `  goal: under ${goalMs} ms for 10,000 instances: ${quietMedian < goalMs && passMedian < goalMs ? 'met' : 'missed'} (medians, wall clock)`,
+  `  goal: under ${goalMs} ms for 10,000 instances: wall clock ${verdict(Math.max(quietMedian, passMedian))}, cpu time ${verdict(cpuMedian)} (medians; on a machine busier than its cores the wall clock also waits for one)`,
 );
 if (gc) {
   const perInstance = (mb: number, instances: number) => `${((mb * 2 ** 20) / instances).toFixed(0)} bytes`;
