@@ -16,6 +16,21 @@ export interface ElfDependencies {
 
 export class ElfFormatError extends Error {}
 
+/**
+ * Random access to a file's bytes: a Buffer, or a file on disk read page by page (file-content.ts),
+ * so a 50 MB library is read for its headers and dynamic section, not whole.
+ */
+export interface ByteView {
+  length: number;
+  slice(start: number, end: number): Buffer;
+}
+
+function viewOf(data: Buffer | ByteView): ByteView {
+  return Buffer.isBuffer(data)
+    ? { length: data.length, slice: (start, end) => data.subarray(start, end) }
+    : data;
+}
+
 const elfMagic = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 const ptLoad = 1;
 const ptDynamic = 2;
@@ -26,19 +41,21 @@ const dtStrtab = 5;
 const dtRpath = 15;
 const dtRunpath = 29;
 
-export function isElf(data: Buffer): boolean {
-  return data.length >= 4 && data.subarray(0, 4).equals(elfMagic);
+export function isElf(data: Buffer | ByteView): boolean {
+  return data.length >= 4 && viewOf(data).slice(0, 4).equals(elfMagic);
 }
 
 /** Reads an ELF file's dependencies; throws ElfFormatError on anything truncated or inconsistent. */
-export function readElfDependencies(data: Buffer): ElfDependencies {
-  if (!isElf(data)) throw new ElfFormatError('expected an ELF file (\\x7fELF), got other bytes');
-  const wide = data[4] === 2;
-  if (data[4] !== 1 && data[4] !== 2) throw new ElfFormatError(`ELF class ${data[4]}: expected 1 or 2`);
-  const little = data[5] === 1;
-  if (data[5] !== 1 && data[5] !== 2)
-    throw new ElfFormatError(`ELF data encoding ${data[5]}: expected 1 or 2`);
-  const reader = fieldReader(data, { wide, little });
+export function readElfDependencies(bytes: Buffer | ByteView): ElfDependencies {
+  const view = viewOf(bytes);
+  if (!isElf(view)) throw new ElfFormatError('expected an ELF file (\\x7fELF), got other bytes');
+  const ident = view.slice(0, 6);
+  const wide = ident[4] === 2;
+  if (ident[4] !== 1 && ident[4] !== 2) throw new ElfFormatError(`ELF class ${ident[4]}: expected 1 or 2`);
+  const little = ident[5] === 1;
+  if (ident[5] !== 1 && ident[5] !== 2)
+    throw new ElfFormatError(`ELF data encoding ${ident[5]}: expected 1 or 2`);
+  const reader = fieldReader(view, { wide, little });
 
   const phoff = reader.word(wide ? 0x20 : 0x1c);
   const phentsize = reader.u16(wide ? 0x36 : 0x2a);
@@ -85,30 +102,34 @@ export function readElfDependencies(data: Buffer): ElfDependencies {
   if (!load)
     throw new ElfFormatError(`no loadable segment maps the string table at 0x${strtab.value.toString(16)}`);
   const strings = strtab.value - load.vaddr + load.offset;
-  const text = (offset: number) => reader.cString(strings + offset, data.length);
+  const text = (offset: number) => reader.cString(strings + offset, view.length);
   result.needed = entries.filter((e) => e.tag === dtNeeded).map((e) => text(e.value));
   const runpath = entries.find((e) => e.tag === dtRunpath) ?? entries.find((e) => e.tag === dtRpath);
   if (runpath) result.runpath = text(runpath.value).split(':').filter(Boolean);
   return result;
 }
 
-function fieldReader(data: Buffer, format: { wide: boolean; little: boolean }) {
+/** Longest string read: a soname or a run path, never near this. */
+const maxStringBytes = 64 * 1024;
+
+function fieldReader(data: ByteView, format: { wide: boolean; little: boolean }) {
   const check = (at: number, size: number) => {
     if (at < 0 || at + size > data.length) {
       throw new ElfFormatError(`truncated: a field at byte ${at} runs past the file's ${data.length} bytes`);
     }
+    return data.slice(at, at + size);
   };
   const u16 = (at: number) => {
-    check(at, 2);
-    return format.little ? data.readUInt16LE(at) : data.readUInt16BE(at);
+    const field = check(at, 2);
+    return format.little ? field.readUInt16LE(0) : field.readUInt16BE(0);
   };
   const u32 = (at: number) => {
-    check(at, 4);
-    return format.little ? data.readUInt32LE(at) : data.readUInt32BE(at);
+    const field = check(at, 4);
+    return format.little ? field.readUInt32LE(0) : field.readUInt32BE(0);
   };
   const u64 = (at: number) => {
-    check(at, 8);
-    const value = format.little ? data.readBigUInt64LE(at) : data.readBigUInt64BE(at);
+    const field = check(at, 8);
+    const value = format.little ? field.readBigUInt64LE(0) : field.readBigUInt64BE(0);
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
       throw new ElfFormatError(`a field at byte ${at} holds ${value}, beyond what a file this size can use`);
     }
@@ -121,10 +142,10 @@ function fieldReader(data: Buffer, format: { wide: boolean; little: boolean }) {
     word: (at: number) => (format.wide ? u64(at) : u32(at)),
     cString(start: number, end: number) {
       check(start, 1);
-      const stop = data.indexOf(0, start);
-      if (stop < 0 || stop > end)
-        throw new ElfFormatError(`a string at byte ${start} has no terminating NUL`);
-      return data.subarray(start, stop).toString('utf8');
+      const bytes = data.slice(start, Math.min(end + 1, data.length, start + maxStringBytes));
+      const stop = bytes.indexOf(0);
+      if (stop < 0) throw new ElfFormatError(`a string at byte ${start} has no terminating NUL`);
+      return bytes.subarray(0, stop).toString('utf8');
     },
   };
 }

@@ -7,8 +7,8 @@
  */
 import { posix } from 'node:path';
 import type { Spec } from '../specfile/index.js';
-import { ElfFormatError, isElf, readElfDependencies } from './elf-dependencies.js';
-import { fileBytes } from './file-content.js';
+import { type ByteView, ElfFormatError, isElf, readElfDependencies } from './elf-dependencies.js';
+import { fileBytes, fileView } from './file-content.js';
 import { defaultPath } from './image-config.js';
 import type { ImageTree, TreeNode } from './image-tree.js';
 
@@ -86,17 +86,17 @@ function checkProgram(context: Context, name: string, what: string, depth: numbe
     );
     return;
   }
-  const data = fileBytes(found.node);
+  const data = fileView(found.node);
   if (isElf(data)) {
     checkElf(context, found.path, data, what);
     return;
   }
-  if (data.subarray(0, 2).toString('latin1') === '#!') {
+  if (data.slice(0, 2).toString('latin1') === '#!') {
     if (depth >= maxShebangDepth) {
       report.problems.push(`${what}: more than ${maxShebangDepth} nested script interpreters`);
       return;
     }
-    const [interpreter, argument] = shebangOf(data);
+    const [interpreter, argument] = shebangOf(data.slice(0, 4096));
     if (!interpreter) {
       report.problems.push(`${what}: ${path} starts with #! but names no interpreter`);
       return;
@@ -113,7 +113,7 @@ function checkProgram(context: Context, name: string, what: string, depth: numbe
   );
 }
 
-function checkElf(context: Context, path: string, data: Buffer, what: string): void {
+function checkElf(context: Context, path: string, data: ByteView, what: string): void {
   const { report } = context;
   let dependencies: ReturnType<typeof readElfDependencies>;
   try {
@@ -150,7 +150,7 @@ function checkElf(context: Context, path: string, data: Buffer, what: string): v
         );
         continue;
       }
-      const bytes = fileBytes(library.node);
+      const bytes = fileView(library.node);
       try {
         queue.push({ object: library.path, dependencies: readElfDependencies(bytes) });
       } catch (error) {

@@ -64,6 +64,64 @@ export function fileBytes(node: FileBytesSource): Buffer {
   return bytes;
 }
 
+/** Bytes a view reads from disk at a time. */
+const pageSize = 16 * 1024;
+
+/**
+ * Random access to a file's bytes, for reading a few fields of a large file (an ELF library's
+ * headers and dynamic section): stored bytes are read by the page as they are asked for, never
+ * whole, and so are not checked against the sha256. What goes into the image is: every byte is
+ * checked as its layer is written, so a tar changed on disk fails the build there.
+ */
+export function fileView(node: FileBytesSource): {
+  length: number;
+  slice(start: number, end: number): Buffer;
+} {
+  const { stored } = node;
+  if (!stored) {
+    const data = node.data ?? emptyBytes;
+    return { length: data.length, slice: (start, end) => data.subarray(start, end) };
+  }
+  const pages = new Map<number, Buffer>();
+  const page = (index: number): Buffer => {
+    const cached = pages.get(index);
+    if (cached) return cached;
+    const start = index * pageSize;
+    const bytes = Buffer.alloc(Math.min(pageSize, stored.size - start));
+    let fd: number;
+    try {
+      fd = openSync(stored.file, 'r');
+    } catch (error) {
+      throw unreadable(node, stored, error);
+    }
+    try {
+      const got = readSync(fd, bytes, 0, bytes.length, stored.offset + start);
+      if (got !== bytes.length) throw shrunk(node, stored);
+    } finally {
+      closeSync(fd);
+    }
+    pages.set(index, bytes);
+    return bytes;
+  };
+  return {
+    length: stored.size,
+    slice(start, end) {
+      const from = Math.max(0, Math.min(start, stored.size));
+      const to = Math.max(from, Math.min(end, stored.size));
+      const parts: Buffer[] = [];
+      for (let at = from; at < to; ) {
+        const index = Math.floor(at / pageSize);
+        const bytes = page(index);
+        const offset = at - index * pageSize;
+        const part = bytes.subarray(offset, Math.min(bytes.length, offset + to - at));
+        parts.push(part);
+        at += part.length;
+      }
+      return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    },
+  };
+}
+
 /** Bytes read from disk at a time: large enough for few reads, small enough to hold several. */
 const readSize = 256 * 1024;
 
