@@ -12,6 +12,8 @@ export interface HerdHome {
   unpackedCache: string;
   /** Packages indexes by the sha256 their signed Release gives them (src/debian/index-cache.ts). */
   indexCache: string;
+  /** Sealed resolutions by the InRelease files and request they were made from (src/builder/resolution-memo.ts). */
+  resolutionCache: string;
   /** Image layers kept uncompressed by diff_id, with a sealed index of their files (src/oci/flattened-layer-cache.ts). */
   flattenedLayerCache: string;
   /** The key that seals what herd derives into the cache (oci/cache-seal.ts, builder/cache-seal.ts); outside cache/ on purpose. */
@@ -38,6 +40,7 @@ export function herdHome(env: NodeJS.ProcessEnv = process.env): HerdHome {
     layerCache: resolve(root, 'cache', 'layers'),
     unpackedCache: resolve(root, 'cache', 'unpacked'),
     indexCache: resolve(root, 'cache', 'indexes'),
+    resolutionCache: resolve(root, 'cache', 'resolutions'),
     flattenedLayerCache: resolve(root, 'cache', 'flattened'),
     cacheSealKey: resolve(root, 'keys', 'cache-seal.key'),
     stateDb: resolve(root, 'herd.db'),

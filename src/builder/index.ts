@@ -15,4 +15,5 @@ export {
   writeLock,
 } from './lock-file.js';
 export { type BuildProgress, type PhaseProgress, silentProgress } from './progress.js';
+export { ResolutionMemo } from './resolution-memo.js';
 export { type LockResolution, resolveLock, sourcesForSpec } from './resolve-lock.js';

@@ -29,6 +29,7 @@ import type { LoadedSpec, Spec } from '../specfile/index.js';
 import { type BaseImageSource, type PinnedBase, readBaseImage, resolveBaseImage } from './base-image.js';
 import { BuildError } from './errors.js';
 import { type Lock, type LockedFile, lockVersion } from './lock-file.js';
+import type { ResolutionInput, ResolutionMemo, ResolvedPackages } from './resolution-memo.js';
 
 /**
  * Packages every image without a base gets: base-files carries /etc/os-release, which scanners need
@@ -81,6 +82,8 @@ export interface ResolveLockOptions {
   allowDowngrade?: boolean;
   /** Packages indexes kept by their signed digest; without it, every index is downloaded. */
   indexCache?: PackagesIndexCache;
+  /** Resolutions made before, taken again while every InRelease and the request are unchanged. */
+  resolutionMemo?: ResolutionMemo;
 }
 
 export interface LockResolution {
@@ -105,23 +108,27 @@ export async function resolveLock(loaded: LoadedSpec, options: ResolveLockOption
   const releases = verified.map(servedRelease);
   const downgrades = findDowngrades(releases, options.remembered ?? []);
   if (downgrades.length > 0 && !options.allowDowngrade) throw downgradeError(downgrades);
-  const indexes = await Promise.all(
-    verified.map((release) =>
-      loadSuiteIndex(release, {
-        architecture: loaded.spec.image.architecture,
-        fetcher: options.fetcher,
-        ...(options.indexCache ? { cache: options.indexCache } : {}),
-      }),
-    ),
-  );
+  const input = resolutionInput(loaded, { releases: verified, ...(base ? { base } : {}) });
+  const key = options.resolutionMemo?.keyOf(input);
+  let resolved = key ? await options.resolutionMemo?.get(key) : undefined;
+  let replacedCacheEntries: string[] = [];
+  if (!resolved) {
+    const indexes = await Promise.all(
+      verified.map((release) =>
+        loadSuiteIndex(release, {
+          architecture: loaded.spec.image.architecture,
+          fetcher: options.fetcher,
+          ...(options.indexCache ? { cache: options.indexCache } : {}),
+        }),
+      ),
+    );
+    replacedCacheEntries = indexes.flatMap((index) => index.replacedCacheEntries);
+    resolved = resolveIndexes(input, { indexes, ...(base ? { base } : {}) });
+    if (key) await options.resolutionMemo?.put(key, resolved);
+  }
   const files = await digestAppFiles(loaded);
-  const lock = lockFromResolution(loaded, { indexes, files, ...(base ? { base } : {}) });
-  return {
-    lock,
-    downgrades,
-    releases,
-    replacedCacheEntries: indexes.flatMap((index) => index.replacedCacheEntries),
-  };
+  const lock = lockFromResolution(loaded, { releases: verified, resolved, files, ...(base ? { base } : {}) });
+  return { lock, downgrades, releases, replacedCacheEntries };
 }
 
 function servedRelease(verified: SuiteRelease): ServedRelease {
@@ -151,47 +158,86 @@ async function readBaseForLock(
 }
 
 /**
- * Pure: the lock for a spec, given the verified indexes, the app files' digests and, for an image
- * on a base, the base's digest and installed packages. Those count as selected: they satisfy
- * dependencies, are not added again, and are never upgraded (newer versions are listed as held).
+ * What a resolution depends on: the verified Releases (which name every index by digest), the
+ * spec's requests with the implicit packages, its options, and the base. The resolution memo is
+ * keyed by exactly this.
  */
+function resolutionInput(
+  loaded: LoadedSpec,
+  input: { releases: SuiteRelease[]; base?: PinnedBase },
+): ResolutionInput {
+  const spec: Spec = loaded.spec;
+  const implicit = input.base
+    ? []
+    : implicitPackages.filter((name) => !spec.image.packages.some((p) => requestedName(p) === name));
+  return {
+    releases: input.releases,
+    architecture: spec.image.architecture,
+    recommends: spec.image.recommends,
+    suites: spec.image.suites,
+    requests: [...spec.image.packages, ...implicit],
+    // base-files Pre-Depends on awk only for its maintainer scripts, which herd never runs
+    // (distroless takes it the same way).
+    withoutDependencies: implicit,
+    ...(input.base ? { baseDigest: input.base.digest } : {}),
+  };
+}
+
+/**
+ * Pure: the packages a lock pins, given the verified indexes and, for an image on a base, the
+ * base's installed packages. Those count as selected: they satisfy dependencies, are not added
+ * again, and are never upgraded (newer versions are listed as held).
+ */
+export function resolveIndexes(
+  input: ResolutionInput,
+  context: { indexes: SuiteIndex[]; base?: { packages: PackageRecord[] } },
+): ResolvedPackages {
+  const universe: PackageRecord[] = context.indexes.flatMap((index) => index.packages);
+  const resolved = resolvePackages(universe, input.requests, {
+    architecture: input.architecture,
+    recommends: input.recommends,
+    suites: [...input.suites],
+    withoutDependencies: input.withoutDependencies,
+    ...(context.base ? { installed: context.base.packages } : {}),
+  });
+  const reasons = new Map(resolved.reasons);
+  for (const name of input.withoutDependencies) {
+    if (reasons.get(name) === 'requested') reasons.set(name, 'implicit');
+  }
+  return {
+    packages: resolved.packages.map((p) => ({
+      name: p.name,
+      version: p.version,
+      architecture: p.architecture,
+      source: p.source,
+      sourceVersion: p.sourceVersion,
+      suite: p.suite,
+      filename: p.filename,
+      size: p.size,
+      sha256: p.sha256,
+      reason: reasons.get(p.name) ?? 'requested',
+    })),
+    held: resolved.held.map((held) => ({
+      name: held.installed.name,
+      version: held.installed.version,
+      available: held.available.version,
+      suite: held.available.suite,
+    })),
+  };
+}
+
+/** Pure: the lock for a spec, from its verified Releases, its resolved packages and its app files. */
 export function lockFromResolution(
   loaded: LoadedSpec,
   input: {
-    indexes: SuiteIndex[];
+    releases: SuiteRelease[];
+    resolved: ResolvedPackages;
     files: LockedFile[];
     base?: PinnedBase & { packages: PackageRecord[] };
   },
 ): Lock {
   const spec: Spec = loaded.spec;
-  const universe: PackageRecord[] = input.indexes.flatMap((index) => index.packages);
-  const implicit = input.base
-    ? []
-    : implicitPackages.filter((name) => !spec.image.packages.some((p) => requestedName(p) === name));
-  const resolved = resolvePackages(universe, [...spec.image.packages, ...implicit], {
-    architecture: spec.image.architecture,
-    recommends: spec.image.recommends,
-    suites: spec.image.suites,
-    // base-files Pre-Depends on awk only for its maintainer scripts, which herd never runs
-    // (distroless takes it the same way).
-    withoutDependencies: implicit,
-    ...(input.base ? { installed: input.base.packages } : {}),
-  });
-  const reasons = new Map(resolved.reasons);
-  for (const name of implicit) if (reasons.get(name) === 'requested') reasons.set(name, 'implicit');
-  const packages = resolved.packages.map((p) => ({
-    name: p.name,
-    version: p.version,
-    architecture: p.architecture,
-    source: p.source,
-    sourceVersion: p.sourceVersion,
-    suite: p.suite,
-    filename: p.filename,
-    size: p.size,
-    sha256: p.sha256,
-    reason: reasons.get(p.name) ?? 'requested',
-  }));
-  const dates = input.indexes.map((i) => i.release.date?.getTime() ?? 0);
+  const dates = input.releases.map((r) => r.release.date?.getTime() ?? 0);
   return {
     lockVersion,
     service: spec.service,
@@ -205,24 +251,19 @@ export function lockFromResolution(
             ref: input.base.ref,
             digest: input.base.digest,
             packages: input.base.packages.length,
-            held: resolved.held.map((held) => ({
-              name: held.installed.name,
-              version: held.installed.version,
-              available: held.available.version,
-              suite: held.available.suite,
-            })),
+            held: input.resolved.held,
           },
         }
       : {}),
-    suites: input.indexes.map((index) => ({
-      suite: index.source.suite,
-      ...(index.release.codename ? { codename: index.release.codename } : {}),
-      ...(index.release.date ? { date: index.release.date.toISOString() } : {}),
-      inRelease: index.inReleaseSha256,
-      signer: index.signer,
+    suites: input.releases.map((release) => ({
+      suite: release.source.suite,
+      ...(release.release.codename ? { codename: release.release.codename } : {}),
+      ...(release.release.date ? { date: release.release.date.toISOString() } : {}),
+      inRelease: release.inReleaseSha256,
+      signer: release.signer,
     })),
     files: input.files,
-    packages,
+    packages: input.resolved.packages,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type Lock,
   type LockChange,
   type LockResolution,
+  ResolutionMemo,
   readLock,
   rememberedFromLock,
   resolveLock,
@@ -36,7 +37,7 @@ export interface LockParts {
   /** The catalog resolves `image.from: service@stage`. */
   state: Pick<PipelineState, 'catalog'>;
   /** HERD_HOME's memory of the newest Release dates accepted, and its cache of Packages indexes. */
-  home: Pick<HerdHome, 'archiveDates' | 'indexCache'>;
+  home: Pick<HerdHome, 'archiveDates' | 'indexCache' | 'resolutionCache' | 'cacheSealKey'>;
 }
 
 export async function resolveSpecLock(
@@ -56,6 +57,10 @@ export async function resolveSpecLock(
     baseSource: catalogBaseSource(parts.state.catalog),
     remembered,
     indexCache: new PackagesIndexCache(parts.home.indexCache),
+    resolutionMemo: await ResolutionMemo.open({
+      dir: parts.home.resolutionCache,
+      sealKey: parts.home.cacheSealKey,
+    }),
     ...(options.allowDowngrade ? { allowDowngrade: true } : {}),
   });
   // A remembered date only moves forward, so an allowed downgrade does not lower it.
