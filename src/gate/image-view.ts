@@ -10,6 +10,7 @@
  * through `view.contents`, file by file. Without the cache, the layers are decompressed in memory
  * and file bytes are views into them.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import type { HerdHome } from '../herd-home.js';
 import type { LayoutStore } from '../oci/index.js';
@@ -211,20 +212,28 @@ async function cachedLayers(
       `image ${image} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff_ids`,
     );
   }
-  return await Promise.all(
-    manifest.layers.map(async (layer, i) => {
-      try {
-        return await cache.layer(store, layer, diffIds[i] as Digest);
-      } catch (cause) {
-        if (!(cause instanceof OciError)) throw cause;
-        const code =
-          cause.code === 'DECOMPRESSED_TOO_LARGE' || cause.code === 'LAYER_UNSUPPORTED'
-            ? cause.code
-            : 'LAYER_INVALID';
-        throw new GateError(code, `layer ${layer.digest}: ${cause.message}`, { cause });
-      }
-    }),
-  );
+  const layerAt = async (i: number): Promise<LayerEntries> => {
+    const layer = manifest.layers[i] as ImageManifest['layers'][number];
+    try {
+      return await cache.layer(store, layer, diffIds[i] as Digest);
+    } catch (cause) {
+      if (!(cause instanceof OciError)) throw cause;
+      const code =
+        cause.code === 'DECOMPRESSED_TOO_LARGE' || cause.code === 'LAYER_UNSUPPORTED'
+          ? cause.code
+          : 'LAYER_INVALID';
+      throw new GateError(code, `layer ${layer.digest}: ${cause.message}`, { cause });
+    }
+  };
+  // As many layers at once as there are cores: a cold read decompresses each, and more at once
+  // would only hold more buffers (memory), not finish sooner.
+  const layers: LayerEntries[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < manifest.layers.length; i = next++) layers[i] = await layerAt(i);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, availableParallelism()) }, worker));
+  return layers;
 }
 
 /** The rootfs with the bytes of the files the rules read, from the cache (checked against its seal). */
