@@ -10,21 +10,20 @@ import type { Signer } from '../../trust/index.js';
 import { type BaselineHeader, BaselineWriter, openBaseline, type VerifiedBaseline } from './baseline-file.js';
 import { changedAttributes, countChange, type FimChange, type FimSummary, mayReuseHash } from './diff.js';
 import { FimError } from './errors.js';
+import { WorkerFilePool } from './file-pool.js';
 import { comparePaths, type FimEntry } from './fim-entry.js';
-import { WorkerHashPool } from './hash-pool.js';
 import { OrderedWindow } from './ordered-window.js';
-import { completeEntry } from './scan.js';
-import { walkTree } from './walk.js';
-import { NoXattrReader, type XattrReader, xattrReaderForHost } from './xattrs.js';
+import { scanTree } from './scan.js';
+import { type XattrSource, xattrSourceForHost } from './xattrs.js';
 
-/** Entries in flight between the walk and the output: bounds memory, and keeps every core busy. */
+/** Changes waiting for a hash between the merge and the output (fast mode): bounds memory. */
 const windowSize = 8192;
 
 export interface FimOptions {
-  /** Hash threads; the default is one per core. */
+  /** Worker threads; the default is one per core. */
   workers?: number;
-  /** Injected for tests; the default reads by system call when the binding loads. */
-  xattrs?: XattrReader;
+  /** Where xattrs are read from; the default is the binding when it loads here. */
+  xattrs?: XattrSource;
   now?: () => Date;
 }
 
@@ -33,7 +32,7 @@ export async function initBaseline(
   options: FimOptions & { output: string; signer: Signer; crossMounts?: boolean },
 ): Promise<{ path: string; entries: number; digest: string; header: BaselineHeader }> {
   const root = await requireDirectory(dir);
-  const xattrs = options.xattrs ?? xattrReaderForHost();
+  const xattrs = options.xattrs ?? xattrSourceForHost();
   const header: BaselineHeader = {
     kind: 'herd-fim-baseline',
     version: 1,
@@ -42,15 +41,16 @@ export async function initBaseline(
     xattrs: xattrs.support,
     crossMounts: options.crossMounts ?? false,
   };
-  const pool = new WorkerHashPool(options.workers === undefined ? {} : { workers: options.workers });
+  const pool = new WorkerFilePool({ xattrs, ...workersOf(options) });
   const writer = await BaselineWriter.create(resolve(options.output), header);
   try {
-    const window = new OrderedWindow<FimEntry>(windowSize, (entry) => writer.write(entry));
-    for (const walked of walkTree(root, { crossMounts: header.crossMounts })) {
-      const full = window.push(completeEntry(walked, { pool, xattrs }));
-      if (full) await full;
+    // The pool hashes every file as it describes it, so each batch arrives complete, in order.
+    for await (const batch of scanTree(root, pool, { crossMounts: header.crossMounts, hash: true })) {
+      for (const entry of batch.entries) {
+        const flushing = writer.write(entry);
+        if (flushing) await flushing;
+      }
     }
-    await window.flush();
     const written = await writer.finish(options.signer, header);
     return { ...written, header };
   } catch (error) {
@@ -98,17 +98,19 @@ export async function checkBaseline(
   }
   // Compare like with like: xattrs only when the baseline recorded them.
   const compareXattrs = baseline.header.xattrs !== 'unsupported';
-  const xattrs = compareXattrs ? (options.xattrs ?? xattrReaderForHost()) : new NoXattrReader();
-  if (compareXattrs && xattrs.support === 'unsupported') {
+  const xattrs: XattrSource = compareXattrs
+    ? (options.xattrs ?? xattrSourceForHost())
+    : { support: 'unsupported', reason: 'the baseline records no xattrs' };
+  if (xattrs.support === 'unsupported' && compareXattrs) {
     throw new FimError(
       'XATTRS_UNAVAILABLE',
-      `baseline ${baseline.path} records xattrs, but this host cannot read them: ${xattrs.reason ?? 'no reader'}`,
+      `baseline ${baseline.path} records xattrs, but this host cannot read them: ${xattrs.reason}`,
     );
   }
 
   const summary: FimSummary = { added: 0, removed: 0, changed: 0 };
   let reused = 0;
-  const pool = new WorkerHashPool(options.workers === undefined ? {} : { workers: options.workers });
+  const pool = new WorkerFilePool({ xattrs, ...workersOf(options) });
   const window = new OrderedWindow<FimChange | undefined>(windowSize, (change) => {
     if (!change) return undefined;
     countChange(summary, change);
@@ -119,34 +121,61 @@ export async function checkBaseline(
     const attributes = changedAttributes(old, now, { compareXattrs });
     return attributes.length > 0 ? { kind: 'changed', before: old, after: now, attributes } : undefined;
   };
+  /** `now` with its sha256: reused from `old` when the fast mode may, else read by the pool. */
+  const hashed = (
+    now: FimEntry,
+    fsPath: string | Buffer,
+    old: FimEntry | undefined,
+  ): FimEntry | Promise<FimEntry> => {
+    if (now.type !== 'file' || now.sha256 !== undefined || now.unreadable !== undefined) return now;
+    if (old !== undefined && mayReuseHash(old, now)) {
+      reused++;
+      now.sha256 = old.sha256!;
+      return now;
+    }
+    return pool.hash(fsPath, now.size).then((result) => {
+      if ('sha256' in result) now.sha256 = result.sha256;
+      else now.unreadable = result.error;
+      return now;
+    });
+  };
   const before = new EntryCursor(baseline.entries());
   try {
     await before.fill();
-    // Only a full window or the end of a baseline batch makes the loop wait: the walk itself and
-    // the entries known at once cost no promise.
-    for (const walked of walkTree(root, { crossMounts: baseline.header.crossMounts })) {
-      let old = before.current();
-      while (old !== undefined && comparePaths(old.path, walked.entry.path) < 0) {
-        await window.push({ kind: 'removed', entry: old });
-        old = before.advance() ?? (await before.fill());
+    // With --full the pool hashes every file as it describes it; in the fast mode only the files
+    // the baseline cannot vouch for wait for a hash. Only those, a full window and the end of a
+    // baseline batch make the merge wait.
+    for await (const batch of scanTree(root, pool, {
+      crossMounts: baseline.header.crossMounts,
+      hash: options.full ?? false,
+    })) {
+      for (let i = 0; i < batch.entries.length; i++) {
+        const now = batch.entries[i]!;
+        const fsPath = batch.fsPaths[i]!;
+        let old = before.current();
+        while (old !== undefined && comparePaths(old.path, now.path) < 0) {
+          await window.push({ kind: 'removed', entry: old });
+          old = before.advance() ?? (await before.fill());
+        }
+        let change: FimChange | undefined | Promise<FimChange | undefined>;
+        if (old !== undefined && old.path === now.path) {
+          const was = old;
+          const complete = hashed(now, fsPath, was);
+          change =
+            complete instanceof Promise
+              ? complete.then((entry) => changeOf(was, entry))
+              : changeOf(was, complete);
+          if (before.advance() === undefined) await before.fill();
+        } else {
+          const complete = hashed(now, fsPath, undefined);
+          change =
+            complete instanceof Promise
+              ? complete.then((entry): FimChange => ({ kind: 'added', entry }))
+              : { kind: 'added', entry: complete };
+        }
+        const full = window.push(change);
+        if (full) await full;
       }
-      let completed: FimChange | undefined | Promise<FimChange | undefined>;
-      if (old !== undefined && old.path === walked.entry.path) {
-        const was = old;
-        const reuse = !options.full && mayReuseHash(was, walked.entry);
-        if (reuse) reused++;
-        const now = completeEntry(walked, { pool, xattrs }, reuse ? { reuseSha256: was.sha256! } : {});
-        completed = now instanceof Promise ? now.then((entry) => changeOf(was, entry)) : changeOf(was, now);
-        if (before.advance() === undefined) await before.fill();
-      } else {
-        const now = completeEntry(walked, { pool, xattrs });
-        completed =
-          now instanceof Promise
-            ? now.then((entry): FimChange => ({ kind: 'added', entry }))
-            : { kind: 'added', entry: now };
-      }
-      const full = window.push(completed);
-      if (full) await full;
     }
     for (let old = before.current(); old !== undefined; old = before.advance() ?? (await before.fill())) {
       await window.push({ kind: 'removed', entry: old });
@@ -157,6 +186,10 @@ export async function checkBaseline(
     await pool.close();
   }
   return { summary, baseline, reused };
+}
+
+function workersOf(options: FimOptions): { workers?: number } {
+  return options.workers === undefined ? {} : { workers: options.workers };
 }
 
 /** The baseline's entries one at a time, awaiting only when a batch runs out. */

@@ -1,37 +1,36 @@
 /**
- * Turns walked entries into complete ones: the xattrs when the host can read them (read here, in
- * the walk's thread, by system call) and the sha256 of regular files (from the pool, or reused from
- * the baseline when the caller decided so). Only an entry that waits for a hash is a promise: the
- * many directories, links and reused files of a fast check cost none.
+ * The scan: the walk's names described by the file pool, in batches, delivered in walk order. The
+ * walk runs ahead by at most `batchesAhead` batches, which bounds memory and keeps every worker
+ * busy; the consumer awaits once per batch, never once per entry.
  */
-import type { FimEntry } from './fim-entry.js';
-import type { HashResult, WorkerHashPool } from './hash-pool.js';
-import type { WalkedEntry } from './walk.js';
-import type { XattrReader } from './xattrs.js';
+import type { DescribedBatch, WorkerFilePool } from './file-pool.js';
+import { type NamedEntry, walkNames } from './walk.js';
 
-export interface Completer {
-  pool: WorkerHashPool;
-  xattrs: XattrReader;
-}
+/** Entries per batch: large enough that messages cost little, small enough to spread over the workers. */
+const batchSize = 256;
+/** Batches in flight: 8192 entries. */
+const batchesAhead = 32;
 
-export function completeEntry(
-  walked: WalkedEntry,
-  parts: Completer,
-  options: { reuseSha256?: string } = {},
-): FimEntry | Promise<FimEntry> {
-  const entry: FimEntry = walked.entry;
-  const xattrs = parts.xattrs.read(walked.fsPath);
-  if (xattrs !== undefined) entry.xattrs = xattrs;
-  if (entry.type !== 'file') return entry;
-  if (options.reuseSha256 !== undefined) {
-    entry.sha256 = options.reuseSha256;
-    return entry;
+export async function* scanTree(
+  root: string,
+  pool: WorkerFilePool,
+  options: { crossMounts: boolean; hash: boolean },
+): AsyncGenerator<DescribedBatch> {
+  const inFlight: Promise<DescribedBatch>[] = [];
+  const send = (batch: NamedEntry[]) => {
+    const described = pool.describe(batch, { hash: options.hash });
+    // Awaited in its turn below; this only stops a failure from being reported as unhandled before then.
+    described.catch(() => {});
+    inFlight.push(described);
+  };
+  let batch: NamedEntry[] = [];
+  for (const named of walkNames(root, { crossMounts: options.crossMounts })) {
+    batch.push(named);
+    if (batch.length < batchSize) continue;
+    send(batch);
+    batch = [];
+    if (inFlight.length >= batchesAhead) yield await inFlight.shift()!;
   }
-  return parts.pool.hash(walked.fsPath, entry.size).then((hashed) => withHash(entry, hashed));
-}
-
-function withHash(entry: FimEntry, hashed: HashResult): FimEntry {
-  if ('sha256' in hashed) entry.sha256 = hashed.sha256;
-  else entry.unreadable = hashed.error;
-  return entry;
+  if (batch.length > 0) send(batch);
+  while (inFlight.length > 0) yield await inFlight.shift()!;
 }

@@ -1,35 +1,45 @@
 /**
- * The walk: every entry under a root, in `comparePaths` order, each with its lstat. Symlinks are
- * never followed. Mount points are recorded but not entered unless `crossMounts`. Only the
+ * The walk: the name of every entry under a root, in `comparePaths` order. It reads directories
+ * only, and lstats only the directories, to learn whether to enter them: symlinks are never
+ * followed, and other filesystems are recorded but not entered unless `crossMounts`. Every entry's
+ * own lstat, xattrs and hash are the file pool's work, on the other cores (file-pool.ts). Only the
  * directories on the current path are held.
  *
- * The walk is synchronous on purpose, down to being a plain generator: on cached metadata a sync
- * lstat costs a few microseconds against tens for a promise round trip through the thread pool (3 s
- * against 0.6 s for /usr's 139k entries), the hashing runs in worker threads meanwhile anyway, and
- * a consumer pays no promise per entry.
+ * It is synchronous on purpose, down to being a plain generator: on cached metadata a sync call
+ * costs a few microseconds against tens for a promise round trip through the thread pool, and a
+ * consumer pays no promise per entry.
  */
-import type { BigIntStats } from 'node:fs';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { compareNames, displayName, type FimEntry, type FimEntryType } from './fim-entry.js';
+import { type Dirent, lstatSync, readdirSync } from 'node:fs';
+import { compareNames, displayName } from './fim-entry.js';
 
-/** An entry as stat'ed: everything but its hash and xattrs. */
-export interface WalkedEntry {
-  entry: Omit<FimEntry, 'sha256' | 'xattrs' | 'unreadable'>;
+/** An entry as the walk names it. */
+export interface NamedEntry {
+  /** Absolute inside the walked tree: "/" is its root. */
+  path: string;
   /** The path to open: a string, or bytes when a name on the way is not UTF-8. */
   fsPath: string | Buffer;
 }
 
+interface Listed extends NamedEntry {
+  /** The directory entry says it is a directory (d_type, or Node's lstat where d_type is unknown). */
+  dir: boolean;
+}
+
 interface Frame {
-  children: WalkedEntry[];
+  children: Listed[];
   next: number;
 }
 
-export function* walkTree(root: string, options: { crossMounts?: boolean } = {}): Generator<WalkedEntry> {
-  const rootStats = lstatSync(root, { bigint: true });
-  const top = walked(root, '/', rootStats);
-  yield top;
-  if (top.entry.type !== 'dir') return;
-  const stack: Frame[] = [{ children: readChildren(top, rootStats.dev, options), next: 0 }];
+export function* walkNames(root: string, options: { crossMounts?: boolean } = {}): Generator<NamedEntry> {
+  yield { path: '/', fsPath: root };
+  const rootDev = enterableDev(root);
+  if (rootDev === undefined) return;
+  const enter = (dir: NamedEntry): Listed[] => {
+    const dev = enterableDev(dir.fsPath);
+    if (dev === undefined || (!options.crossMounts && dev !== rootDev)) return [];
+    return readChildren(dir);
+  };
+  const stack: Frame[] = [{ children: readChildren({ path: '/', fsPath: root }), next: 0 }];
   while (stack.length > 0) {
     const frame = stack[stack.length - 1]!;
     const child = frame.children[frame.next++];
@@ -37,88 +47,66 @@ export function* walkTree(root: string, options: { crossMounts?: boolean } = {})
       stack.pop();
       continue;
     }
-    yield child;
-    if (child.entry.type === 'dir') {
-      const children = readChildren(child, rootStats.dev, options);
+    yield { path: child.path, fsPath: child.fsPath };
+    if (child.dir) {
+      const children = enter(child);
       if (children.length > 0) stack.push({ children, next: 0 });
     }
   }
 }
 
-/** Lists a directory's children, sorted, stat'ed; none when it is another filesystem's root. */
-function readChildren(dir: WalkedEntry, rootDev: bigint, options: { crossMounts?: boolean }): WalkedEntry[] {
-  const dirStats = devOf.get(dir);
-  if (!options.crossMounts && dirStats !== undefined && dirStats !== rootDev) return [];
-  let named: { name: string; fsPath: string | Buffer }[];
+/** A directory's device when it is (still) a directory to list; `undefined` otherwise. */
+function enterableDev(fsPath: string | Buffer): number | undefined {
   try {
-    named = listNames(dir.fsPath);
+    const stats = lstatSync(fsPath, { throwIfNoEntry: false });
+    return stats?.isDirectory() ? stats.dev : undefined;
+  } catch (error) {
+    if (isFsError(error)) return undefined;
+    throw error;
+  }
+}
+
+/** A directory's children, sorted; none when it vanished or cannot be listed. */
+function readChildren(dir: NamedEntry): Listed[] {
+  let children: Listed[];
+  try {
+    children = listChildren(dir);
   } catch (error) {
     // A directory that vanished or cannot be listed shows as an empty one: its children are
     // then reported removed, never silently skipped.
     if (isFsError(error)) return [];
     throw error;
   }
-  named.sort((a, b) => compareNames(a.name, b.name));
-  const children: WalkedEntry[] = [];
-  const prefix = dir.entry.path === '/' ? '/' : `${dir.entry.path}/`;
-  for (const { name, fsPath } of named) {
-    const path = prefix + name;
-    let stats: BigIntStats | undefined;
-    try {
-      stats = lstatSync(fsPath, { bigint: true, throwIfNoEntry: false });
-    } catch (error) {
-      if (!isFsError(error)) throw error;
-    }
-    // undefined: gone between readdir and lstat
-    if (stats) children.push(walked(fsPath, path, stats));
-  }
-  return children;
+  return children.sort((a, b) => compareNames(a.path, b.path));
 }
+
 /**
- * A directory's names, each with the path to open. Names are read as strings, which costs no Buffer
- * per name; only a directory where one decodes with U+FFFD (bytes that are not UTF-8, or that
- * character itself) is listed again as bytes, so that such a name is spelled by `displayName`.
+ * Names are read as strings, which costs no Buffer per name; only a directory where one decodes
+ * with U+FFFD (bytes that are not UTF-8, or that character itself) or holds a backslash is listed
+ * again as bytes, so that each such name is spelled by `displayName`.
  */
-function listNames(dir: string | Buffer): { name: string; fsPath: string | Buffer }[] {
-  if (typeof dir === 'string') {
-    const names = readdirSync(dir, 'utf8');
-    if (!names.some((name) => name.includes('\uFFFD') || name.includes('\\'))) {
-      const base = dir.endsWith('/') ? dir : `${dir}/`;
-      return names.map((name) => ({ name, fsPath: base + name }));
+function listChildren(dir: NamedEntry): Listed[] {
+  const prefix = dir.path === '/' ? '/' : `${dir.path}/`;
+  if (typeof dir.fsPath === 'string') {
+    const entries = readdirSync(dir.fsPath, { withFileTypes: true });
+    if (!entries.some((entry) => entry.name.includes('\uFFFD') || entry.name.includes('\\'))) {
+      const base = dir.fsPath.endsWith('/') ? dir.fsPath : `${dir.fsPath}/`;
+      return entries.map((entry) => ({
+        path: prefix + entry.name,
+        fsPath: base + entry.name,
+        dir: entry.isDirectory(),
+      }));
     }
   }
-  return readdirSync(dir, { encoding: 'buffer' }).map((bytes) => {
-    const name = displayName(bytes);
-    return { name, fsPath: childFsPath(dir, bytes, name) };
+  const entries = readdirSync(dir.fsPath, { withFileTypes: true, encoding: 'buffer' });
+  return entries.map((entry: Dirent<Buffer>) => {
+    const name = displayName(entry.name);
+    return {
+      path: prefix + name,
+      fsPath: childFsPath(dir.fsPath, entry.name, name),
+      dir: entry.isDirectory(),
+    };
   });
-}
-
-/** The device of each directory, kept off the entry so it is neither recorded nor compared. */
-const devOf = new WeakMap<WalkedEntry, bigint>();
-
-function walked(fsPath: string | Buffer, path: string, stats: BigIntStats): WalkedEntry {
-  const type = typeOf(stats);
-  const entry: WalkedEntry['entry'] = {
-    path,
-    type,
-    mode: Number(stats.mode & 0o7777n),
-    uid: Number(stats.uid),
-    gid: Number(stats.gid),
-    size: Number(stats.size),
-    mtime: stats.mtimeNs.toString(),
-    ctime: stats.ctimeNs.toString(),
-    ino: stats.ino.toString(),
-  };
-  if (type === 'symlink') {
-    try {
-      entry.target = displayName(readlinkSync(fsPath, { encoding: 'buffer' }));
-    } catch {
-      entry.target = '';
-    }
-  }
-  const result = { entry, fsPath };
-  if (type === 'dir') devOf.set(result, stats.dev);
-  return result;
 }
 
 function childFsPath(parent: string | Buffer, bytes: Buffer, name: string): string | Buffer {
@@ -129,17 +117,6 @@ function childFsPath(parent: string | Buffer, bytes: Buffer, name: string): stri
   const prefix = typeof parent === 'string' ? Buffer.from(parent, 'utf8') : parent;
   const slash = prefix[prefix.length - 1] === 0x2f ? Buffer.alloc(0) : Buffer.from('/');
   return Buffer.concat([prefix, slash, bytes]);
-}
-
-function typeOf(stats: BigIntStats): FimEntryType {
-  if (stats.isFile()) return 'file';
-  if (stats.isDirectory()) return 'dir';
-  if (stats.isSymbolicLink()) return 'symlink';
-  if (stats.isFIFO()) return 'fifo';
-  if (stats.isSocket()) return 'socket';
-  if (stats.isCharacterDevice()) return 'char';
-  if (stats.isBlockDevice()) return 'block';
-  return 'unknown';
 }
 
 function isFsError(error: unknown): boolean {

@@ -1,13 +1,12 @@
 /**
  * Extended attributes. Node has no xattr API, so herd reads them through `@napi-rs/xattr`, a
- * prebuilt binding to `llistxattr(2)` and `lgetxattr(2)`: two system calls in the walk's own thread
- * for an entry that has attributes, one for the many that have none, never a process. The `l`
- * calls read a symlink's own attributes, never its target's. Where the binding does not load (a
- * platform it has no binary for), the baseline says `xattrs: "unsupported"` and no entry carries
- * any.
+ * prebuilt binding to `llistxattr(2)` and `lgetxattr(2)`: one system call for an entry without
+ * attributes (most of them), one more per attribute, never a process. The `l` calls read a
+ * symlink's own attributes, never its target's. They run on the file pool's worker threads, beside
+ * the entry's lstat (file-pool.ts). Where the binding does not load (a platform it has no binary
+ * for), the baseline says `xattrs: "unsupported"` and no entry carries any.
  */
 import { createRequire } from 'node:module';
-import { FimError } from './errors.js';
 
 /**
  * How a baseline's xattrs were read. `getfattr` is what baselines written before the binding say:
@@ -15,81 +14,62 @@ import { FimError } from './errors.js';
  */
 export type XattrSupport = 'llistxattr' | 'getfattr' | 'unsupported';
 
-export interface XattrReader {
-  readonly support: XattrSupport;
-  /** Why xattrs cannot be read here, when `support` is `unsupported`. */
-  readonly reason?: string;
-  /** name → value in hex; `undefined` when the entry has none. */
-  read(path: string | Buffer): Record<string, string> | undefined;
-}
-
 /** The subset of `@napi-rs/xattr` herd calls. */
-interface XattrBinding {
+export interface XattrBinding {
   listAttributesSync(path: string): string[];
   getAttributeSync(path: string, name: string): Buffer | null;
 }
 
-/** A reader for this host: the binding when it loads, else one that reads nothing and says why. */
-export function xattrReaderForHost(): XattrReader {
+/** Where this host reads xattrs from: the binding's module path for the workers to load, or why not. */
+export type XattrSource =
+  | { support: 'llistxattr'; module: string }
+  | { support: 'unsupported'; reason: string };
+
+export function xattrSourceForHost(): XattrSource {
+  const require = createRequire(import.meta.url);
   try {
-    const binding = createRequire(import.meta.url)('@napi-rs/xattr') as XattrBinding;
-    return new SyscallXattrReader(binding);
+    const module = require.resolve('@napi-rs/xattr');
+    // Loaded here once too, so that a binding without a binary for this platform is found now
+    // rather than in every worker.
+    require(module);
+    return { support: 'llistxattr', module };
   } catch (error) {
-    return new NoXattrReader(`@napi-rs/xattr does not load here: ${(error as Error).message}`);
+    return {
+      support: 'unsupported',
+      reason: `@napi-rs/xattr does not load here: ${(error as Error).message}`,
+    };
   }
 }
 
-export class NoXattrReader implements XattrReader {
-  readonly support = 'unsupported' as const;
-  readonly reason: string;
-  constructor(reason = 'xattrs are not compared') {
-    this.reason = reason;
-  }
-  read(): undefined {
-    return undefined;
-  }
-}
-
-/** errnos that mean "no xattrs to read": gone since the walk saw it, or a filesystem without them. */
-const noneErrnos = new Set([2 /* ENOENT */, 20 /* ENOTDIR */, 61 /* ENODATA */, 95 /* EOPNOTSUPP */]);
-
-export class SyscallXattrReader implements XattrReader {
-  readonly support = 'llistxattr' as const;
-  readonly #binding: XattrBinding;
-
-  constructor(binding: XattrBinding) {
-    this.#binding = binding;
-  }
-
-  read(path: string | Buffer): Record<string, string> | undefined {
-    // The binding takes paths as strings: a path that is not UTF-8 is recorded without xattrs
-    // (README.md lists this limit).
-    if (typeof path !== 'string') return undefined;
-    try {
-      const names = this.#binding.listAttributesSync(path);
-      if (names.length === 0) return undefined;
-      const found: Record<string, string> = {};
-      for (const name of names) {
-        // null: removed between the list and the read, as if it had never been listed.
-        const value = this.#binding.getAttributeSync(path, name);
-        if (value !== null) found[name] = value.toString('hex');
+/**
+ * One entry's xattrs: name → value in hex, `undefined` when it has none, or a string saying why
+ * they could not be read (EACCES, EIO…: never taken as "none", which would hide attributes). An
+ * entry that vanished since the walk saw it, or whose filesystem has no xattrs, has none.
+ *
+ * It runs on the pool's workers from its source text (file-pool.ts), so it refers to nothing
+ * outside its own body.
+ */
+export function readXattrs(binding: XattrBinding, path: string): Record<string, string> | string | undefined {
+  try {
+    const names = binding.listAttributesSync(path);
+    if (names.length === 0) return undefined;
+    const found: Record<string, string> = {};
+    let count = 0;
+    for (const name of names) {
+      // null: removed between the list and the read, as if it had never been listed.
+      const value = binding.getAttributeSync(path, name);
+      if (value !== null) {
+        found[name] = value.toString('hex');
+        count++;
       }
-      return Object.keys(found).length > 0 ? found : undefined;
-    } catch (error) {
-      const errno = errnoOf(error);
-      if (errno !== undefined && noneErrnos.has(errno)) return undefined;
-      // Anything else (EACCES, EIO…) would hide attributes: an error, never "none".
-      throw new FimError(
-        'XATTRS_UNAVAILABLE',
-        `cannot read the xattrs of ${path}: ${(error as Error).message}; expected llistxattr and lgetxattr to succeed`,
-        { cause: error },
-      );
     }
+    return count > 0 ? found : undefined;
+  } catch (error) {
+    // The binding's errors are plain Errors whose message ends with "(os error N)". None: ENOENT,
+    // ENOTDIR (gone since the walk), ENODATA (gone since the list), EOPNOTSUPP (no xattrs here).
+    const message = String((error as Error | undefined)?.message ?? error);
+    const errno = /\(os error (\d+)\)\s*$/.exec(message)?.[1];
+    if (errno === '2' || errno === '20' || errno === '61' || errno === '95') return undefined;
+    return message;
   }
-}
-
-/** The binding's errors are plain `Error`s whose message ends with `(os error N)`. */
-export function errnoOf(error: unknown): number | undefined {
-  const match = /\(os error (\d+)\)\s*$/.exec((error as Error | undefined)?.message ?? '');
-  return match ? Number(match[1]) : undefined;
 }

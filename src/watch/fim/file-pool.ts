@@ -1,0 +1,320 @@
+/**
+ * The per-entry system calls of a walk on every core: a small pool of worker threads that lstat
+ * the entries the walk names, read their symlink targets and xattrs, and sha256 the regular files
+ * (1 MiB reads). The walk itself only lists directories (walk.ts), so the main thread is left with
+ * the baseline and the comparison, and a fast check, which hashes almost nothing, still uses every
+ * core. Work travels in batches, results as flat arrays, so that messages do not dominate for the
+ * many small entries of a system tree.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { FimError } from './errors.js';
+import { displayName, type FimEntry, type FimEntryType } from './fim-entry.js';
+import type { NamedEntry } from './walk.js';
+import { readXattrs, type XattrSource } from './xattrs.js';
+
+export type HashResult = { sha256: string } | { error: string };
+
+/** Complete entries, and beside each the path it was read at (bytes for a name that is not UTF-8). */
+export interface DescribedBatch {
+  entries: FimEntry[];
+  fsPaths: (string | Buffer)[];
+}
+
+/** An entry's lstat as the baseline records it, told apart from its type. */
+function typeOf(stats: {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): FimEntryType {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'dir';
+  if (stats.isSymbolicLink()) return 'symlink';
+  if (stats.isFIFO()) return 'fifo';
+  if (stats.isSocket()) return 'socket';
+  if (stats.isCharacterDevice()) return 'char';
+  if (stats.isBlockDevice()) return 'block';
+  return 'unknown';
+}
+
+/** Slots per entry in a `describe` result: type, mode, uid, gid, size, mtime, ctime, ino, target, xattrs, sha256, unreadable. */
+const stride = 12;
+
+/**
+ * The worker is plain JavaScript evaluated from this string, so that it runs the same under tsx,
+ * the compiled `herd` and any bundler, with no loader to inherit. The pure helpers it shares with
+ * the rest of herd (`displayName`, `typeOf`, `readXattrs`) are spliced in from their compiled
+ * source: each refers to nothing outside its own body. `__name` is the helper a compiler that
+ * keeps function names (tsx does) calls inside such bodies.
+ *
+ * Files are opened with O_NOFOLLOW and O_NONBLOCK and their type checked again: a file swapped for
+ * a symlink or a FIFO after the lstat is reported, never followed or blocked on.
+ */
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const { createHash } = require('node:crypto');
+const __name = (fn) => fn;
+const displayName = (${displayName.toString()});
+const typeOf = (${typeOf.toString()});
+const readXattrs = (${readXattrs.toString()});
+const binding = workerData.xattrs ? require(workerData.xattrs) : undefined;
+const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+const buffer = Buffer.allocUnsafe(1 << 20);
+const stride = ${stride};
+function pathOf(path) {
+  return typeof path === 'string' ? path : Buffer.from(path);
+}
+function hashOne(path, out, at) {
+  let fd;
+  try {
+    fd = fs.openSync(path, flags);
+    if (!fs.fstatSync(fd).isFile()) {
+      out[at + 1] = 'ENOTREG';
+      return;
+    }
+    const hash = createHash('sha256');
+    let n;
+    while ((n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0) hash.update(buffer.subarray(0, n));
+    out[at] = hash.digest('hex');
+  } catch (error) {
+    out[at + 1] = (error && error.code) || String(error);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+function describe(paths, hash) {
+  const out = new Array(paths.length * stride);
+  for (let i = 0; i < paths.length; i++) {
+    const path = pathOf(paths[i]);
+    const at = i * stride;
+    let stats;
+    try {
+      stats = fs.lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    } catch (error) {
+      const code = error && error.code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES' && code !== 'EPERM') throw error;
+    }
+    // Gone between the walk's readdir and this lstat: no entry at all.
+    if (!stats) continue;
+    const type = typeOf(stats);
+    out[at] = type;
+    out[at + 1] = Number(stats.mode & 0o7777n);
+    out[at + 2] = Number(stats.uid);
+    out[at + 3] = Number(stats.gid);
+    out[at + 4] = Number(stats.size);
+    out[at + 5] = stats.mtimeNs.toString();
+    out[at + 6] = stats.ctimeNs.toString();
+    out[at + 7] = stats.ino.toString();
+    if (type === 'symlink') {
+      try {
+        out[at + 8] = displayName(fs.readlinkSync(path, { encoding: 'buffer' }));
+      } catch {
+        out[at + 8] = '';
+      }
+    }
+    // The binding takes paths as strings: a path that is not UTF-8 is recorded without xattrs.
+    if (binding && typeof path === 'string') out[at + 9] = readXattrs(binding, path);
+    if (hash && type === 'file') hashOne(path, out, at + 10);
+  }
+  return out;
+}
+parentPort.on('message', (job) => {
+  let results;
+  if (job.kind === 'describe') results = describe(job.paths, job.hash);
+  else {
+    results = new Array(job.paths.length * 2);
+    for (let i = 0; i < job.paths.length; i++) hashOne(pathOf(job.paths[i]), results, i * 2);
+  }
+  parentPort.postMessage({ id: job.id, results });
+});
+`;
+
+interface Job {
+  message: { kind: 'describe' | 'hash'; paths: (string | Buffer)[]; hash?: boolean };
+  resolve: (results: unknown[]) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  inFlight: Map<number, Job>;
+}
+
+interface HashJob {
+  path: string | Buffer;
+  size: number;
+  resolve: (result: HashResult) => void;
+}
+
+/** A batch of single hashes closes at this many files or bytes, whichever comes first. */
+const hashBatchFiles = 128;
+const hashBatchBytes = 32 * 1024 * 1024;
+/** Jobs queued per worker, so that a worker never waits for the main thread between two. */
+const jobsPerWorker = 2;
+
+export class WorkerFilePool {
+  readonly #slots: Slot[];
+  /** Pending jobs from #head on; compacted now and then instead of shifting one by one. */
+  #queue: Job[] = [];
+  #head = 0;
+  #nextJob = 0;
+  #hashes: HashJob[] = [];
+  #hashBytes = 0;
+  #scheduled = false;
+  /** Why the last worker died, for the jobs that come after. */
+  #died: Error | undefined;
+
+  /** `xattrs`: where the workers load the binding from; without it they read none. */
+  constructor(options: { workers?: number; xattrs?: XattrSource } = {}) {
+    const count = Math.max(1, options.workers ?? availableParallelism());
+    const xattrs = options.xattrs?.support === 'llistxattr' ? options.xattrs.module : undefined;
+    this.#slots = Array.from({ length: count }, () => this.#start(xattrs));
+  }
+
+  /**
+   * lstat, symlink target and xattrs of each named entry, and with `hash` the sha256 of each regular
+   * file: complete entries, in the order given, without the ones that vanished since the walk.
+   */
+  async describe(named: readonly NamedEntry[], options: { hash: boolean }): Promise<DescribedBatch> {
+    const results = await this.#submit({
+      kind: 'describe',
+      paths: named.map((n) => n.fsPath),
+      hash: options.hash,
+    });
+    const entries: FimEntry[] = [];
+    const fsPaths: (string | Buffer)[] = [];
+    for (let i = 0; i < named.length; i++) {
+      const at = i * stride;
+      const type = results[at] as FimEntryType | undefined;
+      if (type === undefined) continue;
+      const path = named[i]!.path;
+      const entry: FimEntry = {
+        path,
+        type,
+        mode: results[at + 1] as number,
+        uid: results[at + 2] as number,
+        gid: results[at + 3] as number,
+        size: results[at + 4] as number,
+        mtime: results[at + 5] as string,
+        ctime: results[at + 6] as string,
+        ino: results[at + 7] as string,
+      };
+      const target = results[at + 8] as string | undefined;
+      if (target !== undefined) entry.target = target;
+      const xattrs = results[at + 9] as Record<string, string> | string | undefined;
+      if (typeof xattrs === 'string') {
+        throw new FimError(
+          'XATTRS_UNAVAILABLE',
+          `cannot read the xattrs of ${path}: ${xattrs}; expected llistxattr and lgetxattr to succeed`,
+        );
+      }
+      if (xattrs !== undefined) entry.xattrs = xattrs;
+      const sha256 = results[at + 10] as string | undefined;
+      const unreadable = results[at + 11] as string | undefined;
+      if (sha256 !== undefined) entry.sha256 = sha256;
+      if (unreadable !== undefined) entry.unreadable = unreadable;
+      entries.push(entry);
+      fsPaths.push(named[i]!.fsPath);
+    }
+    return { entries, fsPaths };
+  }
+
+  /** The sha256 of one file already described; hashes asked for in the same tick travel together. */
+  hash(path: string | Buffer, size: number): Promise<HashResult> {
+    return new Promise((resolve) => {
+      this.#hashes.push({ path, size, resolve });
+      this.#hashBytes += size;
+      if (this.#hashes.length >= hashBatchFiles || this.#hashBytes >= hashBatchBytes) this.#flushHashes();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#flushHashes();
+        });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #flushHashes(): void {
+    const jobs = this.#hashes;
+    if (jobs.length === 0) return;
+    this.#hashes = [];
+    this.#hashBytes = 0;
+    this.#submit({ kind: 'hash', paths: jobs.map((j) => j.path) }).then(
+      (results) => {
+        jobs.forEach((job, i) => {
+          const sha256 = results[i * 2] as string | undefined;
+          job.resolve(
+            sha256 !== undefined ? { sha256 } : { error: (results[i * 2 + 1] as string) ?? 'EWORKER' },
+          );
+        });
+      },
+      (error: Error) => {
+        for (const job of jobs) job.resolve({ error: String(error) });
+      },
+    );
+  }
+
+  #submit(message: Job['message']): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      if (this.#slots.length === 0) {
+        reject(this.#died ?? new Error('the file pool has no worker thread'));
+        return;
+      }
+      this.#queue.push({ message, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  #start(xattrs: string | undefined): Slot {
+    const worker = new Worker(workerSource, { eval: true, workerData: { xattrs } });
+    const slot: Slot = { worker, inFlight: new Map() };
+    worker.on('message', (message: { id: number; results: unknown[] }) => {
+      const job = slot.inFlight.get(message.id);
+      slot.inFlight.delete(message.id);
+      job?.resolve(message.results);
+      if (slot.inFlight.size === 0) worker.unref();
+      this.#dispatch();
+    });
+    worker.on('error', (error) => {
+      // A dead worker must not leave its jobs unanswered, nor be given more; with none left, the
+      // queued jobs fail too.
+      for (const job of slot.inFlight.values()) job.reject(error);
+      slot.inFlight.clear();
+      this.#slots.splice(this.#slots.indexOf(slot), 1);
+      if (this.#slots.length === 0) {
+        this.#died = error;
+        for (const job of this.#queue.slice(this.#head)) job.reject(error);
+        this.#queue = [];
+        this.#head = 0;
+      }
+    });
+    worker.unref();
+    return slot;
+  }
+
+  #dispatch(): void {
+    if (this.#head > 4096) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    while (this.#head < this.#queue.length && this.#slots.length > 0) {
+      const slot = this.#slots.reduce((a, b) => (b.inFlight.size < a.inFlight.size ? b : a));
+      if (slot.inFlight.size >= jobsPerWorker) return;
+      const job = this.#queue[this.#head++]!;
+      const id = this.#nextJob++;
+      slot.inFlight.set(id, job);
+      slot.worker.ref();
+      slot.worker.postMessage({ id, ...job.message });
+    }
+  }
+}
