@@ -4,8 +4,12 @@
  * run. Each tool runs as the process a user starts, timed from spawn to exit, with its peak memory
  * from /usr/bin/time -v:
  *   - cold: herd in an empty HERD_HOME, apt with an empty lists and cache directory;
- *   - warm: herd with its index cache filled by an earlier run (InRelease is fetched and verified
- *     again, the indexes are not), apt with its lists from an earlier run (If-Modified-Since).
+ *   - warm: herd's HERD_HOME and apt's lists from an earlier run. herd fetches and verifies each
+ *     InRelease again and, none having changed, takes its sealed resolution (no Packages index
+ *     read); apt asks for each InRelease with If-Modified-Since.
+ *   - warm, indexes only: the same HERD_HOME without its resolutions, so herd reads each Packages
+ *     index from its cache (hashed again), parses it and resolves: what a changed InRelease costs
+ *     for the suites that did not change. apt as in the warm line.
  * apt runs as configured on this host (Acquire::Languages, GzipIndexes…), with only these sources
  * and its own directories, so it never touches the host's lists. `herd --version` is timed too:
  * herd's start-up is inside each of its times.
@@ -108,7 +112,9 @@ await writeFile(
 );
 
 console.log(`sources: ${sources.map((s) => `${s.uri} ${s.suite} ${s.components.join(' ')}`).join('; ')}`);
-console.log(`${runs} rounds, each: herd cold, apt cold, herd warm, apt warm, herd --version`);
+console.log(
+  `${runs} rounds, each: herd cold, apt cold, herd warm, apt warm, herd warm (indexes only), apt warm, herd --version`,
+);
 
 const warmHome = join(work, 'home-warm');
 const warmApt = await freshAptDir('apt-warm');
@@ -119,6 +125,8 @@ const times = {
   aptCold: [] as Run[],
   herdWarm: [] as Run[],
   aptWarm: [] as Run[],
+  herdIndexes: [] as Run[],
+  aptIndexes: [] as Run[],
   version: [] as Run[],
 };
 for (let round = 0; round < runs; round++) {
@@ -130,6 +138,10 @@ for (let round = 0; round < runs; round++) {
   await rm(join(specDir, 'herd.lock'), { force: true });
   times.herdWarm.push(herdLock(warmHome));
   times.aptWarm.push(aptUpdate(warmApt));
+  await rm(join(specDir, 'herd.lock'), { force: true });
+  await rm(join(warmHome, 'cache', 'resolutions'), { recursive: true, force: true });
+  times.herdIndexes.push(herdLock(warmHome));
+  times.aptIndexes.push(aptUpdate(warmApt));
   times.version.push(timed(process.execPath, herdArgs(['--version'])));
   process.stdout.write('.');
 }
@@ -149,7 +161,8 @@ console.log(
   `herd lock resolved ${lock.packages.length} packages; medians of ${runs}, wall time of each process`,
 );
 line('cold: empty HERD_HOME / empty lists and cache', times.herdCold, times.aptCold);
-line('warm: indexes cached / lists kept (If-Modified-Since)', times.herdWarm, times.aptWarm);
+line('warm: resolution and indexes cached / lists kept (IMS)', times.herdWarm, times.aptWarm);
+line('warm: indexes cached, resolved again / lists kept (IMS)', times.herdIndexes, times.aptIndexes);
 console.log(
   `${'herd --version (start-up, inside every herd time above)'.padEnd(58)} ${seconds(times.version).toFixed(2)} s`,
 );
