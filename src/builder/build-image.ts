@@ -270,7 +270,9 @@ async function unpackPackages(
   progress: BuildProgress,
 ): Promise<UnpackedPackage[]> {
   const phase = progress.phase('unpack', lock.packages.length);
-  const unpacked = await mapLimit(lock.packages, 4, async (locked) => {
+  // Largest first: the longest decodes start at once instead of after the small ones (LPT order).
+  const bySize = [...lock.packages].sort((a, b) => b.size - a.size);
+  const done = await mapLimit(bySize, 4, async (locked) => {
     const name = `${locked.name}_${locked.version}.deb`;
     const deb = await unpackedDeb(locked, options, { progress, name });
     checkDebIdentity(deb.control.control, locked, { name });
@@ -279,7 +281,9 @@ async function unpackPackages(
     return pkg;
   });
   phase.done();
-  return unpacked;
+  // Back in the lock's order, which is the order everything after this reads them in.
+  const byLocked = new Map(done.map((pkg) => [pkg.locked, pkg]));
+  return lock.packages.map((locked) => byLocked.get(locked) as UnpackedPackage);
 }
 
 async function unpackedDeb(
