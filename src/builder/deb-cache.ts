@@ -15,7 +15,7 @@ import {
   readDataTarStream,
   readDebMembers,
 } from '../debian/index.js';
-import { CacheSeal } from './cache-seal.js';
+import { CacheSeal } from '../oci/index.js';
 import { BuildError } from './errors.js';
 import type { LockedPackage } from './lock-file.js';
 
@@ -134,7 +134,7 @@ const sealPurpose = 'unpacked deb';
  * Decompressed package contents at HERD_HOME/cache/unpacked/<deb sha256>.{control,data}.tar:
  * decoding is most of an unpack, and a warm build need not repeat it. Each entry has a record,
  * `<deb sha256>.json`, that names the .deb and the size and sha256 of both tars, and is sealed
- * (cache-seal.ts) when herd unpacks the .deb itself, after the .deb was verified against the lock.
+ * (src/oci/cache-seal.ts) when herd unpacks the .deb itself, after the .deb was verified against the lock.
  * On every read the seal, the .deb it names and both tars' digests are checked, so an entry whose
  * data and record were both edited is caught; such an entry is reported untrusted, and the build
  * unpacks the verified .deb again over it. The tars are read as hostile input as always, data.tar

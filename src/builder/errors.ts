@@ -11,8 +11,6 @@ export type BuildErrorCode =
   | 'DEB_MISMATCH'
   /** A .deb's own control file names another package, version or architecture than herd.lock. */
   | 'DEB_CONTROL_MISMATCH'
-  /** HERD_HOME/keys/cache-seal.key is unreadable or not a key. */
-  | 'CACHE_KEY_INVALID'
   /** An unpacked package's bytes on disk changed after herd read and hashed them. */
   | 'CACHE_TAMPERED'
   /** A base layer that decompresses past the cap (a decompression bomb). */

@@ -4,14 +4,14 @@
  * spec's requests and options, and the base image's digest; the key is the sha256 of exactly
  * those. So `herd lock` against an archive that has not changed since (the remediation loop's
  * usual case) verifies each InRelease and reads no Packages index at all. Entries are sealed
- * (cache-seal.ts) under their key: an edited, forged or moved entry is not read, and the
+ * (src/oci/cache-seal.ts) under their key: an edited, forged or moved entry is not read, and the
  * resolution is made again from the signed indexes.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex, writeAtomic } from '../common/index.js';
 import type { SuiteRelease } from '../debian/index.js';
-import { CacheSeal } from './cache-seal.js';
+import { CacheSeal } from '../oci/index.js';
 import type { HeldBasePackage, LockedPackage } from './lock-file.js';
 
 /**

@@ -59,7 +59,7 @@ async function readKey(path: string): Promise<Buffer | undefined> {
 function keyInvalid(path: string, why: string, cause?: unknown): OciError {
   return new OciError(
     'CACHE_KEY_INVALID',
-    `the cache seal key ${path} ${why}; delete it to make a new one (cached data is then derived again)`,
+    `the cache seal key ${path} ${why}; delete it to make a new one (cached data, such as unpacked packages, is then derived again)`,
     cause === undefined ? undefined : { cause },
   );
 }
