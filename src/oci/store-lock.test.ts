@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,23 @@ describe('the store write lock', () => {
 
     assert.equal(await withStoreLock(lock, async () => 'ran'), 'ran');
 
+    await writeFile(lock, '1\n');
+    await assert.rejects(
+      withStoreLock(lock, async () => 'ran', { timeoutMs: 50 }),
+      { code: 'STORE_LOCKED' },
+    );
+  });
+
+  it('takes over at once a fresh lock whose writer was killed, but not one whose writer runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herd-lock-'));
+    const lock = join(dir, '.write-lock');
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    await writeFile(lock, `${child.stdout}\n`);
+    assert.equal(await withStoreLock(lock, async () => 'ran', { timeoutMs: 50 }), 'ran');
+
+    // pid 1 is always running: a live holder is waited for, as before.
     await writeFile(lock, '1\n');
     await assert.rejects(
       withStoreLock(lock, async () => 'ran', { timeoutMs: 50 }),

@@ -3,9 +3,10 @@
  * writers at once (a `herd sign` beside a running control plane storing drift evidence) would
  * each write back what it read and one's entry would vanish. A lock file created with O_EXCL
  * serializes them across processes. A lock left by a writer that died (older than `staleMs`) is
- * taken over, so a crash never wedges the store.
+ * taken over, so a crash never wedges the store; so is one whose writer, named by the pid in the
+ * file, is no longer running on this host (a kill -9 mid-write must not stall the next writer).
  */
-import { open, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { OciError } from './errors.js';
 
 export interface StoreLockOptions {
@@ -35,7 +36,7 @@ export async function withStoreLock<T>(
       (info) => Date.now() - info.mtimeMs,
       () => 0,
     );
-    if (age > staleMs) {
+    if (age > staleMs || (await holderIsGone(lockPath))) {
       await rm(lockPath, { force: true });
       continue;
     }
@@ -48,5 +49,22 @@ export async function withStoreLock<T>(
     return await work();
   } finally {
     await rm(lockPath, { force: true });
+  }
+}
+
+/**
+ * Whether the pid written in the lock file names no running process. An unreadable, empty or
+ * half-written file (the holder may be writing it right now) counts as held: only age frees it.
+ */
+async function holderIsGone(lockPath: string): Promise<boolean> {
+  const text = await readFile(lockPath, 'utf8').catch(() => '');
+  if (!/^\d+\n$/.test(text)) return false;
+  const pid = Number(text.trim());
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
