@@ -182,4 +182,26 @@ describe('the flattened-layer cache', () => {
     });
     assert.deepEqual(await readdir(cache.dir), []);
   });
+
+  it('does not let a cached diff_id stand in for another blob an image config pairs with it', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'herd-flat-swap-'));
+    const store = new LayoutStore(join(work, 'store'));
+    await store.init();
+    const cleanTar = writeTar([
+      entry('etc/passwd', { data: Buffer.from('root:x:0:0::/root:/sbin/nologin\n') }),
+    ]);
+    const hostileTar = writeTar([entry('etc/passwd', { data: Buffer.from('root::0:0::/root:/bin/sh\n') })]);
+    const clean = await store.putBlob(await gzipDeterministic(cleanTar), MediaType.layerGzip);
+    const hostile = await store.putBlob(await gzipDeterministic(hostileTar), MediaType.layerGzip);
+    const cleanDiffId = sha256Digest(cleanTar) as Digest;
+    const cache = new FlattenedLayerCache(join(work, 'flattened'), {
+      sealKey: join(work, 'keys', 'seal.key'),
+      maxLayerBytes: 1 << 20,
+    });
+
+    await cache.layer(store, clean, cleanDiffId);
+    // An image whose config claims the clean layer's diff_id for its hostile blob is checked, not a hit.
+    await assert.rejects(cache.layer(store, hostile, cleanDiffId), { code: 'DIGEST_MISMATCH' });
+    assert.equal((await cache.layer(store, clean, cleanDiffId)).source, 'hit');
+  });
 });

@@ -35,7 +35,7 @@ import { readTarStream, type TarStreamLimits } from './tar-stream.js';
 import { type Descriptor, type Digest, MediaType } from './types.js';
 
 /** Bumped when the index's shape changes: an older entry is derived again, never misread. */
-const indexVersion = 1;
+const indexVersion = 2;
 const sealPurpose = 'flattened-layer';
 const binarySniffBytes = 8192;
 
@@ -76,6 +76,12 @@ interface IndexedEntry {
 interface LayerIndex {
   version: number;
   diffId: string;
+  /**
+   * The blob this index was derived from and checked against. A hit needs the image's own blob:
+   * the diff_id alone is only what an image's config claims, so another image naming a cached
+   * diff_id with a different blob would otherwise be judged by layers it does not contain.
+   */
+  blob: string;
   contentSize: number;
   entries: IndexedEntry[];
 }
@@ -96,7 +102,7 @@ export class FlattenedLayerCache {
    * when its sealed index is there, else read from the store's blob, checked and cached.
    */
   async layer(store: LayoutStore, descriptor: Descriptor, diffId: Digest): Promise<CachedLayer> {
-    const cached = await this.readIndex(diffId);
+    const cached = await this.readIndex(diffId, descriptor.digest);
     if (cached) return { digest: diffId, entries: entriesOf(cached, diffId), source: 'hit' };
     const derived = await this.derive(store, descriptor, diffId);
     return { digest: diffId, entries: entriesOf(derived, diffId), source: 'derived' };
@@ -157,7 +163,7 @@ export class FlattenedLayerCache {
   }
 
   /** The sealed index, or undefined when there is none or it does not verify (then it is derived again). */
-  private async readIndex(diffId: Digest): Promise<LayerIndex | undefined> {
+  private async readIndex(diffId: Digest, blob: Digest): Promise<LayerIndex | undefined> {
     let text: string;
     try {
       text = await readFile(this.indexPath(diffId), 'utf8');
@@ -171,7 +177,9 @@ export class FlattenedLayerCache {
     if (newline < 0 || !seal.verify(`${sealPurpose} ${diffId}`, body, text.slice(0, newline)))
       return undefined;
     const index = JSON.parse(body) as LayerIndex;
-    return index.version === indexVersion && index.diffId === diffId ? index : undefined;
+    return index.version === indexVersion && index.diffId === diffId && index.blob === blob
+      ? index
+      : undefined;
   }
 
   private async derive(store: LayoutStore, descriptor: Descriptor, diffId: Digest): Promise<LayerIndex> {
@@ -256,7 +264,13 @@ export class FlattenedLayerCache {
       );
     }
     await rename(temp, contentPath);
-    const index: LayerIndex = { version: indexVersion, diffId, contentSize: offset, entries };
+    const index: LayerIndex = {
+      version: indexVersion,
+      diffId,
+      blob: descriptor.digest,
+      contentSize: offset,
+      entries,
+    };
     const body = JSON.stringify(index);
     await writeAtomic(this.indexPath(diffId), `${seal.seal(`${sealPurpose} ${diffId}`, body)}\n${body}`, {
       mode: 0o600,
