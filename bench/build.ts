@@ -28,6 +28,7 @@ import { sourcesForSpec } from '../src/builder/resolve-lock.js';
 import type { KeyringRef } from '../src/debian/sources.js';
 import { loadSpec } from '../src/specfile/load.js';
 import { mmdebstrapCommand } from './support/mmdebstrap.js';
+import { type TimedProcess, timedProcess } from './support/timed-process.js';
 
 const root = resolve(import.meta.dirname, '..');
 const argument = (name: string) => {
@@ -42,30 +43,11 @@ const work = await mkdtemp(join(tmpdir(), 'herd-bench-build-'));
 // The second cold HERD_HOME lives under another directory, to show paths do not reach the image.
 const elsewhere = await mkdtemp(join('/var/tmp', 'herd-bench-build-elsewhere-'));
 
-interface Run {
-  seconds: number;
-  peakBytes: number;
-  stdout: string;
-}
+type Run = TimedProcess;
 
-/** Wall time from spawn to exit, and the maximum resident set size /usr/bin/time -v reports. */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run {
-  const report = join(work, 'time.txt');
-  const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-v', '-o', report, command, ...args], {
-    cwd: root,
-    env,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 ** 2,
-  });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
-  }
-  const text = spawnSync('cat', [report], { encoding: 'utf8' }).stdout;
-  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(text)?.[1] ?? Number.NaN);
-  return { seconds, peakBytes: kb * 1024, stdout: result.stdout };
-}
+/** Wall time from spawn to exit, and the peak RSS /usr/bin/time -v reports, run from the project root. */
+const timed = (command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run =>
+  timedProcess(command, args, { cwd: root, env });
 
 function herdBuild(specDir: string, home: string): Run & { digest: string } {
   const run = timed(

@@ -16,13 +16,13 @@
  *
  *   node --import tsx bench/resolve.ts [--runs 5] [--spec examples/hello]
  */
-import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sourcesForSpec } from '../src/builder/resolve-lock.js';
 import type { KeyringRef } from '../src/debian/sources.js';
 import { loadSpec } from '../src/specfile/load.js';
+import { type TimedProcess, timedProcess } from './support/timed-process.js';
 
 const root = resolve(import.meta.dirname, '..');
 const argument = (name: string) => {
@@ -33,28 +33,11 @@ const runs = Number(argument('--runs') ?? 5) || 5;
 const specSource = resolve(root, argument('--spec') ?? 'examples/hello');
 const work = await mkdtemp(join(tmpdir(), 'herd-bench-resolve-'));
 
-interface Run {
-  seconds: number;
-  peakBytes: number;
-}
+type Run = TimedProcess;
 
-/** Runs a command under /usr/bin/time -v: wall time from spawn to exit, and the peak RSS it reports. */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run {
-  const report = join(work, 'time.txt');
-  const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-v', '-o', report, command, ...args], {
-    cwd: root,
-    env,
-    encoding: 'utf8',
-  });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
-  }
-  const text = spawnSync('cat', [report], { encoding: 'utf8' }).stdout;
-  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(text)?.[1] ?? Number.NaN);
-  return { seconds, peakBytes: kb * 1024 };
-}
+/** Wall time from spawn to exit, and the peak RSS /usr/bin/time -v reports, run from the project root. */
+const timed = (command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run =>
+  timedProcess(command, args, { cwd: root, env });
 
 const herdArgs = (args: string[]) => ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args];
 
