@@ -44,6 +44,13 @@ export function fileBytes(node: FileBytesSource): Buffer {
   const { stored } = node;
   if (!stored) return node.data ?? emptyBytes;
   const bytes = Buffer.allocUnsafe(stored.size);
+  readStored(node, stored, bytes, 0);
+  checkHash(node, stored, createHash('sha256').update(bytes).digest('hex'));
+  return bytes;
+}
+
+/** Fills `into` with the file's bytes from `from` on; a file that ends early has shrunk on disk. */
+function readStored(node: FileBytesSource, stored: StoredBytes, into: Buffer, from: number): void {
   let fd: number;
   try {
     fd = openSync(stored.file, 'r');
@@ -51,17 +58,14 @@ export function fileBytes(node: FileBytesSource): Buffer {
     throw unreadable(node, stored, error);
   }
   try {
-    let have = 0;
-    while (have < stored.size) {
-      const got = readSync(fd, bytes, have, stored.size - have, stored.offset + have);
+    for (let have = 0; have < into.length; ) {
+      const got = readSync(fd, into, have, into.length - have, stored.offset + from + have);
       if (got === 0) throw shrunk(node, stored);
       have += got;
     }
   } finally {
     closeSync(fd);
   }
-  checkHash(node, stored, createHash('sha256').update(bytes).digest('hex'));
-  return bytes;
 }
 
 /** Bytes a view reads from disk at a time. */
@@ -88,18 +92,7 @@ export function fileView(node: FileBytesSource): {
     if (cached) return cached;
     const start = index * pageSize;
     const bytes = Buffer.alloc(Math.min(pageSize, stored.size - start));
-    let fd: number;
-    try {
-      fd = openSync(stored.file, 'r');
-    } catch (error) {
-      throw unreadable(node, stored, error);
-    }
-    try {
-      const got = readSync(fd, bytes, 0, bytes.length, stored.offset + start);
-      if (got !== bytes.length) throw shrunk(node, stored);
-    } finally {
-      closeSync(fd);
-    }
+    readStored(node, stored, bytes, start);
     pages.set(index, bytes);
     return bytes;
   };
