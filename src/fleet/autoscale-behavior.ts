@@ -167,16 +167,27 @@ export function recordScale(
   };
 }
 
+/** The fleet's size `periodSeconds` ago: today's size less the changes made since, as the HPA reckons it. */
+function sizeAtPeriodStart(
+  size: number,
+  history: AutoscaleHistory,
+  periodSeconds: number,
+  now: number,
+): number {
+  return (
+    size -
+    changeWithin(history.scaleUps, periodSeconds, now) +
+    changeWithin(history.scaleDowns, periodSeconds, now)
+  );
+}
+
 /** calculateScaleUpLimitWithScalingRules: from the size at the period's start, per policy, the largest (or smallest). */
 function scaleUpLimit(size: number, history: AutoscaleHistory, rules: ScalingRules, now: number): number {
   if (rules.selectPolicy === 'disabled') return size;
   const pick = rules.selectPolicy === 'min' ? Math.min : Math.max;
   let result = rules.selectPolicy === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   for (const policy of rules.policies) {
-    const periodStart =
-      size -
-      changeWithin(history.scaleUps, policy.periodSeconds, now) +
-      changeWithin(history.scaleDowns, policy.periodSeconds, now);
+    const periodStart = sizeAtPeriodStart(size, history, policy.periodSeconds, now);
     // Rounded up, or a small fleet's percentage would never add one.
     const proposed =
       policy.type === 'pods' ? periodStart + policy.value : Math.ceil(periodStart * (1 + policy.value / 100));
@@ -191,10 +202,7 @@ function scaleDownLimit(size: number, history: AutoscaleHistory, rules: ScalingR
   const pick = rules.selectPolicy === 'min' ? Math.max : Math.min;
   let result = rules.selectPolicy === 'min' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   for (const policy of rules.policies) {
-    const periodStart =
-      size -
-      changeWithin(history.scaleUps, policy.periodSeconds, now) +
-      changeWithin(history.scaleDowns, policy.periodSeconds, now);
+    const periodStart = sizeAtPeriodStart(size, history, policy.periodSeconds, now);
     const proposed =
       policy.type === 'pods'
         ? periodStart - policy.value
