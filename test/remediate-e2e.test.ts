@@ -100,26 +100,10 @@ describe('the remediation loop on podman: a fix published in a signed repository
   const status = () => herdJson<Status>(['status', service]);
   const runs = () => herdJson<PipelineRun[]>(['pipeline', 'ls']);
   const newRuns = async () => (await runs()).filter((run) => !seenRuns.has(run.id));
-  /**
-   * While waiting: what `herd status` and `herd pipeline ls` would print, from the socket. Asked
-   * again once when the request fails to reach the control plane: the client's kept-alive
-   * connection may have been closed by the server while it sat idle (EPIPE on reuse).
-   */
-  const polled = async <T>(ask: () => Promise<T>): Promise<T> => {
-    try {
-      return await ask();
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'API_UNREACHABLE') throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      return await ask();
-    }
-  };
-  const polledStatus = () =>
-    polled(
-      async () => (await unwrap(localApi(home).fleets[':service'].$get({ param: { service } }))) as Status,
-    );
-  const polledRuns = () =>
-    polled(async () => (await unwrap(localApi(home).pipeline.$get({ query: {} }))) as PipelineRun[]);
+  /** While waiting: what `herd status` and `herd pipeline ls` would print, from the socket. */
+  const polledStatus = async () =>
+    (await unwrap(localApi(home).fleets[':service'].$get({ param: { service } }))) as Status;
+  const polledRuns = async () => (await unwrap(localApi(home).pipeline.$get({ query: {} }))) as PipelineRun[];
   const polledNewRuns = async () => (await polledRuns()).filter((run) => !seenRuns.has(run.id));
   /** The run `id` as `herd pipeline ls` prints it, for the assertions. */
   const listedRun = async (id: number) => {

@@ -12,26 +12,37 @@ export function unixSocketFetch(socketPath: string): typeof fetch {
     const request = new Request(input, init);
     const url = new URL(request.url);
     const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
-    return new Promise<Response>((resolve, reject) => {
-      const outgoing = httpRequest(
-        {
-          socketPath,
-          method: request.method,
-          path: `${url.pathname}${url.search}`,
-          headers: { ...Object.fromEntries(request.headers), host: 'localhost' },
-          signal: request.signal,
-        },
-        (incoming) => {
-          const status = incoming.statusCode ?? 502;
-          const empty = status === 204 || status === 304 || request.method === 'HEAD';
-          if (empty) incoming.resume();
-          const stream = empty ? null : (Readable.toWeb(incoming) as ReadableStream<Uint8Array>);
-          resolve(new Response(stream, { status, headers: headersOf(incoming.headers) }));
-        },
-      );
-      outgoing.once('error', reject);
-      outgoing.end(body);
-    });
+    const send = (retried: boolean) =>
+      new Promise<Response>((resolve, reject) => {
+        const outgoing = httpRequest(
+          {
+            socketPath,
+            method: request.method,
+            path: `${url.pathname}${url.search}`,
+            headers: { ...Object.fromEntries(request.headers), host: 'localhost' },
+            signal: request.signal,
+          },
+          (incoming) => {
+            const status = incoming.statusCode ?? 502;
+            const empty = status === 204 || status === 304 || request.method === 'HEAD';
+            if (empty) incoming.resume();
+            const stream = empty ? null : (Readable.toWeb(incoming) as ReadableStream<Uint8Array>);
+            resolve(new Response(stream, { status, headers: headersOf(incoming.headers) }));
+          },
+        );
+        outgoing.once('error', (error: NodeJS.ErrnoException) => {
+          // Node's global agent keeps connections alive. One the control plane closed as idle just
+          // as this request went out on it never reached the server: send it once more on a new
+          // connection, as Node's documentation of `request.reusedSocket` advises.
+          if (outgoing.reusedSocket && !retried && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+            resolve(send(true));
+            return;
+          }
+          reject(error);
+        });
+        outgoing.end(body);
+      });
+    return send(false);
   };
 }
 
