@@ -53,13 +53,14 @@ export class HttpFetcher implements Fetcher {
   }
 
   private async readLocal(url: string, maxBytes: number): Promise<Buffer> {
+    let bytes: Buffer;
     try {
-      const bytes = await readFile(fileURLToPath(url));
-      if (bytes.length > maxBytes) throw new Error(`larger than the ${maxBytes}-byte limit`);
-      return bytes;
+      bytes = await readFile(fileURLToPath(url));
     } catch (error) {
       throw new DebianError('FETCH_FAILED', `could not read ${url}: ${describe(error)}`, { cause: error });
     }
+    if (bytes.length > maxBytes) throw new ResponseTooLarge(url, maxBytes);
+    return bytes;
   }
 }
 
@@ -72,10 +73,7 @@ async function* limited(
     for await (const chunk of body) {
       total += chunk.byteLength;
       if (total > options.maxBytes) {
-        throw new DebianError(
-          'FETCH_FAILED',
-          `${options.url} is larger than the ${options.maxBytes}-byte limit`,
-        );
+        throw new ResponseTooLarge(options.url, options.maxBytes);
       }
       yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
@@ -84,6 +82,20 @@ async function* limited(
     throw new DebianError('FETCH_FAILED', `could not fetch ${options.url}: ${describe(error)}`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * A response longer than the caller's limit. Still FETCH_FAILED to whoever only reads the code; a
+ * caller whose limit is a signed size (an index's, from its Release) tells it apart by its class
+ * and `limit`, not by its message.
+ */
+export class ResponseTooLarge extends DebianError {
+  constructor(
+    readonly url: string,
+    readonly limit: number,
+  ) {
+    super('FETCH_FAILED', `${url} is larger than the ${limit}-byte limit`);
   }
 }
 

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type * as openpgp from 'openpgp';
 import { type Compression, decompressChunks, decompressToBuffer, OciError } from '../oci/index.js';
 import { DebianError } from './errors.js';
-import type { Fetcher } from './fetcher.js';
+import { type Fetcher, ResponseTooLarge } from './fetcher.js';
 import type { PackagesIndexCache } from './index-cache.js';
 import { parsePackagesIndex } from './packages-index.js';
 import { checkReleaseSuite, type ReleaseFile, readKeyring, verifyInRelease } from './release.js';
@@ -253,7 +253,7 @@ async function openIndex(
 /** More bytes than the signed Release gives is an index that does not match it, endless or not. */
 function sizeMismatch(error: unknown, context: { url: string; index: IndexFile }): unknown {
   const { url, index } = context;
-  if (error instanceof DebianError && error.message.includes(`larger than the ${index.size}-byte limit`)) {
+  if (error instanceof ResponseTooLarge && error.limit === index.size) {
     return new DebianError(
       'DIGEST_MISMATCH',
       `package index digest mismatch for ${url}: it is larger than the ${index.size}-byte limit, ` +
