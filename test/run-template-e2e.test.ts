@@ -61,7 +61,10 @@ describe('the run template signed with the image, on podman', () => {
   const rolloutThroughApi = async (digest: string, spec: string) => {
     const response = await fetch(`${api}/api/v1/fleets/probe/rollout`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      // A new connection each time: the herd commands between two calls run through spawnSync, which
+      // blocks this process's event loop for seconds, so a kept-alive socket the control plane closed
+      // meanwhile is only found dead when the POST is written on it (`fetch failed`, not retried).
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', connection: 'close' },
       body: JSON.stringify({ digest, spec }),
     });
     return {
