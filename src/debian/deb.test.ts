@@ -18,7 +18,7 @@ import {
   hardlinkEntry,
   symlinkEntry,
 } from '../../test/fixtures/deb-builder.js';
-import { type DebContents, readDataTarStream, readDeb } from './deb.js';
+import { type DebContents, debMemberChunks, readDataTarStream, readDeb, readDebMembers } from './deb.js';
 import { DebianError, type DebianErrorCode } from './errors.js';
 
 const name = 'fixture_1.0_amd64.deb';
@@ -212,6 +212,24 @@ describe('readDeb on hostile packages', () => {
       'DEB_TOO_LARGE',
       'data.tar',
     );
+  });
+
+  it('stops a control.tar that inflates past its own limit, far below the data limit', async () => {
+    // A control.tar is held whole to be read, so a bomb there must stop long before maxTotalSize.
+    const deb = await buildDeb({ files: [], controlFiles: { md5sums: '0'.repeat(200_000) } });
+    const limits = { maxControlSize: 100_000 };
+
+    await assertRejects(readDeb(deb, { name, limits }), 'DECOMPRESSED_TOO_LARGE', 'control.tar');
+    const streamed = async () => {
+      const members = readDebMembers(deb, { name, limits });
+      for await (const _ of debMemberChunks(members.control, { name, limits })) {
+        // drained: the limit is what stops it
+      }
+    };
+    await assertRejects(streamed(), 'DECOMPRESSED_TOO_LARGE', 'control.tar');
+    // The same data in data.tar is well within that member's limit.
+    const roomy = await buildDeb({ files: [fileEntry('./md5sums', '0'.repeat(200_000))] });
+    assert.equal((await readDeb(roomy, { name, limits })).files.length, 1);
   });
 
   it('stops a gz member at the limit although its trailer claims 10 bytes', async () => {

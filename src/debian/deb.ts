@@ -63,6 +63,11 @@ export interface DebContents {
 export interface DebLimits {
   /** Bytes of each uncompressed tar member: decoding stops there (DECOMPRESSED_TOO_LARGE). */
   maxTotalSize: number;
+  /**
+   * Bytes of the uncompressed control.tar, which is held whole in memory to be read: far below
+   * maxTotalSize, so a control member that inflates without end stops early (DECOMPRESSED_TOO_LARGE).
+   */
+  maxControlSize: number;
   /** Bytes of any one entry. */
   maxEntrySize: number;
   /** Entries in any one tar member. */
@@ -72,6 +77,8 @@ export interface DebLimits {
 /** Far above any real package (libnode108, among the largest, unpacks to 47 MB in ~5k entries). */
 export const defaultDebLimits: DebLimits = {
   maxTotalSize: 1024 * 1024 * 1024,
+  // The largest real ones hold md5sums of a few thousand files: well under 1 MiB.
+  maxControlSize: 64 * 1024 * 1024,
   maxEntrySize: 512 * 1024 * 1024,
   maxEntries: 200_000,
 };
@@ -295,9 +302,14 @@ function compressionOf(member: ArMember, context: DebContext): Compression | 'no
   }
 }
 
+/** How many bytes the member may decompress to: the control.tar is read whole, so it gets less. */
+function sizeLimitOf(member: Pick<DebMember, 'name'>, context: DebContext): number {
+  return member.name.startsWith('control.tar') ? context.limits.maxControlSize : context.limits.maxTotalSize;
+}
+
 /** A plain tar member is held to the same limit as a decompressed one. */
 function checkPlainSize(member: DebMember, context: DebContext): void {
-  const limit = context.limits.maxTotalSize;
+  const limit = sizeLimitOf(member, context);
   if (member.bytes.length > limit) {
     throw debError(
       context,
@@ -323,7 +335,7 @@ async function decompressMember(member: DebMember, context: DebContext): Promise
     return await decompressToBuffer(member.bytes, {
       compression: member.compression,
       name: member.name,
-      maxBytes: context.limits.maxTotalSize,
+      maxBytes: sizeLimitOf(member, context),
     });
   } catch (error) {
     throw asDebError(error, context);
@@ -345,7 +357,7 @@ export async function* debMemberChunks(member: DebMember, options: ReadDebOption
     yield* decompressChunks(member.bytes, {
       compression: member.compression,
       name: member.name,
-      maxBytes: context.limits.maxTotalSize,
+      maxBytes: sizeLimitOf(member, context),
     });
   } catch (error) {
     throw asDebError(error, context);
