@@ -8,7 +8,13 @@
  */
 import { z } from 'zod';
 import type { FleetSection } from '../specfile/index.js';
-import { parseRunTemplate, type RunTemplate, runTemplateVersion, SpecError } from '../specfile/index.js';
+import {
+  parseRunTemplate,
+  type RunTemplate,
+  runTemplateVersion,
+  SpecError,
+  strategyTypes,
+} from '../specfile/index.js';
 import { FleetError } from './errors.js';
 import type { FleetTemplate } from './types.js';
 
@@ -22,6 +28,7 @@ const StoredFleetSection: z.ZodType<FleetSection> = z.strictObject({
   size: whole(0, 10_000),
   port: whole(1, 65_535).optional(),
   strategy: z.strictObject({
+    type: z.enum(strategyTypes).optional(),
     maxSurge: count,
     maxUnavailable: count,
     minReadySeconds: whole(0, 3600),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultFleetSection, FleetSection } from './fleet-section.js';
+import { defaultFleetSection, FleetSection, strategyTypes } from './fleet-section.js';
 
 function problems(input: unknown): string[] {
   const result = FleetSection.safeParse(input);
@@ -14,6 +14,7 @@ describe('the fleet section of herd.yaml', () => {
     assert.deepEqual(FleetSection.parse({}), {
       size: 2,
       strategy: {
+        type: 'rolling',
         maxSurge: '25%',
         maxUnavailable: '25%',
         minReadySeconds: 5,
@@ -49,6 +50,7 @@ describe('the fleet section of herd.yaml', () => {
       size: 4,
       port: 8080,
       strategy: {
+        type: 'rolling',
         maxSurge: 1,
         maxUnavailable: '0%',
         minReadySeconds: 0,
@@ -64,6 +66,14 @@ describe('the fleet section of herd.yaml', () => {
 
   it('treats an empty value as left out', () => {
     assert.deepEqual(FleetSection.parse({ size: null, strategy: null }), defaultFleetSection);
+  });
+
+  it('reads strategy.type recreate, and names the types it expects otherwise', () => {
+    assert.equal(FleetSection.parse({ strategy: { type: 'recreate' } }).strategy.type, 'recreate');
+
+    assert.deepEqual(problems({ strategy: { type: 'canary' } }), [
+      `strategy.type: expected one of ${strategyTypes.join(', ')}, got "canary"`,
+    ]);
   });
 
   it('names an unknown field and suggests the nearest known one', () => {

@@ -13,7 +13,16 @@ import { expecting, fields, flag, optional, pattern, whenValid, wholeNumber } fr
 /** A count of instances, or a percentage of the fleet's size (`"25%"`), as Kubernetes' IntOrString. */
 export type InstanceCount = number | `${number}%`;
 
+/**
+ * How a new revision replaces the old one: `rolling` within maxSurge and maxUnavailable, `recreate`
+ * (Kubernetes' Recreate) drains and removes every old instance before the first new one is made.
+ */
+export const strategyTypes = ['rolling', 'recreate'] as const;
+export type StrategyType = (typeof strategyTypes)[number];
+
 export interface RolloutStrategy {
+  /** The spec always names one (default `rolling`); a template stored before strategies has none: rolling. */
+  type?: StrategyType;
   /** Instances above `size` a rollout may add; a percentage rounds up. */
   maxSurge: InstanceCount;
   /** Instances below `size` that may be unavailable during a rollout; a percentage rounds down. */
@@ -51,6 +60,7 @@ const memoryRange = { min: 6 * mebibyte, max: 64 * 1024 * mebibyte };
 export const defaultFleetSection: FleetSection = {
   size: 2,
   strategy: {
+    type: 'rolling',
     maxSurge: '25%',
     maxUnavailable: '25%',
     minReadySeconds: 5,
@@ -113,8 +123,11 @@ const Shm = byteSize(shmExpectation, { min: 64 * 1024, max: memoryRange.max });
 
 const cpusExpectation = 'a number of CPUs above 0 and at most 256 such as 0.5 or 2';
 
+const strategyTypeExpectation = `one of ${strategyTypes.join(', ')}`;
+
 const Strategy = fields(
   {
+    type: optional(z.enum(strategyTypes, expecting(strategyTypeExpectation))),
     maxSurge: optional(InstanceCountField),
     maxUnavailable: optional(InstanceCountField),
     minReadySeconds: optional(wholeNumber('a number of seconds from 0 to 3600', { min: 0, max: 3600 })),
@@ -123,7 +136,7 @@ const Strategy = fields(
     ),
     autoRevert: optional(flag()),
   },
-  'a mapping with maxSurge, maxUnavailable, minReadySeconds, progressDeadlineSeconds and autoRevert',
+  'a mapping with type, maxSurge, maxUnavailable, minReadySeconds, progressDeadlineSeconds and autoRevert',
 ).superRefine((raw, ctx) => {
   // As Kubernetes: a deadline within minReadySeconds would fail every rollout before it could progress.
   const minReady = raw.minReadySeconds ?? defaultFleetSection.strategy.minReadySeconds;
@@ -191,6 +204,7 @@ export const FleetSection = fields(
     size: raw.size ?? defaults.size,
     ...(raw.port !== undefined ? { port: raw.port } : {}),
     strategy: {
+      type: raw.strategy?.type ?? defaults.strategy.type,
       maxSurge: raw.strategy?.maxSurge ?? defaults.strategy.maxSurge,
       maxUnavailable: raw.strategy?.maxUnavailable ?? defaults.strategy.maxUnavailable,
       minReadySeconds: raw.strategy?.minReadySeconds ?? defaults.strategy.minReadySeconds,
