@@ -6,7 +6,8 @@
  * API: https://docs.docker.com/engine/api/v1.41/#tag/Container/operation/ContainerCreate
  */
 import type { ContainerCreateOptions } from 'dockerode';
-import { defaultShmBytes, EngineError, type InstanceSpec, labelsFor } from '../engine.js';
+import { defaultShmBytes, type InstanceSpec, labelsFor } from '../engine.js';
+import { refuseUnsafeSpec } from '../instance-spec-check.js';
 
 export const tmpfsOptions = 'rw,noexec,nosuid,nodev,size=64m';
 /**
@@ -27,7 +28,7 @@ export const implicitTmpfsPaths = ['/run', '/tmp', '/var/tmp'] as const;
 const readOnlyTmpfsOptions = 'ro,noexec,nosuid,nodev,size=1m';
 
 export function hardenedCreateOptions(spec: InstanceSpec): ContainerCreateOptions {
-  validate(spec);
+  refuseUnsafeSpec(spec);
   const tmpfs: Record<string, string> = {};
   for (const path of implicitTmpfsPaths) tmpfs[path] = readOnlyTmpfsOptions;
   for (const path of spec.writable) tmpfs[path] = writableTmpfsOptions;
@@ -67,44 +68,4 @@ export function hardenedCreateOptions(spec: InstanceSpec): ContainerCreateOption
       ...(portKey ? { PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
     },
   };
-}
-
-function validate(spec: InstanceSpec): void {
-  const refuse = (what: string) => {
-    throw new EngineError('CREATE', `refusing to create an instance of ${spec.service}: ${what}`);
-  };
-  if (!Number.isInteger(spec.user.uid) || spec.user.uid === 0) {
-    refuse(`user uid ${spec.user.uid}: expected a non-root uid (65532 by default)`);
-  }
-  if (!Number.isInteger(spec.user.gid) || spec.user.gid < 0)
-    refuse(`user gid ${spec.user.gid}: expected an integer`);
-  if (!spec.imageRef.endsWith(`@${spec.digest}`)) {
-    refuse(`image ${spec.imageRef} is not named by its digest ${spec.digest}`);
-  }
-  for (const path of spec.writable) {
-    if (!/^\/[A-Za-z0-9._/-]+$/.test(path) || path.split('/').some((part) => part === '..' || part === '.')) {
-      refuse(
-        `writable path ${JSON.stringify(path)}: expected an absolute path without "..", commas or spaces`,
-      );
-    }
-  }
-  for (const name of Object.keys(spec.env)) {
-    if (name === '' || name.includes('=') || name.includes('\0'))
-      refuse(`environment name ${JSON.stringify(name)}`);
-  }
-  if (spec.port !== undefined && !(Number.isInteger(spec.port) && spec.port > 0 && spec.port < 65536)) {
-    refuse(`port ${spec.port}: expected 1-65535`);
-  }
-  const { memoryBytes, nanoCpus, pids, shmBytes } = spec.resources;
-  if (
-    shmBytes !== undefined &&
-    !(Number.isInteger(shmBytes) && shmBytes >= 64 * 1024 && shmBytes <= memoryBytes)
-  ) {
-    refuse(`shm size ${shmBytes} bytes: expected from 64 KiB up to the memory limit (${memoryBytes} bytes)`);
-  }
-  if (!(memoryBytes >= 6 * 1024 * 1024 && nanoCpus > 0 && pids > 0)) {
-    refuse(
-      `resources ${JSON.stringify(spec.resources)}: expected memory of at least 6 MiB, cpus and pids above 0`,
-    );
-  }
 }
