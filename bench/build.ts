@@ -8,7 +8,8 @@
  *   - everything cached: HERD_HOME as the last build left it (.debs, unpacked tars, layers,
  *     indexes, store); mmdebstrap with the .debs in its apt cache, its best case.
  * Each time is a process's wall time, spawn to exit; peak memory is /usr/bin/time -v's maximum
- * resident set size (the largest process, the decoders herd starts included). The gate is left
+ * resident set size (the largest process, the decoders herd starts included). herd is the compiled
+ * CLI (scripts/build.ts into dist/bench-build), as `bin` runs it. The gate is left
  * out (--no-gate) since mmdebstrap only unpacks; bench/gate times it.
  * Sizes are compared like for like: herd's gzip layers against mmdebstrap's tarball gzipped at the
  * same level, and the sum of regular files' sizes of each root filesystem unpacked. Two cold builds
@@ -27,6 +28,7 @@ import type { Lock } from '../src/builder/lock-file.js';
 import { sourcesForSpec } from '../src/builder/resolve-lock.js';
 import type { KeyringRef } from '../src/debian/sources.js';
 import { loadSpec } from '../src/specfile/load.js';
+import { compiledCli } from './support/compiled-cli.js';
 import { mmdebstrapCommand } from './support/mmdebstrap.js';
 import { type TimedProcess, timedProcess } from './support/timed-process.js';
 
@@ -42,6 +44,8 @@ const gzipLevel = 6;
 const work = await mkdtemp(join(tmpdir(), 'herd-bench-build-'));
 // The second cold HERD_HOME lives under another directory, to show paths do not reach the image.
 const elsewhere = await mkdtemp(join('/var/tmp', 'herd-bench-build-elsewhere-'));
+// The compiled CLI, as `bin` runs it: tsx would add its own start-up to every herd time.
+const herdCli = compiledCli('bench-build');
 
 type Run = TimedProcess;
 
@@ -50,11 +54,10 @@ const timed = (command: string, args: string[], env: NodeJS.ProcessEnv = process
   timedProcess(command, args, { cwd: root, env });
 
 function herdBuild(specDir: string, home: string): Run & { digest: string } {
-  const run = timed(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'build', specDir, '--no-gate', '--json'],
-    { ...process.env, HERD_HOME: home },
-  );
+  const run = timed(process.execPath, [herdCli, 'build', specDir, '--no-gate', '--json'], {
+    ...process.env,
+    HERD_HOME: home,
+  });
   const digest = (JSON.parse(run.stdout) as { digest: string }).digest;
   return { ...run, digest };
 }

@@ -12,9 +12,10 @@
  *     for the suites that did not change. apt as in the warm line.
  * apt runs as configured on this host (Acquire::Languages, GzipIndexes…), with only these sources
  * and its own directories, so it never touches the host's lists. `herd --version` is timed too:
- * herd's start-up is inside each of its times.
+ * herd's start-up is inside each of its times. herd is the compiled CLI (scripts/build.ts into
+ * dist/bench-resolve), as `bin` runs it, not tsx.
  *
- *   node --import tsx bench/resolve.ts [--runs 5] [--spec examples/hello]
+ *   npm run bench:resolve [-- --runs 5] [-- --spec examples/hello]
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { sourcesForSpec } from '../src/builder/resolve-lock.js';
 import type { KeyringRef } from '../src/debian/sources.js';
 import { loadSpec } from '../src/specfile/load.js';
+import { compiledCli } from './support/compiled-cli.js';
 import { type TimedProcess, timedProcess } from './support/timed-process.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -39,7 +41,9 @@ type Run = TimedProcess;
 const timed = (command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Run =>
   timedProcess(command, args, { cwd: root, env });
 
-const herdArgs = (args: string[]) => ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args];
+// The compiled CLI, as `bin` runs it: tsx would add its own start-up to every herd time.
+const herdCli = compiledCli('bench-resolve');
+const herdArgs = (args: string[]) => [herdCli, ...args];
 
 function herdLock(home: string): Run {
   return timed(process.execPath, herdArgs(['lock', specDir]), { ...process.env, HERD_HOME: home });
