@@ -32,6 +32,13 @@ command -v keytool >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 # libdpkg-dev: the version-order test builds a comparer on dpkg's own library as its oracle.
 [ -f /usr/include/dpkg/version.h ] || need+=(libdpkg-dev)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
+# --swarm (npm run test:swarm): Debian's docker.io, for the SwarmEngine's 2-node swarm in network
+# namespaces (test/support/swarm-cluster.ts). Not part of npm test: its dockerd never starts on its
+# own (the tests start their own, under a temp folder) and podman keeps the Docker API socket herd uses.
+if [ "${1:-}" = --swarm ]; then
+  command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+  command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+fi
 # libsodium: the tests check herd's key files against an independent scrypt + secretbox.
 ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.23' || need+=(libsodium23)
 
