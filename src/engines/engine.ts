@@ -101,6 +101,8 @@ export interface Instance {
   createdAt: number;
   startedAt?: number;
   labels: Record<string, string>;
+  /** The node it was placed on, for an engine of many machines (a Swarm node, a Kubernetes node). */
+  node?: string;
 }
 
 /**
@@ -155,6 +157,17 @@ export interface LogLine {
   /** Epoch milliseconds, from the engine's timestamps. */
   time: number;
   text: string;
+}
+
+/**
+ * What an instance has used so far (`stats`): cumulative, so a caller that reads twice gets the
+ * use between the two reads, over the engine's own clock.
+ */
+export interface InstanceStats {
+  /** CPU time used since the instance started, in seconds, all its processes and CPUs together. */
+  cpuSeconds: number;
+  /** Epoch ms at which the engine read it. */
+  at: number;
 }
 
 export interface EngineInfo {
@@ -225,6 +238,12 @@ export interface Engine {
     path: string,
     options: { signal?: AbortSignal; maxEntries?: number },
   ): Promise<PathEntry[] | undefined>;
+  /**
+   * Optional: the CPU the instance has used so far (Docker's `GET /containers/{id}/stats`), what
+   * the autoscaler's `cpu` metric is measured from. An engine without it leaves that metric
+   * unmeasured. NOT_FOUND for an instance it does not have.
+   */
+  stats?(id: string): Promise<InstanceStats>;
 }
 
 /** One process of an instance (`GET /containers/{id}/top`). */

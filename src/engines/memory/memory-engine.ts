@@ -3,6 +3,8 @@
  * deterministic ids, plus hooks that simulate what a real engine does to us (crashes, external
  * removal, images that will not start). It behaves like DockerEngine where the contract says so:
  * create needs the image first (ensureImage), refuses root, and reports started/exited/removed.
+ * Given nodes, it is an engine of many machines: each instance is spread onto a node
+ * (node-placement.ts), gets an address on it, and a node can fail with everything on it.
  */
 import { Readable } from 'node:stream';
 import { type TarEntry, writeTar } from '../../oci/index.js';
@@ -17,18 +19,31 @@ import {
   type Instance,
   type InstanceProcess,
   type InstanceSpec,
+  type InstanceStats,
   type LogLine,
   labelsFor,
   type PathEntry,
 } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
+import { MemoryCpu } from './memory-cpu.js';
 import { MemoryProcessTable } from './memory-processes.js';
+import { type NodeConstraint, NodePlacement, type NodeSpec } from './node-placement.js';
 
 export interface MemoryEngineOptions {
   /** Epoch milliseconds; defaults to Date.now. */
   now?: () => number;
-  /** First fake loopback port handed out to instances with a `port`. */
+  /** First fake loopback port handed out to instances with a `port` (on each node, with nodes). */
   firstPort?: number;
+  /**
+   * The machines instances are spread over: a count (`node-0001`…) or each node with its labels.
+   * Without it there are none: one machine, instances without a `node`, addresses on 127.0.0.1.
+   */
+  nodes?: number | readonly NodeSpec[];
+  /**
+   * Where a spec may run, as Swarm's placement constraints; the engine contract's spec has no such
+   * field, so a simulation says it here.
+   */
+  constraintsFor?: (spec: InstanceSpec) => readonly NodeConstraint[];
 }
 
 /** How a failing image fails: refused at create, or started and gone at once (exit code 1). */
@@ -64,15 +79,31 @@ export class MemoryEngine implements Engine {
   private readonly inodes = new Map<string, Map<string, { ino: number; ctimeMs: number }>>();
   private nextIno = 1;
   private readonly processTable = new MemoryProcessTable();
+  private readonly cpu: MemoryCpu;
   private nextId = 1;
   private nextPort: number;
   private peak = 0;
   /** Instances in state `running`, kept by every change of state. */
   private runningNow = 0;
+  private readonly placement: NodePlacement | undefined;
+  /** Each node's fake address and the next port it hands out: 100,000 instances do not fit one host's ports. */
+  private readonly nodeAddresses = new Map<string, { host: string; nextPort: number }>();
+  private readonly constraintsFor: ((spec: InstanceSpec) => readonly NodeConstraint[]) | undefined;
 
   constructor(options: MemoryEngineOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.cpu = new MemoryCpu(this.now);
     this.nextPort = options.firstPort ?? 40000;
+    this.constraintsFor = options.constraintsFor;
+    if (options.nodes !== undefined) {
+      const nodes =
+        typeof options.nodes === 'number'
+          ? Array.from({ length: options.nodes }, (_, index) => ({ name: nodeName(index) }))
+          : options.nodes;
+      this.placement = new NodePlacement(nodes);
+      for (const [index, node] of nodes.entries())
+        this.nodeAddresses.set(node.name, { host: nodeHost(index), nextPort: this.nextPort });
+    }
   }
 
   async info(): Promise<EngineInfo> {
@@ -114,6 +145,7 @@ export class MemoryEngine implements Engine {
         `memory engine failed to create ${spec.service} from ${spec.digest} (simulated)`,
       );
     }
+    const node = this.placement ? this.placeOnNode(this.placement, spec) : undefined;
     const id = `mem-${String(this.nextId++).padStart(6, '0')}`;
     const at = this.now();
     const instance: Instance = {
@@ -126,7 +158,8 @@ export class MemoryEngine implements Engine {
       startedAt: at,
       labels: labelsFor(spec),
     };
-    if (spec.port !== undefined) instance.address = { host: '127.0.0.1', port: this.nextPort++ };
+    if (node !== undefined) instance.node = node;
+    if (spec.port !== undefined) instance.address = this.addressOn(node);
     const files = new Map((this.imageFiles.get(spec.digest) ?? []).map((file) => [file.path, file]));
     for (const [path, file] of this.tampered.get(spec.digest) ?? []) files.set(path, file);
     this.entries.set(id, { instance, output: [], changes: [], files });
@@ -137,6 +170,7 @@ export class MemoryEngine implements Engine {
     }
     ofService.add(id);
     this.processTable.started(id, spec.digest, String(spec.user.uid));
+    this.cpu.started(id, spec.resources.nanoCpus);
     this.print(id, `started ${spec.service} ${spec.digest}`);
     this.emit({ kind: 'started', id });
     this.trackPeak();
@@ -278,9 +312,11 @@ export class MemoryEngine implements Engine {
     const entry = this.entries.get(id);
     if (entry?.instance.state !== 'running') return;
     this.runningNow--;
+    this.releaseNode(entry.instance);
     entry.instance.state = 'exited';
     entry.instance.exitCode = exitCode;
     delete entry.instance.address;
+    this.cpu.stopped(id);
     this.print(id, `exited with code ${exitCode}`);
     this.emit({ kind: 'exited', id, exitCode });
   }
@@ -290,12 +326,39 @@ export class MemoryEngine implements Engine {
     const entry = this.entries.get(id);
     if (!entry) return;
     if (entry.instance.state === 'running') this.runningNow--;
+    if (entry.instance.state !== 'exited') this.releaseNode(entry.instance);
     this.entries.delete(id);
     this.byService.get(entry.instance.service)?.delete(id);
     this.inodes.delete(id);
     this.processTable.gone(id);
+    this.cpu.gone(id);
     this.outputFeed.emit(id);
     this.emit({ kind: 'removed', id });
+  }
+
+  /**
+   * The node is lost (its machine died, or left the cluster): every instance on it is gone, as
+   * removed behind herd's back, and nothing is placed on it until `restoreNode`. Returns the ids gone.
+   */
+  failNode(node: string): string[] {
+    const placement = this.nodePlacement();
+    if (!placement.has(node)) throw new EngineError('NOT_FOUND', `no node ${node} on the memory engine`);
+    const gone = [...this.entries.values()]
+      .filter((entry) => entry.instance.node === node)
+      .map((entry) => entry.instance.id);
+    for (const id of gone) this.kill(id);
+    placement.down(node);
+    return gone;
+  }
+
+  /** The node is back, empty: new instances may be placed on it again. */
+  restoreNode(node: string): void {
+    this.nodePlacement().up(node);
+  }
+
+  /** Each node in the order given: whether it is up and how many live (not exited) instances it holds. */
+  nodes(): { name: string; up: boolean; instances: number }[] {
+    return this.placement?.snapshot() ?? [];
   }
 
   /** Instances of `digest` fail from now on; `clear` makes them start again. */
@@ -305,6 +368,19 @@ export class MemoryEngine implements Engine {
 
   clearImageFailure(digest: string): void {
     this.failing.delete(digest);
+  }
+
+  /** The instance's CPU time so far: the integral of the load `setCpuLoad` set, over the engine's clock. */
+  async stats(id: string): Promise<InstanceStats> {
+    const cpuSeconds = this.cpu.used(id);
+    if (cpuSeconds === undefined)
+      throw new EngineError('NOT_FOUND', `no instance ${id} on the memory engine`);
+    return { cpuSeconds, at: this.now() };
+  }
+
+  /** The instance burns `cpus` CPUs from now on (capped at its limit), as a loaded process would. */
+  setCpuLoad(id: string, cpus: number): void {
+    this.cpu.setLoad(id, cpus);
   }
 
   /** Appends a line to an instance's output, as if the process had printed it. */
@@ -454,6 +530,35 @@ export class MemoryEngine implements Engine {
     this.peak = this.running;
   }
 
+  private placeOnNode(placement: NodePlacement, spec: InstanceSpec): string {
+    const constraints = this.constraintsFor?.(spec) ?? [];
+    const node = placement.place(spec.service, constraints);
+    if (node !== undefined) return node;
+    const wanted = constraints.map((one) => `${one.key}${one.op}${one.value}`).join(', ');
+    throw new EngineError(
+      'CREATE',
+      constraints.length === 0
+        ? `no node up to place an instance of ${spec.service} on: expected at least one`
+        : `no node up matches the constraints of ${spec.service} (${wanted}): expected at least one`,
+    );
+  }
+
+  private addressOn(node: string | undefined): { host: string; port: number } {
+    const onNode = node === undefined ? undefined : this.nodeAddresses.get(node);
+    if (!onNode) return { host: '127.0.0.1', port: this.nextPort++ };
+    return { host: onNode.host, port: onNode.nextPort++ };
+  }
+
+  private releaseNode(instance: Instance): void {
+    if (instance.node !== undefined) this.placement?.release(instance.service, instance.node);
+  }
+
+  private nodePlacement(): NodePlacement {
+    if (!this.placement)
+      throw new EngineError('OTHER', 'the memory engine has no nodes: expected options.nodes');
+    return this.placement;
+  }
+
   private emit(event: EngineEvent): void {
     const recorded = { ...event, cursor: String(this.eventLog.length + 1) };
     this.eventLog.push(recorded);
@@ -479,6 +584,17 @@ export class MemoryEngine implements Engine {
     this.runningNow++;
     this.peak = Math.max(this.peak, this.runningNow);
   }
+}
+
+/** `node-0001`, … : sorted as they were made. */
+function nodeName(index: number): string {
+  return `node-${String(index + 1).padStart(4, '0')}`;
+}
+
+/** A made-up private address per node (10.x.y.z), so each node has its own ports. */
+function nodeHost(index: number): string {
+  const n = index + 1;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 }
 
 function* chunksOf(bytes: Buffer, size: number): Generator<Buffer> {
