@@ -335,4 +335,15 @@ export const stateMigrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 12,
+    area: 'fleet',
+    name: 'keep whether a fleet is paused',
+    sql: `
+      -- herd pause: set while the fleet's rollout is paused (it still scales and heals), with who
+      -- paused it; NULL when it is not. Kept here so a restarted control plane stays paused.
+      ALTER TABLE fleets ADD COLUMN paused_at TEXT;
+      ALTER TABLE fleets ADD COLUMN paused_by TEXT;
+    `,
+  },
 ];
