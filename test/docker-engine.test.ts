@@ -146,6 +146,10 @@ describeEngineContract('DockerEngine on podman', async () => {
       podmanCli(env, ['exec', id, '/probe-server'], { allowFailure: true });
     },
     workloadExecutable: '/probe-server',
+    async burnCpu(instance, cpuMs) {
+      const answer = await fetch(`http://127.0.0.1:${instance.address?.port}/spin?ms=${cpuMs}`);
+      assert.equal(await answer.text(), 'spun');
+    },
     // The host's sleep in the instance's pid namespace only, as `nsenter -t <pid> -p` from the host.
     async startStray(id) {
       const [inspected] = JSON.parse(podmanCli(env, ['inspect', id])) as { State: { Pid: number } }[];

@@ -11,6 +11,7 @@ import {
   type Engine,
   EngineError,
   type EngineEvent,
+  type Instance,
   type InstanceSpec,
   instanceLabels,
   type LogLine,
@@ -44,8 +45,18 @@ export interface EngineContractFixture {
   startStray(id: string): Promise<{ executable: string; stop(): Promise<void> }>;
   /** A program of `spec`'s image that behaves as `probe-server echo` (test/support/probe-server.c). */
   debugCommand: string[];
+  /**
+   * Makes a running instance of `spec` burn `cpuMs` of CPU time (the probe server's `/spin`), for
+   * the optional `stats`; absent for an engine without it.
+   */
+  burnCpu?(instance: Instance, cpuMs: number): Promise<void>;
   /** How long to wait for logs and events on this engine. */
   patienceMs?: number;
+  /**
+   * The hosts an instance's address may name: `127.0.0.1` on one machine (the default), a node's
+   * address on an engine of many (a Swarm node's, where its published port answers).
+   */
+  addressHosts?: readonly string[];
   teardown?(): Promise<void>;
 }
 
@@ -91,7 +102,8 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       assert.equal(instance.labels[instanceLabels.revision], instance.revision);
       assert.equal(instance.labels[instanceLabels.digest], instance.digest);
       assert.equal(instance.labels.team, 'core');
-      assert.equal(instance.address?.host, '127.0.0.1');
+      const hosts = fixture.addressHosts ?? ['127.0.0.1'];
+      assert.ok(hosts.includes(instance.address?.host ?? ''), `address ${instance.address?.host} is none of ${hosts}`);
       assert.ok((instance.address?.port ?? 0) > 0);
     });
 
@@ -424,6 +436,36 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       } finally {
         await stray.stop();
       }
+    });
+
+    it('reports the CPU time an instance used, growing while it works and within its CPU limit', async () => {
+      if (!engine.stats) {
+        // `stats` is optional (the autoscaler's cpu metric is then unmeasured); nothing to burn for.
+        assert.equal(fixture.burnCpu, undefined, 'burnCpu is given for an engine without stats');
+        return;
+      }
+      assert.ok(fixture.burnCpu, 'an engine with stats needs burnCpu in its contract fixture');
+      const spec = fixture.spec({ service: 'contract-stats' });
+      const instance = await createRunning({ service: 'contract-stats' });
+      const limit = spec.resources.nanoCpus / 1e9;
+
+      const before = await engine.stats(instance.id);
+      const started = Date.now();
+      await fixture.burnCpu(instance, 300);
+      const wallSeconds = (Date.now() - started) / 1000;
+      const after = await engine.stats(instance.id);
+      const used = after.cpuSeconds - before.cpuSeconds;
+
+      assert.ok(used >= 0.29, `used ${used} s of CPU while burning 0.3 s`);
+      // A cgroup's quota is enforced per 100 ms period: allow one period's worth beyond the limit.
+      assert.ok(
+        used <= limit * wallSeconds + 0.1,
+        `used ${used} s in ${wallSeconds} s at a limit of ${limit}`,
+      );
+      assert.ok(after.at >= before.at);
+      await assert.rejects(engine.stats('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'), {
+        code: 'NOT_FOUND',
+      });
     });
 
     it('says NOT_FOUND for the processes of an instance it does not have', async () => {

@@ -77,6 +77,11 @@ export interface InstanceSpec {
   stopGraceSeconds: number;
   /** Extra labels (the engine adds `instanceLabels`). */
   labels?: Record<string, string>;
+  /**
+   * Where an engine of many machines may place it (the spec's `fleet.placement`): constraints as
+   * Swarm writes them, such as `node.labels.zone==east`. An engine on one host ignores it.
+   */
+  placement?: { constraints?: string[] };
 }
 
 /** 1 MiB: /dev/shm for an instance whose spec asks for no more (`fleet.resources.shm`). */
@@ -173,6 +178,11 @@ export interface InstanceStats {
 export interface EngineInfo {
   name: string;
   version: string;
+  /**
+   * Hardening herd asks for that this engine does not apply, as the engine found it (Swarm 20.10
+   * runs services without `no-new-privileges`); absent when it applies all of it.
+   */
+  unapplied?: string[];
 }
 
 export interface Engine {

@@ -7,6 +7,7 @@
  *   GET /            200 $GREETING
  *   GET /exit        answers, then the process exits with code 3
  *   GET /slow?ms=N   sleeps N ms, then 200 "slept"
+ *   GET /spin?ms=N   burns N ms of CPU time, then 200 "spun"
  *   EXIT_AT_ONCE=1   exits with code 1 before listening
  *   SIGTERM          stops accepting, finishes in-flight requests, exits 0
  *   probe-server echo  echoes stdin lines with the uid instead of serving (see echo_lines)
@@ -79,6 +80,18 @@ static void *serve(void *arg) {
     struct timespec pause = {wait / 1000, (wait % 1000) * 1000000L};
     nanosleep(&pause, NULL);
     respond(fd, status, "slept");
+  } else if (strncmp(path, "/spin", 5) == 0) {
+    /* Burns N ms of this thread's CPU time (not wall time), however much a CPU limit slows it. */
+    const char *ms = strstr(path, "ms=");
+    long burn = ms ? strtol(ms + 3, NULL, 10) : 100;
+    struct timespec start, now;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+    volatile unsigned long spins = 0;
+    do {
+      for (int i = 0; i < 100000; i++) spins++;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    } while ((now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L < burn);
+    respond(fd, status, "spun");
   } else {
     status = 404;
     respond(fd, status, "not found\n");

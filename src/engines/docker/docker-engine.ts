@@ -16,11 +16,13 @@ import type {
   Instance,
   InstanceProcess,
   InstanceSpec,
+  InstanceStats,
   LogLine,
   PathEntry,
 } from '../engine.js';
 import { EngineError, instanceLabels } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
+import { type ContainerStats, instanceStatsFrom } from './container-stats.js';
 import { startDebugExec } from './debug-exec.js';
 import { statusOf, toEngineError, unreachable } from './engine-errors.js';
 import {
@@ -411,6 +413,14 @@ export class DockerEngine implements Engine {
     return resolveExecutables(topProcessesFrom(body as ContainerTop, `instance ${id}`), {
       hash: options.hash === true,
     });
+  }
+
+  /** One reading, not a stream: `stream=false` answers at once on Podman 4.3 (its precpu is empty). */
+  async stats(id: string): Promise<InstanceStats> {
+    const body = await this.call(`reading the stats of ${id}`, 'OTHER', () =>
+      this.docker.getContainer(id).stats({ stream: false }),
+    );
+    return instanceStatsFrom(body as ContainerStats, `instance ${id}`, Date.now());
   }
 
   async debugExec(id: string, options: DebugExecOptions): Promise<DebugExec> {

@@ -59,6 +59,13 @@ describeEngineContract('MemoryEngine', async () => {
       });
     },
     workloadExecutable: '/server',
+    // At its limit until it has used `cpuMs`, as a busy process capped by its cgroup.
+    async burnCpu(instance, cpuMs) {
+      const limit = specFor({ service: instance.service }).resources.nanoCpus / 1e9;
+      engine.setCpuLoad(instance.id, limit);
+      await new Promise((resolve) => setTimeout(resolve, cpuMs / limit));
+      engine.setCpuLoad(instance.id, 0);
+    },
     async startStray(id) {
       const pid = engine.plantProcess(id, {
         user: '0',
