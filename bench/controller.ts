@@ -190,6 +190,7 @@ const autoscale: AutoscaleSection = {
   min: Math.ceil(size / 2),
   max: Math.ceil(size * 1.5),
   metrics: [{ kind: 'inFlightRequests', averageValue: 10 }],
+  syncPeriodSeconds: 15,
   behavior: { scaleUp: { stabilizationWindowSeconds: 0 }, scaleDown: { stabilizationWindowSeconds: 300 } },
 };
 const load = new Map(services.map((service) => [service, size * 10]));

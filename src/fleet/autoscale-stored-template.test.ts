@@ -14,6 +14,7 @@ const autoscale: AutoscaleSection = {
     { kind: 'cpu', averageUtilization: 70 },
     { kind: 'inFlightRequests', averageValue: 4 },
   ],
+  syncPeriodSeconds: 15,
   behavior: { scaleUp: { stabilizationWindowSeconds: 0 }, scaleDown: { stabilizationWindowSeconds: 300 } },
 };
 

@@ -13,6 +13,7 @@ function section(overrides: Partial<AutoscaleSection> = {}): AutoscaleSection {
     min: 2,
     max: 10,
     metrics: [{ kind: 'inFlightRequests', averageValue: 5 }],
+    syncPeriodSeconds: 15,
     behavior: { scaleUp: { stabilizationWindowSeconds: 0 }, scaleDown: { stabilizationWindowSeconds: 300 } },
     ...overrides,
   };

@@ -34,6 +34,7 @@ const StoredFleetSection: z.ZodType<FleetSection> = z.strictObject({
     minReadySeconds: whole(0, 3600),
     progressDeadlineSeconds: whole(1, 86_400),
     autoRevert: z.boolean(),
+    bakeSeconds: whole(0, 86_400).optional(),
   }),
   health: z.strictObject({ failureThreshold: whole(1, 100) }),
   resources: z.strictObject({
@@ -44,6 +45,7 @@ const StoredFleetSection: z.ZodType<FleetSection> = z.strictObject({
   }),
   stopGraceSeconds: whole(0, 3600),
   drainSeconds: whole(0, 3600),
+  maxLifetimeSeconds: whole(10, 365 * 86_400).optional(),
   autoscale: z
     .strictObject({
       min: whole(1, 10_000),
@@ -60,6 +62,8 @@ const StoredFleetSection: z.ZodType<FleetSection> = z.strictObject({
         )
         .min(1)
         .max(3),
+      // Templates stored before the field existed decided every 15 s, HPA's default.
+      syncPeriodSeconds: whole(1, 300).default(15),
       behavior: z.strictObject({
         scaleUp: z.strictObject({ stabilizationWindowSeconds: whole(0, 3600) }),
         scaleDown: z.strictObject({ stabilizationWindowSeconds: whole(0, 3600) }),

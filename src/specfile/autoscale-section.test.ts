@@ -26,11 +26,12 @@ describe('the fleet.autoscale section of herd.yaml', () => {
     assert.equal('autoscale' in FleetSection.parse({}), false);
   });
 
-  it('fills in HPA’s defaults: min 1, cpu at 80%, no scale-up window, 300 s down', () => {
+  it('fills in HPA’s defaults: min 1, cpu at 80%, a decision every 15 s, no scale-up window, 300 s down', () => {
     assert.deepEqual(FleetSection.parse({ autoscale: { max: 6 } }).autoscale, {
       min: 1,
       max: 6,
       metrics: [{ kind: 'cpu', averageUtilization: 80 }],
+      syncPeriodSeconds: 15,
       behavior: {
         scaleUp: { stabilizationWindowSeconds: 0 },
         scaleDown: { stabilizationWindowSeconds: 300 },
@@ -38,7 +39,7 @@ describe('the fleet.autoscale section of herd.yaml', () => {
     });
   });
 
-  it('reads every metric and both windows', () => {
+  it('reads every metric, the sync period and both windows', () => {
     const section = FleetSection.parse({
       autoscale: {
         min: 2,
@@ -48,6 +49,7 @@ describe('the fleet.autoscale section of herd.yaml', () => {
           { type: 'requestsPerSecond', averageValue: 50 },
           { type: 'inFlightRequests', averageValue: 2.5 },
         ],
+        syncPeriodSeconds: 2,
         behavior: {
           scaleUp: { stabilizationWindowSeconds: 30 },
           scaleDown: { stabilizationWindowSeconds: 60 },
@@ -63,6 +65,7 @@ describe('the fleet.autoscale section of herd.yaml', () => {
         { kind: 'requestsPerSecond', averageValue: 50 },
         { kind: 'inFlightRequests', averageValue: 2.5 },
       ],
+      syncPeriodSeconds: 2,
       behavior: {
         scaleUp: { stabilizationWindowSeconds: 30 },
         scaleDown: { stabilizationWindowSeconds: 60 },
@@ -142,18 +145,20 @@ describe('the fleet.autoscale section of herd.yaml', () => {
     );
   });
 
-  it('refuses an empty metrics list, unknown fields and windows above an hour', () => {
+  it('refuses an empty metrics list, unknown fields, a sync period of 0 and windows above an hour', () => {
     assert.deepEqual(
       problems({
         max: 4,
         metrics: [],
         minReplicas: 1,
         behavior: { scaleDown: { stabilizationWindowSeconds: 7200 } },
+        syncPeriodSeconds: 0,
       }),
       [
         'autoscale.metrics: expected a list of metrics, got an empty list',
+        'autoscale.syncPeriodSeconds: expected a number of seconds from 1 to 300, got 0',
         'autoscale.behavior.scaleDown.stabilizationWindowSeconds: expected a number of seconds from 0 to 3600, got 7200',
-        'autoscale.minReplicas: unknown field "minReplicas" (known fields: min, max, metrics, behavior)',
+        'autoscale.minReplicas: unknown field "minReplicas" (known fields: min, max, metrics, syncPeriodSeconds, behavior)',
       ],
     );
   });

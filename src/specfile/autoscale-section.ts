@@ -23,6 +23,11 @@ export interface AutoscaleSection {
   max: number;
   /** Never empty: HPA's default is CPU at 80%. */
   metrics: AutoscaleMetric[];
+  /**
+   * Seconds between two decisions, and the window each metric is measured over (HPA's
+   * `--horizontal-pod-autoscaler-sync-period`, a flag of the whole controller there).
+   */
+  syncPeriodSeconds: number;
   /** How long recommendations are remembered before a scale up or down (HPA's behavior). */
   behavior: {
     scaleUp: { stabilizationWindowSeconds: number };
@@ -35,6 +40,8 @@ export const metricTypes = ['cpu', 'requestsPerSecond', 'inFlightRequests'] as c
 /** HPA's defaults: CPU at 80% of the limit when no metric is named; no scale-up window, 300 s down. */
 export const defaultAutoscaleMetrics: readonly AutoscaleMetric[] = [{ kind: 'cpu', averageUtilization: 80 }];
 export const defaultStabilizationSeconds = { scaleUp: 0, scaleDown: 300 } as const;
+/** HPA's default sync period. */
+export const defaultSyncPeriodSeconds = 15;
 
 const instances = (field: string) =>
   wholeNumber(`a number of instances from 1 to 10000 for ${field}`, { min: 1, max: 10_000 });
@@ -109,9 +116,10 @@ export const AutoscaleSection = fields(
     min: optional(instances('min')),
     max: instances('max'),
     metrics: optional(Metrics),
+    syncPeriodSeconds: optional(wholeNumber('a number of seconds from 1 to 300', { min: 1, max: 300 })),
     behavior: optional(Behavior),
   },
-  'a mapping with min, max, metrics and behavior',
+  'a mapping with min, max, metrics, syncPeriodSeconds and behavior',
 )
   .superRefine((raw, ctx) => {
     const min = raw.min ?? 1;
@@ -128,6 +136,7 @@ export const AutoscaleSection = fields(
       min: raw.min ?? 1,
       max: raw.max,
       metrics: raw.metrics ?? [...defaultAutoscaleMetrics],
+      syncPeriodSeconds: raw.syncPeriodSeconds ?? defaultSyncPeriodSeconds,
       behavior: {
         scaleUp: {
           stabilizationWindowSeconds:
