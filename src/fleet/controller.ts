@@ -10,6 +10,7 @@ import type { Database } from 'better-sqlite3';
 import { type Clock, type Logger, silentLogger, systemClock } from '../common/index.js';
 import type { Engine, Instance } from '../engines/index.js';
 import { applyPlan } from './apply-plan.js';
+import { blueGreenFleetOf, isBlueGreen } from './blue-green-state.js';
 import {
   type BackoffPolicy,
   defaultBackoffPolicy,
@@ -33,7 +34,9 @@ import { startupProbeMs } from './health-state.js';
 import { type ImageReload, imageHoldMs, reloadCooldownMs, reloadImage } from './image-reload.js';
 import { instanceSpecFor } from './instance-spec.js';
 import { type InstanceTemplate, InstanceTemplates } from './instance-templates.js';
+import { judgeBake } from './judge-bake.js';
 import { judgeRollout } from './judge-rollout.js';
+import { planBlueGreen } from './plan-blue-green.js';
 import { planRollout } from './plan-rollout.js';
 import { chooseFrontDoor, type QuarantineOutcome, quarantineOutcomeOf } from './quarantine.js';
 import { SyncLoop } from './sync-loop.js';
@@ -400,17 +403,30 @@ export class FleetController {
         emit: (event) => this.emit(event),
         revert: (failing, failed) => this.revert(failing, failed),
       });
+    } else if (isBlueGreen(fleet)) {
+      fleet = await judgeBake(fleet, {
+        observation: { instances: observed, now },
+        store: this.store,
+        emit: (event) => this.emit(event),
+        revert: (failing, failed) => this.revert(failing, failed),
+      });
     }
 
-    const actions = planRollout(
-      {
-        revision: fleet.revision,
-        size: fleet.size,
-        strategy: fleet.template.fleet.strategy,
-        knownRevisions: this.store.knownRevisions(service),
-      },
-      { instances: observed, now },
-    );
+    // Blue-green also chooses which ready instances serve: the active revision's only.
+    const blueGreen = isBlueGreen(fleet)
+      ? planBlueGreen(blueGreenFleetOf(fleet, this.store), { instances: observed, now }, door.serving)
+      : undefined;
+    const actions =
+      blueGreen?.actions ??
+      planRollout(
+        {
+          revision: fleet.revision,
+          size: fleet.size,
+          strategy: fleet.template.fleet.strategy,
+          knownRevisions: this.store.knownRevisions(service),
+        },
+        { instances: observed, now },
+      );
     const target = fleet;
     const result = await applyPlan(
       mayCreate(memory.backoff, now) && !this.imageHeld(target.digest, now)
@@ -422,7 +438,7 @@ export class FleetController {
         ...(this.options.frontDoor ? { frontDoor: this.options.frontDoor } : {}),
         drainSeconds: fleet.template.fleet.drainSeconds,
         instances,
-        ready: new Set(door.serving.map((one) => one.id)),
+        ready: new Set((blueGreen?.serving ?? door.serving).map((one) => one.id)),
         specForCreate: () =>
           instanceSpecFor(target, {
             imageRef: this.options.imageRefFor(service, target.digest),
@@ -460,10 +476,13 @@ export class FleetController {
     }
   }
 
-  /** Starts the revert of a failed rollout, when auto-revert is on and a good revision is still admitted. */
+  /**
+   * Starts the revert of a failed rollout (or of a blue-green revision that failed while the old fleet
+   * baked), when auto-revert is on and a good revision is still admitted; never of a failing revert.
+   */
   private async revert(fleet: StoredFleet, failed: Omit<HistoryEntry, 'seq' | 'at'>) {
     const good =
-      fleet.status === 'progressing' && fleet.template.fleet.strategy.autoRevert
+      fleet.status !== 'reverting' && fleet.template.fleet.strategy.autoRevert
         ? await this.revertTarget(fleet)
         : undefined;
     return (

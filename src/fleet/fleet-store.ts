@@ -16,6 +16,8 @@ export interface StoredFleet {
   status: FleetStatusKind;
   /** Epoch ms; set while a rollout runs. */
   rollout?: { startedAt: number; progressAt: number };
+  /** Set while `herd pause` holds the rollout (epoch ms, and who), until `herd resume`; `save` keeps it. */
+  paused?: { at: number; actor: string };
 }
 
 export type HistoryOutcome = 'started' | 'complete' | 'failed';
@@ -41,6 +43,8 @@ interface FleetRow {
   status: string;
   rollout_started_at: string | null;
   progress_at: string | null;
+  paused_at: string | null;
+  paused_by: string | null;
 }
 
 interface HistoryRow {
@@ -106,6 +110,15 @@ export class FleetStore {
     if (options.history?.length) this.revisions.delete(fleet.service);
   }
 
+  /** Pauses the fleet's rollout (`paused`) or resumes it (undefined); no other column changes. */
+  setPaused(service: string, paused: { at: number; actor: string } | undefined): void {
+    this.prepared('UPDATE fleets SET paused_at = ?, paused_by = ? WHERE service = ?').run(
+      paused ? iso(paused.at) : null,
+      paused?.actor ?? null,
+      service,
+    );
+  }
+
   history(service: string): HistoryEntry[] {
     const rows = this.prepared(
       'SELECT seq, revision, digest, outcome, reason, spec_json, at FROM fleet_history WHERE service = ? ORDER BY seq',
@@ -113,13 +126,34 @@ export class FleetStore {
     return rows.map((row) => toHistoryEntry(row, service, this.template));
   }
 
-  /** The latest revision that completed a rollout, other than `except` (the one running or failing now). */
+  /**
+   * The latest revision that completed a rollout, other than `except` (the one running or failing
+   * now), and that has not failed since: a blue-green revision completes at the switch and can
+   * still fail while the old fleet bakes.
+   */
   lastGood(service: string, except: string): HistoryEntry | undefined {
     const row = this.prepared(
-      `SELECT seq, revision, digest, outcome, reason, spec_json, at FROM fleet_history
-         WHERE service = ? AND outcome = 'complete' AND revision != ? ORDER BY seq DESC LIMIT 1`,
+      `SELECT seq, revision, digest, outcome, reason, spec_json, at FROM fleet_history AS good
+         WHERE service = ? AND outcome = 'complete' AND revision != ?
+           AND NOT EXISTS (SELECT 1 FROM fleet_history AS later WHERE later.service = good.service
+             AND later.revision = good.revision AND later.outcome = 'failed' AND later.seq > good.seq)
+         ORDER BY seq DESC LIMIT 1`,
     ).get(service, except) as HistoryRow | undefined;
     return row && toHistoryEntry(row, service, this.template);
+  }
+
+  /**
+   * The latest rollout that completed, of any revision: when, and whether a rollout, a rollback or a
+   * revert started it. What a blue-green fleet serves, and whether its old fleet bakes.
+   */
+  lastComplete(service: string): { revision: string; at: number; startedBy: string } | undefined {
+    const row = this.prepared(
+      `SELECT done.revision, done.at, (SELECT started.reason FROM fleet_history AS started
+           WHERE started.service = done.service AND started.outcome = 'started' AND started.seq < done.seq
+           ORDER BY started.seq DESC LIMIT 1) AS started_by
+         FROM fleet_history AS done WHERE service = ? AND outcome = 'complete' ORDER BY seq DESC LIMIT 1`,
+    ).get(service) as { revision: string; at: string; started_by: string | null } | undefined;
+    return row && { revision: row.revision, at: Date.parse(row.at), startedBy: row.started_by ?? 'rollout' };
   }
 
   /**
@@ -190,6 +224,7 @@ function toFleet(row: FleetRow, readTemplate: TemplateReader): StoredFleet {
           rollout: { startedAt: Date.parse(row.rollout_started_at), progressAt: Date.parse(row.progress_at) },
         }
       : {}),
+    ...(row.paused_at ? { paused: { at: Date.parse(row.paused_at), actor: row.paused_by ?? 'unknown' } } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { type FleetMemory, forgetRollout } from './fleet-memory.js';
 import type { FleetStore, HistoryEntry, StoredFleet } from './fleet-store.js';
+import { assessBlueGreen } from './plan-blue-green.js';
 import type { Observation } from './plan-rollout.js';
 import { assessRollout, markProgress } from './rollout-progress.js';
 import type { FleetEvent } from './types.js';
@@ -30,7 +31,9 @@ export async function judgeRollout(fleet: StoredFleet, context: JudgeContext): P
     observation,
     rollout.progressAt,
   );
-  const { verdict, mark } = assessRollout(
+  // A blue-green rollout completes at the switch, while the old fleet still runs.
+  const assess = strategy.type === 'blue-green' ? assessBlueGreen : assessRollout;
+  const { verdict, mark } = assess(
     {
       revision: fleet.revision,
       size: fleet.size,

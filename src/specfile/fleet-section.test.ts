@@ -76,6 +76,16 @@ describe('the fleet section of herd.yaml', () => {
     ]);
   });
 
+  it('reads maxLifetimeSeconds, and refuses a lifetime under 10 seconds or over a year', () => {
+    assert.equal(FleetSection.parse({ maxLifetimeSeconds: 86_400 }).maxLifetimeSeconds, 86_400);
+
+    assert.deepEqual(problems({ maxLifetimeSeconds: 5 }), [
+      'maxLifetimeSeconds: expected a number of seconds from 10 to 31536000 (365 days) such as 86400, got 5',
+    ]);
+    assert.equal(problems({ maxLifetimeSeconds: '1h' }).length, 1);
+    assert.equal(problems({ maxLifetimeSeconds: 366 * 86_400 }).length, 1);
+  });
+
   it('names an unknown field and suggests the nearest known one', () => {
     assert.deepEqual(problems({ strategy: { maxSurgee: 1 } }), [
       'strategy.maxSurgee: unknown field "maxSurgee" (did you mean "maxSurge"?)',
@@ -128,5 +138,28 @@ describe('the fleet section of herd.yaml', () => {
         'resources.cpus: expected a number of CPUs above 0 and at most 256 such as 0.5 or 2, got 0',
       ],
     );
+  });
+});
+
+describe('the blue-green strategy of the fleet section', () => {
+  it('keeps the old fleet 300 s by default, or the bakeSeconds asked for', () => {
+    assert.equal(FleetSection.parse({ strategy: { type: 'blue-green' } }).strategy.bakeSeconds, 300);
+    assert.equal(
+      FleetSection.parse({ strategy: { type: 'blue-green', bakeSeconds: 0 } }).strategy.bakeSeconds,
+      0,
+    );
+    assert.equal(FleetSection.parse({ strategy: { type: 'rolling' } }).strategy.bakeSeconds, undefined);
+  });
+
+  it('refuses bakeSeconds with any other strategy, and a bake time out of range', () => {
+    assert.deepEqual(problems({ strategy: { bakeSeconds: 30 } }), [
+      'strategy.bakeSeconds: expected bakeSeconds only with type: blue-green, got it with type: rolling',
+    ]);
+    assert.deepEqual(problems({ strategy: { type: 'recreate', bakeSeconds: 30 } }), [
+      'strategy.bakeSeconds: expected bakeSeconds only with type: blue-green, got it with type: recreate',
+    ]);
+    assert.deepEqual(problems({ strategy: { type: 'blue-green', bakeSeconds: 86_401 } }), [
+      'strategy.bakeSeconds: expected a number of seconds from 0 to 86400, got 86401',
+    ]);
   });
 });

@@ -15,9 +15,12 @@ export type InstanceCount = number | `${number}%`;
 
 /**
  * How a new revision replaces the old one: `rolling` within maxSurge and maxUnavailable, `recreate`
- * (Kubernetes' Recreate) drains and removes every old instance before the first new one is made.
+ * (Kubernetes' Recreate) drains and removes every old instance before the first new one is made,
+ * `blue-green` (Argo Rollouts' blueGreen) starts the whole new fleet out of traffic, switches the
+ * front door to it at once when every new instance is available, and keeps the old fleet running
+ * for `bakeSeconds`, so a rollback within that time is a switch back.
  */
-export const strategyTypes = ['rolling', 'recreate'] as const;
+export const strategyTypes = ['rolling', 'recreate', 'blue-green'] as const;
 export type StrategyType = (typeof strategyTypes)[number];
 
 export interface RolloutStrategy {
@@ -33,6 +36,11 @@ export interface RolloutStrategy {
   progressDeadlineSeconds: number;
   /** A failed rollout goes back to the last revision that completed. */
   autoRevert: boolean;
+  /**
+   * `blue-green` only (and always set there): seconds the old fleet keeps running out of traffic
+   * after the switch (Argo Rollouts' scaleDownDelaySeconds).
+   */
+  bakeSeconds?: number;
 }
 
 export interface FleetSection {
@@ -48,6 +56,11 @@ export interface FleetSection {
   stopGraceSeconds: number;
   /** Seconds a leaving instance gets to finish its in-flight requests, after it stops getting new ones. */
   drainSeconds: number;
+  /**
+   * An instance older than this is replaced, one at a time and surge first (AWS ASG's
+   * MaxInstanceLifetime, also in seconds; src/fleet/plan-expiry.ts). Absent: instances live on.
+   */
+  maxLifetimeSeconds?: number;
   /** The size follows the metrics within these bounds (autoscale-section.ts); absent: `size` is kept. */
   autoscale?: AutoscaleSection;
 }
@@ -123,6 +136,9 @@ const Shm = byteSize(shmExpectation, { min: 64 * 1024, max: memoryRange.max });
 
 const cpusExpectation = 'a number of CPUs above 0 and at most 256 such as 0.5 or 2';
 
+/** How long a blue-green rollout keeps the old fleet after the switch, when the spec does not say. */
+export const defaultBakeSeconds = 300;
+
 const strategyTypeExpectation = `one of ${strategyTypes.join(', ')}`;
 
 const Strategy = fields(
@@ -135,9 +151,19 @@ const Strategy = fields(
       wholeNumber('a number of seconds from 1 to 86400', { min: 1, max: 86_400 }),
     ),
     autoRevert: optional(flag()),
+    bakeSeconds: optional(wholeNumber('a number of seconds from 0 to 86400', { min: 0, max: 86_400 })),
   },
-  'a mapping with type, maxSurge, maxUnavailable, minReadySeconds, progressDeadlineSeconds and autoRevert',
+  'a mapping with type, maxSurge, maxUnavailable, minReadySeconds, progressDeadlineSeconds, autoRevert and bakeSeconds',
 ).superRefine((raw, ctx) => {
+  // A bake time anywhere else would be silently ignored: only blue-green keeps an old fleet.
+  if (raw.bakeSeconds !== undefined && raw.type !== 'blue-green') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bakeSeconds'],
+      input: raw.bakeSeconds,
+      message: `expected bakeSeconds only with type: blue-green, got it with type: ${raw.type ?? 'rolling'}`,
+    });
+  }
   // As Kubernetes: a deadline within minReadySeconds would fail every rollout before it could progress.
   const minReady = raw.minReadySeconds ?? defaultFleetSection.strategy.minReadySeconds;
   const deadline = raw.progressDeadlineSeconds ?? defaultFleetSection.strategy.progressDeadlineSeconds;
@@ -195,9 +221,15 @@ export const FleetSection = fields(
     resources: optional(Resources),
     stopGraceSeconds: optional(seconds(3600)),
     drainSeconds: optional(seconds(3600)),
+    maxLifetimeSeconds: optional(
+      wholeNumber('a number of seconds from 10 to 31536000 (365 days) such as 86400', {
+        min: 10,
+        max: 365 * 86_400,
+      }),
+    ),
     autoscale: optional(AutoscaleSection),
   },
-  'a mapping with size, port, strategy, health, resources, stopGraceSeconds, drainSeconds and autoscale',
+  'a mapping with size, port, strategy, health, resources, stopGraceSeconds, drainSeconds, maxLifetimeSeconds and autoscale',
 ).transform((raw): FleetSection => {
   const defaults = defaultFleetSection;
   return {
@@ -211,6 +243,9 @@ export const FleetSection = fields(
       progressDeadlineSeconds:
         raw.strategy?.progressDeadlineSeconds ?? defaults.strategy.progressDeadlineSeconds,
       autoRevert: raw.strategy?.autoRevert ?? defaults.strategy.autoRevert,
+      ...(raw.strategy?.type === 'blue-green'
+        ? { bakeSeconds: raw.strategy.bakeSeconds ?? defaultBakeSeconds }
+        : {}),
     },
     health: { failureThreshold: raw.health?.failureThreshold ?? defaults.health.failureThreshold },
     resources: {
@@ -221,6 +256,7 @@ export const FleetSection = fields(
     },
     stopGraceSeconds: raw.stopGraceSeconds ?? defaults.stopGraceSeconds,
     drainSeconds: raw.drainSeconds ?? defaults.drainSeconds,
+    ...(raw.maxLifetimeSeconds !== undefined ? { maxLifetimeSeconds: raw.maxLifetimeSeconds } : {}),
     ...(raw.autoscale !== undefined ? { autoscale: raw.autoscale } : {}),
   };
 });

@@ -3,7 +3,7 @@ export type { AcceptCheck } from './accept-section.js';
 export type { AutoscaleMetric, AutoscaleSection } from './autoscale-section.js';
 export { SpecError } from './errors.js';
 export type { FleetSection, InstanceCount, StrategyType } from './fleet-section.js';
-export { strategyTypes } from './fleet-section.js';
+export { defaultBakeSeconds, strategyTypes } from './fleet-section.js';
 export { defaultGateSection, type GateSection, type GateWaiver } from './gate-section.js';
 export { writeSpecScaffold } from './init.js';
 export { loadSpec, parseSpecText } from './load.js';

@@ -1,0 +1,29 @@
+/**
+ * What a blue-green fleet's plan needs beyond its desired state, read from its history in herd.db
+ * (never from memory, so a restarted controller serves and bakes as the one before it did): the
+ * revision the front door serves (the last rollout that completed: its completion is the switch) and,
+ * after a rollout's switch, the revision baking out of traffic and until when.
+ */
+import { defaultBakeSeconds } from '../specfile/index.js';
+import type { FleetStore, StoredFleet } from './fleet-store.js';
+import type { BlueGreenFleet } from './plan-blue-green.js';
+
+export function isBlueGreen(fleet: StoredFleet): boolean {
+  return fleet.template.fleet.strategy.type === 'blue-green';
+}
+
+export function blueGreenFleetOf(fleet: StoredFleet, store: FleetStore): BlueGreenFleet {
+  const { service, revision, size } = fleet;
+  const { strategy } = fleet.template.fleet;
+  const planned: BlueGreenFleet = { revision, size, strategy, knownRevisions: store.knownRevisions(service) };
+  const last = store.lastComplete(service);
+  if (!last) return planned;
+  const active = { ...planned, active: last.revision };
+  // Only a rollout's switch bakes: a rollback or revert leaves the fleet it was taken away from.
+  if (fleet.status !== 'complete' || last.revision !== revision || last.startedBy !== 'rollout')
+    return active;
+  const before = store.lastGood(service, revision);
+  if (!before) return active;
+  const bakeMs = (strategy.bakeSeconds ?? defaultBakeSeconds) * 1000;
+  return { ...active, baking: { revision: before.revision, until: last.at + bakeMs } };
+}

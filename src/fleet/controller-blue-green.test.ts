@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultFleetSection } from '../specfile/fleet-section.js';
+import { digestA, digestB, FakeFrontDoor, fleetHarness } from './controller.test-support.js';
+import type { InstanceAddress } from './types.js';
+
+const bakeSeconds = 60;
+const blueGreen = { strategy: { ...defaultFleetSection.strategy, type: 'blue-green' as const, bakeSeconds } };
+
+/** Every list the controller gave the front door, in order. */
+class RecordingFrontDoor extends FakeFrontDoor {
+  lists: InstanceAddress[][] = [];
+
+  override setBackends(service: string, addresses: readonly InstanceAddress[]): void {
+    super.setBackends(service, addresses);
+    this.lists.push([...addresses]);
+  }
+}
+
+/** A blue-green fleet of 4 settled on r1 (digest A), whose front door and instances' revisions are recorded. */
+async function settledBlueGreen(fleet: Partial<typeof defaultFleetSection> = {}) {
+  const door = new RecordingFrontDoor();
+  const h = fleetHarness({ frontDoor: door });
+  const revisionOfPort = new Map<number, string>();
+  const noteRevisions = async () => {
+    for (const one of await h.engine.list())
+      if (one.address) revisionOfPort.set(one.address.port, one.revision);
+  };
+  await h.settledOnA({ ...blueGreen, ...fleet });
+  await noteRevisions();
+  /** The revisions of each list the front door got since `from`, e.g. `r1 r1 r1 r1`. */
+  const listsSince = (from: number) =>
+    door.lists.slice(from).map((list) =>
+      list
+        .map((address) => revisionOfPort.get(address.port) ?? '?')
+        .sort()
+        .join(' '),
+    );
+  const revisions = async () =>
+    (await h.engine.list({ service: 'web' }))
+      .map((one) => one.revision)
+      .sort()
+      .join(' ');
+  return { h, door, noteRevisions, listsSince, revisions };
+}
+
+describe('FleetController blue-green rollouts', () => {
+  it('starts the whole new fleet out of traffic, then switches the front door to it in one list', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
+    const from = door.lists.length;
+
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    await h.controller.sync();
+
+    const lists = [...new Set(listsSince(from))];
+    assert.deepEqual(lists, ['r1 r1 r1 r1', 'r2 r2 r2 r2']);
+    assert.equal(await revisions(), 'r1 r1 r1 r1 r2 r2 r2 r2');
+    assert.ok(h.engine.peakRunning <= 8, `peak ${h.engine.peakRunning}`);
+    assert.deepEqual(
+      h.controller.history('web').map((entry) => `${entry.revision} ${entry.outcome}`),
+      ['r1 started', 'r1 complete', 'r2 started', 'r2 complete'],
+    );
+  });
+
+  it('keeps the old fleet running out of traffic for the bake time, then drains and removes it', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    const switchedAt = h.clock.now();
+    const from = door.lists.length;
+
+    await h.runUntil(async () => h.clock.now() - switchedAt >= (bakeSeconds - 1) * 1000);
+    const baking = await revisions();
+    await h.runUntil(async () => (await revisions()) === 'r2 r2 r2 r2', { maxSeconds: 5 });
+
+    assert.equal(baking, 'r1 r1 r1 r1 r2 r2 r2 r2');
+    assert.deepEqual([...new Set(listsSince(from))], ['r2 r2 r2 r2']);
+    assert.equal(door.drained.length, 4);
+  });
+
+  it('switches back to the old fleet within one sync on a rollback inside the bake time, and removes the new one', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    h.clock.advance(10_000);
+    await h.controller.sync();
+    const from = door.lists.length;
+
+    await h.controller.rollback('web');
+    await h.controller.sync();
+
+    assert.deepEqual(listsSince(from), ['r1 r1 r1 r1']);
+    assert.equal(await revisions(), 'r1 r1 r1 r1');
+    assert.ok(await h.statusIs('r1'));
+    assert.deepEqual(
+      h.controller
+        .history('web')
+        .slice(-2)
+        .map((entry) => `${entry.revision} ${entry.outcome} ${entry.reason}`),
+      ['r1 started rollback', 'r1 complete rollout'],
+    );
+  });
+
+  it('reverts to the baking fleet at once when an instance of the new one turns unhealthy during the bake', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    const from = door.lists.length;
+
+    h.failing.add(digestB);
+    await h.runUntil(() => h.statusIs('r1'), { maxSeconds: 10 });
+    await h.controller.sync();
+
+    assert.deepEqual([...new Set(listsSince(from))], ['r2 r2 r2 r2', 'r1 r1 r1 r1']);
+    assert.equal(await revisions(), 'r1 r1 r1 r1');
+    assert.ok(h.events.some((event) => event.kind === 'rollout-failed' && event.reason === 'health'));
+    // The revision that failed its bake is not a revision to roll back to.
+    await assert.rejects(h.controller.rollback('web'), { code: 'NO_PREVIOUS_REVISION' });
+  });
+
+  it('removes a new fleet that never turns healthy; the old one never stops serving', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
+    const from = door.lists.length;
+    h.failing.add(digestB);
+
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(async () => (await h.statusIs('r1')) && (await revisions()) === 'r1 r1 r1 r1', {
+      watch: noteRevisions,
+    });
+
+    assert.deepEqual([...new Set(listsSince(from))], ['r1 r1 r1 r1']);
+    assert.ok(h.events.some((event) => event.kind === 'rollout-failed'));
+  });
+
+  it('removes a new fleet that misses its progress deadline, serving from the old one throughout', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen({
+      health: { failureThreshold: 100 },
+      strategy: { ...blueGreen.strategy, progressDeadlineSeconds: 20 },
+    });
+    const from = door.lists.length;
+    h.failing.add(digestB);
+
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(async () => (await h.statusIs('r1')) && (await revisions()) === 'r1 r1 r1 r1', {
+      watch: noteRevisions,
+    });
+
+    assert.deepEqual([...new Set(listsSince(from))], ['r1 r1 r1 r1']);
+    assert.ok(h.events.some((event) => event.kind === 'rollout-failed' && event.reason === 'deadline'));
+  });
+
+  it('after a restart mid-bake, serves the new fleet only and removes the old one at the same deadline', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    const switchedAt = h.clock.now();
+    h.clock.advance(20_000);
+    const from = door.lists.length;
+
+    h.restart();
+    await h.runUntil(async () => h.clock.now() - switchedAt >= (bakeSeconds - 1) * 1000);
+    const baking = await revisions();
+    await h.runUntil(async () => (await revisions()) === 'r2 r2 r2 r2', { maxSeconds: 5 });
+
+    assert.equal(baking, 'r1 r1 r1 r1 r2 r2 r2 r2');
+    // A restarted controller checks every instance again before it counts one ready: an empty list
+    // may come first, never one of the old fleet.
+    assert.deepEqual(
+      [...new Set(listsSince(from))].filter((list) => list !== ''),
+      ['r2 r2 r2 r2'],
+    );
+  });
+
+  it('after a restart mid-bake, still switches back at once on a rollback', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    h.restart();
+    await h.runUntil(async () => (await h.controller.status('web')).available === 8, { maxSeconds: 10 });
+    const from = door.lists.length;
+
+    await h.controller.rollback('web');
+    await h.controller.sync();
+
+    assert.deepEqual(listsSince(from), ['r1 r1 r1 r1']);
+    assert.equal(await revisions(), 'r1 r1 r1 r1');
+  });
+
+  it('is a plain switch for a first rollout: the instances serve as they turn ready', async () => {
+    const h = fleetHarness();
+
+    await h.settledOnA(blueGreen);
+
+    assert.equal((await h.engine.list({ service: 'web' })).length, 4);
+    assert.equal(h.frontDoor.backends.length, 4);
+    assert.equal(
+      (await h.engine.list()).every((one) => one.digest === digestA),
+      true,
+    );
+  });
+});

@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { InstanceCount } from '../specfile/fleet-section.js';
+import { assessBlueGreen, type BlueGreenFleet, failedInBake, planBlueGreen } from './plan-blue-green.js';
+import { isReady, type ObservedInstance } from './plan-rollout.js';
+import type { ProgressInput } from './rollout-progress.js';
+
+const now = 1_000_000;
+const strategy = { maxSurge: 1 as InstanceCount, maxUnavailable: 1 as InstanceCount, minReadySeconds: 5 };
+
+function instance(id: string, revision: string, fields: Partial<ObservedInstance> = {}): ObservedInstance {
+  return { id, revision, state: 'running', readySince: now - 60_000, unhealthy: false, ...fields };
+}
+
+function fleet(extra: Partial<BlueGreenFleet> = {}): BlueGreenFleet {
+  return {
+    revision: 'green',
+    size: 3,
+    strategy,
+    knownRevisions: new Set(['blue', 'green', 'stale']),
+    active: 'blue',
+    ...extra,
+  };
+}
+
+const blues = ['b1', 'b2', 'b3'].map((id) => instance(id, 'blue'));
+
+/** The plan of one sync, with the front door allowed to send to every ready instance. */
+function plan(planned: BlueGreenFleet, instances: ObservedInstance[], at = now) {
+  const result = planBlueGreen(planned, { instances, now: at }, instances.filter(isReady));
+  return { actions: result.actions, serving: result.serving.map((one) => one.id).sort() };
+}
+
+function progress(extra: Partial<ProgressInput> = {}): ProgressInput {
+  return {
+    revision: 'green',
+    size: 3,
+    minReadySeconds: 5,
+    progressDeadlineSeconds: 60,
+    failedNew: 0,
+    mark: { at: now - 10_000, newAvailable: 0, oldAlive: 3 },
+    ...extra,
+  };
+}
+
+describe('planBlueGreen', () => {
+  it('starts the whole new fleet at once, beyond maxSurge, and removes nothing that serves', () => {
+    const { actions, serving } = plan(fleet(), blues);
+
+    assert.deepEqual(actions, [{ kind: 'create', revision: 'green', count: 3 }]);
+    assert.deepEqual(serving, ['b1', 'b2', 'b3']);
+  });
+
+  it('keeps sending only to the old fleet while the new one is partly ready, and removes none of the old', () => {
+    const greens = [
+      instance('g1', 'green'),
+      instance('g2', 'green', { readySince: now }),
+      instance('g3', 'green', { readySince: undefined }),
+    ];
+
+    const { actions, serving } = plan(fleet(), [...blues, ...greens]);
+
+    assert.deepEqual(actions, []);
+    assert.deepEqual(serving, ['b1', 'b2', 'b3']);
+  });
+
+  it('sends only to the new fleet once it is active, and keeps the old one running while it bakes', () => {
+    const greens = ['g1', 'g2', 'g3'].map((id) => instance(id, 'green'));
+    const switched = fleet({ active: 'green', baking: { revision: 'blue', until: now + 1 } });
+
+    const { actions, serving } = plan(switched, [...blues, ...greens]);
+
+    assert.deepEqual(actions, []);
+    assert.deepEqual(serving, ['g1', 'g2', 'g3']);
+  });
+
+  it('removes the old fleet, drained by the caller, once the bake time is over', () => {
+    const greens = ['g1', 'g2', 'g3'].map((id) => instance(id, 'green'));
+    const switched = fleet({ active: 'green', baking: { revision: 'blue', until: now } });
+
+    const { actions, serving } = plan(switched, [...blues, ...greens]);
+
+    assert.deepEqual(
+      actions
+        .map((action) => (action.kind === 'remove' ? `${action.id} ${action.reason}` : action.kind))
+        .sort(),
+      ['b1 replaced', 'b2 replaced', 'b3 replaced'],
+    );
+    assert.deepEqual(serving, ['g1', 'g2', 'g3']);
+  });
+
+  it('removes the fleet a rollback or revert switched away from at once: nothing bakes', () => {
+    const greens = ['g1', 'g2', 'g3'].map((id) => instance(id, 'green'));
+    const rolledBack = fleet({ revision: 'blue', active: 'blue' });
+
+    const { actions, serving } = plan(rolledBack, [...blues, ...greens]);
+
+    assert.deepEqual(actions.map((action) => (action.kind === 'remove' ? action.id : action.kind)).sort(), [
+      'g1',
+      'g2',
+      'g3',
+    ]);
+    assert.deepEqual(serving, ['b1', 'b2', 'b3']);
+  });
+
+  it('removes a baking instance only when it is dead or quarantined, and never replaces it', () => {
+    const greens = ['g1', 'g2', 'g3'].map((id) => instance(id, 'green'));
+    const old = [
+      instance('b1', 'blue', { state: 'exited' }),
+      instance('b2', 'blue', { unhealthy: true, readySince: undefined }),
+      instance('b3', 'blue', { condemned: true, quarantined: true }),
+      instance('b4', 'blue', { readySince: undefined }),
+    ];
+    const switched = fleet({ active: 'green', baking: { revision: 'blue', until: now + 60_000 } });
+
+    const { actions } = plan(switched, [...old, ...greens]);
+
+    assert.deepEqual(actions, [
+      { kind: 'remove', id: 'b1', reason: 'exited' },
+      { kind: 'remove', id: 'b2', reason: 'unhealthy' },
+      { kind: 'remove', id: 'b3', reason: 'condemned' },
+    ]);
+  });
+
+  it('replaces an unhealthy instance of the new fleet before the switch, as a rolling update does', () => {
+    const greens = [instance('g1', 'green', { unhealthy: true }), instance('g2', 'green')];
+
+    const { actions } = plan(fleet(), [...blues, ...greens]);
+
+    assert.deepEqual(actions, [
+      { kind: 'remove', id: 'g1', reason: 'unhealthy' },
+      { kind: 'create', revision: 'green', count: 2 },
+    ]);
+  });
+
+  it('never sends to a third revision left from an earlier bake, and plans it out', () => {
+    const stale = [instance('s1', 'stale'), instance('s2', 'stale', { readySince: undefined })];
+
+    const { actions, serving } = plan(fleet(), [...blues, ...stale]);
+
+    assert.ok(actions.some((action) => action.kind === 'remove' && action.id === 's2'));
+    assert.ok(actions.some((action) => action.kind === 'create' && action.count === 3));
+    assert.deepEqual(serving, ['b1', 'b2', 'b3']);
+  });
+
+  it('sends to whatever is ready when the active revision has nothing ready (a first rollout)', () => {
+    const greens = [instance('g1', 'green'), instance('g2', 'green', { readySince: undefined })];
+    const { active: _, ...first } = fleet();
+
+    const { actions, serving } = plan(first, greens);
+
+    assert.deepEqual(actions, [{ kind: 'create', revision: 'green', count: 1 }]);
+    assert.deepEqual(serving, ['g1']);
+  });
+
+  it('leaves a held instance out of the plan, whatever its revision', () => {
+    const held = instance('b4', 'blue', { held: true, condemned: true, quarantined: true });
+
+    const { actions } = plan(fleet(), [...blues, held]);
+
+    assert.deepEqual(actions, [{ kind: 'create', revision: 'green', count: 3 }]);
+  });
+});
+
+describe('assessBlueGreen', () => {
+  it('completes once size instances of the new revision are available, the old fleet still running', () => {
+    const greens = ['g1', 'g2', 'g3'].map((id) => instance(id, 'green'));
+
+    const { verdict } = assessBlueGreen(progress(), { instances: [...blues, ...greens], now });
+
+    assert.deepEqual(verdict, { kind: 'complete' });
+  });
+
+  it('does not complete while one new instance is ready for less than minReadySeconds', () => {
+    const greens = [
+      instance('g1', 'green'),
+      instance('g2', 'green'),
+      instance('g3', 'green', { readySince: now - 4_000 }),
+    ];
+
+    const { verdict } = assessBlueGreen(progress(), { instances: [...blues, ...greens], now });
+
+    assert.deepEqual(verdict, { kind: 'progressing' });
+  });
+
+  it('fails on a new instance that turned unhealthy, and on no progress within the deadline', () => {
+    const greens = [instance('g1', 'green', { readySince: undefined })];
+    const stalled = { at: now - 61_000, newAvailable: 0, oldAlive: 3 };
+
+    const health = assessBlueGreen(progress({ failedNew: 1 }), { instances: [...blues, ...greens], now });
+    const deadline = assessBlueGreen(progress({ mark: stalled }), { instances: [...blues, ...greens], now });
+
+    assert.deepEqual(health.verdict, { kind: 'failed', reason: 'health' });
+    assert.deepEqual(deadline.verdict, { kind: 'failed', reason: 'deadline' });
+  });
+});
+
+describe('failedInBake', () => {
+  const baking = fleet({ active: 'green', baking: { revision: 'blue', until: now + 1 } });
+  const greens = ['g1', 'g2'].map((id) => instance(id, 'green'));
+
+  it('is true when an instance of the active revision turns unhealthy or exits while the old fleet bakes', () => {
+    const unhealthy = instance('g3', 'green', { unhealthy: true });
+    const exited = instance('g3', 'green', { state: 'exited' });
+
+    assert.equal(failedInBake(baking, { instances: [...blues, ...greens, unhealthy], now }), true);
+    assert.equal(failedInBake(baking, { instances: [...blues, ...greens, exited], now }), true);
+  });
+
+  it('is false after the bake, for a failing baking instance, and for a held one', () => {
+    const unhealthy = instance('g3', 'green', { unhealthy: true });
+    const heldUnhealthy = instance('g3', 'green', { unhealthy: true, held: true });
+    const oldUnhealthy = instance('b4', 'blue', { unhealthy: true });
+
+    assert.equal(failedInBake(baking, { instances: [...greens, unhealthy], now: now + 1 }), false);
+    assert.equal(failedInBake(baking, { instances: [...blues, ...greens, oldUnhealthy], now }), false);
+    assert.equal(failedInBake(baking, { instances: [...blues, ...greens, heldUnhealthy], now }), false);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * One sync's decision for a blue-green fleet, as Argo Rollouts' blueGreen strategy makes it: the
+ * whole new fleet (green) starts beside the one that serves (blue) and gets no traffic; the front
+ * door switches to green in one step once every green instance is available (the rollout then
+ * completes, see `assessBlueGreen`); blue keeps running out of traffic for the bake time
+ * (`bakeSeconds`, Argo's scaleDownDelaySeconds), so a rollback within it is a switch back, and is
+ * removed after. A rollback or revert switches the same way, and leaves nothing to bake: the fleet
+ * it leaves is the one found wanting. Pure: the controller reads the history (blue-green-state.ts)
+ * and applies the plan.
+ */
+import {
+  isAlive,
+  isAvailable,
+  isUnstarted,
+  type Observation,
+  type ObservedInstance,
+  type PlannedFleet,
+  planRollout,
+  type RemoveReason,
+  type RolloutAction,
+} from './plan-rollout.js';
+import {
+  assessRollout,
+  type ProgressInput,
+  type ProgressMark,
+  type RolloutVerdict,
+} from './rollout-progress.js';
+
+export interface BlueGreenFleet extends PlannedFleet {
+  /**
+   * The revision the front door serves: the last one whose rollout completed (its completion is the
+   * switch). Absent before any completed: a first rollout has nothing to keep serving.
+   */
+  active?: string;
+  /** After a switch made by a rollout: the revision that served before it, kept until `until` (epoch ms). */
+  baking?: { revision: string; until: number };
+}
+
+export interface BlueGreenPlan {
+  actions: RolloutAction[];
+  /** Which of the instances the front door may send to (quarantine.ts `chooseFrontDoor`) it sends to. */
+  serving: ObservedInstance[];
+}
+
+/**
+ * The instances of the fleet that serves (before the switch) or bakes (after it) stay out of the
+ * rolling plan: nothing replaces them, and they are removed only when they are dead (exited,
+ * unstarted, unhealthy) or quarantined. Everything else is planned as a rolling update whose surge
+ * is the whole fleet, so every green instance is made at once.
+ */
+export function planBlueGreen(
+  fleet: BlueGreenFleet,
+  observed: Observation,
+  mayServe: readonly ObservedInstance[],
+): BlueGreenPlan {
+  const { now } = observed;
+  const kept = keptRevision(fleet, now);
+  const actions: RolloutAction[] = [];
+  const planned: ObservedInstance[] = [];
+  for (const instance of observed.instances) {
+    if (kept === undefined || instance.revision !== kept || instance.held) {
+      planned.push(instance);
+      continue;
+    }
+    const reason = deadReason(instance, now);
+    if (reason) actions.push({ kind: 'remove', id: instance.id, reason });
+  }
+  const rolling = planRollout(
+    { ...fleet, strategy: { ...fleet.strategy, maxSurge: '100%' } },
+    { instances: planned, now },
+  );
+  return { actions: [...actions, ...rolling], serving: chooseServing(fleet, mayServe) };
+}
+
+/** The revision whose instances are kept apart from the plan now, if any. */
+function keptRevision(fleet: BlueGreenFleet, now: number): string | undefined {
+  if (fleet.active !== undefined && fleet.active !== fleet.revision) return fleet.active;
+  if (fleet.baking && now < fleet.baking.until && fleet.baking.revision !== fleet.revision)
+    return fleet.baking.revision;
+  return undefined;
+}
+
+function deadReason(instance: ObservedInstance, now: number): RemoveReason | undefined {
+  if (!isAlive(instance)) return 'exited';
+  if (isUnstarted(instance, now)) return 'unstarted';
+  if (instance.state === 'removing') return undefined;
+  if (instance.unhealthy) return 'unhealthy';
+  if (instance.quarantined) return 'condemned';
+  return undefined;
+}
+
+/**
+ * Only the active revision's instances serve, so the switch is one change of the front door's list.
+ * When it has none ready (a first rollout, or every one of them gone), the door sends to whatever is
+ * ready: an empty door serves nobody.
+ */
+function chooseServing(fleet: BlueGreenFleet, mayServe: readonly ObservedInstance[]): ObservedInstance[] {
+  const active = mayServe.filter((one) => one.revision === fleet.active);
+  return active.length > 0 ? active : [...mayServe];
+}
+
+/**
+ * A blue-green rollout completes, and the front door switches, once `size` instances of the new
+ * revision are available, while the old fleet still runs. Until then it fails as a rolling update
+ * does: on a new instance that exits or turns unhealthy, or on no progress within the deadline.
+ */
+export function assessBlueGreen(
+  rollout: ProgressInput,
+  observed: Observation,
+): { verdict: RolloutVerdict; mark: ProgressMark } {
+  const assessed = assessRollout(rollout, observed);
+  const available = observed.instances.filter(
+    (one) =>
+      one.revision === rollout.revision &&
+      one.state !== 'removing' &&
+      !one.held &&
+      isAvailable(one, rollout.minReadySeconds, observed.now),
+  ).length;
+  return available >= rollout.size ? { verdict: { kind: 'complete' }, mark: assessed.mark } : assessed;
+}
+
+/**
+ * Whether the switched-to revision failed while the old fleet bakes: one of its instances exited or
+ * turned unhealthy. With autoRevert, the controller then switches back to the baking fleet.
+ */
+export function failedInBake(fleet: BlueGreenFleet, observed: Observation): boolean {
+  if (!fleet.baking || observed.now >= fleet.baking.until || fleet.active !== fleet.revision) return false;
+  return observed.instances.some(
+    (one) => one.revision === fleet.revision && !one.held && (one.state === 'exited' || one.unhealthy),
+  );
+}
