@@ -1,0 +1,94 @@
+/**
+ * Who herd's controller is in a namespace, and all it may do there: pure objects. It makes, lists,
+ * watches and removes pods, reads their logs, and edits the ConfigMap of admitted digests; nothing
+ * else. Never `pods/exec`, `pods/attach`, `pods/portforward` or `pods/ephemeralcontainers` (no shell
+ * into an instance through herd's credentials: docs/architecture.md, "Immutability"), never secrets,
+ * never RBAC itself (so it cannot grant itself more), and no wildcard.
+ * https://kubernetes.io/docs/reference/access-authn-authz/rbac/
+ */
+import type { V1Namespace, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
+import { admittedDigestsName } from './admission-objects.js';
+
+export const controllerAccountName = 'herd-controller';
+
+/** What herd's controller may never be granted, whatever else changes in its role. */
+export const forbiddenControllerResources = [
+  'pods/exec',
+  'pods/attach',
+  'pods/portforward',
+  'pods/ephemeralcontainers',
+  'secrets',
+  'roles',
+  'rolebindings',
+  'clusterroles',
+  'clusterrolebindings',
+  '*',
+] as const;
+
+const managedLabels = { 'app.kubernetes.io/managed-by': 'herd' };
+
+/**
+ * Pure: herd's namespace. Pod Security Admission enforces the `restricted` profile on it, so a pod
+ * that loosens any of the hardening is refused by the API server too, and policy-controller
+ * checks signatures in it (it acts only on namespaces labelled `policy.sigstore.dev/include`).
+ */
+export function namespaceFor(namespace: string): V1Namespace {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: namespace,
+      labels: {
+        ...managedLabels,
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/enforce-version': 'latest',
+        'policy.sigstore.dev/include': 'true',
+      },
+    },
+  };
+}
+
+/** Pure: the account a workload's pods run as: it holds no token (nothing in the pod talks to the API). */
+export function workloadAccountFor(namespace: string, service: string): V1ServiceAccount {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: service, namespace, labels: managedLabels },
+    automountServiceAccountToken: false,
+  };
+}
+
+/** Pure: herd's controller's account, its role and the binding between them. */
+export function controllerAccessFor(namespace: string): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: controllerAccountName, namespace, labels: managedLabels },
+      // herd's control plane mounts its token itself (projected, when it runs in the cluster).
+      automountServiceAccountToken: false,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: controllerAccountName, namespace, labels: managedLabels },
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+        { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+        {
+          apiGroups: [''],
+          resources: ['configmaps'],
+          resourceNames: [admittedDigestsName],
+          verbs: ['get', 'update', 'patch'],
+        },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: controllerAccountName, namespace, labels: managedLabels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: controllerAccountName },
+      subjects: [{ kind: 'ServiceAccount', name: controllerAccountName, namespace }],
+    },
+  ];
+}
