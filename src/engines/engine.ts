@@ -310,9 +310,14 @@ export interface DebugExec {
   close(): void;
 }
 
-/** NOT_INSTALLED: the engine's programs (podman, runc, catatonit) are missing on this machine. */
+/**
+ * NOT_INSTALLED: the engine's programs (podman, runc, catatonit) are missing on this machine.
+ * UNSUPPORTED: this engine has no way to do what was asked (the message names the capability and
+ * what would provide it), e.g. a filesystem diff on Kubernetes.
+ */
 export type EngineErrorCode =
   | 'UNREACHABLE'
+  | 'UNSUPPORTED'
   | 'NOT_INSTALLED'
   | 'IMAGE'
   | 'PORT_TAKEN'
