@@ -30,6 +30,7 @@ const commands = {
   registry: () => import('./commands/registry.js'),
   token: () => import('./commands/token.js'),
   trust: () => import('./commands/trust.js'),
+  vulndb: () => import('./commands/vulndb.js'),
   watch: () => import('./commands/watch.js'),
   /** HERD_HOME's modes and lock, for every command but --help and --version. */
   home: () => import('./private-home.js'),
@@ -100,7 +101,7 @@ vulndb
     `tracker JSON (plain or gzip) or OSV records (default HERD_VULNDB_URL, else ${trackerDataUrl})`,
   )
   .option('--suite <codename...>', 'keep only these suites, e.g. bookworm')
-  .action(async (options) => run(commands.gate, (c) => c.vulndbUpdateCommand(options)));
+  .action(async (options) => run(commands.vulndb, (c) => c.vulndbUpdateCommand(options)));
 
 const image = program.command('image').description('images in the local store');
 image

@@ -1,6 +1,7 @@
 /**
- * `herd gate <ref>` and `herd vulndb update`. The gate's verdict is stored with the image, so
- * `herd sign` can attest it and admission can insist on it; exit 1 means the image failed.
+ * `herd gate <ref>`. The gate's verdict is stored with the image, so `herd sign` can attest it and
+ * admission can insist on it; exit 1 means the image failed. `herd vulndb update` is vulndb.ts:
+ * its fetcher and parsers are not part of a gate.
  *
  * This module loads the gate's use case alone (src/pipeline/gate.ts, an exception in
  * docs/architecture.md) and opens only the parts a gate uses: the store, herd.db and the spec
@@ -13,13 +14,12 @@ import { systemClock, writeAtomic } from '../../common/index.js';
 import type { Profile } from '../../gate/index.js';
 import { herdHome } from '../../herd-home.js';
 import { LayoutStore } from '../../oci/index.js';
-import { gateStoredImage, updateVulnerabilityData } from '../../pipeline/gate.js';
+import { gateStoredImage } from '../../pipeline/gate.js';
 import { loadSpec } from '../../specfile/index.js';
 import { CliError } from '../errors.js';
 import { renderReport, reportFormats } from '../gate-report.js';
 import { logger } from '../logger.js';
 import { openState } from '../state-context.js';
-import { trackerDataUrl } from '../vulndb-source.js';
 
 export interface GateCommandOptions {
   spec?: string;
@@ -71,32 +71,6 @@ async function readLockIfPresent(path: string): Promise<Buffer | undefined> {
     logger.warn({ path }, 'no herd.lock beside the spec: package suites are not checked');
     return undefined;
   }
-}
-
-/**
- * `herd vulndb update [--from <url|file>] [--suite <codename>...]`: replaces the cache in one
- * rename, or leaves it as it was when the input is bad.
- */
-export async function vulndbUpdateCommand(options: { from?: string; suite?: string[] }): Promise<number> {
-  const from = options.from ?? process.env.HERD_VULNDB_URL ?? trackerDataUrl;
-  const state = openState();
-  let update: Awaited<ReturnType<typeof updateVulnerabilityData>>;
-  try {
-    update = await updateVulnerabilityData(
-      { home: herdHome(), state, clock: systemClock },
-      { from, ...(options.suite?.length ? { suites: options.suite } : {}) },
-    );
-  } finally {
-    state.close();
-  }
-  const { meta } = update;
-  console.log(`vulnerability data from ${meta.source}`);
-  console.log(
-    `  records   ${meta.records} (${meta.vulnerabilities} vulnerabilities, ${meta.sourcePackages} source packages)`,
-  );
-  console.log(`  data as of ${meta.dataDate ?? meta.fetchedAt}`);
-  console.log(`  cache     ${update.path}`);
-  return 0;
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
