@@ -103,7 +103,10 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
       assert.equal(instance.labels[instanceLabels.digest], instance.digest);
       assert.equal(instance.labels.team, 'core');
       const hosts = fixture.addressHosts ?? ['127.0.0.1'];
-      assert.ok(hosts.includes(instance.address?.host ?? ''), `address ${instance.address?.host} is none of ${hosts}`);
+      assert.ok(
+        hosts.includes(instance.address?.host ?? ''),
+        `address ${instance.address?.host} is none of ${hosts}`,
+      );
       assert.ok((instance.address?.port ?? 0) > 0);
     });
 
