@@ -25,6 +25,7 @@ import { type AppFileData, composeImage, type UnpackedPackage } from './compose-
 import type { DebCache, UnpackedDeb, UnpackedDebCache } from './deb-cache.js';
 import { checkDebIdentity } from './deb-identity.js';
 import { spdxLicensesOf } from './debian-copyright.js';
+import { EarlyLayers } from './early-layers.js';
 import { checkEntrypoint } from './entrypoint-check.js';
 import { BuildError } from './errors.js';
 import { fileBytes } from './file-content.js';
@@ -98,7 +99,6 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
         { architecture: lock.architecture },
       )
     : undefined;
-  const packages = await unpackPackages(lock, options, progress);
   const appFiles: AppFileData[] = [];
   for (const [index, file] of spec.files.entries()) {
     appFiles.push({
@@ -109,40 +109,59 @@ export async function buildImage(loaded: LoadedSpec, lock: Lock, options: BuildO
       data: await readAppFile(loaded, index),
     });
   }
-
-  progress.step('composing the root filesystem');
-  const { tree, scriptEffects } = composeImage({
+  const layerOptions = {
+    store: options.store,
+    ...(options.layerCache ? { layerCache: options.layerCache } : {}),
+    mtime: epoch,
+    level: options.compressionLevel ?? 6,
+  };
+  // The largest packages' layers compress while the rest unpack (early-layers.ts).
+  const early = new EarlyLayers({
     spec,
-    packages,
+    lock,
     appFiles,
     ...(base ? { base: base.files } : {}),
+    planOptions: defaultLayerPlanOptions,
+    write: (plan) => writeLayer(plan, layerOptions),
   });
-  for (const { package: name, lines } of scriptEffects.unreproduced) {
-    progress.warn(
-      `${name}: herd did not reproduce what these maintainer script lines do: ${lines.join(' | ')}`,
-    );
-  }
-  // Never an image that cannot start: checked before any layer is written.
-  const entrypoint = checkEntrypoint(tree, spec);
-  for (const warning of entrypoint.warnings) progress.warn(warning);
-  if (entrypoint.problems.length > 0) {
-    throw new BuildError(
-      'ENTRYPOINT_UNRUNNABLE',
-      `${loaded.path}: the image would not start, so none was built: ${entrypoint.problems.join('; ')}`,
-    );
-  }
-  const plans = planLayers(tree, defaultLayerPlanOptions);
-  progress.step(`writing ${plans.length} layers`);
-  const layers = await Promise.all(
-    plans.map((plan) =>
-      writeLayer(plan, {
-        store: options.store,
-        ...(options.layerCache ? { layerCache: options.layerCache } : {}),
-        mtime: epoch,
-        level: options.compressionLevel ?? 6,
-      }),
-    ),
+  // Every early layer is finished or failed before the build ends, whichever way it ends.
+  const { packages, tree, scriptEffects, plans, layers } = await composeAndWriteLayers().finally(() =>
+    early.settled(),
   );
+  async function composeAndWriteLayers() {
+    const packages = await unpackPackages(lock, options, progress, (pkg) => early.offer(pkg));
+    progress.step('composing the root filesystem');
+    const { tree, scriptEffects } = composeImage({
+      spec,
+      packages,
+      appFiles,
+      ...(base ? { base: base.files } : {}),
+    });
+    for (const { package: name, lines } of scriptEffects.unreproduced) {
+      progress.warn(
+        `${name}: herd did not reproduce what these maintainer script lines do: ${lines.join(' | ')}`,
+      );
+    }
+    // Never an image that cannot start: checked before the image's layers are written (only the
+    // early ones of its largest packages may be in the store, unreferenced, when it fails).
+    const entrypoint = checkEntrypoint(tree, spec);
+    for (const warning of entrypoint.warnings) progress.warn(warning);
+    if (entrypoint.problems.length > 0) {
+      throw new BuildError(
+        'ENTRYPOINT_UNRUNNABLE',
+        `${loaded.path}: the image would not start, so none was built: ${entrypoint.problems.join('; ')}`,
+      );
+    }
+    const plans = planLayers(tree, defaultLayerPlanOptions);
+    progress.step(`writing ${plans.length} layers`);
+    const layers = await Promise.all(
+      plans.map(async (plan) => {
+        const written = await early.for(plan);
+        return writeLayer(plan, { ...layerOptions, ...(written ? { early: written } : {}) });
+      }),
+    );
+    return { packages, tree, scriptEffects, plans, layers };
+  }
 
   const lockDigest = sha256Digest(Buffer.from(formatLock(lock)));
   const config = imageConfigFor(spec, {
@@ -268,6 +287,7 @@ async function unpackPackages(
   lock: Lock,
   options: BuildOptions,
   progress: BuildProgress,
+  unpacked: (pkg: UnpackedPackage) => void,
 ): Promise<UnpackedPackage[]> {
   const phase = progress.phase('unpack', lock.packages.length);
   // Largest first: the longest decodes start at once instead of after the small ones (LPT order).
@@ -278,6 +298,7 @@ async function unpackPackages(
     checkDebIdentity(deb.control.control, locked, { name });
     phase.advance(locked.name);
     const pkg: UnpackedPackage = { locked, deb: { ...deb.control, files: deb.files }, dataTar: deb.dataTar };
+    unpacked(pkg);
     return pkg;
   });
   phase.done();

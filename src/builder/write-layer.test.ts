@@ -100,6 +100,37 @@ describe('writeLayer', () => {
     assert.deepEqual(again, first);
   });
 
+  it("takes a layer written early when its tar is this plan's, and compresses nothing", async () => {
+    const { store, plan } = await fixture();
+    const early = await writeLayer(plan, { store, mtime, level: 6 });
+    const readOnly = Object.create(store) as LayoutStore;
+    readOnly.putBlobChunks = async () => assert.fail('the layer was compressed again');
+
+    const taken = await writeLayer(plan, { store: readOnly, early, mtime, level: 6 });
+
+    assert.equal(taken, early);
+  });
+
+  it("compresses the plan's own layer when the one written early has another tar", async () => {
+    const { store, plan, whole } = await fixture();
+    // The guess held one folder more than the whole image gives this package.
+    const guess = await writeLayer(
+      {
+        ...plan,
+        nodes: [...plan.nodes, { path: 'usr/share', type: 'dir', mode: 0o755, uid: 0, gid: 0, owner: 'pkg' }],
+      },
+      { store, mtime, level: 6 },
+    );
+
+    const layer = await writeLayer(plan, { store, early: guess, mtime, level: 6 });
+
+    assert.notEqual(layer.diffId, guess.diffId);
+    assert.equal(layer.diffId, sha256Digest(whole));
+    const gz = await gzipDeterministic(whole, 6);
+    assert.equal(layer.descriptor.digest, sha256Digest(gz));
+    assert.ok((await store.getBlob(layer.descriptor.digest)).equals(gz));
+  });
+
   it('refuses bytes changed on disk after the package was read, and stores no layer', async () => {
     const { dataTar, tar, store, plan } = await fixture();
     const tampered = Buffer.from(tar);

@@ -38,14 +38,21 @@ export interface WriteLayerOptions {
   mtime: number;
   /** gzip level. */
   level: number;
+  /**
+   * A layer written before this plan was known (early-layers.ts): taken when its tar is exactly
+   * this plan's, which is checked by hashing this plan's tar first.
+   */
+  early?: WrittenLayer;
 }
 
 export async function writeLayer(plan: LayerPlan, options: WriteLayerOptions): Promise<WrittenLayer> {
   const entries = sortTarEntries(plan.nodes.map((node) => tarEntryOf(node, options.mtime)));
-  const { layerCache, store } = options;
-  if (layerCache && !(await layerCache.isEmpty())) {
+  const { layerCache, store, early } = options;
+  const cached = layerCache !== undefined && !(await layerCache.isEmpty());
+  if (early || cached) {
     const { digest: diffId, size: tarSize } = await hashChunks(tarChunks(entries));
-    const reused = await layerCache.lookup({ diffId, size: tarSize }, store);
+    if (early && early.diffId === diffId && early.tarSize === tarSize) return early;
+    const reused = cached ? await layerCache.lookup({ diffId, size: tarSize }, store) : undefined;
     if (reused) return { descriptor: reused, diffId, tarSize };
   }
   const tar = createHash('sha256');
