@@ -10,6 +10,7 @@ import type { Database } from 'better-sqlite3';
 import { type Clock, type Logger, silentLogger, systemClock } from '../common/index.js';
 import type { Engine, Instance } from '../engines/index.js';
 import { applyPlan } from './apply-plan.js';
+import { FleetAutoscaler, rolloutSize } from './autoscale-step.js';
 import { blueGreenFleetOf, isBlueGreen } from './blue-green-state.js';
 import {
   type BackoffPolicy,
@@ -37,7 +38,7 @@ import { type InstanceTemplate, InstanceTemplates } from './instance-templates.j
 import { judgeBake } from './judge-bake.js';
 import { judgeRollout } from './judge-rollout.js';
 import { planBlueGreen } from './plan-blue-green.js';
-import { planRollout } from './plan-rollout.js';
+import { planSync } from './plan-sync.js';
 import { chooseFrontDoor, type QuarantineOutcome, quarantineOutcomeOf } from './quarantine.js';
 import { SyncLoop } from './sync-loop.js';
 import type { FleetEvent, FleetStatus, FleetTemplate, FrontDoorHook, HealthProber } from './types.js';
@@ -79,6 +80,7 @@ export class FleetController {
   private readonly policy: BackoffPolicy;
   private readonly memories = new Map<string, FleetMemory>();
   private readonly loop: SyncLoop;
+  private readonly autoscaler: FleetAutoscaler;
   /** Digests whose engine copy the watch found changed: no creates until fetched anew (since when). */
   private readonly imageHolds = new Map<string, number>();
   /** Digests fetched anew, and when: their new instances wait for a deep check before traffic. */
@@ -95,6 +97,13 @@ export class FleetController {
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLogger;
     this.policy = options.backoff ?? defaultBackoffPolicy;
+    this.autoscaler = new FleetAutoscaler({
+      engine: options.engine,
+      ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
+      save: (fleet, now) => this.store.save(fleet, { now }),
+      emit: (event) => this.emit(event),
+      log: this.log,
+    });
     this.loop = new SyncLoop(() => this.syncEach(), {
       engine: options.engine,
       clock: this.clock,
@@ -147,7 +156,10 @@ export class FleetController {
       const existing = this.store.get(service);
       // The template admitted, even when another rollout changed the stored one meanwhile.
       const template = admitted;
-      const size = options.template ? template.fleet.size : (existing?.size ?? template.fleet.size);
+      // An autoscaled fleet keeps the size its autoscaler chose (autoscale-step.ts).
+      const size = options.template
+        ? rolloutSize(existing?.size, template)
+        : (existing?.size ?? template.fleet.size);
       await this.startRollout({ service, ...target, size, template, status: 'progressing' }, 'rollout', {
         actor,
       });
@@ -176,6 +188,41 @@ export class FleetController {
     return good;
   }
 
+  /**
+   * Pauses the fleet's rollout, as `kubectl rollout pause`: no instance is made or removed to move
+   * it from one revision to another (plan-paused.ts), and its progress deadline does not run; it
+   * still scales, and crashed, unhealthy or condemned instances are still replaced. A rollout asked
+   * for while paused is admitted and waits. Kept in herd.db across restarts. False when it already was.
+   */
+  pause(service: string, options: { actor: string }): Promise<boolean> {
+    return this.loop.exclusive(async () => {
+      const fleet = this.fleetOf(service);
+      if (fleet.paused) return false;
+      this.store.setPaused(service, { at: this.clock.now(), actor: options.actor });
+      const { revision, status } = fleet;
+      await this.emit({ kind: 'paused', service, revision, status, actor: options.actor });
+      return true;
+    });
+  }
+
+  /** Lets a paused rollout go on; its progress deadline counts from now. False when it was not paused. */
+  resume(service: string, options: { actor: string }): Promise<boolean> {
+    return this.loop.exclusive(async () => {
+      const fleet = this.fleetOf(service);
+      if (!fleet.paused) return false;
+      const now = this.clock.now();
+      this.store.setPaused(service, undefined);
+      // As Kubernetes: time spent paused is not time without progress.
+      if (fleet.rollout)
+        this.store.save({ ...fleet, rollout: { ...fleet.rollout, progressAt: now } }, { now });
+      this.memoryOf(service).mark = undefined;
+      const { revision, status } = fleet;
+      await this.emit({ kind: 'resumed', service, revision, status, actor: options.actor });
+      this.loop.request();
+      return true;
+    });
+  }
+
   async scale(service: string, size: number, options: { actor?: string } = {}): Promise<void> {
     if (!Number.isInteger(size) || size < 0 || size > 10_000) {
       throw new FleetError('SIZE_INVALID', `expected a size from 0 to 10000 for ${service}, got ${size}`);
@@ -198,7 +245,9 @@ export class FleetController {
     const health = withWatchMarks(memory, memory.health.describe(instances, fleet.template));
     const degraded = isDegraded(memory.backoff, { now, policy: this.policy });
     const serving = this.options.frontDoor?.serving?.(service);
+    const autoscale = this.autoscaler.statusOf(service, fleet.template);
     return describeFleet(fleet, {
+      ...(autoscale ? { autoscale } : {}),
       instances,
       health,
       now,
@@ -394,7 +443,8 @@ export class FleetController {
     const observed = door.leaving.length > 0 ? withWatchMarks(memory, checked) : checked;
 
     countCrashes(memory, { instances: observed, now, policy: this.policy });
-    if (inRollout(fleet)) {
+    // A paused rollout is neither judged nor timed (resume restarts its deadline).
+    if (inRollout(fleet) && !fleet.paused) {
       countRolloutFailures(memory, fleet.revision, observed);
       fleet = await judgeRollout(fleet, {
         memory,
@@ -412,21 +462,25 @@ export class FleetController {
       });
     }
 
+    // Once per sync period, an autoscaled fleet's size follows its metrics (autoscale-step.ts).
+    fleet = await this.autoscaler.step(fleet, { instances, observed, now });
+
     // Blue-green also chooses which ready instances serve: the active revision's only.
     const blueGreen = isBlueGreen(fleet)
       ? planBlueGreen(blueGreenFleetOf(fleet, this.store), { instances: observed, now }, door.serving)
       : undefined;
     const actions =
       blueGreen?.actions ??
-      planRollout(
+      planSync(
         {
           revision: fleet.revision,
           size: fleet.size,
           strategy: fleet.template.fleet.strategy,
           knownRevisions: this.store.knownRevisions(service),
+          ...syncKnobs(fleet),
         },
         { instances: observed, now },
-      );
+      ).actions;
     const target = fleet;
     const result = await applyPlan(
       mayCreate(memory.backoff, now) && !this.imageHeld(target.digest, now)
@@ -564,6 +618,18 @@ export class FleetController {
   private async emit(event: FleetEvent): Promise<void> {
     await this.options.record?.(event);
   }
+}
+
+/** What plan-sync.ts needs beyond the rolling planner: strategy type, lifetime, rollout, pause. */
+function syncKnobs(fleet: StoredFleet) {
+  const { type } = fleet.template.fleet.strategy;
+  const { maxLifetimeSeconds } = fleet.template.fleet;
+  return {
+    ...(type ? { type } : {}),
+    ...(maxLifetimeSeconds !== undefined ? { maxLifetimeSeconds } : {}),
+    inRollout: inRollout(fleet),
+    paused: fleet.paused !== undefined,
+  };
 }
 
 function inRollout(fleet: StoredFleet): boolean {

@@ -1,5 +1,6 @@
 /** `herd status`'s view of one fleet: desired state, each instance's health, and the counts. */
 import type { Instance } from '../engines/index.js';
+import type { AutoscaleStatus } from './autoscale-step.js';
 import type { StoredFleet } from './fleet-store.js';
 import { isAvailable, isReady, type ObservedInstance } from './plan-rollout.js';
 import type { FleetStatus } from './types.js';
@@ -13,6 +14,8 @@ export function describeFleet(
     degraded: boolean;
     /** `host:port` of what the front door sends to now, when it can say. */
     serving?: ReadonlySet<string>;
+    /** The autoscaler's bounds and last decision, for an autoscaled fleet. */
+    autoscale?: AutoscaleStatus;
   },
 ): FleetStatus {
   const { minReadySeconds } = fleet.template.fleet.strategy;
@@ -42,6 +45,10 @@ export function describeFleet(
     size: fleet.size,
     status: fleet.status,
     degraded: observed.degraded,
+    ...(fleet.paused
+      ? { paused: { since: new Date(fleet.paused.at).toISOString(), actor: fleet.paused.actor } }
+      : {}),
+    ...(observed.autoscale ? { autoscale: observed.autoscale } : {}),
     instances: rows,
     ready: rows.filter((row) => row.ready).length,
     available: rows.filter((row) => row.available).length,

@@ -224,7 +224,9 @@ function toFleet(row: FleetRow, readTemplate: TemplateReader): StoredFleet {
           rollout: { startedAt: Date.parse(row.rollout_started_at), progressAt: Date.parse(row.progress_at) },
         }
       : {}),
-    ...(row.paused_at ? { paused: { at: Date.parse(row.paused_at), actor: row.paused_by ?? 'unknown' } } : {}),
+    ...(row.paused_at
+      ? { paused: { at: Date.parse(row.paused_at), actor: row.paused_by ?? 'unknown' } }
+      : {}),
   };
 }
 

@@ -34,6 +34,11 @@ export interface ObservedInstance {
   /** Someone holds it (a debug session): out of the fleet's plan, never removed by the controller. */
   held?: boolean;
   /**
+   * Past `fleet.maxLifetimeSeconds` (plan-expiry.ts, which marks one at a time): replaced like an
+   * instance of an old revision, within the bounds it is handed.
+   */
+  expired?: boolean;
+  /**
    * Made after its image was fetched anew (fleet/image-reload.ts): not ready until a deep check of
    * its filesystem passed, whatever its health checks say.
    */
@@ -60,6 +65,7 @@ export type RemoveReason =
   | 'unhealthy'
   | 'replaced'
   | 'condemned'
+  | 'expired'
   | 'scale-down'
   | 'orphan';
 
@@ -112,7 +118,7 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
   const kept: ObservedInstance[] = [];
   const quarantined: ObservedInstance[] = [];
   for (const instance of observed.instances) {
-    const old = instance.revision !== fleet.revision || instance.condemned === true;
+    const old = isOutgoing(instance, fleet.revision);
     if (instance.held && instance.state !== 'exited') continue;
     if (!isAlive(instance)) remove(instance, 'exited');
     else if (isUnstarted(instance, now)) remove(instance, 'unstarted');
@@ -121,13 +127,12 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
       remove(instance, 'orphan');
     else if (instance.unhealthy) remove(instance, 'unhealthy');
     else if (instance.quarantined) quarantined.push(instance);
-    else if (old && !isReady(instance)) remove(instance, instance.condemned ? 'condemned' : 'replaced');
+    else if (old && !isReady(instance)) remove(instance, outgoingReason(instance));
     else kept.push(instance);
   }
 
   const current = kept.filter(
-    (instance) =>
-      instance.revision === fleet.revision && !instance.condemned && instance.state !== 'removing',
+    (instance) => !isOutgoing(instance, fleet.revision) && instance.state !== 'removing',
   );
   // A quarantined instance serves nothing but still takes room: it goes once the fleet has `size`
   // ready instances without it (its replacement is ready), or at once when it stands in the way of
@@ -146,14 +151,11 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
   let budget = kept.filter(available).length - bounds.minAvailable;
   // Condemned instances go before old revisions: they are the ones that must not stay.
   const old = kept
-    .filter(
-      (instance) =>
-        (instance.revision !== fleet.revision || instance.condemned) && instance.state !== 'removing',
-    )
+    .filter((instance) => isOutgoing(instance, fleet.revision) && instance.state !== 'removing')
     .sort((a, b) => Number(b.condemned === true) - Number(a.condemned === true) || newestReadyFirst(a, b));
   for (const instance of old) {
     if (budget <= 0) break;
-    remove(instance, instance.condemned ? 'condemned' : 'replaced');
+    remove(instance, outgoingReason(instance));
     budget--;
   }
 
@@ -172,6 +174,15 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
     excess--;
   }
   return actions;
+}
+
+/** An instance to be replaced: of another revision, condemned by a monitor, or past its lifetime. */
+function isOutgoing(instance: ObservedInstance, revision: string): boolean {
+  return instance.revision !== revision || instance.condemned === true || instance.expired === true;
+}
+
+function outgoingReason(instance: ObservedInstance): RemoveReason {
+  return instance.condemned ? 'condemned' : instance.expired ? 'expired' : 'replaced';
 }
 
 /** As Kubernetes ranks pods for deletion: the one ready most recently has the least to lose. */

@@ -3,6 +3,8 @@
  * are tiny on purpose: real ones live in health-probe.ts and front-door.ts, fakes in the tests.
  */
 import type { FleetSection, HealthCheck, RunTemplate } from '../specfile/index.js';
+import type { ScaleDecision } from './autoscale.js';
+import type { AutoscaleStatus } from './autoscale-step.js';
 import type { RemoveReason } from './plan-rollout.js';
 import type { RolloutVerdict } from './rollout-progress.js';
 
@@ -24,6 +26,21 @@ export interface FrontDoorHook {
   drain(service: string, address: InstanceAddress, options?: { timeoutSeconds: number }): Promise<void>;
   /** The addresses it sends new requests to now, for `herd status`. */
   serving?(service: string): readonly InstanceAddress[];
+  /** What it sent each backend so far, for the autoscaler's front-door metrics; undefined when it cannot say. */
+  load?(service: string): FrontDoorLoad | undefined;
+}
+
+/** The front door's counters at `at` (epoch ms), per backend; read twice, they give rates and averages. */
+export interface FrontDoorLoad {
+  at: number;
+  backends: readonly (InstanceAddress & {
+    /** Requests sent to it so far (cumulative). */
+    requests: number;
+    /** In flight now. */
+    inFlight: number;
+    /** The integral of its in-flight requests over time, in request-milliseconds (cumulative). */
+    inFlightMs: number;
+  })[];
 }
 
 /**
@@ -87,6 +104,10 @@ export interface FleetStatus {
   status: FleetStatusKind;
   /** Instances keep crashing; creates are backed off. */
   degraded: boolean;
+  /** For an autoscaled fleet: its bounds and the autoscaler's last decision (autoscale-step.ts). */
+  autoscale?: AutoscaleStatus;
+  /** `herd pause`: since when (ISO 8601) and by whom; the rollout waits, scaling and healing go on. */
+  paused?: { since: string; actor: string };
   instances: InstanceStatus[];
   ready: number;
   available: number;
@@ -112,6 +133,13 @@ export type FleetEvent =
       reason: Extract<RolloutVerdict, { kind: 'failed' }>['reason'];
     }
   | { kind: 'scaled'; service: string; from: number; to: number; actor?: string }
+  /**
+   * The autoscaler's decision with its inputs (autoscale-step.ts): each one that changed the size,
+   * and each that started to hold it (stabilized, limited, metrics unreadable, disabled at 0).
+   */
+  | { kind: 'autoscaled'; service: string; decision: ScaleDecision }
+  /** `herd pause` and `herd resume`: `revision` and `status` are the rollout's at that moment. */
+  | { kind: 'paused' | 'resumed'; service: string; revision: string; status: FleetStatusKind; actor?: string }
   | { kind: 'instance-created'; service: string; id: string; revision: string }
   | { kind: 'instance-removed'; service: string; id: string; revision: string; reason: RemoveReason }
   | { kind: 'create-failed'; service: string; revision: string; message: string }

@@ -16,6 +16,9 @@ export const journalActions = [
   'rollback',
   'revert',
   'scale',
+  /** `herd pause` and `herd resume`: a fleet's rollout held, and let go on (src/pipeline). */
+  'pause',
+  'resume',
   'replace',
   'drift',
   'incident',
