@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultFleetSection } from '../specfile/fleet-section.js';
-import { digestA, digestB, FakeFrontDoor, fleetHarness } from './controller.test-support.js';
+import { digestA, digestB, digestC, FakeFrontDoor, fleetHarness } from './controller.test-support.js';
 import type { InstanceAddress } from './types.js';
 
 const bakeSeconds = 60;
@@ -185,6 +185,24 @@ describe('FleetController blue-green rollouts', () => {
 
     assert.deepEqual(listsSince(from), ['r1 r1 r1 r1']);
     assert.equal(await revisions(), 'r1 r1 r1 r1');
+  });
+
+  it('ends a bake when another rollout starts: the baking fleet goes, the serving one serves until the next switch', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    const from = door.lists.length;
+
+    await h.controller.rollout('web', { revision: 'r3', digest: digestC });
+    await h.controller.sync();
+    await noteRevisions();
+    const during = await revisions();
+    await h.runUntil(() => h.statusIs('r3'), { watch: noteRevisions });
+    await h.controller.sync();
+
+    assert.equal(during, 'r2 r2 r2 r2 r3 r3 r3 r3');
+    assert.deepEqual([...new Set(listsSince(from))], ['r2 r2 r2 r2', 'r3 r3 r3 r3']);
+    assert.equal(await revisions(), 'r2 r2 r2 r2 r3 r3 r3 r3');
   });
 
   it('is a plain switch for a first rollout: the instances serve as they turn ready', async () => {

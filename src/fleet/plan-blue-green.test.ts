@@ -133,14 +133,33 @@ describe('planBlueGreen', () => {
     ]);
   });
 
-  it('never sends to a third revision left from an earlier bake, and plans it out', () => {
+  it('never sends to a third revision left from a bake a new rollout cut short, and removes it at once', () => {
     const stale = [instance('s1', 'stale'), instance('s2', 'stale', { readySince: undefined })];
 
     const { actions, serving } = plan(fleet(), [...blues, ...stale]);
 
-    assert.ok(actions.some((action) => action.kind === 'remove' && action.id === 's2'));
-    assert.ok(actions.some((action) => action.kind === 'create' && action.count === 3));
+    assert.deepEqual(actions, [
+      { kind: 'remove', id: 's1', reason: 'replaced' },
+      { kind: 'remove', id: 's2', reason: 'replaced' },
+      { kind: 'create', revision: 'green', count: 3 },
+    ]);
     assert.deepEqual(serving, ['b1', 'b2', 'b3']);
+  });
+
+  it('keeps an old instance that serves because the active revision has none ready', () => {
+    const stale = [instance('s1', 'stale')];
+    const gone = fleet({ active: 'gone' });
+
+    const { actions, serving } = plan(gone, [...stale, instance('g1', 'green', { readySince: undefined })]);
+
+    assert.deepEqual(actions, [{ kind: 'create', revision: 'green', count: 2 }]);
+    assert.deepEqual(serving, ['s1']);
+  });
+
+  it('leaves an instance of a revision never rolled out to the rolling plan, as an orphan', () => {
+    const { actions } = plan(fleet(), [...blues, instance('x1', 'unknown')]);
+
+    assert.deepEqual(actions[0], { kind: 'remove', id: 'x1', reason: 'orphan' });
   });
 
   it('sends to whatever is ready when the active revision has nothing ready (a first rollout)', () => {

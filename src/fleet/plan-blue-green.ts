@@ -55,21 +55,42 @@ export function planBlueGreen(
 ): BlueGreenPlan {
   const { now } = observed;
   const kept = keptRevision(fleet, now);
+  const serving = chooseServing(fleet, mayServe);
+  const servingIds = new Set(serving.map((one) => one.id));
   const actions: RolloutAction[] = [];
   const planned: ObservedInstance[] = [];
   for (const instance of observed.instances) {
-    if (kept === undefined || instance.revision !== kept || instance.held) {
+    if (instance.revision === kept && !instance.held) {
+      const reason = deadReason(instance, now);
+      if (reason) actions.push({ kind: 'remove', id: instance.id, reason });
+    } else if (isLeftBehind(fleet, instance, servingIds)) {
+      // Neither rolled out, nor serving, nor baking (a rollback's or revert's leftover, a bake that
+      // is over, or one a new rollout cut short): nothing waits for it.
+      actions.push({ kind: 'remove', id: instance.id, reason: deadReason(instance, now) ?? 'replaced' });
+    } else {
       planned.push(instance);
-      continue;
     }
-    const reason = deadReason(instance, now);
-    if (reason) actions.push({ kind: 'remove', id: instance.id, reason });
   }
   const rolling = planRollout(
     { ...fleet, strategy: { ...fleet.strategy, maxSurge: '100%' } },
     { instances: planned, now },
   );
-  return { actions: [...actions, ...rolling], serving: chooseServing(fleet, mayServe) };
+  return { actions: [...actions, ...rolling], serving };
+}
+
+function isLeftBehind(
+  fleet: BlueGreenFleet,
+  instance: ObservedInstance,
+  serving: ReadonlySet<string>,
+): boolean {
+  return (
+    instance.revision !== fleet.revision &&
+    !instance.held &&
+    instance.state !== 'removing' &&
+    !serving.has(instance.id) &&
+    // An instance of a revision never rolled out is the rolling plan's (an orphan).
+    (fleet.knownRevisions === undefined || fleet.knownRevisions.has(instance.revision))
+  );
 }
 
 /** The revision whose instances are kept apart from the plan now, if any. */
