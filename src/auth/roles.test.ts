@@ -16,6 +16,7 @@ const expected: Record<Permission, Record<Role, boolean>> = {
   'images:pull': { viewer: y, operator: y, releaser: y, admin: y },
   'fleets:scale': { viewer: n, operator: y, releaser: y, admin: y },
   'fleets:rollback': { viewer: n, operator: y, releaser: y, admin: y },
+  'fleets:pause': { viewer: n, operator: y, releaser: y, admin: y },
   'instances:verify': { viewer: n, operator: y, releaser: y, admin: y },
   'fleets:rollout': { viewer: n, operator: n, releaser: y, admin: y },
   'pipeline:run': { viewer: n, operator: n, releaser: y, admin: y },

@@ -21,6 +21,8 @@ export const permissions = [
   'images:pull',
   'fleets:scale',
   'fleets:rollback',
+  /** `herd pause` and `herd resume`: hold a fleet's rollout, and let it go on (scaling goes on). */
+  'fleets:pause',
   /** The deep integrity check of one instance, which replaces it when it changed. */
   'instances:verify',
   /** A new revision (or a first template) onto a fleet. */
@@ -48,7 +50,13 @@ const viewer: readonly Permission[] = [
   'pipeline:read',
   'images:pull',
 ];
-const operator: readonly Permission[] = [...viewer, 'fleets:scale', 'fleets:rollback', 'instances:verify'];
+const operator: readonly Permission[] = [
+  ...viewer,
+  'fleets:scale',
+  'fleets:rollback',
+  'fleets:pause',
+  'instances:verify',
+];
 const releaser: readonly Permission[] = [...operator, 'fleets:rollout', 'pipeline:run'];
 
 /** Each role is the one below it plus what it adds; admin holds every permission. */

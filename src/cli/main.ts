@@ -318,6 +318,18 @@ program
   .action(async (service, size) => run(commands.fleet, (c) => c.scaleCommand(service, size)));
 
 program
+  .command('pause')
+  .description("hold a fleet's rollout where it is; scaling and replacing unhealthy instances go on")
+  .argument('<service>')
+  .action(async (service) => run(commands.fleet, (c) => c.pauseCommand(service)));
+
+program
+  .command('resume')
+  .description("let a paused fleet's rollout go on")
+  .argument('<service>')
+  .action(async (service) => run(commands.fleet, (c) => c.resumeCommand(service)));
+
+program
   .command('logs')
   .description("a fleet's output from the log store, destroyed instances included")
   .argument('<service>')

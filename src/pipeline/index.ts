@@ -31,6 +31,7 @@ export {
   type SpecInputs,
 } from './lock.js';
 export type { PipelineLogger, PipelineState } from './parts.js';
+export { type PauseAnswer, pauseFleet, resumeFleet } from './pause.js';
 export { postPipelineWebhook } from './pipeline-webhook.js';
 export { PolicyRecheck } from './policy-recheck.js';
 export { type PulledForVerification, type PullParts, pullForVerification, pullFromRegistry } from './pull.js';

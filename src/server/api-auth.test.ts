@@ -27,6 +27,16 @@ const routes: { route: string; path: string; body?: unknown; permission: Permiss
     body: { size: 3 },
     permission: 'fleets:scale',
   },
+  {
+    route: 'POST /api/v1/fleets/:service/pause',
+    path: '/api/v1/fleets/web/pause',
+    permission: 'fleets:pause',
+  },
+  {
+    route: 'POST /api/v1/fleets/:service/resume',
+    path: '/api/v1/fleets/web/resume',
+    permission: 'fleets:pause',
+  },
   { route: 'GET /api/v1/fleets/:service/logs', path: '/api/v1/fleets/web/logs', permission: 'logs:read' },
   {
     route: 'POST /api/v1/instances/:id/verify',
@@ -159,6 +169,40 @@ describe('the fleet API over TCP', () => {
     assert.deepEqual(scaled, [
       { kind: 'scaled', service: 'web', from: 2, to: 5, actor: `token:deployer:${info.id}` },
     ]);
+  });
+
+  it('pauses and resumes only for a token that may, journaled as that token; a viewer changes nothing', async () => {
+    const { client, request, tokenFor, fleets } = await apiHarness({ withFleet: true });
+    const viewer = tokenFor('viewer', 'watcher').token;
+    const { token, info } = tokenFor('operator', 'deployer');
+    const api = client(overTcp(), token);
+    const pausedNow = async () =>
+      (await unwrap(api.fleets[':service'].$get({ param: { service: 'web' } }))).paused;
+
+    const anonymous = await request('/api/v1/fleets/web/pause', { method: 'POST' });
+    const refused = await request('/api/v1/fleets/web/pause', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${viewer}` },
+    });
+    const afterRefusals = await pausedNow();
+    const paused = await unwrap(api.fleets[':service'].pause.$post({ param: { service: 'web' } }));
+    const whilePaused = await pausedNow();
+    const resumed = await unwrap(api.fleets[':service'].resume.$post({ param: { service: 'web' } }));
+
+    assert.equal(anonymous.status, 401);
+    assert.equal(refused.status, 403);
+    assert.equal((await errorOf(refused)).code, 'FORBIDDEN');
+    assert.equal(afterRefusals, undefined);
+    assert.deepEqual(paused, { service: 'web', paused: true, changed: true });
+    assert.equal(whilePaused?.actor, `token:deployer:${info.id}`);
+    assert.deepEqual(resumed, { service: 'web', paused: false, changed: true });
+    assert.deepEqual(
+      fleets.events.flatMap((e) => (e.kind === 'paused' || e.kind === 'resumed' ? [[e.kind, e.actor]] : [])),
+      [
+        ['paused', `token:deployer:${info.id}`],
+        ['resumed', `token:deployer:${info.id}`],
+      ],
+    );
   });
 
   it('answers 429 with Retry-After after ten invalid tokens from one address, even to a valid token', async () => {

@@ -1,6 +1,6 @@
 /**
  * The control plane from the command line: `herd serve` runs it; `herd up` runs it and the whole
- * pipeline for one spec in the foreground; `status`, `rollout`, `rollback`, `scale` and `logs`
+ * pipeline for one spec in the foreground; `status`, `rollout`, `rollback`, `scale`, `pause`, `resume` and `logs`
  * talk to a running one over its API (see ../control-plane-client.ts).
  */
 import { readFile } from 'node:fs/promises';
@@ -197,7 +197,22 @@ export async function statusCommand(service: string | undefined, options: { json
     `${status.service}  revision ${status.revision}  ${status.status}${status.degraded ? ' (degraded)' : ''}`,
   );
   console.log(`  ready ${status.ready}/${status.size}, available ${status.available}`);
+  if (status.paused) {
+    const { since, actor } = status.paused;
+    console.log(`  paused since ${since} by ${actor}: the rollout waits for herd resume ${status.service}`);
+  }
   if (status.frontDoor) console.log(`  front door ${status.frontDoor}/`);
+  if (status.autoscale) {
+    const { min, max, last } = status.autoscale;
+    const decided = last ? `; last decision ${new Date(last.at).toISOString()}: ${last.message}` : '';
+    console.log(`  autoscaled ${min} to ${max}${decided}`);
+  }
+  if (status.bake) {
+    const { revision, until } = status.bake;
+    console.log(
+      `  revision ${revision} kept out of traffic until ${until}; herd rollback switches back to it`,
+    );
+  }
   const remediated = status.remediation ? renderTimes(status.remediation) : undefined;
   if (remediated) console.log(`  ${remediated}`);
   console.log(
@@ -258,6 +273,36 @@ export async function scaleCommand(service: string, size: string) {
   const { api, call } = controlPlaneConnection();
   const scaled = await call(api.fleets[':service'].scale.$post({ param, json }));
   console.log(`${scaled.service} scaled to ${scaled.size}`);
+  if (scaled.autoscale) {
+    const { min, max } = scaled.autoscale;
+    console.log(
+      scaled.size === 0
+        ? `  ${service} is autoscaled (${min} to ${max}): at 0 the autoscaler stops until the fleet is scaled again`
+        : `  ${service} is autoscaled (${min} to ${max}): the autoscaler owns its size and decides again from ${scaled.size} at its next period`,
+    );
+  }
+  return 0;
+}
+
+/** `herd pause <service>`: the rollout waits; scaling and replacing unhealthy instances go on. */
+export async function pauseCommand(service: string) {
+  const param = checkedArguments('pause', ServiceParams, { service });
+  const { api, call } = controlPlaneConnection();
+  const paused = await call(api.fleets[':service'].pause.$post({ param }));
+  console.log(
+    paused.changed
+      ? `${service} paused: its rollout waits for herd resume ${service}; scaling and healing go on`
+      : `${service} was already paused`,
+  );
+  return 0;
+}
+
+/** `herd resume <service>`: a paused rollout goes on, its progress deadline counted from now. */
+export async function resumeCommand(service: string) {
+  const param = checkedArguments('resume', ServiceParams, { service });
+  const { api, call } = controlPlaneConnection();
+  const resumed = await call(api.fleets[':service'].resume.$post({ param }));
+  console.log(resumed.changed ? `${service} resumed` : `${service} was not paused`);
   return 0;
 }
 

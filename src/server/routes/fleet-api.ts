@@ -1,5 +1,5 @@
 /**
- * The fleet API under /api/v1, what `herd status`, `rollout`, `rollback`, `scale`, `logs`,
+ * The fleet API under /api/v1, what `herd status`, `rollout`, `rollback`, `scale`, `pause`, `resume`, `logs`,
  * `incidents` and `verify-instance` call. There is no exec, shell, copy-in or patch route, by
  * design: instances are only created and destroyed. The one way in, break-glass, is
  * debug-api.ts: admins only, journaled, recorded, and the instance destroyed after. Each route names the permission it needs
@@ -12,7 +12,7 @@ import { actorOf } from '../../auth/index.js';
 import type { Logger } from '../../common/index.js';
 import type { FleetTemplate } from '../../fleet/index.js';
 import { FleetError, fleetTemplateFor } from '../../fleet/index.js';
-import { scaleFleet } from '../../pipeline/index.js';
+import { pauseFleet, resumeFleet, scaleFleet } from '../../pipeline/index.js';
 import { parseSpecText } from '../../specfile/index.js';
 import { answer } from '../api-answer.js';
 import {
@@ -100,6 +100,21 @@ export function fleetApiRoutes(options: FleetApiOptions) {
               { service, size, actor: actorOf(c.get('caller')) },
             );
           }),
+      )
+
+      // kubectl rollout pause|resume: the rollout waits (scaling and healing go on); kept in herd.db.
+      .post('/fleets/:service/pause', requires('fleets:pause'), validate('param', ServiceParams), (c) =>
+        answer(c, log, async () => {
+          const { service } = c.req.valid('param');
+          return pauseFleet({ fleets: () => plane.fleets() }, { service, actor: actorOf(c.get('caller')) });
+        }),
+      )
+
+      .post('/fleets/:service/resume', requires('fleets:pause'), validate('param', ServiceParams), (c) =>
+        answer(c, log, async () => {
+          const { service } = c.req.valid('param');
+          return resumeFleet({ fleets: () => plane.fleets() }, { service, actor: actorOf(c.get('caller')) });
+        }),
       )
 
       // From the log store (routes/log-api.ts): destroyed instances' lines included, no engine needed.
