@@ -44,6 +44,7 @@ interface Status {
   status: string;
   frontDoor: string;
   instances: { id: string; revision: string; ready: boolean; serving?: boolean }[];
+  bake?: { revision: string; until: string };
 }
 
 /** Sequential requests to the front door until stopped: each answer's text, and every failure. */
@@ -174,6 +175,7 @@ describe('a blue-green rollout on podman through herd up', () => {
       bakingOld.every((one) => one.serving === false),
       `the old fleet bakes out of traffic: ${JSON.stringify(baking)}`,
     );
+    assert.equal(baking.bake?.revision, blueRevision, JSON.stringify(baking));
     assert.equal((back as { revision: string }).revision, blueRevision);
     assert.ok(
       switchBackMs < 1_000,

@@ -12,6 +12,15 @@ export function isBlueGreen(fleet: StoredFleet): boolean {
   return fleet.template.fleet.strategy.type === 'blue-green';
 }
 
+/** The old revision baking now, and until when; undefined when nothing bakes. */
+export function bakeOf(
+  fleet: StoredFleet,
+  context: { store: FleetStore; now: number },
+): { revision: string; until: number } | undefined {
+  const { baking } = blueGreenFleetOf(fleet, context.store);
+  return baking && context.now < baking.until ? baking : undefined;
+}
+
 export function blueGreenFleetOf(fleet: StoredFleet, store: FleetStore): BlueGreenFleet {
   const { service, revision, size } = fleet;
   const { strategy } = fleet.template.fleet;

@@ -69,14 +69,24 @@ describe('FleetController blue-green rollouts', () => {
     await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
     const switchedAt = h.clock.now();
     const from = door.lists.length;
+    const status = await h.controller.status('web');
 
     await h.runUntil(async () => h.clock.now() - switchedAt >= (bakeSeconds - 1) * 1000);
     const baking = await revisions();
     await h.runUntil(async () => (await revisions()) === 'r2 r2 r2 r2', { maxSeconds: 5 });
 
+    assert.deepEqual(status.bake, {
+      revision: 'r1',
+      until: new Date(switchedAt + bakeSeconds * 1000).toISOString(),
+    });
+    assert.deepEqual(
+      status.instances.filter((one) => one.serving).map((one) => one.revision),
+      ['r2', 'r2', 'r2', 'r2'],
+    );
     assert.equal(baking, 'r1 r1 r1 r1 r2 r2 r2 r2');
     assert.deepEqual([...new Set(listsSince(from))], ['r2 r2 r2 r2']);
     assert.equal(door.drained.length, 4);
+    assert.equal((await h.controller.status('web')).bake, undefined);
   });
 
   it('switches back to the old fleet within one sync on a rollback inside the bake time, and removes the new one', async () => {

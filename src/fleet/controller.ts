@@ -11,7 +11,7 @@ import { type Clock, type Logger, silentLogger, systemClock } from '../common/in
 import type { Engine, Instance } from '../engines/index.js';
 import { applyPlan } from './apply-plan.js';
 import { FleetAutoscaler, rolloutSize } from './autoscale-step.js';
-import { blueGreenFleetOf, isBlueGreen } from './blue-green-state.js';
+import { bakeOf, blueGreenFleetOf, isBlueGreen } from './blue-green-state.js';
 import {
   type BackoffPolicy,
   defaultBackoffPolicy,
@@ -246,8 +246,10 @@ export class FleetController {
     const degraded = isDegraded(memory.backoff, { now, policy: this.policy });
     const serving = this.options.frontDoor?.serving?.(service);
     const autoscale = this.autoscaler.statusOf(service, fleet.template);
+    const bake = isBlueGreen(fleet) ? bakeOf(fleet, { store: this.store, now }) : undefined;
     return describeFleet(fleet, {
       ...(autoscale ? { autoscale } : {}),
+      ...(bake ? { bake } : {}),
       instances,
       health,
       now,

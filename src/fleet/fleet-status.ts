@@ -16,6 +16,8 @@ export function describeFleet(
     serving?: ReadonlySet<string>;
     /** The autoscaler's bounds and last decision, for an autoscaled fleet. */
     autoscale?: AutoscaleStatus;
+    /** A blue-green fleet's old revision and the end of its bake (epoch ms), while it bakes. */
+    bake?: { revision: string; until: number };
   },
 ): FleetStatus {
   const { minReadySeconds } = fleet.template.fleet.strategy;
@@ -49,6 +51,9 @@ export function describeFleet(
       ? { paused: { since: new Date(fleet.paused.at).toISOString(), actor: fleet.paused.actor } }
       : {}),
     ...(observed.autoscale ? { autoscale: observed.autoscale } : {}),
+    ...(observed.bake
+      ? { bake: { revision: observed.bake.revision, until: new Date(observed.bake.until).toISOString() } }
+      : {}),
     instances: rows,
     ready: rows.filter((row) => row.ready).length,
     available: rows.filter((row) => row.available).length,

@@ -108,6 +108,11 @@ export interface FleetStatus {
   autoscale?: AutoscaleStatus;
   /** `herd pause`: since when (ISO 8601) and by whom; the rollout waits, scaling and healing go on. */
   paused?: { since: string; actor: string };
+  /**
+   * A blue-green fleet after a rollout's switch: the old revision, still running out of traffic
+   * until `until` (ISO 8601); `herd rollback` meanwhile switches back to it at once.
+   */
+  bake?: { revision: string; until: string };
   instances: InstanceStatus[];
   ready: number;
   available: number;
