@@ -69,3 +69,50 @@ describe('FleetStore over a herd.db written before the revision rename', () => {
     db.close();
   });
 });
+
+describe('FleetStore history for rollbacks and blue-green switches', () => {
+  const at = Date.parse('2026-01-01T00:00:00.000Z');
+  const entry = (revision: string, outcome: 'started' | 'complete' | 'failed', reason: string) => ({
+    revision,
+    digest: revision === 'r1' ? digestA : digestB,
+    outcome,
+    reason,
+    template: template(),
+  });
+
+  it('never names as last good a revision that failed after it completed (a bake that reverted)', () => {
+    const store = new FleetStore(openStateDb(':memory:'));
+    const fleet = { service: 'web', revision: 'r1', digest: digestA, size: 4, template: template() };
+
+    store.save(
+      { ...fleet, status: 'complete' },
+      {
+        now: at,
+        history: [entry('r1', 'started', 'rollout'), entry('r1', 'complete', 'rollout')],
+      },
+    );
+    store.save(
+      { ...fleet, revision: 'r2', digest: digestB, status: 'complete' },
+      {
+        now: at + 1000,
+        history: [entry('r2', 'started', 'rollout'), entry('r2', 'complete', 'rollout')],
+      },
+    );
+    const beforeFailure = store.lastGood('web', 'r3')?.revision;
+    store.save(
+      { ...fleet, status: 'reverting' },
+      {
+        now: at + 2000,
+        history: [entry('r2', 'failed', 'health'), entry('r1', 'started', 'revert')],
+      },
+    );
+    store.save(
+      { ...fleet, status: 'complete' },
+      { now: at + 3000, history: [entry('r1', 'complete', 'rollout')] },
+    );
+
+    assert.equal(beforeFailure, 'r2');
+    assert.equal(store.lastGood('web', 'r1'), undefined);
+    assert.deepEqual(store.lastComplete('web'), { revision: 'r1', at: at + 3000, startedBy: 'revert' });
+  });
+});
