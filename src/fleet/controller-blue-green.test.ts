@@ -215,6 +215,27 @@ describe('FleetController blue-green rollouts', () => {
     assert.equal(await revisions(), 'r2 r2 r2 r2 r3 r3 r3 r3');
   });
 
+  it('holds the switch while the fleet is paused, the new fleet ready out of traffic, and switches on resume', async () => {
+    const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
+    const from = door.lists.length;
+
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.controller.pause('web', { actor: 'ops' });
+    await h.runUntil(async () => (await h.controller.status('web')).available === 8, {
+      watch: noteRevisions,
+    });
+    h.clock.advance(200_000);
+    await h.controller.sync();
+    const paused = await h.controller.status('web');
+    await h.controller.resume('web', { actor: 'ops' });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    await h.controller.sync();
+
+    assert.equal(paused.status, 'progressing');
+    assert.deepEqual([...new Set(listsSince(from))], ['r1 r1 r1 r1', 'r2 r2 r2 r2']);
+    assert.equal(await revisions(), 'r1 r1 r1 r1 r2 r2 r2 r2');
+  });
+
   it('is a plain switch for a first rollout: the instances serve as they turn ready', async () => {
     const h = fleetHarness();
 

@@ -23,7 +23,8 @@ export interface BakeContext {
 /** The fleet after this sync's verdict on its bake (a settled blue-green fleet). */
 export async function judgeBake(fleet: StoredFleet, context: BakeContext): Promise<StoredFleet> {
   const { observation, store } = context;
-  if (fleet.status !== 'complete' || !fleet.template.fleet.strategy.autoRevert) return fleet;
+  // A paused fleet starts no rollout, a revert included; its instances are still replaced.
+  if (fleet.status !== 'complete' || fleet.paused || !fleet.template.fleet.strategy.autoRevert) return fleet;
   if (!failedInBake(blueGreenFleetOf(fleet, store), observation)) return fleet;
   const { service, revision, digest, template } = fleet;
   const failed = { revision, digest, outcome: 'failed' as const, reason: 'health' as const, template };
