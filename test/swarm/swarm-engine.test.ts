@@ -129,6 +129,13 @@ describeEngineContract('SwarmEngine on a 2-node swarm', async () => {
       });
     },
     workloadExecutable: '/probe-server',
+    // At the node's address, where the instance's host-mode port answers.
+    async burnCpu(instance, cpuMs) {
+      const answer = await fetch(
+        `http://${instance.address?.host}:${instance.address?.port}/spin?ms=${cpuMs}`,
+      );
+      assert.equal(await answer.text(), 'spun');
+    },
     async startStray(id) {
       const { inspected } = await containerOf(env, id);
       const sleep = realpathSync('/usr/bin/sleep');

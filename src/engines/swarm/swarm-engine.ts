@@ -19,6 +19,7 @@ import Docker from 'dockerode';
 import { DockerEngine } from '../docker/docker-engine.js';
 import { statusOf, toEngineError } from '../docker/engine-errors.js';
 import type { EngineEventRecord } from '../docker/engine-json.js';
+import { resolveExecutables } from '../docker/host-processes.js';
 import type {
   DebugExec,
   DebugExecOptions,
@@ -35,6 +36,8 @@ import type {
 } from '../engine.js';
 import { EngineError, instanceLabels } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
+import { hostPathArchive } from './host-path-archive.js';
+import { dockerTopArgs, namespaceProcesses, topPidsFrom } from './namespace-processes.js';
 import { hardenedServiceSpec, type SwarmPlacement, serviceNameFor } from './service-spec.js';
 import {
   currentTask,
@@ -295,6 +298,14 @@ export class SwarmEngine implements Engine {
     options: { signal?: AbortSignal } = {},
   ): Promise<NodeJS.ReadableStream> {
     const onNode = await this.onNode(id);
+    // A tmpfs, seen from this host: Docker's archive would miss what is on it (host-path-archive.ts).
+    const listed = await onNode.engine.listPath(onNode.containerId, path, options).catch(() => undefined);
+    if (listed) {
+      const inspected = (await this.call(`inspecting ${id}`, 'OTHER', () =>
+        onNode.docker.getContainer(onNode.containerId).inspect(),
+      )) as unknown as { State: { Pid: number } };
+      return hostPathArchive(inspected.State.Pid, path, listed);
+    }
     return onNode.engine.readPath(onNode.containerId, path, options);
   }
 
@@ -307,9 +318,22 @@ export class SwarmEngine implements Engine {
     return onNode.engine.listPath(onNode.containerId, path, options);
   }
 
+  /** Docker's top for the container's own pids, placed in the instance through /proc (namespace-processes.ts). */
   async processes(id: string, options: { hash?: boolean } = {}): Promise<InstanceProcess[]> {
     const onNode = await this.onNode(id);
-    return onNode.engine.processes(onNode.containerId, options);
+    const where = `instance ${id} on ${onNode.node}`;
+    const container = onNode.docker.getContainer(onNode.containerId);
+    const inspected = (await this.call(`inspecting ${where}`, 'OTHER', () =>
+      container.inspect(),
+    )) as unknown as {
+      State: { Running: boolean; Pid: number };
+    };
+    if (!inspected.State.Running) throw new EngineError('NOT_FOUND', `${where} is not running`);
+    const top = await this.call(`listing the processes of ${where}`, 'OTHER', () =>
+      container.top({ ps_args: dockerTopArgs }),
+    );
+    const sampled = await namespaceProcesses(topPidsFrom(top, where), inspected.State.Pid, where);
+    return resolveExecutables(sampled, { hash: options.hash === true });
   }
 
   async stats(id: string): Promise<InstanceStats> {
