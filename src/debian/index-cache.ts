@@ -7,7 +7,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex, writeAtomic } from '../common/index.js';
+import { sha256Hex, writeAtomic, writeChunksAtomic } from '../common/index.js';
 import type { ReleaseIndexEntry } from './release.js';
 
 /** What the cache has for a signed digest: the verified bytes, nothing, or an entry not to trust. */
@@ -46,9 +46,17 @@ export class PackagesIndexCache {
     };
   }
 
-  /** Stores bytes already checked against `sha256`; a reader sees the whole file or none. */
-  async put(sha256: string, bytes: Uint8Array): Promise<void> {
+  /**
+   * Stores bytes already checked against `sha256`, whole or as the pieces they came in; a reader
+   * sees the whole file or none.
+   */
+  async put(sha256: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
     await mkdir(join(this.dir, 'sha256'), { recursive: true, mode: 0o700 });
-    await writeAtomic(this.pathOf(sha256), bytes);
+    if (bytes instanceof Uint8Array) await writeAtomic(this.pathOf(sha256), bytes);
+    else await writeChunksAtomic(this.pathOf(sha256), piecesOf(bytes));
   }
+}
+
+async function* piecesOf(pieces: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* pieces;
 }

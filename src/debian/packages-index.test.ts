@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePackagesIndex } from './packages-index.js';
+import { PackagesIndexParser, parsePackagesIndex } from './packages-index.js';
+import type { PackageRecord } from './types.js';
 
 const sha = 'a'.repeat(64);
 const origin = { suite: 'bookworm', repository: 'http://mirror.example/debian/' };
@@ -151,6 +152,51 @@ describe('parsePackagesIndex on bytes', () => {
   it('refuses a field name with a space or a leading "#" or "-"', () => {
     for (const line of ['Bad Name: x\n', '#Comment: x\n', '-Dash: x\n', 'no colon here\n']) {
       assert.throws(() => parsePackagesIndex(stanza(line), origin), { code: 'INDEX_MALFORMED' }, line);
+    }
+  });
+});
+
+describe('PackagesIndexParser', () => {
+  const stanza = (name: string, extra = '') =>
+    `Package: ${name}\nVersion: 1.0-1\nArchitecture: amd64\n${extra}Filename: pool/main/${name}.deb\nSize: 20\nSHA256: ${sha}\n`;
+  /** The index pushed in chunks of `size` bytes. */
+  const parsedIn = (text: string, size: number) => {
+    const bytes = Buffer.from(text);
+    const parser = new PackagesIndexParser(origin);
+    for (let at = 0; at < bytes.length; at += size) parser.push(bytes.subarray(at, at + size));
+    return parser;
+  };
+  const plain = (records: PackageRecord[]) => records.map((r) => ({ ...r, fields: r.fields }));
+
+  it('gives parsePackagesIndex records and keeps every byte, however the index is cut', () => {
+    const text = [
+      stanza('pa', 'Depends: pb,\n pc\n'),
+      stanza('pb'),
+      `\n${stanza('pc', 'Description: x\n .\n more\n')}`,
+      stanza('pd'),
+    ].join('\n');
+
+    for (const size of [1, 2, 3, 7, 64, 4096]) {
+      const parser = parsedIn(text, size);
+      const records = parser.records();
+
+      assert.deepEqual(plain(records), plain(parsePackagesIndex(text, origin)), `chunks of ${size}`);
+      assert.equal(Buffer.concat(parser.pieces).toString(), text);
+    }
+  });
+
+  it('holds the first error until the records are asked for, with the line counted from the start', () => {
+    const text = `${stanza('pa')}\n${stanza('pb')}\n${stanza('pc').replace(/Size: 20\n/, '')}\n${stanza('pd')}`;
+    const expected =
+      /^Packages index of http:\/\/mirror\.example\/debian\/ bookworm:15: stanza "pc" lacks the Size field$/;
+    assert.throws(() => parsePackagesIndex(text, origin), { code: 'INDEX_MALFORMED', message: expected });
+
+    for (const size of [1, 5, 100]) {
+      const parser = parsedIn(text, size);
+      parser.end();
+
+      assert.equal(Buffer.concat(parser.pieces).toString(), text);
+      assert.throws(() => parser.records(), { code: 'INDEX_MALFORMED', message: expected });
     }
   });
 });

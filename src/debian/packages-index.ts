@@ -76,6 +76,75 @@ export function parsePackagesIndex(input: Uint8Array | string, origin: IndexOrig
   return new StanzaScanner(bytes, origin).records();
 }
 
+/**
+ * parsePackagesIndex over an index that arrives in chunks, so that a download is parsed while it
+ * is still coming in. The bytes are cut at blank lines (`\n\n`: a stanza never spans two pieces)
+ * and each piece parsed as soon as it is whole, with its line numbers counted from the index's
+ * start. The records and errors are exactly parsePackagesIndex's for the joined bytes. The pieces
+ * are the index's bytes, kept (records read their stanza from them), to be hashed and cached.
+ * The first error is held until `records`: a caller that must check the bytes' digest first does so
+ * before it asks for the records.
+ */
+export class PackagesIndexParser {
+  /** Every byte pushed, in order, as pieces cut at blank lines (and the tail). */
+  readonly pieces: Buffer[] = [];
+  private readonly origin: IndexOrigin;
+  private readonly out: PackageRecord[] = [];
+  private pending: Buffer[] = [];
+  private lastByte = -1;
+  private linesBefore = 0;
+  private failure: unknown;
+  private failed = false;
+
+  constructor(origin: IndexOrigin) {
+    this.origin = origin;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    // The last blank line in this chunk, or one made of the previous chunk's last byte and this one's first.
+    let cut = chunk.lastIndexOf('\n\n');
+    if (cut >= 0) cut += 2;
+    else if (this.lastByte === 0x0a && chunk[0] === 0x0a) cut = 1;
+    this.lastByte = chunk[chunk.length - 1] as number;
+    if (cut < 0) {
+      this.pending.push(chunk);
+      return;
+    }
+    this.pending.push(chunk.subarray(0, cut));
+    this.parsePending();
+    if (cut < chunk.length) this.pending.push(chunk.subarray(cut));
+  }
+
+  /** No more bytes: the tail is parsed and `pieces` holds every byte pushed. */
+  end(): void {
+    this.parsePending();
+  }
+
+  /** The records of every byte pushed (ending the input); throws the first error any piece met. */
+  records(): PackageRecord[] {
+    this.end();
+    if (this.failed) throw this.failure;
+    return this.out;
+  }
+
+  private parsePending(): void {
+    if (this.pending.length === 0) return;
+    const piece = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+    this.pending = [];
+    this.pieces.push(piece);
+    if (this.failed) return;
+    const scanner = new StanzaScanner(piece, this.origin, { linesBefore: this.linesBefore, out: this.out });
+    try {
+      scanner.records();
+    } catch (error) {
+      this.failed = true;
+      this.failure = error;
+    }
+    this.linesBefore = scanner.lines;
+  }
+}
+
 /** A record whose whole stanza stays in the index's bytes until `fields` is read. */
 class IndexedPackageRecord implements PackageRecord {
   name: string;
@@ -141,7 +210,9 @@ class IndexedPackageRecord implements PackageRecord {
 /** One pass over the index's lines; the per-stanza state is reused from one stanza to the next. */
 class StanzaScanner {
   private readonly where: string;
-  private readonly out: PackageRecord[] = [];
+  private readonly out: PackageRecord[];
+  /** Lines before this scanner's bytes (a piece of a longer index), then lines read so far. */
+  lines: number;
   /** Where each read field's value starts and ends in `bytes`; -1 when the stanza lacks it. */
   private readonly valueStart = new Int32Array(readFields.length).fill(-1);
   private readonly valueEnd = new Int32Array(readFields.length);
@@ -161,15 +232,18 @@ class StanzaScanner {
   constructor(
     private readonly bytes: Buffer,
     private readonly origin: IndexOrigin,
+    piece: { linesBefore: number; out: PackageRecord[] } = { linesBefore: 0, out: [] },
   ) {
     this.where = `Packages index of ${origin.repository} ${origin.suite}`;
+    this.lines = piece.linesBefore;
+    this.out = piece.out;
   }
 
   records(): PackageRecord[] {
     const { bytes } = this;
     const length = bytes.length;
     let position = 0;
-    let line = 0;
+    let line = this.lines;
     while (position < length) {
       line++;
       let newline = bytes.indexOf(0x0a, position);
@@ -180,6 +254,7 @@ class StanzaScanner {
       else this.readLine(position, end, line);
       position = newline + 1;
     }
+    this.lines = line;
     this.endStanza();
     return this.out;
   }

@@ -10,7 +10,7 @@ import { type Compression, decompressChunks, decompressToBuffer, OciError } from
 import { DebianError } from './errors.js';
 import { type Fetcher, ResponseTooLarge } from './fetcher.js';
 import type { PackagesIndexCache } from './index-cache.js';
-import { parsePackagesIndex } from './packages-index.js';
+import { type IndexOrigin, PackagesIndexParser, parsePackagesIndex } from './packages-index.js';
 import { checkReleaseSuite, type ReleaseFile, readKeyring, verifyInRelease } from './release.js';
 import type { AptSource, KeyringRef } from './sources.js';
 import type { PackageRecord } from './types.js';
@@ -129,15 +129,19 @@ async function loadPackagesIndex(
     if (lookup.kind === 'untrusted') replaced = lookup.reason;
   }
   const index = pickIndex(release, stem) as IndexFile;
-  const { url, bytes } = await downloadIndex(options.base, index, options);
+  const downloaded = await downloadIndex(options.base, index, options);
+  const { url, parsed } = downloaded;
   if (plain && index.path !== stem) {
-    checkIndexDigest(bytes, { url: `${url} (decompressed, as ${stem})`, expected: plain });
+    const decompressed = { url: `${url} (decompressed, as ${stem})`, expected: plain };
+    if (parsed) checkPiecesDigest(parsed.pieces, decompressed);
+    else checkIndexDigest(downloaded.bytes, decompressed);
   }
-  // The cache file is written while the index is parsed.
-  const storing = cache && plain ? cache.put(plain.sha256, bytes) : Promise.resolve();
+  // The cache file is written while the index is parsed (or once it was, as it came in).
+  const storing =
+    cache && plain ? cache.put(plain.sha256, parsed ? parsed.pieces : downloaded.bytes) : Promise.resolve();
   let packages: PackageRecord[];
   try {
-    packages = parsePackagesIndex(bytes, options.origin);
+    packages = parsed ? parsed.records() : parsePackagesIndex(downloaded.bytes, options.origin);
   } catch (error) {
     await storing.catch(() => undefined);
     throw error;
@@ -152,6 +156,11 @@ interface IndexFile {
   size: number;
 }
 
+/** The decompressed index, parsed as it came in, or (uncompressed, or too large to hold) its bytes. */
+type DownloadedIndex =
+  | { url: string; parsed: PackagesIndexParser; bytes?: undefined }
+  | { url: string; bytes: Buffer; parsed?: undefined };
+
 /**
  * The decompressed index. It is hashed and decompressed as it downloads; whatever the decoder
  * says, the download is read to its end (never past the size the signed Release gives: endless
@@ -161,8 +170,8 @@ interface IndexFile {
 async function downloadIndex(
   base: string,
   index: IndexFile,
-  options: { release: ReleaseFile; fetcher: Fetcher },
-): Promise<{ url: string; bytes: Buffer }> {
+  options: { release: ReleaseFile; fetcher: Fetcher; origin: IndexOrigin },
+): Promise<DownloadedIndex> {
   const { url, chunks } = await openIndex(base, index, options);
   const iterator = chunks[Symbol.asyncIterator]();
   const hash = createHash('sha256');
@@ -181,10 +190,12 @@ async function downloadIndex(
     for (let chunk = await next(); chunk; chunk = await next()) yield chunk;
   }
   const compression = compressionOf(index.path);
-  let decoded: Buffer | undefined;
+  let parsed: PackagesIndexParser | undefined;
   let decodeError: unknown;
   try {
-    if (compression) decoded = await decodeHeld(download(), { compression, url, size: index.size });
+    if (compression) {
+      parsed = await decodeParsed(download(), { compression, url, size: index.size, origin: options.origin });
+    }
   } catch (error) {
     // The download's own failure, passed on by the decoder.
     if (error instanceof DebianError) throw sizeMismatch(error, { url, index });
@@ -199,20 +210,24 @@ async function downloadIndex(
   checkDigest({ sha256: hash.digest('hex'), size }, { url, expected: index });
   if (!compression) return { url, bytes };
   if (decodeError !== undefined) throw indexDecodeError(decodeError);
-  return { url, bytes: decoded ?? (await decompressIndex(bytes, { path: index.path, url })) };
+  // The compressed bytes are only needed again when the index was too large to hold as it decoded.
+  if (parsed) return { url, parsed };
+  return { url, bytes: await decompressIndex(bytes, { path: index.path, url }) };
 }
 
 /**
- * Output held in memory while it decodes, at most max(32 MiB, 16 × the signed compressed size)
- * as decompressToBuffer holds it. Past that, undefined: the caller decodes the verified download
- * again, counting first, so a bomb is refused holding little.
+ * The index parsed while it downloads and decodes, its bytes held (as the parser's pieces), at
+ * most max(32 MiB, 16 × the signed compressed size) as decompressToBuffer holds it. Past that,
+ * undefined: the caller decodes the verified download again, counting first, so a bomb is refused
+ * holding little. Nothing parsed is used, nor any parse error reported, before the caller has
+ * checked the download's digest and the decompressed bytes' (PackagesIndexParser holds the error).
  */
-async function decodeHeld(
+async function decodeParsed(
   input: AsyncIterable<Buffer>,
-  options: { compression: Compression; url: string; size: number },
-): Promise<Buffer | undefined> {
+  options: { compression: Compression; url: string; size: number; origin: IndexOrigin },
+): Promise<PackagesIndexParser | undefined> {
   const holdLimit = Math.min(maxIndexBytes, Math.max(32 * 1024 ** 2, 16 * options.size));
-  const held: Buffer[] = [];
+  const parser = new PackagesIndexParser(options.origin);
   let total = 0;
   for await (const chunk of decompressChunks(input, {
     compression: options.compression,
@@ -221,9 +236,10 @@ async function decodeHeld(
   })) {
     total += chunk.length;
     if (total > holdLimit) return undefined;
-    held.push(chunk);
+    parser.push(chunk);
   }
-  return Buffer.concat(held, total);
+  parser.end();
+  return parser;
 }
 
 /**
@@ -274,6 +290,20 @@ function pickIndex(release: ReleaseFile, stem: string) {
     if (entry) return { path: stem + suffix, ...entry };
   }
   return undefined;
+}
+
+/** checkIndexDigest over bytes held as the pieces they were parsed in. */
+function checkPiecesDigest(
+  pieces: readonly Buffer[],
+  options: { url: string; expected: { sha256: string; size: number } },
+) {
+  const hash = createHash('sha256');
+  let size = 0;
+  for (const piece of pieces) {
+    hash.update(piece);
+    size += piece.length;
+  }
+  checkDigest({ sha256: hash.digest('hex'), size }, options);
 }
 
 export function checkIndexDigest(
