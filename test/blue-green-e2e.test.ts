@@ -144,6 +144,7 @@ describe('a blue-green rollout on podman through herd up', () => {
       (await (await fetch(`${frontDoor}/`)).text()) === 'green' ? true : undefined,
     );
     const baking = await polledStatus();
+    const printed = await runHerdAsync(['status', 'probe'], { home });
     const startedAt = Date.now();
     const back = await unwrap(
       localApi(home).fleets[':service'].rollback.$post({ param: { service: 'probe' } }),
@@ -176,6 +177,10 @@ describe('a blue-green rollout on podman through herd up', () => {
       `the old fleet bakes out of traffic: ${JSON.stringify(baking)}`,
     );
     assert.equal(baking.bake?.revision, blueRevision, JSON.stringify(baking));
+    assert.match(
+      printed.out,
+      new RegExp(`revision ${blueRevision} kept out of traffic until \\S+Z; herd rollback`),
+    );
     assert.equal((back as { revision: string }).revision, blueRevision);
     assert.ok(
       switchBackMs < 1_000,
