@@ -12,9 +12,10 @@
  *   max over the simulation (goal: under 100 ms for 10,000 instances), with `node -e 0` as a peer;
  * - memory per instance: the heap of the whole simulation (engine, herd.db, controller) and the
  *   controller's own share (a second controller adopting the same fleets);
- * - the invariant check: at every create and every removal the engine sees, no fleet has more
- *   than size + maxSurge instances, and no removal leaves fewer than size − maxUnavailable
- *   available (rollout-arithmetic.ts). Exit 1 when it broke.
+ * - the invariant check (bench/support/bounds-checked-engine.ts, shared with bench/scale): at
+ *   every create and every removal the engine sees, no fleet has more than size + maxSurge
+ *   instances, and no removal leaves fewer than size − maxUnavailable available
+ *   (rollout-arithmetic.ts). Exit 1 when it broke.
  *
  *   node --expose-gc --import tsx bench/controller.ts [--fleets 100] [--size 100] [--seconds 300] [--seed 42]
  *     [--quiet-passes 10]
@@ -23,18 +24,16 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { FakeClock } from '../src/common/clock.test-support.js';
-import type { Instance, InstanceSpec } from '../src/engines/index.js';
-import { MemoryEngine } from '../src/engines/memory/memory-engine.js';
 import { decideScale, scaleApplied } from '../src/fleet/autoscale.js';
 import type { AutoscaleHistory } from '../src/fleet/autoscale-behavior.js';
 import type { InstanceSample } from '../src/fleet/autoscale-replicas.js';
 import { FleetController } from '../src/fleet/controller.js';
 import { template } from '../src/fleet/controller.test-support.js';
-import { resolveBounds } from '../src/fleet/rollout-arithmetic.js';
 import { between, pick, seededRandom } from '../src/fleet/seeded-random.test-support.js';
 import type { FleetEvent, FleetTemplate, FrontDoorHook, InstanceAddress } from '../src/fleet/types.js';
 import type { AutoscaleSection } from '../src/specfile/index.js';
 import { openStateDb } from '../src/state/open-state-db.js';
+import { BoundsCheckedEngine } from './support/bounds-checked-engine.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -57,79 +56,12 @@ const services = Array.from({ length: fleets }, (_, index) => `svc-${String(inde
 
 /** Each fleet's desired size as the bench set it (rollouts carry it; reverts keep it). */
 const sizes = new Map<string, number>();
-/** When the prober first passed each instance: what the controller counts as ready since. */
-const readySince = new Map<string, number>();
 /** Digests whose instances fail every check, and the address each instance was given. */
 const sickDigests = new Set<string>();
 const idByPort = new Map<number, string>();
 const digestById = new Map<string, string>();
-const violations: string[] = [];
 const minReadySeconds = 2;
 const strategy = { maxSurge: '25%', maxUnavailable: '25%' } as const;
-
-/**
- * The MemoryEngine, with the bounds checked at every create and removal, as they happen: the bench
- * keeps its own count of each fleet's live instances (not exited), so the check needs no list.
- */
-class CheckedEngine extends MemoryEngine {
-  readonly alive = new Map<string, Map<string, Instance>>();
-
-  override async create(spec: InstanceSpec): Promise<Instance> {
-    const instance = await super.create(spec);
-    if (instance.address) idByPort.set(instance.address.port, instance.id);
-    digestById.set(instance.id, instance.digest);
-    if (instance.state === 'running') {
-      const live = this.liveOf(spec.service);
-      live.set(instance.id, instance);
-      const bounds = resolveBounds(sizes.get(spec.service) ?? 0, strategy);
-      if (live.size > bounds.maxTotal)
-        violations.push(
-          `${spec.service}: ${live.size} instances after a create, above size + surge ${bounds.maxTotal}`,
-        );
-    }
-    return instance;
-  }
-
-  override async remove(id: string): Promise<void> {
-    for (const [service, live] of this.alive) {
-      const instance = live.get(id);
-      if (!instance) continue;
-      if (isAvailable(id)) {
-        const bounds = resolveBounds(sizes.get(service) ?? 0, strategy);
-        const left = [...live.keys()].filter((one) => one !== id && isAvailable(one)).length;
-        if (left < bounds.minAvailable)
-          violations.push(
-            `${service}: removing ${id} left ${left} available, below size − unavailable ${bounds.minAvailable}`,
-          );
-      }
-    }
-    return super.remove(id);
-  }
-
-  override crash(id: string, exitCode: number): void {
-    for (const live of this.alive.values()) live.delete(id);
-    super.crash(id, exitCode);
-  }
-
-  override kill(id: string): void {
-    for (const live of this.alive.values()) live.delete(id);
-    super.kill(id);
-  }
-
-  liveOf(service: string): Map<string, Instance> {
-    let live = this.alive.get(service);
-    if (!live) {
-      live = new Map();
-      this.alive.set(service, live);
-    }
-    return live;
-  }
-}
-
-function isAvailable(id: string): boolean {
-  const since = readySince.get(id);
-  return since !== undefined && clock.now() - since >= minReadySeconds * 1000;
-}
 
 /** A front door that only remembers what it was told; its cost is not the controller's. */
 const frontDoor: FrontDoorHook = {
@@ -137,7 +69,19 @@ const frontDoor: FrontDoorHook = {
   async drain() {},
 };
 
-const engine = new CheckedEngine({ now: () => clock.now() });
+/** The bounds checked at every create and removal, as they happen (bench/support). */
+const engine = new BoundsCheckedEngine(
+  { now: () => clock.now() },
+  {
+    sizeOf: (service) => sizes.get(service) ?? 0,
+    strategy: { ...strategy, minReadySeconds },
+    onCreate: (instance) => {
+      if (instance.address) idByPort.set(instance.address.port, instance.id);
+      digestById.set(instance.id, instance.digest);
+    },
+  },
+);
+const violations = engine.violations;
 const db = openStateDb(':memory:');
 const counts = { started: 0, complete: 0, failed: 0, created: 0, removed: 0, crashes: 0, scaled: 0 };
 const inRollout = new Set<string>();
@@ -163,7 +107,7 @@ function controllerOver(): FleetController {
         const digest = id === undefined ? undefined : digestById.get(id);
         if (id === undefined || digest === undefined) return false;
         const passed = !sickDigests.has(digest);
-        if (passed && !readySince.has(id)) readySince.set(id, clock.now());
+        if (passed) engine.markReady(id);
         return passed;
       },
     },
@@ -222,9 +166,7 @@ function runPeer(): void {
 }
 
 function liveTotal(): number {
-  let total = 0;
-  for (const live of engine.alive.values()) total += live.size;
-  return total;
+  return engine.liveTotal();
 }
 
 function heapMb(): number {
@@ -302,13 +244,13 @@ for (let second = 0; second < seconds; second++) {
 async function autoscaleFleet(service: string, inFlight: number): Promise<void> {
   const now = clock.now();
   const live = [...(engine.alive.get(service)?.values() ?? [])];
-  const ready = live.filter((instance) => readySince.has(instance.id));
+  const ready = live.filter((instance) => engine.isReady(instance.id));
   const instances: InstanceSample[] = live.map((instance) => ({
     id: instance.id,
     phase: 'running',
-    ready: readySince.has(instance.id),
+    ready: engine.isReady(instance.id),
     startedAt: instance.startedAt ?? now,
-    ...(readySince.has(instance.id) ? { inFlightRequests: inFlight / ready.length } : {}),
+    ...(engine.isReady(instance.id) ? { inFlightRequests: inFlight / ready.length } : {}),
   }));
   const current = sizes.get(service) ?? size;
   const { decision, history } = decideScale(autoscale, {
