@@ -40,6 +40,28 @@ describe('parseStoredTemplate', () => {
     assert.match(refusal(JSON.stringify({ ...stored, fleet: tiny })).message, /fleet\.resources\.shmBytes/);
   });
 
+  it('reads back a strategy type and a max lifetime, and refuses one edited in herd.db out of what the spec allows', () => {
+    const base = template({ size: 2, maxLifetimeSeconds: 3600 });
+    const stored = {
+      ...base,
+      fleet: { ...base.fleet, strategy: { ...base.fleet.strategy, type: 'recreate' } },
+    };
+    const withoutType = { ...base, fleet: { ...base.fleet, strategy: { ...base.fleet.strategy } } };
+    delete (withoutType.fleet.strategy as { type?: string }).type;
+
+    assert.deepEqual(parseStoredTemplate(JSON.stringify(stored), where), stored);
+    // Stored before strategy types: planned as rolling.
+    assert.equal(parseStoredTemplate(JSON.stringify(withoutType), where).fleet.strategy.type, undefined);
+    for (const maxLifetimeSeconds of [0, 1, -60, 3600.5, '1h']) {
+      const tampered = { ...stored, fleet: { ...stored.fleet, maxLifetimeSeconds } };
+      const refused = refusal(JSON.stringify(tampered));
+      assert.equal(refused.code, 'TEMPLATE_INVALID');
+      assert.match(refused.message, /fleet\.maxLifetimeSeconds/);
+    }
+    const unknownType = { ...stored.fleet, strategy: { ...stored.fleet.strategy, type: 'yolo' } };
+    assert.match(refusal(JSON.stringify({ ...stored, fleet: unknownType })).message, /fleet\.strategy\.type/);
+  });
+
   it('reads a template stored before versions as version 0, its run template rebuilt from what ran', () => {
     const { run, version: _version, ...knobs } = template({ size: 2 });
     const before = {
