@@ -23,11 +23,13 @@
  * in src/cli/ are, so what finds a file by its own URL (herd-version.ts reads ../../package.json)
  * finds the same file from the build.
  */
+import { createHash } from 'node:crypto';
 import { chmod, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { barrelImports } from './barrel-imports.js';
+import { listTypeScriptFiles } from './import-graph.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
@@ -41,6 +43,42 @@ const external = Object.keys(dependencies)
   .filter((name) => !bundled.includes(name))
   .flatMap((name) => [name, `${name}/*`]);
 
+/**
+ * HERD_BUILD_ID (src/cli/build-id.ts): the sha256 of every source module and of package-lock.json,
+ * so that what one build derived and cached (a validated spec) is never taken by another.
+ */
+const buildHash = createHash('sha256');
+for (const file of [
+  ...listTypeScriptFiles(root, 'src').filter((f) => !f.endsWith('.test.ts')),
+  'package-lock.json',
+]) {
+  buildHash
+    .update(`${file}\n`)
+    .update(await readFile(join(root, file)))
+    .update('\n');
+}
+const buildId = buildHash.digest('hex');
+
+/**
+ * zod's `z.locales` names its error messages in some sixty languages, 360 kB that each command
+ * reading a spec would load and compile (12 ms). herd speaks English only, which zod sets itself:
+ * `z.locales` in the build holds `en` alone.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(plugins) {
+    plugins.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /\/node_modules\/zod\//.test(args.importer)
+        ? { path: join(args.resolveDir, '..', 'locales', 'en.js'), namespace: 'zod-english-only' }
+        : undefined,
+    );
+    plugins.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: root,
+    }));
+  },
+};
+
 // The chunks' names carry a hash of their content: a build over an old one would leave the old
 // chunks behind, and npm pack would ship them.
 await rm(outdir, { recursive: true, force: true });
@@ -53,7 +91,8 @@ await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [barrelImports(join(root, 'src'))],
+  plugins: [barrelImports(join(root, 'src')), zodEnglishOnly],
+  define: { HERD_BUILD_ID: JSON.stringify(buildId) },
   // yaml is CommonJS and requires Node's modules by name: each output file gets a require of its own.
   banner: {
     js: "import { createRequire as herdRequire } from 'node:module'; const require = herdRequire(import.meta.url);",

@@ -6,7 +6,9 @@
  * This module loads the gate's use case alone (src/pipeline/gate.ts, an exception in
  * docs/architecture.md) and opens only the parts a gate uses: the store, herd.db and the spec
  * itself. src/pipeline/index.ts and the build's parts would bring the builder, the fleet, the
- * engines and the watch, twice the modules a gate runs, for a command whose goal is 300 ms.
+ * engines and the watch, twice the modules a gate runs, for a command whose goal is 300 ms. The
+ * spec comes through validated-spec-cache.ts: one this build validated before is not validated
+ * again.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -15,11 +17,11 @@ import type { Profile } from '../../gate/index.js';
 import { herdHome } from '../../herd-home.js';
 import { LayoutStore } from '../../oci/index.js';
 import { gateStoredImage } from '../../pipeline/gate.js';
-import { loadSpec } from '../../specfile/index.js';
 import { CliError } from '../errors.js';
 import { renderReport, reportFormats } from '../gate-report.js';
 import { logger } from '../logger.js';
 import { openState } from '../state-context.js';
+import { loadValidatedSpec } from '../validated-spec-cache.js';
 
 export interface GateCommandOptions {
   spec?: string;
@@ -38,7 +40,7 @@ export async function gateCommand(reference: string, options: GateCommandOptions
   const parts = { store, state, home, clock: systemClock, logger };
   try {
     const digest = await store.resolve(reference);
-    const spec = options.spec === undefined ? undefined : await loadSpec(options.spec);
+    const spec = options.spec === undefined ? undefined : await loadValidatedSpec(options.spec, { home });
     const lockFile = spec ? await readLockIfPresent(resolve(spec.dir, 'herd.lock')) : undefined;
     const verdict = await gateStoredImage(digest, parts, {
       ...(spec ? { spec } : {}),
