@@ -10,9 +10,16 @@ export {
   type InstanceProcess,
   type InstanceSpec,
   type InstanceState,
+  type InstanceStats,
   instanceLabels,
   type LogLine,
   type PathEntry,
   type TerminalSize,
 } from './engine.js';
 export { EventFeed } from './event-feed.js';
+export {
+  type KubernetesFleetInput,
+  type KubernetesObject,
+  renderFleetObjects,
+} from './kubernetes/fleet-objects.js';
+export { KubernetesEngine, type KubernetesEngineOptions } from './kubernetes/kubernetes-engine.js';

@@ -30,8 +30,8 @@ export type ScaleReason =
   /** Every metric failed, or some failed and the rest would scale down: nothing changes. */
   | 'invalid-metrics';
 
-/** One decision with what it saw and why: what the journal keeps. */
-export interface ScaleDecision {
+/** One decision with what it saw and why: what the journal keeps (a type, so it is JSON for it). */
+export type ScaleDecision = {
   /** Epoch ms. */
   at: number;
   from: number;
@@ -49,7 +49,7 @@ export interface ScaleDecision {
   recommended?: number;
   stabilization?: { replicas: number; reason: StabilizationReason };
   limit?: { replicas: number; reason: LimitReason; limit?: number };
-}
+};
 
 export interface ScaleInput {
   /** The fleet's size now (HPA's spec.replicas). */

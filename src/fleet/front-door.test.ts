@@ -464,6 +464,48 @@ describe('FrontDoor', () => {
     );
   });
 
+  it('counts the requests sent to each backend and the time-integral of its in-flight requests', async () => {
+    const release = deferred();
+    const arrived = deferred();
+    const slow = await startBackend('slow', (req, res) => {
+      req.resume();
+      if (req.url !== '/slow') return res.end('slow');
+      arrived.resolve();
+      void release.promise.then(() => res.end('slow finished'));
+    });
+    const quick = await startBackend('quick');
+    const door = await openDoor();
+    door.setBackends([slow.address]);
+    const before = door.load();
+    const held = send(door.url, { path: '/slow' });
+    await arrived.promise;
+    door.setBackends([slow.address, quick.address]);
+    for (let i = 0; i < 3; i++) await send(door.url);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const during = door.load();
+    release.resolve();
+    await held;
+    const after = door.load();
+
+    const of = (load: ReturnType<FrontDoor['load']>, backend: Backend) =>
+      load.backends.find((one) => one.port === backend.address.port);
+    assert.deepEqual(
+      before.backends.map((one) => one.requests),
+      [0],
+    );
+    assert.equal(of(during, slow)?.requests, 1);
+    assert.equal(of(during, slow)?.inFlight, 1);
+    assert.equal(of(during, quick)?.requests, 3, 'the least busy backend took the quick ones');
+    assert.equal(of(after, slow)?.inFlight, 0);
+    // One request in flight on `slow` from before the 200 ms wait to its end: at least 200 request-ms.
+    const slowMs = (of(after, slow)?.inFlightMs ?? 0) - (of(before, slow)?.inFlightMs ?? 0);
+    assert.ok(
+      slowMs >= 200 && slowMs <= after.at - before.at,
+      `slow was busy ${slowMs} ms of ${after.at - before.at}`,
+    );
+    assert.ok(after.at >= during.at && during.at >= before.at);
+  });
+
   it('refuses a port already in use with PORT_TAKEN, naming the port and the service', async () => {
     const taken = createTcpServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

@@ -18,6 +18,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/index.js';
 import { HerdError } from '../herd-error.js';
+import type { FrontDoorLoad } from './types.js';
 
 export type FrontDoorErrorCode =
   /** Something else already listens on the front door's port. */
@@ -68,6 +69,12 @@ interface Backend {
   readonly address: BackendAddress;
   readonly agent: Agent;
   inFlight: number;
+  /** Requests sent to it (each try of a retried one), since it was added: the autoscaler's rate. */
+  requests: number;
+  /** The integral of `inFlight` over time in request-milliseconds, up to `countedAt`. */
+  inFlightMs: number;
+  /** Epoch ms `inFlightMs` was last brought up to date. */
+  countedAt: number;
   /** Still listed by the last `setBackends`. */
   listed: boolean;
   /** Out of rotation until a `setBackends` no longer lists it. */
@@ -152,6 +159,9 @@ export class FrontDoor {
         address: { host: address.host, port: address.port },
         agent: new Agent({ keepAlive: true, timeout: idleSocketMs }),
         inFlight: 0,
+        requests: 0,
+        inFlightMs: 0,
+        countedAt: Date.now(),
         listed: true,
         draining: false,
         ejectedUntil: 0,
@@ -185,6 +195,26 @@ export class FrontDoor {
     return [...this.#backends.values()]
       .filter((backend) => backend.listed && !backend.draining)
       .map((backend) => ({ ...backend.address }));
+  }
+
+  /**
+   * What each backend was sent so far, for the autoscaler: counters that only grow while the backend
+   * is known (one forgotten and added again starts from 0), read twice to get a rate.
+   */
+  load(): FrontDoorLoad {
+    const at = Date.now();
+    const backends = [...this.#backends.values()].map((backend) => {
+      countInFlight(backend, at);
+      const { host, port } = backend.address;
+      return {
+        host,
+        port,
+        requests: backend.requests,
+        inFlight: backend.inFlight,
+        inFlightMs: backend.inFlightMs,
+      };
+    });
+    return { at, backends };
   }
 
   /** In-flight requests per backend (`host:port`), for status pages and tests. */
@@ -239,6 +269,7 @@ export class FrontDoor {
   }
 
   #release(backend: Backend): void {
+    countInFlight(backend, Date.now());
     backend.inFlight--;
     if (backend.inFlight > 0) return;
     for (const wake of [...backend.idleWaiters]) wake();
@@ -265,7 +296,9 @@ export class FrontDoor {
     });
 
     const attempt = (backend: Backend, retriesLeft: number) => {
+      countInFlight(backend, Date.now());
       backend.inFlight++;
+      backend.requests++;
       let released = false;
       const release = () => {
         if (released) return;
@@ -407,6 +440,11 @@ export class FrontDoors {
     return door ? door.serving() : [...(this.#pending.get(service) ?? [])];
   }
 
+  /** What the service's door sent each backend so far; undefined before it opens. */
+  load(service: string): FrontDoorLoad | undefined {
+    return this.#doors.get(service)?.load();
+  }
+
   /** Waits `options.timeoutSeconds` at most, else the registry's `drainTimeoutMs`. */
   drain(service: string, address: BackendAddress, options?: { timeoutSeconds: number }): Promise<void> {
     const door = this.#doors.get(service);
@@ -433,6 +471,12 @@ export class FrontDoors {
   async closeAll(options: { timeoutMs?: number } = {}): Promise<void> {
     await Promise.all([...this.#doors.keys()].map((service) => this.close(service, options)));
   }
+}
+
+/** Brings the in-flight integral up to `now`: called before every change of `inFlight`, and to read it. */
+function countInFlight(backend: Backend, now: number): void {
+  backend.inFlightMs += backend.inFlight * (now - backend.countedAt);
+  backend.countedAt = now;
 }
 
 function keyOf(address: BackendAddress): string {

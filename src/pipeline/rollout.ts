@@ -70,13 +70,18 @@ export async function rollbackFleet(
 
 /**
  * Sets the fleet's size, kept across rollouts until the next template brings its own. The
- * controller reports it (`scaled`), journaled with whoever asked as its actor.
+ * controller reports it (`scaled`), journaled with whoever asked as its actor. An autoscaled fleet
+ * takes the size as HPA takes a `kubectl scale` of its target: the autoscaler owns the size and
+ * decides from it at its next period (back within min and max at once; 0 stops it until scaled
+ * again), so the answer carries the bounds for the caller to say so.
  */
 export async function scaleFleet(
   parts: Pick<RolloutParts, 'fleets'>,
   request: { service: string; size: number; actor?: string },
-): Promise<{ service: string; size: number }> {
+): Promise<{ service: string; size: number; autoscale?: { min: number; max: number } }> {
   const { service, size, actor } = request;
-  await (await parts.fleets()).scale(service, size, actor ? { actor } : {});
-  return { service, size };
+  const fleets = await parts.fleets();
+  await fleets.scale(service, size, actor ? { actor } : {});
+  const autoscale = fleets.templateOf(service)?.fleet.autoscale;
+  return { service, size, ...(autoscale ? { autoscale: { min: autoscale.min, max: autoscale.max } } : {}) };
 }
