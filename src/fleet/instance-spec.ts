@@ -62,5 +62,8 @@ export function instanceSpecFor(
       ...(resources.shmBytes !== undefined ? { shmBytes: resources.shmBytes } : {}),
     },
     stopGraceSeconds: template.fleet.stopGraceSeconds,
+    ...(template.fleet.placement
+      ? { placement: { constraints: [...template.fleet.placement.constraints] } }
+      : {}),
   };
 }

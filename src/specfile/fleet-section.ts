@@ -8,7 +8,16 @@
 import { z } from 'zod';
 import { AutoscaleSection } from './autoscale-section.js';
 import { describeValue } from './errors.js';
-import { expecting, fields, flag, optional, pattern, whenValid, wholeNumber } from './schema-fields.js';
+import {
+  expecting,
+  fields,
+  flag,
+  listOf,
+  optional,
+  pattern,
+  whenValid,
+  wholeNumber,
+} from './schema-fields.js';
 
 /** A count of instances, or a percentage of the fleet's size (`"25%"`), as Kubernetes' IntOrString. */
 export type InstanceCount = number | `${number}%`;
@@ -63,6 +72,12 @@ export interface FleetSection {
   maxLifetimeSeconds?: number;
   /** The size follows the metrics within these bounds (autoscale-section.ts); absent: `size` is kept. */
   autoscale?: AutoscaleSection;
+  /**
+   * Where an engine of many machines may place the instances: Swarm's placement constraints, such
+   * as `node.labels.zone==east`. Spreading them over the nodes is the engine's (Swarm's scheduler);
+   * the engine on one host ignores this. Absent: any node.
+   */
+  placement?: { constraints: string[] };
 }
 
 const mebibyte = 1024 * 1024;
@@ -212,6 +227,24 @@ const Resources = fields(
 const seconds = (max: number) => wholeNumber(`a number of seconds from 0 to ${max}`, { min: 0, max });
 
 /** The `fleet:` section as written in herd.yaml; the type of the same name is what it becomes. */
+const constraintExpectation =
+  'a node condition such as node.labels.zone==east: node.id, node.hostname, node.role or node.labels.NAME, then == or !=, then a value';
+
+const Placement = fields(
+  {
+    constraints: optional(
+      listOf(
+        pattern(
+          /^node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9._-]+)\s*(==|!=)\s*[A-Za-z0-9._:/-]+$/,
+          constraintExpectation,
+        ),
+        'a list of node conditions',
+      ),
+    ),
+  },
+  'a mapping with constraints',
+);
+
 export const FleetSection = fields(
   {
     size: optional(wholeNumber('a number of instances from 0 to 10000', { min: 0, max: 10_000 })),
@@ -228,8 +261,9 @@ export const FleetSection = fields(
       }),
     ),
     autoscale: optional(AutoscaleSection),
+    placement: optional(Placement),
   },
-  'a mapping with size, port, strategy, health, resources, stopGraceSeconds, drainSeconds, maxLifetimeSeconds and autoscale',
+  'a mapping with size, port, strategy, health, resources, stopGraceSeconds, drainSeconds, maxLifetimeSeconds, autoscale and placement',
 ).transform((raw): FleetSection => {
   const defaults = defaultFleetSection;
   return {
@@ -258,5 +292,6 @@ export const FleetSection = fields(
     drainSeconds: raw.drainSeconds ?? defaults.drainSeconds,
     ...(raw.maxLifetimeSeconds !== undefined ? { maxLifetimeSeconds: raw.maxLifetimeSeconds } : {}),
     ...(raw.autoscale !== undefined ? { autoscale: raw.autoscale } : {}),
+    ...(raw.placement?.constraints?.length ? { placement: { constraints: raw.placement.constraints } } : {}),
   };
 });
