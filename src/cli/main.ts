@@ -28,6 +28,7 @@ const commands = {
   lock: () => import('./commands/lock.js'),
   pipeline: () => import('./commands/pipeline.js'),
   registry: () => import('./commands/registry.js'),
+  render: () => import('./commands/render.js'),
   token: () => import('./commands/token.js'),
   trust: () => import('./commands/trust.js'),
   vulndb: () => import('./commands/vulndb.js'),
@@ -174,6 +175,26 @@ program
   .argument('<reference>', '<registry>/<repository>[:tag|@digest]')
   .option('--insecure', 'plain http for a registry that is not on loopback')
   .action(async (reference, options) => run(commands.registry, (c) => c.pullCommand(reference, options)));
+
+const render = program
+  .command('render')
+  .description("a fleet as another engine's own objects, for a cluster herd does not drive");
+render
+  .command('kubernetes')
+  .description(
+    'the Kubernetes objects of a fleet (Deployment, namespace, RBAC, admission policy, ClusterImagePolicy) for kubectl apply; the image must pass admission',
+  )
+  .argument('[spec]', 'herd.yaml or its folder', '.')
+  .requiredOption('--image <ref>', 'digest, digest prefix or name in the store')
+  .requiredOption(
+    '--repository <repo>',
+    'where the cluster pulls it from, e.g. registry.example:5000/team/hello',
+  )
+  .option('--namespace <name>', "the fleet's namespace (default: the service name)")
+  .option('--also-admitted <ref...>', 'other digests the namespace may keep running (a rollout in progress)')
+  .option('--format <format>', 'yaml or json (a List)', 'yaml')
+  .option('-o, --output <file>', 'write to a file instead of standard output')
+  .action(async (spec, options) => run(commands.render, (c) => c.renderKubernetesCommand(spec, options)));
 
 program
   .command('serve')

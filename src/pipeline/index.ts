@@ -54,6 +54,7 @@ export type {
   Urgency,
 } from './remediation-types.js';
 export { runStages, urgencies } from './remediation-types.js';
+export { type RenderKubernetesRequest, renderKubernetes } from './render-kubernetes.js';
 export {
   type RolloutParts,
   type RolloutRequest,

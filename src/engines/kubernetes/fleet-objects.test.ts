@@ -269,6 +269,23 @@ describe('renderFleetObjects', () => {
     ]);
   });
 
+  it('renders recreate as a Recreate Deployment, and refuses blue-green, which a Deployment has not', () => {
+    const strategy = input().strategy;
+
+    const [recreate] = find(
+      renderFleetObjects(input({ strategy: { ...strategy, type: 'recreate' } })),
+      'Deployment',
+    ) as never as [import('@kubernetes/client-node').V1Deployment];
+
+    assert.deepEqual(recreate.spec?.strategy, { type: 'Recreate' });
+    validateAgainstOpenApi(recreate);
+    assert.throws(
+      () => renderFleetObjects(input({ strategy: { ...strategy, type: 'blue-green' } })),
+      (error: unknown) =>
+        error instanceof EngineError && error.code === 'UNSUPPORTED' && /blue-green/.test(error.message),
+    );
+  });
+
   it('loosens only the root filesystem for run.writableRoot', () => {
     const [deployment] = find(
       renderFleetObjects(input({ instance: instance({ writableRoot: true }) })),

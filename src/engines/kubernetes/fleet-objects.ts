@@ -6,8 +6,8 @@
  * outside and drift watch run only where herd's KubernetesEngine drives the pods itself
  * (docs/adr/0014-kubernetes-pods-under-herds-controller.md says why both exist).
  */
-import type { V1Deployment, V1Probe, V1Service } from '@kubernetes/client-node';
-import { type InstanceSpec, instanceLabels } from '../engine.js';
+import type { V1Deployment, V1DeploymentStrategy, V1Probe, V1Service } from '@kubernetes/client-node';
+import { EngineError, type InstanceSpec, instanceLabels } from '../engine.js';
 import {
   admissionPolicyFor,
   admittedDigestsConfigMap,
@@ -35,6 +35,8 @@ export interface KubernetesFleetInput {
   instance: InstanceSpec;
   replicas: number;
   strategy: {
+    /** `rolling` (the default) and `recreate` are a Deployment's own; `blue-green` is not (UNSUPPORTED). */
+    type?: 'rolling' | 'recreate' | 'blue-green';
     maxSurge: number | string;
     maxUnavailable: number | string;
     minReadySeconds: number;
@@ -103,13 +105,7 @@ function deploymentFor(input: KubernetesFleetInput): V1Deployment {
     spec: {
       replicas: input.replicas,
       selector: { matchLabels: selectorFor(instance.service) },
-      strategy: {
-        type: 'RollingUpdate',
-        rollingUpdate: {
-          maxSurge: input.strategy.maxSurge,
-          maxUnavailable: input.strategy.maxUnavailable,
-        },
-      },
+      strategy: deploymentStrategyFor(input.strategy),
       minReadySeconds: input.strategy.minReadySeconds,
       progressDeadlineSeconds: input.strategy.progressDeadlineSeconds,
       // herd keeps its own revisions by digest; a few ReplicaSets are enough for `kubectl rollout undo`.
@@ -117,6 +113,23 @@ function deploymentFor(input: KubernetesFleetInput): V1Deployment {
       template,
     },
   };
+}
+
+function deploymentStrategyFor(strategy: KubernetesFleetInput['strategy']): V1DeploymentStrategy {
+  switch (strategy.type ?? 'rolling') {
+    case 'rolling':
+      return {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: strategy.maxSurge, maxUnavailable: strategy.maxUnavailable },
+      };
+    case 'recreate':
+      return { type: 'Recreate' };
+    case 'blue-green':
+      throw new EngineError(
+        'UNSUPPORTED',
+        "strategy.type blue-green: a Deployment has only RollingUpdate and Recreate; expected rolling or recreate to render, or herd's KubernetesEngine, whose controller runs blue-green itself",
+      );
+  }
 }
 
 function serviceFor(namespace: string, service: string, port: number): V1Service {
