@@ -193,6 +193,49 @@ describe('rolloutImage and rollbackFleet', () => {
     assert.deepEqual(await runningDigests(), new Set([first]));
   });
 
+  it('journals the autoscaler’s decisions with their inputs in the chain, and says a manual scale of an autoscaled fleet is the autoscaler’s to change', async () => {
+    const digest = await h.admissibleImage('v1');
+    const autoscaled: FleetTemplate = {
+      ...fleetTemplate,
+      fleet: {
+        ...fleetTemplate.fleet,
+        resources: { ...fleetTemplate.fleet.resources, cpus: 1 },
+        autoscale: {
+          min: 2,
+          max: 6,
+          metrics: [{ kind: 'cpu', averageUtilization: 50 }],
+          syncPeriodSeconds: 15,
+          behavior: {
+            scaleUp: { stabilizationWindowSeconds: 0 },
+            scaleDown: { stabilizationWindowSeconds: 300 },
+          },
+        },
+      },
+    };
+    await rolloutImage(parts, { service, digest, template: autoscaled });
+    await settledOn(digest);
+    for (const instance of await engine.list({ service })) engine.setCpuLoad(instance.id, 1);
+    for (let second = 0; second < 45 && h.entries('scale').length === 0; second++) {
+      clock.advance(1000);
+      await controller.sync();
+    }
+
+    const [decided] = h.entries('scale');
+    assert.equal(decided?.details.event, 'autoscaled');
+    assert.equal(decided?.actor, h.state.actor, 'the control plane acted on its own');
+    const decision = decided?.details.decision as {
+      from: number;
+      to: number;
+      metrics: { current: number }[];
+    };
+    assert.equal(decision.from, 2);
+    assert.equal(decision.to, 4, 'ceil(2 × 100 / 50) = 4');
+    assert.equal(decision.metrics[0]?.current, 100);
+    assert.equal(h.state.journal.verify().ok, true);
+    const scaled = await scaleFleet(parts, { service, size: 3, actor: 'local:alice' });
+    assert.deepEqual(scaled, { service, size: 3, autoscale: { min: 2, max: 6 } });
+  });
+
   it('scales the fleet, journaled as a scale by who asked, and runs the new size', async () => {
     const digest = await h.admissibleImage('v1');
     await rolloutImage(parts, { service, digest, template: fleetTemplate });
