@@ -62,6 +62,27 @@ describe('parseStoredTemplate', () => {
     assert.match(refusal(JSON.stringify({ ...stored, fleet: unknownType })).message, /fleet\.strategy\.type/);
   });
 
+  it('reads back a blue-green bake time, and refuses one stored under another strategy type, as the spec does', () => {
+    const base = template({ size: 2 });
+    const withType = (type: string | undefined) => {
+      const strategy = { ...base.fleet.strategy, bakeSeconds: 600, type };
+      if (type === undefined) delete strategy.type;
+      return { ...base, fleet: { ...base.fleet, strategy } };
+    };
+    const blueGreen = withType('blue-green');
+
+    assert.deepEqual(parseStoredTemplate(JSON.stringify(blueGreen), where), blueGreen);
+    for (const type of ['rolling', 'recreate', undefined]) {
+      const refused = refusal(JSON.stringify(withType(type)));
+      assert.equal(refused.code, 'TEMPLATE_INVALID');
+      assert.match(
+        refused.message,
+        /fleet\.strategy\.bakeSeconds: expected bakeSeconds only with type: blue-green/,
+      );
+      assert.match(refused.message, new RegExp(`got it with type: ${type ?? 'rolling'}`));
+    }
+  });
+
   it('reads a template stored before versions as version 0, its run template rebuilt from what ran', () => {
     const { run, version: _version, ...knobs } = template({ size: 2 });
     const before = {

@@ -27,15 +27,26 @@ const count = z.union([whole(0, 10_000), z.string().regex(/^\d{1,3}%$/)]) as z.Z
 const StoredFleetSection: z.ZodType<FleetSection> = z.strictObject({
   size: whole(0, 10_000),
   port: whole(1, 65_535).optional(),
-  strategy: z.strictObject({
-    type: z.enum(strategyTypes).optional(),
-    maxSurge: count,
-    maxUnavailable: count,
-    minReadySeconds: whole(0, 3600),
-    progressDeadlineSeconds: whole(1, 86_400),
-    autoRevert: z.boolean(),
-    bakeSeconds: whole(0, 86_400).optional(),
-  }),
+  strategy: z
+    .strictObject({
+      type: z.enum(strategyTypes).optional(),
+      maxSurge: count,
+      maxUnavailable: count,
+      minReadySeconds: whole(0, 3600),
+      progressDeadlineSeconds: whole(1, 86_400),
+      autoRevert: z.boolean(),
+      bakeSeconds: whole(0, 86_400).optional(),
+    })
+    .superRefine((strategy, ctx) => {
+      // As the spec loader (fleet-section.ts): only blue-green keeps an old fleet to bake.
+      if (strategy.bakeSeconds === undefined || strategy.type === 'blue-green') return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bakeSeconds'],
+        input: strategy.bakeSeconds,
+        message: `expected bakeSeconds only with type: blue-green, got it with type: ${strategy.type ?? 'rolling'}`,
+      });
+    }),
   health: z.strictObject({ failureThreshold: whole(1, 100) }),
   resources: z.strictObject({
     memoryBytes: whole(6 * 1024 * 1024, 64 * 1024 ** 3),
