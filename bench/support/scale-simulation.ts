@@ -129,7 +129,8 @@ export async function simulateScale(options: ScaleOptions): Promise<ScaleReport>
   /** Each fleet's instances by address (node host, then port), for the prober. */
   const byAddress = new Map<string, Map<number, string>>();
   const engine = new BoundsCheckedEngine(
-    { now: () => clock.now(), nodes: options.nodes },
+    // Ties between equally loaded nodes broken at random, as kube-scheduler does; seeded, so it replays.
+    { now: () => clock.now(), nodes: options.nodes, placementRandom: seededRandom(options.seed + 1) },
     {
       sizeOf: () => size,
       strategy,

@@ -40,6 +40,11 @@ export interface MemoryEngineOptions {
    */
   nodes?: number | readonly NodeSpec[];
   /**
+   * Breaks ties between equally good nodes at random, as kube-scheduler does (a seeded source in
+   * a simulation, so a run replays); without it, in a fixed order (what a test can predict).
+   */
+  placementRandom?: () => number;
+  /**
    * Where a spec may run, as Swarm's placement constraints; the engine contract's spec has no such
    * field, so a simulation says it here.
    */
@@ -100,7 +105,10 @@ export class MemoryEngine implements Engine {
         typeof options.nodes === 'number'
           ? Array.from({ length: options.nodes }, (_, index) => ({ name: nodeName(index) }))
           : options.nodes;
-      this.placement = new NodePlacement(nodes);
+      this.placement = new NodePlacement(
+        nodes,
+        options.placementRandom ? { random: options.placementRandom } : {},
+      );
       for (const [index, node] of nodes.entries())
         this.nodeAddresses.set(node.name, { host: nodeHost(index), nextPort: this.nextPort });
     }

@@ -1,9 +1,14 @@
 /**
  * Where the memory engine puts an instance when it has nodes: spread, as Docker Swarm's spread
  * strategy and Kubernetes' topology spread over hostnames (maxSkew 1) do. The node with the fewest
- * instances of the same service wins, then the one with the fewest instances overall, then the one
- * that has held that many the longest (at the start: the order the nodes were given in). Only nodes
- * that are up and match every constraint are eligible.
+ * instances of the same service wins, then the one with the fewest instances overall; among nodes
+ * still tied, one at random when a random source is given (kube-scheduler picks at random among
+ * its best-scored nodes), else the first in the order kept (at the start, the order given). Only
+ * nodes that are up and match every constraint are eligible.
+ *
+ * The random pick matters at scale: filled in a fixed order, every node holds instances of the same
+ * rank in their fleets (each fleet's first, or each fleet's last), and a rollout, which removes
+ * each fleet's instances in rank order, empties whole nodes at once while others stay full.
  *
  * Counts are kept as they change, never recounted: bench/scale places 100,000 instances and more on
  * 5,000 nodes, so a create must not walk every node. Nodes are kept in buckets by how many
@@ -33,6 +38,8 @@ interface NodeState {
   /** Instances placed on it and not yet released. */
   total: number;
   up: boolean;
+  /** Its index in the bucket of its total, while up. */
+  slot: number;
 }
 
 /** One service's instances per node, and how many up nodes hold each count above 0. */
@@ -46,20 +53,23 @@ interface ServiceSpread {
 
 export class NodePlacement {
   private readonly nodes = new Map<string, NodeState>();
-  /** Up nodes by their total: byTotal[n] holds the nodes with n instances, oldest arrival first. */
-  private readonly byTotal: Set<NodeState>[] = [];
+  /** Up nodes by their total: byTotal[n] holds the nodes with n instances (order: see `leave`). */
+  private readonly byTotal: NodeState[][] = [];
   /** No up node holds fewer instances than this. */
   private lowest = 0;
   private upCount = 0;
   private readonly services = new Map<string, ServiceSpread>();
 
-  constructor(nodes: readonly NodeSpec[]) {
+  constructor(
+    nodes: readonly NodeSpec[],
+    private readonly options: { random?: () => number } = {},
+  ) {
     for (const node of nodes) {
       if (this.nodes.has(node.name))
         throw new EngineError('OTHER', `node ${node.name} is given twice: expected unique node names`);
-      const state: NodeState = { name: node.name, labels: { ...node.labels }, total: 0, up: true };
+      const state: NodeState = { name: node.name, labels: { ...node.labels }, total: 0, up: true, slot: 0 };
       this.nodes.set(node.name, state);
-      this.bucket(0).add(state);
+      this.enter(state);
       this.upCount++;
     }
   }
@@ -117,7 +127,10 @@ export class NodePlacement {
       while (fewest < spread.levels.length && (spread.levels[fewest] ?? 0) === 0) fewest++;
     }
     for (let total = this.lowest; total < this.byTotal.length; total++) {
-      for (const node of this.byTotal[total] ?? []) {
+      const bucket = this.byTotal[total] ?? [];
+      const start = this.options.random ? Math.floor(this.options.random() * bucket.length) : 0;
+      for (let step = 0; step < bucket.length; step++) {
+        const node = bucket[(start + step) % bucket.length] as NodeState;
         if ((spread?.counts.get(node) ?? 0) === fewest) return node;
       }
     }
@@ -165,11 +178,31 @@ export class NodePlacement {
 
   /** Moves an up node to the bucket of its new total. */
   private move(node: NodeState, total: number): void {
-    this.byTotal[node.total]?.delete(node);
+    this.leave(node);
     node.total = total;
-    this.bucket(total).add(node);
-    if (total < this.lowest) this.lowest = total;
+    this.enter(node);
     this.raiseLowest();
+  }
+
+  /** Puts an up node last in the bucket of its total. */
+  private enter(node: NodeState): void {
+    let bucket = this.byTotal[node.total];
+    if (!bucket) {
+      bucket = [];
+      this.byTotal[node.total] = bucket;
+    }
+    node.slot = bucket.length;
+    bucket.push(node);
+    if (node.total < this.lowest) this.lowest = node.total;
+  }
+
+  /** Takes a node out of its bucket in constant time: the bucket's last node takes its slot. */
+  private leave(node: NodeState): void {
+    const bucket = this.byTotal[node.total];
+    const last = bucket?.pop();
+    if (!bucket || !last || last === node) return;
+    bucket[node.slot] = last;
+    last.slot = node.slot;
   }
 
   private setUp(node: NodeState, up: boolean): void {
@@ -182,26 +215,15 @@ export class NodePlacement {
       spread.levels[held] = (spread.levels[held] ?? 0) + by;
       spread.used += by;
     }
-    if (up) {
-      this.bucket(node.total).add(node);
-      if (node.total < this.lowest) this.lowest = node.total;
-    } else {
-      this.byTotal[node.total]?.delete(node);
+    if (up) this.enter(node);
+    else {
+      this.leave(node);
       this.raiseLowest();
     }
   }
 
   private raiseLowest(): void {
-    while (this.lowest < this.byTotal.length && (this.byTotal[this.lowest]?.size ?? 0) === 0) this.lowest++;
-  }
-
-  private bucket(total: number): Set<NodeState> {
-    let bucket = this.byTotal[total];
-    if (!bucket) {
-      bucket = new Set();
-      this.byTotal[total] = bucket;
-    }
-    return bucket;
+    while (this.lowest < this.byTotal.length && (this.byTotal[this.lowest]?.length ?? 0) === 0) this.lowest++;
   }
 
   private known(node: string): NodeState {
