@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import type { InstanceSpec } from '../../src/engines/engine.js';
+import { EngineError, type InstanceSpec } from '../../src/engines/engine.js';
 import { describeEngineContract } from '../../src/engines/engine-contract.js';
 import { SwarmEngine } from '../../src/engines/swarm/swarm-engine.js';
 import { LayoutStore } from '../../src/oci/layout-store.js';
@@ -176,6 +176,39 @@ describe('SwarmEngine hardening on real containers', () => {
 
   before(async () => {
     env = await environment();
+  });
+
+  it('places an instance where its constraints say, and refuses one no node matches (CREATE)', async () => {
+    const second = env.cluster.nodes[1];
+    assert.ok(second);
+    const spec = specFor(env, {
+      service: 'placed',
+      placement: { constraints: [`node.hostname==${second.hostname}`] },
+    });
+    await env.engine.ensureImage(spec);
+
+    const instance = await env.engine.create(spec);
+    try {
+      assert.equal(instance.node, second.hostname);
+      assert.equal(instance.address?.host, second.address);
+      const nowhere = specFor(env, {
+        service: 'nowhere',
+        placement: { constraints: ['node.labels.zone==mars'] },
+      });
+      await env.engine.ensureImage(nowhere);
+      await assert.rejects(
+        env.engine.create(nowhere),
+        (error: unknown) =>
+          error instanceof EngineError && error.code === 'CREATE' && /no suitable node/.test(error.message),
+      );
+      assert.deepEqual(
+        await env.engine.list({ service: 'nowhere' }),
+        [],
+        'nothing is left of the refused one',
+      );
+    } finally {
+      await env.engine.remove(instance.id);
+    }
   });
 
   it('runs read-only, without capabilities, as the spec user, with an init, dnsrr and a host-mode port; says no-new-privileges is not applied', async () => {
