@@ -48,12 +48,18 @@ export function namespaceFor(namespace: string): V1Namespace {
   };
 }
 
-/** Pure: the account a workload's pods run as: it holds no token (nothing in the pod talks to the API). */
-export function workloadAccountFor(namespace: string, service: string): V1ServiceAccount {
+/** The account every instance in herd's namespace runs as. */
+export const workloadAccountName = 'herd-workload';
+
+/**
+ * Pure: the account instances run as: it holds no token and no role binds it (nothing in an
+ * instance talks to the API), so one serves every service of the namespace.
+ */
+export function workloadAccountFor(namespace: string): V1ServiceAccount {
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
-    metadata: { name: service, namespace, labels: managedLabels },
+    metadata: { name: workloadAccountName, namespace, labels: managedLabels },
     automountServiceAccountToken: false,
   };
 }

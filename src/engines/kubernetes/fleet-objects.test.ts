@@ -221,7 +221,7 @@ describe('renderFleetObjects', () => {
       [instanceLabels.service]: 'hello',
     });
     assert.equal(pod?.automountServiceAccountToken, false);
-    assert.equal(pod?.serviceAccountName, 'hello');
+    assert.equal(pod?.serviceAccountName, 'herd-workload');
     assert.equal(pod?.restartPolicy, 'Always');
     assert.equal(pod?.terminationGracePeriodSeconds, 7);
     assert.deepEqual(pod?.securityContext, {

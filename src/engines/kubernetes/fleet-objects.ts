@@ -14,7 +14,12 @@ import {
   type ClusterImagePolicy,
   clusterImagePolicyFor,
 } from './admission-objects.js';
-import { controllerAccessFor, namespaceFor, workloadAccountFor } from './controller-rbac.js';
+import {
+  controllerAccessFor,
+  namespaceFor,
+  workloadAccountFor,
+  workloadAccountName,
+} from './controller-rbac.js';
 import { podTemplateFor } from './pod-template.js';
 
 /** The health check as the spec says it (`health:`); the kubelet runs it as the pods' probes. */
@@ -72,7 +77,7 @@ export function renderFleetObjects(input: KubernetesFleetInput): KubernetesObjec
   return [
     namespaceFor(namespace),
     ...controllerAccessFor(namespace),
-    workloadAccountFor(namespace, instance.service),
+    workloadAccountFor(namespace),
     admittedDigestsConfigMap(namespace, admitted),
     policy,
     binding,
@@ -94,7 +99,7 @@ function deploymentFor(input: KubernetesFleetInput): V1Deployment {
   const { instance } = input;
   const template = podTemplateFor(instance, {
     restartPolicy: 'Always',
-    serviceAccountName: instance.service,
+    serviceAccountName: workloadAccountName,
     secretEnv: { secretName: `${instance.service}-env`, names: input.secretEnv },
     ...(input.health ? { probes: probesFor(input.health, input.failureThreshold) } : {}),
   });

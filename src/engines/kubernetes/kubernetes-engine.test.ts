@@ -102,7 +102,7 @@ describe('KubernetesEngine against a fake API server on loopback', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     assert.equal(pod.spec?.automountServiceAccountToken, false);
-    assert.equal(pod.spec?.serviceAccountName, 'hello');
+    assert.equal(pod.spec?.serviceAccountName, 'herd-workload');
     assert.equal(pod.spec?.restartPolicy, 'Never');
     assert.equal(pod.spec?.terminationGracePeriodSeconds, 3);
     assert.deepEqual(pod.spec?.volumes?.[0], {

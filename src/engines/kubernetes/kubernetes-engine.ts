@@ -35,6 +35,7 @@ import {
 } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
 import { admittedDigestKey, admittedDigestsName } from './admission-objects.js';
+import { workloadAccountName } from './controller-rbac.js';
 import { instanceFromPod, startFailureOf, stateOf } from './pod-json.js';
 import { instanceContainerName, podTemplateFor } from './pod-template.js';
 
@@ -130,8 +131,11 @@ export class KubernetesEngine implements Engine {
 
   async create(spec: InstanceSpec): Promise<Instance> {
     const pinned = { ...spec, imageRef: this.pullReference(spec.imageRef) };
-    // The workload's own account, made by `herd render kubernetes`: it holds no token.
-    const template = podTemplateFor(pinned, { restartPolicy: 'Never', serviceAccountName: spec.service });
+    // The instances' account, made by `herd render kubernetes`: it holds no token.
+    const template = podTemplateFor(pinned, {
+      restartPolicy: 'Never',
+      serviceAccountName: workloadAccountName,
+    });
     const admitted = await this.admittedDigests();
     if (!admitted.has(admittedDigestKey(spec.digest))) {
       throw new EngineError(
