@@ -20,6 +20,18 @@ import type { FrontDoorLoad } from './types.js';
 export interface MetricReadings {
   cpu: ReadonlyMap<string, InstanceStats>;
   door?: FrontDoorLoad | undefined;
+  /** `door`'s backends by `host:port`, made once per reading (it is the next step's previous one). */
+  backends: ReadonlyMap<string, FrontDoorLoad['backends'][number]>;
+}
+
+/** The readings of one step; `door` absent when no metric needs it or there is no door. */
+export function readingsOf(
+  cpu: ReadonlyMap<string, InstanceStats>,
+  door: FrontDoorLoad | undefined,
+): MetricReadings {
+  const backends = new Map<string, FrontDoorLoad['backends'][number]>();
+  for (const backend of door?.backends ?? []) backends.set(`${backend.host}:${backend.port}`, backend);
+  return { cpu, door, backends };
 }
 
 /** When each instance's readiness last changed, as the autoscaler saw it (HPA's lastTransitionTime). */
@@ -32,11 +44,9 @@ export function trackReadiness(
   observed: readonly ObservedInstance[],
   now: number,
 ): void {
-  const byId = new Map(observed.map((one) => [one.id, one]));
-  const listed = new Set<string>();
-  for (const instance of instances) {
-    listed.add(instance.id);
-    const one = byId.get(instance.id);
+  const observedOf = matcher(instances, observed);
+  for (const [index, instance] of instances.entries()) {
+    const one = observedOf(index);
     if (!one) continue;
     const ready = isReady(one);
     const before = seen.get(instance.id);
@@ -49,7 +59,10 @@ export function trackReadiness(
         : now;
     seen.set(instance.id, { ready, changedAt });
   }
-  for (const id of seen.keys()) if (!listed.has(id)) seen.delete(id);
+  if (seen.size > instances.length || instances.length === 0) {
+    const listed = new Set(instances.map((one) => one.id));
+    for (const id of seen.keys()) if (!listed.has(id)) seen.delete(id);
+  }
 }
 
 export function instanceSamples(input: {
@@ -61,13 +74,13 @@ export function instanceSamples(input: {
   now: number;
 }): InstanceSample[] {
   const { instances, observed, readiness, previous, current, now } = input;
-  const byId = new Map(observed.map((one) => [one.id, one]));
-  const doorNow = backendsByAddress(current.door);
-  const doorBefore = backendsByAddress(previous.door);
+  const observedOf = matcher(instances, observed);
+  const doorNow = current.backends;
+  const doorBefore = previous.backends;
   const doorSeconds =
     current.door && previous.door ? (current.door.at - previous.door.at) / 1000 : Number.NaN;
-  return instances.map((instance) => {
-    const one = byId.get(instance.id);
+  return instances.map((instance, index) => {
+    const one = observedOf(index);
     const phase = phaseOf(instance, one);
     const ready = one !== undefined && isReady(one);
     const sample: InstanceSample = { id: instance.id, phase, ready };
@@ -111,6 +124,17 @@ function phaseOf(instance: Instance, observed: ObservedInstance | undefined): In
   return 'running';
 }
 
-function backendsByAddress(load: FrontDoorLoad | undefined): Map<string, FrontDoorLoad['backends'][number]> {
-  return new Map((load?.backends ?? []).map((backend) => [`${backend.host}:${backend.port}`, backend]));
+/**
+ * The observed instance of `instances[index]`: the controller describes the engine's list in its
+ * order, so by index, checked by id; by a map of ids only when the two lists do not line up.
+ */
+function matcher(
+  instances: readonly Instance[],
+  observed: readonly ObservedInstance[],
+): (index: number) => ObservedInstance | undefined {
+  const aligned =
+    instances.length === observed.length && instances.every((one, index) => one.id === observed[index]?.id);
+  if (aligned) return (index) => observed[index];
+  const byId = new Map(observed.map((one) => [one.id, one]));
+  return (index) => byId.get(instances[index]?.id ?? '');
 }

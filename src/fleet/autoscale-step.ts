@@ -24,6 +24,7 @@ import {
   instanceSamples,
   type MetricReadings,
   type ReadinessSeen,
+  readingsOf,
   trackReadiness,
 } from './autoscale-metrics.js';
 import type { StoredFleet } from './fleet-store.js';
@@ -193,7 +194,7 @@ export class FleetAutoscaler {
     const door = autoscale.metrics.some((metric) => metric.kind !== 'cpu')
       ? frontDoor?.load?.(service)
       : undefined;
-    return { cpu, door };
+    return readingsOf(cpu, door);
   }
 }
 
