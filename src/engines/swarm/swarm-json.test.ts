@@ -104,10 +104,19 @@ describe('currentTask and isLost', () => {
     assert.equal(currentTask([]), undefined);
   });
 
-  it('says a task is lost only when its node is not ready and it had not ended', () => {
-    assert.equal(isLost(task({ state: 'running', NodeID: 'n2' }), nodes), true);
-    assert.equal(isLost(task({ state: 'running', NodeID: 'n1' }), nodes), false);
-    assert.equal(isLost(task({ state: 'failed', NodeID: 'n2' }), nodes), false);
+  it('says a task is lost only when its node is down and Swarm shut it down before it ended', () => {
+    const unknown = new Map(nodes);
+    unknown.set('n2', { ID: 'n2', Status: { State: 'unknown', Addr: '10.231.7.12' } });
+
+    assert.equal(isLost(task({ state: 'running', NodeID: 'n2', DesiredState: 'shutdown' }), nodes), true);
+    assert.equal(isLost(task({ state: 'running', NodeID: 'n2' }), nodes), false, 'not yet given up by Swarm');
+    assert.equal(isLost(task({ state: 'running', NodeID: 'n1', DesiredState: 'shutdown' }), nodes), false);
+    assert.equal(isLost(task({ state: 'failed', NodeID: 'n2', DesiredState: 'shutdown' }), nodes), false);
+    assert.equal(
+      isLost(task({ state: 'running', NodeID: 'n2', DesiredState: 'shutdown' }), unknown),
+      false,
+      'a node unknown for a moment (a manager restarting) keeps its instances',
+    );
     assert.equal(isLost(undefined, nodes), false);
   });
 });

@@ -63,13 +63,14 @@ const startingStates = new Set([
 const endedStates = new Set(['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']);
 
 /**
- * Lost: its task was placed on a node the manager no longer hears from. Swarm shuts such a task
- * down (desired state) but cannot say how it ended; with restart condition `none` it makes no other.
+ * Lost: its task was placed on a node the manager marked down, and Swarm has shut the task down
+ * (desired state) without hearing how it ended; with restart condition `none` it makes no other.
+ * Only `down` and only once Swarm gave the task up: a node `unknown` for a moment (a manager
+ * restarting) still runs its instances, and herd must not remove them for it.
  */
 export function isLost(task: SwarmTask | undefined, nodes: ReadonlyMap<string, SwarmNode>): boolean {
-  if (!task?.NodeID || endedStates.has(task.Status.State)) return false;
-  const node = nodes.get(task.NodeID);
-  return node !== undefined && node.Status.State !== 'ready';
+  if (!task?.NodeID || endedStates.has(task.Status.State) || task.DesiredState === 'running') return false;
+  return nodes.get(task.NodeID)?.Status.State === 'down';
 }
 
 /**
