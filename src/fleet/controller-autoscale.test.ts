@@ -238,6 +238,36 @@ describe('the autoscaler in the controller', () => {
     assert.equal(await fleet.size(), 4);
   });
 
+  it('says once, and changes nothing, when the engine has no CPU stats for a cpu metric', async () => {
+    const harness = fleetHarness();
+    const { engine } = harness;
+    // An engine without the optional stats (the Engine contract allows it).
+    const withoutStats = new Proxy(engine, {
+      get: (target, name) => {
+        if (name === 'stats') return undefined;
+        const value = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    harness.restart({ engine: withoutStats });
+    await harness.settledOnA({
+      size: 3,
+      autoscale: autoscale({ metrics: [{ kind: 'cpu', averageUtilization: 50 }] }),
+    });
+    for (let second = 0; second < 60; second++) {
+      harness.clock.advance(1000);
+      await harness.controller.sync();
+    }
+
+    const decisions = harness.events.flatMap((event) =>
+      event.kind === 'autoscaled' ? [event.decision] : [],
+    );
+    assert.equal(decisions.length, 1, JSON.stringify(decisions));
+    assert.equal(decisions[0]?.reason, 'invalid-metrics');
+    assert.match(decisions[0]?.message ?? '', /no cpu sample from any ready instance/);
+    assert.equal((await harness.controller.status('web')).size, 3);
+  });
+
   it('keeps the autoscaled size through a rollout of a new template, within its new bounds', async () => {
     const fleet = await autoscaledFleet(
       2,
