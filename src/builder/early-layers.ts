@@ -7,10 +7,11 @@
  * A package that will very likely have a layer of its own (one of the largest by .deb size) is
  * composed alone as soon as it is unpacked, and its layer written to the store. That is a guess:
  * the whole image may differ around it (another package's folder, a script effect). It is taken
- * only when the layer the whole image plans for that package has exactly the same tar, which
- * writeLayer checks by hashing that tar (its diff_id) before it would compress it. The gzip of the
- * same tar is the same bytes, so the image is the one a build without early layers gives; a
- * wrong guess only costs the CPU it took and leaves an unreferenced blob in the store.
+ * only when the layer the whole image plans for that package is made of exactly the same entries
+ * (write-layer.ts's entriesDigest: every header field and every file's sha256), hence the same
+ * tar. The gzip of the same tar is the same bytes, so the image is the one a build without early
+ * layers gives; a wrong guess only costs the CPU it took and leaves an unreferenced blob in the
+ * store (as a build that fails after writing some of its layers does).
  */
 import type { Spec } from '../specfile/index.js';
 import { type AppFileData, composeImage, type UnpackedPackage } from './compose-rootfs.js';

@@ -131,6 +131,19 @@ describe('writeLayer', () => {
     assert.ok((await store.getBlob(layer.descriptor.digest)).equals(gz));
   });
 
+  it('does not take a layer written early from a file of other content, even of the same size', async () => {
+    const { store, plan } = await fixture();
+    const other = plan.nodes.map((node) =>
+      node.path === 'usr/held' ? { ...node, data: Buffer.from('HELD') } : node,
+    );
+    const guess = await writeLayer({ ...plan, nodes: other }, { store, mtime, level: 6 });
+
+    const layer = await writeLayer(plan, { store, early: guess, mtime, level: 6 });
+
+    assert.notEqual(layer.descriptor.digest, guess.descriptor.digest);
+    assert.notEqual(layer.diffId, guess.diffId);
+  });
+
   it('refuses bytes changed on disk after the package was read, and stores no layer', async () => {
     const { dataTar, tar, store, plan } = await fixture();
     const tampered = Buffer.from(tar);

@@ -15,7 +15,7 @@ import {
   sortTarEntries,
   tarChunks,
 } from '../oci/index.js';
-import { fileChunks, fileSize } from './file-content.js';
+import { fileChunks, fileSha256, fileSize } from './file-content.js';
 import type { TreeNode } from './image-tree.js';
 import type { LayerCache } from './layer-cache.js';
 import type { LayerPlan } from './plan-layers.js';
@@ -25,6 +25,8 @@ export interface WrittenLayer {
   diffId: Digest;
   /** Bytes of the uncompressed tar. */
   tarSize: number;
+  /** What the tar's bytes follow from (entriesDigest), to know a plan gives the same tar unread. */
+  entries: string;
 }
 
 export interface WriteLayerOptions {
@@ -39,8 +41,8 @@ export interface WriteLayerOptions {
   /** gzip level. */
   level: number;
   /**
-   * A layer written before this plan was known (early-layers.ts): taken when its tar is exactly
-   * this plan's, which is checked by hashing this plan's tar first.
+   * A layer written before this plan was known (early-layers.ts): taken when this plan's entries
+   * are exactly the ones it was written from, so that its tar is this plan's.
    */
   early?: WrittenLayer;
 }
@@ -48,12 +50,12 @@ export interface WriteLayerOptions {
 export async function writeLayer(plan: LayerPlan, options: WriteLayerOptions): Promise<WrittenLayer> {
   const entries = sortTarEntries(plan.nodes.map((node) => tarEntryOf(node, options.mtime)));
   const { layerCache, store, early } = options;
-  const cached = layerCache !== undefined && !(await layerCache.isEmpty());
-  if (early || cached) {
+  const entriesKey = entriesDigest(plan.nodes, options.mtime);
+  if (early?.entries === entriesKey) return early;
+  if (layerCache && !(await layerCache.isEmpty())) {
     const { digest: diffId, size: tarSize } = await hashChunks(tarChunks(entries));
-    if (early && early.diffId === diffId && early.tarSize === tarSize) return early;
-    const reused = cached ? await layerCache.lookup({ diffId, size: tarSize }, store) : undefined;
-    if (reused) return { descriptor: reused, diffId, tarSize };
+    const reused = await layerCache.lookup({ diffId, size: tarSize }, store);
+    if (reused) return { descriptor: reused, diffId, tarSize, entries: entriesKey };
   }
   const tar = createHash('sha256');
   let tarSize = 0;
@@ -67,7 +69,31 @@ export async function writeLayer(plan: LayerPlan, options: WriteLayerOptions): P
   const descriptor = await store.putBlobChunks(gzipChunks(hashed(), options.level), MediaType.layerGzip);
   const diffId: Digest = `sha256:${tar.digest('hex')}`;
   await layerCache?.remember(diffId, descriptor);
-  return { descriptor, diffId, tarSize };
+  return { descriptor, diffId, tarSize, entries: entriesKey };
+}
+
+/**
+ * The sha256 of everything a layer's tar is made of: each entry's header fields and its content's
+ * sha256, in a fixed order. Equal digests give the same tar, byte for byte: the order of the
+ * entries follows from the set (sortTarEntries), and stored content is checked against its sha256
+ * whenever it is read, so a layer written from the same entries never needs to be read again.
+ */
+export function entriesDigest(nodes: readonly TreeNode[], mtime: number): string {
+  const lines = nodes.map((node) =>
+    JSON.stringify([
+      node.path,
+      node.type,
+      node.mode,
+      node.uid,
+      node.gid,
+      node.type === 'file' ? fileSize(node) : 0,
+      node.type === 'file' ? fileSha256(node) : '',
+      node.type === 'symlink' ? (node.target ?? '') : '',
+    ]),
+  );
+  const hash = createHash('sha256').update(`mtime ${mtime}\n`);
+  for (const line of lines.sort()) hash.update(`${line}\n`);
+  return hash.digest('hex');
 }
 
 /** A tree node as a tar entry whose bytes are read only when it is written. */
