@@ -16,8 +16,11 @@ export interface ApplyContext {
   instances: readonly Instance[];
   /** The ids the front door may send to (ready and not quarantined, quarantine.ts). */
   ready: ReadonlySet<string>;
-  /** The spec of a new instance of the desired revision; called once per sync that creates. */
-  specForCreate: () => InstanceSpec;
+  /**
+   * The spec of a new instance of `revision`: the desired one, or the one a blue-green fleet serves
+   * or bakes (plan-blue-green.ts); called once per revision a sync creates.
+   */
+  specForCreate: (revision: string) => InstanceSpec;
   record: (event: FleetEvent) => Promise<void>;
 }
 
@@ -25,7 +28,7 @@ export interface ApplyResult {
   created: Instance[];
   removed: string[];
   /** Create calls the engine refused; they count as crashes for the backoff. */
-  createFailures: string[];
+  createFailures: { revision: string; message: string }[];
 }
 
 export async function applyPlan(
@@ -68,20 +71,31 @@ export async function applyPlan(
   );
 
   const result: ApplyResult = { created: [], removed: [...leaving], createFailures: [] };
-  const count = actions.reduce((sum, action) => sum + (action.kind === 'create' ? action.count : 0), 0);
-  if (count === 0) return result;
-  const spec = context.specForCreate();
-  try {
-    await engine.ensureImage(spec);
-  } catch (error) {
-    const message = (error as Error).message;
-    result.createFailures.push(message);
-    await context.record({ kind: 'create-failed', service, revision: spec.revision, message });
-    return result;
-  }
-  const outcomes = await Promise.allSettled(Array.from({ length: count }, () => engine.create(spec)));
-  for (const outcome of outcomes) {
-    if (outcome.status === 'fulfilled') {
+  const counts = new Map<string, number>();
+  for (const action of actions)
+    if (action.kind === 'create')
+      counts.set(action.revision, (counts.get(action.revision) ?? 0) + action.count);
+  for (const [revision, count] of counts) if (count > 0) await create(context.specForCreate(revision), count);
+  return result;
+
+  async function create(spec: InstanceSpec, count: number): Promise<void> {
+    const failed = async (error: unknown) => {
+      const message = (error as Error).message;
+      result.createFailures.push({ revision: spec.revision, message });
+      await context.record({ kind: 'create-failed', service, revision: spec.revision, message });
+    };
+    try {
+      await engine.ensureImage(spec);
+    } catch (error) {
+      await failed(error);
+      return;
+    }
+    const outcomes = await Promise.allSettled(Array.from({ length: count }, () => engine.create(spec)));
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        await failed(outcome.reason);
+        continue;
+      }
       result.created.push(outcome.value);
       await context.record({
         kind: 'instance-created',
@@ -89,11 +103,6 @@ export async function applyPlan(
         id: outcome.value.id,
         revision: spec.revision,
       });
-    } else {
-      const message = (outcome.reason as Error).message;
-      result.createFailures.push(message);
-      await context.record({ kind: 'create-failed', service, revision: spec.revision, message });
     }
   }
-  return result;
 }

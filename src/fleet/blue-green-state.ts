@@ -22,9 +22,18 @@ export function bakeOf(
 }
 
 export function blueGreenFleetOf(fleet: StoredFleet, store: FleetStore): BlueGreenFleet {
-  const { service, revision, size } = fleet;
-  const { strategy } = fleet.template.fleet;
-  const planned: BlueGreenFleet = { revision, size, strategy, knownRevisions: store.knownRevisions(service) };
+  const { service, revision, size, status } = fleet;
+  const { strategy, maxLifetimeSeconds } = fleet.template.fleet;
+  const planned: BlueGreenFleet = {
+    revision,
+    size,
+    strategy,
+    knownRevisions: store.knownRevisions(service),
+    inRollout: status === 'progressing' || status === 'reverting',
+    reverting: status === 'reverting',
+    paused: fleet.paused !== undefined,
+    ...(maxLifetimeSeconds !== undefined ? { maxLifetimeSeconds } : {}),
+  };
   const last = store.lastComplete(service);
   if (!last) return planned;
   const active = { ...planned, active: last.revision };
@@ -35,4 +44,20 @@ export function blueGreenFleetOf(fleet: StoredFleet, store: FleetStore): BlueGre
   if (!before) return active;
   const bakeMs = (strategy.bakeSeconds ?? defaultBakeSeconds) * 1000;
   return { ...active, baking: { revision: before.revision, until: last.at + bakeMs } };
+}
+
+/**
+ * What an instance of `revision` is made from: the fleet's desired state, or, for the revision a
+ * blue-green fleet keeps serving before its switch or baking after it (plan-blue-green.ts
+ * `planKept`), the digest and template it last ran with, from its latest row in the history.
+ * Undefined for a revision the history never held.
+ */
+export function madeFrom(
+  fleet: StoredFleet,
+  revision: string,
+  store: FleetStore,
+): Pick<StoredFleet, 'service' | 'revision' | 'digest' | 'template'> | undefined {
+  if (revision === fleet.revision) return fleet;
+  const entry = store.history(fleet.service).findLast((one) => one.revision === revision);
+  return entry && { service: fleet.service, revision, digest: entry.digest, template: entry.template };
 }

@@ -44,6 +44,15 @@ async function settledBlueGreen(fleet: Partial<typeof defaultFleetSection> = {})
   return { h, door, noteRevisions, listsSince, revisions };
 }
 
+/** The revisions of the service's live instances (not exited), e.g. `r1 r1 r2`. */
+async function liveRevisions(h: ReturnType<typeof fleetHarness>) {
+  return (await h.engine.list({ service: 'web' }))
+    .filter((one) => one.state !== 'exited')
+    .map((one) => one.revision)
+    .sort()
+    .join(' ');
+}
+
 describe('FleetController blue-green rollouts', () => {
   it('starts the whole new fleet out of traffic, then switches the front door to it in one list', async () => {
     const { h, door, noteRevisions, listsSince, revisions } = await settledBlueGreen();
@@ -234,6 +243,99 @@ describe('FleetController blue-green rollouts', () => {
     assert.equal(paused.status, 'progressing');
     assert.deepEqual([...new Set(listsSince(from))], ['r1 r1 r1 r1', 'r2 r2 r2 r2']);
     assert.equal(await revisions(), 'r1 r1 r1 r1 r2 r2 r2 r2');
+  });
+
+  it('replaces a serving instance that exits before the switch with one of the serving revision', async () => {
+    const { h, door, noteRevisions, listsSince } = await settledBlueGreen({
+      health: { failureThreshold: 100 },
+    });
+    h.failing.add(digestB);
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(async () => (await liveRevisions(h)) === 'r1 r1 r1 r1 r2 r2 r2 r2', {
+      watch: noteRevisions,
+    });
+    const [first] = await h.engine.list({ service: 'web' });
+    const from = door.lists.length;
+
+    h.engine.crash(first!.id, 1);
+    await h.runUntil(
+      async () => door.backends.length === 4 && (await liveRevisions(h)) === 'r1 r1 r1 r1 r2 r2 r2 r2',
+      {
+        maxSeconds: 10,
+        watch: noteRevisions,
+      },
+    );
+    const made = (await h.engine.list({ service: 'web' })).filter(
+      (one) => one.revision === 'r1' && one.id !== first!.id,
+    );
+    h.failing.delete(digestB);
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    await h.controller.sync();
+
+    assert.ok(made.every((one) => one.digest === digestA));
+    assert.deepEqual([...new Set(listsSince(from))], ['r1 r1 r1', 'r1 r1 r1 r1', 'r2 r2 r2 r2']);
+  });
+
+  it('replaces a baking instance that exits, so a rollback within the bake switches back to a whole fleet at once', async () => {
+    const { h, door, noteRevisions, listsSince } = await settledBlueGreen();
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    const baking = (await h.engine.list({ service: 'web' })).find((one) => one.revision === 'r1');
+
+    h.engine.crash(baking!.id, 1);
+    await h.runUntil(async () => (await h.controller.status('web')).available === 8, {
+      maxSeconds: 20,
+      watch: noteRevisions,
+    });
+    const from = door.lists.length;
+    await h.controller.rollback('web');
+    await h.controller.sync();
+
+    assert.deepEqual(listsSince(from), ['r1 r1 r1 r1']);
+    assert.equal(await liveRevisions(h), 'r1 r1 r1 r1');
+    assert.ok(h.engine.peakRunning <= 8, `peak ${h.engine.peakRunning}`);
+  });
+
+  it('replaces instances past maxLifetimeSeconds once settled, one at a time, surge first, but none during the bake', async () => {
+    const { h, door, noteRevisions } = await settledBlueGreen({ maxLifetimeSeconds: 30 });
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    const switchedAt = h.clock.now();
+    const greens = new Set(
+      (await h.engine.list({ service: 'web' })).filter((one) => one.revision === 'r2').map((one) => one.id),
+    );
+    let fewestServing = Number.POSITIVE_INFINITY;
+    let mostAfterBake = 0;
+
+    await h.runUntil(
+      async () => !(await h.engine.list({ service: 'web' })).some((one) => greens.has(one.id)),
+      {
+        maxSeconds: 300,
+        watch: async () => {
+          fewestServing = Math.min(fewestServing, door.backends.length);
+          const live = await liveRevisions(h);
+          if (!live.includes('r1')) mostAfterBake = Math.max(mostAfterBake, live.split(' ').length);
+        },
+      },
+    );
+    const removed = (reason?: string, revision?: string) =>
+      h.events.findIndex(
+        (event) =>
+          event.kind === 'instance-removed' &&
+          (reason === undefined || event.reason === reason) &&
+          (revision === undefined || event.revision === revision),
+      );
+    const expired = h.events.flatMap((event) =>
+      event.kind === 'instance-removed' && event.reason === 'expired' ? [event.id] : [],
+    );
+
+    assert.deepEqual(expired.sort(), [...greens].sort());
+    // size 4 and a surge of 1: one expiry at a time, each removed only once its replacement serves.
+    assert.equal(mostAfterBake, 5);
+    assert.equal(fewestServing, 4);
+    // The bake keeps r1 for 60 s, past every r2 instance's lifetime: no expiry before it ends.
+    assert.ok(removed(undefined, 'r1') >= 0 && removed(undefined, 'r1') < removed('expired'));
+    assert.ok(h.clock.now() - switchedAt >= bakeSeconds * 1000);
   });
 
   it('is a plain switch for a first rollout: the instances serve as they turn ready', async () => {

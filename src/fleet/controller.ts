@@ -11,7 +11,7 @@ import { type Clock, type Logger, silentLogger, systemClock } from '../common/in
 import type { Engine, Instance } from '../engines/index.js';
 import { applyPlan } from './apply-plan.js';
 import { FleetAutoscaler, rolloutSize } from './autoscale-step.js';
-import { bakeOf, blueGreenFleetOf, isBlueGreen } from './blue-green-state.js';
+import { bakeOf, blueGreenFleetOf, isBlueGreen, madeFrom } from './blue-green-state.js';
 import {
   type BackoffPolicy,
   defaultBackoffPolicy,
@@ -484,10 +484,16 @@ export class FleetController {
         { instances: observed, now },
       ).actions;
     const target = fleet;
+    // A blue-green fleet also makes instances of the revision it serves or bakes.
+    const sourceOf = (revision: string) => madeFrom(target, revision, this.store);
+    const mayMake = (revision: string) => {
+      const source = sourceOf(revision);
+      return source !== undefined && !this.imageHeld(source.digest, now);
+    };
     const result = await applyPlan(
-      mayCreate(memory.backoff, now) && !this.imageHeld(target.digest, now)
-        ? actions
-        : actions.filter((action) => action.kind !== 'create'),
+      actions.filter(
+        (action) => action.kind !== 'create' || (mayCreate(memory.backoff, now) && mayMake(action.revision)),
+      ),
       {
         service,
         engine,
@@ -495,11 +501,13 @@ export class FleetController {
         drainSeconds: fleet.template.fleet.drainSeconds,
         instances,
         ready: new Set((blueGreen?.serving ?? door.serving).map((one) => one.id)),
-        specForCreate: () =>
-          instanceSpecFor(target, {
-            imageRef: this.options.imageRefFor(service, target.digest),
-            environment: this.options.environmentFor?.(service, target.template.fromEnvironment ?? []) ?? {},
-          }),
+        specForCreate: (revision) => {
+          const source = sourceOf(revision) ?? target;
+          return instanceSpecFor(source, {
+            imageRef: this.options.imageRefFor(service, source.digest),
+            environment: this.options.environmentFor?.(service, source.template.fromEnvironment ?? []) ?? {},
+          });
+        },
         record: (event) => this.emit(event),
       },
     );
@@ -516,8 +524,8 @@ export class FleetController {
       });
       // An image the engine will not start is as bad for the rollout as one that exits.
       if (inRollout(fleet)) {
-        for (const [index] of result.createFailures.entries())
-          memory.rolloutFailures.add(`create-${now}-${index}`);
+        for (const [index, failure] of result.createFailures.entries())
+          if (failure.revision === fleet.revision) memory.rolloutFailures.add(`create-${now}-${index}`);
       }
     }
     // A starting instance is checked at the startup pace, so a replacement serves as soon as it answers.

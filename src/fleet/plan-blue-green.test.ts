@@ -103,23 +103,72 @@ describe('planBlueGreen', () => {
     assert.deepEqual(serving, ['b1', 'b2', 'b3']);
   });
 
-  it('removes a baking instance only when it is dead or quarantined, and never replaces it', () => {
-    const greens = ['g1', 'g2', 'g3'].map((id) => instance(id, 'green'));
+  it('keeps the serving fleet at size before the switch: a dead old instance is replaced with the old revision', () => {
     const old = [
       instance('b1', 'blue', { state: 'exited' }),
       instance('b2', 'blue', { unhealthy: true, readySince: undefined }),
-      instance('b3', 'blue', { condemned: true, quarantined: true }),
-      instance('b4', 'blue', { readySince: undefined }),
+      instance('b3', 'blue'),
     ];
-    const switched = fleet({ active: 'green', baking: { revision: 'blue', until: now + 60_000 } });
+    const greens = ['g1', 'g2', 'g3'].map((id) => instance(id, 'green', { readySince: undefined }));
 
-    const { actions } = plan(switched, [...old, ...greens]);
+    const { actions, serving } = plan(fleet(), [...old, ...greens]);
 
     assert.deepEqual(actions, [
       { kind: 'remove', id: 'b1', reason: 'exited' },
       { kind: 'remove', id: 'b2', reason: 'unhealthy' },
-      { kind: 'remove', id: 'b3', reason: 'condemned' },
+      { kind: 'create', revision: 'blue', count: 2 },
     ]);
+    assert.deepEqual(serving, ['b3']);
+  });
+
+  it('keeps the baking fleet at size too, so a rollback within the bake switches to a whole fleet', () => {
+    const greens = ['g1', 'g2', 'g3'].map((id) => instance(id, 'green'));
+    const old = [
+      instance('b1', 'blue', { state: 'exited' }),
+      instance('b2', 'blue', { unhealthy: true, readySince: undefined }),
+      instance('b3', 'blue', { state: 'created', createdAt: now - 60_000, readySince: undefined }),
+    ];
+    const switched = fleet({ active: 'green', baking: { revision: 'blue', until: now + 60_000 } });
+
+    const { actions, serving } = plan(switched, [...old, ...greens]);
+
+    assert.deepEqual(actions, [
+      { kind: 'remove', id: 'b1', reason: 'exited' },
+      { kind: 'remove', id: 'b2', reason: 'unhealthy' },
+      { kind: 'remove', id: 'b3', reason: 'unstarted' },
+      { kind: 'create', revision: 'blue', count: 3 },
+    ]);
+    assert.deepEqual(serving, ['g1', 'g2', 'g3']);
+  });
+
+  it('replaces a quarantined serving instance surge first, and trims the serving fleet to a smaller size', () => {
+    const quarantined = instance('b3', 'blue', { condemned: true, quarantined: true });
+    const fourth = instance('b4', 'blue', { readySince: now - 1_000 });
+
+    const replaced = plan(fleet(), [blues[0]!, blues[1]!, quarantined]).actions;
+    const trimmed = plan(fleet(), [...blues, fourth]).actions;
+
+    assert.deepEqual(replaced, [
+      { kind: 'create', revision: 'blue', count: 1 },
+      { kind: 'create', revision: 'green', count: 3 },
+    ]);
+    assert.deepEqual(trimmed, [
+      { kind: 'remove', id: 'b4', reason: 'scale-down' },
+      { kind: 'create', revision: 'green', count: 3 },
+    ]);
+  });
+
+  it('does not replace what dies of the fleet a revert switches away from: that revision was found wanting', () => {
+    const greens = [
+      instance('g1', 'green', { state: 'exited' }),
+      instance('g2', 'green'),
+      instance('g3', 'green'),
+    ];
+    const reverting = fleet({ revision: 'blue', active: 'green', reverting: true });
+
+    const { actions } = plan(reverting, [...blues, ...greens]);
+
+    assert.deepEqual(actions, [{ kind: 'remove', id: 'g1', reason: 'exited' }]);
   });
 
   it('replaces an unhealthy instance of the new fleet before the switch, as a rolling update does', () => {
@@ -146,13 +195,16 @@ describe('planBlueGreen', () => {
     assert.deepEqual(serving, ['b1', 'b2', 'b3']);
   });
 
-  it('keeps an old instance that serves because the active revision has none ready', () => {
+  it('keeps an old instance that serves because the active revision has none ready, and makes the active fleet anew', () => {
     const stale = [instance('s1', 'stale')];
     const gone = fleet({ active: 'gone' });
 
     const { actions, serving } = plan(gone, [...stale, instance('g1', 'green', { readySince: undefined })]);
 
-    assert.deepEqual(actions, [{ kind: 'create', revision: 'green', count: 2 }]);
+    assert.deepEqual(actions, [
+      { kind: 'create', revision: 'gone', count: 3 },
+      { kind: 'create', revision: 'green', count: 2 },
+    ]);
     assert.deepEqual(serving, ['s1']);
   });
 
@@ -178,6 +230,46 @@ describe('planBlueGreen', () => {
     const { actions } = plan(fleet(), [...blues, held]);
 
     assert.deepEqual(actions, [{ kind: 'create', revision: 'green', count: 3 }]);
+  });
+});
+
+describe('planBlueGreen max lifetime', () => {
+  const aged = [
+    instance('g1', 'green', { createdAt: now - 120_000 }),
+    instance('g2', 'green', { createdAt: now - 10_000 }),
+    instance('g3', 'green', { createdAt: now - 10_000 }),
+  ];
+  const settled = fleet({ active: 'green', maxLifetimeSeconds: 60 });
+
+  it('replaces an instance past its lifetime as a rolling fleet does: surge first, one at a time', () => {
+    const replacement = instance('g4', 'green', { createdAt: now - 6_000, readySince: now - 5_000 });
+
+    const first = plan(settled, aged).actions;
+    const second = plan(settled, [...aged, replacement]).actions;
+
+    assert.deepEqual(first, [{ kind: 'create', revision: 'green', count: 1 }]);
+    assert.deepEqual(second, [{ kind: 'remove', id: 'g1', reason: 'expired' }]);
+  });
+
+  it('keeps to the strategy bounds when settled: with no surge allowed, the expired instance goes first', () => {
+    const noSurge = fleet({
+      active: 'green',
+      maxLifetimeSeconds: 60,
+      strategy: { ...strategy, maxSurge: 0 as InstanceCount },
+    });
+
+    assert.deepEqual(plan(noSurge, aged).actions, [{ kind: 'remove', id: 'g1', reason: 'expired' }]);
+  });
+
+  it('replaces no instance for its age during a rollout, during a bake, or while paused', () => {
+    const bakingBlues = blues.map((one) => ({ ...one, createdAt: now - 120_000 }));
+    const rollingOut = fleet({ maxLifetimeSeconds: 60, inRollout: true });
+    const baking = fleet({ ...settled, baking: { revision: 'blue', until: now + 1 } });
+    const paused = fleet({ ...settled, paused: true });
+
+    assert.deepEqual(plan(rollingOut, [...bakingBlues, ...aged]).actions, []);
+    assert.deepEqual(plan(baking, [...bakingBlues, ...aged]).actions, []);
+    assert.deepEqual(plan(paused, aged).actions, []);
   });
 });
 
@@ -211,6 +303,15 @@ describe('assessBlueGreen', () => {
 
     assert.deepEqual(health.verdict, { kind: 'failed', reason: 'health' });
     assert.deepEqual(deadline.verdict, { kind: 'failed', reason: 'deadline' });
+  });
+  it('counts progress on the new fleet alone: an old instance that dies (and is replaced) is none', () => {
+    const greens = [instance('g1', 'green', { readySince: undefined })];
+    const stalled = { at: now - 61_000, newAvailable: 0, oldAlive: 3 };
+    const oneOldGone = [blues[0]!, blues[1]!, ...greens];
+
+    const { verdict } = assessBlueGreen(progress({ mark: stalled }), { instances: oneOldGone, now });
+
+    assert.deepEqual(verdict, { kind: 'failed', reason: 'deadline' });
   });
 });
 

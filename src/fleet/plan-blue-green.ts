@@ -5,9 +5,11 @@
  * completes, see `assessBlueGreen`); blue keeps running out of traffic for the bake time
  * (`bakeSeconds`, Argo's scaleDownDelaySeconds), so a rollback within it is a switch back, and is
  * removed after. A rollback or revert switches the same way, and leaves nothing to bake: the fleet
- * it leaves is the one found wanting. Pure: the controller reads the history (blue-green-state.ts)
+ * it leaves is the one found wanting. Settled (no rollout, no bake), the fleet is planned as a
+ * rolling one, max lifetime included. Pure: the controller reads the history (blue-green-state.ts)
  * and applies the plan.
  */
+import { planExpiry } from './plan-expiry.js';
 import {
   isAlive,
   isAvailable,
@@ -34,6 +36,13 @@ export interface BlueGreenFleet extends PlannedFleet {
   active?: string;
   /** After a switch made by a rollout: the revision that served before it, kept until `until` (epoch ms). */
   baking?: { revision: string; until: number };
+  /** A rollout, rollback or revert is in progress. */
+  inRollout?: boolean;
+  /** The rollout in progress is a revert: the revision it leaves failed. */
+  reverting?: boolean;
+  paused?: boolean;
+  /** Absent: instances live on (plan-expiry.ts). */
+  maxLifetimeSeconds?: number;
 }
 
 export interface BlueGreenPlan {
@@ -43,10 +52,10 @@ export interface BlueGreenPlan {
 }
 
 /**
- * The instances of the fleet that serves (before the switch) or bakes (after it) stay out of the
- * rolling plan: nothing replaces them, and they are removed only when they are dead (exited,
- * unstarted, unhealthy) or quarantined. Everything else is planned as a rolling update whose surge
- * is the whole fleet, so every green instance is made at once.
+ * The fleet that serves (before the switch) or bakes (after it) is planned apart, as a fleet of its
+ * own revision kept at `size` (`planKept`). Everything else is planned as a rolling update: during a
+ * rollout its surge is the whole fleet, so every green instance is made at once; settled, the
+ * fleet's own bounds apply, and an instance past its lifetime is replaced as a rolling fleet's is.
  */
 export function planBlueGreen(
   fleet: BlueGreenFleet,
@@ -58,11 +67,11 @@ export function planBlueGreen(
   const serving = chooseServing(fleet, mayServe);
   const servingIds = new Set(serving.map((one) => one.id));
   const actions: RolloutAction[] = [];
+  const keptInstances: ObservedInstance[] = [];
   const planned: ObservedInstance[] = [];
   for (const instance of observed.instances) {
-    if (instance.revision === kept && !instance.held) {
-      const reason = deadReason(instance, now);
-      if (reason) actions.push({ kind: 'remove', id: instance.id, reason });
+    if (instance.revision === kept) {
+      keptInstances.push(instance);
     } else if (isLeftBehind(fleet, instance, servingIds)) {
       // Neither rolled out, nor serving, nor baking (a rollback's or revert's leftover, a bake that
       // is over, or one a new rollout cut short): nothing waits for it.
@@ -71,11 +80,34 @@ export function planBlueGreen(
       planned.push(instance);
     }
   }
-  const rolling = planRollout(
-    { ...fleet, strategy: { ...fleet.strategy, maxSurge: '100%' } },
+  if (kept !== undefined) actions.push(...planKept(fleet, kept, { instances: keptInstances, now }));
+  const rollingOut = fleet.active !== fleet.revision;
+  const expiry = planExpiry(
+    {
+      ...fleet,
+      busy: rollingOut || kept !== undefined || fleet.inRollout === true || fleet.paused === true,
+    },
     { instances: planned, now },
   );
+  const rolling = planRollout(
+    { ...fleet, strategy: rollingOut ? { ...fleet.strategy, maxSurge: '100%' } : expiry.strategy },
+    { instances: expiry.instances, now },
+  );
   return { actions: [...actions, ...rolling], serving };
+}
+
+/**
+ * The serving or baking fleet, kept at `size` with instances of its own revision (the controller
+ * makes them from that revision's digest and template), as Argo Rollouts keeps the active
+ * ReplicaSet at full size, and the previous one during scaleDownDelaySeconds: before the switch it
+ * carries all the traffic, and during the bake it is what a rollback switches back to at once, so a
+ * dead, unhealthy or quarantined instance of it is replaced (within the crash backoff, which holds
+ * every create), surge first, and one beyond `size` (a scale-down) goes. Not while a revert leaves
+ * it: that revision failed, so what dies of it is only removed, until the switch back.
+ */
+function planKept(fleet: BlueGreenFleet, revision: string, observed: Observation): RolloutAction[] {
+  const actions = planRollout({ revision, size: fleet.size, strategy: fleet.strategy }, observed);
+  return fleet.reverting ? actions.filter((action) => action.kind !== 'create') : actions;
 }
 
 function isLeftBehind(
@@ -129,7 +161,12 @@ export function assessBlueGreen(
   rollout: ProgressInput,
   observed: Observation,
 ): { verdict: RolloutVerdict; mark: ProgressMark } {
-  const assessed = assessRollout(rollout, observed);
+  // Progress is the new fleet's alone: the old one keeps serving at size, so one of its instances
+  // going (and being replaced) says nothing of the rollout, and must not put its deadline off.
+  const assessed = assessRollout(
+    { ...rollout, mark: { ...rollout.mark, oldAlive: 0 } },
+    { instances: observed.instances.filter((one) => one.revision === rollout.revision), now: observed.now },
+  );
   const available = observed.instances.filter(
     (one) =>
       one.revision === rollout.revision &&
