@@ -23,3 +23,5 @@ export {
   renderFleetObjects,
 } from './kubernetes/fleet-objects.js';
 export { KubernetesEngine, type KubernetesEngineOptions } from './kubernetes/kubernetes-engine.js';
+export { SwarmEngine, type SwarmEngineOptions } from './swarm/swarm-engine.js';
+export { swarmSettingsFrom } from './swarm/swarm-settings.js';

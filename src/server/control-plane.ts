@@ -14,7 +14,13 @@ import { Catalog } from '../catalog/index.js';
 import { type Logger, systemClock, writeAtomic } from '../common/index.js';
 import { DebugSessions } from '../debug/index.js';
 import type { Engine } from '../engines/index.js';
-import { DockerEngine, type EngineService, ensureEngine } from '../engines/index.js';
+import {
+  DockerEngine,
+  type EngineService,
+  ensureEngine,
+  SwarmEngine,
+  swarmSettingsFrom,
+} from '../engines/index.js';
 import type { FleetTemplate } from '../fleet/index.js';
 import { FleetController, FleetStore, FrontDoors, HttpTcpProber } from '../fleet/index.js';
 import type { HerdHome } from '../herd-home.js';
@@ -148,14 +154,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   }
 
   const startFleets = async (): Promise<FleetController> => {
-    engineService = await ensureEngine({ stateDir: join(home.root, 'engine') });
-    log.info({ socket: engineService.socketPath }, engineService.describe);
     const registry = new URL(server?.url ?? 'http://127.0.0.1').host;
-    const engine: Engine = new DockerEngine({
-      socketPath: engineService.socketPath,
-      // With --v2-auth token, the engine must authenticate when it pulls from herd's /v2/.
-      ...(pulls ? { registryAuth: { ...pulls.credential, serveraddress: registry } } : {}),
-    });
+    // With --v2-auth token, the engine must authenticate when it pulls from herd's /v2/.
+    const registryAuth = pulls ? { registryAuth: { ...pulls.credential, serveraddress: registry } } : {};
+    // HERD_SWARM_MANAGER: a Docker Swarm (its nodes pull from herd's /v2/ at the address herd
+    // serves on, so `--host` must be one they reach); otherwise podman, found or started.
+    const swarm = swarmSettingsFrom(options.environment ?? process.env);
+    let engine: Engine;
+    if (swarm) {
+      engine = new SwarmEngine({ ...swarm, ...registryAuth });
+      log.info(
+        { manager: swarm.managerSocket },
+        `using the swarm at ${swarm.managerSocket}; nodes pull from ${registry}`,
+      );
+    } else {
+      engineService = await ensureEngine({ stateDir: join(home.root, 'engine') });
+      log.info({ socket: engineService.socketPath }, engineService.describe);
+      engine = new DockerEngine({ socketPath: engineService.socketPath, ...registryAuth });
+    }
     const controller = new FleetController({
       engine,
       db,
