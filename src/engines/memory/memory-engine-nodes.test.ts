@@ -152,6 +152,33 @@ describe('MemoryEngine with nodes', () => {
     });
   });
 
+  it("places by the spec's own placement constraints, and refuses one it cannot read", async () => {
+    const engine = new MemoryEngine({
+      nodes: [
+        { name: 'a', labels: { zone: 'east' } },
+        { name: 'b', labels: { zone: 'west' } },
+        { name: 'c', labels: { zone: 'east' } },
+      ],
+    });
+    const west = { ...specFor('web'), placement: { constraints: ['node.labels.zone == west'] } };
+    const notA = {
+      ...specFor('api'),
+      placement: { constraints: ['node.labels.zone==east', 'node.hostname!=a'] },
+    };
+    await engine.ensureImage(west);
+
+    const placed = [await engine.create(west), await engine.create(west), await engine.create(notA)];
+
+    assert.deepEqual(
+      placed.map((one) => one.node),
+      ['b', 'b', 'c'],
+    );
+    await assert.rejects(engine.create({ ...specFor('web'), placement: { constraints: ['zone=east'] } }), {
+      code: 'CREATE',
+      message: /placement constraint "zone=east" of web/,
+    });
+  });
+
   it('has no nodes unless given some: instances carry none and failNode is refused', async () => {
     const engine = new MemoryEngine();
 

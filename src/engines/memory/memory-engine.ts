@@ -27,7 +27,7 @@ import {
 import { EventFeed } from '../event-feed.js';
 import { MemoryCpu } from './memory-cpu.js';
 import { MemoryProcessTable } from './memory-processes.js';
-import { type NodeConstraint, NodePlacement, type NodeSpec } from './node-placement.js';
+import { type NodeConstraint, NodePlacement, type NodeSpec, parseConstraint } from './node-placement.js';
 
 export interface MemoryEngineOptions {
   /** Epoch milliseconds; defaults to Date.now. */
@@ -45,8 +45,8 @@ export interface MemoryEngineOptions {
    */
   placementRandom?: () => number;
   /**
-   * Where a spec may run, as Swarm's placement constraints; the engine contract's spec has no such
-   * field, so a simulation says it here.
+   * More constraints on where a spec may run, beside its own `placement.constraints` (which the
+   * engine honours when it has nodes), for a simulation that places by something else.
    */
   constraintsFor?: (spec: InstanceSpec) => readonly NodeConstraint[];
 }
@@ -539,7 +539,10 @@ export class MemoryEngine implements Engine {
   }
 
   private placeOnNode(placement: NodePlacement, spec: InstanceSpec): string {
-    const constraints = this.constraintsFor?.(spec) ?? [];
+    const constraints = [
+      ...(spec.placement?.constraints ?? []).map((text) => parseConstraint(text, spec.service)),
+      ...(this.constraintsFor?.(spec) ?? []),
+    ];
     const node = placement.place(spec.service, constraints);
     if (node !== undefined) return node;
     const wanted = constraints.map((one) => `${one.key}${one.op}${one.value}`).join(', ');

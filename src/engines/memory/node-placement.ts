@@ -234,9 +234,28 @@ export class NodePlacement {
   }
 }
 
-/** Whether the node satisfies the constraint: `node.hostname` is its name, `node.labels.<k>` a label. */
+/**
+ * A constraint as the spec writes it (`fleet.placement.constraints`, Swarm's syntax):
+ * `node.labels.zone==east`, `node.hostname != n2`. Throws EngineError CREATE naming it otherwise.
+ */
+export function parseConstraint(text: string, service: string): NodeConstraint {
+  const match = /^(node\.[A-Za-z0-9._-]+)\s*(==|!=)\s*(\S+)$/.exec(text.trim());
+  if (!match?.[1] || !match[3]) {
+    throw new EngineError(
+      'CREATE',
+      `placement constraint ${JSON.stringify(text)} of ${service}: expected node.<attribute>==<value> or !=`,
+    );
+  }
+  return { key: match[1], op: match[2] === '!=' ? '!=' : '==', value: match[3] };
+}
+
+/**
+ * Whether the node satisfies the constraint: `node.hostname` and `node.id` are its name,
+ * `node.labels.<k>` its label k, any other attribute (`node.role`) a label of that full name.
+ */
 function matches(node: NodeState, constraint: NodeConstraint): boolean {
-  const actual = constraint.key === 'node.hostname' ? node.name : node.labels[labelKey(constraint.key)];
+  const named = constraint.key === 'node.hostname' || constraint.key === 'node.id';
+  const actual = named ? node.name : node.labels[labelKey(constraint.key)];
   return constraint.op === '==' ? actual === constraint.value : actual !== constraint.value;
 }
 
