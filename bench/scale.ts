@@ -1,8 +1,9 @@
 /**
  * bench/scale: the fleet controller at 100,000 instances on 5,000 nodes, simulated. 1,000 fleets of
  * 100 instances run on the MemoryEngine given 5,000 nodes (instances spread onto them as Swarm and
- * Kubernetes' topology spread do), with a fake clock and a seeded random source, so a run replays
- * exactly (bench/support/scale-simulation.ts).
+ * Kubernetes' topology spread do, ties between equally loaded nodes broken at random as
+ * kube-scheduler does), with a fake clock and seeded random sources, so a run replays exactly
+ * (bench/support/scale-simulation.ts).
  *
  * What is simulated: the engine (creates, removals, lists in memory; no processes), health checks
  * (a fake prober that passes every instance), the front door (told its backends, drains at once),
@@ -18,7 +19,11 @@
  *
  * Phases: set-up (every fleet from nothing to a first revision), quiet passes at 100,000, then a
  * rollout of a second revision across every fleet at once, to completion, with 20 random crashes a
- * simulated second and one node lost (every instance on it gone) 5 s in; then three settle passes.
+ * simulated second (exit 137, of a random fleet: an old instance while the fleet still rolls out,
+ * since a crash of the new revision fails a rollout by design and the fleet reverts, which
+ * bench/controller shows; any instance once it completed) and one node lost (every instance on it
+ * gone, as removed behind herd's back) 5 s in; then passes until every fleet is back at its size
+ * (crashed instances wait out their fleet's crash backoff), and the end state is checked.
  *
  * It prints:
  * - CPU and wall time per full pass (p50, p95, max) for the set-up, the quiet passes and the
