@@ -48,9 +48,11 @@ export interface GateOptions extends EvaluateOptions {
   lockFile?: Uint8Array | string;
   /**
    * The loaded vulnerability database (src/gate/vulns `loadVulnDb`): the image's packages are
-   * matched against it. Takes the place of `vulnerabilities`.
+   * matched against it. Takes the place of `vulnerabilities`. Given as a promise, it is read and
+   * hashed while the image loads; its error, if any, is still the one thrown (the image's load is
+   * waited for first, so nothing goes on behind it).
    */
-  vulndb?: VulnDb;
+  vulndb?: VulnDb | Promise<VulnDb | undefined>;
   /** The Debian suite to match in (`spec.image.suite`); else the image's os-release or label. */
   suite?: string;
   /**
@@ -61,15 +63,30 @@ export interface GateOptions extends EvaluateOptions {
 }
 
 export async function gateImage(store: LayoutStore, digest: string, options: GateOptions): Promise<Verdict> {
-  const view = await loadImageView(store, digest, {
+  const viewLoad = loadImageView(store, digest, {
     ...(options.lockFile === undefined ? {} : { lockFile: options.lockFile }),
     ...(options.layerCache ? { layerCache: options.layerCache } : {}),
+  });
+  // Observed below, after the data: a layer refused meanwhile is not an unhandled rejection.
+  viewLoad.catch(() => undefined);
+  let vulndb: VulnDb | undefined;
+  try {
+    vulndb = await options.vulndb;
+  } catch (error) {
+    // The data's error is the gate's, as when it was loaded before the image.
+    await viewLoad.catch(() => undefined);
+    await options.layerCache?.close();
+    throw error;
+  }
+  const view = await viewLoad.catch(async (error: unknown) => {
+    await options.layerCache?.close();
+    throw error;
   });
   const secretScan = await scanSecretsStreamed(
     view,
     options.maxSecretFileBytes === undefined ? {} : { maxFileBytes: options.maxSecretFileBytes },
   ).finally(() => options.layerCache?.close());
-  if (!options.vulndb) return evaluateImage(view, { ...options, secretScan });
+  if (!vulndb) return evaluateImage(view, { ...options, secretScan });
   const suite = options.suite ?? debianSuiteOf(view);
   if (suite === undefined) {
     throw new GateError(
@@ -77,11 +94,11 @@ export async function gateImage(store: LayoutStore, digest: string, options: Gat
       `image ${view.digest} names no Debian suite (no VERSION_CODENAME in its os-release, no debian:<codename> base label); pass the spec's image.suite`,
     );
   }
-  const findings = matchVulnerabilities(view.packages, options.vulndb, { suite });
+  const findings = matchVulnerabilities(view.packages, vulndb, { suite });
   return evaluateImage(view, {
     ...options,
     secretScan,
-    vulnerabilities: { findings, age: vulnDbAge(options.vulndb.meta, { now: options.now }) },
+    vulnerabilities: { findings, age: vulnDbAge(vulndb.meta, { now: options.now }) },
   });
 }
 

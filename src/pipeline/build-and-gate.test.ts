@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -116,5 +116,36 @@ describe('buildAndGate, gateStoredImage and updateVulnerabilityData', () => {
     const [entry] = home.entries('vulndb-update');
     assert.deepEqual(entry?.details, { source: update.meta.source, records: 1 });
     assert.deepEqual(home.warnings, []);
+  });
+
+  it("loads the vulnerability data while the image loads, and a damaged cache is still the gate's error, before the image's", async () => {
+    const spec = await tinySpec(repo);
+    const { image } = await buildAndGate(spec, home.parts, { gate: false, herdVersion: 'test' });
+    const path = vulnDbPath(home.home);
+    const intact = await readFile(path);
+    const unknown = `sha256:${'e'.repeat(64)}` as const;
+    const gates = home.entries('gate').length;
+    try {
+      await assert.rejects(gateStoredImage(unknown, home.parts, { spec: spec.loaded }), {
+        code: 'IMAGE_UNKNOWN',
+      });
+      const damaged = Buffer.from(intact);
+      const at = damaged.length - 3;
+      damaged.writeUInt8(damaged.readUInt8(at) ^ 1, at);
+      await writeFile(path, damaged);
+      for (const digest of [image.digest, unknown]) {
+        await assert.rejects(gateStoredImage(digest, home.parts, { spec: spec.loaded }), {
+          code: 'VULNDB_CACHE_INVALID',
+          message: /hashes to sha256:/,
+        });
+      }
+      assert.equal(home.entries('gate').length, gates, 'a gate that failed to load journaled');
+    } finally {
+      await writeFile(path, intact);
+    }
+    assert.equal(
+      (await gateStoredImage(image.digest, home.parts, { spec: spec.loaded })).image,
+      image.digest,
+    );
   });
 });

@@ -44,15 +44,16 @@ export interface GateRequest {
 /** Gates, stores the verdict, settles the image's quarantine and journals `gate`. */
 export async function gateStoredImage(digest: Digest, parts: GateParts, request: GateRequest = {}) {
   const { store, state } = parts;
-  const vulndb = await loadVulnDbIfPresent(parts);
   const spec = request.spec?.spec;
+  // Loaded while the image loads (gateImage awaits it, and throws its error first).
+  const vulndb = loadVulnDbIfPresent(parts);
   const verdict = await gateImage(store, digest, {
     now: new Date(parts.clock.now()),
     layerCache: gateLayerCache(parts.home),
     ...(spec ? { spec, gate: spec.gate, suite: spec.image.suite } : {}),
     ...(request.lockFile ? { lockFile: request.lockFile } : {}),
     ...(request.profile ? { profile: request.profile } : {}),
-    ...(vulndb ? { vulndb } : {}),
+    vulndb,
   });
   await storeVerdict(store, digest, verdict);
   await settleQuarantine(store, digest, verdict.passed);
