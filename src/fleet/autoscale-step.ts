@@ -156,7 +156,7 @@ export class FleetAutoscaler {
 
   /**
    * Whether a reading holds anything a later one can be measured from: a CPU reading or a backend
-   * at the door. A source herd does not have at all (an engine without stats, no front door) does
+   * at the door. A source herd does not have at all (an engine without stats, no door for the fleet) does
    * not wait: the decision then says its metric cannot be read.
    */
   private measurable(readings: MetricReadings, autoscale: AutoscaleSection): boolean {
@@ -164,7 +164,7 @@ export class FleetAutoscaler {
     return autoscale.metrics.some((metric) =>
       metric.kind === 'cpu'
         ? !engine.stats || readings.cpu.size > 0
-        : !frontDoor?.load || (readings.door?.backends.length ?? 0) > 0,
+        : !frontDoor?.load || readings.door === undefined || readings.door.backends.length > 0,
     );
   }
 

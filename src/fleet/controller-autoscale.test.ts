@@ -268,6 +268,25 @@ describe('the autoscaler in the controller', () => {
     assert.equal((await harness.controller.status('web')).size, 3);
   });
 
+  it('says once, and changes nothing, when no front door counts for an inFlightRequests metric', async () => {
+    // The harness's plain fake door says what it serves but keeps no counters.
+    const harness = fleetHarness();
+    await harness.settledOnA({ size: 3, autoscale: autoscale() });
+    for (let second = 0; second < 60; second++) {
+      harness.clock.advance(1000);
+      await harness.controller.sync();
+    }
+
+    const decisions = harness.events.flatMap((event) =>
+      event.kind === 'autoscaled' ? [event.decision] : [],
+    );
+    assert.deepEqual(
+      decisions.map((one) => [one.reason, one.to]),
+      [['invalid-metrics', 3]],
+    );
+    assert.match(decisions[0]?.message ?? '', /no inFlightRequests sample from any ready instance/);
+  });
+
   it('keeps the autoscaled size through a rollout of a new template, within its new bounds', async () => {
     const fleet = await autoscaledFleet(
       2,
