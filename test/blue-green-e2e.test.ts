@@ -19,6 +19,7 @@ import type { FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, writeSpecDir } from './support/build-harness.js';
 import { runHerd, runHerdAsync } from './support/cli.js';
 import { localApi } from './support/control-plane-api.js';
+import { loadLoop } from './support/front-door-load.js';
 import {
   eventually,
   probeRepo,
@@ -45,35 +46,6 @@ interface Status {
   frontDoor: string;
   instances: { id: string; revision: string; ready: boolean; serving?: boolean }[];
   bake?: { revision: string; until: string };
-}
-
-/** Sequential requests to the front door until stopped: each answer's text, and every failure. */
-function loadLoop(url: string) {
-  const answers: string[] = [];
-  const failures: string[] = [];
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      try {
-        const response = await fetch(url);
-        const text = await response.text();
-        if (response.status === 200) answers.push(text);
-        else failures.push(`${new Date().toISOString()} status ${response.status}: ${text}`);
-      } catch (error) {
-        const cause = String(((error as Error).cause as Error | undefined)?.message ?? '');
-        failures.push(`${new Date().toISOString()} ${(error as Error).message} ${cause}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  })();
-  return {
-    answers,
-    failures,
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
 }
 
 /** `['blue', 'blue', 'green', 'blue']` → `['blue', 'green', 'blue']`. */
