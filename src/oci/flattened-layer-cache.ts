@@ -207,6 +207,7 @@ export class FlattenedLayerCache {
     const temp = `${contentPath}.${randomBytes(6).toString('hex')}.tmp`;
     let offset = 0;
     const file = await open(temp, 'wx', 0o600);
+    const contentFile = new BatchedWriter(file);
     try {
       const limits: TarStreamLimits = { maxEntries: this.options.maxEntries ?? 1_000_000 };
       for await (const { entry, content } of readTarStream(hashed, limits)) {
@@ -231,7 +232,7 @@ export class FlattenedLayerCache {
               sniffed += chunk.length;
             }
             fileHash.update(chunk);
-            await file.write(chunk);
+            await contentFile.write(chunk);
           }
           indexed.content = { offset, sha256: fileHash.digest('hex'), binary };
           offset += entry.size;
@@ -240,6 +241,7 @@ export class FlattenedLayerCache {
       }
       // The tar ends at its end-of-archive block; the diff_id covers the stream to its last byte.
       for await (const _rest of hashed);
+      await contentFile.flush();
     } catch (error) {
       await hashed.return(undefined);
       await file.close();
@@ -277,6 +279,56 @@ export class FlattenedLayerCache {
     });
     return index;
   }
+}
+
+/**
+ * Writes a layer's files to its content file in runs of about a mebibyte, one system call each: a
+ * layer comes out of gunzip in 64 KiB chunks, and hello's 101 MB took 2,000 writes, each a trip
+ * through libuv's pool. The chunks are the decompressor's own, never reused, so holding them is safe.
+ */
+class BatchedWriter {
+  private pending: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly file: FileHandle) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    this.pending.push(chunk);
+    this.size += chunk.length;
+    if (this.size >= batchBytes) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const chunks = this.pending;
+    if (chunks.length === 0) return;
+    this.pending = [];
+    this.size = 0;
+    const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    let written = 0;
+    // writev may write less than asked (a full disk, a signal): what is left goes again.
+    while (written < total) {
+      const { bytesWritten } = await this.file.writev(unwritten(chunks, written));
+      if (bytesWritten === 0) throw new Error('the content file took no bytes');
+      written += bytesWritten;
+    }
+  }
+}
+
+const batchBytes = 1024 * 1024;
+
+function unwritten(chunks: Buffer[], skip: number): Buffer[] {
+  if (skip === 0) return chunks;
+  const rest: Buffer[] = [];
+  let left = skip;
+  for (const chunk of chunks) {
+    if (left >= chunk.length) {
+      left -= chunk.length;
+      continue;
+    }
+    rest.push(left > 0 ? chunk.subarray(left) : chunk);
+    left = 0;
+  }
+  return rest;
 }
 
 function entriesOf(index: LayerIndex, diffId: Digest): LayerEntry[] {
