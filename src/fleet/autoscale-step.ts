@@ -15,6 +15,7 @@
  * does, so it never scales down at once; its first period only takes the readings the next one
  * measures from.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from '../common/index.js';
 import type { Engine, Instance, InstanceStats } from '../engines/index.js';
 import type { AutoscaleSection } from '../specfile/index.js';
@@ -85,7 +86,9 @@ export class FleetAutoscaler {
     if (!state) {
       state = {
         readings: current,
-        readAt: now,
+        // Fleets started together would all decide in the same sync: each is put at its own point
+        // of the period (by its name), so the work spreads over the syncs, as HPA's queue spreads it.
+        readAt: now - phaseOf(fleet.service, autoscale.syncPeriodSeconds * 1000),
         readiness: new Map(),
         history: initialHistory(fleet.size, now),
       };
@@ -96,8 +99,9 @@ export class FleetAutoscaler {
     // readings are taken again. A size of 0, or one outside the bounds, is decided without metrics.
     const withoutMetrics = fleet.size === 0 || fleet.size < autoscale.min || fleet.size > autoscale.max;
     if (!withoutMetrics && (state.readings === current || !this.measurable(state.readings, autoscale))) {
+      // The first reading keeps its place in the period; a later one starts the period again.
+      if (state.readings !== current) state.readAt = now;
       state.readings = current;
-      state.readAt = now;
       return fleet;
     }
     const samples = instanceSamples({
@@ -208,6 +212,11 @@ export function rolloutSize(current: number | undefined, template: FleetTemplate
   if (current === undefined || !autoscale) return template.fleet.size;
   if (current === 0) return 0;
   return Math.min(autoscale.max, Math.max(autoscale.min, current));
+}
+
+/** Where in a period of `periodMs` the service's decisions fall: a hash of its name, below the period. */
+function phaseOf(service: string, periodMs: number): number {
+  return createHash('sha256').update(service).digest().readUInt32BE(0) % periodMs;
 }
 
 /**
