@@ -28,6 +28,10 @@ export class FakeKubernetesApi {
   /** Answers the next n configmap replaces with 409, as a concurrent edit would. */
   conflictsToAnswer = 0;
   readonly logs = new Map<string, string[]>();
+  /** A line every pod prints as it starts, as the probe server does. */
+  startLine: string | undefined;
+  /** Pods of these digests exit with code 1 as soon as they run. */
+  readonly exitingDigests = new Set<string>();
   private revision = 100;
   private readonly history: { revision: number; type: string; object: Pod }[] = [];
   private readonly watchers = new Set<{ res: ServerResponse; selector: Record<string, string> }>();
@@ -90,6 +94,9 @@ export class FakeKubernetesApi {
       ],
     };
     this.changed('MODIFIED', pod);
+    if (this.startLine !== undefined) this.print(name, this.startLine);
+    const image: string = pod.spec?.containers?.[0]?.image ?? '';
+    if ([...this.exitingDigests].some((digest) => image.endsWith(`@${digest}`))) this.exit(name, 1);
   }
 
   /** The container ends with `exitCode`; its log followers reach their end. */
@@ -206,7 +213,9 @@ export class FakeKubernetesApi {
     if (path === `${base}/pods` && req.method === 'GET') {
       const selector = parseSelector(query.labelSelector ?? '');
       if (query.watch === 'true') {
+        // The API server answers a watch at once, before any event.
         res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
         const from = Number(query.resourceVersion ?? this.revision);
         for (const event of this.history) {
           if (event.revision > from && matches(event.object, selector))

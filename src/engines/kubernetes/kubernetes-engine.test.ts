@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { EngineError, type EngineEvent, type InstanceSpec, instanceLabels, type LogLine } from '../engine.js';
+import { describeEngineContract } from '../engine-contract.js';
 import { FakeKubernetesApi } from './fake-api-server.test-support.js';
 import { KubernetesEngine } from './kubernetes-engine.js';
 import { herdLabelsAnnotation } from './pod-labels.js';
@@ -274,6 +275,16 @@ describe('KubernetesEngine against a fake API server on loopback', () => {
     assert.ok(replayed.every((event) => Number(event.cursor) > Number(seen[0]?.cursor)));
   });
 
+  it('ends the events of a signal aborted before the watch answered', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const seen: EngineEvent[] = [];
+
+    for await (const event of engine.events(abort.signal)) seen.push(event);
+
+    assert.deepEqual(seen, []);
+  });
+
   it('reads logs with a tail, and follows them with the kubelet timestamps until the container ends', async () => {
     await engine.ensureImage(spec());
     const instance = await engine.create(spec());
@@ -326,4 +337,46 @@ describe('KubernetesEngine against a fake API server on loopback', () => {
 
     await assert.rejects(nowhere.info(), rejectsWith('UNREACHABLE'));
   });
+});
+
+// The whole contract on the same stand-in: what the engine does with what the API answers, and that
+// it says UNSUPPORTED for what it lacks. No cluster: npm run test:kubernetes is the real run.
+describeEngineContract('KubernetesEngine on a fake API server (not a cluster)', async () => {
+  const api = new FakeKubernetesApi('herd');
+  const server = await api.start();
+  api.admit();
+  api.startLine = 'probe listening on :8080';
+  api.exitingDigests.add(other);
+  const contractEngine = await KubernetesEngine.connect({
+    namespace: 'herd',
+    cluster: { server, skipTLSVerify: true },
+    pollMs: 10,
+    startTimeoutMs: 2000,
+  });
+  const contractSpec = (overrides: Partial<InstanceSpec> & { service: string }): InstanceSpec => ({
+    ...spec({ labels: {} }),
+    revision: 'r1',
+    ...overrides,
+  });
+  const notUsed = async (): Promise<never> => {
+    throw new Error('not used on an engine that lacks it');
+  };
+  return {
+    engine: contractEngine,
+    spec: contractSpec,
+    exitingSpec: (overrides) =>
+      contractSpec({ digest: other, imageRef: `127.0.0.1:5001/hello@${other}`, ...overrides }),
+    logText: 'probe listening on :8080',
+    imageFile: 'probe-server',
+    alter: notUsed,
+    dropInTmp: notUsed,
+    // An exec on Kubernetes reaches the API server's audit log, never a pod watch: nothing to do here.
+    exec: async () => undefined,
+    workloadExecutable: '/probe-server',
+    startStray: notUsed,
+    debugCommand: ['/probe-server', 'echo'],
+    acceptsAddressHost: (host) => host === '10.244.0.7',
+    unsupported: ['filesystem', 'processes', 'debug-exec', 'exec-events'],
+    teardown: () => api.close(),
+  };
 });

@@ -223,7 +223,8 @@ export class KubernetesEngine implements Engine {
           }),
         )
       ).metadata?.resourceVersion;
-    const watching = await this.clients.watch.watch(
+    // The watch resolves once the API server answers; an abort before then ends this at once.
+    const opening = this.clients.watch.watch(
       `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`,
       { labelSelector: `${instanceLabels.managedBy}=herd`, ...(from ? { resourceVersion: from } : {}) },
       (type: string, pod: V1Pod) => {
@@ -236,6 +237,18 @@ export class KubernetesEngine implements Engine {
           );
       },
     );
+    let stopOpening = () => {};
+    const aborted = new Promise<undefined>((resolve) => {
+      stopOpening = () => resolve(undefined);
+      if (signal.aborted) resolve(undefined);
+      else signal.addEventListener('abort', stopOpening, { once: true });
+    });
+    const watching = await Promise.race([opening, aborted]);
+    signal.removeEventListener('abort', stopOpening);
+    if (!watching) {
+      void opening.then((late) => late.abort()).catch(() => undefined);
+      return;
+    }
     const stop = () => watching.abort();
     signal.addEventListener('abort', stop, { once: true });
     try {
