@@ -2,7 +2,7 @@
  * Autoscaling end to end on the real engine: `herd up` runs the probe fleet (test/support's fixture
  * repository, the same as fleet-e2e's) with `fleet.autoscale` on in-flight requests at the front
  * door, min 2, max 4, deciding every second, with a 5 s scale-down stabilization window. Bounded
- * load against the front door on loopback (8 clients, each one `/slow?ms=300` request at a time)
+ * load against the front door on loopback (8 loops of test/support's front-door load, each one `/slow?ms=300` request at a time)
  * scales it up to max; once the load stops, it goes back to 2 after the window. The journal holds
  * each decision with its inputs, and no request failed while instances came and went.
  */
@@ -13,6 +13,7 @@ import type { FixtureRepo } from './fixtures/apt-repo.js';
 import { freshHome, writeSpecDir } from './support/build-harness.js';
 import { runHerdAsync } from './support/cli.js';
 import { localApi } from './support/control-plane-api.js';
+import { loadLoop } from './support/front-door-load.js';
 import {
   eventually,
   probeRepo,
@@ -81,23 +82,10 @@ describe('an autoscaled fleet on podman through herd up', () => {
 
   it('scales from 2 up to max under load at the front door, and back to 2 after the window once it stops', async () => {
     await eventually('2 ready instances', 30_000, settledAt(2), () => JSON.stringify(seen));
-    let loading = true;
-    let requests = 0;
-    const failures: string[] = [];
-    const client = async () => {
-      while (loading) {
-        requests++;
-        const answer = await fetch(`${frontDoor}/slow?ms=300`).catch((error: Error) => error);
-        if (answer instanceof Error) failures.push(answer.message);
-        else if (answer.status !== 200) failures.push(`status ${answer.status}: ${await answer.text()}`);
-        else await answer.text();
-      }
-    };
-    const clients = Array.from({ length: 8 }, client);
-
+    // Each loop keeps one 300 ms request open at a time: about 8 in flight at the door in all.
+    const loops = Array.from({ length: 8 }, () => loadLoop(`${frontDoor}/slow?ms=300`));
     const scaledUp = await eventually('4 ready instances', 40_000, settledAt(4), () => JSON.stringify(seen));
-    loading = false;
-    await Promise.all(clients);
+    await Promise.all(loops.map((loop) => loop.stop()));
     const stoppedAt = Date.now();
     await eventually('back to 2 ready instances', 40_000, settledAt(2), () => JSON.stringify(seen));
     const shown = await runHerdAsync(['status', 'probe'], { home });
@@ -109,6 +97,8 @@ describe('an autoscaled fleet on podman through herd up', () => {
       .map((entry) => entry.details.decision as Decision);
 
     assert.equal(scaledUp.autoscale?.max, 4);
+    const failures = loops.flatMap((loop) => loop.failures);
+    const requests = loops.reduce((sum, loop) => sum + loop.answers.length, 0) + failures.length;
     assert.deepEqual(failures, [], `${failures.length} of ${requests} requests failed`);
     const up = decisions.filter((one) => one.to > one.from);
     const down = decisions.filter((one) => one.to < one.from);
