@@ -32,6 +32,8 @@ export class FakeKubernetesApi {
   startLine: string | undefined;
   /** Pods of these digests exit with code 1 as soon as they run. */
   readonly exitingDigests = new Set<string>();
+  /** Pods a finalizer keeps: deleting one marks it and no more. */
+  readonly held = new Set<string>();
   private revision = 100;
   private readonly history: { revision: number; type: string; object: Pod }[] = [];
   private readonly watchers = new Set<{ res: ServerResponse; selector: Record<string, string> }>();
@@ -259,6 +261,7 @@ export class FakeKubernetesApi {
       if (req.method === 'DELETE') {
         pod.metadata.deletionTimestamp = new Date().toISOString();
         json(200, pod);
+        if (this.held.has(name)) return;
         setImmediate(() => {
           this.exit(name, 143);
           this.pods.delete(name);

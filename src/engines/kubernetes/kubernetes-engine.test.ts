@@ -238,6 +238,28 @@ describe('KubernetesEngine against a fake API server on loopback', () => {
     assert.deepEqual(await engine.list({ service: 'hello' }), []);
   });
 
+  it('says so when a pod is still there past its grace period, naming its finalizers', async () => {
+    await engine.ensureImage(spec());
+    const instance = await engine.create(spec({ stopGraceSeconds: 0 }));
+    const pod = api.pods.get(instance.id);
+    assert.ok(pod);
+    pod.metadata.finalizers = ['example.com/keep'];
+    api.held.add(instance.id);
+    const impatient = await KubernetesEngine.connect({
+      namespace: 'herd',
+      cluster: { server, skipTLSVerify: true },
+      pollMs: 10,
+      removeMarginMs: 100,
+    });
+
+    await assert.rejects(impatient.remove(instance.id), (error: unknown) => {
+      assert.ok(error instanceof EngineError && error.code === 'OTHER');
+      assert.match(error.message, /still there after its grace period of 0 s.*example\.com\/keep/);
+      return true;
+    });
+    api.held.delete(instance.id);
+  });
+
   it('reports started, exited and removed from the watch, each with a cursor it replays from', async () => {
     await engine.ensureImage(spec());
     const abort = new AbortController();

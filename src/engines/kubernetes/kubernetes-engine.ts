@@ -54,6 +54,8 @@ export interface KubernetesEngineOptions {
   pullFrom?: string;
   /** How long `create` waits for the pod to run; 120 s by default (an image pull takes a while). */
   startTimeoutMs?: number;
+  /** How long past its grace period `remove` waits for a pod to be gone; 30 s by default. */
+  removeMarginMs?: number;
   /** How often `create` and `remove` look at a pod they wait on. */
   pollMs?: number;
 }
@@ -171,10 +173,22 @@ export class KubernetesEngine implements Engine {
       throw error;
     });
     if (!deleted) return;
-    // Gone from the API once the kubelet stopped it within its grace period.
+    // Gone from the API once the kubelet stopped it within its grace period, and a little more for
+    // the kubelet to report it; a pod held longer (a finalizer, a lost node) is said to be so.
+    let deadline: number | undefined;
     for (;;) {
       const pod = await this.readPod(id);
       if (!pod) return;
+      deadline ??=
+        Date.now() +
+        (pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000 +
+        (this.options.removeMarginMs ?? 30_000);
+      if (Date.now() > deadline) {
+        throw new EngineError(
+          'OTHER',
+          `pod ${id} in namespace ${this.namespace} is still there after its grace period of ${pod.spec?.terminationGracePeriodSeconds ?? 30} s: expected it gone (finalizers: ${JSON.stringify(pod.metadata?.finalizers ?? [])}, node: ${pod.spec?.nodeName ?? 'none'})`,
+        );
+      }
       await sleep(this.options.pollMs ?? 250);
     }
   }
