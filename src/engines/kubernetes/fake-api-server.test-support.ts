@@ -32,6 +32,8 @@ export class FakeKubernetesApi {
   startLine: string | undefined;
   /** Pods of these digests exit with code 1 as soon as they run. */
   readonly exitingDigests = new Set<string>();
+  /** A watch from an older resourceVersion is answered 410 Gone, as after the API's compaction. */
+  oldestKept = 0;
   /** Pods a finalizer keeps: deleting one marks it and no more. */
   readonly held = new Set<string>();
   private revision = 100;
@@ -219,6 +221,16 @@ export class FakeKubernetesApi {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.flushHeaders();
         const from = Number(query.resourceVersion ?? this.revision);
+        if (from < this.oldestKept) {
+          const status = {
+            kind: 'Status',
+            code: 410,
+            reason: 'Expired',
+            message: `too old resource version: ${from}`,
+          };
+          res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+          return;
+        }
         for (const event of this.history) {
           if (event.revision > from && matches(event.object, selector))
             res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);

@@ -297,6 +297,29 @@ describe('KubernetesEngine against a fake API server on loopback', () => {
     assert.ok(replayed.every((event) => Number(event.cursor) > Number(seen[0]?.cursor)));
   });
 
+  it('fails the events of a cursor the API server no longer keeps, saying to list again', async () => {
+    api.oldestKept = 1_000_000;
+    const abort = new AbortController();
+
+    try {
+      await assert.rejects(
+        (async () => {
+          for await (const _event of engine.events(abort.signal, { since: '150' })) {
+            // none comes
+          }
+        })(),
+        (error: unknown) => {
+          assert.ok(error instanceof EngineError && error.code === 'NOT_FOUND', String(error));
+          assert.match(error.message, /from resourceVersion 150 ended: 410 .*list again/);
+          return true;
+        },
+      );
+    } finally {
+      api.oldestKept = 0;
+      abort.abort();
+    }
+  });
+
   it('ends the events of a signal aborted before the watch answered', async () => {
     const abort = new AbortController();
     abort.abort();

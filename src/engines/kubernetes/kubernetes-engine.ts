@@ -242,6 +242,17 @@ export class KubernetesEngine implements Engine {
       `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`,
       { labelSelector: `${instanceLabels.managedBy}=herd`, ...(from ? { resourceVersion: from } : {}) },
       (type: string, pod: V1Pod) => {
+        if (type === 'ERROR') {
+          // A Status, not a pod: 410 Gone when `since` is older than the history the API keeps.
+          const status = pod as { code?: number; message?: string };
+          feed.fail(
+            new EngineError(
+              status.code === 410 ? 'NOT_FOUND' : 'OTHER',
+              `the watch of pods in ${this.namespace} from resourceVersion ${from} ended: ${status.code} ${status.message ?? ''}; expected a cursor the API server still keeps (about five minutes of history): list again and watch from now`,
+            ),
+          );
+          return;
+        }
         for (const event of podEvents(type, pod, seen)) feed.emit(event);
       },
       (error: unknown) => {
