@@ -227,6 +227,19 @@ describe('KubernetesEngine against a fake API server on loopback', () => {
     );
   });
 
+  it('reads a pod whose image was set to another digest after herd made it as that digest, not the one its labels claim', async () => {
+    await engine.ensureImage(spec());
+    const instance = await engine.create(spec());
+    const pod = api.pods.get(instance.id);
+    assert.ok(pod);
+    pod.spec.containers[0].image = `registry.example:5000/team/hello@${other}`;
+
+    const [listed] = await engine.list({ service: 'hello' });
+
+    assert.equal(listed?.digest, other);
+    assert.equal(listed?.revision, 'eeeeeeee');
+  });
+
   it('removes a pod and waits until it is gone; an unknown one is not an error', async () => {
     await engine.ensureImage(spec());
     const instance = await engine.create(spec());

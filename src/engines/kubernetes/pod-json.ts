@@ -16,9 +16,15 @@ export function instanceFromPod(pod: V1Pod): Instance | undefined {
   const labels = herdLabelsOf(pod.metadata ?? {});
   if (!name || !labels || labels[instanceLabels.managedBy] !== 'herd') return undefined;
   const service = labels[instanceLabels.service];
-  const revision = revisionFromLabels(labels);
-  const digest = labels[instanceLabels.digest];
-  if (!service || !revision || !digest || !digestPattern.test(digest)) return undefined;
+  const labelled = labels[instanceLabels.digest];
+  if (!service || !revisionFromLabels(labels) || !labelled || !digestPattern.test(labelled)) return undefined;
+  // What runs is the container's image, whatever the annotation says: a pod whose image was set to
+  // another (admitted) digest after herd made it reads as that digest's revision, which the
+  // controller then replaces, never as the revision it claims.
+  const image = pod.spec?.containers.find((one) => one.name === instanceContainerName)?.image ?? '';
+  const running = /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1];
+  const digest = running ?? labelled;
+  const revision = digest === labelled ? revisionFromLabels(labels) : digest.slice('sha256:'.length, 15);
   const { state, exitCode } = stateOf(pod);
   const container = pod.status?.containerStatuses?.find((status) => status.name === instanceContainerName);
   const port = pod.spec?.containers.find((one) => one.name === instanceContainerName)?.ports?.[0]
@@ -28,7 +34,7 @@ export function instanceFromPod(pod: V1Pod): Instance | undefined {
   return {
     id: name,
     service,
-    revision,
+    revision: revision ?? '',
     digest: digest as `sha256:${string}`,
     state,
     ...(exitCode !== undefined ? { exitCode } : {}),
