@@ -4,7 +4,7 @@
  */
 import { systemClock } from '../../common/index.js';
 import { herdHome } from '../../herd-home.js';
-import { updateVulnerabilityData } from '../../pipeline/gate.js';
+import { updateVulnerabilityData } from '../../pipeline/index.js';
 import { openState } from '../state-context.js';
 import { trackerDataUrl } from '../vulndb-source.js';
 
