@@ -90,6 +90,9 @@ export async function startSwarmCluster(options: { nodes?: number } = {}): Promi
   const stop = async () => {
     for (const node of nodes) await killNode(node.index).catch(() => undefined);
     for (const node of nodes) {
+      // The host end first: deleting it takes its peer at once, where a namespace's links go only
+      // when the kernel gets round to cleaning the namespace up.
+      run('ip', ['link', 'del', `${prefix}v${node.index}`], { allowFailure: true });
       run('ip', ['netns', 'del', node.netns], { allowFailure: true });
       removeCgroup(node.cgroup);
     }
