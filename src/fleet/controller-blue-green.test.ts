@@ -276,6 +276,30 @@ describe('FleetController blue-green rollouts', () => {
     assert.deepEqual([...new Set(listsSince(from))], ['r1 r1 r1', 'r1 r1 r1 r1', 'r2 r2 r2 r2']);
   });
 
+  it('replaces serving instances within the crash backoff when the serving revision keeps exiting', async () => {
+    const { h, noteRevisions } = await settledBlueGreen({ health: { failureThreshold: 100 } });
+    h.failing.add(digestB);
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(async () => (await liveRevisions(h)) === 'r1 r1 r1 r1 r2 r2 r2 r2', {
+      watch: noteRevisions,
+    });
+    const [first] = await h.engine.list({ service: 'web' });
+    const madeOfR1 = () =>
+      h.events.filter((event) => event.kind === 'instance-created' && event.revision === 'r1').length;
+    const before = madeOfR1();
+
+    h.engine.failImage(digestA, 'exit');
+    h.engine.crash(first!.id, 1);
+    for (let second = 0; second < 15; second++) {
+      await h.controller.sync();
+      h.clock.advance(1000);
+    }
+
+    // Waits of 1 s, 2 s, 4 s, then 8 s after each crash: three creates in 15 s, not one a sync.
+    assert.equal(madeOfR1() - before, 3);
+    assert.ok(h.events.some((event) => event.kind === 'degraded'));
+  });
+
   it('replaces a baking instance that exits, so a rollback within the bake switches back to a whole fleet at once', async () => {
     const { h, door, noteRevisions, listsSince } = await settledBlueGreen();
     await h.controller.rollout('web', { revision: 'r2', digest: digestB });
