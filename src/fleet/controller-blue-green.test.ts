@@ -320,6 +320,26 @@ describe('FleetController blue-green rollouts', () => {
     assert.ok(h.engine.peakRunning <= 8, `peak ${h.engine.peakRunning}`);
   });
 
+  it('makes no instance of a baking revision that was revoked since, though one of it exits', async () => {
+    const { h, noteRevisions } = await settledBlueGreen();
+    await h.controller.rollout('web', { revision: 'r2', digest: digestB });
+    await h.runUntil(() => h.statusIs('r2'), { watch: noteRevisions });
+    const baking = (await h.engine.list({ service: 'web' })).filter((one) => one.revision === 'r1');
+    h.refused.add(baking[0]!.digest);
+    const from = h.events.length;
+
+    h.engine.crash(baking[0]!.id, 1);
+    const crashedAt = h.clock.now();
+    // Past the minute after which a refusal is asked again.
+    await h.runUntil(async () => h.clock.now() - crashedAt >= 90_000, { maxSeconds: 100 });
+
+    const madeSince = h.events
+      .slice(from)
+      .filter((event) => event.kind === 'instance-created' && event.revision === 'r1');
+    assert.deepEqual(madeSince, []);
+    assert.equal(await liveRevisions(h), 'r2 r2 r2 r2');
+  });
+
   it('replaces instances past maxLifetimeSeconds once settled, one at a time, surge first, but none during the bake', async () => {
     const { h, door, noteRevisions } = await settledBlueGreen({ maxLifetimeSeconds: 30 });
     await h.controller.rollout('web', { revision: 'r2', digest: digestB });

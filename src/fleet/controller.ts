@@ -90,6 +90,8 @@ export class FleetController {
    * new instances wait for a deep check before traffic too, as after a reload.
    */
   private readonly lapsedHolds = new Set<string>();
+  /** Digests of kept revisions (blue-green) that admission refused, and when it last did. */
+  private readonly refusedDigests = new Map<string, number>();
 
   constructor(private readonly options: FleetControllerOptions) {
     this.store = new FleetStore(options.db);
@@ -486,9 +488,16 @@ export class FleetController {
     const target = fleet;
     // A blue-green fleet also makes instances of the revision it serves or bakes.
     const sourceOf = (revision: string) => madeFrom(target, revision, this.store);
+    const refused = await this.refusedSources(
+      service,
+      actions.flatMap((action) =>
+        action.kind === 'create' && action.revision !== target.revision ? [action.revision] : [],
+      ),
+      { sourceOf, now },
+    );
     const mayMake = (revision: string) => {
       const source = sourceOf(revision);
-      return source !== undefined && !this.imageHeld(source.digest, now);
+      return source !== undefined && !refused.has(revision) && !this.imageHeld(source.digest, now);
     };
     const result = await applyPlan(
       actions.filter(
@@ -596,6 +605,44 @@ export class FleetController {
     return next;
   }
 
+  /**
+   * The revisions other than the fleet's own that admission refuses now. A blue-green fleet makes
+   * instances of the revision it serves or bakes; that digest may have been revoked since it was
+   * rolled out, and nothing that admission would refuse may start. A refusal is asked again after
+   * {@link sourceRecheckMs}, so a revoked digest is not journaled as refused on every sync.
+   */
+  private async refusedSources(
+    service: string,
+    revisions: readonly string[],
+    context: {
+      sourceOf: (revision: string) => { digest: `sha256:${string}`; template: FleetTemplate } | undefined;
+      now: number;
+    },
+  ): Promise<Set<string>> {
+    const refused = new Set<string>();
+    for (const revision of new Set(revisions)) {
+      const source = context.sourceOf(revision);
+      if (!source) continue;
+      const since = this.refusedDigests.get(source.digest);
+      if (since !== undefined && context.now - since < sourceRecheckMs) {
+        refused.add(revision);
+        continue;
+      }
+      try {
+        await this.options.admit(service, source.digest, { template: source.template });
+        this.refusedDigests.delete(source.digest);
+      } catch (error) {
+        this.refusedDigests.set(source.digest, context.now);
+        refused.add(revision);
+        this.log.warn(
+          { service, revision, digest: source.digest, err: error },
+          'admission refuses a revision the fleet keeps; no instance of it is made',
+        );
+      }
+    }
+    return refused;
+  }
+
   /** Whether creates of `digest` wait for its reload; a hold nobody followed up lapses. */
   private imageHeld(digest: string, now: number): boolean {
     const since = this.imageHolds.get(digest);
@@ -641,6 +688,9 @@ function syncKnobs(fleet: StoredFleet) {
     paused: fleet.paused !== undefined,
   };
 }
+
+/** How long a kept revision's refusal stands before admission is asked again. */
+const sourceRecheckMs = 60_000;
 
 function inRollout(fleet: StoredFleet): boolean {
   return fleet.status === 'progressing' || fleet.status === 'reverting';
