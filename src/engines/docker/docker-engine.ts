@@ -22,6 +22,13 @@ import type {
 } from '../engine.js';
 import { EngineError, instanceLabels } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
+import {
+  eventsSince,
+  followContainerEvents,
+  forEachJsonLine,
+  herdOnly,
+  type JsonRecord,
+} from './container-events.js';
 import { type ContainerStats, instanceStatsFrom } from './container-stats.js';
 import { startDebugExec } from './debug-exec.js';
 import { statusOf, toEngineError, unreachable } from './engine-errors.js';
@@ -31,7 +38,6 @@ import {
   type ContainerListEntry,
   type ContainerTop,
   demultiplexLogs,
-  type EngineEventRecord,
   engineEventFrom,
   filesystemChangesFrom,
   instanceFromInspect,
@@ -52,8 +58,6 @@ export interface DockerEngineOptions {
    */
   registryAuth?: { username: string; password: string; serveraddress: string };
 }
-
-const herdOnly = `${instanceLabels.managedBy}=herd`;
 
 export class DockerEngine implements Engine {
   readonly socketPath: string;
@@ -246,15 +250,9 @@ export class DockerEngine implements Engine {
    * call is seen.
    */
   events(signal: AbortSignal, options: { since?: string } = {}): AsyncIterable<EngineEvent> {
+    const since = eventsSince(options.since);
     const feed = new EventFeed<EngineEvent>();
     const iterable = feed.subscribe(signal);
-    if (options.since !== undefined && !/^\d{1,12}(?:\.\d{1,9})?$/.test(options.since)) {
-      throw new EngineError(
-        'OTHER',
-        `event cursor ${JSON.stringify(options.since.slice(0, 40))}: expected seconds since the epoch such as 1700000000.123456`,
-      );
-    }
-    const since = options.since ?? String(Math.floor(Date.now() / 1000));
     // A broken stream ends the subscriber's loop with an error, so it can resubscribe; the
     // controller resyncs on a timer anyway, so what was missed meanwhile costs only latency.
     const broken = (error: unknown) => {
@@ -263,23 +261,17 @@ export class DockerEngine implements Engine {
         toEngineError(error, { socketPath: this.socketPath, what: 'following events', fallback: 'OTHER' }),
       );
     };
-    this.docker
-      .getEvents({
-        since,
-        filters: { type: ['container'], label: [herdOnly] },
-        abortSignal: signal,
-        // The engine takes fractional seconds; dockerode's type says a number.
-      } as unknown as Docker.GetEventsOptions)
-      .then((response) => {
-        const stream = response as unknown as Readable;
-        signal.addEventListener('abort', () => stream.destroy(), { once: true });
-        forEachJsonLine(stream, (record) => {
-          const event = engineEventFrom(record as EngineEventRecord);
+    followContainerEvents(
+      this.docker,
+      { since, signal },
+      {
+        onRecord: (record) => {
+          const event = engineEventFrom(record);
           if (event) feed.emit(event);
-        });
-        stream.once('error', broken);
-        stream.once('end', () => broken(new Error('the engine closed its event stream')));
-      }, broken);
+        },
+        onEnd: broken,
+      },
+    );
     return iterable;
   }
 
@@ -477,8 +469,6 @@ export class DockerEngine implements Engine {
   }
 }
 
-type JsonRecord = Record<string, unknown>;
-
 async function readJsonLines(stream: Readable): Promise<JsonRecord[]> {
   const records: JsonRecord[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -490,7 +480,6 @@ async function readJsonLines(stream: Readable): Promise<JsonRecord[]> {
   return records;
 }
 
-/** Newline-delimited JSON as the engine streams it; chunks do not align with lines. */
 /**
  * The integrity monitor reads paths every second under one long-lived signal: a listener left on it
  * per stream would pile up (MaxListenersExceededWarning) and keep every stream alive. So the
@@ -501,35 +490,6 @@ function destroyOnAbort(stream: Readable, signal: AbortSignal | undefined): void
   const stop = () => stream.destroy(signal.reason);
   signal.addEventListener('abort', stop, { once: true });
   stream.once('close', () => signal.removeEventListener('abort', stop));
-}
-
-function forEachJsonLine(stream: Readable, onRecord: (record: JsonRecord) => void): void {
-  let pending = '';
-  stream.on('data', (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
-    let newline = pending.indexOf('\n');
-    while (newline >= 0) {
-      const line = pending.slice(0, newline).trim();
-      pending = pending.slice(newline + 1);
-      if (line !== '') {
-        try {
-          onRecord(JSON.parse(line) as JsonRecord);
-        } catch {
-          // A line that is not JSON carries nothing herd reads.
-        }
-      }
-      newline = pending.indexOf('\n');
-    }
-  });
-  stream.on('end', () => {
-    const line = pending.trim();
-    if (line === '') return;
-    try {
-      onRecord(JSON.parse(line) as JsonRecord);
-    } catch {
-      // As above.
-    }
-  });
 }
 
 function assertNever(value: never): never {

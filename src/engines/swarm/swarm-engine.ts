@@ -14,11 +14,10 @@
  * `list` leaves them out and removes their services; herd's controller creates replacements and
  * Swarm places them on the nodes left.
  */
-import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { eventsSince, followContainerEvents, herdOnly } from '../docker/container-events.js';
 import { DockerEngine } from '../docker/docker-engine.js';
 import { statusOf, toEngineError } from '../docker/engine-errors.js';
-import type { EngineEventRecord } from '../docker/engine-json.js';
 import { resolveExecutables } from '../docker/host-processes.js';
 import type {
   DebugExec,
@@ -63,8 +62,6 @@ export interface SwarmEngineOptions {
   /** How long a create waits for its task to run; default 60 s (a pull on a fresh node). */
   startTimeoutMs?: number;
 }
-
-const herdOnly = `${instanceLabels.managedBy}=herd`;
 
 interface OnNode {
   engine: DockerEngine;
@@ -235,15 +232,9 @@ export class SwarmEngine implements Engine {
    * node answers. Cursors are the events' times, which every node of this host's clock shares.
    */
   events(signal: AbortSignal, options: { since?: string } = {}): AsyncIterable<EngineEvent> {
+    const since = eventsSince(options.since);
     const feed = new EventFeed<EngineEvent>();
     const iterable = feed.subscribe(signal);
-    if (options.since !== undefined && !/^\d{1,12}(?:\.\d{1,9})?$/.test(options.since)) {
-      throw new EngineError(
-        'OTHER',
-        `event cursor ${JSON.stringify(options.since.slice(0, 40))}: expected seconds since the epoch such as 1700000000.123456`,
-      );
-    }
-    const since = options.since ?? String(Math.floor(Date.now() / 1000));
     let open = this.nodes.size;
     const broken = (socketPath: string, error: unknown) => {
       open -= 1;
@@ -257,22 +248,17 @@ export class SwarmEngine implements Engine {
         ended = true;
         broken(node.socketPath, error);
       };
-      node.docker
-        .getEvents({
-          since,
-          filters: { type: ['container'], label: [herdOnly] },
-          abortSignal: signal,
-        } as unknown as Docker.GetEventsOptions)
-        .then((response) => {
-          const stream = response as unknown as Readable;
-          signal.addEventListener('abort', () => stream.destroy(), { once: true });
-          forEachJsonLine(stream, (record) => {
-            const event = swarmEventFrom(record as EngineEventRecord);
+      followContainerEvents(
+        node.docker,
+        { since, signal },
+        {
+          onRecord: (record) => {
+            const event = swarmEventFrom(record);
             if (event) feed.emit(event);
-          });
-          stream.once('error', end);
-          stream.once('end', () => end(new Error('the node closed its event stream')));
-        }, end);
+          },
+          onEnd: end,
+        },
+      );
     }
     return iterable;
   }
@@ -468,27 +454,4 @@ export class SwarmEngine implements Engine {
       throw toEngineError(error, { socketPath: this.managerSocket, what, fallback });
     }
   }
-}
-
-type JsonRecord = Record<string, unknown>;
-
-/** Newline-delimited JSON as the engine streams it; chunks do not align with lines. */
-function forEachJsonLine(stream: Readable, onRecord: (record: JsonRecord) => void): void {
-  let pending = '';
-  stream.on('data', (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
-    let newline = pending.indexOf('\n');
-    while (newline >= 0) {
-      const line = pending.slice(0, newline).trim();
-      pending = pending.slice(newline + 1);
-      if (line !== '') {
-        try {
-          onRecord(JSON.parse(line) as JsonRecord);
-        } catch {
-          // A line that is not JSON carries nothing herd reads.
-        }
-      }
-      newline = pending.indexOf('\n');
-    }
-  });
 }
