@@ -124,10 +124,12 @@ describe('TcpSyslogForwarder', () => {
     const server = createServer((socket) => socket.on('data', (chunk: Buffer) => chunks.push(chunk)));
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    // The retry delay doubles from 50 ms on each failure, so on a loaded machine the retry that
+    // finds the receiver may come seconds after it listens: a generous deadline, not a fast one.
     const messages = await eventually(() => {
       const parsed = parseOctetCounted(Buffer.concat(chunks));
       return parsed.length === 1 ? parsed : undefined;
-    });
+    }, 30_000);
     await forwarder.close();
 
     assert.equal(rfc5424.exec(messages[0]!)?.[10], 'while away');
