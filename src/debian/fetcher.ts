@@ -38,12 +38,7 @@ export class HttpFetcher implements Fetcher {
         yield bytes;
       })();
     }
-    let response: Response;
-    try {
-      response = await fetch(url, { redirect: 'follow' });
-    } catch (error) {
-      throw new DebianError('FETCH_FAILED', `could not fetch ${url}: ${describe(error)}`, { cause: error });
-    }
+    const response = await fetchWithRetries(url);
     const body = response.body;
     if (!response.ok || !body) {
       await body?.cancel();
@@ -61,6 +56,31 @@ export class HttpFetcher implements Fetcher {
     }
     if (bytes.length > maxBytes) throw new ResponseTooLarge(url, maxBytes);
     return bytes;
+  }
+}
+
+/**
+ * Waits before each new try of a request that got no answer at all (refused, reset, DNS), as apt's
+ * Acquire::Retries does: a mirror that restarts or a loopback server that is slow to accept should
+ * not fail a whole lock. An answer, even an error status, is never asked again.
+ */
+const retryDelaysMs = [100, 400, 1200];
+
+async function fetchWithRetries(url: string): Promise<Response> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await fetch(url, { redirect: 'follow' });
+    } catch (error) {
+      const delay = retryDelaysMs[attempt];
+      if (delay === undefined) {
+        throw new DebianError(
+          'FETCH_FAILED',
+          `could not fetch ${url} in ${attempt + 1} tries: ${describe(error)}`,
+          { cause: error },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 
