@@ -314,6 +314,7 @@ export interface DebugExec {
  * NOT_INSTALLED: the engine's programs (podman, runc, catatonit) are missing on this machine.
  * UNSUPPORTED: this engine has no way to do what was asked (the message names the capability and
  * what would provide it), e.g. a filesystem diff on Kubernetes.
+ * SETTINGS: herd's environment names an engine wrongly (HERD_KUBECONFIG, HERD_SWARM_MANAGER…).
  */
 export type EngineErrorCode =
   | 'UNREACHABLE'
@@ -323,6 +324,7 @@ export type EngineErrorCode =
   | 'PORT_TAKEN'
   | 'CREATE'
   | 'NOT_FOUND'
+  | 'SETTINGS'
   | 'OTHER';
 
 /** Thrown for what the engine cannot do; the message names the engine and what was asked. */

@@ -23,5 +23,11 @@ export {
   renderFleetObjects,
 } from './kubernetes/fleet-objects.js';
 export { KubernetesEngine, type KubernetesEngineOptions } from './kubernetes/kubernetes-engine.js';
+export {
+  checkKubeconfig,
+  defaultKubernetesNamespace,
+  type KubernetesSettings,
+  kubernetesSettingsFrom,
+} from './kubernetes/kubernetes-settings.js';
 export { SwarmEngine, type SwarmEngineOptions } from './swarm/swarm-engine.js';
 export { swarmSettingsFrom } from './swarm/swarm-settings.js';
