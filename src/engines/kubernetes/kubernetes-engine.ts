@@ -10,6 +10,7 @@
  * no `pods/exec` or `pods/attach`, on purpose). An exec by anyone else is not an event of the API
  * either: it is in the API server's audit log. docs/engines.md lists these.
  */
+import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type {
   CoreV1Api,
@@ -36,6 +37,8 @@ import {
 import { EventFeed } from '../event-feed.js';
 import { admittedDigestKey, admittedDigestsName } from './admission-objects.js';
 import { workloadAccountName } from './controller-rbac.js';
+import { type DriftProbeOptions, DriftProbes } from './drift-probes.js';
+import { instanceSecretFor, instanceSecretName } from './instance-secret.js';
 import { instanceFromPod, startFailureOf, stateOf } from './pod-json.js';
 import { instanceContainerName, podTemplateFor } from './pod-template.js';
 
@@ -58,6 +61,11 @@ export interface KubernetesEngineOptions {
   removeMarginMs?: number;
   /** How often `create` and `remove` look at a pod they wait on. */
   pollMs?: number;
+  /**
+   * Drift watch: `changes` adds herd's probe to the pod as an ephemeral container (drift-probes.ts).
+   * Absent, `changes` throws UNSUPPORTED.
+   */
+  driftProbe?: DriftProbeOptions;
 }
 
 interface Clients {
@@ -131,13 +139,30 @@ export class KubernetesEngine implements Engine {
     await this.editAdmitted(spec.digest, 'withdraw');
   }
 
+  /**
+   * The pod first, then its environment as a Secret it owns (instance-secret.ts): the pod reads
+   * each value with `secretKeyRef`, and its spec holds none. herd names the pod itself, so the
+   * Secret's name is known before either exists; a crash between the two leaves a pod that never
+   * starts (the controller replaces it), never a Secret without an owner.
+   */
   async create(spec: InstanceSpec): Promise<Instance> {
     const pinned = { ...spec, imageRef: this.pullReference(spec.imageRef) };
-    // The instances' account, made by `herd render kubernetes`: it holds no token.
-    const template = podTemplateFor(pinned, {
-      restartPolicy: 'Never',
-      serviceAccountName: workloadAccountName,
-    });
+    const names = Object.keys(spec.env);
+    const bodyFor = (name: string): V1Pod => {
+      // The instances' account, made by `herd render kubernetes`: it holds no token.
+      const template = podTemplateFor(pinned, {
+        restartPolicy: 'Never',
+        serviceAccountName: workloadAccountName,
+        ...(names.length > 0 ? { secretEnv: { secretName: instanceSecretName(name), names } } : {}),
+      });
+      return {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { ...template.metadata, name, namespace: this.namespace },
+        spec: template.spec,
+      };
+    };
+    let body = bodyFor(podNameFor(spec));
     const admitted = await this.admittedDigests();
     if (!admitted.has(admittedDigestKey(spec.digest))) {
       throw new EngineError(
@@ -145,34 +170,40 @@ export class KubernetesEngine implements Engine {
         `image ${spec.digest} is not admitted in namespace ${this.namespace} (configmap ${admittedDigestsName}): expected ensureImage first`,
       );
     }
-    const body: V1Pod = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        ...template.metadata,
-        generateName: `${spec.service}-${spec.revision}-`,
-        namespace: this.namespace,
-      },
-      spec: template.spec,
-    };
-    const created = await this.call(
-      `creating a pod of ${spec.service}`,
-      () => this.clients.core.createNamespacedPod({ namespace: this.namespace, body }),
-      'CREATE',
-    );
+    let created: V1Pod;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        created = await this.clients.core.createNamespacedPod({ namespace: this.namespace, body });
+        break;
+      } catch (error) {
+        // A name taken (409 AlreadyExists), as generateName would have retried: another suffix.
+        if (statusOf(error) === 409 && attempt < 3) {
+          body = bodyFor(podNameFor(spec));
+          continue;
+        }
+        throw toEngineError(
+          error,
+          `creating a pod of ${spec.service} in namespace ${this.namespace}`,
+          'CREATE',
+        );
+      }
+    }
     const name = created.metadata?.name ?? '';
+    if (names.length > 0) await this.createSecret(created, spec);
     return this.waitUntilStarted(name, spec.service);
   }
 
   async remove(id: string): Promise<void> {
-    const deleted = await this.call(`removing pod ${id}`, async () => {
-      await this.clients.core.deleteNamespacedPod({ name: id, namespace: this.namespace });
-      return true;
-    }).catch((error: unknown) => {
-      if (error instanceof EngineError && error.code === 'NOT_FOUND') return false;
+    const deleted = await this.call(`removing pod ${id}`, () =>
+      this.clients.core.deleteNamespacedPod({ name: id, namespace: this.namespace }),
+    ).catch((error: unknown) => {
+      if (error instanceof EngineError && error.code === 'NOT_FOUND') return undefined;
       throw error;
     });
     if (!deleted) return;
+    // Its Secret at once, not when the garbage collector gets to it: the values outlive the
+    // instance by no more than this. The name is the pod's own (never one its spec names).
+    if (readsOwnSecret(deleted)) await this.deleteSecret(instanceSecretName(id));
     // Gone from the API once the kubelet stopped it within its grace period, and a little more for
     // the kubelet to report it; a pod held longer (a finalizer, a lost node) is said to be so.
     let deadline: number | undefined;
@@ -325,10 +356,29 @@ export class KubernetesEngine implements Engine {
     }
   }
 
+  private driftProbes: DriftProbes | undefined;
+
+  /** The paths that differ from the image's signed file list, as the drift probe sees them. */
   async changes(id: string): Promise<FilesystemChange[]> {
+    const probe = this.options.driftProbe;
+    if (probe) {
+      this.driftProbes ??= new DriftProbes(
+        {
+          core: this.clients.core,
+          namespace: this.namespace,
+          pollMs: this.options.pollMs ?? 250,
+          call: (what, request) => this.call(what, request),
+          readPod: (name) => this.readPod(name),
+          admit: (image) => this.ensureImage(image),
+          pullReference: (imageRef) => this.pullReference(imageRef),
+        },
+        probe,
+      );
+      return this.driftProbes.changes(id);
+    }
     throw unsupported(
       `the filesystem changes of pod ${id}`,
-      "the container runtime on the pod's node keeps them; the API reads no container filesystem",
+      "the container runtime on the pod's node keeps them, and no driftProbe image was given to read them through an ephemeral container",
     );
   }
 
@@ -399,6 +449,35 @@ export class KubernetesEngine implements Engine {
     }
   }
 
+  /** The pod's environment as its Secret; when that fails, the pod goes too (it could not start). */
+  private async createSecret(pod: V1Pod, spec: InstanceSpec): Promise<void> {
+    const name = pod.metadata?.name ?? '';
+    const uid = pod.metadata?.uid;
+    try {
+      if (!uid) throw new Error(`the API server answered pod ${name} without a uid`);
+      await this.clients.core.createNamespacedSecret({
+        namespace: this.namespace,
+        body: instanceSecretFor({ name, uid, namespace: this.namespace, service: spec.service }, spec.env),
+      });
+    } catch (error) {
+      await this.remove(name).catch(() => undefined);
+      throw toEngineError(
+        error,
+        `creating secret ${instanceSecretName(name)} of pod ${name} in namespace ${this.namespace}`,
+        'CREATE',
+      );
+    }
+  }
+
+  private async deleteSecret(name: string): Promise<void> {
+    await this.call(`removing secret ${name}`, async () => {
+      await this.clients.core.deleteNamespacedSecret({ name, namespace: this.namespace });
+    }).catch((error: unknown) => {
+      // Gone already: the garbage collector was first.
+      if (!(error instanceof EngineError && error.code === 'NOT_FOUND')) throw error;
+    });
+  }
+
   private async readPod(name: string): Promise<V1Pod | undefined> {
     try {
       return await this.call(`reading pod ${name}`, () =>
@@ -419,7 +498,9 @@ export class KubernetesEngine implements Engine {
       const { state } = stateOf(pod);
       const instance = instanceFromPod(pod);
       if (instance && (state === 'running' || state === 'exited')) return instance;
-      const failure = startFailureOf(pod);
+      // The kubelet may have looked for the pod's Secret before herd made it (just after the pod):
+      // it tries again, and the Secret is there now. Any other failure is final.
+      const failure = waitsForOwnSecret(pod) ? undefined : startFailureOf(pod);
       if (failure || Date.now() > deadline) {
         await this.remove(name).catch(() => undefined);
         throw new EngineError(
@@ -472,6 +553,36 @@ export function podEvents(
     events.push(at({ kind: 'removed', id }));
   }
   return events;
+}
+
+/**
+ * A pod's name as generateName would make it (`<service>-<revision>-<5 characters>`), chosen by
+ * herd so its Secret's name is known before the pod exists.
+ */
+function podNameFor(spec: Pick<InstanceSpec, 'service' | 'revision'>): string {
+  // Kubernetes' own alphabet for generated names: no vowels, no 0, 1 and 3.
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  const suffix = [...randomBytes(5)].map((byte) => alphabet[byte % alphabet.length]).join('');
+  return `${spec.service}-${spec.revision}-${suffix}`;
+}
+
+/** True when the pod's container reads its environment from the Secret named after the pod. */
+function readsOwnSecret(pod: V1Pod): boolean {
+  const own = instanceSecretName(pod.metadata?.name ?? '');
+  return (pod.spec?.containers ?? []).some((container) =>
+    (container.env ?? []).some((variable) => variable.valueFrom?.secretKeyRef?.name === own),
+  );
+}
+
+/** True while the kubelet says the pod's own Secret is not there (`secret "<pod>-env" not found`). */
+function waitsForOwnSecret(pod: V1Pod): boolean {
+  const waiting = pod.status?.containerStatuses?.find((status) => status.name === instanceContainerName)
+    ?.state?.waiting;
+  const own = instanceSecretName(pod.metadata?.name ?? '');
+  return (
+    waiting?.reason === 'CreateContainerConfigError' &&
+    (waiting.message ?? '').includes(`secret "${own}" not found`)
+  );
 }
 
 /** `2026-12-03T22:00:00.123456789Z text`, as the kubelet stamps a line. */

@@ -1,0 +1,199 @@
+/**
+ * `changes(id)` on Kubernetes: herd's drift probe added to the pod as an ephemeral container
+ * (probe-container.ts), waited on until it ends, its log read and checked (probe-listing.ts) and
+ * compared with the image's signed file list (compare-listing.ts).
+ *
+ * Each probe stays in the pod for good (an ephemeral container cannot be removed), so a pod gets
+ * at most one per `intervalMs` (the answer in between is the last one: the integrity monitor asks
+ * every second) and at most `maxPerPod` in all, after which the pod must be replaced. A probe that
+ * ended, well or not, counts: a failing one is not tried again at once.
+ */
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { FileManifestEntry } from '../../oci/index.js';
+import { EngineError, type FilesystemChange } from '../engine.js';
+import { compareListing } from './compare-listing.js';
+import { instanceContainerName } from './pod-template.js';
+import {
+  type DriftProbeImage,
+  driftProbeContainer,
+  markerFilesOf,
+  nextProbeName,
+  probeNamesOf,
+  probeSkipsOf,
+} from './probe-container.js';
+import { parseProbeListing } from './probe-listing.js';
+
+export interface DriftProbeOptions {
+  /** herd's probe image (probe/herd.yaml), built, signed and released; admitted before each probe. */
+  image: DriftProbeImage;
+  /**
+   * The files of an image as its signed file manifest lists them: the trusted baseline the probe's
+   * listing is compared with. Given by the layer that verifies signatures (src/watch).
+   */
+  imageFiles(digest: `sha256:${string}`): Promise<readonly FileManifestEntry[]>;
+  /** At most one probe per pod in this time; 5 min by default (the integrity monitor's deep check). */
+  intervalMs?: number;
+  /** At most this many probes in one pod's life; 200 by default (about 17 hours at the default interval). */
+  maxPerPod?: number;
+  /** How long a probe may take, its image pull included; 120 s by default. */
+  timeoutMs?: number;
+}
+
+export const defaultProbeIntervalMs = 5 * 60_000;
+export const defaultMaxProbesPerPod = 200;
+
+/** What the engine lends the probes: its client, its error mapping, its admission of a digest. */
+export interface DriftProbeContext {
+  core: CoreV1Api;
+  namespace: string;
+  pollMs: number;
+  call<T>(what: string, request: () => Promise<T>): Promise<T>;
+  readPod(name: string): Promise<V1Pod | undefined>;
+  admit(image: DriftProbeImage): Promise<void>;
+  /** The probe image's reference as the nodes pull it. */
+  pullReference(imageRef: string): string;
+}
+
+type Outcome = { ok: true; changes: FilesystemChange[] } | { ok: false; error: unknown };
+
+const imageFailures = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+]);
+
+export class DriftProbes {
+  private readonly last = new Map<string, { at: number; outcome: Outcome }>();
+  private readonly running = new Map<string, Promise<FilesystemChange[]>>();
+
+  constructor(
+    private readonly context: DriftProbeContext,
+    private readonly options: DriftProbeOptions,
+  ) {}
+
+  /** The last answer while it is fresh, the running probe's, or a new probe's. */
+  changes(id: string): Promise<FilesystemChange[]> {
+    const now = Date.now();
+    const interval = this.options.intervalMs ?? defaultProbeIntervalMs;
+    for (const [pod, last] of this.last) if (now - last.at > 2 * interval) this.last.delete(pod);
+    const last = this.last.get(id);
+    if (last && now - last.at < interval) {
+      return last.outcome.ok ? Promise.resolve(last.outcome.changes) : Promise.reject(last.outcome.error);
+    }
+    const pending = this.running.get(id);
+    if (pending) return pending;
+    const probing = this.probe(id).finally(() => this.running.delete(id));
+    this.running.set(id, probing);
+    return probing;
+  }
+
+  private async probe(id: string): Promise<FilesystemChange[]> {
+    const { context } = this;
+    const pod = await context.readPod(id);
+    if (!pod) throw new EngineError('NOT_FOUND', `no pod ${id} in namespace ${context.namespace}`);
+    const remember = (outcome: Outcome) => this.last.set(id, { at: Date.now(), outcome });
+    try {
+      const changes = await this.probeOnce(pod);
+      remember({ ok: true, changes });
+      return changes;
+    } catch (error) {
+      if (!(error instanceof EngineError && error.code === 'NOT_FOUND')) remember({ ok: false, error });
+      throw error;
+    }
+  }
+
+  private async probeOnce(pod: V1Pod): Promise<FilesystemChange[]> {
+    const { context, options } = this;
+    const id = pod.metadata?.name ?? '';
+    const max = options.maxPerPod ?? defaultMaxProbesPerPod;
+    const done = probeNamesOf(pod).length;
+    if (done >= max) {
+      throw new EngineError(
+        'OTHER',
+        `pod ${id} already holds ${done} drift probes, the most herd adds to one pod (an ephemeral container is never removed): expected the pod replaced`,
+      );
+    }
+    const digest = workloadDigestOf(pod);
+    const image = await options.imageFiles(digest);
+    const skips = probeSkipsOf(pod);
+    const name = nextProbeName(pod);
+    const probeImage = { ...options.image, imageRef: context.pullReference(options.image.imageRef) };
+    const container = driftProbeContainer(pod, {
+      name,
+      image: probeImage,
+      markers: markerFilesOf(image, skips),
+      skips,
+    });
+    await context.admit(options.image);
+    const first = (pod.spec?.ephemeralContainers ?? []).length === 0;
+    await context.call(`adding drift probe ${name} to pod ${id}`, () =>
+      context.core.patchNamespacedPodEphemeralcontainers({
+        name: id,
+        namespace: context.namespace,
+        // JSON Patch: refused if the pod changed since it was read, so the name stays unique.
+        body: [
+          { op: 'test', path: '/metadata/resourceVersion', value: pod.metadata?.resourceVersion },
+          first
+            ? { op: 'add', path: '/spec/ephemeralContainers', value: [container] }
+            : { op: 'add', path: '/spec/ephemeralContainers/-', value: container },
+        ],
+      }),
+    );
+    const exitCode = await this.waitUntilEnded(id, name);
+    const log = await context.call(`reading the log of drift probe ${name} of pod ${id}`, () =>
+      context.core.readNamespacedPodLog({ name: id, namespace: context.namespace, container: name }),
+    );
+    if (exitCode !== 0) {
+      // The probe says why on its last line; parsing shows it, or says the log has no reason.
+      parseProbeListing(log, { pod: id, container: name });
+      throw new EngineError('OTHER', `the drift probe ${name} of pod ${id} exited with code ${exitCode}`);
+    }
+    const listing = parseProbeListing(log, { pod: id, container: name });
+    return compareListing(image, listing.entries, { skipped: skips });
+  }
+
+  /** Until the probe's status says it terminated; its exit code. */
+  private async waitUntilEnded(id: string, name: string): Promise<number> {
+    const timeout = this.options.timeoutMs ?? 120_000;
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const pod = await this.context.readPod(id);
+      if (!pod) throw new EngineError('NOT_FOUND', `pod ${id} was removed while drift probe ${name} ran`);
+      const status = pod.status?.ephemeralContainerStatuses?.find((one) => one.name === name);
+      const terminated = status?.state?.terminated;
+      if (terminated) return terminated.exitCode;
+      const waiting = status?.state?.waiting;
+      if (waiting?.reason && imageFailures.has(waiting.reason)) {
+        throw new EngineError(
+          waiting.reason.startsWith('Create') || waiting.reason === 'RunContainerError' ? 'OTHER' : 'IMAGE',
+          `drift probe ${name} of pod ${id} did not start: ${waiting.reason}: ${waiting.message ?? ''}`,
+        );
+      }
+      if (Date.now() > deadline) {
+        const state = status?.state ? Object.keys(status.state).join(', ') : 'no status yet';
+        throw new EngineError(
+          'OTHER',
+          `drift probe ${name} of pod ${id} did not end within ${timeout} ms (${state}): expected it to list the filesystem and exit`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.context.pollMs));
+    }
+  }
+}
+
+/** The digest the workload container runs, from its image (never from a label the pod carries). */
+function workloadDigestOf(pod: V1Pod): `sha256:${string}` {
+  const image = pod.spec?.containers.find((one) => one.name === instanceContainerName)?.image ?? '';
+  const match = /@(sha256:[0-9a-f]{64})$/.exec(image);
+  if (!match?.[1]) {
+    throw new EngineError(
+      'OTHER',
+      `pod ${pod.metadata?.name} runs image ${image}: expected <repository>@sha256:<digest> to compare with`,
+    );
+  }
+  return match[1] as `sha256:${string}`;
+}
