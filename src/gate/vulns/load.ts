@@ -2,30 +2,31 @@
  * Reading the cache back for a gate, and how old its data is. `staleness` is pure: the clock is
  * passed in.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HerdHome } from '../../herd-home.js';
-import { VulnDbError } from './errors.js';
-import { parseVulnDbFile, type VulnDb, type VulnDbMeta } from './vulndb-file.js';
+import { openVerifiedVulnDb, type VerifiedVulnDb } from './body-verification.js';
+import type { VulnDb, VulnDbMeta } from './vulndb-file.js';
 
 export function vulnDbPath(home: HerdHome): string {
   return join(home.root, 'vulndb', 'vulndb.ndjson');
 }
 
-/** The cache as an index by (source package, codename). Throws VULNDB_MISSING before the first update. */
-export async function loadVulnDb(home: HerdHome): Promise<VulnDb> {
-  const path = vulnDbPath(home);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    throw new VulnDbError(
-      'VULNDB_MISSING',
-      `no vulnerability database at ${path}: run herd vulndb update --from <url|file> (or set HERD_VULNDB_URL)`,
-    );
-  }
-  return parseVulnDbFile(bytes, { path });
+/**
+ * The cache as an index by (source package, codename). Throws VULNDB_MISSING before the first
+ * update. Its body is checked against its header's sha256 once, then recognised by the file's
+ * identity (body-verification.ts); `nowMs` (default the clock) decides whether the file is old
+ * enough to be recorded.
+ */
+export async function loadVulnDb(home: HerdHome, options: { nowMs?: number } = {}): Promise<VulnDb> {
+  return (await loadVerifiedVulnDb(home, options)).db;
+}
+
+/** loadVulnDb, saying how the body was verified: through the record of an earlier hash, or hashed now. */
+export function loadVerifiedVulnDb(
+  home: HerdHome,
+  options: { nowMs?: number } = {},
+): Promise<VerifiedVulnDb> {
+  return openVerifiedVulnDb(home, vulnDbPath(home), { nowMs: options.nowMs ?? Date.now() });
 }
 
 export interface VulnDbAge {

@@ -171,18 +171,30 @@ const VulnDbHeader = z.object({
   }),
 });
 
+/** Where each source package's line is in the file: the bytes after its tab, up to its newline. */
+export type VulnDbLines = Map<string, { start: number; end: number }>;
+
+/** The header line of a cache file herd wrote: its metadata and the sha256 its body must have. */
+export interface VulnDbHeaderLine {
+  meta: VulnDbMeta;
+  bodySha256: string;
+  /** The offset of the header's newline: the body starts after it. */
+  headerEnd: number;
+}
+
+function cacheInvalid(path: string, why: string): never {
+  throw new VulnDbError(
+    'VULNDB_CACHE_INVALID',
+    `${path} is not a usable vulnerability cache: ${why}; run herd vulndb update to rebuild it`,
+  );
+}
+
 /**
- * Reads the cache's bytes into a lazy index: each source package's line is decoded and parsed the
- * first time it is looked up, so a gate pays for the hundred sources of its image, not for all of
- * them. Throws VULNDB_CACHE_INVALID when the file is not one herd wrote, or was damaged.
+ * The header line at the start of `bytes` (the whole file, or as much of its start as holds the
+ * header line). Throws VULNDB_CACHE_INVALID when it is not one herd wrote.
  */
-export function parseVulnDbFile(bytes: Buffer, options: { path: string }): VulnDb {
-  const invalid = (why: string): never => {
-    throw new VulnDbError(
-      'VULNDB_CACHE_INVALID',
-      `${options.path} is not a usable vulnerability cache: ${why}; run herd vulndb update to rebuild it`,
-    );
-  };
+export function parseVulnDbHeader(bytes: Buffer, options: { path: string }): VulnDbHeaderLine {
+  const invalid = (why: string): never => cacheInvalid(options.path, why);
   const headerEnd = bytes.indexOf(0x0a);
   if (headerEnd < 0) invalid('it has no header line');
   let headerJson: unknown;
@@ -196,25 +208,47 @@ export function parseVulnDbFile(bytes: Buffer, options: { path: string }): VulnD
     const issue = header.error.issues[0];
     return invalid(`header ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
   }
-  // The body is everything between the header line and the final newline.
+  return { meta: header.data.meta as VulnDbMeta, bodySha256: header.data.bodySha256, headerEnd };
+}
+
+/** The body's range in the whole file: between the header line and the final newline. */
+export function vulnDbBodyRange(bytes: Buffer, headerEnd: number): { bodyStart: number; bodyEnd: number } {
   const bodyStart = headerEnd + 1;
   const bodyEnd =
     bytes.length > bodyStart && bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
-  const actual = sha256Hex(bytes.subarray(bodyStart, bodyEnd));
-  if (actual !== header.data.bodySha256) {
-    invalid(`its body hashes to sha256:${actual}, the header says sha256:${header.data.bodySha256}`);
-  }
-  const lines = new Map<string, { start: number; end: number }>();
-  for (let start = bodyStart; start < bodyEnd; ) {
+  return { bodyStart, bodyEnd };
+}
+
+/** Each source package's line in the body, found by its newline and tab; nothing is parsed. */
+export function indexVulnDbLines(
+  bytes: Buffer,
+  range: { bodyStart: number; bodyEnd: number },
+  options: { path: string },
+): VulnDbLines {
+  const lines: VulnDbLines = new Map();
+  for (let start = range.bodyStart; start < range.bodyEnd; ) {
     const newline = bytes.indexOf(0x0a, start);
-    const end = newline < 0 || newline > bodyEnd ? bodyEnd : newline;
+    const end = newline < 0 || newline > range.bodyEnd ? range.bodyEnd : newline;
     const tab = bytes.indexOf(0x09, start);
-    if (tab < 0 || tab > end) invalid(`the line at byte ${start} has no source package name`);
+    if (tab < 0 || tab > end)
+      cacheInvalid(options.path, `the line at byte ${start} has no source package name`);
     lines.set(bytes.toString('utf8', start, tab), { start: tab + 1, end });
     start = end + 1;
   }
+  return lines;
+}
+
+/**
+ * A lazy index over lines already verified: each source package's line is read (`readLine`) and
+ * parsed the first time it is looked up, so a gate pays for the hundred sources of its image, not
+ * for all of them.
+ */
+export function lazyVulnDb(
+  meta: VulnDbMeta,
+  lines: VulnDbLines,
+  readLine: (range: { start: number; end: number }) => string,
+): VulnDb {
   const parsed = new Map<string, Map<string, VulnRecord[]>>();
-  const meta = header.data.meta as VulnDbMeta;
   return {
     meta,
     recordsFor(source, suite) {
@@ -222,12 +256,38 @@ export function parseVulnDbFile(bytes: Buffer, options: { path: string }): VulnD
       if (!bySuite) {
         const line = lines.get(source);
         if (!line) return noRecords;
-        bySuite = decodeLine(source, bytes.toString('utf8', line.start, line.end));
+        bySuite = decodeLine(source, readLine(line));
         parsed.set(source, bySuite);
       }
       return bySuite.get(suite) ?? noRecords;
     },
   };
+}
+
+/**
+ * The header and the lines of a whole cache file, after checking its body against the header's
+ * sha256. Throws VULNDB_CACHE_INVALID when the file is not one herd wrote, or was damaged.
+ */
+export function verifyVulnDbFile(
+  bytes: Buffer,
+  options: { path: string },
+): { header: VulnDbHeaderLine; lines: VulnDbLines } {
+  const header = parseVulnDbHeader(bytes, options);
+  const range = vulnDbBodyRange(bytes, header.headerEnd);
+  const actual = sha256Hex(bytes.subarray(range.bodyStart, range.bodyEnd));
+  if (actual !== header.bodySha256) {
+    cacheInvalid(
+      options.path,
+      `its body hashes to sha256:${actual}, the header says sha256:${header.bodySha256}`,
+    );
+  }
+  return { header, lines: indexVulnDbLines(bytes, range, options) };
+}
+
+/** Reads a whole cache file into a lazy index (verifyVulnDbFile first). */
+export function parseVulnDbFile(bytes: Buffer, options: { path: string }): VulnDb {
+  const { header, lines } = verifyVulnDbFile(bytes, options);
+  return lazyVulnDb(header.meta, lines, ({ start, end }) => bytes.toString('utf8', start, end));
 }
 
 function decodeLine(source: string, json: string): Map<string, VulnRecord[]> {
