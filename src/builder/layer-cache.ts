@@ -1,7 +1,9 @@
 /**
- * Reuses a compressed layer when the same uncompressed layer (same diff_id) was compressed before,
- * as containers/image's blob-info cache and BuildKit do. gzip is the slowest step of a warm build;
- * the mapping lives at HERD_HOME/cache/layers/<diff_id hex> and is never trusted blindly: the blob
+ * Reuses a compressed layer when the same uncompressed layer (same diff_id) was compressed before
+ * the same way, as containers/image's blob-info cache and BuildKit do. gzip is the slowest step of
+ * a warm build; the mapping lives at HERD_HOME/cache/layers/<diff_id hex>.<encoding> (the gzip
+ * scheme, level and block size, src/oci's gzipEncodingOf: a blob compressed by an older herd or at
+ * another level is never taken, so a warm build gives a cold build's digest). It is never trusted blindly: the blob
  * must still be in the store, hash to its digest, and decompress to the diff_id. The diff_id is
  * the one this build just computed from its own tar, so the check chains to the build's inputs,
  * not to anything stored in the cache; the decompression stops at that tar's size.
@@ -36,11 +38,17 @@ export class LayerCache {
     }
   }
 
-  /** The stored layer for this diff_id (a tar of `size` bytes), checked end to end, or undefined. */
-  async lookup(layer: { diffId: Digest; size: number }, store: LayoutStore): Promise<Descriptor | undefined> {
+  /**
+   * The stored layer for this diff_id (a tar of `size` bytes) compressed as `encoding` says,
+   * checked end to end, or undefined.
+   */
+  async lookup(
+    layer: { diffId: Digest; size: number; encoding: string },
+    store: LayoutStore,
+  ): Promise<Descriptor | undefined> {
     let digest: Digest;
     try {
-      digest = (await readFile(join(this.dir, hexOf(layer.diffId)), 'utf8')).trim() as Digest;
+      digest = (await readFile(this.entryPath(layer), 'utf8')).trim() as Digest;
       if (!isDigest(digest)) return undefined;
       // The blob and what it decompresses to are both hashed as they stream, never held: past
       // the tar's own size it cannot be this layer.
@@ -66,8 +74,12 @@ export class LayerCache {
     }
   }
 
-  async remember(diffId: Digest, layer: Descriptor): Promise<void> {
+  async remember(layer: { diffId: Digest; encoding: string }, descriptor: Descriptor): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeAtomic(join(this.dir, hexOf(diffId)), `${layer.digest}\n`);
+    await writeAtomic(this.entryPath(layer), `${descriptor.digest}\n`);
+  }
+
+  private entryPath(layer: { diffId: Digest; encoding: string }): string {
+    return join(this.dir, `${hexOf(layer.diffId)}.${layer.encoding}`);
   }
 }

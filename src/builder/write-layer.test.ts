@@ -100,6 +100,18 @@ describe('writeLayer', () => {
     assert.deepEqual(again, first);
   });
 
+  it('does not reuse a layer the cache remembers compressed another way: a warm build gives the cold digest', async () => {
+    const { dir, store, plan, whole } = await fixture();
+    const layerCache = new LayerCache(join(dir, 'layers'));
+    const atSix = await writeLayer(plan, { store, layerCache, mtime, level: 6 });
+
+    const atOne = await writeLayer(plan, { store, layerCache, mtime, level: 1 });
+
+    assert.equal(atOne.diffId, atSix.diffId);
+    assert.notEqual(atOne.descriptor.digest, atSix.descriptor.digest);
+    assert.equal(atOne.descriptor.digest, sha256Digest(await gzipDeterministic(whole, 1)));
+  });
+
   it("takes a layer written early when its tar is this plan's, and compresses nothing", async () => {
     const { store, plan } = await fixture();
     const early = await writeLayer(plan, { store, mtime, level: 6 });

@@ -10,6 +10,7 @@ import {
   type Descriptor,
   type Digest,
   gzipChunks,
+  gzipEncodingOf,
   MediaType,
   type StreamedTarEntry,
   sortTarEntries,
@@ -52,9 +53,10 @@ export async function writeLayer(plan: LayerPlan, options: WriteLayerOptions): P
   const { layerCache, store, early } = options;
   const entriesKey = entriesDigest(plan.nodes, options.mtime);
   if (early?.entries === entriesKey) return early;
+  const encoding = gzipEncodingOf(options.level);
   if (layerCache && !(await layerCache.isEmpty())) {
     const { digest: diffId, size: tarSize } = await hashChunks(tarChunks(entries));
-    const reused = await layerCache.lookup({ diffId, size: tarSize }, store);
+    const reused = await layerCache.lookup({ diffId, size: tarSize, encoding }, store);
     if (reused) return { descriptor: reused, diffId, tarSize, entries: entriesKey };
   }
   const tar = createHash('sha256');
@@ -68,7 +70,7 @@ export async function writeLayer(plan: LayerPlan, options: WriteLayerOptions): P
   };
   const descriptor = await store.putBlobChunks(gzipChunks(hashed(), options.level), MediaType.layerGzip);
   const diffId: Digest = `sha256:${tar.digest('hex')}`;
-  await layerCache?.remember(diffId, descriptor);
+  await layerCache?.remember({ diffId, encoding }, descriptor);
   return { descriptor, diffId, tarSize, entries: entriesKey };
 }
 

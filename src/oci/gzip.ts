@@ -1,72 +1,137 @@
 /**
- * gzip with a fixed header, so the same tar always gives the same layer digest
- * (docs/architecture.md, "Reproducible layers"). Header layout: RFC 1952 §2.3,
- * https://www.rfc-editor.org/rfc/rfc1952#section-2.3
+ * Layer gzip: deterministic, and compressed on several cores at once. Header layout: RFC 1952
+ * §2.3, https://www.rfc-editor.org/rfc/rfc1952#section-2.3; deflate blocks and the sync flush:
+ * RFC 1951 §3.2, https://www.rfc-editor.org/rfc/rfc1951#section-3.2
+ *
+ * pigz's scheme: the input is cut into fixed blocks of `gzipBlockSize` bytes, and each block is
+ * deflated on its own, raw, primed with the previous block's last 32 KiB as its dictionary (so
+ * matches still reach back a whole window), and ended with a sync flush, the last one with a
+ * finish. The blocks concatenated are one valid deflate stream; the member is a fixed header,
+ * that stream, the CRC32 of the input and its size. A block's bytes follow only from its input,
+ * its dictionary and the level, never from how many blocks run at once or how the input arrives
+ * in chunks: the same herd gives the same layer digest on any machine (docs/architecture.md,
+ * "Reproducible layers"). A herd whose level or block size changes gives other digests.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
-import { createGzip, gzip } from 'node:zlib';
+import * as zlib from 'node:zlib';
 
-const gzipAsync = promisify(gzip);
+/** Bytes of input per deflate block: pigz's default, small enough to spread one layer over cores. */
+export const gzipBlockSize = 128 * 1024;
+/** deflate's window: what a block may refer back to in the block before it. */
+const dictionarySize = 32 * 1024;
+/**
+ * Blocks deflating at once: zlib's asynchronous calls run on libuv's thread pool (4 threads by
+ * default), so this keeps every core busy while holding no more than a few blocks in memory.
+ */
+const defaultParallel = 4;
+
+export interface GzipOptions {
+  /** Blocks deflating at once; the output is the same for any value. Only tests set it. */
+  parallel?: number;
+  /** Bytes of input per block; the output depends on it. Only tests set it. */
+  blockSize?: number;
+}
+
+/**
+ * Everything a layer's gzip bytes follow from besides its tar: the scheme, the level and the
+ * block size. A cache of compressed layers keys on it, so that a herd with another scheme or
+ * level never takes a blob compressed the other way, and the same herd gives the same digest.
+ */
+export function gzipEncodingOf(level: number): string {
+  return `gzip-${level}-blocks-${gzipBlockSize / 1024}k`;
+}
 
 /** RFC 1952 OS code 255, "unknown": the layer must not say which platform built it. */
 const osUnknown = 255;
 
-/**
- * Compresses off the main thread (zlib's thread pool), then pins the header fields that do not
- * follow from the data: MTIME 0 (no clock), FLG 0 (no FNAME, FCOMMENT, FEXTRA or FHCRC), XFL
- * from the level alone, and OS 255. zlib already writes mtime 0 and no name, but its OS byte is
- * a compile-time constant of whichever zlib build runs (3 on Unix), so it is set explicitly.
- * The header is not covered by the trailer's CRC32, so rewriting it keeps the stream valid.
- */
-export async function gzipDeterministic(data: Uint8Array, level = 6): Promise<Buffer> {
-  return pinHeader(await gzipAsync(data, { level }), level);
+/** gzipChunks of a whole buffer, gathered. */
+export async function gzipDeterministic(
+  data: Uint8Array,
+  level = 6,
+  options: GzipOptions = {},
+): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const chunk of gzipChunks([data], level, options)) out.push(chunk);
+  return Buffer.concat(out);
 }
 
-/** The 10-byte member header (RFC 1952 §2.3). */
-const headerSize = 10;
-
 /**
- * gzipDeterministic as a stream: the same bytes for the same input however it is cut into chunks
- * (deflate without flushes depends only on the bytes), holding no more than zlib's window and a
- * chunk. zlib deflates on its thread pool, so streams compressed at once use several cores.
+ * Compresses a stream into one gzip member, block by block (above), holding at most `parallel`
+ * blocks being deflated and the one being filled. The input's failure is thrown; deflates still
+ * running then finish on their own and are dropped.
  */
-export async function* gzipChunks(input: AsyncIterable<Uint8Array>, level = 6): AsyncGenerator<Buffer> {
-  const gzip = createGzip({ level, chunkSize: 128 * 1024 });
-  // Two chunks ahead at most: the default of 16 would hold 16 of the caller's chunks.
-  const source = Readable.from(input, { highWaterMark: 2 });
-  // The input's failure ends the pipeline and errors gzip, which the loop below then throws.
-  const feeding = pipeline(source, gzip).then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  let head: Buffer | undefined = Buffer.alloc(0);
-  try {
-    for await (const chunk of gzip) {
-      if (!head) {
-        yield chunk as Buffer;
-        continue;
+export async function* gzipChunks(
+  input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  level = 6,
+  options: GzipOptions = {},
+): AsyncGenerator<Buffer> {
+  const blockSize = options.blockSize ?? gzipBlockSize;
+  const parallel = Math.max(1, options.parallel ?? defaultParallel);
+  const inFlight: Promise<Buffer>[] = [];
+  let crc = 0;
+  let length = 0;
+  let previous: Buffer | undefined;
+  // The block being filled; sent only once more input shows it is not the last.
+  let filling = Buffer.allocUnsafe(blockSize);
+  let filled = 0;
+  const send = (block: Buffer, last: boolean) => {
+    crc = crc32(block, crc);
+    length += block.length;
+    const deflating = deflateBlock(block, { level, last, ...(previous ? { dictionary: previous } : {}) });
+    // Awaited in order below; a failure after the caller stopped reading must not go unhandled.
+    deflating.catch(() => undefined);
+    inFlight.push(deflating);
+    previous = block.length >= dictionarySize ? block.subarray(block.length - dictionarySize) : block;
+  };
+
+  yield gzipHeader(level);
+  for await (const chunk of input) {
+    let at = 0;
+    while (at < chunk.length) {
+      if (filled === blockSize) {
+        send(filling, false);
+        filling = Buffer.allocUnsafe(blockSize);
+        filled = 0;
+        if (inFlight.length >= parallel) yield await (inFlight.shift() as Promise<Buffer>);
       }
-      head = Buffer.concat([head, chunk as Buffer]);
-      if (head.length < headerSize) continue;
-      yield pinHeader(head, level);
-      head = undefined;
+      const taken = Math.min(blockSize - filled, chunk.length - at);
+      filling.set(chunk.subarray(at, at + taken), filled);
+      filled += taken;
+      at += taken;
     }
-    const failed = await feeding;
-    if (failed !== undefined) throw failed;
-  } finally {
-    source.destroy();
-    gzip.destroy();
   }
+  send(filling.subarray(0, filled), true);
+  while (inFlight.length > 0) yield await (inFlight.shift() as Promise<Buffer>);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(length % 2 ** 32, 4);
+  yield trailer;
 }
 
-function pinHeader(out: Buffer, level: number): Buffer {
-  out[3] = 0;
-  out.writeUInt32LE(0, 4);
-  out[8] = extraFlagsFor(level);
-  out[9] = osUnknown;
-  return out;
+/** One raw deflate block on the thread pool: ended by a sync flush, or by a finish when last. */
+function deflateBlock(
+  block: Buffer,
+  options: { level: number; last: boolean; dictionary?: Buffer },
+): Promise<Buffer> {
+  const { Z_SYNC_FLUSH, Z_FINISH } = zlib.constants;
+  return new Promise((resolve, reject) => {
+    zlib.deflateRaw(
+      block,
+      {
+        level: options.level,
+        finishFlush: options.last ? Z_FINISH : Z_SYNC_FLUSH,
+        ...(options.dictionary ? { dictionary: options.dictionary } : {}),
+      },
+      (error, out) => (error ? reject(error) : resolve(out)),
+    );
+  });
+}
+
+/**
+ * The 10-byte member header, fixed: MTIME 0 (no clock), FLG 0 (no FNAME, FCOMMENT, FEXTRA or
+ * FHCRC), XFL from the level alone, and OS 255.
+ */
+function gzipHeader(level: number): Buffer {
+  return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, extraFlagsFor(level), osUnknown]);
 }
 
 /** XFL: 2 for maximum compression, 4 for fastest, 0 otherwise, as zlib's deflate.c decides. */
@@ -74,4 +139,26 @@ function extraFlagsFor(level: number): number {
   if (level === 9) return 2;
   if (level === 0 || level === 1) return 4;
   return 0;
+}
+
+/** zlib.crc32 (Node 20.15 and later), else the same CRC-32 (ISO 3309, as gzip uses) in JS. */
+const crc32: (data: Uint8Array, value: number) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+    ? (data, value) => (zlib as unknown as { crc32: (d: Uint8Array, v: number) => number }).crc32(data, value)
+    : crc32Portable;
+
+let table: Uint32Array | undefined;
+/** CRC-32 continued from `value` (0 to start), for a Node without zlib.crc32. */
+export function crc32Portable(data: Uint8Array, value: number): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let crc = ~value;
+  for (const byte of data) crc = (table[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  return ~crc >>> 0;
 }

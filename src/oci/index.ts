@@ -21,7 +21,7 @@ export {
   FlattenedLayerCache,
   type FlattenedLayerCacheOptions,
 } from './flattened-layer-cache.js';
-export { gzipChunks, gzipDeterministic } from './gzip.js';
+export { gzipChunks, gzipDeterministic, gzipEncodingOf } from './gzip.js';
 export { layerTarOf } from './layer-tar.js';
 export {
   isReferrerEntry,
