@@ -1,9 +1,10 @@
 /**
  * Who herd's controller is in a namespace, and all it may do there: pure objects. It makes, lists,
- * watches and removes pods, reads their logs, and edits the ConfigMap of admitted digests; nothing
- * else. Never `pods/exec`, `pods/attach`, `pods/portforward` or `pods/ephemeralcontainers` (no shell
- * into an instance through herd's credentials: docs/architecture.md, "Immutability"), never secrets,
- * never RBAC itself (so it cannot grant itself more), and no wildcard.
+ * watches and removes pods, reads their logs, edits the ConfigMap of admitted digests, and makes and
+ * deletes each instance's Secret (instance-secret.ts); nothing else. Never `pods/exec`,
+ * `pods/attach`, `pods/portforward` or `pods/ephemeralcontainers` (no shell into an instance through
+ * herd's credentials: docs/architecture.md, "Immutability"), no get, list, watch or update of
+ * secrets, never RBAC itself (so it cannot grant itself more), and no wildcard.
  * https://kubernetes.io/docs/reference/access-authn-authz/rbac/
  */
 import type { V1Namespace, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
@@ -17,13 +18,20 @@ export const forbiddenControllerResources = [
   'pods/attach',
   'pods/portforward',
   'pods/ephemeralcontainers',
-  'secrets',
   'roles',
   'rolebindings',
   'clusterroles',
   'clusterrolebindings',
   '*',
 ] as const;
+
+/**
+ * All herd's controller may do to secrets: make an instance's Secret after its pod, delete it when
+ * the pod goes. No read: herd never reads a Secret back, and `list` or `watch` would read every
+ * Secret of the namespace. (A delete answers with the object deleted, so `delete` reads a Secret as
+ * it destroys it; herd deletes only the one named after the pod it removes.)
+ */
+export const controllerSecretVerbs = ['create', 'delete'] as const;
 
 const managedLabels = { 'app.kubernetes.io/managed-by': 'herd' };
 
@@ -81,6 +89,7 @@ export function controllerAccessFor(namespace: string): [V1ServiceAccount, V1Rol
       rules: [
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
         { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+        { apiGroups: [''], resources: ['secrets'], verbs: [...controllerSecretVerbs] },
         {
           apiGroups: [''],
           resources: ['configmaps'],

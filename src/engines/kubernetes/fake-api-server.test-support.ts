@@ -22,6 +22,10 @@ type Pod = Record<string, any>;
 export class FakeKubernetesApi {
   readonly requests: RecordedRequest[] = [];
   readonly pods = new Map<string, Pod>();
+  /** Secrets by name, as created; no garbage collector removes them (a test reads what herd did). */
+  readonly secrets = new Map<string, Pod>();
+  /** Secret writes answered 403, as for a role without `secrets: create`. */
+  secretsRefused = false;
   configMap: Pod | undefined;
   /** Pods run as soon as they are made; false leaves them Pending until `setWaiting`/`run`. */
   autoRun = true;
@@ -36,6 +40,17 @@ export class FakeKubernetesApi {
   oldestKept = 0;
   /** Pods a finalizer keeps: deleting one marks it and no more. */
   readonly held = new Set<string>();
+  /**
+   * Herd's drift probe, as the kubelet would run it in a pod: it prints the entries of the pod's
+   * root here (by pod name; `defaultProbeRoot` for a pod with none) as probe/drift-probe.mjs prints
+   * them, honouring its `--skip` arguments. Or it prints `log` and exits with `exitCode`, or never
+   * ends (`hang`). The real probe on a real pid namespace is test/drift-probe.test.ts.
+   */
+  readonly probeRoots = new Map<string, Pod[]>();
+  defaultProbeRoot: Pod[] = [];
+  probeOutcome: 'list' | 'hang' | { log: string; exitCode: number } = 'list';
+  /** Logs of containers other than the workload's, by `<pod>/<container>`. */
+  readonly containerLogs = new Map<string, string>();
   private revision = 100;
   private readonly history: { revision: number; type: string; object: Pod }[] = [];
   private readonly watchers = new Set<{ res: ServerResponse; selector: Record<string, string> }>();
@@ -196,8 +211,24 @@ export class FakeKubernetesApi {
         return json(200, this.configMap);
       }
     }
+    if (path === `${base}/secrets` && req.method === 'POST') {
+      if (this.secretsRefused)
+        return json(403, { kind: 'Status', code: 403, reason: 'Forbidden', message: 'secrets is forbidden' });
+      const name: string = body.metadata.name;
+      if (this.secrets.has(name)) return json(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
+      this.secrets.set(name, body);
+      return json(201, body);
+    }
+    const secretPath = new RegExp(`^${base}/secrets/([^/]+)$`).exec(path);
+    if (secretPath && req.method === 'DELETE') {
+      const name = secretPath[1] ?? '';
+      if (!this.secrets.delete(name)) return notFound(`secrets "${name}"`);
+      return json(200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
+    }
     if (path === `${base}/pods` && req.method === 'POST') {
-      const name = `${body.metadata.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
+      const name: string =
+        body.metadata.name ?? `${body.metadata.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
+      if (this.pods.has(name)) return json(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
       const pod: Pod = {
         ...body,
         metadata: {
@@ -248,11 +279,21 @@ export class FakeKubernetesApi {
         items,
       });
     }
+    const ephemeral = new RegExp(`^${base}/pods/([^/]+)/ephemeralcontainers$`).exec(path);
+    if (ephemeral && req.method === 'PATCH') {
+      return this.addEphemeral(ephemeral[1] ?? '', body, String(req.headers['content-type']), json);
+    }
     const podPath = new RegExp(`^${base}/pods/([^/]+)(/log)?$`).exec(path);
     if (podPath) {
       const [, name = '', log] = podPath;
       const pod = this.pods.get(name);
       if (!pod) return notFound(`pods "${name}"`);
+      if (log && req.method === 'GET' && query.container && query.container !== 'instance') {
+        const logged = this.containerLogs.get(`${name}/${query.container}`);
+        if (logged === undefined) return notFound(`container "${query.container}" in pod "${name}"`);
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(logged);
+        return;
+      }
       if (log && req.method === 'GET') {
         const lines = this.logs.get(name) ?? [];
         const tail = query.tailLines ? lines.slice(-Number(query.tailLines)) : lines;
@@ -285,6 +326,82 @@ export class FakeKubernetesApi {
     notFound(`${req.method} ${path}`);
   }
 }
+
+type Answer = (status: number, value: unknown) => void;
+
+/** A JSON Patch (RFC 6902) of the ephemeralcontainers subresource: `test` and `add`, as herd sends. */
+FakeKubernetesApi.prototype.addEphemeral = function (
+  this: FakeKubernetesApi,
+  name: string,
+  ops: Pod[],
+  contentType: string,
+  json: Answer,
+): void {
+  const pod = this.pods.get(name);
+  if (!pod) return json(404, { kind: 'Status', code: 404, reason: 'NotFound', message: `pods "${name}" not found` });
+  if (contentType !== 'application/json-patch+json' || !Array.isArray(ops)) {
+    return json(415, { kind: 'Status', code: 415, message: `unsupported patch ${contentType}` });
+  }
+  const added: Pod[] = [];
+  for (const op of ops) {
+    if (op.op === 'test' && op.path === '/metadata/resourceVersion') {
+      if (op.value !== pod.metadata.resourceVersion)
+        return json(409, { kind: 'Status', code: 409, reason: 'Conflict', message: 'test failed' });
+    } else if (op.op === 'add' && op.path === '/spec/ephemeralContainers' && !pod.spec.ephemeralContainers) {
+      added.push(...op.value);
+    } else if (op.op === 'add' && op.path === '/spec/ephemeralContainers/-' && pod.spec.ephemeralContainers) {
+      added.push(op.value);
+    } else {
+      return json(422, { kind: 'Status', code: 422, message: `cannot apply ${JSON.stringify(op)}` });
+    }
+  }
+  const names = new Set((pod.spec.ephemeralContainers ?? []).map((one: Pod) => one.name));
+  if (added.some((one) => names.has(one.name)))
+    return json(422, { kind: 'Status', code: 422, reason: 'Invalid', message: 'duplicate container name' });
+  pod.spec.ephemeralContainers = [...(pod.spec.ephemeralContainers ?? []), ...added];
+  this.touch(pod);
+  json(200, pod);
+  for (const container of added) setImmediate(() => this.runProbe(pod, container));
+};
+
+FakeKubernetesApi.prototype.runProbe = function (this: FakeKubernetesApi, pod: Pod, container: Pod): void {
+  const outcome = this.probeOutcome;
+  const statuses: Pod[] = (pod.status.ephemeralContainerStatuses ??= []);
+  if (outcome === 'hang') {
+    statuses.push({ name: container.name, state: { running: { startedAt: new Date().toISOString() } } });
+    return this.touch(pod);
+  }
+  let log: string;
+  let exitCode = 0;
+  if (outcome === 'list') {
+    const args: string[] = container.args ?? [];
+    const skips = args.flatMap((arg, index) => (args[index - 1] === '--skip' ? [arg] : []));
+    const root = this.probeRoots.get(pod.metadata.name) ?? this.defaultProbeRoot;
+    const isSkipped = (path: string) => skips.some((skip) => path === skip || path.startsWith(`${skip}/`));
+    const shown = root.filter((entry) => !isSkipped(entry.path));
+    const met = skips.filter((skip) => root.some((entry) => entry.path === skip));
+    const summary = { summary: { entries: shown.length, unreadable: 0, pid: 7, skipped: met } };
+    log = [...shown, summary].map((line) => `${JSON.stringify(line)}\n`).join('');
+  } else {
+    ({ log, exitCode } = outcome);
+  }
+  this.containerLogs.set(`${pod.metadata.name}/${container.name}`, log);
+  statuses.push({ name: container.name, state: { terminated: { exitCode, reason: 'Completed' } } });
+  this.touch(pod);
+};
+
+declare module './fake-api-server.test-support.js' {
+  interface FakeKubernetesApi {
+    addEphemeral(name: string, ops: Pod[], contentType: string, json: Answer): void;
+    runProbe(pod: Pod, container: Pod): void;
+    /** A change to a pod a watcher sees, with a new resourceVersion. */
+    touch(pod: Pod): void;
+  }
+}
+
+FakeKubernetesApi.prototype.touch = function (this: FakeKubernetesApi, pod: Pod): void {
+  (this as unknown as { changed(type: string, pod: Pod): void }).changed('MODIFIED', pod);
+};
 
 function parseSelector(text: string): Record<string, string> {
   return Object.fromEntries(

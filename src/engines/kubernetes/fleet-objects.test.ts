@@ -18,7 +18,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parse } from 'yaml';
 import { EngineError, type InstanceSpec, instanceLabels } from '../engine.js';
 import { admissionValidations, admittedDigestKey } from './admission-objects.js';
-import { forbiddenControllerResources } from './controller-rbac.js';
+import { controllerSecretVerbs, forbiddenControllerResources } from './controller-rbac.js';
 import { type KubernetesFleetInput, type KubernetesObject, renderFleetObjects } from './fleet-objects.js';
 import { herdLabelsAnnotation } from './pod-labels.js';
 import { podTemplateFor } from './pod-template.js';
@@ -329,7 +329,7 @@ describe('renderFleetObjects', () => {
     assert.throws(root, (error: unknown) => error instanceof EngineError && error.code === 'CREATE');
   });
 
-  it("grants herd's controller no exec, attach, port-forward, ephemeral container, secret, RBAC or wildcard", () => {
+  it("grants herd's controller no exec, attach, port-forward, ephemeral container, secret read, RBAC or wildcard", () => {
     const objects = renderFleetObjects(input());
 
     const [role] = find(objects, 'Role') as never as [import('@kubernetes/client-node').V1Role];
@@ -339,6 +339,13 @@ describe('renderFleetObjects', () => {
     assert.ok(!verbs.includes('*') && !verbs.includes('escalate') && !verbs.includes('bind'));
     assert.ok((role.rules ?? []).every((rule) => !(rule.apiGroups ?? []).includes('*')));
     assert.ok(granted.includes('pods') && granted.includes('pods/log'));
+    // Secrets: made and deleted, one per instance, never read, listed, watched or changed.
+    const onSecrets = (role.rules ?? []).filter((rule) => (rule.resources ?? []).includes('secrets'));
+    assert.deepEqual(
+      onSecrets.flatMap((rule) => rule.verbs),
+      ['create', 'delete'],
+    );
+    assert.deepEqual([...controllerSecretVerbs], ['create', 'delete']);
     const [namespace] = find(objects, 'Namespace') as never as [
       import('@kubernetes/client-node').V1Namespace,
     ];
