@@ -3,14 +3,21 @@
  * verified against the lock's sha256, so a tampered cache entry is refused, not used.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex, writeAtomic, writeChunksAtomic } from '../common/index.js';
+import {
+  openRegularFile,
+  type RegularFileOpen,
+  readRegularFile,
+  sha256Hex,
+  writeAtomic,
+  writeChunksAtomic,
+} from '../common/index.js';
 import type { AptSource, DebControl, DebFile, Fetcher } from '../debian/index.js';
 import {
   debMemberChunks,
   type ReadDebOptions,
+  ResponseTooLarge,
   readControlTar,
   readDataTarStream,
   readDebMembers,
@@ -30,16 +37,22 @@ export class DebCache {
     return join(this.dir, 'sha256', sha256);
   }
 
-  /** Returns the cached bytes, verified, or undefined when the deb is not cached yet. */
+  /**
+   * Returns the cached bytes, verified, or undefined when the deb is not cached yet. Only a
+   * regular file of the locked size is read: a FIFO, a socket, a device or a link planted at the
+   * path (a read that never ends, or never starts) is refused as a tampered file is.
+   */
   async get(pkg: LockedPackage): Promise<Buffer | undefined> {
+    const opened = await this.open(pkg);
+    if (!opened) return undefined;
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.pathOf(pkg.sha256));
-    } catch {
-      return undefined;
+      bytes = await opened.readFile();
+    } finally {
+      await opened.close();
     }
     const actual = sha256Hex(bytes);
-    if (actual !== pkg.sha256) throw tamperedDeb(this, pkg, actual);
+    if (actual !== pkg.sha256) throw tamperedDeb(this, pkg, `got sha256:${actual}`);
     return bytes;
   }
 
@@ -48,17 +61,43 @@ export class DebCache {
    * unpacked contents: a tampered file is refused (DEB_MISMATCH) even when it is not read.
    */
   async verify(pkg: LockedPackage): Promise<boolean> {
+    const opened = await this.open(pkg);
+    if (!opened) return false;
     const hash = createHash('sha256');
     try {
-      for await (const chunk of createReadStream(this.pathOf(pkg.sha256), { highWaterMark: 256 * 1024 })) {
+      for await (const chunk of opened.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) {
         hash.update(chunk as Buffer);
       }
     } catch {
       return false;
+    } finally {
+      await opened.close();
     }
     const actual = hash.digest('hex');
-    if (actual !== pkg.sha256) throw tamperedDeb(this, pkg, actual);
+    if (actual !== pkg.sha256) throw tamperedDeb(this, pkg, `got sha256:${actual}`);
     return true;
+  }
+
+  /** The cached file opened, if there is one; anything but a regular file of the locked size throws. */
+  private async open(pkg: LockedPackage): Promise<FileHandle | undefined> {
+    let opened: RegularFileOpen;
+    try {
+      opened = await openRegularFile(this.pathOf(pkg.sha256));
+    } catch {
+      return undefined;
+    }
+    switch (opened.kind) {
+      case 'missing':
+        return undefined;
+      case 'not-regular':
+        throw tamperedDeb(this, pkg, `it is ${opened.what}, not a regular file`);
+      case 'file':
+        if (opened.size !== pkg.size) {
+          await opened.handle.close();
+          throw tamperedDeb(this, pkg, `got ${opened.size} bytes, herd.lock says ${pkg.size}`);
+        }
+        return opened.handle;
+    }
   }
 
   /** Returns the deb from the cache, or fetches it from its suite's source, verifies it and caches it. */
@@ -73,7 +112,19 @@ export class DebCache {
       );
     }
     const url = `${source.uri}${pkg.filename}`;
-    const bytes = await options.fetcher.fetchBytes(url, { maxBytes: pkg.size + 1 });
+    let bytes: Buffer;
+    try {
+      // Cut past the locked size: a mirror's endless data is a .deb that does not match the lock.
+      bytes = await options.fetcher.fetchBytes(url, { maxBytes: pkg.size });
+    } catch (error) {
+      if (!(error instanceof ResponseTooLarge && error.limit === pkg.size)) throw error;
+      throw new BuildError(
+        'DEB_MISMATCH',
+        `${url} does not match herd.lock: it is larger than the ${pkg.size}-byte limit, ` +
+          `expected sha256:${pkg.sha256} (${pkg.size} bytes)`,
+        { cause: error },
+      );
+    }
     const actual = sha256Hex(bytes);
     if (actual !== pkg.sha256 || bytes.length !== pkg.size) {
       throw new BuildError(
@@ -88,11 +139,11 @@ export class DebCache {
   }
 }
 
-function tamperedDeb(cache: DebCache, pkg: LockedPackage, actual: string): BuildError {
+function tamperedDeb(cache: DebCache, pkg: LockedPackage, found: string): BuildError {
   return new BuildError(
     'DEB_MISMATCH',
     `cached ${pkg.name}_${pkg.version}.deb at ${cache.pathOf(pkg.sha256)} is tampered: ` +
-      `got sha256:${actual}, herd.lock says sha256:${pkg.sha256}; delete the file to fetch it again`,
+      `${found}, herd.lock says sha256:${pkg.sha256}; delete the file to fetch it again`,
   );
 }
 
@@ -130,6 +181,9 @@ interface MemberRecord {
 
 const sealPurpose = 'unpacked deb';
 
+/** A record is a few hundred bytes; a larger file there was not written by herd. */
+const maxRecordBytes = 64 * 1024;
+
 /**
  * Decompressed package contents at HERD_HOME/cache/unpacked/<deb sha256>.{control,data}.tar:
  * decoding is most of an unpack, and a warm build need not repeat it. Each entry has a record,
@@ -153,14 +207,23 @@ export class UnpackedDebCache {
 
   async get(pkg: LockedPackage, options: ReadDebOptions): Promise<UnpackedLookup> {
     const base = join(this.dir, pkg.sha256);
-    let text: string;
+    let read: Awaited<ReturnType<typeof readRegularFile>>;
     try {
-      text = await readFile(`${base}.json`, 'utf8');
+      read = await readRegularFile(`${base}.json`, { maxBytes: maxRecordBytes });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'miss' };
       return { kind: 'untrusted', reason: `its record cannot be read (${(error as Error).message})` };
     }
-    const parsed = parseRecord(text);
+    switch (read.kind) {
+      case 'missing':
+        return { kind: 'miss' };
+      case 'not-regular':
+        return { kind: 'untrusted', reason: `its record is ${read.what}, not a regular file` };
+      case 'too-large':
+        return { kind: 'untrusted', reason: `its record is ${read.size} bytes, not a record` };
+      case 'file':
+        break;
+    }
+    const parsed = parseRecord(read.bytes.toString('utf8'));
     // A record without a seal (as herd wrote them before it sealed them) vouches for nothing:
     // unpacked again, as an untrusted entry is, but without a warning on every upgraded cache.
     if (parsed.kind === 'unsealed') return { kind: 'miss' };
@@ -333,16 +396,12 @@ async function readDataVerified(
   options: ReadDebOptions,
 ): Promise<{ kind: 'ok'; files: DebFile[] } | { kind: 'untrusted'; reason: string }> {
   const hash = createHash('sha256');
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    return { kind: 'untrusted', reason: `its data.tar cannot be read (${(error as Error).message})` };
-  }
+  const opened = await openCached(path, 'data.tar');
+  if (opened.kind === 'untrusted') return opened;
+  const { handle, size } = opened;
   let files: DebFile[] | undefined;
   let unreadable: string | undefined;
   try {
-    const { size } = await handle.stat();
     if (size !== expected.size) {
       return { kind: 'untrusted', reason: `its data.tar is ${size} bytes, sealed as ${expected.size}` };
     }
@@ -384,6 +443,30 @@ async function readDataVerified(
 }
 
 /**
+ * A cached tar opened if it is a regular file: a FIFO, a socket, a device or a link planted in its
+ * place is untrusted, never read, and unpacked over like any other untrusted entry.
+ */
+async function openCached(
+  path: string,
+  name: string,
+): Promise<{ kind: 'ok'; handle: FileHandle; size: number } | { kind: 'untrusted'; reason: string }> {
+  let opened: RegularFileOpen;
+  try {
+    opened = await openRegularFile(path);
+  } catch (error) {
+    return { kind: 'untrusted', reason: `its ${name} cannot be read (${(error as Error).message})` };
+  }
+  switch (opened.kind) {
+    case 'file':
+      return { kind: 'ok', handle: opened.handle, size: opened.size };
+    case 'missing':
+      return { kind: 'untrusted', reason: `its ${name} cannot be read (it is missing)` };
+    case 'not-regular':
+      return { kind: 'untrusted', reason: `its ${name} is ${opened.what}, not a regular file` };
+  }
+}
+
+/**
  * A cached tar, read only if its size is the sealed one (a swapped-in huge file is not read) and
  * returned only if its sha256 is the sealed one.
  */
@@ -393,10 +476,11 @@ async function readVerified(
 ): Promise<{ kind: 'ok'; bytes: Buffer } | { kind: 'untrusted'; reason: string }> {
   const name = expected.member.replace(/\.tar.*$/, '.tar');
   let bytes: Buffer;
+  const opened = await openCached(path, name);
+  if (opened.kind === 'untrusted') return opened;
   try {
-    const file = await open(path, 'r');
+    const { handle: file, size } = opened;
     try {
-      const { size } = await file.stat();
       if (size !== expected.size) {
         return { kind: 'untrusted', reason: `its ${name} is ${size} bytes, sealed as ${expected.size}` };
       }

@@ -5,4 +5,5 @@ export { backgroundClock, type Clock, systemClock } from './clock.js';
 export { compactJson } from './compact-json.js';
 export { exists } from './file-exists.js';
 export { type Logger, silentLogger } from './logger.js';
+export { openRegularFile, type RegularFileOpen, readRegularFile } from './regular-file.js';
 export { sha256Hex } from './sha256.js';

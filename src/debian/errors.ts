@@ -17,6 +17,8 @@ export type DebianErrorCode =
   /** A Release older than one herd accepted before (rollback). */
   | 'RELEASE_DOWNGRADE'
   | 'FETCH_FAILED'
+  /** A mirror that stopped sending, or sends too slowly to finish by the download's deadline. */
+  | 'FETCH_TIMEOUT'
   // Indexes and their integrity.
   | 'INDEX_MISSING'
   | 'INDEX_MALFORMED'

@@ -1,14 +1,48 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { DebianError } from './errors.js';
 import { HttpFetcher } from './fetcher.js';
 
 const servers: Server[] = [];
 after(() => {
-  for (const server of servers) server.close();
+  for (const server of servers) {
+    server.closeAllConnections();
+    server.close();
+  }
 });
+
+/** A loopback mirror answering every request with `handler`. */
+async function mirror(handler: RequestListener): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Asserts that `promise` fails with `code` and a message matching `message`, in under `withinMs`. */
+async function failsWith(
+  promise: Promise<unknown>,
+  expected: { code: string; message: RegExp; withinMs: number },
+): Promise<void> {
+  const started = performance.now();
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof DebianError, String(error));
+    assert.equal(error.code, expected.code, error.message);
+    assert.match(error.message, expected.message);
+    return true;
+  });
+  const took = performance.now() - started;
+  assert.ok(took < expected.withinMs, `took ${Math.round(took)} ms, expected under ${expected.withinMs} ms`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A port nothing listens on yet: taken from a server that is closed again. */
 async function freePort(): Promise<number> {
@@ -60,5 +94,132 @@ describe('HttpFetcher', () => {
 
     await assert.rejects(new HttpFetcher().fetchBytes(`http://127.0.0.1:${port}/x`), /HTTP 503/);
     assert.equal(asked, 1);
+  });
+
+  it('gives up on a mirror that sends its headers and then nothing, naming the URL and the wait', async () => {
+    const base = await mirror((_request, response) => {
+      response.writeHead(200, { 'content-length': '1000' });
+      response.write('Origin: Debian\n');
+    });
+    const url = `${base}/dists/stable/InRelease`;
+
+    await failsWith(new HttpFetcher({ stallTimeoutMs: 200 }).fetchBytes(url), {
+      code: 'FETCH_TIMEOUT',
+      message: new RegExp(`could not fetch ${url}: the mirror sent nothing for 0.2 s \\(after 15 bytes\\)`),
+      withinMs: 2000,
+    });
+  });
+
+  it('gives up on a mirror that accepts the connection and never answers, and does not ask again', async () => {
+    let asked = 0;
+    const base = await mirror(() => {
+      asked += 1;
+    });
+
+    await failsWith(new HttpFetcher({ stallTimeoutMs: 200 }).fetchBytes(`${base}/dists/stable/InRelease`), {
+      code: 'FETCH_TIMEOUT',
+      message: /the mirror sent nothing for 0.2 s \(after 0 bytes\)/,
+      withinMs: 2000,
+    });
+    assert.equal(asked, 1);
+  });
+
+  it('gives up on a mirror that drips a byte now and then, by the deadline its size allows', async () => {
+    const base = await mirror((_request, response) => {
+      response.writeHead(200);
+      const drip = setInterval(() => (response.destroyed ? clearInterval(drip) : response.write('x')), 20);
+    });
+    // Never 200 ms without a byte, so only the deadline can stop it: 0.2 s + 1000 bytes at 2000 B/s.
+    const fetcher = new HttpFetcher({ stallTimeoutMs: 200, minBytesPerSecond: 2000 });
+
+    await failsWith(fetcher.fetchBytes(`${base}/pool/main/t/tiny/tiny_1.0_all.deb`, { maxBytes: 1000 }), {
+      code: 'FETCH_TIMEOUT',
+      message: /not done after waiting 0.7 s for it \(\d+ bytes received\): the mirror sends too slowly/,
+      withinMs: 3000,
+    });
+  });
+
+  it('cuts a body that goes past its limit at once, and closes the connection', async () => {
+    let sent = 0;
+    let closed = false;
+    const base = await mirror((_request, response) => {
+      response.writeHead(200);
+      const chunk = Buffer.alloc(64 * 1024);
+      const more = () => {
+        while (!response.destroyed && sent < 1024 ** 3) {
+          sent += chunk.length;
+          if (!response.write(chunk)) return void response.once('drain', more);
+        }
+      };
+      response.on('close', () => {
+        closed = true;
+      });
+      more();
+    });
+
+    await failsWith(new HttpFetcher().fetchBytes(`${base}/dists/stable/InRelease`, { maxBytes: 1024 ** 2 }), {
+      code: 'FETCH_FAILED',
+      message: /InRelease is larger than the 1048576-byte limit/,
+      withinMs: 5000,
+    });
+    for (let i = 0; i < 100 && !closed; i += 1) await sleep(10);
+    assert.ok(closed, 'the mirror still has the connection open');
+    // What the socket buffers hold at most, not the gigabyte on offer.
+    assert.ok(sent < 64 * 1024 ** 2, `the mirror got to send ${sent} bytes`);
+  });
+
+  it('fails a body that breaks off before its Content-Length, naming how much came', async () => {
+    const base = await mirror((request, response) => {
+      response.writeHead(200, { 'content-length': '1000' });
+      response.write(Buffer.alloc(10));
+      setTimeout(() => request.socket.destroy(), 20);
+    });
+
+    await failsWith(new HttpFetcher().fetchBytes(`${base}/dists/stable/main/binary-amd64/Packages.gz`), {
+      code: 'FETCH_FAILED',
+      message: /Packages\.gz: the body broke off after 10 bytes/,
+      withinMs: 2000,
+    });
+  });
+
+  it('does not count the time its reader takes as a stalled mirror', async () => {
+    const base = await mirror((_request, response) => {
+      response.writeHead(200);
+      response.write('a'.repeat(1000));
+      setTimeout(() => response.end('b'.repeat(1000)), 20);
+    });
+    const chunks = await new HttpFetcher({ stallTimeoutMs: 100 }).openChunks(`${base}/Packages`);
+    let size = 0;
+
+    for await (const chunk of chunks) {
+      size += chunk.length;
+      await sleep(250);
+    }
+
+    assert.equal(size, 2000);
+  });
+});
+
+describe('HttpFetcher on file: URIs', () => {
+  it('refuses a FIFO or a link to /dev/zero where an index should be, at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herd-fetcher-'));
+    try {
+      execFileSync('mkfifo', [join(dir, 'InRelease')]);
+      await symlink('/dev/zero', join(dir, 'Packages'));
+
+      for (const [name, what] of [
+        ['InRelease', 'a FIFO'],
+        ['Packages', 'a symbolic link'],
+      ] as const) {
+        const url = pathToFileURL(join(dir, name)).href;
+        await failsWith(new HttpFetcher().fetchBytes(url), {
+          code: 'FETCH_FAILED',
+          message: new RegExp(`could not read ${url}: it is ${what}, not a regular file`),
+          withinMs: 2000,
+        });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The one place herd's Debian code touches the network. http(s) and file:// URIs, as apt accepts.
- * Transport errors become FETCH_FAILED naming the URL; integrity is checked by the callers.
+ * Transport errors become FETCH_FAILED naming the URL; integrity is checked by the callers. A
+ * mirror is hostile input in time as well as in bytes: one that stops sending, or sends a byte now
+ * and then, fails with FETCH_TIMEOUT instead of holding herd forever.
  */
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { readRegularFile } from '../common/index.js';
 import { DebianError } from './errors.js';
 
 export interface Fetcher {
@@ -19,7 +21,29 @@ export interface Fetcher {
 
 const defaultMaxBytes = 2 * 1024 ** 3;
 
+export interface HttpFetcherOptions {
+  /**
+   * How long the mirror may send nothing: no answer after connecting, or no next byte of the
+   * body. 30 s, apt's Acquire::http::Timeout, which also covers both.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * The slowest a whole download may be on average. Every byte coming now and then keeps a stall
+   * timeout from firing, so each download also has a deadline: the stall timeout plus `maxBytes`
+   * (the size the signed index gives, or the cap) at this rate. 32 KiB/s, 256 kbit/s.
+   */
+  minBytesPerSecond?: number;
+}
+
 export class HttpFetcher implements Fetcher {
+  private readonly stallTimeoutMs: number;
+  private readonly minBytesPerSecond: number;
+
+  constructor(options: HttpFetcherOptions = {}) {
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+    this.minBytesPerSecond = options.minBytesPerSecond ?? 32 * 1024;
+  }
+
   async fetchBytes(url: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -38,25 +62,100 @@ export class HttpFetcher implements Fetcher {
         yield bytes;
       })();
     }
-    const response = await fetchWithRetries(url);
+    const clock = new MirrorClock(url, {
+      stallMs: this.stallTimeoutMs,
+      deadlineMs: this.stallTimeoutMs + (maxBytes / this.minBytesPerSecond) * 1000,
+    });
+    const response = await fetchWithRetries(url, clock);
     const body = response.body;
     if (!response.ok || !body) {
       await body?.cancel();
       throw new DebianError('FETCH_FAILED', `could not fetch ${url}: HTTP ${response.status}`);
     }
-    return limited(body, { url, maxBytes });
+    return limited(body, { url, maxBytes, clock });
   }
 
+  /** A file: URI is read only if it is a regular file: a FIFO or /dev/zero there is no index. */
   private async readLocal(url: string, maxBytes: number): Promise<Buffer> {
-    let bytes: Buffer;
+    let read: Awaited<ReturnType<typeof readRegularFile>>;
     try {
-      bytes = await readFile(fileURLToPath(url));
+      read = await readRegularFile(fileURLToPath(url), { maxBytes });
     } catch (error) {
       throw new DebianError('FETCH_FAILED', `could not read ${url}: ${describe(error)}`, { cause: error });
     }
-    if (bytes.length > maxBytes) throw new ResponseTooLarge(url, maxBytes);
-    return bytes;
+    switch (read.kind) {
+      case 'file':
+        return read.bytes;
+      case 'too-large':
+        throw new ResponseTooLarge(url, maxBytes);
+      case 'missing':
+        throw new DebianError('FETCH_FAILED', `could not read ${url}: ENOENT`);
+      case 'not-regular':
+        throw new DebianError(
+          'FETCH_FAILED',
+          `could not read ${url}: it is ${read.what}, not a regular file`,
+        );
+    }
   }
+}
+
+/**
+ * The time one download may spend waiting on the mirror: at most `stallMs` for each wait (the
+ * answer, each next chunk), and `deadlineMs` for all of them. Only waits count: a caller that is
+ * slow to read (decompressing as it downloads) leaves the mirror nothing to send.
+ */
+class MirrorClock {
+  readonly controller = new AbortController();
+  /** Set when a limit was hit: the error every later step reports. */
+  timedOut: DebianError | undefined;
+  private waitedMs = 0;
+  received = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly limits: { stallMs: number; deadlineMs: number },
+  ) {}
+
+  async wait<T>(pending: Promise<T>): Promise<T> {
+    const left = this.limits.deadlineMs - this.waitedMs;
+    const stall = this.limits.stallMs <= left;
+    const started = performance.now();
+    const timer = setTimeout(
+      () => {
+        this.timedOut = stall ? this.stalled() : this.pastDeadline();
+        this.controller.abort(this.timedOut);
+      },
+      Math.max(0, Math.min(this.limits.stallMs, left)),
+    );
+    try {
+      return await pending;
+    } catch (error) {
+      throw this.timedOut ?? error;
+    } finally {
+      clearTimeout(timer);
+      this.waitedMs += performance.now() - started;
+    }
+  }
+
+  private stalled(): DebianError {
+    return new DebianError(
+      'FETCH_TIMEOUT',
+      `could not fetch ${this.url}: the mirror sent nothing for ${seconds(this.limits.stallMs)} ` +
+        `(after ${this.received} bytes)`,
+    );
+  }
+
+  private pastDeadline(): DebianError {
+    return new DebianError(
+      'FETCH_TIMEOUT',
+      `could not fetch ${this.url}: not done after waiting ${seconds(this.limits.deadlineMs)} for it ` +
+        `(${this.received} bytes received): the mirror sends too slowly`,
+    );
+  }
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 /**
@@ -66,11 +165,13 @@ export class HttpFetcher implements Fetcher {
  */
 const retryDelaysMs = [100, 400, 1200];
 
-async function fetchWithRetries(url: string): Promise<Response> {
+async function fetchWithRetries(url: string, clock: MirrorClock): Promise<Response> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await fetch(url, { redirect: 'follow' });
+      return await clock.wait(fetch(url, { redirect: 'follow', signal: clock.controller.signal }));
     } catch (error) {
+      // A mirror that accepted and then said nothing is not asked again: the wait was its answer.
+      if (clock.timedOut) throw clock.timedOut;
       const delay = retryDelaysMs[attempt];
       if (delay === undefined) {
         throw new DebianError(
@@ -84,24 +185,35 @@ async function fetchWithRetries(url: string): Promise<Response> {
   }
 }
 
+/**
+ * The body, cut at once past `maxBytes` (endless data), each chunk waited for on `clock`. Reading
+ * stops the clock and the connection however it ends, the caller's early return included.
+ */
 async function* limited(
-  body: AsyncIterable<Uint8Array>,
-  options: { url: string; maxBytes: number },
+  body: ReadableStream<Uint8Array>,
+  options: { url: string; maxBytes: number; clock: MirrorClock },
 ): AsyncGenerator<Buffer> {
-  let total = 0;
+  const { clock } = options;
+  const reader = body.getReader();
   try {
-    for await (const chunk of body) {
-      total += chunk.byteLength;
-      if (total > options.maxBytes) {
+    for (;;) {
+      const { done, value: chunk } = await clock.wait(reader.read());
+      if (done) return;
+      clock.received += chunk.byteLength;
+      if (clock.received > options.maxBytes) {
         throw new ResponseTooLarge(options.url, options.maxBytes);
       }
       yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
   } catch (error) {
     if (error instanceof DebianError) throw error;
-    throw new DebianError('FETCH_FAILED', `could not fetch ${options.url}: ${describe(error)}`, {
-      cause: error,
-    });
+    throw new DebianError(
+      'FETCH_FAILED',
+      `could not fetch ${options.url}: the body broke off after ${clock.received} bytes (${describe(error)})`,
+      { cause: error },
+    );
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
 }
 

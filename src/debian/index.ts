@@ -17,7 +17,7 @@ export {
 } from './deb.js';
 export { type DpkgRecord, type ImageFiles, readDpkgStatus, readFileOwners } from './dpkg-status.js';
 export { DebianError } from './errors.js';
-export { type Fetcher, HttpFetcher } from './fetcher.js';
+export { type Fetcher, HttpFetcher, type HttpFetcherOptions, ResponseTooLarge } from './fetcher.js';
 export { PackagesIndexCache } from './index-cache.js';
 export { parseRelations, type Relation, relationsForArchitecture } from './relations.js';
 export {
