@@ -47,6 +47,5 @@ function packageRecordOf(record: DpkgRecord): PackageRecord {
     sha256: '',
     suite: installedSuite,
     repository: '',
-    fields: record.paragraph,
   };
 }

@@ -1,12 +1,13 @@
 /**
  * Packages indexes: one deb822 stanza per binary package, read from the decompressed bytes as they
  * are. Debian's main index is about 50 MB and 63,000 stanzas, so lines are found with
- * Buffer.indexOf, only the fields herd reads are decoded into strings, and the whole stanza
- * (`fields`) is parsed only when someone asks for it. Every stanza is still checked whole: its
- * syntax, no field twice, the required fields, and the names held to Policy (archive-names.ts).
+ * Buffer.indexOf and only the fields resolving reads are decoded into strings: a record keeps no
+ * reference to the index's bytes, which are dropped once parsed, so 50 MB of index costs about
+ * 25 MB of records. Every stanza is still checked whole: its syntax, no field twice, the required
+ * fields, and the names held to Policy (archive-names.ts).
  */
 import { architectureProblem, packageNameProblem, poolPathProblem, versionProblem } from './archive-names.js';
-import { parseControlParagraphs, parseSourceField } from './control.js';
+import { parseSourceField } from './control.js';
 import { DebianError } from './errors.js';
 import type { PackageRecord } from './types.js';
 
@@ -78,19 +79,17 @@ export function parsePackagesIndex(input: Uint8Array | string, origin: IndexOrig
 
 /**
  * parsePackagesIndex over an index that arrives in chunks, so that a download is parsed while it
- * is still coming in. The bytes are cut at blank lines (`\n\n`: a stanza never spans two pieces)
- * and each piece parsed as soon as it is whole, with its line numbers counted from the index's
- * start. The records and errors are exactly parsePackagesIndex's for the joined bytes. The pieces
- * are the index's bytes, kept (records read their stanza from them), to be hashed and cached.
- * The first error is held until `records`: a caller that must check the bytes' digest first does so
- * before it asks for the records.
+ * is still coming in and never held whole. The bytes are cut at blank lines (`\n\n`: a stanza
+ * never spans two pieces) and each piece parsed as soon as it is whole, with its line numbers
+ * counted from the index's start, then dropped. The records and errors are exactly
+ * parsePackagesIndex's for the joined bytes. The first error is held until `records`: a caller
+ * that must check the bytes' digest first does so before it asks for the records.
  */
 export class PackagesIndexParser {
-  /** Every byte pushed, in order, as pieces cut at blank lines (and the tail). */
-  readonly pieces: Buffer[] = [];
   private readonly origin: IndexOrigin;
   private readonly out: PackageRecord[] = [];
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private lastByte = -1;
   private linesBefore = 0;
   private failure: unknown;
@@ -101,22 +100,22 @@ export class PackagesIndexParser {
   }
 
   push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
+    if (chunk.length === 0 || this.failed) return;
     // The last blank line in this chunk, or one made of the previous chunk's last byte and this one's first.
     let cut = chunk.lastIndexOf('\n\n');
     if (cut >= 0) cut += 2;
     else if (this.lastByte === 0x0a && chunk[0] === 0x0a) cut = 1;
     this.lastByte = chunk[chunk.length - 1] as number;
     if (cut < 0) {
-      this.pending.push(chunk);
+      this.hold(chunk);
       return;
     }
     this.pending.push(chunk.subarray(0, cut));
     this.parsePending();
-    if (cut < chunk.length) this.pending.push(chunk.subarray(cut));
+    if (cut < chunk.length) this.hold(chunk.subarray(cut));
   }
 
-  /** No more bytes: the tail is parsed and `pieces` holds every byte pushed. */
+  /** No more bytes: the tail is parsed. */
   end(): void {
     this.parsePending();
   }
@@ -128,11 +127,29 @@ export class PackagesIndexParser {
     return this.out;
   }
 
+  /**
+   * Bytes of a stanza not yet ended. A run of bytes with no blank line (a decompression bomb of
+   * zeros) would otherwise be held whole: past maxStanzaBytes it is an error, and nothing more is kept.
+   */
+  private hold(bytes: Buffer): void {
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes <= maxStanzaBytes) return;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.failed = true;
+    this.failure = new DebianError(
+      'INDEX_MALFORMED',
+      `Packages index of ${this.origin.repository} ${this.origin.suite}:${this.linesBefore + 1}: ` +
+        `a stanza runs past ${maxStanzaBytes} bytes without ending; expected stanzas separated by blank lines`,
+    );
+  }
+
   private parsePending(): void {
     if (this.pending.length === 0) return;
     const piece = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
     this.pending = [];
-    this.pieces.push(piece);
+    this.pendingBytes = 0;
     if (this.failed) return;
     const scanner = new StanzaScanner(piece, this.origin, { linesBefore: this.linesBefore, out: this.out });
     try {
@@ -145,7 +162,16 @@ export class PackagesIndexParser {
   }
 }
 
-/** A record whose whole stanza stays in the index's bytes until `fields` is read. */
+/**
+ * The longest stanza herd reads: Debian's longest are a few tens of kilobytes (a Provides of a
+ * thousand names); a megabyte is far past any, and bounds what a hostile index makes herd hold.
+ */
+export const maxStanzaBytes = 1024 ** 2;
+
+/**
+ * A record made of the strings it is read as and nothing else: no reference to the index's bytes,
+ * so they are freed once parsed. One class, so every record has the same shape.
+ */
 class IndexedPackageRecord implements PackageRecord {
   name: string;
   version: string;
@@ -166,16 +192,9 @@ class IndexedPackageRecord implements PackageRecord {
   sha256: string;
   suite: string;
   repository: string;
-  readonly #bytes: Buffer;
-  readonly #start: number;
-  readonly #end: number;
 
   constructor(
-    values: Omit<PackageRecord, 'fields' | 'multiArch' | 'priority'> & {
-      multiArch: string;
-      priority: string;
-    },
-    stanza: { bytes: Buffer; start: number; end: number },
+    values: Omit<PackageRecord, 'multiArch' | 'priority'> & { multiArch: string; priority: string },
   ) {
     this.name = values.name;
     this.version = values.version;
@@ -197,13 +216,6 @@ class IndexedPackageRecord implements PackageRecord {
     this.sha256 = values.sha256;
     this.suite = values.suite;
     this.repository = values.repository;
-    this.#bytes = stanza.bytes;
-    this.#start = stanza.start;
-    this.#end = stanza.end;
-  }
-
-  get fields(): [string, string][] {
-    return parseControlParagraphs(this.#bytes.toString('utf8', this.#start, this.#end))[0] ?? [];
   }
 }
 
@@ -226,7 +238,6 @@ class StanzaScanner {
   /** The read field the last field line started, for its continuation lines; -1 for other fields. */
   private lastField = -1;
   private stanzaStart = -1;
-  private stanzaEnd = 0;
   private stanzaLine = 0;
 
   constructor(
@@ -270,7 +281,6 @@ class StanzaScanner {
         this.valueEnd[this.lastField] = end;
         this.folded[this.lastField] = 1;
       }
-      this.stanzaEnd = end;
       return;
     }
     // deb822(5) field names: printable US-ASCII but the colon, not starting with `#` or `-`.
@@ -299,7 +309,6 @@ class StanzaScanner {
       this.stanzaStart = start;
       this.stanzaLine = line;
     }
-    this.stanzaEnd = end;
     const index = readFieldByHash.get(hash);
     this.lastField =
       index !== undefined && matchesName(bytes, start, readFieldBytes[index] as Buffer) ? index : -1;
@@ -387,30 +396,27 @@ class StanzaScanner {
       }
     }
     this.check(name, ['Filename', filename, poolPathProblem(filename)]);
-    return new IndexedPackageRecord(
-      {
-        name,
-        version,
-        architecture,
-        source: source.name,
-        sourceVersion: source.version,
-        depends: this.relation(field.depends),
-        preDepends: this.relation(field.preDepends),
-        recommends: this.relation(field.recommends),
-        provides: this.relation(field.provides),
-        conflicts: this.relation(field.conflicts),
-        breaks: this.relation(field.breaks),
-        multiArch: this.value(field.multiArch),
-        essential: this.value(field.essential).toLowerCase() === 'yes',
-        priority: this.value(field.priority),
-        filename,
-        size: Number(size),
-        sha256,
-        suite: this.origin.suite,
-        repository: this.origin.repository,
-      },
-      { bytes: this.bytes, start: this.stanzaStart, end: this.stanzaEnd },
-    );
+    return new IndexedPackageRecord({
+      name,
+      version,
+      architecture,
+      source: source.name,
+      sourceVersion: source.version,
+      depends: this.relation(field.depends),
+      preDepends: this.relation(field.preDepends),
+      recommends: this.relation(field.recommends),
+      provides: this.relation(field.provides),
+      conflicts: this.relation(field.conflicts),
+      breaks: this.relation(field.breaks),
+      multiArch: this.value(field.multiArch),
+      essential: this.value(field.essential).toLowerCase() === 'yes',
+      priority: this.value(field.priority),
+      filename,
+      size: Number(size),
+      sha256,
+      suite: this.origin.suite,
+      repository: this.origin.repository,
+    });
   }
 
   private check(name: string, [label, value, problem]: [string, string, string | undefined]): void {

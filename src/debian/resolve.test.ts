@@ -25,7 +25,6 @@ function pkg(name: string, version: string, fields: Partial<PackageRecord> = {})
     size: 1,
     sha256: '0'.repeat(64),
     repository: 'http://mirror.example/debian/',
-    fields: [],
     ...fields,
     suite,
   };

@@ -6,12 +6,18 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type * as openpgp from 'openpgp';
-import { type Compression, decompressChunks, decompressToBuffer, OciError } from '../oci/index.js';
+import { type Compression, decompressChunks, OciError } from '../oci/index.js';
 import { DebianError } from './errors.js';
 import { type Fetcher, ResponseTooLarge } from './fetcher.js';
-import type { PackagesIndexCache } from './index-cache.js';
-import { type IndexOrigin, PackagesIndexParser, parsePackagesIndex } from './packages-index.js';
-import { checkReleaseSuite, type ReleaseFile, readKeyring, verifyInRelease } from './release.js';
+import type { IndexCacheWriter, PackagesIndexCache } from './index-cache.js';
+import { type IndexOrigin, PackagesIndexParser } from './packages-index.js';
+import {
+  checkReleaseSuite,
+  type ReleaseFile,
+  type ReleaseIndexEntry,
+  readKeyring,
+  verifyInRelease,
+} from './release.js';
 import type { AptSource, KeyringRef } from './sources.js';
 import type { PackageRecord } from './types.js';
 
@@ -109,45 +115,45 @@ export async function loadSuiteIndex(
 /**
  * One index's records. The cache is keyed by the uncompressed index's signed digest, which the
  * decompressed download is checked against too, so the cache holds only what Release signed.
+ * Whether read from the cache or downloaded, the index is parsed as it streams in and never held
+ * whole: what stays is its records.
  */
 async function loadPackagesIndex(
   stem: string,
   options: {
     base: string;
-    origin: { suite: string; repository: string };
+    origin: IndexOrigin;
     release: ReleaseFile;
     fetcher: Fetcher;
     cache?: PackagesIndexCache;
   },
 ): Promise<{ packages: PackageRecord[]; replaced?: string }> {
   const { cache, release } = options;
-  const plain = cache ? release.sha256.get(stem) : undefined;
+  // Release lists the uncompressed index's size and digest even where only compressed files are served.
+  const plain = release.sha256.get(stem);
   let replaced: string | undefined;
   if (cache && plain) {
-    const lookup = await cache.get(plain);
-    if (lookup.kind === 'hit') return { packages: parsePackagesIndex(lookup.bytes, options.origin) };
+    const parser = new PackagesIndexParser(options.origin);
+    const lookup = await cache.read(plain, (chunk) => parser.push(chunk));
+    if (lookup.kind === 'hit') return { packages: parser.records() };
     if (lookup.kind === 'untrusted') replaced = lookup.reason;
   }
   const index = pickIndex(release, stem) as IndexFile;
-  const downloaded = await downloadIndex(options.base, index, options);
-  const { url, parsed } = downloaded;
-  if (plain && index.path !== stem) {
-    const decompressed = { url: `${url} (decompressed, as ${stem})`, expected: plain };
-    if (parsed) checkPiecesDigest(parsed.pieces, decompressed);
-    else checkIndexDigest(downloaded.bytes, decompressed);
-  }
-  // The cache file is written while the index is parsed (or once it was, as it came in).
-  const storing =
-    cache && plain ? cache.put(plain.sha256, parsed ? parsed.pieces : downloaded.bytes) : Promise.resolve();
-  let packages: PackageRecord[];
+  // The cache file is written as the index decodes, and put in place once both digests match.
+  const writer = cache && plain ? await cache.writer(plain.sha256) : undefined;
   try {
-    packages = parsed ? parsed.records() : parsePackagesIndex(downloaded.bytes, options.origin);
+    const packages = await downloadIndex(options.base, index, {
+      ...options,
+      stem,
+      ...(plain ? { plain } : {}),
+      ...(writer ? { writer } : {}),
+    });
+    await writer?.commit();
+    return { packages, ...(replaced ? { replaced } : {}) };
   } catch (error) {
-    await storing.catch(() => undefined);
+    await writer?.abort();
     throw error;
   }
-  await storing;
-  return { packages, ...(replaced ? { replaced } : {}) };
 }
 
 interface IndexFile {
@@ -156,32 +162,32 @@ interface IndexFile {
   size: number;
 }
 
-/** The decompressed index, parsed as it came in, or (uncompressed, or too large to hold) its bytes. */
-type DownloadedIndex =
-  | { url: string; parsed: PackagesIndexParser; bytes?: undefined }
-  | { url: string; bytes: Buffer; parsed?: undefined };
-
 /**
- * The decompressed index. It is hashed and decompressed as it downloads; whatever the decoder
- * says, the download is read to its end (never past the size the signed Release gives: endless
- * data) and checked against its SHA256 line before any decoded byte is used or any decoding error
- * reported.
+ * The index's records, parsed as it downloads and decodes. The download is hashed as it comes;
+ * whatever the decoder says, it is read to its end (never past the size the signed Release gives:
+ * endless data) and checked against its SHA256 line, then the decoded bytes against the plain
+ * index's, before any record is used or any decoding or parse error reported.
  */
 async function downloadIndex(
   base: string,
   index: IndexFile,
-  options: { release: ReleaseFile; fetcher: Fetcher; origin: IndexOrigin },
-): Promise<DownloadedIndex> {
+  options: {
+    release: ReleaseFile;
+    fetcher: Fetcher;
+    origin: IndexOrigin;
+    stem: string;
+    plain?: ReleaseIndexEntry | undefined;
+    writer?: IndexCacheWriter | undefined;
+  },
+): Promise<PackageRecord[]> {
   const { url, chunks } = await openIndex(base, index, options);
   const iterator = chunks[Symbol.asyncIterator]();
   const hash = createHash('sha256');
-  const received: Buffer[] = [];
   let size = 0;
   const next = async (): Promise<Buffer | undefined> => {
     const { done, value } = await iterator.next();
     if (done) return undefined;
     hash.update(value);
-    received.push(value);
     size += value.length;
     return value;
   };
@@ -190,11 +196,20 @@ async function downloadIndex(
     for (let chunk = await next(); chunk; chunk = await next()) yield chunk;
   }
   const compression = compressionOf(index.path);
-  let parsed: PackagesIndexParser | undefined;
+  const decoded = new DecodedIndex(options);
   let decodeError: unknown;
   try {
     if (compression) {
-      parsed = await decodeParsed(download(), { compression, url, size: index.size, origin: options.origin });
+      // The cap is the decoder's own: a signed index can still be a decompression bomb.
+      for await (const chunk of decompressChunks(download(), {
+        compression,
+        name: url,
+        maxBytes: maxIndexBytes,
+      })) {
+        decoded.push(chunk);
+      }
+    } else {
+      for await (const chunk of download()) decoded.push(chunk);
     }
   } catch (error) {
     // The download's own failure, passed on by the decoder.
@@ -206,40 +221,50 @@ async function downloadIndex(
   } catch (error) {
     throw sizeMismatch(error, { url, index });
   }
-  const bytes = Buffer.concat(received, size);
   checkDigest({ sha256: hash.digest('hex'), size }, { url, expected: index });
-  if (!compression) return { url, bytes };
   if (decodeError !== undefined) throw indexDecodeError(decodeError);
-  // The compressed bytes are only needed again when the index was too large to hold as it decoded.
-  if (parsed) return { url, parsed };
-  return { url, bytes: await decompressIndex(bytes, { path: index.path, url }) };
+  if (compression && options.plain) {
+    checkDigest(decoded.digest(), {
+      url: `${url} (decompressed, as ${options.stem})`,
+      expected: options.plain,
+    });
+  }
+  return decoded.parser.records();
 }
 
 /**
- * The index parsed while it downloads and decodes, its bytes held (as the parser's pieces), at
- * most max(32 MiB, 16 × the signed compressed size) as decompressToBuffer holds it. Past that,
- * undefined: the caller decodes the verified download again, counting first, so a bomb is refused
- * holding little. Nothing parsed is used, nor any parse error reported, before the caller has
- * checked the download's digest and the decompressed bytes' (PackagesIndexParser holds the error).
+ * The decoded bytes of an index, hashed, parsed and written to the cache as they come, none of
+ * them kept. Past the plain index's signed size the digest cannot match: the rest is only
+ * counted and hashed, so a signed bomb costs no more records than the index it claims to be.
  */
-async function decodeParsed(
-  input: AsyncIterable<Buffer>,
-  options: { compression: Compression; url: string; size: number; origin: IndexOrigin },
-): Promise<PackagesIndexParser | undefined> {
-  const holdLimit = Math.min(maxIndexBytes, Math.max(32 * 1024 ** 2, 16 * options.size));
-  const parser = new PackagesIndexParser(options.origin);
-  let total = 0;
-  for await (const chunk of decompressChunks(input, {
-    compression: options.compression,
-    name: options.url,
-    maxBytes: maxIndexBytes,
-  })) {
-    total += chunk.length;
-    if (total > holdLimit) return undefined;
-    parser.push(chunk);
+class DecodedIndex {
+  readonly parser: PackagesIndexParser;
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private readonly limit: number;
+  private readonly writer: IndexCacheWriter | undefined;
+
+  constructor(options: {
+    origin: IndexOrigin;
+    plain?: ReleaseIndexEntry | undefined;
+    writer?: IndexCacheWriter | undefined;
+  }) {
+    this.parser = new PackagesIndexParser(options.origin);
+    this.limit = options.plain?.size ?? maxIndexBytes;
+    this.writer = options.writer;
   }
-  parser.end();
-  return parser;
+
+  push(chunk: Buffer): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    if (this.size > this.limit) return;
+    this.parser.push(chunk);
+    this.writer?.write(chunk);
+  }
+
+  digest(): { sha256: string; size: number } {
+    return { sha256: this.hash.digest('hex'), size: this.size };
+  }
 }
 
 /**
@@ -292,27 +317,6 @@ function pickIndex(release: ReleaseFile, stem: string) {
   return undefined;
 }
 
-/** checkIndexDigest over bytes held as the pieces they were parsed in. */
-function checkPiecesDigest(
-  pieces: readonly Buffer[],
-  options: { url: string; expected: { sha256: string; size: number } },
-) {
-  const hash = createHash('sha256');
-  let size = 0;
-  for (const piece of pieces) {
-    hash.update(piece);
-    size += piece.length;
-  }
-  checkDigest({ sha256: hash.digest('hex'), size }, options);
-}
-
-export function checkIndexDigest(
-  bytes: Buffer,
-  options: { url: string; expected: { sha256: string; size: number } },
-) {
-  checkDigest({ sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length }, options);
-}
-
 function checkDigest(
   actual: { sha256: string; size: number },
   options: { url: string; expected: { sha256: string; size: number } },
@@ -328,21 +332,6 @@ function checkDigest(
 
 /** Five times Debian's largest index (main/binary-amd64, about 50 MB); past it, decoding stops. */
 export const maxIndexBytes = 256 * 1024 ** 2;
-
-/**
- * Decoded with a cap: a signed index can still be a decompression bomb. The compression follows
- * the Release's path, since a by-hash URL has no suffix.
- */
-async function decompressIndex(bytes: Buffer, index: { path: string; url: string }): Promise<Buffer> {
-  const { path, url } = index;
-  const compression = compressionOf(path);
-  if (compression === undefined) return bytes;
-  try {
-    return await decompressToBuffer(bytes, { compression, name: url, maxBytes: maxIndexBytes });
-  } catch (error) {
-    throw indexDecodeError(error);
-  }
-}
 
 function indexDecodeError(error: unknown): unknown {
   if (!(error instanceof OciError)) return error;

@@ -24,6 +24,4 @@ export interface PackageRecord {
   /** The suite and repository the stanza was read from. */
   suite: string;
   repository: string;
-  /** The whole stanza, in archive order, for status.d entries. */
-  fields: [string, string][];
 }
