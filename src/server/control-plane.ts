@@ -15,11 +15,12 @@ import { type Logger, systemClock, writeAtomic } from '../common/index.js';
 import { DebugSessions } from '../debug/index.js';
 import type { Engine } from '../engines/index.js';
 import {
+  checkKubeconfig,
   DockerEngine,
   type EngineService,
   ensureEngine,
+  KubernetesEngine,
   SwarmEngine,
-  swarmSettingsFrom,
 } from '../engines/index.js';
 import type { FleetTemplate } from '../fleet/index.js';
 import { FleetController, FleetStore, FrontDoors, HttpTcpProber } from '../fleet/index.js';
@@ -47,6 +48,7 @@ import { loadTrustedKeys } from '../trust/index.js';
 import { type IntegrityWatch, startIntegrityWatch } from '../watch/index.js';
 import { createApp } from './app.js';
 import { controlPlaneSocket } from './control-plane-socket.js';
+import { describeEngineChoice, type EngineChoice, engineChoiceFrom } from './engine-choice.js';
 import { enginePullCredential } from './engine-pull-credential.js';
 import { ServerError } from './errors.js';
 import { instanceEnvironment } from './instance-environment.js';
@@ -142,6 +144,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     log,
   });
   let fleets: Promise<FleetController> | undefined;
+  // Read before the server listens (engineChoiceFrom); podman until then.
+  let engineChoice: EngineChoice = { kind: 'podman' };
   let engineService: EngineService | undefined;
   let server: RunningServer | undefined;
   let socketServer: RunningServer | undefined;
@@ -157,21 +161,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const registry = new URL(server?.url ?? 'http://127.0.0.1').host;
     // With --v2-auth token, the engine must authenticate when it pulls from herd's /v2/.
     const registryAuth = pulls ? { registryAuth: { ...pulls.credential, serveraddress: registry } } : {};
-    // HERD_SWARM_MANAGER: a Docker Swarm (its nodes pull from herd's /v2/ at the address herd
-    // serves on, so `--host` must be one they reach); otherwise podman, found or started.
-    const swarm = swarmSettingsFrom(options.environment ?? process.env);
+    // A swarm's or a cluster's nodes pull from herd's /v2/ at the address herd serves on (so
+    // `--host` must be one they reach), or, on Kubernetes, from HERD_KUBERNETES_PULL_FROM. No
+    // podman is started for either. A pod is reached at its own IP (its instance's address).
     let engine: Engine;
-    if (swarm) {
-      engine = new SwarmEngine({ ...swarm, ...registryAuth });
-      log.info(
-        { manager: swarm.managerSocket },
-        `using the swarm at ${swarm.managerSocket}; nodes pull from ${registry}`,
-      );
-    } else {
-      engineService = await ensureEngine({ stateDir: join(home.root, 'engine') });
-      log.info({ socket: engineService.socketPath }, engineService.describe);
-      engine = new DockerEngine({ socketPath: engineService.socketPath, ...registryAuth });
+    switch (engineChoice.kind) {
+      case 'kubernetes':
+        engine = await KubernetesEngine.connect(engineChoice.settings);
+        break;
+      case 'swarm':
+        engine = new SwarmEngine({ ...engineChoice.settings, ...registryAuth });
+        break;
+      case 'podman':
+        engineService = await ensureEngine({ stateDir: join(home.root, 'engine') });
+        log.info({ socket: engineService.socketPath }, engineService.describe);
+        engine = new DockerEngine({ socketPath: engineService.socketPath, ...registryAuth });
+        break;
     }
+    log.info({ engine: engineChoice.kind }, describeEngineChoice(engineChoice, registry));
     const controller = new FleetController({
       engine,
       db,
@@ -313,6 +320,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     },
   };
   try {
+    // A wrong engine setting stops the start here, before anything listens.
+    engineChoice = engineChoiceFrom(options.environment ?? process.env, {
+      ...(options.v2Auth ? { v2Auth: options.v2Auth } : {}),
+    });
+    if (engineChoice.kind === 'kubernetes') await checkKubeconfig(engineChoice.settings.kubeconfig);
     // One app for both: one count of invalid tokens; the adapter tells it which way a request came.
     const app = createApp({
       store,
@@ -329,6 +341,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     });
     socketServer = await startSocketServer({ app, socketPath: plane.socketPath });
     plane.url = server.url;
+    log.info({ engine: engineChoice.kind }, describeEngineChoice(engineChoice, new URL(server.url).host));
     await options.lock.advertise(server.url);
     await writeAtomic(
       controlPlaneFile(home),
