@@ -61,15 +61,24 @@ export interface EngineContractFixture {
   acceptsAddressHost?(host: string): boolean;
   /**
    * What this engine has no way to do (KubernetesEngine: its API reads no container filesystem or
-   * processes, herd's role has no exec, and an exec is no API event). Each such test then checks
-   * that the engine says so with EngineError UNSUPPORTED instead, or that it reports nothing false.
+   * processes, herd's role has no exec, and an exec is no API event; its `changes` needs a drift
+   * probe image). Each such test then checks that the engine says so with EngineError UNSUPPORTED
+   * instead, or that it reports nothing false.
    */
   unsupported?: readonly EngineCapability[];
   teardown?(): Promise<void>;
 }
 
-/** What an engine may lack; docs/engines.md lists who lacks what. */
-export type EngineCapability = 'filesystem' | 'processes' | 'debug-exec' | 'exec-events';
+/**
+ * What an engine may lack; docs/engines.md lists who lacks what. `filesystem-changes` is `changes`,
+ * `filesystem` the rest: the export, a path read or listed.
+ */
+export type EngineCapability =
+  | 'filesystem-changes'
+  | 'filesystem'
+  | 'processes'
+  | 'debug-exec'
+  | 'exec-events';
 
 export function describeEngineContract(name: string, setup: () => Promise<EngineContractFixture>): void {
   describe(`${name} passes the Engine contract`, () => {
@@ -283,7 +292,7 @@ export function describeEngineContract(name: string, setup: () => Promise<Engine
 
     it('reports what changed in an instance filesystem, and nothing planted before', async () => {
       const instance = await createRunning({ service: 'contract-changes' });
-      if (lacks('filesystem')) return saysUnsupported(engine.changes(instance.id));
+      if (lacks('filesystem-changes')) return saysUnsupported(engine.changes(instance.id));
       const before = await engine.changes(instance.id);
 
       const path = await fixture.alter(instance.id);

@@ -148,6 +148,67 @@ export class FakeKubernetesApi {
     for (const res of this.followers.get(name) ?? []) res.write(line);
   }
 
+  /**
+   * A JSON Patch (RFC 6902) of the ephemeralcontainers subresource, `test` and `add` as herd sends
+   * them: the answer's status and body; each container added then runs as `probeOutcome` says.
+   */
+  private addEphemeral(name: string, ops: Pod[], contentType: string): { status: number; body: unknown } {
+    const refuse = (status: number, message: string) => ({
+      status,
+      body: { kind: 'Status', code: status, message },
+    });
+    const pod = this.pods.get(name);
+    if (!pod) return refuse(404, `pods "${name}" not found`);
+    if (contentType !== 'application/json-patch+json' || !Array.isArray(ops)) {
+      return refuse(415, `unsupported patch ${contentType}`);
+    }
+    const added: Pod[] = [];
+    for (const op of ops) {
+      const isTest = op.op === 'test' && op.path === '/metadata/resourceVersion';
+      if (isTest && op.value !== pod.metadata.resourceVersion)
+        return refuse(409, 'the test operation failed');
+      const first = op.op === 'add' && op.path === '/spec/ephemeralContainers';
+      const next = op.op === 'add' && op.path === '/spec/ephemeralContainers/-';
+      if (first && !pod.spec.ephemeralContainers) added.push(...op.value);
+      else if (next && pod.spec.ephemeralContainers) added.push(op.value);
+      else if (!isTest) return refuse(422, `cannot apply ${JSON.stringify(op)}`);
+    }
+    const names = new Set((pod.spec.ephemeralContainers ?? []).map((one: Pod) => one.name));
+    if (added.some((one) => names.has(one.name))) return refuse(422, 'duplicate ephemeral container name');
+    pod.spec.ephemeralContainers = [...(pod.spec.ephemeralContainers ?? []), ...added];
+    this.changed('MODIFIED', pod);
+    for (const container of added) setImmediate(() => this.runProbe(pod, container));
+    return { status: 200, body: pod };
+  }
+
+  private runProbe(pod: Pod, container: Pod): void {
+    const outcome = this.probeOutcome;
+    pod.status.ephemeralContainerStatuses ??= [];
+    const statuses: Pod[] = pod.status.ephemeralContainerStatuses;
+    if (outcome === 'hang') {
+      statuses.push({ name: container.name, state: { running: { startedAt: new Date().toISOString() } } });
+      this.changed('MODIFIED', pod);
+      return;
+    }
+    let log: string;
+    let exitCode = 0;
+    if (outcome === 'list') {
+      const args: string[] = container.args ?? [];
+      const skips = args.flatMap((arg, index) => (args[index - 1] === '--skip' ? [arg] : []));
+      const root = this.probeRoots.get(pod.metadata.name) ?? this.defaultProbeRoot;
+      const isSkipped = (path: string) => skips.some((skip) => path === skip || path.startsWith(`${skip}/`));
+      const shown = root.filter((entry) => !isSkipped(entry.path));
+      const met = skips.filter((skip) => root.some((entry) => entry.path === skip));
+      const summary = { summary: { entries: shown.length, unreadable: 0, pid: 7, skipped: met } };
+      log = [...shown, summary].map((line) => `${JSON.stringify(line)}\n`).join('');
+    } else {
+      ({ log, exitCode } = outcome);
+    }
+    this.containerLogs.set(`${pod.metadata.name}/${container.name}`, log);
+    statuses.push({ name: container.name, state: { terminated: { exitCode, reason: 'Completed' } } });
+    this.changed('MODIFIED', pod);
+  }
+
   private bump(): number {
     this.revision += 1;
     return this.revision;
@@ -281,7 +342,8 @@ export class FakeKubernetesApi {
     }
     const ephemeral = new RegExp(`^${base}/pods/([^/]+)/ephemeralcontainers$`).exec(path);
     if (ephemeral && req.method === 'PATCH') {
-      return this.addEphemeral(ephemeral[1] ?? '', body, String(req.headers['content-type']), json);
+      const answer = this.addEphemeral(ephemeral[1] ?? '', body, String(req.headers['content-type']));
+      return json(answer.status, answer.body);
     }
     const podPath = new RegExp(`^${base}/pods/([^/]+)(/log)?$`).exec(path);
     if (podPath) {
@@ -326,82 +388,6 @@ export class FakeKubernetesApi {
     notFound(`${req.method} ${path}`);
   }
 }
-
-type Answer = (status: number, value: unknown) => void;
-
-/** A JSON Patch (RFC 6902) of the ephemeralcontainers subresource: `test` and `add`, as herd sends. */
-FakeKubernetesApi.prototype.addEphemeral = function (
-  this: FakeKubernetesApi,
-  name: string,
-  ops: Pod[],
-  contentType: string,
-  json: Answer,
-): void {
-  const pod = this.pods.get(name);
-  if (!pod) return json(404, { kind: 'Status', code: 404, reason: 'NotFound', message: `pods "${name}" not found` });
-  if (contentType !== 'application/json-patch+json' || !Array.isArray(ops)) {
-    return json(415, { kind: 'Status', code: 415, message: `unsupported patch ${contentType}` });
-  }
-  const added: Pod[] = [];
-  for (const op of ops) {
-    if (op.op === 'test' && op.path === '/metadata/resourceVersion') {
-      if (op.value !== pod.metadata.resourceVersion)
-        return json(409, { kind: 'Status', code: 409, reason: 'Conflict', message: 'test failed' });
-    } else if (op.op === 'add' && op.path === '/spec/ephemeralContainers' && !pod.spec.ephemeralContainers) {
-      added.push(...op.value);
-    } else if (op.op === 'add' && op.path === '/spec/ephemeralContainers/-' && pod.spec.ephemeralContainers) {
-      added.push(op.value);
-    } else {
-      return json(422, { kind: 'Status', code: 422, message: `cannot apply ${JSON.stringify(op)}` });
-    }
-  }
-  const names = new Set((pod.spec.ephemeralContainers ?? []).map((one: Pod) => one.name));
-  if (added.some((one) => names.has(one.name)))
-    return json(422, { kind: 'Status', code: 422, reason: 'Invalid', message: 'duplicate container name' });
-  pod.spec.ephemeralContainers = [...(pod.spec.ephemeralContainers ?? []), ...added];
-  this.touch(pod);
-  json(200, pod);
-  for (const container of added) setImmediate(() => this.runProbe(pod, container));
-};
-
-FakeKubernetesApi.prototype.runProbe = function (this: FakeKubernetesApi, pod: Pod, container: Pod): void {
-  const outcome = this.probeOutcome;
-  const statuses: Pod[] = (pod.status.ephemeralContainerStatuses ??= []);
-  if (outcome === 'hang') {
-    statuses.push({ name: container.name, state: { running: { startedAt: new Date().toISOString() } } });
-    return this.touch(pod);
-  }
-  let log: string;
-  let exitCode = 0;
-  if (outcome === 'list') {
-    const args: string[] = container.args ?? [];
-    const skips = args.flatMap((arg, index) => (args[index - 1] === '--skip' ? [arg] : []));
-    const root = this.probeRoots.get(pod.metadata.name) ?? this.defaultProbeRoot;
-    const isSkipped = (path: string) => skips.some((skip) => path === skip || path.startsWith(`${skip}/`));
-    const shown = root.filter((entry) => !isSkipped(entry.path));
-    const met = skips.filter((skip) => root.some((entry) => entry.path === skip));
-    const summary = { summary: { entries: shown.length, unreadable: 0, pid: 7, skipped: met } };
-    log = [...shown, summary].map((line) => `${JSON.stringify(line)}\n`).join('');
-  } else {
-    ({ log, exitCode } = outcome);
-  }
-  this.containerLogs.set(`${pod.metadata.name}/${container.name}`, log);
-  statuses.push({ name: container.name, state: { terminated: { exitCode, reason: 'Completed' } } });
-  this.touch(pod);
-};
-
-declare module './fake-api-server.test-support.js' {
-  interface FakeKubernetesApi {
-    addEphemeral(name: string, ops: Pod[], contentType: string, json: Answer): void;
-    runProbe(pod: Pod, container: Pod): void;
-    /** A change to a pod a watcher sees, with a new resourceVersion. */
-    touch(pod: Pod): void;
-  }
-}
-
-FakeKubernetesApi.prototype.touch = function (this: FakeKubernetesApi, pod: Pod): void {
-  (this as unknown as { changed(type: string, pod: Pod): void }).changed('MODIFIED', pod);
-};
 
 function parseSelector(text: string): Record<string, string> {
   return Object.fromEntries(

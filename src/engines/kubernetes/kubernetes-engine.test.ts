@@ -405,11 +405,25 @@ describeEngineContract('KubernetesEngine on a fake API server (not a cluster)', 
   api.admit();
   api.startLine = 'probe listening on :8080';
   api.exitingDigests.add(other);
+  // The drift probe as the fake runs it: it prints the pod's root (the image's one file, and what
+  // `alter` adds). The real probe in a real pid namespace is test/drift-probe.test.ts.
+  const probeServer = { path: '/probe-server', type: 'file', mode: 0o755, uid: 0, gid: 0, size: 4 };
+  const probeServerHash = 'c'.repeat(64);
+  api.defaultProbeRoot = [{ ...probeServer, sha256: probeServerHash }];
   const contractEngine = await KubernetesEngine.connect({
     namespace: 'herd',
     cluster: { server, skipTLSVerify: true },
     pollMs: 10,
     startTimeoutMs: 2000,
+    driftProbe: {
+      image: {
+        digest: `sha256:${'a'.repeat(64)}`,
+        imageRef: `127.0.0.1:5001/probe@sha256:${'a'.repeat(64)}`,
+      },
+      imageFiles: async () => [{ ...probeServer, type: 'file', sha256: probeServerHash }],
+      // Every call probes: the contract asks before and after a change.
+      intervalMs: 0,
+    },
   });
   const contractSpec = (overrides: Partial<InstanceSpec> & { service: string }): InstanceSpec => ({
     ...spec({ labels: {} }),
@@ -426,7 +440,21 @@ describeEngineContract('KubernetesEngine on a fake API server (not a cluster)', 
       contractSpec({ digest: other, imageRef: `127.0.0.1:5001/hello@${other}`, ...overrides }),
     logText: 'probe listening on :8080',
     imageFile: 'probe-server',
-    alter: notUsed,
+    alter: async (id) => {
+      api.probeRoots.set(id, [
+        ...api.defaultProbeRoot,
+        {
+          path: '/altered',
+          type: 'file',
+          mode: 0o644,
+          uid: 65532,
+          gid: 65532,
+          size: 1,
+          sha256: 'b'.repeat(64),
+        },
+      ]);
+      return '/altered';
+    },
     dropInTmp: notUsed,
     // An exec on Kubernetes reaches the API server's audit log, never a pod watch: nothing to do here.
     exec: async () => undefined,
