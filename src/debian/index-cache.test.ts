@@ -133,6 +133,27 @@ describe('the Packages index cache', () => {
     );
   });
 
+  it('writes an entry given in many pieces whole on commit, and leaves nothing on abort', async () => {
+    const cache = new PackagesIndexCache(await mkdtemp(join(dir, 'cache-')));
+    const bytes = Buffer.alloc(3 * 1024 ** 2 + 5, 'Package: x\n');
+    const kept = sha256Hex(bytes);
+    const writer = await cache.writer(kept);
+    for (let at = 0; at < bytes.length; at += 64 * 1024) writer.write(bytes.subarray(at, at + 64 * 1024));
+    const dropped = await cache.writer('d'.repeat(64));
+    dropped.write(bytes.subarray(0, 2 * 1024 ** 2));
+
+    await writer.commit();
+    await dropped.abort();
+
+    assert.deepEqual(await readFile(cache.pathOf(kept)), bytes);
+    assert.deepEqual(await readdir(join(cache.dir, 'sha256')), [kept]);
+    const read: Buffer[] = [];
+    assert.deepEqual(await cache.read({ sha256: kept, size: bytes.length }, (chunk) => read.push(chunk)), {
+      kind: 'hit',
+    });
+    assert.deepEqual(Buffer.concat(read), bytes);
+  });
+
   it('misses when nothing is cached under the digest', async () => {
     const cache = new PackagesIndexCache(await mkdtemp(join(dir, 'cache-')));
 

@@ -24,6 +24,8 @@ export interface IndexCacheWriter {
 
 /** Cache files are read in pieces of this size, each given to the reader and then dropped. */
 const readChunkBytes = 1024 ** 2;
+/** And written in pieces of at least this size. */
+const writeChunkBytes = 1024 ** 2;
 
 export class PackagesIndexCache {
   readonly dir: string;
@@ -111,13 +113,15 @@ export class PackagesIndexCache {
 /** Chunks pushed by a producer that does not wait, taken by writeChunksAtomic as they come. */
 class ChunkQueue {
   private items: Buffer[] = [];
+  private bytes = 0;
   private ended = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
 
   push(chunk: Buffer): void {
     this.items.push(chunk);
-    this.signal();
+    this.bytes += chunk.length;
+    if (this.bytes >= writeChunkBytes) this.signal();
   }
 
   end(): void {
@@ -128,6 +132,7 @@ class ChunkQueue {
   fail(error: Error): void {
     this.failure = error;
     this.items = [];
+    this.bytes = 0;
     this.signal();
   }
 
@@ -135,9 +140,10 @@ class ChunkQueue {
     for (;;) {
       if (this.failure) throw this.failure;
       const items = this.items;
-      if (items.length > 0) {
+      // Written a mebibyte at a time: a decoder gives 64 KiB pieces, and a write each costs more than the bytes.
+      if (items.length > 0 && (this.ended || this.bytes >= writeChunkBytes)) {
         this.items = [];
-        // One write for what piled up meanwhile: fewer, larger writes.
+        this.bytes = 0;
         yield items.length === 1 ? (items[0] as Buffer) : Buffer.concat(items);
         continue;
       }

@@ -56,6 +56,8 @@ const field = {
   essential: 14,
   priority: 15,
 } as const;
+/** The values interned() shares, by field index (only those fields ever use theirs). */
+const internedValues: string[][] = readFields.map(() => []);
 const readFieldBytes = readFields.map((name) => Buffer.from(name, 'latin1'));
 const readFieldByHash = new Map<number, number>(readFields.map((name, index) => [nameHash(name), index]));
 
@@ -358,6 +360,63 @@ class StanzaScanner {
       .trim();
   }
 
+  /** Whether a read field is there with a value, without decoding it. */
+  private present(index: number): boolean {
+    const start = this.valueStart[index] as number;
+    if (start < 0) return false;
+    return this.folded[index] ? this.value(index) !== '' : start < (this.valueEnd[index] as number);
+  }
+
+  /**
+   * value() for fields with a few values shared by thousands of stanzas (Architecture, Multi-Arch,
+   * Priority, Essential): one string per value, not one per stanza. At most a few values per field
+   * are kept, so a hostile index cannot grow the table.
+   */
+  private interned(index: number): string {
+    const start = this.valueStart[index] as number;
+    if (start < 0) return '';
+    const end = this.valueEnd[index] as number;
+    const length = end - start;
+    if (this.folded[index] || length > 16) return this.value(index);
+    const known = internedValues[index] as string[];
+    const { bytes } = this;
+    for (const text of known) {
+      if (text.length !== length) continue;
+      let same = true;
+      for (let i = 0; i < length && same; i++) same = bytes[start + i] === text.charCodeAt(i);
+      if (same) return text;
+    }
+    const text = this.value(index);
+    // Only ASCII: a byte past 0x7f decodes to fewer characters than bytes, never matched above.
+    if (known.length < 8 && text.length === length) known.push(text);
+    return text;
+  }
+
+  /** A Size field's byte count, or -1 when it is not a string of decimal digits. */
+  private byteCount(index: number): number {
+    const start = this.valueStart[index] as number;
+    const end = this.valueEnd[index] as number;
+    if (start < 0 || start === end || this.folded[index]) return -1;
+    let count = 0;
+    for (let i = start; i < end; i++) {
+      const digit = (this.bytes[i] as number) - 0x30;
+      if (digit < 0 || digit > 9) return -1;
+      count = count * 10 + digit;
+    }
+    return count;
+  }
+
+  /** A SHA256 field of 64 lowercase hex digits, or undefined. */
+  private hexDigest(index: number): string | undefined {
+    const start = this.valueStart[index] as number;
+    if (start < 0 || this.folded[index] || (this.valueEnd[index] as number) - start !== 64) return undefined;
+    for (let i = start; i < start + 64; i++) {
+      const byte = this.bytes[i] as number;
+      if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return undefined;
+    }
+    return this.bytes.toString('latin1', start, start + 64);
+  }
+
   /** A relation field on one line, as the relation parser reads it (control.ts's packageRelationsOf). */
   private relation(index: number): string {
     const value = this.value(index);
@@ -367,19 +426,19 @@ class StanzaScanner {
   private record(): PackageRecord {
     const name = this.value(field.package);
     for (const required of requiredPackageFields) {
-      if (this.valueStart[required.index] === -1 || this.value(required.index) === '') {
-        throw this.invalid(name, `lacks the ${required.name} field`);
-      }
+      if (!this.present(required.index)) throw this.invalid(name, `lacks the ${required.name} field`);
     }
     const version = this.value(field.version);
-    const architecture = this.value(field.architecture);
-    const size = this.value(field.size);
-    const sha256 = this.value(field.sha256);
-    const filename = this.value(field.filename);
-    if (!/^\d+$/.test(size)) throw this.invalid(name, `has Size "${size}", expected a byte count`);
-    if (!/^[0-9a-f]{64}$/.test(sha256)) {
-      throw this.invalid(name, `has SHA256 "${sha256}", expected 64 lowercase hex digits`);
+    const architecture = this.interned(field.architecture);
+    const size = this.byteCount(field.size);
+    if (size < 0) {
+      throw this.invalid(name, `has Size "${this.value(field.size)}", expected a byte count`);
     }
+    const sha256 = this.hexDigest(field.sha256);
+    if (sha256 === undefined) {
+      throw this.invalid(name, `has SHA256 "${this.value(field.sha256)}", expected 64 lowercase hex digits`);
+    }
+    const filename = this.value(field.filename);
     const sourceField = this.value(field.source);
     const source = parseSourceField(sourceField, { name, version });
     if (!source) {
