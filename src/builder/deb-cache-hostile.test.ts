@@ -62,7 +62,7 @@ async function mirror(handler: RequestListener) {
   ];
 }
 
-describe('the .deb cache, with something other than a file planted at an entry', () => {
+describe('the .deb cache, with something other than a file planted at an entry', { timeout: 20_000 }, () => {
   for (const kind of plantedKinds) {
     it(`refuses ${kind} as a tampered .deb, naming the path, without reading it`, async () => {
       const { pkg, debs } = await fixture();
@@ -101,7 +101,9 @@ describe('the .deb cache, with something other than a file planted at an entry',
   });
 });
 
-describe('the unpacked .deb cache, with something other than a file planted at an entry', () => {
+describe('the unpacked .deb cache, with something other than a file planted at an entry', {
+  timeout: 20_000,
+}, () => {
   for (const kind of plantedKinds) {
     it(`takes ${kind} in place of a record or a tar for an untrusted entry, and unpacks over it`, async () => {
       const { home, deb, pkg } = await fixture();
@@ -133,7 +135,7 @@ describe('the unpacked .deb cache, with something other than a file planted at a
   }
 });
 
-describe('a .deb from a hostile mirror', () => {
+describe('a .deb from a hostile mirror', { timeout: 20_000 }, () => {
   it('is cut at its locked size when the mirror sends endless data, and nothing is cached', async () => {
     const { deb, pkg, debs } = await fixture();
     let sent = 0;

@@ -9,10 +9,9 @@
  * not to anything stored in the cache; the decompression stops at that tar's size.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, opendir, readFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic } from '../common/index.js';
+import { readRegularFile, writeAtomic } from '../common/index.js';
 import type { LayoutStore } from '../oci/index.js';
 import { type Descriptor, type Digest, decompressChunks, hexOf, isDigest, MediaType } from '../oci/index.js';
 
@@ -48,27 +47,18 @@ export class LayerCache {
   ): Promise<Descriptor | undefined> {
     let digest: Digest;
     try {
-      digest = (await readFile(this.entryPath(layer), 'utf8')).trim() as Digest;
+      // Only a regular file is read, as the store's blob is opened (a FIFO planted here would never
+      // answer): anything else is no entry, and `remember` renames a real one over it.
+      const entry = await readRegularFile(this.entryPath(layer), { maxBytes: 1024 });
+      if (entry.kind !== 'file') return undefined;
+      digest = entry.bytes.toString('utf8').trim() as Digest;
       if (!isDigest(digest)) return undefined;
-      // The blob and what it decompresses to are both hashed as they stream, never held: past
-      // the tar's own size it cannot be this layer.
-      const blobHash = createHash('sha256');
-      let size = 0;
-      const blob = (async function* () {
-        for await (const chunk of createReadStream(store.blobPath(digest), { highWaterMark: 256 * 1024 })) {
-          blobHash.update(chunk as Buffer);
-          size += (chunk as Buffer).length;
-          yield chunk as Buffer;
-        }
-      })();
-      const hash = createHash('sha256');
-      const chunks = decompressChunks(blob, { compression: 'gzip', name: digest, maxBytes: layer.size });
-      for await (const chunk of chunks) hash.update(chunk);
-      if (`sha256:${hash.digest('hex')}` !== layer.diffId) return undefined;
-      // Anything after the gzip stream still counts: the blob is the digest's bytes, all of them.
-      for await (const _rest of blob);
-      if (`sha256:${blobHash.digest('hex')}` !== digest) return undefined;
-      return { mediaType: MediaType.layerGzip, digest, size };
+      const { handle } = await store.openBlob(digest);
+      try {
+        return await matchingBlob(handle, { digest, diffId: layer.diffId, size: layer.size });
+      } finally {
+        await handle.close();
+      }
     } catch {
       return undefined;
     }
@@ -82,4 +72,33 @@ export class LayerCache {
   private entryPath(layer: { diffId: Digest; encoding: string }): string {
     return join(this.dir, `${hexOf(layer.diffId)}.${layer.encoding}`);
   }
+}
+
+/**
+ * The blob open at `handle`, if it hashes to `digest` and decompresses to `diffId`. The blob and
+ * what it decompresses to are both hashed as they stream, never held: past the tar's own size it
+ * cannot be this layer.
+ */
+async function matchingBlob(
+  handle: FileHandle,
+  expected: { digest: Digest; diffId: Digest; size: number },
+): Promise<Descriptor | undefined> {
+  const { digest } = expected;
+  const blobHash = createHash('sha256');
+  let size = 0;
+  const blob = (async function* () {
+    for await (const chunk of handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) {
+      blobHash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  })();
+  const hash = createHash('sha256');
+  const chunks = decompressChunks(blob, { compression: 'gzip', name: digest, maxBytes: expected.size });
+  for await (const chunk of chunks) hash.update(chunk);
+  if (`sha256:${hash.digest('hex')}` !== expected.diffId) return undefined;
+  // Anything after the gzip stream still counts: the blob is the digest's bytes, all of them.
+  for await (const _rest of blob);
+  if (`sha256:${blobHash.digest('hex')}` !== digest) return undefined;
+  return { mediaType: MediaType.layerGzip, digest, size };
 }

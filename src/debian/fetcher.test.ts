@@ -53,7 +53,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe('HttpFetcher', () => {
+describe('HttpFetcher', { timeout: 30_000 }, () => {
   it('tries again when a mirror refuses the connection, and reads the answer once it listens', async () => {
     const port = await freePort();
     let asked = 0;
@@ -200,7 +200,7 @@ describe('HttpFetcher', () => {
   });
 });
 
-describe('HttpFetcher on file: URIs', () => {
+describe('HttpFetcher on file: URIs', { timeout: 30_000 }, () => {
   it('refuses a FIFO or a link to /dev/zero where an index should be, at once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'herd-fetcher-'));
     try {

@@ -20,10 +20,9 @@
  * the same rules as layers read in memory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic } from '../common/index.js';
+import { openRegularFile, readRegularFile, writeAtomic } from '../common/index.js';
 import { CacheSeal } from './cache-seal.js';
 import { decompressChunks } from './decompress.js';
 import { hexOf } from './digest.js';
@@ -38,6 +37,8 @@ import { type Descriptor, type Digest, MediaType } from './types.js';
 const indexVersion = 2;
 const sealPurpose = 'flattened-layer';
 const binarySniffBytes = 8192;
+/** Far past the index of any real layer; a larger file there was not written by herd. */
+const maxIndexFileBytes = 1024 ** 3;
 
 /** OCI's, and Docker's for images pulled in the Docker v2 schema 2 format. */
 const gzipLayerTypes: ReadonlySet<string> = new Set([
@@ -143,7 +144,7 @@ export class FlattenedLayerCache {
   private contentHandle(diffId: string): Promise<FileHandle> {
     let handle = this.handles.get(diffId);
     if (!handle) {
-      handle = open(this.contentPath(diffId), 'r');
+      handle = openContent(this.contentPath(diffId));
       this.handles.set(diffId, handle);
     }
     return handle;
@@ -164,13 +165,11 @@ export class FlattenedLayerCache {
 
   /** The sealed index, or undefined when there is none or it does not verify (then it is derived again). */
   private async readIndex(diffId: Digest, blob: Digest): Promise<LayerIndex | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.indexPath(diffId), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    // Anything but a regular file here (a FIFO, a link to /dev/zero) is not read: derived again
+    // and renamed over, as an index whose seal does not verify is.
+    const read = await readRegularFile(this.indexPath(diffId), { maxBytes: maxIndexFileBytes });
+    if (read.kind !== 'file') return undefined;
+    const text = read.bytes.toString('utf8');
     const newline = text.indexOf('\n');
     const body = text.slice(newline + 1);
     const seal = await this.openSeal();
@@ -339,14 +338,20 @@ function entriesOf(index: LayerIndex, diffId: Digest): LayerEntry[] {
 
 /** The store's blob, chunk by chunk; not there is BLOB_NOT_FOUND, as the store says it. */
 async function* blobChunks(store: LayoutStore, digest: Digest): AsyncGenerator<Buffer> {
-  try {
-    yield* createReadStream(store.blobPath(digest), { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    throw new OciError('BLOB_NOT_FOUND', `blob ${digest} not found in the store at ${store.root}`, {
-      cause: error,
-    });
-  }
+  const { handle } = await store.openBlob(digest);
+  yield* handle.createReadStream({ highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+}
+
+/**
+ * A layer's content file, opened only if it is a regular file: anything else planted in its place
+ * (a FIFO would block every read) is refused as changed content is, CACHE_TAMPERED via `read`.
+ */
+async function openContent(path: string): Promise<FileHandle> {
+  const opened = await openRegularFile(path);
+  if (opened.kind === 'file') return opened.handle;
+  throw new Error(
+    opened.kind === 'missing' ? `${path} is missing` : `${path} is ${opened.what}, not a regular file`,
+  );
 }
 
 /** A layer blob as its tar's bytes, streamed: plain tar as it is, gzip inflated within the cap. */

@@ -6,9 +6,9 @@
  * Spec: https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compactJson, exists, writeAtomic } from '../common/index.js';
+import { compactJson, exists, openRegularFile, type RegularFileOpen, writeAtomic } from '../common/index.js';
 import { hexOf, sha256Digest } from './digest.js';
 import { OciError } from './errors.js';
 import { withStoreLock } from './store-lock.js';
@@ -104,14 +104,17 @@ export class LayoutStore {
   }
 
   async hasBlob(digest: Digest): Promise<boolean> {
-    return exists(this.blobPath(digest));
+    return isRegularFile(this.blobPath(digest));
   }
 
-  /** Stores bytes under their digest. An existing blob is kept: same digest, same bytes. */
+  /**
+   * Stores bytes under their digest. An existing blob is kept: same digest, same bytes. Anything
+   * else at its path (a FIFO, a link, planted by whoever can write the store) is replaced.
+   */
   async putBlob(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
     const digest = sha256Digest(bytes);
     const path = this.blobPath(digest);
-    if (!(await exists(path))) await writeAtomic(path, bytes);
+    if (!(await isRegularFile(path))) await writeAtomic(path, bytes);
     return { mediaType, digest, size: bytes.byteLength };
   }
 
@@ -137,7 +140,7 @@ export class LayoutStore {
       }
       const digest: Digest = `sha256:${hash.digest('hex')}`;
       const path = this.blobPath(digest);
-      if (!(await exists(path))) await rename(temp, path);
+      if (!(await isRegularFile(path))) await rename(temp, path);
       return { mediaType, digest, size };
     } finally {
       await rm(temp, { force: true });
@@ -149,13 +152,43 @@ export class LayoutStore {
     return this.putBlob(Buffer.from(compactJson(document)), mediaType);
   }
 
+  /**
+   * A blob opened for reading, not yet verified: the caller hashes what it reads. Only a regular
+   * file is opened: a FIFO, a socket, a device or a link at its path (a read that never starts or
+   * never ends) is refused as a tampered blob is, DIGEST_MISMATCH; nothing there is BLOB_NOT_FOUND.
+   */
+  async openBlob(digest: Digest): Promise<{ handle: FileHandle; size: number }> {
+    let opened: RegularFileOpen;
+    try {
+      opened = await openRegularFile(this.blobPath(digest));
+    } catch (error) {
+      throw new OciError('BLOB_NOT_FOUND', `blob ${digest} in the store at ${this.root} cannot be read`, {
+        cause: error,
+      });
+    }
+    switch (opened.kind) {
+      case 'file':
+        return { handle: opened.handle, size: opened.size };
+      case 'missing':
+        throw new OciError('BLOB_NOT_FOUND', `blob ${digest} is not in the store at ${this.root}`);
+      case 'not-regular':
+        throw new OciError(
+          'DIGEST_MISMATCH',
+          `blob ${digest} in the store at ${this.root} is corrupt or tampered: it is ${opened.what}, not a regular file`,
+        );
+    }
+  }
+
   /** Reads a blob and verifies its content against its digest. */
   async getBlob(digest: Digest): Promise<Buffer> {
+    const { handle } = await this.openBlob(digest);
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.blobPath(digest));
+      bytes = await handle.readFile();
     } catch {
       throw new OciError('BLOB_NOT_FOUND', `blob ${digest} is not in the store at ${this.root}`);
+    } finally {
+      await handle.close();
     }
     const actual = sha256Digest(bytes);
     if (actual !== digest) {
@@ -446,4 +479,13 @@ function dropRef(descriptor: Descriptor): Descriptor {
   const { [refNameAnnotation]: _dropped, ...rest } = descriptor.annotations ?? {};
   const { annotations: _old, ...bare } = descriptor;
   return Object.keys(rest).length > 0 ? { ...bare, annotations: rest } : bare;
+}
+
+/** Whether a blob is stored at `path`: a regular file, as herd writes them, not a link to one. */
+async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
+  } catch {
+    return false;
+  }
 }
