@@ -35,7 +35,7 @@ import {
   type LogLine,
 } from '../engine.js';
 import { EventFeed } from '../event-feed.js';
-import { admittedDigestKey, admittedDigestsName } from './admission-objects.js';
+import { admittedDigestKey, admittedDigestsName, driftProbeDigestKey } from './admission-objects.js';
 import { workloadAccountName } from './controller-rbac.js';
 import { type DriftProbeOptions, DriftProbes } from './drift-probes.js';
 import { instanceSecretFor, instanceSecretName } from './instance-secret.js';
@@ -324,15 +324,31 @@ export class KubernetesEngine implements Engine {
     if (signal.aborted) return;
     const stream = new PassThrough();
     let request: AbortController;
+    // The request resolves once the API server answers, which may be only with the first line: an
+    // abort before then ends this at once (as in `events`), and the late answer is cut.
+    const opening = this.clients.log.log(this.namespace, id, instanceContainerName, stream, {
+      follow: true,
+      timestamps: true,
+      ...(since !== undefined ? { sinceTime: new Date(since).toISOString() } : {}),
+    });
+    let stopOpening = () => {};
+    const aborted = new Promise<undefined>((resolve) => {
+      stopOpening = () => resolve(undefined);
+      signal.addEventListener('abort', stopOpening, { once: true });
+    });
     try {
-      request = await this.clients.log.log(this.namespace, id, instanceContainerName, stream, {
-        follow: true,
-        timestamps: true,
-        ...(since !== undefined ? { sinceTime: new Date(since).toISOString() } : {}),
-      });
+      const opened = await Promise.race([opening, aborted]);
+      if (!opened) {
+        void opening.then((late) => late.abort()).catch(() => undefined);
+        stream.end();
+        return;
+      }
+      request = opened;
     } catch (error) {
       if (signal.aborted) return;
       throw toEngineError(error, `following the logs of pod ${id}`, 'OTHER');
+    } finally {
+      signal.removeEventListener('abort', stopOpening);
     }
     const stop = () => {
       request.abort();
@@ -369,7 +385,7 @@ export class KubernetesEngine implements Engine {
           pollMs: this.options.pollMs ?? 250,
           call: (what, request) => this.call(what, request),
           readPod: (name) => this.readPod(name),
-          admit: (image) => this.ensureImage(image),
+          admit: (image) => this.editAdmitted(image.digest, 'admit', driftProbeDigestKey(image.digest)),
           pullReference: (imageRef) => this.pullReference(imageRef),
         },
         probe,
@@ -400,7 +416,7 @@ export class KubernetesEngine implements Engine {
   async debugExec(id: string): Promise<DebugExec> {
     throw unsupported(
       `a debug session in pod ${id}`,
-      "herd's role grants no pods/exec, pods/attach or ephemeral containers; use kubectl debug with your own credentials, which the API server audits",
+      "herd's role grants no pods/exec or pods/attach, and herd's admission policy lets in no ephemeral container but its drift probe",
     );
   }
 
@@ -426,8 +442,11 @@ export class KubernetesEngine implements Engine {
   }
 
   /** Read, change, replace with the resourceVersion read: a concurrent edit makes a 409, and a retry. */
-  private async editAdmitted(digest: `sha256:${string}`, change: 'admit' | 'withdraw'): Promise<void> {
-    const key = admittedDigestKey(digest);
+  private async editAdmitted(
+    digest: `sha256:${string}`,
+    change: 'admit' | 'withdraw',
+    key = admittedDigestKey(digest),
+  ): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       const configMap = await this.readAdmitted();
       const data = { ...(configMap.data ?? {}) };
