@@ -8,6 +8,10 @@
  *   denies a pod (created, updated, or given an ephemeral container) with any container whose
  *   image is not `<repository>@sha256:<64 hex>` with that digest in the ConfigMap. No ConfigMap, no
  *   pod (parameterNotFoundAction Deny), and an error in the policy denies too (failurePolicy Fail).
+ *   An ephemeral container is only ever herd's drift probe (probe-container.ts): its digest under a
+ *   key of its own (`drift-probe-sha256-<hex>`, so no workload image runs as one and the probe runs
+ *   as nothing else), named `herd-drift-<n>`, running its image's own entrypoint (no `command`),
+ *   with no volume and no environment. Whoever holds herd's role can add the probe, never a shell.
  * - A sigstore policy-controller ClusterImagePolicy with herd's trusted cosign public keys, so a
  *   digest runs only with a signature by one of them, checked on the cluster's side from the
  *   registry (`sha256-<hex>.sig`, the format herd signs in). Without a transparency log (herd signs
@@ -30,6 +34,11 @@ export const admissionPolicyName = (namespace: string) => `herd-admitted-digests
 /** `sha256:<hex>` as a ConfigMap key (a key may not hold `:`). */
 export function admittedDigestKey(digest: `sha256:${string}`): string {
   return digest.replace(':', '-');
+}
+
+/** The drift probe's digest as a ConfigMap key: apart from the workloads', see the policy. */
+export function driftProbeDigestKey(digest: `sha256:${string}`): string {
+  return `drift-probe-${admittedDigestKey(digest)}`;
 }
 
 /** A policy-controller ClusterImagePolicy (policy.sigstore.dev/v1beta1); no npm package types it. */
@@ -67,6 +76,12 @@ const imageAdmitted =
   "c.image.matches('^[^@]+@sha256:[0-9a-f]{64}$') && has(params.data) && " +
   "('sha256-' + c.image.substring(c.image.lastIndexOf('@sha256:') + 8)) in params.data";
 
+/** An ephemeral container is herd's drift probe, as probe-container.ts makes it, of an admitted probe digest. */
+const probeAdmitted =
+  "c.name.startsWith('herd-drift-') && !has(c.command) && !has(c.volumeMounts) && !has(c.volumeDevices) && " +
+  "!has(c.env) && !has(c.envFrom) && c.image.matches('^[^@]+@sha256:[0-9a-f]{64}$') && has(params.data) && " +
+  "('drift-probe-sha256-' + c.image.substring(c.image.lastIndexOf('@sha256:') + 8)) in params.data";
+
 /** The policy's checks, one per container list (they have different types in CEL). */
 export const admissionValidations = [
   {
@@ -82,8 +97,8 @@ export const admissionValidations = [
     reason: 'Forbidden',
   },
   {
-    expression: `!has(object.spec.ephemeralContainers) || object.spec.ephemeralContainers.all(c, ${imageAdmitted})`,
-    message: `an ephemeral container runs an image herd did not admit: expected <repository>@sha256:<digest> of a digest in configmap ${admittedDigestsName}`,
+    expression: `!has(object.spec.ephemeralContainers) || object.spec.ephemeralContainers.all(c, ${probeAdmitted})`,
+    message: `an ephemeral container is not herd's drift probe: expected herd-drift-<n> running <repository>@sha256:<digest> of a drift-probe-sha256-<hex> key in configmap ${admittedDigestsName}, with no command, volume or environment`,
     reason: 'Forbidden',
   },
 ] as const;

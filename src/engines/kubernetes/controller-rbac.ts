@@ -1,9 +1,11 @@
 /**
  * Who herd's controller is in a namespace, and all it may do there: pure objects. It makes, lists,
  * watches and removes pods, reads their logs, edits the ConfigMap of admitted digests, and makes and
- * deletes each instance's Secret (instance-secret.ts); nothing else. Never `pods/exec`,
- * `pods/attach`, `pods/portforward` or `pods/ephemeralcontainers` (no shell into an instance through
- * herd's credentials: docs/architecture.md, "Immutability"), no get, list, watch or update of
+ * deletes each instance's Secret (instance-secret.ts), and adds herd's drift probe to a pod
+ * (`pods/ephemeralcontainers: patch`, the one verb; the admission policy lets in no ephemeral
+ * container but the probe: admission-objects.ts); nothing else. Never `pods/exec`, `pods/attach` or
+ * `pods/portforward` (no shell into an instance through herd's credentials: docs/architecture.md,
+ * "Immutability"), no get, list, watch or update of
  * secrets, never RBAC itself (so it cannot grant itself more), and no wildcard.
  * https://kubernetes.io/docs/reference/access-authn-authz/rbac/
  */
@@ -17,7 +19,6 @@ export const forbiddenControllerResources = [
   'pods/exec',
   'pods/attach',
   'pods/portforward',
-  'pods/ephemeralcontainers',
   'roles',
   'rolebindings',
   'clusterroles',
@@ -89,6 +90,8 @@ export function controllerAccessFor(namespace: string): [V1ServiceAccount, V1Rol
       rules: [
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
         { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+        // The drift probe (drift-probes.ts): added, never read back or replaced through this.
+        { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['patch'] },
         { apiGroups: [''], resources: ['secrets'], verbs: [...controllerSecretVerbs] },
         {
           apiGroups: [''],

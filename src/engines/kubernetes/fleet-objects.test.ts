@@ -17,7 +17,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parse } from 'yaml';
 import { EngineError, type InstanceSpec, instanceLabels } from '../engine.js';
-import { admissionValidations, admittedDigestKey } from './admission-objects.js';
+import { admissionValidations, admittedDigestKey, driftProbeDigestKey } from './admission-objects.js';
 import { controllerSecretVerbs, forbiddenControllerResources } from './controller-rbac.js';
 import { type KubernetesFleetInput, type KubernetesObject, renderFleetObjects } from './fleet-objects.js';
 import { herdLabelsAnnotation } from './pod-labels.js';
@@ -329,7 +329,7 @@ describe('renderFleetObjects', () => {
     assert.throws(root, (error: unknown) => error instanceof EngineError && error.code === 'CREATE');
   });
 
-  it("grants herd's controller no exec, attach, port-forward, ephemeral container, secret read, RBAC or wildcard", () => {
+  it("grants herd's controller no exec, attach, port-forward, secret read, RBAC or wildcard, and ephemeral containers only to add", () => {
     const objects = renderFleetObjects(input());
 
     const [role] = find(objects, 'Role') as never as [import('@kubernetes/client-node').V1Role];
@@ -346,6 +346,14 @@ describe('renderFleetObjects', () => {
       ['create', 'delete'],
     );
     assert.deepEqual([...controllerSecretVerbs], ['create', 'delete']);
+    // The drift probe: added with a patch, nothing more (the admission policy lets in only the probe).
+    const onEphemeral = (role.rules ?? []).filter((rule) =>
+      (rule.resources ?? []).includes('pods/ephemeralcontainers'),
+    );
+    assert.deepEqual(
+      onEphemeral.map((rule) => [rule.resources, rule.verbs]),
+      [[['pods/ephemeralcontainers'], ['patch']]],
+    );
     const [namespace] = find(objects, 'Namespace') as never as [
       import('@kubernetes/client-node').V1Namespace,
     ];
@@ -396,8 +404,45 @@ describe('the admission policy', () => {
     const bad = { image: 'debug.example/busybox:latest' };
 
     assert.equal(allows(pod({ containers: [good], initContainers: [bad] })), false);
-    assert.equal(allows(pod({ containers: [good], ephemeralContainers: [bad] })), false);
-    assert.equal(allows(pod({ containers: [good], ephemeralContainers: [good] })), true);
+    assert.equal(
+      allows(pod({ containers: [good], ephemeralContainers: [{ name: 'herd-drift-1', ...bad }] })),
+      false,
+    );
+  });
+
+  it("lets in an ephemeral container only as herd's drift probe: its own digest key, its name, no command, volume or environment", () => {
+    const probeDigest = `sha256:${'c'.repeat(64)}` as const;
+    const params = {
+      data: { [admittedDigestKey(digest)]: digest, [driftProbeDigestKey(probeDigest)]: probeDigest },
+    };
+    const good = { image: `${repository}@${digest}` };
+    const probe = {
+      name: 'herd-drift-1',
+      image: `${repository}@${probeDigest}`,
+      args: ['--has', '/app/server.js'],
+    };
+    const withProbe = (ephemeral: Record<string, unknown>) =>
+      allows(pod({ containers: [good], ephemeralContainers: [ephemeral] }), params);
+
+    assert.equal(withProbe(probe), true);
+    assert.equal(
+      withProbe({ ...probe, image: good.image }),
+      false,
+      'a workload digest as an ephemeral container',
+    );
+    assert.equal(
+      allows(pod({ containers: [{ image: probe.image }] }), params),
+      false,
+      'the probe as a workload',
+    );
+    assert.equal(withProbe({ ...probe, name: 'debugger' }), false);
+    assert.equal(withProbe({ ...probe, command: ['/usr/bin/node', '-e', 'evil()'] }), false);
+    assert.equal(withProbe({ ...probe, volumeMounts: [{ name: 'writable-0', mountPath: '/w' }] }), false);
+    assert.equal(
+      withProbe({ ...probe, env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }),
+      false,
+    );
+    assert.equal(withProbe({ ...probe, envFrom: [{ secretRef: { name: 's' } }] }), false);
   });
 
   it('says which images it refused', () => {
