@@ -4,6 +4,18 @@ export { canonicalJson, type JsonObject, type JsonValue } from './canonical-json
 export { backgroundClock, type Clock, systemClock } from './clock.js';
 export { compactJson } from './compact-json.js';
 export { exists } from './file-exists.js';
+export {
+  arrayAt,
+  at,
+  countAt,
+  isoDateTimeAt,
+  jsonKind,
+  objectAt,
+  oneOfAt,
+  optionalStringAt,
+  ShapeError,
+  stringAt,
+} from './json-shape.js';
 export { type Logger, silentLogger } from './logger.js';
 export { openRegularFile, type RegularFileOpen, readRegularFile } from './regular-file.js';
 export { sha256Hex } from './sha256.js';

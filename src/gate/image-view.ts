@@ -11,7 +11,16 @@
  * and file bytes are views into them.
  */
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import {
+  arrayAt,
+  at,
+  countAt,
+  objectAt,
+  oneOfAt,
+  optionalStringAt,
+  ShapeError,
+  stringAt,
+} from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
 import type { LayoutStore } from '../oci/index.js';
 import {
@@ -374,30 +383,39 @@ async function layerTar(store: LayoutStore, layer: { digest: Digest; mediaType: 
   }
 }
 
-/** Only the fields the gate reads are checked; the rest of the config passes through. */
-const ConfigSchema = z.looseObject({
-  architecture: z.string(),
-  os: z.string(),
-  config: z
-    .looseObject({
-      User: z.string().optional(),
-      Env: z.array(z.string()).optional(),
-      Labels: z.record(z.string(), z.string()).nullish(),
-      Healthcheck: z.looseObject({ Test: z.array(z.string()).optional() }).nullish(),
-    })
-    .optional(),
-});
+/**
+ * Only the fields the gate reads are checked; the rest of the config passes through. Checked by
+ * hand (src/common/json-shape.ts), as zod would cost every gate its schema's first compile.
+ */
+function checkConfigShape(data: unknown): void {
+  const config = objectAt(data, '');
+  stringAt(config.architecture, 'architecture');
+  stringAt(config.os, 'os');
+  if (config.config === undefined) return;
+  const inner = objectAt(config.config, 'config');
+  optionalStringAt(inner.User, 'config.User');
+  if (inner.Env !== undefined) arrayAt(inner.Env, 'config.Env', stringAt);
+  if (inner.Labels !== undefined && inner.Labels !== null) {
+    const labels = objectAt(inner.Labels, 'config.Labels');
+    for (const [key, value] of Object.entries(labels)) stringAt(value, at('config.Labels', key));
+  }
+  if (inner.Healthcheck !== undefined && inner.Healthcheck !== null) {
+    const health = objectAt(inner.Healthcheck, 'config.Healthcheck');
+    if (health.Test !== undefined) arrayAt(health.Test, 'config.Healthcheck.Test', stringAt);
+  }
+}
 
 function configOf(data: unknown, digest: Digest): ViewConfig {
-  const parsed = ConfigSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  try {
+    checkConfigShape(data);
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
     throw new GateError(
       'IMAGE_INVALID',
-      `the config of image ${digest} is not an image config: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+      `the config of image ${digest} is not an image config: ${error.message}`,
     );
   }
-  const raw = parsed.data as unknown as ViewConfig;
+  const raw = data as ViewConfig;
   // `config` may be absent or hold nulls (Docker writes `"Labels": null`); rules read plain values.
   const { Labels, Healthcheck, ...rest } = (raw.config ?? {}) as ViewConfig['config'] & {
     Labels?: Record<string, string> | null;
@@ -409,21 +427,30 @@ function configOf(data: unknown, digest: Digest): ViewConfig {
   };
 }
 
-const FileManifestSchema = z.object({
-  schemaVersion: z.literal(1),
-  entries: z.array(
-    z.object({
-      path: z.string().startsWith('/'),
-      type: z.enum(['file', 'dir', 'symlink']),
-      mode: z.int().nonnegative(),
-      uid: z.int().nonnegative(),
-      gid: z.int().nonnegative(),
-      size: z.int().nonnegative(),
-      sha256: z.string().optional(),
-      target: z.string().optional(),
-    }),
-  ),
-});
+const fileManifestTypes = ['file', 'dir', 'symlink'] as const;
+
+/** The entries of a file manifest document, checked by hand (src/common/json-shape.ts): thousands, on every gate. */
+function fileManifestEntriesOf(data: unknown): FileManifestEntry[] {
+  const manifest = objectAt(data, '');
+  oneOfAt(manifest.schemaVersion, 'schemaVersion', [1]);
+  return arrayAt(manifest.entries, 'entries', (value, path) => {
+    const entry = objectAt(value, path);
+    const file = stringAt(entry.path, at(path, 'path'));
+    if (!file.startsWith('/')) throw new ShapeError(at(path, 'path'), 'Invalid string: must start with "/"');
+    const sha256 = optionalStringAt(entry.sha256, at(path, 'sha256'));
+    const target = optionalStringAt(entry.target, at(path, 'target'));
+    return {
+      path: file,
+      type: oneOfAt(entry.type, at(path, 'type'), fileManifestTypes),
+      mode: countAt(entry.mode, at(path, 'mode')),
+      uid: countAt(entry.uid, at(path, 'uid')),
+      gid: countAt(entry.gid, at(path, 'gid')),
+      size: countAt(entry.size, at(path, 'size')),
+      ...(sha256 === undefined ? {} : { sha256 }),
+      ...(target === undefined ? {} : { target }),
+    };
+  });
+}
 
 /**
  * The file manifest attached to the image. A referrer counts only if its own manifest names this
@@ -445,14 +472,17 @@ async function attachedFileManifest(store: LayoutStore, digest: Digest): Promise
         `referrer ${referrer.digest} is listed as the file manifest of ${digest}, but its manifest names subject ${artifact.subject?.digest ?? 'none'} and artifact type ${artifact.artifactType ?? 'none'} with ${artifact.layers.length} layers`,
       );
     }
-    const parsed = FileManifestSchema.safeParse(await store.getJson<unknown>(layer.digest));
-    if (!parsed.success) {
+    let entries: FileManifestEntry[];
+    try {
+      entries = fileManifestEntriesOf(await store.getJson<unknown>(layer.digest));
+    } catch (error) {
+      if (!(error instanceof ShapeError)) throw error;
       throw new GateError(
         'FILE_MANIFEST_INVALID',
-        `referrer ${referrer.digest} of ${digest} is not a file manifest: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+        `referrer ${referrer.digest} of ${digest} is not a file manifest: ${error.message}`,
       );
     }
-    found.set(layer.digest, parsed.data.entries as FileManifestEntry[]);
+    found.set(layer.digest, entries);
   }
   if (found.size > 1) {
     throw new GateError(
