@@ -6,9 +6,15 @@
  * since is refused (CACHE_TAMPERED), never put in an image.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { BuildError } from './errors.js';
+
+/**
+ * A tar swapped for a FIFO since it was checked would block the build (a synchronous open, for
+ * `fileBytes`, blocks the whole process), a link to /dev/zero never end: only a regular file is read.
+ */
+const storedFlags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Where a file's bytes are: `size` bytes at `offset` of `file`, whose sha256 (hex) is `sha256`. */
 export interface StoredBytes {
@@ -53,7 +59,11 @@ export function fileBytes(node: FileBytesSource): Buffer {
 function readStored(node: FileBytesSource, stored: StoredBytes, into: Buffer, from: number): void {
   let fd: number;
   try {
-    fd = openSync(stored.file, 'r');
+    fd = openSync(stored.file, storedFlags);
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw new Error('it is not a regular file');
+    }
   } catch (error) {
     throw unreadable(node, stored, error);
   }
@@ -128,7 +138,11 @@ export async function* fileChunks(node: FileBytesSource): AsyncGenerator<Buffer>
   const hash = createHash('sha256');
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(stored.file, 'r');
+    handle = await open(stored.file, storedFlags);
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw new Error('it is not a regular file');
+    }
   } catch (error) {
     throw unreadable(node, stored, error);
   }

@@ -7,9 +7,9 @@
  * (src/oci/cache-seal.ts) under their key: an edited, forged or moved entry is not read, and the
  * resolution is made again from the signed indexes.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalJson, sha256Hex, writeAtomic } from '../common/index.js';
+import { canonicalJson, readRegularFile, sha256Hex, writeAtomic } from '../common/index.js';
 import type { SuiteRelease } from '../debian/index.js';
 import { CacheSeal } from '../oci/index.js';
 import type { HeldBasePackage, LockedPackage } from './lock-file.js';
@@ -19,6 +19,8 @@ import type { HeldBasePackage, LockedPackage } from './lock-file.js';
  * so no resolution made by older code is taken.
  */
 const memoRevision = 1;
+/** A resolution of every package of Debian is a few MB; a larger file here was not written by herd. */
+const maxEntryBytes = 256 * 1024 ** 2;
 
 /** What a lock takes from a resolution. */
 export interface ResolvedPackages {
@@ -75,7 +77,10 @@ export class ResolutionMemo {
   async get(key: string): Promise<ResolvedPackages | undefined> {
     let entry: { seal?: unknown; body?: unknown };
     try {
-      entry = JSON.parse(await readFile(this.pathOf(key), 'utf8')) as typeof entry;
+      // Only a regular file: a FIFO or a link to /dev/zero planted here is no entry, made again.
+      const read = await readRegularFile(this.pathOf(key), { maxBytes: maxEntryBytes });
+      if (read.kind !== 'file') return undefined;
+      entry = JSON.parse(read.bytes.toString('utf8')) as typeof entry;
     } catch {
       return undefined;
     }
