@@ -28,10 +28,14 @@ export async function writeAtomic(
   });
 }
 
-/** Chunks into `path` through a temp file: all of them, or nothing. Returns their size and sha256. */
+/**
+ * Chunks into `path` through a temp file: all of them, or nothing. Returns their size and sha256.
+ * An array of chunks is written with one writev(2), so a caller can batch small pieces without
+ * copying them into one large buffer.
+ */
 export async function writeChunksAtomic(
   path: string,
-  chunks: AsyncIterable<Uint8Array>,
+  chunks: AsyncIterable<Uint8Array | readonly Uint8Array[]>,
   options: AtomicWriteOptions = {},
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
@@ -40,9 +44,12 @@ export async function writeChunksAtomic(
     const file = await open(temp, 'wx', options.mode ?? 0o600);
     try {
       for await (const chunk of chunks) {
-        hash.update(chunk);
-        size += chunk.length;
-        await file.write(chunk);
+        const pieces = chunk instanceof Uint8Array ? [chunk] : chunk;
+        for (const piece of pieces) {
+          hash.update(piece);
+          size += piece.length;
+        }
+        await file.writev(pieces as Uint8Array[]);
       }
       if (options.sync) await file.sync();
     } finally {

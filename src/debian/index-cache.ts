@@ -22,9 +22,12 @@ export interface IndexCacheWriter {
   abort(): Promise<void>;
 }
 
-/** Cache files are read in pieces of this size, each given to the reader and then dropped. */
-const readChunkBytes = 1024 ** 2;
-/** And written in pieces of at least this size. */
+/**
+ * Cache files are read in pieces of this size, each given to the reader and then dropped: below
+ * glibc's mmap threshold (128 KiB), larger pieces raise it and are then kept in malloc's heap.
+ */
+const readChunkBytes = 64 * 1024;
+/** And written in batches of at least this size, one writev each. */
 const writeChunkBytes = 1024 ** 2;
 
 export class PackagesIndexCache {
@@ -136,7 +139,7 @@ class ChunkQueue {
     this.signal();
   }
 
-  async *chunks(): AsyncGenerator<Buffer> {
+  async *chunks(): AsyncGenerator<Buffer[]> {
     for (;;) {
       if (this.failure) throw this.failure;
       const items = this.items;
@@ -144,7 +147,8 @@ class ChunkQueue {
       if (items.length > 0 && (this.ended || this.bytes >= writeChunkBytes)) {
         this.items = [];
         this.bytes = 0;
-        yield items.length === 1 ? (items[0] as Buffer) : Buffer.concat(items);
+        // As they are, in one writev: a concatenation would be a large buffer, which glibc's malloc keeps.
+        yield items;
         continue;
       }
       if (this.ended) return;

@@ -195,9 +195,10 @@ class CandidateTable {
         this.otherArchitectures.set(record.name, arches.add(record.architecture));
         continue;
       }
-      const list = this.versions.get(record.name) ?? [];
-      list.push(record);
-      this.versions.set(record.name, list);
+      // A literal of one: `[]` and a push would reserve room for 17, and nearly every name has one version.
+      const list = this.versions.get(record.name);
+      if (list) list.push(record);
+      else this.versions.set(record.name, [record]);
     }
     this.suites = [...suiteRank.keys()];
     const rank = (record: PackageRecord) => suiteRank.get(record.suite) ?? 0;
