@@ -59,6 +59,16 @@ describe('gzipDeterministic', () => {
     assert.ok(gunzipByCommand(gz).equals(data));
   });
 
+  it('gives each of many streams compressed at once the bytes it gives alone', async () => {
+    const inputs = Array.from({ length: 6 }, (_, i) => textLike(3 * gzipBlockSize + i * 1000));
+    const alone: Buffer[] = [];
+    for (const data of inputs) alone.push(await gzipDeterministic(data, 6, { parallel: 1 }));
+
+    const together = await Promise.all(inputs.map((data) => gzipDeterministic(data, 6, { parallel: 4 })));
+
+    together.forEach((gz, i) => assert.ok(gz.equals(alone[i] as Buffer), `stream ${i} differs`));
+  });
+
   it('gives identical bytes on every run', async () => {
     const [first, second] = await Promise.all([gzipDeterministic(layer), gzipDeterministic(layer)]);
 

@@ -12,17 +12,36 @@
  * in chunks: the same herd gives the same layer digest on any machine (docs/architecture.md,
  * "Reproducible layers"). A herd whose level or block size changes gives other digests.
  */
+import { availableParallelism } from 'node:os';
 import * as zlib from 'node:zlib';
 
 /** Bytes of input per deflate block: pigz's default, small enough to spread one layer over cores. */
 export const gzipBlockSize = 128 * 1024;
 /** deflate's window: what a block may refer back to in the block before it. */
 const dictionarySize = 32 * 1024;
-/**
- * Blocks deflating at once: zlib's asynchronous calls run on libuv's thread pool (4 threads by
- * default), so this keeps every core busy while holding no more than a few blocks in memory.
- */
+/** Blocks one stream has handed to zlib and not yet written out: a few, so memory stays small. */
 const defaultParallel = 4;
+/**
+ * Deflates running at once in the whole process, whatever the streams: one per core keeps every
+ * core busy. zlib's asynchronous calls run on libuv's thread pool (4 threads by default), which
+ * also does the file reads and writes that feed the layers and unpack the packages; more deflates
+ * than cores would only queue there ahead of them.
+ */
+const deflateSlots = new (class Slots {
+  private free = Math.max(1, availableParallelism());
+  private readonly waiting: (() => void)[] = [];
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+})();
 
 export interface GzipOptions {
   /** Blocks deflating at once; the output is the same for any value. Only tests set it. */
@@ -76,7 +95,10 @@ export async function* gzipChunks(
   const send = (block: Buffer, last: boolean) => {
     crc = crc32(block, crc);
     length += block.length;
-    const deflating = deflateBlock(block, { level, last, ...(previous ? { dictionary: previous } : {}) });
+    const dictionary = previous;
+    const deflating = deflateSlots.run(() =>
+      deflateBlock(block, { level, last, ...(dictionary ? { dictionary } : {}) }),
+    );
     // Awaited in order below; a failure after the caller stopped reading must not go unhandled.
     deflating.catch(() => undefined);
     inFlight.push(deflating);
