@@ -66,7 +66,7 @@ describe('gzipDeterministic', () => {
 
     const together = await Promise.all(inputs.map((data) => gzipDeterministic(data, 6, { parallel: 4 })));
 
-    together.forEach((gz, i) => assert.ok(gz.equals(alone[i] as Buffer), `stream ${i} differs`));
+    for (const [i, gz] of together.entries()) assert.ok(gz.equals(alone[i] as Buffer), `stream ${i} differs`);
   });
 
   it('gives identical bytes on every run', async () => {
