@@ -342,6 +342,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     socketServer = await startSocketServer({ app, socketPath: plane.socketPath });
     plane.url = server.url;
     log.info({ engine: engineChoice.kind }, describeEngineChoice(engineChoice, new URL(server.url).host));
+    if (engineChoice.kind === 'kubernetes' && !engineChoice.settings.pullFrom && isLoopback(server.url)) {
+      // Not refused: a one-node cluster on this very machine does reach it.
+      log.warn(
+        { registry: server.url },
+        "the cluster's nodes pull from herd's /v2/ on loopback, which only a node on this machine reaches: expected --host <an address the nodes reach> or HERD_KUBERNETES_PULL_FROM",
+      );
+    }
     await options.lock.advertise(server.url);
     await writeAtomic(
       controlPlaneFile(home),
@@ -355,6 +362,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     throw error;
   }
   return plane;
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
 }
 
 /** EADDRINUSE from the control plane's own listen, said in herd's words. */
