@@ -7,9 +7,9 @@
  * The flattened-layer cache seals with it; the builder's unpacked-package cache uses the same key.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createExclusive } from '../common/index.js';
+import { createExclusive, readRegularFile } from '../common/index.js';
 import { OciError } from './errors.js';
 
 const keyBytes = 32;
@@ -44,16 +44,27 @@ export class CacheSeal {
   }
 }
 
+/** The key, if there is one; anything but a regular file of its size (a FIFO would never answer) is refused. */
 async function readKey(path: string): Promise<Buffer | undefined> {
-  let key: Buffer;
+  let read: Awaited<ReturnType<typeof readRegularFile>>;
   try {
-    key = await readFile(path);
+    read = await readRegularFile(path, { maxBytes: keyBytes });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw keyInvalid(path, `cannot be read (${(error as Error).message})`, error);
   }
-  if (key.length !== keyBytes) throw keyInvalid(path, `is ${key.length} bytes, expected ${keyBytes}`);
-  return key;
+  switch (read.kind) {
+    case 'missing':
+      return undefined;
+    case 'not-regular':
+      throw keyInvalid(path, `is ${read.what}, not a regular file`);
+    case 'too-large':
+      throw keyInvalid(path, `is ${read.size} bytes, expected ${keyBytes}`);
+    case 'file':
+      if (read.bytes.length !== keyBytes) {
+        throw keyInvalid(path, `is ${read.bytes.length} bytes, expected ${keyBytes}`);
+      }
+      return read.bytes;
+  }
 }
 
 function keyInvalid(path: string, why: string, cause?: unknown): OciError {

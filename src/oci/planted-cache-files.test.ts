@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { plant, plantedKinds } from '../../test/fixtures/planted-files.js';
+import { CacheSeal } from './cache-seal.js';
 import { sha256Digest } from './digest.js';
 import { OciError } from './errors.js';
 import { flattenLayers } from './flatten-layers.js';
@@ -121,6 +122,30 @@ describe('the flattened-layer cache, with something other than a file planted at
         },
       );
       await cache.close();
+      await remove();
+    });
+  }
+});
+
+describe('the cache seal key, with something other than a file planted in its place', {
+  timeout: 20_000,
+}, () => {
+  for (const kind of plantedKinds) {
+    it(`refuses ${kind} with CACHE_KEY_INVALID naming the path, without reading it`, async () => {
+      const work = await mkdtemp(join(tmpdir(), 'herd-planted-key-'));
+      dirs.push(work);
+      const path = join(work, 'cache-seal.key');
+      const remove = await plant(path, kind);
+
+      await assert.rejects(quickly(CacheSeal.open(path)), (error: unknown) => {
+        assert.ok(error instanceof OciError);
+        assert.equal(error.code, 'CACHE_KEY_INVALID');
+        assert.match(
+          error.message,
+          new RegExp(`^the cache seal key ${path} is ${kind}, not a regular file; delete it`),
+        );
+        return true;
+      });
       await remove();
     });
   }
