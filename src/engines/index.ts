@@ -17,6 +17,7 @@ export {
   type TerminalSize,
 } from './engine.js';
 export { EventFeed } from './event-feed.js';
+export type { DriftProbeOptions } from './kubernetes/drift-probes.js';
 export {
   type KubernetesFleetInput,
   type KubernetesObject,

@@ -53,6 +53,7 @@ import { enginePullCredential } from './engine-pull-credential.js';
 import { ServerError } from './errors.js';
 import { instanceEnvironment } from './instance-environment.js';
 import { startJournalAnchoring } from './journal-anchoring.js';
+import { kubernetesDriftProbe } from './kubernetes-drift-probe.js';
 import { type RunningServer, startServer, startSocketServer } from './node-server.js';
 import { type RemediationSetup, startRemediation } from './remediation-wiring.js';
 
@@ -166,9 +167,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // podman is started for either. A pod is reached at its own IP (its instance's address).
     let engine: Engine;
     switch (engineChoice.kind) {
-      case 'kubernetes':
-        engine = await KubernetesEngine.connect(engineChoice.settings);
+      case 'kubernetes': {
+        const { driftProbeDigest, ...settings } = engineChoice.settings;
+        engine = await KubernetesEngine.connect({
+          ...settings,
+          ...(driftProbeDigest
+            ? {
+                driftProbe: await kubernetesDriftProbe({
+                  store,
+                  digest: driftProbeDigest,
+                  registry,
+                  publicKeys: async () => (await loadTrustedKeys(home)).map((key) => key.publicKey),
+                }),
+              }
+            : {}),
+        });
         break;
+      }
       case 'swarm':
         engine = new SwarmEngine({ ...engineChoice.settings, ...registryAuth });
         break;

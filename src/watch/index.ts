@@ -10,4 +10,5 @@ export type { FimEntry } from './fim/fim-entry.js';
 export type { DriftFinding } from './findings.js';
 export type { QuarantineOutcome } from './incident-response.js';
 export { type IntegrityWatch, startIntegrityWatch } from './integrity-watch.js';
+export { trustedImageFiles } from './trusted-image-files.js';
 export { verifyInstanceFiles } from './verify-filesystem.js';

@@ -10,6 +10,8 @@ import { type Descriptor, type ImageManifest, MediaType } from '../oci/types.js'
 import { collectBuildStatements } from '../trust/build-statements.js';
 import { attestImage, signImage } from '../trust/image-signatures.js';
 import { inTotoStatement } from '../trust/in-toto-statement.js';
+import { WatchError } from './errors.js';
+import { trustedImageFiles } from './trusted-image-files.js';
 import { loadTrustedBaseline } from './trusted-manifest.js';
 
 const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -95,5 +97,25 @@ describe('loadTrustedBaseline', () => {
     const trusted = await loadTrustedBaseline(store, image.digest, { publicKeys: [key.publicKey] });
 
     assert.equal(trusted.kind === 'untrusted' ? trusted.code : 'trusted', 'MANIFEST_MISSING');
+  });
+
+  it("gives an engine the image's files once they verify, and an error, never an empty list, when they do not", async () => {
+    await signAndAttest();
+
+    const trusted = await trustedImageFiles(store, { publicKeys: async () => [key.publicKey] })(image.digest);
+    const untrusted = trustedImageFiles(store, { publicKeys: async () => [otherKey.publicKey] })(
+      image.digest,
+    );
+
+    assert.deepEqual(
+      trusted.map((entry) => entry.path),
+      ['/hello.txt'],
+    );
+    await assert.rejects(untrusted, (error: unknown) => {
+      assert.ok(error instanceof WatchError, String(error));
+      assert.equal(error.code, 'MANIFEST_UNTRUSTED');
+      assert.match(error.message, new RegExp(`the file list of ${image.digest} is not trusted`));
+      return true;
+    });
   });
 });

@@ -35,6 +35,30 @@ describe('kubernetesSettingsFrom', () => {
     );
   });
 
+  it("reads the drift probe's digest, and refuses one that is not a sha256 digest", () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+
+    assert.deepEqual(kubernetesSettingsFrom({ HERD_KUBECONFIG: '/k', HERD_KUBERNETES_DRIFT_PROBE: digest }), {
+      kubeconfig: '/k',
+      namespace: 'herd',
+      driftProbeDigest: digest,
+    });
+    assert.throws(
+      () =>
+        kubernetesSettingsFrom({
+          HERD_KUBECONFIG: '/k',
+          HERD_KUBERNETES_DRIFT_PROBE: 'herd-drift-probe:latest',
+        }),
+      settingsError(
+        /^HERD_KUBERNETES_DRIFT_PROBE "herd-drift-probe:latest": expected the sha256:<64 hex> digest/,
+      ),
+    );
+    assert.throws(
+      () => kubernetesSettingsFrom({ HERD_KUBERNETES_DRIFT_PROBE: digest }),
+      settingsError(/HERD_KUBERNETES_DRIFT_PROBE is set without HERD_KUBECONFIG/),
+    );
+  });
+
   it('refuses both HERD_SWARM_MANAGER and HERD_KUBECONFIG, naming both', () => {
     assert.throws(
       () => kubernetesSettingsFrom({ HERD_KUBECONFIG: '/k', HERD_SWARM_MANAGER: '/run/docker.sock' }),

@@ -5,7 +5,9 @@
  *   which should be herd-controller's, the role `herd render kubernetes` prints);
  * - `HERD_KUBERNETES_NAMESPACE`: the namespace those objects prepared; `herd` by default;
  * - `HERD_KUBERNETES_PULL_FROM`: where the nodes reach herd's /v2/ (`registry.example:5000`), in
- *   place of the address herd serves on; unset, the nodes pull from that address (`--host`).
+ *   place of the address herd serves on; unset, the nodes pull from that address (`--host`);
+ * - `HERD_KUBERNETES_DRIFT_PROBE`: the digest of herd's drift probe image in herd's store (built,
+ *   signed and released from src/engines/kubernetes/probe); unset, no drift watch on the cluster.
  *
  * Unset HERD_KUBECONFIG: no cluster. With HERD_SWARM_MANAGER too it is an error naming both: herd
  * drives one engine, and guessing which one would put the fleet somewhere nobody meant.
@@ -20,7 +22,7 @@ import type { KubernetesEngineOptions } from './kubernetes-engine.js';
 export const defaultKubernetesNamespace = 'herd';
 
 export type KubernetesSettings = Required<Pick<KubernetesEngineOptions, 'namespace' | 'kubeconfig'>> &
-  Pick<KubernetesEngineOptions, 'pullFrom'>;
+  Pick<KubernetesEngineOptions, 'pullFrom'> & { driftProbeDigest?: `sha256:${string}` };
 
 // A namespace is a DNS label (RFC 1123): https://kubernetes.io/docs/concepts/overview/working-with-objects/names/
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -32,9 +34,11 @@ export function kubernetesSettingsFrom(
 ): KubernetesSettings | undefined {
   const kubeconfig = env.HERD_KUBECONFIG?.trim();
   if (!kubeconfig) {
-    const stray = ['HERD_KUBERNETES_NAMESPACE', 'HERD_KUBERNETES_PULL_FROM'].filter((name) =>
-      env[name]?.trim(),
-    );
+    const stray = [
+      'HERD_KUBERNETES_NAMESPACE',
+      'HERD_KUBERNETES_PULL_FROM',
+      'HERD_KUBERNETES_DRIFT_PROBE',
+    ].filter((name) => env[name]?.trim());
     if (stray.length > 0) {
       throw new EngineError(
         'SETTINGS',
@@ -69,7 +73,19 @@ export function kubernetesSettingsFrom(
       `HERD_KUBERNETES_PULL_FROM ${JSON.stringify(pullFrom.slice(0, 200))}: expected host:port[/path] at which the nodes reach herd's /v2/, such as registry.example:5000, with no scheme`,
     );
   }
-  return { kubeconfig, namespace, ...(pullFrom ? { pullFrom } : {}) };
+  const driftProbe = env.HERD_KUBERNETES_DRIFT_PROBE?.trim();
+  if (driftProbe && !/^sha256:[0-9a-f]{64}$/.test(driftProbe)) {
+    throw new EngineError(
+      'SETTINGS',
+      `HERD_KUBERNETES_DRIFT_PROBE ${JSON.stringify(driftProbe.slice(0, 200))}: expected the sha256:<64 hex> digest of herd's drift probe image`,
+    );
+  }
+  return {
+    kubeconfig,
+    namespace,
+    ...(pullFrom ? { pullFrom } : {}),
+    ...(driftProbe ? { driftProbeDigest: driftProbe as `sha256:${string}` } : {}),
+  };
 }
 
 /** Reads the kubeconfig once, so a missing or unreadable file fails now, naming its path. */
