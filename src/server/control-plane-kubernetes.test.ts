@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../common/index.js';
+import { EngineError } from '../engines/index.js';
 import { FakeKubernetesApi } from '../engines/kubernetes/fake-api-server.test-support.js';
 import { herdHome } from '../herd-home.js';
 import { lockHome } from '../home/index.js';
@@ -86,5 +88,26 @@ describe('the control plane on a Kubernetes cluster (HERD_KUBECONFIG)', () => {
     assert.ok(secrets.length >= 2);
     for (const secret of secrets) assert.equal(secret.stringData.API_TOKEN, secretValue);
     assert.equal(existsSync(join(h.home.root, 'engine')), false, 'no podman service was started');
+  });
+
+  it('refuses to start with both HERD_SWARM_MANAGER and HERD_KUBECONFIG, naming both, and leaves the home unlocked', async () => {
+    const home = herdHome({ HERD_HOME: await mkdtemp(join(tmpdir(), 'herd-two-engines-')) });
+
+    await assert.rejects(
+      startControlPlane({
+        home,
+        lock: await lockHome(home, { command: 'test' }),
+        port: 0,
+        log: silentLogger,
+        environment: { HERD_KUBECONFIG: kubeconfig, HERD_SWARM_MANAGER: '/run/docker.sock' },
+      }),
+      (error: unknown) =>
+        error instanceof EngineError &&
+        error.code === 'SETTINGS' &&
+        /HERD_SWARM_MANAGER and HERD_KUBECONFIG/.test(error.message),
+    );
+    const again = await lockHome(home, { command: 'test', timeoutMs: 1000 });
+    await again.release();
+    await rm(home.root, { recursive: true, force: true });
   });
 });
