@@ -29,6 +29,7 @@ import type { LoadedSpec, Spec } from '../specfile/index.js';
 import { type BaseImageSource, type PinnedBase, readBaseImage, resolveBaseImage } from './base-image.js';
 import { BuildError } from './errors.js';
 import { type Lock, type LockedFile, lockVersion } from './lock-file.js';
+import { releaseMemory } from './release-memory.js';
 import type { ResolutionInput, ResolutionMemo, ResolvedPackages } from './resolution-memo.js';
 
 /**
@@ -113,22 +114,39 @@ export async function resolveLock(loaded: LoadedSpec, options: ResolveLockOption
   let resolved = key ? await options.resolutionMemo?.get(key) : undefined;
   let replacedCacheEntries: string[] = [];
   if (!resolved) {
-    const indexes = await Promise.all(
-      verified.map((release) =>
-        loadSuiteIndex(release, {
-          architecture: loaded.spec.image.architecture,
-          fetcher: options.fetcher,
-          ...(options.indexCache ? { cache: options.indexCache } : {}),
-        }),
-      ),
-    );
-    replacedCacheEntries = indexes.flatMap((index) => index.replacedCacheEntries);
-    resolved = resolveIndexes(input, { indexes, ...(base ? { base } : {}) });
+    ({ resolved, replacedCacheEntries } = await resolveFromArchive(loaded, input, {
+      ...options,
+      releases: verified,
+      ...(base ? { base } : {}),
+    }));
+    // The indexes' records are garbage now; what comes next (a build) should not stack on them.
+    releaseMemory();
     if (key) await options.resolutionMemo?.put(key, resolved);
   }
   const files = await digestAppFiles(loaded);
   const lock = lockFromResolution(loaded, { releases: verified, resolved, files, ...(base ? { base } : {}) });
   return { lock, downgrades, releases, replacedCacheEntries };
+}
+
+/** Loads every suite's Packages indexes and resolves; the records are dropped when it returns. */
+async function resolveFromArchive(
+  loaded: LoadedSpec,
+  input: ResolutionInput,
+  options: ResolveLockOptions & { releases: SuiteRelease[]; base?: { packages: PackageRecord[] } },
+): Promise<{ resolved: ResolvedPackages; replacedCacheEntries: string[] }> {
+  const indexes = await Promise.all(
+    options.releases.map((release) =>
+      loadSuiteIndex(release, {
+        architecture: loaded.spec.image.architecture,
+        fetcher: options.fetcher,
+        ...(options.indexCache ? { cache: options.indexCache } : {}),
+      }),
+    ),
+  );
+  return {
+    resolved: resolveIndexes(input, { indexes, ...(options.base ? { base: options.base } : {}) }),
+    replacedCacheEntries: indexes.flatMap((index) => index.replacedCacheEntries),
+  };
 }
 
 function servedRelease(verified: SuiteRelease): ServedRelease {
