@@ -26,6 +26,7 @@ import { after, before, describe, it } from 'node:test';
 import { compareListing } from '../src/engines/kubernetes/compare-listing.js';
 import { parseProbeListing } from '../src/engines/kubernetes/probe-listing.js';
 import type { FileManifestEntry } from '../src/oci/index.js';
+import { loadSpec } from '../src/specfile/index.js';
 import { requireTool, type TestPodman, testPodman } from './support/podman.js';
 
 const user = '65532:65532';
@@ -167,6 +168,17 @@ describe('the drift probe on podman, beside a hardened target in its process nam
       { path: '/etc/motd', kind: 'modified' },
       { path: '/scratch/dropped', kind: 'added' },
     ]);
+  });
+
+  it("is built by herd from its own spec: Debian's nodejs and the script, run as its entrypoint", async () => {
+    const { spec } = await loadSpec(new URL('../src/engines/kubernetes/probe', import.meta.url).pathname);
+
+    assert.deepEqual(spec.image.packages, ['nodejs']);
+    assert.deepEqual(
+      spec.files?.map((file) => [file.src, file.dst]),
+      [['drift-probe.mjs', '/opt/herd/drift-probe.mjs']],
+    );
+    assert.deepEqual(spec.run?.entrypoint, ['/usr/bin/node', '/opt/herd/drift-probe.mjs']);
   });
 
   it("cannot read the target's root as another uid without capabilities, and says so", () => {
