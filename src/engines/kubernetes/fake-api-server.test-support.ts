@@ -26,6 +26,8 @@ export class FakeKubernetesApi {
   readonly secrets = new Map<string, Pod>();
   /** Secret writes answered 403, as for a role without `secrets: create`. */
   secretsRefused = false;
+  /** Answers the next n pod creates 409 AlreadyExists, as for a name another pod took. */
+  podNamesTaken = 0;
   configMap: Pod | undefined;
   /** Pods run as soon as they are made; false leaves them Pending until `setWaiting`/`run`. */
   autoRun = true;
@@ -289,7 +291,10 @@ export class FakeKubernetesApi {
     if (path === `${base}/pods` && req.method === 'POST') {
       const name: string =
         body.metadata.name ?? `${body.metadata.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
-      if (this.pods.has(name)) return json(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
+      if (this.pods.has(name) || this.podNamesTaken > 0) {
+        this.podNamesTaken = Math.max(0, this.podNamesTaken - 1);
+        return json(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
+      }
       const pod: Pod = {
         ...body,
         metadata: {

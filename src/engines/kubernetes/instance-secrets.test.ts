@@ -65,6 +65,7 @@ describe("KubernetesEngine: an instance's environment as a Secret its pod owns",
     api.secrets.clear();
     api.autoRun = true;
     api.secretsRefused = false;
+    api.podNamesTaken = 0;
     api.admit(digest);
   });
 
@@ -117,6 +118,20 @@ describe("KubernetesEngine: an instance's environment as a Secret its pod owns",
         spec().env,
       ) as never,
     ).validate();
+  });
+
+  it('names the pod again when its name is taken, and its Secret after the name the pod got', async () => {
+    api.podNamesTaken = 1;
+
+    const instance = await engine.create(spec());
+
+    const [refused, taken] = api.requests
+      .filter((request) => request.method === 'POST' && request.path.endsWith('/pods'))
+      .map((request) => (request.body as V1Pod).metadata?.name);
+    assert.ok(refused && taken && refused !== taken, 'a second name after the 409');
+    assert.equal(instance.id, taken);
+    assert.ok(api.secrets.has(`${taken}-env`));
+    assert.ok(!api.secrets.has(`${refused}-env`));
   });
 
   it('deletes the Secret when the instance is removed', async () => {
