@@ -8,14 +8,17 @@
  * an operator forgets a date on purpose). Writes are serialized across processes by a lock file,
  * merged (a date only moves forward) and renamed into place, mode 0600.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { writeAtomic } from '../common/index.js';
+import { readRegularFile, writeAtomic } from '../common/index.js';
 import type { RememberedReleaseDate, ServedRelease } from '../debian/index.js';
 import { withStoreLock } from '../oci/index.js';
 import { BuildError } from './errors.js';
 import type { Lock } from './lock-file.js';
+
+/** A date per suite and mirror is a few hundred bytes; a larger file here was not written by herd. */
+const maxFileBytes = 16 * 1024 ** 2;
 
 const ArchiveDatesSchema = z.strictObject({
   version: z.literal(1),
@@ -71,16 +74,28 @@ export class ArchiveDates {
   }
 
   private async load(): Promise<ArchiveDatesFile> {
-    let text: string;
+    let read: Awaited<ReturnType<typeof readRegularFile>>;
     try {
-      text = await readFile(this.path, 'utf8');
+      read = await readRegularFile(this.path, { maxBytes: maxFileBytes });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, releases: [] };
       throw new BuildError(
         'ARCHIVE_DATES_INVALID',
         `${this.path} cannot be read: ${(error as Error).message}`,
       );
     }
+    // Refused, not forgotten, as a damaged file is: a FIFO here would hang every lock, and
+    // anything taken for "no dates" would let a rollback through.
+    switch (read.kind) {
+      case 'missing':
+        return { version: 1, releases: [] };
+      case 'not-regular':
+        throw invalid(this.path, `it is ${read.what}, not a regular file`);
+      case 'too-large':
+        throw invalid(this.path, `it is ${read.size} bytes, more than the ${maxFileBytes}-byte limit`);
+      case 'file':
+        break;
+    }
+    const text = read.bytes.toString('utf8');
     let data: unknown;
     try {
       data = JSON.parse(text);

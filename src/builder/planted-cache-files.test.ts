@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { plant, plantedKinds } from '../../test/fixtures/planted-files.js';
+import { ArchiveDates } from './archive-dates.js';
 import { fileBytes, fileChunks } from './file-content.js';
 import { ResolutionMemo, type ResolvedPackages } from './resolution-memo.js';
 
@@ -108,6 +109,33 @@ describe("a package file's stored bytes, with something other than a file in pla
           (error as Error).message,
           new RegExp(`^/usr/bin/tool: ${tar}, which holds its bytes, cannot be read`),
         );
+      }
+    });
+  }
+});
+
+describe('HERD_HOME archive dates, with something other than a file in their place', {
+  timeout: 20_000,
+}, () => {
+  for (const kind of plantedKinds) {
+    it(`refuses ${kind} with ARCHIVE_DATES_INVALID naming the path, never reading it as no dates`, async () => {
+      const dir = await workDir();
+      const dates = new ArchiveDates(join(dir, 'archive-dates.json'));
+      const remove = await plant(dates.path, kind);
+
+      const started = performance.now();
+      const results = await Promise.allSettled([
+        dates.read(),
+        dates.record([{ repository: 'http://mirror.example/debian/', suite: 'bookworm', date: new Date() }]),
+      ]);
+      quickly(started);
+      await remove();
+
+      for (const result of results) {
+        assert.equal(result.status, 'rejected');
+        const error = result.status === 'rejected' ? result.reason : undefined;
+        assert.equal(error.code, 'ARCHIVE_DATES_INVALID');
+        assert.match(error.message, new RegExp(`^${dates.path}: it is ${kind}, not a regular file`));
       }
     });
   }

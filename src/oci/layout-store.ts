@@ -6,9 +6,16 @@
  * Spec: https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compactJson, exists, openRegularFile, type RegularFileOpen, writeAtomic } from '../common/index.js';
+import {
+  compactJson,
+  exists,
+  openRegularFile,
+  type RegularFileOpen,
+  readRegularFile,
+  writeAtomic,
+} from '../common/index.js';
 import { hexOf, sha256Digest } from './digest.js';
 import { OciError } from './errors.js';
 import { withStoreLock } from './store-lock.js';
@@ -219,11 +226,13 @@ export class LayoutStore {
 
   async readIndex(): Promise<ImageIndex> {
     try {
-      return JSON.parse(await readFile(join(this.root, 'index.json'), 'utf8')) as ImageIndex;
+      return JSON.parse(await readLayoutFile(join(this.root, 'index.json'))) as ImageIndex;
     } catch (error) {
-      throw new OciError('LAYOUT_INVALID', `${join(this.root, 'index.json')} is missing or not JSON`, {
-        cause: error,
-      });
+      throw new OciError(
+        'LAYOUT_INVALID',
+        `${join(this.root, 'index.json')} is missing or not JSON (${(error as Error).message})`,
+        { cause: error },
+      );
     }
   }
 
@@ -359,9 +368,9 @@ export class LayoutStore {
 
   private async readIndexText(): Promise<string> {
     try {
-      return await readFile(join(this.root, 'index.json'), 'utf8');
+      return await readLayoutFile(join(this.root, 'index.json'));
     } catch (error) {
-      throw new OciError('LAYOUT_INVALID', `${join(this.root, 'index.json')} is missing`, { cause: error });
+      throw new OciError('LAYOUT_INVALID', (error as Error).message, { cause: error });
     }
   }
 
@@ -420,7 +429,7 @@ export class LayoutStore {
 
   private async readReferrersFile(): Promise<unknown> {
     try {
-      return JSON.parse(await readFile(join(this.root, 'referrers.json'), 'utf8'));
+      return JSON.parse(await readLayoutFile(join(this.root, 'referrers.json')));
     } catch {
       // Missing, or not JSON: only a cache, rebuilt from index.json, so neither is fatal.
       return undefined;
@@ -479,6 +488,27 @@ function dropRef(descriptor: Descriptor): Descriptor {
   const { [refNameAnnotation]: _dropped, ...rest } = descriptor.annotations ?? {};
   const { annotations: _old, ...bare } = descriptor;
   return Object.keys(rest).length > 0 ? { ...bare, annotations: rest } : bare;
+}
+
+/** Far past any store's index.json; a larger file there was not written by herd. */
+const maxLayoutFileBytes = 256 * 1024 ** 2;
+
+/**
+ * index.json or referrers.json, read only if it is a regular file: a FIFO there would hang every
+ * command that reads the store, a link to /dev/zero fill its memory. The message names the path.
+ */
+async function readLayoutFile(path: string): Promise<string> {
+  const read = await readRegularFile(path, { maxBytes: maxLayoutFileBytes });
+  switch (read.kind) {
+    case 'file':
+      return read.bytes.toString('utf8');
+    case 'missing':
+      throw new Error(`${path} is missing`);
+    case 'not-regular':
+      throw new Error(`${path} is ${read.what}, not a regular file`);
+    case 'too-large':
+      throw new Error(`${path} is ${read.size} bytes, more than the ${maxLayoutFileBytes}-byte limit`);
+  }
 }
 
 /** Whether a blob is stored at `path`: a regular file, as herd writes them, not a link to one. */

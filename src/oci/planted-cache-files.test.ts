@@ -4,7 +4,7 @@
  * herd wrote one is refused or replaced at once, never read.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -147,6 +147,35 @@ describe('the cache seal key, with something other than a file planted in its pl
         return true;
       });
       await remove();
+    });
+  }
+});
+
+describe("the store's index.json and referrers.json, with something other than a file in their place", {
+  timeout: 20_000,
+}, () => {
+  for (const kind of plantedKinds) {
+    it(`refuses ${kind} as index.json with LAYOUT_INVALID naming it, and rebuilds referrers.json over one`, async () => {
+      const { store, layer } = await storeWithLayer();
+      const index = join(store.root, 'index.json');
+      const saved = await store.readIndex();
+      await rm(index);
+      const remove = await plant(index, kind);
+
+      await assert.rejects(quickly(store.readIndex()), (error: unknown) => {
+        assert.ok(error instanceof OciError);
+        assert.equal(error.code, 'LAYOUT_INVALID');
+        assert.match(error.message, new RegExp(`${index} is ${kind}, not a regular file`));
+        return true;
+      });
+      await remove();
+      await writeFile(index, JSON.stringify(saved));
+      const referrers = join(store.root, 'referrers.json');
+      await rm(referrers, { force: true });
+      const removeReferrers = await plant(referrers, kind);
+
+      assert.deepEqual(await quickly(store.referrers(layer.digest)), []);
+      await removeReferrers();
     });
   }
 });
