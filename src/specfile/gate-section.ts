@@ -8,6 +8,12 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { describeValue } from './errors.js';
 import {
+  defaultGateProfile,
+  defaultVulndbMaxAgeDays,
+  type GateSectionShape,
+  type GateWaiver,
+} from './gate-defaults.js';
+import {
   expecting,
   fields,
   listOf,
@@ -19,33 +25,17 @@ import {
   wholeNumber,
 } from './schema-fields.js';
 
-export type GateProfile = 'baseline' | 'strict';
+export {
+  defaultGateProfile,
+  defaultGateSection,
+  defaultVulndbMaxAgeDays,
+  type GateProfile,
+  type GateWaiver,
+  type WaiverTerms,
+} from './gate-defaults.js';
 
-/** A waiver excuses findings of one rule, or one vulnerability, until the end of its expiry day (UTC). */
-export type GateWaiver =
-  | ({ kind: 'rule'; rule: string; path?: string } & WaiverTerms)
-  | ({ kind: 'cve'; cve: string } & WaiverTerms);
-
-export interface WaiverTerms {
-  reason: string;
-  owner: string;
-  /** `YYYY-MM-DD`. */
-  expires: string;
-}
-
-export interface GateSection {
-  profile: GateProfile;
-  waivers: GateWaiver[];
-  /** Absolute paths of files allowed to keep their setuid or setgid bit. */
-  allowSetuid: string[];
-  budget?: { packages?: number; sizeMB?: number };
-  vulndb: { maxAgeDays: number };
-}
-
-export const defaultGateProfile: GateProfile = 'baseline';
-
-/** A week: the Debian security tracker changes daily, and a rebuild a week keeps fixes flowing. */
-export const defaultVulndbMaxAgeDays = 7;
+/** The section validated, every default filled in (the type of the schema `GateSection` below). */
+export type GateSection = GateSectionShape;
 
 /** herd's rule ids (HERD-H001 hardening, HERD-S001 secrets, HERD-V001 vulnerability data). */
 export const gateRuleIdPattern = /^HERD-[HSV]\d{3}$/;
@@ -171,11 +161,3 @@ export const GateSection = fields(
     vulndb: { maxAgeDays: raw.vulndb?.maxAgeDays ?? defaultVulndbMaxAgeDays },
   }),
 );
-
-/** What a spec without a `gate:` section gets. */
-export const defaultGateSection: GateSection = {
-  profile: defaultGateProfile,
-  waivers: [],
-  allowSetuid: [],
-  vulndb: { maxAgeDays: defaultVulndbMaxAgeDays },
-};

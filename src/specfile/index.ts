@@ -4,7 +4,8 @@ export type { AutoscaleMetric, AutoscaleSection } from './autoscale-section.js';
 export { SpecError } from './errors.js';
 export type { FleetSection, InstanceCount, StrategyType } from './fleet-section.js';
 export { defaultBakeSeconds, strategyTypes } from './fleet-section.js';
-export { defaultGateSection, type GateSection, type GateWaiver } from './gate-section.js';
+export { defaultGateSection } from './gate-defaults.js';
+export type { GateSection, GateWaiver } from './gate-section.js';
 export { writeSpecScaffold } from './init.js';
 export { loadSpec, parseSpecText } from './load.js';
 export {
