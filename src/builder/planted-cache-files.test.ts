@@ -27,7 +27,7 @@ async function workDir(): Promise<string> {
 
 function quickly(started: number): void {
   const took = performance.now() - started;
-  assert.ok(took < 1000, `took ${Math.round(took)} ms`);
+  assert.ok(took < 3000, `took ${Math.round(took)} ms`);
 }
 
 describe('the resolution memo, with something other than a file planted at an entry', {

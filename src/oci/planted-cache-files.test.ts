@@ -50,7 +50,7 @@ async function quickly<T>(promise: Promise<T>): Promise<T> {
     return await promise;
   } finally {
     const took = performance.now() - started;
-    assert.ok(took < 1000, `took ${Math.round(took)} ms`);
+    assert.ok(took < 3000, `took ${Math.round(took)} ms`);
   }
 }
 
