@@ -9,12 +9,15 @@ import { readRegularFile } from '../common/index.js';
 import { DebianError } from './errors.js';
 
 export interface Fetcher {
-  /** Returns the whole body, or throws FETCH_FAILED. `maxBytes` guards against endless bodies. */
+  /**
+   * Returns the whole body, or throws FETCH_FAILED (FETCH_TIMEOUT for a mirror that stalls or
+   * drips). `maxBytes` guards against endless bodies.
+   */
   fetchBytes(url: string, options?: { maxBytes?: number }): Promise<Buffer>;
   /**
    * Opens the body to be read as it arrives, so it can be hashed and decompressed while it
    * downloads. A missing file fails here, before any chunk; a body past `maxBytes` fails while it
-   * is read. Both are FETCH_FAILED.
+   * is read. Both are FETCH_FAILED; a mirror that stalls or drips, at either step, FETCH_TIMEOUT.
    */
   openChunks(url: string, options?: { maxBytes?: number }): Promise<AsyncIterable<Buffer>>;
 }
