@@ -7,8 +7,9 @@ import type { FixtureRepo } from '../../test/fixtures/apt-repo.js';
 import { latestVerdict } from '../gate/stored-verdict.js';
 import { vulnDbPath } from '../gate/vulns/load.js';
 import { buildAndGate } from './build-and-gate.js';
-import { gateStoredImage, updateVulnerabilityData } from './gate.js';
+import { gateStoredImage } from './gate.js';
 import { type SupplyChainHome, supplyChainHome, tinyArchive, tinySpec } from './supply-chain.test-support.js';
+import { updateVulnerabilityData } from './vulndb-update.js';
 
 const noVulnData = 'no vulnerability data: run herd vulndb update; the gate reports it as HERD-V002';
 

@@ -12,10 +12,8 @@ import {
   gateLayerCache,
   loadVulnDb,
   storeVerdict,
-  updateVulnDb,
   type VulnDb,
   VulnDbError,
-  type VulnDbUpdate,
 } from '../gate/index.js';
 import type { HerdHome } from '../herd-home.js';
 import type { Digest, LayoutStore } from '../oci/index.js';
@@ -103,25 +101,4 @@ async function loadVulnDbIfPresent(parts: Pick<GateParts, 'home' | 'logger'>): P
     }
     throw error;
   }
-}
-
-/**
- * `herd vulndb update`: replaces the cache in one rename, or leaves it as it was when the input is
- * bad; journals `vulndb-update` with where the data came from.
- */
-export async function updateVulnerabilityData(
-  parts: Pick<GateParts, 'home' | 'state' | 'clock'>,
-  options: { from: string; suites?: string[] },
-): Promise<VulnDbUpdate> {
-  const update = await updateVulnDb(parts.home, {
-    from: options.from,
-    now: new Date(parts.clock.now()),
-    ...(options.suites?.length ? { suites: options.suites } : {}),
-  });
-  parts.state.journal.append({
-    actor: parts.state.actor,
-    action: 'vulndb-update',
-    details: { source: update.meta.source, records: update.meta.records },
-  });
-  return update;
 }

@@ -18,7 +18,7 @@ export {
 export { type BuildParts, type BuildRequest, type BuiltAndGated, buildAndGate } from './build-and-gate.js';
 export { checkForUpdates, loadVulnDataIfAny } from './check-updates.js';
 export { PipelineError, type PipelineErrorCode } from './errors.js';
-export { type GateParts, type GateRequest, gateStoredImage, updateVulnerabilityData } from './gate.js';
+export { type GateParts, type GateRequest, gateStoredImage } from './gate.js';
 export { imageService } from './image-service.js';
 export { journalFleetEvent } from './journal-fleet-event.js';
 export {
@@ -67,3 +67,4 @@ export { type Signability, type SignParts, signAndAttest, signability } from './
 export { buildCaches, openSpecInputs } from './spec-inputs.js';
 export { assertSpecOwnership } from './spec-ownership.js';
 export { VulnDataRefresh } from './vulndb-refresh.js';
+export { updateVulnerabilityData } from './vulndb-update.js';

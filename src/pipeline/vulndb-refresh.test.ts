@@ -7,9 +7,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { type TrackerFix, trackerJson } from '../../test/support/tracker-json.js';
 import type { FakeClock } from '../common/clock.test-support.js';
 import { vulnDbPath } from '../gate/vulns/load.js';
-import { updateVulnerabilityData } from './gate.js';
 import { type SupplyChainHome, supplyChainHome } from './supply-chain.test-support.js';
 import { sourceForLog, VulnDataRefresh, vulnDataRefreshDue } from './vulndb-refresh.js';
+import { updateVulnerabilityData } from './vulndb-update.js';
 
 const interval = 300;
 const at = Date.UTC(2026, 0, 1, 12);

@@ -9,8 +9,8 @@ import type { Clock, Logger } from '../common/index.js';
 import type { VulnDb } from '../gate/index.js';
 import type { HerdHome } from '../herd-home.js';
 import { loadVulnDataIfAny } from './check-updates.js';
-import { updateVulnerabilityData } from './gate.js';
 import type { PipelineState } from './parts.js';
+import { updateVulnerabilityData } from './vulndb-update.js';
 
 export type RefreshDecision = { due: true; why: string } | { due: false; why: string };
 
