@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { EngineError } from '../engines/index.js';
 import { fleetHarness, template } from '../fleet/controller.test-support.js';
 import { Journal } from '../journal/journal.js';
 import { LayoutStore } from '../oci/layout-store.js';
@@ -226,6 +227,26 @@ describe('IntegrityMonitor on the memory engine', () => {
     assert.ok(!reads.includes('/tmp'), 'the memory engine lists /tmp without the archive');
     assert.equal(incidents.list()[0]?.instance, victim!.id);
     assert.match(incidents.list()[0]?.summary ?? '', /\/tmp\/miner \(executable in writable \/tmp\)/);
+  });
+
+  it('acts on the diff of an engine that reads no path (Kubernetes): its writable paths unwatched, its changes still an incident', async () => {
+    const [victim] = await h.engine.list();
+    const unsupported = async (): Promise<never> => {
+      throw new EngineError('UNSUPPORTED', 'the kubernetes engine cannot read a path');
+    };
+    h.engine.readPath = unsupported;
+    h.engine.listPath = unsupported;
+    h.engine.exportFilesystem = unsupported;
+    h.engine.changes = async (id) =>
+      id === victim!.id ? [{ path: '/usr/bin/server', kind: 'modified' }] : [];
+    const watch = monitor();
+
+    await watch.tick();
+
+    const [incident] = incidents.list();
+    assert.equal(incident?.kind, 'drift');
+    assert.equal(incident?.instance, victim!.id);
+    assert.match(incident?.summary ?? '', /\/usr\/bin\/server/);
   });
 
   it('keeps the drifted instance of a fleet of one serving until its replacement is ready, and the incident says so', async () => {

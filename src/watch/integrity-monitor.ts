@@ -118,6 +118,8 @@ export class IntegrityMonitor {
   private execLoop: Promise<void> | undefined;
   /** Whether this monitor's first pass has condemned again the instances with an open incident. */
   private reinstated = false;
+  /** Whether it said that the engine reads no writable path. */
+  private saidNoWritable = false;
 
   constructor(private readonly options: IntegrityMonitorOptions) {
     this.clock = options.clock ?? systemClock;
@@ -238,8 +240,16 @@ export class IntegrityMonitor {
     const findings = judgeChanges(changes, context);
     // Metadata every pass, content only of new or changed files, within the instance's budget.
     // `scanned`: the writable paths and the engine's /dev/shm (expected-paths.ts).
-    const writable = await this.writable.check(instance.id, context.expected.scanned, this.abort.signal);
-    findings.push(...withoutEngineFiles(writable.findings, context.expected));
+    const writable = await this.writable
+      .check(instance.id, context.expected.scanned, this.abort.signal)
+      .catch((error: unknown) => {
+        // An engine that reads no path (Kubernetes): the diff's findings still count; said once.
+        if (!(error instanceof EngineError && error.code === 'UNSUPPORTED')) throw error;
+        if (!this.saidNoWritable) this.log.warn({ err: error.message }, 'writable paths are not watched');
+        this.saidNoWritable = true;
+        return undefined;
+      });
+    if (writable) findings.push(...withoutEngineFiles(writable.findings, context.expected));
     if (findings.length === 0) return;
     const inImage = this.holdIfInImage(instance, findings, {
       ...context,
