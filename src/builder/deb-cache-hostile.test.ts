@@ -188,7 +188,9 @@ describe('a .deb from a hostile mirror', { timeout: 20_000 }, () => {
 
     await assert.rejects(debs.fetch(pkg, { fetcher: new HttpFetcher({ stallTimeoutMs: 300 }), sources }), {
       code: 'FETCH_TIMEOUT',
-      message: new RegExp(`${pkg.filename}: the mirror sent nothing for 0.3 s \\(after (0|100) bytes\\)`),
+      message: new RegExp(
+        `${pkg.filename}: the mirror (sent nothing for 0.3 s \\(after 100 bytes\\)|gave no answer within 0.3 s)`,
+      ),
     });
     assert.ok(performance.now() - started < 3000);
     assert.deepEqual(await readdir(join(debs.dir, 'sha256')).catch(() => []), []);

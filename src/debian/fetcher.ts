@@ -111,40 +111,50 @@ class MirrorClock {
   readonly controller = new AbortController();
   /** Set when a limit was hit: the error every later step reports. */
   timedOut: DebianError | undefined;
-  private waitedMs = 0;
+  /** Set once the answer's headers are in: a stall before is no answer, however many header bytes came. */
+  answered = false;
   received = 0;
+  private waitedMs = 0;
 
   constructor(
     private readonly url: string,
     private readonly limits: { stallMs: number; deadlineMs: number },
   ) {}
 
+  /**
+   * Waits for `pending` (the answer, a chunk) at most `stallMs`, aborting the request past it. A
+   * wait that ends in time still fails once all the waits add up past `deadlineMs`: a mirror that
+   * drips never stalls, so the deadline is checked as its bytes come, late by at most one wait.
+   */
   async wait<T>(pending: Promise<T>): Promise<T> {
-    const left = this.limits.deadlineMs - this.waitedMs;
-    const stall = this.limits.stallMs <= left;
     const started = performance.now();
-    const timer = setTimeout(
-      () => {
-        this.timedOut = stall ? this.stalled() : this.pastDeadline();
-        this.controller.abort(this.timedOut);
-      },
-      Math.max(0, Math.min(this.limits.stallMs, left)),
-    );
+    const timer = setTimeout(() => this.fail(this.stalled()), this.limits.stallMs);
+    let result: T;
     try {
-      return await pending;
+      result = await pending;
     } catch (error) {
       throw this.timedOut ?? error;
     } finally {
       clearTimeout(timer);
       this.waitedMs += performance.now() - started;
     }
+    if (this.waitedMs > this.limits.deadlineMs) throw this.fail(this.pastDeadline());
+    return result;
+  }
+
+  private fail(error: DebianError): DebianError {
+    this.timedOut = error;
+    this.controller.abort(error);
+    return error;
   }
 
   private stalled(): DebianError {
+    const waited = seconds(this.limits.stallMs);
     return new DebianError(
       'FETCH_TIMEOUT',
-      `could not fetch ${this.url}: the mirror sent nothing for ${seconds(this.limits.stallMs)} ` +
-        `(after ${this.received} bytes)`,
+      this.answered
+        ? `could not fetch ${this.url}: the mirror sent nothing for ${waited} (after ${this.received} bytes)`
+        : `could not fetch ${this.url}: the mirror gave no answer within ${waited}`,
     );
   }
 
@@ -171,7 +181,9 @@ const retryDelaysMs = [100, 400, 1200];
 async function fetchWithRetries(url: string, clock: MirrorClock): Promise<Response> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await clock.wait(fetch(url, { redirect: 'follow', signal: clock.controller.signal }));
+      const response = await clock.wait(fetch(url, { redirect: 'follow', signal: clock.controller.signal }));
+      clock.answered = true;
+      return response;
     } catch (error) {
       // A mirror that accepted and then said nothing is not asked again: the wait was its answer.
       if (clock.timedOut) throw clock.timedOut;
