@@ -142,6 +142,11 @@ interface SearchState {
 /** The package name of each relation in a field: what follows a comma or a bar, up to a space, `(`, `:` or `[`. */
 const relationNames = /(?:^|[,|])\s*([^\s,|(:[<]+)/g;
 
+/** A map's entry of one record or several, as a list. */
+function listOf(entry: PackageRecord | PackageRecord[] | undefined): PackageRecord[] {
+  return entry === undefined ? [] : Array.isArray(entry) ? entry : [entry];
+}
+
 /** Backtracking is for the odd alternative; a hopeless request must fail fast, not explore 2^n paths. */
 const maxBacktracks = 1000;
 
@@ -172,12 +177,19 @@ class CandidateTable {
   /** Installed records by name; each is the candidate of its name, whatever the archive offers. */
   readonly installed = new Map<string, PackageRecord>();
   /** All eligible records per name, best first. */
-  private readonly versions = new Map<string, PackageRecord[]>();
+  /**
+   * The archive's records of each name, best first. One record where a name has one (nearly all of
+   * Debian's 63,000), a list only where it has more: an array for each name would be 4 MB.
+   */
+  private readonly versions = new Map<string, PackageRecord | PackageRecord[]>();
   private readonly otherArchitectures = new Map<string, Set<string>>();
   private readonly candidates = new Map<string, PackageRecord>();
   private readonly providers = new Map<string, ProvidedName[]>();
   private readonly claims = new Map<string, { by: PackageRecord; claim: ConflictClaim }[]>();
-  private readonly mentions = new Map<'provides' | 'conflicts', Map<string, PackageRecord[]>>();
+  private readonly mentions = new Map<
+    'provides' | 'conflicts',
+    Map<string, PackageRecord | PackageRecord[]>
+  >();
   private readonly needCache = new Map<PackageRecord, Need[]>();
   private readonly claimCache = new Map<PackageRecord, ConflictClaim[]>();
   private readonly provideCache = new Map<PackageRecord, { name: string; version?: string }[]>();
@@ -195,14 +207,18 @@ class CandidateTable {
         this.otherArchitectures.set(record.name, arches.add(record.architecture));
         continue;
       }
-      // A literal of one: `[]` and a push would reserve room for 17, and nearly every name has one version.
-      const list = this.versions.get(record.name);
-      if (list) list.push(record);
-      else this.versions.set(record.name, [record]);
+      const known = this.versions.get(record.name);
+      if (known === undefined) this.versions.set(record.name, record);
+      else if (Array.isArray(known)) known.push(record);
+      else this.versions.set(record.name, [known, record]);
     }
     this.suites = [...suiteRank.keys()];
     const rank = (record: PackageRecord) => suiteRank.get(record.suite) ?? 0;
     for (const [name, list] of this.versions) {
+      if (!Array.isArray(list)) {
+        this.candidates.set(name, list);
+        continue;
+      }
       // Everything after version and suite only makes duplicate stanzas order the same in any input order.
       list.sort(
         (a, b) =>
@@ -226,7 +242,7 @@ class CandidateTable {
   held(): HeldPackage[] {
     const held: HeldPackage[] = [];
     for (const [name, installed] of this.installed) {
-      const available = this.versions.get(name)?.[0];
+      const available = this.versionsOf(name)[0];
       if (available && compareDebianVersions(available.version, installed.version) > 0) {
         held.push({ installed, available });
       }
@@ -244,7 +260,7 @@ class CandidateTable {
         this.checkInstalledPin(request, installed);
         continue;
       }
-      const list = this.versions.get(request.name) ?? [];
+      const list = this.versionsOf(request.name);
       const record = list.find((r) =>
         request.version !== undefined
           ? compareDebianVersions(r.version, request.version) === 0
@@ -277,7 +293,7 @@ class CandidateTable {
    */
   private checkInstalledPin(request: PackageRequest, installed: PackageRecord): void {
     const wanted =
-      request.version ?? this.versions.get(request.name)?.find((r) => r.suite === request.suite)?.version;
+      request.version ?? this.versionsOf(request.name).find((r) => r.suite === request.suite)?.version;
     if (wanted !== undefined && compareDebianVersions(wanted, installed.version) === 0) return;
     const offered =
       request.suite === undefined ? '' : ` (${request.suite} has ${wanted ?? `no ${request.name}`})`;
@@ -337,14 +353,21 @@ class CandidateTable {
         const text = kind === 'provides' ? record.provides : `${record.conflicts},${record.breaks}`;
         if (text === '' || text === ',') continue;
         for (const match of text.matchAll(relationNames)) {
-          const list = index.get(match[1] as string);
-          if (!list) index.set(match[1] as string, [record]);
-          else if (list[list.length - 1] !== record) list.push(record);
+          const known = index.get(match[1] as string);
+          if (known === undefined) index.set(match[1] as string, record);
+          else if (Array.isArray(known)) {
+            if (known[known.length - 1] !== record) known.push(record);
+          } else if (known !== record) index.set(match[1] as string, [known, record]);
         }
       }
       this.mentions.set(kind, index);
     }
-    return index.get(name) ?? [];
+    return listOf(index.get(name));
+  }
+
+  /** The archive's records of `name`, best first. */
+  private versionsOf(name: string): readonly PackageRecord[] {
+    return listOf(this.versions.get(name));
   }
 
   /** Pre-Depends first: they must hold before the package is even unpacked. */
@@ -414,12 +437,12 @@ class CandidateTable {
 
   /** Why nothing satisfies `relation`, for the error message. */
   explainUnsatisfied(relation: Relation): string {
-    const list = this.versions.get(relation.name);
+    const list = this.versionsOf(relation.name);
     const real = this.candidates.get(relation.name);
     const providers = this.providersOf(relation.name).filter((p) => p.record.name !== relation.name);
     const parts: string[] = [];
     if (real && this.installed.get(real.name) === real) {
-      const newer = (list ?? []).filter((r) => compareDebianVersions(r.version, real.version) > 0);
+      const newer = list.filter((r) => compareDebianVersions(r.version, real.version) > 0);
       const also =
         newer.length > 0
           ? `; the archive's ${newer.map((r) => `${r.version} (${r.suite})`).join(', ')} is not taken`
@@ -432,7 +455,7 @@ class CandidateTable {
           `${real.name} ${real.version} is Multi-Arch: ${real.multiArch ?? 'no'}, which :${qualifier} rules out`,
         );
       } else {
-        const others = (list ?? []).filter((r) => r !== real).map((r) => `${r.version} (${r.suite})`);
+        const others = list.filter((r) => r !== real).map((r) => `${r.version} (${r.suite})`);
         const also = others.length > 0 ? `, other versions ${others.join(', ')}` : '';
         parts.push(`${real.name} ${real.version} (${real.suite}) is the candidate${also}`);
       }
