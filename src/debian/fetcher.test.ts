@@ -206,6 +206,18 @@ describe('HttpFetcher', { timeout: 30_000 }, () => {
     });
   });
 
+  it('asks for the bytes as they are, with no content encoding for a mirror to decode into a bomb', async () => {
+    let asked: string | undefined;
+    const base = await mirror((request, response) => {
+      asked = request.headers['accept-encoding'];
+      response.end('Origin: Debian\n');
+    });
+
+    await new HttpFetcher().fetchBytes(`${base}/dists/stable/InRelease`);
+
+    assert.equal(asked, 'identity');
+  });
+
   it('does not count the time its reader takes as a stalled mirror', async () => {
     const base = await mirror((_request, response) => {
       response.writeHead(200);

@@ -181,7 +181,15 @@ const retryDelaysMs = [100, 400, 1200];
 async function fetchWithRetries(url: string, clock: MirrorClock): Promise<Response> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      const response = await clock.wait(fetch(url, { redirect: 'follow', signal: clock.controller.signal }));
+      const response = await clock.wait(
+        fetch(url, {
+          redirect: 'follow',
+          // The bytes as they are, which is what the signed digests are of: no decoder between
+          // the mirror and the hash, and none for a mirror to feed a bomb (as apt asks).
+          headers: { 'accept-encoding': 'identity' },
+          signal: clock.controller.signal,
+        }),
+      );
       clock.answered = true;
       return response;
     } catch (error) {
