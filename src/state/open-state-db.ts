@@ -2,8 +2,9 @@
  * Opens herd.db, the one SQLite file that the journal, the catalog, the fleets and every other
  * area's tables share, so that a catalog write and its journal entry can commit in one transaction.
  */
-import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { type Migration, runMigrations } from './migrate.js';
 import { stateMigrations } from './migrations.js';
@@ -32,7 +33,7 @@ export function openStateDb(path: string, options: OpenStateDbOptions = {}): Dat
   const migrations = options.migrations ?? stateMigrations;
   let db: Database;
   try {
-    db = new BetterSqlite3(path);
+    db = new BetterSqlite3(path, addonPath() ? { nativeBinding: addonPath() } : {});
   } catch (error) {
     throw explainStateFailure(error, path, migrations);
   }
@@ -50,4 +51,21 @@ export function openStateDb(path: string, options: OpenStateDbOptions = {}): Dat
     db.close();
     throw explainStateFailure(error, path, migrations);
   }
+}
+
+let addon: string | undefined | null = null;
+
+/**
+ * better-sqlite3's compiled addon, where its install builds it. Without the path, better-sqlite3
+ * finds it through the `bindings` package, which reads its own stack trace and tries a dozen
+ * places with a failing require each: 10–20 ms of every command that opens herd.db. A build
+ * elsewhere (a debug build, a prebuilt binary) is still found the default way.
+ */
+function addonPath(): string | undefined {
+  if (addon === null) {
+    const packageJson = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
+    const built = join(dirname(packageJson), 'build', 'Release', 'better_sqlite3.node');
+    addon = existsSync(built) ? built : undefined;
+  }
+  return addon;
 }
