@@ -111,6 +111,7 @@ describe('KubernetesEngine.changes through the drift probe, against a fake API s
     api.probeRoots.clear();
     api.defaultProbeRoot = seenRoot();
     api.probeOutcome = 'list';
+    api.ephemeralConflictsToAnswer = 0;
     api.admit();
     asked.length = 0;
   });
@@ -295,6 +296,23 @@ describe('KubernetesEngine.changes through the drift probe, against a fake API s
     assert.deepEqual(again, []);
     const pod = api.pods.get(id) as V1Pod;
     assert.equal(pod.spec?.ephemeralContainers?.length, 3);
+  });
+
+  it('reads the pod again when it changed since it was read, and gives up after three refusals', async () => {
+    const engine = await engineWith();
+    const id = await running(engine);
+    api.ephemeralConflictsToAnswer = 1;
+
+    assert.deepEqual(await engine.changes(id), []);
+    api.ephemeralConflictsToAnswer = 3;
+    await assert.rejects(
+      engine.changes(id),
+      /adding drift probe herd-drift-2 to pod .* was refused 3 times, last with 409/,
+    );
+
+    const patches = api.requests.filter((request) => request.method === 'PATCH');
+    assert.equal(patches.length, 5);
+    assert.equal((api.pods.get(id) as V1Pod).spec?.ephemeralContainers?.length, 1);
   });
 
   it('adds no probe past the most one pod may hold, and says the pod needs replacing', async () => {

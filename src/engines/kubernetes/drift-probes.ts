@@ -120,29 +120,26 @@ export class DriftProbes {
     const digest = workloadDigestOf(pod);
     const image = await options.imageFiles(digest);
     const skips = probeSkipsOf(pod);
-    const name = nextProbeName(pod);
-    const probeImage = { ...options.image, imageRef: context.pullReference(options.image.imageRef) };
-    const container = driftProbeContainer(pod, {
-      name,
-      image: probeImage,
-      markers: markerFilesOf(image, skips),
-      skips,
-    });
+    const markers = markerFilesOf(image, skips);
     await context.admit(options.image);
-    const first = (pod.spec?.ephemeralContainers ?? []).length === 0;
-    await context.call(`adding drift probe ${name} to pod ${id}`, () =>
-      context.core.patchNamespacedPodEphemeralcontainers({
-        name: id,
-        namespace: context.namespace,
-        // JSON Patch: refused if the pod changed since it was read, so the name stays unique.
-        body: [
-          { op: 'test', path: '/metadata/resourceVersion', value: pod.metadata?.resourceVersion },
-          first
-            ? { op: 'add', path: '/spec/ephemeralContainers', value: [container] }
-            : { op: 'add', path: '/spec/ephemeralContainers/-', value: container },
-        ],
-      }),
-    );
+    // The pod changes under us (its status, another probe): read it again, at most three times.
+    let name = nextProbeName(pod);
+    let current = pod;
+    for (let attempt = 1; ; attempt += 1) {
+      const answer = await this.addProbe(current, { name, markers, skips });
+      if (answer === true) break;
+      if (attempt >= 3) {
+        throw new EngineError(
+          'OTHER',
+          `adding drift probe ${name} to pod ${id} was refused ${attempt} times, last with ${answer}: expected the pod to hold still for one`,
+        );
+      }
+      const again = await context.readPod(id);
+      if (!again)
+        throw new EngineError('NOT_FOUND', `pod ${id} was removed while drift probe ${name} was added`);
+      current = again;
+      name = nextProbeName(current);
+    }
     const exitCode = await this.waitUntilEnded(id, name);
     const log = await context.call(`reading the log of drift probe ${name} of pod ${id}`, () =>
       context.core.readNamespacedPodLog({ name: id, namespace: context.namespace, container: name }),
@@ -154,6 +151,44 @@ export class DriftProbes {
     }
     const listing = parseProbeListing(log, { pod: id, container: name });
     return compareListing(image, listing.entries, { skipped: skips });
+  }
+
+  /**
+   * Adds the probe to `pod` as read: true, or the API server's answer when the pod changed since
+   * (409, or 422 for a failed `test` or a list that grew).
+   */
+  private async addProbe(
+    pod: V1Pod,
+    probe: { name: string; markers: readonly string[]; skips: readonly string[] },
+  ): Promise<true | string> {
+    const { context, options } = this;
+    const id = pod.metadata?.name ?? '';
+    const container = driftProbeContainer(pod, {
+      ...probe,
+      image: { ...options.image, imageRef: context.pullReference(options.image.imageRef) },
+    });
+    const first = (pod.spec?.ephemeralContainers ?? []).length === 0;
+    return context.call(`adding drift probe ${probe.name} to pod ${id}`, async () => {
+      try {
+        await context.core.patchNamespacedPodEphemeralcontainers({
+          name: id,
+          namespace: context.namespace,
+          // JSON Patch: refused if the pod changed since it was read, so the name stays unique.
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: pod.metadata?.resourceVersion },
+            first
+              ? { op: 'add', path: '/spec/ephemeralContainers', value: [container] }
+              : { op: 'add', path: '/spec/ephemeralContainers/-', value: container },
+          ],
+        });
+        return true;
+      } catch (error) {
+        const status = (error as { code?: unknown } | null)?.code;
+        if (status !== 409 && status !== 422) throw error;
+        const body = (error as { body?: unknown }).body;
+        return `${status} ${String(typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 300)}`;
+      }
+    });
   }
 
   /** Until the probe's status says it terminated; its exit code. */

@@ -51,6 +51,8 @@ export class FakeKubernetesApi {
   readonly probeRoots = new Map<string, Pod[]>();
   defaultProbeRoot: Pod[] = [];
   probeOutcome: 'list' | 'hang' | { log: string; exitCode: number } = 'list';
+  /** Changes the pod just before the next n ephemeral container patches, so their `test` fails. */
+  ephemeralConflictsToAnswer = 0;
   /** Logs of containers other than the workload's, by `<pod>/<container>`. */
   readonly containerLogs = new Map<string, string>();
   private revision = 100;
@@ -163,6 +165,10 @@ export class FakeKubernetesApi {
     if (!pod) return refuse(404, `pods "${name}" not found`);
     if (contentType !== 'application/json-patch+json' || !Array.isArray(ops)) {
       return refuse(415, `unsupported patch ${contentType}`);
+    }
+    if (this.ephemeralConflictsToAnswer > 0) {
+      this.ephemeralConflictsToAnswer -= 1;
+      this.changed('MODIFIED', pod);
     }
     const added: Pod[] = [];
     for (const op of ops) {
