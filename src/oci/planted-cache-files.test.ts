@@ -16,6 +16,7 @@ import { flattenLayers } from './flatten-layers.js';
 import { FlattenedLayerCache } from './flattened-layer-cache.js';
 import { gzipDeterministic } from './gzip.js';
 import { LayoutStore } from './layout-store.js';
+import { withStoreLock } from './store-lock.js';
 import { writeTar } from './tar.js';
 import { type Digest, MediaType } from './types.js';
 
@@ -176,6 +177,22 @@ describe("the store's index.json and referrers.json, with something other than a
 
       assert.deepEqual(await quickly(store.referrers(layer.digest)), []);
       await removeReferrers();
+    });
+  }
+});
+
+describe("the store's write lock, with something other than a file at its path", { timeout: 20_000 }, () => {
+  for (const kind of plantedKinds) {
+    it(`takes over ${kind} as no writer's lock, at once`, async () => {
+      const work = await mkdtemp(join(tmpdir(), 'herd-planted-lock-'));
+      dirs.push(work);
+      const lockPath = join(work, 'store.lock');
+      const remove = await plant(lockPath, kind);
+
+      const done = await quickly(withStoreLock(lockPath, async () => 'written', { timeoutMs: 5000 }));
+      await remove();
+
+      assert.equal(done, 'written');
     });
   }
 });

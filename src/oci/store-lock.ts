@@ -6,7 +6,8 @@
  * taken over, so a crash never wedges the store; so is one whose writer, named by the pid in the
  * file, is no longer running on this host (a kill -9 mid-write must not stall the next writer).
  */
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
+import { readRegularFile } from '../common/index.js';
 import { OciError } from './errors.js';
 
 export interface StoreLockOptions {
@@ -55,9 +56,12 @@ export async function withStoreLock<T>(
 /**
  * Whether the pid written in the lock file names no running process. An unreadable, empty or
  * half-written file (the holder may be writing it right now) counts as held: only age frees it.
+ * Anything but a regular file (a FIFO would never answer a read) is no writer's lock: taken over.
  */
 async function holderIsGone(lockPath: string): Promise<boolean> {
-  const text = await readFile(lockPath, 'utf8').catch(() => '');
+  const read = await readRegularFile(lockPath, { maxBytes: 64 }).catch(() => undefined);
+  if (read?.kind === 'not-regular') return true;
+  const text = read?.kind === 'file' ? read.bytes.toString('utf8') : '';
   if (!/^\d+\n$/.test(text)) return false;
   const pid = Number(text.trim());
   if (pid === process.pid) return false;
