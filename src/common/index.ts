@@ -17,5 +17,10 @@ export {
   stringAt,
 } from './json-shape.js';
 export { type Logger, silentLogger } from './logger.js';
-export { openRegularFile, type RegularFileOpen, readRegularFile } from './regular-file.js';
+export {
+  openRegularFile,
+  type RegularFileOpen,
+  type RegularFileOptions,
+  readRegularFile,
+} from './regular-file.js';
 export { sha256Hex } from './sha256.js';

@@ -15,17 +15,28 @@ export type RegularFileOpen =
   /** Something herd never writes; `what` says which, e.g. "a FIFO", for messages. */
   | { kind: 'not-regular'; what: string };
 
-const readFlags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const readFlags = constants.O_RDONLY | constants.O_NONBLOCK;
+
+export interface RegularFileOptions {
+  /**
+   * Follow a symbolic link to the file it names (still refusing a link to anything but a regular
+   * file): for files herd did not write, such as a `file:` repository's, where links are usual.
+   */
+  followLinks?: boolean;
+}
 
 /**
  * The file at `path` opened for reading if it is a regular file. Nothing there (or a parent that is
  * not a directory) is `missing`; any other error (EACCES, EIO) is thrown, for the caller to name.
  * The caller closes the handle.
  */
-export async function openRegularFile(path: string): Promise<RegularFileOpen> {
+export async function openRegularFile(
+  path: string,
+  options: RegularFileOptions = {},
+): Promise<RegularFileOpen> {
   let handle: FileHandle;
   try {
-    handle = await open(path, readFlags);
+    handle = await open(path, options.followLinks ? readFlags : readFlags | constants.O_NOFOLLOW);
   } catch (error) {
     switch ((error as NodeJS.ErrnoException).code) {
       case 'ENOENT':
@@ -58,13 +69,13 @@ export async function openRegularFile(path: string): Promise<RegularFileOpen> {
  */
 export async function readRegularFile(
   path: string,
-  options: { maxBytes: number },
+  options: { maxBytes: number } & RegularFileOptions,
 ): Promise<
   | { kind: 'file'; bytes: Buffer }
   | { kind: 'too-large'; size: number }
   | Exclude<RegularFileOpen, { kind: 'file' }>
 > {
-  const opened = await openRegularFile(path);
+  const opened = await openRegularFile(path, options);
   if (opened.kind !== 'file') return opened;
   try {
     if (opened.size > options.maxBytes) return { kind: 'too-large', size: opened.size };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -245,7 +245,7 @@ describe('HttpFetcher on file: URIs', { timeout: 30_000 }, () => {
 
       for (const [name, what] of [
         ['InRelease', 'a FIFO'],
-        ['Packages', 'a symbolic link'],
+        ['Packages', 'a character device'],
       ] as const) {
         const url = pathToFileURL(join(dir, name)).href;
         await failsWith(new HttpFetcher().fetchBytes(url), {
@@ -254,6 +254,20 @@ describe('HttpFetcher on file: URIs', { timeout: 30_000 }, () => {
           withinMs: 2000,
         });
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('follows a link to a regular file, as a local repository may publish its files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herd-fetcher-'));
+    try {
+      await writeFile(join(dir, 'Packages.real'), 'Package: tiny\n');
+      await symlink(join(dir, 'Packages.real'), join(dir, 'Packages'));
+
+      const bytes = await new HttpFetcher().fetchBytes(pathToFileURL(join(dir, 'Packages')).href);
+
+      assert.equal(bytes.toString(), 'Package: tiny\n');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -82,7 +82,9 @@ export class HttpFetcher implements Fetcher {
   private async readLocal(url: string, maxBytes: number): Promise<Buffer> {
     let read: Awaited<ReturnType<typeof readRegularFile>>;
     try {
-      read = await readRegularFile(fileURLToPath(url), { maxBytes });
+      // A local repository may link its files (aptly publishes with symlinks): followed, but only to
+      // a regular file.
+      read = await readRegularFile(fileURLToPath(url), { maxBytes, followLinks: true });
     } catch (error) {
       throw new DebianError('FETCH_FAILED', `could not read ${url}: ${describe(error)}`, { cause: error });
     }
