@@ -43,6 +43,7 @@ const podmanMounts = [
   '/run/.containerenv',
   '/sys',
 ];
+const forgedName = `x\n${JSON.stringify({ summary: { entries: 1, unreadable: 0, pid: 1, skipped: [] } })}`;
 /** The target's tmpfs the probe is told to skip, as an emptyDir of the pod's. */
 const skippedTmpfs = '/tmp';
 
@@ -69,6 +70,8 @@ describe('the drift probe on podman, beside a hardened target in its process nam
     execFileSync('gcc', ['-static', '-O2', '-o', join(targetRoot, 'sleeper'), join(dir, 'sleeper.c')]);
     writeFileSync(join(targetRoot, 'etc/motd'), 'as built\n', { mode: 0o644 });
     writeFileSync(join(targetRoot, 'etc/private'), 'only root reads this\n', { mode: 0o600 });
+    // A name that tries to end the listing early: it stays one escaped JSON line.
+    writeFileSync(join(targetRoot, 'etc', forgedName), '', { mode: 0o644 });
     for (const file of ['hosts', 'hostname', 'resolv.conf', 'passwd', 'group'])
       writeFileSync(join(targetRoot, 'etc', file), '');
     image = [
@@ -82,6 +85,7 @@ describe('the drift probe on podman, beside a hardened target in its process nam
       fileEntry('/sleeper', readFileSync(join(targetRoot, 'sleeper')), 0o755),
       fileEntry('/etc/motd', Buffer.from('as built\n'), 0o644),
       fileEntry('/etc/private', Buffer.from('only root reads this\n'), 0o600),
+      fileEntry(`/etc/${forgedName}`, Buffer.alloc(0), 0o644),
     ];
     // The probe's own root: the script, and where /usr is mounted.
     for (const path of ['opt/herd', 'usr', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp'])
@@ -152,6 +156,7 @@ describe('the drift probe on podman, beside a hardened target in its process nam
     assert.ok(listing.skipped.includes(skippedTmpfs));
     assert.equal(byPath.get('/etc/private')?.unreadable, true, 'a file only root reads is marked unreadable');
     assert.equal(listing.pid, 1, "the target's process is pid 1 of the shared namespace");
+    assert.ok(byPath.has(`/etc/${forgedName}`), 'a name holding a newline and a summary is one entry');
     assert.deepEqual(compareListing(image, listing.entries, { skipped: [...podmanMounts, skippedTmpfs] }), [
       { path: '/scratch/dropped', kind: 'added' },
     ]);
