@@ -111,6 +111,7 @@ export class InstanceHealth {
         revision: instance.revision,
         state: instance.state,
         createdAt: instance.createdAt,
+        node: instance.node,
         unhealthy: record?.unhealthy ?? false,
         readySince: !running
           ? undefined

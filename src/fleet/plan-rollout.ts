@@ -7,6 +7,7 @@
  */
 import type { InstanceState } from '../engines/index.js';
 import type { InstanceCount } from '../specfile/index.js';
+import { countPerNode, removalOrder } from './removal-order.js';
 import { resolveBounds } from './rollout-arithmetic.js';
 
 export interface ObservedInstance {
@@ -15,6 +16,8 @@ export interface ObservedInstance {
   state: InstanceState;
   /** Epoch ms at which the engine made it. */
   createdAt?: number;
+  /** The node the engine placed it on, on an engine of many machines: removals even the nodes out. */
+  node?: string | undefined;
   /** Epoch ms at which it last turned ready (passing health); absent while it is not ready. */
   readySince?: number;
   /** It failed `failureThreshold` checks in a row and is to be replaced. */
@@ -149,10 +152,13 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
 
   // Each ready instance removed from here on must leave at least minAvailable available behind.
   let budget = kept.filter(available).length - bounds.minAvailable;
+  // What stays on each node, for the choices below: each takes from the most crowded node first.
+  const perNode = countPerNode(kept.filter((instance) => instance.state !== 'removing'));
   // Condemned instances go before old revisions: they are the ones that must not stay.
-  const old = kept
-    .filter((instance) => isOutgoing(instance, fleet.revision) && instance.state !== 'removing')
-    .sort((a, b) => Number(b.condemned === true) - Number(a.condemned === true) || newestReadyFirst(a, b));
+  const old = removalOrder(
+    kept.filter((instance) => isOutgoing(instance, fleet.revision) && instance.state !== 'removing'),
+    { perNode, tier: (instance) => (instance.condemned ? 0 : 1), order: newestReadyFirst },
+  );
   for (const instance of old) {
     if (budget <= 0) break;
     remove(instance, outgoingReason(instance));
@@ -161,9 +167,11 @@ export function planRollout(fleet: PlannedFleet, observed: Observation): Rollout
 
   let excess = current.length - fleet.size;
   if (excess <= 0) return actions;
-  const surplus = [...current].sort(
-    (a, b) => Number(isReady(a)) - Number(isReady(b)) || newestReadyFirst(a, b),
-  );
+  const surplus = removalOrder(current, {
+    perNode,
+    tier: (instance) => (isReady(instance) ? 1 : 0),
+    order: newestReadyFirst,
+  });
   for (const instance of surplus) {
     if (excess <= 0) break;
     if (isReady(instance)) {
