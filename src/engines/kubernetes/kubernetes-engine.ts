@@ -5,10 +5,12 @@
  * admitted digests, herd's role). The client is imported when an engine connects, never at start.
  *
  * What Kubernetes' API cannot do as the contract asks throws EngineError UNSUPPORTED naming what is
- * missing: an instance's filesystem diff, export and paths (the kubelet's container runtime holds
- * them on the node; the API has no read of them), its processes, and a debug exec (herd's role has
- * no `pods/exec` or `pods/attach`, on purpose). An exec by anyone else is not an event of the API
- * either: it is in the API server's audit log. docs/engines.md lists these.
+ * missing: an instance's filesystem export and paths (the kubelet's container runtime holds them
+ * on the node; the API has no read of them), its processes, and a debug exec (herd's role has no
+ * `pods/exec` or `pods/attach`, on purpose). The diff (`changes`) is read by herd's drift probe in
+ * an ephemeral container (drift-probes.ts), given its image; without one it is UNSUPPORTED too. An
+ * exec by anyone else is not an event of the API either: it is in the API server's audit log.
+ * docs/engines.md lists these.
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
