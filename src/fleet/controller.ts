@@ -10,6 +10,7 @@ import type { Database } from 'better-sqlite3';
 import { type Clock, type Logger, silentLogger, systemClock } from '../common/index.js';
 import type { Engine, Instance } from '../engines/index.js';
 import { applyPlan } from './apply-plan.js';
+import { autoscaledInstances } from './autoscale-samples.js';
 import { FleetAutoscaler, rolloutSize } from './autoscale-step.js';
 import { bakeOf, blueGreenFleetOf, isBlueGreen, madeFrom } from './blue-green-state.js';
 import {
@@ -466,8 +467,13 @@ export class FleetController {
       });
     }
 
-    // Once per sync period, an autoscaled fleet's size follows its metrics (autoscale-step.ts).
-    fleet = await this.autoscaler.step(fleet, { instances, observed, now });
+    // Once per sync period, an autoscaled fleet's size follows its metrics (autoscale-step.ts),
+    // measured on the instances that serve (a blue-green fleet's active revision).
+    const sampled = autoscaledInstances(
+      fleet.template.fleet.autoscale && isBlueGreen(fleet) ? blueGreenFleetOf(fleet, this.store) : undefined,
+      { instances, observed },
+    );
+    fleet = await this.autoscaler.step(fleet, { ...sampled, now });
 
     // Blue-green also chooses which ready instances serve: the active revision's only.
     const blueGreen = isBlueGreen(fleet)

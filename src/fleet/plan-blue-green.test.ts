@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InstanceCount } from '../specfile/fleet-section.js';
-import { assessBlueGreen, type BlueGreenFleet, failedInBake, planBlueGreen } from './plan-blue-green.js';
+import {
+  assessBlueGreen,
+  type BlueGreenFleet,
+  failedInBake,
+  isHeld,
+  planBlueGreen,
+} from './plan-blue-green.js';
 import { isReady, type ObservedInstance } from './plan-rollout.js';
 import type { ProgressInput } from './rollout-progress.js';
 
@@ -44,6 +50,34 @@ function progress(extra: Partial<ProgressInput> = {}): ProgressInput {
 }
 
 describe('planBlueGreen', () => {
+  it('replaces a serving instance past its lifetime while held after a failed rollout, surge first', () => {
+    const old = blues.map((one) => ({ ...one, createdAt: now - 200_000 }));
+    const held = fleet({ maxLifetimeSeconds: 100, inRollout: false });
+
+    const { actions } = plan(held, [...old, instance('g1', 'green', { readySince: undefined })]);
+
+    assert.deepEqual(
+      actions.filter((action) => action.kind === 'create' && action.revision === 'blue'),
+      [{ kind: 'create', revision: 'blue', count: 1 }],
+    );
+    assert.ok(isHeld(held));
+  });
+
+  it('replaces no serving instance for its age while a rollout, a revert or a pause is under way', () => {
+    const old = blues.map((one) => ({ ...one, createdAt: now - 200_000 }));
+
+    for (const busy of [{ inRollout: true }, { inRollout: true, reverting: true }, { paused: true }]) {
+      const { actions } = plan(fleet({ maxLifetimeSeconds: 100, ...busy }), old);
+
+      assert.deepEqual(
+        actions.filter((action) => action.kind === 'create' && action.revision === 'blue'),
+        [],
+        JSON.stringify(busy),
+      );
+      assert.equal(isHeld(fleet(busy)), false);
+    }
+  });
+
   it('starts the whole new fleet at once, beyond maxSurge, and removes nothing that serves', () => {
     const { actions, serving } = plan(fleet(), blues);
 

@@ -97,17 +97,46 @@ export function planBlueGreen(
 }
 
 /**
- * The serving or baking fleet, kept at `size` with instances of its own revision (the controller
- * makes them from that revision's digest and template), as Argo Rollouts keeps the active
- * ReplicaSet at full size, and the previous one during scaleDownDelaySeconds: before the switch it
- * carries all the traffic, and during the bake it is what a rollback switches back to at once, so a
- * dead, unhealthy or quarantined instance of it is replaced (within the crash backoff, which holds
- * every create), surge first, and one beyond `size` (a scale-down) goes. Not while a revert leaves
- * it: that revision failed, so what dies of it is only removed, until the switch back.
+ * The fleet that serves (before the switch) or bakes (after it), kept at `size` with instances of its
+ * own revision (the controller makes them from that revision's digest and template), as Argo Rollouts
+ * keeps the active ReplicaSet at full size, and the previous one during scaleDownDelaySeconds: before
+ * the switch it carries all the traffic, and during the bake it is what a rollback switches back to
+ * at once, so a dead, unhealthy or quarantined instance of it is replaced (within the crash backoff,
+ * which holds every create), surge first, and one beyond `size` (a scale-down) goes. Not while a
+ * revert leaves it: that revision failed, so what dies of it is only removed, until the switch back.
+ * Held after a failed rollout (`isHeld`), the serving fleet's instances past their lifetime are
+ * replaced, one at a time and surge first, as a settled fleet's are: replacing them with the same
+ * revision is safe, and they are the ones serving.
  */
 function planKept(fleet: BlueGreenFleet, revision: string, observed: Observation): RolloutAction[] {
-  const actions = planRollout({ revision, size: fleet.size, strategy: fleet.strategy }, observed);
+  const kept = { revision, size: fleet.size, strategy: fleet.strategy };
+  const { maxLifetimeSeconds } = fleet;
+  const expiry = planExpiry(
+    {
+      ...kept,
+      ...(maxLifetimeSeconds !== undefined ? { maxLifetimeSeconds } : {}),
+      busy: revision !== fleet.active || !isHeld(fleet),
+    },
+    observed,
+  );
+  const actions = planRollout(
+    { ...kept, strategy: expiry.strategy },
+    { instances: expiry.instances, now: observed.now },
+  );
   return fleet.reverting ? actions.filter((action) => action.kind !== 'create') : actions;
+}
+
+/**
+ * A rollout failed and was not reverted (autoRevert off, or nothing to revert to): the fleet serves
+ * the revision it served before, out of any rollout, until someone rolls back or out again.
+ */
+export function isHeld(fleet: BlueGreenFleet): boolean {
+  return (
+    fleet.active !== undefined &&
+    fleet.active !== fleet.revision &&
+    fleet.inRollout !== true &&
+    fleet.paused !== true
+  );
 }
 
 function isLeftBehind(
