@@ -71,7 +71,17 @@ export class FleetAutoscaler {
    */
   async step(
     fleet: StoredFleet,
-    observation: { instances: readonly Instance[]; observed: readonly ObservedInstance[]; now: number },
+    observation: {
+      instances: readonly Instance[];
+      observed: readonly ObservedInstance[];
+      now: number;
+      /**
+       * The instances the decision samples, when not all (autoscale-samples.ts: a blue-green
+       * fleet's serving revision). Every instance is still read, so a fleet that starts serving at
+       * a switch is measured from the reading before it, not unmeasured for a period.
+       */
+      sampled?: { instances: readonly Instance[]; observed: readonly ObservedInstance[] };
+    },
   ): Promise<StoredFleet> {
     const autoscale = fleet.template.fleet.autoscale;
     if (!autoscale) {
@@ -94,7 +104,8 @@ export class FleetAutoscaler {
       };
       this.fleets.set(fleet.service, state);
     }
-    trackReadiness(state.readiness, instances, observed, now);
+    const sampled = observation.sampled ?? { instances, observed };
+    trackReadiness(state.readiness, sampled.instances, sampled.observed, now);
     // Nothing to measure from yet (the first period, or nothing was served or running then): the
     // readings are taken again. A size of 0, or one outside the bounds, is decided without metrics.
     const withoutMetrics = fleet.size === 0 || fleet.size < autoscale.min || fleet.size > autoscale.max;
@@ -105,8 +116,8 @@ export class FleetAutoscaler {
       return fleet;
     }
     const samples = instanceSamples({
-      instances,
-      observed,
+      instances: sampled.instances,
+      observed: sampled.observed,
       readiness: state.readiness,
       previous: state.readings,
       current,

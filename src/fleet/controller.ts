@@ -473,7 +473,7 @@ export class FleetController {
       fleet.template.fleet.autoscale && isBlueGreen(fleet) ? blueGreenFleetOf(fleet, this.store) : undefined,
       { instances, observed },
     );
-    fleet = await this.autoscaler.step(fleet, { ...sampled, now });
+    fleet = await this.autoscaler.step(fleet, { instances, observed, now, sampled });
 
     // Blue-green also chooses which ready instances serve: the active revision's only.
     const blueGreen = isBlueGreen(fleet)
