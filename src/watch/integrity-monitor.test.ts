@@ -249,6 +249,46 @@ describe('IntegrityMonitor on the memory engine', () => {
     assert.match(incident?.summary ?? '', /\/usr\/bin\/server/);
   });
 
+  it('replaces an instance whose drift probe fails again and again (an intruder killing it) as blinded, journaled with the reason; an engine that does not answer replaces nothing', async () => {
+    const [victim, other] = await h.engine.list();
+    let unreachable = false;
+    h.engine.changes = async (id) => {
+      if (unreachable) throw new EngineError('UNREACHABLE', 'the API server did not answer');
+      if (id === victim!.id)
+        throw new EngineError('OTHER', 'the drift probe herd-drift-3 exited with code 137');
+      return [];
+    };
+    const watch = monitor();
+
+    // Failing for 10 minutes, every pass, without one success: the watch of it is blind.
+    for (let minute = 0; minute < 9; minute += 1) {
+      await watch.tick();
+      h.clock.advance(60_000);
+    }
+    assert.deepEqual(incidents.list(), [], 'nine minutes of failures are not yet blindness');
+    h.clock.advance(60_000);
+    await watch.tick();
+
+    const [incident] = incidents.list();
+    assert.equal(incident?.kind, 'drift');
+    assert.equal(incident?.instance, victim!.id);
+    assert.match(
+      incident?.summary ?? '',
+      /drift watch blinded: the engine's diff failed 10 times over 600 s.*exited with code 137/,
+    );
+    assert.equal(incident?.quarantine, 'out-of-door');
+    const entry = journal.list().find((one) => one.action === 'drift');
+    assert.equal(entry?.details.instance, victim!.id);
+    assert.ok(!incidents.list().some((one) => one.instance === other!.id));
+
+    unreachable = true;
+    for (let minute = 0; minute < 12; minute += 1) {
+      await watch.tick();
+      h.clock.advance(60_000);
+    }
+    assert.equal(incidents.list().length, 1, 'an engine that does not answer blinds no instance of its own');
+  });
+
   it('keeps the drifted instance of a fleet of one serving until its replacement is ready, and the incident says so', async () => {
     await h.controller.scale('web', 1);
     await h.runUntil(async () => (await h.engine.list()).length === 1);

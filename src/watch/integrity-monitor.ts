@@ -9,6 +9,7 @@ import { type Clock, type Logger, silentLogger, systemClock } from '../common/in
 import { type Engine, EngineError, type Instance } from '../engines/index.js';
 import type { Digest } from '../oci/index.js';
 import type { Baseline } from './baseline.js';
+import { BlindedWatch } from './blinded-watch.js';
 import { WatchError } from './errors.js';
 import type { EventCursor } from './event-cursor.js';
 import { evidenceLimits } from './evidence.js';
@@ -72,6 +73,12 @@ export interface IntegrityMonitorOptions {
    * the debug session's own exec in particular is not a second one.
    */
   held?: (id: string) => boolean;
+  /**
+   * An instance whose diff (`engine.changes`) fails this long without one success, and at least
+   * `blindMinFailures` times, is replaced as blinded (blinded-watch.ts); 10 min and 3 by default.
+   */
+  blindAfterMs?: number;
+  blindMinFailures?: number;
 }
 
 /** One random instance of each fleet every 5 minutes: a change made to the layers on the host shows. */
@@ -111,6 +118,7 @@ export class IntegrityMonitor {
   /** Deep checks of instances that wait for one before they take traffic, by instance id. */
   private readonly verifying = new Map<string, Promise<void>>();
   private readonly writable: WritableWatch;
+  private readonly blinded: BlindedWatch;
   private abort = new AbortController();
   private cancelTimer: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -128,6 +136,10 @@ export class IntegrityMonitor {
       engine: options.engine,
       ...(options.writableBudgetBytes !== undefined ? { budgetBytes: options.writableBudgetBytes } : {}),
       log: this.log,
+    });
+    this.blinded = new BlindedWatch({
+      ...(options.blindAfterMs !== undefined ? { afterMs: options.blindAfterMs } : {}),
+      ...(options.blindMinFailures !== undefined ? { minFailures: options.blindMinFailures } : {}),
     });
   }
 
@@ -210,6 +222,7 @@ export class IntegrityMonitor {
     const listed = new Set(instances.map((one) => one.id));
     for (const id of this.handled) if (!listed.has(id)) this.handled.delete(id);
     this.options.responder.gone(listed);
+    this.blinded.retain(listed);
     if (!this.reinstated && this.options.responder.reinstate) {
       // After a restart: the controller forgot whom it condemned; the incidents in herd.db did not.
       const running = instances.filter((one) => one.state === 'running' && !this.options.held?.(one.id));
@@ -235,8 +248,8 @@ export class IntegrityMonitor {
   private async fastCheck(instance: Instance): Promise<void> {
     const context = await this.contextOf(instance);
     if (!context) return;
-    const { engine } = this.options;
-    const changes = await engine.changes(instance.id);
+    const changes = await this.changesOf(instance);
+    if (!changes) return;
     const findings = judgeChanges(changes, context);
     // Metadata every pass, content only of new or changed files, within the instance's budget.
     // `scanned`: the writable paths and the engine's /dev/shm (expected-paths.ts).
@@ -260,6 +273,26 @@ export class IntegrityMonitor {
     await this.enrich(instance.id, findings);
     await this.detected({ kind: 'drift', instance, source: 'fast', findings });
     if (inImage) void this.renewImage(instance.digest, `fast path: ${inImage}`);
+  }
+
+  /**
+   * The engine's diff of `instance`, or undefined once its failures count as a blinded watch: then
+   * the instance is handed to the responder (replaced, journaled) as a drift with that reason. Its
+   * image is not suspected: nothing says the layers changed.
+   */
+  private async changesOf(instance: Instance): Promise<Awaited<ReturnType<Engine['changes']>> | undefined> {
+    try {
+      const changes = await this.options.engine.changes(instance.id);
+      this.blinded.succeeded(instance.id);
+      return changes;
+    } catch (error) {
+      const finding = this.blinded.failed(instance.id, error, this.clock.now());
+      if (!finding) throw error;
+      this.log.warn({ id: instance.id, err: String(error) }, 'drift watch blinded: replacing the instance');
+      await this.options.responder.quarantine?.(instance, 'drift');
+      await this.detected({ kind: 'drift', instance, source: 'fast', findings: [finding] });
+      return undefined;
+    }
   }
 
   /**
