@@ -9,8 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { z } from 'zod';
-import { writeAtomic } from '../common/index.js';
+import { countAt, objectAt, optionalStringAt, ShapeError, stringAt, writeAtomic } from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
 import { HomeError } from './errors.js';
 import { claimPath, readClaim } from './exclusive-claim.js';
@@ -18,16 +17,44 @@ import { checkHomeOwner } from './home-owner.js';
 import { currentProcess, isRunning, type ProcessIdentity } from './process-identity.js';
 
 /** What control-plane.lock holds. */
-export const HomeLockHolder = z.object({
-  pid: z.number().int().positive(),
-  startTime: z.string().regex(/^\d+$/).optional(),
-  host: z.string(),
-  nonce: z.string().regex(/^[0-9a-f]{32}$/),
-  command: z.string(),
-  since: z.string(),
-  url: z.string().optional(),
-});
-export type HomeLockHolder = z.infer<typeof HomeLockHolder> & ProcessIdentity;
+export interface HomeLockHolder extends ProcessIdentity {
+  pid: number;
+  /** /proc's start time of the process, digits. */
+  startTime?: string;
+  host: string;
+  /** 32 hex digits, this claim's own. */
+  nonce: string;
+  command: string;
+  since: string;
+  url?: string;
+}
+
+/**
+ * The lock's fields, checked by hand (src/common/json-shape.ts) rather than with zod: every
+ * command reads the lock when it is there, and zod costs a command its load and first compile.
+ */
+function holderOf(json: unknown): HomeLockHolder {
+  const holder = objectAt(json, '');
+  const pid = countAt(holder.pid, 'pid');
+  if (pid === 0) throw new ShapeError('pid', 'Too small: expected number to be >0');
+  const matching = (value: unknown, path: string, pattern: RegExp): string => {
+    const text = stringAt(value, path);
+    if (!pattern.test(text)) throw new ShapeError(path, `Invalid string: must match pattern ${pattern}`);
+    return text;
+  };
+  const startTime =
+    holder.startTime === undefined ? undefined : matching(holder.startTime, 'startTime', /^\d+$/);
+  const url = optionalStringAt(holder.url, 'url');
+  return {
+    pid,
+    ...(startTime === undefined ? {} : { startTime }),
+    host: stringAt(holder.host, 'host'),
+    nonce: matching(holder.nonce, 'nonce', /^[0-9a-f]{32}$/),
+    command: stringAt(holder.command, 'command'),
+    since: stringAt(holder.since, 'since'),
+    ...(url === undefined ? {} : { url }),
+  };
+}
 
 export interface HomeLock {
   readonly path: string;
@@ -106,16 +133,16 @@ function parseHolder(text: string, path: string): HomeLockHolder {
         'remove it if no herd serve or herd up runs on this HERD_HOME',
     );
   }
-  const parsed = HomeLockHolder.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  try {
+    return holderOf(json);
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
     throw new HomeError(
       'HOME_LOCK_INVALID',
-      `${path}: field ${issue?.path.join('.') || '(root)'} ${issue?.message ?? 'is invalid'}: expected herd's lock; ` +
+      `${path}: field ${error.path || '(root)'} ${error.issue}: expected herd's lock; ` +
         'remove it if no herd serve or herd up runs on this HERD_HOME',
     );
   }
-  return parsed.data;
 }
 
 function inUse(home: Pick<HerdHome, 'root'>, holder: HomeLockHolder): HomeError {

@@ -32,7 +32,8 @@ export {
   unlockCheckpointSigner,
 } from './journal-anchor.js';
 export { journalCheckpointPayloadType } from './journal-checkpoint.js';
-export { keyPairFiles, localKeyPasswordFile, readCosignPrivateKey, writeCosignKeyPair } from './key-files.js';
+export { localKeyPasswordFile, readCosignPrivateKey, writeCosignKeyPair } from './key-files.js';
+export { keyPairFiles } from './key-pair-files.js';
 export { localRepository, parseIdentity } from './signed-identity.js';
 export { LocalKeySigner, type Signer } from './signer.js';
 export { loadTrustedKeys } from './trusted-keys.js';

@@ -5,25 +5,15 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createExclusive, exists } from '../common/index.js';
 import type { HerdHome } from '../herd-home.js';
 import { generateCosignKeyPair, loadCosignPrivateKey } from './cosign-key.js';
 import { TrustError } from './errors.js';
+import { type KeyPairFiles, keyPairFiles } from './key-pair-files.js';
 import { type TrustedKey, trustedKeysDir, trustKey } from './trusted-keys.js';
 
-export interface KeyPairFiles {
-  privateKeyPath: string;
-  publicKeyPath: string;
-}
-
-export function keyPairFiles(
-  home: Pick<HerdHome, 'root'>,
-  options: { outputPrefix?: string } = {},
-): KeyPairFiles {
-  const prefix = options.outputPrefix ? resolve(options.outputPrefix) : join(home.root, 'keys', 'cosign');
-  return { privateKeyPath: `${prefix}.key`, publicKeyPath: `${prefix}.pub` };
-}
+export { type KeyPairFiles, keyPairFiles } from './key-pair-files.js';
 
 /**
  * Where `herd up` keeps the random password of the local key it made when HERD_KEY_PASSWORD was
