@@ -83,6 +83,10 @@ describe('the vulnerability cache verified once', () => {
     assert.deepEqual(second.db.meta, first.db.meta);
     assert.deepEqual(fixedVersions(second.db), ['CVE-2024-0001 3.0.13-1~deb12u1']);
     assert.deepEqual(fixedVersions(second.db), fixedVersions(first.db));
+    for (const source of ['openssl', 'zlib', 'not-in-the-data']) {
+      assert.deepEqual(second.db.recordsFor(source, 'bookworm'), first.db.recordsFor(source, 'bookworm'));
+    }
+    assert.equal(second.db.recordsFor('zlib', 'bookworm').length, 1);
   });
 
   it('records no file changed within the racy window, and hashes it every time', async () => {

@@ -39,7 +39,7 @@ import {
 } from './vulndb-file.js';
 
 /** Bumped when the record's shape changes: an older record is ignored, never misread. */
-const recordVersion = 1;
+const recordVersion = 2;
 const sealPurpose = 'vulndb-verified';
 /** Two seconds: more than the coarsest timestamp granularity of a Linux filesystem (FAT's). */
 export const racyWindowMs = 2000;
@@ -60,8 +60,38 @@ interface VerificationRecord {
   identity: string;
   bodySha256: string;
   headerEnd: number;
-  /** [source, start, end] of each line, as indexVulnDbLines found them. */
-  lines: [string, number, number][];
+  /** The source packages of the lines, in file order, joined by newlines. */
+  sources: string;
+  /**
+   * For each line in turn, two numbers: where its JSON starts, counted from where the line before
+   * ended (or from 0), and its length. Small numbers, so the record stays small and quick to parse.
+   */
+  spans: number[];
+}
+
+/** Lines as indexVulnDbLines found them, in the record's compact form. */
+function encodeLines(lines: VulnDbLines): Pick<VerificationRecord, 'sources' | 'spans'> {
+  const spans: number[] = [];
+  let previousEnd = 0;
+  for (const { start, end } of lines.values()) {
+    spans.push(start - previousEnd, end - start);
+    previousEnd = end;
+  }
+  return { sources: [...lines.keys()].join('\n'), spans };
+}
+
+function decodeLines(record: VerificationRecord): VulnDbLines | undefined {
+  const sources = record.sources === '' ? [] : record.sources.split('\n');
+  if (!Array.isArray(record.spans) || record.spans.length !== sources.length * 2) return undefined;
+  const lines: VulnDbLines = new Map();
+  let previousEnd = 0;
+  sources.forEach((source, i) => {
+    const start = previousEnd + (record.spans[2 * i] as number);
+    const end = start + (record.spans[2 * i + 1] as number);
+    lines.set(source, { start, end });
+    previousEnd = end;
+  });
+  return lines;
 }
 
 export function verificationRecordPath(home: HerdHome): string {
@@ -121,7 +151,7 @@ export async function openVerifiedVulnDb(
         identity,
         bodySha256: header.bodySha256,
         headerEnd: header.headerEnd,
-        lines: [...lines].map(([source, { start, end }]) => [source, start, end]),
+        ...encodeLines(lines),
       });
     }
     return { db, verifiedBy: 'hash' };
@@ -147,7 +177,8 @@ function openRecorded(home: HerdHome, path: string, seal: CacheSeal): VulnDb | u
     if (fileIdentity(stat) !== record.identity) return undefined;
     const header = parseVulnDbHeader(readRange(fd, 0, record.headerEnd + 1), { path });
     if (header.bodySha256 !== record.bodySha256 || header.headerEnd !== record.headerEnd) return undefined;
-    const lines: VulnDbLines = new Map(record.lines.map(([source, start, end]) => [source, { start, end }]));
+    const lines = decodeLines(record);
+    if (!lines) return undefined;
     const db = lazyVulnDb(header.meta, lines, ({ start, end }) => {
       const now = fstatSync(fd, { bigint: true });
       if (now.size !== stat.size || now.mtimeNs !== stat.mtimeNs) {
