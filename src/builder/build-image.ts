@@ -325,7 +325,11 @@ async function unpackedDeb(
     );
   }
   const deb = await debCache.fetch(locked, { fetcher: options.fetcher, sources: options.sources });
-  return cache.unpack(locked, deb, { name });
+  try {
+    return await cache.unpack(locked, deb, { name });
+  } finally {
+    await deb.file.close();
+  }
 }
 
 /** VERSION_ID from os-release, e.g. "12", for the purl's distro qualifier. */

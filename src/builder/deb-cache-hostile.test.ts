@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -194,5 +194,38 @@ describe('a .deb from a hostile mirror', { timeout: 20_000 }, () => {
     });
     assert.ok(performance.now() - started < 3000);
     assert.deepEqual(await readdir(join(debs.dir, 'sha256')).catch(() => []), []);
+  });
+});
+
+describe('a .deb fetched into the cache', { timeout: 20_000 }, () => {
+  it('is streamed to its entry, and read through the handle it was verified with, not the path', async () => {
+    const { home, deb, pkg, debs } = await fixture();
+    const sources = await mirror((_request, response) => {
+      response.end(deb);
+    });
+
+    const fetched = await debs.fetch(pkg, { fetcher: new HttpFetcher(), sources });
+    try {
+      assert.deepEqual(await readdir(join(debs.dir, 'sha256')), [pkg.sha256]);
+      // Someone with write access to the cache swaps the entry once it was checked.
+      const forged = await buildDeb({
+        files: [fileEntry('./usr/bin/tool', '#!/bin/sh\necho forged\n', 0o755)],
+      });
+      await writeFile(`${debs.pathOf(pkg.sha256)}.forged`, forged);
+      await rename(`${debs.pathOf(pkg.sha256)}.forged`, debs.pathOf(pkg.sha256));
+
+      const unpacked = await new UnpackedDebCache(join(home, 'cache', 'unpacked'), {
+        sealKey: join(home, 'keys', 'seal'),
+      }).unpack(pkg, fetched, { name: 'fixture.deb' });
+      const tool = unpacked.files.find((file) => file.path === 'usr/bin/tool');
+      assert.equal(tool?.sha256, createHash('sha256').update('#!/bin/sh\necho ok\n').digest('hex'));
+    } finally {
+      await fetched.file.close();
+    }
+    // And the next fetch, from the cache, refuses the swapped file.
+    await assert.rejects(debs.fetch(pkg, { fetcher: new HttpFetcher(), sources }), {
+      code: 'DEB_MISMATCH',
+      message: /is tampered: got sha256:/,
+    });
   });
 });

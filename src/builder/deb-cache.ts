@@ -20,6 +20,7 @@ import {
   ResponseTooLarge,
   readControlTar,
   readDataTarStream,
+  readDebFileMembers,
   readDebMembers,
 } from '../debian/index.js';
 import { CacheSeal } from '../oci/index.js';
@@ -61,21 +62,37 @@ export class DebCache {
    * unpacked contents: a tampered file is refused (DEB_MISMATCH) even when it is not read.
    */
   async verify(pkg: LockedPackage): Promise<boolean> {
+    let verified: VerifiedDeb | undefined;
+    try {
+      verified = await this.openVerified(pkg);
+    } catch (error) {
+      if (error instanceof BuildError) throw error;
+      return false;
+    }
+    await verified?.file.close();
+    return verified !== undefined;
+  }
+
+  /**
+   * The cached .deb opened and hashed through the handle it is returned with, so what the caller
+   * reads through it is what was checked (a file swapped in at the path later is not); undefined
+   * when it is not cached. The caller closes it.
+   */
+  private async openVerified(pkg: LockedPackage): Promise<VerifiedDeb | undefined> {
     const opened = await this.open(pkg);
-    if (!opened) return false;
+    if (!opened) return undefined;
     const hash = createHash('sha256');
     try {
       for await (const chunk of opened.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) {
         hash.update(chunk as Buffer);
       }
-    } catch {
-      return false;
-    } finally {
+      const actual = hash.digest('hex');
+      if (actual !== pkg.sha256) throw tamperedDeb(this, pkg, `got sha256:${actual}`);
+    } catch (error) {
       await opened.close();
+      throw error;
     }
-    const actual = hash.digest('hex');
-    if (actual !== pkg.sha256) throw tamperedDeb(this, pkg, `got sha256:${actual}`);
-    return true;
+    return { file: opened, size: pkg.size };
   }
 
   /** The cached file opened, if there is one; anything but a regular file of the locked size throws. */
@@ -100,9 +117,14 @@ export class DebCache {
     }
   }
 
-  /** Returns the deb from the cache, or fetches it from its suite's source, verifies it and caches it. */
-  async fetch(pkg: LockedPackage, options: { fetcher: Fetcher; sources: AptSource[] }): Promise<Buffer> {
-    const cached = await this.get(pkg);
+  /**
+   * Returns the deb from the cache, or fetches it from its suite's source and caches it, opened and
+   * verified against the lock (the caller reads it through the handle, then closes it). A download
+   * is streamed to a temp file beside the entry, hashed as its bytes arrive and cut past the locked
+   * size, and renamed into place only once it matches: never held whole in memory.
+   */
+  async fetch(pkg: LockedPackage, options: { fetcher: Fetcher; sources: AptSource[] }): Promise<VerifiedDeb> {
+    const cached = await this.openVerified(pkg);
     if (cached) return cached;
     const source = options.sources.find((s) => s.suite === pkg.suite);
     if (!source) {
@@ -112,31 +134,54 @@ export class DebCache {
       );
     }
     const url = `${source.uri}${pkg.filename}`;
-    let bytes: Buffer;
-    try {
-      // Cut past the locked size: a mirror's endless data is a .deb that does not match the lock.
-      bytes = await options.fetcher.fetchBytes(url, { maxBytes: pkg.size });
-    } catch (error) {
-      if (!(error instanceof ResponseTooLarge && error.limit === pkg.size)) throw error;
-      throw new BuildError(
-        'DEB_MISMATCH',
-        `${url} does not match herd.lock: it is larger than the ${pkg.size}-byte limit, ` +
-          `expected sha256:${pkg.sha256} (${pkg.size} bytes)`,
-        { cause: error },
-      );
-    }
-    const actual = sha256Hex(bytes);
-    if (actual !== pkg.sha256 || bytes.length !== pkg.size) {
-      throw new BuildError(
-        'DEB_MISMATCH',
-        `${url} does not match herd.lock: got sha256:${actual} (${bytes.length} bytes), ` +
-          `expected sha256:${pkg.sha256} (${pkg.size} bytes)`,
-      );
-    }
     await mkdir(join(this.dir, 'sha256'), { recursive: true, mode: 0o700 });
-    await writeAtomic(this.pathOf(pkg.sha256), bytes);
-    return bytes;
+    const path = this.pathOf(pkg.sha256);
+    const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const file = await open(temp, 'wx+', 0o600);
+    let kept = false;
+    try {
+      const hash = createHash('sha256');
+      let size = 0;
+      try {
+        // Cut past the locked size: a mirror's endless data is a .deb that does not match the lock.
+        for await (const chunk of await options.fetcher.openChunks(url, { maxBytes: pkg.size })) {
+          hash.update(chunk);
+          size += chunk.length;
+          await file.write(chunk);
+        }
+      } catch (error) {
+        if (!(error instanceof ResponseTooLarge && error.limit === pkg.size)) throw error;
+        throw new BuildError(
+          'DEB_MISMATCH',
+          `${url} does not match herd.lock: it is larger than the ${pkg.size}-byte limit, ` +
+            `expected sha256:${pkg.sha256} (${pkg.size} bytes)`,
+          { cause: error },
+        );
+      }
+      const actual = hash.digest('hex');
+      if (actual !== pkg.sha256 || size !== pkg.size) {
+        throw new BuildError(
+          'DEB_MISMATCH',
+          `${url} does not match herd.lock: got sha256:${actual} (${size} bytes), ` +
+            `expected sha256:${pkg.sha256} (${pkg.size} bytes)`,
+        );
+      }
+      await rename(temp, path);
+      kept = true;
+      return { file, size };
+    } finally {
+      if (!kept) {
+        await file.close().catch(() => undefined);
+        await rm(temp, { force: true });
+      }
+    }
   }
+}
+
+/** A .deb verified against the lock through this open file: read it through `file`, then close it. */
+export interface VerifiedDeb {
+  file: FileHandle;
+  size: number;
 }
 
 function tamperedDeb(cache: DebCache, pkg: LockedPackage, found: string): BuildError {
@@ -253,14 +298,16 @@ export class UnpackedDebCache {
   }
 
   /**
-   * Unpacks a .deb that was verified against the lock into the cache and reads it. The members
+   * Unpacks a .deb that was verified against the lock (in memory, or open on disk, where its
+   * members are read from the file as they are decoded) into the cache and reads it. The members
    * are decoded straight into files, data.tar read as it is written, so nothing is held while
    * their size is unknown: a decompression bomb is stopped at the limit having cost disk writes,
    * not memory.
    */
-  async unpack(pkg: LockedPackage, deb: Buffer, options: ReadDebOptions): Promise<UnpackedDeb> {
+  async unpack(pkg: LockedPackage, deb: Buffer | VerifiedDeb, options: ReadDebOptions): Promise<UnpackedDeb> {
     const seal = await this.openSeal();
-    const members = readDebMembers(deb, options);
+    const members =
+      'file' in deb ? await readDebFileMembers(deb.file, deb.size, options) : readDebMembers(deb, options);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const base = join(this.dir, pkg.sha256);
     // One after the other: a refused control member stops the .deb before its data is decoded.

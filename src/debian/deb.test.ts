@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -18,7 +18,14 @@ import {
   hardlinkEntry,
   symlinkEntry,
 } from '../../test/fixtures/deb-builder.js';
-import { type DebContents, debMemberChunks, readDataTarStream, readDeb, readDebMembers } from './deb.js';
+import {
+  type DebContents,
+  debMemberChunks,
+  readDataTarStream,
+  readDeb,
+  readDebFileMembers,
+  readDebMembers,
+} from './deb.js';
 import { DebianError, type DebianErrorCode } from './errors.js';
 
 const name = 'fixture_1.0_amd64.deb';
@@ -500,5 +507,134 @@ describe('readDataTarStream', () => {
     const files = [fileEntry('./usr/big', Buffer.alloc(5000))];
 
     await assertRejects(readStreamFixture(files, { maxEntrySize: 4096 }), 'DEB_TOO_LARGE', './usr/big');
+  });
+});
+
+describe('readDebFileMembers', () => {
+  /** The .deb written to a file and opened, as the build's .deb cache hands it over. */
+  async function onDisk(deb: Buffer) {
+    const dir = await mkdtemp(join(tmpdir(), 'herd-deb-file-'));
+    const path = join(dir, 'fixture.deb');
+    await writeFile(path, deb);
+    const file = await open(path, 'r');
+    return {
+      path,
+      file,
+      done: async () => {
+        await file.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  async function tarOf(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
+    const all: Buffer[] = [];
+    for await (const chunk of chunks) all.push(chunk);
+    return Buffer.concat(all);
+  }
+
+  for (const compression of ['xz', 'gz', 'zst', 'none'] as const) {
+    it(`gives the members' tars as from memory (${compression})`, async () => {
+      const deb = await buildDeb({ files: [fileEntry('./usr/bin/tool', 'x'.repeat(300_000))], compression });
+      const { file, done } = await onDisk(deb);
+      try {
+        const fromFile = await readDebFileMembers(file, deb.length, { name });
+        const inMemory = readDebMembers(deb, { name });
+        for (const which of ['control', 'data'] as const) {
+          assert.equal(fromFile[which].name, inMemory[which].name);
+          assert.equal(fromFile[which].compression, inMemory[which].compression);
+          assert.deepEqual(
+            await tarOf(debMemberChunks(fromFile[which], { name })),
+            await tarOf(debMemberChunks(inMemory[which], { name })),
+          );
+        }
+      } finally {
+        await done();
+      }
+    });
+  }
+
+  const controlTar = fixtureTar([fileEntry('./control', 'Package: x\n')]);
+  const hostile: { name: string; deb: () => Promise<Buffer> }[] = [
+    { name: 'input that is not an ar archive', deb: async () => Buffer.from('<html>not found</html>') },
+    {
+      name: 'a truncated ar archive',
+      deb: async () => (await buildDeb({ files: [fileEntry('./a', 'x'.repeat(5000))] })).subarray(0, -100),
+    },
+    {
+      name: 'a debian-binary that is not format 2',
+      deb: () => buildDeb({ files: [], debianBinary: '3.0\n' }),
+    },
+    {
+      name: 'a header cut short',
+      deb: async () =>
+        Buffer.concat([
+          arArchive([{ name: 'debian-binary', data: Buffer.from('2.0\n') }]),
+          Buffer.from('control.tar  '),
+        ]),
+    },
+    {
+      name: 'members out of order',
+      deb: async () =>
+        arArchive([
+          { name: 'debian-binary', data: Buffer.from('2.0\n') },
+          { name: 'data.tar', data: fixtureTar([]) },
+          { name: 'control.tar', data: controlTar },
+        ]),
+    },
+    {
+      name: 'a member after data.tar',
+      deb: async () =>
+        arArchive([
+          { name: 'debian-binary', data: Buffer.from('2.0\n') },
+          { name: 'control.tar', data: controlTar },
+          { name: 'data.tar', data: fixtureTar([]) },
+          { name: 'evil', data: Buffer.from('x') },
+        ]),
+    },
+    {
+      name: 'a bzip2 member',
+      deb: async () =>
+        arArchive([
+          { name: 'debian-binary', data: Buffer.from('2.0\n') },
+          { name: 'control.tar', data: controlTar },
+          { name: 'data.tar.bz2', data: Buffer.from('BZh91AY&SY') },
+        ]),
+    },
+  ];
+  for (const testCase of hostile) {
+    it(`refuses ${testCase.name} with the in-memory reader's code and message`, async () => {
+      const deb = await testCase.deb();
+      let inMemory: unknown;
+      try {
+        readDebMembers(deb, { name });
+      } catch (error) {
+        inMemory = error;
+      }
+      assert.ok(inMemory instanceof DebianError, 'the in-memory reader refuses it too');
+      const { file, done } = await onDisk(deb);
+      try {
+        await assertRejects(
+          readDebFileMembers(file, deb.length, { name }),
+          inMemory.code,
+          inMemory.message.slice(name.length + 2),
+        );
+      } finally {
+        await done();
+      }
+    });
+  }
+
+  it('refuses a member whose file shrank after its headers were read', async () => {
+    const deb = await buildDeb({ files: [fileEntry('./a', 'x'.repeat(5000))], compression: 'none' });
+    const { path, file, done } = await onDisk(deb);
+    try {
+      const members = await readDebFileMembers(file, deb.length, { name });
+      await truncate(path, deb.length - 2000);
+
+      await assertRejects(tarOf(debMemberChunks(members.data, { name })), 'DEB_MALFORMED', 'data.tar');
+    } finally {
+      await done();
+    }
   });
 });

@@ -8,6 +8,7 @@
  * `data.tar[.gz|.xz|.zst]`, in that order.
  */
 import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import {
   type Compression,
   decompressChunks,
@@ -132,6 +133,55 @@ export function readDebMembers(buf: Buffer, options: ReadDebOptions): DebMembers
   };
 }
 
+/** A member of a .deb on disk: where its bytes are in the open file, read only as they are decoded. */
+export interface DebFileMember {
+  /** As stored, e.g. `data.tar.xz`. */
+  name: string;
+  compression: Compression | 'none';
+  file: FileHandle;
+  offset: number;
+  size: number;
+}
+
+/**
+ * readDebMembers over an open .deb file of `size` bytes, so a package is never held whole: only
+ * the ar headers and debian-binary are read here, each member's bytes later, as debMemberChunks
+ * decodes them. The same checks, the same errors.
+ */
+export async function readDebFileMembers(
+  file: FileHandle,
+  size: number,
+  options: ReadDebOptions,
+): Promise<{ control: DebFileMember; data: DebFileMember }> {
+  const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
+  const readAt = async (offset: number, length: number): Promise<Buffer> => {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buf, 0, length, offset);
+    return buf.subarray(0, bytesRead);
+  };
+  const magic = await readAt(0, arMagic.length);
+  const members: { name: string; offset: number; size: number }[] = [];
+  let offset = checkArMagic(magic, size, context);
+  while (offset < size) {
+    if (size - offset === 1 && (await readAt(offset, 1))[0] === 0x0a) break; // the last member's padding
+    const header = offset + arHeaderSize > size ? undefined : await readAt(offset, arHeaderSize);
+    const member = parseArHeader(header, offset, size, context);
+    members.push({ name: member.name, offset: member.dataStart, size: member.size });
+    offset = member.dataStart + member.size + (member.size % 2);
+  }
+  // debian-binary's first bytes are all its check reads (a version line); more is not held.
+  const format = members.find((member) => !member.name.startsWith('_'));
+  const version =
+    format?.name === 'debian-binary'
+      ? (await readAt(format.offset, Math.min(format.size, 64))).toString('latin1')
+      : '';
+  const { control, data } = pickDebMembers(members, () => version, context);
+  return {
+    control: { ...control, compression: compressionOf(control, context), file },
+    data: { ...data, compression: compressionOf(data, context), file },
+  };
+}
+
 /** The first half of readDeb: the ar container and decompression, within the size limits. */
 export async function decompressDeb(buf: Buffer, options: ReadDebOptions): Promise<DebTars> {
   const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
@@ -193,51 +243,81 @@ const arHeaderSize = 60;
  * size 10, all space-padded ASCII, then "`\n") and its data padded to an even offset with "\n".
  */
 function readArMembers(buf: Buffer, context: DebContext): ArMember[] {
-  if (buf.length < arMagic.length || buf.toString('latin1', 0, arMagic.length) !== arMagic) {
-    throw debError(context, 'DEB_MALFORMED', 'not an ar archive (no "!<arch>" magic), expected a .deb');
-  }
   const members: ArMember[] = [];
-  let offset = arMagic.length;
+  let offset = checkArMagic(buf, buf.length, context);
   while (offset < buf.length) {
     if (buf.length - offset === 1 && buf[offset] === 0x0a) break; // the last member's padding
-    if (offset + arHeaderSize > buf.length) {
-      throw debError(context, 'DEB_MALFORMED', `truncated ar header at offset ${offset}`);
-    }
-    const header = buf.toString('latin1', offset, offset + arHeaderSize);
-    const name = header.slice(0, 16).trimEnd().replace(/\/$/, '');
-    if (header.slice(58, 60) !== '`\n') {
-      throw debError(
-        context,
-        'DEB_MALFORMED',
-        `ar member ${JSON.stringify(name)} at offset ${offset} has a bad header`,
-      );
-    }
-    const sizeText = header.slice(48, 58).trimEnd();
-    if (!/^[0-9]{1,10}$/.test(sizeText)) {
-      throw debError(
-        context,
-        'DEB_MALFORMED',
-        `ar member ${name} at offset ${offset} has size ${JSON.stringify(sizeText)}`,
-      );
-    }
-    const size = Number(sizeText);
-    const dataStart = offset + arHeaderSize;
-    if (dataStart + size > buf.length) {
-      throw debError(
-        context,
-        'DEB_MALFORMED',
-        `ar member ${name} at offset ${offset} declares ${size} bytes but only ${buf.length - dataStart} remain`,
-      );
-    }
+    const header =
+      offset + arHeaderSize > buf.length ? undefined : buf.subarray(offset, offset + arHeaderSize);
+    const { name, dataStart, size } = parseArHeader(header, offset, buf.length, context);
     members.push({ name, offset, data: buf.subarray(dataStart, dataStart + size) });
     offset = dataStart + size + (size % 2);
   }
   return members;
 }
 
+/** The offset after the magic, if `head` (an archive's first bytes, of `total`) starts with it. */
+function checkArMagic(head: Buffer, total: number, context: DebContext): number {
+  if (total < arMagic.length || head.toString('latin1', 0, arMagic.length) !== arMagic) {
+    throw debError(context, 'DEB_MALFORMED', 'not an ar archive (no "!<arch>" magic), expected a .deb');
+  }
+  return arMagic.length;
+}
+
+/**
+ * One member's header at `offset` of an archive of `total` bytes (undefined: fewer than 60 bytes
+ * remain): its name, and where its data starts and how long it is, within the archive.
+ */
+function parseArHeader(
+  bytes: Buffer | undefined,
+  offset: number,
+  total: number,
+  context: DebContext,
+): { name: string; dataStart: number; size: number } {
+  if (!bytes || bytes.length < arHeaderSize) {
+    throw debError(context, 'DEB_MALFORMED', `truncated ar header at offset ${offset}`);
+  }
+  const header = bytes.toString('latin1', 0, arHeaderSize);
+  const name = header.slice(0, 16).trimEnd().replace(/\/$/, '');
+  if (header.slice(58, 60) !== '`\n') {
+    throw debError(
+      context,
+      'DEB_MALFORMED',
+      `ar member ${JSON.stringify(name)} at offset ${offset} has a bad header`,
+    );
+  }
+  const sizeText = header.slice(48, 58).trimEnd();
+  if (!/^[0-9]{1,10}$/.test(sizeText)) {
+    throw debError(
+      context,
+      'DEB_MALFORMED',
+      `ar member ${name} at offset ${offset} has size ${JSON.stringify(sizeText)}`,
+    );
+  }
+  const size = Number(sizeText);
+  const dataStart = offset + arHeaderSize;
+  if (dataStart + size > total) {
+    throw debError(
+      context,
+      'DEB_MALFORMED',
+      `ar member ${name} at offset ${offset} declares ${size} bytes but only ${total - dataStart} remain`,
+    );
+  }
+  return { name, dataStart, size };
+}
+
 /** deb(5): `debian-binary` first, then `control.tar*`, then `data.tar*`; `_`-prefixed members are ignored. */
 function findDebMembers(buf: Buffer, context: DebContext): { control: ArMember; data: ArMember } {
-  const members = readArMembers(buf, context).filter((member) => !member.name.startsWith('_'));
+  return pickDebMembers(readArMembers(buf, context), (format) => format.data.toString('latin1'), context);
+}
+
+/** The layout check on an archive's members, however they are held; `versionOf` reads debian-binary. */
+function pickDebMembers<T extends { name: string }>(
+  all: T[],
+  versionOf: (format: T) => string,
+  context: DebContext,
+): { control: T; data: T } {
+  const members = all.filter((member) => !member.name.startsWith('_'));
   const [format, control, data, extra] = members;
   if (format?.name !== 'debian-binary') {
     throw debError(
@@ -246,7 +326,7 @@ function findDebMembers(buf: Buffer, context: DebContext): { control: ArMember; 
       `first ar member is ${format?.name ?? 'missing'}, expected debian-binary`,
     );
   }
-  const version = format.data.toString('latin1');
+  const version = versionOf(format);
   if (!/^2\.[0-9]+\n/.test(version)) {
     throw debError(
       context,
@@ -279,7 +359,7 @@ function findDebMembers(buf: Buffer, context: DebContext): { control: ArMember; 
 // ---------------------------------------------------------------------------------------------
 
 /** deb(5)'s member suffixes; dpkg also reads .bz2 and .lzma, which no current archive uses. */
-function compressionOf(member: ArMember, context: DebContext): Compression | 'none' {
+function compressionOf(member: { name: string }, context: DebContext): Compression | 'none' {
   const suffix = member.name.replace(/^(control|data)\.tar/, '');
   switch (suffix) {
     case '':
@@ -308,13 +388,13 @@ function sizeLimitOf(member: Pick<DebMember, 'name'>, context: DebContext): numb
 }
 
 /** A plain tar member is held to the same limit as a decompressed one. */
-function checkPlainSize(member: DebMember, context: DebContext): void {
+function checkPlainSize(member: Pick<DebMember, 'name'>, size: number, context: DebContext): void {
   const limit = sizeLimitOf(member, context);
-  if (member.bytes.length > limit) {
+  if (size > limit) {
     throw debError(
       context,
       'DEB_TOO_LARGE',
-      `${member.name} is ${member.bytes.length} bytes, over the limit of ${limit} bytes`,
+      `${member.name} is ${size} bytes, over the limit of ${limit} bytes`,
     );
   }
 }
@@ -328,7 +408,7 @@ function asDebError(error: unknown, context: DebContext): unknown {
 
 async function decompressMember(member: DebMember, context: DebContext): Promise<Buffer> {
   if (member.compression === 'none') {
-    checkPlainSize(member, context);
+    checkPlainSize(member, member.bytes.length, context);
     return member.bytes;
   }
   try {
@@ -346,21 +426,51 @@ async function decompressMember(member: DebMember, context: DebContext): Promise
  * One member's tar, chunk by chunk, for a caller that writes it somewhere rather than holding it
  * (the build's unpacked cache). Within maxTotalSize; failures are DebianErrors naming the .deb.
  */
-export async function* debMemberChunks(member: DebMember, options: ReadDebOptions): AsyncGenerator<Buffer> {
+export async function* debMemberChunks(
+  member: DebMember | DebFileMember,
+  options: ReadDebOptions,
+): AsyncGenerator<Buffer> {
   const context: DebContext = { name: options.name, limits: { ...defaultDebLimits, ...options.limits } };
+  const inMemory = 'bytes' in member;
   if (member.compression === 'none') {
-    checkPlainSize(member, context);
-    yield member.bytes;
+    checkPlainSize(member, inMemory ? member.bytes.length : member.size, context);
+    if (inMemory) yield member.bytes;
+    else yield* fileRange(member, context);
     return;
   }
+  const stored = inMemory ? member.bytes : fileRange(member, context);
   try {
-    yield* decompressChunks(member.bytes, {
+    yield* decompressChunks(stored, {
       compression: member.compression,
       name: member.name,
       maxBytes: sizeLimitOf(member, context),
     });
   } catch (error) {
     throw asDebError(error, context);
+  }
+}
+
+/** A member's bytes as stored, read from its file in 256 KiB chunks. */
+async function* fileRange(member: DebFileMember, context: DebContext): AsyncGenerator<Buffer> {
+  if (member.size === 0) return;
+  const stream = member.file.createReadStream({
+    start: member.offset,
+    end: member.offset + member.size - 1,
+    highWaterMark: 256 * 1024,
+    autoClose: false,
+  });
+  let read = 0;
+  for await (const chunk of stream) {
+    read += (chunk as Buffer).length;
+    yield chunk as Buffer;
+  }
+  // A file cut short after its headers were read (it shrank): the member is incomplete.
+  if (read !== member.size) {
+    throw debError(
+      context,
+      'DEB_MALFORMED',
+      `${member.name}: got ${read} of its ${member.size} bytes from the file`,
+    );
   }
 }
 

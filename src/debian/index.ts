@@ -5,6 +5,7 @@ export {
   type DebContents,
   type DebControl,
   type DebFile,
+  type DebFileMember,
   type DebMember,
   type DebTars,
   debMemberChunks,
@@ -12,6 +13,7 @@ export {
   type ReadDebOptions,
   readControlTar,
   readDataTarStream,
+  readDebFileMembers,
   readDebMembers,
   readDebTars,
 } from './deb.js';
