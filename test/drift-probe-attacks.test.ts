@@ -1,0 +1,200 @@
+/**
+ * herd's Kubernetes drift probe attacked for real, on podman: an intruder inside a hardened target
+ * (the workload's uid 65532, capabilities dropped, read-only root), in the process namespace the
+ * probe joins (`--pid container:`, what a pod's shareProcessNamespace gives). The intruder is
+ * test/fixtures/drift-intruder.c, started in the target with `podman exec` (the harness playing
+ * the attacker); each attack must end in a failed probe or a refused listing, never a listing that
+ * hides a change. What herd does with probes that keep failing: src/watch/blinded-watch.ts.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseProbeListing } from '../src/engines/kubernetes/probe-listing.js';
+import { requireTool, type TestPodman, testPodman } from './support/podman.js';
+
+const user = '65532:65532';
+const podmanMounts = [
+  '/dev',
+  '/etc/hostname',
+  '/etc/hosts',
+  '/etc/resolv.conf',
+  '/proc',
+  '/run/.containerenv',
+  '/sys',
+];
+const where = { pod: 'target', container: 'probe' };
+
+describe('the drift probe attacked by an intruder of the same uid in its process namespace', () => {
+  let podman: TestPodman;
+  let dir: string;
+  let probeRoot: string;
+  const target = `herd-drift-attacked-${process.pid}`;
+
+  before(async () => {
+    requireTool('gcc', 'gcc libc6-dev');
+    podman = await testPodman();
+    dir = await mkdtemp(join(tmpdir(), 'herd-drift-attacks-'));
+    const targetRoot = join(dir, 'target');
+    probeRoot = join(dir, 'probe');
+    for (const path of ['etc', 'tmp', 'proc', 'sys', 'dev', 'run'])
+      mkdirSync(join(targetRoot, path), { recursive: true });
+    chmodSync(join(targetRoot, 'tmp'), 0o1777);
+    writeFileSync(join(dir, 'sleeper.c'), '#include <unistd.h>\nint main(void) { for (;;) pause(); }\n');
+    execFileSync('gcc', ['-static', '-O2', '-o', join(targetRoot, 'sleeper'), join(dir, 'sleeper.c')]);
+    execFileSync('gcc', [
+      '-static',
+      '-O2',
+      '-o',
+      join(targetRoot, 'intruder'),
+      new URL('fixtures/drift-intruder.c', import.meta.url).pathname,
+    ]);
+    for (const file of ['hosts', 'hostname', 'resolv.conf', 'passwd', 'group'])
+      writeFileSync(join(targetRoot, 'etc', file), '');
+    for (const path of ['opt/herd', 'usr', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp'])
+      mkdirSync(join(probeRoot, path), { recursive: true });
+    for (const file of ['hosts', 'hostname', 'resolv.conf', 'passwd', 'group'])
+      writeFileSync(join(probeRoot, 'etc', file), '');
+    for (const link of ['lib', 'lib64', 'bin']) symlinkSync(`usr/${link}`, join(probeRoot, link));
+    copyFileSync(
+      new URL('../src/engines/kubernetes/probe/drift-probe.mjs', import.meta.url),
+      join(probeRoot, 'opt/herd/drift-probe.mjs'),
+    );
+    const started = podman.run([
+      'run',
+      '-d',
+      '--name',
+      target,
+      ...hardened(),
+      '--tmpfs',
+      '/tmp:rw,size=64m,mode=1777',
+      '--rootfs',
+      targetRoot,
+      '/sleeper',
+    ]);
+    assert.equal(started.status, 0, `podman run of the target failed: ${started.stderr}`);
+  });
+
+  after(() => {
+    podman?.run(['rm', '-f', '-t', '0', target]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Writes a file into the target as its workload could (the test is root on this machine). */
+  function plant(path: string, content: string) {
+    const pid = podman.run(['inspect', '-f', '{{.State.Pid}}', target]).stdout.trim();
+    writeFileSync(`/proc/${pid}/root/${path}`, content, { mode: 0o755 });
+  }
+
+  /** The intruder, started in the target: it waits for the next probe. */
+  function intrude(...args: string[]) {
+    const started = podman.run(['exec', '-d', '--user', user, target, '/intruder', ...args]);
+    assert.equal(started.status, 0, `podman exec of the intruder failed: ${started.stderr}`);
+  }
+
+  let probes = 0;
+
+  /**
+   * The probe started as the engine starts one, detached: its log is what conmon kept of its stdout,
+   * as the kubelet keeps a container's.
+   */
+  function startProbe(...args: string[]): string {
+    probes += 1;
+    const name = `${target}-probe-${probes}`;
+    const started = podman.run([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--pid',
+      `container:${target}`,
+      ...hardened(),
+      '-v',
+      '/usr:/usr:ro',
+      '--rootfs',
+      probeRoot,
+      '/usr/bin/node',
+      '/opt/herd/drift-probe.mjs',
+      '--has',
+      '/sleeper',
+      ...podmanMounts.flatMap((path) => ['--skip', path]),
+      ...args,
+    ]);
+    assert.equal(started.status, 0, `podman run of the probe failed: ${started.stderr}`);
+    return name;
+  }
+
+  /** Until the probe ends: its exit code and its log. */
+  function probeEnded(name: string): { exitCode: number; log: string } {
+    const waited = podman.run(['wait', name]);
+    assert.equal(waited.status, 0, waited.stderr);
+    const log = podman.run(['logs', name]);
+    podman.run(['rm', '-f', '-t', '0', name]);
+    return { exitCode: Number(waited.stdout.trim()), log: log.stdout };
+  }
+
+  it('is killed: it exits with 137 and leaves no summary, an error for the engine (never "no changes")', async () => {
+    intrude('kill');
+    const ran = probeEnded(startProbe());
+
+    assert.equal(ran.exitCode, 137, ran.log);
+    assert.throws(() => parseProbeListing(ran.log, where), /no summary line|failed/);
+  });
+
+  it('gets a forged listing and summary written into its stdout: the real listing follows, and the log is refused', async () => {
+    const forged = `${JSON.stringify({ path: '/', type: 'dir', mode: 0o755, uid: 0, gid: 0 })}\n${JSON.stringify({ summary: { entries: 1, unreadable: 0, pid: 1, skipped: [] } })}\n`;
+    intrude('inject', forged);
+    const ran = probeEnded(startProbe());
+
+    console.log(ran.exitCode, ran.log.slice(0, 400));
+    assert.throws(() => parseProbeListing(ran.log, where), /after its summary|counts/);
+  });
+
+  it('is stopped (SIGSTOP): it never ends, so the engine times it out (an error, never "no changes")', async () => {
+    intrude('stop');
+    const name = startProbe();
+
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const state = podman.run(['inspect', '-f', '{{.State.Status}}', name]).stdout.trim();
+    const log = podman.run(['logs', name]).stdout;
+    podman.run(['rm', '-f', '-t', '0', name]);
+    assert.equal(state, 'running', 'stopped, it has not ended');
+    assert.throws(() => parseProbeListing(log, where), /no summary line/);
+  });
+
+  it("RESIDUAL (docs/adr/0014): an intruder who reads the probe's stdout through /proc/<pid>/fd/1 and writes back a listing without its file is believed", async () => {
+    plant('tmp/miner', '\x7fELF pretend this is a miner');
+    const honest = probeEnded(startProbe());
+    assert.equal(honest.exitCode, 0, honest.log);
+    assert.ok(
+      parseProbeListing(honest.log, where).entries.some((entry) => entry.path === '/tmp/miner'),
+      'without the intruder, the probe lists the file',
+    );
+
+    intrude('rewrite', '/tmp/miner');
+    const ran = probeEnded(startProbe());
+
+    assert.equal(ran.exitCode, 0, ran.log);
+    const listing = parseProbeListing(ran.log, where);
+    assert.ok(!listing.entries.some((entry) => entry.path === '/tmp/miner'), 'the file is hidden');
+    assert.equal(listing.entries.length, parseProbeListing(honest.log, where).entries.length - 1);
+  });
+});
+
+function hardened(): string[] {
+  return [
+    '--read-only',
+    '--read-only-tmpfs=false',
+    '--cap-drop',
+    'all',
+    '--security-opt',
+    'no-new-privileges',
+    '--user',
+    user,
+    '--network',
+    'none',
+  ];
+}
