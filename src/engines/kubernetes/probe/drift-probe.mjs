@@ -7,17 +7,26 @@
 //
 // Self-contained on purpose (Node's fs and crypto only): it is the whole of the probe image.
 //
-// Usage: node drift-probe.mjs --has <path>... [--skip <path>]... [--max-entries <n>]
+// Usage: node drift-probe.mjs --has <path>... [--skip <path>]... [--max-entries <n>] [--max-bytes <n>]
 //   --has   regular files of the workload's image: the probe's own root and the pod's pause
 //           container lack them, so a root holding any of them is the workload's;
 //   --skip  a mount of the pod (an emptyDir, /proc, /dev, the kubelet's /etc/hosts): not walked;
-//   --max-entries  refuse to go on past this many entries (default 2,000,000).
+//   --max-entries  refuse to go on past this many entries (default 200,000), names waiting to be
+//           walked included: a directory of millions of names is refused before it is held;
+//   --max-bytes  refuse to print more than this (default 8 MiB): the kubelet keeps 10 MiB of a
+//           container's log by default, and a longer listing would reach the engine cut short.
+//
+// Bounded against what the workload may plant where it writes: names are read and passed on as
+// bytes (a name that is not UTF-8 is listed, shown as hex, never lost to a lossy decoding), a FIFO
+// is opened without blocking, links are never followed, a path the kernel refuses (too long) fails
+// the probe instead of being passed over. A huge file takes the engine's timeout to hash: a failure.
 import { createHash } from 'node:crypto';
 import {
   closeSync,
   constants,
   fstatSync,
   lstatSync,
+  opendirSync,
   openSync,
   readdirSync,
   readlinkSync,
@@ -26,14 +35,15 @@ import {
 } from 'node:fs';
 
 function parseArguments(argv) {
-  const options = { has: [], skip: [], maxEntries: 2_000_000 };
+  const options = { has: [], skip: [], maxEntries: 200_000, maxBytes: 8 << 20 };
   for (let index = 0; index < argv.length; index += 2) {
     const [flag, value] = [argv[index], argv[index + 1]];
     if (value === undefined) fail(`flag ${flag} has no value`);
     if (flag === '--has') options.has.push(value);
     else if (flag === '--skip') options.skip.push(value.replace(/\/+$/, '') || '/');
     else if (flag === '--max-entries') options.maxEntries = Number(value);
-    else fail(`unknown flag ${flag}: expected --has, --skip or --max-entries`);
+    else if (flag === '--max-bytes') options.maxBytes = Number(value);
+    else fail(`unknown flag ${flag}: expected --has, --skip, --max-entries or --max-bytes`);
   }
   if (options.has.length === 0) fail('--has <absolute path> is required');
   for (const path of options.has) if (!path.startsWith('/')) fail(`--has ${path} is not absolute`);
@@ -127,10 +137,21 @@ function hashFile(fullPath, listed) {
 class Output {
   chunks = [];
   size = 0;
+  total = 0;
+  constructor(maxBytes) {
+    this.maxBytes = maxBytes;
+  }
   write(value) {
     const line = `${JSON.stringify(value)}\n`;
     this.chunks.push(line);
     this.size += line.length;
+    this.total += Buffer.byteLength(line);
+    if (this.total > this.maxBytes) {
+      this.chunks = [];
+      fail(
+        `the listing passed ${this.maxBytes} bytes, more than the kubelet keeps of a log by default: expected a smaller root, or a larger --max-bytes and containerLogMaxSize`,
+      );
+    }
     if (this.size > 1 << 16) this.flush();
   }
   flush() {
@@ -141,26 +162,36 @@ class Output {
   }
 }
 
+/** A name as listed: itself when it is UTF-8, else its bytes in hex (no image holds such a name). */
+function shownName(raw) {
+  const name = raw.toString('utf8');
+  return Buffer.from(name, 'utf8').equals(raw) ? name : `<not utf-8: ${raw.toString('hex')}>`;
+}
+
 function walk(pid, options) {
-  const root = `/proc/${pid}/root`;
+  const root = Buffer.from(`/proc/${pid}/root`);
   const skip = new Set(options.skip);
-  const output = new Output();
+  const output = new Output(options.maxBytes);
   let entries = 0;
   let unreadable = 0;
   const skipped = [];
-  // Depth first, each directory's names sorted: the same root gives the same listing.
-  const pending = ['/'];
+  // Depth first, each directory's names sorted by their bytes: the same root gives the same
+  // listing. Paths are bytes (raw) and as listed (shown).
+  const pending = [{ raw: Buffer.from('/'), shown: '/' }];
   while (pending.length > 0) {
-    const path = pending.pop();
+    const { raw, shown: path } = pending.pop();
     if (skip.has(path)) {
       skipped.push(path);
       continue;
     }
+    const full = Buffer.concat([root, raw]);
     let stat;
     try {
-      stat = lstatSync(root + path);
-    } catch {
-      continue; // removed since its directory was read
+      stat = lstatSync(full);
+    } catch (error) {
+      if (error.code === 'ENOENT') continue; // removed since its directory was read
+      const shown = path.length > 300 ? `${path.slice(0, 300)}… (${path.length} characters)` : path;
+      fail(`cannot read (${error.code}) ${shown}: expected every path of the root readable by its name`);
     }
     const entry = {
       path,
@@ -171,32 +202,64 @@ function walk(pid, options) {
     };
     if (entry.type === 'file') {
       entry.size = stat.size;
-      const sha256 = hashFile(root + path, stat);
+      const sha256 = hashFile(full, stat);
       if (sha256) entry.sha256 = sha256;
       else entry.unreadable = true;
     } else if (entry.type === 'symlink') {
       try {
-        entry.target = readlinkSync(root + path);
+        entry.target = shownName(readlinkSync(full, { encoding: 'buffer' }));
       } catch {
         entry.unreadable = true;
       }
     } else if (entry.type === 'dir') {
-      try {
-        const names = readdirSync(root + path)
-          .sort()
-          .reverse();
-        for (const name of names) pending.push(path === '/' ? `/${name}` : `${path}/${name}`);
-      } catch {
-        entry.unreadable = true;
-      }
+      const names = readNames(full, options.maxEntries - entries - pending.length, path);
+      if (names) {
+        names.sort(Buffer.compare).reverse();
+        for (const name of names) {
+          const child = Buffer.concat([
+            raw.length === 1 ? raw : Buffer.concat([raw, Buffer.from('/')]),
+            name,
+          ]);
+          pending.push({
+            raw: child,
+            shown: path === '/' ? `/${shownName(name)}` : `${path}/${shownName(name)}`,
+          });
+        }
+      } else entry.unreadable = true;
     }
     if (entry.unreadable) unreadable += 1;
     entries += 1;
-    if (entries > options.maxEntries) fail(`more than ${options.maxEntries} entries under ${root}`);
+    if (entries > options.maxEntries) fail(`more than ${options.maxEntries} entries under /proc/${pid}/root`);
     output.write(entry);
   }
   output.write({ summary: { entries, unreadable, pid, skipped: skipped.sort() } });
   output.flush();
+}
+
+/**
+ * A directory's names as bytes, read one at a time and refused past `room` (so a directory of
+ * millions of names is never held whole); undefined when it cannot be opened.
+ */
+function readNames(full, room, path) {
+  let dir;
+  try {
+    dir = opendirSync(full, { encoding: 'buffer', bufferSize: 256 });
+  } catch {
+    return undefined;
+  }
+  const names = [];
+  try {
+    for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
+      names.push(entry.name);
+      if (names.length > room) fail(`${path} holds more names than the ${room} entries left to list`);
+    }
+  } catch (error) {
+    if (error instanceof ProbeFailure) throw error;
+    return undefined;
+  } finally {
+    dir.closeSync();
+  }
+  return names;
 }
 
 try {
