@@ -70,6 +70,15 @@ export function parseProbeListing(log: string, where: { pod: string; container: 
   const entries: ProbeEntry[] = [];
   for (const [index, line] of lines.entries()) {
     const value = parseJson(line);
+    // The probe prints JSON.stringify of each value: any other spelling of a line (a key twice, the
+    // last of which JSON.parse keeps, as bytes written into the probe's output mid-line would make)
+    // is not the probe's.
+    if (value !== undefined && JSON.stringify(value) !== line) {
+      throw new EngineError(
+        'OTHER',
+        `${from} printed line ${index + 1} that is not as the probe prints it: ${JSON.stringify(line.slice(0, 200))}; expected each line exactly as JSON.stringify spells its value (no key twice, no spaces)`,
+      );
+    }
     const failure = ProbeFailure.safeParse(value);
     if (failure.success) {
       throw new EngineError('OTHER', `${from} failed: ${failure.data.error.slice(0, 500)}`);
