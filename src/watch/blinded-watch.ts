@@ -4,8 +4,8 @@
  * an intruder with that uid can kill, stop or garble (docs/adr/0014): each such probe fails, and
  * a watch that only logged the failure and asked again would be blind for good. So repeated
  * failure is itself a finding, as failing health checks are: past `afterMs` of failures without
- * one success, and at least `minFailures` of them, the instance is replaced and the reason
- * journaled. Time is given by the caller; pure but for its memory.
+ * one success, and at least `minFailures` distinct ones (a probe's, not the same answer asked for
+ * again), the instance is replaced and the reason journaled. Time is given by the caller; pure but for its memory.
  */
 import { EngineError } from '../engines/index.js';
 import type { DriftFinding } from './findings.js';
@@ -25,7 +25,7 @@ export function blindsTheWatch(error: unknown): boolean {
 }
 
 export class BlindedWatch {
-  private readonly failing = new Map<string, { since: number; failures: number }>();
+  private readonly failing = new Map<string, { since: number; failures: number; last: unknown }>();
 
   constructor(private readonly options: { afterMs?: number; minFailures?: number } = {}) {}
 
@@ -40,8 +40,11 @@ export class BlindedWatch {
    */
   failed(id: string, error: unknown, now: number): DriftFinding | undefined {
     if (!blindsTheWatch(error)) return undefined;
-    const state = this.failing.get(id) ?? { since: now, failures: 0 };
-    state.failures += 1;
+    const state = this.failing.get(id) ?? { since: now, failures: 0, last: undefined };
+    // An engine that answers from the last probe in between (Kubernetes) rejects with the same
+    // error each time: one failure, however often it is asked.
+    if (error !== state.last) state.failures += 1;
+    state.last = error;
     this.failing.set(id, state);
     const afterMs = this.options.afterMs ?? defaultBlindAfterMs;
     const minFailures = this.options.minFailures ?? defaultBlindMinFailures;
