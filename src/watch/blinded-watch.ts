@@ -5,7 +5,8 @@
  * a watch that only logged the failure and asked again would be blind for good. So repeated
  * failure is itself a finding, as failing health checks are: past `afterMs` of failures without
  * one success, and at least `minFailures` distinct ones (a probe's, not the same answer asked for
- * again), the instance is replaced and the reason journaled. Time is given by the caller; pure but for its memory.
+ * again), the instance is replaced and the reason journaled. Time is given by the caller; pure but
+ * for its memory.
  */
 import { EngineError } from '../engines/index.js';
 import type { DriftFinding } from './findings.js';
