@@ -279,6 +279,23 @@ describe('KubernetesEngine.changes through the drift probe, against a fake API s
     });
   });
 
+  it('answers the last listing while a due probe runs, so a probe an intruder stopped stalls nobody; its timeout is the answer from then on', async () => {
+    const engine = await engineWith({ intervalMs: 300, timeoutMs: 1500 });
+    const id = await running(engine);
+    assert.deepEqual(await engine.changes(id), []);
+    api.probeOutcome = 'hang';
+    await new Promise((resolve) => setTimeout(resolve, 350));
+
+    const began = Date.now();
+    const meanwhile = await engine.changes(id);
+    const waited = Date.now() - began;
+
+    assert.deepEqual(meanwhile, []);
+    assert.ok(waited < 1000, `changes waited ${waited} ms for a probe that does not end`);
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    await assert.rejects(engine.changes(id), /drift probe herd-drift-2 of pod .* did not end within 1500 ms/);
+  });
+
   it('names each probe anew, and adds no second one within the interval: it answers the last listing', async () => {
     const eager = await engineWith();
     const id = await running(eager);

@@ -75,19 +75,30 @@ export class DriftProbes {
     private readonly options: DriftProbeOptions,
   ) {}
 
-  /** The last answer while it is fresh, the running probe's, or a new probe's. */
+  /**
+   * The last answer while it is fresh; else a new probe, waited for only when there is no last
+   * answer: while it runs, the last one (at most two intervals old) stands. A probe an intruder
+   * stopped (SIGSTOP) then stalls no monitor pass over the other pods; its timeout ends it as a
+   * failure, the answer from then on.
+   */
   changes(id: string): Promise<FilesystemChange[]> {
     const now = Date.now();
     const interval = this.options.intervalMs ?? defaultProbeIntervalMs;
     for (const [pod, last] of this.last) if (now - last.at > 2 * interval) this.last.delete(pod);
     const last = this.last.get(id);
-    if (last && now - last.at < interval) {
-      return last.outcome.ok ? Promise.resolve(last.outcome.changes) : Promise.reject(last.outcome.error);
+    const answer = (outcome: Outcome) =>
+      outcome.ok ? Promise.resolve(outcome.changes) : Promise.reject(outcome.error);
+    if (last && now - last.at < interval) return answer(last.outcome);
+    let probing = this.running.get(id);
+    if (!probing) {
+      probing = this.probe(id).finally(() => this.running.delete(id));
+      this.running.set(id, probing);
     }
-    const pending = this.running.get(id);
-    if (pending) return pending;
-    const probing = this.probe(id).finally(() => this.running.delete(id));
-    this.running.set(id, probing);
+    if (last && interval > 0) {
+      // Its outcome is kept by `probe`; nobody waits for it here.
+      probing.catch(() => {});
+      return answer(last.outcome);
+    }
     return probing;
   }
 
