@@ -55,7 +55,7 @@ const timed = (command: string, args: string[], env: NodeJS.ProcessEnv = process
   timedProcess(command, args, { cwd: root, env });
 
 function herdBuild(specDir: string, home: string): Run & { digest: string } {
-  const run = timed(process.execPath, [herdCli, 'build', specDir, '--no-gate', '--json'], {
+  const run = timed(herdCli, ['build', specDir, '--no-gate', '--json'], {
     ...process.env,
     HERD_HOME: home,
   });

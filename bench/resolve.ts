@@ -43,10 +43,9 @@ const timed = (command: string, args: string[], env: NodeJS.ProcessEnv = process
 
 // The compiled CLI, as `bin` runs it: tsx would add its own start-up to every herd time.
 const herdCli = compiledCli('bench-resolve');
-const herdArgs = (args: string[]) => [herdCli, ...args];
 
 function herdLock(home: string): Run {
-  return timed(process.execPath, herdArgs(['lock', specDir]), { ...process.env, HERD_HOME: home });
+  return timed(herdCli, ['lock', specDir], { ...process.env, HERD_HOME: home });
 }
 
 function aptUpdate(dir: string): Run {
@@ -129,7 +128,7 @@ for (let round = 0; round < runs; round++) {
   await rm(join(warmHome, 'cache', 'resolutions'), { recursive: true, force: true });
   times.herdIndexes.push(herdLock(warmHome));
   times.aptIndexes.push(aptUpdate(warmApt));
-  times.version.push(timed(process.execPath, herdArgs(['--version'])));
+  times.version.push(timed(herdCli, ['--version']));
   process.stdout.write('.');
 }
 console.log('');

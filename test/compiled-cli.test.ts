@@ -96,7 +96,7 @@ export async function load(url, context, next) {
 
   it('ships what bin names, an executable with a #! line, inside the files npm packs', async () => {
     assert.ok(existsSync(herd), `bin ${manifest.bin.herd} is not in the build`);
-    assert.match(await readFile(herd, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+    assert.match(await readFile(herd, 'utf8'), /^#!\/usr\/bin\/env -S node --max-semi-space-size=8\n/);
     assert.ok(
       manifest.files.some((entry) => manifest.bin.herd.startsWith(`${entry}/`)),
       `package.json files ${JSON.stringify(manifest.files)} leaves out bin ${manifest.bin.herd}`,
@@ -107,6 +107,14 @@ export async function load(url, context, next) {
       [],
       'the build emits JavaScript only',
     );
+  });
+
+  it('runs as the shell runs bin, through its #! line and the node flags on it', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, HERD_HOME: join(scratch, 'home') };
+    delete env.NODE_OPTIONS;
+    const result = spawnSync(herd, ['--version'], { cwd: scratch, env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), manifest.version);
   });
 
   it('prints the version from package.json, loading no command and no package (commander is bundled)', async () => {

@@ -9,7 +9,10 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
-/** Compiles the CLI into dist/<name> and returns the entry to run with `node`. */
+/**
+ * Compiles the CLI into dist/<name> and returns its entry, to be run as `bin` runs it: executed,
+ * its #! line naming node and the flags node runs it with.
+ */
 export function compiledCli(name: string): string {
   const outdir = join(root, 'dist', name);
   execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build.ts'), '--outdir', outdir], {
