@@ -25,6 +25,11 @@ export interface DecompressOptions {
   name: string;
   /** Bytes of output past which decoding stops with DECOMPRESSED_TOO_LARGE. */
   maxBytes: number;
+  /**
+   * gzip only: the size of zlib's output chunks, 64 KiB unless said. A reader of a whole image
+   * layer asks for more: each chunk is a trip through the thread pool and every stream above it.
+   */
+  chunkBytes?: number;
 }
 
 /**
@@ -42,7 +47,7 @@ export async function* decompressChunks(
   input: Uint8Array | AsyncIterable<Uint8Array>,
   options: DecompressOptions,
 ): AsyncGenerator<Buffer> {
-  const decoder = startDecoder(options.compression);
+  const decoder = startDecoder(options.compression, options.chunkBytes);
   // An input that fails (a dropped download) is the input's error, passed on as it is.
   let inputError: unknown;
   async function* guarded(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -160,11 +165,11 @@ interface Decoder {
   stop(): void;
 }
 
-function startDecoder(compression: Compression): Decoder {
+function startDecoder(compression: Compression, chunkBytes = 64 * 1024): Decoder {
   switch (compression) {
     case 'gzip': {
       // Bad data surfaces as an error on the stream itself, so failure() has nothing to add.
-      const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+      const gunzip = createGunzip({ chunkSize: chunkBytes });
       return { input: gunzip, output: gunzip, failure: async () => undefined, stop: () => gunzip.destroy() };
     }
     case 'xz':
