@@ -223,6 +223,40 @@ describe('the drift probe attacked by an intruder of the same uid in its process
     assert.throws(() => parseProbeListing(rotated, where), /listed \d+ entries but its summary counts \d+/);
   });
 
+  it('swaps two files of its own under the walk: never an entry passed as unreadable (compared by its metadata only), each one hashed as the inode it describes', () => {
+    const tmp = `/proc/${targetPid()}/root/tmp`;
+    mkdirSync(`${tmp}/app`);
+    writeFileSync(`${tmp}/app/conf`, 'pristine\n', { mode: 0o644 });
+    writeFileSync(`${tmp}/app/other`, 'tampered\n', { mode: 0o644 });
+    execFileSync('chown', ['-R', user, `${tmp}/app`]);
+    intrude('swap', '/tmp/app/conf', '/tmp/app/other');
+
+    const outcomes: string[] = [];
+    try {
+      for (let run = 0; run < 6; run += 1) {
+        const ran = probeEnded(startProbe());
+        if (ran.exitCode !== 0) {
+          assert.throws(() => parseProbeListing(ran.log, where), /changed while it was read/);
+          outcomes.push('failed');
+          continue;
+        }
+        const swapped = parseProbeListing(ran.log, where).entries.filter((entry) =>
+          entry.path.startsWith('/tmp/app/'),
+        );
+        assert.deepEqual(
+          swapped.filter((entry) => entry.unreadable),
+          [],
+          'a file swapped between lstat and open is not passed as unreadable',
+        );
+        outcomes.push('listed');
+      }
+    } finally {
+      // The swapper ends when its files are gone.
+      rmSync(`${tmp}/app`, { recursive: true });
+    }
+    assert.equal(outcomes.length, 6);
+  });
+
   it("RESIDUAL (docs/adr/0014): an intruder who reads the probe's stdout through /proc/<pid>/fd/1 and writes back a listing without its file is believed", async () => {
     plant('tmp/miner', '\x7fELF pretend this is a miner');
     const honest = probeEnded(startProbe());

@@ -19,7 +19,10 @@
 // Bounded against what the workload may plant where it writes: names are read and passed on as
 // bytes (a name that is not UTF-8 is listed, shown as hex, never lost to a lossy decoding), a FIFO
 // is opened without blocking, links are never followed, a path the kernel refuses (too long) fails
-// the probe instead of being passed over. A huge file takes the engine's timeout to hash: a failure.
+// the probe instead of being passed over, a file's metadata and hash are of the one inode opened
+// (a file swapped between lstat and open is looked at again, never passed as unreadable), and only
+// a mode that denies the probe makes an entry unreadable. A huge file takes the engine's timeout to
+// hash: a failure.
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -106,32 +109,64 @@ const typeOf = (stat) =>
               : 'socket';
 
 /**
- * A regular file's sha256, opened without following a link and without blocking on a FIFO: the
- * workload may swap the path between the listing and the read. Undefined when it cannot be read.
+ * A path's metadata and, for a regular file, its sha256, both of one inode: the file is opened
+ * (without following a link, without blocking on a FIFO) and its metadata taken from the open
+ * file, so a workload that swaps the path between the lstat and the open gains nothing. A file is
+ * `unreadable` only when its own mode denies the probe; an open refused against its mode, or a path
+ * that changes under each of three tries, fails the probe. Undefined when the path is gone.
  */
-function hashFile(fullPath, listed) {
-  let fd;
-  try {
-    fd = openSync(fullPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const opened = fstatSync(fd);
-    if (!opened.isFile() || opened.ino !== listed.ino) return undefined;
-    const hash = createHash('sha256');
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const read = readSync(fd, buffer, 0, buffer.length, null);
-      if (read === 0) break;
-      hash.update(buffer.subarray(0, read));
+function statOf(full, path) {
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    let stat;
+    try {
+      stat = lstatSync(full);
+    } catch (error) {
+      if (error.code === 'ENOENT') return undefined; // removed since its directory was read
+      fail(
+        `cannot read (${error.code}) ${shorter(path)}: expected every path of the root readable by its name`,
+      );
     }
-    return hash.digest('hex');
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
+    if (!stat.isFile()) return { stat };
+    let fd;
+    try {
+      fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      if (error.code === 'EACCES' && !readableByMode(stat)) return { stat, unreadable: true };
+      continue; // swapped, replaced or removed since the lstat: look again
+    }
+    try {
+      const opened = fstatSync(fd);
+      if (opened.isFile()) return { stat: opened, sha256: sha256Of(fd) };
+    } finally {
+      closeSync(fd);
+    }
   }
+  fail(`${shorter(path)} changed while it was read, 3 times: expected a file that holds still for a moment`);
+}
+
+function sha256Of(fd) {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  for (;;) {
+    const read = readSync(fd, buffer, 0, buffer.length, null);
+    if (read === 0) return hash.digest('hex');
+    hash.update(buffer.subarray(0, read));
+  }
+}
+
+/** Whether `stat`'s mode lets this process read it: the owner's bits, else the group's, else the others'. */
+function readableByMode(stat) {
+  const bits =
+    stat.uid === process.getuid()
+      ? 0o400
+      : [process.getgid(), ...process.getgroups()].includes(stat.gid)
+        ? 0o040
+        : 0o004;
+  return (stat.mode & bits) !== 0;
+}
+
+function shorter(path) {
+  return path.length > 300 ? `${path.slice(0, 300)}… (${path.length} characters)` : path;
 }
 
 class Output {
@@ -185,14 +220,9 @@ function walk(pid, options) {
       continue;
     }
     const full = Buffer.concat([root, raw]);
-    let stat;
-    try {
-      stat = lstatSync(full);
-    } catch (error) {
-      if (error.code === 'ENOENT') continue; // removed since its directory was read
-      const shown = path.length > 300 ? `${path.slice(0, 300)}… (${path.length} characters)` : path;
-      fail(`cannot read (${error.code}) ${shown}: expected every path of the root readable by its name`);
-    }
+    const read = statOf(full, path);
+    if (!read) continue;
+    const { stat } = read;
     const entry = {
       path,
       type: typeOf(stat),
@@ -202,8 +232,7 @@ function walk(pid, options) {
     };
     if (entry.type === 'file') {
       entry.size = stat.size;
-      const sha256 = hashFile(full, stat);
-      if (sha256) entry.sha256 = sha256;
+      if (read.sha256) entry.sha256 = read.sha256;
       else entry.unreadable = true;
     } else if (entry.type === 'symlink') {
       try {
@@ -225,6 +254,8 @@ function walk(pid, options) {
             shown: path === '/' ? `/${shownName(name)}` : `${path}/${shownName(name)}`,
           });
         }
+      } else if (readableByMode(stat)) {
+        fail(`cannot list ${shorter(path)}, whose mode lets the probe read it: expected its names`);
       } else entry.unreadable = true;
     }
     if (entry.unreadable) unreadable += 1;
