@@ -61,6 +61,7 @@ describe('KubernetesEngine.changes through the drift probe, against a fake API s
   let api: FakeKubernetesApi;
   let server: string;
   const asked: string[] = [];
+  let imageOverride: FileManifestEntry[] | undefined;
 
   async function engineWith(options: { intervalMs?: number; maxPerPod?: number; timeoutMs?: number } = {}) {
     return KubernetesEngine.connect({
@@ -73,7 +74,7 @@ describe('KubernetesEngine.changes through the drift probe, against a fake API s
         image: { digest: probeDigest, imageRef: `127.0.0.1:5001/herd-drift-probe@${probeDigest}` },
         imageFiles: async (of) => {
           asked.push(of);
-          return imageFiles;
+          return imageOverride ?? imageFiles;
         },
         intervalMs: options.intervalMs ?? 0,
         ...(options.maxPerPod !== undefined ? { maxPerPod: options.maxPerPod } : {}),
@@ -114,6 +115,7 @@ describe('KubernetesEngine.changes through the drift probe, against a fake API s
     api.ephemeralConflictsToAnswer = 0;
     api.admit();
     asked.length = 0;
+    imageOverride = undefined;
   });
 
   it('adds a probe as restricted as the workload, pinned by digest, targeting it, and admits its digest first', async () => {
@@ -341,6 +343,22 @@ describe('KubernetesEngine.changes through the drift probe, against a fake API s
     await assert.rejects(engine.changes(id), /already holds 2 drift probes.*expected the pod replaced/);
 
     assert.equal(probesSent().length, 2);
+  });
+
+  it('adds no probe to a pod whose image the probe could not list within its bounds: UNSUPPORTED, not a failure the monitor counts as blinding', async () => {
+    const engine = await engineWith();
+    const id = await running(engine);
+    imageOverride = Array.from({ length: 160_000 }, (_, index) => ({
+      ...(imageFiles[2] as FileManifestEntry),
+      path: `/data/${index}`,
+    }));
+
+    await assert.rejects(engine.changes(id), (error: unknown) => {
+      assert.ok(error instanceof EngineError && error.code === 'UNSUPPORTED', String(error));
+      assert.match(String(error), /160000 files, near the probe's bound/);
+      return true;
+    });
+    assert.equal(probesSent().length, 0);
   });
 
   it('throws UNSUPPORTED without a probe image, and NOT_FOUND for a pod that is gone', async () => {

@@ -13,6 +13,7 @@ import type { FileManifestEntry } from '../../oci/index.js';
 import { EngineError, type FilesystemChange } from '../engine.js';
 import { compareListing } from './compare-listing.js';
 import { instanceContainerName } from './pod-template.js';
+import { probeBoundExceeded } from './probe-bounds.js';
 import {
   type DriftProbeImage,
   driftProbeContainer,
@@ -130,6 +131,10 @@ export class DriftProbes {
     }
     const digest = workloadDigestOf(pod);
     const image = await options.imageFiles(digest);
+    const tooLarge = probeBoundExceeded(image);
+    if (tooLarge) {
+      throw new EngineError('UNSUPPORTED', `the drift probe cannot list pod ${id}: ${tooLarge}`);
+    }
     const skips = probeSkipsOf(pod);
     const markers = markerFilesOf(image, skips);
     await context.admit(options.image);
