@@ -20,6 +20,7 @@ import type {
   V1ObjectMeta,
   V1PodSpec,
   V1Probe,
+  V1SecurityContext,
   V1Volume,
 } from '@kubernetes/client-node';
 import { defaultShmBytes, type InstanceSpec, labelsFor } from '../engine.js';
@@ -79,17 +80,8 @@ export function podTemplateFor(spec: InstanceSpec, options: PodTemplateOptions):
       ? { ports: [{ name: 'service', containerPort: spec.port, protocol: 'TCP' }] }
       : {}),
     resources: { limits, requests: limits },
-    securityContext: {
-      // The one setting a spec may loosen, and only by saying `run.writableRoot: true`.
-      readOnlyRootFilesystem: spec.writableRoot !== true,
-      runAsNonRoot: true,
-      runAsUser: uid,
-      runAsGroup: gid,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    // The one setting a spec may loosen, and only by saying `run.writableRoot: true`.
+    securityContext: restrictedSecurityContext({ uid, gid }, { readOnlyRoot: spec.writableRoot !== true }),
     volumeMounts: [
       ...spec.writable.map((path, index) => ({ name: `writable-${index}`, mountPath: path })),
       { name: 'shm', mountPath: '/dev/shm' },
@@ -122,6 +114,26 @@ export function podTemplateFor(spec: InstanceSpec, options: PodTemplateOptions):
       containers: [container],
       volumes,
     },
+  };
+}
+
+/**
+ * A container's securityContext as Pod Security's `restricted` profile wants it and more: the
+ * workload's and the drift probe's alike, so the two cannot drift apart.
+ */
+export function restrictedSecurityContext(
+  user: { uid: number; gid: number },
+  options: { readOnlyRoot: boolean },
+): V1SecurityContext {
+  return {
+    readOnlyRootFilesystem: options.readOnlyRoot,
+    runAsNonRoot: true,
+    runAsUser: user.uid,
+    runAsGroup: user.gid,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
   };
 }
 

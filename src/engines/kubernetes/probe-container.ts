@@ -15,7 +15,7 @@
 import type { V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
 import type { FileManifestEntry } from '../../oci/index.js';
 import { EngineError } from '../engine.js';
-import { instanceContainerName } from './pod-template.js';
+import { instanceContainerName, restrictedSecurityContext } from './pod-template.js';
 
 /** The name prefix of herd's probes in a pod's `spec.ephemeralContainers`. */
 export const driftProbePrefix = 'herd-drift-';
@@ -121,16 +121,7 @@ export function driftProbeContainer(
     terminationMessagePolicy: 'File',
     stdin: false,
     tty: false,
-    securityContext: {
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      runAsUser: uid,
-      runAsGroup: gid,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: restrictedSecurityContext({ uid, gid }, { readOnlyRoot: true }),
   };
 }
 
