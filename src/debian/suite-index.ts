@@ -47,6 +47,14 @@ export interface SuiteIndex extends SuiteRelease {
 const indexCompressions = ['.gz', '.xz', ''] as const;
 
 /**
+ * InRelease has no signed size to cut it at. Debian's are 100 to 300 KB; 16 MiB leaves room for any
+ * archive of many components and architectures, and bounds what a mirror sending endlessly gets in
+ * (and, at the fetcher's slowest accepted rate of 32 KiB/s, how long a dripping one holds herd:
+ * under 9 minutes, not the 35 that 64 MiB allowed).
+ */
+export const maxInReleaseBytes = 16 * 1024 ** 2;
+
+/**
  * Fetches and verifies one suite's InRelease. Nothing else of the suite is read until it passes;
  * the caller then compares its Date with what herd remembers (release-dates.ts) before loading
  * the suite's packages.
@@ -57,7 +65,7 @@ export async function fetchSuiteRelease(
 ): Promise<SuiteRelease> {
   const url = `${source.uri}dists/${source.suite}/InRelease`;
   const keys = await loadKeyring(source.keyring);
-  const inReleaseBytes = await options.fetcher.fetchBytes(url, { maxBytes: 64 * 1024 ** 2 });
+  const inReleaseBytes = await options.fetcher.fetchBytes(url, { maxBytes: maxInReleaseBytes });
   const { release, signer } = await verifyInRelease(inReleaseBytes.toString('utf8'), {
     keys,
     name: url,
