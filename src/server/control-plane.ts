@@ -193,7 +193,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         engine = new DockerEngine({ socketPath: engineService.socketPath, ...registryAuth });
         break;
     }
-    log.info({ engine: engineChoice.kind }, describeEngineChoice(engineChoice, registry));
     const controller = new FleetController({
       engine,
       db,
