@@ -100,6 +100,31 @@ describe('writeLayer', () => {
     assert.deepEqual(again, first);
   });
 
+  it('makes the tar once when the cache was empty as the build began, though it holds the build’s own layers now', async () => {
+    const { dir, store, plan, nodes } = await fixture();
+    const layerCache = new LayerCache(join(dir, 'layers'));
+    // The build's first layer fills the cache, as an early layer does in a cold build.
+    const other = { comment: 'other', owners: ['pkg'], nodes: nodes.slice(0, 2) };
+    await writeLayer(other, { store, layerCache, layerCacheWasEmpty: true, mtime, level: 6 });
+    assert.equal(await layerCache.isEmpty(), false);
+    // Asking costs the tar made and hashed once more, only to miss: it must not be asked.
+    const unasked = Object.create(layerCache) as LayerCache;
+    unasked.lookup = async () => assert.fail('the cache was asked, so the tar was made twice');
+
+    const layer = await writeLayer(plan, {
+      store,
+      layerCache: unasked,
+      layerCacheWasEmpty: true,
+      mtime,
+      level: 6,
+    });
+
+    // Still remembered: the next build takes it without compressing.
+    const readOnly = Object.create(store) as LayoutStore;
+    readOnly.putBlobChunks = async () => assert.fail('the layer was compressed again');
+    assert.deepEqual(await writeLayer(plan, { store: readOnly, layerCache, mtime, level: 6 }), layer);
+  });
+
   it('does not reuse a layer the cache remembers compressed another way: a warm build gives the cold digest', async () => {
     const { dir, store, plan, whole } = await fixture();
     const layerCache = new LayerCache(join(dir, 'layers'));
