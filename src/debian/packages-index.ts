@@ -59,7 +59,34 @@ const field = {
 /** The values interned() shares, by field index (only those fields ever use theirs). */
 const internedValues: string[][] = readFields.map(() => []);
 const readFieldBytes = readFields.map((name) => Buffer.from(name, 'latin1'));
-const readFieldByHash = new Map<number, number>(readFields.map((name, index) => [nameHash(name), index]));
+/**
+ * The read fields by name hash, open-addressed over a power of two (a Map keyed by numbers boxes
+ * the half of the hashes past a small integer's range, on every one of Debian's 1.3 million lines).
+ */
+const fieldSlots = 64;
+const fieldSlotHash = new Int32Array(fieldSlots);
+const fieldSlotIndex = new Int8Array(fieldSlots).fill(-1);
+for (const [index, name] of readFields.entries()) {
+  const hash = nameHash(name);
+  let slot = hash & (fieldSlots - 1);
+  while ((fieldSlotIndex[slot] as number) >= 0) slot = (slot + 1) & (fieldSlots - 1);
+  fieldSlotHash[slot] = hash;
+  fieldSlotIndex[slot] = index;
+}
+
+/** The read field whose name hashes to `hash`, or -1; the caller still compares the name. */
+function readFieldOf(hash: number): number {
+  let slot = hash & (fieldSlots - 1);
+  for (;;) {
+    const index = fieldSlotIndex[slot] as number;
+    if (index < 0 || fieldSlotHash[slot] === hash) return index;
+    slot = (slot + 1) & (fieldSlots - 1);
+  }
+}
+
+/** 1 for the bytes of lowercase hex digits, as a SHA256 field holds. */
+const lowerHex = new Uint8Array(256);
+for (const byte of Buffer.from('0123456789abcdef', 'latin1')) lowerHex[byte] = 1;
 
 const requiredPackageFields = [
   { name: 'Package', index: field.package },
@@ -104,15 +131,23 @@ export class PackagesIndexParser {
   push(chunk: Buffer): void {
     if (chunk.length === 0 || this.failed) return;
     // The last blank line in this chunk, or one made of the previous chunk's last byte and this one's first.
+    const acrossChunks = this.lastByte === 0x0a && chunk[0] === 0x0a;
     let cut = chunk.lastIndexOf('\n\n');
     if (cut >= 0) cut += 2;
-    else if (this.lastByte === 0x0a && chunk[0] === 0x0a) cut = 1;
+    else if (acrossChunks) cut = 1;
     this.lastByte = chunk[chunk.length - 1] as number;
     if (cut < 0) {
       this.hold(chunk);
       return;
     }
-    this.pending.push(chunk.subarray(0, cut));
+    if (this.pending.length > 0) {
+      // Only the held stanza and this chunk's first one are joined (a copy of a stanza, not of
+      // the mebibyte chunk); the rest is parsed where it lies.
+      const first = acrossChunks ? 1 : chunk.indexOf('\n\n') + 2;
+      this.pending.push(chunk.subarray(0, first));
+      this.parsePending();
+      if (first < cut) this.pending.push(chunk.subarray(first, cut));
+    } else this.pending.push(chunk.subarray(0, cut));
     this.parsePending();
     if (cut < chunk.length) this.hold(chunk.subarray(cut));
   }
@@ -237,6 +272,9 @@ class StanzaScanner {
   private nameStarts = new Int32Array(64);
   private nameLengths = new Int32Array(64);
   private nameCount = 0;
+  /** The bits of the names' hashes mod 64 (0-31, 32-63) in the current stanza. */
+  private namesLow = 0;
+  private namesHigh = 0;
   /** The read field the last field line started, for its continuation lines; -1 for other fields. */
   private lastField = -1;
   private stanzaStart = -1;
@@ -297,23 +335,30 @@ class StanzaScanner {
       throw this.syntaxError(line, `expected "Field: value", got "${this.text(start, end)}"`);
     }
     const nameLength = colon - start;
-    for (let i = 0; i < this.nameCount; i++) {
-      if (
-        this.nameHashes[i] === hash &&
-        this.nameLengths[i] === nameLength &&
-        sameName(bytes, this.nameStarts[i] as number, start, nameLength)
-      ) {
-        throw this.syntaxError(line, `field ${this.text(start, colon)} appears twice in one paragraph`);
+    // One bit per hash value mod 64 of the stanza's names: most lines are told apart from every
+    // earlier one by it, without comparing against each.
+    const bit = 1 << (hash & 31);
+    const high = hash & 32;
+    if ((high ? this.namesHigh : this.namesLow) & bit) {
+      for (let i = 0; i < this.nameCount; i++) {
+        if (
+          this.nameHashes[i] === hash &&
+          this.nameLengths[i] === nameLength &&
+          sameName(bytes, this.nameStarts[i] as number, start, nameLength)
+        ) {
+          throw this.syntaxError(line, `field ${this.text(start, colon)} appears twice in one paragraph`);
+        }
       }
     }
+    if (high) this.namesHigh |= bit;
+    else this.namesLow |= bit;
     this.rememberName(hash, start, nameLength);
     if (this.stanzaStart < 0) {
       this.stanzaStart = start;
       this.stanzaLine = line;
     }
-    const index = readFieldByHash.get(hash);
-    this.lastField =
-      index !== undefined && matchesName(bytes, start, readFieldBytes[index] as Buffer) ? index : -1;
+    const index = readFieldOf(hash);
+    this.lastField = index >= 0 && matchesName(bytes, start, readFieldBytes[index] as Buffer) ? index : -1;
     if (this.lastField < 0) return;
     let valueStart = colon + 1;
     while (valueStart < end && (bytes[valueStart] === 0x20 || bytes[valueStart] === 0x09)) valueStart++;
@@ -343,6 +388,8 @@ class StanzaScanner {
     if (this.stanzaStart >= 0) this.out.push(this.record());
     this.stanzaStart = -1;
     this.nameCount = 0;
+    this.namesLow = 0;
+    this.namesHigh = 0;
     this.lastField = -1;
     this.valueStart.fill(-1);
   }
@@ -410,10 +457,8 @@ class StanzaScanner {
   private hexDigest(index: number): string | undefined {
     const start = this.valueStart[index] as number;
     if (start < 0 || this.folded[index] || (this.valueEnd[index] as number) - start !== 64) return undefined;
-    for (let i = start; i < start + 64; i++) {
-      const byte = this.bytes[i] as number;
-      if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return undefined;
-    }
+    const { bytes } = this;
+    for (let i = start; i < start + 64; i++) if (lowerHex[bytes[i] as number] === 0) return undefined;
     return this.bytes.toString('latin1', start, start + 64);
   }
 
