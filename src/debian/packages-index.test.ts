@@ -142,6 +142,17 @@ describe('parsePackagesIndex on bytes', () => {
     });
   });
 
+  it('tells apart many fields of one stanza, and finds the one given twice among them', () => {
+    // More names than the 64 bits the scanner first checks a name against, so some share a bit.
+    const many = Array.from({ length: 100 }, (_, i) => `X-Field-${i}: ${i}\n`).join('');
+    assert.equal(parsePackagesIndex(stanza(many), origin).length, 1);
+
+    assert.throws(() => parsePackagesIndex(stanza(`${many}x-field-37: again\n`), origin), {
+      code: 'INDEX_MALFORMED',
+      message: /bookworm:104: field x-field-37 appears twice in one paragraph/,
+    });
+  });
+
   it('refuses a field name with a space or a leading "#" or "-"', () => {
     for (const line of ['Bad Name: x\n', '#Comment: x\n', '-Dash: x\n', 'no colon here\n']) {
       assert.throws(() => parsePackagesIndex(stanza(line), origin), { code: 'INDEX_MALFORMED' }, line);
