@@ -17,6 +17,7 @@ export {
   stringAt,
 } from './json-shape.js';
 export { type Logger, silentLogger } from './logger.js';
+export { reachesItself } from './reaches-itself.js';
 export {
   openRegularFile,
   type RegularFileOpen,

@@ -10,6 +10,8 @@ export type ServerErrorCode =
   | 'INTERNAL'
   /** The control plane's TCP port is taken (by another program: one herd per home is the lock's job). */
   | 'PORT_IN_USE'
+  /** A connection to the control plane's own address reaches something else (a NAT rule takes it). */
+  | 'PORT_HIJACKED'
   /** The control plane's socket is taken by a running one, or its path is not a socket. */
   | 'SOCKET_IN_USE'
   /** HERD_HOME is too deep for a Unix socket path (108 bytes on Linux, with its NUL). */

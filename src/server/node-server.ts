@@ -10,6 +10,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
+import { reachesItself } from '../common/index.js';
 import type { Connection } from './authenticate.js';
 import { ServerError } from './errors.js';
 import { type UpgradeSocket, writeResponse } from './upgrade.js';
@@ -56,25 +57,48 @@ export async function startServer(options: {
 }): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const limits = { ...defaultConnectionLimits, ...options.limits };
-  const server = createAdaptorServer({
-    fetch: (request, bindings) => {
-      const remoteAddress = (bindings as HttpBindings).incoming.socket.remoteAddress ?? 'unknown';
-      return options.app.fetch(request, { connection: { transport: 'tcp', remoteAddress } });
-    },
-    serverOptions: {
-      headersTimeout: limits.headersMs,
-      requestTimeout: limits.requestMs,
-      connectionsCheckingInterval: limits.checkEveryMs,
-    },
-  }) as Server;
-  server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const remoteAddress = incoming.socket.remoteAddress ?? 'unknown';
-    void upgradeThroughApp(options.app, { incoming, socket, head }, { transport: 'tcp', remoteAddress });
-  });
-  await listening(server, (done) => server.listen(options.port ?? 0, host, done));
-  const info = server.address() as AddressInfo;
-  const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-  return { url: `http://${shownHost}:${info.port}`, close: () => closeServer(server) };
+  const create = (): Server => {
+    const server = createAdaptorServer({
+      fetch: (request, bindings) => {
+        const remoteAddress = (bindings as HttpBindings).incoming.socket.remoteAddress ?? 'unknown';
+        return options.app.fetch(request, { connection: { transport: 'tcp', remoteAddress } });
+      },
+      serverOptions: {
+        headersTimeout: limits.headersMs,
+        requestTimeout: limits.requestMs,
+        connectionsCheckingInterval: limits.checkEveryMs,
+      },
+    }) as Server;
+    server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const remoteAddress = incoming.socket.remoteAddress ?? 'unknown';
+      void upgradeThroughApp(options.app, { incoming, socket, head }, { transport: 'tcp', remoteAddress });
+    });
+    return server;
+  };
+  // A port whose connections a NAT rule takes elsewhere (reaches-itself.ts) is no address to give
+  // the engine or a client. Asked for any port, herd keeps such a one bound, so the kernel cannot
+  // hand it out again, and listens anew; asked for that port, it says why it cannot serve there.
+  const hijacked: Server[] = [];
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      const server = create();
+      await listening(server, (done) => server.listen(options.port ?? 0, host, done));
+      const info = server.address() as AddressInfo;
+      if (await reachesItself(server, { host: info.address, port: info.port })) {
+        const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+        return { url: `http://${shownHost}:${info.port}`, close: () => closeServer(server) };
+      }
+      hijacked.push(server);
+      if (options.port || attempt >= 5) {
+        throw new ServerError(
+          'PORT_HIJACKED',
+          `a connection to ${info.address}:${info.port} does not reach herd's own server there${attempt > 1 ? ` (nor on ${attempt - 1} other ports)` : ''}: a firewall rule, such as a container engine's forward of a published port left by a container that is gone, sends it elsewhere; expected a port no NAT rule takes (iptables-save -t nat shows them)`,
+        );
+      }
+    }
+  } finally {
+    await Promise.all(hijacked.map((server) => closeServer(server)));
+  }
 }
 
 /**
