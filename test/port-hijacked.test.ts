@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 // OUTPUT chain for 127.0.0.1:<port>. The rule is made in a network namespace of the test's own, so
 // the host's rules are not touched; the control plane's server is started inside it.
 describe('the control plane on a port a NAT rule takes elsewhere', () => {
-  it('refuses to serve there with PORT_HIJACKED, naming the address, and serves on a port no rule takes', () => {
+  it('refuses to serve there with PORT_HIJACKED, naming the address, and serves on a port no rule takes (the API and a front door)', () => {
     const netns = `herd-hijack-${process.pid}`;
     const run = (command: string[]) =>
       spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8' });
@@ -43,6 +43,12 @@ describe('the control plane on a port a NAT rule takes elsewhere', () => {
         await free.close();
         try { await startServer({ app, port: 41999 }); console.log('served on the hijacked port'); }
         catch (error) { console.log('refused ' + error.code + ' ' + error.message); }
+        const { FrontDoor } = await import('./src/fleet/front-door.ts');
+        const door = await FrontDoor.open('web', { port: 41998 });
+        console.log('door ' + door.url);
+        await door.close();
+        try { await FrontDoor.open('web', { port: 41999 }); console.log('door on the hijacked port'); }
+        catch (error) { console.log('door refused ' + error.code + ' ' + error.message); }
         process.exit(0);
       `;
       const child = inNs(['node', '--import', 'tsx', '--input-type=module', '-e', script]);
@@ -51,6 +57,12 @@ describe('the control plane on a port a NAT rule takes elsewhere', () => {
       assert.match(
         child.stdout,
         /^refused PORT_HIJACKED a connection to 127\.0\.0\.1:41999 does not reach herd's own server there/m,
+        child.stdout,
+      );
+      assert.match(child.stdout, /^door http:\/\/127\.0\.0\.1:41998$/m, child.stdout);
+      assert.match(
+        child.stdout,
+        /^door refused PORT_HIJACKED front door for service web: a connection to 127\.0\.0\.1:41999 does not reach it/m,
         child.stdout,
       );
     } finally {

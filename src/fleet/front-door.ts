@@ -16,7 +16,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../common/index.js';
+import { type Logger, reachesItself } from '../common/index.js';
 import { HerdError } from '../herd-error.js';
 import type { FrontDoorLoad } from './types.js';
 
@@ -24,7 +24,9 @@ export type FrontDoorErrorCode =
   /** Something else already listens on the front door's port. */
   | 'PORT_TAKEN'
   /** The listener could not be opened for another reason (permissions, bad host). */
-  | 'LISTEN_FAILED';
+  | 'LISTEN_FAILED'
+  /** A connection to the door's own address reaches something else: a NAT rule takes it. */
+  | 'PORT_HIJACKED';
 
 export class FrontDoorError extends HerdError<FrontDoorErrorCode> {}
 
@@ -106,6 +108,33 @@ export class FrontDoor {
 
   static async open(service: string, options: FrontDoorOptions): Promise<FrontDoor> {
     const host = options.host ?? '127.0.0.1';
+    // A port a NAT rule takes elsewhere (common/reaches-itself.ts) would send the fleet's traffic
+    // to whatever the rule names: on any port, it is kept bound and another taken; on a given
+    // port, the door refuses to open there.
+    const hijacked: Server[] = [];
+    let server: Server;
+    try {
+      for (let attempt = 1; ; attempt += 1) {
+        server = await FrontDoor.listen(service, host, options.port);
+        const { port } = server.address() as AddressInfo;
+        if (await reachesItself(server, { host, port })) break;
+        hijacked.push(server);
+        if (options.port || attempt >= 5) {
+          throw new FrontDoorError(
+            'PORT_HIJACKED',
+            `front door for service ${service}: a connection to ${host}:${port} does not reach it: a firewall rule, such as a container engine's forward of a published port left by a container that is gone, sends it elsewhere; expected a port no NAT rule takes`,
+          );
+        }
+      }
+    } finally {
+      for (const door of hijacked) door.close();
+    }
+    const door = new FrontDoor(service, server, options);
+    server.on('request', (req, res) => door.#proxy(req, res));
+    return door;
+  }
+
+  private static async listen(service: string, host: string, port: number): Promise<Server> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
@@ -113,21 +142,19 @@ export class FrontDoor {
           error.code === 'EADDRINUSE'
             ? new FrontDoorError(
                 'PORT_TAKEN',
-                `front door for service ${service}: port ${options.port} on ${host} is already in use, expected a free port`,
+                `front door for service ${service}: port ${port} on ${host} is already in use, expected a free port`,
                 { cause: error },
               )
             : new FrontDoorError(
                 'LISTEN_FAILED',
-                `front door for service ${service}: cannot listen on ${host}:${options.port}: ${error.code ?? error.message}`,
+                `front door for service ${service}: cannot listen on ${host}:${port}: ${error.code ?? error.message}`,
                 { cause: error },
               ),
         );
       });
-      server.listen(options.port, host, () => resolve());
+      server.listen(port, host, () => resolve());
     });
-    const door = new FrontDoor(service, server, options);
-    server.on('request', (req, res) => door.#proxy(req, res));
-    return door;
+    return server;
   }
 
   get url(): string {
