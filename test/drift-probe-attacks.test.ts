@@ -8,12 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseProbeListing } from '../src/engines/kubernetes/probe-listing.js';
+import { makeDriftProbeRoot } from './support/drift-probe-root.js';
 import { requireTool, type TestPodman, testPodman } from './support/podman.js';
 
 const user = '65532:65532';
@@ -54,15 +55,7 @@ describe('the drift probe attacked by an intruder of the same uid in its process
     ]);
     for (const file of ['hosts', 'hostname', 'resolv.conf', 'passwd', 'group'])
       writeFileSync(join(targetRoot, 'etc', file), '');
-    for (const path of ['opt/herd', 'usr', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp'])
-      mkdirSync(join(probeRoot, path), { recursive: true });
-    for (const file of ['hosts', 'hostname', 'resolv.conf', 'passwd', 'group'])
-      writeFileSync(join(probeRoot, 'etc', file), '');
-    for (const link of ['lib', 'lib64', 'bin']) symlinkSync(`usr/${link}`, join(probeRoot, link));
-    copyFileSync(
-      new URL('../src/engines/kubernetes/probe/drift-probe.mjs', import.meta.url),
-      join(probeRoot, 'opt/herd/drift-probe.mjs'),
-    );
+    makeDriftProbeRoot(probeRoot);
     const started = podman.run([
       'run',
       '-d',

@@ -10,15 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  copyFileSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +19,7 @@ import { compareListing } from '../src/engines/kubernetes/compare-listing.js';
 import { parseProbeListing } from '../src/engines/kubernetes/probe-listing.js';
 import type { FileManifestEntry } from '../src/oci/index.js';
 import { loadSpec } from '../src/specfile/index.js';
+import { makeDriftProbeRoot } from './support/drift-probe-root.js';
 import { requireTool, type TestPodman, testPodman } from './support/podman.js';
 
 const user = '65532:65532';
@@ -88,15 +81,7 @@ describe('the drift probe on podman, beside a hardened target in its process nam
       fileEntry(`/etc/${forgedName}`, Buffer.alloc(0), 0o644),
     ];
     // The probe's own root: the script, and where /usr is mounted.
-    for (const path of ['opt/herd', 'usr', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp'])
-      mkdirSync(join(probeRoot, path), { recursive: true });
-    for (const file of ['hosts', 'hostname', 'resolv.conf', 'passwd', 'group'])
-      writeFileSync(join(probeRoot, 'etc', file), '');
-    for (const link of ['lib', 'lib64', 'bin']) symlinkSync(`usr/${link}`, join(probeRoot, link));
-    copyFileSync(
-      new URL('../src/engines/kubernetes/probe/drift-probe.mjs', import.meta.url),
-      join(probeRoot, 'opt/herd/drift-probe.mjs'),
-    );
+    makeDriftProbeRoot(probeRoot);
 
     const started = podman.run([
       'run',
