@@ -89,6 +89,96 @@ describe('the vulnerability cache verified once', () => {
     assert.equal(second.db.recordsFor('zlib', 'bookworm').length, 1);
   });
 
+  it('finds each source through the record as the hash does, names that begin or end another included', async () => {
+    const names = ['ssl', 'openssl', 'openssl1.1', 'zlib', 'zlib-ng', 'a', 'glibc'];
+    const tracker = Object.fromEntries(
+      names.map((name, i) => [
+        name,
+        {
+          [`CVE-2024-${1000 + i}`]: {
+            description: `A flaw in ${name}`,
+            releases: {
+              bookworm: {
+                status: 'resolved',
+                repositories: { bookworm: '1.0-1' },
+                fixed_version: `1.0-${i + 2}`,
+                urgency: 'high',
+              },
+            },
+          },
+        },
+      ]),
+    );
+    const root = join(work, 'many-names');
+    await mkdir(root, { recursive: true });
+    const home = herdHome({ HERD_HOME: root });
+    const input = join(work, 'many-names.json');
+    await writeFile(input, JSON.stringify(tracker));
+    await updateVulnDb(home, { from: input, now });
+    await utimes(vulnDbPath(home), fixedTime, fixedTime);
+
+    const hashed = await loadVerifiedVulnDb(home, { nowMs: later() });
+    const recorded = await loadVerifiedVulnDb(home, { nowMs: later() });
+
+    assert.deepEqual([hashed.verifiedBy, recorded.verifiedBy], ['hash', 'record']);
+    names.forEach((name, i) => {
+      const records = recorded.db.recordsFor(name, 'bookworm');
+      assert.deepEqual(records, hashed.db.recordsFor(name, 'bookworm'), name);
+      assert.deepEqual(
+        records.map((r) => `${r.source} ${r.id}`),
+        [`${name} CVE-2024-${1000 + i}`],
+      );
+    });
+    for (const absent of ['open', 'openssl1', 'zli', 'sl', 'b', '']) {
+      assert.deepEqual(recorded.db.recordsFor(absent, 'bookworm'), [], absent);
+    }
+  });
+
+  it('hashes again over a record of the version before, sealed with the home’s own key', async () => {
+    const home = await homeWithCache('older-record');
+    await loadVerifiedVulnDb(home, { nowMs: later() });
+    const [, body] = (await readFile(verificationRecordPath(home), 'utf8')).split('\n', 2) as [
+      string,
+      string,
+    ];
+    const { lines: _lines, ...rest } = JSON.parse(body);
+    const older = JSON.stringify({ ...rest, version: 2, sources: 'openssl\nzlib', spans: [0, 1, 0, 1] });
+    const seal = await CacheSeal.open(home.cacheSealKey);
+    await writeFile(verificationRecordPath(home), `${seal.seal('vulndb-verified', older)}\n${older}`);
+
+    const { db, verifiedBy } = await loadVerifiedVulnDb(home, { nowMs: later() });
+
+    assert.equal(verifiedBy, 'hash');
+    assert.deepEqual(fixedVersions(db), ['CVE-2024-0001 3.0.13-1~deb12u1']);
+  });
+
+  it('refuses a line the record places outside the file, though the record is sealed with the home’s key', async () => {
+    const home = await homeWithCache('range-outside');
+    await loadVerifiedVulnDb(home, { nowMs: later() });
+    const [, body] = (await readFile(verificationRecordPath(home), 'utf8')).split('\n', 2) as [
+      string,
+      string,
+    ];
+    const record = JSON.parse(body);
+    const size = (await stat(vulnDbPath(home))).size;
+    const broken = JSON.stringify({
+      ...record,
+      lines: record.lines.replace(/\nopenssl\t\d+\t\d+\n/, `\nopenssl\t${size - 2}\t${size + 4096}\n`),
+    });
+    assert.notEqual(broken, body);
+    const seal = await CacheSeal.open(home.cacheSealKey);
+    await writeFile(verificationRecordPath(home), `${seal.seal('vulndb-verified', broken)}\n${broken}`);
+
+    const { db, verifiedBy } = await loadVerifiedVulnDb(home, { nowMs: later() });
+
+    assert.equal(verifiedBy, 'record');
+    assert.throws(() => db.recordsFor('openssl', 'bookworm'), {
+      code: 'VULNDB_CACHE_INVALID',
+      message: /vulndb\.verified gives openssl the bytes .* not within the body of/,
+    });
+    assert.equal(db.recordsFor('zlib', 'bookworm').length, 1);
+  });
+
   it('records no file changed within the racy window, and hashes it every time', async () => {
     const home = await homeWithCache('racy');
     const { ctimeMs } = await stat(vulnDbPath(home));

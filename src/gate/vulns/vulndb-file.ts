@@ -190,8 +190,22 @@ function vulnDbHeaderOf(json: unknown): { bodySha256: string; meta: VulnDbMeta }
   };
 }
 
-/** Where each source package's line is in the file: the bytes after its tab, up to its newline. */
-export type VulnDbLines = Map<string, { start: number; end: number }>;
+/** Where a source package's line is in the file: the bytes after its tab, up to its newline. */
+export interface VulnDbLineRange {
+  start: number;
+  end: number;
+}
+
+/** Every source package's line, as indexVulnDbLines finds them in a hashed file. */
+export type VulnDbLines = Map<string, VulnDbLineRange>;
+
+/**
+ * How a lazy index finds one source package's line: a VulnDbLines, or a verification record's
+ * lookup, which finds the hundred sources a gate asks for without building a map of all of them.
+ */
+export interface VulnDbLineLookup {
+  get(source: string): VulnDbLineRange | undefined;
+}
 
 /** The header line of a cache file herd wrote: its metadata and the sha256 its body must have. */
 export interface VulnDbHeaderLine {
@@ -264,8 +278,8 @@ export function indexVulnDbLines(
  */
 export function lazyVulnDb(
   meta: VulnDbMeta,
-  lines: VulnDbLines,
-  readLine: (range: { start: number; end: number }) => string,
+  lines: VulnDbLineLookup,
+  readLine: (range: VulnDbLineRange) => string,
 ): VulnDb {
   const parsed = new Map<string, Map<string, VulnRecord[]>>();
   return {
