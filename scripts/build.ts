@@ -24,7 +24,7 @@
  * finds the same file from the build.
  */
 import { createHash } from 'node:crypto';
-import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
@@ -34,8 +34,6 @@ import { listTypeScriptFiles } from './import-graph.js';
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
 const outdir = resolve(values.outdir ?? join(root, 'dist', 'cli'));
-/** What the launcher's #! line passes node (see the end of this script for why). */
-const launcherNodeFlags = ['--max-semi-space-size=8'];
 /**
  * Pure JavaScript, many files: zod and yaml on the path of the commands that read a spec, commander
  * on every command's (its seven CommonJS files cost 30–40 ms to resolve, wrap and compile; bundled,
@@ -108,17 +106,13 @@ await build({
   // The #! line of main.ts is kept; the rest of the comments are not needed to run.
   legalComments: 'none',
 });
-// The launcher's #! line (launcherNodeFlags) gives node V8's young generation at half its default (16 MB semi-spaces):
-// parsing Debian's Packages indexes keeps every record, which all reach the old generation anyway,
-// so a larger nursery only adds its own size to the peak. Measured on `herd lock` and a cold `herd build` of examples/hello: the
-// same CPU time, peak memory about 20 MB lower (a cold build without a lock, 187-189 MB to 169 MB).
-// Larger semi-spaces saved no time and cost 30-50 MB.
+// The launcher's #! line is main.ts's own, plain `#!/usr/bin/env node`, with no V8 flags. It once
+// passed --max-semi-space-size=8, which lowered a cold build's peak by about 20 MB while resolving
+// kept every Packages record. Resolving keeps far less now, and the flag no longer lowers that peak
+// (a cold build of examples/hello without a lock, 2 runs each: 170-175 MB with it, 172-179 MB
+// without), while it made a warm `herd gate` about 20 ms slower (314 against 293 ms median over 20
+// interleaved runs), when that command's goal is 300 ms.
 const entry = join(outdir, 'main.js');
-const launched = await readFile(entry, 'utf8');
-if (!launched.startsWith('#!/usr/bin/env node\n'))
+if (!(await readFile(entry, 'utf8')).startsWith('#!/usr/bin/env node\n'))
   throw new Error(`${entry} does not start with main.ts's #! line`);
-await writeFile(
-  entry,
-  `#!/usr/bin/env -S node ${launcherNodeFlags.join(' ')}\n${launched.slice(launched.indexOf('\n') + 1)}`,
-);
 await chmod(entry, 0o755);

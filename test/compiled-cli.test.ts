@@ -96,7 +96,7 @@ export async function load(url, context, next) {
 
   it('ships what bin names, an executable with a #! line, inside the files npm packs', async () => {
     assert.ok(existsSync(herd), `bin ${manifest.bin.herd} is not in the build`);
-    assert.match(await readFile(herd, 'utf8'), /^#!\/usr\/bin\/env -S node --max-semi-space-size=8\n/);
+    assert.match(await readFile(herd, 'utf8'), /^#!\/usr\/bin\/env node\n/);
     assert.ok(
       manifest.files.some((entry) => manifest.bin.herd.startsWith(`${entry}/`)),
       `package.json files ${JSON.stringify(manifest.files)} leaves out bin ${manifest.bin.herd}`,
