@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { herdHome } from '../../herd-home.js';
+import { type HerdHome, herdHome } from '../../herd-home.js';
 import { CacheSeal } from '../../oci/index.js';
 import { fileIdentity, verificationRecordPath } from './body-verification.js';
 import { loadVerifiedVulnDb, vulnDbPath } from './load.js';
@@ -55,15 +55,28 @@ after(async () => {
 });
 
 /** A home with the cache written, its times set to a whole second in the past. */
-async function homeWithCache(name: string) {
+async function homeWithCache(name: string, tracker = trackerJson) {
   const root = join(work, name);
   await mkdir(root, { recursive: true });
   const home = herdHome({ HERD_HOME: root });
   const input = join(work, `${name}.json`);
-  await writeFile(input, trackerJson);
+  await writeFile(input, tracker);
   await updateVulnDb(home, { from: input, now });
   await utimes(vulnDbPath(home), fixedTime, fixedTime);
   return home;
+}
+
+/** The home's verification record, once a gate has made it: its JSON body. */
+async function recordOf(home: HerdHome): Promise<Record<string, unknown> & { lines: string }> {
+  const [, body] = (await readFile(verificationRecordPath(home), 'utf8')).split('\n', 2) as [string, string];
+  return JSON.parse(body);
+}
+
+/** Writes `record` as the home's verification record, sealed with the home's own key. */
+async function sealRecord(home: HerdHome, record: object): Promise<void> {
+  const body = JSON.stringify(record);
+  const seal = await CacheSeal.open(home.cacheSealKey);
+  await writeFile(verificationRecordPath(home), `${seal.seal('vulndb-verified', body)}\n${body}`);
 }
 
 function fixedVersions(db: Awaited<ReturnType<typeof loadVerifiedVulnDb>>['db']): string[] {
@@ -109,13 +122,7 @@ describe('the vulnerability cache verified once', () => {
         },
       ]),
     );
-    const root = join(work, 'many-names');
-    await mkdir(root, { recursive: true });
-    const home = herdHome({ HERD_HOME: root });
-    const input = join(work, 'many-names.json');
-    await writeFile(input, JSON.stringify(tracker));
-    await updateVulnDb(home, { from: input, now });
-    await utimes(vulnDbPath(home), fixedTime, fixedTime);
+    const home = await homeWithCache('many-names', JSON.stringify(tracker));
 
     const hashed = await loadVerifiedVulnDb(home, { nowMs: later() });
     const recorded = await loadVerifiedVulnDb(home, { nowMs: later() });
@@ -137,14 +144,8 @@ describe('the vulnerability cache verified once', () => {
   it('hashes again over a record of the version before, sealed with the home’s own key', async () => {
     const home = await homeWithCache('older-record');
     await loadVerifiedVulnDb(home, { nowMs: later() });
-    const [, body] = (await readFile(verificationRecordPath(home), 'utf8')).split('\n', 2) as [
-      string,
-      string,
-    ];
-    const { lines: _lines, ...rest } = JSON.parse(body);
-    const older = JSON.stringify({ ...rest, version: 2, sources: 'openssl\nzlib', spans: [0, 1, 0, 1] });
-    const seal = await CacheSeal.open(home.cacheSealKey);
-    await writeFile(verificationRecordPath(home), `${seal.seal('vulndb-verified', older)}\n${older}`);
+    const { lines: _lines, ...rest } = await recordOf(home);
+    await sealRecord(home, { ...rest, version: 2, sources: 'openssl\nzlib', spans: [0, 1, 0, 1] });
 
     const { db, verifiedBy } = await loadVerifiedVulnDb(home, { nowMs: later() });
 
@@ -155,19 +156,11 @@ describe('the vulnerability cache verified once', () => {
   it('refuses a line the record places outside the file, though the record is sealed with the home’s key', async () => {
     const home = await homeWithCache('range-outside');
     await loadVerifiedVulnDb(home, { nowMs: later() });
-    const [, body] = (await readFile(verificationRecordPath(home), 'utf8')).split('\n', 2) as [
-      string,
-      string,
-    ];
-    const record = JSON.parse(body);
+    const record = await recordOf(home);
     const size = (await stat(vulnDbPath(home))).size;
-    const broken = JSON.stringify({
-      ...record,
-      lines: record.lines.replace(/\nopenssl\t\d+\t\d+\n/, `\nopenssl\t${size - 2}\t${size + 4096}\n`),
-    });
-    assert.notEqual(broken, body);
-    const seal = await CacheSeal.open(home.cacheSealKey);
-    await writeFile(verificationRecordPath(home), `${seal.seal('vulndb-verified', broken)}\n${broken}`);
+    const lines = record.lines.replace(/\nopenssl\t\d+\t\d+\n/, `\nopenssl\t${size - 2}\t${size + 4096}\n`);
+    assert.notEqual(lines, record.lines);
+    await sealRecord(home, { ...record, lines });
 
     const { db, verifiedBy } = await loadVerifiedVulnDb(home, { nowMs: later() });
 
