@@ -48,6 +48,7 @@ import type { InstalledPackage } from '../src/gate/vulns/types.js';
 import { herdHome } from '../src/herd-home.js';
 import { type Digest, LayoutStore, OciError, quarantineOf } from '../src/oci/index.js';
 import { loadSpec } from '../src/specfile/load.js';
+import { nodeArgsOf } from './support/compiled-cli.js';
 
 const root = resolve(import.meta.dirname, '..');
 const optionOf = (name: string) => {
@@ -337,7 +338,12 @@ try {
       command: [process.execPath, '--import', 'tsx', join(root, 'src/cli/main.ts'), ...gateArgs],
     },
     ...(existsSync(dist)
-      ? [{ label: 'compiled (dist/cli/main.js)', command: [process.execPath, dist, ...gateArgs] }]
+      ? [
+          {
+            label: 'compiled (dist/cli/main.js)',
+            command: [process.execPath, ...nodeArgsOf(dist), ...gateArgs],
+          },
+        ]
       : []),
   ];
   const floorCommand = [process.execPath, '-e', '0'];

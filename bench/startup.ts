@@ -26,6 +26,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { nodeArgsOf } from './support/compiled-cli.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -36,6 +37,8 @@ if (!Number.isInteger(runs) || runs < 1)
   throw new Error(`--runs: expected a whole number above 0, got ${values.runs}`);
 const entry = resolve(values.entry ?? join(root, 'dist', 'cli', 'main.js'));
 if (!existsSync(entry)) throw new Error(`no compiled herd at ${entry}: run npm run build first`);
+/** node's arguments for the compiled herd as its #! line gives them. */
+const herdArgs = nodeArgsOf(entry);
 const goalMs = 150;
 const version: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 
@@ -67,19 +70,19 @@ const variants: Variant[] = [
   {
     label: 'herd --version',
     command: node,
-    args: () => [entry, '--version'],
+    args: () => [...herdArgs, '--version'],
     expect: (out) => out.trim() === version,
   },
   {
     label: 'herd --help',
     command: node,
-    args: () => [entry, '--help'],
+    args: () => [...herdArgs, '--help'],
     expect: (out) => out.startsWith('Usage: herd'),
   },
   {
     label: 'herd init <new dir>',
     command: node,
-    args: (round) => [entry, 'init', join(scratch, `service-${round}`)],
+    args: (round) => [...herdArgs, 'init', join(scratch, `service-${round}`)],
     expect: (out) => out.startsWith('wrote '),
   },
   {
