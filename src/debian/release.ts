@@ -3,7 +3,7 @@
  * bytes and the InRelease bytes are handed in. Only the text inside the signature is returned,
  * so nothing outside the signed block can influence what herd trusts.
  */
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import { field, parseControlParagraphs } from './control.js';
 import { DebianError } from './errors.js';
 
@@ -33,6 +33,12 @@ export interface VerifiedRelease {
   signer: string;
 }
 
+/**
+ * openpgp, loaded when a signature or keyring is first read: it is about 20 ms to load and compile,
+ * which a build from a lock, whose .debs are checked against the lock alone, never needs.
+ */
+const loadOpenpgp = () => import('openpgp');
+
 /** How far a Release's Date may be ahead of this machine's clock before it is refused. */
 const maxClockSkewMs = 10 * 60 * 1000;
 
@@ -41,11 +47,12 @@ export async function readKeyring(
   bytes: Uint8Array,
   options: { name: string },
 ): Promise<openpgp.PublicKey[]> {
+  const { readKeys } = await loadOpenpgp();
   try {
     const text = Buffer.from(bytes.subarray(0, 64)).toString('latin1');
     const keys = text.includes('-----BEGIN PGP')
-      ? await openpgp.readKeys({ armoredKeys: Buffer.from(bytes).toString('utf8') })
-      : await openpgp.readKeys({ binaryKeys: bytes });
+      ? await readKeys({ armoredKeys: Buffer.from(bytes).toString('utf8') })
+      : await readKeys({ binaryKeys: bytes });
     return keys.map((key) => key.toPublic());
   } catch (error) {
     throw new DebianError('KEYRING_UNREADABLE', `keyring ${options.name} could not be read as OpenPGP keys`, {
@@ -62,15 +69,16 @@ export async function verifyInRelease(
   inRelease: string,
   options: { keys: openpgp.PublicKey[]; name: string; now?: Date },
 ): Promise<VerifiedRelease> {
+  const { readCleartextMessage, verify } = await loadOpenpgp();
   let message: openpgp.CleartextMessage;
   try {
-    message = await openpgp.readCleartextMessage({ cleartextMessage: inRelease });
+    message = await readCleartextMessage({ cleartextMessage: inRelease });
   } catch (error) {
     throw new DebianError('SIGNATURE_MISSING', `${options.name} is not a clearsigned OpenPGP message`, {
       cause: error,
     });
   }
-  const result = await openpgp.verify({ message, verificationKeys: options.keys });
+  const result = await verify({ message, verificationKeys: options.keys });
   let signer: string | undefined;
   const reasons: string[] = [];
   for (const signature of result.signatures) {
