@@ -21,7 +21,7 @@ import {
   signEnvelope,
 } from '../../trust/index.js';
 import { FimError } from './errors.js';
-import { comparePaths, entryLine, type FimEntry, parseEntryLine } from './fim-entry.js';
+import { comparePaths, type FimEntry, parseEntryLine } from './fim-entry.js';
 import type { XattrSupport } from './xattrs.js';
 
 export const baselinePredicateType = 'https://herd.dev/fim-baseline/v1';
@@ -78,10 +78,13 @@ export class BaselineWriter {
     return writer;
   }
 
-  /** Buffers one entry; a promise only when the buffer was written out, to be awaited before the next. */
-  write(entry: FimEntry): Promise<void> | undefined {
+  /**
+   * Buffers one entry, spelled as `entryLine` spells it (with its newline); a promise only when the
+   * buffer was written out, to be awaited before the next.
+   */
+  writeLine(line: string): Promise<void> | undefined {
     this.#entries++;
-    return this.#append(entryLine(entry));
+    return this.#append(line);
   }
 
   /** Signs what was written, adds the signature line, and moves the file into place. */
@@ -154,12 +157,62 @@ export interface VerifiedBaseline {
   /** Fingerprint of the trusted key that signed it. */
   signedBy: string;
   /**
-   * The entries, read again from disk, in batches (one per read of the file, a few thousand lines):
-   * a consumer awaits once per batch, not once per entry. The bytes are hashed on the way and
+   * The entry lines, read again from disk, in batches (one per read of the file, a few thousand
+   * lines): a consumer awaits once per batch, not once per entry. Each line's path is known and in
+   * order; the line itself is parsed only when asked (`entryOfLine`), so a check that finds it
+   * byte for byte equal to the live entry's never builds it. The bytes are hashed on the way and
    * compared with the signed digest at the end, so a file swapped after `openBaseline` ends in an
    * error, never a pass.
    */
-  entries(): AsyncGenerator<FimEntry[]>;
+  lines(): AsyncGenerator<BaselineLine[]>;
+}
+
+/** One entry line of a baseline, parsed no further than its path. */
+export interface BaselineLine {
+  /** Without its newline. */
+  text: string;
+  path: string;
+  /** Its line number in the file, for errors. */
+  number: number;
+  /**
+   * Where the keys after the path begin, when the line begins `{"path":"<path>"` with nothing in
+   * the path that JSON escapes: the line's first bytes are then exactly what `entryLine` writes for
+   * that path. Undefined for a line parsed to learn its path.
+   */
+  headAt?: number;
+  /** Parsed already, when its path could not be read without parsing it. */
+  entry?: FimEntry;
+}
+
+/** The line's entry: parsed and checked as every baseline line is before anything in it is used. */
+export function entryOfLine(line: BaselineLine, baselinePath: string): FimEntry {
+  if (line.entry) return line.entry;
+  const entry = parseEntryLine(line.text);
+  // The path read without parsing must be the one the line holds.
+  if (!entry || entry.path !== line.path) throw malformedLine(baselinePath, line.number);
+  line.entry = entry;
+  return entry;
+}
+
+/** What JSON.stringify escapes in a string: a path holding none is spelled `"<path>"`. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
+const escaped = /[\u0000-\u001f"\\]/;
+
+/**
+ * A line's path without parsing it, and where the keys after it begin: entryLine writes
+ * `{"path":"…"` first. Anything else (another writer's key order, a path with an escape) is left
+ * to the parser.
+ */
+function plainPathOf(text: string): { path: string; headAt: number } | undefined {
+  if (!text.startsWith('{"path":"/')) return undefined;
+  const end = text.indexOf('"', 9);
+  if (end < 0) return undefined;
+  const path = text.slice(9, end);
+  return escaped.test(path) ? undefined : { path, headAt: end + 1 };
+}
+
+function malformedLine(path: string, number: number): FimError {
+  return new FimError('BASELINE_MALFORMED', `baseline ${path} line ${number} is not a well-formed entry`);
 }
 
 /**
@@ -190,7 +243,7 @@ export async function openBaseline(path: string, keys: readonly KeyObject[]): Pr
     digest: statement.digest,
     entryCount: statement.entries,
     signedBy: keyFingerprint(signer),
-    entries: () => readEntries(path, signedLength, statement.digest),
+    lines: () => readLines(path, signedLength, statement.digest),
   };
 }
 
@@ -297,32 +350,37 @@ async function readHeader(path: string, signedLength: number): Promise<BaselineH
   throw new FimError('BASELINE_MALFORMED', `baseline ${path} has no header line`);
 }
 
-async function* readEntries(path: string, signedLength: number, signed: Digest): AsyncGenerator<FimEntry[]> {
+async function* readLines(
+  path: string,
+  signedLength: number,
+  signed: Digest,
+): AsyncGenerator<BaselineLine[]> {
   const hash = createHash('sha256');
   let previous: string | undefined;
   let number = 0;
   for await (const batch of lineBatches(path, signedLength, hash)) {
-    const entries: FimEntry[] = [];
+    const lines: BaselineLine[] = [];
     for (const text of batch) {
       number++;
       if (number === 1) continue;
-      const entry = parseEntryLine(text);
-      if (!entry) {
+      const plain = plainPathOf(text);
+      let line: BaselineLine;
+      if (plain !== undefined) line = { text, path: plain.path, number, headAt: plain.headAt };
+      else {
+        const entry = parseEntryLine(text);
+        if (!entry) throw malformedLine(path, number);
+        line = { text, path: entry.path, number, entry };
+      }
+      if (previous !== undefined && comparePaths(previous, line.path) >= 0) {
         throw new FimError(
           'BASELINE_MALFORMED',
-          `baseline ${path} line ${number} is not a well-formed entry`,
+          `baseline ${path} line ${number}: ${line.path} is out of order after ${previous}`,
         );
       }
-      if (previous !== undefined && comparePaths(previous, entry.path) >= 0) {
-        throw new FimError(
-          'BASELINE_MALFORMED',
-          `baseline ${path} line ${number}: ${entry.path} is out of order after ${previous}`,
-        );
-      }
-      previous = entry.path;
-      entries.push(entry);
+      previous = line.path;
+      lines.push(line);
     }
-    if (entries.length > 0) yield entries;
+    if (lines.length > 0) yield lines;
   }
   const actual: Digest = `sha256:${hash.digest('hex')}`;
   if (actual !== signed) {

@@ -9,16 +9,56 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { FimError } from './errors.js';
-import { displayName, type FimEntry, type FimEntryType } from './fim-entry.js';
+import {
+  displayName,
+  entryHashPart,
+  entryHead,
+  entryTail,
+  type FimEntry,
+  type FimEntryType,
+  parseEntryLine,
+} from './fim-entry.js';
 import type { NamedEntry } from './walk.js';
 import { readXattrs, type XattrSource } from './xattrs.js';
 
 export type HashResult = { sha256: string } | { error: string };
 
-/** Complete entries, and beside each the path it was read at (bytes for a name that is not UTF-8). */
+/**
+ * An entry as the workers describe it: the pieces of its baseline line (fim-entry.ts's `entryLine`),
+ * not an object. A check compares most entries with their recorded line as these strings and never
+ * builds one (fim.ts); `entryOf` parses the line when one is needed.
+ */
+export interface DescribedEntry {
+  path: string;
+  /** The path to read it at: bytes for a name that is not UTF-8. */
+  fsPath: string | Buffer;
+  type: FimEntryType;
+  /** Its line's keys from type to inode: `entryHead`. */
+  head: string;
+  /** Target, xattrs and the closing brace: `entryTail`. */
+  tail: string;
+  /** Read when the pool was asked to hash (regular files only). */
+  sha256?: string;
+  /** Why a regular file could not be hashed (an errno code). */
+  unreadable?: string;
+}
+
+/** Complete entries, in walk order, without the ones that vanished since the walk. */
 export interface DescribedBatch {
-  entries: FimEntry[];
-  fsPaths: (string | Buffer)[];
+  entries: DescribedEntry[];
+}
+
+/** The entry's whole baseline line, without its newline. */
+export function lineOf(entry: DescribedEntry): string {
+  return `{"path":${JSON.stringify(entry.path)}${entry.head}${entryHashPart(entry)}${entry.tail}`;
+}
+
+/** The entry as an object, parsed from its own line. */
+export function entryOf(entry: DescribedEntry): FimEntry {
+  const parsed = parseEntryLine(lineOf(entry));
+  // The line was built from an lstat by entryLine's own parts: failing to parse it is herd's bug.
+  if (!parsed) throw new Error(`herd built a malformed entry line for ${entry.path}: ${lineOf(entry)}`);
+  return parsed;
 }
 
 /** An entry's lstat as the baseline records it, told apart from its type. */
@@ -41,13 +81,13 @@ function typeOf(stats: {
   return 'unknown';
 }
 
-/** Slots per entry in a `describe` result: type, mode, uid, gid, size, mtime, ctime, ino, target, xattrs, sha256, unreadable. */
-const stride = 12;
+/** Slots per entry in a `describe` result: type, head, tail, sha256, unreadable, why the xattrs could not be read. */
+const stride = 6;
 
 /**
  * The worker is plain JavaScript evaluated from this string, so that it runs the same under tsx,
  * the compiled `herd` and any bundler, with no loader to inherit. The pure helpers it shares with
- * the rest of herd (`displayName`, `typeOf`, `readXattrs`) are spliced in from their compiled
+ * the rest of herd (`displayName`, `typeOf`, `readXattrs`, `entryHead`, `entryTail`) are spliced in from their compiled
  * source: each refers to nothing outside its own body. `__name` is the helper a compiler that
  * keeps function names (tsx does) calls inside such bodies.
  *
@@ -62,6 +102,8 @@ const __name = (fn) => fn;
 const displayName = (${displayName.toString()});
 const typeOf = (${typeOf.toString()});
 const readXattrs = (${readXattrs.toString()});
+const entryHead = (${entryHead.toString()});
+const entryTail = (${entryTail.toString()});
 const binding = workerData.xattrs ? require(workerData.xattrs) : undefined;
 const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 const buffer = Buffer.allocUnsafe(1 << 20);
@@ -103,23 +145,33 @@ function describe(paths, hash) {
     if (!stats) continue;
     const type = typeOf(stats);
     out[at] = type;
-    out[at + 1] = Number(stats.mode & 0o7777n);
-    out[at + 2] = Number(stats.uid);
-    out[at + 3] = Number(stats.gid);
-    out[at + 4] = Number(stats.size);
-    out[at + 5] = stats.mtimeNs.toString();
-    out[at + 6] = stats.ctimeNs.toString();
-    out[at + 7] = stats.ino.toString();
+    out[at + 1] = entryHead({
+      type,
+      mode: Number(stats.mode & 0o7777n),
+      uid: Number(stats.uid),
+      gid: Number(stats.gid),
+      size: Number(stats.size),
+      mtime: stats.mtimeNs.toString(),
+      ctime: stats.ctimeNs.toString(),
+      ino: stats.ino.toString(),
+    });
+    let target;
     if (type === 'symlink') {
       try {
-        out[at + 8] = displayName(fs.readlinkSync(path, { encoding: 'buffer' }));
+        target = displayName(fs.readlinkSync(path, { encoding: 'buffer' }));
       } catch {
-        out[at + 8] = '';
+        target = '';
       }
     }
+    let xattrs;
     // The binding takes paths as strings: a path that is not UTF-8 is recorded without xattrs.
-    if (binding && typeof path === 'string') out[at + 9] = readXattrs(binding, path);
-    if (hash && type === 'file') hashOne(path, out, at + 10);
+    if (binding && typeof path === 'string') {
+      const read = readXattrs(binding, path);
+      if (typeof read === 'string') out[at + 5] = read;
+      else xattrs = read;
+    }
+    out[at + 2] = entryTail({ target, xattrs });
+    if (hash && type === 'file') hashOne(path, out, at + 3);
   }
   return out;
 }
@@ -186,42 +238,33 @@ export class WorkerFilePool {
       paths: named.map((n) => n.fsPath),
       hash: options.hash,
     });
-    const entries: FimEntry[] = [];
-    const fsPaths: (string | Buffer)[] = [];
+    const entries: DescribedEntry[] = [];
     for (let i = 0; i < named.length; i++) {
       const at = i * stride;
       const type = results[at] as FimEntryType | undefined;
       if (type === undefined) continue;
-      const path = named[i]!.path;
-      const entry: FimEntry = {
-        path,
-        type,
-        mode: results[at + 1] as number,
-        uid: results[at + 2] as number,
-        gid: results[at + 3] as number,
-        size: results[at + 4] as number,
-        mtime: results[at + 5] as string,
-        ctime: results[at + 6] as string,
-        ino: results[at + 7] as string,
-      };
-      const target = results[at + 8] as string | undefined;
-      if (target !== undefined) entry.target = target;
-      const xattrs = results[at + 9] as Record<string, string> | string | undefined;
-      if (typeof xattrs === 'string') {
+      const { path, fsPath } = named[i]!;
+      const xattrsError = results[at + 5] as string | undefined;
+      if (xattrsError !== undefined) {
         throw new FimError(
           'XATTRS_UNAVAILABLE',
-          `cannot read the xattrs of ${path}: ${xattrs}; expected llistxattr and lgetxattr to succeed`,
+          `cannot read the xattrs of ${path}: ${xattrsError}; expected llistxattr and lgetxattr to succeed`,
         );
       }
-      if (xattrs !== undefined) entry.xattrs = xattrs;
-      const sha256 = results[at + 10] as string | undefined;
-      const unreadable = results[at + 11] as string | undefined;
+      const entry: DescribedEntry = {
+        path,
+        fsPath,
+        type,
+        head: results[at + 1] as string,
+        tail: results[at + 2] as string,
+      };
+      const sha256 = results[at + 3] as string | undefined;
+      const unreadable = results[at + 4] as string | undefined;
       if (sha256 !== undefined) entry.sha256 = sha256;
       if (unreadable !== undefined) entry.unreadable = unreadable;
       entries.push(entry);
-      fsPaths.push(named[i]!.fsPath);
     }
-    return { entries, fsPaths };
+    return { entries };
   }
 
   /** The sha256 of one file already described; hashes asked for in the same tick travel together. */

@@ -56,6 +56,27 @@ describe('entry lines', () => {
     assert.equal(entryLine(shuffled), entryLine(entry));
   });
 
+  it('spells every entry as baselines have always been spelled: JSON of the keys in their fixed order', () => {
+    // The spelling of every baseline written so far, which a check compares lines with as text.
+    const earlier = (e: FimEntry) => {
+      const { path, type, mode, uid, gid, size, mtime, ctime, ino, sha256, unreadable, target, xattrs } = e;
+      const sorted =
+        xattrs && Object.fromEntries(Object.entries(xattrs).sort(([a], [b]) => (a < b ? -1 : 1)));
+      return `${JSON.stringify({ path, type, mode, uid, gid, size, mtime, ctime, ino, sha256, unreadable, target, xattrs: sorted })}\n`;
+    };
+    const entries: FimEntry[] = [
+      entry,
+      { ...entry, sha256: undefined, unreadable: 'EACCES' },
+      { ...entry, path: '/q"uote\\back\u0001ctl\u2028é', xattrs: { 'user.z': '', 'user.a': '00' } },
+      { ...entry, type: 'symlink', sha256: undefined, xattrs: undefined, target: '../"t\u0000' },
+      { ...entry, type: 'dir', sha256: undefined, xattrs: undefined, size: 4096, mode: 0o1777 },
+    ];
+    for (const e of entries) {
+      for (const key of Object.keys(e) as (keyof FimEntry)[]) if (e[key] === undefined) delete e[key];
+      assert.equal(entryLine(e), earlier(e));
+    }
+  });
+
   it('refuses a line that is not an entry', () => {
     assert.equal(parseEntryLine('{"path":"relative","type":"file"}'), undefined);
     assert.equal(parseEntryLine('{"path":"/x"'), undefined);

@@ -85,26 +85,46 @@ export function displayName(raw: Buffer): string {
   return out;
 }
 
-/** One NDJSON line, keys in a fixed order so that the same tree always gives the same bytes. */
+/**
+ * One NDJSON line, keys in a fixed order so that the same tree always gives the same bytes: the
+ * path, then `entryHead`, `entryHashPart` and `entryTail`. A check compares most entries as these
+ * strings, never parsed (fim.ts), so the line is built from the same three parts everywhere.
+ */
 export function entryLine(entry: FimEntry): string {
-  const ordered: FimEntry = {
-    path: entry.path,
-    type: entry.type,
-    mode: entry.mode,
-    uid: entry.uid,
-    gid: entry.gid,
-    size: entry.size,
-    mtime: entry.mtime,
-    ctime: entry.ctime,
-    ino: entry.ino,
-  };
-  if (entry.sha256 !== undefined) ordered.sha256 = entry.sha256;
-  if (entry.unreadable !== undefined) ordered.unreadable = entry.unreadable;
-  if (entry.target !== undefined) ordered.target = entry.target;
+  return `{"path":${JSON.stringify(entry.path)}${entryHead(entry)}${entryHashPart(entry)}${entryTail(entry)}\n`;
+}
+
+/**
+ * The line's keys from type to inode. It runs on the file pool's workers from its source text
+ * (file-pool.ts), so it refers to nothing outside its own body.
+ */
+export function entryHead(
+  entry: Pick<FimEntry, 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'ctime' | 'ino'>,
+): string {
+  const { type, mode, uid, gid, size, mtime, ctime, ino } = entry;
+  return `,"type":${JSON.stringify(type)},"mode":${JSON.stringify(mode)},"uid":${JSON.stringify(uid)},"gid":${JSON.stringify(gid)},"size":${JSON.stringify(size)},"mtime":${JSON.stringify(mtime)},"ctime":${JSON.stringify(ctime)},"ino":${JSON.stringify(ino)}`;
+}
+
+/** The line's sha256 and unreadable keys, when the entry has them. */
+export function entryHashPart(entry: Pick<FimEntry, 'sha256' | 'unreadable'>): string {
+  const sha256 = entry.sha256 === undefined ? '' : `,"sha256":${JSON.stringify(entry.sha256)}`;
+  return entry.unreadable === undefined
+    ? sha256
+    : `${sha256},"unreadable":${JSON.stringify(entry.unreadable)}`;
+}
+
+/**
+ * The line's target and xattrs (sorted by name, as `compareNames` orders them) and its closing
+ * brace. It runs on the file pool's workers from its source text, so it refers to nothing outside
+ * its own body.
+ */
+export function entryTail(entry: Pick<FimEntry, 'target' | 'xattrs'>): string {
+  let tail = entry.target === undefined ? '' : `,"target":${JSON.stringify(entry.target)}`;
   if (entry.xattrs !== undefined) {
-    ordered.xattrs = Object.fromEntries(Object.entries(entry.xattrs).sort(([a], [b]) => compareNames(a, b)));
+    const sorted = Object.entries(entry.xattrs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    tail += `,"xattrs":${JSON.stringify(Object.fromEntries(sorted))}`;
   }
-  return `${JSON.stringify(ordered)}\n`;
+  return `${tail}}`;
 }
 
 const entryTypes: ReadonlySet<string> = new Set<FimEntryType>([

@@ -7,11 +7,18 @@ import type { KeyObject } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Signer } from '../../trust/index.js';
-import { type BaselineHeader, BaselineWriter, openBaseline, type VerifiedBaseline } from './baseline-file.js';
+import {
+  type BaselineHeader,
+  type BaselineLine,
+  BaselineWriter,
+  entryOfLine,
+  openBaseline,
+  type VerifiedBaseline,
+} from './baseline-file.js';
 import { changedAttributes, countChange, type FimChange, type FimSummary, mayReuseHash } from './diff.js';
 import { FimError } from './errors.js';
-import { WorkerFilePool } from './file-pool.js';
-import { comparePaths, type FimEntry } from './fim-entry.js';
+import { type DescribedEntry, entryOf, lineOf, WorkerFilePool } from './file-pool.js';
+import { comparePaths, entryHashPart, type FimEntry } from './fim-entry.js';
 import { OrderedWindow } from './ordered-window.js';
 import { scanTree } from './scan.js';
 import { type XattrSource, xattrSourceForHost } from './xattrs.js';
@@ -47,7 +54,7 @@ export async function initBaseline(
     // The pool hashes every file as it describes it, so each batch arrives complete, in order.
     for await (const batch of scanTree(root, pool, { crossMounts: header.crossMounts, hash: true })) {
       for (const entry of batch.entries) {
-        const flushing = writer.write(entry);
+        const flushing = writer.writeLine(`${lineOf(entry)}\n`);
         if (flushing) await flushing;
       }
     }
@@ -139,7 +146,9 @@ export async function checkBaseline(
       return now;
     });
   };
-  const before = new EntryCursor(baseline.entries());
+  const recorded = (line: BaselineLine) => entryOfLine(line, baseline.path);
+  const full = options.full ?? false;
+  const before = new LineCursor(baseline.lines());
   try {
     await before.fill();
     // With --full the pool hashes every file as it describes it; in the fast mode only the files
@@ -147,38 +156,44 @@ export async function checkBaseline(
     // baseline batch make the merge wait.
     for await (const batch of scanTree(root, pool, {
       crossMounts: baseline.header.crossMounts,
-      hash: options.full ?? false,
+      hash: full,
     })) {
-      for (let i = 0; i < batch.entries.length; i++) {
-        const now = batch.entries[i]!;
-        const fsPath = batch.fsPaths[i]!;
+      for (const live of batch.entries) {
         let old = before.current();
-        while (old !== undefined && comparePaths(old.path, now.path) < 0) {
-          await window.push({ kind: 'removed', entry: old });
+        while (old !== undefined && comparePaths(old.path, live.path) < 0) {
+          await window.push({ kind: 'removed', entry: recorded(old) });
           old = before.advance() ?? (await before.fill());
         }
         let change: FimChange | undefined | Promise<FimChange | undefined>;
-        if (old !== undefined && old.path === now.path) {
-          const was = old;
-          const complete = hashed(now, fsPath, was);
+        if (old !== undefined && old.path === live.path) {
+          const unchanged = recordsUnchanged(old, live, { full });
+          if (before.advance() === undefined) await before.fill();
+          // Most entries of a tree: the line recorded is the live one, byte for byte, so nothing is
+          // parsed and no change waits in the window.
+          if (unchanged === 'same') continue;
+          if (unchanged === 'same, hash reused') {
+            reused++;
+            continue;
+          }
+          const was = recorded(old);
+          const complete = hashed(entryOf(live), live.fsPath, was);
           change =
             complete instanceof Promise
               ? complete.then((entry) => changeOf(was, entry))
               : changeOf(was, complete);
-          if (before.advance() === undefined) await before.fill();
         } else {
-          const complete = hashed(now, fsPath, undefined);
+          const complete = hashed(entryOf(live), live.fsPath, undefined);
           change =
             complete instanceof Promise
               ? complete.then((entry): FimChange => ({ kind: 'added', entry }))
               : { kind: 'added', entry: complete };
         }
-        const full = window.push(change);
-        if (full) await full;
+        const waiting = window.push(change);
+        if (waiting) await waiting;
       }
     }
     for (let old = before.current(); old !== undefined; old = before.advance() ?? (await before.fill())) {
-      await window.push({ kind: 'removed', entry: old });
+      await window.push({ kind: 'removed', entry: recorded(old) });
     }
     await window.flush();
   } finally {
@@ -188,32 +203,71 @@ export async function checkBaseline(
   return { summary, baseline, reused };
 }
 
+/** `,"sha256":"` + 64 hex digits + `"`: a hash in an entry line. */
+const hashPartLength = 11 + 64 + 1;
+const sha256Hex = /^[0-9a-f]{64}$/;
+
+/**
+ * Whether the recorded line says exactly what the live entry says, compared as text, in place:
+ * `same` when the line is the live entry's line; in the fast mode, for a regular file not hashed
+ * again, `same, hash reused` when it is the live entry's line with a well-formed hash and nothing
+ * else added. Size, mtime, ctime and inode are then all unchanged, the condition mayReuseHash
+ * (diff.ts) puts on reusing a hash, and so is every compared attribute. Anything else is
+ * `different`, which only means the two are parsed and compared field by field
+ * (changedAttributes): a recorded line spelled otherwise than herd spells it is never taken as
+ * unchanged unread. The caller has matched the two paths. Pure.
+ */
+export function recordsUnchanged(
+  recorded: BaselineLine,
+  live: DescribedEntry,
+  options: { full: boolean },
+): 'same' | 'same, hash reused' | 'different' {
+  const { text, headAt } = recorded;
+  // An unreadable file never checks clean; a line whose path is escaped is parsed, not compared.
+  if (live.unreadable !== undefined || headAt === undefined || recorded.path !== live.path)
+    return 'different';
+  const { head, tail } = live;
+  const hashAt = headAt + head.length;
+  if (!(text.startsWith(head, headAt) && text.endsWith(tail))) return 'different';
+  if (options.full || live.type !== 'file' || live.sha256 !== undefined) {
+    const hash = entryHashPart(live);
+    const same = text.length === hashAt + hash.length + tail.length && text.startsWith(hash, hashAt);
+    return same ? 'same' : 'different';
+  }
+  const same =
+    text.length === hashAt + hashPartLength + tail.length &&
+    text.startsWith(',"sha256":"', hashAt) &&
+    text.charCodeAt(hashAt + hashPartLength - 1) === 0x22 &&
+    sha256Hex.test(text.slice(hashAt + 11, hashAt + 75));
+  return same ? 'same, hash reused' : 'different';
+}
+
 function workersOf(options: FimOptions): { workers?: number } {
   return options.workers === undefined ? {} : { workers: options.workers };
 }
 
-/** The baseline's entries one at a time, awaiting only when a batch runs out. */
-class EntryCursor {
-  readonly #source: AsyncGenerator<FimEntry[]>;
-  #batch: FimEntry[] = [];
+/** The baseline's lines one at a time, awaiting only when a batch runs out. */
+class LineCursor {
+  readonly #source: AsyncGenerator<BaselineLine[]>;
+  #batch: BaselineLine[] = [];
   #at = 0;
 
-  constructor(source: AsyncGenerator<FimEntry[]>) {
+  constructor(source: AsyncGenerator<BaselineLine[]>) {
     this.#source = source;
   }
 
-  current(): FimEntry | undefined {
+  current(): BaselineLine | undefined {
     return this.#batch[this.#at];
   }
 
   /** The next entry of this batch; `undefined` when the batch is used up and `fill` must be awaited. */
-  advance(): FimEntry | undefined {
+  advance(): BaselineLine | undefined {
     this.#at++;
     return this.#batch[this.#at];
   }
 
   /** Reads the next batch; `undefined` when the baseline has no more entries. */
-  async fill(): Promise<FimEntry | undefined> {
+  async fill(): Promise<BaselineLine | undefined> {
     if (this.#at < this.#batch.length) return this.#batch[this.#at];
     const next = await this.#source.next();
     this.#batch = next.done ? [] : next.value;

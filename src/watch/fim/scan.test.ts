@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { WorkerFilePool } from './file-pool.js';
+import { entryOf, WorkerFilePool } from './file-pool.js';
 import { comparePaths, type FimEntry } from './fim-entry.js';
 import { scanTree } from './scan.js';
 import { walkNames } from './walk.js';
@@ -18,7 +18,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'herd-scan-'));
 async function scanned(root: string, pool: WorkerFilePool): Promise<FimEntry[]> {
   const entries: FimEntry[] = [];
   for await (const batch of scanTree(root, pool, { crossMounts: false, hash: true }))
-    entries.push(...batch.entries);
+    entries.push(...batch.entries.map(entryOf));
   return entries;
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FimError } from './errors.js';
-import { WorkerFilePool } from './file-pool.js';
+import { entryOf, WorkerFilePool } from './file-pool.js';
 import { readXattrs, type XattrBinding, xattrSourceForHost } from './xattrs.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'herd-xattrs-'));
@@ -26,7 +26,7 @@ function setfattr(...args: string[]): void {
 /** The xattrs the pool reads for one path, as a check or an init would. */
 async function xattrsOf(pool: WorkerFilePool, path: string): Promise<Record<string, string> | undefined> {
   const { entries } = await pool.describe([{ path: '/x', fsPath: path }], { hash: false });
-  return entries[0]?.xattrs;
+  return entries[0] && entryOf(entries[0]).xattrs;
 }
 
 describe('xattrs read by the file pool through @napi-rs/xattr', () => {
