@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { comparePaths, displayName, entryLine, type FimEntry, parseEntryLine } from './fim-entry.js';
+import { sampleFileEntry } from './fim-entry.test-support.js';
 
-const entry: FimEntry = {
-  path: '/bin/ls',
-  type: 'file',
-  mode: 0o755,
-  uid: 0,
-  gid: 0,
-  size: 10,
-  mtime: '1700000000123456789',
-  ctime: '1700000000123456789',
-  ino: '42',
-  sha256: 'a'.repeat(64),
-  xattrs: { 'user.b': '01', 'security.capability': 'ff' },
-};
+const entry: FimEntry = { ...sampleFileEntry };
 
 describe('comparePaths', () => {
   it('puts a directory’s whole subtree before its next sibling, as the walk emits them', () => {

@@ -17,6 +17,7 @@ import { FimError } from './errors.js';
 import type { DescribedEntry } from './file-pool.js';
 import { checkBaseline, initBaseline, recordsUnchanged } from './fim.js';
 import { entryHead, entryLine, entryTail, type FimEntry } from './fim-entry.js';
+import { sampleFileEntry } from './fim-entry.test-support.js';
 
 const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const signer = new LocalKeySigner(keys.privateKey);
@@ -142,19 +143,7 @@ describe('baseline lines compared as text', () => {
 });
 
 describe('recordsUnchanged', () => {
-  const file: FimEntry = {
-    path: '/usr/bin/tool',
-    type: 'file',
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    size: 10,
-    mtime: '1700000000123456789',
-    ctime: '1700000000123456789',
-    ino: '42',
-    sha256: 'a'.repeat(64),
-    xattrs: { 'security.capability': '01' },
-  };
+  const file: FimEntry = { ...sampleFileEntry };
   const recorded = (entry: FimEntry): BaselineLine => {
     const text = entryLine(entry).trimEnd();
     return { text, path: entry.path, number: 2, headAt: `{"path":"${entry.path}"`.length };
@@ -183,7 +172,7 @@ describe('recordsUnchanged', () => {
       { mtime: '1700000000123456780' },
       { ctime: '1700000000123456780' },
       { ino: '43' },
-      { xattrs: { 'security.capability': '02' } },
+      { xattrs: { 'security.capability': '00', 'user.b': '01' } },
       { xattrs: undefined },
     ]) {
       const now = { ...file, ...other } as FimEntry;
