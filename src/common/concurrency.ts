@@ -21,11 +21,14 @@ export async function mapLimit<T, R>(
   return results;
 }
 
+/** Runs `fn` when a place is free, and frees it when `fn` settles. */
+export type ConcurrencyLimit = <R>(fn: () => Promise<R>) => Promise<R>;
+
 /**
  * A gate that lets at most `limit` calls run at once; the others wait in the order they came. A
  * call that fails frees its place as one that succeeds does.
  */
-export function concurrencyLimit(limit: number): <R>(fn: () => Promise<R>) => Promise<R> {
+export function concurrencyLimit(limit: number): ConcurrencyLimit {
   const most = Math.max(1, limit);
   let running = 0;
   const waiting: (() => void)[] = [];
