@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { DebianError } from './errors.js';
-import { HttpFetcher } from './fetcher.js';
+import { HttpFetcher, redirectRefusal } from './fetcher.js';
 
 const servers: Server[] = [];
 const netServers: NetServer[] = [];
@@ -233,6 +233,67 @@ describe('HttpFetcher', { timeout: 30_000 }, () => {
     }
 
     assert.equal(size, 2000);
+  });
+});
+
+describe('HttpFetcher following redirects', { timeout: 30_000 }, () => {
+  it('follows a mirror that sends it to another host, by a relative or an absolute Location', async () => {
+    const target = await mirror((request, response) => response.end(`served ${request.url}`));
+    const origin = await mirror((request, response) => {
+      const location = request.url === '/relative' ? '/absolute' : `${target}/pool/x.deb`;
+      response.writeHead(request.url === '/relative' ? 302 : 301, { location }).end();
+    });
+
+    const body = await new HttpFetcher().fetchBytes(`${origin}/relative`);
+
+    assert.equal(body.toString(), 'served /pool/x.deb');
+  });
+
+  it('refuses a redirect to a file: URL without reading it, naming the URL asked for', async () => {
+    let asked = 0;
+    const origin = await mirror((_request, response) => {
+      asked++;
+      response.writeHead(302, { location: 'file:///etc/passwd' }).end();
+    });
+
+    await failsWith(new HttpFetcher().fetchBytes(`${origin}/dists/x/InRelease`), {
+      code: 'FETCH_FAILED',
+      message:
+        /could not fetch http:\/\/127\.0\.0\.1:\d+\/dists\/x\/InRelease: the mirror redirects to file:\/\/\/etc\/passwd; only http and https are followed/,
+      withinMs: 5_000,
+    });
+    assert.equal(asked, 1);
+  });
+
+  it('gives up on a mirror that redirects in a loop, after 20 redirects', async () => {
+    let asked = 0;
+    const origin = await mirror((request, response) => {
+      asked++;
+      response.writeHead(307, { location: request.url === '/a' ? '/b' : '/a' }).end();
+    });
+
+    await failsWith(new HttpFetcher().fetchBytes(`${origin}/a`), {
+      code: 'FETCH_FAILED',
+      message: /more than 20 redirects/,
+      withinMs: 5_000,
+    });
+    assert.equal(asked, 21);
+  });
+
+  it('never follows https down to http, as apt does not; http up to https, and other hosts, it does', () => {
+    assert.match(
+      redirectRefusal('https://mirror.example/debian/a.deb', 'http://cdn.example/a.deb', 0) ?? '',
+      /from https to http:\/\/cdn\.example\/a\.deb; a redirect from https to http is refused/,
+    );
+    assert.equal(redirectRefusal('https://mirror.example/a', 'https://cdn.example/a', 0), undefined);
+    assert.equal(redirectRefusal('https://mirror.example/a', '/b', 0), undefined);
+    assert.equal(redirectRefusal('http://mirror.example/a', 'https://mirror.example/a', 0), undefined);
+    assert.match(
+      redirectRefusal('http://mirror.example/a', 'ftp://mirror.example/a', 0) ?? '',
+      /only http and https/,
+    );
+    assert.match(redirectRefusal('http://mirror.example/a', 'http://[::1', 0) ?? '', /which is no URL/);
+    assert.match(redirectRefusal('http://mirror.example/a', '/b', 20) ?? '', /more than 20 redirects/);
   });
 });
 

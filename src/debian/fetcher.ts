@@ -69,7 +69,7 @@ export class HttpFetcher implements Fetcher {
       stallMs: this.stallTimeoutMs,
       deadlineMs: this.stallTimeoutMs + (maxBytes / this.minBytesPerSecond) * 1000,
     });
-    const response = await fetchWithRetries(url, clock);
+    const response = await fetchFollowingRedirects(url, clock);
     const body = response.body;
     if (!response.ok || !body) {
       await body?.cancel();
@@ -180,12 +180,58 @@ function seconds(ms: number): string {
  */
 const retryDelaysMs = [100, 400, 1200];
 
+/** Redirects a download may take, as many as fetch itself follows. */
+const maxRedirects = 20;
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * The answer at the end of the mirror's redirects, each looked at before it is followed: a mirror
+ * may send herd to another host (a CDN, another mirror), as apt lets it, but never from https down
+ * to http, nor to any other scheme. What is fetched is checked against signed digests either way;
+ * the refusal keeps what herd fetches, and from where, off the wire in clear when the spec or the
+ * host's sources asked for https.
+ */
+async function fetchFollowingRedirects(url: string, clock: MirrorClock): Promise<Response> {
+  let current = url;
+  for (let hops = 0; ; hops++) {
+    const response = await fetchWithRetries(current, clock);
+    const location = response.headers.get('location');
+    if (!redirectStatuses.has(response.status) || location === null) return response;
+    await response.body?.cancel();
+    const refused = redirectRefusal(current, location, hops);
+    if (refused) throw new DebianError('FETCH_FAILED', `could not fetch ${url}: ${refused}`);
+    current = new URL(location, current).href;
+  }
+}
+
+/**
+ * Why a redirect from `from` to `location` (the Location header, maybe relative) is not followed
+ * after `hops` others, or undefined when it may be. Pure.
+ */
+export function redirectRefusal(from: string, location: string, hops: number): string | undefined {
+  if (hops >= maxRedirects) return `more than ${maxRedirects} redirects`;
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    return `the mirror redirects to ${JSON.stringify(location)}, which is no URL`;
+  }
+  if (to.protocol !== 'http:' && to.protocol !== 'https:') {
+    return `the mirror redirects to ${to.href}; only http and https are followed`;
+  }
+  if (new URL(from).protocol === 'https:' && to.protocol !== 'https:') {
+    return `the mirror redirects from https to ${to.href}; a redirect from https to http is refused, as apt refuses it`;
+  }
+  return undefined;
+}
+
 async function fetchWithRetries(url: string, clock: MirrorClock): Promise<Response> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       const response = await clock.wait(
         fetch(url, {
-          redirect: 'follow',
+          // Followed by fetchFollowingRedirects, which looks at each hop first.
+          redirect: 'manual',
           // The bytes as they are, which is what the signed digests are of: no decoder between
           // the mirror and the hash, and none for a mirror to feed a bomb (as apt asks).
           headers: { 'accept-encoding': 'identity' },
