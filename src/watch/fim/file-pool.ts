@@ -87,8 +87,8 @@ const stride = 6;
 /**
  * The worker is plain JavaScript evaluated from this string, so that it runs the same under tsx,
  * the compiled `herd` and any bundler, with no loader to inherit. The pure helpers it shares with
- * the rest of herd (`displayName`, `typeOf`, `readXattrs`, `entryHead`, `entryTail`) are spliced in from their compiled
- * source: each refers to nothing outside its own body. `__name` is the helper a compiler that
+ * the rest of herd (`displayName`, `typeOf`, `readXattrs`, `entryHead`, `entryTail`) are spliced
+ * in from their compiled source: each refers to nothing outside its own body. `__name` is the helper a compiler that
  * keeps function names (tsx does) calls inside such bodies.
  *
  * Files are opened with O_NOFOLLOW and O_NONBLOCK and their type checked again: a file swapped for
