@@ -7,8 +7,11 @@
  *     anew); mmdebstrap with the same .debs in its apt cache (it still runs its own apt-get update);
  *   - everything cached: HERD_HOME as the last build left it (.debs, unpacked tars, layers,
  *     indexes, store); mmdebstrap with the .debs in its apt cache, its best case.
- * Each time is a process's wall time, spawn to exit; peak memory is /usr/bin/time -v's maximum
- * resident set size (the largest process, the decoders herd starts included). herd is the compiled
+ * Each time is a process's wall time, spawn to exit; cpu is /usr/bin/time -v's user plus system
+ * seconds, the processes it waited for included (herd's xz decoders, mmdebstrap's apt and dpkg),
+ * which shows how much of a ratio is work and how much is cores used at once; peak memory is
+ * /usr/bin/time -v's maximum resident set size (the largest process, the decoders herd starts
+ * included). herd is the compiled
  * CLI (scripts/build.ts into dist/bench-build), as `bin` runs it. The gate is left
  * out (--no-gate) since mmdebstrap only unpacks; bench/gate times it.
  * Sizes are compared like for like: herd's gzip layers against mmdebstrap's tarball gzipped at the
@@ -149,7 +152,9 @@ console.log(
 console.log(
   `${runs} rounds, interleaved, each: herd cold without a lock, mmdebstrap cold, herd cold with the lock, herd with .debs cached, mmdebstrap with .debs cached, herd with everything cached, mmdebstrap with .debs cached`,
 );
-console.log('times: wall time of each process, spawn to exit; peak: /usr/bin/time -v max RSS');
+console.log(
+  'times: wall time of each process, spawn to exit; cpu: user + system seconds, children (xz, dpkg) included, median; peak: /usr/bin/time -v max RSS',
+);
 
 const runsOf = {
   herdColdUnlocked: [] as Run[],
@@ -222,6 +227,7 @@ const mmUnpacked = await regularFiles(mmTree);
 
 const seconds = (list: Run[]) => median(list.map((r) => r.seconds));
 const peak = (list: Run[]) => `${(Math.max(...list.map((r) => r.peakBytes)) / 1e6).toFixed(0)} MB`;
+const cpu = (list: Run[]) => `${median(list.map((r) => r.cpuSeconds)).toFixed(2)} s`;
 const all = (list: Run[]) => list.map((r) => r.seconds.toFixed(2)).join(' ');
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 const line = (label: string, herd: Run[], mm: Run[]) =>
@@ -230,7 +236,7 @@ const line = (label: string, herd: Run[], mm: Run[]) =>
       .toFixed(2)
       .padStart(
         6,
-      )} s   ratio ${(seconds(herd) / seconds(mm)).toFixed(2)}x   peak herd ${peak(herd)}, mmdebstrap ${peak(mm)}` +
+      )} s   ratio ${(seconds(herd) / seconds(mm)).toFixed(2)}x   cpu herd ${cpu(herd)}, mmdebstrap ${cpu(mm)}   peak herd ${peak(herd)}, mmdebstrap ${peak(mm)}` +
       `   (herd: ${all(herd)}; mmdebstrap: ${all(mm)})`,
   );
 

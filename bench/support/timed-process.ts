@@ -1,6 +1,6 @@
 /**
- * One command timed as a user would see it: wall time from spawn to exit, and the peak RSS that
- * `/usr/bin/time -v` reports for it. The benches that compare herd with a peer (mmdebstrap, apt-get)
+ * One command timed as a user would see it: wall time from spawn to exit, and the CPU time and
+ * peak RSS that `/usr/bin/time -v` reports for it. The benches that compare herd with a peer (mmdebstrap, apt-get)
  * time both sides through this, so both are measured the same way.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 
 export interface TimedProcess {
   seconds: number;
+  /** User plus system CPU seconds, the processes it waited for (a decoder, dpkg) included. */
+  cpuSeconds: number;
   peakBytes: number;
   stdout: string;
 }
@@ -38,7 +40,9 @@ export function timedProcess(
     }
     const text = readFileSync(report, 'utf8');
     const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(text)?.[1] ?? Number.NaN);
-    return { seconds, peakBytes: kb * 1024, stdout: result.stdout };
+    const cpu = (name: string) =>
+      Number(new RegExp(`${name} time \\(seconds\\): ([0-9.]+)`).exec(text)?.[1] ?? Number.NaN);
+    return { seconds, cpuSeconds: cpu('User') + cpu('System'), peakBytes: kb * 1024, stdout: result.stdout };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
