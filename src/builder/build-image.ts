@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { compactJson } from '../common/index.js';
+import { type ConcurrencyLimit, compactJson, concurrencyLimit, mapLimit } from '../common/index.js';
 import type { AptSource, Fetcher } from '../debian/index.js';
 import type { LayoutStore } from '../oci/index.js';
 import {
@@ -23,7 +23,6 @@ import type { LoadedSpec } from '../specfile/index.js';
 import { runTemplateFor, runTemplateMediaType } from '../specfile/index.js';
 import { readBaseImage } from './base-image.js';
 import { type AppFileData, composeImage, type UnpackedPackage } from './compose-rootfs.js';
-import { type ConcurrencyLimit, concurrencyLimit, mapLimit } from './concurrency.js';
 import type { DebCache, UnpackedDeb, UnpackedDebCache } from './deb-cache.js';
 import { checkDebIdentity } from './deb-identity.js';
 import { spdxLicensesOf } from './debian-copyright.js';

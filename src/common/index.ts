@@ -3,6 +3,7 @@ export { type AtomicWriteOptions, createExclusive, writeAtomic, writeChunksAtomi
 export { canonicalJson, type JsonObject, type JsonValue } from './canonical-json.js';
 export { backgroundClock, type Clock, systemClock } from './clock.js';
 export { compactJson } from './compact-json.js';
+export { type ConcurrencyLimit, concurrencyLimit, mapLimit } from './concurrency.js';
 export { exists } from './file-exists.js';
 export {
   arrayAt,

@@ -14,6 +14,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as zlib from 'node:zlib';
+import { concurrencyLimit } from '../common/index.js';
 
 /** Bytes of input per deflate block: pigz's default, small enough to spread one layer over cores. */
 export const gzipBlockSize = 128 * 1024;
@@ -27,21 +28,7 @@ const defaultParallel = 4;
  * also does the file reads and writes that feed the layers and unpack the packages; more deflates
  * than cores would only queue there ahead of them.
  */
-const deflateSlots = new (class Slots {
-  private free = Math.max(1, availableParallelism());
-  private readonly waiting: (() => void)[] = [];
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    }
-  }
-})();
+const deflateSlots = concurrencyLimit(availableParallelism());
 
 export interface GzipOptions {
   /** Blocks deflating at once; the output is the same for any value. Only tests set it. */
@@ -96,7 +83,7 @@ export async function* gzipChunks(
     crc = crc32(block, crc);
     length += block.length;
     const dictionary = previous;
-    const deflating = deflateSlots.run(() =>
+    const deflating = deflateSlots(() =>
       deflateBlock(block, { level, last, ...(dictionary ? { dictionary } : {}) }),
     );
     // Awaited in order below; a failure after the caller stopped reading must not go unhandled.
