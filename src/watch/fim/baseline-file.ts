@@ -21,7 +21,7 @@ import {
   signEnvelope,
 } from '../../trust/index.js';
 import { FimError } from './errors.js';
-import { comparePaths, type FimEntry, parseEntryLine } from './fim-entry.js';
+import { comparePaths, type FimEntry, parseEntryLine, plainPathOf } from './fim-entry.js';
 import type { XattrSupport } from './xattrs.js';
 
 export const baselinePredicateType = 'https://herd.dev/fim-baseline/v1';
@@ -192,23 +192,6 @@ export function entryOfLine(line: BaselineLine, baselinePath: string): FimEntry 
   if (!entry || entry.path !== line.path) throw malformedLine(baselinePath, line.number);
   line.entry = entry;
   return entry;
-}
-
-/** What JSON.stringify escapes in a string: a path holding none is spelled `"<path>"`. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
-const escaped = /[\u0000-\u001f"\\]/;
-
-/**
- * A line's path without parsing it, and where the keys after it begin: entryLine writes
- * `{"path":"…"` first. Anything else (another writer's key order, a path with an escape) is left
- * to the parser.
- */
-function plainPathOf(text: string): { path: string; headAt: number } | undefined {
-  if (!text.startsWith('{"path":"/')) return undefined;
-  const end = text.indexOf('"', 9);
-  if (end < 0) return undefined;
-  const path = text.slice(9, end);
-  return escaped.test(path) ? undefined : { path, headAt: end + 1 };
 }
 
 function malformedLine(path: string, number: number): FimError {

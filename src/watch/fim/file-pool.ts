@@ -11,11 +11,11 @@ import { Worker } from 'node:worker_threads';
 import { FimError } from './errors.js';
 import {
   displayName,
-  entryHashPart,
   entryHead,
   entryTail,
   type FimEntry,
   type FimEntryType,
+  lineOfParts,
   parseEntryLine,
 } from './fim-entry.js';
 import type { NamedEntry } from './walk.js';
@@ -50,7 +50,7 @@ export interface DescribedBatch {
 
 /** The entry's whole baseline line, without its newline. */
 export function lineOf(entry: DescribedEntry): string {
-  return `{"path":${JSON.stringify(entry.path)}${entry.head}${entryHashPart(entry)}${entry.tail}`;
+  return lineOfParts(entry.path, entry.head, entry, entry.tail);
 }
 
 /** The entry as an object, parsed from its own line. */

@@ -91,7 +91,50 @@ export function displayName(raw: Buffer): string {
  * strings, never parsed (fim.ts), so the line is built from the same three parts everywhere.
  */
 export function entryLine(entry: FimEntry): string {
-  return `{"path":${JSON.stringify(entry.path)}${entryHead(entry)}${entryHashPart(entry)}${entryTail(entry)}\n`;
+  return `${lineOfParts(entry.path, entryHead(entry), entry, entryTail(entry))}\n`;
+}
+
+/** An entry's line, without its newline, from its path and the parts the file pool reads. */
+export function lineOfParts(
+  path: string,
+  head: string,
+  hash: Pick<FimEntry, 'sha256' | 'unreadable'>,
+  tail: string,
+): string {
+  return `{"path":${JSON.stringify(path)}${head}${entryHashPart(hash)}${tail}`;
+}
+
+/** What JSON.stringify escapes in a string: a path holding none is spelled `"<path>"`. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
+const escaped = /[\u0000-\u001f"\\]/;
+
+/**
+ * A line's path without parsing it, and where its head (`entryHead`) begins: lines begin
+ * `{"path":"…"`. Anything else (another writer's key order, a path with an escape) is left to the
+ * parser.
+ */
+export function plainPathOf(line: string): { path: string; headAt: number } | undefined {
+  if (!line.startsWith('{"path":"/')) return undefined;
+  const end = line.indexOf('"', 9);
+  if (end < 0) return undefined;
+  const path = line.slice(9, end);
+  return escaped.test(path) ? undefined : { path, headAt: end + 1 };
+}
+
+/** `,"sha256":"` + 64 hex digits + `"`: the hash part of a line whose file has a hash. */
+const hashPartLength = 11 + 64 + 1;
+
+/**
+ * Where a well-formed hash part (`entryHashPart` of a file with a sha256 and nothing unreadable)
+ * that begins at `at` ends, or undefined when there is none there.
+ */
+export function recordedHashEnd(line: string, at: number): number | undefined {
+  const end = at + hashPartLength;
+  const found =
+    line.startsWith(',"sha256":"', at) &&
+    line.charCodeAt(end - 1) === 0x22 &&
+    sha256Hex.test(line.slice(at + 11, end - 1));
+  return found ? end : undefined;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
 import { changedAttributes, countChange, type FimChange, type FimSummary, mayReuseHash } from './diff.js';
 import { FimError } from './errors.js';
 import { type DescribedEntry, entryOf, lineOf, WorkerFilePool } from './file-pool.js';
-import { comparePaths, entryHashPart, type FimEntry } from './fim-entry.js';
+import { comparePaths, entryHashPart, type FimEntry, recordedHashEnd } from './fim-entry.js';
 import { OrderedWindow } from './ordered-window.js';
 import { scanTree } from './scan.js';
 import { type XattrSource, xattrSourceForHost } from './xattrs.js';
@@ -203,10 +203,6 @@ export async function checkBaseline(
   return { summary, baseline, reused };
 }
 
-/** `,"sha256":"` + 64 hex digits + `"`: a hash in an entry line. */
-const hashPartLength = 11 + 64 + 1;
-const sha256Hex = /^[0-9a-f]{64}$/;
-
 /**
  * Whether the recorded line says exactly what the live entry says, compared as text, in place:
  * `same` when the line is the live entry's line; in the fast mode, for a regular file not hashed
@@ -215,7 +211,7 @@ const sha256Hex = /^[0-9a-f]{64}$/;
  * (diff.ts) puts on reusing a hash, and so is every compared attribute. Anything else is
  * `different`, which only means the two are parsed and compared field by field
  * (changedAttributes): a recorded line spelled otherwise than herd spells it is never taken as
- * unchanged unread. The caller has matched the two paths. Pure.
+ * unchanged unread. Pure.
  */
 export function recordsUnchanged(
   recorded: BaselineLine,
@@ -234,11 +230,7 @@ export function recordsUnchanged(
     const same = text.length === hashAt + hash.length + tail.length && text.startsWith(hash, hashAt);
     return same ? 'same' : 'different';
   }
-  const same =
-    text.length === hashAt + hashPartLength + tail.length &&
-    text.startsWith(',"sha256":"', hashAt) &&
-    text.charCodeAt(hashAt + hashPartLength - 1) === 0x22 &&
-    sha256Hex.test(text.slice(hashAt + 11, hashAt + 75));
+  const same = text.length === (recordedHashEnd(text, hashAt) ?? -1) + tail.length;
   return same ? 'same, hash reused' : 'different';
 }
 
