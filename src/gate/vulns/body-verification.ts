@@ -94,21 +94,20 @@ function recordedLines(
       const at = text.indexOf(key);
       if (at < 0) return undefined;
       const numbers = text.slice(at + key.length, text.indexOf('\n', at + key.length)).split('\t');
-      const [start, end] = numbers.map(Number);
-      if (
-        numbers.length !== 2 ||
-        !Number.isSafeInteger(start) ||
-        !Number.isSafeInteger(end) ||
-        (start as number) < record.headerEnd ||
-        (start as number) > (end as number) ||
-        (end as number) > file.size
-      ) {
+      const [start = Number.NaN, end = Number.NaN] = numbers.length === 2 ? numbers.map(Number) : [];
+      const inBody =
+        Number.isSafeInteger(start) &&
+        Number.isSafeInteger(end) &&
+        start >= record.headerEnd &&
+        start <= end &&
+        end <= file.size;
+      if (!inBody) {
         throw new VulnDbError(
           'VULNDB_CACHE_INVALID',
           `${file.recordPath} gives ${source} the bytes "${numbers.join(' ')}", not within the body of ${record.path} (${file.size} bytes): delete ${file.recordPath} and run the gate again`,
         );
       }
-      return { start: start as number, end: end as number };
+      return { start, end };
     },
   };
 }
