@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { backgroundClock, type Clock } from '../../common/index.js';
 import { line, RecordingLogger, t0 } from '../logs.test-support.js';
 import { datagramOf, formatSyslogMessage, frameOctetCounting } from './syslog-message.js';
 import { TcpSyslogForwarder } from './tcp-syslog-forwarder.js';
@@ -134,6 +135,39 @@ describe('TcpSyslogForwarder', () => {
 
     assert.equal(rfc5424.exec(messages[0]!)?.[10], 'while away');
     assert.ok(log.lines.some((l) => l.message === 'syslog forwarding resumed'));
+  });
+
+  it('retries when its backoff timer fires a little before the wall clock says it is due', async () => {
+    // Node's timers may fire a millisecond before Date.now() reaches their time. This clock's timers
+    // always fire 5 ms early, so a retry that asks the clock whether it is due finds it is not.
+    const earlyTimers: Clock = {
+      now: () => Date.now(),
+      setTimer: (ms, run) => backgroundClock.setTimer(Math.max(0, ms - 5), run),
+    };
+    const probe = await tcpReceiver();
+    await new Promise((resolve) => probe.server.close(resolve));
+    const log = new RecordingLogger();
+    const forwarder = new TcpSyslogForwarder({
+      host: '127.0.0.1',
+      port: probe.port,
+      log,
+      retryMs: 200,
+      clock: earlyTimers,
+    });
+
+    forwarder.write([line({ text: 'queued' })]);
+    await eventually(() => (log.lines.some((l) => l.level === 'warn') ? true : undefined));
+    const chunks: Buffer[] = [];
+    const server = createServer((socket) => socket.on('data', (chunk: Buffer) => chunks.push(chunk)));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(probe.port, '127.0.0.1', resolve));
+    const messages = await eventually(() => {
+      const parsed = parseOctetCounted(Buffer.concat(chunks));
+      return parsed.length === 1 ? parsed : undefined;
+    }, 10_000);
+    await forwarder.close();
+
+    assert.equal(rfc5424.exec(messages[0]!)?.[10], 'queued');
   });
 });
 

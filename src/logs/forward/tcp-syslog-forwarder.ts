@@ -96,7 +96,13 @@ export class TcpSyslogForwarder implements LogSink {
       }
       this.failing = true;
       this.retryAt = this.clock.now() + this.retryDelay;
-      this.cancelRetry = this.clock.setTimer(this.retryDelay, () => this.pump());
+      // The timer itself is the retry. It must not ask the clock whether the delay is over: a timer
+      // may fire a millisecond before Date.now() says it is due, and pump() would then do nothing,
+      // leaving the queue unsent until some later write.
+      this.cancelRetry = this.clock.setTimer(this.retryDelay, () => {
+        this.retryAt = 0;
+        this.pump();
+      });
       this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
     }
   }
