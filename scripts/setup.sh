@@ -17,7 +17,7 @@ need=()
 for pair in podman:podman runc:runc skopeo:skopeo oci-image-tool:oci-image-tool \
             mmdebstrap:mmdebstrap xz:xz-utils zstd:zstd dpkg-deb:dpkg gpgv:gpgv \
             curl:curl docker-registry:docker-registry htpasswd:apache2-utils sqlite3:sqlite3 \
-            aide:aide getfattr:attr umoci:umoci; do
+            aide:aide getfattr:attr umoci:umoci igzip:isal; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)

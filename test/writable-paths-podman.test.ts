@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import Docker from 'dockerode';
 import { composeRootfs } from '../src/builder/compose-rootfs.js';
 import { readDeb } from '../src/debian/deb.js';
@@ -20,7 +21,6 @@ import { type EngineService, ensureEngine } from '../src/engines/docker/podman-s
 import type { InstanceSpec } from '../src/engines/engine.js';
 import { exportOciArchive } from '../src/oci/archive-export.js';
 import { sha256Digest } from '../src/oci/digest.js';
-import { gzipDeterministic } from '../src/oci/gzip.js';
 import { LayoutStore } from '../src/oci/layout-store.js';
 import { sortTarEntries, type TarEntry, writeTar } from '../src/oci/tar.js';
 import { type Digest, type ImageConfig, type ImageManifest, MediaType } from '../src/oci/types.js';
@@ -106,7 +106,7 @@ run:
   const tar = writeTar(sortTarEntries(entries));
   const store = new LayoutStore(join(work, 'store'));
   await store.init();
-  const layer = await store.putBlob(await gzipDeterministic(tar), MediaType.layerGzip);
+  const layer = await store.putBlob(gzipSync(tar), MediaType.layerGzip);
   const config: ImageConfig = {
     architecture: 'amd64',
     os: 'linux',

@@ -1,12 +1,13 @@
 /**
  * Reuses a compressed layer when the same uncompressed layer (same diff_id) was compressed before
  * the same way, as containers/image's blob-info cache and BuildKit do. gzip is the slowest step of
- * a warm build; the mapping lives at HERD_HOME/cache/layers/<diff_id hex>.<encoding> (the gzip
- * scheme, level and block size, src/oci's gzipEncodingOf: a blob compressed by an older herd or at
- * another level is never taken, so a warm build gives a cold build's digest). It is never trusted blindly: the blob
- * must still be in the store, hash to its digest, and decompress to the diff_id. The diff_id is
- * the one this build just computed from its own tar, so the check chains to the build's inputs,
- * not to anything stored in the cache; the decompression stops at that tar's size.
+ * a warm build; the mapping lives at HERD_HOME/cache/layers/<diff_id hex>.<encoding> (the encoder,
+ * its version and the level, src/oci's layerEncodingOf: a blob compressed by another igzip, an older
+ * herd or at another level is never taken, so a warm build gives a cold build's digest). It is
+ * never trusted blindly: the blob must still be in the store, hash to its digest, and decompress to
+ * the diff_id. The diff_id is the one this build just computed from its own tar, so the check chains
+ * to the build's inputs, not to anything stored in the cache; the decompression stops at that tar's
+ * size.
  */
 import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, opendir } from 'node:fs/promises';

@@ -1,16 +1,16 @@
 /**
  * Writes one planned layer into the store as a stream: the tar is made entry by entry (a file's
  * bytes read from where the tree keeps them and checked against their sha256), hashed for its
- * diff_id, gzipped and hashed again on its way into the blob file. No layer is ever whole in
- * memory, and layers written at once are compressed at once on zlib's thread pool.
+ * diff_id, gzipped by igzip and hashed again on its way into the blob file. No layer is ever whole
+ * in memory, and layers written at once are compressed at once, an igzip process each.
  */
 import { createHash } from 'node:crypto';
 import type { LayoutStore } from '../oci/index.js';
 import {
   type Descriptor,
   type Digest,
-  gzipChunks,
-  gzipEncodingOf,
+  igzipChunks,
+  layerEncodingOf,
   MediaType,
   type StreamedTarEntry,
   sortTarEntries,
@@ -47,7 +47,7 @@ export interface WriteLayerOptions {
   layerCacheWasEmpty?: boolean;
   /** Every entry's mtime. */
   mtime: number;
-  /** gzip level. */
+  /** igzip's level, 0 to 3. */
   level: number;
   /**
    * A layer written before this plan was known (early-layers.ts): taken when this plan's entries
@@ -61,7 +61,7 @@ export async function writeLayer(plan: LayerPlan, options: WriteLayerOptions): P
   const { layerCache, store, early } = options;
   const entriesKey = entriesDigest(plan.nodes, options.mtime);
   if (early?.entries === entriesKey) return early;
-  const encoding = gzipEncodingOf(options.level);
+  const encoding = await layerEncodingOf(options.level);
   if (layerCache && !(options.layerCacheWasEmpty ?? (await layerCache.isEmpty()))) {
     const { digest: diffId, size: tarSize } = await hashChunks(tarChunks(entries));
     const reused = await layerCache.lookup({ diffId, size: tarSize, encoding }, store);
@@ -76,7 +76,10 @@ export async function writeLayer(plan: LayerPlan, options: WriteLayerOptions): P
       yield chunk;
     }
   };
-  const descriptor = await store.putBlobChunks(gzipChunks(hashed(), options.level), MediaType.layerGzip);
+  const descriptor = await store.putBlobChunks(
+    igzipChunks(hashed(), { level: options.level, name: `layer "${plan.comment}"` }),
+    MediaType.layerGzip,
+  );
   const diffId: Digest = `sha256:${tar.digest('hex')}`;
   await layerCache?.remember({ diffId, encoding }, descriptor);
   return { descriptor, diffId, tarSize, entries: entriesKey };

@@ -3,11 +3,11 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { compactJson } from '../common/index.js';
 import { herdHome } from '../herd-home.js';
 import { attachArtifact } from '../oci/attach-artifact.js';
 import { sha256Digest } from '../oci/digest.js';
-import { gzipDeterministic } from '../oci/gzip.js';
 import { LayoutStore } from '../oci/layout-store.js';
 import { type TarEntry, writeTar } from '../oci/tar.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
@@ -64,9 +64,7 @@ async function putImage(
   labels: Record<string, string> = {},
 ): Promise<Descriptor> {
   const blobs = await Promise.all(
-    layers.map(async (entries) =>
-      store.putBlob(await gzipDeterministic(writeTar(entries)), MediaType.layerGzip),
-    ),
+    layers.map(async (entries) => store.putBlob(gzipSync(writeTar(entries)), MediaType.layerGzip)),
   );
   const config = await store.putJson(
     {

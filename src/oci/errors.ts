@@ -21,6 +21,8 @@ export type OciErrorCode =
   | 'DECOMPRESSED_TOO_LARGE'
   /** Compressed data that is not valid gzip, xz or zstd, or whose decoder is missing. */
   | 'DECOMPRESS_FAILED'
+  /** A layer herd could not gzip: igzip missing, failed, or writing what herd does not expect. */
+  | 'LAYER_ENCODE_FAILED'
   | 'BLOB_NOT_FOUND'
   | 'DIGEST_MISMATCH'
   | 'LAYOUT_INVALID'

@@ -21,7 +21,7 @@ export {
   FlattenedLayerCache,
   type FlattenedLayerCacheOptions,
 } from './flattened-layer-cache.js';
-export { gzipChunks, gzipDeterministic, gzipEncodingOf } from './gzip.js';
+export { igzipChunks, layerEncodingOf } from './igzip.js';
 export { layerTarOf } from './layer-tar.js';
 export {
   isReferrerEntry,

@@ -8,13 +8,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { plant, plantedKinds } from '../../test/fixtures/planted-files.js';
 import { CacheSeal } from './cache-seal.js';
 import { sha256Digest } from './digest.js';
 import { OciError } from './errors.js';
 import { flattenLayers } from './flatten-layers.js';
 import { FlattenedLayerCache } from './flattened-layer-cache.js';
-import { gzipDeterministic } from './gzip.js';
 import { LayoutStore } from './layout-store.js';
 import { withStoreLock } from './store-lock.js';
 import { writeTar } from './tar.js';
@@ -35,7 +35,7 @@ async function storeWithLayer() {
     { path: 'etc/', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 },
     { path: 'etc/passwd', type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: 0, data },
   ]);
-  const gzipped = await gzipDeterministic(tar);
+  const gzipped = gzipSync(tar);
   const layer = await store.putBlob(gzipped, MediaType.layerGzip);
   const cache = new FlattenedLayerCache(join(work, 'flattened'), {
     sealKey: join(work, 'keys', 'seal.key'),

@@ -9,8 +9,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { sha256Digest } from '../../src/oci/digest.js';
-import { gzipDeterministic } from '../../src/oci/gzip.js';
 import type { LayoutStore } from '../../src/oci/layout-store.js';
 import { writeTar } from '../../src/oci/tar.js';
 import {
@@ -76,7 +76,7 @@ export async function writeProbeImages(store: LayoutStore): Promise<ProbeImages>
     },
     { path: 'tmp', type: 'dir', mode: 0o1777, uid: 0, gid: 0, size: 0, mtime: 0 },
   ]);
-  const layer = await store.putBlob(await gzipDeterministic(tar), MediaType.layerGzip);
+  const layer = await store.putBlob(gzipSync(tar), MediaType.layerGzip);
   const diffId = sha256Digest(tar);
   const probe = await writeImage(store, layer, diffId, []);
   const exiting = await writeImage(store, layer, diffId, ['EXIT_AT_ONCE=1']);
