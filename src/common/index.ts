@@ -26,3 +26,4 @@ export {
   readRegularFile,
 } from './regular-file.js';
 export { sha256Hex } from './sha256.js';
+export { removeStaleTempFiles, tempFileWriter } from './stale-temp-files.js';

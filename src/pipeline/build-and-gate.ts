@@ -3,9 +3,10 @@
  * there is no herd.lock yet, build, journal `build`, then gate unless told not to. An image that
  * fails the gate stays in the store, unnamed and unsigned, and the pipeline stops there.
  */
-
+import { join } from 'node:path';
 import type { BuildProgress, DebCache, LayerCache, UnpackedDebCache } from '../builder/index.js';
 import { type BuiltImage, buildImage, formatLock, type Lock, readLock } from '../builder/index.js';
+import { removeStaleTempFiles } from '../common/index.js';
 import type { Verdict } from '../gate/index.js';
 import { type GateParts, gateStoredImage } from './gate.js';
 import { type LockNotices, lockSpec, type SpecInputs } from './lock.js';
@@ -41,6 +42,13 @@ export async function buildAndGate(
   request: BuildRequest,
 ): Promise<BuiltAndGated> {
   const { progress, state } = parts;
+  const swept = await removeStaleTempFiles([
+    join(parts.store.root, 'blobs', 'sha256'),
+    parts.debCache.dir,
+    parts.unpackedCache.dir,
+    parts.layerCache.dir,
+  ]);
+  if (swept.length > 0) progress.step(`removed ${swept.length} temp files a killed herd left behind`);
   let lock = await readLock(spec.lockPath);
   if (!lock) {
     progress.step(`no herd.lock yet: resolving ${spec.loaded.spec.image.packages.join(', ')}`);
