@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -94,6 +94,52 @@ describe('igzipChunks', () => {
     for await (const _ of igzipChunks(cut(big, 65_536), { level: 3, name: 'x' })) break;
 
     await noIgzipLeft();
+  });
+
+  describe('with an igzip that fails or writes something else', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'herd-fake-igzip-'));
+    const path = process.env.PATH;
+    after(() => {
+      process.env.PATH = path;
+      rmSync(bin, { recursive: true, force: true });
+    });
+    async function withFakeIgzip(script: string, run: () => Promise<void>): Promise<void> {
+      writeFileSync(join(bin, 'igzip'), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+      process.env.PATH = `${bin}:${path}`;
+      try {
+        await run();
+      } finally {
+        process.env.PATH = path;
+      }
+    }
+
+    it('names the layer and what igzip said when it fails halfway', async () => {
+      await withFakeIgzip('head -c 100000 >/dev/null; echo "out of memory" >&2; exit 3', async () => {
+        await assert.rejects(
+          collect(igzipChunks(cut(layer, 65_536), { level: 3, name: 'layer "package: libnode108"' })),
+          (error: OciError) => {
+            assert.equal(error.code, 'LAYER_ENCODE_FAILED');
+            assert.match(error.message, /layer "package: libnode108".*exited with 3: out of memory/);
+            return true;
+          },
+        );
+      });
+      await noIgzipLeft();
+    });
+
+    it('refuses output that does not start as a plain gzip member, and stops igzip', async () => {
+      await withFakeIgzip('cat >/dev/null & yes "not gzip at all"', async () => {
+        await assert.rejects(
+          collect(igzipChunks(cut(layer, 65_536), { level: 3, name: 'x' })),
+          (error: OciError) => {
+            assert.equal(error.code, 'LAYER_ENCODE_FAILED');
+            assert.match(error.message, /header herd does not expect: 6e6f7420/);
+            return true;
+          },
+        );
+      });
+      await noIgzipLeft();
+    });
   });
 
   describe('without igzip on PATH', () => {

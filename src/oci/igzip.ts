@@ -39,6 +39,13 @@ export async function layerEncodingOf(level: number): Promise<string> {
   return `igzip-${await version}-level-${level}`;
 }
 
+export interface IgzipOptions {
+  /** 0 to 3 (igzipLevels). */
+  level: number;
+  /** Names the layer in errors. */
+  name: string;
+}
+
 /**
  * The gzip member of `input`, chunk by chunk, at igzip's `level`. The input's failure is thrown as
  * it is; igzip's (missing, killed, failed) as OciError LAYER_ENCODE_FAILED. However the consumer
@@ -46,7 +53,7 @@ export async function layerEncodingOf(level: number): Promise<string> {
  */
 export async function* igzipChunks(
   input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  options: { level: number /** Names the layer in errors. */; name: string },
+  options: IgzipOptions,
 ): AsyncGenerator<Buffer> {
   const { level, name } = options;
   checkLevel(level);
@@ -78,11 +85,13 @@ export async function* igzipChunks(
     if (failure) throw encodeFailed(failure);
     if (header.length < gzipHeaderSize) throw encodeFailed('igzip wrote no gzip member');
   } catch (error) {
+    // Stopped first: igzip's reason is only known once it has exited.
+    encoder.kill();
     // The input's own failure explains the rest (igzip killed, its output cut short).
-    throw (
-      feeding.inputError() ??
-      (error instanceof OciError ? error : encodeFailed((await encoder.failure) ?? String(error)))
-    );
+    const inputError = feeding.inputError();
+    if (inputError) throw inputError;
+    if (error instanceof OciError) throw error;
+    throw encodeFailed((await encoder.failure) ?? String(error));
   } finally {
     encoder.kill();
   }
@@ -156,6 +165,8 @@ function feed(
 
 function drained(stdin: Encoder['stdin']): Promise<void> {
   return new Promise((resolve) => {
+    // Already closed (igzip gone before this was asked): no drain or close event is to come.
+    if (stdin.destroyed) return resolve();
     const settle = () => {
       stdin.off('drain', settle);
       stdin.off('close', settle);
