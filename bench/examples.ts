@@ -165,7 +165,9 @@ const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[c
 console.log('');
 for (const row of table) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '));
 console.log('');
-console.log('sizes: both gzipped by igzip -3, herd image (its layers) against the mmdebstrap tarball; goal below 1x');
+console.log(
+  'sizes: both gzipped by igzip -3, herd image (its layers) against the mmdebstrap tarball; goal below 1x',
+);
 console.log('up→healthy: from starting herd up to the fleet complete (lock, build, gate, sign, rollout)');
 await rm(work, { recursive: true, force: true });
 await rm(homes, { recursive: true, force: true });

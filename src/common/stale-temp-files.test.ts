@@ -53,7 +53,12 @@ describe('removeStaleTempFiles', () => {
     const removed = await removeStaleTempFiles([dir, join(dir, 'missing')], (pid) => pid === 200);
 
     assert.deepEqual(removed.sort(), [join(dir, '.incoming-100-bb'), join(dir, 'a.deb.tmp-100-aa')]);
-    assert.deepEqual((await readdir(dir)).sort(), ['b.deb', 'b.deb.tmp-200-cc', 'c.tmp-100-dd', 'd.tmp-100-ee']);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      'b.deb',
+      'b.deb.tmp-200-cc',
+      'c.tmp-100-dd',
+      'd.tmp-100-ee',
+    ]);
     assert.deepEqual(await readdir(outside), ['target']);
   });
 
