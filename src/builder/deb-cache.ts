@@ -35,7 +35,12 @@ export class DebCache {
   }
 
   pathOf(sha256: string): string {
-    return join(this.dir, 'sha256', sha256);
+    return join(this.filesDir, sha256);
+  }
+
+  /** Where the .debs are, by sha256, and where their downloads' temp files are. */
+  get filesDir(): string {
+    return join(this.dir, 'sha256');
   }
 
   /**
@@ -134,7 +139,7 @@ export class DebCache {
       );
     }
     const url = `${source.uri}${pkg.filename}`;
-    await mkdir(join(this.dir, 'sha256'), { recursive: true, mode: 0o700 });
+    await mkdir(this.filesDir, { recursive: true, mode: 0o700 });
     const path = this.pathOf(pkg.sha256);
     const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     const file = await open(temp, 'wx+', 0o600);

@@ -44,7 +44,7 @@ export async function buildAndGate(
   const { progress, state } = parts;
   const swept = await removeStaleTempFiles([
     join(parts.store.root, 'blobs', 'sha256'),
-    parts.debCache.dir,
+    parts.debCache.filesDir,
     parts.unpackedCache.dir,
     parts.layerCache.dir,
   ]);
