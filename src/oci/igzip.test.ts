@@ -165,6 +165,17 @@ describe('igzipChunks', () => {
         process.env.PATH = path;
       }
     });
+
+    it('asks igzip for its version again once it is installed: a failure is not remembered', async () => {
+      // The first call of layerEncodingOf in this file: nothing is remembered yet.
+      process.env.PATH = empty;
+      try {
+        await assert.rejects(layerEncodingOf(3), /apt-get install isal/);
+      } finally {
+        process.env.PATH = path;
+      }
+      assert.match(await layerEncodingOf(3), /^igzip-\d+\.\d+\.\d+-level-3$/);
+    });
   });
 });
 
