@@ -5,7 +5,6 @@
  * left and makes the same image as a build that was never interrupted.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { tempFileWriter } from '../src/common/stale-temp-files.js';
 import { freshHome } from './support/build-harness.js';
+import { childPidsNamed, isAlive } from './support/child-processes.js';
 import { projectRoot, runHerd } from './support/cli.js';
 import { startHerd } from './support/herd-process.js';
 
@@ -34,27 +34,6 @@ async function tempFiles(home: string): Promise<{ name: string; pid: number }[]>
     }
   }
   return found;
-}
-
-function childIgzips(pid: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid), '-x', 'igzip'], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function digestIn(stdout: string): string {
@@ -86,7 +65,7 @@ describe('a build killed with SIGKILL while it writes a layer', () => {
       assert.equal(build.child.exitCode, null, `the build ended before it was killed:\n${build.output()}`);
       assert.ok(Date.now() < deadline, `no layer was being written within 2 minutes:\n${build.output()}`);
       const incoming = (await tempFiles(home)).some((file) => file.name.startsWith('.incoming-'));
-      igzips = childIgzips(pid);
+      igzips = childPidsNamed(pid, 'igzip');
       if (incoming && igzips.length > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

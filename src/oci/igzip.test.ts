@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { childPidsNamed } from '../../test/support/child-processes.js';
 import type { OciError } from './errors.js';
 import { igzipChunks, layerEncodingOf } from './igzip.js';
 
@@ -26,22 +26,11 @@ const layer = Buffer.concat([
   Buffer.from(Array.from({ length: 50_000 }, (_, i) => `line ${i % 977}\n`).join('')),
 ]);
 
-function igzipsRunningHere(): number {
-  try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-x', 'igzip'], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .filter(Boolean).length;
-  } catch {
-    return 0; // pgrep exits 1 when nothing matches
-  }
-}
-
 async function noIgzipLeft(): Promise<void> {
-  for (let tries = 0; tries < 50 && igzipsRunningHere() > 0; tries++) {
+  for (let tries = 0; tries < 50 && childPidsNamed(process.pid, 'igzip').length > 0; tries++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  assert.equal(igzipsRunningHere(), 0, 'an igzip process was left running');
+  assert.deepEqual(childPidsNamed(process.pid, 'igzip'), [], 'an igzip process was left running');
 }
 
 describe('igzipChunks', () => {
