@@ -50,7 +50,9 @@ describe('removeStaleTempFiles', () => {
     await mkdir(join(dir, 'c.tmp-100-dd'));
     await symlink(join(outside, 'target'), join(dir, 'd.tmp-100-ee'));
 
-    const removed = await removeStaleTempFiles([dir, join(dir, 'missing')], (pid) => pid === 200);
+    const removed = await removeStaleTempFiles([dir, join(dir, 'missing')], {
+      isAlive: (pid) => pid === 200,
+    });
 
     assert.deepEqual(removed.sort(), [join(dir, '.incoming-100-bb'), join(dir, 'a.deb.tmp-100-aa')]);
     assert.deepEqual((await readdir(dir)).sort(), [
@@ -60,6 +62,18 @@ describe('removeStaleTempFiles', () => {
       'd.tmp-100-ee',
     ]);
     assert.deepEqual(await readdir(outside), ['target']);
+  });
+
+  it('takes only names with the prefix asked for, in a folder shared with others', async () => {
+    const dir = await scratch();
+    await writeFile(join(dir, 'baseline.tmp-100'), 'a killed herd fim init');
+    await writeFile(join(dir, 'baseline.tmp-100-ab'), 'a killed herd fim init');
+    await writeFile(join(dir, 'other.tmp-100-ab'), 'some other program’s');
+
+    const removed = await removeStaleTempFiles([dir], { namePrefix: 'baseline.tmp-', isAlive: () => false });
+
+    assert.deepEqual(removed.sort(), [join(dir, 'baseline.tmp-100'), join(dir, 'baseline.tmp-100-ab')]);
+    assert.deepEqual(await readdir(dir), ['other.tmp-100-ab']);
   });
 
   it('removes the temp file of a writer killed with SIGKILL mid-write, and not of one still writing', async () => {

@@ -20,14 +20,25 @@ export function tempFileWriter(name: string): number | undefined {
   return found ? Number(found[1]) : undefined;
 }
 
+export interface StaleTempFileOptions {
+  /**
+   * Only names that begin with this: for a folder herd shares with others (a baseline the user
+   * placed), where only the temp files of herd's own file there are herd's to remove.
+   */
+  namePrefix?: string;
+  /** Whether a pid is a live process; tests pass their own. */
+  isAlive?: (pid: number) => boolean;
+}
+
 /**
  * Removes the temp files of processes that are gone from `dirs` (not their subfolders) and
  * returns their paths. A folder that does not exist is skipped; a file already gone is too.
  */
 export async function removeStaleTempFiles(
   dirs: readonly string[],
-  isAlive: (pid: number) => boolean = processIsAlive,
+  options: StaleTempFileOptions = {},
 ): Promise<string[]> {
+  const { namePrefix = '', isAlive = processIsAlive } = options;
   const removed: string[] = [];
   for (const dir of dirs) {
     let entries: Dirent[];
@@ -38,6 +49,7 @@ export async function removeStaleTempFiles(
       throw error;
     }
     for (const entry of entries) {
+      if (!entry.name.startsWith(namePrefix)) continue;
       const pid = tempFileWriter(entry.name);
       // isFile() is the entry itself, never a link's target: a planted link is left alone.
       if (pid === undefined || !entry.isFile() || isAlive(pid)) continue;

@@ -4,12 +4,13 @@
  * every byte before that line, so the header and each entry are covered by the signature, and a
  * file cut short loses its signature line and is refused.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
+import { removeStaleTempFiles } from '../../common/index.js';
 import type { Digest } from '../../oci/index.js';
 import type { Signer } from '../../trust/index.js';
 import {
@@ -63,11 +64,15 @@ export class BaselineWriter {
   }
 
   static async create(path: string, header: BaselineHeader): Promise<BaselineWriter> {
-    const temp = `${path}.tmp-${process.pid}`;
+    // A fresh name, created exclusively: the baseline's folder may be one others can write, where
+    // a name known in advance could be planted as a link to a file herd would then overwrite.
+    const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     let file: FileHandle;
     try {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      file = await open(temp, 'w', 0o600);
+      // What a killed `herd fim init` left of this baseline, and only of it.
+      await removeStaleTempFiles([dirname(path)], { namePrefix: `${basename(path)}.tmp-` });
+      file = await open(temp, 'wx', 0o600);
     } catch (error) {
       throw new FimError('BASELINE_WRITE_FAILED', `cannot write the baseline ${path}: ${describe(error)}`, {
         cause: error,
