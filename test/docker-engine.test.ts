@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { DockerEngine } from '../src/engines/docker/docker-engine.js';
+import { pingSocket } from '../src/engines/docker/ping.js';
 import { type EngineService, ensureEngine } from '../src/engines/docker/podman-service.js';
 import {
   EngineError,
@@ -435,6 +436,37 @@ describe('DockerEngine on podman', () => {
     assert.match(fromDockerHost.describe, /DOCKER_HOST/);
     assert.equal(again.started, false);
     assert.equal(again.socketPath, env.service.socketPath);
+  });
+});
+
+describe('herd podman service under a HERD_HOME deeper than podman takes for its run root', () => {
+  it('starts, with its run root in a private folder of herd own under /run, and stops', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'herd-deep-engine-'));
+    // As a HERD_HOME under a project folder: <work>/projects/.../.herd/engine, well past 50 characters.
+    const stateDir = join(work, 'projects', 'platform-team', 'payments-service', '.herd', 'engine');
+    let service: EngineService | undefined;
+    let runRoot: string | undefined;
+    try {
+      service = await ensureEngine({ stateDir, env: {} });
+      assert.equal(service.started, true);
+      const args = service.podman?.args ?? [];
+      runRoot = args[args.indexOf('--runroot') + 1]!;
+      assert.ok(runRoot.length <= 50, runRoot);
+      assert.match(runRoot, /^\/run\/herd\/[0-9a-f]{16}$/);
+      const own = await stat('/run/herd');
+      assert.equal(own.mode & 0o777, 0o700);
+      assert.equal(await pingSocket(service.socketPath), true);
+      const listed = spawnSync('podman', [...args, 'ps', '-a', '--format', '{{.ID}}'], {
+        encoding: 'utf8',
+        env: { ...process.env, ...service.podman?.env },
+        timeout: 30_000,
+      });
+      assert.equal(listed.status, 0, listed.stderr);
+    } finally {
+      await service?.stop();
+      await rm(work, { recursive: true, force: true });
+      if (runRoot?.startsWith('/run/herd/')) await rm(runRoot, { recursive: true, force: true });
+    }
   });
 });
 

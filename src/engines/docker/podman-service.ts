@@ -1,13 +1,15 @@
 /**
  * Finds a Docker-compatible engine socket, or starts herd's own Podman service. herd's podman
- * lives entirely under the state dir it is given (storage, run root, tmp dir, containers.conf,
- * registries.conf), so it never touches the host's default podman storage. Its configuration is
+ * lives under the state dir it is given (storage, run root, tmp dir, containers.conf,
+ * registries.conf), so it never touches the host's default podman storage; only a run root podman
+ * would find too long moves to a folder of herd's own under /run (runRootFor). Its configuration is
  * what Podman 4.3 needs on these machines (src/engines/README.md): runc (crun fails on these hybrid
  * cgroups), cgroupfs, file events, explicit ulimits.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../../common/index.js';
 import { EngineError } from '../engine.js';
@@ -72,12 +74,13 @@ async function startPodmanService(options: EnsureEngineOptions): Promise<EngineS
     CONTAINERS_CONF: join(dir, 'containers.conf'),
     CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
   };
-  const driver = await storageDriver(dir, podmanEnv);
+  const runRoot = await preparedRunRoot(dir);
+  const driver = await storageDriver(dir, runRoot, podmanEnv);
   const args = [
     '--root',
     join(dir, 'storage'),
     '--runroot',
-    join(dir, 'run'),
+    runRoot,
     '--tmpdir',
     join(dir, 'tmp'),
     '--storage-driver',
@@ -166,6 +169,57 @@ async function unmountOverlayHome(home: string): Promise<void> {
   if (mounted) spawnSync('umount', [home], { timeout: 10_000 });
 }
 
+/** podman refuses a run root path longer than this (its error: "the specified runroot is longer than 50 characters"). */
+const maxRunRootLength = 50;
+
+/**
+ * Where podman keeps its run state (locks, mount records) for the state dir `dir`: `<dir>/run`,
+ * unless that is longer than podman takes, as under a HERD_HOME deeper than about 40 characters.
+ * Then a folder of herd's own under the user's runtime folder, named by a hash of `dir` so that the
+ * same state dir always gets the same one (podman records the run root with its storage, and
+ * refuses another): `/run/herd/<hash>` for root, `$XDG_RUNTIME_DIR/herd/<hash>` for others.
+ * Undefined when the path is too long and there is no such folder.
+ */
+export function runRootFor(
+  dir: string,
+  context: { uid: number; runtimeDir: string | undefined },
+): { path: string; own: string | undefined } | undefined {
+  const inside = join(dir, 'run');
+  if (inside.length <= maxRunRootLength) return { path: inside, own: undefined };
+  const own =
+    context.uid === 0 ? '/run/herd' : context.runtimeDir ? join(context.runtimeDir, 'herd') : undefined;
+  if (!own) return undefined;
+  const path = join(own, createHash('sha256').update(dir).digest('hex').slice(0, 16));
+  return path.length <= maxRunRootLength ? { path, own } : undefined;
+}
+
+/**
+ * runRootFor, made: herd's own folder is created private and must be a folder of this user's that
+ * no one else can write, never a link, before podman is pointed into it.
+ */
+async function preparedRunRoot(dir: string): Promise<string> {
+  const uid = process.getuid?.() ?? 0;
+  const chosen = runRootFor(dir, { uid, runtimeDir: process.env.XDG_RUNTIME_DIR });
+  if (!chosen) {
+    throw new EngineError(
+      'UNREACHABLE',
+      `podman's run root must be at most ${maxRunRootLength} characters, and ${join(dir, 'run')} is longer; ` +
+        'set XDG_RUNTIME_DIR, or use a shorter HERD_HOME',
+    );
+  }
+  if (chosen.own) {
+    await mkdir(chosen.own, { recursive: true, mode: 0o700 });
+    const made = await lstat(chosen.own);
+    if (!made.isDirectory() || made.uid !== uid || (made.mode & 0o077) !== 0) {
+      throw new EngineError(
+        'UNREACHABLE',
+        `${chosen.own} must be a folder of uid ${uid}'s that no one else can use, for podman's run root`,
+      );
+    }
+  }
+  return chosen.path;
+}
+
 /** Init: true needs catatonit, podman's default init binary; runc is the runtime we configure. */
 function requireTools(): void {
   const missing = ['podman', 'runc', 'catatonit'].filter(
@@ -180,7 +234,11 @@ function requireTools(): void {
  * overlay when the kernel allows it here (fast create, shared layers), else vfs. The choice is
  * kept in the state dir: podman refuses to open storage with a driver other than the one that made it.
  */
-async function storageDriver(dir: string, env: Record<string, string>): Promise<'overlay' | 'vfs'> {
+async function storageDriver(
+  dir: string,
+  runRoot: string,
+  env: Record<string, string>,
+): Promise<'overlay' | 'vfs'> {
   const recorded = join(dir, 'storage-driver');
   const previous = (await readFile(recorded, 'utf8').catch(() => '')).trim();
   if (previous === 'overlay' || previous === 'vfs') return previous;
@@ -190,7 +248,7 @@ async function storageDriver(dir: string, env: Record<string, string>): Promise<
       '--root',
       join(dir, 'storage'),
       '--runroot',
-      join(dir, 'run'),
+      runRoot,
       '--tmpdir',
       join(dir, 'tmp'),
       '--storage-driver',
