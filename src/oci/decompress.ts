@@ -10,12 +10,12 @@
  * writes for large packages on several threads, and a decoder bug met by hostile input stays in
  * a child process. The pure-JS and Rust bindings herd used before only decoded whole buffers.
  */
-import { spawn } from 'node:child_process';
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { writeChunksAtomic } from '../common/index.js';
 import { OciError } from './errors.js';
+import { type PipedCommand, startPipedCommand } from './piped-command.js';
 
 export type Compression = 'gzip' | 'xz' | 'zstd';
 
@@ -156,14 +156,8 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-interface Decoder {
-  input: Writable;
-  output: Readable;
-  /** Once the output has ended: why decoding failed, or undefined when it succeeded. */
-  failure(): Promise<string | undefined>;
-  /** Stops decoding; safe to call at any point, and again. */
-  stop(): void;
-}
+/** What a decoder is: zlib's gunzip in this process, or a command piped through (piped-command.ts). */
+type Decoder = PipedCommand;
 
 function startDecoder(compression: Compression, chunkBytes = 64 * 1024): Decoder {
   switch (compression) {
@@ -173,53 +167,14 @@ function startDecoder(compression: Compression, chunkBytes = 64 * 1024): Decoder
       return { input: gunzip, output: gunzip, failure: async () => undefined, stop: () => gunzip.destroy() };
     }
     case 'xz':
-      return commandDecoder('xz', {
+      return startPipedCommand('xz', {
         args: ['--decompress', '--stdout', '--threads=0', `--memlimit-decompress=${decoderMemoryLimit}`],
         debianPackage: 'xz-utils',
       });
     case 'zstd':
-      return commandDecoder('zstd', {
+      return startPipedCommand('zstd', {
         args: ['--decompress', '--stdout', '--quiet', `--memory=${decoderMemoryLimit}`],
         debianPackage: 'zstd',
       });
   }
-}
-
-/** Enough of a decoder's stderr to say why it failed. */
-const maxStderrBytes = 4096;
-
-function commandDecoder(command: string, options: { args: string[]; debianPackage: string }): Decoder {
-  // LC_ALL=C: the decoder's reason goes into herd's error message, which is in English.
-  const child = spawn(command, options.args, {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    if (stderr.length < maxStderrBytes) stderr += chunk.toString('utf8');
-  });
-  const result = new Promise<string | undefined>((resolve) => {
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      resolve(
-        error.code === 'ENOENT'
-          ? `the ${command} command is not installed (apt-get install ${options.debianPackage})`
-          : `${command} could not be started: ${error.message}`,
-      );
-    });
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve(undefined);
-      const why = stderr.trim().replace(/\s+/g, ' ').slice(0, 500);
-      resolve(
-        `${command} ${signal ? `was stopped by ${signal}` : `exited with ${code}`}${why ? `: ${why}` : ''}`,
-      );
-    });
-  });
-  return {
-    input: child.stdin,
-    output: child.stdout,
-    failure: () => result,
-    stop: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-  };
 }

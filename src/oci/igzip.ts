@@ -10,9 +10,9 @@
  * OS 255, as RFC 1952 §2.3 lays it out), so the bytes follow from the tar, the level and igzip's
  * version alone; `layerEncodingOf` names all three, and a cache of compressed layers keys on it.
  */
-import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { OciError } from './errors.js';
+import { type PipedCommand, startPipedCommand } from './piped-command.js';
 
 /** igzip's levels: 0 (fastest) to 3 (smallest). */
 export const igzipLevels = [0, 1, 2, 3] as const;
@@ -22,9 +22,6 @@ const gzipHeaderSize = 10;
 const expectedHeaderStart = Buffer.from([0x1f, 0x8b, 8, 0]);
 /** MTIME 0 (no clock), FLG 0, XFL 0, OS 255 ("unknown": the layer does not say what built it). */
 const herdHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
-/** Enough of igzip's stderr to say why it failed. */
-const maxStderrBytes = 4096;
-const missing = 'the igzip command is not installed (apt-get install isal)';
 
 let version: Promise<string> | undefined;
 
@@ -64,10 +61,10 @@ export async function* igzipChunks(
   const encodeFailed = (why: string) =>
     new OciError('LAYER_ENCODE_FAILED', `could not compress ${name}: ${why}`);
   const encoder = startIgzip([`-${level}`, '--stdout', '--no-name']);
-  const feeding = feed(input, encoder.stdin);
+  const feeding = feed(input, encoder.input);
   try {
     let header = Buffer.alloc(0);
-    for await (const chunk of encoder.stdout) {
+    for await (const chunk of encoder.output as AsyncIterable<Buffer>) {
       if (header.length >= gzipHeaderSize) {
         yield chunk;
         continue;
@@ -85,60 +82,27 @@ export async function* igzipChunks(
     await feeding.done;
     const inputError = feeding.inputError();
     if (inputError) throw inputError;
-    const failure = await encoder.failure;
+    const failure = await encoder.failure();
     if (failure) throw encodeFailed(failure);
     if (header.length < gzipHeaderSize) throw encodeFailed('igzip wrote no gzip member');
   } catch (error) {
     // Stopped first: igzip's reason is only known once it has exited.
-    encoder.kill();
+    encoder.stop();
     // The input's own failure explains the rest (igzip killed, its output cut short).
     const inputError = feeding.inputError();
     if (inputError) throw inputError;
     if (error instanceof OciError) throw error;
-    throw encodeFailed((await encoder.failure) ?? String(error));
+    throw encodeFailed((await encoder.failure()) ?? String(error));
   } finally {
-    encoder.kill();
+    encoder.stop();
   }
 }
 
-interface Encoder {
-  stdin: Writable;
-  stdout: AsyncIterable<Buffer>;
-  /** Once igzip has exited: why it failed, or undefined when it succeeded. */
-  failure: Promise<string | undefined>;
-  kill(): void;
-}
-
-function startIgzip(args: string[]): Encoder {
-  // LC_ALL=C: igzip's reason goes into herd's error message, which is in English.
-  const child = spawn('igzip', args, {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    if (stderr.length < maxStderrBytes) stderr += chunk.toString('utf8');
-  });
-  // igzip gone (killed, or never started) makes writes fail with EPIPE; failure says why.
-  child.stdin.on('error', () => undefined);
-  const failure = new Promise<string | undefined>((resolve) => {
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      resolve(error.code === 'ENOENT' ? missing : `igzip could not be started: ${error.message}`),
-    );
-    child.once('close', (code, signal) => {
-      if (code === 0) return resolve(undefined);
-      const why = stderr.trim().replace(/\s+/g, ' ').slice(0, 500);
-      resolve(`igzip ${signal ? `was stopped by ${signal}` : `exited with ${code}`}${why ? `: ${why}` : ''}`);
-    });
-  });
-  return {
-    stdin: child.stdin,
-    stdout: child.stdout,
-    failure,
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-  };
+/** igzip, piped; writes to it once it is gone fail with EPIPE, and its failure() says why. */
+function startIgzip(args: string[]): PipedCommand {
+  const igzip = startPipedCommand('igzip', { args, debianPackage: 'isal' });
+  igzip.input.on('error', () => undefined);
+  return igzip;
 }
 
 /**
@@ -149,7 +113,7 @@ function startIgzip(args: string[]): Encoder {
  */
 function feed(
   input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  stdin: Encoder['stdin'],
+  stdin: Writable,
 ): { done: Promise<void>; inputError(): unknown } {
   let failed: { error: unknown } | undefined;
   const done = (async () => {
@@ -167,7 +131,7 @@ function feed(
   return { done, inputError: () => failed?.error };
 }
 
-function drained(stdin: Encoder['stdin']): Promise<void> {
+function drained(stdin: Writable): Promise<void> {
   return new Promise((resolve) => {
     // Already closed (igzip gone before this was asked): no drain or close event is to come.
     if (stdin.destroyed) return resolve();
@@ -183,10 +147,10 @@ function drained(stdin: Encoder['stdin']): Promise<void> {
 
 async function igzipVersion(): Promise<string> {
   const encoder = startIgzip(['--version']);
-  encoder.stdin.end();
+  encoder.input.end();
   let text = '';
-  for await (const chunk of encoder.stdout) text += chunk.toString('utf8');
-  const failure = await encoder.failure;
+  for await (const chunk of encoder.output as AsyncIterable<Buffer>) text += chunk.toString('utf8');
+  const failure = await encoder.failure();
   const failed = (why: string) => new OciError('LAYER_ENCODE_FAILED', `could not compress layers: ${why}`);
   if (failure) throw failed(failure);
   const found = /(\d+\.\d+\.\d+)/.exec(text);
