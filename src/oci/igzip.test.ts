@@ -33,6 +33,17 @@ async function noIgzipLeft(): Promise<void> {
   assert.deepEqual(childPidsNamed(process.pid, 'igzip'), [], 'an igzip process was left running');
 }
 
+/** Runs `run` with PATH set to `path`, and the PATH it had after, however it ends. */
+async function withPath(path: string, run: () => Promise<void>): Promise<void> {
+  const before = process.env.PATH;
+  process.env.PATH = path;
+  try {
+    await run();
+  } finally {
+    process.env.PATH = before;
+  }
+}
+
 describe('igzipChunks', () => {
   it('gives a gzip member of the input, with herd fixed header', async () => {
     const gz = await collect(igzipChunks(cut(layer, 65_536), { level: 3, name: 'layer "test"' }));
@@ -87,19 +98,10 @@ describe('igzipChunks', () => {
 
   describe('with an igzip that fails or writes something else', () => {
     const bin = mkdtempSync(join(tmpdir(), 'herd-fake-igzip-'));
-    const path = process.env.PATH;
-    after(() => {
-      process.env.PATH = path;
-      rmSync(bin, { recursive: true, force: true });
-    });
+    after(() => rmSync(bin, { recursive: true, force: true }));
     async function withFakeIgzip(script: string, run: () => Promise<void>): Promise<void> {
       writeFileSync(join(bin, 'igzip'), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
-      process.env.PATH = `${bin}:${path}`;
-      try {
-        await run();
-      } finally {
-        process.env.PATH = path;
-      }
+      await withPath(`${bin}:${process.env.PATH}`, run);
     }
 
     it('names the layer and what igzip said when it fails halfway', async () => {
@@ -133,15 +135,10 @@ describe('igzipChunks', () => {
 
   describe('without igzip on PATH', () => {
     const empty = mkdtempSync(join(tmpdir(), 'herd-no-igzip-'));
-    const path = process.env.PATH;
-    after(() => {
-      process.env.PATH = path;
-      rmSync(empty, { recursive: true, force: true });
-    });
+    after(() => rmSync(empty, { recursive: true, force: true }));
 
     it('says which package to install, naming the layer', async () => {
-      process.env.PATH = empty;
-      try {
+      await withPath(empty, async () => {
         await assert.rejects(
           collect(igzipChunks([layer], { level: 3, name: 'layer "package: hello"' })),
           (error: OciError) => {
@@ -150,19 +147,12 @@ describe('igzipChunks', () => {
             return true;
           },
         );
-      } finally {
-        process.env.PATH = path;
-      }
+      });
     });
 
     it('asks igzip for its version again once it is installed: a failure is not remembered', async () => {
       // The first call of layerEncodingOf in this file: nothing is remembered yet.
-      process.env.PATH = empty;
-      try {
-        await assert.rejects(layerEncodingOf(3), /apt-get install isal/);
-      } finally {
-        process.env.PATH = path;
-      }
+      await withPath(empty, () => assert.rejects(layerEncodingOf(3), /apt-get install isal/));
       assert.match(await layerEncodingOf(3), /^igzip-\d+\.\d+\.\d+-level-3$/);
     });
   });
