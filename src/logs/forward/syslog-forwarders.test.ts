@@ -27,13 +27,21 @@ function parseOctetCounted(stream: Buffer): string[] {
   return messages;
 }
 
-async function tcpReceiver(): Promise<{ server: Server; port: number; received: () => Buffer }> {
+/** A receiver on `port`, or on a free one. */
+async function tcpReceiver(port = 0): Promise<{ server: Server; port: number; received: () => Buffer }> {
   const chunks: Buffer[] = [];
   const server = createServer((socket) => socket.on('data', (chunk: Buffer) => chunks.push(chunk)));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address();
   assert.ok(address && typeof address === 'object');
   return { server, port: address.port, received: () => Buffer.concat(chunks) };
+}
+
+/** A port nothing listens on now: a receiver that is away. */
+async function closedPort(): Promise<number> {
+  const probe = await tcpReceiver();
+  await new Promise((resolve) => probe.server.close(resolve));
+  return probe.port;
 }
 
 async function eventually<T>(probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
@@ -113,22 +121,18 @@ describe('TcpSyslogForwarder', () => {
   });
 
   it('keeps lines while the receiver is away and sends them once it listens', async () => {
-    const probe = await tcpReceiver();
-    const port = probe.port;
-    await new Promise((resolve) => probe.server.close(resolve));
+    const port = await closedPort();
     const log = new RecordingLogger();
     const forwarder = new TcpSyslogForwarder({ host: '127.0.0.1', port, log, retryMs: 50 });
 
     forwarder.write([line({ text: 'while away' })]);
     await eventually(() => (log.lines.some((l) => l.level === 'warn') ? true : undefined));
-    const chunks: Buffer[] = [];
-    const server = createServer((socket) => socket.on('data', (chunk: Buffer) => chunks.push(chunk)));
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const receiver = await tcpReceiver(port);
+    servers.push(receiver.server);
     // The retry delay doubles from 50 ms on each failure, so on a loaded machine the retry that
     // finds the receiver may come seconds after it listens: a generous deadline, not a fast one.
     const messages = await eventually(() => {
-      const parsed = parseOctetCounted(Buffer.concat(chunks));
+      const parsed = parseOctetCounted(receiver.received());
       return parsed.length === 1 ? parsed : undefined;
     }, 30_000);
     await forwarder.close();
@@ -144,12 +148,11 @@ describe('TcpSyslogForwarder', () => {
       now: () => Date.now(),
       setTimer: (ms, run) => backgroundClock.setTimer(Math.max(0, ms - 5), run),
     };
-    const probe = await tcpReceiver();
-    await new Promise((resolve) => probe.server.close(resolve));
+    const port = await closedPort();
     const log = new RecordingLogger();
     const forwarder = new TcpSyslogForwarder({
       host: '127.0.0.1',
-      port: probe.port,
+      port,
       log,
       retryMs: 200,
       clock: earlyTimers,
@@ -157,12 +160,10 @@ describe('TcpSyslogForwarder', () => {
 
     forwarder.write([line({ text: 'queued' })]);
     await eventually(() => (log.lines.some((l) => l.level === 'warn') ? true : undefined));
-    const chunks: Buffer[] = [];
-    const server = createServer((socket) => socket.on('data', (chunk: Buffer) => chunks.push(chunk)));
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(probe.port, '127.0.0.1', resolve));
+    const receiver = await tcpReceiver(port);
+    servers.push(receiver.server);
     const messages = await eventually(() => {
-      const parsed = parseOctetCounted(Buffer.concat(chunks));
+      const parsed = parseOctetCounted(receiver.received());
       return parsed.length === 1 ? parsed : undefined;
     }, 10_000);
     await forwarder.close();
